@@ -1,0 +1,58 @@
+// ops.h -- operator layer of the inference core (NHWC, f32; int8 in ops_qs8.h).
+//
+// The graph code (engine.cpp) calls only these functions. Each operator is split XNNPACK-style
+// into a *pack* step (run by the converter, result stored in the blob), a *setup* step (run once
+// at model load: indirection buffers, pointing into buffers that never move) and a *run* step
+// (inference: no allocation, tiles the output and calls the microkernels in ../kernels/).
+//
+// Usage:
+//   mc::ConvShape s{64, 64, 3, 64, 7, 7, 2, 3};            // in_h,in_w,in_c,out_c,kh,kw,stride,pad
+//   std::vector<float> packed(mc::conv_packed_f32_size(s));
+//   mc::conv_pack_f32(s, w_ohwi, bias, packed.data());      // converter side
+//   std::vector<const float*> ind(mc::conv_indirection_size(s));
+//   mc::conv_setup_indirection(s, input, zero, ind.data()); // load time; zero has >= in_c floats
+//   mc::conv_run_f32(s, ind.data(), packed.data(), output, /*residual*/nullptr, /*relu*/true);
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace mc {
+
+// Which implementation the ops dispatch to. Simd = the portable 128-bit layer (wasm SIMD128 or
+// SSE2/NEON natively); Scalar = the plain C++ reference kernels (tests, no-SIMD wasm build).
+enum class Isa { Scalar, Simd };
+Isa default_isa();            // Simd when compiled with a SIMD target, else Scalar
+
+struct ConvShape {
+  int in_h, in_w, in_c, out_c, kh, kw, stride, pad;
+  int out_h() const { return (in_h + 2 * pad - kh) / stride + 1; }
+  int out_w() const { return (in_w + 2 * pad - kw) / stride + 1; }
+};
+
+// Packed weights of a convolution (weights OHWI = [out_c][kh][kw][in_c], bias [out_c]);
+// size in floats. The layout (panels of NR output channels, bias first) is private to the
+// kernels and identified in the blob by conv_packed_layout_name().
+size_t conv_packed_f32_size(const ConvShape& s);
+void conv_pack_f32(const ConvShape& s, const float* w_ohwi, const float* bias, float* packed);
+const char* conv_packed_layout_name();   // e.g. "igemm-f32-nr8"; bump when the layout changes
+
+// Indirection buffer: for every output pixel and kernel tap, a pointer to the in_c input values
+// it reads (NHWC), or to `zero` (>= in_c zero floats) in the padding.
+size_t conv_indirection_size(const ConvShape& s);   // number of pointers
+void conv_setup_indirection(const ConvShape& s, const float* input, const float* zero,
+                            const float** indirection);
+
+// output[out_h*out_w][out_c] = conv(input) + bias (+ residual, same shape as output) (then ReLU).
+void conv_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
+                  float* output, const float* residual, bool relu, Isa isa = default_isa());
+
+// 3x3 (generally k x k) max pool with stride and zero-free padding (padding never wins).
+void maxpool_f32(int in_h, int in_w, int c, int k, int stride, int pad, const float* in, float* out,
+                 Isa isa = default_isa());
+// out[c] = mean over h*w of in[h*w][c]
+void global_avgpool_f32(int hw, int c, const float* in, float* out, Isa isa = default_isa());
+// out[o] = bias[o] + sum_i w[o][i] * in[i]     (w row-major [n_out][n_in])
+void fully_connected_f32(int n_in, int n_out, const float* w, const float* bias, const float* in,
+                         float* out, Isa isa = default_isa());
+
+}  // namespace mc
