@@ -1,0 +1,57 @@
+/* malaria.h -- C ABI of the inference core, used by the wasm bindings (web/) and any embedder.
+ *
+ * Usage:
+ *   char err[256];
+ *   mc_engine* e = mc_engine_create(blob_bytes, blob_len, err, sizeof err);
+ *   if (!e) { fprintf(stderr, "model rejected: %s\n", err); return 2; }
+ *   mc_result r;
+ *   if (mc_classify_rgba(e, rgba, width, height, 4, &r, err, sizeof err) != 0) { ... }
+ *   printf("%s p=%.4f\n", r.label ? "Parasitized" : "Uninfected", r.p_parasitized);
+ *   const float* cam = mc_cam(e);   // S*S floats of the last classify call
+ *   mc_engine_destroy(e);
+ *
+ * The engine copies nothing it does not need: the blob may be freed after create. All buffers
+ * are allocated in create; classify allocates nothing. An engine is not thread-safe: use one
+ * per thread / worker.
+ */
+#ifndef MALARIA_H
+#define MALARIA_H
+#include <stddef.h>
+#include <stdint.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mc_engine mc_engine;
+
+enum { MC_BAND_UNINFECTED = 0, MC_BAND_UNCERTAIN = 1, MC_BAND_PARASITIZED = 2 };
+
+typedef struct mc_result {
+  float logits[2];        /* raw logits, index 0 Uninfected, 1 Parasitized */
+  float p_parasitized;    /* softmax(logits / temperature)[1] */
+  int32_t label;          /* argmax of logits: 0 Uninfected, 1 Parasitized */
+  int32_t band;           /* MC_BAND_*: p <= lo uninfected, p >= hi parasitized, else uncertain */
+} mc_result;
+
+/* Returns NULL and writes a message naming the failed check into err on a bad blob. */
+mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, size_t err_len);
+void mc_engine_destroy(mc_engine* e);
+
+/* The blob's JSON header (metadata: input spec, labels, calibration, provenance, metrics). */
+const char* mc_metadata_json(const mc_engine* e);
+int32_t mc_input_size(const mc_engine* e);       /* S */
+
+/* Classify one image of width x height pixels, channels 3 (RGB) or 4 (RGBA, alpha ignored),
+ * rows tightly packed. Returns 0, or -1 with a message in err (bad size, too large, ...). */
+int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int32_t height,
+                         int32_t channels, mc_result* out, char* err, size_t err_len);
+
+/* Class activation map of the last successful classify: S*S floats, row-major, the
+ * Parasitized-minus-Uninfected evidence of the last conv features, bilinearly upsampled to
+ * the S x S network input (which covers the whole image). Valid until the next classify. */
+const float* mc_cam(const mc_engine* e);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
