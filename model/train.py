@@ -284,7 +284,8 @@ def main():
     macs = resnet18_macs(S)
     results = dict(size=S, epochs=args.epochs, batch=args.batch, lr=args.lr, train_seconds=round(train_seconds),
                    threads=args.threads, norm=norm, temperature=T, band=[lo, hi], macs=macs,
-                   val=val, test=test, torch=torch.__version__)
+                   val=val, test=test, torch=torch.__version__,
+                   manifest_sha256=common.manifest_fingerprint(args.data))
     with open(os.path.join(run, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     np.savez(os.path.join(run, "test_pred.npz"), p_raw=p_raw, p_cal=p_cal, y=yt,
