@@ -1,0 +1,86 @@
+// c_api.cpp -- malaria.h (the C ABI) on top of mc::Engine.
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "engine.h"
+#include "malaria.h"
+
+struct mc_engine {
+  std::unique_ptr<mc::Engine> engine;
+};
+
+namespace {
+
+// Copy msg into err[0..err_len), always NUL-terminated when err_len > 0.
+void copy_err_(char* err, size_t err_len, const char* msg) {
+  if (!err || err_len == 0) return;
+  const size_t n = std::strlen(msg);
+  const size_t k = n < err_len - 1 ? n : err_len - 1;
+  std::memcpy(err, msg, k);
+  err[k] = '\0';
+}
+
+}  // namespace
+
+extern "C" {
+
+mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!blob || blob_len == 0) {
+    copy_err_(err, err_len, "not a model blob: the file is empty");
+    return nullptr;
+  }
+  try {
+    std::string e;
+    std::unique_ptr<mc::Engine> eng = mc::Engine::create(blob, blob_len, &e);
+    if (!eng) {
+      copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
+      return nullptr;
+    }
+    mc_engine* h = new mc_engine;
+    h->engine = std::move(eng);
+    return h;
+  } catch (const std::bad_alloc&) {
+    copy_err_(err, err_len, "out of memory while loading the model");
+  } catch (const std::exception& ex) {
+    copy_err_(err, err_len, ex.what());
+  } catch (...) {
+    copy_err_(err, err_len, "unknown error while loading the model");
+  }
+  return nullptr;
+}
+
+void mc_engine_destroy(mc_engine* e) { delete e; }
+
+const char* mc_metadata_json(const mc_engine* e) {
+  return e ? e->engine->metadata_json().c_str() : "";
+}
+
+int32_t mc_input_size(const mc_engine* e) { return e ? e->engine->input_size() : 0; }
+
+int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int32_t height,
+                         int32_t channels, mc_result* out, char* err, size_t err_len) {
+  if (!e || !out || !pixels) {
+    copy_err_(err, err_len, "null engine, pixels or result");
+    return -1;
+  }
+  std::string msg;
+  mc::Prediction p;
+  if (!e->engine->classify(pixels, width, height, channels, &p, &msg)) {
+    copy_err_(err, err_len, msg.c_str());
+    return -1;
+  }
+  out->logits[0] = p.logits[0];
+  out->logits[1] = p.logits[1];
+  out->p_parasitized = p.p_parasitized;
+  out->label = p.label;
+  out->band = p.band;
+  copy_err_(err, err_len, "");
+  return 0;
+}
+
+const float* mc_cam(const mc_engine* e) { return e ? e->engine->cam() : nullptr; }
+
+}  // extern "C"

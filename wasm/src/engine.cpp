@@ -1,0 +1,597 @@
+// engine.cpp -- ResNet18 graph over ops.h: load-time planning, forward(), CAM (see engine.h).
+#include "engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+#include "blob.h"
+
+namespace mc {
+
+// ---------------------------------------------------------------------------------------------
+// small helpers
+
+namespace {
+
+// overflow-checked size arithmetic: false on overflow
+bool mul_ok_(size_t a, size_t b, size_t* out) {
+  if (a != 0 && b > std::numeric_limits<size_t>::max() / a) return false;
+  *out = a * b;
+  return true;
+}
+bool add_ok_(size_t a, size_t b, size_t* out) {
+  if (b > std::numeric_limits<size_t>::max() - a) return false;
+  *out = a + b;
+  return true;
+}
+
+void set_err_(std::string* err, const std::string& msg) {
+  if (err) *err = msg;
+}
+
+std::string shape_str_(const std::vector<int64_t>& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+// Copy a blob tensor to floats (f16 widened); false if it holds non-finite values.
+bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
+  out->resize(static_cast<size_t>(t.elements));
+  if (t.dtype == blob::DType::F32) {
+    std::memcpy(out->data(), t.data, static_cast<size_t>(t.elements) * sizeof(float));
+  } else {
+    for (size_t i = 0; i < out->size(); ++i) {
+      uint16_t h;
+      std::memcpy(&h, t.data + 2 * i, 2);
+      (*out)[i] = blob::f16_to_f32(h);
+    }
+  }
+  for (float v : *out) {
+    if (!std::isfinite(v)) {
+      set_err_(err, "tensor '" + t.name + "': contains a non-finite value (inf or nan)");
+      return false;
+    }
+  }
+  return true;
+}
+
+constexpr size_t kArenaAlign_ = 16;   // floats (64 bytes)
+
+}  // namespace
+
+const char* label_name(int label) { return label == kLabelParasitized ? "Parasitized" : "Uninfected"; }
+
+const char* band_name(int band) {
+  switch (band) {
+    case kBandParasitized: return "parasitized";
+    case kBandUncertain: return "uncertain";
+    default: return "uninfected";
+  }
+}
+
+float calibrated_p(const float logits[2], float temperature) {
+  const double z = (static_cast<double>(logits[1]) - logits[0]) / temperature;
+  if (z >= 0) return static_cast<float>(1.0 / (1.0 + std::exp(-z)));
+  const double e = std::exp(z);
+  return static_cast<float>(e / (1.0 + e));
+}
+
+int band_of(float p, float lo, float hi) {
+  if (p <= lo) return kBandUninfected;
+  if (p >= hi) return kBandParasitized;
+  return kBandUncertain;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the graph
+
+struct Conv_ {
+  std::string name;
+  ConvShape shape{};
+  std::vector<float> packed;                 // conv_pack_f32 layout, bias inside
+  std::vector<const float*> indirection;     // set up once, points into the arena
+  const float* in = nullptr;
+  float* out = nullptr;
+  const float* residual = nullptr;           // added before the ReLU (conv2 of a block)
+  bool relu = true;
+  size_t in_count = 0, out_count = 0;
+};
+
+struct Block_ {
+  Conv_* conv1 = nullptr;
+  Conv_* conv2 = nullptr;
+  Conv_* down = nullptr;                     // null: identity shortcut
+};
+
+struct Engine::Impl_ {
+  Isa isa = Isa::Scalar;
+  std::string metadata;
+  std::string dtype;
+  int S = 0;
+  float temperature = 1, band_lo = 0.5f, band_hi = 0.5f;
+  Preprocessor pre;
+
+  std::vector<Conv_> convs;                  // graph order (blob::resnet18_convs())
+  Conv_* stem = nullptr;
+  Block_ blocks[8];
+
+  // maxpool 3x3/2 pad 1 after the stem
+  int pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;
+  const float* pool_in = nullptr;
+  float* pool_out = nullptr;
+
+  // head
+  int feat_h = 0, feat_w = 0;                // last conv features f4: feat_h x feat_w x 512
+  const float* features = nullptr;
+  std::vector<float> fc_w, fc_b, cam_w;      // [2][512], [2], w[1]-w[0]
+  float* pooled = nullptr;                   // 512
+
+  // CAM upsampling tables (half-pixel centers), per output row/col: i0, i1, frac
+  std::vector<int> up_y0, up_y1, up_x0, up_x1;
+  std::vector<float> up_fy, up_fx;
+
+  // one arena for every activation
+  std::vector<float> arena;
+  float* x = nullptr;                        // S*S*3 network input
+  float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};
+  float* zero = nullptr;                     // 512 zeros (padding taps)
+  float* cam_grid = nullptr;                 // feat_h*feat_w
+  float* cam = nullptr;                      // S*S
+  size_t indirection_pointers = 0;
+
+  LayerObserver observer = nullptr;
+  void* observer_ctx = nullptr;
+
+  bool load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim, std::string* err);
+  bool plan(std::string* err);
+  void forward(const float* input, Prediction* out);
+
+ private:
+  void run_conv_(int index, const Conv_& c);
+  void observe_(int index, const char* name, const float* in, size_t n_in, const float* out,
+                size_t n_out);
+  void cam_();
+};
+
+bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
+                         std::string* err) {
+  isa = isa_;
+  blob::Blob b;
+  std::string perr;
+  if (!blob::Blob::parse(data, len, &b, &perr)) {
+    set_err_(err, perr);
+    return false;
+  }
+  // the blob reader validated the structure; the checks below are what this graph relies on
+  if (b.architecture() != "resnet18") {
+    set_err_(err, "unsupported architecture '" + b.architecture() + "'");
+    return false;
+  }
+  if (b.labels().size() != 2 || b.labels()[0] != "Uninfected" || b.labels()[1] != "Parasitized") {
+    set_err_(err, "labels must be [\"Uninfected\", \"Parasitized\"]");
+    return false;
+  }
+  const blob::InputSpec& in = b.input();
+  if (in.resize_filter != "area-int") {
+    set_err_(err, "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')");
+    return false;
+  }
+  if (in.channel_order != "RGB") {
+    set_err_(err, "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')");
+    return false;
+  }
+  if (in.size < 8 || in.size > 1024) {
+    set_err_(err, "input.size " + std::to_string(in.size) + " is out of range [8, 1024]");
+    return false;
+  }
+  const blob::Calibration& cal = b.calibration();
+  if (!(cal.temperature > 0) || !std::isfinite(cal.temperature) || !(cal.band_lo >= 0) ||
+      !(cal.band_lo <= cal.band_hi) || !(cal.band_hi <= 1)) {
+    set_err_(err, "calibration: need temperature > 0 and 0 <= band lo <= hi <= 1");
+    return false;
+  }
+  S = in.size;
+  temperature = cal.temperature;
+  band_lo = cal.band_lo;
+  band_hi = cal.band_hi;
+  dtype = b.weight_dtype();
+  if (dtype != "f32" && dtype != "f16") {
+    set_err_(err, "weight dtype '" + dtype + "' is not supported by this engine");
+    return false;
+  }
+  if (!pre.init(S, in.mean, in.std, lim, err)) return false;
+  metadata = b.header_text();
+
+  // convolutions, in graph order
+  const std::vector<blob::ConvSpec>& specs = blob::resnet18_convs();
+  if (specs.size() != 20) {
+    set_err_(err, "internal: resnet18 has 20 convolutions");
+    return false;
+  }
+  convs.resize(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const blob::ConvSpec& sp = specs[i];
+    const blob::Tensor* t = b.find(sp.name);
+    const std::string tn = std::string("tensor '") + sp.name + "': ";
+    if (!t) {
+      set_err_(err, std::string("missing tensor '") + sp.name + "' required by resnet18");
+      return false;
+    }
+    if (t->dtype != blob::DType::F32 && t->dtype != blob::DType::F16) {
+      set_err_(err, tn + "dtype " + blob::dtype_name(t->dtype) + " is not f32 or f16");
+      return false;
+    }
+    const std::vector<int64_t> want_logical = {sp.out_c, sp.k, sp.k, sp.in_c};
+    if (t->logical_shape != want_logical) {
+      set_err_(err, tn + "logical_shape " + shape_str_(t->logical_shape) + ", expected " +
+                        shape_str_(want_logical));
+      return false;
+    }
+    if (t->stride != sp.stride || t->pad != sp.pad) {
+      set_err_(err, tn + "stride/pad " + std::to_string(t->stride) + "/" + std::to_string(t->pad) +
+                        ", expected " + std::to_string(sp.stride) + "/" + std::to_string(sp.pad));
+      return false;
+    }
+    Conv_& c = convs[i];
+    c.name = sp.name;
+    c.shape = ConvShape{0, 0, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};   // h,w: plan()
+    const size_t want = conv_packed_f32_size(c.shape);
+    if (t->shape.size() != 1 || t->elements != want) {
+      set_err_(err, tn + "stored shape " + shape_str_(t->shape) + ", expected [" +
+                        std::to_string(want) + "] (packed '" + conv_packed_layout_name() + "')");
+      return false;
+    }
+    if (!widen_(*t, &c.packed, err)) return false;
+  }
+
+  const blob::Tensor* fw = b.find("fc.weight");
+  const blob::Tensor* fb = b.find("fc.bias");
+  const std::vector<int64_t> want_w = {2, blob::kResnet18Features}, want_b = {2};
+  if (!fw || !fb) {
+    set_err_(err, std::string("missing tensor '") + (fw ? "fc.bias" : "fc.weight") +
+                      "' required by resnet18");
+    return false;
+  }
+  if (fw->shape != want_w || (fw->dtype != blob::DType::F32 && fw->dtype != blob::DType::F16)) {
+    set_err_(err, "tensor 'fc.weight': need f32/f16 of shape [2, 512], got " +
+                      std::string(blob::dtype_name(fw->dtype)) + " " + shape_str_(fw->shape));
+    return false;
+  }
+  if (fb->shape != want_b || (fb->dtype != blob::DType::F32 && fb->dtype != blob::DType::F16)) {
+    set_err_(err, "tensor 'fc.bias': need f32/f16 of shape [2], got " +
+                      std::string(blob::dtype_name(fb->dtype)) + " " + shape_str_(fb->shape));
+    return false;
+  }
+  if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
+  cam_w.resize(blob::kResnet18Features);
+  for (int c = 0; c < blob::kResnet18Features; ++c)
+    cam_w[c] = fc_w[blob::kResnet18Features + c] - fc_w[c];
+  return plan(err);
+}
+
+// Shapes, arena, buffer assignment and indirection: everything inference needs, once.
+bool Engine::Impl_::plan(std::string* err) {
+  // wire the graph: stem, then blocks (conv1, conv2 [, downsample]) per resnet18_convs() names
+  stem = &convs[0];
+  if (stem->name != "conv1") {
+    set_err_(err, "internal: first convolution is not conv1");
+    return false;
+  }
+  int nb = 0;
+  for (size_t i = 1; i < convs.size(); ++i) {
+    const std::string& n = convs[i].name;
+    // names: layerL.B.conv1 | layerL.B.conv2 | layerL.B.downsample
+    if (n.size() < 10 || n.compare(0, 5, "layer") != 0) {
+      set_err_(err, "internal: unexpected convolution name " + n);
+      return false;
+    }
+    const int L = n[5] - '1', B = n[7] - '0';
+    const int bi = L * 2 + B;
+    if (L < 0 || L > 3 || B < 0 || B > 1) {
+      set_err_(err, "internal: unexpected convolution name " + n);
+      return false;
+    }
+    const std::string leaf = n.substr(9);
+    if (leaf == "conv1") blocks[bi].conv1 = &convs[i];
+    else if (leaf == "conv2") blocks[bi].conv2 = &convs[i];
+    else if (leaf == "downsample") blocks[bi].down = &convs[i];
+    else {
+      set_err_(err, "internal: unexpected convolution name " + n);
+      return false;
+    }
+    nb = std::max(nb, bi + 1);
+  }
+  for (int i = 0; i < 8; ++i) {
+    if (nb != 8 || !blocks[i].conv1 || !blocks[i].conv2) {
+      set_err_(err, "internal: incomplete resnet18 block list");
+      return false;
+    }
+  }
+
+  // shapes
+  stem->shape.in_h = stem->shape.in_w = S;
+  pool_in_h = stem->shape.out_h();
+  pool_in_w = stem->shape.out_w();
+  pool_out_h = (pool_in_h + 2 * 1 - 3) / 2 + 1;
+  pool_out_w = (pool_in_w + 2 * 1 - 3) / 2 + 1;
+  int h = pool_out_h, w = pool_out_w, c = 64;
+  size_t max_act = static_cast<size_t>(pool_in_h) * pool_in_w * 64;
+  for (Block_& bl : blocks) {
+    for (Conv_* cv : {bl.down, bl.conv1}) {
+      if (!cv) continue;
+      cv->shape.in_h = h;
+      cv->shape.in_w = w;
+      if (cv->shape.in_c != c) {
+        set_err_(err, "tensor '" + cv->name + "': input channels do not chain");
+        return false;
+      }
+    }
+    bl.conv2->shape.in_h = bl.conv1->shape.out_h();
+    bl.conv2->shape.in_w = bl.conv1->shape.out_w();
+    h = bl.conv2->shape.out_h();
+    w = bl.conv2->shape.out_w();
+    c = bl.conv2->shape.out_c;
+    if (h < 1 || w < 1) {
+      set_err_(err, "input size " + std::to_string(S) + " is too small for resnet18");
+      return false;
+    }
+    if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
+      set_err_(err, "tensor '" + bl.down->name + "': shortcut shape does not match");
+      return false;
+    }
+    for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
+      if (!cv) continue;
+      size_t n;
+      if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c, &n)) {
+        set_err_(err, "activation size overflows");
+        return false;
+      }
+      max_act = std::max(max_act, n);
+    }
+  }
+  if (c != blob::kResnet18Features) {
+    set_err_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
+    return false;
+  }
+  feat_h = h;
+  feat_w = w;
+
+  // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam
+  const size_t SS = static_cast<size_t>(S) * S;
+  const size_t sizes[] = {SS * 3, max_act, max_act, max_act, max_act, 512, 512,
+                          static_cast<size_t>(feat_h) * feat_w, SS};
+  size_t offsets[9], total = 0;
+  for (int i = 0; i < 9; ++i) {
+    offsets[i] = total;
+    size_t padded;
+    if (!add_ok_(sizes[i], kArenaAlign_ - 1, &padded) || !add_ok_(total, padded / kArenaAlign_ * kArenaAlign_, &total)) {
+      set_err_(err, "arena size overflows");
+      return false;
+    }
+  }
+  size_t arena_bytes_;
+  if (!mul_ok_(total, sizeof(float), &arena_bytes_) || arena_bytes_ > (size_t{1} << 30)) {
+    set_err_(err, "activation arena would exceed 1 GiB (input size too large)");
+    return false;
+  }
+  arena.assign(total + kArenaAlign_, 0.0f);
+  // 64-byte align the base
+  float* base = arena.data();
+  while (reinterpret_cast<uintptr_t>(base) % (kArenaAlign_ * sizeof(float)) != 0) ++base;
+  x = base + offsets[0];
+  for (int i = 0; i < 4; ++i) bufs[i] = base + offsets[1 + i];
+  zero = base + offsets[5];
+  pooled = base + offsets[6];
+  cam_grid = base + offsets[7];
+  cam = base + offsets[8];
+
+  // buffer assignment: stem x -> B0, maxpool B0 -> B1; block: in -> t (conv1), [in -> d], 
+  // t + (d or in) -> out, with in, t, out, d four distinct buffers
+  stem->in = x;
+  stem->out = bufs[0];
+  stem->relu = true;
+  pool_in = bufs[0];
+  pool_out = bufs[1];
+  int cur = 1;
+  for (Block_& bl : blocks) {
+    int free_[3], nf = 0;
+    for (int i = 0; i < 4; ++i)
+      if (i != cur) free_[nf++] = i;
+    float* in_buf = bufs[cur];
+    float* t = bufs[free_[0]];
+    float* out = bufs[free_[1]];
+    float* d = bufs[free_[2]];
+    bl.conv1->in = in_buf;
+    bl.conv1->out = t;
+    bl.conv1->relu = true;
+    bl.conv1->residual = nullptr;
+    if (bl.down) {
+      bl.down->in = in_buf;
+      bl.down->out = d;
+      bl.down->relu = false;
+      bl.down->residual = nullptr;
+    }
+    bl.conv2->in = t;
+    bl.conv2->out = out;
+    bl.conv2->relu = true;
+    bl.conv2->residual = bl.down ? d : in_buf;
+    cur = free_[1];
+  }
+  features = bufs[cur];
+
+  // indirection, pointing into the arena (which never moves from here on)
+  for (Conv_& cv : convs) {
+    const size_t n = conv_indirection_size(cv.shape);
+    if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
+      set_err_(err, "indirection size overflows");
+      return false;
+    }
+    cv.indirection.assign(n, nullptr);
+    conv_setup_indirection(cv.shape, cv.in, zero, cv.indirection.data());
+    cv.in_count = static_cast<size_t>(cv.shape.in_h) * cv.shape.in_w * cv.shape.in_c;
+    cv.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
+  }
+
+  // CAM upsampling tables: src = (i + 0.5) * g / S - 0.5, clamped (like align_corners=False)
+  auto table = [&](int g, std::vector<int>* i0, std::vector<int>* i1, std::vector<float>* f) {
+    i0->resize(S);
+    i1->resize(S);
+    f->resize(S);
+    for (int i = 0; i < S; ++i) {
+      double src = (i + 0.5) * g / S - 0.5;
+      if (src < 0) src = 0;
+      int a = static_cast<int>(src);
+      if (a > g - 1) a = g - 1;
+      (*i0)[i] = a;
+      (*i1)[i] = std::min(a + 1, g - 1);
+      (*f)[i] = static_cast<float>(src - a);
+    }
+  };
+  table(feat_h, &up_y0, &up_y1, &up_fy);
+  table(feat_w, &up_x0, &up_x1, &up_fx);
+  return true;
+}
+
+void Engine::Impl_::observe_(int index, const char* name, const float* in, size_t n_in,
+                             const float* out, size_t n_out) {
+  if (observer) observer(observer_ctx, LayerActivations{index, name, in, n_in, out, n_out});
+}
+
+void Engine::Impl_::run_conv_(int index, const Conv_& c) {
+  conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
+  observe_(index, c.name.c_str(), c.in, c.in_count, c.out, c.out_count);
+}
+
+void Engine::Impl_::cam_() {
+  const int C = blob::kResnet18Features;
+  for (int p = 0; p < feat_h * feat_w; ++p) {
+    const float* f = features + static_cast<size_t>(p) * C;
+    float s = 0;
+    for (int c = 0; c < C; ++c) s += cam_w[c] * f[c];
+    cam_grid[p] = s;
+  }
+  for (int y = 0; y < S; ++y) {
+    const float fy = up_fy[y];
+    const float* r0 = cam_grid + static_cast<size_t>(up_y0[y]) * feat_w;
+    const float* r1 = cam_grid + static_cast<size_t>(up_y1[y]) * feat_w;
+    float* o = cam + static_cast<size_t>(y) * S;
+    for (int xx = 0; xx < S; ++xx) {
+      const float fx = up_fx[xx];
+      const int a = up_x0[xx], b = up_x1[xx];
+      const float top = r0[a] + (r0[b] - r0[a]) * fx;
+      const float bot = r1[a] + (r1[b] - r1[a]) * fx;
+      o[xx] = top + (bot - top) * fy;
+    }
+  }
+}
+
+// The network: reads like the math.
+void Engine::Impl_::forward(const float* input, Prediction* out) {
+  if (input != x) std::memcpy(x, input, static_cast<size_t>(S) * S * 3 * sizeof(float));
+  int li = 0;
+  run_conv_(li++, *stem);                                             // conv7x7/2 + ReLU
+  maxpool_f32(pool_in_h, pool_in_w, 64, 3, 2, 1, pool_in, pool_out, isa);   // maxpool 3x3/2
+  observe_(li++, "maxpool", pool_in, static_cast<size_t>(pool_in_h) * pool_in_w * 64, pool_out,
+           static_cast<size_t>(pool_out_h) * pool_out_w * 64);
+  for (const Block_& b : blocks) {                                    // 4 stages x 2 blocks
+    if (b.down) run_conv_(li++, *b.down);                             //   shortcut 1x1/2
+    run_conv_(li++, *b.conv1);                                        //   conv3x3 + ReLU
+    run_conv_(li++, *b.conv2);                                        //   conv3x3 + shortcut, ReLU
+  }
+  const int C = blob::kResnet18Features;
+  global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);      // GAP
+  observe_(li++, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled, C);
+  float logits[2];
+  fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
+  observe_(li++, "fc", pooled, C, logits, 2);
+  cam_();                                                             // CAM from f4
+
+  out->logits[0] = logits[0];
+  out->logits[1] = logits[1];
+  out->label = logits[1] > logits[0] ? kLabelParasitized : kLabelUninfected;
+  out->p_parasitized = calibrated_p(logits, temperature);
+  out->band = band_of(out->p_parasitized, band_lo, band_hi);
+}
+
+// ---------------------------------------------------------------------------------------------
+// public wrapper
+
+Engine::Engine() : impl_(new Impl_) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::create(const uint8_t* blob_data, size_t blob_len, std::string* err,
+                                       Isa isa, const ImageLimits& limits) {
+  if (!blob_data && blob_len) {
+    set_err_(err, "null blob");
+    return nullptr;
+  }
+  std::unique_ptr<Engine> e(new Engine());
+  if (!e->impl_->load(blob_data, blob_len, isa, limits, err)) return nullptr;
+  return e;
+}
+
+bool Engine::classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
+                      std::string* err) {
+  if (!out) {
+    set_err_(err, "null result");
+    return false;
+  }
+  if (!impl_->pre.run(pixels, width, height, channels, impl_->x, err)) return false;
+  impl_->forward(impl_->x, out);
+  return true;
+}
+
+void Engine::forward(const float* input_nhwc, Prediction* out) { impl_->forward(input_nhwc, out); }
+
+int Engine::input_size() const { return impl_->S; }
+const float* Engine::cam() const { return impl_->cam; }
+const float* Engine::cam_grid() const { return impl_->cam_grid; }
+int Engine::cam_grid_h() const { return impl_->feat_h; }
+int Engine::cam_grid_w() const { return impl_->feat_w; }
+const uint8_t* Engine::resized() const { return impl_->pre.resized(); }
+const std::string& Engine::metadata_json() const { return impl_->metadata; }
+float Engine::temperature() const { return impl_->temperature; }
+float Engine::band_lo() const { return impl_->band_lo; }
+float Engine::band_hi() const { return impl_->band_hi; }
+const char* Engine::weight_dtype() const { return impl_->dtype.c_str(); }
+size_t Engine::arena_bytes() const {
+  return impl_->arena.size() * sizeof(float) + impl_->indirection_pointers * sizeof(void*);
+}
+Isa Engine::isa() const { return impl_->isa; }
+
+void Engine::set_observer(LayerObserver fn, void* ctx) {
+  impl_->observer = fn;
+  impl_->observer_ctx = fn ? ctx : nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// calibration helper
+
+void ActivationRanges::attach(Engine& e) { e.set_observer(&ActivationRanges::observe_, this); }
+void ActivationRanges::detach(Engine& e) { e.set_observer(nullptr, nullptr); }
+
+void ActivationRanges::observe_(void* ctx, const LayerActivations& a) {
+  auto* self = static_cast<ActivationRanges*>(ctx);
+  if (a.index < 0) return;
+  const size_t i = static_cast<size_t>(a.index);
+  if (self->layers_.size() <= i) {   // grows during the first forward only
+    const float inf = std::numeric_limits<float>::infinity();
+    self->layers_.resize(i + 1, Layer{"", inf, -inf, inf, -inf});
+  }
+  Layer& l = self->layers_[i];
+  if (l.name.empty()) l.name = a.name;
+  for (size_t k = 0; k < a.input_count; ++k) {
+    l.in_min = std::min(l.in_min, a.input[k]);
+    l.in_max = std::max(l.in_max, a.input[k]);
+  }
+  for (size_t k = 0; k < a.output_count; ++k) {
+    l.out_min = std::min(l.out_min, a.output[k]);
+    l.out_max = std::max(l.out_max, a.output[k]);
+  }
+}
+
+}  // namespace mc

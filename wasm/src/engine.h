@@ -1,0 +1,127 @@
+// engine.h -- the ResNet18 cell classifier: a parsed model blob + a graph fixed in code.
+//
+// Usage:
+//   std::string err;
+//   std::unique_ptr<mc::Engine> e = mc::Engine::create(blob, blob_len, &err);   // plans everything
+//   if (!e) { fprintf(stderr, "model rejected: %s\n", err.c_str()); return 2; }
+//   mc::Prediction r;
+//   if (!e->classify(rgba, width, height, 4, &r, &err)) { ... }                // allocates nothing
+//   printf("%s p=%.4f band=%s\n", mc::label_name(r.label), r.p_parasitized, mc::band_name(r.band));
+//   const float* cam = e->cam();            // S*S floats, valid until the next classify
+//
+// What create() does, once: parse and validate the blob (blob.h), check every tensor the graph
+// needs (name, dtype, shape, stride, pad), copy the packed weights (f16 widened to f32), plan
+// all activations in one arena (input, 4 rotating buffers, pooled vector, logits, CAM) and set
+// up every convolution's indirection buffer pointing into that arena. After that the arena
+// never moves, and classify()/forward() allocate nothing.
+//
+// The graph is torchvision's ResNet18 with BatchNorm folded into the convolutions:
+//   x -> conv7x7/2 + ReLU -> maxpool 3x3/2 -> 4 stages x 2 BasicBlocks -> GAP -> FC -> logits
+//   BasicBlock: y = ReLU(conv2(ReLU(conv1(x))) + shortcut(x)), shortcut = 1x1/2 conv or identity
+// Class activation map, from the same pass: cam_grid[p] = (w_fc[1] - w_fc[0]) . f4[p] over the
+// last conv features f4, bilinearly upsampled (half-pixel centers) to S x S.
+//
+// Calibration hook (for the int8 converter): set_observer() is called after every layer with
+// its input and output activations; ActivationRanges collects per-layer min/max from it.
+//
+// An Engine is not thread-safe: one per thread / worker.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/ops.h"
+#include "preprocess.h"
+
+namespace mc {
+
+enum { kLabelUninfected = 0, kLabelParasitized = 1 };
+enum { kBandUninfected = 0, kBandUncertain = 1, kBandParasitized = 2 };
+
+const char* label_name(int label);   // "Uninfected" | "Parasitized"
+const char* band_name(int band);     // "uninfected" | "uncertain" | "parasitized"
+
+struct Prediction {
+  float logits[2] = {0, 0};   // index 0 Uninfected, 1 Parasitized
+  float p_parasitized = 0;    // softmax(logits / T)[1]
+  int label = 0;              // argmax(logits) (ties -> Uninfected)
+  int band = 0;               // k Band*: p <= lo uninfected, p >= hi parasitized, else uncertain
+};
+
+// One layer's activations as seen by the observer (NHWC floats, valid during the callback).
+struct LayerActivations {
+  int index;                  // 0.. in graph order
+  const char* name;           // blob tensor name ("conv1", "layer2.0.downsample", ...) or
+                              // "maxpool", "avgpool", "fc"
+  const float* input;
+  size_t input_count;
+  const float* output;
+  size_t output_count;
+};
+using LayerObserver = void (*)(void* ctx, const LayerActivations& layer);
+
+class Engine {
+ public:
+  // blob: the .mcb bytes (copied from as needed; may be freed afterwards). isa: kernel set.
+  static std::unique_ptr<Engine> create(const uint8_t* blob, size_t blob_len, std::string* err,
+                                        Isa isa = default_isa(),
+                                        const ImageLimits& limits = ImageLimits{});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // pixels (RGB or RGBA rows, tightly packed) -> prediction (+ cam()). No allocation.
+  bool classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
+                std::string* err);
+  // The network alone on an already normalized S*S*3 NHWC input (parity tests, calibration).
+  void forward(const float* input_nhwc, Prediction* out);
+
+  int input_size() const;                       // S
+  const float* cam() const;                     // S*S, of the last classify/forward
+  const float* cam_grid() const;                // gh*gw, before upsampling
+  int cam_grid_h() const;
+  int cam_grid_w() const;
+  const uint8_t* resized() const;               // S*S*3 RGB input of the last classify
+  const std::string& metadata_json() const;     // the blob's JSON header
+  float temperature() const;
+  float band_lo() const;
+  float band_hi() const;
+  const char* weight_dtype() const;             // "f32" | "f16" as stored in the blob
+  size_t arena_bytes() const;                   // activations + indirection, planned at load
+  Isa isa() const;
+
+  void set_observer(LayerObserver fn, void* ctx);   // nullptr to remove
+
+  struct Impl_;
+
+ private:
+  Engine();
+  std::unique_ptr<Impl_> impl_;
+};
+
+// Per-layer min/max of the activations over everything run while attached.
+//   mc::ActivationRanges ranges;
+//   ranges.attach(engine);  for (...) engine.forward(x, &r);  ranges.detach(engine);
+//   for (auto& l : ranges.layers()) printf("%s in [%g, %g] out [%g, %g]\n", ...);
+class ActivationRanges {
+ public:
+  struct Layer {
+    std::string name;
+    float in_min, in_max, out_min, out_max;
+  };
+  void attach(Engine& e);
+  void detach(Engine& e);
+  const std::vector<Layer>& layers() const { return layers_; }
+
+ private:
+  static void observe_(void* ctx, const LayerActivations& a);
+  std::vector<Layer> layers_;
+};
+
+// p = softmax(logits / T)[1] computed stably; band from [lo, hi].
+float calibrated_p(const float logits[2], float temperature);
+int band_of(float p, float lo, float hi);
+
+}  // namespace mc
