@@ -29,6 +29,11 @@ struct ConvShape {
   int out_w() const { return (in_w + 2 * pad - kw) / stride + 1; }
 };
 
+// True when every field is in range: sizes >= 1 (each <= 65536, tensors < 2^31 elements),
+// stride >= 1, 0 <= pad < kernel size, output >= 1x1. The size functions return 0 and the
+// pack/setup/run functions do nothing for a shape that is not valid.
+bool conv_shape_valid(const ConvShape& s);
+
 // Packed weights of a convolution (weights OHWI = [out_c][kh][kw][in_c], bias [out_c]);
 // size in floats. The layout (panels of NR output channels, bias first) is private to the
 // kernels and identified in the blob by conv_packed_layout_name().
@@ -46,7 +51,8 @@ void conv_setup_indirection(const ConvShape& s, const float* input, const float*
 void conv_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                   float* output, const float* residual, bool relu, Isa isa = default_isa());
 
-// 3x3 (generally k x k) max pool with stride and zero-free padding (padding never wins).
+// 3x3 (generally k x k, k <= 16) max pool with stride and zero-free padding (padding never
+// wins); needs 0 <= pad < k, else (or on any bad argument) it writes nothing.
 void maxpool_f32(int in_h, int in_w, int c, int k, int stride, int pad, const float* in, float* out,
                  Isa isa = default_isa());
 // out[c] = mean over h*w of in[h*w][c]

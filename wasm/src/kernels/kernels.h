@@ -1,0 +1,92 @@
+// kernels.h -- microkernel declarations (private to the core: only src/ops/*.cpp, the kernel
+// tests and the benchmark include this). Names follow <type>_<op>_ukernel_<tile>__<isa>.
+//
+// Usage (what ops/conv_f32.cpp does for one MR x 8 tile of the output):
+//   mc::kernels::f32_igemm_ukernel_6x8__simd128(mr, nc, in_c, kh*kw,
+//       indirection + p0*kh*kw, kh*kw, panel, out + p0*out_c + n0, out_c, residual_or_null, relu);
+//
+// ---- f32 igemm ------------------------------------------------------------------------------
+// Packed weights ("igemm-f32-nr8-v1"): the output channels in panels of NR = 8 (the last panel
+// zero padded); panel n = [8 bias][tap 0: in_c x 8][tap 1: in_c x 8]...[tap ks-1], i.e.
+// w[n*8 + j] for tap t, input channel k at  panel + 8 + (t*in_c + k)*8 + j.
+// Indirection: a[m * a_stride + t] is the pointer to the kc input values of output row m, tap t.
+// The kernel computes rows 0..mr-1 (mr <= MR; missing rows reuse row mr-1 and are not stored)
+// and channels 0..nc-1 (nc <= 8) of c[m * c_stride + j] = bias + sum a*w (+ r[m*c_stride + j])
+// (then max(., 0) when relu). r may be null. Accumulation order: bias, then tap by tap, channel
+// by channel, each step a multiply then an add; all kernels of a family agree on that order.
+//
+// ---- qs8 igemm (see ops/ops_qs8.h for the packed layout "igemm-qs8-nr8-kp2-v1") -------------
+// Same indirection and tiling; a panel is [8 int32 bias][8 f32 requant scale]
+// [tap 0: ceil(kc/2) pairs x 8 channels x 2 int8]...; params carry the epilogue constants.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/simd128.h"
+
+namespace mc {
+namespace kernels {
+
+constexpr int kIgemmNR = 8;
+
+using F32IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                 const float* const* a, size_t a_stride, const float* w,
+                                 float* c, size_t c_stride, const float* r, bool relu);
+
+void f32_igemm_ukernel_2x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                   const float* const* a, size_t a_stride, const float* w,
+                                   float* c, size_t c_stride, const float* r, bool relu);
+#if MC_HAVE_SIMD128
+void f32_igemm_ukernel_4x8__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                    const float* const* a, size_t a_stride, const float* w,
+                                    float* c, size_t c_stride, const float* r, bool relu);
+void f32_igemm_ukernel_6x8__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                    const float* const* a, size_t a_stride, const float* w,
+                                    float* c, size_t c_stride, const float* r, bool relu);
+#endif
+
+// ---- f32 pooling / fc -------------------------------------------------------------------------
+// max pool over one output pixel: out[c] = max over the n input rows in[i][c] (n >= 1)
+void f32_maxpool_ukernel__scalar(size_t n, size_t c, const float* const* in, float* out);
+// sum over hw rows of in[hw][c], times scale
+void f32_gavgpool_ukernel__scalar(size_t hw, size_t c, const float* in, float scale, float* out);
+// out[o] = bias[o] + sum_i w[o][i] * in[i]
+void f32_fc_ukernel__scalar(size_t n_in, size_t n_out, const float* w, const float* bias,
+                            const float* in, float* out);
+#if MC_HAVE_SIMD128
+void f32_maxpool_ukernel__simd128(size_t n, size_t c, const float* const* in, float* out);
+void f32_gavgpool_ukernel__simd128(size_t hw, size_t c, const float* in, float scale, float* out);
+void f32_fc_ukernel__simd128(size_t n_in, size_t n_out, const float* w, const float* bias,
+                             const float* in, float* out);
+#endif
+
+// ---- qs8 ----------------------------------------------------------------------------------------
+struct Qs8IgemmParams {
+  int32_t out_zero_point;
+  float out_min;        // clamp bounds of (y = acc*scale + residual term), before rounding:
+  float out_max;        //   [-128 - zp or 0 with relu, 127 - zp]
+  int32_t res_zero_point;
+  float res_scale;      // residual scale / output scale (used when r != null)
+};
+void qs8_igemm_ukernel_2x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                     const int8_t* const* a, size_t a_stride, const void* w,
+                                     int8_t* c, size_t c_stride, const int8_t* r,
+                                     const Qs8IgemmParams& p);
+#if MC_HAVE_SIMD128
+void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const int8_t* const* a, size_t a_stride, const void* w,
+                                      int8_t* c, size_t c_stride, const int8_t* r,
+                                      const Qs8IgemmParams& p);
+#endif
+void s8_maxpool_ukernel__scalar(size_t n, size_t c, const int8_t* const* in, int8_t* out);
+// out[c] = scale * (sum_hw in[hw][c] - hw*zero_point) / hw   computed as documented in the .cpp
+void qs8_gavgpool_ukernel__scalar(size_t hw, size_t c, const int8_t* in, int32_t zero_point,
+                                  float scale, float* out);
+#if MC_HAVE_SIMD128
+void s8_maxpool_ukernel__simd128(size_t n, size_t c, const int8_t* const* in, int8_t* out);
+void qs8_gavgpool_ukernel__simd128(size_t hw, size_t c, const int8_t* in, int32_t zero_point,
+                                   float scale, float* out);
+#endif
+
+}  // namespace kernels
+}  // namespace mc
