@@ -1,0 +1,647 @@
+// blob.cpp -- see blob.h and docs/FORMAT.md (the messages here are the ones listed there).
+#include "blob.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "ops/ops.h"
+#include "sha256.h"
+
+namespace mc {
+namespace blob {
+
+const uint8_t kMagic[8] = {0x89, 'M', 'C', 'B', 0x0D, 0x0A, 0x1A, 0x0A};
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::F32: return "f32";
+    case DType::F16: return "f16";
+    case DType::I8: return "i8";
+    case DType::I32: return "i32";
+  }
+  return "?";
+}
+
+size_t dtype_size(DType d) {
+  switch (d) {
+    case DType::F32: return 4;
+    case DType::F16: return 2;
+    case DType::I8: return 1;
+    case DType::I32: return 4;
+  }
+  return 0;
+}
+
+bool dtype_from_name(const std::string& s, DType* out) {
+  static const DType all[] = {DType::F32, DType::F16, DType::I8, DType::I32};
+  for (DType d : all)
+    if (s == dtype_name(d)) { *out = d; return true; }
+  return false;
+}
+
+const std::vector<ConvSpec>& resnet18_convs() {
+  static const std::vector<ConvSpec> convs = {
+      {"conv1", 64, 3, 7, 2, 3, "conv1", "bn1"},
+      {"layer1.0.conv1", 64, 64, 3, 1, 1, "layer1.0.conv1", "layer1.0.bn1"},
+      {"layer1.0.conv2", 64, 64, 3, 1, 1, "layer1.0.conv2", "layer1.0.bn2"},
+      {"layer1.1.conv1", 64, 64, 3, 1, 1, "layer1.1.conv1", "layer1.1.bn1"},
+      {"layer1.1.conv2", 64, 64, 3, 1, 1, "layer1.1.conv2", "layer1.1.bn2"},
+      {"layer2.0.conv1", 128, 64, 3, 2, 1, "layer2.0.conv1", "layer2.0.bn1"},
+      {"layer2.0.conv2", 128, 128, 3, 1, 1, "layer2.0.conv2", "layer2.0.bn2"},
+      {"layer2.0.downsample", 128, 64, 1, 2, 0, "layer2.0.downsample.0", "layer2.0.downsample.1"},
+      {"layer2.1.conv1", 128, 128, 3, 1, 1, "layer2.1.conv1", "layer2.1.bn1"},
+      {"layer2.1.conv2", 128, 128, 3, 1, 1, "layer2.1.conv2", "layer2.1.bn2"},
+      {"layer3.0.conv1", 256, 128, 3, 2, 1, "layer3.0.conv1", "layer3.0.bn1"},
+      {"layer3.0.conv2", 256, 256, 3, 1, 1, "layer3.0.conv2", "layer3.0.bn2"},
+      {"layer3.0.downsample", 256, 128, 1, 2, 0, "layer3.0.downsample.0", "layer3.0.downsample.1"},
+      {"layer3.1.conv1", 256, 256, 3, 1, 1, "layer3.1.conv1", "layer3.1.bn1"},
+      {"layer3.1.conv2", 256, 256, 3, 1, 1, "layer3.1.conv2", "layer3.1.bn2"},
+      {"layer4.0.conv1", 512, 256, 3, 2, 1, "layer4.0.conv1", "layer4.0.bn1"},
+      {"layer4.0.conv2", 512, 512, 3, 1, 1, "layer4.0.conv2", "layer4.0.bn2"},
+      {"layer4.0.downsample", 512, 256, 1, 2, 0, "layer4.0.downsample.0", "layer4.0.downsample.1"},
+      {"layer4.1.conv1", 512, 512, 3, 1, 1, "layer4.1.conv1", "layer4.1.bn1"},
+      {"layer4.1.conv2", 512, 512, 3, 1, 1, "layer4.1.conv2", "layer4.1.bn2"},
+  };
+  return convs;
+}
+
+// ---------------------------------------------------------------------------------------------
+// little helpers
+
+namespace {
+
+uint32_t rd_u32_(const uint8_t* p) {
+  return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
+}
+uint64_t rd_u64_(const uint8_t* p) { return uint64_t(rd_u32_(p)) | uint64_t(rd_u32_(p + 4)) << 32; }
+void wr_u32_(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i)); }
+void wr_u64_(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i)); }
+
+// align64 without overflow: false if x + 63 overflows.
+bool align_up_(uint64_t x, uint64_t* out) {
+  if (x > UINT64_MAX - (kAlign - 1)) return false;
+  *out = (x + kAlign - 1) & ~uint64_t(kAlign - 1);
+  return true;
+}
+bool mul_ok_(uint64_t a, uint64_t b, uint64_t* out) {
+  if (a != 0 && b > UINT64_MAX / a) return false;
+  *out = a * b;
+  return true;
+}
+
+std::string u_(uint64_t v) { return std::to_string(v); }
+std::string q_(const std::string& s) { return "'" + s + "'"; }
+
+// The magic check (FORMAT.md 1): recognise the usual wrong files by name.
+std::string identify_bad_magic_(const uint8_t* p, size_t len) {
+  // HTML / XML: optional UTF-8 BOM and whitespace, then '<'
+  size_t i = 0;
+  if (len >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) i = 3;
+  while (i < len && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n')) ++i;
+  if (i < len && p[i] == '<')
+    return "not a model blob: this is an HTML page (an error or login page served instead of "
+           "the model?)";
+  if (len >= 9 && p[8] == '{' && rd_u64_(p) > 0 && rd_u64_(p) <= len - 8 + (uint64_t(1) << 40))
+    return "not a model blob: this is a safetensors file (convert it with malaria-convert)";
+  if (len >= 4 && p[0] == 'P' && p[1] == 'K' && p[2] == 3 && p[3] == 4)
+    return "not a model blob: this is a zip archive";
+  if (len >= 2 && p[0] == 0x1F && p[1] == 0x8B) return "not a model blob: this is a gzip file";
+  // mangled forms of our magic: high bit stripped, or CR/LF/EOF bytes translated
+  if (len >= 4 && (p[0] & 0x7F) == 0x09 && p[1] == 'M' && p[2] == 'C' && p[3] == 'B')
+    return "not a model blob: magic damaged by a text-mode transfer (download it in binary mode)";
+  return "not a model blob: bad magic";
+}
+
+// nlohmann's DOM parser without exceptions (wasm builds disable catching), keeping the message.
+struct SaxDom_ : nlohmann::detail::json_sax_dom_parser<nlohmann::json> {
+  std::string message;
+  explicit SaxDom_(nlohmann::json& j) : json_sax_dom_parser(j, false) {}
+  template <class Exception>
+  bool parse_error(std::size_t pos, const std::string& tok, const Exception& ex) {
+    message = ex.what();
+    return json_sax_dom_parser::parse_error(pos, tok, ex);
+  }
+};
+
+// dump() of a scalar only: a nested value could be megabytes deep (dump recurses).
+std::string short_dump_(const nlohmann::json& v) {
+  if (v.is_structured()) return v.is_array() ? "(an array)" : "(an object)";
+  std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
+bool finite_number_(const nlohmann::json& v) {
+  return v.is_number() && std::isfinite(v.get<double>());
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// parser
+
+struct BlobParser_ {
+  const uint8_t* p;
+  size_t len;
+  const ParseOptions& opt;
+  Blob& b;
+  std::string err;
+
+  bool fail(const std::string& m) { err = m; return false; }
+  bool missing(const std::string& key, const char* what) {
+    return fail("header field " + q_(key) + " is missing or is not " + what);
+  }
+  bool invalid(const std::string& key, const std::string& why) {
+    return fail("header field " + q_(key) + " is invalid: " + why);
+  }
+
+  bool run() {
+    if (len == 0) return fail("not a model blob: the file is empty");
+    size_t m = len < 8 ? len : 8;
+    if (std::memcmp(p, kMagic, m) != 0) return fail(identify_bad_magic_(p, len));
+    if (len < kPreambleSize)
+      return fail("truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble");
+    uint32_t version = rd_u32_(p + 8), reserved = rd_u32_(p + 12);
+    uint64_t header_len = rd_u64_(p + 16), data_len = rd_u64_(p + 24);
+    if (version != kVersion)
+      return fail("unsupported format version " + u_(version) + " (this reader reads version 1)");
+    if (reserved != 0) return fail("reserved preamble field is not zero");
+    if (header_len == 0) return fail("header length is zero");
+    if (header_len > kMaxHeaderBytes)
+      return fail("header length " + u_(header_len) + " exceeds the limit of " +
+                  u_(kMaxHeaderBytes) + " bytes");
+    if (data_len > kMaxDataBytes)
+      return fail("data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
+                  " bytes");
+    if (data_len % kAlign != 0)
+      return fail("data length " + u_(data_len) + " is not a multiple of 64");
+    uint64_t padded_header = 0;
+    align_up_(header_len, &padded_header);  // cannot overflow: header_len <= 4 MiB
+    const uint64_t data_start = kPreambleSize + padded_header;
+    const uint64_t total = data_start + data_len;  // <= 64 + 4 MiB + 1 GiB
+    if (uint64_t(len) < total)
+      return fail("truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total));
+    if (uint64_t(len) > total)
+      return fail("trailing bytes: file is " + u_(len) + " bytes, the preamble declares " +
+                  u_(total));
+    for (uint64_t i = kPreambleSize + header_len; i < data_start; ++i)
+      if (p[i] != 0) return fail("non-zero padding byte after the header at offset " + u_(i));
+    uint8_t digest[32];
+    sha256(p + kPreambleSize, size_t(total - kPreambleSize), digest);
+    if (std::memcmp(digest, p + 32, 32) != 0)
+      return fail("checksum mismatch: the SHA-256 of the payload does not match the preamble "
+                  "(corrupted file?)");
+
+    // ---- header JSON
+    const char* hb = reinterpret_cast<const char*>(p + kPreambleSize);
+    b.header_text_.assign(hb, size_t(header_len));
+    {
+      SaxDom_ sax(b.header_);
+      bool ok = nlohmann::json::sax_parse(hb, hb + header_len, &sax,
+                                          nlohmann::json::input_format_t::json, true);
+      if (!ok || sax.is_errored())
+        return fail("header is not valid JSON: " +
+                    (sax.message.empty() ? std::string("parse error") : sax.message));
+    }
+    const nlohmann::json& h = b.header_;
+    if (!h.is_object()) return fail("header is not a JSON object");
+    if (!header_fields(h)) return false;
+    return tensor_table(h, data_start, data_len);
+  }
+
+  // typed lookup of h[key] (dotted name for messages)
+  const nlohmann::json* get(const nlohmann::json& o, const char* key) {
+    auto it = o.find(key);
+    return it == o.end() ? nullptr : &*it;
+  }
+
+  bool header_fields(const nlohmann::json& h) {
+    const nlohmann::json* v = get(h, "architecture");
+    if (!v || !v->is_string()) return missing("architecture", "a string");
+    b.architecture_ = v->get<std::string>();
+    if (b.architecture_ != "resnet18")
+      return fail("unsupported architecture " + q_(b.architecture_) +
+                  " (this reader supports 'resnet18')");
+
+    v = get(h, "labels");
+    if (!v || !v->is_array()) return missing("labels", "an array");
+    if (v->size() != 2) return invalid("labels", "expected 2 labels, got " + u_(v->size()));
+    for (const auto& l : *v) {
+      if (!l.is_string() || l.get_ref<const std::string&>().empty())
+        return invalid("labels", "every label must be a non-empty string");
+      b.labels_.push_back(l.get<std::string>());
+    }
+
+    const nlohmann::json* in = get(h, "input");
+    if (!in || !in->is_object()) return missing("input", "an object");
+    v = get(*in, "size");
+    if (!v || !v->is_number_integer()) return missing("input.size", "an integer");
+    if (!v->is_number_unsigned() || v->get<uint64_t>() < 8 || v->get<uint64_t>() > 1024)
+      return invalid("input.size", "must be in [8, 1024], got " + short_dump_(*v));
+    b.input_.size = int(v->get<uint64_t>());
+    v = get(*in, "resize_filter");
+    if (!v || !v->is_string()) return missing("input.resize_filter", "a string");
+    if (*v != "area-int")
+      return invalid("input.resize_filter", "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")");
+    b.input_.resize_filter = v->get<std::string>();
+    v = get(*in, "channel_order");
+    if (!v || !v->is_string()) return missing("input.channel_order", "a string");
+    if (*v != "RGB") return invalid("input.channel_order", "expected \"RGB\", got " + short_dump_(*v));
+    b.input_.channel_order = v->get<std::string>();
+    for (int k = 0; k < 2; ++k) {
+      const char* key = k == 0 ? "mean" : "std";
+      std::string dotted = std::string("input.") + key;
+      v = get(*in, key);
+      if (!v || !v->is_array()) return missing(dotted, "an array");
+      if (v->size() != 3) return invalid(dotted, "expected 3 numbers, got " + u_(v->size()));
+      for (size_t c = 0; c < 3; ++c) {
+        const nlohmann::json& x = (*v)[c];
+        if (!finite_number_(x)) return invalid(dotted, "every entry must be a finite number");
+        double d = x.get<double>();
+        if (k == 1 && !(d > 0)) return invalid(dotted, "every entry must be > 0");
+        if (std::fabs(d) > 1e6) return invalid(dotted, "entry out of range");
+        (k == 0 ? b.input_.mean : b.input_.std)[c] = float(d);
+      }
+    }
+
+    const nlohmann::json* cal = get(h, "calibration");
+    if (!cal || !cal->is_object()) return missing("calibration", "an object");
+    v = get(*cal, "temperature");
+    if (!v || !v->is_number()) return missing("calibration.temperature", "a number");
+    if (!finite_number_(*v) || !(v->get<double>() > 0) || v->get<double>() > 1e6)
+      return invalid("calibration.temperature", "must be finite and > 0, got " + short_dump_(*v));
+    b.calibration_.temperature = float(v->get<double>());
+    v = get(*cal, "band");
+    if (!v || !v->is_array()) return missing("calibration.band", "an array");
+    if (v->size() != 2 || !finite_number_((*v)[0]) || !finite_number_((*v)[1]))
+      return invalid("calibration.band", "expected [lo, hi], two finite numbers");
+    double lo = (*v)[0].get<double>(), hi = (*v)[1].get<double>();
+    if (!(0 <= lo && lo <= hi && hi <= 1))
+      return invalid("calibration.band", "need 0 <= lo <= hi <= 1, got " + short_dump_(*v));
+    b.calibration_.band_lo = float(lo);
+    b.calibration_.band_hi = float(hi);
+
+    v = get(h, "provenance");
+    if (!v || !v->is_object()) return missing("provenance", "an object");
+    v = get(h, "metrics");
+    if (!v || !v->is_object()) return missing("metrics", "an object");
+
+    const nlohmann::json* w = get(h, "weights");
+    if (!w || !w->is_object()) return missing("weights", "an object");
+    v = get(*w, "dtype");
+    if (!v || !v->is_string()) return missing("weights.dtype", "a string");
+    b.weight_dtype_ = v->get<std::string>();
+    if (b.weight_dtype_ == "int8")
+      return fail("weight dtype 'int8' is not supported by this build yet");
+    if (b.weight_dtype_ != "f32" && b.weight_dtype_ != "f16")
+      return fail("unsupported weight dtype " + q_(b.weight_dtype_));
+    v = get(*w, "packed_layout");
+    if (!v || !v->is_string()) return missing("weights.packed_layout", "a string");
+    b.packed_layout_ = v->get<std::string>();
+    if (opt.check_layout && b.packed_layout_ != conv_packed_layout_name())
+      return fail("packed layout " + q_(b.packed_layout_) +
+                  " is not supported by this build (its kernels use " +
+                  q_(conv_packed_layout_name()) + "); re-convert the model");
+    return true;
+  }
+
+  bool uint_field(const nlohmann::json& e, const char* key, uint64_t* out) {
+    auto it = e.find(key);
+    if (it == e.end() || !it->is_number_unsigned()) return false;
+    *out = it->get<uint64_t>();
+    return true;
+  }
+
+  bool tensor_table(const nlohmann::json& h, uint64_t data_start, uint64_t data_len) {
+    const nlohmann::json* ts = get(h, "tensors");
+    if (!ts || !ts->is_array()) return missing("tensors", "an array");
+    if (ts->size() > kMaxTensors)
+      return fail("too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")");
+    std::set<std::string> names;
+    uint64_t prev_end = 0;  // end of the previous tensor in the data section
+    const uint8_t* data = p + data_start;
+    b.tensors_.reserve(ts->size());
+    for (size_t i = 0; i < ts->size(); ++i) {
+      const nlohmann::json& e = (*ts)[i];
+      const std::string idx = "tensor #" + u_(i);
+      if (!e.is_object()) return fail(idx + ": entry is not an object");
+      Tensor t;
+      const nlohmann::json* v = get(e, "name");
+      if (!v || !v->is_string() || v->get_ref<const std::string&>().empty() ||
+          v->get_ref<const std::string&>().size() > kMaxNameBytes)
+        return fail(idx + ": name is missing, empty or longer than 256 bytes");
+      t.name = v->get<std::string>();
+      const std::string tn = "tensor " + q_(t.name);
+      if (!names.insert(t.name).second) return fail(tn + ": duplicate name");
+      v = get(e, "dtype");
+      if (!v || !v->is_string() || !dtype_from_name(v->get<std::string>(), &t.dtype))
+        return fail(tn + ": unknown dtype " + (v && v->is_string() ? q_(v->get<std::string>())
+                                                                   : q_(v ? short_dump_(*v) : "")));
+      v = get(e, "shape");
+      if (!v || !v->is_array()) return fail(tn + ": shape is missing or not an array");
+      if (v->size() > kMaxRank)
+        return fail(tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank));
+      uint64_t elements = 1;
+      for (const auto& d : *v) {
+        if (!d.is_number_unsigned() || d.get<uint64_t>() < 1 || d.get<uint64_t>() > uint64_t(kMaxDim))
+          return fail(tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]");
+        t.shape.push_back(int64_t(d.get<uint64_t>()));
+        if (!mul_ok_(elements, d.get<uint64_t>(), &elements))
+          return fail(tn + ": shape product overflows");
+      }
+      uint64_t expect_bytes = 0;
+      if (!mul_ok_(elements, dtype_size(t.dtype), &expect_bytes))
+        return fail(tn + ": shape product overflows");
+      uint64_t off = 0, size = 0;
+      if (!uint_field(e, "offset", &off) || !uint_field(e, "size", &size))
+        return fail(tn + ": offset or size is missing or not an unsigned integer");
+      if (size != expect_bytes)
+        return fail(tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
+                    u_(expect_bytes) + ")");
+      if (off % kAlign != 0) return fail(tn + ": offset " + u_(off) + " is not a multiple of 64");
+      uint64_t expect_off = 0;
+      align_up_(prev_end, &expect_off);  // prev_end <= data_len <= 1 GiB: no overflow
+      if (off < prev_end)
+        return fail(tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
+                    u_(prev_end) + ")");
+      if (off != expect_off)
+        return fail(tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")");
+      if (off > data_len || size > data_len - off)
+        return fail(tn + ": bytes [" + u_(off) + ", " +
+                    (size > UINT64_MAX - off ? std::string("overflow") : u_(off + size)) +
+                    ") extend past the data section (" + u_(data_len) + " bytes)");
+      // zero padding between the previous tensor and this one
+      for (uint64_t k = prev_end; k < off; ++k)
+        if (data[k] != 0)
+          return fail("non-zero padding byte in the data section at offset " + u_(data_start + k));
+      t.elements = elements;
+      t.offset = off;
+      t.bytes = size_t(size);
+      t.data = data + off;
+      prev_end = off + size;
+      if (!tensor_extras(e, tn, &t)) return false;
+      b.tensors_.push_back(std::move(t));
+    }
+    uint64_t expect_len = 0;
+    align_up_(prev_end, &expect_len);
+    if (data_len != expect_len)
+      return fail("data section has " + u_(data_len - prev_end) +
+                  " bytes after the last tensor (expected " + u_(expect_len - prev_end) + ")");
+    for (uint64_t k = prev_end; k < data_len; ++k)
+      if (data[k] != 0)
+        return fail("non-zero padding byte in the data section at offset " + u_(data_start + k));
+    if (opt.check_model) return check_resnet18();
+    return true;
+  }
+
+  bool int_list(const nlohmann::json& v, std::vector<int64_t>* out) {
+    if (!v.is_array() || v.size() > kMaxRank) return false;
+    for (const auto& d : v) {
+      if (!d.is_number_unsigned() || d.get<uint64_t>() > uint64_t(kMaxDim)) return false;
+      out->push_back(int64_t(d.get<uint64_t>()));
+    }
+    return true;
+  }
+
+  bool tensor_extras(const nlohmann::json& e, const std::string& tn, Tensor* t) {
+    auto it = e.find("layout");
+    if (it != e.end()) {
+      if (!it->is_string()) return fail(tn + ": layout is not a string");
+      t->layout = it->get<std::string>();
+    }
+    it = e.find("logical_shape");
+    if (it != e.end() && !int_list(*it, &t->logical_shape))
+      return fail(tn + ": logical_shape is not an array of at most 8 dimensions");
+    for (int k = 0; k < 2; ++k) {
+      const char* key = k ? "pad" : "stride";
+      it = e.find(key);
+      if (it == e.end()) continue;
+      if (!it->is_number_unsigned() || it->get<uint64_t>() > 64)
+        return fail(tn + ": " + key + " is not an integer in [0, 64]");
+      (k ? t->pad : t->stride) = int(it->get<uint64_t>());
+    }
+    it = e.find("quant");
+    if (it != e.end()) {
+      const nlohmann::json& q = *it;
+      if (!q.is_object()) return fail(tn + ": invalid quant: not an object");
+      auto s = q.find("scheme");
+      if (s == q.end() || *s != "symmetric-per-channel")
+        return fail(tn + ": invalid quant: scheme must be \"symmetric-per-channel\"");
+      t->quant.scheme = s->get<std::string>();
+      auto ax = q.find("axis");
+      if (ax == q.end() || !ax->is_number_unsigned() || ax->get<uint64_t>() >= t->shape.size())
+        return fail(tn + ": invalid quant: axis missing or out of range");
+      t->quant.axis = int(ax->get<uint64_t>());
+      auto sc = q.find("scales");
+      if (sc == q.end() || !sc->is_array() ||
+          sc->size() != uint64_t(t->shape[size_t(t->quant.axis)]))
+        return fail(tn + ": invalid quant: scales must have one entry per channel of the axis");
+      for (const auto& x : *sc) {
+        if (!finite_number_(x) || !(x.get<double>() > 0))
+          return fail(tn + ": invalid quant: scales must be finite and > 0");
+        t->quant.scales.push_back(float(x.get<double>()));
+      }
+    }
+    return true;
+  }
+
+  bool check_resnet18() {
+    std::set<std::string> known;
+    DType wd = b.weight_dtype_ == "f16" ? DType::F16 : DType::F32;
+    auto mismatch = [&](const std::string& name, const char* what, const std::string& want,
+                        const std::string& got) {
+      return fail("tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
+                  want + ", got " + got + ")");
+    };
+    auto shape_str = [](const std::vector<int64_t>& s) {
+      std::string r = "[";
+      for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
+      return r + "]";
+    };
+    for (const ConvSpec& c : resnet18_convs()) {
+      known.insert(c.name);
+      const Tensor* t = b.find(c.name);
+      if (!t) return fail("missing tensor " + q_(c.name) + " required by resnet18");
+      if (t->dtype != wd) return mismatch(c.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
+      if (t->layout != "packed") return mismatch(c.name, "layout", "'packed'", q_(t->layout));
+      std::vector<int64_t> ls = {c.out_c, c.k, c.k, c.in_c};
+      if (t->logical_shape != ls)
+        return mismatch(c.name, "logical_shape", shape_str(ls), shape_str(t->logical_shape));
+      if (t->stride != c.stride)
+        return mismatch(c.name, "stride", std::to_string(c.stride), std::to_string(t->stride));
+      if (t->pad != c.pad)
+        return mismatch(c.name, "pad", std::to_string(c.pad), std::to_string(t->pad));
+      if (opt.check_layout) {
+        ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0};
+        std::vector<int64_t> want = {int64_t(conv_packed_f32_size(s))};
+        if (t->shape != want) return mismatch(c.name, "stored shape", shape_str(want), shape_str(t->shape));
+      }
+    }
+    const int n_cls = int(b.labels_.size());
+    struct Fc { const char* name; std::vector<int64_t> shape; };
+    const Fc fcs[] = {{"fc.weight", {n_cls, kResnet18Features}}, {"fc.bias", {n_cls}}};
+    for (const Fc& f : fcs) {
+      known.insert(f.name);
+      const Tensor* t = b.find(f.name);
+      if (!t) return fail("missing tensor " + q_(f.name) + " required by resnet18");
+      if (t->dtype != wd) return mismatch(f.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
+      if (t->shape != f.shape) return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
+    }
+    for (const Tensor& t : b.tensors_)
+      if (!known.count(t.name))
+        return fail("unexpected tensor " + q_(t.name) + " (not part of resnet18)");
+    return true;
+  }
+};
+
+bool Blob::parse(const uint8_t* data, size_t len, Blob* out, std::string* err,
+                 const ParseOptions& opt) {
+  Blob b;
+  BlobParser_ parser{data, len, opt, b, {}};
+  bool ok = data != nullptr || len == 0 ? parser.run() : parser.fail("not a model blob: the file is empty");
+  if (!ok) {
+    if (err) *err = parser.err;
+    if (out) *out = Blob();
+    return false;
+  }
+  if (out) *out = std::move(b);
+  return true;
+}
+
+const Tensor* Blob::find(const std::string& name) const {
+  for (const Tensor& t : tensors_)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------
+// f16
+
+float f16_to_f32(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, man = h & 0x3FF, bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000 | (man << 13);
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  } else if (man == 0) {
+    bits = sign;
+  } else {  // subnormal: normalise
+    int e = -1;
+    do { ++e; man <<= 1; } while (!(man & 0x400));
+    bits = sign | uint32_t(112 - e) << 23 | ((man & 0x3FF) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t f32_to_f16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint16_t sign = uint16_t((x >> 16) & 0x8000);
+  uint32_t exp = (x >> 23) & 0xFF, man = x & 0x7FFFFF;
+  if (exp == 0xFF) return uint16_t(sign | 0x7C00 | (man ? 0x200 | (man >> 13) : 0));
+  int e = int(exp) - 127 + 15;
+  if (e >= 0x1F) return uint16_t(sign | 0x7C00);  // overflow -> inf
+  if (e <= 0) {                                    // subnormal half or zero
+    if (e < -10) return sign;
+    man |= 0x800000;
+    int shift = 14 - e;                            // 14..24
+    uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) ++half;
+    return uint16_t(sign | half);
+  }
+  uint32_t half = uint32_t(e) << 10 | (man >> 13), rem = man & 0x1FFF;
+  if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) ++half;  // may carry into exp: fine (inf)
+  return uint16_t(sign | half);
+}
+
+// ---------------------------------------------------------------------------------------------
+// writer
+
+TensorIn tensor_f32(const std::string& name, const std::vector<int64_t>& shape,
+                    const std::vector<float>& values, const nlohmann::json& extra) {
+  TensorIn t{name, DType::F32, shape, std::vector<uint8_t>(values.size() * 4), extra};
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t u;
+    std::memcpy(&u, &values[i], 4);
+    wr_u32_(&t.bytes[4 * i], u);
+  }
+  return t;
+}
+
+TensorIn tensor_f16(const std::string& name, const std::vector<int64_t>& shape,
+                    const std::vector<float>& values, const nlohmann::json& extra) {
+  TensorIn t{name, DType::F16, shape, std::vector<uint8_t>(values.size() * 2), extra};
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint16_t h = f32_to_f16(values[i]);
+    t.bytes[2 * i] = uint8_t(h);
+    t.bytes[2 * i + 1] = uint8_t(h >> 8);
+  }
+  return t;
+}
+
+std::vector<uint8_t> assemble(const std::string& header_text, const std::vector<uint8_t>& data_section,
+                              uint32_t version, uint32_t reserved) {
+  uint64_t padded = 0;
+  align_up_(header_text.size(), &padded);
+  std::vector<uint8_t> f(kPreambleSize + size_t(padded) + data_section.size(), 0);
+  std::memcpy(f.data(), kMagic, 8);
+  wr_u32_(&f[8], version);
+  wr_u32_(&f[12], reserved);
+  wr_u64_(&f[16], header_text.size());
+  wr_u64_(&f[24], data_section.size());
+  std::memcpy(&f[kPreambleSize], header_text.data(), header_text.size());
+  if (!data_section.empty())
+    std::memcpy(&f[kPreambleSize + size_t(padded)], data_section.data(), data_section.size());
+  reseal(f);
+  return f;
+}
+
+void reseal(std::vector<uint8_t>& file) {
+  if (file.size() < kPreambleSize) return;
+  sha256(file.data() + kPreambleSize, file.size() - kPreambleSize, &file[32]);
+}
+
+std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<TensorIn>& tensors,
+                           std::string* err) {
+  auto fail = [&](const std::string& m) {
+    if (err) *err = m;
+    return std::vector<uint8_t>();
+  };
+  if (!header.is_object()) return fail("write: header is not an object");
+  nlohmann::json h = header;
+  nlohmann::json table = nlohmann::json::array();
+  uint64_t off = 0;
+  for (const TensorIn& t : tensors) {
+    uint64_t n = 1;
+    for (int64_t d : t.shape)
+      if (d < 1 || !mul_ok_(n, uint64_t(d), &n)) return fail("write: tensor '" + t.name + "': bad shape");
+    uint64_t bytes = 0;
+    if (!mul_ok_(n, dtype_size(t.dtype), &bytes) || bytes != t.bytes.size())
+      return fail("write: tensor '" + t.name + "': " + u_(t.bytes.size()) +
+                  " bytes do not match shape and dtype");
+    nlohmann::json e = t.extra.is_object() ? t.extra : nlohmann::json::object();
+    e["name"] = t.name;
+    e["dtype"] = dtype_name(t.dtype);
+    e["shape"] = t.shape;
+    e["offset"] = off;
+    e["size"] = bytes;
+    table.push_back(std::move(e));
+    align_up_(off + bytes, &off);
+    if (off > kMaxDataBytes) return fail("write: data exceeds the limit of 1 GiB");
+  }
+  h["tensors"] = std::move(table);
+  std::string text = h.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (text.size() > kMaxHeaderBytes) return fail("write: header exceeds the limit of 4 MiB");
+  std::vector<uint8_t> data(size_t(off), 0);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    if (tensors[i].bytes.empty()) continue;
+    size_t o = size_t(h["tensors"][i]["offset"].get<uint64_t>());
+    std::memcpy(&data[o], tensors[i].bytes.data(), tensors[i].bytes.size());
+  }
+  return assemble(text, data);
+}
+
+}  // namespace blob
+}  // namespace mc
