@@ -1,0 +1,631 @@
+// app.js -- the screening page: input (files, folders, drops, paste, camera), a streamed batch
+// through the classifier Workers, result cards with heat maps, summary, exports, persistence in
+// IndexedDB, and the service worker's update prompt.
+import { MalariaClassifier } from './malaria-classifier.js';
+import { ResultStore } from './store.js';
+import { summarize, toCSV, toJSON, pct } from './stats.js';
+import { drawCam } from './cam-overlay.js';
+import { Camera } from './camera.js';
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...kids) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(props)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'text') e.textContent = v;
+    else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'alt') e.setAttribute(k, v);
+    else e[k] = v;
+  }
+  e.append(...kids);
+  return e;
+};
+
+const state = {
+  classifier: null,
+  store: null,
+  records: [],            // in the order added
+  cards: new Map(),       // id -> {card, url}
+  running: false,
+  cancel: false,
+  updateWaiting: null,
+  reloadAfterBatch: false,
+  allHeat: false,
+  modelName: '',
+};
+
+const BAND_TEXT = {
+  uninfected: 'Confident: uninfected',
+  parasitized: 'Confident: parasitized',
+  uncertain: 'Uncertain: refer to a microscopist',
+};
+const SYMBOL = { parasitized: '✚', uninfected: '○', error: '!', pending: '…' };
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+let lastAnnounce = '';
+function announce(text) {
+  // The live region exists from the start; change its text only when there is news.
+  if (text === lastAnnounce) return;
+  lastAnnounce = text;
+  $('status').textContent = text;
+}
+function showError(text) {
+  const a = $('alert');
+  a.hidden = !text;
+  a.textContent = text || '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cards
+
+function classOf(rec) {
+  if (rec.error) return 'error';
+  if (!rec.result) return 'pending';
+  return rec.result.labelIndex === 1 ? 'parasitized' : 'uninfected';
+}
+
+function altText(rec) {
+  if (rec.error) return `${rec.name}: not readable`;
+  if (!rec.result) return `${rec.name}: not classified yet`;
+  const r = rec.result;
+  return `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}` +
+         `${r.band === 'uncertain' ? ', uncertain' : ''}: ${rec.name}`;
+}
+
+function buildCard(rec) {
+  const entry = state.cards.get(rec.id) || {};
+  if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
+  const cls = classOf(rec);
+  const card = el('article', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
+  if (rec.result) card.dataset.band = rec.result.band;
+
+  const box = el('div', { class: 'thumb-box' });
+  const thumb = el('div', { class: 'thumb' }, box);
+  if (entry.url && cls !== 'error') {
+    const img = el('img', { alt: altText(rec), decoding: 'async', loading: 'lazy', src: entry.url });
+    box.append(img);
+    if (rec.result && rec.result.width && rec.result.height) {
+      box.style.aspectRatio = `${rec.result.width} / ${rec.result.height}`;
+      if (rec.result.height > rec.result.width) box.style.width = 'auto', box.style.height = '100%';
+    }
+  } else {
+    box.append(el('span', { class: 'placeholder', 'aria-hidden': 'true', text: SYMBOL[cls] }));
+  }
+
+  const body = el('div', { class: 'card-body' });
+  body.append(el('h3', { class: 'card-name', text: rec.name, title: rec.name }));
+  if (cls === 'error') {
+    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }), 'Not readable'));
+    body.append(el('p', { class: 'card-error', text: rec.error }));
+  } else if (cls === 'pending') {
+    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }), 'Waiting'));
+  } else {
+    const r = rec.result;
+    body.append(el('p', { class: 'card-label' },
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), r.label));
+    body.append(el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }));
+    const meter = el('div', { class: 'meter', 'aria-hidden': 'true' }, el('span'));
+    meter.firstChild.style.width = `${(100 * r.pParasitized).toFixed(1)}%`;
+    body.append(meter);
+    body.append(el('p', { class: 'card-band', text: BAND_TEXT[r.band] || r.band }));
+    if (r.cam && r.cam.length) {
+      const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
+      canvas.hidden = true;
+      box.append(canvas);
+      const btn = el('button', { type: 'button', class: 'btn small heat-btn', text: 'Heat map',
+                                 'aria-pressed': 'false' });
+      btn.setAttribute('aria-label', `Heat map for ${rec.name}`);
+      btn.addEventListener('click', () => setHeat(card, btn.getAttribute('aria-pressed') !== 'true'));
+      body.append(el('div', { class: 'card-actions' }, btn));
+    }
+  }
+  card.append(thumb, body);
+  entry.card = card;
+  entry.rec = rec;
+  state.cards.set(rec.id, entry);
+  if (state.allHeat) setHeat(card, true);
+  return card;
+}
+
+function setHeat(card, on) {
+  const entry = state.cards.get(Number(card.dataset.id));
+  const canvas = card.querySelector('canvas.cam');
+  const btn = card.querySelector('.heat-btn');
+  if (!canvas || !entry || !entry.rec.result) return;
+  if (on && !canvas.dataset.drawn) {
+    drawCam(canvas, entry.rec.result.cam, entry.rec.result.size);
+    canvas.dataset.drawn = '1';
+  }
+  canvas.hidden = !on;
+  btn.setAttribute('aria-pressed', String(on));
+}
+
+function updateCard(rec) {
+  const old = state.cards.get(rec.id);
+  const card = buildCard(rec);
+  if (old && old.card && old.card.isConnected) old.card.replaceWith(card);
+  else $('grid').append(card);
+  applyView();
+}
+
+function matches(rec, filter) {
+  if (filter === 'all') return true;
+  if (filter === 'error') return !!rec.error;
+  if (!rec.result) return false;
+  if (filter === 'uncertain') return rec.result.band === 'uncertain';
+  if (filter === 'parasitized') return rec.result.labelIndex === 1;
+  if (filter === 'uninfected') return rec.result.labelIndex === 0;
+  return true;
+}
+
+function applyView() {
+  const filter = $('filter').value;
+  const sort = $('sort').value;
+  const recs = state.records.slice();
+  const p = (r) => (r.result ? r.result.pParasitized : -1);
+  if (sort === 'p-desc') recs.sort((a, b) => p(b) - p(a));
+  else if (sort === 'p-asc') recs.sort((a, b) => (p(a) < 0 ? 2 : p(a)) - (p(b) < 0 ? 2 : p(b)));
+  else if (sort === 'name') recs.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  const grid = $('grid');
+  let i = 0;
+  for (const r of recs) {
+    const entry = state.cards.get(r.id);
+    if (!entry || !entry.card) continue;
+    entry.card.hidden = !matches(r, filter);
+    if (grid.children[i] !== entry.card) grid.insertBefore(entry.card, grid.children[i] || null);
+    i++;
+  }
+  renderSummary();
+}
+
+function renderSummary() {
+  const s = summarize(state.records);
+  $('n-parasitized').textContent = s.parasitized;
+  $('n-uninfected').textContent = s.uninfected;
+  $('n-uncertain').textContent = s.uncertain;
+  $('n-errors').textContent = s.errors;
+  if (s.classified > 0) {
+    $('share').textContent = pct(s.share.p);
+    $('share-detail').textContent =
+      `Parasitized: ${s.parasitized} of ${s.classified} classified cells; 95% Wilson interval ` +
+      `${pct(s.share.lo)} to ${pct(s.share.hi)}`;
+  } else {
+    $('share').textContent = '–';
+    $('share-detail').textContent = 'Parasitized share (95% Wilson interval)';
+  }
+  const any = state.records.length > 0;
+  $('empty').hidden = any;
+  $('export-csv').disabled = !any || s.classified + s.errors === 0;
+  $('export-json').disabled = $('export-csv').disabled;
+  $('clear-btn').disabled = !any || state.running;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches
+
+function batchId() { return `b${Date.now().toString(36)}`; }
+
+async function addFiles(items) {
+  if (!items.length) return;
+  if (!state.store) { showError('Storage is not available; results cannot be kept.'); return; }
+  const recs = await state.store.addPending(batchId(), items);
+  for (const r of recs) { state.records.push(r); updateCard(r); }
+  $('resume-banner').hidden = true;
+  runBatch();
+}
+
+function pendingRecords() { return state.records.filter((r) => !r.result && !r.error); }
+
+async function runBatch() {
+  if (state.running) return;
+  if (!state.classifier) { announce('Images added; they will be classified once the model has loaded.'); return; }
+  const todo = pendingRecords();
+  if (!todo.length) return;
+  state.running = true;
+  state.cancel = false;
+  document.documentElement.dataset.batch = 'running';
+  const total = todo.length;
+  let done = 0;
+  let errors = 0;
+  const box = $('progress-box');
+  const bar = $('progress');
+  box.hidden = false;
+  bar.max = total;
+  bar.value = 0;
+  $('clear-btn').disabled = true;
+  announce(`Classifying ${total} image${total === 1 ? '' : 's'}…`);
+  const label = $('progress-label');
+  label.textContent = `Classifying 0 of ${total}`;
+  let nextQuarter = 0.25;
+
+  const next = () => (state.cancel ? null : todo.shift());
+  async function lane() {
+    for (let rec = next(); rec; rec = next()) {
+      try {
+        const result = await state.classifier.classify(rec.blob, { name: rec.name });
+        rec.result = result;
+        rec.status = 'done';
+      } catch (e) {
+        rec.error = String(e && e.message || e);
+        rec.status = 'error';
+        errors++;
+      }
+      try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+      updateCard(rec);
+      done++;
+      bar.value = done;
+      label.textContent = `Classifying ${done} of ${total}`;
+      if (done / total >= nextQuarter && done < total) {
+        announce(`${done} of ${total} images classified.`);
+        nextQuarter += 0.25;
+      }
+    }
+  }
+  const lanes = [];
+  for (let i = 0; i < Math.max(1, state.classifier.concurrency); i++) lanes.push(lane());
+  await Promise.all(lanes);
+
+  let cancelledCount = 0;
+  if (state.cancel) {
+    const left = pendingRecords();
+    cancelledCount = left.length;
+    await state.store.remove(left.map((r) => r.id));
+    for (const r of left) dropCard(r.id);
+    state.records = state.records.filter((r) => !left.includes(r));
+  }
+  state.running = false;
+  document.documentElement.dataset.batch = 'idle';
+  box.hidden = true;
+  const s = summarize(state.records);
+  announce(`${state.cancel ? 'Cancelled' : 'Done'}: ${done - errors} of ${total} image${total === 1 ? '' : 's'} ` +
+           `classified${errors ? `, ${errors} not readable` : ''}${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
+           `In all: ${s.parasitized} parasitized, ${s.uninfected} uninfected, ${s.uncertain} uncertain.`);
+  applyView();
+  requestPersistence();
+  if (state.reloadAfterBatch) applyUpdate();
+  else if (pendingRecords().length) runBatch();   // images added while this batch ran
+}
+
+function dropCard(id) {
+  const e = state.cards.get(id);
+  if (!e) return;
+  if (e.card) e.card.remove();
+  if (e.url) URL.revokeObjectURL(e.url);
+  state.cards.delete(id);
+}
+
+let persistAsked = false;
+async function requestPersistence() {
+  if (!navigator.storage) return;
+  try {
+    if (!persistAsked && navigator.storage.persist) {
+      persistAsked = true;
+      await navigator.storage.persist();
+    }
+    if (navigator.storage.estimate) {
+      const { usage, quota } = await navigator.storage.estimate();
+      const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
+      $('storage-info').textContent = `Stored on this device: ${(usage / 1e6).toFixed(1)} MB of ` +
+        `${(quota / 1e9).toFixed(1)} GB${persisted ? ' (persistent)' : ''}.`;
+    }
+  } catch { /* informational only */ }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+function isHidden(name) { return name.split('/').some((p) => p.startsWith('.')); }
+
+function fromFileList(list) {
+  const out = [];
+  for (const f of list) {
+    const name = f.webkitRelativePath || f.name;
+    if (!isHidden(name)) out.push({ name, blob: f });
+  }
+  out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  return out;
+}
+
+function readAllEntries(dirEntry) {
+  const reader = dirEntry.createReader();
+  const all = [];
+  return new Promise((resolve, reject) => {
+    const step = () => reader.readEntries((batch) => {
+      if (!batch.length) { resolve(all); return; }   // Chromium returns at most 100 per call
+      all.push(...batch);
+      step();
+    }, reject);
+    step();
+  });
+}
+
+async function walkEntry(entry, out) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    const name = entry.fullPath ? entry.fullPath.replace(/^\//, '') : file.name;
+    if (!isHidden(name)) out.push({ name, blob: file });
+  } else if (entry.isDirectory) {
+    for (const child of await readAllEntries(entry)) await walkEntry(child, out);
+  }
+}
+
+async function filesFromDrop(dt) {
+  // Everything must be taken from the DataTransfer before the first await.
+  const items = dt.items ? [...dt.items].filter((i) => i.kind === 'file') : [];
+  const taken = items.map((i) => ({ entry: i.webkitGetAsEntry ? i.webkitGetAsEntry() : null, file: i.getAsFile() }));
+  if (!items.length && dt.files) return fromFileList(dt.files);
+  const out = [];
+  for (const t of taken) {
+    if (t.entry && t.entry.isDirectory) await walkEntry(t.entry, out);
+    else if (t.file && !isHidden(t.file.name)) out.push({ name: t.file.name, blob: t.file });
+  }
+  out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  return out;
+}
+
+function setupInput() {
+  const zone = $('drop-zone');
+  for (const id of ['file-input', 'folder-input']) {
+    $(id).addEventListener('change', (ev) => {
+      const items = fromFileList(ev.target.files);
+      ev.target.value = '';
+      addFiles(items).catch((e) => showError(e.message));
+    });
+  }
+  // Drops anywhere on the page go to the batch; never let the browser navigate to the file.
+  document.addEventListener('dragover', (ev) => {
+    if (ev.dataTransfer && [...ev.dataTransfer.types].includes('Files')) {
+      ev.preventDefault();
+      ev.dataTransfer.dropEffect = 'copy';
+      zone.classList.add('over');
+    }
+  });
+  document.addEventListener('dragleave', (ev) => { if (!ev.relatedTarget) zone.classList.remove('over'); });
+  document.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    zone.classList.remove('over');
+    filesFromDrop(ev.dataTransfer).then(addFiles).catch((e) => showError(`Could not read the dropped files: ${e.message}`));
+  });
+  document.addEventListener('paste', (ev) => {
+    const files = ev.clipboardData ? [...ev.clipboardData.files] : [];
+    if (!files.length) return;
+    ev.preventDefault();
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    addFiles(files.map((f, i) => ({ name: `pasted-${stamp}${files.length > 1 ? `-${i + 1}` : ''}.${(f.type.split('/')[1] || 'png')}`, blob: f })))
+      .catch((e) => showError(e.message));
+  });
+}
+
+function setupCamera() {
+  const panel = $('camera-panel');
+  const msg = (t) => { $('camera-message').textContent = t; };
+  const cam = new Camera({ video: $('camera-video'), select: $('camera-select'), onMessage: msg });
+  const open = async (deviceId) => {
+    panel.hidden = false;
+    $('capture-btn').disabled = true;
+    msg('Starting the camera…');
+    try {
+      await cam.start(deviceId);
+      $('capture-btn').disabled = false;
+      $('capture-btn').focus();
+      announce('Camera ready. Frame one cell in the square and capture.');
+    } catch (e) {
+      msg(e.friendly || e.message);
+      announce(e.friendly || e.message);
+    }
+  };
+  $('camera-btn').addEventListener('click', () => open());
+  $('camera-select').addEventListener('change', (ev) => open(ev.target.value));
+  $('camera-stop-btn').addEventListener('click', () => {
+    cam.stop();
+    panel.hidden = true;
+    $('camera-btn').focus();
+  });
+  $('capture-btn').addEventListener('click', async () => {
+    try {
+      const blob = await cam.capture();
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      await addFiles([{ name: `camera-${stamp}.png`, blob }]);
+    } catch (e) { msg(e.message); }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Exports, clearing, model card
+
+function download(text, type, filename) {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = el('a', { href: url, download: filename });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+function exportMeta() { return { model: state.modelName, exported: new Date().toISOString() }; }
+function exportRecords() { return state.records.filter((r) => r.result || r.error); }
+
+function setupResultsControls() {
+  $('filter').addEventListener('change', applyView);
+  $('sort').addEventListener('change', applyView);
+  $('all-heat').addEventListener('change', (ev) => {
+    state.allHeat = ev.target.checked;
+    for (const { card } of state.cards.values()) if (card) setHeat(card, state.allHeat);
+  });
+  const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  $('export-csv').addEventListener('click', () =>
+    download(toCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-${stamp()}.csv`));
+  $('export-json').addEventListener('click', () =>
+    download(toJSON(exportRecords(), exportMeta()), 'application/json', `malaria-screen-${stamp()}.json`));
+  $('clear-btn').addEventListener('click', async () => {
+    if (state.running) return;
+    if (!window.confirm(`Delete all ${state.records.length} results from this device?`)) return;
+    await state.store.clear();
+    for (const id of [...state.cards.keys()]) dropCard(id);
+    state.records = [];
+    $('resume-banner').hidden = true;
+    applyView();
+    announce('All results were deleted from this device.');
+  });
+  $('resume-btn').addEventListener('click', () => { $('resume-banner').hidden = true; runBatch(); });
+  $('discard-btn').addEventListener('click', async () => {
+    const left = pendingRecords();
+    await state.store.remove(left.map((r) => r.id));
+    for (const r of left) dropCard(r.id);
+    state.records = state.records.filter((r) => !left.includes(r));
+    $('resume-banner').hidden = true;
+    applyView();
+    announce(`${left.length} unclassified images discarded.`);
+  });
+  $('cancel-btn').addEventListener('click', () => {
+    state.cancel = true;
+    $('progress-label').textContent = 'Cancelling after the images in progress…';
+  });
+}
+
+function renderValue(v) {
+  if (v === null || v === undefined) return '–';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
+function renderModelCard(info, assets) {
+  const body = $('model-card-body');
+  body.textContent = '';
+  const meta = info.metadata || {};
+  body.append(el('p', { class: 'notice-inline', text:
+    'A screening aid for research and education, not a diagnosis. The metrics below were measured ' +
+    'on held-out slides of one public data set and may not hold for other microscopes, stains or sites.' }));
+  const dl = el('dl');
+  const row = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
+  const nested = [];
+  for (const [k, v] of Object.entries(meta)) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) nested.push([k, v]);
+    else row(k, v);
+  }
+  row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}`);
+  if (assets) row('model sha256', assets.model.sha256);
+  body.append(dl);
+  for (const [k, v] of nested) {
+    body.append(el('h3', { text: k }));
+    const d = el('dl');
+    for (const [k2, v2] of Object.entries(v)) d.append(el('dt', { text: k2 }), el('dd', { text: renderValue(v2) }));
+    body.append(d);
+  }
+  const raw = el('details', {}, el('summary', { text: 'Full metadata (JSON)' }), el('pre', { text: JSON.stringify(meta, null, 2) }));
+  body.append(raw);
+}
+
+function setupModelCard() {
+  const dlg = $('model-card');
+  $('model-card-btn').addEventListener('click', () => dlg.showModal());
+  $('model-card-close').addEventListener('click', () => dlg.close());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Service worker: offline and updates
+
+function applyUpdate() {
+  const waiting = state.updateWaiting;
+  if (!waiting) return;
+  if (state.running) {
+    state.reloadAfterBatch = true;
+    $('update-btn').textContent = 'Will reload when the batch finishes';
+    $('update-btn').disabled = true;
+    return;
+  }
+  state.reloading = true;
+  waiting.postMessage({ type: 'SKIP_WAITING' });
+}
+
+async function setupServiceWorker() {
+  if (!('serviceWorker' in navigator) || !/^https?:$/.test(location.protocol)) return;
+  let reg;
+  try {
+    reg = await navigator.serviceWorker.register('sw.js', { scope: './' });
+  } catch (e) {
+    console.warn('service worker registration failed', e);
+    return;
+  }
+  const offer = (worker) => {
+    if (!navigator.serviceWorker.controller) return;   // first install: nothing to update
+    state.updateWaiting = worker;
+    $('update-banner').hidden = false;
+  };
+  if (reg.waiting) offer(reg.waiting);
+  reg.addEventListener('updatefound', () => {
+    const w = reg.installing;
+    if (!w) return;
+    w.addEventListener('statechange', () => { if (w.state === 'installed') offer(w); });
+  });
+  navigator.serviceWorker.addEventListener('controllerchange', () => {
+    if (state.reloading) location.reload();
+  });
+  $('update-btn').addEventListener('click', applyUpdate);
+  document.documentElement.dataset.sw = 'registered';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start
+
+async function loadStore() {
+  try {
+    state.store = await ResultStore.open();
+    state.records = await state.store.all();
+  } catch (e) {
+    showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
+    state.records = [];
+    return;
+  }
+  for (const r of state.records) $('grid').append(buildCard(r));
+  applyView();
+  const left = pendingRecords().length;
+  if (left) {
+    $('resume-text').textContent = `${left} image${left === 1 ? '' : 's'} from an interrupted batch ` +
+      `${left === 1 ? 'has' : 'have'} not been classified yet.`;
+    $('resume-banner').hidden = false;
+  }
+  if (state.records.length) {
+    announce(`${state.records.length - left} earlier result${state.records.length - left === 1 ? '' : 's'} restored from this device.`);
+  }
+}
+
+async function loadClassifier() {
+  const chip = $('engine-state');
+  try {
+    const assets = await (await fetch('asset-manifest.json')).json();
+    state.classifier = await MalariaClassifier.create();
+    const info = state.classifier.info;
+    const m = info.metadata || {};
+    state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
+      ` (sha256 ${assets.model.sha256.slice(0, 12)})`;
+    chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
+    chip.dataset.state = 'ready';
+    $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;
+    renderModelCard(info, assets);
+    $('model-card-btn').disabled = false;
+    document.documentElement.dataset.engine = 'ready';
+    if (pendingRecords().length && $('resume-banner').hidden) runBatch();
+  } catch (e) {
+    chip.textContent = 'Model failed to load';
+    chip.dataset.state = 'error';
+    document.documentElement.dataset.engine = 'error';
+    showError(`The classifier could not start: ${e.message}`);
+  }
+}
+
+async function main() {
+  setupInput();
+  setupCamera();
+  setupResultsControls();
+  setupModelCard();
+  renderSummary();
+  await loadStore();
+  setupServiceWorker();
+  await loadClassifier();
+  requestPersistence();
+}
+
+main();

@@ -1,0 +1,31 @@
+// cam-overlay.js -- draws a class activation map (S*S floats, Parasitized-minus-Uninfected
+// evidence) as a translucent colour map. Positive evidence (for Parasitized) is warm
+// (yellow -> red), negative evidence (for Uninfected) is a faint blue.
+
+function warm(t) {              // t in [0,1]: transparent -> yellow -> orange -> red
+  return [255, Math.round(230 - 190 * t), Math.round(60 * (1 - t)), Math.round(40 + 170 * t)];
+}
+
+/** Paint `cam` (size*size) into `canvas` (set to size x size; CSS stretches it over the image). */
+export function drawCam(canvas, cam, size) {
+  canvas.width = size;
+  canvas.height = size;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(size, size);
+  let maxAbs = 0;
+  for (let i = 0; i < cam.length; i++) maxAbs = Math.max(maxAbs, Math.abs(cam[i]));
+  const scale = maxAbs > 0 ? 1 / maxAbs : 0;
+  for (let i = 0; i < size * size; i++) {
+    const v = (cam[i] || 0) * scale;
+    const o = i * 4;
+    if (v > 0.05) {
+      const [r, g, b, a] = warm(v);
+      img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = a;
+    } else if (v < -0.05) {
+      img.data[o] = 40; img.data[o + 1] = 110; img.data[o + 2] = 255;
+      img.data[o + 3] = Math.round(90 * -v);
+    }
+  }
+  ctx.putImageData(img, 0, 0);
+  return maxAbs;
+}

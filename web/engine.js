@@ -1,0 +1,252 @@
+// engine.js -- the binding of the C API (wasm/include/malaria.h) for one wasm instance.
+// Runs in a Worker (the page), on the main thread (the widget) and under Node (tests).
+// No DOM access at import time.
+
+export const LABELS = ['Uninfected', 'Parasitized'];
+export const BANDS = ['uninfected', 'uncertain', 'parasitized'];
+const ERR_LEN = 512;
+/** Largest image the page will hand to the core (pixels); the core has its own limit too. */
+export const MAX_PIXELS = 64 * 1024 * 1024;
+
+// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)) -- validates only where
+// the engine supports SIMD128.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
+  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
+export function simdSupported() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
+/** Hex sha256 of bytes (crypto.subtle: browsers, workers, Node >= 19). */
+export async function sha256Hex(bytes) {
+  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Fetch the build's asset manifest that lies next to this script (or at an explicit URL). */
+export async function loadManifest(url = new URL('./asset-manifest.json', import.meta.url)) {
+  const res = await fetch(url, { credentials: 'same-origin' });
+  if (!res.ok) throw new Error(`asset manifest ${url}: HTTP ${res.status}`);
+  return res.json();
+}
+
+/** Fetch bytes and check them against an expected sha256 (hex) where one is known. */
+export async function fetchVerified(url, expectedSha256, what) {
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new Error(`${what} ${url} could not be loaded (${e.message}); offline before the first visit?`);
+  }
+  if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status} ${res.statusText}`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  await checkBytes(bytes, expectedSha256, `${what} ${url}`);
+  return bytes;
+}
+
+export async function checkBytes(bytes, expectedSha256, what) {
+  if (bytes.length === 0) throw new Error(`${what} is empty`);
+  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
+  if (head.startsWith('<!doctype') || head.startsWith('<html') || head.startsWith('<')) {
+    throw new Error(`${what} is an HTML page, not the expected binary (a wrong URL or a cached error page)`);
+  }
+  if (expectedSha256) {
+    const got = await sha256Hex(bytes);
+    if (got !== expectedSha256.toLowerCase()) {
+      throw new Error(`${what} failed its integrity check: sha256 ${got.slice(0, 16)}... ` +
+                      `expected ${expectedSha256.slice(0, 16)}...`);
+    }
+  }
+}
+
+/**
+ * Instantiate one wasm module (the glue `jsUrl` with its `wasmBytes`).
+ * `variant` is 'simd' or 'nosimd'.
+ */
+export async function instantiateModule(jsUrl, wasmBytes) {
+  const { default: factory } = await import(/* @vite-ignore */ jsUrl);
+  const printErr = [];
+  const M = await factory({
+    wasmBinary: wasmBytes,
+    print: () => {},
+    printErr: (s) => { printErr.push(String(s)); if (printErr.length > 20) printErr.shift(); },
+  });
+  M.__printErr = printErr;
+  return M;
+}
+
+function cString(M, ptr) {
+  if (!ptr) return '';
+  const heap = M.HEAPU8;
+  let end = ptr;
+  while (end < heap.length && heap[end] !== 0) end++;
+  return new TextDecoder().decode(heap.subarray(ptr, end));
+}
+
+/** One engine: a wasm instance plus one mc_engine built from a model blob. */
+export class Engine {
+  constructor(M, enginePtr, variant) {
+    this.M = M;
+    this.ptr = enginePtr;
+    this.variant = variant;
+    this.err = M._malloc(ERR_LEN);
+    this.res = M._malloc(32);
+    this.size = M._mc_input_size(enginePtr);
+    const metaText = cString(M, M._mc_metadata_json(enginePtr));
+    try { this.metadata = JSON.parse(metaText); } catch { this.metadata = { raw: metaText }; }
+    const labels = this.metadata && Array.isArray(this.metadata.labels) ? this.metadata.labels : null;
+    this.labels = labels && labels.length === 2 ? labels.map(String) : LABELS;
+    this.layout = [0, 1, 2, 3, 4].map((i) => M._mc_web_result_layout(i));
+    if (this.layout.join() !== '20,0,8,12,16') {
+      throw new Error(`unexpected mc_result layout ${this.layout.join()}`);
+    }
+    this.broken = null;
+  }
+
+  /** Create from model bytes; rejects with the core's message for a bad blob. */
+  static create(M, modelBytes, variant) {
+    const err = M._malloc(ERR_LEN);
+    const blob = M._malloc(modelBytes.length);
+    if (!err || !blob) throw new Error('out of memory while loading the model');
+    M.HEAPU8.fill(0, err, err + ERR_LEN);
+    M.HEAPU8.set(modelBytes, blob);
+    let ptr;
+    try {
+      ptr = M._mc_engine_create(blob, modelBytes.length, err, ERR_LEN);
+    } catch (e) {
+      throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
+    } finally {
+      M._free(blob);
+    }
+    const msg = cString(M, err);
+    M._free(err);
+    if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
+    return new Engine(M, ptr, variant);
+  }
+
+  /**
+   * Classify RGBA (or RGB with channels=3) pixels. Returns
+   * {labelIndex, label, pParasitized, band, bandIndex, logits, cam, size, width, height, ms}.
+   */
+  classifyPixels(pixels, width, height, channels = 4) {
+    if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
+    if (!(width > 0 && height > 0)) throw new Error(`image has no pixels (${width}x${height})`);
+    if (width * height > MAX_PIXELS) {
+      throw new Error(`image too large: ${width}x${height} pixels (limit ${MAX_PIXELS})`);
+    }
+    if (pixels.length !== width * height * channels) {
+      throw new Error(`pixel buffer of ${pixels.length} bytes does not match ${width}x${height}x${channels}`);
+    }
+    const M = this.M;
+    const t0 = performance.now();
+    const px = M._malloc(pixels.length);
+    if (!px) throw new Error(`out of memory for a ${width}x${height} image`);
+    let rc;
+    try {
+      M.HEAPU8.set(pixels, px);
+      M.HEAPU8[this.err] = 0;
+      rc = M._mc_classify_rgba(this.ptr, px, width, height, channels, this.res, this.err, ERR_LEN);
+    } catch (e) {
+      this.broken = String(e && e.message || e);
+      throw new Error(`engine crashed: ${this.broken}`);
+    } finally {
+      try { M._free(px); } catch { /* engine already broken */ }
+    }
+    const ms = performance.now() - t0;
+    if (rc !== 0) throw new Error(cString(M, this.err) || `classification failed (code ${rc})`);
+    const f32 = M.HEAPF32, i32 = M.HEAP32, r = this.res;
+    const logits = [f32[r >> 2], f32[(r >> 2) + 1]];
+    const pParasitized = f32[(r + 8) >> 2];
+    const labelIndex = i32[(r + 12) >> 2];
+    const bandIndex = i32[(r + 16) >> 2];
+    const S = this.size;
+    const camPtr = M._mc_cam(this.ptr);
+    const cam = camPtr ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice() : new Float32Array(0);
+    return {
+      label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
+      labelIndex, pParasitized, band: BANDS[bandIndex] || 'uncertain', bandIndex,
+      logits, cam, size: S, width, height, ms,
+    };
+  }
+
+  dispose() {
+    if (!this.ptr) return;
+    try {
+      this.M._mc_engine_destroy(this.ptr);
+      this.M._free(this.err);
+      this.M._free(this.res);
+    } catch { /* instance already aborted */ }
+    this.ptr = 0;
+  }
+}
+
+/**
+ * Load the module that fits this machine and an engine for `modelBytes`.
+ * `assets`: the build's asset manifest; `baseUrl`: where the manifest's relative paths start.
+ * `prefer`: 'auto' | 'simd' | 'nosimd'. Falls back to the scalar module if SIMD fails to start.
+ */
+export async function loadEngine({ assets, baseUrl, modelBytes, prefer = 'auto', wasmBytes = null }) {
+  const order = prefer === 'nosimd' ? ['nosimd']
+    : prefer === 'simd' ? ['simd']
+      : simdSupported() ? ['simd', 'nosimd'] : ['nosimd'];
+  let lastErr;
+  for (const variant of order) {
+    const a = assets.wasm[variant];
+    let M;
+    try {
+      const bytes = wasmBytes && wasmBytes[variant] ||
+        await fetchVerified(new URL(a.wasm, baseUrl).href, a.sha256, 'wasm module');
+      M = await instantiateModule(new URL(a.js, baseUrl).href, bytes);
+    } catch (e) {
+      lastErr = new Error(`could not start the ${variant} engine: ${e.message || e}`);
+      continue;
+    }
+    // A bad model is not a reason to try the other module: report it as it is.
+    return Engine.create(M, modelBytes, variant);
+  }
+  throw lastErr;
+}
+
+/**
+ * Decode an image with the browser: Blob/File, ImageBitmap, ImageData or {data,width,height}.
+ * Returns {data: Uint8ClampedArray RGBA, width, height}. Never premultiplies, never converts colour
+ * spaces, so the core sees the file's own pixel values.
+ */
+export async function decodeImage(input, name = 'image') {
+  if (input && typeof input === 'object' && 'data' in input && 'width' in input && 'height' in input &&
+      !(typeof Blob !== 'undefined' && input instanceof Blob)) {
+    return { data: input.data, width: input.width, height: input.height };
+  }
+  let bitmap = input;
+  const isBitmap = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap;
+  if (!isBitmap) {
+    if (!(typeof Blob !== 'undefined' && input instanceof Blob)) {
+      throw new Error(`${name}: unsupported input (expected a Blob, File, ImageBitmap or ImageData)`);
+    }
+    if (input.size === 0) throw new Error(`${name}: the file is empty`);
+    if (input.type && !input.type.startsWith('image/')) {
+      throw new Error(`${name}: not an image (type ${input.type})`);
+    }
+    try {
+      bitmap = await createImageBitmap(input, {
+        colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image',
+      });
+    } catch (e) {
+      throw new Error(`${name}: could not be decoded as an image (corrupt or unsupported format)`);
+    }
+  }
+  try {
+    const { width, height } = bitmap;
+    if (!(width > 0 && height > 0)) throw new Error(`${name}: image has no pixels`);
+    if (width * height > MAX_PIXELS) {
+      throw new Error(`${name}: image too large (${width}x${height} pixels)`);
+    }
+    const canvas = new OffscreenCanvas(width, height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.drawImage(bitmap, 0, 0);
+    const img = ctx.getImageData(0, 0, width, height);
+    return { data: img.data, width, height };
+  } finally {
+    if (!isBitmap && bitmap && bitmap.close) bitmap.close();
+  }
+}

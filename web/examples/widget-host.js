@@ -1,0 +1,14 @@
+// Listens to the widget's events, as a host page would.
+const log = document.getElementById('log');
+const mc = document.getElementById('mc');
+function add(text) {
+  const li = document.createElement('li');
+  li.textContent = text;
+  log.append(li);
+}
+mc.addEventListener('result', (ev) => {
+  const { name, result } = ev.detail;
+  add(`result: ${name} -> ${result.label} (P(parasitized) ${result.pParasitized.toFixed(3)}, ${result.band})`);
+  window.lastResult = { name, label: result.label, pParasitized: result.pParasitized, band: result.band };
+});
+mc.addEventListener('error', (ev) => add(`error: ${ev.detail.message}`));

@@ -1,0 +1,73 @@
+// Type declarations for malaria-classifier.js (hand-written).
+
+/** Where p_parasitized falls: at or below the low threshold, above the high one, or between. */
+export type Band = 'uninfected' | 'uncertain' | 'parasitized';
+export type Label = 'Parasitized' | 'Uninfected';
+
+export interface ClassificationResult {
+  /** argmax of the logits. */
+  label: Label;
+  /** 0 Uninfected, 1 Parasitized. */
+  labelIndex: 0 | 1;
+  /** Calibrated probability of Parasitized: softmax(logits / temperature)[1]. */
+  pParasitized: number;
+  /** Decision band; 'uncertain' means: refer the cell to a microscopist. */
+  band: Band;
+  bandIndex: 0 | 1 | 2;
+  /** Raw logits [Uninfected, Parasitized]. */
+  logits: [number, number];
+  /** Class activation map, size*size floats row-major, Parasitized-minus-Uninfected evidence,
+   *  covering the whole image. */
+  cam: Float32Array;
+  /** Side of the network input and of the CAM. */
+  size: number;
+  /** Decoded image size in pixels. */
+  width: number;
+  height: number;
+  /** Milliseconds spent in the engine. */
+  ms: number;
+}
+
+export type ImageInput = Blob | File | ImageBitmap | ImageData |
+  { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
+
+export interface CreateOptions {
+  /** URL of the model blob; default: the blob shipped with the build. */
+  model?: string | URL;
+  /** Expected sha256 (hex) of the blob; default: from the build's asset manifest when `model`
+   *  is the shipped blob. */
+  sha256?: string;
+  /** Model bytes already in memory (still checked against `sha256` when given). */
+  modelBytes?: ArrayBuffer | Uint8Array;
+  /** Number of Workers (default: hardwareConcurrency - 1, between 1 and 4). */
+  workers?: number;
+  /** Run on the calling thread instead of in Workers (no Worker, no isolation needed). */
+  inline?: boolean;
+  /** Force the SIMD128 or scalar wasm module (default: detect). */
+  engine?: 'auto' | 'simd' | 'nosimd';
+  /** URL of the build's asset-manifest.json (default: next to this script). */
+  manifest?: string | URL;
+}
+
+export interface ClassifierInfo {
+  /** The model blob's JSON header: input spec, labels, calibration, provenance, metrics. */
+  metadata: Record<string, unknown>;
+  size: number;
+  variant: 'simd' | 'nosimd';
+  labels: [string, string];
+  workers: number;
+}
+
+export declare class MalariaClassifier {
+  /** Rejects with an Error saying what was wrong (integrity check, the core's message for a bad
+   *  blob, a module that failed to start). */
+  static create(options?: CreateOptions): Promise<MalariaClassifier>;
+  readonly info: ClassifierInfo;
+  readonly metadata: Record<string, unknown>;
+  /** How many images can be classified at the same time (the number of workers). */
+  readonly concurrency: number;
+  /** Rejects with an Error naming the problem (undecodable file, too large, engine message). */
+  classify(input: ImageInput, options?: { name?: string }): Promise<ClassificationResult>;
+  dispose(): void;
+}
+export default MalariaClassifier;

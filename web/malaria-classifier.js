@@ -1,0 +1,154 @@
+// malaria-classifier.js -- the one JavaScript API of the classifier, used by the page, the widget
+// and the iframe embed.
+//
+//   import { MalariaClassifier } from './malaria-classifier.js';
+//   const c = await MalariaClassifier.create({ model: 'model/…mcb' });
+//   const r = await c.classify(fileOrBlobOrImageBitmapOrImageData);
+//   // r = {label, pParasitized, band, logits, cam: Float32Array, size, ms, ...}
+//   c.dispose();
+//
+// By default the engine runs in Worker(s) (one wasm instance each). `inline: true` runs it on
+// the calling thread instead (the widget on a foreign host page, where a Worker of our origin
+// cannot be started). The model bytes are checked against the sha256 in the build's asset
+// manifest before they reach the engine.
+import { loadManifest, fetchVerified, loadEngine, decodeImage, checkBytes } from './engine.js';
+
+const DEFAULT_MANIFEST = new URL('./asset-manifest.json', import.meta.url);
+
+function defaultWorkers() {
+  const n = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
+  return Math.max(1, Math.min(4, n - 1));
+}
+
+class WorkerSlot {
+  constructor(url) {
+    this.worker = new Worker(url, { type: 'module', name: 'malaria-classifier' });
+    this.pending = new Map();
+    this.nextId = 1;
+    this.busy = 0;
+    this.dead = null;
+    this.worker.onmessage = (ev) => {
+      const { id, ok, error, ...rest } = ev.data || {};
+      const p = this.pending.get(id);
+      if (!p) return;
+      this.pending.delete(id);
+      if (ok) p.resolve(rest); else p.reject(new Error(error));
+    };
+    const fail = (what) => (ev) => {
+      if (ev && ev.preventDefault) ev.preventDefault();
+      this.dead = `${what}: ${ev && ev.message ? ev.message : 'the worker script could not be loaded'}`;
+      for (const p of this.pending.values()) p.reject(new Error(this.dead));
+      this.pending.clear();
+    };
+    this.worker.onerror = fail('classifier worker failed');
+    this.worker.onmessageerror = fail('classifier worker message error');
+  }
+
+  call(msg, transfer = []) {
+    if (this.dead) return Promise.reject(new Error(this.dead));
+    const id = this.nextId++;
+    this.busy++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ ...msg, id }, transfer);
+    }).finally(() => { this.busy--; });
+  }
+
+  terminate() {
+    this.worker.terminate();
+    for (const p of this.pending.values()) p.reject(new Error('classifier disposed'));
+    this.pending.clear();
+  }
+}
+
+export class MalariaClassifier {
+  /**
+   * @param {object} [options]
+   * @param {string|URL} [options.model]  model blob URL (default: the one the build shipped)
+   * @param {string} [options.sha256]     expected sha256 of the blob (default: from the manifest
+   *                                      when `model` is the shipped blob)
+   * @param {number} [options.workers]    number of workers (default: cores - 1, 1..4)
+   * @param {boolean} [options.inline]    run on this thread instead of in Workers
+   * @param {'auto'|'simd'|'nosimd'} [options.engine]  force a wasm module
+   * @param {string|URL} [options.manifest]  the build's asset-manifest.json
+   */
+  static async create(options = {}) {
+    const manifestUrl = new URL(options.manifest || DEFAULT_MANIFEST, globalThis.location ? location.href : undefined);
+    const assets = await loadManifest(manifestUrl);
+    const shipped = new URL(assets.model.url, manifestUrl).href;
+    const modelUrl = options.model ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href : shipped;
+    const expected = options.sha256 || (modelUrl === shipped ? assets.model.sha256 : null);
+    const modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
+      : await fetchVerified(modelUrl, expected, 'model');
+    if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+    const c = new MalariaClassifier();
+    await c._start(assets, manifestUrl.href, modelBytes, options);
+    return c;
+  }
+
+  async _start(assets, baseUrl, modelBytes, options) {
+    const prefer = options.engine || 'auto';
+    this.inline = !!options.inline;
+    this._queue = Promise.resolve();
+    if (this.inline) {
+      this._engine = await loadEngine({ assets, baseUrl, modelBytes, prefer });
+      this.info = { metadata: this._engine.metadata, size: this._engine.size,
+                    variant: this._engine.variant, labels: this._engine.labels, workers: 0 };
+      return;
+    }
+    const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
+    const url = new URL('./classifier-worker.js', import.meta.url);
+    this._slots = [];
+    try {
+      const infos = [];
+      for (let i = 0; i < n; i++) {
+        const slot = new WorkerSlot(url);
+        this._slots.push(slot);
+        const copy = modelBytes.slice().buffer;   // each worker gets its own copy
+        infos.push(slot.call({ type: 'init', assets, baseUrl, modelBytes: copy, prefer }, [copy]));
+      }
+      const got = await Promise.all(infos);
+      this.info = { ...got[0].info, workers: n };
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  /** Number of classifications that can run at the same time. */
+  get concurrency() { return this.inline ? 1 : (this._slots ? this._slots.length : 0); }
+
+  /** Model metadata (the blob's JSON header). */
+  get metadata() { return this.info && this.info.metadata; }
+
+  /**
+   * Classify one image. `input`: Blob/File, ImageBitmap, ImageData or {data, width, height}.
+   * Rejects with an Error naming what was wrong (undecodable file, too large, engine message).
+   */
+  async classify(input, { name } = {}) {
+    if (this._disposed) throw new Error('classifier disposed');
+    const label = name || (input && input.name) || 'image';
+    if (this.inline) {
+      const run = this._queue.then(async () => {
+        const img = await decodeImage(input, label);
+        return this._engine.classifyPixels(img.data, img.width, img.height, 4);
+      });
+      this._queue = run.catch(() => {});
+      return run;
+    }
+    const live = this._slots.filter((s) => !s.dead);
+    if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
+    const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const transfer = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
+    const { result } = await slot.call({ type: 'classify', input, name: label }, transfer);
+    return result;
+  }
+
+  dispose() {
+    this._disposed = true;
+    if (this._engine) { this._engine.dispose(); this._engine = null; }
+    if (this._slots) { for (const s of this._slots) s.terminate(); this._slots = []; }
+  }
+}
+
+export default MalariaClassifier;

@@ -1,0 +1,212 @@
+// widget.js -- <malaria-cell-classifier> custom element for host pages (health portals).
+//
+//   <script type="module" src="https://screen.example/widget.js"></script>
+//   <malaria-cell-classifier model="https://screen.example/model/…mcb"></malaria-cell-classifier>
+//
+// Attributes: model (blob URL; default: the blob shipped with the build), engine (auto|simd|nosimd),
+// sha256 (expected hash of a model other than the shipped one).
+// Events: `result` (detail: {name, result}) and `error` (detail: {message}), both bubbling and
+// composed. Method: classify(blob) -> Promise<result>.
+// Single-threaded (the engine runs on the page's thread, no Worker, no SharedArrayBuffer), so it
+// needs no cross-origin isolation. Shadow DOM keeps styles apart; it is not a security boundary.
+import { MalariaClassifier } from './malaria-classifier.js';
+import { drawCam } from './cam-overlay.js';
+
+const NOTICE = 'Screening aid for research and education only, not a diagnosis. ' +
+               'Uncertain results must be reviewed by a microscopist.';
+
+const CSS = `
+:host { display: block; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
+        color: #17202a; max-width: 420px; border: 1px solid #d5dbe1; border-radius: 10px;
+        background: #fff; overflow: hidden; }
+:host([hidden]) { display: none; }
+* { box-sizing: border-box; }
+.head { background: #1f3b57; color: #fff; padding: 8px 12px; font-weight: 600; font-size: 15px; }
+.body { padding: 12px; }
+.drop { border: 2px dashed #9fb0c2; border-radius: 8px; padding: 14px; text-align: center;
+        background: #f9fbfd; font-size: 14px; }
+.drop-text { margin: 0 0 8px; }
+.drop.over { background: #e6f0fb; border-color: #1d5fa8; }
+.btn { font: inherit; font-size: 14px; padding: 6px 12px; border-radius: 7px; border: 1px solid #1d5fa8;
+       background: #1d5fa8; color: #fff; cursor: pointer; position: relative; display: inline-block; }
+.btn.secondary { background: #fff; color: #17202a; border-color: #b7c2cd; }
+.btn[aria-pressed="true"] { background: #243b53; color: #fff; }
+.btn:focus-within, .btn:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
+.btn input { position: absolute; opacity: 0; width: 1px; height: 1px; left: 0; top: 0; }
+.result { display: grid; grid-template-columns: 120px 1fr; gap: 12px; margin-top: 12px; align-items: start; }
+.thumb { position: relative; width: 120px; height: 120px; background: #000; border-radius: 6px; overflow: hidden; }
+.thumb img, .thumb canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
+.label { font-size: 17px; font-weight: 700; margin: 0 0 4px; }
+.label.parasitized { color: #a3262a; } .label.uninfected { color: #1f6b3a; }
+.prob { margin: 0 0 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
+.band { font-size: 13px; padding: 3px 6px; border-radius: 5px; background: #eef2f6; margin: 0 0 8px; }
+.band.uncertain { background: #fff4dc; color: #7a4d00; font-weight: 600; }
+.status { font-size: 13px; color: #4a5663; min-height: 1.2em; margin: 8px 0 0; }
+.error { font-size: 13px; color: #6b1510; background: #fdecea; border-radius: 6px; padding: 6px 8px; margin: 8px 0 0; }
+.notice { font-size: 12px; color: #4a3b00; background: #fff8e1; padding: 6px 12px; margin: 0; border-top: 1px solid #ecd9a0; }
+[hidden] { display: none !important; }
+`;
+
+const classifiers = new Map();   // one engine per (model, engine) on the page
+
+function sheet() {
+  try {
+    const s = new CSSStyleSheet();
+    s.replaceSync(CSS);
+    return s;
+  } catch { return null; }
+}
+
+export class MalariaCellClassifier extends HTMLElement {
+  static get observedAttributes() { return ['model', 'engine', 'sha256']; }
+
+  constructor() {
+    super();
+    const root = this.attachShadow({ mode: 'open' });
+    const s = sheet();
+    if (s && 'adoptedStyleSheets' in root) root.adoptedStyleSheets = [s];
+    else { const st = document.createElement('style'); st.textContent = CSS; root.append(st); }
+    const wrap = document.createElement('div');
+    wrap.innerHTML = `
+      <div class="head" part="header">Malaria cell screen</div>
+      <div class="body">
+        <div class="drop" part="drop-zone">
+          <p class="drop-text">Drop one cell image here, or</p>
+          <label class="btn">Choose an image<input type="file" accept="image/*"></label>
+        </div>
+        <p class="status" role="status" aria-live="polite"></p>
+        <p class="error" role="alert" hidden></p>
+        <div class="result" hidden>
+          <div class="thumb"><img alt=""><canvas aria-hidden="true" hidden></canvas></div>
+          <div>
+            <p class="label"></p>
+            <p class="prob"></p>
+            <p class="band"></p>
+            <button type="button" class="btn secondary heat" aria-pressed="false">Heat map</button>
+          </div>
+        </div>
+      </div>
+      <p class="notice" part="notice"></p>`;
+    root.append(...wrap.childNodes);
+    this._q = (sel) => root.querySelector(sel);
+    this._q('.notice').textContent = NOTICE;
+    this._q('input').addEventListener('change', (ev) => {
+      const f = ev.target.files && ev.target.files[0];
+      ev.target.value = '';
+      if (f) this._run(f, f.name);
+    });
+    const drop = this._q('.drop');
+    drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (ev) => {
+      ev.preventDefault();
+      drop.classList.remove('over');
+      const f = ev.dataTransfer && ev.dataTransfer.files[0];
+      if (f) this._run(f, f.name);
+    });
+    this._q('.heat').addEventListener('click', () => this._toggleHeat());
+    this._url = null;
+  }
+
+  connectedCallback() { this._classifier().catch(() => {}); }
+
+  attributeChangedCallback() { this._key = null; }
+
+  disconnectedCallback() { if (this._url) URL.revokeObjectURL(this._url); this._url = null; }
+
+  _options() {
+    const model = this.getAttribute('model');
+    return {
+      inline: true,
+      model: model ? new URL(model, document.baseURI).href : undefined,
+      sha256: this.getAttribute('sha256') || undefined,
+      engine: this.getAttribute('engine') || 'auto',
+    };
+  }
+
+  _classifier() {
+    const o = this._options();
+    const key = `${o.model || ''}|${o.engine}|${o.sha256 || ''}`;
+    if (!classifiers.has(key)) {
+      this._status('Loading the model…');
+      const p = MalariaClassifier.create(o);
+      classifiers.set(key, p);
+      p.catch(() => classifiers.delete(key));
+    }
+    const p = classifiers.get(key);
+    p.then(() => { if (this._q('.status').textContent === 'Loading the model…') this._status('Ready.'); },
+      (e) => this._fail(e));
+    return p;
+  }
+
+  _status(text) { this._q('.status').textContent = text; }
+
+  _fail(e) {
+    const message = String(e && e.message || e);
+    const box = this._q('.error');
+    box.textContent = message;
+    box.hidden = false;
+    this._status('');
+    this.dispatchEvent(new CustomEvent('error', { detail: { message }, bubbles: true, composed: true }));
+  }
+
+  async _run(blob, name) {
+    try { await this.classify(blob, name); } catch { /* reported through the error event */ }
+  }
+
+  /** Classify one image (Blob/File, ImageBitmap or ImageData); also shows it in the widget. */
+  async classify(input, name = (input && input.name) || 'image') {
+    this._q('.error').hidden = true;
+    this._status(`Classifying ${name}…`);
+    let result;
+    try {
+      const c = await this._classifier();
+      result = await c.classify(input, { name });
+    } catch (e) {
+      this._fail(e);
+      throw e;
+    }
+    this._show(input, name, result);
+    this.dispatchEvent(new CustomEvent('result', { detail: { name, result }, bubbles: true, composed: true }));
+    return result;
+  }
+
+  _show(input, name, r) {
+    this._result = r;
+    if (this._url) URL.revokeObjectURL(this._url);
+    this._url = input instanceof Blob ? URL.createObjectURL(input) : null;
+    const img = this._q('.thumb img');
+    if (this._url) img.src = this._url; else img.removeAttribute('src');
+    img.alt = `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
+    const label = this._q('.label');
+    label.textContent = `${r.labelIndex === 1 ? '✚' : '○'} ${r.label}`;
+    label.className = `label ${r.labelIndex === 1 ? 'parasitized' : 'uninfected'}`;
+    this._q('.prob').textContent = `P(parasitized) = ${r.pParasitized.toFixed(3)}`;
+    const band = this._q('.band');
+    band.textContent = r.band === 'uncertain' ? 'Uncertain: refer to a microscopist'
+      : `Confident: ${r.band}`;
+    band.className = `band ${r.band}`;
+    const canvas = this._q('canvas');
+    canvas.hidden = true;
+    canvas.dataset.drawn = '';
+    this._q('.heat').setAttribute('aria-pressed', 'false');
+    this._q('.result').hidden = false;
+    this._status(`${name}: ${r.label}, P(parasitized) ${r.pParasitized.toFixed(3)}.`);
+  }
+
+  _toggleHeat() {
+    const canvas = this._q('canvas');
+    const btn = this._q('.heat');
+    const on = btn.getAttribute('aria-pressed') !== 'true';
+    if (on && !canvas.dataset.drawn && this._result) {
+      drawCam(canvas, this._result.cam, this._result.size);
+      canvas.dataset.drawn = '1';
+    }
+    canvas.hidden = !on;
+    btn.setAttribute('aria-pressed', String(on));
+  }
+}
+
+if (!customElements.get('malaria-cell-classifier')) {
+  customElements.define('malaria-cell-classifier', MalariaCellClassifier);
+}
