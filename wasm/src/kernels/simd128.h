@@ -90,6 +90,7 @@ template <int L> MC_SIMD_INLINE i32x4 i32x4_broadcast_lane(i32x4 v) {
   return wasm_i32x4_shuffle(v, v, L, L, L, L);
 }
 MC_SIMD_INLINE i32x4 i32x4_bits_of_f32x4(f32x4 v) { return v; }
+MC_SIMD_INLINE f32x4 f32x4_from_bits(i32x4 v) { return v; }
 MC_SIMD_INLINE i32x4 i32x4_widen_lo_i16x8(i16x8 v) { return wasm_i32x4_extend_low_i16x8(v); }
 MC_SIMD_INLINE i32x4 i32x4_widen_hi_i16x8(i16x8 v) { return wasm_i32x4_extend_high_i16x8(v); }
 MC_SIMD_INLINE i16x8 i16x8_load_i8x8(const int8_t* p) { return wasm_i16x8_load8x8(p); }
@@ -145,6 +146,7 @@ template <int L> MC_SIMD_INLINE i32x4 i32x4_broadcast_lane(i32x4 v) {
   return _mm_shuffle_epi32(v, _MM_SHUFFLE(L, L, L, L));
 }
 MC_SIMD_INLINE i32x4 i32x4_bits_of_f32x4(f32x4 v) { return _mm_castps_si128(v); }
+MC_SIMD_INLINE f32x4 f32x4_from_bits(i32x4 v) { return _mm_castsi128_ps(v); }
 #if defined(__SSE4_1__)
 MC_SIMD_INLINE i32x4 i32x4_widen_lo_i16x8(i16x8 v) { return _mm_cvtepi16_epi32(v); }
 MC_SIMD_INLINE i32x4 i32x4_widen_hi_i16x8(i16x8 v) { return _mm_cvtepi16_epi32(_mm_srli_si128(v, 8)); }

@@ -46,5 +46,30 @@ void setup_indirection(const ConvShape& s, const T* input, const T* zero, const 
   }
 }
 
+bool pool_args_valid(int in_h, int in_w, int c, int k, int stride, int pad);
+
+// The window walk of the max pools: for each output pixel, collects the pointers of the valid
+// input pixels (padding never takes part) and calls ukernel(n, c, rows, out_pixel).
+template <typename T, typename Ukernel>
+void maxpool_windows(int in_h, int in_w, int c, int k, int stride, int pad, const T* in, T* out,
+                     Ukernel ukernel) {
+  const int oh = (in_h + 2 * pad - k) / stride + 1, ow = (in_w + 2 * pad - k) / stride + 1;
+  const T* rows[256];   // k <= 16
+  for (int oy = 0; oy < oh; oy++) {
+    const int y0 = oy * stride - pad < 0 ? 0 : oy * stride - pad;
+    const int y1 = oy * stride - pad + k > in_h ? in_h : oy * stride - pad + k;
+    for (int ox = 0; ox < ow; ox++) {
+      const int x0 = ox * stride - pad < 0 ? 0 : ox * stride - pad;
+      const int x1 = ox * stride - pad + k > in_w ? in_w : ox * stride - pad + k;
+      size_t n = 0;
+      for (int y = y0; y < y1; y++)
+        for (int x = x0; x < x1; x++)
+          rows[n++] = in + (size_t(y) * size_t(in_w) + size_t(x)) * size_t(c);
+      // pad < k and the output size rule guarantee n >= 1
+      ukernel(n, size_t(c), rows, out + (size_t(oy) * size_t(ow) + size_t(ox)) * size_t(c));
+    }
+  }
+}
+
 }  // namespace detail
 }  // namespace mc

@@ -7,41 +7,29 @@
 
 namespace mc {
 
-namespace {
+namespace detail {
 
 bool pool_args_valid(int in_h, int in_w, int c, int k, int stride, int pad) {
-  return in_h >= 1 && in_w >= 1 && c >= 1 && k >= 1 && stride >= 1 && pad >= 0 && pad < k &&
-         in_h + 2 * pad >= k && in_w + 2 * pad >= k && in_h <= 65536 && in_w <= 65536 &&
-         double(in_h) * in_w * c < double(1u << 31);
+  return in_h >= 1 && in_w >= 1 && c >= 1 && k >= 1 && k <= 16 && stride >= 1 && pad >= 0 &&
+         pad < k && in_h + 2 * pad >= k && in_w + 2 * pad >= k && in_h <= 65536 &&
+         in_w <= 65536 && double(in_h) * in_w * c < double(1u << 31);
 }
 
-}  // namespace
+}  // namespace detail
 
 void maxpool_f32(int in_h, int in_w, int c, int k, int stride, int pad, const float* in, float* out,
                  Isa isa) {
-  if (!pool_args_valid(in_h, in_w, c, k, stride, pad) || !in || !out || k > 16) return;
-  const int oh = (in_h + 2 * pad - k) / stride + 1, ow = (in_w + 2 * pad - k) / stride + 1;
-  const bool simd = detail::effective_isa(isa) == Isa::Simd;
-  const float* rows[256];   // k <= 16
-  for (int oy = 0; oy < oh; oy++) {
-    const int y0 = std::max(0, oy * stride - pad), y1 = std::min(in_h, oy * stride - pad + k);
-    for (int ox = 0; ox < ow; ox++) {
-      const int x0 = std::max(0, ox * stride - pad), x1 = std::min(in_w, ox * stride - pad + k);
-      size_t n = 0;
-      for (int y = y0; y < y1; y++)
-        for (int x = x0; x < x1; x++) rows[n++] = in + (size_t(y) * in_w + x) * size_t(c);
-      float* o = out + (size_t(oy) * ow + ox) * size_t(c);
-      // pad < k and the output size rule guarantee n >= 1
+  if (!detail::pool_args_valid(in_h, in_w, c, k, stride, pad) || !in || !out) return;
 #if MC_HAVE_SIMD128
-      if (simd) {
-        kernels::f32_maxpool_ukernel__simd128(n, size_t(c), rows, o);
-        continue;
-      }
-#endif
-      (void)simd;
-      kernels::f32_maxpool_ukernel__scalar(n, size_t(c), rows, o);
-    }
+  if (detail::effective_isa(isa) == Isa::Simd) {
+    detail::maxpool_windows(in_h, in_w, c, k, stride, pad, in, out,
+                            kernels::f32_maxpool_ukernel__simd128);
+    return;
   }
+#endif
+  (void)isa;
+  detail::maxpool_windows(in_h, in_w, c, k, stride, pad, in, out,
+                          kernels::f32_maxpool_ukernel__scalar);
 }
 
 void global_avgpool_f32(int hw, int c, const float* in, float* out, Isa isa) {

@@ -1,0 +1,313 @@
+// Runs every benchmark scenario in headless Chromium (playwright-core, Debian's chromium) and
+// writes bench/out/results.json.
+//
+//   node bench/driver.mjs [--only ort,tfjs,ours-f32,...] [--quick] [--port 8099]
+//
+// Each scenario gets a fresh browser with its own profile (disk HTTP cache), so the renderer's
+// peak RSS (VmHWM) belongs to that scenario alone.
+import { chromium } from 'playwright-core';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import url from 'node:url';
+import zlib from 'node:zlib';
+
+const HERE = path.dirname(url.fileURLToPath(import.meta.url));
+const OUT = path.join(HERE, 'out');
+const ASSETS = path.join(OUT, 'assets');
+const args = process.argv.slice(2);
+const opt = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
+const QUICK = args.includes('--quick');
+const PORT = Number(opt('--port', 8099));
+const ORIGIN = `http://127.0.0.1:${PORT}`;
+const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : '/usr/bin/chromium');
+const RUNS = QUICK ? 10 : Number(opt('--runs', 50));
+const WARMUP = QUICK ? 3 : 10;
+const REPS = QUICK ? 1 : 3;
+const COLD_REPEATS = QUICK ? 2 : 5;
+const TOL = 1e-3;            // f32 logits: |a - b| <= TOL * max(1, |ref|)
+const TOL_Q = 0.1;           // int8 / f16 blobs: relative to the logit range, reported not hidden
+
+// --- engines: peers and ours (one entry per model file of ours that exists)
+const ENGINES = [
+  { id: 'ort', engine: 'ort', label: 'onnxruntime-web (wasm)', dtype: 'f32', threads: [1, 2] },
+  { id: 'tfjs', engine: 'tfjs', label: 'tfjs-backend-wasm', dtype: 'f32', threads: [1, 2] },
+];
+for (const dt of ['f32', 'f16', 'int8']) {
+  if (fs.existsSync(path.join(ASSETS, 'ours', `model-${dt}.mcb`)) && fs.existsSync(path.join(ASSETS, 'ours', 'malaria-simd.wasm'))) {
+    ENGINES.push({ id: `ours-${dt}`, engine: 'ours', label: `ours (${dt})`, dtype: dt, threads: [1],
+                   model: `/assets/ours/model-${dt}.mcb` });
+  }
+}
+const only = opt('--only', null);
+const SELECTED = only ? ENGINES.filter((e) => only.split(',').includes(e.id)) : ENGINES;
+
+const ref = JSON.parse(fs.readFileSync(path.join(ASSETS, 'reference.json'), 'utf8'));
+
+// --- server
+function startServer() {
+  const p = spawn(process.execPath, [path.join(HERE, 'server.mjs'), String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    p.stdout.once('data', () => resolve(p));
+    p.once('exit', (c) => reject(new Error(`server exited ${c}`)));
+  });
+}
+const serverLog = async (reset) => (await fetch(`${ORIGIN}/__log${reset ? '?reset' : ''}`)).json();
+
+const gzCache = new Map();
+function gzipSize(file) {
+  if (!gzCache.has(file)) gzCache.set(file, zlib.gzipSync(fs.readFileSync(file), { level: 9 }).length);
+  return gzCache.get(file);
+}
+
+// --- browser
+function rendererPeakKiB(browserPid) {
+  // VmHWM of every renderer below this browser; the scenario's page is the largest.
+  const out = execFileSync('ps', ['-e', '-o', 'pid=,ppid=,args=']).toString().trim().split('\n');
+  const procs = out.map((l) => { const m = l.trim().match(/^(\d+)\s+(\d+)\s+(.*)$/); return { pid: +m[1], ppid: +m[2], args: m[3] }; });
+  const kids = new Set([browserPid]);
+  let grew = true;
+  while (grew) { grew = false; for (const p of procs) if (kids.has(p.ppid) && !kids.has(p.pid)) { kids.add(p.pid); grew = true; } }
+  let best = 0;
+  for (const p of procs) {
+    if (!kids.has(p.pid) || !p.args.includes('--type=renderer')) continue;
+    try {
+      const m = fs.readFileSync(`/proc/${p.pid}/status`, 'utf8').match(/VmHWM:\s+(\d+)/);
+      if (m) best = Math.max(best, +m[1]);
+    } catch { /* gone */ }
+  }
+  return best;
+}
+
+async function launch(profile) {
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROME,
+    headless: true,
+    args: ['--no-sandbox', '--disk-cache-size=2147483647', '--enable-blink-features=ForceEagerMeasureMemory',
+           '--no-first-run', '--disable-extensions'],
+  });
+  // the browser's pid: newest chromium process whose cmdline has this profile, without --type=
+  const ps = execFileSync('ps', ['-e', '-o', 'pid=,args=']).toString().split('\n');
+  const line = ps.find((l) => l.includes(profile) && !l.includes('--type=') && l.includes('chrom'));
+  const pid = line ? Number(line.trim().split(/\s+/)[0]) : 0;
+  return { ctx, pid };
+}
+
+async function scenario(page, query, timeoutMs = 600000) {
+  await page.goto(`${ORIGIN}/bench.html?${new URLSearchParams(query)}`);
+  await page.waitForFunction(() => window.BENCH_RESULT !== undefined, null, { timeout: timeoutMs, polling: 50 });
+  const r = await page.evaluate(() => window.BENCH_RESULT);
+  if (r.error) throw new Error(`${JSON.stringify(query)}: ${r.error}`);
+  return r;
+}
+
+function newProfile() { return fs.mkdtempSync(path.join(os.tmpdir(), 'bench-chromium-')); }
+
+async function fresh(query) {
+  const profile = newProfile();
+  const { ctx, pid } = await launch(profile);
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') console.log(`  [console] ${m.text()}`); });
+    const r = await scenario(page, query);
+    r.rendererPeakKiB = rendererPeakKiB(pid);
+    return r;
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+// --- statistics and checks
+const median = (a) => { const s = [...a].sort((x, y) => x - y); const n = s.length; return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2; };
+const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor(p * s.length))]; };
+
+function compare(logits, refRows) {
+  // max |a-b| and max |a-b| / max(1, |ref|) over all given rows
+  let absd = 0, reld = 0, agree = 0;
+  const k = refRows[0].length;
+  refRows.forEach((row, i) => {
+    let am = 0, bm = 0;
+    row.forEach((v, j) => {
+      const d = Math.abs(logits[i * k + j] - v);
+      absd = Math.max(absd, d);
+      reld = Math.max(reld, d / Math.max(1, Math.abs(v)));
+      if (logits[i * k + j] > logits[i * k + am]) am = j;
+      if (v > row[bm]) bm = j;
+    });
+    if (am === bm) agree++;
+  });
+  return { maxAbsDiff: absd, maxRelDiff: reld, labelAgreement: agree / refRows.length, n: refRows.length };
+}
+
+function assetBytes(log) {
+  const files = log.filter((l) => l.status === 200 && l.file && !/\/(reference\.json|cells\.rgba)$/.test(l.path)
+                              && !/\/bench\.(html|js)$/.test(l.path) && !/\/worker\.js$/.test(l.path));
+  const byPath = new Map();
+  for (const l of files) byPath.set(l.path, l);
+  const list = [...byPath.values()].map((l) => ({ path: l.path, raw: l.bytes, gzip: gzipSize(l.file) }));
+  return {
+    raw: list.reduce((a, l) => a + l.raw, 0), gzip: list.reduce((a, l) => a + l.gzip, 0),
+    requests: files.length, files: list,
+  };
+}
+
+// --- scenarios
+async function runEngine(E) {
+  const res = { id: E.id, label: E.label, dtype: E.dtype, latency: {}, batch: {}, pool: null, cold: null };
+  const base = { engine: E.engine, ...(E.model ? { model: E.model } : {}) };
+  const k = ref.logits[0].length;
+  const tol = E.dtype === 'f32' ? TOL : TOL_Q;
+  const checks = [];
+  const check = (what, logits, rows) => {
+    const c = { what, ...compare(logits, rows) };
+    c.ok = (E.dtype === 'f32' ? c.maxRelDiff <= tol : c.labelAgreement === 1 || c.maxRelDiff <= tol);
+    checks.push(c);
+    if (!c.ok) console.log(`  !! ${E.id} ${what}: logits differ from PyTorch (max rel ${c.maxRelDiff.toExponential(2)})`);
+    return c;
+  };
+  for (const t of E.threads) {
+    console.log(`${E.id}: latency, ${t} thread(s)`);
+    const r = await fresh({ ...base, threads: t, mode: 'latency', runs: RUNS, warmup: WARMUP });
+    const ms = r.latencyMs;
+    res.latency[t] = { median: median(ms), p10: pct(ms, 0.1), p90: pct(ms, 0.9), min: Math.min(...ms), runs: ms.length,
+                       loadMs: r.loadMs, wasmBytes: r.mem.wasmBytes, wasmMemories: r.mem.memories,
+                       uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB, info: r.info,
+                       crossOriginIsolated: r.crossOriginIsolated };
+    res.latency[t].check = check(`batch-1, ${t} thread(s)`, r.logits0, ref.logits.slice(0, 1));
+    res.logits0 = r.logits0;
+    console.log(`   median ${res.latency[t].median.toFixed(2)} ms, wasm ${(r.mem.wasmBytes / 2 ** 20).toFixed(1)} MiB, renderer peak ${(r.rendererPeakKiB / 1024).toFixed(0)} MiB`);
+  }
+  for (const t of E.threads) {
+    console.log(`${E.id}: batch ${ref.batch}, ${t} thread(s)`);
+    const r = await fresh({ ...base, threads: t, mode: 'batch', reps: REPS });
+    const m = median(r.batchMs);
+    res.batch[t] = { batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
+                     wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
+    res.batch[t].check = check(`batch ${r.batch}, ${t} thread(s)`, r.logitsBatch, ref.logits.slice(0, r.batch));
+    console.log(`   ${res.batch[t].cellsPerS.toFixed(1)} cells/s`);
+  }
+  {
+    console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}`);
+    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: REPS });
+    const m = median(r.batchMs);
+    res.pool = { workers: 2, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
+                 wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
+    res.pool.check = check('pool of 2 Workers', r.logitsBatch, ref.logits.slice(0, r.batch));
+    console.log(`   ${res.pool.cellsPerS.toFixed(1)} cells/s`);
+  }
+  {
+    // cold start: first visit with an empty cache (bytes downloaded), then repeat visits in the
+    // same profile with every asset in the HTTP (disk) cache; the engine's default thread count
+    // (1 for ours and the peers: the page's setting).
+    console.log(`${E.id}: cold start`);
+    const profile = newProfile();
+    const { ctx } = await launch(profile);
+    try {
+      const page = ctx.pages()[0] || await ctx.newPage();
+      await serverLog(true);
+      const first = await scenario(page, { ...base, threads: 1, mode: 'cold' });
+      const bytes = assetBytes(await serverLog(true));
+      const repeat = [];
+      let netRepeat = null;
+      await page.goto('about:blank');
+      for (let i = 0; i < COLD_REPEATS; i++) {
+        const p2 = await ctx.newPage();
+        const r = await scenario(p2, { ...base, threads: 1, mode: 'cold' });
+        repeat.push(r.firstResultMs);
+        const lg = await serverLog(true);
+        netRepeat = lg.filter((l) => l.status === 200).reduce((a, l) => a + l.bytes, 0);
+        await p2.close();
+      }
+      res.cold = { firstVisitMs: first.firstResultMs, repeatVisitMs: repeat, repeatMedianMs: median(repeat),
+                   cache: 'HTTP disk cache (Cache-Control: max-age=31536000, immutable)',
+                   bytesRepeatVisit: netRepeat, bytes };
+      res.cold.check = check('cold start, first result', first.logits0, ref.logits.slice(0, 1));
+      console.log(`   first visit ${first.firstResultMs.toFixed(0)} ms, repeat median ${res.cold.repeatMedianMs.toFixed(0)} ms, ` +
+                  `${(bytes.raw / 1e6).toFixed(2)} MB raw / ${(bytes.gzip / 1e6).toFixed(2)} MB gzip`);
+    } finally {
+      await ctx.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    }
+  }
+  res.checks = checks;
+  res.checksOk = checks.every((c) => c.ok);
+  return res;
+}
+
+async function runPeak() {
+  if (!fs.existsSync(path.join(ASSETS, 'peak.wasm'))) return null;
+  console.log('SIMD128 peak microbenchmark');
+  const profile = newProfile();
+  const { ctx } = await launch(profile);
+  try {
+    const page = ctx.pages()[0] || await ctx.newPage();
+    await page.goto(`${ORIGIN}/peak.html`);
+    await page.waitForFunction(() => window.PEAK_RESULT !== undefined, null, { timeout: 300000, polling: 100 });
+    const r = await page.evaluate(() => window.PEAK_RESULT);
+    if (r.error) throw new Error(r.error);
+    console.log(`   f32x4 mul+add ${r.f32[1].toFixed(1)} GFLOP/s (1 worker), ${r.f32[2].toFixed(1)} (2 workers); ` +
+                `i32x4.dot_i16x8_s ${r.dot[1].toFixed(1)} GOP/s (1), ${r.dot[2].toFixed(1)} (2)`);
+    return r;
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  fs.mkdirSync(OUT, { recursive: true });
+  const server = await startServer();
+  const results = {
+    date: new Date().toISOString(),
+    machine: {
+      cpu: (execFileSync('lscpu').toString().match(/Model name:\s*(.*)/) || [])[1],
+      cores: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadBefore: os.loadavg(),
+    },
+    versions: {},
+    reference: { S: ref.S, batch: ref.batch, flops: ref.flops, torch: ref.torch, weights: ref.weights },
+    settings: { runs: RUNS, warmup: WARMUP, reps: REPS, coldRepeats: COLD_REPEATS, tolF32: TOL, quick: QUICK },
+    engines: [],
+    peak: null,
+  };
+  let browser;
+  try {
+    const b = await chromium.launch({ executablePath: CHROME, headless: true, args: ['--no-sandbox'] });
+    results.versions.chromium = b.version();
+    await b.close();
+    const pkg = (p) => JSON.parse(fs.readFileSync(path.join(HERE, 'node_modules', p, 'package.json'), 'utf8')).version;
+    results.versions['onnxruntime-web'] = pkg('onnxruntime-web');
+    results.versions['@tensorflow/tfjs-core'] = pkg('@tensorflow/tfjs-core');
+    results.versions['@tensorflow/tfjs-backend-wasm'] = pkg('@tensorflow/tfjs-backend-wasm');
+    results.versions['playwright-core'] = pkg('playwright-core');
+    results.versions.node = process.version;
+    try { results.versions.emscripten = execFileSync('emcc', ['--version']).toString().split('\n')[0]; } catch { /* none */ }
+    results.peak = await runPeak();
+    for (const E of SELECTED) {
+      try {
+        results.engines.push(await runEngine(E));
+      } catch (e) {
+        console.log(`!! ${E.id} failed: ${e.message}`);
+        results.engines.push({ id: E.id, label: E.label, dtype: E.dtype, error: String(e.message).slice(0, 2000) });
+      }
+      fs.writeFileSync(path.join(OUT, 'results.partial.json'), JSON.stringify(results, null, 1));
+    }
+    results.machine.loadAfter = os.loadavg();
+    // cross-check: every peer against ours (f32), on the batch-1 input
+    const ours = results.engines.find((e) => e.id === 'ours-f32' && e.logits0);
+    for (const e of results.engines) {
+      if (ours && e.logits0 && e !== ours) {
+        e.vsOurs = compare(e.logits0, [ours.logits0]);
+      }
+    }
+  } finally {
+    server.kill();
+  }
+  const file = opt('--out', path.join(OUT, 'results.json'));
+  fs.writeFileSync(file, JSON.stringify(results, null, 1));
+  console.log(`wrote ${file}`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

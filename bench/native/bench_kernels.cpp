@@ -1,0 +1,108 @@
+// bench_kernels -- micro-benchmark of the conv microkernels (f32 and qs8) on ResNet18 shapes.
+//
+// Usage: bench_kernels [min_seconds_per_measurement=0.2]
+// Prints, per layer and per kernel variant, the best time of 5 runs and GFLOP/s (2 flops/MAC).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <vector>
+
+#include "ops/ops.h"
+#include "ops/ops_detail.h"
+#if __has_include("ops/ops_qs8.h")
+#include "ops/ops_qs8.h"
+#define BENCH_QS8 1
+#endif
+
+namespace {
+
+double g_min_s = 0.2;
+
+template <typename F>
+double best_seconds(F&& f) {
+  using clk = std::chrono::steady_clock;
+  double best = 1e30;
+  for (int rep = 0; rep < 5; rep++) {
+    int iters = 0;
+    const auto t0 = clk::now();
+    double el = 0;
+    do {
+      f();
+      iters++;
+      el = std::chrono::duration<double>(clk::now() - t0).count();
+    } while (el < g_min_s / 5);
+    best = std::min(best, el / iters);
+  }
+  return best;
+}
+
+void bench_layer(const char* name, const mc::ConvShape& s) {
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> d(-1, 1);
+  const size_t ks = size_t(s.kh) * s.kw;
+  std::vector<float> in(size_t(s.in_h) * s.in_w * s.in_c), w(size_t(s.out_c) * ks * s.in_c),
+      b(size_t(s.out_c)), zero(size_t(s.in_c), 0.0f);
+  for (auto& x : in) x = d(rng);
+  for (auto& x : w) x = d(rng);
+  for (auto& x : b) x = d(rng);
+  std::vector<float> packed(mc::conv_packed_f32_size(s));
+  mc::conv_pack_f32(s, w.data(), b.data(), packed.data());
+  std::vector<const float*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection(s, in.data(), zero.data(), ind.data());
+  const size_t out_n = size_t(s.out_h()) * s.out_w() * s.out_c;
+  std::vector<float> out(out_n);
+  const double flops = 2.0 * double(out_n) * double(ks) * s.in_c;
+  struct V {
+    mc::Isa isa;
+    int mr;
+    const char* n;
+  };
+  const V vs[] = {{mc::Isa::Scalar, 2, "f32 scalar 2x8"}, {mc::Isa::Simd, 4, "f32 simd128 4x8"},
+                  {mc::Isa::Simd, 6, "f32 simd128 6x8"}};
+  for (const auto& v : vs) {
+    if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
+    const double t = best_seconds([&] {
+      mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(), nullptr, true, v.isa,
+                                    v.mr);
+    });
+    std::printf("%-28s %-18s %9.1f us %7.2f GFLOP/s\n", name, v.n, t * 1e6, flops / t * 1e-9);
+  }
+#if BENCH_QS8
+  std::uniform_int_distribution<int> di(-128, 127);
+  std::vector<int8_t> qin(in.size()), qw(w.size()), qout(out_n), qzero(size_t(s.in_c), 3);
+  for (auto& x : qin) x = int8_t(di(rng));
+  for (auto& x : qw) x = int8_t(di(rng));
+  std::vector<float> ws(size_t(s.out_c), 0.01f);
+  std::vector<int32_t> qb(size_t(s.out_c), 100);
+  std::vector<uint8_t> qpacked(mc::conv_packed_qs8_size(s));
+  mc::conv_pack_qs8(s, qw.data(), ws.data(), qb.data(), {0.05f, 3}, {0.1f, -5}, qpacked.data());
+  std::vector<const int8_t*> qind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8(s, qin.data(), qzero.data(), qind.data());
+  for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
+    if (isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
+    const double t = best_seconds([&] {
+      mc::conv_run_qs8(s, qind.data(), qpacked.data(), qout.data(), nullptr, {1.0f, 0}, true, isa);
+    });
+    std::printf("%-28s %-18s %9.1f us %7.2f GOP/s\n", name,
+                isa == mc::Isa::Simd ? "qs8 simd128 4x8c2" : "qs8 scalar 2x8c2", t * 1e6,
+                flops / t * 1e-9);
+  }
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1) g_min_s = std::max(0.01, std::atof(argv[1]));
+  std::printf("default isa: %s\n", mc::default_isa() == mc::Isa::Simd ? "simd128" : "scalar");
+  bench_layer("3x3 64->64 @16x16", {16, 16, 64, 64, 3, 3, 1, 1});
+  bench_layer("stem 7x7/2 3->64 @64", {64, 64, 3, 64, 7, 7, 2, 3});
+  bench_layer("3x3/2 64->128 @16", {16, 16, 64, 128, 3, 3, 2, 1});
+  bench_layer("3x3 128->128 @8x8", {8, 8, 128, 128, 3, 3, 1, 1});
+  bench_layer("3x3 256->256 @4x4", {4, 4, 256, 256, 3, 3, 1, 1});
+  bench_layer("3x3 512->512 @2x2", {2, 2, 512, 512, 3, 3, 1, 1});
+  bench_layer("3x3 64->64 @24x24 (S=96)", {24, 24, 64, 64, 3, 3, 1, 1});
+  return 0;
+}

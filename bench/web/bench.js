@@ -1,0 +1,112 @@
+// Main-thread side of one benchmark scenario. bench.html?engine=ort&threads=1&mode=...&variant=f32
+//   mode=cold     load the engine in a Worker, classify cell 0, report time since navigation
+//   mode=latency  load, warm up, batch-1 latency runs, memory
+//   mode=batch    load, throughput on a batch in one Worker (batch tensor for the peers)
+//   mode=pool     load `workers` Workers (each single-threaded), split the batch between them
+// Result (or {error}) lands in window.BENCH_RESULT; the driver polls it.
+const q = new URLSearchParams(location.search);
+const engine = q.get('engine');
+const threads = Number(q.get('threads') || 1);
+const mode = q.get('mode') || 'latency';
+const model = q.get('model') || undefined;
+const num = (k, d) => Number(q.get(k) || d);
+
+class W {
+  constructor() {
+    this.w = new Worker(`worker.js?engine=${engine}`);
+    this.n = 0;
+    this.pending = new Map();
+    this.w.onmessage = (e) => {
+      const { id, result, error } = e.data;
+      const p = this.pending.get(id);
+      this.pending.delete(id);
+      if (error) p.reject(new Error(error)); else p.resolve(result);
+    };
+    this.w.onerror = (e) => { for (const p of this.pending.values()) p.reject(new Error(e.message || 'worker error')); };
+  }
+  call(cmd, args = {}, transfer = []) {
+    const id = ++this.n;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.w.postMessage({ id, cmd, ...args }, transfer);
+    });
+  }
+}
+
+async function measureUA() {
+  if (!self.crossOriginIsolated || !performance.measureUserAgentSpecificMemory) return null;
+  try {
+    const r = await Promise.race([performance.measureUserAgentSpecificMemory(),
+      new Promise((res) => setTimeout(() => res(null), 15000))]);
+    return r ? r.bytes : null;
+  } catch (e) { return null; }
+}
+
+async function main() {
+  const ref = await (await fetch('/assets/reference.json')).json();
+  const cells = await (await fetch('/assets/cells.rgba')).arrayBuffer();
+  const ctx = { threads, S: ref.S, mean: ref.mean, std: ref.std, model };
+  const out = { engine, threads, mode, model: model || null, crossOriginIsolated: self.crossOriginIsolated };
+  if (mode === 'cold' || mode === 'latency' || mode === 'batch') {
+    const w = new W();
+    const ld = await w.call('load', ctx);
+    await w.call('cells', { rgba: cells.slice(0) });
+    const first = await w.call('infer', { start: 0, count: 1 });
+    out.firstResultMs = performance.now();          // since navigation start (timeOrigin)
+    out.loadMs = ld.ms;
+    out.info = ld.info;
+    out.firstInferMs = first.ms;
+    out.logits0 = Array.from(first.logits);
+    if (mode === 'latency') {
+      const r = await w.call('latency', { warmup: num('warmup', 10), runs: num('runs', 50) });
+      out.latencyMs = r.ms;
+      out.logits0 = Array.from(r.logits);
+    } else if (mode === 'batch') {
+      const B = num('batch', ref.batch);
+      const r = await w.call('batch', { count: B, warmup: 1, reps: num('reps', 3) });
+      out.batch = B;
+      out.batchMs = r.ms;
+      out.logitsBatch = Array.from(r.logits);
+    }
+    out.mem = await w.call('mem');
+    out.uaMemoryBytes = mode === 'cold' ? null : await measureUA();
+  } else if (mode === 'pool') {
+    const n = num('workers', 2);
+    const B = num('batch', ref.batch);
+    const ws = Array.from({ length: n }, () => new W());
+    await Promise.all(ws.map((w) => w.call('load', { ...ctx, threads: 1 })));
+    await Promise.all(ws.map((w) => w.call('cells', { rgba: cells.slice(0) })));
+    const per = Math.ceil(B / n);
+    const part = (i) => ({ start: i * per, count: Math.min(per, B - i * per) });
+    // per-cell requests, as the page's pool would send them (one cell per message); each Worker
+    // takes a contiguous share of the batch.
+    const runOnce = () => Promise.all(ws.map(async (w, i) => {
+      const { start, count } = part(i);
+      const logits = [];
+      for (let k = 0; k < count; k++) {
+        const r = await w.call('infer', { start: start + k, count: 1 });
+        logits.push(...r.logits);
+      }
+      return logits;
+    }));
+    await runOnce();                                   // warm-up
+    const ms = [];
+    let lg;
+    for (let r = 0; r < num('reps', 3); r++) {
+      const t0 = performance.now();
+      lg = await runOnce();
+      ms.push(performance.now() - t0);
+    }
+    out.workers = n;
+    out.batch = B;
+    out.batchMs = ms;
+    out.logitsBatch = lg.flat();
+    const mems = await Promise.all(ws.map((w) => w.call('mem')));
+    out.mem = { wasmBytes: mems.reduce((a, m) => a + m.wasmBytes, 0), memories: mems.length };
+    out.uaMemoryBytes = await measureUA();
+  }
+  return out;
+}
+
+main().then((r) => { window.BENCH_RESULT = r; },
+            (e) => { window.BENCH_RESULT = { error: String((e && e.stack) || e), engine, threads, mode }; });

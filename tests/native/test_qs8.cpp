@@ -1,0 +1,279 @@
+// qs8 (int8) kernel/operator tests: SIMD vs scalar reference bit-exact, and both against float
+// references: (a) the conv of the dequantized operands, within half an output step, and (b) the
+// conv of the original float tensors, within the propagated quantization error bound.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ops/ops.h"
+#include "ops/ops_qs8.h"
+
+namespace {
+
+std::vector<float> rnd(size_t n, std::mt19937& rng, float lo, float hi) {
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+struct ConvRef {
+  std::vector<double> deq;     // conv of the dequantized operands (before output quantization)
+  std::vector<double> orig;    // conv of the original float operands
+  std::vector<double> bound;   // |orig - deq| bound from the operand quantization
+};
+
+void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed) {
+  INFO("qs8 shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c
+                       << " k " << s.kh << "x" << s.kw << " stride " << s.stride << " pad "
+                       << s.pad << " res " << with_res << " relu " << relu);
+  REQUIRE(mc::conv_shape_valid(s));
+  std::mt19937 rng(seed);
+  const size_t ks = size_t(s.kh) * s.kw, kc = size_t(s.in_c);
+  const size_t in_n = size_t(s.in_h) * s.in_w * kc, w_n = size_t(s.out_c) * ks * kc;
+  const size_t out_n = size_t(s.out_h()) * s.out_w() * s.out_c;
+  // asymmetric input range (post-ReLU-like with a tail), weights ~ He-like scale
+  auto in = rnd(in_n, rng, -0.5f, 2.0f);
+  const float wr = 1.0f / std::sqrt(float(ks * kc));
+  auto w = rnd(w_n, rng, -wr, wr);
+  auto b = rnd(size_t(s.out_c), rng, -0.3f, 0.3f);
+  auto res = rnd(out_n, rng, -1.0f, 1.5f);
+  const mc::QuantParams qin = mc::choose_qs8_params(-0.5f, 2.0f);
+  const mc::QuantParams qres = mc::choose_qs8_params(-1.0f, 1.5f);
+  std::vector<int8_t> in_q(in_n), res_q(out_n), w_q(w_n);
+  std::vector<float> w_s(size_t(s.out_c)), in_d(in_n), res_d(out_n);
+  std::vector<int32_t> b_q(size_t(s.out_c));
+  mc::quantize_f32_qs8(in_n, in.data(), qin, in_q.data());
+  mc::quantize_f32_qs8(out_n, res.data(), qres, res_q.data());
+  mc::dequantize_qs8_f32(in_n, in_q.data(), qin, in_d.data());
+  mc::dequantize_qs8_f32(out_n, res_q.data(), qres, res_d.data());
+  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(), b_q.data());
+
+  ConvRef ref;
+  ref.deq.assign(out_n, 0);
+  ref.orig.assign(out_n, 0);
+  ref.bound.assign(out_n, 0);
+  const int oh = s.out_h(), ow = s.out_w();
+  for (int oy = 0; oy < oh; oy++)
+    for (int ox = 0; ox < ow; ox++)
+      for (int o = 0; o < s.out_c; o++) {
+        const double sw = w_s[size_t(o)];
+        double d = double(b_q[size_t(o)]) * qin.scale * sw, f = b[size_t(o)];
+        double bd = 0.5 * qin.scale * sw;
+        for (int ky = 0; ky < s.kh; ky++)
+          for (int kx = 0; kx < s.kw; kx++) {
+            const int iy = oy * s.stride - s.pad + ky, ix = ox * s.stride - s.pad + kx;
+            if (iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w) continue;
+            for (size_t k = 0; k < kc; k++) {
+              const size_t ii = (size_t(iy) * s.in_w + ix) * kc + k;
+              const size_t wi = ((size_t(o) * s.kh + ky) * s.kw + kx) * kc + k;
+              d += double(in_d[ii]) * (double(w_q[wi]) * sw);
+              f += double(in[ii]) * double(w[wi]);
+              bd += 0.5 * qin.scale * std::fabs(w[wi]) + std::fabs(in_d[ii]) * 0.5 * sw;
+            }
+          }
+        const size_t idx = (size_t(oy) * ow + ox) * s.out_c + size_t(o);
+        if (with_res) {
+          d += res_d[idx];
+          f += res[idx];
+          bd += 0.5 * qres.scale;
+        }
+        if (relu) {
+          d = std::max(d, 0.0);
+          f = std::max(f, 0.0);
+        }
+        ref.deq[idx] = d;
+        ref.orig[idx] = f;
+        ref.bound[idx] = bd;
+      }
+  double lo = 0, hi = 0;
+  for (double v : ref.deq) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  // a slightly narrow output range so that some values saturate
+  const mc::QuantParams qout = mc::choose_qs8_params(float(lo * 0.95), float(hi * 0.95));
+
+  std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
+  REQUIRE(packed.size() > 16);
+  mc::conv_pack_qs8(s, w_q.data(), w_s.data(), b_q.data(), qin, qout, packed.data());
+  CHECK(mc::conv_packed_qs8_output_params(packed.data()).zero_point == qout.zero_point);
+  CHECK(mc::conv_packed_qs8_input_params(packed.data()).scale == qin.scale);
+  std::vector<int8_t> zero(kc, int8_t(qin.zero_point));
+  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8(s, in_q.data(), zero.data(), ind.data());
+
+  std::vector<int8_t> first;
+  for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
+    INFO("isa " << (isa == mc::Isa::Simd ? "simd" : "scalar"));
+    std::vector<int8_t> out(out_n + 1, int8_t(77));
+    mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), with_res ? res_q.data() : nullptr,
+                     qres, relu, isa);
+    CHECK(out[out_n] == 77);
+    out.pop_back();
+    size_t bad_deq = 0, bad_orig = 0;
+    const double omin = qout.scale * (-128 - qout.zero_point), omax = qout.scale * (127 - qout.zero_point);
+    for (size_t i = 0; i < out_n; i++) {
+      const double got = double(qout.scale) * (int32_t(out[i]) - qout.zero_point);
+      const double want_d = std::min(omax, std::max(omin, ref.deq[i]));
+      const double want_f = std::min(omax, std::max(omin, ref.orig[i]));
+      if (!(std::fabs(got - want_d) <= qout.scale * 0.501)) {
+        if (bad_deq++ < 3) UNSCOPED_INFO("i=" << i << " got " << got << " want " << want_d);
+      }
+      if (!(std::fabs(got - want_f) <= qout.scale * 0.501 + ref.bound[i] * 1.01)) bad_orig++;
+    }
+    CHECK(bad_deq == 0);
+    CHECK(bad_orig == 0);
+    if (first.empty()) {
+      first = out;
+    } else {
+      size_t diff = 0;
+      for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
+      CHECK(diff == 0);   // integer math + identical fp32 epilogue: bit-exact
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("qs8 quantize / dequantize / params", "[qs8]") {
+  CHECK(std::string(mc::conv_packed_qs8_layout_name()) == "igemm-qs8-nr8-kp2-v1");
+  const mc::QuantParams q = mc::choose_qs8_params(-1.0f, 3.0f);
+  CHECK(mc::quant_params_valid(q));
+  CHECK(q.scale == Approx(4.0 / 255));
+  // real 0 is exactly representable
+  const float zero = 0.0f;
+  int8_t z;
+  mc::quantize_f32_qs8(1, &zero, q, &z);
+  CHECK(z == q.zero_point);
+  const float xs[] = {-5.0f, -1.0f, -0.3f, 0.0f, 0.01f, 1.7f, 3.0f, 100.0f, NAN};
+  int8_t qs[9];
+  float back[9];
+  mc::quantize_f32_qs8(9, xs, q, qs);
+  mc::dequantize_qs8_f32(9, qs, q, back);
+  CHECK(qs[0] == -128);
+  CHECK(qs[7] == 127);
+  CHECK(qs[8] == q.zero_point);
+  for (int i = 1; i < 7; i++) CHECK(std::fabs(back[i] - xs[i]) <= q.scale * 0.5f + 1e-6f);
+  CHECK_FALSE(mc::quant_params_valid({0.0f, 0}));
+  CHECK_FALSE(mc::quant_params_valid({1.0f, 128}));
+  CHECK_FALSE(mc::quant_params_valid({NAN, 0}));
+  CHECK(mc::choose_qs8_params(0.0f, 0.0f).scale == 1.0f);
+}
+
+TEST_CASE("qs8 conv: awkward sizes", "[qs8]") {
+  uint32_t seed = 1;
+  const int chans[] = {1, 3, 13, 127};
+  for (int in_c : chans)
+    for (int out_c : chans) {
+      if (in_c == 127 && out_c == 127) continue;
+      for (int stride : {1, 2})
+        for (int k : {1, 3}) {
+          const int pad = k / 2;
+          for (int w_out : {1, 3, 13}) {
+            const int in_w = (w_out - 1) * stride + k - 2 * pad;
+            mc::ConvShape s{w_out == 13 ? 2 : 1, in_w < 1 ? 1 : in_w, in_c, out_c, k, k, stride, pad};
+            if (!mc::conv_shape_valid(s)) continue;
+            check_conv_qs8(s, (seed & 1) != 0, (seed & 2) != 0, seed);
+            seed++;
+          }
+        }
+    }
+  for (int r = 0; r < 4; r++) check_conv_qs8({1, 127, 127, 127, 3, 3, 1, 1}, r & 1, r & 2, 100 + r);
+  for (int r = 0; r < 4; r++) check_conv_qs8({13, 13, 3, 13, 3, 3, 2, 1}, r & 1, r & 2, 200 + r);
+  check_conv_qs8({13, 11, 3, 13, 7, 7, 2, 3}, false, true, 300);
+  check_conv_qs8({9, 10, 5, 9, 5, 5, 1, 2}, true, false, 301);
+  check_conv_qs8({7, 9, 4, 17, 1, 3, 1, 0}, true, true, 302);
+  check_conv_qs8({8, 8, 16, 16, 3, 3, 2, 0}, false, false, 303);
+  check_conv_qs8({5, 5, 24, 16, 3, 3, 1, 1}, true, true, 304);   // in_c = 3 blocks of 8
+}
+
+TEST_CASE("qs8 conv: ResNet18 layers at S=64", "[qs8]") {
+  struct L {
+    mc::ConvShape s;
+    bool res, relu;
+  };
+  const L layers[] = {
+      {{64, 64, 3, 64, 7, 7, 2, 3}, false, true},   {{16, 16, 64, 64, 3, 3, 1, 1}, false, true},
+      {{16, 16, 64, 64, 3, 3, 1, 1}, true, true},   {{16, 16, 64, 128, 3, 3, 2, 1}, false, true},
+      {{16, 16, 64, 128, 1, 1, 2, 0}, false, false}, {{8, 8, 128, 128, 3, 3, 1, 1}, true, true},
+      {{8, 8, 128, 256, 3, 3, 2, 1}, false, true},  {{8, 8, 128, 256, 1, 1, 2, 0}, false, false},
+      {{4, 4, 256, 256, 3, 3, 1, 1}, true, true},   {{4, 4, 256, 512, 3, 3, 2, 1}, false, true},
+      {{4, 4, 256, 512, 1, 1, 2, 0}, false, false}, {{2, 2, 512, 512, 3, 3, 1, 1}, true, true},
+  };
+  uint32_t seed = 1000;
+  for (const auto& l : layers) check_conv_qs8(l.s, l.res, l.relu, seed++);
+}
+
+TEST_CASE("qs8 conv: bad packed header or residual params do nothing", "[qs8]") {
+  const mc::ConvShape s{2, 2, 3, 4, 1, 1, 1, 0};
+  std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s), 0);   // output scale 0: invalid
+  std::vector<int8_t> in(12, 1), zero(3, 0), out(16, 5), res(16, 0);
+  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8(s, in.data(), zero.data(), ind.data());
+  mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), nullptr, {1.0f, 0}, false);
+  CHECK(std::all_of(out.begin(), out.end(), [](int8_t v) { return v == 5; }));
+  std::vector<int8_t> wq(12, 1);
+  std::vector<float> ws(4, 0.01f);
+  mc::conv_pack_qs8(s, wq.data(), ws.data(), nullptr, {0.1f, 0}, {0.1f, 0}, packed.data());
+  mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), res.data(), {0.0f, 0}, false);
+  CHECK(std::all_of(out.begin(), out.end(), [](int8_t v) { return v == 5; }));
+  mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), nullptr, {0.0f, 0}, false);
+  CHECK(out[0] == 0);   // 3 * 1 * 1 * 0.1 * 0.01 / 0.1 rounds to 0
+}
+
+TEST_CASE("qs8 maxpool and global avgpool", "[qs8]") {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> di(-128, 127);
+  struct P {
+    int h, w, c, k, stride, pad;
+  };
+  const P cases[] = {{32, 32, 64, 3, 2, 1}, {5, 7, 13, 3, 2, 1}, {4, 4, 1, 3, 2, 1},
+                     {9, 6, 127, 3, 2, 1},  {7, 7, 33, 3, 3, 2}};
+  for (const auto& p : cases) {
+    INFO(p.h << "x" << p.w << "x" << p.c);
+    std::vector<int8_t> in(size_t(p.h) * p.w * p.c);
+    for (auto& x : in) x = int8_t(di(rng));
+    const int oh = (p.h + 2 * p.pad - p.k) / p.stride + 1, ow = (p.w + 2 * p.pad - p.k) / p.stride + 1;
+    std::vector<int8_t> ref(size_t(oh) * ow * p.c);
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++)
+        for (int c = 0; c < p.c; c++) {
+          int m = -1000;
+          for (int ky = 0; ky < p.k; ky++)
+            for (int kx = 0; kx < p.k; kx++) {
+              const int y = oy * p.stride - p.pad + ky, x = ox * p.stride - p.pad + kx;
+              if (y >= 0 && y < p.h && x >= 0 && x < p.w) m = std::max(m, int(in[(size_t(y) * p.w + x) * p.c + c]));
+            }
+          ref[(size_t(oy) * ow + ox) * p.c + c] = int8_t(m);
+        }
+    for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
+      std::vector<int8_t> out(ref.size() + 1, 99);
+      mc::maxpool_qs8(p.h, p.w, p.c, p.k, p.stride, p.pad, in.data(), out.data(), isa);
+      CHECK(out.back() == 99);
+      out.pop_back();
+      CHECK(out == ref);
+    }
+  }
+  const mc::QuantParams q{0.05f, -17};
+  for (int hw : {1, 4, 9, 36, 144})
+    for (int c : {1, 3, 13, 16, 127, 512}) {
+      INFO("gap hw " << hw << " c " << c);
+      std::vector<int8_t> in(size_t(hw) * c);
+      for (auto& x : in) x = int8_t(di(rng));
+      std::vector<float> a(size_t(c) + 1, 99.0f), b(size_t(c) + 1, 99.0f);
+      mc::global_avgpool_qs8_f32(hw, c, in.data(), q, a.data(), mc::Isa::Scalar);
+      mc::global_avgpool_qs8_f32(hw, c, in.data(), q, b.data(), mc::Isa::Simd);
+      CHECK(a == b);
+      CHECK(a.back() == 99.0f);
+      for (int j = 0; j < c; j++) {
+        double s = 0;
+        for (int i = 0; i < hw; i++) s += in[size_t(i) * c + j] - q.zero_point;
+        CHECK(std::fabs(a[j] - q.scale * s / hw) <= 1e-6 * (1 + std::fabs(q.scale * s / hw)));
+      }
+    }
+}

@@ -1,0 +1,116 @@
+// qs8 igemm, portable SIMD128: 4 rows x 8 channels, input channel pairs (c2): each step
+// broadcasts a (x[2j], x[2j+1]) int16 pair of a row to all lanes and multiplies it with the
+// pairs of 4 output channels by i32x4_dot_i16x8 (pmaddwd). See ops_qs8.h for the packed layout.
+#include <cstring>
+
+#include "kernels/kernels.h"
+#include "kernels/qs8-requant.h"
+
+#if MC_HAVE_SIMD128
+namespace mc {
+namespace kernels {
+namespace {
+
+using namespace mc::simd;
+constexpr int MR = 4;
+
+template <int J>
+inline __attribute__((always_inline)) void pair_step(const i16x8 (&x)[MR], const int8_t* w,
+                                                     i32x4 (&acc0)[MR], i32x4 (&acc1)[MR]) {
+  const i8x16 wv = i8x16_load(w + 16 * J);
+  const i16x8 wlo = i16x8_widen_lo_i8x16(wv);   // channels 0..3, (k, k+1) interleaved
+  const i16x8 whi = i16x8_widen_hi_i8x16(wv);   // channels 4..7
+  for (int m = 0; m < MR; m++) {
+    const i32x4 xb = i32x4_broadcast_lane<J>(x[m]);
+    acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
+    acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
+  }
+}
+
+}  // namespace
+
+void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const int8_t* const* a, size_t a_stride, const void* w_,
+                                      int8_t* c, size_t c_stride, const int8_t* r,
+                                      const Qs8IgemmParams& p) {
+  const int8_t* wp = static_cast<const int8_t*>(w_);
+  i32x4 acc0[MR], acc1[MR];
+  {
+    const i32x4 b0 = i32x4_load(wp), b1 = i32x4_load(wp + 16);
+    for (int m = 0; m < MR; m++) {
+      acc0[m] = b0;
+      acc1[m] = b1;
+    }
+  }
+  const f32x4 scale0 = f32x4_from_bits(i32x4_load(wp + 32));
+  const f32x4 scale1 = f32x4_from_bits(i32x4_load(wp + 48));
+  const int8_t* w = wp + 64;
+  for (size_t t = 0; t < ks; t++) {
+    const int8_t* ap[MR];
+    for (int m = 0; m < MR; m++) ap[m] = a[(size_t(m) < mr ? size_t(m) : mr - 1) * a_stride + t];
+    size_t k = 0;
+    for (; k + 8 <= kc; k += 8) {
+      i16x8 x[MR];
+      for (int m = 0; m < MR; m++) x[m] = i16x8_load_i8x8(ap[m] + k);
+      pair_step<0>(x, w, acc0, acc1);
+      pair_step<1>(x, w, acc0, acc1);
+      pair_step<2>(x, w, acc0, acc1);
+      pair_step<3>(x, w, acc0, acc1);
+      w += 64;
+    }
+    for (; k < kc; k += 2) {
+      const bool two = k + 1 < kc;
+      i16x8 x[MR];
+      for (int m = 0; m < MR; m++) {
+        const uint32_t lo = uint16_t(int16_t(ap[m][k]));
+        const uint32_t hi = two ? uint16_t(int16_t(ap[m][k + 1])) : 0u;
+        x[m] = i32x4_splat(int32_t(lo | (hi << 16)));
+      }
+      pair_step<0>(x, w, acc0, acc1);
+      w += 16;
+    }
+  }
+  // fp32 requantization, lane-wise the same operations as detail::requantize_scalar
+  const f32x4 vmin = f32x4_splat(p.out_min), vmax = f32x4_splat(p.out_max);
+  const f32x4 vmagic = f32x4_splat(detail::kMagic);
+  const i32x4 vbias = i32x4_splat(detail::kMagicBits - p.out_zero_point);
+  const i32x4 vrzp = i32x4_splat(p.res_zero_point);
+  const f32x4 vrscale = f32x4_splat(p.res_scale);
+  for (int m = 0; m < MR; m++) {
+    if (size_t(m) >= mr) break;
+    f32x4 y0 = f32x4_mul(f32x4_from_i32x4(acc0[m]), scale0);
+    f32x4 y1 = f32x4_mul(f32x4_from_i32x4(acc1[m]), scale1);
+    if (r) {
+      const int8_t* rm = r + m * c_stride;
+      int8_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      if (nc == 8) {
+        std::memcpy(tmp, rm, 8);
+      } else {
+        for (size_t j = 0; j < nc; j++) tmp[j] = rm[j];
+      }
+      const i16x8 rv = i16x8_load_i8x8(tmp);
+      const i32x4 r0 = i32x4_sub(i32x4_widen_lo_i16x8(rv), vrzp);
+      const i32x4 r1 = i32x4_sub(i32x4_widen_hi_i16x8(rv), vrzp);
+      y0 = f32x4_add(y0, f32x4_mul(f32x4_from_i32x4(r0), vrscale));
+      y1 = f32x4_add(y1, f32x4_mul(f32x4_from_i32x4(r1), vrscale));
+    }
+    y0 = f32x4_min(f32x4_max(y0, vmin), vmax);
+    y1 = f32x4_min(f32x4_max(y1, vmin), vmax);
+    const i32x4 q0 = i32x4_sub(i32x4_bits_of_f32x4(f32x4_add(y0, vmagic)), vbias);
+    const i32x4 q1 = i32x4_sub(i32x4_bits_of_f32x4(f32x4_add(y1, vmagic)), vbias);
+    const i16x8 q16 = i16x8_narrow_i32x4(q0, q1);
+    const i8x16 q8 = i8x16_narrow_i16x8(q16, q16);
+    int8_t* cm = c + m * c_stride;
+    if (nc == 8) {
+      i8x16_store_lo8(cm, q8);
+    } else {
+      int8_t tmp[16];
+      i8x16_store(tmp, q8);
+      for (size_t j = 0; j < nc; j++) cm[j] = tmp[j];
+    }
+  }
+}
+
+}  // namespace kernels
+}  // namespace mc
+#endif  // MC_HAVE_SIMD128

@@ -1,0 +1,205 @@
+// conv_qs8.cpp -- int8 convolution (pack / setup / run) and the quantization helpers.
+// The packed layout is documented in ops_qs8.h.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "kernels/kernels.h"
+#include "ops/ops_detail.h"
+#include "ops/ops_qs8.h"
+
+namespace mc {
+
+namespace {
+
+constexpr size_t NR = kernels::kIgemmNR;
+constexpr size_t kHeaderBytes = 16;
+
+size_t kc_pairs(const ConvShape& s) { return (size_t(s.in_c) + 1) / 2; }
+size_t panel_bytes(const ConvShape& s) {
+  return 64 + size_t(s.kh) * size_t(s.kw) * kc_pairs(s) * 2 * NR;
+}
+size_t num_panels(const ConvShape& s) { return (size_t(s.out_c) + NR - 1) / NR; }
+
+int32_t saturate_i32(double v) {
+  if (!(v == v)) return 0;
+  if (v >= 2147483647.0) return std::numeric_limits<int32_t>::max();
+  if (v <= -2147483648.0) return std::numeric_limits<int32_t>::min();
+  return int32_t(v);
+}
+
+void put_f32(uint8_t* p, float v) { std::memcpy(p, &v, 4); }
+void put_i32(uint8_t* p, int32_t v) { std::memcpy(p, &v, 4); }
+float get_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+int32_t get_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return v;
+}
+
+}  // namespace
+
+bool quant_params_valid(QuantParams q) {
+  return std::isfinite(q.scale) && q.scale >= 1e-30f && q.scale <= 1e30f && q.zero_point >= -128 &&
+         q.zero_point <= 127;
+}
+
+QuantParams choose_qs8_params(float min_value, float max_value) {
+  double lo = std::isfinite(min_value) ? std::min(0.0, double(min_value)) : 0.0;
+  double hi = std::isfinite(max_value) ? std::max(0.0, double(max_value)) : 0.0;
+  if (hi - lo < 1e-20) return {1.0f, 0};
+  const double scale = (hi - lo) / 255.0;
+  const double zp = std::nearbyint(-128.0 - lo / scale);
+  return {float(scale), int32_t(std::min(127.0, std::max(-128.0, zp)))};
+}
+
+void quantize_f32_qs8(size_t n, const float* in, QuantParams q, int8_t* out) {
+  if (!in || !out || !quant_params_valid(q)) return;
+  for (size_t i = 0; i < n; i++) {
+    const float x = in[i] / q.scale;
+    double v = std::isnan(x) ? 0.0 : std::nearbyint(double(std::max(-1e9f, std::min(1e9f, x))));
+    v += q.zero_point;
+    out[i] = int8_t(std::min(127.0, std::max(-128.0, v)));
+  }
+}
+
+void dequantize_qs8_f32(size_t n, const int8_t* in, QuantParams q, float* out) {
+  if (!in || !out) return;
+  for (size_t i = 0; i < n; i++) out[i] = q.scale * float(int32_t(in[i]) - q.zero_point);
+}
+
+void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const float* bias,
+                               float input_scale, int8_t* w_q, float* w_scale, int32_t* bias_q) {
+  if (!conv_shape_valid(s) || !w_ohwi || !w_q || !w_scale || !bias_q) return;
+  if (!quant_params_valid({input_scale, 0})) return;
+  const size_t per_o = size_t(s.kh) * size_t(s.kw) * size_t(s.in_c);
+  for (size_t o = 0; o < size_t(s.out_c); o++) {
+    const float* w = w_ohwi + o * per_o;
+    float amax = 0.0f;
+    for (size_t i = 0; i < per_o; i++)
+      if (std::isfinite(w[i])) amax = std::max(amax, std::fabs(w[i]));
+    const float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
+    w_scale[o] = sc;
+    for (size_t i = 0; i < per_o; i++) {
+      const float x = std::isfinite(w[i]) ? w[i] / sc : 0.0f;
+      w_q[o * per_o + i] = int8_t(std::min(127.0, std::max(-127.0, std::nearbyint(double(x)))));
+    }
+    const double b = bias ? double(bias[o]) : 0.0;
+    bias_q[o] = saturate_i32(std::nearbyint(b / (double(input_scale) * double(sc))));
+  }
+}
+
+const char* conv_packed_qs8_layout_name() { return "igemm-qs8-nr8-kp2-v1"; }
+
+size_t conv_packed_qs8_size(const ConvShape& s) {
+  if (!conv_shape_valid(s)) return 0;
+  return kHeaderBytes + num_panels(s) * panel_bytes(s);
+}
+
+void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
+                   const int32_t* bias_q, QuantParams input, QuantParams output, void* packed_) {
+  if (!conv_shape_valid(s) || !w_q_ohwi || !w_scale || !packed_) return;
+  if (!quant_params_valid(input) || !quant_params_valid(output)) return;
+  uint8_t* packed = static_cast<uint8_t*>(packed_);
+  put_f32(packed, input.scale);
+  put_i32(packed + 4, input.zero_point);
+  put_f32(packed + 8, output.scale);
+  put_i32(packed + 12, output.zero_point);
+  const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
+  const size_t per_o = ks * kc, pairs = kc_pairs(s);
+  for (size_t p = 0; p < num_panels(s); p++) {
+    uint8_t* dst = packed + kHeaderBytes + p * panel_bytes(s);
+    for (size_t j = 0; j < NR; j++) {
+      const size_t o = p * NR + j;
+      int32_t b = 0;
+      float sc = 0.0f;
+      if (o < oc) {
+        int64_t wsum = 0;
+        for (size_t i = 0; i < per_o; i++) wsum += w_q_ohwi[o * per_o + i];
+        b = saturate_i32(double(bias_q ? bias_q[o] : 0) - double(input.zero_point) * double(wsum));
+        const double ws = std::isfinite(w_scale[o]) ? double(w_scale[o]) : 0.0;
+        sc = float(double(input.scale) * ws / double(output.scale));
+      }
+      put_i32(dst + 4 * j, b);
+      put_f32(dst + 32 + 4 * j, sc);
+    }
+    int8_t* w = reinterpret_cast<int8_t*>(dst + 64);
+    for (size_t t = 0; t < ks; t++)
+      for (size_t pr = 0; pr < pairs; pr++) {
+        for (size_t j = 0; j < NR; j++) {
+          const size_t o = p * NR + j;
+          for (size_t h = 0; h < 2; h++) {
+            const size_t k = 2 * pr + h;
+            w[2 * j + h] = (o < oc && k < kc) ? w_q_ohwi[(o * ks + t) * kc + k] : int8_t(0);
+          }
+        }
+        w += 2 * NR;
+      }
+  }
+}
+
+QuantParams conv_packed_qs8_input_params(const void* packed) {
+  if (!packed) return {0.0f, 0};
+  const uint8_t* p = static_cast<const uint8_t*>(packed);
+  return {get_f32(p), get_i32(p + 4)};
+}
+
+QuantParams conv_packed_qs8_output_params(const void* packed) {
+  if (!packed) return {0.0f, 0};
+  const uint8_t* p = static_cast<const uint8_t*>(packed);
+  return {get_f32(p + 8), get_i32(p + 12)};
+}
+
+void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const int8_t* zero,
+                                const int8_t** indirection) {
+  if (!conv_shape_valid(s) || !input || !zero || !indirection) return;
+  detail::setup_indirection<int8_t>(s, input, zero, indirection);
+}
+
+void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed_,
+                  int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
+                  Isa isa) {
+  if (!conv_shape_valid(s) || !indirection || !packed_ || !output) return;
+  const QuantParams out_q = conv_packed_qs8_output_params(packed_);
+  if (!quant_params_valid(out_q)) return;
+  if (residual && !quant_params_valid(residual_q)) return;
+  kernels::Qs8IgemmParams p;
+  p.out_zero_point = out_q.zero_point;
+  p.out_min = relu ? 0.0f : float(-128 - out_q.zero_point);
+  p.out_max = float(127 - out_q.zero_point);
+  p.res_zero_point = residual ? residual_q.zero_point : 0;
+  p.res_scale = residual ? float(double(residual_q.scale) / double(out_q.scale)) : 0.0f;
+
+  using Uk = void (*)(size_t, size_t, size_t, size_t, const int8_t* const*, size_t, const void*,
+                      int8_t*, size_t, const int8_t*, const kernels::Qs8IgemmParams&);
+  Uk uk = kernels::qs8_igemm_ukernel_2x8c2__scalar;
+  size_t MR = 2;
+#if MC_HAVE_SIMD128
+  if (detail::effective_isa(isa) == Isa::Simd) {
+    uk = kernels::qs8_igemm_ukernel_4x8c2__simd128;
+    MR = 4;
+  }
+#endif
+  (void)isa;
+  const uint8_t* packed = static_cast<const uint8_t*>(packed_) + kHeaderBytes;
+  const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
+  const size_t pixels = size_t(s.out_h()) * size_t(s.out_w());
+  const size_t pb = panel_bytes(s);
+  for (size_t pn = 0; pn < num_panels(s); pn++) {
+    const size_t n0 = pn * NR;
+    const size_t nc = std::min(NR, oc - n0);
+    const uint8_t* w = packed + pn * pb;
+    for (size_t p0 = 0; p0 < pixels; p0 += MR) {
+      const size_t rows = std::min(MR, pixels - p0);
+      uk(rows, nc, kc, ks, indirection + p0 * ks, ks, w, output + p0 * oc + n0, oc,
+         residual ? residual + p0 * oc + n0 : nullptr, p);
+    }
+  }
+}
+
+}  // namespace mc

@@ -1,0 +1,94 @@
+// ops_qs8.h -- int8 operator layer (same pack / setup / run split as the f32 ops in ops.h).
+//
+// Quantization scheme
+//   activations: int8 asymmetric per tensor,     real = scale * (q - zero_point)
+//   weights:     int8 symmetric per output channel (zero point 0, q in [-127, 127]),
+//                real = w_scale[o] * q
+//   bias:        int32, bias_q[o] = round(bias[o] / (input.scale * w_scale[o]))
+//   accumulate:  int32 (int8 widened to int16, pairs of input channels multiplied and added
+//                at once: i32x4.dot_i16x8_s on wasm, pmaddwd on x86)
+//   epilogue:    fp32: y = acc * (s_in*s_w[o]/s_out) [+ (r - r_zp) * (s_r/s_out)], clamped to
+//                the int8 range (and to >= 0 in real terms with ReLU), rounded to nearest-even,
+//                + output zero point. Scalar and SIMD kernels produce bit-identical int8.
+//
+// Usage:
+//   mc::QuantParams qin{0.02f, -10}, qout{0.05f, -128};          // from calibration
+//   std::vector<int8_t> wq(n_weights); std::vector<float> ws(out_c); std::vector<int32_t> bq(out_c);
+//   mc::quantize_conv_weights_qs8(s, w_ohwi, bias, qin.scale, wq.data(), ws.data(), bq.data());
+//   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));            // converter side,
+//   mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, packed.data());  // stored
+//   std::vector<int8_t> zero(s.in_c, int8_t(qin.zero_point));        // padding = real 0
+//   std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
+//   mc::conv_setup_indirection_qs8(s, input_q, zero.data(), ind.data());   // load time
+//   mc::conv_run_qs8(s, ind.data(), packed.data(), out_q, res_q_or_null, qres, /*relu*/true);
+//
+// Packed conv layout "igemm-qs8-nr8-kp2-v1" (bytes, little-endian, no alignment required):
+//   header (16 bytes): f32 input scale, i32 input zero point, f32 output scale, i32 output zp
+//   then ceil(out_c/8) panels of 8 output channels (missing channels all zero), each:
+//     i32  bias[8]     bias_q[o] - input_zp * sum over taps and input channels of w_q[o][..]
+//                      (saturated to int32)
+//     f32  scale[8]    input.scale * w_scale[o] / output.scale
+//     i8   w[kh*kw][ceil(in_c/2)][8][2]   for tap t, channel pair j, output n of the panel:
+//                      (w_q[o][t][2j], w_q[o][t][2j+1]), the second 0 when 2j+1 == in_c
+//   panel size = 64 + kh*kw*ceil(in_c/2)*16 bytes.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "ops/ops.h"
+
+namespace mc {
+
+struct QuantParams {
+  float scale;          // > 0
+  int32_t zero_point;   // in [-128, 127]
+};
+
+// True for finite scale > 0 (and not tiny/huge: 1e-30 .. 1e30) and zero_point in [-128, 127].
+bool quant_params_valid(QuantParams q);
+
+// Asymmetric int8 parameters covering [min_value, max_value] (extended to include 0).
+QuantParams choose_qs8_params(float min_value, float max_value);
+
+// out[i] = clamp(round_half_even(in[i] / q.scale) + q.zero_point, -128, 127); NaN -> zero point.
+void quantize_f32_qs8(size_t n, const float* in, QuantParams q, int8_t* out);
+// out[i] = q.scale * (in[i] - q.zero_point)
+void dequantize_qs8_f32(size_t n, const int8_t* in, QuantParams q, float* out);
+
+// Per-output-channel symmetric weight quantization of OHWI f32 weights and the int32 bias:
+// w_scale[o] = max|w[o]| / 127 (1 when the channel is all zero), w_q = round(w / w_scale[o]),
+// bias_q[o] = round(bias[o] / (input_scale * w_scale[o])) saturated to int32 (bias may be null).
+void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const float* bias,
+                               float input_scale, int8_t* w_q, float* w_scale, int32_t* bias_q);
+
+size_t conv_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
+// Does nothing on an invalid shape or invalid quantization parameters.
+void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
+                   const int32_t* bias_q, QuantParams input, QuantParams output, void* packed);
+const char* conv_packed_qs8_layout_name();   // "igemm-qs8-nr8-kp2-v1"
+// The input / output parameters recorded in a packed buffer's header.
+QuantParams conv_packed_qs8_input_params(const void* packed);
+QuantParams conv_packed_qs8_output_params(const void* packed);
+
+// Same pixel-major layout and size (conv_indirection_size) as the f32 one. `zero` must hold
+// >= in_c bytes equal to the input zero point (padding is real 0, not int8 0).
+void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const int8_t* zero,
+                                const int8_t** indirection);
+
+// output = requantize(conv(input) [+ residual]) [ReLU], with the output parameters of the
+// packed header. residual (may be null) has the output's shape and its own parameters.
+// Does nothing on an invalid shape / packed header / residual parameters.
+void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed,
+                  int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
+                  Isa isa = default_isa());
+
+// k x k max pool directly on int8 (max commutes with the monotonic quantization; the output has
+// the input's parameters). Same rules as maxpool_f32.
+void maxpool_qs8(int in_h, int in_w, int c, int k, int stride, int pad, const int8_t* in,
+                 int8_t* out, Isa isa = default_isa());
+
+// out[c] (f32) = q.scale * (mean over h*w of in[h*w][c] - q.zero_point)
+void global_avgpool_qs8_f32(int hw, int c, const int8_t* in, QuantParams q, float* out,
+                            Isa isa = default_isa());
+
+}  // namespace mc
