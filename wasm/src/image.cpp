@@ -19,7 +19,6 @@
 #define STBI_NO_STDIO          // we read files ourselves, with a size cap
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
-#define STBI_MAX_DIMENSIONS 16384   // backstop; ImageLimits is the real check
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #if defined(__GNUC__) || defined(__clang__)
@@ -53,6 +52,48 @@ void set_err_(std::string* err, const std::string& msg) {
   if (err) *err = msg;
 }
 
+uint32_t be32_(const uint8_t* p) {
+  return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
+}
+uint32_t le32_(const uint8_t* p) {
+  return (uint32_t(p[3]) << 24) | (uint32_t(p[2]) << 16) | (uint32_t(p[1]) << 8) | p[0];
+}
+
+// The dimensions a PNG / BMP / JPEG header announces, without decoding anything. Used only
+// to explain why stb refused a file (stb's own info call refuses oversized images without
+// saying so). Returns false if no dimensions could be found.
+bool peek_dimensions_(const uint8_t* d, size_t n, int64_t* w, int64_t* h) {
+  static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (n >= 24 && std::memcmp(d, png_sig, 8) == 0 && std::memcmp(d + 12, "IHDR", 4) == 0) {
+    *w = be32_(d + 16);
+    *h = be32_(d + 20);
+    return true;
+  }
+  if (n >= 26 && d[0] == 'B' && d[1] == 'M') {
+    *w = static_cast<int32_t>(le32_(d + 18));
+    const int32_t hh = static_cast<int32_t>(le32_(d + 22));   // negative: top-down rows
+    *h = hh < 0 ? -static_cast<int64_t>(hh) : hh;
+    return true;
+  }
+  if (n >= 4 && d[0] == 0xFF && d[1] == 0xD8) {   // JPEG: walk the segments to a SOFn
+    size_t i = 2;
+    while (i + 9 < n) {
+      if (d[i] != 0xFF) return false;
+      const uint8_t m = d[i + 1];
+      if (m == 0xFF) { ++i; continue; }
+      const size_t len = (size_t(d[i + 2]) << 8) | d[i + 3];
+      if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+        *h = (int64_t(d[i + 5]) << 8) | d[i + 6];
+        *w = (int64_t(d[i + 7]) << 8) | d[i + 8];
+        return true;
+      }
+      if (len < 2) return false;
+      i += 2 + len;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image* out,
@@ -73,6 +114,14 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(data, n, &w, &h, &comp)) {
     const char* why = stbi_failure_reason();
+    int64_t pw = 0, ph = 0;
+    if (peek_dimensions_(data, len, &pw, &ph) &&
+        (pw > lim.max_side || ph > lim.max_side || pw * ph > lim.max_pixels)) {
+      set_err_(err, "image too large: " + std::to_string(pw) + " x " + std::to_string(ph) +
+                        " (limits " + std::to_string(lim.max_side) + " pixels per side, " +
+                        std::to_string(lim.max_pixels) + " pixels)");
+      return false;
+    }
     set_err_(err, std::string("not a readable PNG, JPEG or BMP image (") +
                       (why ? why : "unknown") + ")");
     return false;

@@ -1,0 +1,118 @@
+// Image loading: the content decides the type, malformed files are refused with clear messages.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "image.h"
+
+namespace {
+
+const std::string kImgDir_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/images/";
+const std::string kCellDir_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/cells/";
+const std::string kSmallCell_ = kCellDir_ + "Uninfected_C94P55ThinF_IMG_20150821_170249_cell_97.png";
+
+bool contains_(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("image: PNG cells decode to RGB", "[image]") {
+  mc::Image img;
+  std::string err;
+  REQUIRE(mc::load_image_file(kSmallCell_, mc::ImageLimits{}, &img, &err));
+  CHECK(img.width == 64);
+  CHECK(img.height == 70);
+  CHECK(img.pixels.size() == size_t(64) * 70 * 3);
+}
+
+TEST_CASE("image: type comes from the content, not the extension", "[image]") {
+  mc::Image png, named_jpg, bmp;
+  std::string err;
+  REQUIRE(mc::load_image_file(kSmallCell_, mc::ImageLimits{}, &png, &err));
+  // a PNG named .jpg still works and gives the same pixels
+  REQUIRE(mc::load_image_file(kImgDir_ + "png_named.jpg", mc::ImageLimits{}, &named_jpg, &err));
+  CHECK(named_jpg.pixels == png.pixels);
+  // BMP is lossless: identical pixels
+  REQUIRE(mc::load_image_file(kImgDir_ + "cell.bmp", mc::ImageLimits{}, &bmp, &err));
+  CHECK(bmp.width == png.width);
+  CHECK(bmp.pixels == png.pixels);
+  // a text file named .png fails
+  mc::Image t;
+  CHECK_FALSE(mc::load_image_file(kImgDir_ + "text.png", mc::ImageLimits{}, &t, &err));
+  CHECK(contains_(err, "not a readable PNG, JPEG or BMP image"));
+}
+
+TEST_CASE("image: JPEG decodes close to the source", "[image]") {
+  mc::Image png, jpg;
+  std::string err;
+  REQUIRE(mc::load_image_file(kSmallCell_, mc::ImageLimits{}, &png, &err));
+  REQUIRE(mc::load_image_file(kImgDir_ + "cell.jpg", mc::ImageLimits{}, &jpg, &err));
+  REQUIRE(jpg.pixels.size() == png.pixels.size());
+  double sum = 0;
+  for (size_t i = 0; i < png.pixels.size(); ++i) sum += std::abs(int(png.pixels[i]) - int(jpg.pixels[i]));
+  CHECK(sum / png.pixels.size() < 4.0);   // quality 95
+}
+
+TEST_CASE("image: alpha is dropped, gray is replicated", "[image]") {
+  mc::Image png, rgba, gray;
+  std::string err;
+  REQUIRE(mc::load_image_file(kSmallCell_, mc::ImageLimits{}, &png, &err));
+  REQUIRE(mc::load_image_file(kImgDir_ + "cell_rgba.png", mc::ImageLimits{}, &rgba, &err));
+  CHECK(rgba.pixels == png.pixels);
+  REQUIRE(mc::load_image_file(kImgDir_ + "cell_gray.png", mc::ImageLimits{}, &gray, &err));
+  bool replicated = true;
+  for (size_t i = 0; i < gray.pixels.size(); i += 3)
+    replicated &= gray.pixels[i] == gray.pixels[i + 1] && gray.pixels[i] == gray.pixels[i + 2];
+  CHECK(replicated);
+}
+
+TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
+  mc::Image img;
+  std::string err;
+  SECTION("zero bytes") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "empty.png", mc::ImageLimits{}, &img, &err));
+    CHECK(contains_(err, "empty file"));
+  }
+  SECTION("truncated PNG") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "truncated.png", mc::ImageLimits{}, &img, &err));
+    CHECK(contains_(err, "corrupt or truncated"));
+  }
+  SECTION("30000 x 30000 header is refused before decoding") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "huge_30000x30000.png", mc::ImageLimits{}, &img, &err));
+    CHECK(contains_(err, "too large"));
+    CHECK(contains_(err, "30000 x 30000"));
+  }
+  SECTION("missing file") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "does-not-exist.png", mc::ImageLimits{}, &img, &err));
+    CHECK(contains_(err, "cannot open"));
+  }
+  SECTION("a folder") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_, mc::ImageLimits{}, &img, &err));
+    CHECK_FALSE(err.empty());
+  }
+  SECTION("pixel cap") {
+    mc::ImageLimits lim;
+    lim.max_pixels = 1000;   // the 64 x 70 cell has 4480
+    CHECK_FALSE(mc::load_image_file(kSmallCell_, lim, &img, &err));
+    CHECK(contains_(err, "too large"));
+  }
+  SECTION("every prefix of a PNG fails or succeeds without crashing") {
+    std::vector<uint8_t> bytes;
+    REQUIRE(mc::read_file_bytes(kSmallCell_, mc::kMaxImageFileBytes, &bytes, &err));
+    int ok = 0;
+    for (size_t n = 0; n < bytes.size(); n += 7) ok += mc::decode_image(bytes.data(), n, mc::ImageLimits{}, &img, &err);
+    CHECK(ok == 0);
+  }
+}
+
+TEST_CASE("image: file size cap", "[image]") {
+  std::vector<uint8_t> bytes;
+  std::string err;
+  CHECK_FALSE(mc::read_file_bytes(kSmallCell_, 100, &bytes, &err));
+  CHECK(contains_(err, "too large"));
+  CHECK(mc::read_file_bytes(kSmallCell_, 2161, &bytes, &err));
+  CHECK(bytes.size() == 2161);
+}
