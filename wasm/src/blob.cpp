@@ -194,6 +194,11 @@ struct BlobParser_ {
 
     // ---- header JSON
     const char* hb = reinterpret_cast<const char*>(p + kPreambleSize);
+    // nlohmann's lexer ends the input at a NUL byte: without this check the header length
+    // could be changed by a few bytes of zero padding and still parse. JSON text has no NULs.
+    if (const void* nul = std::memchr(hb, 0, size_t(header_len)))
+      return fail("header is not valid JSON: NUL byte at header offset " +
+                  u_(uint64_t(static_cast<const char*>(nul) - hb)));
     b.header_text_.assign(hb, size_t(header_len));
     {
       SaxDom_ sax(b.header_);
@@ -277,7 +282,8 @@ struct BlobParser_ {
       return invalid("calibration.band", "expected [lo, hi], two finite numbers");
     double lo = (*v)[0].get<double>(), hi = (*v)[1].get<double>();
     if (!(0 <= lo && lo <= hi && hi <= 1))
-      return invalid("calibration.band", "need 0 <= lo <= hi <= 1, got " + short_dump_(*v));
+      return invalid("calibration.band", "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) +
+                                            "," + short_dump_((*v)[1]) + "]");
     b.calibration_.band_lo = float(lo);
     b.calibration_.band_hi = float(hi);
 
