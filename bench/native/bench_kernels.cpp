@@ -1,11 +1,13 @@
 // bench_kernels -- micro-benchmark of the conv microkernels (f32 and qs8) on ResNet18 shapes.
 //
 // Usage: bench_kernels [min_seconds_per_measurement=0.2]
-// Prints, per layer and per kernel variant, the best time of 5 runs and GFLOP/s (2 flops/MAC).
+// Prints, per layer and per kernel variant, the best time per call and GFLOP/s (2 flops/MAC;
+// GOP/s for int8).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -20,22 +22,34 @@ namespace {
 
 double g_min_s = 0.2;
 
-template <typename F>
-double best_seconds(F&& f) {
-  using clk = std::chrono::steady_clock;
+struct Case {
+  const char* name;
+  const char* unit;
+  std::function<void()> fn;
   double best = 1e30;
-  for (int rep = 0; rep < 5; rep++) {
-    int iters = 0;
-    const auto t0 = clk::now();
-    double el = 0;
-    do {
-      f();
-      iters++;
-      el = std::chrono::duration<double>(clk::now() - t0).count();
-    } while (el < g_min_s / 5);
-    best = std::min(best, el / iters);
+};
+
+// Interleaves the variants (7 rounds, each a batch of >= min_seconds/7) and keeps each one's
+// best time per call: robust against a machine shared with other work.
+void run_cases(const char* layer, std::vector<Case>& cases, double flops) {
+  using clk = std::chrono::steady_clock;
+  for (auto& c : cases) c.fn();   // warm up
+  for (int round = 0; round < 7; round++) {
+    for (auto& c : cases) {
+      int iters = 0;
+      const auto t0 = clk::now();
+      double el = 0;
+      do {
+        c.fn();
+        iters++;
+        el = std::chrono::duration<double>(clk::now() - t0).count();
+      } while (el < g_min_s / 7);
+      c.best = std::min(c.best, el / iters);
+    }
   }
-  return best;
+  for (const auto& c : cases)
+    std::printf("%-28s %-18s %9.1f us %7.2f %s\n", layer, c.name, c.best * 1e6,
+                flops / c.best * 1e-9, c.unit);
 }
 
 void bench_layer(const char* name, const mc::ConvShape& s) {
@@ -61,13 +75,13 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   };
   const V vs[] = {{mc::Isa::Scalar, 2, "f32 scalar 2x8"}, {mc::Isa::Simd, 4, "f32 simd128 4x8"},
                   {mc::Isa::Simd, 6, "f32 simd128 6x8"}};
+  std::vector<Case> cases;
   for (const auto& v : vs) {
     if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
-    const double t = best_seconds([&] {
-      mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(), nullptr, true, v.isa,
-                                    v.mr);
-    });
-    std::printf("%-28s %-18s %9.1f us %7.2f GFLOP/s\n", name, v.n, t * 1e6, flops / t * 1e-9);
+    cases.push_back({v.n, "GFLOP/s", [&, v] {
+                       mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(),
+                                                     nullptr, true, v.isa, v.mr);
+                     }});
   }
 #if BENCH_QS8
   std::uniform_int_distribution<int> di(-128, 127);
@@ -82,14 +96,14 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   mc::conv_setup_indirection_qs8(s, qin.data(), qzero.data(), qind.data());
   for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
     if (isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
-    const double t = best_seconds([&] {
-      mc::conv_run_qs8(s, qind.data(), qpacked.data(), qout.data(), nullptr, {1.0f, 0}, true, isa);
-    });
-    std::printf("%-28s %-18s %9.1f us %7.2f GOP/s\n", name,
-                isa == mc::Isa::Simd ? "qs8 simd128 4x8c2" : "qs8 scalar 2x8c2", t * 1e6,
-                flops / t * 1e-9);
+    cases.push_back({isa == mc::Isa::Simd ? "qs8 simd128 4x8c2" : "qs8 scalar 2x8c2", "GOP/s",
+                     [&, isa] {
+                       mc::conv_run_qs8(s, qind.data(), qpacked.data(), qout.data(), nullptr,
+                                        {1.0f, 0}, true, isa);
+                     }});
   }
 #endif
+  run_cases(name, cases, flops);
 }
 
 }  // namespace
