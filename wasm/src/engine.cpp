@@ -238,7 +238,8 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     }
     Conv_& c = convs[i];
     c.name = sp.name;
-    c.shape = ConvShape{0, 0, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};   // h,w: plan()
+    // in_h/in_w are set by plan(); the packed size does not depend on them
+    c.shape = ConvShape{sp.k, sp.k, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};
     const size_t want = conv_packed_f32_size(c.shape);
     if (t->shape.size() != 1 || t->elements != want) {
       set_err_(err, tn + "stored shape " + shape_str_(t->shape) + ", expected [" +

@@ -1,0 +1,666 @@
+// Engine: the whole network against PyTorch's golden logits and a naive reference, SIMD vs
+// scalar, CAM, calibration hook, no allocation during inference, clear errors, the C API.
+//
+// Blobs are built here from torchvision-named tensors (BatchNorm folded, OHWI, conv_pack_f32),
+// independently of the converter: either the exported safetensors the golden vectors were made
+// with, or synthetic random weights (mc_test::synthetic_blob, also used by test_cli.cpp).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <new>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "blob.h"
+#include "engine.h"
+#include "image.h"
+#include "malaria.h"
+#include "ops/ops.h"
+#include "sha256.h"
+
+// ---- allocation counter (this test binary only) ----
+static std::atomic<long> g_mc_test_allocs{0};
+void* operator new(size_t n) {
+  g_mc_test_allocs.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, size_t) noexcept { std::free(p); }
+
+namespace mc_test {
+
+struct TorchTensor {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+using TorchTensors = std::map<std::string, TorchTensor>;
+
+struct BlobSpec {
+  int S = 32;
+  float mean[3] = {0.5f, 0.5f, 0.5f};
+  float stdev[3] = {0.25f, 0.25f, 0.25f};
+  float temperature = 1.0f;
+  float band[2] = {0.5f, 0.5f};
+  std::string dtype = "f32";
+};
+
+bool read_safetensors(const std::string& path, TorchTensors* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string d = ss.str();
+  if (d.size() < 8) return false;
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(d[i]);
+  if (n > d.size() - 8) return false;
+  const nlohmann::json h = nlohmann::json::parse(d.substr(8, n));
+  for (auto it = h.begin(); it != h.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    if (it.value()["dtype"] != "F32") return false;
+    TorchTensor t;
+    t.shape = it.value()["shape"].get<std::vector<int64_t>>();
+    const uint64_t a = it.value()["data_offsets"][0], b = it.value()["data_offsets"][1];
+    if (b < a || 8 + n + b > d.size()) return false;
+    t.data.resize((b - a) / 4);
+    std::memcpy(t.data.data(), d.data() + 8 + n + a, b - a);
+    (*out)[it.key()] = std::move(t);
+  }
+  return true;
+}
+
+// Random torchvision-style ResNet18 tensors (He-uniform convs, non-trivial BatchNorm).
+TorchTensors synthetic_torch(uint32_t seed) {
+  uint32_t s = seed * 2654435761u + 1;
+  auto uni = [&](float lo, float hi) {
+    s = s * 1664525u + 1013904223u;
+    return lo + (hi - lo) * float(s >> 8) / float(1 << 24);
+  };
+  TorchTensors t;
+  for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+    TorchTensor w;
+    w.shape = {c.out_c, c.in_c, c.k, c.k};
+    const float a = std::sqrt(6.0f / float(c.in_c * c.k * c.k));
+    w.data.resize(size_t(c.out_c) * c.in_c * c.k * c.k);
+    for (float& v : w.data) v = uni(-a, a);
+    t[std::string(c.torch_conv) + ".weight"] = w;
+    const std::string bn = c.torch_bn;
+    TorchTensor g{{c.out_c}, {}}, b{{c.out_c}, {}}, m{{c.out_c}, {}}, var{{c.out_c}, {}};
+    for (int i = 0; i < c.out_c; ++i) {
+      g.data.push_back(uni(0.75f, 1.25f));
+      b.data.push_back(uni(-0.1f, 0.1f));
+      m.data.push_back(uni(-0.1f, 0.1f));
+      var.data.push_back(uni(0.75f, 1.25f));
+    }
+    t[bn + ".weight"] = g;
+    t[bn + ".bias"] = b;
+    t[bn + ".running_mean"] = m;
+    t[bn + ".running_var"] = var;
+  }
+  TorchTensor fw{{2, 512}, {}}, fb{{2}, {}};
+  const float a = 1.0f / std::sqrt(512.0f);
+  for (int i = 0; i < 1024; ++i) fw.data.push_back(uni(-a, a));
+  fb.data = {uni(-a, a), uni(-a, a)};
+  t["fc.weight"] = fw;
+  t["fc.bias"] = fb;
+  return t;
+}
+
+// BatchNorm-folded OHWI weights + bias of one convolution.
+struct Folded {
+  std::vector<float> w_ohwi, bias;
+};
+
+std::map<std::string, Folded> fold(const TorchTensors& t) {
+  std::map<std::string, Folded> out;
+  for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+    const std::vector<float>& w = t.at(std::string(c.torch_conv) + ".weight").data;
+    const std::string bn = c.torch_bn;
+    const auto& g = t.at(bn + ".weight").data;
+    const auto& b = t.at(bn + ".bias").data;
+    const auto& m = t.at(bn + ".running_mean").data;
+    const auto& v = t.at(bn + ".running_var").data;
+    Folded f;
+    f.w_ohwi.resize(w.size());
+    f.bias.resize(c.out_c);
+    for (int o = 0; o < c.out_c; ++o) {
+      const double sc = double(g[o]) / std::sqrt(double(v[o]) + 1e-5);
+      f.bias[o] = float(double(b[o]) - double(m[o]) * sc);
+      for (int i = 0; i < c.in_c; ++i)
+        for (int ky = 0; ky < c.k; ++ky)
+          for (int kx = 0; kx < c.k; ++kx)
+            f.w_ohwi[((size_t(o) * c.k + ky) * c.k + kx) * c.in_c + i] =
+                float(double(w[((size_t(o) * c.in_c + i) * c.k + ky) * c.k + kx]) * sc);
+    }
+    out[c.name] = std::move(f);
+  }
+  return out;
+}
+
+std::vector<uint8_t> make_blob(const TorchTensors& t, const BlobSpec& spec, std::string* err) {
+  nlohmann::json h;
+  h["architecture"] = "resnet18";
+  h["labels"] = {"Uninfected", "Parasitized"};
+  h["input"] = {{"size", spec.S},
+                {"resize_filter", "area-int"},
+                {"mean", {spec.mean[0], spec.mean[1], spec.mean[2]}},
+                {"std", {spec.stdev[0], spec.stdev[1], spec.stdev[2]}},
+                {"channel_order", "RGB"}};
+  h["calibration"] = {{"temperature", spec.temperature}, {"band", {spec.band[0], spec.band[1]}}};
+  h["provenance"] = {{"converter", "tests/native/test_engine.cpp"}};
+  h["metrics"] = nlohmann::json::object();
+  h["weights"] = {{"dtype", spec.dtype},
+                  {"packed_layout", mc::conv_packed_layout_name()},
+                  {"bn_folded", true},
+                  {"bn_eps", 1e-5}};
+  const bool f16 = spec.dtype == "f16";
+  auto tensor = [&](const std::string& name, const std::vector<int64_t>& shape,
+                    const std::vector<float>& v, const nlohmann::json& extra) {
+    return f16 ? mc::blob::tensor_f16(name, shape, v, extra) : mc::blob::tensor_f32(name, shape, v, extra);
+  };
+  const std::map<std::string, Folded> folded = fold(t);
+  std::vector<mc::blob::TensorIn> ts;
+  for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+    const mc::ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, c.stride, c.pad};
+    std::vector<float> packed(mc::conv_packed_f32_size(s));
+    mc::conv_pack_f32(s, folded.at(c.name).w_ohwi.data(), folded.at(c.name).bias.data(), packed.data());
+    ts.push_back(tensor(c.name, {int64_t(packed.size())}, packed,
+                        {{"layout", "packed"},
+                         {"logical_shape", {c.out_c, c.k, c.k, c.in_c}},
+                         {"stride", c.stride},
+                         {"pad", c.pad}}));
+  }
+  ts.push_back(tensor("fc.weight", {2, 512}, t.at("fc.weight").data, {{"layout", "row-major"}}));
+  ts.push_back(tensor("fc.bias", {2}, t.at("fc.bias").data, {{"layout", "row-major"}}));
+  return mc::blob::write(h, ts, err);
+}
+
+std::vector<uint8_t> synthetic_blob(int S, const std::string& dtype, uint32_t seed) {
+  BlobSpec spec;
+  spec.S = S;
+  spec.dtype = dtype;
+  spec.temperature = 1.5f;
+  spec.band[0] = 0.2f;
+  spec.band[1] = 0.8f;
+  std::string err;
+  std::vector<uint8_t> b = make_blob(synthetic_torch(seed), spec, &err);
+  if (b.empty()) FAIL("synthetic blob: " << err);
+  return b;
+}
+
+// The model the golden vectors were made with (matched by the weights' sha256): the shipped
+// model/, $MC_DEV_MODEL_DIR, or /tmp/dev (model/export.py --random --size 64 -o /tmp/dev).
+bool golden_model(TorchTensors* t, nlohmann::json* meta) {
+  std::ifstream gj(std::string(MC_REPO_ROOT) + "/tests/fixtures/golden.json");
+  if (!gj) return false;
+  const nlohmann::json g = nlohmann::json::parse(gj);
+  std::vector<std::string> dirs = {std::string(MC_REPO_ROOT) + "/model"};
+  if (const char* e = std::getenv("MC_DEV_MODEL_DIR")) dirs.push_back(e);
+  dirs.push_back("/tmp/dev");
+  for (const std::string& d : dirs) {
+    std::ifstream st(d + "/malaria_resnet18.safetensors", std::ios::binary);
+    std::ifstream js(d + "/malaria_resnet18.json");
+    if (!st || !js) continue;
+    std::stringstream ss;
+    ss << st.rdbuf();
+    const std::string bytes = ss.str();
+    if (mc::sha256_hex(bytes.data(), bytes.size()) != g["weights_sha256"].get<std::string>()) continue;
+    *meta = nlohmann::json::parse(js);
+    return read_safetensors(d + "/malaria_resnet18.safetensors", t);
+  }
+  return false;
+}
+
+BlobSpec spec_from_meta(const nlohmann::json& meta, const std::string& dtype) {
+  BlobSpec s;
+  s.S = meta["input"]["size"];
+  for (int c = 0; c < 3; ++c) {
+    s.mean[c] = meta["input"]["mean"][c].get<float>();
+    s.stdev[c] = meta["input"]["std"][c].get<float>();
+  }
+  s.temperature = meta["calibration"]["temperature"].get<float>();
+  s.band[0] = meta["calibration"]["band"][0].get<float>();
+  s.band[1] = meta["calibration"]["band"][1].get<float>();
+  s.dtype = dtype;
+  return s;
+}
+
+}  // namespace mc_test
+
+namespace {
+
+using mc_test::TorchTensors;
+
+struct Golden_ {
+  int S = 0, N = 0;
+  std::vector<std::string> files;
+  std::vector<float> input;    // NCHW
+  std::vector<float> logits;   // N x 2
+  std::vector<float> p;
+};
+
+bool load_golden_(Golden_* g) {
+  const std::string fx = std::string(MC_REPO_ROOT) + "/tests/fixtures/";
+  std::ifstream gj(fx + "golden.json");
+  if (!gj) return false;
+  const nlohmann::json j = nlohmann::json::parse(gj);
+  TorchTensors t;
+  if (!mc_test::read_safetensors(fx + "golden.safetensors", &t)) return false;
+  g->S = j["size"];
+  g->files = j["files"].get<std::vector<std::string>>();
+  g->N = int(g->files.size());
+  g->input = t.at("input").data;
+  g->logits = t.at("logits").data;
+  g->p = j["p_parasitized"].get<std::vector<float>>();
+  return true;
+}
+
+// NCHW image n of a batch -> NHWC
+std::vector<float> nhwc_(const std::vector<float>& nchw, int n, int S) {
+  const size_t SS = size_t(S) * S;
+  std::vector<float> out(SS * 3);
+  for (size_t p = 0; p < SS; ++p)
+    for (int c = 0; c < 3; ++c) out[p * 3 + c] = nchw[(size_t(n) * 3 + c) * SS + p];
+  return out;
+}
+
+// Naive NHWC ResNet18 on folded weights, double accumulation.
+struct RefNet_ {
+  std::map<std::string, mc_test::Folded> f;
+  std::vector<float> fc_w, fc_b;
+
+  static std::vector<double> conv(const std::vector<double>& in, int H, int W, int C,
+                                  const mc::blob::ConvSpec& c, const mc_test::Folded& w, int* oh,
+                                  int* ow) {
+    const int OH = (H + 2 * c.pad - c.k) / c.stride + 1, OW = (W + 2 * c.pad - c.k) / c.stride + 1;
+    std::vector<double> out(size_t(OH) * OW * c.out_c);
+    for (int y = 0; y < OH; ++y)
+      for (int x = 0; x < OW; ++x)
+        for (int o = 0; o < c.out_c; ++o) {
+          double s = w.bias[o];
+          for (int ky = 0; ky < c.k; ++ky) {
+            const int iy = y * c.stride - c.pad + ky;
+            if (iy < 0 || iy >= H) continue;
+            for (int kx = 0; kx < c.k; ++kx) {
+              const int ix = x * c.stride - c.pad + kx;
+              if (ix < 0 || ix >= W) continue;
+              const float* wp = &w.w_ohwi[((size_t(o) * c.k + ky) * c.k + kx) * C];
+              const double* ip = &in[(size_t(iy) * W + ix) * C];
+              for (int i = 0; i < C; ++i) s += wp[i] * ip[i];
+            }
+          }
+          out[(size_t(y) * OW + x) * c.out_c + o] = s;
+        }
+    *oh = OH;
+    *ow = OW;
+    return out;
+  }
+
+  void run(const std::vector<float>& x, int S, double logits[2]) const {
+    std::map<std::string, const mc::blob::ConvSpec*> spec;
+    for (const auto& c : mc::blob::resnet18_convs()) spec[c.name] = &c;
+    std::vector<double> a(x.begin(), x.end());
+    int H = S, W = S, C = 3, oh, ow;
+    a = conv(a, H, W, C, *spec["conv1"], f.at("conv1"), &oh, &ow);
+    for (double& v : a) v = std::max(v, 0.0);
+    H = oh, W = ow, C = 64;
+    const int PH = (H + 2 - 3) / 2 + 1, PW = (W + 2 - 3) / 2 + 1;
+    std::vector<double> p(size_t(PH) * PW * C, -1e300);
+    for (int y = 0; y < PH; ++y)
+      for (int xx = 0; xx < PW; ++xx)
+        for (int ky = 0; ky < 3; ++ky)
+          for (int kx = 0; kx < 3; ++kx) {
+            const int iy = y * 2 - 1 + ky, ix = xx * 2 - 1 + kx;
+            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+            for (int c = 0; c < C; ++c)
+              p[(size_t(y) * PW + xx) * C + c] = std::max(p[(size_t(y) * PW + xx) * C + c], a[(size_t(iy) * W + ix) * C + c]);
+          }
+    a = p;
+    H = PH, W = PW;
+    for (int L = 1; L <= 4; ++L)
+      for (int B = 0; B < 2; ++B) {
+        const std::string pre = "layer" + std::to_string(L) + "." + std::to_string(B) + ".";
+        const auto& c1 = *spec[pre + "conv1"];
+        std::vector<double> t = conv(a, H, W, C, c1, f.at(pre + "conv1"), &oh, &ow);
+        for (double& v : t) v = std::max(v, 0.0);
+        int oh2, ow2;
+        std::vector<double> y = conv(t, oh, ow, c1.out_c, *spec[pre + "conv2"], f.at(pre + "conv2"), &oh2, &ow2);
+        std::vector<double> sc = a;
+        if (spec.count(pre + "downsample"))
+          sc = conv(a, H, W, C, *spec[pre + "downsample"], f.at(pre + "downsample"), &oh, &ow);
+        for (size_t i = 0; i < y.size(); ++i) y[i] = std::max(y[i] + sc[i], 0.0);
+        a = y;
+        H = oh2, W = ow2, C = c1.out_c;
+      }
+    std::vector<double> g(512, 0.0);
+    for (int i = 0; i < H * W; ++i)
+      for (int c = 0; c < 512; ++c) g[c] += a[size_t(i) * 512 + c] / (H * W);
+    for (int o = 0; o < 2; ++o) {
+      logits[o] = fc_b[o];
+      for (int c = 0; c < 512; ++c) logits[o] += double(fc_w[o * 512 + c]) * g[c];
+    }
+  }
+};
+
+std::vector<float> random_input_(int S, uint32_t seed) {
+  std::vector<float> x(size_t(S) * S * 3);
+  for (float& v : x) {
+    seed = seed * 1664525u + 1013904223u;
+    v = float(seed >> 8) / float(1 << 24) * 4.0f - 2.0f;
+  }
+  return x;
+}
+
+std::unique_ptr<mc::Engine> make_engine_(const std::vector<uint8_t>& blob,
+                                         mc::Isa isa = mc::default_isa()) {
+  std::string err;
+  std::unique_ptr<mc::Engine> e = mc::Engine::create(blob.data(), blob.size(), &err, isa);
+  INFO(err);
+  REQUIRE(e);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("engine: golden logits of PyTorch (f32, <= 1e-3)", "[engine]") {
+  Golden_ g;
+  REQUIRE(load_golden_(&g));
+  TorchTensors t;
+  nlohmann::json meta;
+  if (!mc_test::golden_model(&t, &meta)) {
+    WARN("weights of the golden vectors not found (model/, $MC_DEV_MODEL_DIR, /tmp/dev); skipped");
+    return;
+  }
+  std::string err;
+  const std::vector<uint8_t> blob = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f32"), &err);
+  REQUIRE(!blob.empty());
+  for (mc::Isa isa : {mc::Isa::Simd, mc::Isa::Scalar}) {
+    auto e = make_engine_(blob, isa);
+    REQUIRE(e->input_size() == g.S);
+    double worst = 0, worst_p = 0;
+    for (int n = 0; n < g.N; ++n) {
+      mc::Prediction r;
+      e->forward(nhwc_(g.input, n, g.S).data(), &r);
+      for (int k = 0; k < 2; ++k) worst = std::max(worst, double(std::fabs(r.logits[k] - g.logits[n * 2 + k])));
+      worst_p = std::max(worst_p, double(std::fabs(r.p_parasitized - g.p[n])));
+      CHECK(r.label == (g.logits[n * 2 + 1] > g.logits[n * 2] ? 1 : 0));
+      // from the PNG file: preprocessing is bit-exact, so the same logits bit for bit
+      mc::Image img;
+      REQUIRE(mc::load_image_file(std::string(MC_REPO_ROOT) + "/tests/fixtures/" + g.files[n],
+                                  mc::ImageLimits{}, &img, &err));
+      mc::Prediction r2;
+      REQUIRE(e->classify(img.pixels.data(), img.width, img.height, 3, &r2, &err));
+      CHECK(r2.logits[0] == r.logits[0]);
+      CHECK(r2.logits[1] == r.logits[1]);
+    }
+    INFO("isa " << (isa == mc::Isa::Simd ? "simd" : "scalar"));
+    CHECK(worst <= 1e-3);
+    CHECK(worst_p <= 1e-4);
+    WARN("golden f32 (" << (isa == mc::Isa::Simd ? "simd" : "scalar") << "): max |logit diff| = " << worst);
+  }
+}
+
+TEST_CASE("engine: f16 blob is widened at load and stays close", "[engine]") {
+  Golden_ g;
+  REQUIRE(load_golden_(&g));
+  TorchTensors t;
+  nlohmann::json meta;
+  if (!mc_test::golden_model(&t, &meta)) {
+    WARN("weights of the golden vectors not found; synthetic f16 check only");
+    t = mc_test::synthetic_torch(3);
+    meta = {{"input", {{"size", g.S}, {"mean", {0.5, 0.5, 0.5}}, {"std", {0.25, 0.25, 0.25}}}},
+            {"calibration", {{"temperature", 1.0}, {"band", {0.5, 0.5}}}}};
+  }
+  std::string err;
+  const auto b32 = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f32"), &err);
+  const auto b16 = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f16"), &err);
+  REQUIRE(!b16.empty());
+  CHECK(b16.size() < b32.size() * 6 / 10);
+  auto e32 = make_engine_(b32);
+  auto e16 = make_engine_(b16);
+  CHECK(std::string(e16->weight_dtype()) == "f16");
+  double worst = 0;
+  for (int n = 0; n < g.N; ++n) {
+    mc::Prediction a, b;
+    const auto x = nhwc_(g.input, n, g.S);
+    e32->forward(x.data(), &a);
+    e16->forward(x.data(), &b);
+    for (int k = 0; k < 2; ++k)
+      worst = std::max(worst, double(std::fabs(a.logits[k] - b.logits[k])) / std::max(1.0, double(std::fabs(a.logits[k]))));
+  }
+  CHECK(worst < 2e-2);
+  WARN("f16 vs f32: max relative logit diff = " << worst);
+}
+
+TEST_CASE("engine: matches a naive double-precision reference (synthetic weights)", "[engine]") {
+  const int S = 40;   // odd stage sizes: 20 -> 10 -> 10 -> 5 -> 3 -> 2
+  const TorchTensors t = mc_test::synthetic_torch(7);
+  mc_test::BlobSpec spec;
+  spec.S = S;
+  std::string err;
+  const auto blob = mc_test::make_blob(t, spec, &err);
+  REQUIRE(!blob.empty());
+  RefNet_ ref;
+  ref.f = mc_test::fold(t);
+  ref.fc_w = t.at("fc.weight").data;
+  ref.fc_b = t.at("fc.bias").data;
+  auto simd = make_engine_(blob, mc::Isa::Simd);
+  auto scalar = make_engine_(blob, mc::Isa::Scalar);
+  for (uint32_t seed : {1u, 2u}) {
+    const auto x = random_input_(S, seed);
+    double want[2];
+    ref.run(x, S, want);
+    mc::Prediction a, b;
+    simd->forward(x.data(), &a);
+    scalar->forward(x.data(), &b);
+    const double scale = std::max({1.0, std::fabs(want[0]), std::fabs(want[1])});
+    for (int k = 0; k < 2; ++k) {
+      CHECK(std::fabs(a.logits[k] - want[k]) <= 1e-4 * scale);
+      CHECK(std::fabs(b.logits[k] - want[k]) <= 1e-4 * scale);
+    }
+  }
+}
+
+TEST_CASE("engine: SIMD and scalar kernels give the same logits", "[engine]") {
+  const auto blob = mc_test::synthetic_blob(64, "f32", 11);
+  auto simd = make_engine_(blob, mc::Isa::Simd);
+  auto scalar = make_engine_(blob, mc::Isa::Scalar);
+  double worst = 0;
+  bool exact = true;
+  for (uint32_t seed = 1; seed <= 4; ++seed) {
+    const auto x = random_input_(64, seed);
+    mc::Prediction a, b;
+    simd->forward(x.data(), &a);
+    scalar->forward(x.data(), &b);
+    for (int k = 0; k < 2; ++k) {
+      worst = std::max(worst, double(std::fabs(a.logits[k] - b.logits[k])));
+      exact &= a.logits[k] == b.logits[k];
+    }
+    for (int i = 0; i < 64 * 64; ++i) exact &= simd->cam()[i] == scalar->cam()[i];
+  }
+  CHECK(worst <= 1e-5);
+  WARN("simd vs scalar: max |logit diff| = " << worst << (exact ? " (bit-identical)" : ""));
+}
+
+TEST_CASE("engine: class activation map is consistent with the logits", "[engine]") {
+  for (int S : {64, 96}) {
+    const auto blob = mc_test::synthetic_blob(S, "f32", 5);
+    auto e = make_engine_(blob);
+    mc::Prediction r;
+    const auto x = random_input_(S, 9);
+    e->forward(x.data(), &r);
+    const int gh = e->cam_grid_h(), gw = e->cam_grid_w();
+    CHECK(gh == (S == 64 ? 2 : 3));
+    // logit1 - logit0 = mean over positions of the CAM grid + (b1 - b0)
+    TorchTensors t = mc_test::synthetic_torch(5);
+    const auto& fb = t.at("fc.bias").data;
+    double mean = 0, lo = 1e30, hi = -1e30;
+    for (int i = 0; i < gh * gw; ++i) {
+      mean += e->cam_grid()[i] / (gh * gw);
+      lo = std::min(lo, double(e->cam_grid()[i]));
+      hi = std::max(hi, double(e->cam_grid()[i]));
+    }
+    CHECK(std::fabs(mean + (fb[1] - fb[0]) - (r.logits[1] - r.logits[0])) < 1e-4);
+    // the upsampled map interpolates: within the grid's range, corners equal grid corners
+    for (int i = 0; i < S * S; ++i) {
+      REQUIRE(e->cam()[i] >= lo - 1e-5);
+      REQUIRE(e->cam()[i] <= hi + 1e-5);
+    }
+    CHECK(e->cam()[0] == Approx(e->cam_grid()[0]));
+    CHECK(e->cam()[S * S - 1] == Approx(e->cam_grid()[gh * gw - 1]));
+  }
+}
+
+TEST_CASE("engine: calibration, band and label", "[engine]") {
+  float l[2] = {0.0f, 0.0f};
+  CHECK(mc::calibrated_p(l, 1.0f) == 0.5f);
+  l[1] = 2.0f;
+  CHECK(mc::calibrated_p(l, 2.0f) == Approx(1.0 / (1.0 + std::exp(-1.0))));
+  l[0] = 1000.0f;
+  l[1] = -1000.0f;
+  CHECK(mc::calibrated_p(l, 1.0f) == 0.0f);   // no overflow / nan
+  CHECK(mc::band_of(0.1f, 0.2f, 0.8f) == mc::kBandUninfected);
+  CHECK(mc::band_of(0.2f, 0.2f, 0.8f) == mc::kBandUninfected);
+  CHECK(mc::band_of(0.5f, 0.2f, 0.8f) == mc::kBandUncertain);
+  CHECK(mc::band_of(0.8f, 0.2f, 0.8f) == mc::kBandParasitized);
+  CHECK(std::string(mc::band_name(mc::kBandUncertain)) == "uncertain");
+  CHECK(std::string(mc::label_name(1)) == "Parasitized");
+
+  const auto blob = mc_test::synthetic_blob(32, "f32", 2);
+  auto e = make_engine_(blob);
+  CHECK(e->temperature() == 1.5f);
+  CHECK(e->band_lo() == 0.2f);
+  CHECK(e->band_hi() == 0.8f);
+  mc::Prediction r;
+  e->forward(random_input_(32, 3).data(), &r);
+  CHECK(r.p_parasitized == mc::calibrated_p(r.logits, 1.5f));
+  CHECK(r.band == mc::band_of(r.p_parasitized, 0.2f, 0.8f));
+  CHECK(r.label == (r.logits[1] > r.logits[0] ? 1 : 0));
+}
+
+TEST_CASE("engine: classify allocates nothing and is deterministic", "[engine]") {
+  const auto blob = mc_test::synthetic_blob(64, "f32", 4);
+  auto e = make_engine_(blob);
+  std::vector<uint8_t> px(150 * 130 * 4);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 31 + (i >> 7));
+  mc::Prediction a, b;
+  std::string err;
+  REQUIRE(e->classify(px.data(), 150, 130, 4, &a, &err));   // warm-up
+  const long before = g_mc_test_allocs.load();
+  const bool ok = e->classify(px.data(), 150, 130, 4, &b, &err);
+  const long after = g_mc_test_allocs.load();
+  REQUIRE(ok);
+  CHECK(after - before == 0);
+  CHECK(a.logits[0] == b.logits[0]);
+  CHECK(a.logits[1] == b.logits[1]);
+  CHECK(e->arena_bytes() > 0);
+}
+
+TEST_CASE("engine: calibration hook reports every layer's range", "[engine]") {
+  const auto blob = mc_test::synthetic_blob(32, "f32", 6);
+  auto e = make_engine_(blob);
+  mc::ActivationRanges ranges;
+  ranges.attach(*e);
+  mc::Prediction r;
+  for (uint32_t s = 1; s <= 3; ++s) e->forward(random_input_(32, s).data(), &r);
+  ranges.detach(*e);
+  const auto& L = ranges.layers();
+  REQUIRE(L.size() == 23);   // 20 convs + maxpool + avgpool + fc
+  CHECK(L[0].name == "conv1");
+  CHECK(L[1].name == "maxpool");
+  CHECK(L[21].name == "avgpool");
+  CHECK(L[22].name == "fc");
+  CHECK(L[0].in_min >= -2.0f);
+  CHECK(L[0].in_max <= 2.0f);
+  for (const auto& l : L) {
+    INFO(l.name);
+    CHECK(l.in_min <= l.in_max);
+    CHECK(l.out_min <= l.out_max);
+    const bool relu = l.name != "fc" && l.name.find("downsample") == std::string::npos;
+    if (relu) CHECK(l.out_min >= 0.0f);
+  }
+  // detached: nothing changes
+  const auto copy = L;
+  e->forward(random_input_(32, 99).data(), &r);
+  CHECK(ranges.layers()[0].in_max == copy[0].in_max);
+}
+
+TEST_CASE("engine: bad inputs and bad blobs give clear errors", "[engine]") {
+  std::string err;
+  const auto blob = mc_test::synthetic_blob(32, "f32", 8);
+  auto e = make_engine_(blob);
+  mc::Prediction r;
+  std::vector<uint8_t> px(64, 0);
+  CHECK_FALSE(e->classify(px.data(), 4, 4, 2, &r, &err));
+  CHECK(err.find("channel") != std::string::npos);
+  CHECK_FALSE(e->classify(px.data(), 0, 4, 3, &r, &err));
+  CHECK_FALSE(e->classify(px.data(), 30000, 30000, 4, &r, &err));
+  CHECK(err.find("too large") != std::string::npos);
+  CHECK_FALSE(e->classify(nullptr, 4, 4, 3, &r, &err));
+
+  CHECK_FALSE(mc::Engine::create(blob.data(), 0, &err));
+  CHECK(err == "not a model blob: the file is empty");
+  CHECK_FALSE(mc::Engine::create(blob.data(), blob.size() / 2, &err));
+  CHECK(err.find("truncated") != std::string::npos);
+
+  // structurally valid blobs the engine must still refuse
+  mc_test::BlobSpec spec;
+  TorchTensors t = mc_test::synthetic_torch(1);
+  t["fc.weight"].data[17] = std::nanf("");
+  const auto nan_blob = mc_test::make_blob(t, spec, &err);
+  REQUIRE(!nan_blob.empty());
+  CHECK_FALSE(mc::Engine::create(nan_blob.data(), nan_blob.size(), &err));
+  CHECK(err == "tensor 'fc.weight': contains a non-finite value (inf or nan)");
+}
+
+TEST_CASE("engine: C API", "[engine]") {
+  const auto blob = mc_test::synthetic_blob(64, "f32", 10);
+  char err[256];
+  mc_engine* e = mc_engine_create(blob.data(), blob.size(), err, sizeof err);
+  REQUIRE(e);
+  CHECK(mc_input_size(e) == 64);
+  CHECK(std::string(mc_metadata_json(e)).find("\"architecture\":\"resnet18\"") != std::string::npos);
+  std::vector<uint8_t> px(100 * 90 * 4, 128);
+  for (size_t i = 0; i < px.size(); i += 5) px[i] = uint8_t(i);
+  mc_result r;
+  REQUIRE(mc_classify_rgba(e, px.data(), 100, 90, 4, &r, err, sizeof err) == 0);
+  CHECK(err[0] == '\0');
+  CHECK(r.p_parasitized >= 0.0f);
+  CHECK(r.p_parasitized <= 1.0f);
+  CHECK((r.band >= MC_BAND_UNINFECTED && r.band <= MC_BAND_PARASITIZED));
+  CHECK(mc_cam(e) != nullptr);
+  // RGB and RGBA of the same picture agree
+  std::vector<uint8_t> rgb(100 * 90 * 3);
+  for (size_t i = 0; i < size_t(100 * 90); ++i)
+    for (int c = 0; c < 3; ++c) rgb[i * 3 + c] = px[i * 4 + c];
+  mc_result r3;
+  REQUIRE(mc_classify_rgba(e, rgb.data(), 100, 90, 3, &r3, err, sizeof err) == 0);
+  CHECK(r3.logits[0] == r.logits[0]);
+  CHECK(mc_classify_rgba(e, px.data(), 0, 90, 4, &r, err, sizeof err) == -1);
+  CHECK(std::string(err).find("empty image") != std::string::npos);
+  // messages are truncated safely
+  char tiny[8];
+  std::memset(tiny, 'x', sizeof tiny);
+  CHECK(mc_classify_rgba(e, px.data(), 0, 90, 4, &r, tiny, sizeof tiny) == -1);
+  CHECK(std::strlen(tiny) == 7);
+  CHECK(mc_classify_rgba(e, px.data(), 0, 90, 4, &r, nullptr, 0) == -1);
+  mc_engine_destroy(e);
+
+  const uint8_t html[] = "<html><body>404</body></html>";
+  CHECK(mc_engine_create(html, sizeof html - 1, err, sizeof err) == nullptr);
+  CHECK(std::string(err).find("HTML") != std::string::npos);
+  CHECK(mc_engine_create(nullptr, 0, err, sizeof err) == nullptr);
+  CHECK(mc_engine_create(html, sizeof html - 1, tiny, 1) == nullptr);
+  CHECK(tiny[0] == '\0');
+  mc_engine_destroy(nullptr);
+}
