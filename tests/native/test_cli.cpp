@@ -1,0 +1,227 @@
+// malaria-classify: output formats, exit codes, folders, bad files in a batch, --cam.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine.h"
+#include "image.h"
+
+namespace fs = std::filesystem;
+
+namespace mc_test {
+std::vector<uint8_t> synthetic_blob(int S, const std::string& dtype, uint32_t seed);   // test_engine.cpp
+}
+
+namespace {
+
+const std::string kCli_ = std::string(MC_BUILD_DIR) + "/wasm/malaria-classify";
+const std::string kFix_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/";
+const char* const kCellA_ = "Uninfected_C94P55ThinF_IMG_20150821_170249_cell_97.png";
+const char* const kCellB_ = "Parasitized_C68P29N_ThinF_IMG_20150819_134625_cell_29.png";
+
+struct Run_ {
+  int code = -1;
+  std::string out, err;
+  std::vector<std::string> lines;
+};
+
+std::string q_(const std::string& s) {   // shell single-quote
+  std::string r = "'";
+  for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return r + "'";
+}
+
+std::string slurp_(const std::string& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+// A scratch folder with a synthetic model and a mixed set of files.
+struct Scratch_ {
+  fs::path dir;
+  std::string model;
+  Scratch_() {
+    dir = fs::temp_directory_path() / ("mc_cli_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "mixed" / "sub");
+    fs::create_directories(dir / "good");
+    model = (dir / "model.mcb").string();
+    const std::vector<uint8_t> blob = mc_test::synthetic_blob(64, "f32", 21);
+    std::ofstream(model, std::ios::binary).write(reinterpret_cast<const char*>(blob.data()), blob.size());
+    auto cp = [&](const std::string& from, const fs::path& to) { fs::copy_file(from, to); };
+    cp(kFix_ + "cells/" + kCellA_, dir / "good" / "a.png");
+    cp(kFix_ + "cells/" + kCellB_, dir / "good" / "b.png");
+    cp(kFix_ + "cells/" + kCellA_, dir / "mixed" / "a_cell.png");
+    cp(kFix_ + "images/png_named.jpg", dir / "mixed" / "b_png_named.jpg");
+    cp(kFix_ + "images/text.png", dir / "mixed" / "c_text.png");
+    cp(kFix_ + "images/truncated.png", dir / "mixed" / "d_truncated.png");
+    cp(kFix_ + "images/empty.png", dir / "mixed" / "sub" / "e_empty.png");
+    cp(kFix_ + "cells/" + kCellB_, dir / "mixed" / "sub" / "f_cell.PNG");
+    std::ofstream(dir / "mixed" / "notes.txt") << "ignored: not an image extension\n";
+  }
+  ~Scratch_() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+  Run_ run(const std::string& args) const {
+    Run_ r;
+    const std::string errf = (dir / "stderr.txt").string();
+    const std::string cmd = q_(kCli_) + " " + args + " 2>" + q_(errf);
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int st = ::pclose(p);
+    r.code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.err = slurp_(errf);
+    std::istringstream is(r.out);
+    std::string line;
+    while (std::getline(is, line)) r.lines.push_back(line);
+    return r;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cli: mixed folder, jsonl, exit 1, batch goes on", "[cli]") {
+  REQUIRE(fs::exists(kCli_));
+  Scratch_ s;
+  const Run_ r = s.run("--model " + q_(s.model) + " " + q_((s.dir / "mixed").string()));
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);
+  REQUIRE(r.lines.size() == 6);   // notes.txt skipped; sorted, recursive
+  const char* names[] = {"a_cell.png", "b_png_named.jpg", "c_text.png", "d_truncated.png",
+                         "sub/e_empty.png", "sub/f_cell.PNG"};
+  const bool good[] = {true, true, false, false, false, true};
+  for (size_t i = 0; i < 6; ++i) {
+    INFO(r.lines[i]);
+    const nlohmann::json j = nlohmann::json::parse(r.lines[i]);   // every stdout line is JSON
+    const std::string file = j.at("file");
+    CHECK(file.size() >= std::strlen(names[i]));
+    CHECK(file.compare(file.size() - std::strlen(names[i]), std::string::npos, names[i]) == 0);
+    if (good[i]) {
+      CHECK(j.size() == 5);
+      CHECK((j.at("label") == "Parasitized" || j.at("label") == "Uninfected"));
+      const double p = j.at("p_parasitized");
+      CHECK((p >= 0.0 && p <= 1.0));
+      const std::string band = j.at("band");
+      CHECK((band == "parasitized" || band == "uncertain" || band == "uninfected"));
+      CHECK(j.at("ms").get<double>() >= 0.0);
+    } else {
+      CHECK(j.size() == 2);
+      CHECK(!j.at("error").get<std::string>().empty());
+    }
+  }
+  CHECK(nlohmann::json::parse(r.lines[2])["error"].get<std::string>().find("not a readable") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.lines[3])["error"].get<std::string>().find("truncated") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.lines[4])["error"].get<std::string>().find("empty") != std::string::npos);
+  // the disclaimer is on stderr, once, never in the jsonl stream
+  CHECK(r.err.find("not a diagnosis") != std::string::npos);
+  CHECK(r.out.find("diagnosis") == std::string::npos);
+}
+
+TEST_CASE("cli: all good gives exit 0; results match the engine", "[cli]") {
+  Scratch_ s;
+  const Run_ r = s.run("--model " + q_(s.model) + " " + q_((s.dir / "good").string()));
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  REQUIRE(r.lines.size() == 2);
+  const std::vector<uint8_t> blob = mc_test::synthetic_blob(64, "f32", 21);
+  std::string err;
+  auto e = mc::Engine::create(blob.data(), blob.size(), &err);
+  REQUIRE(e);
+  for (int i = 0; i < 2; ++i) {
+    const nlohmann::json j = nlohmann::json::parse(r.lines[i]);
+    mc::Image img;
+    REQUIRE(mc::load_image_file(j["file"], mc::ImageLimits{}, &img, &err));
+    mc::Prediction p;
+    REQUIRE(e->classify(img.pixels.data(), img.width, img.height, 3, &p, &err));
+    CHECK(j["p_parasitized"].get<double>() == Approx(p.p_parasitized).margin(1e-6));
+    CHECK(j["label"] == mc::label_name(p.label));
+    CHECK(j["band"] == mc::band_name(p.band));
+  }
+  // explicit files keep the given order, whatever their extension
+  const Run_ r2 = s.run("--model " + q_(s.model) + " " + q_((s.dir / "good" / "b.png").string()) +
+                        " " + q_(kFix_ + "images/png_named.jpg"));
+  CHECK(r2.code == 0);
+  REQUIRE(r2.lines.size() == 2);
+  CHECK(r2.lines[0].find("b.png") != std::string::npos);
+}
+
+TEST_CASE("cli: csv has the disclaimer comment and a header row", "[cli]") {
+  Scratch_ s;
+  const Run_ r = s.run("--format csv --model " + q_(s.model) + " " + q_((s.dir / "mixed").string()));
+  CHECK(r.code == 1);
+  REQUIRE(r.lines.size() == 8);
+  CHECK(r.lines[0].rfind("# ", 0) == 0);
+  CHECK(r.lines[0].find("not a diagnosis") != std::string::npos);
+  CHECK(r.lines[1] == "file,label,p_parasitized,band,ms,error");
+  for (size_t i = 2; i < r.lines.size(); ++i) {
+    INFO(r.lines[i]);
+    const bool ok = r.lines[i].find(",Parasitized,") != std::string::npos ||
+                    r.lines[i].find(",Uninfected,") != std::string::npos;
+    CHECK(ok == (r.lines[i].back() == ','));   // classified rows have an empty error column
+  }
+}
+
+TEST_CASE("cli: usage and model errors exit 2", "[cli]") {
+  Scratch_ s;
+  const std::string img = q_((s.dir / "good" / "a.png").string());
+  Run_ r = s.run("");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("usage") != std::string::npos);
+  r = s.run("--help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("not a diagnosis") != std::string::npos);
+  r = s.run("--format xml --model " + q_(s.model) + " " + img);
+  CHECK(r.code == 2);
+  r = s.run("--bogus " + img);
+  CHECK(r.code == 2);
+  r = s.run("--model");
+  CHECK(r.code == 2);
+  r = s.run("--model " + q_((s.dir / "nope.mcb").string()) + " " + img);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("cannot open") != std::string::npos);
+  r = s.run("--model " + q_(kFix_ + "images/text.png") + " " + img);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("rejected") != std::string::npos);
+  CHECK(r.out.empty());
+  // a path that does not exist is a per-file error, not a usage error
+  r = s.run("--model " + q_(s.model) + " " + q_((s.dir / "missing.png").string()) + " " + img);
+  CHECK(r.code == 1);
+  REQUIRE(r.lines.size() == 2);
+  CHECK(r.lines[0].find("\"error\"") != std::string::npos);
+}
+
+TEST_CASE("cli: --cam writes overlays", "[cli]") {
+  Scratch_ s;
+  const fs::path cams = s.dir / "cams";
+  const Run_ r = s.run("--cam " + q_(cams.string()) + " --model " + q_(s.model) + " " +
+                       q_((s.dir / "good").string()) + " " + q_((s.dir / "good" / "a.png").string()));
+  INFO(r.err);
+  CHECK(r.code == 0);
+  mc::Image a, a2, b, src;
+  std::string err;
+  REQUIRE(mc::load_image_file((cams / "a.cam.png").string(), mc::ImageLimits{}, &a, &err));
+  REQUIRE(mc::load_image_file((cams / "a-2.cam.png").string(), mc::ImageLimits{}, &a2, &err));
+  REQUIRE(mc::load_image_file((cams / "b.cam.png").string(), mc::ImageLimits{}, &b, &err));
+  REQUIRE(mc::load_image_file((s.dir / "good" / "a.png").string(), mc::ImageLimits{}, &src, &err));
+  CHECK(a.width == src.width);
+  CHECK(a.height == src.height);
+  CHECK(a.pixels == a2.pixels);
+  CHECK(a.pixels != src.pixels);   // something was drawn
+}
