@@ -148,7 +148,7 @@ def main():
     w("![Training curves](report/curves.png)\n")
     w("## Reproduce\n")
     w("```\n/usr/bin/python3 model/train.py --data ../shared/data/nih_cells --size 64 --epochs 15\n"
-      "/usr/bin/python3 model/train.py --data ../shared/data/nih_cells --size 96 --epochs 15\n"
+      "/usr/bin/python3 model/train.py --data ../shared/data/nih_cells --size 96 --epochs 7\n"
       f"/usr/bin/python3 model/export.py --run model/runs/S{S} --data ../shared/data/nih_cells -o model\n"
       "/usr/bin/python3 model/golden.py --data ../shared/data/nih_cells --model model -o tests/fixtures\n"
       "/usr/bin/python3 model/report.py --runs model/runs/S64 model/runs/S96 --shipped model/runs/S" + str(S) + "\n```\n")
