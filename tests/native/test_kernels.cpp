@@ -196,7 +196,10 @@ TEST_CASE("conv f32: invalid shapes are rejected", "[kernels]") {
   CHECK_FALSE(mc::conv_shape_valid({4, 4, 3, 4, 3, 3, 1, -1}));
   CHECK_FALSE(mc::conv_shape_valid({1, 1, 3, 4, 5, 5, 1, 1}));
   CHECK_FALSE(mc::conv_shape_valid({100000, 4, 3, 4, 3, 3, 1, 1}));
-  CHECK(mc::conv_packed_f32_size({4, 4, 3, 4, 3, 3, 1, 3}) == 0);
+  // packing depends on the weights part only (the engine packs before it knows in_h/in_w)
+  CHECK(mc::conv_packed_f32_size({0, 0, 3, 64, 7, 7, 2, 3}) == 8 * (8 + 49 * 3 * 8));
+  CHECK(mc::conv_packed_f32_size({4, 4, 0, 4, 3, 3, 1, 1}) == 0);
+  CHECK(mc::conv_packed_f32_size({4, 4, 3, 4, 3, 0, 1, 1}) == 0);
   CHECK(mc::conv_indirection_size({4, 4, 3, 4, 3, 3, 1, 3}) == 0);
   CHECK(mc::conv_packed_f32_size({4, 4, 3, 9, 3, 3, 1, 1}) == 2 * (8 + 9 * 3 * 8));
 }

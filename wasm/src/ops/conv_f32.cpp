@@ -23,9 +23,19 @@ Isa default_isa() { return MC_HAVE_SIMD128 ? Isa::Simd : Isa::Scalar; }
 
 const char* conv_packed_layout_name() { return "igemm-f32-nr8-v1"; }
 
+bool conv_weights_shape_valid(const ConvShape& s) {
+  constexpr int kMax = 65536;
+  auto in_range = [](int v) { return v >= 1 && v <= kMax; };
+  if (!in_range(s.in_c) || !in_range(s.out_c) || !in_range(s.kh) || !in_range(s.kw)) return false;
+  const double lim = double(1u << 31);
+  if ((double(s.out_c) + NR) * (double(s.kh) * s.kw * s.in_c + 1) >= lim) return false;
+  return true;
+}
+
 bool conv_shape_valid(const ConvShape& s) {
   constexpr int kMax = 65536;
   auto in_range = [](int v) { return v >= 1 && v <= kMax; };
+  if (!conv_weights_shape_valid(s)) return false;
   if (!in_range(s.in_h) || !in_range(s.in_w) || !in_range(s.in_c) || !in_range(s.out_c) ||
       !in_range(s.kh) || !in_range(s.kw) || !in_range(s.stride))
     return false;
@@ -41,12 +51,12 @@ bool conv_shape_valid(const ConvShape& s) {
 }
 
 size_t conv_packed_f32_size(const ConvShape& s) {
-  if (!conv_shape_valid(s)) return 0;
+  if (!conv_weights_shape_valid(s)) return 0;
   return num_panels(s) * panel_floats(s);
 }
 
 void conv_pack_f32(const ConvShape& s, const float* w_ohwi, const float* bias, float* packed) {
-  if (!conv_shape_valid(s) || !w_ohwi || !packed) return;
+  if (!conv_weights_shape_valid(s) || !w_ohwi || !packed) return;
   const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
   const size_t pf = panel_floats(s);
   for (size_t p = 0; p < num_panels(s); p++) {

@@ -75,7 +75,7 @@ void dequantize_qs8_f32(size_t n, const int8_t* in, QuantParams q, float* out) {
 
 void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const float* bias,
                                float input_scale, int8_t* w_q, float* w_scale, int32_t* bias_q) {
-  if (!conv_shape_valid(s) || !w_ohwi || !w_q || !w_scale || !bias_q) return;
+  if (!conv_weights_shape_valid(s) || !w_ohwi || !w_q || !w_scale || !bias_q) return;
   if (!quant_params_valid({input_scale, 0})) return;
   const size_t per_o = size_t(s.kh) * size_t(s.kw) * size_t(s.in_c);
   for (size_t o = 0; o < size_t(s.out_c); o++) {
@@ -97,13 +97,13 @@ void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const fl
 const char* conv_packed_qs8_layout_name() { return "igemm-qs8-nr8-kp2-v1"; }
 
 size_t conv_packed_qs8_size(const ConvShape& s) {
-  if (!conv_shape_valid(s)) return 0;
+  if (!conv_weights_shape_valid(s)) return 0;
   return kHeaderBytes + num_panels(s) * panel_bytes(s);
 }
 
 void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
                    const int32_t* bias_q, QuantParams input, QuantParams output, void* packed_) {
-  if (!conv_shape_valid(s) || !w_q_ohwi || !w_scale || !packed_) return;
+  if (!conv_weights_shape_valid(s) || !w_q_ohwi || !w_scale || !packed_) return;
   if (!quant_params_valid(input) || !quant_params_valid(output)) return;
   uint8_t* packed = static_cast<uint8_t*>(packed_);
   put_f32(packed, input.scale);

@@ -30,9 +30,12 @@ struct ConvShape {
 };
 
 // True when every field is in range: sizes >= 1 (each <= 65536, tensors < 2^31 elements),
-// stride >= 1, 0 <= pad < kernel size, output >= 1x1. The size functions return 0 and the
-// pack/setup/run functions do nothing for a shape that is not valid.
+// stride >= 1, 0 <= pad < kernel size, output >= 1x1. The indirection size function returns 0
+// and the setup/run functions do nothing for a shape that is not valid.
 bool conv_shape_valid(const ConvShape& s);
+// The weights part only (kh, kw, in_c, out_c): the packed size and packing depend on nothing
+// else (in_h/in_w/stride/pad may be anything there); 0 / nothing for an invalid one.
+bool conv_weights_shape_valid(const ConvShape& s);
 
 // Packed weights of a convolution (weights OHWI = [out_c][kh][kw][in_c], bias [out_c]);
 // size in floats. The layout (panels of NR output channels, bias first) is private to the

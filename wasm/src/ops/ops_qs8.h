@@ -61,6 +61,7 @@ void dequantize_qs8_f32(size_t n, const int8_t* in, QuantParams q, float* out);
 void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const float* bias,
                                float input_scale, int8_t* w_q, float* w_scale, int32_t* bias_q);
 
+// Packing looks at the weights part of the shape only (conv_weights_shape_valid).
 size_t conv_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
 // Does nothing on an invalid shape or invalid quantization parameters.
 void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
