@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""bench/out/results.json (+ bench/out/native.json) -> bench/chart.png and the generated part of
+BENCHMARKS.md (between the BEGIN/END GENERATED markers; the rest of the file is kept).
+
+    /usr/bin/python3 bench/tools/report.py [RESULTS_JSON] [NATIVE_JSON]
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BENCH = os.path.dirname(HERE)
+ROOT = os.path.dirname(BENCH)
+BEGIN = "<!-- BEGIN GENERATED (bench/tools/report.py) -->"
+END = "<!-- END GENERATED -->"
+
+
+def load(p):
+    try:
+        with open(p) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(v, nd=1, unit=""):
+    if v is None:
+        return "–"
+    return f"{v:.{nd}f}{unit}"
+
+
+def mb(b):
+    return "–" if b is None else f"{b / 1e6:.2f} MB"
+
+
+def mib(b):
+    return "–" if b is None else f"{b / 2**20:.0f} MiB"
+
+
+def get(d, *ks):
+    for k in ks:
+        if d is None:
+            return None
+        d = d.get(k) if isinstance(d, dict) else None
+    return d
+
+
+def chart(res, native, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    eng = [e for e in res["engines"] if not e.get("error")]
+    names = [e["label"] for e in eng]
+    fig, axes = plt.subplots(1, 4 if native else 3, figsize=(19 if native else 15, 4.6))
+    # 1: batch-1 latency, 1 and 2 threads
+    ax = axes[0]
+    w = 0.38
+    for j, t in enumerate(["1", "2"]):
+        vals = [get(e, "latency", t, "median") or 0 for e in eng]
+        bars = ax.bar([i + (j - 0.5) * w for i in range(len(eng))], vals, w, label=f"{t} thread{'s' if t == '2' else ''}")
+        for b, v in zip(bars, vals):
+            if v:
+                ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.1f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(eng)))
+    ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("ms (median)")
+    ax.set_title("batch-1 latency (lower is better)")
+    ax.legend(fontsize=8)
+    # 2: throughput
+    ax = axes[1]
+    series = [("1 thread, batch", lambda e: get(e, "batch", "1", "cellsPerS")),
+              ("2 threads, batch", lambda e: get(e, "batch", "2", "cellsPerS")),
+              ("2 Workers x 1 thread", lambda e: get(e, "pool", "cellsPerS"))]
+    w = 0.27
+    for j, (lab, f) in enumerate(series):
+        vals = [f(e) or 0 for e in eng]
+        bars = ax.bar([i + (j - 1) * w for i in range(len(eng))], vals, w, label=lab)
+        for b, v in zip(bars, vals):
+            if v:
+                ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(eng)))
+    ax.set_xticklabels(names, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(f"cells/s (batch of {res['reference']['batch']})")
+    ax.set_title("throughput (higher is better)")
+    ax.legend(fontsize=8)
+    # 3: cold start + bytes
+    ax = axes[2]
+    w = 0.38
+    first = [get(e, "cold", "firstVisitMs") or 0 for e in eng]
+    rep = [get(e, "cold", "repeatMedianMs") or 0 for e in eng]
+    b1 = ax.bar([i - w / 2 for i in range(len(eng))], first, w, label="first visit (empty cache)")
+    b2 = ax.bar([i + w / 2 for i in range(len(eng))], rep, w, label="repeat visit (HTTP cache)")
+    for bars, vals in ((b1, first), (b2, rep)):
+        for b, v in zip(bars, vals):
+            if v:
+                ax.text(b.get_x() + b.get_width() / 2, v, f"{v:.0f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(eng)))
+    ax.set_xticklabels([f"{n}\n{(get(e, 'cold', 'bytes', 'gzip') or 0) / 1e6:.1f} MB gz" for n, e in zip(names, eng)],
+                       rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("ms from navigation to first result")
+    ax.set_title("cold start (lower is better)")
+    ax.legend(fontsize=8)
+    if native:
+        ax = axes[3]
+        L = native["layers"]
+        x = range(len(L))
+        ax.plot(x, [l["xnnpack_f32_gflops"] for l in L], "o-", label="XNNPACK f32 (native, its best ISA)")
+        ax.plot(x, [l["ours_f32_gflops"] for l in L], "s-", label="ours f32 (native, 128-bit)")
+        if any(l.get("ours_qs8_gops") for l in L):
+            ax.plot(x, [l["xnnpack_qc8_gops"] for l in L], "^--", label="XNNPACK qc8 (GOP/s)")
+            ax.plot(x, [l["ours_qs8_gops"] for l in L], "v--", label="ours qs8 (GOP/s)")
+        ax.set_xticks(list(x))
+        ax.set_xticklabels([l["name"].replace("layer", "L").replace(".downsample.0", ".ds") for l in L],
+                           rotation=70, fontsize=6)
+        ax.set_ylabel("GFLOP/s, 1 thread")
+        ax.set_title(f"conv layers at S={native['S']}, native")
+        ax.legend(fontsize=7)
+    m = res["machine"]
+    fig.suptitle(f"ResNet18 S={res['reference']['S']} · {m['cpu']} ({m['cores']} cores) · "
+                 f"Chromium {res['versions'].get('chromium')} · {res['date'][:16]} UTC · "
+                 f"load {m['loadBefore'][0]:.1f}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def ratio(a, b):
+    return None if not a or not b else a / b
+
+
+def table(res, native):
+    S = res["reference"]["S"]
+    B = res["reference"]["batch"]
+    gflop = res["reference"]["flops"] / 1e9
+    peak = res.get("peak") or {}
+    eng = res["engines"]
+    lines = []
+    m = res["machine"]
+    v = res["versions"]
+    lines.append(f"Measured {res['date'][:16].replace('T', ' ')} UTC on **{m['cpu']}**, {m['cores']} cores, "
+                 f"{m['memGiB']} GiB; load average before/after the run "
+                 f"{m['loadBefore'][0]:.2f} / {get(m, 'loadAfter') and m['loadAfter'][0] or 0:.2f} "
+                 f"(other jobs were running on the machine{': numbers are noisy' if m['loadBefore'][0] > 1.5 else ''}).")
+    lines.append("")
+    lines.append(f"Versions: Chromium {v.get('chromium')} (headless, Debian), onnxruntime-web {v.get('onnxruntime-web')}, "
+                 f"@tensorflow/tfjs-core + tfjs-backend-wasm {v.get('@tensorflow/tfjs-backend-wasm')}, "
+                 f"{(v.get('emscripten') or '').replace('emcc (Emscripten gcc/clang-like replacement + linker emulating GNU ld) ', 'emscripten ')}, "
+                 f"Node {v.get('node')}, playwright-core {v.get('playwright-core')}, PyTorch {res['reference'].get('torch')} (reference logits).")
+    lines.append("")
+    lines.append(f"ResNet18, input {S}x{S}, {gflop:.3f} GFLOP per image (2 flops per multiply-add). "
+                 f"Settings: {res['settings']['runs']} timed batch-1 runs after {res['settings']['warmup']} warm-up runs, "
+                 f"batch of {B} cells ({res['settings']['reps']} timed repetitions after 1 warm-up), "
+                 f"{res['settings']['coldRepeats']} repeat visits."
+                 + (" **QUICK run (fewer repetitions).**" if res['settings'].get('quick') else ""))
+    lines.append("")
+    lines.append("| engine | weights | batch-1 median, 1 thread | batch-1 median, 2 threads | GFLOP/s (1 thread) | "
+                 f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (HTTP cache) | "
+                 "bytes before first result (raw / gzip) | wasm memory | renderer peak RSS | logits vs PyTorch |")
+    lines.append("|" + "---|" * 14)
+    for e in eng:
+        if e.get("error"):
+            lines.append(f"| {e['label']} | {e['dtype']} | failed: {e['error'][:160].replace('|', '/')} |" + " |" * 11)
+            continue
+        l1, l2 = get(e, "latency", "1"), get(e, "latency", "2")
+        g = gflop / (l1["median"] / 1e3) if l1 else None
+        chk = e.get("checks") or []
+        worst = max((c["maxRelDiff"] for c in chk), default=None)
+        agree = min((c["labelAgreement"] for c in chk), default=None)
+        lines.append(
+            f"| {e['label']} | {e['dtype']} | {fmt(get(l1, 'median'), 2, ' ms')} | "
+            f"{fmt(get(l2, 'median'), 2, ' ms') if l2 else 'n/a (single-threaded)'} | {fmt(g, 1)} | "
+            f"{fmt(get(e, 'batch', '1', 'cellsPerS'), 1)} cells/s | "
+            f"{fmt(get(e, 'batch', '2', 'cellsPerS'), 1, ' cells/s') if get(e, 'batch', '2') else 'n/a'} | "
+            f"{fmt(get(e, 'pool', 'cellsPerS'), 1)} cells/s | "
+            f"{fmt(get(e, 'cold', 'firstVisitMs'), 0, ' ms')} | {fmt(get(e, 'cold', 'repeatMedianMs'), 0, ' ms')} | "
+            f"{mb(get(e, 'cold', 'bytes', 'raw'))} / {mb(get(e, 'cold', 'bytes', 'gzip'))} | "
+            f"{mib(get(l1, 'wasmBytes'))} | {fmt((get(l1, 'rendererPeakKiB') or 0) / 1024, 0, ' MiB')} | "
+            f"max rel. diff {worst:.1e}, labels {agree * 100:.0f}% {'OK' if e.get('checksOk') else '**FAIL**'} |")
+    lines.append("")
+    # peak
+    if peak and not peak.get("error"):
+        lines.append(f"SIMD128 peak (bench/simd/peak.c in the same Chromium): f32x4 mul+add "
+                     f"{peak['f32']['1']:.1f} GFLOP/s in one Worker, {peak['f32']['2']:.1f} in two; "
+                     f"i32x4.dot_i16x8_s {peak['dot']['1']:.1f} GOP/s in one Worker, {peak['dot']['2']:.1f} in two.")
+        lines.append("")
+    # targets
+    peers = [e for e in eng if e["id"] in ("ort", "tfjs") and not e.get("error")]
+    ours = {e["id"]: e for e in eng if e["id"].startswith("ours") and not e.get("error")}
+    if peers:
+        best_lat = min(get(e, "latency", "1", "median") or 1e9 for e in peers)
+        best_lat_any = min(min(get(e, "latency", t, "median") or 1e9 for t in ("1", "2")) for e in peers)
+        best_tp2 = max(max(get(e, "batch", "2", "cellsPerS") or 0, get(e, "pool", "cellsPerS") or 0) for e in peers)
+        best_tp2_thr = max(get(e, "batch", "2", "cellsPerS") or 0 for e in peers)
+        best_cold = min(get(e, "cold", "repeatMedianMs") or 1e9 for e in peers)
+        best_cold_first = min(get(e, "cold", "firstVisitMs") or 1e9 for e in peers)
+        best_bytes = min(get(e, "cold", "bytes", "gzip") or 1e18 for e in peers)
+        lines.append("Targets (ratio to the faster peer in the same run; ours at 1 thread / 2 Workers):")
+        lines.append("")
+        lines.append("| target | goal | " + " | ".join(sorted(ours)) + " |")
+        lines.append("|---|---|" + "---|" * len(ours))
+        rows = []
+        rows.append(("batch-1 latency vs best peer 1-thread (int8 / f32)", "<= 0.5 (int8), <= 0.8 (f32)",
+                     lambda e: ratio(get(e, "latency", "1", "median"), best_lat)))
+        rows.append(("batch-1 latency vs best peer at any thread count", "(info)",
+                     lambda e: ratio(get(e, "latency", "1", "median"), best_lat_any)))
+        rows.append(("2-Worker throughput vs peers' best 2-thread throughput", ">= 2",
+                     lambda e: ratio(get(e, "pool", "cellsPerS"), best_tp2_thr)))
+        rows.append(("2-Worker throughput vs peers' best of 2 threads / 2 Workers", "(info)",
+                     lambda e: ratio(get(e, "pool", "cellsPerS"), best_tp2)))
+        rows.append(("cold start, repeat visit (HTTP cache)", "<= 0.25",
+                     lambda e: ratio(get(e, "cold", "repeatMedianMs"), best_cold)))
+        rows.append(("cold start, first visit (empty cache, localhost)", "(info)",
+                     lambda e: ratio(get(e, "cold", "firstVisitMs"), best_cold_first)))
+        rows.append(("bytes before first result (gzip)", "<= 0.3",
+                     lambda e: ratio(get(e, "cold", "bytes", "gzip"), best_bytes)))
+        for name, goal, f in rows:
+            lines.append(f"| {name} | {goal} | " + " | ".join(fmt(f(ours[k]), 2) for k in sorted(ours)) + " |")
+        if peak and not peak.get("error"):
+            def eff(e):
+                med = get(e, "latency", "1", "median")
+                if not med:
+                    return None
+                p = peak["dot"]["1"] if e["dtype"] == "int8" else peak["f32"]["1"]
+                return gflop / (med / 1e3) / p * 100
+            lines.append("| share of the 1-Worker SIMD128 peak over the network (int8: dot peak) | >= 60 % | " +
+                         " | ".join(fmt(eff(ours[k]), 0, " %") for k in sorted(ours)) + " |")
+            for e in peers:
+                med = get(e, "latency", "1", "median")
+                lines.append(f"|   (peer) {e['label']} share of the f32 peak | | " +
+                             fmt(gflop / (med / 1e3) / peak["f32"]["1"] * 100, 0, " %") + " |" * max(0, len(ours) - 1) + " |")
+        lines.append("")
+    # per-asset bytes
+    lines.append("<details><summary>Assets downloaded before the first result (first visit, empty cache)</summary>")
+    lines.append("")
+    lines.append("| engine | asset | raw | gzip -9 |")
+    lines.append("|---|---|---|---|")
+    for e in eng:
+        for f in get(e, "cold", "bytes", "files") or []:
+            lines.append(f"| {e['label']} | `{f['path']}` | {f['raw']:,} | {f['gzip']:,} |")
+    lines.append("")
+    lines.append("</details>")
+    lines.append("")
+    # cross checks
+    xs = [e for e in eng if e.get("vsOurs")]
+    if xs:
+        lines.append("Peers vs ours (f32) on the batch-1 input: " + "; ".join(
+            f"{e['label']}: max abs diff {e['vsOurs']['maxAbsDiff']:.1e}" for e in xs) + ".")
+        lines.append("")
+    if native:
+        t = native["total"]
+        lines.append(f"Native conv layers (bench/native/xnnpack_layers.cpp, S={native['S']}, batch 1, 1 thread, "
+                     f"best of repeated runs). XNNPACK: Debian libxnnpack-dev, {native['xnnpack_isa']}; ours: "
+                     f"{native['ours_isa']}.")
+        lines.append("")
+        lines.append("| layer | input (HxWxC) | out C | k/stride | MFLOP | XNNPACK f32 GFLOP/s | ours f32 GFLOP/s | "
+                     "ours/XNNPACK | XNNPACK qc8 GOP/s | ours qs8 GOP/s |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        for l in native["layers"]:
+            lines.append(f"| {l['name']} | {'x'.join(map(str, l['in']))} | {l['out_c']} | {l['k']}/{l['stride']} | "
+                         f"{l['mflop']:.1f} | {l['xnnpack_f32_gflops']:.1f} | {l['ours_f32_gflops']:.1f} | "
+                         f"{l['ours_f32_gflops'] / l['xnnpack_f32_gflops']:.2f} | {l['xnnpack_qc8_gops']:.1f} | "
+                         f"{l['ours_qs8_gops']:.1f} |")
+        lines.append(f"| **all convs** | | | | {t['mflop']:.1f} | {t['xnnpack_f32_gflops']:.1f} ({t['xnnpack_f32_ms']:.2f} ms) | "
+                     f"{t['ours_f32_gflops']:.1f} ({t['ours_f32_ms']:.2f} ms) | "
+                     f"{t['ours_f32_gflops'] / t['xnnpack_f32_gflops']:.2f} | {t['xnnpack_qc8_gops']:.1f} "
+                     f"({t['xnnpack_qc8_ms']:.2f} ms) | {t['ours_qs8_gops']:.1f} ({t['ours_qs8_ms']:.2f} ms) |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    res = load(sys.argv[1] if len(sys.argv) > 1 else os.path.join(BENCH, "out", "results.json"))
+    native = load(sys.argv[2] if len(sys.argv) > 2 else os.path.join(BENCH, "out", "native.json"))
+    if not res:
+        raise SystemExit("no results.json: run bench/run.sh first")
+    chart(res, native, os.path.join(BENCH, "chart.png"))
+    body = table(res, native)
+    md = os.path.join(ROOT, "BENCHMARKS.md")
+    text = open(md).read() if os.path.exists(md) else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text:
+        text += f"\n{BEGIN}\n{END}\n"
+    a = text.index(BEGIN) + len(BEGIN)
+    b = text.index(END)
+    text = text[:a] + "\n" + body + "\n" + text[b:]
+    with open(md, "w") as f:
+        f.write(text)
+    print(f"wrote {md} and bench/chart.png")
+
+
+if __name__ == "__main__":
+    main()
