@@ -4,6 +4,7 @@
 #include "image.h"
 
 #include <cerrno>
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -94,6 +95,80 @@ bool peek_dimensions_(const uint8_t* d, size_t n, int64_t* w, int64_t* h) {
   return false;
 }
 
+// stb_image 2.27 (the Debian package) has known memory-safety bugs on crafted JPEGs, fixed
+// upstream in 2.28 (nothings/stb #1289, #1291, #1178): a Huffman table whose code counts add up
+// to more than 256 (out-of-bounds write), a scan using a Huffman table never defined
+// (uninitialised table), and sampling factors that do not divide the maximum (heap overflow in
+// upsampling). Our own fuzzing hit the first one. This walk refuses such files before stb sees
+// them. It follows the segments the way stb does (fill bytes, entropy-coded data up to the next
+// non-RST marker); missing bytes of a truncated segment count as 0, as in stb.
+bool jpeg_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
+  auto at = [&](size_t i) -> unsigned { return i < n ? d[i] : 0u; };
+  bool dc_def[4] = {false, false, false, false}, ac_def[4] = {false, false, false, false};
+  size_t i = 2;   // after SOI
+  while (i < n) {
+    if (d[i] != 0xFF) return true;   // not a marker: stb refuses the file itself
+    while (i < n && d[i] == 0xFF) ++i;   // fill bytes
+    if (i >= n) return true;
+    const unsigned m = d[i++];
+    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;   // no length
+    if (m == 0xD9) return true;                                          // EOI
+    const size_t L = (size_t(at(i)) << 8) | at(i + 1);
+    if (L < 2) return true;   // stb: bad length
+    const size_t s = i + 2, e = i + L;   // segment payload [s, e), may extend past n
+    if (m == 0xC4) {   // DHT
+      size_t p = s;
+      while (p < e && p < n) {
+        const unsigned tc = at(p) >> 4, th = at(p) & 15;
+        if (tc > 1 || th > 3) {
+          *why = "corrupt JPEG (bad Huffman table header)";
+          return false;
+        }
+        size_t sum = 0;
+        for (int k = 0; k < 16; ++k) sum += at(p + 1 + k);
+        if (sum > 256) {
+          *why = "corrupt JPEG (Huffman table with more than 256 codes)";
+          return false;
+        }
+        (tc == 0 ? dc_def : ac_def)[th] = true;
+        p += 17 + sum;
+      }
+    } else if (m == 0xC0 || m == 0xC1 || m == 0xC2) {   // SOF (the ones stb decodes)
+      const unsigned nc = at(s + 5);
+      unsigned hmax = 1, vmax = 1;
+      for (unsigned k = 0; k < nc; ++k) {
+        const unsigned hv = at(s + 6 + 3 * k + 1);
+        hmax = std::max(hmax, hv >> 4);
+        vmax = std::max(vmax, hv & 15);
+      }
+      for (unsigned k = 0; k < nc; ++k) {
+        const unsigned hv = at(s + 6 + 3 * k + 1), h = hv >> 4, v = hv & 15;
+        if (h == 0 || v == 0 || hmax % h != 0 || vmax % v != 0) {
+          *why = "unsupported JPEG (chroma sampling factors)";
+          return false;
+        }
+      }
+    } else if (m == 0xDA) {   // SOS, then entropy-coded data
+      const unsigned ns = at(s);
+      const unsigned ss = at(s + 1 + 2 * ns), se = at(s + 2 + 2 * ns);
+      for (unsigned k = 0; k < ns; ++k) {
+        const unsigned t = at(s + 1 + 2 * k + 1), td = t >> 4, ta = t & 15;
+        if ((ss == 0 && (td > 3 || !dc_def[td])) || (se != 0 && (ta > 3 || !ac_def[ta]))) {
+          *why = "corrupt JPEG (scan uses an undefined Huffman table)";
+          return false;
+        }
+      }
+      size_t j = e;
+      while (j + 1 < n && !(d[j] == 0xFF && d[j + 1] != 0 && !(d[j + 1] >= 0xD0 && d[j + 1] <= 0xD7)))
+        ++j;
+      i = j;
+      continue;
+    }
+    i = e;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image* out,
@@ -130,6 +205,13 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   if (!check_image_size(w, h, 3, lim, &size_err)) {
     set_err_(err, size_err);
     return false;
+  }
+  if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
+    std::string why;
+    if (!jpeg_structure_ok_(data, len, &why)) {
+      set_err_(err, why);
+      return false;
+    }
   }
   int w2 = 0, h2 = 0, comp2 = 0;
   std::unique_ptr<unsigned char, StbiFree_> px(stbi_load_from_memory(data, n, &w2, &h2, &comp2, 3));
