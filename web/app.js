@@ -78,7 +78,12 @@ function buildCard(rec) {
   if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
   const cls = classOf(rec);
   const card = el('article', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
-  if (rec.result) card.dataset.band = rec.result.band;
+  card.dataset.name = rec.name;
+  if (rec.result) {
+    card.dataset.band = rec.result.band;
+    card.dataset.label = rec.result.label;
+    card.dataset.p = String(rec.result.pParasitized);
+  }
 
   const box = el('div', { class: 'thumb-box' });
   const thumb = el('div', { class: 'thumb' }, box);

@@ -63,8 +63,11 @@ export function headersFor(rel, { embedOrigins = [] } = {}) {
     // Scripts, wasm and the model may be loaded by the widget on other origins (CORS mode).
     h['Access-Control-Allow-Origin'] = '*';
     h['Cross-Origin-Resource-Policy'] = 'cross-origin';
-    // Applies to Workers started from these scripts.
-    if (ext === '.js' || ext === '.mjs') h['Content-Security-Policy'] = CSP_BASE.join('; ');
+    // Apply to Workers started from these scripts (a Worker of a COEP page needs COEP itself).
+    if (ext === '.js' || ext === '.mjs') {
+      h['Content-Security-Policy'] = CSP_BASE.join('; ');
+      h['Cross-Origin-Embedder-Policy'] = 'require-corp';
+    }
   }
   if (rel === 'sw.js') h['Service-Worker-Allowed'] = '/';
   return h;

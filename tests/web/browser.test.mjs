@@ -1,0 +1,439 @@
+// Browser tests of the page, the widget and the iframe embed in headless Chromium
+// (playwright-core driving the system Chromium). Every request of every page is recorded and
+// checked against the origins that page may talk to.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { test, assert, assertClose, fixtureCells, siteInfo, nativeClassify, REPO } from './lib/harness.mjs';
+
+const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+];
+
+function chromiumPath() {
+  const c = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
+    .filter(Boolean).find((p) => fs.existsSync(p));
+  if (!c) throw new Error('no Chromium found (apt-get install chromium, or set CHROMIUM_PATH)');
+  return c;
+}
+
+/** Static server for the host pages (a portal on another origin: no CSP of ours). */
+function hostServer(root) {
+  const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png' };
+  const server = http.createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
+    const file = path.resolve(root, rel);
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404); res.end(); return;
+    }
+    res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
+    fs.createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    url: `http://127.0.0.1:${server.address().port}/`,
+    origin: `http://127.0.0.1:${server.address().port}`,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  })));
+}
+
+export function register({ buildDir, nativeCli, outDir }) {
+  const { site, manifest, modelPath } = siteInfo(buildDir);
+  const cells = fixtureCells();
+  const shotDir = path.join(outDir, 'screenshots');
+  fs.mkdirSync(shotDir, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mc-web-test-'));
+  const env = { browser: null, siteSrv: null, hostB: null, hostC: null, requests: [], consoleErrors: [] };
+  let native = null;
+  const nativeRef = () => (native ||= nativeClassify(nativeCli, modelPath, cells.map((c) => c.path)));
+
+  // Folder of n copies of the fixtures (+ extras), cycling through the classes.
+  function makeFolder(name, n, extras = true) {
+    const dir = path.join(tmp, name);
+    fs.mkdirSync(dir, { recursive: true });
+    for (let i = 0; i < n; i++) {
+      const c = cells[i % cells.length];
+      fs.copyFileSync(c.path, path.join(dir, `cell_${String(i + 1).padStart(3, '0')}.png`));
+    }
+    if (extras) {
+      fs.writeFileSync(path.join(dir, 'corrupt.png'), fs.readFileSync(cells[0].path).subarray(0, 300));
+      fs.writeFileSync(path.join(dir, 'notes.txt'), 'slide 12, field 3: not an image\n');
+    }
+    return dir;
+  }
+
+  async function newContext(allowedOrigins) {
+    const ctx = await env.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 },
+                                                serviceWorkers: 'allow' });
+    const allowed = new Set(allowedOrigins);
+    const record = (req) => {
+      const u = req.url();
+      if (u.startsWith('data:') || u.startsWith('blob:')) return;
+      env.requests.push({ url: u, allowed: allowed.has(new URL(u).origin) });
+    };
+    ctx.on('request', record);
+    ctx.on('serviceworker', (w) => w.on?.('request', record));
+    ctx.on('page', (page) => {
+      page.on('console', (m) => { if (m.type() === 'error') env.consoleErrors.push(`${page.url()}: ${m.text()}`); });
+      page.on('pageerror', (e) => env.consoleErrors.push(`${page.url()}: ${e.message}`));
+    });
+    return ctx;
+  }
+
+  async function openSite(ctx) {
+    const page = await ctx.newPage();
+    await page.goto(env.siteSrv.url);
+    await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+    return page;
+  }
+
+  const doneCount = (page) => page.evaluate(() =>
+    document.querySelectorAll('.card:not([data-class="pending"])').length);
+
+  async function waitIdle(page, total, timeout = 180000) {
+    await page.waitForFunction((n) => document.querySelectorAll('.card').length >= n &&
+      document.querySelectorAll('.card[data-class="pending"]').length === 0 &&
+      document.documentElement.dataset.batch !== 'running', total, { timeout, polling: 200 });
+  }
+
+  const cardsOf = (page) => page.$$eval('.card', (cs) => cs.map((c) => ({
+    name: c.dataset.name, cls: c.dataset.class, label: c.dataset.label, band: c.dataset.band,
+    p: c.dataset.p === undefined ? null : Number(c.dataset.p),
+    alt: c.querySelector('img') ? c.querySelector('img').alt : null,
+    error: c.querySelector('.card-error') ? c.querySelector('.card-error').textContent : null,
+    text: c.textContent,
+  })));
+
+  test('setup: servers and headless Chromium', async () => {
+    const { chromium } = await import(pathToFileURL(path.join(REPO, 'node_modules/playwright-core/index.mjs')).href);
+    const { startServer } = await import(pathToFileURL(path.join(REPO, 'web/serve.mjs')).href);
+    // host pages of two other origins: B is allowed to use the iframe embed, C is not
+    const hostDir = path.join(tmp, 'host');
+    fs.mkdirSync(hostDir);
+    env.hostB = await hostServer(hostDir);
+    env.hostC = await hostServer(hostDir);
+    env.siteSrv = await startServer({ root: site, port: 0, embedOrigins: [env.hostB.origin] });
+    const siteOrigin = env.siteSrv.url.replace(/\/$/, '');
+    for (const f of ['widget-host.html', 'widget-host.js', 'iframe-host.html', 'iframe-host.js', 'host.css']) {
+      const text = fs.readFileSync(path.join(REPO, 'web/examples', f), 'utf8').replaceAll('http://127.0.0.1:8080', siteOrigin);
+      fs.writeFileSync(path.join(hostDir, f), text);
+    }
+    fs.copyFileSync(cells[0].path, path.join(hostDir, 'cell.png'));
+    // launch() gives every run a fresh temporary profile (its own --user-data-dir).
+    env.browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    env.siteOrigin = siteOrigin;
+  }, { timeout: 60000 });
+
+  test('page: loads, engine ready, notice, accessible controls, empty-state screenshot', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      assert(await page.title() === 'Malaria cell screen', 'title');
+      const notice = await page.textContent('#intended-use');
+      assert(/not a diagnosis/i.test(notice), 'intended-use notice');
+      assert(await page.getAttribute('#status', 'role') === 'status', 'live region role=status');
+      assert(await page.getAttribute('#alert', 'role') === 'alert', 'alert region');
+      // every control has an accessible name
+      const unnamed = await page.evaluate(() => [...document.querySelectorAll('button, input, select')]
+        .filter((e) => !e.closest('[hidden]'))
+        .filter((e) => !(e.getAttribute('aria-label') || e.textContent.trim() || (e.labels && e.labels.length)))
+        .map((e) => e.outerHTML.slice(0, 80)));
+      assert(unnamed.length === 0, `controls without a name: ${unnamed.join(' | ')}`);
+      // keyboard: Tab reaches the file input
+      let reached = false;
+      for (let i = 0; i < 12 && !reached; i++) {
+        await page.keyboard.press('Tab');
+        reached = await page.evaluate(() => document.activeElement && document.activeElement.id === 'file-input');
+      }
+      assert(reached, 'file input reachable by keyboard');
+      await page.click('#model-card-btn');
+      await page.waitForSelector('#model-card[open]');
+      const card = await page.textContent('#model-card-body');
+      assert(/sha256/.test(card) && /WebAssembly/.test(card), 'model card shows engine and hash');
+      await page.screenshot({ path: path.join(shotDir, 'model-card.png') });
+      await page.click('#model-card-close');
+      await page.mouse.move(0, 0);
+      await page.screenshot({ path: path.join(shotDir, 'empty-page.png') });
+    } finally { await ctx.close(); }
+  });
+
+  test('page: fixture cells through the file input match the native CLI within 1e-4; heat map', async () => {
+    const ref = nativeRef();
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', cells.map((c) => c.path));
+      await waitIdle(page, cells.length);
+      const got = await cardsOf(page);
+      assert(got.length === cells.length, `${got.length} cards`);
+      const labels = new Set();
+      for (const g of got) {
+        const r = ref.get(g.name);
+        assert(r && !r.error, `native result for ${g.name}`);
+        assert(g.label === r.label, `${g.name}: label ${g.label} vs native ${r.label}`);
+        assert(g.band === r.band, `${g.name}: band ${g.band} vs native ${r.band}`);
+        assertClose(g.p, r.p_parasitized, 1e-4, `${g.name}: p_parasitized`);
+        assert(g.alt.includes(g.label) && g.alt.includes(g.p.toFixed(3)), `alt text: ${g.alt}`);
+        assert(g.text.includes(g.label), 'label written, not only coloured');
+        if (g.band === 'uncertain') assert(/refer to a microscopist/.test(g.text), 'uncertain text');
+        labels.add(r.label);
+      }
+      const expectedCls = new Set(cells.map((c) => c.cls).filter(Boolean));
+      assert(expectedCls.size === 2, 'fixtures of both classes');
+      // heat map overlay
+      const btn = page.locator('.card .heat-btn').first();
+      await btn.click();
+      assert(await btn.getAttribute('aria-pressed') === 'true', 'heat toggle pressed');
+      const visible = await page.$eval('.card canvas.cam', (c) => !c.hidden && c.width > 0);
+      assert(visible, 'heat map canvas drawn');
+      await page.check('#all-heat');
+      await page.waitForTimeout(200);
+      await page.screenshot({ path: path.join(shotDir, 'heatmap.png') });
+      await page.uncheck('#all-heat');
+      // sort and filter
+      await page.selectOption('#sort', 'p-desc');
+      const ps = (await cardsOf(page)).map((c) => c.p);
+      assert(ps.every((p, i) => i === 0 || ps[i - 1] >= p), 'sorted by p desc');
+      await page.selectOption('#filter', 'parasitized');
+      const shown = await page.$$eval('.card:not([hidden])', (cs) => cs.map((c) => c.dataset.label));
+      assert(shown.every((l) => l === 'Parasitized'), 'filter parasitized');
+      await page.selectOption('#filter', 'all');
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  test('page: a folder of 50 cells + a corrupt file + a non-image; progress, summary, exports', async () => {
+    const dir = makeFolder('folder50', 50);
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#folder-input', dir);
+      await page.waitForSelector('#progress-box:not([hidden])', { timeout: 20000 });
+      const max = await page.getAttribute('#progress', 'max');
+      assert(Number(max) === 52, `progress max ${max}`);
+      await waitIdle(page, 52);
+      assert(await page.isHidden('#progress-box'), 'progress hidden when done');
+      const got = await cardsOf(page);
+      const ok = got.filter((g) => g.cls === 'parasitized' || g.cls === 'uninfected');
+      const errs = got.filter((g) => g.cls === 'error');
+      assert(ok.length === 50, `${ok.length} classified`);
+      assert(errs.length === 2, `${errs.length} errors`);
+      const corrupt = errs.find((e) => /corrupt\.png$/.test(e.name));
+      const txt = errs.find((e) => /notes\.txt$/.test(e.name));
+      assert(corrupt && /could not be decoded/.test(corrupt.error), `corrupt error: ${corrupt && corrupt.error}`);
+      assert(txt && /not an image/.test(txt.error), `non-image error: ${txt && txt.error}`);
+      const status = await page.textContent('#status');
+      assert(/Done: 50 of 52/.test(status) && /2 not readable/.test(status), `status: ${status}`);
+      const nP = Number(await page.textContent('#n-parasitized'));
+      const nU = Number(await page.textContent('#n-uninfected'));
+      assert(nP + nU === 50, 'counts add up');
+      const detail = await page.textContent('#share-detail');
+      assert(detail.includes(`${nP} of 50 classified`) && /95% Wilson interval/.test(detail), `share: ${detail}`);
+      await page.screenshot({ path: path.join(shotDir, 'batch.png') });
+      // exports
+      const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+      const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/);
+      assert(/^# Intended use:.*not a diagnosis/i.test(csv[0]), 'CSV notice');
+      assert(csv.filter((l) => !l.startsWith('#')).length === 53, `CSV rows ${csv.length}`);
+      const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+      const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
+      assert(/not a diagnosis/i.test(json.intendedUse), 'JSON notice');
+      assert(json.summary.classified === 50 && json.summary.errors === 2 && json.cells.length === 52, 'JSON summary');
+      assert(json.summary.shareParasitized.denominator === 50, 'JSON denominator');
+      // clear
+      page.once('dialog', (d) => d.accept());
+      await page.click('#clear-btn');
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 0);
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      assert(await page.$$eval('.card', (c) => c.length) === 0, 'cleared results stay cleared');
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
+  test('page: reload in the middle of a batch keeps the results so far; resume finishes it', async () => {
+    const n = 120;
+    const dir = makeFolder('folder-reload', n, false);
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#folder-input', dir);
+      await page.waitForFunction(() => document.querySelectorAll('.card:not([data-class="pending"])').length >= 3,
+        null, { timeout: 60000, polling: 50 });
+      const before = await doneCount(page);
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      const cards = await page.$$eval('.card', (c) => c.length);
+      const after = await doneCount(page);
+      assert(cards === n, `all ${n} images still listed after reload (${cards})`);
+      assert(after >= before, `results so far kept: ${after} >= ${before}`);
+      if (after < n) {
+        assert(await page.isVisible('#resume-banner'), 'resume offered');
+        await page.click('#resume-btn');
+      }
+      await waitIdle(page, n);
+      assert(await doneCount(page) === n, 'all classified after resume');
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
+  test('offline: after a first visit the page reloads and classifies with the network off', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        if (!navigator.serviceWorker.controller) {
+          await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+        }
+      });
+      const cached = await page.evaluate(async () => (await caches.keys()));
+      assert(cached.some((k) => k.startsWith('malaria-screen-')), `cache ${cached}`);
+      await ctx.setOffline(true);
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]', { timeout: 60000 });
+      await page.setInputFiles('#file-input', [cells[0].path]);
+      await waitIdle(page, 1);
+      const got = await cardsOf(page);
+      assert(got[0].label && got[0].p !== null, 'classified offline');
+      await ctx.setOffline(false);
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  test('camera: fake device, choose camera, capture a still, classified', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      await ctx.grantPermissions(['camera'], { origin: env.siteOrigin });
+      const page = await openSite(ctx);
+      await page.click('#camera-btn');
+      await page.waitForSelector('#capture-btn:not([disabled])', { timeout: 20000 });
+      const options = await page.$$eval('#camera-select option', (o) => o.length);
+      assert(options >= 1, 'camera listed');
+      await page.screenshot({ path: path.join(shotDir, 'camera.png') });
+      await page.click('#capture-btn');
+      await waitIdle(page, 1);
+      const got = await cardsOf(page);
+      assert(got.length === 1 && /^camera-/.test(got[0].name) && got[0].label, `camera card ${JSON.stringify(got[0])}`);
+      await page.click('#camera-stop-btn');
+      assert(await page.isHidden('#camera-panel'), 'camera closed');
+    } finally { await ctx.close(); }
+  }, { timeout: 120000 });
+
+  test('JS API: bad model and bad images reject with errors that say what was wrong', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      const r = await page.evaluate(async () => {
+        const { MalariaClassifier } = await import('./malaria-classifier.js');
+        const out = {};
+        const msg = async (f) => { try { await f(); return 'no error'; } catch (e) { return e.message; } };
+        out.html = await msg(() => MalariaClassifier.create({ model: 'index.html' }));
+        const shipped = (await (await fetch('asset-manifest.json')).json()).model.url;
+        out.hash = await msg(() => MalariaClassifier.create({ sha256: '0'.repeat(64), model: shipped }));
+        out.blob = await msg(() => MalariaClassifier.create({ modelBytes: new Uint8Array(4096).fill(7), workers: 1 }));
+        const c = await MalariaClassifier.create({ workers: 1 });
+        out.text = await msg(() => c.classify(new Blob(['hello'], { type: 'text/plain' }), { name: 'a.txt' }));
+        out.corrupt = await msg(() => c.classify(new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' }), { name: 'c.png' }));
+        const ok = await c.classify(new ImageData(new Uint8ClampedArray(80 * 80 * 4).fill(200), 80, 80));
+        out.ok = { label: ok.label, p: ok.pParasitized, cam: ok.cam.length, size: ok.size, band: ok.band };
+        const inline = await MalariaClassifier.create({ inline: true });
+        const ok2 = await inline.classify(new ImageData(new Uint8ClampedArray(80 * 80 * 4).fill(200), 80, 80));
+        out.inlineSame = Math.abs(ok2.pParasitized - ok.pParasitized) < 1e-6;
+        c.dispose(); inline.dispose();
+        out.disposed = await msg(() => c.classify(new ImageData(1, 1)));
+        return out;
+      });
+      assert(/HTML page/.test(r.html), `html: ${r.html}`);
+      assert(/integrity check/.test(r.hash), `hash: ${r.hash}`);
+      assert(/^model rejected: ./.test(r.blob), `blob: ${r.blob}`);
+      assert(/not an image/.test(r.text), `text: ${r.text}`);
+      assert(/could not be decoded/.test(r.corrupt), `corrupt: ${r.corrupt}`);
+      assert(r.ok.cam === r.ok.size * r.ok.size && ['Parasitized', 'Uninfected'].includes(r.ok.label), JSON.stringify(r.ok));
+      assert(r.inlineSame, 'inline and worker agree');
+      assert(/disposed/.test(r.disposed), `disposed: ${r.disposed}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  test('widget: on a host page of another origin, classifies and fires `result`', async () => {
+    const ref = nativeRef();
+    const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${env.hostB.url}widget-host.html`);
+      await page.waitForFunction(() => customElements.get('malaria-cell-classifier'));
+      const c = cells.find((x) => x.cls === 'Parasitized') || cells[0];
+      await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(c.path);
+      await page.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+      const r = await page.evaluate(() => window.lastResult);
+      const n = ref.get(path.basename(c.path));
+      assert(r.label === n.label, `widget label ${r.label} vs native ${n.label}`);
+      assertClose(r.pParasitized, n.p_parasitized, 1e-4, 'widget p');
+      const log = await page.textContent('#log');
+      assert(/result:/.test(log), 'host saw the result event');
+      await page.locator('malaria-cell-classifier .heat').click();
+      const iso = await page.evaluate(() => window.crossOriginIsolated);
+      assert(iso === false, 'works without cross-origin isolation');
+      await page.screenshot({ path: path.join(shotDir, 'widget.png') });
+      // error event for a non-image
+      fs.writeFileSync(path.join(tmp, 'not-image.txt'), 'x');
+      await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(path.join(tmp, 'not-image.txt'));
+      await page.waitForFunction(() => /error:/.test(document.getElementById('log').textContent));
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  test('iframe embed: an allowed origin gets results; foreign origins and bad messages are ignored', async () => {
+    const ctx = await newContext([env.siteOrigin, env.hostB.origin, env.hostC.origin]);
+    try {
+      const page = await ctx.newPage();
+      await page.goto(`${env.hostB.url}iframe-host.html`);
+      const frame = page.frameLocator('#embed');
+      await frame.locator('html[data-embed="ready"]').waitFor({ state: 'attached', timeout: 60000 });
+      const r = await page.evaluate(async () => {
+        const blob = await (await fetch('cell.png')).blob();
+        return window.classifyViaEmbed(blob, 'cell.png');
+      });
+      assert(['Parasitized', 'Uninfected'].includes(r.label) && r.pParasitized >= 0 && r.cam.length === r.size * r.size,
+        `embed result ${JSON.stringify({ label: r.label, p: r.pParasitized })}`);
+      // a malformed message from the allowed origin: ignored, no answer
+      const bad = await page.evaluate(async () => {
+        const f = document.getElementById('embed');
+        let answered = false;
+        const on = (ev) => { if (ev.data && ev.data.requestId === 'evil') answered = true; };
+        window.addEventListener('message', on);
+        f.contentWindow.postMessage({ type: 'malaria:classify', requestId: 'evil', image: 'http://x/y.png' }, new URL(f.src).origin);
+        f.contentWindow.postMessage({ type: 'malaria:ping', requestId: 'evil', extra: 1 }, new URL(f.src).origin);
+        await new Promise((res) => setTimeout(res, 1500));
+        window.removeEventListener('message', on);
+        return answered;
+      });
+      assert(!bad, 'malformed messages not answered');
+      // host C is not in the allow-list
+      const pageC = await ctx.newPage();
+      await pageC.goto(`${env.hostC.url}iframe-host.html`);
+      const frameC = pageC.frameLocator('#embed');
+      await frameC.locator('html[data-embed="ready"]').waitFor({ state: 'attached', timeout: 60000 });
+      const answered = await pageC.evaluate(async () => {
+        const blob = await (await fetch('cell.png')).blob();
+        return Promise.race([window.classifyViaEmbed(blob, 'cell.png').then(() => true, () => true),
+          new Promise((res) => setTimeout(() => res(false), 2500))]);
+      });
+      assert(answered === false, 'foreign origin got no answer');
+      const ignored = await frameC.locator('html').getAttribute('data-ignored');
+      assert(Number(ignored) >= 1, `embed counted the ignored message (${ignored})`);
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  test('privacy: no request left the allowed origins; no console errors', async () => {
+    assert(env.requests.length > 20, `requests recorded (${env.requests.length})`);
+    const foreign = env.requests.filter((r) => !r.allowed).map((r) => r.url);
+    assert(foreign.length === 0, `requests to other origins: ${foreign.slice(0, 5).join(', ')}`);
+    const errs = env.consoleErrors.filter((e) => !/Failed to load resource.*(404|ERR_INTERNET_DISCONNECTED)/.test(e));
+    assert(errs.length === 0, `console errors: ${errs.slice(0, 5).join(' | ')}`);
+  });
+
+  test('teardown', async () => {
+    if (env.browser) await env.browser.close();
+    for (const s of [env.siteSrv, env.hostB, env.hostC]) if (s) await s.close();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  });
+}

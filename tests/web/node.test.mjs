@@ -1,0 +1,146 @@
+// Tests that need no browser: the wasm modules under Node (both SIMD and scalar) against the
+// native CLI, the static server's headers, the site assembly, and the summary statistics.
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { test, assert, assertClose, fixtureCells, siteInfo, nativeClassify, REPO } from './lib/harness.mjs';
+import { decodePNG } from './lib/png.mjs';
+
+export function register({ buildDir, nativeCli }) {
+  const { site, manifest, modelPath } = siteInfo(buildDir);
+  const engineUrl = pathToFileURL(path.join(REPO, 'web/engine.js')).href;
+  const cells = fixtureCells();
+
+  for (const variant of ['simd', 'nosimd']) {
+    test(`wasm under Node (${variant}): fixture cells match the native CLI within 1e-4`, async () => {
+      const { loadEngine } = await import(engineUrl);
+      const wasmBytes = { [variant]: fs.readFileSync(path.join(site, manifest.wasm[variant].wasm)) };
+      const engine = await loadEngine({
+        assets: manifest, baseUrl: pathToFileURL(site + '/').href, prefer: variant, wasmBytes,
+        modelBytes: fs.readFileSync(modelPath),
+      });
+      assert(engine.variant === variant, `engine variant ${engine.variant}`);
+      const native = nativeClassify(nativeCli, modelPath, cells.map((c) => c.path));
+      let n = 0;
+      for (const c of cells) {
+        const img = decodePNG(fs.readFileSync(c.path));
+        const r = engine.classifyPixels(img.data, img.width, img.height, 4);
+        const ref = native.get(path.basename(c.path));
+        assert(ref && !ref.error, `native result for ${c.name}: ${JSON.stringify(ref)}`);
+        assert(r.label === ref.label, `${c.name}: label ${r.label} vs native ${ref.label}`);
+        assert(r.band === ref.band, `${c.name}: band ${r.band} vs native ${ref.band}`);
+        assertClose(r.pParasitized, ref.p_parasitized, 1e-4, `${c.name}: p_parasitized`);
+        assert(r.cam.length === r.size * r.size && r.cam.every(Number.isFinite), `${c.name}: CAM of ${r.size}^2 finite floats`);
+        n++;
+      }
+      assert(n >= 2, 'at least two fixtures');
+      const labels = new Set(cells.map((c) => native.get(path.basename(c.path)).label));
+      assert(labels.size >= 1, 'labels seen');
+      engine.dispose();
+    });
+  }
+
+  test('wasm under Node: a bad blob and a bad image are rejected with the core\'s message', async () => {
+    const { loadEngine, Engine, instantiateModule } = await import(engineUrl);
+    const a = manifest.wasm.nosimd;
+    const M = await instantiateModule(pathToFileURL(path.join(site, a.js)).href, fs.readFileSync(path.join(site, a.wasm)));
+    let msg = '';
+    try { Engine.create(M, new Uint8Array(4096).fill(7), 'nosimd'); } catch (e) { msg = e.message; }
+    assert(/^model rejected: ./.test(msg), `bad blob message: "${msg}"`);
+    const truncated = fs.readFileSync(modelPath).subarray(0, 5000);
+    msg = '';
+    try { Engine.create(M, truncated, 'nosimd'); } catch (e) { msg = e.message; }
+    assert(/^model rejected: ./.test(msg), `truncated blob message: "${msg}"`);
+    const engine = await loadEngine({ assets: manifest, baseUrl: pathToFileURL(site + '/').href, prefer: 'nosimd',
+      wasmBytes: { nosimd: fs.readFileSync(path.join(site, a.wasm)) }, modelBytes: fs.readFileSync(modelPath) });
+    msg = '';
+    try { engine.classifyPixels(new Uint8Array(12), 3, 1, 4); } catch (e) { msg = e.message; }
+    assert(msg.length > 0, 'pixel buffer size mismatch is reported');
+    msg = '';
+    try { engine.classifyPixels(new Uint8Array(0), 0, 0, 4); } catch (e) { msg = e.message; }
+    assert(/no pixels/.test(msg), `empty image message: "${msg}"`);
+    // the engine still works after rejected inputs
+    const img = decodePNG(fs.readFileSync(cells[0].path));
+    const r = engine.classifyPixels(img.data, img.width, img.height, 4);
+    assert(r.pParasitized >= 0 && r.pParasitized <= 1, 'classifies after errors');
+    engine.dispose();
+  });
+
+  test('site: hashed assets match the manifest, the service worker precaches all of them', async () => {
+    const { createHash } = await import('node:crypto');
+    const sha = (f) => createHash('sha256').update(fs.readFileSync(path.join(site, f))).digest('hex');
+    assert(sha(manifest.model.url) === manifest.model.sha256, 'model sha256');
+    for (const v of ['simd', 'nosimd']) assert(sha(manifest.wasm[v].wasm) === manifest.wasm[v].sha256, `${v} wasm sha256`);
+    const sw = fs.readFileSync(path.join(site, 'sw.js'), 'utf8');
+    assert(!sw.includes('__MC_'), 'placeholders replaced');
+    assert(sw.includes(`'${manifest.version}'`), 'sw carries the site version');
+    const list = JSON.parse(sw.match(/const PRECACHE = (\[[\s\S]*?\]);/)[1]);
+    for (const f of ['./', 'index.html', 'app.js', 'classifier-worker.js', 'engine.js', 'malaria-classifier.js',
+      'widget.js', 'embed.html', 'manifest.webmanifest', 'asset-manifest.json', manifest.model.url,
+      manifest.wasm.simd.js, manifest.wasm.simd.wasm, manifest.wasm.nosimd.js, manifest.wasm.nosimd.wasm]) {
+      assert(list.includes(f), `precache list has ${f}`);
+    }
+    for (const f of list) if (f !== './') assert(fs.existsSync(path.join(site, f)), `precached file exists: ${f}`);
+    const html = fs.readFileSync(path.join(site, 'index.html'), 'utf8');
+    assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), 'no inline scripts in index.html');
+    assert(!/\sstyle=/.test(html), 'no inline styles in index.html');
+    assert(!/https?:\/\//.test(html.replace(/<!--[\s\S]*?-->/g, '')), 'no absolute URLs in index.html');
+  });
+
+  test('serve.mjs: MIME types, CSP, COOP/COEP, CORS for assets, no path traversal', async () => {
+    const { startServer } = await import(pathToFileURL(path.join(REPO, 'web/serve.mjs')).href);
+    const srv = await startServer({ root: site, port: 0 });
+    try {
+      const index = await fetch(srv.url);
+      assert(index.status === 200, 'index 200');
+      assert(index.headers.get('content-type').startsWith('text/html'), 'html type');
+      const csp = index.headers.get('content-security-policy') || '';
+      assert(csp.startsWith("default-src 'none'") && csp.includes("'wasm-unsafe-eval'") && csp.includes("frame-ancestors 'none'"), `CSP: ${csp}`);
+      assert(index.headers.get('cross-origin-opener-policy') === 'same-origin', 'COOP');
+      assert(index.headers.get('cross-origin-embedder-policy') === 'require-corp', 'COEP');
+      const wasm = await fetch(new URL(manifest.wasm.simd.wasm, srv.url));
+      assert(wasm.headers.get('content-type') === 'application/wasm', 'wasm MIME');
+      assert(wasm.headers.get('access-control-allow-origin') === '*', 'CORS on wasm');
+      assert(/immutable/.test(wasm.headers.get('cache-control')), 'hashed files immutable');
+      const js = await fetch(new URL('engine.js', srv.url));
+      assert(js.headers.get('content-type').startsWith('text/javascript'), 'js MIME');
+      const mf = await fetch(new URL('manifest.webmanifest', srv.url));
+      assert(mf.headers.get('content-type').startsWith('application/manifest+json'), 'manifest MIME');
+      for (const p of ['/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/nope.js']) {
+        const r = await fetch(new URL(p, srv.url).href.replace('/etc', '/etc'));
+        assert(r.status === 403 || r.status === 404, `${p} -> ${r.status}`);
+      }
+      const post = await fetch(srv.url, { method: 'POST', body: 'x' });
+      assert(post.status === 405, 'POST refused');
+      assert(srv.url.startsWith('http://127.0.0.1:'), 'bound to 127.0.0.1');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  test('stats: Wilson interval, summary and exports carry the intended-use notice', async () => {
+    const s = await import(pathToFileURL(path.join(REPO, 'web/stats.js')).href);
+    const w = s.wilson(5, 10);
+    assertClose(w.lo, 0.2366, 1e-4, 'wilson(5,10).lo');
+    assertClose(w.hi, 0.7634, 1e-4, 'wilson(5,10).hi');
+    const z = s.wilson(0, 20);
+    assert(z.lo === 0, 'wilson(0,20).lo = 0');
+    assertClose(z.hi, 0.1611, 1e-4, 'wilson(0,20).hi');
+    assert(Number.isNaN(s.wilson(0, 0).p), 'no denominator -> NaN');
+    const recs = [
+      { name: '=cmd|x.png', result: { label: 'Parasitized', labelIndex: 1, pParasitized: 0.9, band: 'parasitized', logits: [0, 2], width: 1, height: 1, ms: 1 } },
+      { name: 'a,b.png', result: { label: 'Uninfected', labelIndex: 0, pParasitized: 0.5, band: 'uncertain', logits: [1, 1], width: 1, height: 1, ms: 1 } },
+      { name: 'bad.png', error: 'could not be decoded' },
+    ];
+    const sum = s.summarize(recs);
+    assert(sum.classified === 2 && sum.parasitized === 1 && sum.uncertain === 1 && sum.errors === 1, JSON.stringify(sum));
+    const csv = s.toCSV(recs, { model: 'm' });
+    assert(csv.startsWith('# Intended use:'), 'CSV notice first');
+    assert(csv.includes("'=cmd|x.png"), 'formula neutralised');
+    assert(csv.includes('"a,b.png"'), 'comma quoted');
+    const json = JSON.parse(s.toJSON(recs, { model: 'm' }));
+    assert(/not a diagnosis/i.test(json.intendedUse), 'JSON notice');
+    assert(json.summary.shareParasitized.denominator === 2, 'denominator');
+    assert(json.cells.length === 3 && json.cells[2].error, 'cells with errors');
+  });
+}
