@@ -492,7 +492,8 @@ function setupResultsControls() {
 function renderValue(v) {
   if (v === null || v === undefined) return '–';
   if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
-  if (typeof v === 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return v.map(renderValue).join(', ');
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}: ${renderValue(x)}`).join('; ');
   return String(v);
 }
 

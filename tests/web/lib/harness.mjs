@@ -13,7 +13,7 @@ export async function run({ filter } = {}) {
   let passed = 0, failed = 0;
   const failures = [];
   for (const t of tests) {
-    if (filter && !t.name.includes(filter)) continue;
+    if (filter && !t.name.includes(filter) && !/^(setup|teardown)/.test(t.name)) continue;
     const t0 = Date.now();
     let timer;
     try {
