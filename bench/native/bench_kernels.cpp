@@ -1,6 +1,10 @@
 // bench_kernels -- micro-benchmark of the conv microkernels (f32 and qs8) on ResNet18 shapes.
 //
 // Usage: bench_kernels [min_seconds_per_measurement=0.2]
+// Built with MC_BENCH_XNNPACK=1 (bench/CMakeLists.txt does it natively when the system XNNPACK
+// is found), the same layers also run through XNNPACK (single thread, its own ISA choice:
+// AVX2/AVX-512 + FMA on x86, so a ceiling rather than a like-for-like SIMD128 comparison),
+// interleaved with ours so that both see the same machine load.
 // Prints, per layer and per kernel variant, the best time per call and GFLOP/s (2 flops/MAC;
 // GOP/s for int8).
 #include <algorithm>
@@ -13,6 +17,10 @@
 
 #include "ops/ops.h"
 #include "ops/ops_detail.h"
+#if MC_BENCH_XNNPACK
+#include <xnnpack.h>
+#include <cmath>
+#endif
 #if __has_include("ops/ops_qs8.h")
 #include "ops/ops_qs8.h"
 #define BENCH_QS8 1
@@ -103,13 +111,40 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
                      }});
   }
 #endif
+#if MC_BENCH_XNNPACK
+  xnn_operator_t xop = nullptr, xqop = nullptr;
+  std::vector<float> xout(out_n);
+  if (xnn_create_convolution2d_nhwc_f32(s.pad, s.pad, s.pad, s.pad, s.kh, s.kw, s.stride, s.stride,
+                                        1, 1, 1, s.in_c, s.out_c, s.in_c, s.out_c, w.data(),
+                                        b.data(), 0.0f, INFINITY, 0, &xop) == xnn_status_success &&
+      xnn_setup_convolution2d_nhwc_f32(xop, 1, s.in_h, s.in_w, in.data(), xout.data(), nullptr) ==
+          xnn_status_success)
+    cases.push_back({"xnnpack f32", "GFLOP/s", [&] { xnn_run_operator(xop, nullptr); }});
+#if BENCH_QS8
+  std::vector<int8_t> xqout(out_n);
+  if (xnn_create_convolution2d_nhwc_qs8(s.pad, s.pad, s.pad, s.pad, s.kh, s.kw, s.stride, s.stride,
+                                        1, 1, 1, s.in_c, s.out_c, s.in_c, s.out_c, 3, 0.05f, 0.01f,
+                                        qw.data(), qb.data(), -5, 0.1f, -5, 127, 0,
+                                        &xqop) == xnn_status_success &&
+      xnn_setup_convolution2d_nhwc_qs8(xqop, 1, s.in_h, s.in_w, qin.data(), xqout.data(),
+                                       nullptr) == xnn_status_success)
+    cases.push_back({"xnnpack qs8", "GOP/s", [&] { xnn_run_operator(xqop, nullptr); }});
+#endif
+#endif
   run_cases(name, cases, flops);
+#if MC_BENCH_XNNPACK
+  if (xop) xnn_delete_operator(xop);
+  if (xqop) xnn_delete_operator(xqop);
+#endif
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1) g_min_s = std::max(0.01, std::atof(argv[1]));
+#if MC_BENCH_XNNPACK
+  if (xnn_initialize(nullptr) != xnn_status_success) std::printf("xnn_initialize failed\n");
+#endif
   std::printf("default isa: %s\n", mc::default_isa() == mc::Isa::Simd ? "simd128" : "scalar");
   bench_layer("3x3 64->64 @16x16", {16, 16, 64, 64, 3, 3, 1, 1});
   bench_layer("stem 7x7/2 3->64 @64", {64, 64, 3, 64, 7, 7, 2, 3});
