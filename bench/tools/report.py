@@ -147,6 +147,10 @@ def table(res, native):
                  f"{(v.get('emscripten') or '').replace('emcc (Emscripten gcc/clang-like replacement + linker emulating GNU ld) ', 'emscripten ')}, "
                  f"Node {v.get('node')}, playwright-core {v.get('playwright-core')}, PyTorch {res['reference'].get('torch')} (reference logits).")
     lines.append("")
+    wsrc = res["reference"].get("weights") or "?"
+    kind = "the shipped trained model" if wsrc.rstrip("/").endswith("model/malaria_resnet18.safetensors") and "/out/" not in wsrc else "a random dev model (same architecture, same timing)"
+    lines.append(f"Weights: `{os.path.relpath(wsrc, ROOT) if wsrc.startswith(ROOT) else wsrc}`, {kind}.")
+    lines.append("")
     lines.append(f"ResNet18, input {S}x{S}, {gflop:.3f} GFLOP per image (2 flops per multiply-add). "
                  f"Settings: {res['settings']['runs']} timed batch-1 runs after {res['settings']['warmup']} warm-up runs, "
                  f"batch of {B} cells ({res['settings']['reps']} timed repetitions after 1 warm-up), "
