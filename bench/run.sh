@@ -9,7 +9,8 @@
 # 3. peers' models from those weights: ONNX (PyTorch exporter) and BN-folded tfjs weights, inputs,
 #    PyTorch reference logits (bench/tools/export_peers.py, Debian's /usr/bin/python3 + torch)
 # 4. SIMD128 peak module (bench/simd/peak.c, emcc)
-# 5. native conv layers: Debian XNNPACK vs our ops (bench/native/xnnpack_layers.cpp)
+# 5. conv layers: Debian XNNPACK vs our ops natively (bench/native/xnnpack_layers.cpp), and
+#    XNNPACK's wasm kernels (tfjs, bench/tools/tfjs_layers.mjs) vs our ops in wasm, under Node
 # 6. our engine: malaria-convert (native build in bench/out/build-native) -> f32/f16/int8 blobs,
 #    the SIMD128 module (wasm build in bench/out/build-wasm)
 # 7. every scenario in headless Chromium (bench/driver.mjs) -> bench/out/results.json
@@ -72,6 +73,17 @@ if [ -z "${BENCH_SKIP_NATIVE:-}" ]; then
   else
     missing+=("native layer benchmark (build failed)")
   fi
+  say "wasm SIMD128 conv layers (ours via emcc, XNNPACK via tfjs-backend-wasm), under Node"
+  mkdir -p "$OUT/wasm"
+  if nice -n 10 em++ -std=c++17 -O3 -msimd128 -DNDEBUG -Iwasm/src -Iwasm/include "$B/native/xnnpack_layers.cpp" \
+       wasm/src/ops/*.cpp wasm/src/kernels/*.cpp -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node -o "$OUT/wasm/ours_layers.cjs"; then
+    node --no-experimental-fetch "$OUT/wasm/ours_layers.cjs" 64 0.3 > "$OUT/ours_layers_wasm.json.tmp" \
+      && mv "$OUT/ours_layers_wasm.json.tmp" "$OUT/ours_layers_wasm.json" || missing+=("wasm layer run (ours)")
+  else
+    missing+=("wasm layer benchmark (emcc build failed)")
+  fi
+  (cd "$B" && node tools/tfjs_layers.mjs 64 0.3 > "$OUT/tfjs_layers.json.tmp") && mv "$OUT/tfjs_layers.json.tmp" "$OUT/tfjs_layers.json" \
+    || missing+=("wasm layer run (tfjs)")
 fi
 
 # 6. our engine: converter + blobs, wasm module

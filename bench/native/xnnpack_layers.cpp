@@ -7,9 +7,16 @@
 // Usage: xnnpack_layers [S=64] [min_seconds_per_measurement=0.3]
 // Built by bench/run.sh (g++ -O2, linked with -lXNNPACK; no CMake target of the project).
 //
+// Under Emscripten (emcc -msimd128, run with node) the same file times only our ops in wasm
+// SIMD128; bench/tools/tfjs_layers.mjs times XNNPACK's SIMD128 kernels (tfjs-backend-wasm) on
+// the same shapes in the same V8, which is the like-for-like kernel comparison.
+//
 // Note: XNNPACK picks its kernels for this CPU at run time (AVX-512/AVX2/FMA where present);
 // ours are 128-bit (SSE4.1 natively, SIMD128 in wasm). The `xnnpack_isa` field says which.
+#ifndef __EMSCRIPTEN__
 #include <xnnpack.h>
+#define HAVE_XNNPACK 1
+#endif
 
 #include <algorithm>
 #include <chrono>
@@ -77,7 +84,9 @@ std::vector<Layer> resnet18_convs(int S) {
 }
 
 const char* isa_name() {
-#if defined(__x86_64__)
+#if !HAVE_XNNPACK
+  return "none (wasm build)";
+#elif defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) return "x86-64 with AVX-512 (XNNPACK may use avx512f kernels)";
   if (__builtin_cpu_supports("fma")) return "x86-64 with AVX2+FMA";
@@ -92,14 +101,21 @@ const char* isa_name() {
 int main(int argc, char** argv) {
   int S = argc > 1 ? std::atoi(argv[1]) : 64;
   if (argc > 2) g_min_s = std::atof(argv[2]);
+#if HAVE_XNNPACK
   if (xnn_initialize(nullptr) != xnn_status_success) {
     std::fprintf(stderr, "xnn_initialize failed\n");
     return 1;
   }
+#endif
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> U(-1.f, 1.f);
   std::printf("{\"S\": %d, \"threads\": 1, \"xnnpack_isa\": \"%s\", \"ours_isa\": \"%s\", \"layers\": [\n", S,
-              isa_name(), mc::default_isa() == mc::Isa::Simd ? "128-bit SIMD (SSE4.1)" : "scalar");
+              isa_name(), mc::default_isa() != mc::Isa::Simd ? "scalar"
+#ifdef __EMSCRIPTEN__
+              : "wasm SIMD128");
+#else
+              : "128-bit SIMD (SSE4.1)");
+#endif
   auto layers = resnet18_convs(S);
   double tot_x = 0, tot_o = 0, tot_xq = 0, tot_oq = 0, tot_flops = 0;
   for (size_t li = 0; li < layers.size(); li++) {
@@ -113,6 +129,8 @@ int main(int argc, char** argv) {
     for (auto& x : w) x = U(rng) * 0.1f;
     for (auto& x : b) x = U(rng);
 
+    double tx = 0;
+#if HAVE_XNNPACK
     // XNNPACK f32 (kernel OHWI, the same layout as ours)
     xnn_operator_t op = nullptr;
     if (xnn_create_convolution2d_nhwc_f32(s.pad, s.pad, s.pad, s.pad, s.kh, s.kw, s.stride, s.stride, 1, 1, 1,
@@ -123,8 +141,9 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "xnnpack f32 setup failed for %s\n", L.name.c_str());
       return 1;
     }
-    double tx = best_seconds([&] { xnn_run_operator(op, nullptr); });
+    tx = best_seconds([&] { xnn_run_operator(op, nullptr); });
     xnn_delete_operator(op);
+#endif
 
     // ours f32
     std::vector<float> packed(mc::conv_packed_f32_size(s));
@@ -134,7 +153,7 @@ int main(int argc, char** argv) {
     mc::conv_setup_indirection(s, in.data(), zero.data(), ind.data());
     double to = best_seconds([&] { mc::conv_run_f32(s, ind.data(), packed.data(), out_o.data(), nullptr, true); });
     double maxd = 0;
-    for (size_t i = 0; i < out_x.size(); i++) maxd = std::max(maxd, (double)std::fabs(out_x[i] - out_o[i]));
+    for (size_t i = 0; tx > 0 && i < out_x.size(); i++) maxd = std::max(maxd, (double)std::fabs(out_x[i] - out_o[i]));
 
     double txq = 0, toq = 0;
 #if HAVE_QS8
@@ -145,10 +164,11 @@ int main(int argc, char** argv) {
       std::vector<int32_t> bq(s.out_c);
       mc::QuantParams qin = mc::choose_qs8_params(-1.f, 1.f);
       float omax = 0;
-      for (float v : out_x) omax = std::max(omax, v);
+      for (float v : out_o) omax = std::max(omax, v);
       mc::QuantParams qout = mc::choose_qs8_params(0.f, std::max(omax, 1e-3f));
       mc::quantize_f32_qs8(in.size(), in.data(), qin, inq.data());
       mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, wq.data(), ws.data(), bq.data());
+#if HAVE_XNNPACK
       xnn_operator_t opq = nullptr;
       const int8_t lo = (int8_t)std::max(-128, qout.zero_point);
       if (xnn_create_convolution2d_nhwc_qc8(s.pad, s.pad, s.pad, s.pad, s.kh, s.kw, s.stride, s.stride, 1, 1, 1,
@@ -160,6 +180,7 @@ int main(int argc, char** argv) {
         txq = best_seconds([&] { xnn_run_operator(opq, nullptr); });
       }
       if (opq) xnn_delete_operator(opq);
+#endif
       std::vector<uint8_t> pq(mc::conv_packed_qs8_size(s));
       mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, pq.data());
       std::vector<int8_t> zq(s.in_c, (int8_t)qin.zero_point);
@@ -180,13 +201,13 @@ int main(int argc, char** argv) {
                 "\"ours_f32_gflops\": %.2f, \"f32_max_abs_diff\": %.3g, \"xnnpack_qc8_ms\": %.4f, "
                 "\"ours_qs8_ms\": %.4f, \"xnnpack_qc8_gops\": %.2f, \"ours_qs8_gops\": %.2f}%s\n",
                 L.name.c_str(), s.in_h, s.in_w, s.in_c, s.out_c, s.kh, s.stride, flops / 1e6, tx * 1e3, to * 1e3,
-                flops / tx / 1e9, flops / to / 1e9, maxd, txq * 1e3, toq * 1e3, txq > 0 ? flops / txq / 1e9 : 0.0,
+                tx > 0 ? flops / tx / 1e9 : 0.0, flops / to / 1e9, maxd, txq * 1e3, toq * 1e3, txq > 0 ? flops / txq / 1e9 : 0.0,
                 toq > 0 ? flops / toq / 1e9 : 0.0, li + 1 < layers.size() ? "," : "");
   }
   std::printf("], \"total\": {\"mflop\": %.3f, \"xnnpack_f32_ms\": %.4f, \"ours_f32_ms\": %.4f, "
               "\"xnnpack_f32_gflops\": %.2f, \"ours_f32_gflops\": %.2f, \"xnnpack_qc8_ms\": %.4f, "
               "\"ours_qs8_ms\": %.4f, \"xnnpack_qc8_gops\": %.2f, \"ours_qs8_gops\": %.2f}}\n",
-              tot_flops / 1e6, tot_x * 1e3, tot_o * 1e3, tot_flops / tot_x / 1e9, tot_flops / tot_o / 1e9,
+              tot_flops / 1e6, tot_x * 1e3, tot_o * 1e3, tot_x > 0 ? tot_flops / tot_x / 1e9 : 0.0, tot_flops / tot_o / 1e9,
               tot_xq * 1e3, tot_oq * 1e3, tot_xq > 0 ? tot_flops / tot_xq / 1e9 : 0.0,
               tot_oq > 0 ? tot_flops / tot_oq / 1e9 : 0.0);
   return 0;

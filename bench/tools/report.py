@@ -110,11 +110,14 @@ def chart(res, native, path):
         if any(l.get("ours_qs8_gops") for l in L):
             ax.plot(x, [l["xnnpack_qc8_gops"] for l in L], "^--", label="XNNPACK qc8 (GOP/s)")
             ax.plot(x, [l["ours_qs8_gops"] for l in L], "v--", label="ours qs8 (GOP/s)")
+        if all("wasm_tfjs_gflops" in l for l in L):
+            ax.plot(x, [l["wasm_tfjs_gflops"] for l in L], "o:", color="tab:purple", label="XNNPACK f32, wasm SIMD128 (tfjs, Node)")
+            ax.plot(x, [l["wasm_ours_f32_gflops"] for l in L], "s:", color="tab:brown", label="ours f32, wasm SIMD128 (Node)")
         ax.set_xticks(list(x))
         ax.set_xticklabels([l["name"].replace("layer", "L").replace(".downsample.0", ".ds") for l in L],
                            rotation=70, fontsize=6)
         ax.set_ylabel("GFLOP/s, 1 thread")
-        ax.set_title(f"conv layers at S={native['S']}, native")
+        ax.set_title(f"conv layers at S={native['S']}, 1 thread")
         ax.legend(fontsize=7)
     m = res["machine"]
     fig.suptitle(f"ResNet18 S={res['reference']['S']} · {m['cpu']} ({m['cores']} cores) · "
@@ -256,18 +259,29 @@ def table(res, native):
                      f"best of repeated runs). XNNPACK: Debian libxnnpack-dev, {native['xnnpack_isa']}; ours: "
                      f"{native['ours_isa']}.")
         lines.append("")
-        lines.append("| layer | input (HxWxC) | out C | k/stride | MFLOP | XNNPACK f32 GFLOP/s | ours f32 GFLOP/s | "
-                     "ours/XNNPACK | XNNPACK qc8 GOP/s | ours qs8 GOP/s |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|")
+        wt = native.get("wasm_total")
+        if wt:
+            lines.append(f"Wasm SIMD128, same shapes, 1 thread, under Node {res['versions'].get('node')} (V8, as in Chromium): "
+                         f"XNNPACK's wasm kernels through tfjs-backend-wasm {wt.get('tfjs')} (`bench/tools/tfjs_layers.mjs`: "
+                         f"`tf.fused.conv2d` + `dataSync`, so a few tens of microseconds of tfjs overhead per layer are included) "
+                         f"vs our ops compiled with emcc -msimd128 (the same `xnnpack_layers.cpp`): **the like-for-like kernel "
+                         f"comparison**.")
+            lines.append("")
+        lines.append("| layer | input (HxWxC) | out C | k/stride | MFLOP | native XNNPACK f32 GFLOP/s | native ours f32 | "
+                     "native XNNPACK qc8 GOP/s | native ours qs8 | wasm XNNPACK (tfjs) f32 | wasm ours f32 | wasm ours/XNNPACK | wasm ours qs8 GOP/s |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for l in native["layers"]:
+            wx, wo = l.get("wasm_tfjs_gflops"), l.get("wasm_ours_f32_gflops")
             lines.append(f"| {l['name']} | {'x'.join(map(str, l['in']))} | {l['out_c']} | {l['k']}/{l['stride']} | "
                          f"{l['mflop']:.1f} | {l['xnnpack_f32_gflops']:.1f} | {l['ours_f32_gflops']:.1f} | "
-                         f"{l['ours_f32_gflops'] / l['xnnpack_f32_gflops']:.2f} | {l['xnnpack_qc8_gops']:.1f} | "
-                         f"{l['ours_qs8_gops']:.1f} |")
+                         f"{l['xnnpack_qc8_gops']:.1f} | {l['ours_qs8_gops']:.1f} | {fmt(wx)} | {fmt(wo)} | "
+                         f"{fmt(ratio(wo, wx), 2)} | {fmt(l.get('wasm_ours_qs8_gops'))} |")
         lines.append(f"| **all convs** | | | | {t['mflop']:.1f} | {t['xnnpack_f32_gflops']:.1f} ({t['xnnpack_f32_ms']:.2f} ms) | "
-                     f"{t['ours_f32_gflops']:.1f} ({t['ours_f32_ms']:.2f} ms) | "
-                     f"{t['ours_f32_gflops'] / t['xnnpack_f32_gflops']:.2f} | {t['xnnpack_qc8_gops']:.1f} "
-                     f"({t['xnnpack_qc8_ms']:.2f} ms) | {t['ours_qs8_gops']:.1f} ({t['ours_qs8_ms']:.2f} ms) |")
+                     f"{t['ours_f32_gflops']:.1f} ({t['ours_f32_ms']:.2f} ms) | {t['xnnpack_qc8_gops']:.1f} "
+                     f"({t['xnnpack_qc8_ms']:.2f} ms) | {t['ours_qs8_gops']:.1f} ({t['ours_qs8_ms']:.2f} ms) | "
+                     + (f"{wt['tfjs_gflops']:.1f} ({wt['tfjs_ms']:.2f} ms) | {wt['ours_f32_gflops']:.1f} ({wt['ours_f32_ms']:.2f} ms) | "
+                        f"{wt['ours_f32_gflops'] / wt['tfjs_gflops']:.2f} | {wt['ours_qs8_gops']:.1f} ({wt['ours_qs8_ms']:.2f} ms) |"
+                        if wt else "– | – | – | – |"))
         lines.append("")
     return "\n".join(lines)
 
@@ -277,6 +291,20 @@ def main():
     native = load(sys.argv[2] if len(sys.argv) > 2 else os.path.join(BENCH, "out", "native.json"))
     if not res:
         raise SystemExit("no results.json: run bench/run.sh first")
+    ow = load(os.path.join(BENCH, "out", "ours_layers_wasm.json"))
+    tw = load(os.path.join(BENCH, "out", "tfjs_layers.json"))
+    if native and ow and tw:
+        byname = {l["name"]: l for l in ow["layers"]}
+        tbyname = {l["name"]: l for l in tw["layers"]}
+        for l in native["layers"]:
+            if l["name"] in byname and l["name"] in tbyname:
+                l["wasm_ours_f32_gflops"] = byname[l["name"]]["ours_f32_gflops"]
+                l["wasm_ours_qs8_gops"] = byname[l["name"]]["ours_qs8_gops"]
+                l["wasm_tfjs_gflops"] = tbyname[l["name"]]["tfjs_xnnpack_gflops"]
+        native["wasm_total"] = {"ours_f32_ms": ow["total"]["ours_f32_ms"], "ours_f32_gflops": ow["total"]["ours_f32_gflops"],
+                                "ours_qs8_ms": ow["total"]["ours_qs8_ms"], "ours_qs8_gops": ow["total"]["ours_qs8_gops"],
+                                "tfjs_ms": tw["total"]["tfjs_xnnpack_ms"], "tfjs_gflops": tw["total"]["tfjs_xnnpack_gflops"],
+                                "tfjs": tw.get("tfjs")}
     chart(res, native, os.path.join(BENCH, "chart.png"))
     body = table(res, native)
     md = os.path.join(ROOT, "BENCHMARKS.md")
