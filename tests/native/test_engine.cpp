@@ -664,3 +664,49 @@ TEST_CASE("engine: C API", "[engine]") {
   CHECK(tiny[0] == '\0');
   mc_engine_destroy(nullptr);
 }
+
+#if __has_include("convert.h")
+#include "convert.h"
+
+TEST_CASE("engine: golden logits with a blob made by the converter library", "[engine]") {
+  Golden_ g;
+  REQUIRE(load_golden_(&g));
+  TorchTensors unused;
+  nlohmann::json meta;
+  if (!mc_test::golden_model(&unused, &meta)) {
+    WARN("weights of the golden vectors not found (model/, $MC_DEV_MODEL_DIR, /tmp/dev); skipped");
+    return;
+  }
+  // golden_model matched one of these folders; find it again for the raw bytes
+  std::string st;
+  for (const std::string d : {std::string(MC_REPO_ROOT) + "/model",
+                              std::string(std::getenv("MC_DEV_MODEL_DIR") ? std::getenv("MC_DEV_MODEL_DIR") : "/nonexistent"),
+                              std::string("/tmp/dev")}) {
+    std::ifstream f(d + "/malaria_resnet18.safetensors", std::ios::binary);
+    std::ifstream j(d + "/malaria_resnet18.json");
+    if (!f || !j || nlohmann::json::parse(j) != meta) continue;
+    std::stringstream ss;
+    ss << f.rdbuf();
+    st = ss.str();
+    break;
+  }
+  REQUIRE(!st.empty());
+  for (const char* dtype : {"f32", "f16"}) {
+    mc::convert::Options opt;
+    opt.dtype = dtype;
+    std::vector<uint8_t> blob;
+    std::string err;
+    INFO(dtype << ": " << err);
+    REQUIRE(mc::convert::convert(reinterpret_cast<const uint8_t*>(st.data()), st.size(), meta, opt, &blob, &err));
+    auto e = make_engine_(blob);
+    double worst = 0;
+    for (int n = 0; n < g.N; ++n) {
+      mc::Prediction r;
+      e->forward(nhwc_(g.input, n, g.S).data(), &r);
+      for (int k = 0; k < 2; ++k) worst = std::max(worst, double(std::fabs(r.logits[k] - g.logits[n * 2 + k])));
+    }
+    CHECK(worst <= (std::string(dtype) == "f32" ? 1e-3 : 2e-2));
+    WARN("converter blob " << dtype << ": max |logit diff| vs PyTorch = " << worst);
+  }
+}
+#endif

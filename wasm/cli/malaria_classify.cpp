@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -108,7 +109,13 @@ std::string json_line_(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-double round_to_(double v, double q) { return std::round(v / q) * q; }
+// v printed with `decimals` digits and read back, so that JSON shows e.g. 0.236662, not
+// 0.23666199999999998
+double rounded_(double v, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return std::strtod(buf, nullptr);
+}
 
 // The original image with the CAM overlaid (bilinear sample of the S x S map at each pixel).
 bool write_cam_(const std::string& path, const mc::Image& img, const float* cam, int S,
@@ -260,9 +267,9 @@ int main(int argc, char** argv) {
       j["file"] = f;
       if (ok) {
         j["label"] = mc::label_name(r.label);
-        j["p_parasitized"] = round_to_(r.p_parasitized, 1e-6);
+        j["p_parasitized"] = rounded_(r.p_parasitized, 6);
         j["band"] = mc::band_name(r.band);
-        j["ms"] = round_to_(ms, 1e-3);
+        j["ms"] = rounded_(ms, 3);
       } else {
         j["error"] = ferr;
       }
