@@ -122,6 +122,13 @@ void check_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed)
     size_t diff = 0;
     for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
     CHECK(diff == 0);
+    if (with_res) {   // the residual may be the output buffer itself (in-place add)
+      std::vector<float> inplace = res;
+      mc::conv_run_f32(s, ind.data(), packed.data(), inplace.data(), inplace.data(), relu, isa);
+      diff = 0;
+      for (size_t i = 0; i < out_n; i++) diff += inplace[i] != first[i];
+      CHECK(diff == 0);
+    }
   }
 }
 

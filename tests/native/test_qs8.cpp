@@ -135,6 +135,11 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
       for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
       CHECK(diff == 0);   // integer math + identical fp32 epilogue: bit-exact
     }
+    if (with_res) {   // the residual may be the output buffer itself (in-place add)
+      std::vector<int8_t> inplace = res_q;
+      mc::conv_run_qs8(s, ind.data(), packed.data(), inplace.data(), inplace.data(), qres, relu, isa);
+      CHECK(inplace == out);
+    }
   }
 }
 

@@ -51,6 +51,8 @@ void conv_setup_indirection(const ConvShape& s, const float* input, const float*
                             const float** indirection);
 
 // output[out_h*out_w][out_c] = conv(input) + bias (+ residual, same shape as output) (then ReLU).
+// residual may be the output buffer itself (each element is read before it is written); the
+// input must not overlap the output. Allocates nothing.
 void conv_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                   float* output, const float* residual, bool relu, Isa isa = default_isa());
 

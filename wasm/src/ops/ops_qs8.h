@@ -77,7 +77,8 @@ void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const i
                                 const int8_t** indirection);
 
 // output = requantize(conv(input) [+ residual]) [ReLU], with the output parameters of the
-// packed header. residual (may be null) has the output's shape and its own parameters.
+// packed header. residual (may be null, may be the output buffer itself) has the output's
+// shape and its own parameters. Allocates nothing.
 // Does nothing on an invalid shape / packed header / residual parameters.
 void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed,
                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
