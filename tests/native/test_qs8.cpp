@@ -116,7 +116,7 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
     CHECK(out[out_n] == 77);
     out.pop_back();
     size_t bad_deq = 0, bad_orig = 0;
-    const double omin = qout.scale * (-128 - qout.zero_point), omax = qout.scale * (127 - qout.zero_point);
+    const double omin = double(qout.scale) * (-128 - qout.zero_point), omax = double(qout.scale) * (127 - qout.zero_point);
     for (size_t i = 0; i < out_n; i++) {
       const double got = double(qout.scale) * (int32_t(out[i]) - qout.zero_point);
       const double want_d = std::min(omax, std::max(omin, ref.deq[i]));
