@@ -107,7 +107,10 @@ bool jpeg_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   bool dc_def[4] = {false, false, false, false}, ac_def[4] = {false, false, false, false};
   size_t i = 2;   // after SOI
   while (i < n) {
-    if (d[i] != 0xFF) return true;   // not a marker: stb refuses the file itself
+    if (d[i] != 0xFF) {   // stray bytes between segments: stb skips them to the next marker
+      ++i;
+      continue;
+    }
     while (i < n && d[i] == 0xFF) ++i;   // fill bytes
     if (i >= n) return true;
     const unsigned m = d[i++];
