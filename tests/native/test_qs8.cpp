@@ -231,6 +231,31 @@ TEST_CASE("qs8 conv: bad packed header or residual params do nothing", "[qs8]") 
   CHECK(out[0] == 0);   // 3 * 1 * 1 * 0.1 * 0.01 / 0.1 rounds to 0
 }
 
+TEST_CASE("qs8 conv: nearly dead channel with a real bias, accumulation limits", "[qs8]") {
+  const mc::ConvShape s{3, 3, 16, 2, 3, 3, 1, 1};
+  const size_t wn = 2 * 9 * 16;
+  std::vector<float> w(wn, 1e-9f), b{0.5f, -0.25f};
+  for (size_t i = 0; i < wn / 2; i++) w[wn / 2 + i] = (i % 7) * 0.01f - 0.03f;   // channel 1 normal
+  std::vector<int8_t> wq(wn);
+  std::vector<float> ws(2);
+  std::vector<int32_t> bq(2);
+  const mc::QuantParams qin{0.01f, 5}, qout{0.01f, 0};
+  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, wq.data(), ws.data(), bq.data());
+  CHECK(std::abs(bq[0]) <= (1 << 30));
+  CHECK(std::abs(double(bq[0]) * qin.scale * ws[0] - 0.5) < 1e-3);
+  std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
+  mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, packed.data());
+  std::vector<int8_t> in(9 * 16, 100), zero(16, 5), out(9 * 2);
+  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8(s, in.data(), zero.data(), ind.data());
+  for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
+    mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), nullptr, {1.0f, 0}, false, isa);
+    for (int p = 0; p < 9; p++) CHECK(out[size_t(p) * 2] == 50);   // 0.5 / 0.01, weights ~ 0
+  }
+  CHECK(mc::conv_packed_qs8_size({1, 1, 8193, 1, 3, 3, 1, 1}) == 0);   // 9*8193 > 65536
+  CHECK(mc::conv_packed_qs8_size({1, 1, 7281, 1, 3, 3, 1, 1}) > 0);
+}
+
 TEST_CASE("qs8 maxpool and global avgpool", "[qs8]") {
   std::mt19937 rng(9);
   std::uniform_int_distribution<int> di(-128, 127);

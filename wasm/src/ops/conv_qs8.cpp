@@ -15,6 +15,15 @@ namespace {
 
 constexpr size_t NR = kernels::kIgemmNR;
 constexpr size_t kHeaderBytes = 16;
+constexpr double kBiasLimit = 1073741824.0;   // 2^30
+// Largest |sum of products| of one output: every tap and channel at 128 * 128.
+double max_accumulation(const ConvShape& s) {
+  return double(s.kh) * double(s.kw) * double(s.in_c) * 16384.0;
+}
+// int8 packing needs the accumulation to fit in int32 with the bias: kh*kw*in_c <= 65536.
+bool qs8_weights_shape_valid(const ConvShape& s) {
+  return conv_weights_shape_valid(s) && max_accumulation(s) <= kBiasLimit;
+}
 
 size_t kc_pairs(const ConvShape& s) { return (size_t(s.in_c) + 1) / 2; }
 size_t panel_bytes(const ConvShape& s) {
@@ -75,7 +84,7 @@ void dequantize_qs8_f32(size_t n, const int8_t* in, QuantParams q, float* out) {
 
 void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const float* bias,
                                float input_scale, int8_t* w_q, float* w_scale, int32_t* bias_q) {
-  if (!conv_weights_shape_valid(s) || !w_ohwi || !w_q || !w_scale || !bias_q) return;
+  if (!qs8_weights_shape_valid(s) || !w_ohwi || !w_q || !w_scale || !bias_q) return;
   if (!quant_params_valid({input_scale, 0})) return;
   const size_t per_o = size_t(s.kh) * size_t(s.kw) * size_t(s.in_c);
   for (size_t o = 0; o < size_t(s.out_c); o++) {
@@ -83,7 +92,13 @@ void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const fl
     float amax = 0.0f;
     for (size_t i = 0; i < per_o; i++)
       if (std::isfinite(w[i])) amax = std::max(amax, std::fabs(w[i]));
-    const float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
+    // the scale must also keep |bias_q| <= 2^30 (room left for the accumulation in int32):
+    // a nearly dead channel with a real bias gets a coarser weight grid instead of a bias that
+    // would saturate or overflow
+    const double bmag = (bias && std::isfinite(bias[o])) ? std::fabs(double(bias[o])) : 0.0;
+    const double need = bmag / (double(input_scale) * kBiasLimit);
+    float sc = std::max(amax / 127.0f, float(need * (1.0 + 1e-6)));
+    if (!(sc > 0.0f) || !std::isfinite(sc)) sc = 1.0f;
     w_scale[o] = sc;
     for (size_t i = 0; i < per_o; i++) {
       const float x = std::isfinite(w[i]) ? w[i] / sc : 0.0f;
@@ -97,13 +112,13 @@ void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const fl
 const char* conv_packed_qs8_layout_name() { return "igemm-qs8-nr8-kp2-v1"; }
 
 size_t conv_packed_qs8_size(const ConvShape& s) {
-  if (!conv_weights_shape_valid(s)) return 0;
+  if (!qs8_weights_shape_valid(s)) return 0;
   return kHeaderBytes + num_panels(s) * panel_bytes(s);
 }
 
 void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
                    const int32_t* bias_q, QuantParams input, QuantParams output, void* packed_) {
-  if (!conv_weights_shape_valid(s) || !w_q_ohwi || !w_scale || !packed_) return;
+  if (!qs8_weights_shape_valid(s) || !w_q_ohwi || !w_scale || !packed_) return;
   if (!quant_params_valid(input) || !quant_params_valid(output)) return;
   uint8_t* packed = static_cast<uint8_t*>(packed_);
   put_f32(packed, input.scale);
@@ -121,7 +136,10 @@ void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_sc
       if (o < oc) {
         int64_t wsum = 0;
         for (size_t i = 0; i < per_o; i++) wsum += w_q_ohwi[o * per_o + i];
-        b = saturate_i32(double(bias_q ? bias_q[o] : 0) - double(input.zero_point) * double(wsum));
+        // saturated so that bias + any accumulation stays inside int32 (no wrap-around)
+        const double lim = 2147483647.0 - max_accumulation(s);
+        const double bv = double(bias_q ? bias_q[o] : 0) - double(input.zero_point) * double(wsum);
+        b = saturate_i32(std::min(lim, std::max(-lim, bv)));
         const double ws = std::isfinite(w_scale[o]) ? double(w_scale[o]) : 0.0;
         sc = float(double(input.scale) * ws / double(output.scale));
       }
@@ -164,7 +182,8 @@ void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const i
 void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed_,
                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
                   Isa isa) {
-  if (!conv_shape_valid(s) || !indirection || !packed_ || !output) return;
+  if (!conv_shape_valid(s) || !qs8_weights_shape_valid(s) || !indirection || !packed_ || !output)
+    return;
   const QuantParams out_q = conv_packed_qs8_output_params(packed_);
   if (!quant_params_valid(out_q)) return;
   if (residual && !quant_params_valid(residual_q)) return;

@@ -26,7 +26,8 @@
 //   header (16 bytes): f32 input scale, i32 input zero point, f32 output scale, i32 output zp
 //   then ceil(out_c/8) panels of 8 output channels (missing channels all zero), each:
 //     i32  bias[8]     bias_q[o] - input_zp * sum over taps and input channels of w_q[o][..]
-//                      (saturated to int32)
+//                      (saturated to +-(2^31 - 1 - kh*kw*in_c*2^14): the int32 accumulation
+//                      can never wrap)
 //     f32  scale[8]    input.scale * w_scale[o] / output.scale
 //     i8   w[kh*kw][ceil(in_c/2)][8][2]   for tap t, channel pair j, output n of the panel:
 //                      (w_q[o][t][2j], w_q[o][t][2j+1]), the second 0 when 2j+1 == in_c
@@ -56,12 +57,14 @@ void quantize_f32_qs8(size_t n, const float* in, QuantParams q, int8_t* out);
 void dequantize_qs8_f32(size_t n, const int8_t* in, QuantParams q, float* out);
 
 // Per-output-channel symmetric weight quantization of OHWI f32 weights and the int32 bias:
-// w_scale[o] = max|w[o]| / 127 (1 when the channel is all zero), w_q = round(w / w_scale[o]),
-// bias_q[o] = round(bias[o] / (input_scale * w_scale[o])) saturated to int32 (bias may be null).
+// w_scale[o] = max(max|w[o]| / 127, |bias[o]| / (input_scale * 2^30)) (1 when both are 0),
+// w_q = round(w / w_scale[o]), bias_q[o] = round(bias[o] / (input_scale * w_scale[o])), so
+// |bias_q| <= 2^30 (bias may be null). Needs kh*kw*in_c <= 65536 (int32 accumulation).
 void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const float* bias,
                                float input_scale, int8_t* w_q, float* w_scale, int32_t* bias_q);
 
-// Packing looks at the weights part of the shape only (conv_weights_shape_valid).
+// Packing looks at the weights part of the shape only (conv_weights_shape_valid, and
+// kh*kw*in_c <= 65536 so that the int32 accumulation cannot overflow).
 size_t conv_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
 // Does nothing on an invalid shape or invalid quantization parameters.
 void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
