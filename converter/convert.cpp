@@ -1,12 +1,17 @@
 // convert.cpp -- see convert.h.
 #include "convert.h"
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "blob.h"
+#include "engine.h"
+#include "image.h"
 #include "ops/ops.h"
+#include "ops/ops_qs8.h"
 #include "safetensors.h"
 #include "sha256.h"
 
@@ -42,6 +47,69 @@ bool is_bn_counter_(const std::string& name) {
   static const std::string suffix = ".num_batches_tracked";
   return name.size() > suffix.size() &&
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The calibration files: every regular file named on the command line, and every file under
+// a named folder (recursively), sorted so that the result does not depend on the file system.
+bool list_calibration_files_(const std::vector<std::string>& args, std::vector<std::string>* out,
+                             std::string* err) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const std::string& a : args) {
+    if (fs::is_directory(a, ec)) {
+      for (fs::recursive_directory_iterator it(a, ec), end; !ec && it != end; it.increment(ec))
+        if (it->is_regular_file(ec) && it->path().filename().string()[0] != '.')
+          out->push_back(it->path().string());
+      if (ec) { *err = "calibration: cannot list " + a + ": " + ec.message(); return false; }
+    } else if (fs::is_regular_file(a, ec)) {
+      out->push_back(a);
+    } else {
+      *err = "calibration: no such file or folder: " + a;
+      return false;
+    }
+  }
+  std::sort(out->begin(), out->end());
+  out->erase(std::unique(out->begin(), out->end()), out->end());
+  return true;
+}
+
+// Per-conv output ranges of the f32 network over the calibration images (and the range of the
+// network input, the input of conv1).
+bool calibrate_(const std::vector<uint8_t>& f32_blob, const std::vector<std::string>& files,
+                std::map<std::string, std::pair<float, float>>* out_range,
+                std::pair<float, float>* input_range, size_t* used, std::string* err) {
+  std::unique_ptr<Engine> e = Engine::create(f32_blob.data(), f32_blob.size(), err);
+  if (!e) { *err = "calibration: the f32 engine rejected the model: " + *err; return false; }
+  ActivationRanges ranges;
+  ranges.attach(*e);
+  *used = 0;
+  for (const std::string& path : files) {
+    std::vector<uint8_t> bytes;
+    Image img;
+    std::string ierr;
+    if (!read_file_bytes(path, kMaxImageFileBytes, &bytes, &ierr) ||
+        !decode_image(bytes.data(), bytes.size(), ImageLimits{}, &img, &ierr)) {
+      *err = "calibration: " + path + ": " + ierr;
+      return false;
+    }
+    Prediction p;
+    if (!e->classify(img.pixels.data(), img.width, img.height, 3, &p, &ierr)) {
+      *err = "calibration: " + path + ": " + ierr;
+      return false;
+    }
+    ++*used;
+  }
+  ranges.detach(*e);
+  for (const ActivationRanges::Layer& l : ranges.layers()) {
+    (*out_range)[l.name] = {l.out_min, l.out_max};
+    if (l.name == "conv1") *input_range = {l.in_min, l.in_max};
+  }
+  for (const blob::ConvSpec& c : blob::resnet18_convs())
+    if (!out_range->count(c.name)) {
+      *err = std::string("calibration: the engine reported no activations for ") + c.name;
+      return false;
+    }
+  return true;
 }
 
 }  // namespace
@@ -81,11 +149,19 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     if (err) *err = m;
     return false;
   };
-  if (opt.dtype == "int8")
-    return fail("--dtype int8 is not supported yet (phase 2: needs the int8 kernels); use f32 or f16");
-  if (opt.dtype != "f32" && opt.dtype != "f16")
+  if (opt.dtype != "f32" && opt.dtype != "f16" && opt.dtype != "int8")
     return fail("unknown --dtype '" + opt.dtype + "' (expected f32, f16 or int8)");
   if (!meta.is_object()) return fail("metadata: not a JSON object");
+  const bool int8 = opt.dtype == "int8";
+  std::vector<std::string> calib;
+  if (int8) {
+    if (opt.calib_files.empty())
+      return fail("--dtype int8 needs calibration images (--calib FOLDER_OR_FILES)");
+    if (!list_calibration_files_(opt.calib_files, &calib, err)) return false;
+    if (calib.empty()) return fail("calibration: no image files found");
+  } else if (!opt.calib_files.empty()) {
+    return fail("--calib is only used with --dtype int8");
+  }
 
   safetensors::File f;
   std::string serr;
@@ -121,6 +197,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   // ---- fold, transpose, pack
   const bool half = opt.dtype == "f16";
   std::vector<blob::TensorIn> tensors;
+  std::vector<std::vector<float>> folded_w, folded_b;   // int8: OHWI weights and bias per conv
   for (const blob::ConvSpec& c : blob::resnet18_convs()) {
     const std::string bn = c.torch_bn;
     std::vector<float> w_ohwi, bias;
@@ -134,6 +211,10 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     if (n == 0) return fail(std::string("internal: ops rejected the shape of ") + c.name);
     std::vector<float> packed(n, 0.0f);
     conv_pack_f32(s, w_ohwi.data(), bias.data(), packed.data());
+    if (int8) {
+      folded_w.push_back(std::move(w_ohwi));
+      folded_b.push_back(std::move(bias));
+    }
     nlohmann::json extra = {{"layout", "packed"},
                             {"logical_shape", {c.out_c, c.k, c.k, c.in_c}},
                             {"stride", c.stride},
@@ -159,13 +240,64 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   if (!h.contains("metrics")) h["metrics"] = nlohmann::json::object();
   h["provenance"]["converter"] = kConverterVersion;
   h["provenance"]["source_sha256"] = sha256_hex(st, len);
-  h["weights"] = {{"dtype", opt.dtype},
+  h["weights"] = {{"dtype", int8 ? "f32" : opt.dtype},
                   {"packed_layout", conv_packed_layout_name()},
                   {"bn_folded", true},
                   {"bn_eps", kBnEps}};
   std::string werr;
   std::vector<uint8_t> file = blob::write(h, tensors, &werr);
   if (file.empty()) return fail(werr);
+
+  if (int8) {
+    // run the f32 network on the calibration images, then quantize every conv with the
+    // ranges seen: activations asymmetric per tensor, weights symmetric per output channel
+    std::map<std::string, std::pair<float, float>> ranges;
+    std::pair<float, float> in_range;
+    size_t used = 0;
+    if (!calibrate_(file, calib, &ranges, &in_range, &used, err)) return false;
+    const std::vector<blob::ConvSpec>& convs = blob::resnet18_convs();
+    const std::vector<int>& inputs = blob::resnet18_conv_inputs();
+    std::vector<QuantParams> out_q(convs.size());
+    for (size_t i = 0; i < convs.size(); ++i)
+      out_q[i] = choose_qs8_params(ranges[convs[i].name].first, ranges[convs[i].name].second);
+    const QuantParams image_q = choose_qs8_params(in_range.first, in_range.second);
+    std::vector<blob::TensorIn> qt;
+    nlohmann::json act = nlohmann::json::object();
+    for (size_t i = 0; i < convs.size(); ++i) {
+      const blob::ConvSpec& c = convs[i];
+      const QuantParams in_q = inputs[i] < 0 ? image_q : out_q[size_t(inputs[i])];
+      if (!quant_params_valid(in_q) || !quant_params_valid(out_q[i]))
+        return fail(std::string("calibration: invalid activation range for ") + c.name);
+      ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0};
+      std::vector<int8_t> wq(folded_w[i].size());
+      std::vector<float> ws(size_t(c.out_c));
+      std::vector<int32_t> bq(size_t(c.out_c));
+      quantize_conv_weights_qs8(s, folded_w[i].data(), folded_b[i].data(), in_q.scale, wq.data(),
+                                ws.data(), bq.data());
+      blob::TensorIn t;
+      t.name = c.name;
+      t.dtype = blob::DType::I8;
+      t.bytes.assign(conv_packed_qs8_size(s), 0);
+      t.shape = {int64_t(t.bytes.size())};
+      conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), in_q, out_q[i], t.bytes.data());
+      t.extra = {{"layout", "packed-qs8"},
+                 {"logical_shape", {c.out_c, c.k, c.k, c.in_c}},
+                 {"stride", c.stride},
+                 {"pad", c.pad}};
+      act[c.name] = {{"input", {{"scale", in_q.scale}, {"zero_point", in_q.zero_point}}},
+                     {"output", {{"scale", out_q[i].scale}, {"zero_point", out_q[i].zero_point}}}};
+      qt.push_back(std::move(t));
+    }
+    for (size_t k = tensors.size() - 2; k < tensors.size(); ++k) {   // fc stays f32
+      qt.push_back(tensors[k]);
+    }
+    h["weights"]["dtype"] = "int8";
+    h["weights"]["packed_layout_int8"] = conv_packed_qs8_layout_name();
+    h["weights"]["activation_quant"] = act;   // informative copy of the packed headers
+    h["provenance"]["calibration_images"] = used;
+    file = blob::write(h, qt, &werr);
+    if (file.empty()) return fail(werr);
+  }
 
   // ---- the reader must accept what we wrote (catches bad metadata with the reader's words)
   blob::Blob check;

@@ -363,7 +363,7 @@ TEST_CASE("malformed blobs are rejected, each with its own message", "[blob]") {
       {"unknown weight dtype", [] { return with_header_([](json& h) { h["weights"]["dtype"] = "bf16"; }); },
        "unsupported weight dtype 'bf16'"},
       {"int8 weights", [] { return with_header_([](json& h) { h["weights"]["dtype"] = "int8"; }); },
-       "weight dtype 'int8' is not supported by this build yet"},
+       "header field 'weights.packed_layout_int8' is missing or is not a string"},
       {"packed layout of other kernels", [] { return with_header_([](json& h) { h["weights"]["packed_layout"] = "igemm-f32-nr4"; }); },
        std::string("packed layout 'igemm-f32-nr4' is not supported by this build (its kernels use '") +
            mc::conv_packed_layout_name() + "'); re-convert the model",

@@ -14,7 +14,9 @@
 
 #include "blob.h"
 #include "convert.h"
+#include "image.h"
 #include "ops/ops.h"
+#include "ops/ops_qs8.h"
 #include "safetensors.h"
 #include "sha256.h"
 
@@ -336,7 +338,7 @@ TEST_CASE("convert names the missing, misshaped or mistyped tensor", "[converter
   }
   SECTION("dtype") {
     CHECK(convert_err_(model_st_(), meta_(), "int8") ==
-          "--dtype int8 is not supported yet (phase 2: needs the int8 kernels); use f32 or f16");
+          "--dtype int8 needs calibration images (--calib FOLDER_OR_FILES)");
     CHECK(convert_err_(model_st_(), meta_(), "bf16") == "unknown --dtype 'bf16' (expected f32, f16 or int8)");
   }
 }
@@ -352,4 +354,113 @@ TEST_CASE("the exported development model converts (if model/export.py output is
   json meta = json::parse(mj.begin(), mj.end(), nullptr, false);
   REQUIRE(!meta.is_discarded());
   CHECK(convert_err_(st, meta, "f16") == "OK");
+}
+
+TEST_CASE("int8: calibration, per-channel weights, consistent activation quantization", "[converter]") {
+  // calibration images: smooth random color fields, written as PNG into the build folder
+  const std::string dir = std::string(MC_BUILD_DIR) + "/test_calib";
+  std::vector<std::string> files;
+  std::mt19937 g(11);
+  for (int k = 0; k < 3; ++k) {
+    const int w = 40 + 9 * k, h = 50 - 5 * k;
+    std::vector<uint8_t> px(size_t(w * h * 3));
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x)
+        for (int c = 0; c < 3; ++c)
+          px[size_t((y * w + x) * 3 + c)] = uint8_t((x * (3 + c) + y * (5 - c) + int(g() % 40)) & 255);
+    files.push_back(dir + "_" + std::to_string(k) + ".png");
+    std::string err;
+    REQUIRE(mc::write_png(files.back(), w, h, 3, px.data(), &err));
+  }
+  const std::vector<uint8_t>& st = model_st_();
+  mc::convert::Options opt;
+  opt.dtype = "int8";
+  opt.calib_files = files;
+  std::vector<uint8_t> out, again, f32;
+  std::string err;
+  INFO(err);
+  REQUIRE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &out, &err));
+  REQUIRE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &again, &err));
+  CHECK(out == again);   // deterministic
+  mc::convert::Options o32;
+  REQUIRE(mc::convert::convert(st.data(), st.size(), meta_(), o32, &f32, &err));
+
+  bl::Blob b, b32;
+  REQUIRE(bl::Blob::parse(out.data(), out.size(), &b, &err));
+  REQUIRE(bl::Blob::parse(f32.data(), f32.size(), &b32, &err));
+  CHECK(b.weight_dtype() == "int8");
+  CHECK(b.packed_layout_int8() == mc::conv_packed_qs8_layout_name());
+  CHECK(b.header()["provenance"]["calibration_images"] == 3);
+  CHECK(b.find("fc.weight")->dtype == bl::DType::F32);
+  CHECK(out.size() < f32.size() / 3);
+
+  // producers: conv1 -> layer1.0.conv1 / conv2, the downsample reads the block input
+  const auto& convs = bl::resnet18_convs();
+  const auto& inputs = bl::resnet18_conv_inputs();
+  auto idx = [&](const std::string& n) {
+    for (size_t i = 0; i < convs.size(); ++i)
+      if (n == convs[i].name) return int(i);
+    return -2;
+  };
+  CHECK(inputs[0] == -1);
+  CHECK(inputs[size_t(idx("layer1.0.conv1"))] == idx("conv1"));
+  CHECK(inputs[size_t(idx("layer1.0.conv2"))] == idx("layer1.0.conv1"));
+  CHECK(inputs[size_t(idx("layer1.1.conv1"))] == idx("layer1.0.conv2"));
+  CHECK(inputs[size_t(idx("layer2.0.downsample"))] == idx("layer1.1.conv2"));
+  CHECK(inputs[size_t(idx("layer3.0.downsample"))] == idx("layer2.1.conv2"));
+  CHECK(inputs[size_t(idx("layer4.1.conv2"))] == idx("layer4.1.conv1"));
+
+  // an edited chain is refused by the reader
+  {
+    json h = json::parse(out.begin() + 64, out.begin() + 64 + long(b.header_text().size()));
+    std::vector<uint8_t> broken = out;
+    const bl::Tensor* t = b.find("layer2.0.conv2");
+    size_t at = size_t(t->data - out.data());
+    broken[at + 4] ^= 1;   // input zero point of layer2.0.conv2
+    bl::reseal(broken);
+    bl::Blob x;
+    CHECK_FALSE(bl::Blob::parse(broken.data(), broken.size(), &x, &err));
+    CHECK(err == "tensor 'layer2.0.conv2': invalid quant: input parameters differ from the output "
+                 "parameters of 'layer2.0.conv1'");
+  }
+
+  // conv1 in int8 against conv1 in f32 on a random input in the calibrated range
+  const bl::Tensor* q1 = b.find("conv1");
+  const bl::Tensor* f1 = b32.find("conv1");
+  const int S = 16;
+  mc::ConvShape s{S, S, 3, 64, 7, 7, 2, 3};
+  mc::QuantParams qin = mc::conv_packed_qs8_input_params(q1->data);
+  mc::QuantParams qout = mc::conv_packed_qs8_output_params(q1->data);
+  std::uniform_real_distribution<float> u(-1.5f, 1.5f);
+  std::vector<float> x(size_t(S * S * 3));
+  for (float& v : x) v = u(g);
+  std::vector<float> packed32(f1->elements), zero(3, 0.0f), y32(size_t(s.out_h() * s.out_w() * 64));
+  std::memcpy(packed32.data(), f1->data, f1->bytes);
+  std::vector<const float*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection(s, x.data(), zero.data(), ind.data());
+  mc::conv_run_f32(s, ind.data(), packed32.data(), y32.data(), nullptr, true);
+  std::vector<int8_t> xq(x.size()), zq(3, int8_t(qin.zero_point)), yq(y32.size());
+  mc::quantize_f32_qs8(x.size(), x.data(), qin, xq.data());
+  std::vector<uint8_t> packed8(q1->data, q1->data + q1->bytes);
+  std::vector<const int8_t*> indq(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8(s, xq.data(), zq.data(), indq.data());
+  mc::conv_run_qs8(s, indq.data(), packed8.data(), yq.data(), nullptr, mc::QuantParams{1, 0}, true);
+  std::vector<float> yd(yq.size());
+  mc::dequantize_qs8_f32(yq.size(), yq.data(), qout, yd.data());
+  double err2 = 0, ref2 = 0;
+  for (size_t i = 0; i < yd.size(); ++i) {
+    const double r = std::min(double(y32[i]), double(qout.scale) * (127 - qout.zero_point));   // clip
+    err2 += (yd[i] - r) * (yd[i] - r);
+    ref2 += r * r;
+  }
+  INFO("relative RMS error " << std::sqrt(err2 / ref2));
+  CHECK(std::sqrt(err2 / std::max(ref2, 1e-12)) < 0.05);
+  for (const std::string& f : files) std::remove(f.c_str());
+
+  // calibration errors
+  opt.calib_files = {dir + "_missing.png"};
+  CHECK(convert_err_(st, meta_(), "int8") == "--dtype int8 needs calibration images (--calib FOLDER_OR_FILES)");
+  std::vector<uint8_t> o2;
+  CHECK_FALSE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &o2, &err));
+  CHECK(err == "calibration: no such file or folder: " + dir + "_missing.png");
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "ops/ops.h"
+#include "ops/ops_qs8.h"
 #include "sha256.h"
 
 namespace mc {
@@ -64,6 +65,29 @@ const std::vector<ConvSpec>& resnet18_convs() {
       {"layer4.1.conv2", 512, 512, 3, 1, 1, "layer4.1.conv2", "layer4.1.bn2"},
   };
   return convs;
+}
+
+const std::vector<int>& resnet18_conv_inputs() {
+  static const std::vector<int> inputs = [] {
+    const std::vector<ConvSpec>& c = resnet18_convs();
+    std::vector<int> r(c.size(), -1);
+    int block_in = 0, block_conv1 = 0;   // after conv1 (+ max pool) the stream is conv1's output
+    for (size_t i = 1; i < c.size(); ++i) {
+      const std::string n = c[i].name;
+      if (n.size() >= 5 && n.compare(n.size() - 5, 5, "conv1") == 0) {
+        r[i] = block_in;
+        block_conv1 = int(i);
+      } else if (n.size() >= 5 && n.compare(n.size() - 5, 5, "conv2") == 0) {
+        r[i] = block_conv1;
+      } else {   // downsample: reads the block input, like the block's conv1
+        r[i] = r[size_t(block_conv1)];
+      }
+      // the block output (conv2 + shortcut, ReLU) is the next block's input
+      if (n.size() >= 5 && n.compare(n.size() - 5, 5, "conv2") == 0) block_in = int(i);
+    }
+    return r;
+  }();
+  return inputs;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,10 +321,17 @@ struct BlobParser_ {
     v = get(*w, "dtype");
     if (!v || !v->is_string()) return missing("weights.dtype", "a string");
     b.weight_dtype_ = v->get<std::string>();
-    if (b.weight_dtype_ == "int8")
-      return fail("weight dtype 'int8' is not supported by this build yet");
-    if (b.weight_dtype_ != "f32" && b.weight_dtype_ != "f16")
+    if (b.weight_dtype_ != "f32" && b.weight_dtype_ != "f16" && b.weight_dtype_ != "int8")
       return fail("unsupported weight dtype " + q_(b.weight_dtype_));
+    if (b.weight_dtype_ == "int8") {
+      v = get(*w, "packed_layout_int8");
+      if (!v || !v->is_string()) return missing("weights.packed_layout_int8", "a string");
+      b.packed_layout_int8_ = v->get<std::string>();
+      if (opt.check_layout && b.packed_layout_int8_ != conv_packed_qs8_layout_name())
+        return fail("packed layout " + q_(b.packed_layout_int8_) +
+                    " is not supported by this build (its kernels use " +
+                    q_(conv_packed_qs8_layout_name()) + "); re-convert the model");
+    }
     v = get(*w, "packed_layout");
     if (!v || !v->is_string()) return missing("weights.packed_layout", "a string");
     b.packed_layout_ = v->get<std::string>();
@@ -453,7 +484,9 @@ struct BlobParser_ {
 
   bool check_resnet18() {
     std::set<std::string> known;
-    DType wd = b.weight_dtype_ == "f16" ? DType::F16 : DType::F32;
+    const bool int8 = b.weight_dtype_ == "int8";
+    DType wd = b.weight_dtype_ == "f16" ? DType::F16 : int8 ? DType::I8 : DType::F32;
+    const std::string conv_layout = int8 ? "packed-qs8" : "packed";
     auto mismatch = [&](const std::string& name, const char* what, const std::string& want,
                         const std::string& got) {
       return fail("tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
@@ -469,7 +502,7 @@ struct BlobParser_ {
       const Tensor* t = b.find(c.name);
       if (!t) return fail("missing tensor " + q_(c.name) + " required by resnet18");
       if (t->dtype != wd) return mismatch(c.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
-      if (t->layout != "packed") return mismatch(c.name, "layout", "'packed'", q_(t->layout));
+      if (t->layout != conv_layout) return mismatch(c.name, "layout", q_(conv_layout), q_(t->layout));
       std::vector<int64_t> ls = {c.out_c, c.k, c.k, c.in_c};
       if (t->logical_shape != ls)
         return mismatch(c.name, "logical_shape", shape_str(ls), shape_str(t->logical_shape));
@@ -479,8 +512,28 @@ struct BlobParser_ {
         return mismatch(c.name, "pad", std::to_string(c.pad), std::to_string(t->pad));
       if (opt.check_layout) {
         ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0};
-        std::vector<int64_t> want = {int64_t(conv_packed_f32_size(s))};
+        std::vector<int64_t> want = {int64_t(int8 ? conv_packed_qs8_size(s) : conv_packed_f32_size(s))};
         if (t->shape != want) return mismatch(c.name, "stored shape", shape_str(want), shape_str(t->shape));
+      }
+    }
+    if (int8 && opt.check_layout) {
+      // the quantization recorded in each packed header: valid, and each conv's input
+      // parameters equal its producer's output parameters (the engine relies on it)
+      const std::vector<ConvSpec>& convs = resnet18_convs();
+      const std::vector<int>& inputs = resnet18_conv_inputs();
+      for (size_t i = 0; i < convs.size(); ++i) {
+        const Tensor* t = b.find(convs[i].name);
+        QuantParams qi = conv_packed_qs8_input_params(t->data);
+        QuantParams qo = conv_packed_qs8_output_params(t->data);
+        if (!quant_params_valid(qi) || !quant_params_valid(qo))
+          return fail("tensor " + q_(convs[i].name) + ": invalid quant: packed header holds invalid "
+                      "scale or zero point");
+        if (inputs[i] >= 0) {
+          QuantParams po = conv_packed_qs8_output_params(b.find(convs[size_t(inputs[i])].name)->data);
+          if (po.scale != qi.scale || po.zero_point != qi.zero_point)
+            return fail("tensor " + q_(convs[i].name) + ": invalid quant: input parameters differ from "
+                        "the output parameters of " + q_(convs[size_t(inputs[i])].name));
+        }
       }
     }
     const int n_cls = int(b.labels_.size());
@@ -490,7 +543,8 @@ struct BlobParser_ {
       known.insert(f.name);
       const Tensor* t = b.find(f.name);
       if (!t) return fail("missing tensor " + q_(f.name) + " required by resnet18");
-      if (t->dtype != wd) return mismatch(f.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
+      const DType fd = int8 ? DType::F32 : wd;   // int8 blobs keep the fc in f32
+      if (t->dtype != fd) return mismatch(f.name, "dtype", dtype_name(fd), dtype_name(t->dtype));
       if (t->shape != f.shape) return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
     }
     for (const Tensor& t : b.tensors_)

@@ -12,6 +12,8 @@
 //     // t->dtype F16: t->elements halfs, widen with mc::blob::f16_to_f32
 //   }
 //   const mc::blob::Tensor* fcw = b.find("fc.weight");       // [2][512] row-major
+//   // int8 blobs (weight_dtype() == "int8"): convs are I8 byte buffers packed by
+//   // mc::conv_pack_qs8 (quantization in their header), fc stays f32; see FORMAT.md 5.
 //
 // Writing (converter, tests):
 //   nlohmann::json h = meta;                 // architecture, labels, input, calibration, ...
@@ -87,6 +89,7 @@ struct Calibration {
 struct ParseOptions {
   bool check_model = true;      // require exactly the resnet18 tensor set (FORMAT.md 3)
   bool check_layout = true;     // require weights.packed_layout == mc::conv_packed_layout_name()
+                                // (and _int8 == conv_packed_qs8_layout_name()), packed sizes
 };
 
 class Blob {
@@ -103,8 +106,9 @@ class Blob {
   const std::vector<std::string>& labels() const { return labels_; }
   const InputSpec& input() const { return input_; }
   const Calibration& calibration() const { return calibration_; }
-  const std::string& weight_dtype() const { return weight_dtype_; }     // "f32" | "f16"
+  const std::string& weight_dtype() const { return weight_dtype_; }     // "f32" | "f16" | "int8"
   const std::string& packed_layout() const { return packed_layout_; }
+  const std::string& packed_layout_int8() const { return packed_layout_int8_; }   // int8 only
 
  private:
   friend struct BlobParser_;
@@ -117,6 +121,7 @@ class Blob {
   Calibration calibration_;
   std::string weight_dtype_;
   std::string packed_layout_;
+  std::string packed_layout_int8_;
 };
 
 // The 20 convolutions of torchvision's ResNet18, in graph order, with the torchvision names
@@ -128,6 +133,10 @@ struct ConvSpec {
   const char* torch_bn;         // e.g. "layer2.0.downsample.1" (+ ".weight", ".bias", ...)
 };
 const std::vector<ConvSpec>& resnet18_convs();
+// For each entry of resnet18_convs(): the index of the convolution whose output is its input
+// (through the max pool for conv1), or -1 for the network input. In int8 blobs each conv's
+// input quantization equals the output quantization of that producer.
+const std::vector<int>& resnet18_conv_inputs();
 constexpr int kResnet18Features = 512;
 
 // ---- writer ----
