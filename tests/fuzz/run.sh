@@ -12,9 +12,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${2:-$root/build-fuzz}
 jobs=${MC_FUZZ_JOBS:-2}
 
+mkdir -p "$build"
 CC=clang CXX=clang++ nice -n 10 cmake -S "$root" -B "$build" -DMC_FUZZ=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build.configure.log" 2>&1 ||
-  { cat "$build.configure.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/configure.log" 2>&1 ||
+  { cat "$build/configure.log"; exit 1; }
 targets=$(cd "$root/tests/fuzz" && ls fuzz_*.cpp | sed 's/\.cpp$//')
 # shellcheck disable=SC2086
 nice -n 10 cmake --build "$build" -j"$jobs" --target $targets
