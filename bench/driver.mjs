@@ -47,7 +47,8 @@ const ref = JSON.parse(fs.readFileSync(path.join(ASSETS, 'reference.json'), 'utf
 
 // --- server
 function startServer() {
-  const p = spawn(process.execPath, [path.join(HERE, 'server.mjs'), String(PORT)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(process.execPath, [path.join(HERE, 'server.mjs'), String(PORT)], {
+    stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, BENCH_SERVER_CHILD: '1' } });
   return new Promise((resolve, reject) => {
     p.stdout.once('data', () => resolve(p));
     p.once('exit', (c) => reject(new Error(`server exited ${c}`)));
@@ -256,6 +257,33 @@ async function runPeak() {
   }
 }
 
+async function runInterleaved() {
+  const cfgs = [];
+  for (const E of SELECTED) for (const t of E.threads) cfgs.push({ E, t, id: `${E.id}@${t}` });
+  if (!cfgs.length) return null;
+  console.log(`interleaved: ${cfgs.map((c) => c.id).join(', ')}`);
+  const spec = cfgs.map((c) => [c.id, c.E.engine, c.t, ...(c.E.model ? [c.E.model] : [])].join(':')).join(',');
+  const r = await fresh({ mode: 'interleaved', cfgs: spec, runs: RUNS, warmup: WARMUP, reps: REPS });
+  const out = { batch: r.batch, configs: [], failed: r.failed || [] };
+  for (const f of out.failed) console.log(`   !! ${f.id} failed to load: ${f.error}`);
+  for (const c of r.configs) {
+    const cf = cfgs.find((x) => x.id === c.id);
+    const tol = cf.E.dtype === 'f32' ? TOL : TOL_Q;
+    const k1 = compare(c.logits0, ref.logits.slice(0, 1));
+    const kb = compare(c.logitsBatch, ref.logits.slice(0, r.batch));
+    const ok = [k1, kb].every((k) => (cf.E.dtype === 'f32' ? k.maxRelDiff <= tol : k.labelAgreement === 1 || k.maxRelDiff <= tol));
+    const mb = median(c.batchMs);
+    out.configs.push({ id: c.id, engine: cf.E.id, label: cf.E.label, dtype: cf.E.dtype, threads: c.threads, info: c.info,
+                       median: median(c.latencyMs), p10: pct(c.latencyMs, 0.1), p90: pct(c.latencyMs, 0.9),
+                       min: Math.min(...c.latencyMs), runs: c.latencyMs.length, latencyMs: c.latencyMs,
+                       batchMs: c.batchMs, batchMedianMs: mb, cellsPerS: r.batch / mb * 1000,
+                       check: { batch1: k1, batch: kb, ok } });
+    console.log(`   ${c.id}: median ${median(c.latencyMs).toFixed(2)} ms (p10 ${pct(c.latencyMs, 0.1).toFixed(2)}), ` +
+                `batch ${(r.batch / mb * 1000).toFixed(1)} cells/s${ok ? '' : ' !! logits differ'}`);
+  }
+  return out;
+}
+
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const server = await startServer();
@@ -285,6 +313,12 @@ async function main() {
     results.versions.node = process.version;
     try { results.versions.emscripten = execFileSync('emcc', ['--version']).toString().split('\n')[0]; } catch { /* none */ }
     results.peak = await runPeak();
+    try {
+      results.interleaved = await runInterleaved();
+    } catch (e) {
+      console.log(`!! interleaved run failed: ${e.message}`);
+      results.interleaved = { error: String(e.message).slice(0, 2000) };
+    }
     for (const E of SELECTED) {
       try {
         results.engines.push(await runEngine(E));

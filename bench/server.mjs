@@ -87,6 +87,11 @@ const server = http.createServer((req, res) => {
   fs.createReadStream(f).pipe(res);
   log.push({ path: u.pathname, file: f, status: 200, bytes: st.size, t: Date.now() });
 });
+if (process.env.BENCH_SERVER_CHILD) {     // started by driver.mjs: go when the driver goes
+  process.stdin.on('end', () => process.exit(0));
+  process.stdin.on('error', () => process.exit(0));
+  process.stdin.resume();
+}
 server.listen(PORT, '127.0.0.1', () => {
   console.log(`bench server on http://127.0.0.1:${PORT}/ (ours: ${OURS})`);
 });

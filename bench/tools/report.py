@@ -45,6 +45,37 @@ def get(d, *ks):
     return d
 
 
+def merge_interleaved(res):
+    """Latency and batch throughput come from the interleaved run (all engines in one page,
+    alternating runs) when there is one; the one-browser-per-scenario numbers are kept as
+    e['separate'] and shown in their own table."""
+    il = res.get("interleaved") or {}
+    for c in il.get("configs") or []:
+        e = next((x for x in res["engines"] if x["id"] == c["engine"]), None)
+        if e is None or e.get("error"):
+            continue
+        t = str(c["threads"])
+        sep = e.setdefault("separate", {"latency": {}, "batch": {}})
+        if t in e.get("latency", {}):
+            sep["latency"][t] = e["latency"][t]["median"]
+        if t in e.get("batch", {}):
+            sep["batch"][t] = e["batch"][t]["cellsPerS"]
+        lt = e.setdefault("latency", {}).setdefault(t, {})
+        lt.update({"median": c["median"], "p10": c["p10"], "p90": c["p90"], "runs": c["runs"], "interleaved": True})
+        bt = e.setdefault("batch", {}).setdefault(t, {})
+        bt.update({"cellsPerS": c["cellsPerS"], "medianMs": c["batchMedianMs"], "interleaved": True})
+        chk = e.setdefault("checks", [])
+        for what, k in (("interleaved batch-1", c["check"]["batch1"]), ("interleaved batch", c["check"]["batch"])):
+            chk.append(dict(k, what=f"{what}, {t} thread(s)", ok=c["check"]["ok"]))
+        if not c["check"]["ok"]:
+            e["checksOk"] = False
+    for f in il.get("failed") or []:
+        eid = f["id"].split("@")[0]
+        e = next((x for x in res["engines"] if x["id"] == eid), None)
+        if e is not None and not e.get("error"):
+            e["error"] = f["error"]
+
+
 def chart(res, native, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -127,6 +158,14 @@ def chart(res, native, path):
     fig.savefig(path, dpi=110)
 
 
+def lat(l):
+    if not l or l.get("median") is None:
+        return "–"
+    if l.get("p10") is None:
+        return f"{l['median']:.2f} ms"
+    return f"{l['median']:.2f} ms ({l['p10']:.1f}–{l['p90']:.1f})"
+
+
 def ratio(a, b):
     return None if not a or not b else a / b
 
@@ -160,6 +199,13 @@ def table(res, native):
                  f"{res['settings']['coldRepeats']} repeat visits."
                  + (" **QUICK run (fewer repetitions).**" if res['settings'].get('quick') else ""))
     lines.append("")
+    il = res.get("interleaved") or {}
+    if il.get("configs"):
+        lines.append("Batch-1 latency and batch throughput below come from the **interleaved run**: every engine "
+                     "configuration in its own Worker of one page, loaded once, then rounds in which each runs once "
+                     "in turn (so load drifting on the shared machine hits all alike). Latency cells: median "
+                     "(p10–p90) in ms. Pool, cold start, bytes and memory: one fresh browser per scenario.")
+        lines.append("")
     lines.append("| engine | weights | batch-1 median, 1 thread | batch-1 median, 2 threads | GFLOP/s (1 thread) | "
                  f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (HTTP cache) | "
                  "bytes before first result (raw / gzip) | wasm memory | renderer peak RSS | logits vs PyTorch |")
@@ -174,8 +220,8 @@ def table(res, native):
         worst = max((c["maxRelDiff"] for c in chk), default=None)
         agree = min((c["labelAgreement"] for c in chk), default=None)
         lines.append(
-            f"| {e['label']} | {e['dtype']} | {fmt(get(l1, 'median'), 2, ' ms')} | "
-            f"{fmt(get(l2, 'median'), 2, ' ms') if l2 else 'n/a (single-threaded)'} | {fmt(g, 1)} | "
+            f"| {e['label']} | {e['dtype']} | {lat(l1)} | "
+            f"{lat(l2) if l2 else 'n/a (single-threaded)'} | {fmt(g, 1)} | "
             f"{fmt(get(e, 'batch', '1', 'cellsPerS'), 1)} cells/s | "
             f"{fmt(get(e, 'batch', '2', 'cellsPerS'), 1, ' cells/s') if get(e, 'batch', '2') else 'n/a'} | "
             f"{fmt(get(e, 'pool', 'cellsPerS'), 1)} cells/s | "
@@ -184,6 +230,13 @@ def table(res, native):
             f"{mib(get(l1, 'wasmBytes'))} | {fmt((get(l1, 'rendererPeakKiB') or 0) / 1024, 0, ' MiB')} | "
             f"max rel. diff {worst:.1e}, labels {agree * 100:.0f}% {'OK' if e.get('checksOk') else '**FAIL**'} |")
     lines.append("")
+    seps = [e for e in eng if e.get("separate")]
+    if seps:
+        lines.append("The same, measured one scenario per fresh browser (sequentially, so more exposed to load drift): " +
+                     "; ".join(f"{e['label']}: batch-1 " + ", ".join(f"{v:.1f} ms @{t}t" for t, v in sorted(e['separate']['latency'].items())) +
+                               ", batch " + ", ".join(f"{v:.1f} cells/s @{t}t" for t, v in sorted(e['separate']['batch'].items()))
+                               for e in seps) + ".")
+        lines.append("")
     # peak
     if peak and not peak.get("error"):
         lines.append(f"SIMD128 peak (bench/simd/peak.c in the same Chromium): f32x4 mul+add "
@@ -305,6 +358,7 @@ def main():
                                 "ours_qs8_ms": ow["total"]["ours_qs8_ms"], "ours_qs8_gops": ow["total"]["ours_qs8_gops"],
                                 "tfjs_ms": tw["total"]["tfjs_xnnpack_ms"], "tfjs_gflops": tw["total"]["tfjs_xnnpack_gflops"],
                                 "tfjs": tw.get("tfjs")}
+    merge_interleaved(res)
     chart(res, native, os.path.join(BENCH, "chart.png"))
     body = table(res, native)
     md = os.path.join(ROOT, "BENCHMARKS.md")

@@ -12,8 +12,8 @@ const model = q.get('model') || undefined;
 const num = (k, d) => Number(q.get(k) || d);
 
 class W {
-  constructor() {
-    this.w = new Worker(`worker.js?engine=${engine}`);
+  constructor(eng = engine) {
+    this.w = new Worker(`worker.js?engine=${eng}`);
     this.n = 0;
     this.pending = new Map();
     this.w.onmessage = (e) => {
@@ -70,6 +70,52 @@ async function main() {
     }
     out.mem = await w.call('mem');
     out.uaMemoryBytes = mode === 'cold' ? null : await measureUA();
+  } else if (mode === 'interleaved') {
+    // every configuration in its own Worker in this page, loaded once; then rounds in which each
+    // configuration runs once, one after the other: a machine whose load drifts during the run
+    // hits every engine alike. cfgs = id:engine:threads[:model],...
+    const cfgs = q.get('cfgs').split(',').map((c) => {
+      const [id, eng, t, ...m] = c.split(':');
+      return { id, eng, threads: Number(t), model: m.length ? m.join(':') : undefined };
+    });
+    const failed = [];
+    for (const c of cfgs.slice()) {        // load one at a time (no overlap of loading and compiling)
+      c.w = new W(c.eng);
+      try {
+        const ld = await c.w.call('load', { ...ctx, threads: c.threads, model: c.model });
+        c.info = ld.info;
+        await c.w.call('cells', { rgba: cells.slice(0) });
+      } catch (e) {
+        failed.push({ id: c.id, error: String(e.message || e).slice(0, 500) });
+        c.w.w.terminate();
+        cfgs.splice(cfgs.indexOf(c), 1);
+      }
+    }
+    out.failed = failed;
+    const B = num('batch', ref.batch);
+    for (const c of cfgs) {
+      c.lat = [];
+      c.bat = [];
+      for (let i = 0; i < num('warmup', 10); i++) await c.w.call('infer', { start: 0, count: 1 });
+      await c.w.call('infer', { start: 0, count: B });
+    }
+    for (let r = 0; r < num('runs', 50); r++) {
+      for (const c of cfgs) {
+        const x = await c.w.call('infer', { start: 0, count: 1 });
+        c.lat.push(x.ms);
+        c.logits0 = Array.from(x.logits);
+      }
+    }
+    for (let r = 0; r < num('reps', 3); r++) {
+      for (const c of cfgs) {
+        const x = await c.w.call('infer', { start: 0, count: B });
+        c.bat.push(x.ms);
+        c.logitsBatch = Array.from(x.logits);
+      }
+    }
+    out.batch = B;
+    out.configs = cfgs.map((c) => ({ id: c.id, engine: c.eng, threads: c.threads, model: c.model || null, info: c.info,
+                                     latencyMs: c.lat, batchMs: c.bat, logits0: c.logits0, logitsBatch: c.logitsBatch }));
   } else if (mode === 'pool') {
     const n = num('workers', 2);
     const B = num('batch', ref.batch);
