@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "blob.h"
+#include "ops/ops_qs8.h"
 
 namespace mc {
 
@@ -99,6 +100,15 @@ struct Conv_ {
   const float* residual = nullptr;           // added before the ReLU (conv2 of a block)
   bool relu = true;
   size_t in_count = 0, out_count = 0;
+  // int8 blobs: the same graph on int8 activations (ops_qs8.h)
+  std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header
+  QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
+  QuantParams qres{1, 0};                    // parameters of `residual_q`
+  std::vector<int8_t> zero_q;                // in_c bytes = input zero point (padding is real 0)
+  std::vector<const int8_t*> indirection_q;
+  const int8_t* in_q = nullptr;
+  int8_t* out_q = nullptr;
+  const int8_t* residual_q = nullptr;
 };
 
 struct Block_ {
@@ -111,6 +121,7 @@ struct Engine::Impl_ {
   Isa isa = Isa::Scalar;
   std::string metadata;
   std::string dtype;
+  bool int8 = false;
   int S = 0;
   float temperature = 1, band_lo = 0.5f, band_hi = 0.5f;
   Preprocessor pre;
@@ -142,6 +153,12 @@ struct Engine::Impl_ {
   float* cam_grid = nullptr;                 // feat_h*feat_w
   float* cam = nullptr;                      // S*S
   size_t indirection_pointers = 0;
+  // int8 activations (int8 blobs only): x_q | 4 rotating buffers, same assignment as f32
+  std::vector<int8_t> arena_q;
+  int8_t* x_q = nullptr;
+  int8_t* bufs_q[4] = {nullptr, nullptr, nullptr, nullptr};
+  const int8_t* features_q = nullptr;
+  QuantParams features_qp{1, 0};
 
   LayerObserver observer = nullptr;
   void* observer_ctx = nullptr;
@@ -151,6 +168,8 @@ struct Engine::Impl_ {
   void forward(const float* input, Prediction* out);
 
  private:
+  void forward_f32_();
+  void forward_qs8_();
   void run_conv_(int index, const Conv_& c);
   void observe_(int index, const char* name, const float* in, size_t n_in, const float* out,
                 size_t n_out);
@@ -199,7 +218,8 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   band_lo = cal.band_lo;
   band_hi = cal.band_hi;
   dtype = b.weight_dtype();
-  if (dtype != "f32" && dtype != "f16") {
+  int8 = dtype == "int8";
+  if (dtype != "f32" && dtype != "f16" && !int8) {
     set_err_(err, "weight dtype '" + dtype + "' is not supported by this engine");
     return false;
   }
@@ -221,8 +241,9 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
       set_err_(err, std::string("missing tensor '") + sp.name + "' required by resnet18");
       return false;
     }
-    if (t->dtype != blob::DType::F32 && t->dtype != blob::DType::F16) {
-      set_err_(err, tn + "dtype " + blob::dtype_name(t->dtype) + " is not f32 or f16");
+    if (int8 ? t->dtype != blob::DType::I8
+             : (t->dtype != blob::DType::F32 && t->dtype != blob::DType::F16)) {
+      set_err_(err, tn + "dtype " + blob::dtype_name(t->dtype) + " does not match weights.dtype " + dtype);
       return false;
     }
     const std::vector<int64_t> want_logical = {sp.out_c, sp.k, sp.k, sp.in_c};
@@ -240,13 +261,24 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     c.name = sp.name;
     // in_h/in_w are set by plan(); the packed size does not depend on them
     c.shape = ConvShape{sp.k, sp.k, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};
-    const size_t want = conv_packed_f32_size(c.shape);
-    if (t->shape.size() != 1 || t->elements != want) {
+    const size_t want = int8 ? conv_packed_qs8_size(c.shape) : conv_packed_f32_size(c.shape);
+    if (t->shape.size() != 1 || t->elements != want || want == 0) {
       set_err_(err, tn + "stored shape " + shape_str_(t->shape) + ", expected [" +
-                        std::to_string(want) + "] (packed '" + conv_packed_layout_name() + "')");
+                        std::to_string(want) + "] (packed '" +
+                        (int8 ? conv_packed_qs8_layout_name() : conv_packed_layout_name()) + "')");
       return false;
     }
-    if (!widen_(*t, &c.packed, err)) return false;
+    if (int8) {
+      c.packed_q.assign(t->data, t->data + t->bytes);
+      c.qin = conv_packed_qs8_input_params(c.packed_q.data());
+      c.qout = conv_packed_qs8_output_params(c.packed_q.data());
+      if (!quant_params_valid(c.qin) || !quant_params_valid(c.qout)) {
+        set_err_(err, tn + "invalid quantization parameters in the packed header");
+        return false;
+      }
+    } else if (!widen_(*t, &c.packed, err)) {
+      return false;
+    }
   }
 
   const blob::Tensor* fw = b.find("fc.weight");
@@ -363,7 +395,8 @@ bool Engine::Impl_::plan(std::string* err) {
 
   // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam
   const size_t SS = static_cast<size_t>(S) * S;
-  const size_t sizes[] = {SS * 3, max_act, max_act, max_act, max_act, 512, 512,
+  const size_t act_f32 = int8 ? 0 : max_act;   // int8: activations live in arena_q
+  const size_t sizes[] = {SS * 3, act_f32, act_f32, act_f32, act_f32, 512, 512,
                           static_cast<size_t>(feat_h) * feat_w, SS};
   size_t offsets[9], total = 0;
   for (int i = 0; i < 9; ++i) {
@@ -390,39 +423,81 @@ bool Engine::Impl_::plan(std::string* err) {
   cam_grid = base + offsets[7];
   cam = base + offsets[8];
 
-  // buffer assignment: stem x -> B0, maxpool B0 -> B1; block: in -> t (conv1), [in -> d], 
+  // buffer assignment (indices into the 4 rotating buffers, -1 = network input x):
+  // stem x -> B0, maxpool B0 -> B1; block: in -> t (conv1), [in -> d (downsample)],
   // t + (d or in) -> out, with in, t, out, d four distinct buffers
-  stem->in = x;
-  stem->out = bufs[0];
-  stem->relu = true;
-  pool_in = bufs[0];
-  pool_out = bufs[1];
-  int cur = 1;
+  struct Wire_ {
+    Conv_* c;
+    int in, out, res;
+  };
+  std::vector<Wire_> wires;
+  wires.push_back({stem, -1, 0, -2});
+  int cur = 1;   // maxpool output
   for (Block_& bl : blocks) {
     int free_[3], nf = 0;
     for (int i = 0; i < 4; ++i)
       if (i != cur) free_[nf++] = i;
-    float* in_buf = bufs[cur];
-    float* t = bufs[free_[0]];
-    float* out = bufs[free_[1]];
-    float* d = bufs[free_[2]];
-    bl.conv1->in = in_buf;
-    bl.conv1->out = t;
-    bl.conv1->relu = true;
-    bl.conv1->residual = nullptr;
-    if (bl.down) {
-      bl.down->in = in_buf;
-      bl.down->out = d;
-      bl.down->relu = false;
-      bl.down->residual = nullptr;
-    }
-    bl.conv2->in = t;
-    bl.conv2->out = out;
-    bl.conv2->relu = true;
-    bl.conv2->residual = bl.down ? d : in_buf;
-    cur = free_[1];
+    const int t = free_[0], out = free_[1], d = free_[2];
+    if (bl.down) wires.push_back({bl.down, cur, d, -2});
+    wires.push_back({bl.conv1, cur, t, -2});
+    wires.push_back({bl.conv2, t, out, bl.down ? d : cur});
+    bl.conv1->relu = bl.conv2->relu = true;
+    if (bl.down) bl.down->relu = false;
+    cur = out;
   }
+  stem->relu = true;
+  pool_in = bufs[0];
+  pool_out = bufs[1];
   features = bufs[cur];
+  for (const Wire_& w : wires) {
+    w.c->in = w.in < 0 ? x : bufs[w.in];
+    w.c->out = bufs[w.out];
+    w.c->residual = w.res < 0 ? nullptr : bufs[w.res];
+  }
+
+  if (int8) {
+    // int8 arena (x_q | 4 rotating buffers, each 64-byte aligned), same assignment;
+    // the quantization must chain: each conv reads its producer's output parameters
+    size_t act_q = 0, x_bytes = 0, bytes_q = 0;
+    if (!add_ok_(max_act, 63, &act_q) || !add_ok_(SS * 3, 63, &x_bytes)) {
+      set_err_(err, "int8 arena size overflows");
+      return false;
+    }
+    act_q = act_q / 64 * 64;
+    x_bytes = x_bytes / 64 * 64;
+    if (!mul_ok_(act_q, 4, &bytes_q) || !add_ok_(bytes_q, x_bytes + 64, &bytes_q)) {
+      set_err_(err, "int8 arena size overflows");
+      return false;
+    }
+    arena_q.assign(bytes_q, 0);
+    int8_t* qb = arena_q.data();
+    while (reinterpret_cast<uintptr_t>(qb) % 64 != 0) ++qb;
+    x_q = qb;
+    for (int i = 0; i < 4; ++i) bufs_q[i] = qb + x_bytes + static_cast<size_t>(i) * act_q;
+    QuantParams buf_qp[4] = {{1, 0}, {1, 0}, {1, 0}, {1, 0}};
+    auto same = [](QuantParams a, QuantParams b) {
+      return a.scale == b.scale && a.zero_point == b.zero_point;
+    };
+    for (const Wire_& w : wires) {
+      Conv_& c = *w.c;
+      if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
+        set_err_(err, "tensor '" + c.name + "': input quantization differs from the output "
+                      "quantization of the layer before (re-convert the model)");
+        return false;
+      }
+      c.in_q = w.in < 0 ? x_q : bufs_q[w.in];
+      c.out_q = bufs_q[w.out];
+      c.residual_q = w.res < 0 ? nullptr : bufs_q[w.res];
+      if (w.res >= 0) c.qres = buf_qp[w.res];
+      buf_qp[w.out] = c.qout;
+      if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
+      c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
+      c.indirection_q.assign(conv_indirection_size(c.shape), nullptr);
+      conv_setup_indirection_qs8(c.shape, c.in_q, c.zero_q.data(), c.indirection_q.data());
+    }
+    features_q = bufs_q[cur];
+    features_qp = buf_qp[cur];
+  }
 
   // indirection, pointing into the arena (which never moves from here on)
   for (Conv_& cv : convs) {
@@ -431,10 +506,11 @@ bool Engine::Impl_::plan(std::string* err) {
       set_err_(err, "indirection size overflows");
       return false;
     }
-    cv.indirection.assign(n, nullptr);
-    conv_setup_indirection(cv.shape, cv.in, zero, cv.indirection.data());
     cv.in_count = static_cast<size_t>(cv.shape.in_h) * cv.shape.in_w * cv.shape.in_c;
     cv.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
+    if (int8) continue;
+    cv.indirection.assign(n, nullptr);
+    conv_setup_indirection(cv.shape, cv.in, zero, cv.indirection.data());
   }
 
   // CAM upsampling tables: src = (i + 0.5) * g / S - 0.5, clamped (like align_corners=False)
@@ -470,9 +546,15 @@ void Engine::Impl_::run_conv_(int index, const Conv_& c) {
 void Engine::Impl_::cam_() {
   const int C = blob::kResnet18Features;
   for (int p = 0; p < feat_h * feat_w; ++p) {
-    const float* f = features + static_cast<size_t>(p) * C;
     float s = 0;
-    for (int c = 0; c < C; ++c) s += cam_w[c] * f[c];
+    if (int8) {   // dequantized on the fly: scale * (q - zp)
+      const int8_t* f = features_q + static_cast<size_t>(p) * C;
+      for (int c = 0; c < C; ++c) s += cam_w[c] * static_cast<float>(f[c] - features_qp.zero_point);
+      s *= features_qp.scale;
+    } else {
+      const float* f = features + static_cast<size_t>(p) * C;
+      for (int c = 0; c < C; ++c) s += cam_w[c] * f[c];
+    }
     cam_grid[p] = s;
   }
   for (int y = 0; y < S; ++y) {
@@ -490,9 +572,8 @@ void Engine::Impl_::cam_() {
   }
 }
 
-// The network: reads like the math.
-void Engine::Impl_::forward(const float* input, Prediction* out) {
-  if (input != x) std::memcpy(x, input, static_cast<size_t>(S) * S * 3 * sizeof(float));
+// The network: reads like the math. x (f32, normalized) -> features -> pooled.
+void Engine::Impl_::forward_f32_() {
   int li = 0;
   run_conv_(li++, *stem);                                             // conv7x7/2 + ReLU
   maxpool_f32(pool_in_h, pool_in_w, 64, 3, 2, 1, pool_in, pool_out, isa);   // maxpool 3x3/2
@@ -506,9 +587,34 @@ void Engine::Impl_::forward(const float* input, Prediction* out) {
   const int C = blob::kResnet18Features;
   global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);      // GAP
   observe_(li++, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled, C);
+}
+
+// The same graph on int8 activations (the observer is not called: it sees f32 engines only).
+void Engine::Impl_::forward_qs8_() {
+  auto conv = [&](const Conv_& c) {
+    conv_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q, c.residual_q,
+                 c.qres, c.relu, isa);
+  };
+  quantize_f32_qs8(static_cast<size_t>(S) * S * 3, x, stem->qin, x_q);   // quantize the input
+  conv(*stem);                                                          // conv7x7/2 + ReLU
+  maxpool_qs8(pool_in_h, pool_in_w, 64, 3, 2, 1, bufs_q[0], bufs_q[1], isa);   // maxpool 3x3/2
+  for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks
+    if (b.down) conv(*b.down);
+    conv(*b.conv1);
+    conv(*b.conv2);
+  }
+  global_avgpool_qs8_f32(feat_h * feat_w, blob::kResnet18Features, features_q, features_qp,
+                         pooled, isa);                                  // GAP (dequantizes)
+}
+
+void Engine::Impl_::forward(const float* input, Prediction* out) {
+  if (input != x) std::memcpy(x, input, static_cast<size_t>(S) * S * 3 * sizeof(float));
+  if (int8) forward_qs8_();
+  else forward_f32_();
+  const int C = blob::kResnet18Features;
   float logits[2];
   fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
-  observe_(li++, "fc", pooled, C, logits, 2);
+  if (!int8) observe_(22, "fc", pooled, C, logits, 2);
   cam_();                                                             // CAM from f4
 
   out->logits[0] = logits[0];
@@ -560,7 +666,8 @@ float Engine::band_lo() const { return impl_->band_lo; }
 float Engine::band_hi() const { return impl_->band_hi; }
 const char* Engine::weight_dtype() const { return impl_->dtype.c_str(); }
 size_t Engine::arena_bytes() const {
-  return impl_->arena.size() * sizeof(float) + impl_->indirection_pointers * sizeof(void*);
+  return impl_->arena.size() * sizeof(float) + impl_->arena_q.size() +
+         impl_->indirection_pointers * sizeof(void*);
 }
 Isa Engine::isa() const { return impl_->isa; }
 

@@ -23,6 +23,8 @@
 //
 // Calibration hook (for the int8 converter): set_observer() is called after every layer with
 // its input and output activations; ActivationRanges collects per-layer min/max from it.
+// (f32/f16 engines only: an int8 engine runs the same graph on int8 activations with
+// conv_run_qs8 / maxpool_qs8 / global_avgpool_qs8_f32, the fc and the CAM stay f32.)
 //
 // An Engine is not thread-safe: one per thread / worker.
 #pragma once
@@ -88,7 +90,7 @@ class Engine {
   float temperature() const;
   float band_lo() const;
   float band_hi() const;
-  const char* weight_dtype() const;             // "f32" | "f16" as stored in the blob
+  const char* weight_dtype() const;             // "f32" | "f16" | "int8" as stored in the blob
   size_t arena_bytes() const;                   // activations + indirection, planned at load
   Isa isa() const;
 
