@@ -82,7 +82,8 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
     const char* n;
   };
   const V vs[] = {{mc::Isa::Scalar, 2, "f32 scalar 2x8"}, {mc::Isa::Simd, 4, "f32 simd128 4x8"},
-                  {mc::Isa::Simd, 6, "f32 simd128 6x8"}};
+                  {mc::Isa::Simd, 6, "f32 simd128 6x8"},
+                  {mc::Isa::Simd, 104, "f32 simd128 4x8s4"}};
   std::vector<Case> cases;
   for (const auto& v : vs) {
     if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;

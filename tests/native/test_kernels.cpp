@@ -64,6 +64,7 @@ std::vector<Variant> variants() {
   if (mc::default_isa() == mc::Isa::Simd) {
     v.push_back({mc::Isa::Simd, 4, "simd128-4x8"});
     v.push_back({mc::Isa::Simd, 6, "simd128-6x8"});
+    v.push_back({mc::Isa::Simd, 104, "simd128-4x8s4"});
   }
   return v;
 }
@@ -272,6 +273,7 @@ TEST_CASE("global avgpool and fully connected f32", "[kernels]") {
       auto w = random_vec(size_t(n_in) * n_out, rng);
       auto b = random_vec(size_t(n_out), rng);
       auto in = random_vec(size_t(n_in), rng);
+      std::vector<float> first;
       for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
         std::vector<float> out(size_t(n_out) + 1, 99.0f);
         mc::fully_connected_f32(n_in, n_out, w.data(), b.data(), in.data(), out.data(), isa);
@@ -284,6 +286,8 @@ TEST_CASE("global avgpool and fully connected f32", "[kernels]") {
           }
           CHECK(std::fabs(out[o] - s) <= 1e-5 * m + 1e-7);
         }
+        if (first.empty()) first = out;
+        else CHECK(out == first);   // scalar and SIMD sum in the same order: bit-identical
       }
     }
 }

@@ -27,6 +27,7 @@ std::vector<F32Uk> f32_ukernels() {
 #if MC_HAVE_SIMD128
   v.push_back({mc::kernels::f32_igemm_ukernel_4x8__simd128, 4, "simd128 4x8"});
   v.push_back({mc::kernels::f32_igemm_ukernel_6x8__simd128, 6, "simd128 6x8"});
+  v.push_back({mc::kernels::f32_igemm_ukernel_4x8s4__simd128, 4, "simd128 4x8s4"});
 #endif
   return v;
 }

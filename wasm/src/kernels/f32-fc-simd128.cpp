@@ -1,5 +1,5 @@
 // f32 fully connected (one input vector), SIMD128: 2 x f32x4 partial dot products per output,
-// reduced at the end (so the summation order differs from the scalar reference).
+// reduced at the end, in the same order as the scalar reference (bit-identical results).
 #include "kernels/kernels.h"
 
 #if MC_HAVE_SIMD128

@@ -40,6 +40,9 @@ void f32_igemm_ukernel_2x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
 void f32_igemm_ukernel_4x8__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                     const float* const* a, size_t a_stride, const float* w,
                                     float* c, size_t c_stride, const float* r, bool relu);
+void f32_igemm_ukernel_4x8s4__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const float* const* a, size_t a_stride, const float* w,
+                                      float* c, size_t c_stride, const float* r, bool relu);
 void f32_igemm_ukernel_6x8__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                     const float* const* a, size_t a_stride, const float* w,
                                     float* c, size_t c_stride, const float* r, bool relu);

@@ -70,6 +70,9 @@ MC_SIMD_INLINE f32x4 f32x4_min(f32x4 a, f32x4 b) { return wasm_f32x4_pmin(a, b);
 MC_SIMD_INLINE float f32x4_lane0(f32x4 v) { return wasm_f32x4_extract_lane(v, 0); }
 // lanes 2,3 moved to 0,1 (for partial stores)
 MC_SIMD_INLINE f32x4 f32x4_move_hi(f32x4 v) { return wasm_i32x4_shuffle(v, v, 2, 3, 2, 3); }
+template <int L> MC_SIMD_INLINE f32x4 f32x4_broadcast_lane(f32x4 v) {
+  return wasm_i32x4_shuffle(v, v, L, L, L, L);
+}
 MC_SIMD_INLINE void f32x4_store_lo2(float* p, f32x4 v) { wasm_v128_store64_lane(p, v, 0); }
 MC_SIMD_INLINE void f32x4_store_lo1(float* p, f32x4 v) { wasm_v128_store32_lane(p, v, 0); }
 MC_SIMD_INLINE f32x4 f32x4_from_i32x4(i32x4 v) { return wasm_f32x4_convert_i32x4(v); }
@@ -127,6 +130,9 @@ MC_SIMD_INLINE f32x4 f32x4_max(f32x4 a, f32x4 b) { return _mm_max_ps(b, a); }
 MC_SIMD_INLINE f32x4 f32x4_min(f32x4 a, f32x4 b) { return _mm_min_ps(b, a); }
 MC_SIMD_INLINE float f32x4_lane0(f32x4 v) { return _mm_cvtss_f32(v); }
 MC_SIMD_INLINE f32x4 f32x4_move_hi(f32x4 v) { return _mm_movehl_ps(v, v); }
+template <int L> MC_SIMD_INLINE f32x4 f32x4_broadcast_lane(f32x4 v) {
+  return _mm_shuffle_ps(v, v, _MM_SHUFFLE(L, L, L, L));
+}
 MC_SIMD_INLINE void f32x4_store_lo2(float* p, f32x4 v) { _mm_storel_pi(reinterpret_cast<__m64*>(p), v); }
 MC_SIMD_INLINE void f32x4_store_lo1(float* p, f32x4 v) { _mm_store_ss(p, v); }
 MC_SIMD_INLINE f32x4 f32x4_from_i32x4(i32x4 v) { return _mm_cvtepi32_ps(v); }

@@ -101,6 +101,7 @@ bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, cons
 #if MC_HAVE_SIMD128
     if (mr == 4) uk = kernels::f32_igemm_ukernel_4x8__simd128;
     if (mr == 6) uk = kernels::f32_igemm_ukernel_6x8__simd128;
+    if (mr == 104) uk = kernels::f32_igemm_ukernel_4x8s4__simd128;   // 4x8, 4-wide loads
 #endif
   }
   if (!uk) return false;
@@ -108,7 +109,7 @@ bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, cons
   const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
   const size_t pixels = size_t(s.out_h()) * size_t(s.out_w());
   const size_t pf = panel_floats(s);
-  const size_t MR = size_t(mr);
+  const size_t MR = size_t(mr % 100);
   // Panels outer (a panel's weights stay in cache while all pixels stream by), pixel tiles inner.
   for (size_t p = 0; p < num_panels(s); p++) {
     const size_t n0 = p * NR;

@@ -16,7 +16,7 @@ namespace detail {
 constexpr int kF32IgemmMrScalar = 2;
 constexpr int kF32IgemmMrSimd = 4;   // 4x8 beat 6x8 natively (SSE) and in V8 (bench)
 
-// conv_run_f32 with an explicit microkernel: mr = 2 (scalar), 4 or 6 (SIMD). Returns false
+// conv_run_f32 with an explicit microkernel: mr = 2 (scalar), 4, 6 or 104 (= 4x8s4) (SIMD). Returns false
 // (and computes nothing) when that tile does not exist for the ISA or in this build.
 bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, const float* packed,
                        float* output, const float* residual, bool relu, Isa isa, int mr);
