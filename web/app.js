@@ -148,8 +148,9 @@ function setHeat(card, on) {
 
 function updateCard(rec) {
   const old = state.cards.get(rec.id);
+  const oldCard = old && old.card;      // buildCard() updates the entry in place
   const card = buildCard(rec);
-  if (old && old.card && old.card.isConnected) old.card.replaceWith(card);
+  if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
   else $('grid').append(card);
   applyView();
 }

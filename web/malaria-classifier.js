@@ -77,7 +77,7 @@ export class MalariaClassifier {
     const assets = await loadManifest(manifestUrl);
     const shipped = new URL(assets.model.url, manifestUrl).href;
     const modelUrl = options.model ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href : shipped;
-    const expected = options.sha256 || (modelUrl === shipped ? assets.model.sha256 : null);
+    const expected = options.sha256 || (!options.modelBytes && modelUrl === shipped ? assets.model.sha256 : null);
     const modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
       : await fetchVerified(modelUrl, expected, 'model');
     if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');

@@ -54,7 +54,7 @@ export function register({ buildDir, nativeCli }) {
     const engine = await loadEngine({ assets: manifest, baseUrl: pathToFileURL(site + '/').href, prefer: 'nosimd',
       wasmBytes: { nosimd: fs.readFileSync(path.join(site, a.wasm)) }, modelBytes: fs.readFileSync(modelPath) });
     msg = '';
-    try { engine.classifyPixels(new Uint8Array(12), 3, 1, 4); } catch (e) { msg = e.message; }
+    try { engine.classifyPixels(new Uint8Array(10), 3, 1, 4); } catch (e) { msg = e.message; }
     assert(msg.length > 0, 'pixel buffer size mismatch is reported');
     msg = '';
     try { engine.classifyPixels(new Uint8Array(0), 0, 0, 4); } catch (e) { msg = e.message; }

@@ -76,7 +76,7 @@ export function nativeClassify(cli, model, files) {
   }
   let out;
   try {
-    out = execFileSync(cli, ['--model', model, '--format', 'jsonl', ...files], { encoding: 'utf8', maxBuffer: 1 << 26 });
+    out = execFileSync(cli, ['--model', model, '--format', 'jsonl', ...files], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (e) {
     out = e.stdout || '';   // exit code 1 when some files failed; the lines are still there
   }
