@@ -311,6 +311,7 @@ async function main() {
     results.versions['@tensorflow/tfjs-backend-wasm'] = pkg('@tensorflow/tfjs-backend-wasm');
     results.versions['playwright-core'] = pkg('playwright-core');
     results.versions.node = process.version;
+    try { results.versions.ours = fs.readFileSync(path.join(ASSETS, 'ours', 'BUILD_INFO.txt'), 'utf8').trim(); } catch { /* none */ }
     try { results.versions.emscripten = execFileSync('emcc', ['--version']).toString().split('\n')[0]; } catch { /* none */ }
     results.peak = await runPeak();
     try {

@@ -101,16 +101,18 @@ if nice -n 10 cmake -S . -B "$OUT/build-native" -DCMAKE_BUILD_TYPE=Release >/dev
     fi
   done
 else
-  missing+=("malaria-convert (native build failed: see cmake --build $OUT/build-native --target malaria-convert)")
-  rm -f "$A"/ours/model-*.mcb
+  missing+=("malaria-convert (native build failed: see cmake --build $OUT/build-native --target malaria-convert); blobs from an earlier conversion, if any, are used")
 fi
 if nice -n 10 emcmake cmake -S . -B "$OUT/build-wasm" -DCMAKE_BUILD_TYPE=Release -DMC_WEB_MODEL=/nonexistent >/dev/null 2>&1 \
    && nice -n 10 cmake --build "$OUT/build-wasm" --target malaria-simd -j"$JOBS" >/dev/null; then
   MJS=$(find "$OUT/build-wasm" -name 'malaria-simd.mjs' | head -1)
   cp "$MJS" "${MJS%.mjs}.wasm" "$A/ours/"
+  echo "working tree $(git describe --always --dirty), built $(date -u +%FT%TZ)" > "$A/ours/BUILD_INFO.txt"
+elif [ -f "$A/ours/malaria-simd.wasm" ]; then
+  missing+=("a fresh wasm module (emscripten build of malaria-simd failed; measuring the previous build)")
+  sed -i 's/$/ (STALE: the latest build failed)/' "$A/ours/BUILD_INFO.txt"
 else
   missing+=("our wasm module (emscripten build of malaria-simd failed)")
-  rm -f "$A/ours/malaria-simd.mjs" "$A/ours/malaria-simd.wasm"
 fi
 
 # 7. browser

@@ -187,7 +187,7 @@ def table(res, native):
     lines.append(f"Versions: Chromium {v.get('chromium')} (headless, Debian), onnxruntime-web {v.get('onnxruntime-web')}, "
                  f"@tensorflow/tfjs-core + tfjs-backend-wasm {v.get('@tensorflow/tfjs-backend-wasm')}, "
                  f"{(v.get('emscripten') or '').replace('emcc (Emscripten gcc/clang-like replacement + linker emulating GNU ld) ', 'emscripten ')}, "
-                 f"Node {v.get('node')}, playwright-core {v.get('playwright-core')}, PyTorch {res['reference'].get('torch')} (reference logits).")
+                 f"Node {v.get('node')}, our engine: {v.get('ours', 'not built')}, playwright-core {v.get('playwright-core')}, PyTorch {res['reference'].get('torch')} (reference logits).")
     lines.append("")
     wsrc = res["reference"].get("weights") or "?"
     kind = "the shipped trained model" if wsrc.rstrip("/").endswith("model/malaria_resnet18.safetensors") and "/out/" not in wsrc else "a random dev model (same architecture, same timing)"
