@@ -4,7 +4,7 @@
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
 import { summarize, toCSV, toJSON, pct } from './stats.js';
-import { drawCam } from './cam-overlay.js';
+import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
 const $ = (id) => document.getElementById(id);
@@ -90,10 +90,6 @@ function buildCard(rec) {
   if (entry.url && cls !== 'error') {
     const img = el('img', { alt: altText(rec), decoding: 'async', loading: 'lazy', src: entry.url });
     box.append(img);
-    if (rec.result && rec.result.width && rec.result.height) {
-      box.style.aspectRatio = `${rec.result.width} / ${rec.result.height}`;
-      if (rec.result.height > rec.result.width) box.style.width = 'auto', box.style.height = '100%';
-    }
   } else {
     box.append(el('span', { class: 'placeholder', 'aria-hidden': 'true', text: SYMBOL[cls] }));
   }
@@ -117,6 +113,7 @@ function buildCard(rec) {
     if (r.cam && r.cam.length) {
       const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
       canvas.hidden = true;
+      fitOverlay(canvas, r.width, r.height);   // the CAM covers the whole image
       box.append(canvas);
       const btn = el('button', { type: 'button', class: 'btn small heat-btn', text: 'Heat map',
                                  'aria-pressed': 'false' });

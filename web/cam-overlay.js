@@ -21,11 +21,22 @@ export function drawCam(canvas, cam, size) {
     if (v > 0.05) {
       const [r, g, b, a] = warm(v);
       img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = a;
-    } else if (v < -0.05) {
+    } else if (v < -0.25) {
       img.data[o] = 40; img.data[o + 1] = 110; img.data[o + 2] = 255;
-      img.data[o + 3] = Math.round(90 * -v);
+      img.data[o + 3] = Math.round(80 * (-v - 0.25) / 0.75);
     }
   }
   ctx.putImageData(img, 0, 0);
   return maxAbs;
+}
+
+/** Place `canvas` over the part of a square box that an object-fit: contain image of w x h fills. */
+export function fitOverlay(canvas, w, h) {
+  if (!(w > 0 && h > 0)) return;
+  const fw = w >= h ? 1 : w / h;
+  const fh = h >= w ? 1 : h / w;
+  canvas.style.left = `${(50 * (1 - fw)).toFixed(3)}%`;
+  canvas.style.top = `${(50 * (1 - fh)).toFixed(3)}%`;
+  canvas.style.width = `${(100 * fw).toFixed(3)}%`;
+  canvas.style.height = `${(100 * fh).toFixed(3)}%`;
 }

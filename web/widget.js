@@ -10,7 +10,7 @@
 // Single-threaded (the engine runs on the page's thread, no Worker, no SharedArrayBuffer), so it
 // needs no cross-origin isolation. Shadow DOM keeps styles apart; it is not a security boundary.
 import { MalariaClassifier } from './malaria-classifier.js';
-import { drawCam } from './cam-overlay.js';
+import { drawCam, fitOverlay } from './cam-overlay.js';
 
 const NOTICE = 'Screening aid for research and education only, not a diagnosis. ' +
                'Uncertain results must be reviewed by a microscopist.';
@@ -35,13 +35,14 @@ const CSS = `
 .btn input { position: absolute; opacity: 0; width: 1px; height: 1px; left: 0; top: 0; }
 .result { display: grid; grid-template-columns: 120px 1fr; gap: 12px; margin-top: 12px; align-items: start; }
 .thumb { position: relative; width: 120px; height: 120px; background: #000; border-radius: 6px; overflow: hidden; }
-.thumb img, .thumb canvas { position: absolute; inset: 0; width: 100%; height: 100%; }
+.thumb img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; }
+.thumb canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 .label { font-size: 17px; font-weight: 700; margin: 0 0 4px; }
 .label.parasitized { color: #a3262a; } .label.uninfected { color: #1f6b3a; }
 .prob { margin: 0 0 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
 .band { font-size: 13px; padding: 3px 6px; border-radius: 5px; background: #eef2f6; margin: 0 0 8px; }
 .band.uncertain { background: #fff4dc; color: #7a4d00; font-weight: 600; }
-.status { font-size: 13px; color: #4a5663; min-height: 1.2em; margin: 8px 0 0; }
+.status { font-size: 13px; color: #4a5663; min-height: 1.2em; margin: 8px 0 0; overflow-wrap: anywhere; }
 .error { font-size: 13px; color: #6b1510; background: #fdecea; border-radius: 6px; padding: 6px 8px; margin: 8px 0 0; }
 .notice { font-size: 12px; color: #4a3b00; background: #fff8e1; padding: 6px 12px; margin: 0; border-top: 1px solid #ecd9a0; }
 [hidden] { display: none !important; }
@@ -189,6 +190,7 @@ export class MalariaCellClassifier extends HTMLElement {
     const canvas = this._q('canvas');
     canvas.hidden = true;
     canvas.dataset.drawn = '';
+    fitOverlay(canvas, r.width, r.height);
     this._q('.heat').setAttribute('aria-pressed', 'false');
     this._q('.result').hidden = false;
     this._status(`${name}: ${r.label}, P(parasitized) ${r.pParasitized.toFixed(3)}.`);
