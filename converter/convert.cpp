@@ -2,6 +2,7 @@
 #include "convert.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -49,8 +50,18 @@ bool is_bn_counter_(const std::string& name) {
          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-// The calibration files: every regular file named on the command line, and every file under
-// a named folder (recursively), sorted so that the result does not depend on the file system.
+// .png / .jpg / .jpeg / .bmp (any case), not hidden: what is picked up from a folder.
+bool is_image_name_(const std::string& name) {
+  if (name.empty() || name[0] == '.') return false;
+  std::string ext = name.substr(name.find_last_of('.') == std::string::npos ? name.size()
+                                                                            : name.find_last_of('.'));
+  for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+// The calibration files: every file named on the command line, and every image file (by
+// extension) under a named folder, recursively; sorted, so that the result does not depend on
+// the file system's order.
 bool list_calibration_files_(const std::vector<std::string>& args, std::vector<std::string>* out,
                              std::string* err) {
   namespace fs = std::filesystem;
@@ -58,7 +69,7 @@ bool list_calibration_files_(const std::vector<std::string>& args, std::vector<s
   for (const std::string& a : args) {
     if (fs::is_directory(a, ec)) {
       for (fs::recursive_directory_iterator it(a, ec), end; !ec && it != end; it.increment(ec))
-        if (it->is_regular_file(ec) && it->path().filename().string()[0] != '.')
+        if (it->is_regular_file(ec) && is_image_name_(it->path().filename().string()))
           out->push_back(it->path().string());
       if (ec) { *err = "calibration: cannot list " + a + ": " + ec.message(); return false; }
     } else if (fs::is_regular_file(a, ec)) {
