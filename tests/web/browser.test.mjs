@@ -306,6 +306,73 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  test('input: paste from the clipboard and drop files onto the page', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      const bytes = [...fs.readFileSync(cells[0].path)];
+      await page.evaluate((b) => {
+        const file = new File([new Uint8Array(b)], 'clip.png', { type: 'image/png' });
+        const dt = new DataTransfer();
+        dt.items.add(file);
+        document.dispatchEvent(new ClipboardEvent('paste', { clipboardData: dt, bubbles: true, cancelable: true }));
+      }, bytes);
+      await waitIdle(page, 1);
+      await page.evaluate((b) => {
+        const dt = new DataTransfer();
+        dt.items.add(new File([new Uint8Array(b)], 'dropped-1.png', { type: 'image/png' }));
+        dt.items.add(new File([new Uint8Array(b)], 'dropped-2.png', { type: 'image/png' }));
+        const zone = document.getElementById('drop-zone');
+        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, bytes);
+      await waitIdle(page, 3);
+      const got = await cardsOf(page);
+      assert(got.some((g) => /^pasted-.*\.png$/.test(g.name) && g.label), 'pasted image classified');
+      assert(got.filter((g) => /^dropped-\d\.png$/.test(g.name) && g.label).length === 2, 'dropped images classified');
+      const ps = new Set(got.map((g) => g.p.toFixed(6)));
+      assert(ps.size === 1, 'same image, same probability');
+    } finally { await ctx.close(); }
+  }, { timeout: 120000 });
+
+  test('update: a new version waits, the page offers a reload, the old cache is removed', async () => {
+    // a copy of the site that can be changed under the running page
+    const copy = path.join(tmp, 'site-copy');
+    fs.cpSync(site, copy, { recursive: true });
+    const { startServer } = await import(pathToFileURL(path.join(REPO, 'web/serve.mjs')).href);
+    const srv = await startServer({ root: copy, port: 0 });
+    const origin = srv.url.replace(/\/$/, '');
+    const ctx = await newContext([origin]);
+    try {
+      const page = await ctx.newPage();
+      await page.goto(srv.url);
+      await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+      await page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        if (!navigator.serviceWorker.controller) {
+          await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+        }
+      });
+      assert(await page.isHidden('#update-banner'), 'no update banner on the first visit');
+      const oldKeys = await page.evaluate(() => caches.keys());
+      const sw = fs.readFileSync(path.join(copy, 'sw.js'), 'utf8');
+      fs.writeFileSync(path.join(copy, 'sw.js'), sw.replace(`'${manifest.version}'`, `'${manifest.version}-next'`));
+      await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+      await page.waitForSelector('#update-banner:not([hidden])', { timeout: 60000 });
+      await Promise.all([page.waitForEvent('load', { timeout: 60000 }), page.click('#update-btn')]);
+      await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+      const keys = await page.evaluate(async () => {
+        for (let i = 0; i < 50; i++) {
+          const k = await caches.keys();
+          if (k.length === 1) return k;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return caches.keys();
+      });
+      assert(keys.length === 1 && keys[0].endsWith('-next') && !oldKeys.includes(keys[0]), `caches after update: ${keys}`);
+    } finally { await ctx.close(); await srv.close(); }
+  }, { timeout: 180000 });
+
   test('camera: fake device, choose camera, capture a still, classified', async () => {
     const ctx = await newContext([env.siteOrigin]);
     try {
