@@ -403,7 +403,8 @@ function setupInput() {
 function setupCamera() {
   const panel = $('camera-panel');
   const msg = (t) => { $('camera-message').textContent = t; };
-  const cam = new Camera({ video: $('camera-video'), select: $('camera-select'), onMessage: msg });
+  const cam = new Camera({ video: $('camera-video'), guide: document.querySelector('.camera-guide'),
+                          select: $('camera-select'), onMessage: msg });
   const open = async (deviceId) => {
     panel.hidden = false;
     $('capture-btn').disabled = true;
@@ -627,8 +628,10 @@ async function main() {
   setupModelCard();
   renderSummary();
   await loadStore();
-  setupServiceWorker();
+  // Register the service worker once the model is loaded: its precache then takes the big
+  // content-hashed files from the HTTP cache instead of downloading them a second time.
   await loadClassifier();
+  setupServiceWorker();
   requestPersistence();
 }
 

@@ -26,6 +26,20 @@ export class Camera {
   constructor(ui) {
     this.ui = ui;
     this.stream = null;
+    // Keep the guide over the square that capture() takes: 60% of the shorter side of the video
+    // as it is displayed (object-fit: contain inside the view).
+    const relayout = () => this.layoutGuide();
+    if (typeof ResizeObserver !== 'undefined' && ui.video) new ResizeObserver(relayout).observe(ui.video);
+    if (ui.video) ui.video.addEventListener('loadedmetadata', relayout);
+  }
+
+  layoutGuide() {
+    const v = this.ui.video, g = this.ui.guide;
+    if (!v || !g || !v.videoWidth || !v.clientWidth) return;
+    const scale = Math.min(v.clientWidth / v.videoWidth, v.clientHeight / v.videoHeight);
+    const side = 0.6 * Math.min(v.videoWidth, v.videoHeight) * scale;
+    g.style.width = `${side}px`;
+    g.style.height = `${side}px`;
   }
 
   /** Why the camera cannot be used here, or null. */
@@ -70,6 +84,7 @@ export class Camera {
         v.addEventListener('loadedmetadata', () => { clearTimeout(t); resolve(); }, { once: true });
       });
     }
+    this.layoutGuide();
     await this.listDevices(stream.getVideoTracks()[0]);
     this.ui.onMessage('');
   }

@@ -10,12 +10,14 @@ const CACHE = `${PREFIX}${VERSION}`;
 const PRECACHE = __MC_PRECACHE__;
 // Files whose latest copy matters more than offline speed: network first, cache as fallback.
 const NETWORK_FIRST = new Set(['embed-config.json']);
+const HASHED = /\.[0-9a-f]{10}\.(mjs|wasm|mcb)$/;
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(CACHE);
-    // cache: 'reload' bypasses the HTTP cache so a new version never precaches stale files.
-    await cache.addAll(PRECACHE.map((p) => new Request(p, { cache: 'reload' })));
+    // Content-hashed files (wasm, model) may come from the HTTP cache (the page has just fetched
+    // them); everything else bypasses it so a new version never precaches stale files.
+    await cache.addAll(PRECACHE.map((p) => new Request(p, { cache: HASHED.test(p) ? 'default' : 'reload' })));
   })());
 });
 
