@@ -86,7 +86,7 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
     CHECK(contains_(err, "30000 x 30000"));
   }
   SECTION("crafted JPEG that overflows stb 2.27's Huffman table (found by fuzz_image)") {
-    for (const char* f : {"jpeg_huffman_overflow.jpg", "jpeg_huffman_overflow_2.jpg"}) {
+    for (const char* f : {"jpeg_huffman_overflow.jpg", "jpeg_huffman_overflow_2.jpg", "jpeg_huffman_overflow_3.jpg"}) {
       CHECK_FALSE(mc::load_image_file(kImgDir_ + f, mc::ImageLimits{}, &img, &err));
       CHECK(contains_(err, "Huffman"));
     }

@@ -188,6 +188,14 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     set_err_(err, "file too large (limit " + std::to_string(kMaxImageFileBytes >> 20) + " MiB)");
     return false;
   }
+  // before stb reads anything (its header parsing already builds the Huffman tables)
+  if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
+    std::string why;
+    if (!jpeg_structure_ok_(data, len, &why)) {
+      set_err_(err, why);
+      return false;
+    }
+  }
   const int n = static_cast<int>(len);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(data, n, &w, &h, &comp)) {
@@ -208,13 +216,6 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   if (!check_image_size(w, h, 3, lim, &size_err)) {
     set_err_(err, size_err);
     return false;
-  }
-  if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
-    std::string why;
-    if (!jpeg_structure_ok_(data, len, &why)) {
-      set_err_(err, why);
-      return false;
-    }
   }
   int w2 = 0, h2 = 0, comp2 = 0;
   std::unique_ptr<unsigned char, StbiFree_> px(stbi_load_from_memory(data, n, &w2, &h2, &comp2, 3));
