@@ -103,12 +103,18 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   mc::conv_pack_qs8(s, qw.data(), ws.data(), qb.data(), {0.05f, 3}, {0.1f, -5}, qpacked.data());
   std::vector<const int8_t*> qind(mc::conv_indirection_size(s));
   mc::conv_setup_indirection_qs8(s, qin.data(), qzero.data(), qind.data());
-  for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
-    if (isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
-    cases.push_back({isa == mc::Isa::Simd ? "qs8 simd128 4x8c2" : "qs8 scalar 2x8c2", "GOP/s",
-                     [&, isa] {
-                       mc::conv_run_qs8(s, qind.data(), qpacked.data(), qout.data(), nullptr,
-                                        {1.0f, 0}, true, isa);
+  struct QV {
+    mc::Isa isa;
+    int mr;
+    const char* n;
+  };
+  const QV qvs[] = {{mc::Isa::Scalar, 2, "qs8 scalar 2x8c2"}, {mc::Isa::Simd, 3, "qs8 simd128 3x8c2"},
+                    {mc::Isa::Simd, 4, "qs8 simd128 4x8c2"}};
+  for (const auto& v : qvs) {
+    if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
+    cases.push_back({v.n, "GOP/s", [&, v] {
+                       mc::detail::conv_run_qs8_tile(s, qind.data(), qpacked.data(), qout.data(),
+                                                     nullptr, {1.0f, 0}, true, v.isa, v.mr);
                      }});
   }
 #endif

@@ -11,6 +11,7 @@
 
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
+#include "ops/ops_detail.h"
 
 namespace {
 
@@ -134,6 +135,12 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
       size_t diff = 0;
       for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
       CHECK(diff == 0);   // integer math + identical fp32 epilogue: bit-exact
+    }
+    if (isa == mc::Isa::Simd && mc::default_isa() == mc::Isa::Simd) {   // the other SIMD tile
+      std::vector<int8_t> o3(out_n);
+      REQUIRE(mc::detail::conv_run_qs8_tile(s, ind.data(), packed.data(), o3.data(),
+                                            with_res ? res_q.data() : nullptr, qres, relu, isa, 3));
+      CHECK(o3 == out);
     }
     if (with_res) {   // the residual may be the output buffer itself (in-place add)
       std::vector<int8_t> inplace = res_q;

@@ -99,6 +99,7 @@ TEST_CASE("qs8 igemm microkernels: every mr x nc, untouched outside the tile", "
   std::vector<K> uks{{mc::kernels::qs8_igemm_ukernel_2x8c2__scalar, 2, "scalar 2x8c2"}};
 #if MC_HAVE_SIMD128
   uks.push_back({mc::kernels::qs8_igemm_ukernel_4x8c2__simd128, 4, "simd128 4x8c2"});
+  uks.push_back({mc::kernels::qs8_igemm_ukernel_3x8c2__simd128, 3, "simd128 3x8c2"});
 #endif
   for (size_t kc : {1, 2, 3, 8, 9, 17}) {
     for (size_t ks : {1, 2}) {

@@ -64,6 +64,10 @@ void f32_fc_ukernel__simd128(size_t n_in, size_t n_out, const float* w, const fl
 #endif
 
 // ---- qs8 ----------------------------------------------------------------------------------------
+using Qs8IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                 const int8_t* const* a, size_t a_stride, const void* w,
+                                 int8_t* c, size_t c_stride, const int8_t* r,
+                                 const struct Qs8IgemmParams& p);
 struct Qs8IgemmParams {
   int32_t out_zero_point;
   float out_min;        // clamp bounds of (y = acc*scale + residual term), before rounding:
@@ -76,6 +80,10 @@ void qs8_igemm_ukernel_2x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
                                      int8_t* c, size_t c_stride, const int8_t* r,
                                      const Qs8IgemmParams& p);
 #if MC_HAVE_SIMD128
+void qs8_igemm_ukernel_3x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const int8_t* const* a, size_t a_stride, const void* w,
+                                      int8_t* c, size_t c_stride, const int8_t* r,
+                                      const Qs8IgemmParams& p);
 void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                       const int8_t* const* a, size_t a_stride, const void* w,
                                       int8_t* c, size_t c_stride, const int8_t* r,

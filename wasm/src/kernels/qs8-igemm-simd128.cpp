@@ -1,4 +1,4 @@
-// qs8 igemm, portable SIMD128: 4 rows x 8 channels, input channel pairs (c2): each step
+// qs8 igemm, portable SIMD128: 4 (or 3) rows x 8 channels, input channel pairs (c2): each step
 // broadcasts a (x[2j], x[2j+1]) int16 pair of a row to all lanes and multiplies it with the
 // pairs of 4 output channels by i32x4_dot_i16x8 (pmaddwd). See ops_qs8.h for the packed layout.
 #include <cstring>
@@ -12,9 +12,8 @@ namespace kernels {
 namespace {
 
 using namespace mc::simd;
-constexpr int MR = 4;
 
-template <int J>
+template <int J, int MR>
 inline __attribute__((always_inline)) void pair_step(const i16x8 (&x)[MR], const int8_t* w,
                                                      i32x4 (&acc0)[MR], i32x4 (&acc1)[MR]) {
   const i8x16 wv = i8x16_load(w + 16 * J);
@@ -27,12 +26,10 @@ inline __attribute__((always_inline)) void pair_step(const i16x8 (&x)[MR], const
   }
 }
 
-}  // namespace
-
-void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
-                                      const int8_t* const* a, size_t a_stride, const void* w_,
-                                      int8_t* c, size_t c_stride, const int8_t* r,
-                                      const Qs8IgemmParams& p) {
+template <int MR>
+inline void igemm_qs8(size_t mr, size_t nc, size_t kc, size_t ks, const int8_t* const* a,
+                      size_t a_stride, const void* w_, int8_t* c, size_t c_stride,
+                      const int8_t* r, const Qs8IgemmParams& p) {
   const int8_t* wp = static_cast<const int8_t*>(w_);
   i32x4 acc0[MR], acc1[MR];
   {
@@ -52,10 +49,10 @@ void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks
     for (; k + 8 <= kc; k += 8) {
       i16x8 x[MR];
       for (int m = 0; m < MR; m++) x[m] = i16x8_load_i8x8(ap[m] + k);
-      pair_step<0>(x, w, acc0, acc1);
-      pair_step<1>(x, w, acc0, acc1);
-      pair_step<2>(x, w, acc0, acc1);
-      pair_step<3>(x, w, acc0, acc1);
+      pair_step<0, MR>(x, w, acc0, acc1);
+      pair_step<1, MR>(x, w, acc0, acc1);
+      pair_step<2, MR>(x, w, acc0, acc1);
+      pair_step<3, MR>(x, w, acc0, acc1);
       w += 64;
     }
     for (; k < kc; k += 2) {
@@ -66,7 +63,7 @@ void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks
         const uint32_t hi = two ? uint16_t(int16_t(ap[m][k + 1])) : 0u;
         x[m] = i32x4_splat(int32_t(lo | (hi << 16)));
       }
-      pair_step<0>(x, w, acc0, acc1);
+      pair_step<0, MR>(x, w, acc0, acc1);
       w += 16;
     }
   }
@@ -109,6 +106,22 @@ void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks
       for (size_t j = 0; j < nc; j++) cm[j] = tmp[j];
     }
   }
+}
+
+}  // namespace
+
+void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const int8_t* const* a, size_t a_stride, const void* w,
+                                      int8_t* c, size_t c_stride, const int8_t* r,
+                                      const Qs8IgemmParams& p) {
+  igemm_qs8<4>(mr, nc, kc, ks, a, a_stride, w, c, c_stride, r, p);
+}
+
+void qs8_igemm_ukernel_3x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                      const int8_t* const* a, size_t a_stride, const void* w,
+                                      int8_t* c, size_t c_stride, const int8_t* r,
+                                      const Qs8IgemmParams& p) {
+  igemm_qs8<3>(mr, nc, kc, ks, a, a_stride, w, c, c_stride, r, p);
 }
 
 }  // namespace kernels

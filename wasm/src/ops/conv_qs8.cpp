@@ -179,14 +179,26 @@ void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const i
   detail::setup_indirection<int8_t>(s, input, zero, indirection);
 }
 
-void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed_,
-                  int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
-                  Isa isa) {
+namespace detail {
+
+bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed_,
+                       int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
+                       Isa isa, int mr) {
+  kernels::Qs8IgemmUkernel uk = nullptr;
+  if (effective_isa(isa) == Isa::Scalar) {
+    if (mr == 2) uk = kernels::qs8_igemm_ukernel_2x8c2__scalar;
+  } else {
+#if MC_HAVE_SIMD128
+    if (mr == 3) uk = kernels::qs8_igemm_ukernel_3x8c2__simd128;
+    if (mr == 4) uk = kernels::qs8_igemm_ukernel_4x8c2__simd128;
+#endif
+  }
+  if (!uk) return false;
   if (!conv_shape_valid(s) || !qs8_weights_shape_valid(s) || !indirection || !packed_ || !output)
-    return;
+    return false;
   const QuantParams out_q = conv_packed_qs8_output_params(packed_);
-  if (!quant_params_valid(out_q)) return;
-  if (residual && !quant_params_valid(residual_q)) return;
+  if (!quant_params_valid(out_q)) return false;
+  if (residual && !quant_params_valid(residual_q)) return false;
   kernels::Qs8IgemmParams p;
   p.out_zero_point = out_q.zero_point;
   p.out_min = relu ? 0.0f : float(-128 - out_q.zero_point);
@@ -194,21 +206,11 @@ void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const vo
   p.res_zero_point = residual ? residual_q.zero_point : 0;
   p.res_scale = residual ? float(double(residual_q.scale) / double(out_q.scale)) : 0.0f;
 
-  using Uk = void (*)(size_t, size_t, size_t, size_t, const int8_t* const*, size_t, const void*,
-                      int8_t*, size_t, const int8_t*, const kernels::Qs8IgemmParams&);
-  Uk uk = kernels::qs8_igemm_ukernel_2x8c2__scalar;
-  size_t MR = 2;
-#if MC_HAVE_SIMD128
-  if (detail::effective_isa(isa) == Isa::Simd) {
-    uk = kernels::qs8_igemm_ukernel_4x8c2__simd128;
-    MR = 4;
-  }
-#endif
-  (void)isa;
   const uint8_t* packed = static_cast<const uint8_t*>(packed_) + kHeaderBytes;
   const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
   const size_t pixels = size_t(s.out_h()) * size_t(s.out_w());
   const size_t pb = panel_bytes(s);
+  const size_t MR = size_t(mr);
   for (size_t pn = 0; pn < num_panels(s); pn++) {
     const size_t n0 = pn * NR;
     const size_t nc = std::min(NR, oc - n0);
@@ -219,6 +221,17 @@ void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const vo
          residual ? residual + p0 * oc + n0 : nullptr, p);
     }
   }
+  return true;
+}
+
+}  // namespace detail
+
+void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed,
+                  int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
+                  Isa isa) {
+  const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kQs8IgemmMrScalar
+                                                           : detail::kQs8IgemmMrSimd;
+  detail::conv_run_qs8_tile(s, indirection, packed, output, residual, residual_q, relu, isa, mr);
 }
 
 }  // namespace mc

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "ops/ops.h"
+#include "ops/ops_qs8.h"
 
 namespace mc {
 namespace detail {
@@ -20,6 +21,16 @@ constexpr int kF32IgemmMrSimd = 4;   // 4x8 beat 6x8 natively (SSE) and in V8 (b
 // (and computes nothing) when that tile does not exist for the ISA or in this build.
 bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, const float* packed,
                        float* output, const float* residual, bool relu, Isa isa, int mr);
+
+// Tile rows used by conv_run_qs8 for each ISA.
+constexpr int kQs8IgemmMrScalar = 2;
+constexpr int kQs8IgemmMrSimd = 4;
+
+// conv_run_qs8 with an explicit microkernel: mr = 2 (scalar), 3 or 4 (SIMD). Returns false
+// (and computes nothing) when that tile does not exist or an argument is invalid.
+bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed,
+                       int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
+                       Isa isa, int mr);
 
 // The ISA the ops really use: Simd falls back to Scalar in a build without SIMD.
 Isa effective_isa(Isa isa);
