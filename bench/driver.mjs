@@ -23,6 +23,7 @@ const PORT = Number(opt('--port', 8099));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : '/usr/bin/chromium');
 const RUNS = QUICK ? 10 : Number(opt('--runs', 50));
+const SEP_RUNS = QUICK ? 10 : 20;
 const WARMUP = QUICK ? 3 : 10;
 const REPS = QUICK ? 1 : 3;
 const COLD_REPEATS = QUICK ? 2 : 5;
@@ -170,7 +171,8 @@ async function runEngine(E) {
   };
   for (const t of E.threads) {
     console.log(`${E.id}: latency, ${t} thread(s)`);
-    const r = await fresh({ ...base, threads: t, mode: 'latency', runs: RUNS, warmup: WARMUP });
+    // (the headline latency is the interleaved run's; this one is for memory and a cross-check)
+    const r = await fresh({ ...base, threads: t, mode: 'latency', runs: SEP_RUNS, warmup: Math.min(WARMUP, 5) });
     const ms = r.latencyMs;
     res.latency[t] = { median: median(ms), p10: pct(ms, 0.1), p90: pct(ms, 0.9), min: Math.min(...ms), runs: ms.length,
                        loadMs: r.loadMs, wasmBytes: r.mem.wasmBytes, wasmMemories: r.mem.memories,
@@ -296,7 +298,7 @@ async function main() {
     },
     versions: {},
     reference: { S: ref.S, batch: ref.batch, flops: ref.flops, torch: ref.torch, weights: ref.weights },
-    settings: { runs: RUNS, warmup: WARMUP, reps: REPS, coldRepeats: COLD_REPEATS, tolF32: TOL, quick: QUICK },
+    settings: { runs: RUNS, separateRuns: SEP_RUNS, warmup: WARMUP, reps: REPS, coldRepeats: COLD_REPEATS, tolF32: TOL, quick: QUICK },
     engines: [],
     peak: null,
   };

@@ -194,7 +194,8 @@ def table(res, native):
     lines.append(f"Weights: `{os.path.relpath(wsrc, ROOT) if wsrc.startswith(ROOT) else wsrc}`, {kind}.")
     lines.append("")
     lines.append(f"ResNet18, input {S}x{S}, {gflop:.3f} GFLOP per image (2 flops per multiply-add). "
-                 f"Settings: {res['settings']['runs']} timed batch-1 runs after {res['settings']['warmup']} warm-up runs, "
+                 f"Settings: {res['settings']['runs']} timed batch-1 runs after {res['settings']['warmup']} warm-up runs (interleaved run; "
+                 f"{res['settings'].get('separateRuns', res['settings']['runs'])} in the one-browser-per-scenario runs), "
                  f"batch of {B} cells ({res['settings']['reps']} timed repetitions after 1 warm-up), "
                  f"{res['settings']['coldRepeats']} repeat visits."
                  + (" **QUICK run (fewer repetitions).**" if res['settings'].get('quick') else ""))
