@@ -91,6 +91,10 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
       CHECK(contains_(err, "Huffman"));
     }
   }
+  SECTION("PNG with an empty first IDAT (stb 2.27 memcpy(NULL, p, 0), found by fuzz_image)") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "png_empty_first_idat.png", mc::ImageLimits{}, &img, &err));
+    CHECK(contains_(err, "empty IDAT"));
+  }
   SECTION("missing file") {
     CHECK_FALSE(mc::load_image_file(kImgDir_ + "does-not-exist.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "cannot open"));

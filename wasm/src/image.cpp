@@ -172,6 +172,26 @@ bool jpeg_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   return true;
 }
 
+// stb 2.27 copies a zero-length first IDAT chunk with memcpy(NULL, p, 0) (undefined
+// behaviour, flagged by UBSan in fuzz_image; harmless in practice). No encoder writes an empty
+// IDAT before the image data, so such files are refused as corrupt.
+bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
+  size_t i = 8;   // after the signature
+  while (i + 8 <= n) {
+    const size_t len = be32_(d + i);
+    if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
+      if (len == 0) {
+        *why = "corrupt PNG (empty IDAT chunk before the image data)";
+        return false;
+      }
+      return true;   // first non-empty IDAT: stb has its buffer from here on
+    }
+    if (len > n) return true;   // stb refuses the file itself
+    i += 12 + len;
+  }
+  return true;
+}
+
 }  // namespace
 
 bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image* out,
@@ -192,6 +212,14 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
     std::string why;
     if (!jpeg_structure_ok_(data, len, &why)) {
+      set_err_(err, why);
+      return false;
+    }
+  }
+  static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (len >= 8 && std::memcmp(data, png_sig, 8) == 0) {
+    std::string why;
+    if (!png_structure_ok_(data, len, &why)) {
       set_err_(err, why);
       return false;
     }
