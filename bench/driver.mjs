@@ -24,6 +24,7 @@ const ORIGIN = `http://127.0.0.1:${PORT}`;
 const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : '/usr/bin/chromium');
 const RUNS = QUICK ? 10 : Number(opt('--runs', 50));
 const SEP_RUNS = QUICK ? 10 : 20;
+const SEPARATE_ALL = args.includes('--separate-all');
 const WARMUP = QUICK ? 3 : 10;
 const REPS = QUICK ? 1 : 3;
 const COLD_REPEATS = QUICK ? 2 : 5;
@@ -169,7 +170,10 @@ async function runEngine(E) {
     if (!c.ok) console.log(`  !! ${E.id} ${what}: logits differ from PyTorch (max rel ${c.maxRelDiff.toExponential(2)})`);
     return c;
   };
-  for (const t of E.threads) {
+  // one browser per scenario: memory (wasm, RSS) and a latency cross-check at 1 thread; with
+  // --separate-all also 2 threads and the batch runs (the interleaved run has those already)
+  const sepThreads = SEPARATE_ALL ? E.threads : [1];
+  for (const t of sepThreads) {
     console.log(`${E.id}: latency, ${t} thread(s)`);
     // (the headline latency is the interleaved run's; this one is for memory and a cross-check)
     const r = await fresh({ ...base, threads: t, mode: 'latency', runs: SEP_RUNS, warmup: Math.min(WARMUP, 5) });
@@ -182,7 +186,7 @@ async function runEngine(E) {
     res.logits0 = r.logits0;
     console.log(`   median ${res.latency[t].median.toFixed(2)} ms, wasm ${(r.mem.wasmBytes / 2 ** 20).toFixed(1)} MiB, renderer peak ${(r.rendererPeakKiB / 1024).toFixed(0)} MiB`);
   }
-  for (const t of E.threads) {
+  for (const t of SEPARATE_ALL ? E.threads : []) {
     console.log(`${E.id}: batch ${ref.batch}, ${t} thread(s)`);
     const r = await fresh({ ...base, threads: t, mode: 'batch', reps: REPS });
     const m = median(r.batchMs);
