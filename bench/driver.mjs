@@ -293,6 +293,9 @@ async function runInterleaved() {
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
   const server = await startServer();
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    process.on(sig, () => { server.kill(); console.log(`driver: ${sig}, stopping`); process.exit(130); });
+  }
   const results = {
     date: new Date().toISOString(),
     machine: {
