@@ -299,10 +299,10 @@ function dropCard(id) {
 }
 
 let persistAsked = false;
-async function requestPersistence() {
+async function requestPersistence(ask = true) {
   if (!navigator.storage) return;
   try {
-    if (!persistAsked && navigator.storage.persist) {
+    if (ask && !persistAsked && navigator.storage.persist) {
       persistAsked = true;
       await navigator.storage.persist();
     }
@@ -632,7 +632,7 @@ async function main() {
   // content-hashed files from the HTTP cache instead of downloading them a second time.
   await loadClassifier();
   setupServiceWorker();
-  requestPersistence();
+  requestPersistence(false);   // show usage; ask for persistence after the first batch
 }
 
 main();

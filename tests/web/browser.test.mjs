@@ -259,7 +259,7 @@ window.sent = true;`);
   }, { timeout: 240000 });
 
   test('page: reload in the middle of a batch keeps the results so far; resume finishes it', async () => {
-    const n = 120;
+    const n = 80;
     const dir = makeFolder('folder-reload', n, false);
     const ctx = await newContext([env.siteOrigin]);
     try {
