@@ -834,3 +834,38 @@ TEST_CASE("engine: int8 blob runs the qs8 graph close to f32", "[engine]") {
   CHECK(ok);
   CHECK(after - before == 0);
 }
+
+TEST_CASE("engine: the shipped blob agrees with PyTorch on the golden cells", "[engine]") {
+  const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
+  std::vector<uint8_t> blob;
+  std::string err;
+  if (!mc::read_file_bytes(path, size_t(1) << 31, &blob, &err)) {
+    WARN("no shipped model at " << path << "; skipped");
+    return;
+  }
+  Golden_ g;
+  REQUIRE(load_golden_(&g));
+  auto e = mc::Engine::create(blob.data(), blob.size(), &err);
+  INFO(err);
+  REQUIRE(e);
+  if (e->input_size() != g.S) {
+    WARN("shipped model S=" << e->input_size() << " differs from the golden S=" << g.S << "; skipped");
+    return;
+  }
+  int agree = 0;
+  double worst_p = 0;
+  for (int n = 0; n < g.N; ++n) {
+    mc::Image img;
+    REQUIRE(mc::load_image_file(std::string(MC_REPO_ROOT) + "/tests/fixtures/" + g.files[n],
+                                mc::ImageLimits{}, &img, &err));
+    mc::Prediction r;
+    REQUIRE(e->classify(img.pixels.data(), img.width, img.height, 3, &r, &err));
+    agree += r.label == (g.logits[n * 2 + 1] > g.logits[n * 2] ? 1 : 0);
+    worst_p = std::max(worst_p, double(std::fabs(r.p_parasitized - g.p[n])));
+  }
+  // f32/f16 blobs match to ~1e-6 / 1e-3; an int8 blob to a few percent of p
+  CHECK(agree >= g.N - 1);
+  CHECK(worst_p <= 0.05);
+  WARN("shipped " << e->weight_dtype() << " blob: label agreement with PyTorch " << agree << "/"
+       << g.N << ", max |p - p_torch| = " << worst_p);
+}
