@@ -513,12 +513,18 @@ function renderModelCard(info, assets) {
   row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}`);
   if (assets) row('model sha256', assets.model.sha256);
   body.append(dl);
-  for (const [k, v] of nested) {
-    body.append(el('h3', { text: k }));
+  const section = (title, obj, depth) => {
+    body.append(el(depth === 0 ? 'h3' : 'h4', { text: title }));
     const d = el('dl');
-    for (const [k2, v2] of Object.entries(v)) d.append(el('dt', { text: k2 }), el('dd', { text: renderValue(v2) }));
-    body.append(d);
-  }
+    const deeper = [];
+    for (const [k, v] of Object.entries(obj)) {
+      if (v && typeof v === 'object' && !Array.isArray(v) && depth < 1) deeper.push([k, v]);
+      else d.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
+    }
+    if (d.children.length) body.append(d);
+    for (const [k, v] of deeper) section(`${title} · ${k}`, v, depth + 1);
+  };
+  for (const [k, v] of nested) section(k, v, 0);
   const raw = el('details', {}, el('summary', { text: 'Full metadata (JSON)' }), el('pre', { text: JSON.stringify(meta, null, 2) }));
   body.append(raw);
 }
