@@ -2,8 +2,8 @@
 // evidence) as a translucent colour map. Positive evidence (for Parasitized) is warm
 // (yellow -> red), negative evidence (for Uninfected) is a faint blue.
 
-function warm(t) {              // t in [0,1]: transparent -> yellow -> orange -> red
-  return [255, Math.round(230 - 190 * t), Math.round(60 * (1 - t)), Math.round(40 + 170 * t)];
+function warm(t) {              // t in [0,1]: faint yellow -> orange -> red, alpha grows with t
+  return [255, Math.round(230 - 190 * t), Math.round(60 * (1 - t)), Math.round(170 * Math.pow(t, 1.3))];
 }
 
 /** Paint `cam` (size*size) into `canvas` (set to size x size; CSS stretches it over the image). */
@@ -18,8 +18,8 @@ export function drawCam(canvas, cam, size) {
   for (let i = 0; i < size * size; i++) {
     const v = (cam[i] || 0) * scale;
     const o = i * 4;
-    if (v > 0.05) {
-      const [r, g, b, a] = warm(v);
+    if (v > 0.15) {
+      const [r, g, b, a] = warm((v - 0.15) / 0.85);
       img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = a;
     } else if (v < -0.25) {
       img.data[o] = 40; img.data[o + 1] = 110; img.data[o + 2] = 255;
