@@ -506,7 +506,13 @@ function renderModelCard(info, assets) {
   const dl = el('dl');
   const row = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
   const nested = [];
-  for (const [k, v] of Object.entries(meta)) {
+  // What a reader of a model card needs first; the blob's tensor table and other long technical
+  // lists stay in the full JSON below.
+  const ORDER = ['intended_use', 'architecture', 'labels', 'metrics', 'calibration', 'input', 'provenance'];
+  const keys = [...ORDER.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !ORDER.includes(k)).sort()];
+  for (const k of keys) {
+    const v = meta[k];
+    if (k === 'tensors' || (Array.isArray(v) && (v.length > 8 || v.some((x) => x && typeof x === 'object')))) continue;
     if (v && typeof v === 'object' && !Array.isArray(v)) nested.push([k, v]);
     else row(k, v);
   }
