@@ -287,8 +287,22 @@ def table(res, native):
                      lambda e: ratio(est(e), best_est)))
         rows.append(("bytes before first result (gzip)", "<= 0.3",
                      lambda e: ratio(get(e, "cold", "bytes", "gzip"), best_bytes)))
+        goals = {
+            "batch-1 latency vs best peer 1-thread (int8 / f32)": lambda v, e: v <= (0.5 if e["dtype"] == "int8" else 0.8),
+            "2-Worker throughput vs peers' best 2-thread throughput": lambda v, e: v >= 2,
+            "cold start, repeat visit (HTTP cache)": lambda v, e: v <= 0.25,
+            "bytes before first result (gzip)": lambda v, e: v <= 0.3,
+        }
+
+        def cell(name, f, e, nd=2, unit=""):
+            v = f(e)
+            if v is None:
+                return "–"
+            g = goals.get(name)
+            mark = "" if g is None else (" ✓" if g(v, e) else " ✗")
+            return fmt(v, nd, unit) + mark
         for name, goal, f in rows:
-            lines.append(f"| {name} | {goal} | " + " | ".join(fmt(f(ours[k]), 2) for k in sorted(ours)) + " |")
+            lines.append(f"| {name} | {goal} | " + " | ".join(cell(name, f, ours[k]) for k in sorted(ours)) + " |")
         if peak and not peak.get("error"):
             def eff(e):
                 med = get(e, "latency", "1", "median")
@@ -296,8 +310,9 @@ def table(res, native):
                     return None
                 p = peak["dot"]["1"] if e["dtype"] == "int8" else peak["f32"]["1"]
                 return gflop / (med / 1e3) / p * 100
+            goals["peak"] = lambda v, e: v >= 60
             lines.append("| share of the 1-Worker SIMD128 peak over the network (int8: dot peak) | >= 60 % | " +
-                         " | ".join(fmt(eff(ours[k]), 0, " %") for k in sorted(ours)) + " |")
+                         " | ".join(cell("peak", eff, ours[k], 0, " %") for k in sorted(ours)) + " |")
             for e in peers:
                 med = get(e, "latency", "1", "median")
                 lines.append(f"|   (peer) {e['label']} share of the f32 peak | | " +
