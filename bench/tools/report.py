@@ -242,7 +242,8 @@ def table(res, native):
     if seps:
         lines.append("The same, measured one scenario per fresh browser (sequentially, so more exposed to load drift): " +
                      "; ".join(f"{e['label']}: batch-1 " + ", ".join(f"{v:.1f} ms @{t}t" for t, v in sorted(e['separate']['latency'].items())) +
-                               ", batch " + ", ".join(f"{v:.1f} cells/s @{t}t" for t, v in sorted(e['separate']['batch'].items()))
+                               ("" if not e['separate']['batch'] else
+                                ", batch " + ", ".join(f"{v:.1f} cells/s @{t}t" for t, v in sorted(e['separate']['batch'].items())))
                                for e in seps) + ".")
         lines.append("")
     # peak
