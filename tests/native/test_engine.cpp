@@ -27,8 +27,17 @@
 #include "ops/ops.h"
 #include "sha256.h"
 
-// ---- allocation counter (this test binary only) ----
+// ---- allocation counter (this test binary only; not under ASan, which owns operator new) ----
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MC_TEST_ASAN_ 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define MC_TEST_ASAN_ 1
+#endif
 static std::atomic<long> g_mc_test_allocs{0};
+#ifndef MC_TEST_ASAN_
 void* operator new(size_t n) {
   g_mc_test_allocs.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n ? n : 1)) return p;
@@ -36,6 +45,7 @@ void* operator new(size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, size_t) noexcept { std::free(p); }
+#endif
 
 namespace mc_test {
 
