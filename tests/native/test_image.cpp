@@ -85,10 +85,10 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
     CHECK(contains_(err, "too large"));
     CHECK(contains_(err, "30000 x 30000"));
   }
-  SECTION("crafted JPEG that overflows stb 2.27's Huffman table (found by fuzz_image)") {
+  SECTION("crafted JPEGs that overflowed stb 2.27's Huffman table (found by fuzz_image)") {
     for (const char* f : {"jpeg_huffman_overflow.jpg", "jpeg_huffman_overflow_2.jpg", "jpeg_huffman_overflow_3.jpg"}) {
       CHECK_FALSE(mc::load_image_file(kImgDir_ + f, mc::ImageLimits{}, &img, &err));
-      CHECK(contains_(err, "Huffman"));
+      CHECK(contains_(err, "JPEG"));   // refused by libjpeg-turbo with its own reason
     }
   }
   SECTION("PNG with an empty first IDAT (stb 2.27 memcpy(NULL, p, 0), found by fuzz_image)") {

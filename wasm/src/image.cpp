@@ -1,4 +1,5 @@
-// image.cpp -- PNG/JPEG/BMP decoding through stb_image, PNG writing through stb_image_write.
+// image.cpp -- PNG/BMP decoding through stb_image, JPEG through libjpeg-turbo, PNG writing
+// through stb_image_write.
 // Native only (see image.h).
 #ifndef __EMSCRIPTEN__
 #include "image.h"
@@ -9,13 +10,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <csetjmp>
 #include <memory>
+
+#include <jpeglib.h>
 
 // stb, private to this translation unit (static linkage: no clash with other users of stb).
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
-#define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO          // we read files ourselves, with a size cap
 #define STBI_NO_LINEAR
@@ -60,7 +63,7 @@ uint32_t le32_(const uint8_t* p) {
   return (uint32_t(p[3]) << 24) | (uint32_t(p[2]) << 16) | (uint32_t(p[1]) << 8) | p[0];
 }
 
-// The dimensions a PNG / BMP / JPEG header announces, without decoding anything. Used only
+// The dimensions a PNG / BMP header announces, without decoding anything. Used only
 // to explain why stb refused a file (stb's own info call refuses oversized images without
 // saying so). Returns false if no dimensions could be found.
 bool peek_dimensions_(const uint8_t* d, size_t n, int64_t* w, int64_t* h) {
@@ -76,99 +79,82 @@ bool peek_dimensions_(const uint8_t* d, size_t n, int64_t* w, int64_t* h) {
     *h = hh < 0 ? -static_cast<int64_t>(hh) : hh;
     return true;
   }
-  if (n >= 4 && d[0] == 0xFF && d[1] == 0xD8) {   // JPEG: walk the segments to a SOFn
-    size_t i = 2;
-    while (i + 9 < n) {
-      if (d[i] != 0xFF) return false;
-      const uint8_t m = d[i + 1];
-      if (m == 0xFF) { ++i; continue; }
-      const size_t len = (size_t(d[i + 2]) << 8) | d[i + 3];
-      if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
-        *h = (int64_t(d[i + 5]) << 8) | d[i + 6];
-        *w = (int64_t(d[i + 7]) << 8) | d[i + 8];
-        return true;
-      }
-      if (len < 2) return false;
-      i += 2 + len;
-    }
-  }
   return false;
 }
 
-// stb_image 2.27 (the Debian package) has known memory-safety bugs on crafted JPEGs, fixed
-// upstream in 2.28 (nothings/stb #1289, #1291, #1178): a Huffman table whose code counts add up
-// to more than 256 (out-of-bounds write), a scan using a Huffman table never defined
-// (uninitialised table), and sampling factors that do not divide the maximum (heap overflow in
-// upsampling). Our own fuzzing hit the first one. This walk refuses such files before stb sees
-// them. It follows the segments the way stb does (fill bytes, entropy-coded data up to the next
-// non-RST marker); missing bytes of a truncated segment count as 0, as in stb.
-bool jpeg_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
-  auto at = [&](size_t i) -> unsigned { return i < n ? d[i] : 0u; };
-  bool dc_def[4] = {false, false, false, false}, ac_def[4] = {false, false, false, false};
-  size_t i = 2;   // after SOI
-  while (i < n) {
-    if (d[i] != 0xFF) {   // stray bytes between segments: stb skips them to the next marker
-      ++i;
-      continue;
-    }
-    while (i < n && d[i] == 0xFF) ++i;   // fill bytes
-    if (i >= n) return true;
-    const unsigned m = d[i++];
-    if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) continue;   // no length
-    if (m == 0xD9) return true;                                          // EOI
-    const size_t L = (size_t(at(i)) << 8) | at(i + 1);
-    if (L < 2) return true;   // stb: bad length
-    const size_t s = i + 2, e = i + L;   // segment payload [s, e), may extend past n
-    if (m == 0xC4) {   // DHT
-      size_t p = s;
-      while (p < e && p < n) {
-        const unsigned tc = at(p) >> 4, th = at(p) & 15;
-        if (tc > 1 || th > 3) {
-          *why = "corrupt JPEG (bad Huffman table header)";
-          return false;
-        }
-        size_t sum = 0;
-        for (int k = 0; k < 16; ++k) sum += at(p + 1 + k);
-        if (sum > 256) {
-          *why = "corrupt JPEG (Huffman table with more than 256 codes)";
-          return false;
-        }
-        (tc == 0 ? dc_def : ac_def)[th] = true;
-        p += 17 + sum;
-      }
-    } else if (m == 0xC0 || m == 0xC1 || m == 0xC2) {   // SOF (the ones stb decodes)
-      const unsigned nc = at(s + 5);
-      unsigned hmax = 1, vmax = 1;
-      for (unsigned k = 0; k < nc; ++k) {
-        const unsigned hv = at(s + 6 + 3 * k + 1);
-        hmax = std::max(hmax, hv >> 4);
-        vmax = std::max(vmax, hv & 15);
-      }
-      for (unsigned k = 0; k < nc; ++k) {
-        const unsigned hv = at(s + 6 + 3 * k + 1), h = hv >> 4, v = hv & 15;
-        if (h == 0 || v == 0 || hmax % h != 0 || vmax % v != 0) {
-          *why = "unsupported JPEG (chroma sampling factors)";
-          return false;
-        }
-      }
-    } else if (m == 0xDA) {   // SOS, then entropy-coded data
-      const unsigned ns = at(s);
-      const unsigned ss = at(s + 1 + 2 * ns), se = at(s + 2 + 2 * ns);
-      for (unsigned k = 0; k < ns; ++k) {
-        const unsigned t = at(s + 1 + 2 * k + 1), td = t >> 4, ta = t & 15;
-        if ((ss == 0 && (td > 3 || !dc_def[td])) || (se != 0 && (ta > 3 || !ac_def[ta]))) {
-          *why = "corrupt JPEG (scan uses an undefined Huffman table)";
-          return false;
-        }
-      }
-      size_t j = e;
-      while (j + 1 < n && !(d[j] == 0xFF && d[j + 1] != 0 && !(d[j + 1] >= 0xD0 && d[j + 1] <= 0xD7)))
-        ++j;
-      i = j;
-      continue;
-    }
-    i = e;
+// JPEG goes to libjpeg-turbo, not to stb_image: stb 2.27 (the Debian package) has known
+// memory-safety bugs on crafted JPEGs (nothings/stb #1289, #1291, #1178; our fuzz_image hit an
+// out-of-bounds Huffman write and an over-wide shift in its bitstream reader), while
+// libjpeg-turbo is fuzzed continuously (OSS-Fuzz) and is the decoder PIL uses, so JPEG cells
+// decode exactly as in the Python pipeline. Errors longjmp back here, never exit().
+struct JpegErr_ {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jump;
+  char msg[JMSG_LENGTH_MAX];
+};
+
+void jpeg_error_exit_(j_common_ptr cinfo) {
+  JpegErr_* e = reinterpret_cast<JpegErr_*>(cinfo->err);
+  (*cinfo->err->format_message)(cinfo, e->msg);
+  std::longjmp(e->jump, 1);
+}
+void jpeg_quiet_(j_common_ptr, int) {}   // warnings (corrupt data recovered) are not printed
+
+// Decodes a JPEG to RGB. Kept free of C++ objects with destructors between setjmp and longjmp.
+bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image* out,
+                  std::string* err) {
+  jpeg_decompress_struct cinfo;
+  JpegErr_ jerr;
+  cinfo.err = jpeg_std_error(&jerr.mgr);
+  jerr.mgr.error_exit = jpeg_error_exit_;
+  jerr.mgr.emit_message = jpeg_quiet_;
+  jerr.msg[0] = 0;
+  unsigned char* buf = nullptr;
+  int stage = 0;   // 0 header, 1 decoding
+  if (setjmp(jerr.jump)) {
+    std::free(buf);
+    jpeg_destroy_decompress(&cinfo);
+    set_err_(err, std::string(stage == 0 ? "not a readable JPEG image (" : "corrupt or truncated JPEG (") +
+                      jerr.msg + ")");
+    return false;
   }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(len));
+  jpeg_read_header(&cinfo, TRUE);
+  {
+    std::string size_err;
+    if (!check_image_size(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height),
+                          3, lim, &size_err)) {
+      jpeg_destroy_decompress(&cinfo);
+      set_err_(err, size_err);
+      return false;
+    }
+  }
+  cinfo.out_color_space = JCS_RGB;
+  stage = 1;
+  jpeg_start_decompress(&cinfo);
+  if (cinfo.output_components != 3) {
+    jpeg_destroy_decompress(&cinfo);
+    set_err_(err, "unsupported JPEG colour space");
+    return false;
+  }
+  const size_t w = cinfo.output_width, h = cinfo.output_height;
+  buf = static_cast<unsigned char*>(std::malloc(w * h * 3));   // w, h checked against the limits
+  if (!buf) {
+    jpeg_destroy_decompress(&cinfo);
+    set_err_(err, "out of memory decoding JPEG");
+    return false;
+  }
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = buf + static_cast<size_t>(cinfo.output_scanline) * w * 3;
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  out->width = static_cast<int>(w);
+  out->height = static_cast<int>(h);
+  out->pixels.assign(buf, buf + w * h * 3);
+  std::free(buf);
   return true;
 }
 
@@ -208,13 +194,8 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     set_err_(err, "file too large (limit " + std::to_string(kMaxImageFileBytes >> 20) + " MiB)");
     return false;
   }
-  // before stb reads anything (its header parsing already builds the Huffman tables)
-  if (len >= 2 && data[0] == 0xFF && data[1] == 0xD8) {
-    std::string why;
-    if (!jpeg_structure_ok_(data, len, &why)) {
-      set_err_(err, why);
-      return false;
-    }
+  if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
+    return decode_jpeg_(data, len, lim, out, err);
   }
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (len >= 8 && std::memcmp(data, png_sig, 8) == 0) {

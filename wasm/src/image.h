@@ -1,4 +1,5 @@
-// image.h -- native image file loading (PNG / JPEG / BMP through stb_image) and PNG writing.
+// image.h -- native image file loading (PNG / BMP through stb_image, JPEG through libjpeg-turbo)
+// and PNG writing.
 // Not part of the wasm build (the browser decodes images itself): everything here is compiled
 // only when __EMSCRIPTEN__ is not defined.
 //
