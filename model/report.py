@@ -139,7 +139,7 @@ def main():
     w("|---|---|---|---|---|---|---|---|")
     for r, (rr, e, _) in runs.items():
         w(f"| {rr['size']} | {rr['macs'] / 1e6:.0f} M | {rr['epochs']} | {rr['train_seconds'] / 60:.0f} min "
-          f"({rr['threads']} CPU threads) | {100 * max(float(v['val_acc']) for v in e):.2f}% | "
+          f"(torch threads: {rr['threads']}) | {100 * max(float(v['val_acc']) for v in e):.2f}% | "
           f"{100 * rr['val']['accuracy']:.2f}% | {100 * rr['test']['accuracy']:.2f}% | {rr['test']['roc_auc']:.4f} |")
     w("")
     w(f"Shipped: **S = {S}** (choice rule, fixed before looking at the test slides: the larger input only if it "
@@ -147,6 +147,9 @@ def main():
       "slide has hundreds of cells).\n")
     w("S = 96 was trained for 7 epochs against 15 at S = 64: about the same compute (2.25x the "
       "multiply-accumulates per cell), so the comparison is at equal training cost.\n")
+    w("Training times are wall-clock on a 2-core machine shared with compilation and tests; the S = 64 run "
+      "used 2 threads for epochs 1-4, then was resumed from its epoch-4 checkpoint on 1 thread (the "
+      "oversubscribed 2-thread run had slowed to 6 s a batch), so the times are not clean measurements.\n")
     w("![Training curves](report/curves.png)\n")
     ev_path = os.path.join(args.shipped, "blob_eval_test.json")
     if os.path.exists(ev_path):
