@@ -151,18 +151,20 @@ def main():
       "used 2 threads for epochs 1-4, then was resumed from its epoch-4 checkpoint on 1 thread (the "
       "oversubscribed 2-thread run had slowed to 6 s a batch), so the times are not clean measurements.\n")
     w("![Training curves](report/curves.png)\n")
-    ev_path = os.path.join(args.shipped, "blob_eval_test.json")
-    if os.path.exists(ev_path):
-        with open(ev_path) as f:
-            ev = json.load(f)
-        w("## The converted blobs, run by our C++ engine (test slides)\n")
+    evals = [(sp, os.path.join(args.shipped, f"blob_eval_{sp}.json")) for sp in ("test", "val")]
+    evals = [(sp, p) for sp, p in evals if os.path.exists(p)]
+    if evals:
+        w("## The converted blobs, run by our C++ engine\n")
         w("What the page and `malaria-classify` actually compute, measured with "
-          "`model/eval_blob.py --split test --blob f32.mcb model/malaria_resnet18.mcb`:\n")
-        w("| blob | cells | accuracy | sensitivity | specificity | same label as f32 | max abs. p difference to f32 |")
-        w("|---|---|---|---|---|---|---|")
-        for b in ev["blobs"]:
-            w(f"| {b['blob']} | {b['classified']} | {100 * b['accuracy']:.2f}% | {100 * b['sensitivity']:.2f}% | "
-              f"{100 * b['specificity']:.2f}% | {100 * b['agreement_with_first']:.2f}% | {b['max_abs_p_diff_to_first']:.4f} |")
+          "`model/eval_blob.py --split test|val --blob f32.mcb model/malaria_resnet18.mcb`:\n")
+        w("| slides | blob | cells | accuracy | sensitivity | specificity | same label as f32 | max abs. p difference to f32 |")
+        w("|---|---|---|---|---|---|---|---|")
+        for sp, ev_path in evals:
+            with open(ev_path) as f:
+                ev = json.load(f)
+            for b in ev["blobs"]:
+                w(f"| {sp} | {b['blob']} | {b['classified']} | {100 * b['accuracy']:.2f}% | {100 * b['sensitivity']:.2f}% | "
+                  f"{100 * b['specificity']:.2f}% | {100 * b['agreement_with_first']:.2f}% | {b['max_abs_p_diff_to_first']:.4f} |")
         w("\nThe shipped blob is int8 (weights per output channel, activations per tensor, calibrated on 200 "
           "validation cells by `model/make_blob.sh`).\n")
     w("## Reproduce\n")
