@@ -26,6 +26,7 @@
 #include "malaria.h"
 #include "ops/ops.h"
 #include "sha256.h"
+#include "test_util.h"
 
 // ---- allocation counter (this test binary only; not under ASan, which owns operator new) ----
 #if defined(__has_feature)
@@ -65,28 +66,7 @@ struct BlobSpec {
 };
 
 bool read_safetensors(const std::string& path, TorchTensors* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string d = ss.str();
-  if (d.size() < 8) return false;
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(d[i]);
-  if (n > d.size() - 8) return false;
-  const nlohmann::json h = nlohmann::json::parse(d.substr(8, n));
-  for (auto it = h.begin(); it != h.end(); ++it) {
-    if (it.key() == "__metadata__") continue;
-    if (it.value()["dtype"] != "F32") return false;
-    TorchTensor t;
-    t.shape = it.value()["shape"].get<std::vector<int64_t>>();
-    const uint64_t a = it.value()["data_offsets"][0], b = it.value()["data_offsets"][1];
-    if (b < a || 8 + n + b > d.size()) return false;
-    t.data.resize((b - a) / 4);
-    std::memcpy(t.data.data(), d.data() + 8 + n + a, b - a);
-    (*out)[it.key()] = std::move(t);
-  }
-  return true;
+  return mc_test_util::read_safetensors_f32(path, out);
 }
 
 // Random torchvision-style ResNet18 tensors (He-uniform convs, non-trivial BatchNorm).

@@ -15,6 +15,7 @@
 #include "image.h"
 #include "preprocess.h"
 #include "sha256.h"
+#include "test_util.h"
 
 namespace {
 
@@ -25,30 +26,9 @@ struct StTensor_ {
   std::vector<float> data;
 };
 
-// Minimal safetensors (F32 only) reader for the golden fixtures.
+// The golden fixtures, read with the project's safetensors reader.
 bool read_st_(const std::string& path, std::map<std::string, StTensor_>* out) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return false;
-  std::stringstream ss;
-  ss << f.rdbuf();
-  const std::string d = ss.str();
-  if (d.size() < 8) return false;
-  uint64_t n = 0;
-  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(d[i]);
-  if (n > d.size() - 8) return false;
-  const nlohmann::json h = nlohmann::json::parse(d.substr(8, n));
-  for (auto it = h.begin(); it != h.end(); ++it) {
-    if (it.key() == "__metadata__") continue;
-    if (it.value()["dtype"] != "F32") return false;
-    StTensor_ t;
-    t.shape = it.value()["shape"].get<std::vector<int64_t>>();
-    const uint64_t a = it.value()["data_offsets"][0], b = it.value()["data_offsets"][1];
-    if (b < a || 8 + n + b > d.size()) return false;
-    t.data.resize((b - a) / 4);
-    std::memcpy(t.data.data(), d.data() + 8 + n + a, b - a);
-    (*out)[it.key()] = std::move(t);
-  }
-  return true;
+  return mc_test_util::read_safetensors_f32(path, out);
 }
 
 // The metadata JSON of the model the golden vectors were made with (matched by the sha256 of
