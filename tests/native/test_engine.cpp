@@ -188,27 +188,14 @@ std::vector<uint8_t> synthetic_blob(int S, const std::string& dtype, uint32_t se
   return b;
 }
 
-// The model the golden vectors were made with (matched by the weights' sha256): the shipped
-// model/, $MC_DEV_MODEL_DIR, or /tmp/dev (model/export.py --random --size 64 -o /tmp/dev).
+// The shipped model, which the golden vectors were made from (checked by its sha256).
 bool golden_model(TorchTensors* t, nlohmann::json* meta) {
-  std::ifstream gj(std::string(MC_REPO_ROOT) + "/tests/fixtures/golden.json");
-  if (!gj) return false;
-  const nlohmann::json g = nlohmann::json::parse(gj);
-  std::vector<std::string> dirs = {std::string(MC_REPO_ROOT) + "/model"};
-  if (const char* e = std::getenv("MC_DEV_MODEL_DIR")) dirs.push_back(e);
-  dirs.push_back("/tmp/dev");
-  for (const std::string& d : dirs) {
-    std::ifstream st(d + "/malaria_resnet18.safetensors", std::ios::binary);
-    std::ifstream js(d + "/malaria_resnet18.json");
-    if (!st || !js) continue;
-    std::stringstream ss;
-    ss << st.rdbuf();
-    const std::string bytes = ss.str();
-    if (mc::sha256_hex(bytes.data(), bytes.size()) != g["weights_sha256"].get<std::string>()) continue;
-    *meta = nlohmann::json::parse(js);
-    return read_safetensors(d + "/malaria_resnet18.safetensors", t);
+  std::string bytes, why;
+  if (!mc_test_util::shipped_golden_model(&bytes, meta, &why)) {
+    FAIL_CHECK(why);
+    return false;
   }
-  return false;
+  return read_safetensors(std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.safetensors", t);
 }
 
 BlobSpec spec_from_meta(const nlohmann::json& meta, const std::string& dtype) {
@@ -367,10 +354,7 @@ TEST_CASE("engine: golden logits of PyTorch (f32, <= 1e-3)", "[engine]") {
   REQUIRE(load_golden_(&g));
   TorchTensors t;
   nlohmann::json meta;
-  if (!mc_test::golden_model(&t, &meta)) {
-    WARN("weights of the golden vectors not found (model/, $MC_DEV_MODEL_DIR, /tmp/dev); skipped");
-    return;
-  }
+  REQUIRE(mc_test::golden_model(&t, &meta));
   std::string err;
   const std::vector<uint8_t> blob = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f32"), &err);
   REQUIRE(!blob.empty());
@@ -405,12 +389,7 @@ TEST_CASE("engine: f16 blob is widened at load and stays close", "[engine]") {
   REQUIRE(load_golden_(&g));
   TorchTensors t;
   nlohmann::json meta;
-  if (!mc_test::golden_model(&t, &meta)) {
-    WARN("weights of the golden vectors not found; synthetic f16 check only");
-    t = mc_test::synthetic_torch(3);
-    meta = {{"input", {{"size", g.S}, {"mean", {0.5, 0.5, 0.5}}, {"std", {0.25, 0.25, 0.25}}}},
-            {"calibration", {{"temperature", 1.0}, {"band", {0.5, 0.5}}}}};
-  }
+  REQUIRE(mc_test::golden_model(&t, &meta));
   std::string err;
   const auto b32 = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f32"), &err);
   const auto b16 = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f16"), &err);
@@ -661,26 +640,11 @@ TEST_CASE("engine: C API", "[engine]") {
 TEST_CASE("engine: golden logits with a blob made by the converter library", "[engine]") {
   Golden_ g;
   REQUIRE(load_golden_(&g));
-  TorchTensors unused;
   nlohmann::json meta;
-  if (!mc_test::golden_model(&unused, &meta)) {
-    WARN("weights of the golden vectors not found (model/, $MC_DEV_MODEL_DIR, /tmp/dev); skipped");
-    return;
-  }
-  // golden_model matched one of these folders; find it again for the raw bytes
-  std::string st;
-  for (const std::string d : {std::string(MC_REPO_ROOT) + "/model",
-                              std::string(std::getenv("MC_DEV_MODEL_DIR") ? std::getenv("MC_DEV_MODEL_DIR") : "/nonexistent"),
-                              std::string("/tmp/dev")}) {
-    std::ifstream f(d + "/malaria_resnet18.safetensors", std::ios::binary);
-    std::ifstream j(d + "/malaria_resnet18.json");
-    if (!f || !j || nlohmann::json::parse(j) != meta) continue;
-    std::stringstream ss;
-    ss << f.rdbuf();
-    st = ss.str();
-    break;
-  }
-  REQUIRE(!st.empty());
+  std::string st, why;
+  const bool found = mc_test_util::shipped_golden_model(&st, &meta, &why);
+  INFO(why);
+  REQUIRE(found);
   for (const char* dtype : {"f32", "f16"}) {
     mc::convert::Options opt;
     opt.dtype = dtype;
@@ -771,23 +735,14 @@ TEST_CASE("engine: int8 blob runs the qs8 graph close to f32", "[engine]") {
   nlohmann::json meta;
   mc_test::BlobSpec spec;
   std::vector<std::vector<float>> inputs;
-  if (mc_test::golden_model(&t, &meta)) {
-    spec = mc_test::spec_from_meta(meta, "f32");
-    for (int n = 0; n < g.N; ++n) inputs.push_back(nhwc_(g.input, n, g.S));
-  } else {
-    t = mc_test::synthetic_torch(13);
-    spec.S = 64;
-    for (uint32_t s = 1; s <= 8; ++s) inputs.push_back(random_input_(64, s));
-  }
+  REQUIRE(mc_test::golden_model(&t, &meta));
+  spec = mc_test::spec_from_meta(meta, "f32");
+  for (int n = 0; n < g.N; ++n) inputs.push_back(nhwc_(g.input, n, g.S));
   std::string err;
   const auto b8 = int8_blob_(t, spec, inputs, &err);
   INFO(err);
   REQUIRE(!b8.empty());
   auto e8 = mc::Engine::create(b8.data(), b8.size(), &err);
-  if (!e8 && err.find("not supported by this build") != std::string::npos) {
-    WARN("int8 blobs not accepted by this blob reader yet: " << err);
-    return;
-  }
   INFO(err);
   REQUIRE(e8);
   CHECK(std::string(e8->weight_dtype()) == "int8");

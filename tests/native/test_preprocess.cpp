@@ -31,28 +31,6 @@ bool read_st_(const std::string& path, std::map<std::string, StTensor_>* out) {
   return mc_test_util::read_safetensors_f32(path, out);
 }
 
-// The metadata JSON of the model the golden vectors were made with (matched by the sha256 of
-// the weights): the shipped model, $MC_DEV_MODEL_DIR or /tmp/dev (export.py --random).
-bool golden_meta_(nlohmann::json* meta) {
-  std::ifstream gj(kFix_ + "golden.json");
-  if (!gj) return false;
-  const nlohmann::json g = nlohmann::json::parse(gj);
-  std::vector<std::string> dirs = {std::string(MC_REPO_ROOT) + "/model"};
-  if (const char* e = std::getenv("MC_DEV_MODEL_DIR")) dirs.push_back(e);
-  dirs.push_back("/tmp/dev");
-  for (const std::string& d : dirs) {
-    std::ifstream st(d + "/malaria_resnet18.safetensors", std::ios::binary);
-    std::ifstream js(d + "/malaria_resnet18.json");
-    if (!st || !js) continue;
-    std::stringstream ss;
-    ss << st.rdbuf();
-    const std::string bytes = ss.str();
-    if (mc::sha256_hex(bytes.data(), bytes.size()) != g["weights_sha256"].get<std::string>()) continue;
-    *meta = nlohmann::json::parse(js);
-    return true;
-  }
-  return false;
-}
 
 // Python reference, written out naively: per box sum, (2*s + n) // (2*n).
 std::vector<uint8_t> reference_resize_(const std::vector<uint8_t>& px, int W, int H, int C, int S) {
@@ -171,20 +149,18 @@ TEST_CASE("preprocess: golden cells match model/common.py (uint8 and normalized)
   REQUIRE(u8.shape == std::vector<int64_t>{int64_t(files.size()), S, S, 3});
 
   nlohmann::json meta;
-  const bool have_meta = golden_meta_(&meta);
+  std::string weights, why;
+  const bool found = mc_test_util::shipped_golden_model(&weights, &meta, &why);
+  INFO(why);
+  REQUIRE(found);
   mc::Preprocessor pp;
   std::string err;
-  if (have_meta) {
-    float mean[3], stdev[3];
-    for (int c = 0; c < 3; ++c) {
-      mean[c] = meta["input"]["mean"][c].get<float>();
-      stdev[c] = meta["input"]["std"][c].get<float>();
-    }
-    REQUIRE(pp.init(S, mean, stdev, mc::ImageLimits{}, &err));
-  } else {
-    WARN("metadata of the golden model not found (model/, $MC_DEV_MODEL_DIR, /tmp/dev): "
-         "normalized input not compared");
+  float mean[3], stdev[3];
+  for (int c = 0; c < 3; ++c) {
+    mean[c] = meta["input"]["mean"][c].get<float>();
+    stdev[c] = meta["input"]["std"][c].get<float>();
   }
+  REQUIRE(pp.init(S, mean, stdev, mc::ImageLimits{}, &err));
   const StTensor_& in = g.at("input");   // NCHW
   const size_t SS = size_t(S) * S;
   std::vector<uint8_t> got(SS * 3);
@@ -198,12 +174,10 @@ TEST_CASE("preprocess: golden cells match model/common.py (uint8 and normalized)
     size_t mismatches = 0;
     for (size_t k = 0; k < SS * 3; ++k) mismatches += float(got[k]) != u8.data[i * SS * 3 + k];
     CHECK(mismatches == 0);
-    if (have_meta) {
-      REQUIRE(pp.run(img.pixels.data(), img.width, img.height, 3, x.data(), &err));
-      size_t bad = 0;
-      for (size_t p = 0; p < SS; ++p)
-        for (int c = 0; c < 3; ++c) bad += x[p * 3 + c] != in.data[(i * 3 + c) * SS + p];
-      CHECK(bad == 0);   // bit-exact
-    }
+    REQUIRE(pp.run(img.pixels.data(), img.width, img.height, 3, x.data(), &err));
+    size_t bad = 0;
+    for (size_t p = 0; p < SS; ++p)
+      for (int c = 0; c < 3; ++c) bad += x[p * 3 + c] != in.data[(i * 3 + c) * SS + p];
+    CHECK(bad == 0);   // bit-exact
   }
 }
