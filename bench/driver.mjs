@@ -2,6 +2,8 @@
 // writes bench/out/results.json.
 //
 //   node bench/driver.mjs [--only ort,tfjs,ours-f32,...] [--quick] [--port 8099]
+//        [--scenarios peak,interleaved,latency,pool,cold]   (a subset while iterating; default all;
+//        results then go to --out, default bench/out/results-partial-scenarios.json)
 //
 // Each scenario gets a fresh browser with its own profile (disk HTTP cache), so the renderer's
 // peak RSS (VmHWM) belongs to that scenario alone.
@@ -28,6 +30,10 @@ const SEPARATE_ALL = args.includes('--separate-all');
 const WARMUP = QUICK ? 3 : 10;
 const REPS = QUICK ? 1 : 3;
 const COLD_REPEATS = QUICK ? 2 : 5;
+// A visit stays open this long after its first result before the next visit (a user does not
+// leave within a second); V8 writes its wasm code cache a moment after the code tiers up.
+const LINGER_MS = 3000;
+const linger = () => new Promise((r) => setTimeout(r, LINGER_MS));
 const TOL = 1e-3;            // f32 logits: |a - b| <= TOL * max(1, |ref|)
 const TOL_Q = 0.1;           // int8 / f16 blobs: relative to the logit range, reported not hidden
 
@@ -44,6 +50,8 @@ for (const dt of ['f32', 'f16', 'int8']) {
 }
 const only = opt('--only', null);
 const SELECTED = only ? ENGINES.filter((e) => only.split(',').includes(e.id)) : ENGINES;
+const SCEN = opt('--scenarios', null);
+const want = (s) => !SCEN || SCEN.split(',').includes(s);
 
 const ref = JSON.parse(fs.readFileSync(path.join(ASSETS, 'reference.json'), 'utf8'));
 
@@ -172,7 +180,7 @@ async function runEngine(E) {
   };
   // one browser per scenario: memory (wasm, RSS) and a latency cross-check at 1 thread; with
   // --separate-all also 2 threads and the batch runs (the interleaved run has those already)
-  const sepThreads = SEPARATE_ALL ? E.threads : [1];
+  const sepThreads = !want('latency') ? [] : SEPARATE_ALL ? E.threads : [1];
   for (const t of sepThreads) {
     console.log(`${E.id}: latency, ${t} thread(s)`);
     // (the headline latency is the interleaved run's; this one is for memory and a cross-check)
@@ -195,7 +203,7 @@ async function runEngine(E) {
     res.batch[t].check = check(`batch ${r.batch}, ${t} thread(s)`, r.logitsBatch, ref.logits.slice(0, r.batch));
     console.log(`   ${res.batch[t].cellsPerS.toFixed(1)} cells/s`);
   }
-  {
+  if (want('pool')) {
     console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}`);
     const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: REPS });
     const m = median(r.batchMs);
@@ -204,7 +212,7 @@ async function runEngine(E) {
     res.pool.check = check('pool of 2 Workers', r.logitsBatch, ref.logits.slice(0, r.batch));
     console.log(`   ${res.pool.cellsPerS.toFixed(1)} cells/s`);
   }
-  {
+  if (want('cold')) {
     // cold start: first visit with an empty cache (bytes downloaded), then repeat visits in the
     // same profile with every asset in the HTTP (disk) cache; the engine's default thread count
     // (1 for ours and the peers: the page's setting).
@@ -216,21 +224,26 @@ async function runEngine(E) {
       await serverLog(true);
       const first = await scenario(page, { ...base, threads: 1, mode: 'cold' });
       const bytes = assetBytes(await serverLog(true));
-      const repeat = [];
+      await linger();
+      const repeat = [], breakdown = [];
       let netRepeat = null;
       await page.goto('about:blank');
       for (let i = 0; i < COLD_REPEATS; i++) {
         const p2 = await ctx.newPage();
         const r = await scenario(p2, { ...base, threads: 1, mode: 'cold' });
         repeat.push(r.firstResultMs);
+        breakdown.push({ workerLoadMs: r.loadMs, firstInferMs: r.firstInferMs, phases: r.info && r.info.phases });
         const lg = await serverLog(true);
+        await linger();
         netRepeat = lg.filter((l) => l.status === 200).reduce((a, l) => a + l.bytes, 0);
         await p2.close();
       }
       res.cold = { firstVisitMs: first.firstResultMs, repeatVisitMs: repeat, repeatMedianMs: median(repeat),
                    cache: 'HTTP disk cache (Cache-Control: max-age=31536000, immutable)',
-                   bytesRepeatVisit: netRepeat, bytes };
+                   bytesRepeatVisit: netRepeat, bytes, repeatBreakdown: breakdown,
+                   firstVisitBreakdown: { workerLoadMs: first.loadMs, firstInferMs: first.firstInferMs, phases: first.info && first.info.phases } };
       res.cold.check = check('cold start, first result', first.logits0, ref.logits.slice(0, 1));
+      console.log(`   repeat visits: worker load ${breakdown.map((x) => x.workerLoadMs.toFixed(0)).join(' ')} ms, first infer ${breakdown.map((x) => x.firstInferMs.toFixed(1)).join(' ')} ms`);
       console.log(`   first visit ${first.firstResultMs.toFixed(0)} ms, repeat median ${res.cold.repeatMedianMs.toFixed(0)} ms, ` +
                   `${(bytes.raw / 1e6).toFixed(2)} MB raw / ${(bytes.gzip / 1e6).toFixed(2)} MB gzip`);
     } finally {
@@ -322,9 +335,9 @@ async function main() {
     results.versions.node = process.version;
     try { results.versions.ours = fs.readFileSync(path.join(ASSETS, 'ours', 'BUILD_INFO.txt'), 'utf8').trim(); } catch { /* none */ }
     try { results.versions.emscripten = execFileSync('emcc', ['--version']).toString().split('\n')[0]; } catch { /* none */ }
-    results.peak = await runPeak();
+    if (want('peak')) results.peak = await runPeak();
     try {
-      results.interleaved = await runInterleaved();
+      if (want('interleaved')) results.interleaved = await runInterleaved();
     } catch (e) {
       console.log(`!! interleaved run failed: ${e.message}`);
       results.interleaved = { error: String(e.message).slice(0, 2000) };
@@ -349,7 +362,7 @@ async function main() {
   } finally {
     server.kill();
   }
-  const file = opt('--out', path.join(OUT, 'results.json'));
+  const file = opt('--out', path.join(OUT, SCEN ? 'results-partial-scenarios.json' : 'results.json'));
   fs.writeFileSync(file, JSON.stringify(results, null, 1));
   console.log(`wrote ${file}`);
 }

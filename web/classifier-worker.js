@@ -1,31 +1,42 @@
 // classifier-worker.js -- one wasm engine per Worker. Protocol (all messages carry an id):
-//   -> {type:'init', id, assets, baseUrl, modelBytes, prefer}   <- {id, ok, info | error}
+//   -> {type:'prepare', id, assets, baseUrl, prefer}            <- {id, ok, variant | error}
+//      (fetch, verify, compile and instantiate the wasm module: sent before the model is there)
+//   -> {type:'init', id, modelBytes}                            <- {id, ok, info | error}
 //   -> {type:'classify', id, input, name}                       <- {id, ok, result | error}
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
 // thread never holds decoded pixels.
-import { loadEngine, decodeImage } from './engine.js';
+import { startModule, Engine, payloadDigest, decodeImage } from './engine.js';
 
 let engine = null;
-let initArgs = null;
+let moduleArgs = null;     // {assets, baseUrl, prefer} of 'prepare'
+let module = null;         // Promise of {M, variant}
+let modelBytes = null;
 
-async function start(args) {
-  engine = await loadEngine(args);
+async function start() {
+  const [{ M, variant }, digest] = await Promise.all([module, payloadDigest(modelBytes)]);
+  engine = Engine.create(M, modelBytes, variant, digest);
   return { metadata: engine.metadata, size: engine.size, variant: engine.variant, labels: engine.labels };
 }
 
 async function handle(msg) {
   switch (msg.type) {
+    case 'prepare': {
+      moduleArgs = { assets: msg.assets, baseUrl: msg.baseUrl, prefer: msg.prefer || 'auto' };
+      module = startModule(moduleArgs);
+      return { variant: (await module).variant };
+    }
     case 'init': {
-      initArgs = { assets: msg.assets, baseUrl: msg.baseUrl, modelBytes: new Uint8Array(msg.modelBytes),
-                   prefer: msg.prefer || 'auto' };
-      return { info: await start(initArgs) };
+      if (!module) throw new Error('classifier worker: init before prepare');
+      modelBytes = new Uint8Array(msg.modelBytes);
+      return { info: await start() };
     }
     case 'classify': {
       if (!engine) throw new Error('classifier not initialised');
       if (engine.broken) {           // a trap in the previous call: start a fresh instance
         engine = null;
-        await start(initArgs);
+        module = startModule(moduleArgs);
+        await start();
       }
       const img = await decodeImage(msg.input, msg.name || 'image');
       const result = engine.classifyPixels(img.data, img.width, img.height, 4);

@@ -60,19 +60,74 @@ export async function checkBytes(bytes, expectedSha256, what) {
 }
 
 /**
- * Instantiate one wasm module (the glue `jsUrl` with its `wasmBytes`).
- * `variant` is 'simd' or 'nosimd'.
+ * Fetch and compile a wasm module, checking its bytes against an expected sha256 (hex).
+ * Compiles with WebAssembly.compileStreaming while the bytes arrive, so that V8 can cache the
+ * optimized machine code of a module served from the HTTP or service-worker cache (a repeat
+ * visit then skips compilation and runs optimized code from the first call), and hashes a clone
+ * of the response at the same time; the module is used only if the hash matches. Falls back to
+ * compiling the bytes where streaming is not possible (no compileStreaming, a server that does
+ * not send application/wasm).
  */
-export async function instantiateModule(jsUrl, wasmBytes) {
+export async function compileVerified(url, expectedSha256, what = 'wasm module') {
+  let res;
+  try {
+    res = await fetch(url, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new Error(`${what} ${url} could not be loaded (${e.message}); offline before the first visit?`);
+  }
+  if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status} ${res.statusText}`);
+  const streaming = typeof WebAssembly.compileStreaming === 'function' &&
+    /^application\/wasm\b/.test(res.headers.get('Content-Type') || '');
+  if (!streaming) {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    await checkBytes(bytes, expectedSha256, `${what} ${url}`);
+    return WebAssembly.compile(bytes);
+  }
+  const copy = res.clone();
+  const [module] = await Promise.all([
+    WebAssembly.compileStreaming(res),
+    copy.arrayBuffer().then((b) => checkBytes(new Uint8Array(b), expectedSha256, `${what} ${url}`)),
+  ]);
+  return module;
+}
+
+/**
+ * Instantiate one wasm module: the Emscripten glue `jsUrl` with `wasm`, either the module's
+ * bytes or an already compiled WebAssembly.Module.
+ */
+export async function instantiateModule(jsUrl, wasm) {
   const { default: factory } = await import(/* @vite-ignore */ jsUrl);
   const printErr = [];
-  const M = await factory({
-    wasmBinary: wasmBytes,
+  const opts = {
     print: () => {},
     printErr: (s) => { printErr.push(String(s)); if (printErr.length > 20) printErr.shift(); },
-  });
+  };
+  let failed = null;
+  if (wasm instanceof WebAssembly.Module) {
+    // Emscripten's hook for a module compiled elsewhere (here: streamed and verified). The glue
+    // would wait forever if instantiation failed, so that failure rejects on its own.
+    failed = new Promise((resolve, reject) => {
+      opts.instantiateWasm = (imports, receive) => {
+        WebAssembly.instantiate(wasm, imports).then((inst) => receive(inst, wasm), reject);
+        return {};
+      };
+    });
+  } else {
+    opts.wasmBinary = wasm;
+  }
+  const M = await (failed ? Promise.race([factory(opts), failed]) : factory(opts));
   M.__printErr = printErr;
   return M;
+}
+
+/**
+ * SHA-256 of a model blob's payload (bytes [64, end), what the preamble's checksum covers),
+ * with WebCrypto: the core then compares it with the preamble instead of hashing 11 MB in wasm
+ * (docs/FORMAT.md). Null for a buffer too short to have a payload (the core reports that).
+ */
+export async function payloadDigest(modelBytes) {
+  if (!(modelBytes && modelBytes.length > 64) || !(globalThis.crypto && crypto.subtle)) return null;
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', modelBytes.subarray(64)));
 }
 
 function cString(M, ptr) {
@@ -103,20 +158,26 @@ export class Engine {
     this.broken = null;
   }
 
-  /** Create from model bytes; rejects with the core's message for a bad blob. */
-  static create(M, modelBytes, variant) {
+  /**
+   * Create from model bytes; rejects with the core's message for a bad blob. `digest`: the
+   * payloadDigest() of exactly these bytes, or null to let the core hash them.
+   */
+  static create(M, modelBytes, variant, digest = null) {
     const err = M._malloc(ERR_LEN);
     const blob = M._malloc(modelBytes.length);
-    if (!err || !blob) throw new Error('out of memory while loading the model');
+    const dig = digest ? M._malloc(32) : 0;
+    if (!err || !blob || (digest && !dig)) throw new Error('out of memory while loading the model');
     M.HEAPU8.fill(0, err, err + ERR_LEN);
     M.HEAPU8.set(modelBytes, blob);
+    if (dig) M.HEAPU8.set(digest, dig);
     let ptr;
     try {
-      ptr = M._mc_engine_create(blob, modelBytes.length, err, ERR_LEN);
+      ptr = M._mc_engine_create_digest(blob, modelBytes.length, dig, err, ERR_LEN);
     } catch (e) {
       throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
     } finally {
       M._free(blob);
+      if (dig) M._free(dig);
     }
     const msg = cString(M, err);
     M._free(err);
@@ -186,23 +247,32 @@ export class Engine {
  * `prefer`: 'auto' | 'simd' | 'nosimd'. Falls back to the scalar module if SIMD fails to start.
  */
 export async function loadEngine({ assets, baseUrl, modelBytes, prefer = 'auto', wasmBytes = null }) {
+  const instance = startModule({ assets, baseUrl, prefer, wasmBytes });
+  const digest = payloadDigest(modelBytes);   // hashed while the module compiles
+  const { M, variant } = await instance;
+  // A bad model is not a reason to try the other module: report it as it is.
+  return Engine.create(M, modelBytes, variant, await digest);
+}
+
+/**
+ * Fetch, verify, compile and instantiate the wasm module that fits this machine, before the
+ * model is there (the page starts it while the model downloads). Resolves {M, variant}.
+ * `prefer`: 'auto' | 'simd' | 'nosimd'; falls back to the scalar module if SIMD fails to start.
+ */
+export async function startModule({ assets, baseUrl, prefer = 'auto', wasmBytes = null }) {
   const order = prefer === 'nosimd' ? ['nosimd']
     : prefer === 'simd' ? ['simd']
       : simdSupported() ? ['simd', 'nosimd'] : ['nosimd'];
   let lastErr;
   for (const variant of order) {
     const a = assets.wasm[variant];
-    let M;
     try {
-      const bytes = wasmBytes && wasmBytes[variant] ||
-        await fetchVerified(new URL(a.wasm, baseUrl).href, a.sha256, 'wasm module');
-      M = await instantiateModule(new URL(a.js, baseUrl).href, bytes);
+      const wasm = wasmBytes && wasmBytes[variant] ||
+        await compileVerified(new URL(a.wasm, baseUrl).href, a.sha256, 'wasm module');
+      return { M: await instantiateModule(new URL(a.js, baseUrl).href, wasm), variant };
     } catch (e) {
       lastErr = new Error(`could not start the ${variant} engine: ${e.message || e}`);
-      continue;
     }
-    // A bad model is not a reason to try the other module: report it as it is.
-    return Engine.create(M, modelBytes, variant);
   }
   throw lastErr;
 }

@@ -11,7 +11,7 @@
 // the calling thread instead (the widget on a foreign host page, where a Worker of our origin
 // cannot be started). The model bytes are checked against the sha256 in the build's asset
 // manifest before they reach the engine.
-import { loadManifest, fetchVerified, loadEngine, decodeImage, checkBytes } from './engine.js';
+import { loadManifest, fetchVerified, startModule, Engine, payloadDigest, decodeImage, checkBytes } from './engine.js';
 
 const DEFAULT_MANIFEST = new URL('./asset-manifest.json', import.meta.url);
 
@@ -78,41 +78,49 @@ export class MalariaClassifier {
     const shipped = new URL(assets.model.url, manifestUrl).href;
     const modelUrl = options.model ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href : shipped;
     const expected = options.sha256 || (!options.modelBytes && modelUrl === shipped ? assets.model.sha256 : null);
-    const modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
-      : await fetchVerified(modelUrl, expected, 'model');
-    if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
     const c = new MalariaClassifier();
-    await c._start(assets, manifestUrl.href, modelBytes, options);
+    // The engines start (fetch, verify and compile the wasm) while the model downloads.
+    const prepared = c._prepare(assets, manifestUrl.href, options);
+    try {
+      const modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
+        : await fetchVerified(modelUrl, expected, 'model');
+      if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+      await c._start(prepared, modelBytes);
+    } catch (e) {
+      prepared.catch(() => {});
+      c.dispose();
+      throw e;
+    }
     return c;
   }
 
-  async _start(assets, baseUrl, modelBytes, options) {
+  _prepare(assets, baseUrl, options) {
     const prefer = options.engine || 'auto';
     this.inline = !!options.inline;
     this._queue = Promise.resolve();
+    if (this.inline) return startModule({ assets, baseUrl, prefer });
+    const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
+    const url = new URL('./classifier-worker.js', import.meta.url);
+    this._slots = [];
+    for (let i = 0; i < n; i++) this._slots.push(new WorkerSlot(url));
+    return Promise.all(this._slots.map((slot) => slot.call({ type: 'prepare', assets, baseUrl, prefer })));
+  }
+
+  async _start(prepared, modelBytes) {
     if (this.inline) {
-      this._engine = await loadEngine({ assets, baseUrl, modelBytes, prefer });
+      const [{ M, variant }, digest] = await Promise.all([prepared, payloadDigest(modelBytes)]);
+      this._engine = Engine.create(M, modelBytes, variant, digest);
       this.info = { metadata: this._engine.metadata, size: this._engine.size,
                     variant: this._engine.variant, labels: this._engine.labels, workers: 0 };
       return;
     }
-    const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
-    const url = new URL('./classifier-worker.js', import.meta.url);
-    this._slots = [];
-    try {
-      const infos = [];
-      for (let i = 0; i < n; i++) {
-        const slot = new WorkerSlot(url);
-        this._slots.push(slot);
-        const copy = modelBytes.slice().buffer;   // each worker gets its own copy
-        infos.push(slot.call({ type: 'init', assets, baseUrl, modelBytes: copy, prefer }, [copy]));
-      }
-      const got = await Promise.all(infos);
-      this.info = { ...got[0].info, workers: n };
-    } catch (e) {
-      this.dispose();
-      throw e;
-    }
+    await prepared;
+    const infos = this._slots.map((slot) => {
+      const copy = modelBytes.slice().buffer;   // each worker gets its own copy
+      return slot.call({ type: 'init', modelBytes: copy }, [copy]);
+    });
+    const got = await Promise.all(infos);
+    this.info = { ...got[0].info, workers: this._slots.length };
   }
 
   /** Number of classifications that can run at the same time. */

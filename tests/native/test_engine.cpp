@@ -634,6 +634,39 @@ TEST_CASE("engine: C API", "[engine]") {
   mc_engine_destroy(nullptr);
 }
 
+TEST_CASE("engine: a payload digest computed by the host replaces the reader's hashing", "[engine]") {
+  auto blob = mc_test::synthetic_blob(64, "f32", 10);
+  char err[256];
+  uint8_t d[32];
+  mc::sha256(blob.data() + 64, blob.size() - 64, d);   // what the page computes with WebCrypto
+  mc_engine* e = mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err);
+  REQUIRE(e);
+  mc_result a, b;
+  std::vector<uint8_t> px(64 * 64 * 4, 77);
+  REQUIRE(mc_classify_rgba(e, px.data(), 64, 64, 4, &a, err, sizeof err) == 0);
+  mc_engine_destroy(e);
+  e = mc_engine_create_digest(blob.data(), blob.size(), nullptr, err, sizeof err);   // hashes itself
+  REQUIRE(e);
+  REQUIRE(mc_classify_rgba(e, px.data(), 64, 64, 4, &b, err, sizeof err) == 0);
+  CHECK(a.logits[0] == b.logits[0]);
+  CHECK(a.logits[1] == b.logits[1]);
+  mc_engine_destroy(e);
+  const std::string mismatch =
+      "checksum mismatch: the SHA-256 of the payload does not match the preamble (corrupted file?)";
+  // a wrong digest is refused exactly like a wrong payload
+  d[5] ^= 1;
+  CHECK(mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == mismatch);
+  // a corrupted payload hashed honestly by the host is refused too
+  blob[blob.size() - 100] ^= 0x40;
+  mc::sha256(blob.data() + 64, blob.size() - 64, d);
+  CHECK(mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == mismatch);
+  // the structural checks before the checksum still run first
+  CHECK(mc_engine_create_digest(blob.data(), 40, d, err, sizeof err) == nullptr);
+  CHECK(std::string(err).find("truncated") == 0);
+}
+
 #if __has_include("convert.h")
 #include "convert.h"
 

@@ -35,6 +35,12 @@ typedef struct mc_result {
 
 /* Returns NULL and writes a message naming the failed check into err on a bad blob. */
 mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, size_t err_len);
+/* The same, with the SHA-256 of blob[64, blob_len) (the payload the preamble's checksum covers)
+ * computed by the caller, e.g. with WebCrypto, which is several times faster than hashing in
+ * wasm: the core compares it with the preamble instead of hashing (a mismatch is rejected with
+ * the same message). It must be the digest of exactly these bytes. NULL: as mc_engine_create. */
+mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
+                                   const uint8_t* payload_sha256, char* err, size_t err_len);
 void mc_engine_destroy(mc_engine* e);
 
 /* The blob's JSON header (metadata: input spec, labels, calibration, provenance, metrics). */

@@ -211,7 +211,10 @@ struct BlobParser_ {
     for (uint64_t i = kPreambleSize + header_len; i < data_start; ++i)
       if (p[i] != 0) return fail("non-zero padding byte after the header at offset " + u_(i));
     uint8_t digest[32];
-    sha256(p + kPreambleSize, size_t(total - kPreambleSize), digest);
+    if (opt.payload_sha256)
+      std::memcpy(digest, opt.payload_sha256, 32);   // hashed by the caller (ParseOptions)
+    else
+      sha256(p + kPreambleSize, size_t(total - kPreambleSize), digest);
     if (std::memcmp(digest, p + 32, 32) != 0)
       return fail("checksum mismatch: the SHA-256 of the payload does not match the preamble "
                   "(corrupted file?)");

@@ -27,6 +27,11 @@ void copy_err_(char* err, size_t err_len, const char* msg) {
 extern "C" {
 
 mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, size_t err_len) {
+  return mc_engine_create_digest(blob, blob_len, nullptr, err, err_len);
+}
+
+mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
+                                   const uint8_t* payload_sha256, char* err, size_t err_len) {
   copy_err_(err, err_len, "");
   if (!blob || blob_len == 0) {
     copy_err_(err, err_len, "not a model blob: the file is empty");
@@ -34,7 +39,8 @@ mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, siz
   }
   try {
     std::string e;
-    std::unique_ptr<mc::Engine> eng = mc::Engine::create(blob, blob_len, &e);
+    std::unique_ptr<mc::Engine> eng = mc::Engine::create(blob, blob_len, &e, mc::default_isa(),
+                                                         mc::ImageLimits{}, payload_sha256);
     if (!eng) {
       copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
       return nullptr;

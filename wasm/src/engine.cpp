@@ -163,7 +163,8 @@ struct Engine::Impl_ {
   LayerObserver observer = nullptr;
   void* observer_ctx = nullptr;
 
-  bool load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim, std::string* err);
+  bool load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
+            const uint8_t* payload_sha256, std::string* err);
   bool plan(std::string* err);
   void forward(const float* input, Prediction* out);
 
@@ -177,11 +178,13 @@ struct Engine::Impl_ {
 };
 
 bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
-                         std::string* err) {
+                         const uint8_t* payload_sha256, std::string* err) {
   isa = isa_;
   blob::Blob b;
   std::string perr;
-  if (!blob::Blob::parse(data, len, &b, &perr)) {
+  blob::ParseOptions popt;
+  popt.payload_sha256 = payload_sha256;
+  if (!blob::Blob::parse(data, len, &b, &perr, popt)) {
     set_err_(err, perr);
     return false;
   }
@@ -631,13 +634,14 @@ Engine::Engine() : impl_(new Impl_) {}
 Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::create(const uint8_t* blob_data, size_t blob_len, std::string* err,
-                                       Isa isa, const ImageLimits& limits) {
+                                       Isa isa, const ImageLimits& limits,
+                                       const uint8_t* payload_sha256) {
   if (!blob_data && blob_len) {
     set_err_(err, "null blob");
     return nullptr;
   }
   std::unique_ptr<Engine> e(new Engine());
-  if (!e->impl_->load(blob_data, blob_len, isa, limits, err)) return nullptr;
+  if (!e->impl_->load(blob_data, blob_len, isa, limits, payload_sha256, err)) return nullptr;
   return e;
 }
 

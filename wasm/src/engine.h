@@ -67,9 +67,12 @@ using LayerObserver = void (*)(void* ctx, const LayerActivations& layer);
 class Engine {
  public:
   // blob: the .mcb bytes (copied from as needed; may be freed afterwards). isa: kernel set.
+  // payload_sha256: optional SHA-256 of blob[64, blob_len) computed by the caller
+  // (blob::ParseOptions::payload_sha256); null: the reader hashes the payload itself.
   static std::unique_ptr<Engine> create(const uint8_t* blob, size_t blob_len, std::string* err,
                                         Isa isa = default_isa(),
-                                        const ImageLimits& limits = ImageLimits{});
+                                        const ImageLimits& limits = ImageLimits{},
+                                        const uint8_t* payload_sha256 = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
