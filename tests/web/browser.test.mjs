@@ -404,6 +404,17 @@ window.sent = true;`);
         const shipped = (await (await fetch('asset-manifest.json')).json()).model.url;
         out.hash = await msg(() => MalariaClassifier.create({ sha256: '0'.repeat(64), model: shipped }));
         out.blob = await msg(() => MalariaClassifier.create({ modelBytes: new Uint8Array(4096).fill(7), workers: 1 }));
+        // one flipped payload bit: WebCrypto hashes the payload, the core compares with the preamble
+        const good = new Uint8Array(await (await fetch(shipped)).arrayBuffer());
+        const bad = good.slice();
+        bad[bad.length - 1000] ^= 0x10;
+        out.payload = await msg(() => MalariaClassifier.create({ modelBytes: bad, workers: 1 }));
+        out.payloadInline = await msg(() => MalariaClassifier.create({ modelBytes: bad, inline: true }));
+        // a streamed wasm module whose bytes do not match the manifest is never used
+        const { compileVerified } = await import('./engine.js');
+        const man = await (await fetch('asset-manifest.json')).json();
+        out.wasm = await msg(() => compileVerified(man.wasm.simd.wasm, 'f'.repeat(64)));
+        out.wasmOk = (await compileVerified(man.wasm.simd.wasm, man.wasm.simd.sha256)) instanceof WebAssembly.Module;
         const c = await MalariaClassifier.create({ workers: 1 });
         out.text = await msg(() => c.classify(new Blob(['hello'], { type: 'text/plain' }), { name: 'a.txt' }));
         out.corrupt = await msg(() => c.classify(new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' }), { name: 'c.png' }));
@@ -419,6 +430,10 @@ window.sent = true;`);
       assert(/HTML page/.test(r.html), `html: ${r.html}`);
       assert(/integrity check/.test(r.hash), `hash: ${r.hash}`);
       assert(/^model rejected: ./.test(r.blob), `blob: ${r.blob}`);
+      assert(/^model rejected: checksum mismatch/.test(r.payload), `payload: ${r.payload}`);
+      assert(/^model rejected: checksum mismatch/.test(r.payloadInline), `payload inline: ${r.payloadInline}`);
+      assert(/integrity check/.test(r.wasm), `wasm: ${r.wasm}`);
+      assert(r.wasmOk === true, 'compileVerified with the right hash');
       assert(/not an image/.test(r.text), `text: ${r.text}`);
       assert(/could not be decoded/.test(r.corrupt), `corrupt: ${r.corrupt}`);
       assert(r.ok.cam === r.ok.size * r.ok.size && ['Parasitized', 'Uninfected'].includes(r.ok.label), JSON.stringify(r.ok));
