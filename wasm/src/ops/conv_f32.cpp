@@ -176,7 +176,7 @@ void conv_rows_setup_indirection(const ConvShape& s, const float* padded,
 void conv_rows_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                        float* output, const float* residual, bool relu, Isa isa) {
   const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kF32IgemmMrScalar
-                                                           : detail::kF32IgemmMrSimd;
+                                                           : detail::kF32RowsMrSimd;
   detail::conv_rows_run_f32_tile(s, indirection, packed, output, residual, relu, isa, mr);
 }
 
