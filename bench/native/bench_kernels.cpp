@@ -92,7 +92,8 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   if (rows) mc::conv_rows_setup_indirection(s, padf.data(), rindf.data());
   for (const auto& v : vs) {
     if (rows && v.isa == mc::Isa::Simd && mc::default_isa() == mc::Isa::Simd)
-      cases.push_back({"rows", "GFLOP/s", [&, v] {
+      cases.push_back({v.mr == 4 ? "f32 rows 4x8" : v.mr == 6 ? "f32 rows 6x8" : "f32 rows 4x8s4",
+                       "GFLOP/s", [&, v] {
                          mc::detail::conv_rows_run_f32_tile(s, rindf.data(), packed.data(),
                                                             out.data(), nullptr, true, v.isa, v.mr);
                        }});
@@ -130,7 +131,8 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   for (const auto& v : qvs) {
     if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
     if (rows)
-      cases.push_back({"rows", "GOP/s", [&, v] {
+      cases.push_back({v.mr == 2 ? "qs8 rows 2x8c2" : v.mr == 3 ? "qs8 rows 3x8c2" : "qs8 rows 4x8c2",
+                       "GOP/s", [&, v] {
                          mc::detail::conv_rows_run_qs8_tile(s, rindq.data(), rpacked.data(),
                                                             qout.data(), nullptr, {1.0f, 0}, true,
                                                             v.isa, v.mr);
