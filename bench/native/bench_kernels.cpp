@@ -85,7 +85,18 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
                   {mc::Isa::Simd, 6, "f32 simd128 6x8"},
                   {mc::Isa::Simd, 104, "f32 simd128 4x8s4"}};
   std::vector<Case> cases;
+  // row form (pre-padded input, kh pointers per pixel) for convs with few input channels
+  const bool rows = s.in_c <= 4;
+  std::vector<float> padf(rows ? mc::conv_padded_input_size(s) : 0, 0.0f);
+  std::vector<const float*> rindf(rows ? mc::conv_rows_indirection_size(s) : 0);
+  if (rows) mc::conv_rows_setup_indirection(s, padf.data(), rindf.data());
   for (const auto& v : vs) {
+    if (rows && v.isa == mc::Isa::Simd && mc::default_isa() == mc::Isa::Simd)
+      cases.push_back({v.mr == 4 ? "f32 rows 4x8" : v.mr == 6 ? "f32 rows 6x8" : "f32 rows 4x8s4",
+                       "GFLOP/s", [&, v] {
+                         mc::detail::conv_rows_run_f32_tile(s, rindf.data(), packed.data(),
+                                                            out.data(), nullptr, true, v.isa, v.mr);
+                       }});
     if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
     cases.push_back({v.n, "GFLOP/s", [&, v] {
                        mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(),
@@ -110,8 +121,22 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   };
   const QV qvs[] = {{mc::Isa::Scalar, 2, "qs8 scalar 2x8c2"}, {mc::Isa::Simd, 3, "qs8 simd128 3x8c2"},
                     {mc::Isa::Simd, 4, "qs8 simd128 4x8c2"}};
+  std::vector<int8_t> padq(rows ? mc::conv_padded_input_size(s) : 0, 3);
+  std::vector<const int8_t*> rindq(rows ? mc::conv_rows_indirection_size(s) : 0);
+  std::vector<uint8_t> rpacked(rows ? mc::conv_rows_packed_qs8_size(s) : 0);
+  if (rows) {
+    mc::conv_rows_setup_indirection_qs8(s, padq.data(), rindq.data());
+    mc::conv_rows_repack_qs8(s, qpacked.data(), rpacked.data());
+  }
   for (const auto& v : qvs) {
     if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
+    if (rows)
+      cases.push_back({v.mr == 2 ? "qs8 rows 2x8c2" : v.mr == 3 ? "qs8 rows 3x8c2" : "qs8 rows 4x8c2",
+                       "GOP/s", [&, v] {
+                         mc::detail::conv_rows_run_qs8_tile(s, rindq.data(), rpacked.data(),
+                                                            qout.data(), nullptr, {1.0f, 0}, true,
+                                                            v.isa, v.mr);
+                       }});
     cases.push_back({v.n, "GOP/s", [&, v] {
                        mc::detail::conv_run_qs8_tile(s, qind.data(), qpacked.data(), qout.data(),
                                                      nullptr, {1.0f, 0}, true, v.isa, v.mr);

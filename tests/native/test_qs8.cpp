@@ -314,3 +314,122 @@ TEST_CASE("qs8 maxpool and global avgpool", "[qs8]") {
       }
     }
 }
+
+// The row form of a convolution (conv_rows_*: pre-padded input, kh pointers per output pixel,
+// weights repacked to kw*in_c channels) against the plain convolution on the same operands:
+// int8 bit-identical for every tile and ISA, f32 bit-identical (same accumulation order).
+namespace {
+void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed) {
+  INFO("rows shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c
+                        << " k " << s.kh << "x" << s.kw << " stride " << s.stride << " pad "
+                        << s.pad << " res " << with_res << " relu " << relu);
+  REQUIRE(mc::conv_shape_valid(s));
+  std::mt19937 rng(seed);
+  const size_t ks = size_t(s.kh) * s.kw, kc = size_t(s.in_c);
+  const size_t in_n = size_t(s.in_h) * s.in_w * kc, w_n = size_t(s.out_c) * ks * kc;
+  const size_t out_n = size_t(s.out_h()) * s.out_w() * s.out_c;
+  auto in = rnd(in_n, rng, -0.5f, 2.0f);
+  const float wr = 1.0f / std::sqrt(float(ks * kc));
+  auto w = rnd(w_n, rng, -wr, wr);
+  auto b = rnd(size_t(s.out_c), rng, -0.3f, 0.3f);
+  auto res = rnd(out_n, rng, -1.0f, 1.5f);
+  const size_t wp = size_t(s.in_w) + 2 * s.pad;
+  // padded copy: `fill` on the border and in the slack, the input inside
+  auto padded = [&](auto fill, const auto* src) {
+    std::vector<decltype(fill)> p(mc::conv_padded_input_size(s), fill);
+    REQUIRE(p.size() == (size_t(s.in_h) + 2 * s.pad) * wp * kc + 8);
+    auto* dst = p.data() + mc::conv_padded_input_offset(s);
+    for (int y = 0; y < s.in_h; y++)
+      std::copy(src + size_t(y) * s.in_w * kc, src + size_t(y + 1) * s.in_w * kc,
+                dst + size_t(y) * wp * kc);
+    return p;
+  };
+
+  // int8
+  const mc::QuantParams qin = mc::choose_qs8_params(-0.5f, 2.0f);
+  const mc::QuantParams qout = mc::choose_qs8_params(-2.0f, 3.0f);
+  const mc::QuantParams qres = mc::choose_qs8_params(-1.0f, 1.5f);
+  std::vector<int8_t> in_q(in_n), res_q(out_n), w_q(w_n);
+  std::vector<float> w_s(size_t(s.out_c));
+  std::vector<int32_t> b_q(size_t(s.out_c));
+  mc::quantize_f32_qs8(in_n, in.data(), qin, in_q.data());
+  mc::quantize_f32_qs8(out_n, res.data(), qres, res_q.data());
+  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(), b_q.data());
+  std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
+  mc::conv_pack_qs8(s, w_q.data(), w_s.data(), b_q.data(), qin, qout, packed.data());
+  std::vector<int8_t> zero(kc, int8_t(qin.zero_point));
+  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8(s, in_q.data(), zero.data(), ind.data());
+  std::vector<int8_t> want(out_n);
+  REQUIRE(mc::detail::conv_run_qs8_tile(s, ind.data(), packed.data(), want.data(),
+                                        with_res ? res_q.data() : nullptr, qres, relu,
+                                        mc::Isa::Scalar, 2));
+  std::vector<uint8_t> rows_packed(mc::conv_rows_packed_qs8_size(s));
+  REQUIRE(!rows_packed.empty());
+  mc::conv_rows_repack_qs8(s, packed.data(), rows_packed.data());
+  // slack/border = zero point; the slack bytes meet zero weights only, so any value would do:
+  // poison them to prove it
+  auto pad_q = padded(int8_t(qin.zero_point), in_q.data());
+  for (size_t i = pad_q.size() - 8; i < pad_q.size(); i++) pad_q[i] = int8_t(-128 + int(i % 7) * 41);
+  std::vector<const int8_t*> rind(mc::conv_rows_indirection_size(s));
+  REQUIRE(rind.size() == size_t(s.out_h()) * s.out_w() * s.kh);
+  mc::conv_rows_setup_indirection_qs8(s, pad_q.data(), rind.data());
+  struct T {
+    mc::Isa isa;
+    int mr;
+  };
+  for (T t : {T{mc::Isa::Scalar, 2}, T{mc::Isa::Simd, 3}, T{mc::Isa::Simd, 4}}) {
+    if (mc::detail::effective_isa(t.isa) != t.isa) continue;
+    INFO("qs8 mr " << t.mr);
+    std::vector<int8_t> got(out_n, 0x55);
+    REQUIRE(mc::detail::conv_rows_run_qs8_tile(s, rind.data(), rows_packed.data(), got.data(),
+                                               with_res ? res_q.data() : nullptr, qres, relu,
+                                               t.isa, t.mr));
+    CHECK(got == want);
+  }
+  {
+    std::vector<int8_t> got(out_n, 0x55);
+    mc::conv_rows_run_qs8(s, rind.data(), rows_packed.data(), got.data(),
+                          with_res ? res_q.data() : nullptr, qres, relu);
+    CHECK(got == want);
+  }
+
+  // f32: the packed weights as they are
+  std::vector<float> packed_f(mc::conv_packed_f32_size(s));
+  mc::conv_pack_f32(s, w.data(), b.data(), packed_f.data());
+  std::vector<float> zf(kc, 0.0f);
+  std::vector<const float*> indf(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection(s, in.data(), zf.data(), indf.data());
+  auto pad_f = padded(0.0f, in.data());
+  std::vector<const float*> rindf(mc::conv_rows_indirection_size(s));
+  mc::conv_rows_setup_indirection(s, pad_f.data(), rindf.data());
+  struct TF {
+    mc::Isa isa;
+    int mr;
+  };
+  for (TF t : {TF{mc::Isa::Scalar, 2}, TF{mc::Isa::Simd, 4}, TF{mc::Isa::Simd, 6},
+               TF{mc::Isa::Simd, 104}}) {
+    if (mc::detail::effective_isa(t.isa) != t.isa) continue;
+    INFO("f32 mr " << t.mr);
+    std::vector<float> wantf(out_n), gotf(out_n, -1.0f);
+    REQUIRE(mc::detail::conv_run_f32_tile(s, indf.data(), packed_f.data(), wantf.data(),
+                                          with_res ? res.data() : nullptr, relu, t.isa, t.mr));
+    REQUIRE(mc::detail::conv_rows_run_f32_tile(s, rindf.data(), packed_f.data(), gotf.data(),
+                                               with_res ? res.data() : nullptr, relu, t.isa,
+                                               t.mr));
+    CHECK(gotf == wantf);
+  }
+}
+}  // namespace
+
+TEST_CASE("row-form conv (stem) equals the plain conv, qs8 and f32", "[qs8]") {
+  uint32_t seed = 5000;
+  check_rows_conv({64, 64, 3, 64, 7, 7, 2, 3}, false, true, seed++);   // the stem
+  check_rows_conv({13, 11, 3, 13, 7, 7, 2, 3}, true, false, seed++);
+  check_rows_conv({1, 1, 3, 1, 7, 7, 2, 3}, false, true, seed++);
+  check_rows_conv({3, 3, 1, 3, 7, 7, 1, 3}, true, true, seed++);
+  check_rows_conv({13, 13, 5, 127, 5, 5, 1, 2}, false, false, seed++);
+  check_rows_conv({9, 10, 13, 9, 3, 3, 2, 1}, true, true, seed++);
+  check_rows_conv({7, 9, 4, 17, 1, 3, 1, 0}, true, true, seed++);
+  check_rows_conv({127, 3, 2, 8, 3, 5, 3, 1}, false, true, seed++);
+}

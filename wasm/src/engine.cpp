@@ -99,6 +99,8 @@ struct Conv_ {
   float* out = nullptr;
   const float* residual = nullptr;           // added before the ReLU (conv2 of a block)
   bool relu = true;
+  bool rows = false;                         // row form (conv_rows_*, ops.h): the stem, which
+                                             // reads a pre-padded copy of its input
   size_t in_count = 0, out_count = 0;
   // int8 blobs: the same graph on int8 activations (ops_qs8.h)
   std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header
@@ -153,6 +155,7 @@ struct Engine::Impl_ {
   float* cam_grid = nullptr;                 // feat_h*feat_w
   float* cam = nullptr;                      // S*S
   size_t indirection_pointers = 0;
+  std::vector<float> x_pad;                  // f32 stem input, pre-padded (conv_padded_input_*)
   // int8 activations (int8 blobs only): x_q | 4 rotating buffers, same assignment as f32
   std::vector<int8_t> arena_q;
   int8_t* x_q = nullptr;
@@ -462,7 +465,9 @@ bool Engine::Impl_::plan(std::string* err) {
     // int8 arena (x_q | 4 rotating buffers, each 64-byte aligned), same assignment;
     // the quantization must chain: each conv reads its producer's output parameters
     size_t act_q = 0, x_bytes = 0, bytes_q = 0;
-    if (!add_ok_(max_act, 63, &act_q) || !add_ok_(SS * 3, 63, &x_bytes)) {
+    // x_q is the stem's pre-padded input (border and slack = its zero point, set once here)
+    const size_t x_pad_q = conv_padded_input_size(stem->shape);
+    if (!add_ok_(max_act, 63, &act_q) || !add_ok_(x_pad_q, 63, &x_bytes)) {
       set_err_(err, "int8 arena size overflows");
       return false;
     }
@@ -476,6 +481,7 @@ bool Engine::Impl_::plan(std::string* err) {
     int8_t* qb = arena_q.data();
     while (reinterpret_cast<uintptr_t>(qb) % 64 != 0) ++qb;
     x_q = qb;
+    std::memset(x_q, static_cast<int8_t>(stem->qin.zero_point), x_pad_q);
     for (int i = 0; i < 4; ++i) bufs_q[i] = qb + x_bytes + static_cast<size_t>(i) * act_q;
     QuantParams buf_qp[4] = {{1, 0}, {1, 0}, {1, 0}, {1, 0}};
     auto same = [](QuantParams a, QuantParams b) {
@@ -494,6 +500,15 @@ bool Engine::Impl_::plan(std::string* err) {
       if (w.res >= 0) c.qres = buf_qp[w.res];
       buf_qp[w.out] = c.qout;
       if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
+      if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
+        c.rows = true;
+        std::vector<uint8_t> rows_packed(conv_rows_packed_qs8_size(c.shape));
+        conv_rows_repack_qs8(c.shape, c.packed_q.data(), rows_packed.data());
+        c.packed_q.swap(rows_packed);
+        c.indirection_q.assign(conv_rows_indirection_size(c.shape), nullptr);
+        conv_rows_setup_indirection_qs8(c.shape, c.in_q, c.indirection_q.data());
+        continue;
+      }
       c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
       c.indirection_q.assign(conv_indirection_size(c.shape), nullptr);
       conv_setup_indirection_qs8(c.shape, c.in_q, c.zero_q.data(), c.indirection_q.data());
@@ -512,6 +527,13 @@ bool Engine::Impl_::plan(std::string* err) {
     cv.in_count = static_cast<size_t>(cv.shape.in_h) * cv.shape.in_w * cv.shape.in_c;
     cv.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
     if (int8) continue;
+    if (&cv == stem) {   // row form on a pre-padded copy of x (border 0, set once here)
+      cv.rows = true;
+      x_pad.assign(conv_padded_input_size(cv.shape), 0.0f);
+      cv.indirection.assign(conv_rows_indirection_size(cv.shape), nullptr);
+      conv_rows_setup_indirection(cv.shape, x_pad.data(), cv.indirection.data());
+      continue;
+    }
     cv.indirection.assign(n, nullptr);
     conv_setup_indirection(cv.shape, cv.in, zero, cv.indirection.data());
   }
@@ -542,7 +564,10 @@ void Engine::Impl_::observe_(int index, const char* name, const float* in, size_
 }
 
 void Engine::Impl_::run_conv_(int index, const Conv_& c) {
-  conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
+  if (c.rows)
+    conv_rows_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
+  else
+    conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
   observe_(index, c.name.c_str(), c.in, c.in_count, c.out, c.out_count);
 }
 
@@ -578,6 +603,10 @@ void Engine::Impl_::cam_() {
 // The network: reads like the math. x (f32, normalized) -> features -> pooled.
 void Engine::Impl_::forward_f32_() {
   int li = 0;
+  const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+  for (int y = 0; y < S; ++y)   // into the stem's pre-padded input
+    std::memcpy(x_pad.data() + conv_padded_input_offset(stem->shape) + y * row_pad, x + y * row,
+                row * sizeof(float));
   run_conv_(li++, *stem);                                             // conv7x7/2 + ReLU
   maxpool_f32(pool_in_h, pool_in_w, 64, 3, 2, 1, pool_in, pool_out, isa);   // maxpool 3x3/2
   observe_(li++, "maxpool", pool_in, static_cast<size_t>(pool_in_h) * pool_in_w * 64, pool_out,
@@ -595,10 +624,17 @@ void Engine::Impl_::forward_f32_() {
 // The same graph on int8 activations (the observer is not called: it sees f32 engines only).
 void Engine::Impl_::forward_qs8_() {
   auto conv = [&](const Conv_& c) {
-    conv_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q, c.residual_q,
-                 c.qres, c.relu, isa);
+    if (c.rows)
+      conv_rows_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q,
+                        c.residual_q, c.qres, c.relu, isa);
+    else
+      conv_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q, c.residual_q,
+                   c.qres, c.relu, isa);
   };
-  quantize_f32_qs8(static_cast<size_t>(S) * S * 3, x, stem->qin, x_q);   // quantize the input
+  const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+  for (int y = 0; y < S; ++y)   // quantize the input into the stem's pre-padded buffer
+    quantize_f32_qs8(row, x + y * row, stem->qin,
+                     x_q + conv_padded_input_offset(stem->shape) + y * row_pad);
   conv(*stem);                                                          // conv7x7/2 + ReLU
   maxpool_qs8(pool_in_h, pool_in_w, 64, 3, 2, 1, bufs_q[0], bufs_q[1], isa);   // maxpool 3x3/2
   for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks

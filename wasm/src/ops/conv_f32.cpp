@@ -92,8 +92,8 @@ namespace detail {
 
 Isa effective_isa(Isa isa) { return MC_HAVE_SIMD128 ? isa : Isa::Scalar; }
 
-bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, const float* packed,
-                       float* output, const float* residual, bool relu, Isa isa, int mr) {
+namespace {
+kernels::F32IgemmUkernel f32_ukernel(Isa isa, int mr) {
   kernels::F32IgemmUkernel uk = nullptr;
   if (effective_isa(isa) == Isa::Scalar) {
     if (mr == 2) uk = kernels::f32_igemm_ukernel_2x8__scalar;
@@ -104,12 +104,15 @@ bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, cons
     if (mr == 104) uk = kernels::f32_igemm_ukernel_4x8s4__simd128;   // 4x8, 4-wide loads
 #endif
   }
-  if (!uk) return false;
-  if (!conv_shape_valid(s) || !indirection || !packed || !output) return false;
-  const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
-  const size_t pixels = size_t(s.out_h()) * size_t(s.out_w());
+  return uk;
+}
+
+// The tile loop: pixels output rows of ks pointers each, kc values per pointer.
+void run_tiles_f32(kernels::F32IgemmUkernel uk, size_t MR, const ConvShape& s, size_t pixels,
+                   size_t kc, size_t ks, const float* const* indirection, const float* packed,
+                   float* output, const float* residual, bool relu) {
+  const size_t oc = size_t(s.out_c);
   const size_t pf = panel_floats(s);
-  const size_t MR = size_t(mr % 100);
   // Panels outer (a panel's weights stay in cache while all pixels stream by), pixel tiles inner.
   for (size_t p = 0; p < num_panels(s); p++) {
     const size_t n0 = p * NR;
@@ -121,10 +124,61 @@ bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, cons
          residual ? residual + p0 * oc + n0 : nullptr, relu);
     }
   }
+}
+}  // namespace
+
+bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, const float* packed,
+                       float* output, const float* residual, bool relu, Isa isa, int mr) {
+  const kernels::F32IgemmUkernel uk = f32_ukernel(isa, mr);
+  if (!uk) return false;
+  if (!conv_shape_valid(s) || !indirection || !packed || !output) return false;
+  run_tiles_f32(uk, size_t(mr % 100), s, size_t(s.out_h()) * size_t(s.out_w()), size_t(s.in_c),
+                size_t(s.kh) * size_t(s.kw), indirection, packed, output, residual, relu);
+  return true;
+}
+
+bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
+                            const float* packed, float* output, const float* residual, bool relu,
+                            Isa isa, int mr) {
+  const kernels::F32IgemmUkernel uk = f32_ukernel(isa, mr);
+  if (!uk) return false;
+  if (!conv_shape_valid(s) || !indirection || !packed || !output) return false;
+  run_tiles_f32(uk, size_t(mr % 100), s, size_t(s.out_h()) * size_t(s.out_w()),
+                size_t(s.kw) * size_t(s.in_c), size_t(s.kh), indirection, packed, output,
+                residual, relu);
   return true;
 }
 
 }  // namespace detail
+
+size_t conv_padded_input_size(const ConvShape& s) {
+  if (!conv_shape_valid(s)) return 0;
+  return (size_t(s.in_h) + 2 * size_t(s.pad)) * (size_t(s.in_w) + 2 * size_t(s.pad)) *
+             size_t(s.in_c) + 8;
+}
+
+size_t conv_padded_input_offset(const ConvShape& s) {
+  if (!conv_shape_valid(s)) return 0;
+  return (size_t(s.pad) * (size_t(s.in_w) + 2 * size_t(s.pad)) + size_t(s.pad)) * size_t(s.in_c);
+}
+
+size_t conv_rows_indirection_size(const ConvShape& s) {
+  if (!conv_shape_valid(s)) return 0;
+  return size_t(s.out_h()) * size_t(s.out_w()) * size_t(s.kh);
+}
+
+void conv_rows_setup_indirection(const ConvShape& s, const float* padded,
+                                 const float** indirection) {
+  if (!conv_shape_valid(s) || !padded || !indirection) return;
+  detail::setup_row_indirection<float>(s, padded, indirection);
+}
+
+void conv_rows_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
+                       float* output, const float* residual, bool relu, Isa isa) {
+  const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kF32IgemmMrScalar
+                                                           : detail::kF32RowsMrSimd;
+  detail::conv_rows_run_f32_tile(s, indirection, packed, output, residual, relu, isa, mr);
+}
 
 void conv_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                   float* output, const float* residual, bool relu, Isa isa) {

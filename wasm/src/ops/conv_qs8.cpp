@@ -181,9 +181,8 @@ void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const i
 
 namespace detail {
 
-bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed_,
-                       int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
-                       Isa isa, int mr) {
+namespace {
+kernels::Qs8IgemmUkernel qs8_ukernel(Isa isa, int mr) {
   kernels::Qs8IgemmUkernel uk = nullptr;
   if (effective_isa(isa) == Isa::Scalar) {
     if (mr == 2) uk = kernels::qs8_igemm_ukernel_2x8c2__scalar;
@@ -193,9 +192,16 @@ bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, con
     if (mr == 4) uk = kernels::qs8_igemm_ukernel_4x8c2__simd128;
 #endif
   }
-  if (!uk) return false;
-  if (!conv_shape_valid(s) || !qs8_weights_shape_valid(s) || !indirection || !packed_ || !output)
-    return false;
+  return uk;
+}
+
+// Validation, epilogue constants and the tile loop. w_shape gives the packed layout (kc = its
+// in_c, ks = kh*kw); pixels output rows of ks pointers each.
+bool run_tiles_qs8(kernels::Qs8IgemmUkernel uk, size_t MR, const ConvShape& w_shape,
+                   size_t pixels, const int8_t* const* indirection, const void* packed_,
+                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu) {
+  const ConvShape& s = w_shape;
+  if (!indirection || !packed_ || !output) return false;
   const QuantParams out_q = conv_packed_qs8_output_params(packed_);
   if (!quant_params_valid(out_q)) return false;
   if (residual && !quant_params_valid(residual_q)) return false;
@@ -208,9 +214,7 @@ bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, con
 
   const uint8_t* packed = static_cast<const uint8_t*>(packed_) + kHeaderBytes;
   const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
-  const size_t pixels = size_t(s.out_h()) * size_t(s.out_w());
   const size_t pb = panel_bytes(s);
-  const size_t MR = size_t(mr);
   for (size_t pn = 0; pn < num_panels(s); pn++) {
     const size_t n0 = pn * NR;
     const size_t nc = std::min(NR, oc - n0);
@@ -224,7 +228,80 @@ bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, con
   return true;
 }
 
+// The weights shape of the row form: kh x 1 over kw*in_c channels rounded up to 8.
+ConvShape rows_weights_shape(const ConvShape& s) {
+  ConvShape r = s;
+  r.in_c = (s.kw * s.in_c + 7) / 8 * 8;
+  r.kw = 1;
+  return r;
+}
+}  // namespace
+
+bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed,
+                       int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
+                       Isa isa, int mr) {
+  const kernels::Qs8IgemmUkernel uk = qs8_ukernel(isa, mr);
+  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
+  return run_tiles_qs8(uk, size_t(mr), s, size_t(s.out_h()) * size_t(s.out_w()), indirection,
+                       packed, output, residual, residual_q, relu);
+}
+
+bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection,
+                            const void* rows_packed, int8_t* output, const int8_t* residual,
+                            QuantParams residual_q, bool relu, Isa isa, int mr) {
+  const kernels::Qs8IgemmUkernel uk = qs8_ukernel(isa, mr);
+  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
+    return false;
+  return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
+                       size_t(s.out_h()) * size_t(s.out_w()), indirection, rows_packed, output,
+                       residual, residual_q, relu);
+}
+
 }  // namespace detail
+
+size_t conv_rows_packed_qs8_size(const ConvShape& s) {
+  if (!qs8_weights_shape_valid(s)) return 0;
+  return conv_packed_qs8_size(detail::rows_weights_shape(s));
+}
+
+void conv_rows_repack_qs8(const ConvShape& s, const void* packed_, void* rows_packed_) {
+  if (!qs8_weights_shape_valid(s) || !packed_ || !rows_packed_) return;
+  const ConvShape r = detail::rows_weights_shape(s);
+  if (!qs8_weights_shape_valid(r)) return;
+  const uint8_t* src = static_cast<const uint8_t*>(packed_);
+  uint8_t* dst = static_cast<uint8_t*>(rows_packed_);
+  std::memcpy(dst, src, kHeaderBytes);
+  const size_t kc = size_t(s.in_c), kw = size_t(s.kw), kr = size_t(r.in_c);
+  for (size_t p = 0; p < num_panels(s); p++) {
+    const uint8_t* sp = src + kHeaderBytes + p * panel_bytes(s);
+    uint8_t* dp = dst + kHeaderBytes + p * panel_bytes(r);
+    std::memcpy(dp, sp, 64);   // bias, scale
+    const int8_t* sw = reinterpret_cast<const int8_t*>(sp + 64);
+    int8_t* dw = reinterpret_cast<int8_t*>(dp + 64);
+    for (size_t ky = 0; ky < size_t(s.kh); ky++)
+      for (size_t k = 0; k < kr; k++)   // row channel k = kx*in_c + c
+        for (size_t j = 0; j < NR; j++) {
+          const size_t kx = k / kc, c = k % kc, t = ky * kw + kx;
+          dw[((ky * kr + k) / 2) * 2 * NR + 2 * j + k % 2] =
+              kx < kw ? sw[(t * kc_pairs(s) + c / 2) * 2 * NR + 2 * j + c % 2] : int8_t(0);
+        }
+  }
+}
+
+void conv_rows_setup_indirection_qs8(const ConvShape& s, const int8_t* padded,
+                                     const int8_t** indirection) {
+  if (!conv_shape_valid(s) || !padded || !indirection) return;
+  detail::setup_row_indirection<int8_t>(s, padded, indirection);
+}
+
+void conv_rows_run_qs8(const ConvShape& s, const int8_t* const* indirection,
+                       const void* rows_packed, int8_t* output, const int8_t* residual,
+                       QuantParams residual_q, bool relu, Isa isa) {
+  const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kQs8IgemmMrScalar
+                                                           : detail::kQs8IgemmMrSimd;
+  detail::conv_rows_run_qs8_tile(s, indirection, rows_packed, output, residual, residual_q, relu,
+                                 isa, mr);
+}
 
 void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed,
                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,

@@ -56,6 +56,27 @@ void conv_setup_indirection(const ConvShape& s, const float* input, const float*
 void conv_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                   float* output, const float* residual, bool relu, Isa isa = default_isa());
 
+// Row form of a convolution with few input channels (the stem: 7x7/2 over 3 channels). With the
+// input stored pre-padded, (in_h + 2 pad) x (in_w + 2 pad) x in_c (the border filled with real 0),
+// the kw taps x in_c channels of one kernel row are kw*in_c contiguous values, so the convolution
+// is a kh x 1 one over kw*in_c "channels": kh pointers per output pixel instead of kh*kw, and
+// long dot products instead of 2-channel ones. The f32 packed weights are used as they are
+// (tap-major [ky][kx][c] is already [ky][kx*in_c + c]); results are bit-identical to conv_run_f32.
+// Usage (engine: stem):
+//   std::vector<float> xp(mc::conv_padded_input_size(s));       // border = 0, written once
+//   float* interior = xp.data() + mc::conv_padded_input_offset(s);  // row y at + y*(in_w+2pad)*in_c
+//   std::vector<const float*> ind(mc::conv_rows_indirection_size(s));
+//   mc::conv_rows_setup_indirection(s, xp.data(), ind.data());
+//   mc::conv_rows_run_f32(s, ind.data(), packed, out, nullptr, true);
+// Sizes in elements; the padded size includes 8 elements of slack after the last row (kernels
+// may read up to 7 elements past a row; the weights there are 0). 0 for an invalid shape.
+size_t conv_padded_input_size(const ConvShape& s);
+size_t conv_padded_input_offset(const ConvShape& s);   // of interior pixel (0, 0)
+size_t conv_rows_indirection_size(const ConvShape& s);   // out_h * out_w * kh pointers
+void conv_rows_setup_indirection(const ConvShape& s, const float* padded, const float** indirection);
+void conv_rows_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
+                       float* output, const float* residual, bool relu, Isa isa = default_isa());
+
 // 3x3 (generally k x k, k <= 16) max pool with stride and zero-free padding (padding never
 // wins); needs 0 <= pad < k, else (or on any bad argument) it writes nothing.
 void maxpool_f32(int in_h, int in_w, int c, int k, int stride, int pad, const float* in, float* out,

@@ -87,6 +87,19 @@ void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const vo
                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
                   Isa isa = default_isa());
 
+// Row form (see conv_rows_run_f32 in ops.h): the stored packed weights are repacked once at load
+// to the "igemm-qs8-nr8-kp2-v1" layout of a kh x 1 convolution over kw*in_c channels rounded up
+// to 8 (zero weights), so the SIMD kernel runs only full 8-deep steps; the padded input (border
+// and slack = the input zero point) and conv_rows_setup_indirection_qs8 give kh pointers per
+// output pixel. Bit-identical to conv_run_qs8 (int32 accumulation is exact).
+size_t conv_rows_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
+void conv_rows_repack_qs8(const ConvShape& s, const void* packed, void* rows_packed);
+void conv_rows_setup_indirection_qs8(const ConvShape& s, const int8_t* padded,
+                                     const int8_t** indirection);
+void conv_rows_run_qs8(const ConvShape& s, const int8_t* const* indirection,
+                       const void* rows_packed, int8_t* output, const int8_t* residual,
+                       QuantParams residual_q, bool relu, Isa isa = default_isa());
+
 // k x k max pool directly on int8 (max commutes with the monotonic quantization; the output has
 // the input's parameters). Same rules as maxpool_f32.
 void maxpool_qs8(int in_h, int in_w, int c, int k, int stride, int pad, const int8_t* in,
