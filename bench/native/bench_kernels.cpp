@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ops/ops.h"
+#include "ops/conv_winograd_f32.h"
 #include "ops/ops_detail.h"
 #if MC_BENCH_XNNPACK
 #include <xnnpack.h>
@@ -90,6 +91,17 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
     cases.push_back({v.n, "GFLOP/s", [&, v] {
                        mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(),
                                                      nullptr, true, v.isa, v.mr);
+                     }});
+  }
+  // Winograd F(2x2, 3x3) on the same weights (GFLOP/s counted as the direct convolution's)
+  std::vector<float> wg(mc::conv_winograd_f32_packed_size(s));
+  std::vector<float> wg_scratch(mc::conv_winograd_f32_scratch_size(s));
+  std::vector<const float*> wg_ind(mc::conv_winograd_f32_indirection_size(s));
+  if (mc::conv_winograd_f32_pack_from_igemm(s, packed.data(), wg.data())) {
+    mc::conv_winograd_f32_setup(s, in.data(), zero.data(), wg_scratch.data(), wg_ind.data());
+    cases.push_back({"f32 winograd 2x2", "GFLOP/s (direct)", [&] {
+                       mc::conv_winograd_f32_run(s, wg_ind.data(), wg.data(), wg_scratch.data(),
+                                                 out.data(), nullptr, true);
                      }});
   }
 #if BENCH_QS8
