@@ -63,12 +63,16 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
 
 constexpr size_t kArenaAlign_ = 16;   // floats (64 bytes)
 
-// f32 convolutions that run as Winograd F(2x2, 3x3) instead of the direct igemm: 3x3 stride 1
-// pad 1 with an output of at least 4x4 (2x2 tiles). Measured in V8 (bench_kernels, 64x64
-// input): faster at 16x16x64, 8x8x128 and 4x4x256; at 2x2x512 a single tile cannot amortize
-// the 16 transformed weight matrices (16 MiB) and the direct conv is ~3x faster.
-bool use_winograd_(const ConvShape& s) {
-  return conv_winograd_f32_applicable(s) && s.out_h() >= 4 && s.out_w() >= 4;
+// f32 convolutions that run as Winograd F(m x m, 3x3) instead of the direct igemm (returns m,
+// 0 = direct): 3x3 stride 1 pad 1. Measured in V8 (bench_kernels, 64x64 input, us per conv,
+// direct / F(2x2) / F(4x4)): 16x16x64 940 / 565 / 323, 8x8x128 970 / 500 / 310,
+// 4x4x256 1030 / 530 / 1110, 2x2x512 960 / 1700 / -. So F(4x4) from an 8x8 output, F(2x2)
+// from 4x4; below, one tile cannot amortize the transformed weights ((m+2)^2 matrices).
+int winograd_tile_(const ConvShape& s) {
+  if (!conv_winograd_f32_applicable(s, 2)) return 0;
+  if (s.out_h() >= 8 && s.out_w() >= 8) return 4;
+  if (s.out_h() >= 4 && s.out_w() >= 4) return 2;
+  return 0;
 }
 
 }  // namespace
@@ -110,7 +114,7 @@ struct Conv_ {
   bool relu = true;
   size_t in_count = 0, out_count = 0;
   // f32 only: Winograd instead of packed/indirection when use_winograd_ (set up by plan())
-  bool winograd = false;
+  int winograd = 0;                          // output tile m of F(m x m, 3x3); 0 = direct
   std::vector<float> packed_wg;              // conv_winograd_f32_pack_from_igemm layout
   std::vector<const float*> indirection_wg;  // input tiles and GEMM rows (arena, wg_scratch)
   // int8 blobs: the same graph on int8 activations (ops_qs8.h)
@@ -410,8 +414,9 @@ bool Engine::Impl_::plan(std::string* err) {
   // Winograd convolutions (f32) and their shared scratch
   size_t wg_scratch_n = 0;
   for (Conv_& cv : convs) {
-    cv.winograd = !int8 && use_winograd_(cv.shape);
-    if (cv.winograd) wg_scratch_n = std::max(wg_scratch_n, conv_winograd_f32_scratch_size(cv.shape));
+    cv.winograd = int8 ? 0 : winograd_tile_(cv.shape);
+    if (cv.winograd)
+      wg_scratch_n = std::max(wg_scratch_n, conv_winograd_f32_scratch_size(cv.shape, cv.winograd));
   }
 
   // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam | Winograd scratch
@@ -523,7 +528,7 @@ bool Engine::Impl_::plan(std::string* err) {
 
   // indirection, pointing into the arena (which never moves from here on)
   for (Conv_& cv : convs) {
-    const size_t n = cv.winograd ? conv_winograd_f32_indirection_size(cv.shape)
+    const size_t n = cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
                                  : conv_indirection_size(cv.shape);
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
       set_err_(err, "indirection size overflows");
@@ -533,13 +538,15 @@ bool Engine::Impl_::plan(std::string* err) {
     cv.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
     if (int8) continue;
     if (cv.winograd) {   // the Winograd weights replace the direct ones
-      cv.packed_wg.assign(conv_winograd_f32_packed_size(cv.shape), 0.0f);
+      const int m = cv.winograd;
+      cv.packed_wg.assign(conv_winograd_f32_packed_size(cv.shape, m), 0.0f);
       cv.indirection_wg.assign(n, nullptr);
-      if (cv.packed_wg.empty() || !conv_winograd_f32_pack_from_igemm(cv.shape, cv.packed.data(), cv.packed_wg.data())) {
+      if (cv.packed_wg.empty() ||
+          !conv_winograd_f32_pack_from_igemm(cv.shape, m, cv.packed.data(), cv.packed_wg.data())) {
         set_err_(err, "tensor '" + cv.name + "': Winograd weight transform failed");
         return false;
       }
-      conv_winograd_f32_setup(cv.shape, cv.in, zero, wg_scratch, cv.indirection_wg.data());
+      conv_winograd_f32_setup(cv.shape, m, cv.in, zero, wg_scratch, cv.indirection_wg.data());
       std::vector<float>().swap(cv.packed);
       continue;
     }
@@ -574,8 +581,8 @@ void Engine::Impl_::observe_(int index, const char* name, const float* in, size_
 
 void Engine::Impl_::run_conv_(int index, const Conv_& c) {
   if (c.winograd)
-    conv_winograd_f32_run(c.shape, c.indirection_wg.data(), c.packed_wg.data(), wg_scratch, c.out,
-                          c.residual, c.relu, isa);
+    conv_winograd_f32_run(c.shape, c.winograd, c.indirection_wg.data(), c.packed_wg.data(),
+                          wg_scratch, c.out, c.residual, c.relu, isa);
   else
     conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
   observe_(index, c.name.c_str(), c.in, c.in_count, c.out, c.out_count);

@@ -1,5 +1,5 @@
-// conv_winograd_f32.cpp -- f32 3x3/1 convolution by Winograd F(2x2, 3x3): weight transform
-// (load), tile indirection (load), run (inference). See conv_winograd_f32.h.
+// conv_winograd_f32.cpp -- f32 3x3/1 convolution by Winograd F(2x2, 3x3) or F(4x4, 3x3):
+// weight transform (load), tile indirection (load), run (inference). See conv_winograd_f32.h.
 #include "ops/conv_winograd_f32.h"
 
 #include <algorithm>
@@ -13,7 +13,6 @@ namespace mc {
 namespace {
 
 constexpr size_t NR = kernels::kIgemmNR;
-constexpr size_t kPos = 16;   // 4x4 transformed positions
 
 bool mul_ok(size_t a, size_t b, size_t* out) {
   if (a != 0 && b > std::numeric_limits<size_t>::max() / a) return false;
@@ -22,38 +21,53 @@ bool mul_ok(size_t a, size_t b, size_t* out) {
 }
 
 size_t num_panels(const ConvShape& s) { return (size_t(s.out_c) + NR - 1) / NR; }
-size_t tiles_h(const ConvShape& s) { return (size_t(s.out_h()) + 1) / 2; }
-size_t tiles_w(const ConvShape& s) { return (size_t(s.out_w()) + 1) / 2; }
-size_t num_tiles(const ConvShape& s) { return tiles_h(s) * tiles_w(s); }
+// m = output tile (2 or 4), a = m + 2 input tile, a*a transformed positions
+size_t tiles_h(const ConvShape& s, int m) { return (size_t(s.out_h()) + m - 1) / size_t(m); }
+size_t tiles_w(const ConvShape& s, int m) { return (size_t(s.out_w()) + m - 1) / size_t(m); }
+size_t num_tiles(const ConvShape& s, int m) { return tiles_h(s, m) * tiles_w(s, m); }
+size_t num_pos(int m) { return size_t(m + 2) * size_t(m + 2); }
 // one GEMM weight panel: igemm layout with ks = 1 (8 bias slots, zero here, then in_c x 8)
 size_t panel_floats(const ConvShape& s) { return NR + size_t(s.in_c) * NR; }
 size_t bias_floats(const ConvShape& s) { return num_panels(s) * NR; }
 
 }  // namespace
 
-bool conv_winograd_f32_applicable(const ConvShape& s) {
+bool conv_winograd_f32_applicable(const ConvShape& s, int m) {
+  if (m != 2 && m != 4) return false;
   if (s.kh != 3 || s.kw != 3 || s.stride != 1 || s.pad != 1 || !conv_shape_valid(s)) return false;
+  const size_t kPos = num_pos(m);
   // conv_shape_valid bounds every tensor by 2^31 elements; the products below stay in range on
   // 64-bit hosts but not necessarily in wasm32, so check them.
   size_t a, b, n;
-  return mul_ok(num_tiles(s), kPos, &n) && mul_ok(n, size_t(s.in_c) + size_t(s.out_c), &a) &&
+  return mul_ok(num_tiles(s, m), kPos, &n) && mul_ok(n, size_t(s.in_c) + size_t(s.out_c), &a) &&
          mul_ok(a, sizeof(float), &a) && mul_ok(num_panels(s) * kPos, panel_floats(s), &b) &&
          mul_ok(b, sizeof(float), &b) && mul_ok(n, 2 * sizeof(void*), &n);
 }
 
-size_t conv_winograd_f32_packed_size(const ConvShape& s) {
-  if (!conv_winograd_f32_applicable(s)) return 0;
+size_t conv_winograd_f32_packed_size(const ConvShape& s, int m) {
+  if (!conv_winograd_f32_applicable(s, m)) return 0;
+  const size_t kPos = num_pos(m);
   return bias_floats(s) + kPos * num_panels(s) * panel_floats(s);
 }
 
-bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, const float* igemm, float* out) {
-  if (!conv_winograd_f32_applicable(s) || !igemm || !out) return false;
+bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, int m, const float* igemm,
+                                       float* out) {
+  if (!conv_winograd_f32_applicable(s, m) || !igemm || !out) return false;
+  const size_t kPos = num_pos(m);
+  const int A = m + 2;
   const size_t kc = size_t(s.in_c), np = num_panels(s), pf = panel_floats(s);
   const size_t ipf = NR + 9 * kc * NR;   // direct panel: [8 bias][tap 0..8: in_c x 8]
   float* bias = out;
   float* u = out + bias_floats(s);
-  // G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; U = G g G^T in double, rounded once
-  static const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  // U = G g G^T in double, rounded once
+  static const double G2[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+  static const double G4[6][3] = {{1.0 / 4, 0, 0},
+                                  {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                  {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                  {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                  {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                  {0, 0, 1}};
+  const double(*G)[3] = m == 2 ? G2 : G4;
   for (size_t p = 0; p < np; p++) {
     const float* src = igemm + p * ipf;
     for (size_t j = 0; j < NR; j++) bias[p * NR + j] = src[j];
@@ -65,14 +79,14 @@ bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, const float* igemm, f
       for (size_t j = 0; j < NR; j++) {
         double g[3][3];
         for (int t = 0; t < 9; t++) g[t / 3][t % 3] = src[NR + (size_t(t) * kc + k) * NR + j];
-        double gg[4][3];   // G g
-        for (int a = 0; a < 4; a++)
+        double gg[6][3];   // G g
+        for (int a = 0; a < A; a++)
           for (int c = 0; c < 3; c++)
             gg[a][c] = G[a][0] * g[0][c] + G[a][1] * g[1][c] + G[a][2] * g[2][c];
-        for (int a = 0; a < 4; a++)
-          for (int b = 0; b < 4; b++) {
+        for (int a = 0; a < A; a++)
+          for (int b = 0; b < A; b++) {
             const double v = gg[a][0] * G[b][0] + gg[a][1] * G[b][1] + gg[a][2] * G[b][2];
-            u[(size_t(a * 4 + b) * np + p) * pf + NR + k * NR + j] = float(v);
+            u[(size_t(a * A + b) * np + p) * pf + NR + k * NR + j] = float(v);
           }
       }
     }
@@ -80,29 +94,31 @@ bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, const float* igemm, f
   return true;
 }
 
-size_t conv_winograd_f32_scratch_size(const ConvShape& s) {
-  if (!conv_winograd_f32_applicable(s)) return 0;
-  return kPos * num_tiles(s) * (size_t(s.in_c) + size_t(s.out_c));
+size_t conv_winograd_f32_scratch_size(const ConvShape& s, int m) {
+  if (!conv_winograd_f32_applicable(s, m)) return 0;
+  return num_pos(m) * num_tiles(s, m) * (size_t(s.in_c) + size_t(s.out_c));
 }
 
-size_t conv_winograd_f32_indirection_size(const ConvShape& s) {
-  if (!conv_winograd_f32_applicable(s)) return 0;
-  return 2 * kPos * num_tiles(s);
+size_t conv_winograd_f32_indirection_size(const ConvShape& s, int m) {
+  if (!conv_winograd_f32_applicable(s, m)) return 0;
+  return 2 * num_pos(m) * num_tiles(s, m);
 }
 
-void conv_winograd_f32_setup(const ConvShape& s, const float* input, const float* zero,
+void conv_winograd_f32_setup(const ConvShape& s, int m, const float* input, const float* zero,
                              float* scratch, const float** ind) {
-  if (!conv_winograd_f32_applicable(s) || !input || !zero || !scratch || !ind) return;
-  const size_t th = tiles_h(s), tw = tiles_w(s), T = th * tw, kc = size_t(s.in_c);
-  // input tiles: tile (ty, tx) reads input rows 2ty-1 .. 2ty+2, columns 2tx-1 .. 2tx+2
+  if (!conv_winograd_f32_applicable(s, m) || !input || !zero || !scratch || !ind) return;
+  const size_t kPos = num_pos(m);
+  const int A = m + 2;
+  const size_t th = tiles_h(s, m), tw = tiles_w(s, m), T = th * tw, kc = size_t(s.in_c);
+  // input tiles: tile (ty, tx) reads input rows m*ty-1 .. m*ty+m, columns m*tx-1 .. m*tx+m
   for (size_t ty = 0; ty < th; ty++)
     for (size_t tx = 0; tx < tw; tx++) {
       const float** row = ind + (ty * tw + tx) * kPos;
-      for (int i = 0; i < 4; i++)
-        for (int j = 0; j < 4; j++) {
-          const long iy = long(2 * ty) - 1 + i, ix = long(2 * tx) - 1 + j;
+      for (int i = 0; i < A; i++)
+        for (int j = 0; j < A; j++) {
+          const long iy = long(size_t(m) * ty) - 1 + i, ix = long(size_t(m) * tx) - 1 + j;
           const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-          row[i * 4 + j] = inside ? input + (size_t(iy) * size_t(s.in_w) + size_t(ix)) * kc : zero;
+          row[i * A + j] = inside ? input + (size_t(iy) * size_t(s.in_w) + size_t(ix)) * kc : zero;
         }
     }
   // GEMM rows: row t of position x is V[x][t] = scratch + (x*T + t)*in_c
@@ -110,32 +126,37 @@ void conv_winograd_f32_setup(const ConvShape& s, const float* input, const float
   for (size_t i = 0; i < kPos * T; i++) rows[i] = scratch + i * kc;
 }
 
-void conv_winograd_f32_run(const ConvShape& s, const float* const* ind, const float* packed,
-                           float* scratch, float* output, const float* residual, bool relu,
-                           Isa isa) {
-  if (!conv_winograd_f32_applicable(s) || !ind || !packed || !scratch || !output) return;
+void conv_winograd_f32_run(const ConvShape& s, int m, const float* const* ind,
+                           const float* packed, float* scratch, float* output,
+                           const float* residual, bool relu, Isa isa) {
+  if (!conv_winograd_f32_applicable(s, m) || !ind || !packed || !scratch || !output) return;
+  const size_t kPos = num_pos(m);
   using InputUk = void (*)(size_t, const float* const*, float*, size_t);
   using OutputUk = void (*)(size_t, const float*, size_t, const float*, float*, size_t, size_t,
                             size_t, const float*, bool);
-  InputUk in_uk = kernels::f32_winograd_input_ukernel_4x4__scalar;
-  OutputUk out_uk = kernels::f32_winograd_output_ukernel_4x4__scalar;
+  InputUk in_uk = m == 2 ? kernels::f32_winograd_input_ukernel_4x4__scalar
+                         : kernels::f32_winograd_input_ukernel_6x6__scalar;
+  OutputUk out_uk = m == 2 ? kernels::f32_winograd_output_ukernel_4x4__scalar
+                           : kernels::f32_winograd_output_ukernel_6x6__scalar;
   kernels::F32IgemmUkernel gemm = kernels::f32_igemm_ukernel_2x8__scalar;
   size_t MR = detail::kF32IgemmMrScalar;
 #if MC_HAVE_SIMD128
   if (detail::effective_isa(isa) == Isa::Simd) {
-    in_uk = kernels::f32_winograd_input_ukernel_4x4__simd128;
-    out_uk = kernels::f32_winograd_output_ukernel_4x4__simd128;
+    in_uk = m == 2 ? kernels::f32_winograd_input_ukernel_4x4__simd128
+                   : kernels::f32_winograd_input_ukernel_6x6__simd128;
+    out_uk = m == 2 ? kernels::f32_winograd_output_ukernel_4x4__simd128
+                    : kernels::f32_winograd_output_ukernel_6x6__simd128;
     gemm = kernels::f32_igemm_ukernel_4x8__simd128;
     MR = 4;
   }
 #else
   (void)isa;
 #endif
-  const size_t th = tiles_h(s), tw = tiles_w(s), T = th * tw;
+  const size_t th = tiles_h(s, m), tw = tiles_w(s, m), T = th * tw;
   const size_t kc = size_t(s.in_c), oc = size_t(s.out_c), np = num_panels(s), pf = panel_floats(s);
   const size_t oh = size_t(s.out_h()), ow = size_t(s.out_w());
-  float* V = scratch;               // [16][T][in_c]
-  float* M = scratch + kPos * T * kc;   // [16][T][out_c]
+  float* V = scratch;                   // [a*a][T][in_c]
+  float* M = scratch + kPos * T * kc;   // [a*a][T][out_c]
   const float* bias = packed;
   const float* U = packed + bias_floats(s);
   const float* const* rows = ind + T * kPos;
@@ -152,9 +173,9 @@ void conv_winograd_f32_run(const ConvShape& s, const float* const* ind, const fl
     }
   for (size_t ty = 0; ty < th; ty++)
     for (size_t tx = 0; tx < tw; tx++) {
-      const size_t off = (2 * ty * ow + 2 * tx) * oc;
+      const size_t y0 = size_t(m) * ty, x0 = size_t(m) * tx, off = (y0 * ow + x0) * oc;
       out_uk(oc, M + (ty * tw + tx) * oc, T * oc, bias, output + off, ow * oc,
-             std::min<size_t>(2, oh - 2 * ty), std::min<size_t>(2, ow - 2 * tx),
+             std::min<size_t>(size_t(m), oh - y0), std::min<size_t>(size_t(m), ow - x0),
              residual ? residual + off : nullptr, relu);
     }
 }
