@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ops/ops.h"
+#include "ops/conv_winograd_f32.h"
 #include "ops/ops_detail.h"
 #if MC_BENCH_XNNPACK
 #include <xnnpack.h>
@@ -101,6 +102,22 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
     cases.push_back({v.n, "GFLOP/s", [&, v] {
                        mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(),
                                                      nullptr, true, v.isa, v.mr);
+                     }});
+  }
+  // Winograd F(2x2, 3x3) and F(4x4, 3x3) on the same weights (GFLOP/s counted as the direct
+  // convolution's)
+  std::vector<float> wg[2], wg_scratch[2];
+  std::vector<const float*> wg_ind[2];
+  for (int v = 0; v < 2; v++) {
+    const int m = v == 0 ? 2 : 4;
+    wg[v].resize(mc::conv_winograd_f32_packed_size(s, m));
+    wg_scratch[v].resize(mc::conv_winograd_f32_scratch_size(s, m));
+    wg_ind[v].resize(mc::conv_winograd_f32_indirection_size(s, m));
+    if (!mc::conv_winograd_f32_pack_from_igemm(s, m, packed.data(), wg[v].data())) continue;
+    mc::conv_winograd_f32_setup(s, m, in.data(), zero.data(), wg_scratch[v].data(), wg_ind[v].data());
+    cases.push_back({m == 2 ? "f32 winograd 2x2" : "f32 winograd 4x4", "GFLOP/s (direct)", [&, v, m] {
+                       mc::conv_winograd_f32_run(s, m, wg_ind[v].data(), wg[v].data(),
+                                                 wg_scratch[v].data(), out.data(), nullptr, true);
                      }});
   }
 #if BENCH_QS8

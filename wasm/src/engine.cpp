@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "blob.h"
+#include "ops/conv_winograd_f32.h"
 #include "ops/ops_qs8.h"
 
 namespace mc {
@@ -62,6 +63,18 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
 
 constexpr size_t kArenaAlign_ = 16;   // floats (64 bytes)
 
+// f32 convolutions that run as Winograd F(m x m, 3x3) instead of the direct igemm (returns m,
+// 0 = direct): 3x3 stride 1 pad 1. Measured in V8 (bench_kernels, 64x64 input, us per conv,
+// direct / F(2x2) / F(4x4)): 16x16x64 940 / 565 / 323, 8x8x128 970 / 500 / 310,
+// 4x4x256 1030 / 530 / 1110, 2x2x512 960 / 1700 / -. So F(4x4) from an 8x8 output, F(2x2)
+// from 4x4; below, one tile cannot amortize the transformed weights ((m+2)^2 matrices).
+int winograd_tile_(const ConvShape& s) {
+  if (!conv_winograd_f32_applicable(s, 2)) return 0;
+  if (s.out_h() >= 8 && s.out_w() >= 8) return 4;
+  if (s.out_h() >= 4 && s.out_w() >= 4) return 2;
+  return 0;
+}
+
 }  // namespace
 
 const char* label_name(int label) { return label == kLabelParasitized ? "Parasitized" : "Uninfected"; }
@@ -102,6 +115,10 @@ struct Conv_ {
   bool rows = false;                         // row form (conv_rows_*, ops.h): the stem, which
                                              // reads a pre-padded copy of its input
   size_t in_count = 0, out_count = 0;
+  // f32 only: Winograd instead of packed/indirection when use_winograd_ (set up by plan())
+  int winograd = 0;                          // output tile m of F(m x m, 3x3); 0 = direct
+  std::vector<float> packed_wg;              // conv_winograd_f32_pack_from_igemm layout
+  std::vector<const float*> indirection_wg;  // input tiles and GEMM rows (arena, wg_scratch)
   // int8 blobs: the same graph on int8 activations (ops_qs8.h)
   std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header
   QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
@@ -154,6 +171,7 @@ struct Engine::Impl_ {
   float* zero = nullptr;                     // 512 zeros (padding taps)
   float* cam_grid = nullptr;                 // feat_h*feat_w
   float* cam = nullptr;                      // S*S
+  float* wg_scratch = nullptr;               // Winograd transforms, shared by those convs
   size_t indirection_pointers = 0;
   std::vector<float> x_pad;                  // f32 stem input, pre-padded (conv_padded_input_*)
   // int8 activations (int8 blobs only): x_q | 4 rotating buffers, same assignment as f32
@@ -399,13 +417,21 @@ bool Engine::Impl_::plan(std::string* err) {
   feat_h = h;
   feat_w = w;
 
-  // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam
+  // Winograd convolutions (f32) and their shared scratch
+  size_t wg_scratch_n = 0;
+  for (Conv_& cv : convs) {
+    cv.winograd = int8 ? 0 : winograd_tile_(cv.shape);
+    if (cv.winograd)
+      wg_scratch_n = std::max(wg_scratch_n, conv_winograd_f32_scratch_size(cv.shape, cv.winograd));
+  }
+
+  // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam | Winograd scratch
   const size_t SS = static_cast<size_t>(S) * S;
   const size_t act_f32 = int8 ? 0 : max_act;   // int8: activations live in arena_q
   const size_t sizes[] = {SS * 3, act_f32, act_f32, act_f32, act_f32, 512, 512,
-                          static_cast<size_t>(feat_h) * feat_w, SS};
-  size_t offsets[9], total = 0;
-  for (int i = 0; i < 9; ++i) {
+                          static_cast<size_t>(feat_h) * feat_w, SS, wg_scratch_n};
+  size_t offsets[10], total = 0;
+  for (int i = 0; i < 10; ++i) {
     offsets[i] = total;
     size_t padded;
     if (!add_ok_(sizes[i], kArenaAlign_ - 1, &padded) || !add_ok_(total, padded / kArenaAlign_ * kArenaAlign_, &total)) {
@@ -428,6 +454,7 @@ bool Engine::Impl_::plan(std::string* err) {
   pooled = base + offsets[6];
   cam_grid = base + offsets[7];
   cam = base + offsets[8];
+  wg_scratch = base + offsets[9];
 
   // buffer assignment (indices into the 4 rotating buffers, -1 = network input x):
   // stem x -> B0, maxpool B0 -> B1; block: in -> t (conv1), [in -> d (downsample)],
@@ -519,7 +546,8 @@ bool Engine::Impl_::plan(std::string* err) {
 
   // indirection, pointing into the arena (which never moves from here on)
   for (Conv_& cv : convs) {
-    const size_t n = conv_indirection_size(cv.shape);
+    const size_t n = cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
+                                 : conv_indirection_size(cv.shape);
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
       set_err_(err, "indirection size overflows");
       return false;
@@ -532,6 +560,19 @@ bool Engine::Impl_::plan(std::string* err) {
       x_pad.assign(conv_padded_input_size(cv.shape), 0.0f);
       cv.indirection.assign(conv_rows_indirection_size(cv.shape), nullptr);
       conv_rows_setup_indirection(cv.shape, x_pad.data(), cv.indirection.data());
+      continue;
+    }
+    if (cv.winograd) {   // the Winograd weights replace the direct ones
+      const int m = cv.winograd;
+      cv.packed_wg.assign(conv_winograd_f32_packed_size(cv.shape, m), 0.0f);
+      cv.indirection_wg.assign(n, nullptr);
+      if (cv.packed_wg.empty() ||
+          !conv_winograd_f32_pack_from_igemm(cv.shape, m, cv.packed.data(), cv.packed_wg.data())) {
+        set_err_(err, "tensor '" + cv.name + "': Winograd weight transform failed");
+        return false;
+      }
+      conv_winograd_f32_setup(cv.shape, m, cv.in, zero, wg_scratch, cv.indirection_wg.data());
+      std::vector<float>().swap(cv.packed);
       continue;
     }
     cv.indirection.assign(n, nullptr);
@@ -566,6 +607,9 @@ void Engine::Impl_::observe_(int index, const char* name, const float* in, size_
 void Engine::Impl_::run_conv_(int index, const Conv_& c) {
   if (c.rows)
     conv_rows_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
+  else if (c.winograd)
+    conv_winograd_f32_run(c.shape, c.winograd, c.indirection_wg.data(), c.packed_wg.data(),
+                          wg_scratch, c.out, c.residual, c.relu, isa);
   else
     conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
   observe_(index, c.name.c_str(), c.in, c.in_count, c.out, c.out_count);

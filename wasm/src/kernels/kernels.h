@@ -48,6 +48,37 @@ void f32_igemm_ukernel_6x8__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                     float* c, size_t c_stride, const float* r, bool relu);
 #endif
 
+// ---- f32 Winograd transforms (ops/conv_winograd_f32.cpp does the GEMMs) --------------------
+// 4x4: F(2x2, 3x3) (4x4 input tile, 2x2 outputs); 6x6: F(4x4, 3x3) (6x6 input, 4x4 outputs).
+// Input: one a x a input tile, d[i*a + j] = pointer to the c channel values of tile row i, col j
+// (or to >= c zeros in the padding); writes v[x*v_stride + k] = (B^T d B)[x], x = i*a + j.
+// Output: one tile, m[x*m_stride + k] (x < a*a) -> the outputs y + i*y_row_stride + j*c
+// for i < rows, j < cols (rows, cols in 1..a-2): (A^T m A) + bias[k] (+ r at the same offsets
+// as y; r may be y) (then max(., 0) when relu). The scalar file defines the operation order;
+// the SIMD kernels follow it, so they match bit for bit.
+void f32_winograd_input_ukernel_4x4__scalar(size_t c, const float* const* d, float* v,
+                                            size_t v_stride);
+void f32_winograd_output_ukernel_4x4__scalar(size_t c, const float* m, size_t m_stride,
+                                             const float* bias, float* y, size_t y_row_stride,
+                                             size_t rows, size_t cols, const float* r, bool relu);
+void f32_winograd_input_ukernel_6x6__scalar(size_t c, const float* const* d, float* v,
+                                            size_t v_stride);
+void f32_winograd_output_ukernel_6x6__scalar(size_t c, const float* m, size_t m_stride,
+                                             const float* bias, float* y, size_t y_row_stride,
+                                             size_t rows, size_t cols, const float* r, bool relu);
+#if MC_HAVE_SIMD128
+void f32_winograd_input_ukernel_6x6__simd128(size_t c, const float* const* d, float* v,
+                                             size_t v_stride);
+void f32_winograd_output_ukernel_6x6__simd128(size_t c, const float* m, size_t m_stride,
+                                              const float* bias, float* y, size_t y_row_stride,
+                                              size_t rows, size_t cols, const float* r, bool relu);
+void f32_winograd_input_ukernel_4x4__simd128(size_t c, const float* const* d, float* v,
+                                             size_t v_stride);
+void f32_winograd_output_ukernel_4x4__simd128(size_t c, const float* m, size_t m_stride,
+                                              const float* bias, float* y, size_t y_row_stride,
+                                              size_t rows, size_t cols, const float* r, bool relu);
+#endif
+
 // ---- f32 pooling / fc -------------------------------------------------------------------------
 // max pool over one output pixel: out[c] = max over the n input rows in[i][c] (n >= 1)
 void f32_maxpool_ukernel__scalar(size_t n, size_t c, const float* const* in, float* out);
