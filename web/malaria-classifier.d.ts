@@ -41,7 +41,9 @@ export interface CreateOptions {
   modelBytes?: ArrayBuffer | Uint8Array;
   /** Number of Workers (default: hardwareConcurrency - 1, between 1 and 4). */
   workers?: number;
-  /** Run on the calling thread instead of in Workers (no Worker, no isolation needed). */
+  /** true: run on the calling thread instead of in Workers; false: Workers only (no fallback);
+   *  default: Workers (a blob: shim when this script is on another origin than the page), and
+   *  the calling thread if no Worker can start (e.g. the host page's CSP forbids them). */
   inline?: boolean;
   /** Force the SIMD128 or scalar wasm module (default: detect). */
   engine?: 'auto' | 'simd' | 'nosimd';

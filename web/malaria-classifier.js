@@ -7,9 +7,12 @@
 //   // r = {label, pParasitized, band, logits, cam: Float32Array, size, ms, ...}
 //   c.dispose();
 //
-// By default the engine runs in Worker(s) (one wasm instance each). `inline: true` runs it on
-// the calling thread instead (the widget on a foreign host page, where a Worker of our origin
-// cannot be started). The model bytes are checked against the sha256 in the build's asset
+// By default the engine runs in Worker(s) (one wasm instance each), also when this script was
+// loaded by a page of another origin (the widget on a health portal): a Worker must be of the
+// page's origin, so there it is a tiny same-origin blob: module that imports our worker script
+// (CORS). If no Worker can start (a host CSP without blob: in worker-src), the engine runs on
+// the calling thread instead; `inline: true` asks for that from the start, `inline: false`
+// forbids the fallback. The model bytes are checked against the sha256 in the build's asset
 // manifest before they reach the engine.
 import { loadManifest, fetchVerified, startModule, Engine, payloadDigest, decodeImage, checkBytes } from './engine.js';
 
@@ -19,6 +22,16 @@ function defaultWorkers() {
   const n = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   return Math.max(1, Math.min(4, n - 1));
 }
+
+/** Worker script URL usable from this page: ours, or a blob: shim that imports ours. */
+function workerScript() {
+  const url = new URL('./classifier-worker.js', import.meta.url);
+  if (typeof location === 'undefined' || url.origin === location.origin) return { url: url.href, revoke() {} };
+  const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
+  return { url: shim, revoke() { URL.revokeObjectURL(shim); } };
+}
+
+class WorkerStartError extends Error {}
 
 class WorkerSlot {
   constructor(url) {
@@ -68,7 +81,9 @@ export class MalariaClassifier {
    * @param {string} [options.sha256]     expected sha256 of the blob (default: from the manifest
    *                                      when `model` is the shipped blob)
    * @param {number} [options.workers]    number of workers (default: cores - 1, 1..4)
-   * @param {boolean} [options.inline]    run on this thread instead of in Workers
+   * @param {boolean} [options.inline]    true: run on this thread instead of in Workers; false:
+   *                                      Workers only; default: Workers, this thread if no
+   *                                      Worker can start
    * @param {'auto'|'simd'|'nosimd'} [options.engine]  force a wasm module
    * @param {string|URL} [options.manifest]  the build's asset-manifest.json
    */
@@ -78,18 +93,24 @@ export class MalariaClassifier {
     const shipped = new URL(assets.model.url, manifestUrl).href;
     const modelUrl = options.model ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href : shipped;
     const expected = options.sha256 || (!options.modelBytes && modelUrl === shipped ? assets.model.sha256 : null);
-    const c = new MalariaClassifier();
+    let c = new MalariaClassifier();
     // The engines start (fetch, verify and compile the wasm) while the model downloads.
-    const prepared = c._prepare(assets, manifestUrl.href, options);
+    let prepared = c._prepare(assets, manifestUrl.href, options);
+    prepared.catch(() => {});
+    let modelBytes;
     try {
-      const modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
+      modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
         : await fetchVerified(modelUrl, expected, 'model');
       if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
       await c._start(prepared, modelBytes);
     } catch (e) {
-      prepared.catch(() => {});
       c.dispose();
-      throw e;
+      if (!(e instanceof WorkerStartError) || options.inline === false) throw e;
+      // no Worker could start here (host CSP): the same engine on this thread
+      c = new MalariaClassifier();
+      prepared = c._prepare(assets, manifestUrl.href, { ...options, inline: true });
+      await c._start(prepared, modelBytes);
+      c.info.workerError = e.message;
     }
     return c;
   }
@@ -100,10 +121,17 @@ export class MalariaClassifier {
     this._queue = Promise.resolve();
     if (this.inline) return startModule({ assets, baseUrl, prefer });
     const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
-    const url = new URL('./classifier-worker.js', import.meta.url);
+    const script = workerScript();
     this._slots = [];
-    for (let i = 0; i < n; i++) this._slots.push(new WorkerSlot(url));
-    return Promise.all(this._slots.map((slot) => slot.call({ type: 'prepare', assets, baseUrl, prefer })));
+    try {
+      for (let i = 0; i < n; i++) this._slots.push(new WorkerSlot(script.url));
+    } catch (e) {   // a CSP that forbids the Worker may throw here or fire `error` later
+      return Promise.reject(new WorkerStartError(`classifier worker could not start: ${e.message || e}`));
+    }
+    const calls = this._slots.map((slot) => slot.call({ type: 'prepare', assets, baseUrl, prefer }));
+    return Promise.all(calls).finally(() => script.revoke()).catch((e) => {
+      throw this._slots.some((s) => s.dead) ? new WorkerStartError(e.message) : e;
+    });
   }
 
   async _start(prepared, modelBytes) {

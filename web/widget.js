@@ -6,9 +6,12 @@
 // Attributes: model (blob URL; default: the blob shipped with the build), engine (auto|simd|nosimd),
 // sha256 (expected hash of a model other than the shipped one).
 // Events: `result` (detail: {name, result}) and `error` (detail: {message}), both bubbling and
-// composed. Method: classify(blob) -> Promise<result>.
-// Single-threaded (the engine runs on the page's thread, no Worker, no SharedArrayBuffer), so it
-// needs no cross-origin isolation. Shadow DOM keeps styles apart; it is not a security boundary.
+// composed. Methods: classify(blob) -> Promise<result>; ready() -> Promise<{workers, variant}>
+// (workers: 0 when the engine runs on the page's thread).
+// The engine runs in Workers started from a same-origin blob: shim (see malaria-classifier.js),
+// one wasm instance each, no SharedArrayBuffer, so it needs no cross-origin isolation; on a host
+// page whose CSP forbids blob: workers it runs on the page's thread instead. Shadow DOM keeps
+// styles apart; it is not a security boundary.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 
@@ -118,7 +121,6 @@ export class MalariaCellClassifier extends HTMLElement {
   _options() {
     const model = this.getAttribute('model');
     return {
-      inline: true,
       model: model ? new URL(model, document.baseURI).href : undefined,
       sha256: this.getAttribute('sha256') || undefined,
       engine: this.getAttribute('engine') || 'auto',
@@ -138,6 +140,12 @@ export class MalariaCellClassifier extends HTMLElement {
     p.then(() => { if (this._q('.status').textContent === 'Loading the model…') this._status('Ready.'); },
       (e) => this._fail(e));
     return p;
+  }
+
+  /** Resolves when the model is loaded: {workers (0: on this thread), variant}. */
+  async ready() {
+    const c = await this._classifier();
+    return { workers: c.info.workers, variant: c.info.variant };
   }
 
   _status(text) { this._q('.status').textContent = text; }

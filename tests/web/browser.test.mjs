@@ -25,12 +25,14 @@ function chromiumPath() {
 function hostServer(root) {
   const types = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.png': 'image/png' };
   const server = http.createServer((req, res) => {
+    const csp = new URL(req.url, 'http://x').searchParams.get('csp');   // ?csp=...: a strict portal
     const rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
     const file = path.resolve(root, rel);
     if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
       res.writeHead(404); res.end(); return;
     }
-    res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream' });
+    res.writeHead(200, { 'Content-Type': types[path.extname(file)] || 'application/octet-stream',
+                         ...(csp ? { 'Content-Security-Policy': csp } : {}) });
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
@@ -461,11 +463,24 @@ window.sent = true;`);
       await page.locator('malaria-cell-classifier .heat').click();
       const iso = await page.evaluate(() => window.crossOriginIsolated);
       assert(iso === false, 'works without cross-origin isolation');
+      const info = await page.evaluate(() => document.getElementById('mc').ready());
+      assert(info.workers >= 1, `widget engine in Workers on a foreign page: ${JSON.stringify(info)}`);
       await page.screenshot({ path: path.join(shotDir, 'widget.png') });
       // error event for a non-image
       fs.writeFileSync(path.join(tmp, 'not-image.txt'), 'x');
       await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(path.join(tmp, 'not-image.txt'));
       await page.waitForFunction(() => /error:/.test(document.getElementById('log').textContent));
+      // a portal whose CSP allows our scripts but no Worker: the engine runs on its thread
+      const strict = `script-src 'unsafe-inline' ${env.siteOrigin} ${env.hostB.origin} 'wasm-unsafe-eval'; worker-src 'none'`;
+      const page2 = await ctx.newPage();
+      await page2.goto(`${env.hostB.url}widget-host.html?csp=${encodeURIComponent(strict)}`);
+      await page2.waitForFunction(() => customElements.get('malaria-cell-classifier'));
+      const info2 = await page2.evaluate(() => document.getElementById('mc').ready());
+      assert(info2.workers === 0, `inline fallback under worker-src 'none': ${JSON.stringify(info2)}`);
+      await page2.locator('malaria-cell-classifier input[type=file]').setInputFiles(c.path);
+      await page2.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+      const r2 = await page2.evaluate(() => window.lastResult);
+      assertClose(r2.pParasitized, n.p_parasitized, 1e-4, 'widget p (inline fallback)');
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
@@ -525,7 +540,9 @@ window.sent = true;`);
     const foreign = env.requests.filter((r) => !r.allowed).map((r) => r.url);
     assert(foreign.length === 0, `requests to other origins: ${foreign.slice(0, 5).join(', ')}`);
     const errs = env.consoleErrors.filter((e) => !/Failed to load resource.*(404|ERR_INTERNET_DISCONNECTED)/.test(e))
-      .filter((e) => !(e.startsWith(env.hostC.url) && /frame-ancestors/.test(e)));
+      .filter((e) => !(e.startsWith(env.hostC.url) && /frame-ancestors/.test(e)))
+      // the strict-CSP widget page refuses our Worker on purpose (the inline fallback is under test)
+      .filter((e) => !(/widget-host\.html\?csp=/.test(e) && /worker-src/.test(e)));
     assert(errs.length === 0, `console errors: ${errs.slice(0, 5).join(' | ')}`);
   });
 
