@@ -119,12 +119,19 @@ struct Conv_ {
   int winograd = 0;                          // output tile m of F(m x m, 3x3); 0 = direct
   std::vector<float> packed_wg;              // conv_winograd_f32_pack_from_igemm layout
   std::vector<const float*> indirection_wg;  // input tiles and GEMM rows (arena, wg_scratch)
-  // int8 blobs: the same graph on int8 activations (ops_qs8.h)
-  std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header
+  // int8 blobs: the same graph on int8 activations (ops_qs8.h). The convs run on int16 copies
+  // of their input (conv_run_qs8_a16): the int8 input is widened into `x16` before each conv,
+  // the indirection points into x16.
+  std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header;
+                                             // from plan() on: the stem's row form, and the w16
+                                             // form where conv_qs8_a16_prefers_w16
+  bool w16 = false;                          // packed_q is in the w16 form
   QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
   QuantParams qres{1, 0};                    // parameters of `residual_q`
-  std::vector<int8_t> zero_q;                // in_c bytes = input zero point (padding is real 0)
-  std::vector<const int8_t*> indirection_q;
+  std::vector<int16_t> zero_x16;             // in_c = input zero point (padding is real 0)
+  std::vector<const int16_t*> indirection_x16;
+  size_t in_count_q = 0;                     // int8 input values widened per run (the stem:
+                                             // its whole pre-padded buffer)
   const int8_t* in_q = nullptr;
   int8_t* out_q = nullptr;
   const int8_t* residual_q = nullptr;
@@ -179,6 +186,7 @@ struct Engine::Impl_ {
   int8_t* x_q = nullptr;
   int8_t* bufs_q[4] = {nullptr, nullptr, nullptr, nullptr};
   const int8_t* features_q = nullptr;
+  std::vector<int16_t> x16;                  // the int16 copy of the current conv's input
   QuantParams features_qp{1, 0};
 
   LayerObserver observer = nullptr;
@@ -514,6 +522,7 @@ bool Engine::Impl_::plan(std::string* err) {
     auto same = [](QuantParams a, QuantParams b) {
       return a.scale == b.scale && a.zero_point == b.zero_point;
     };
+    size_t x16_count = 0;
     for (const Wire_& w : wires) {
       Conv_& c = *w.c;
       if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
@@ -527,18 +536,39 @@ bool Engine::Impl_::plan(std::string* err) {
       if (w.res >= 0) c.qres = buf_qp[w.res];
       buf_qp[w.out] = c.qout;
       if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
+      c.in_count_q = &c == stem ? x_pad_q
+                                : static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
+      x16_count = std::max(x16_count, c.in_count_q);
+    }
+    x16.assign(x16_count, 0);
+    for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
+      Conv_& c = *w.c;
+      c.w16 = conv_qs8_a16_prefers_w16(c.shape);
+      std::vector<uint8_t> px;
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
-        std::vector<uint8_t> rows_packed(conv_rows_packed_qs8_size(c.shape));
-        conv_rows_repack_qs8(c.shape, c.packed_q.data(), rows_packed.data());
-        c.packed_q.swap(rows_packed);
-        c.indirection_q.assign(conv_rows_indirection_size(c.shape), nullptr);
-        conv_rows_setup_indirection_qs8(c.shape, c.in_q, c.indirection_q.data());
-        continue;
+        px.resize(conv_rows_packed_qs8_size(c.shape));
+        conv_rows_repack_qs8(c.shape, c.packed_q.data(), px.data());
+        if (c.w16) {
+          std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
+          conv_rows_widen_packed_qs8_w16(c.shape, px.data(), pw.data());
+          px.swap(pw);
+        }
+        c.indirection_x16.assign(conv_rows_indirection_size(c.shape), nullptr);
+        conv_rows_setup_indirection_qs8_a16(c.shape, x16.data(), c.indirection_x16.data());
+      } else {
+        if (c.w16) {
+          px.resize(conv_packed_qs8_w16_size(c.shape));
+          conv_widen_packed_qs8_w16(c.shape, c.packed_q.data(), px.data());
+        } else {
+          px = c.packed_q;
+        }
+        c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
+        c.indirection_x16.assign(conv_indirection_size(c.shape), nullptr);
+        conv_setup_indirection_qs8_a16(c.shape, x16.data(), c.zero_x16.data(),
+                                       c.indirection_x16.data());
       }
-      c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
-      c.indirection_q.assign(conv_indirection_size(c.shape), nullptr);
-      conv_setup_indirection_qs8(c.shape, c.in_q, c.zero_q.data(), c.indirection_q.data());
+      c.packed_q.swap(px);
     }
     features_q = bufs_q[cur];
     features_qp = buf_qp[cur];
@@ -667,13 +697,17 @@ void Engine::Impl_::forward_f32_() {
 
 // The same graph on int8 activations (the observer is not called: it sees f32 engines only).
 void Engine::Impl_::forward_qs8_() {
+  const int8_t* widened = nullptr;   // whose values x16 holds (a block's downsample and conv1
+                                     // read the same input)
   auto conv = [&](const Conv_& c) {
+    if (c.in_q != widened) widen_qs8_a16(c.in_count_q, c.in_q, x16.data());
+    widened = c.out_q == c.in_q ? nullptr : c.in_q;
     if (c.rows)
-      conv_rows_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q,
-                        c.residual_q, c.qres, c.relu, isa);
+      conv_rows_run_qs8_a16(c.shape, c.indirection_x16.data(), c.packed_q.data(), c.w16,
+                            c.out_q, c.residual_q, c.qres, c.relu, isa);
     else
-      conv_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q, c.residual_q,
-                   c.qres, c.relu, isa);
+      conv_run_qs8_a16(c.shape, c.indirection_x16.data(), c.packed_q.data(), c.w16, c.out_q,
+                       c.residual_q, c.qres, c.relu, isa);
   };
   const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
   for (int y = 0; y < S; ++y)   // quantize the input into the stem's pre-padded buffer
