@@ -834,6 +834,7 @@ float Engine::band_hi() const { return impl_->band_hi; }
 const char* Engine::weight_dtype() const { return impl_->dtype.c_str(); }
 size_t Engine::arena_bytes() const {
   return impl_->arena.size() * sizeof(float) + impl_->arena_q.size() +
+         (impl_->x16.size() + impl_->x16_stem.size()) * sizeof(int16_t) +
          impl_->indirection_pointers * sizeof(void*);
 }
 Isa Engine::isa() const { return impl_->isa; }
