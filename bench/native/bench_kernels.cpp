@@ -159,6 +159,37 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
                                                      nullptr, {1.0f, 0}, true, v.isa, v.mr);
                      }});
   }
+  // int16 activations (conv_run_qs8_a16): the widening copy of the input is timed with the conv;
+  // int8 weights as stored, or their w16 form
+  std::vector<int16_t> qin16(qin.size()), qzero16(qzero.begin(), qzero.end()), padq16(padq.size());
+  std::vector<const int16_t*> qind16(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, qin16.data(), qzero16.data(), qind16.data());
+  std::vector<uint8_t> qpacked16(mc::conv_packed_qs8_w16_size(s));
+  mc::conv_widen_packed_qs8_w16(s, qpacked.data(), qpacked16.data());
+  std::vector<const int16_t*> rindq16(rows ? mc::conv_rows_indirection_size(s) : 0);
+  std::vector<uint8_t> rpacked16(rows ? mc::conv_rows_packed_qs8_w16_size(s) : 0);
+  if (rows) {
+    mc::conv_rows_setup_indirection_qs8_a16(s, padq16.data(), rindq16.data());
+    mc::conv_rows_widen_packed_qs8_w16(s, rpacked.data(), rpacked16.data());
+  }
+  if (mc::default_isa() == mc::Isa::Simd)
+    for (bool w16 : {false, true}) {
+      if (rows)
+        cases.push_back({w16 ? "qs8 rows a16 4x8c2_w16" : "qs8 rows a16 4x8c2", "GOP/s",
+                         [&, w16] {
+                           mc::widen_qs8_a16(padq.size(), padq.data(), padq16.data());
+                           mc::conv_rows_run_qs8_a16(s, rindq16.data(),
+                                                     w16 ? rpacked16.data() : rpacked.data(), w16,
+                                                     qout.data(), nullptr, {1.0f, 0}, true);
+                         }});
+      cases.push_back({w16 ? "qs8 a16 simd128 4x8c2_w16" : "qs8 a16 simd128 4x8c2", "GOP/s",
+                       [&, w16] {
+                         mc::widen_qs8_a16(qin.size(), qin.data(), qin16.data());
+                         mc::conv_run_qs8_a16(s, qind16.data(),
+                                              w16 ? qpacked16.data() : qpacked.data(), w16,
+                                              qout.data(), nullptr, {1.0f, 0}, true);
+                       }});
+    }
 #endif
 #if MC_BENCH_XNNPACK
   xnn_operator_t xop = nullptr, xqop = nullptr;

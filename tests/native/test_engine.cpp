@@ -25,6 +25,7 @@
 #include "image.h"
 #include "malaria.h"
 #include "ops/ops.h"
+#include "preprocess.h"
 #include "sha256.h"
 #include "test_util.h"
 
@@ -811,6 +812,25 @@ TEST_CASE("engine: int8 blob runs the qs8 graph close to f32", "[engine]") {
   const long after = g_mc_test_allocs.load();
   CHECK(ok);
   CHECK(after - before == 0);
+  // classify quantizes the resized bytes by a table (no f32 input): the same as forward() on
+  // the normalized floats, bit for bit, for every ISA; an S x S image is resized by a copy
+  const int S = e8->input_size();
+  for (int side : {S, 97}) {
+    std::vector<uint8_t> img(size_t(side) * side * 4);
+    uint32_t h = 7;
+    for (auto& v : img) v = uint8_t((h = h * 1664525u + 1013904223u) >> 24);
+    for (auto* e : {e8.get(), e8s.get()}) {
+      mc::Prediction rc, rf;
+      REQUIRE(e->classify(img.data(), side, side, 4, &rc, &err));
+      float lut[3 * 256];
+      mc::make_norm_lut(spec.mean, spec.stdev, lut);
+      std::vector<float> xf(size_t(S) * S * 3);
+      mc::normalize_u8(e->resized(), size_t(S) * S, lut, xf.data());
+      e->forward(xf.data(), &rf);
+      CHECK(rc.logits[0] == rf.logits[0]);
+      CHECK(rc.logits[1] == rf.logits[1]);
+    }
+  }
 }
 
 TEST_CASE("engine: the shipped blob agrees with PyTorch on the golden cells", "[engine]") {

@@ -148,12 +148,42 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
       CHECK(inplace == out);
     }
   }
+
+  // int16 activations with int8 or int16 (w16) weights: the same int8 output, every ISA, in place
+  std::vector<uint8_t> pw(mc::conv_packed_qs8_w16_size(s));
+  const size_t panels = size_t(s.out_c + 7) / 8;   // each: 64 bytes of bias and scale, weights x2
+  REQUIRE(pw.size() == 16 + 2 * (packed.size() - 16) - 64 * panels);
+  mc::conv_widen_packed_qs8_w16(s, packed.data(), pw.data());
+  std::vector<int16_t> in16(in_n + 1, int16_t(0x5555)), zero16(kc, int16_t(qin.zero_point));
+  mc::widen_qs8_a16(in_n, in_q.data(), in16.data());
+  CHECK(in16[in_n] == 0x5555);
+  for (size_t i = 0; i < in_n; i++) REQUIRE(in16[i] == in_q[i]);
+  std::vector<const int16_t*> ind16(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind16.data());
+  for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd})
+    for (bool w16 : {false, true}) {
+      INFO("a16 isa " << (isa == mc::Isa::Simd ? "simd" : "scalar") << " w16 " << w16);
+      const void* wts = w16 ? static_cast<const void*>(pw.data()) : packed.data();
+      std::vector<int8_t> out(out_n + 1, int8_t(77));
+      mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, out.data(),
+                           with_res ? res_q.data() : nullptr, qres, relu, isa);
+      CHECK(out[out_n] == 77);
+      out.pop_back();
+      CHECK(out == first);
+      if (with_res) {
+        std::vector<int8_t> inplace = res_q;
+        mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, inplace.data(), inplace.data(), qres,
+                             relu, isa);
+        CHECK(inplace == first);
+      }
+    }
 }
 
 }  // namespace
 
 TEST_CASE("qs8 quantize / dequantize / params", "[qs8]") {
   CHECK(std::string(mc::conv_packed_qs8_layout_name()) == "igemm-qs8-nr8-kp2-v1");
+  CHECK(std::string(mc::conv_packed_qs8_w16_layout_name()) == "igemm-qs8-nr8-kp2-w16");
   const mc::QuantParams q = mc::choose_qs8_params(-1.0f, 3.0f);
   CHECK(mc::quant_params_valid(q));
   CHECK(q.scale == Approx(4.0 / 255));
@@ -393,6 +423,33 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
                           with_res ? res_q.data() : nullptr, qres, relu);
     CHECK(got == want);
   }
+  {   // int16 activations (the whole padded buffer widened, poisoned slack included), with the
+      // int8 weights or their w16 form
+    std::vector<uint8_t> rpw(mc::conv_rows_packed_qs8_w16_size(s));
+    REQUIRE(!rpw.empty());
+    mc::conv_rows_widen_packed_qs8_w16(s, rows_packed.data(), rpw.data());
+    std::vector<int16_t> pad16(pad_q.size());
+    mc::widen_qs8_a16(pad_q.size(), pad_q.data(), pad16.data());
+    std::vector<const int16_t*> rind16(mc::conv_rows_indirection_size(s));
+    mc::conv_rows_setup_indirection_qs8_a16(s, pad16.data(), rind16.data());
+    for (bool w16 : {false, true}) {
+      const void* wts = w16 ? static_cast<const void*>(rpw.data()) : rows_packed.data();
+      for (T t : {T{mc::Isa::Scalar, 2}, T{mc::Isa::Simd, 4}}) {
+        if (mc::detail::effective_isa(t.isa) != t.isa) continue;
+        INFO("qs8 a16 mr " << t.mr << " w16 " << w16);
+        std::vector<int8_t> got(out_n, 0x55);
+        REQUIRE(mc::detail::conv_rows_run_qs8_a16_tile(s, rind16.data(), wts, w16, got.data(),
+                                                       with_res ? res_q.data() : nullptr, qres,
+                                                       relu, t.isa, t.mr));
+        CHECK(got == want);
+      }
+      std::vector<int8_t> got(out_n, 0x55);
+      mc::conv_rows_run_qs8_a16(s, rind16.data(), wts, w16, got.data(),
+                                with_res ? res_q.data() : nullptr, qres, relu);
+      CHECK(got == want);
+    }
+  }
+
 
   // f32: the packed weights as they are
   std::vector<float> packed_f(mc::conv_packed_f32_size(s));

@@ -85,7 +85,7 @@ TEST_CASE("f32 igemm microkernels: every mr x nc, untouched outside the tile", "
   }
 }
 
-TEST_CASE("qs8 igemm microkernels: every mr x nc, untouched outside the tile", "[qs8]") {
+TEST_CASE("qs8 igemm microkernels (int8 and a16): every mr x nc, untouched outside the tile", "[qs8]") {
   std::mt19937 rng(6);
   std::uniform_int_distribution<int> di(-128, 127);
   const size_t kStride = 11;
@@ -100,6 +100,21 @@ TEST_CASE("qs8 igemm microkernels: every mr x nc, untouched outside the tile", "
 #if MC_HAVE_SIMD128
   uks.push_back({mc::kernels::qs8_igemm_ukernel_4x8c2__simd128, 4, "simd128 4x8c2"});
   uks.push_back({mc::kernels::qs8_igemm_ukernel_3x8c2__simd128, 3, "simd128 3x8c2"});
+#endif
+  using Uk16 = void (*)(size_t, size_t, size_t, size_t, const int16_t* const*, size_t,
+                        const void*, int8_t*, size_t, const int8_t*,
+                        const mc::kernels::Qs8IgemmParams&);
+  struct K16 {   // a16 kernels: int16 activations, int8 (w16 = false) or int16 weights
+    Uk16 fn;
+    size_t mr;
+    bool w16;
+    const char* name;
+  };
+  std::vector<K16> uks16{{mc::kernels::qs8_igemm_a16_ukernel_2x8c2__scalar, 2, false, "a16 scalar 2x8c2"},
+                         {mc::kernels::qs8_igemm_a16_ukernel_2x8c2_w16__scalar, 2, true, "a16 scalar 2x8c2_w16"}};
+#if MC_HAVE_SIMD128
+  uks16.push_back({mc::kernels::qs8_igemm_a16_ukernel_4x8c2__simd128, 4, false, "a16 simd128 4x8c2"});
+  uks16.push_back({mc::kernels::qs8_igemm_a16_ukernel_4x8c2_w16__simd128, 4, true, "a16 simd128 4x8c2_w16"});
 #endif
   for (size_t kc : {1, 2, 3, 8, 9, 17}) {
     for (size_t ks : {1, 2}) {
@@ -125,6 +140,16 @@ TEST_CASE("qs8 igemm microkernels: every mr x nc, untouched outside the tile", "
           for (size_t j = 0; j < 8; j++)
             for (size_t h = 0; h < 2; h++)
               wp[((t * pairs + p) * 8 + j) * 2 + h] = (2 * p + h < kc) ? int8_t(di(rng)) : 0;
+      // int16 copies of the same rows, and the panel with int16 weights (the w16 form)
+      std::vector<int16_t> in16(in.begin(), in.end());
+      std::vector<const int16_t*> a16(4 * ks);
+      for (size_t i = 0; i < a16.size(); i++) a16[i] = in16.data() + (a[i] - in.data());
+      std::vector<uint8_t> panel16(64 + ks * pairs * 32);
+      std::memcpy(panel16.data(), panel.data(), 64);
+      for (size_t i = 0; i < ks * pairs * 16; i++) {
+        const int16_t v = wp[i];
+        std::memcpy(panel16.data() + 64 + 2 * i, &v, 2);
+      }
       std::vector<int8_t> r(4 * kStride);
       for (auto& x : r) x = int8_t(di(rng));
       mc::kernels::Qs8IgemmParams prm{};
@@ -168,6 +193,19 @@ TEST_CASE("qs8 igemm microkernels: every mr x nc, untouched outside the tile", "
                 auto& first = ref[{mr, nc}];   // scalar vs SIMD: bit-exact for every shared tile
                 if (first.empty()) first = c;
                 else CHECK(c == first);
+              }
+          for (const auto& uk : uks16)   // a16 kernels: bit-exact against the int8 ones
+            for (size_t mr = 1; mr <= uk.mr; mr++)
+              for (size_t nc = 1; nc <= 8; nc++) {
+                INFO(uk.name << " kc " << kc << " ks " << ks << " mr " << mr << " nc " << nc
+                             << " relu " << relu << " r " << with_r);
+                std::vector<int8_t> c(4 * kStride, int8_t(99));
+                uk.fn(mr, nc, kc, ks, a16.data(), ks, uk.w16 ? panel16.data() : panel.data(),
+                      c.data(), kStride,
+                      with_r ? r.data() : nullptr, prm);
+                const auto it = ref.find({mr, nc});
+                REQUIRE(it != ref.end());
+                CHECK(c == it->second);
               }
         }
     }

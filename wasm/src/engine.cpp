@@ -119,12 +119,19 @@ struct Conv_ {
   int winograd = 0;                          // output tile m of F(m x m, 3x3); 0 = direct
   std::vector<float> packed_wg;              // conv_winograd_f32_pack_from_igemm layout
   std::vector<const float*> indirection_wg;  // input tiles and GEMM rows (arena, wg_scratch)
-  // int8 blobs: the same graph on int8 activations (ops_qs8.h)
-  std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header
+  // int8 blobs: the same graph on int8 activations (ops_qs8.h). The convs run on int16 copies
+  // of their input (conv_run_qs8_a16): the int8 input is widened into `x16` before each conv,
+  // the indirection points into x16.
+  std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header;
+                                             // from plan() on: the stem's row form, and the w16
+                                             // form where conv_qs8_a16_prefers_w16
+  bool w16 = false;                          // packed_q is in the w16 form
   QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
   QuantParams qres{1, 0};                    // parameters of `residual_q`
-  std::vector<int8_t> zero_q;                // in_c bytes = input zero point (padding is real 0)
-  std::vector<const int8_t*> indirection_q;
+  std::vector<int16_t> zero_x16;             // in_c = input zero point (padding is real 0)
+  std::vector<const int16_t*> indirection_x16;
+  size_t in_count_q = 0;                     // int8 input values widened per run (not the
+                                             // stem's: its input is made in x16_stem)
   const int8_t* in_q = nullptr;
   int8_t* out_q = nullptr;
   const int8_t* residual_q = nullptr;
@@ -179,6 +186,11 @@ struct Engine::Impl_ {
   int8_t* x_q = nullptr;
   int8_t* bufs_q[4] = {nullptr, nullptr, nullptr, nullptr};
   const int8_t* features_q = nullptr;
+  std::vector<int16_t> x16;                  // the int16 copy of the current conv's input
+  // the stem's input, pre-padded like x_q (border and slack = its zero point, set once): from
+  // the f32 input via x_q, or straight from the resized bytes by qlut (classify)
+  std::vector<int16_t> x16_stem;
+  int16_t qlut[3 * 256] = {};                // byte v of channel c -> quantized normalized value
   QuantParams features_qp{1, 0};
 
   LayerObserver observer = nullptr;
@@ -188,10 +200,12 @@ struct Engine::Impl_ {
             const uint8_t* payload_sha256, std::string* err);
   bool plan(std::string* err);
   void forward(const float* input, Prediction* out);
+  void forward_rgb_qs8_(const uint8_t* rgb, Prediction* out);
 
  private:
   void forward_f32_();
   void forward_qs8_();
+  void head_(Prediction* out);
   void run_conv_(int index, const Conv_& c);
   void observe_(int index, const char* name, const float* in, size_t n_in, const float* out,
                 size_t n_out);
@@ -514,6 +528,7 @@ bool Engine::Impl_::plan(std::string* err) {
     auto same = [](QuantParams a, QuantParams b) {
       return a.scale == b.scale && a.zero_point == b.zero_point;
     };
+    size_t x16_count = 0;
     for (const Wire_& w : wires) {
       Conv_& c = *w.c;
       if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
@@ -527,18 +542,47 @@ bool Engine::Impl_::plan(std::string* err) {
       if (w.res >= 0) c.qres = buf_qp[w.res];
       buf_qp[w.out] = c.qout;
       if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
+      if (&c == stem) continue;
+      c.in_count_q = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
+      x16_count = std::max(x16_count, c.in_count_q);
+    }
+    x16.assign(x16_count, 0);
+    x16_stem.assign(x_pad_q, static_cast<int16_t>(stem->qin.zero_point));
+    // classify's input: quantize(normalize(v)) depends on the byte v and its channel only, so
+    // one table gives exactly what quantize_f32_qs8 gives on normalize_u8's floats
+    for (int i = 0; i < 3 * 256; ++i) {
+      int8_t q;
+      quantize_f32_qs8(1, pre.norm_lut() + i, stem->qin, &q);
+      qlut[i] = q;
+    }
+    for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
+      Conv_& c = *w.c;
+      c.w16 = conv_qs8_a16_prefers_w16(c.shape);
+      std::vector<uint8_t> px;
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
-        std::vector<uint8_t> rows_packed(conv_rows_packed_qs8_size(c.shape));
-        conv_rows_repack_qs8(c.shape, c.packed_q.data(), rows_packed.data());
-        c.packed_q.swap(rows_packed);
-        c.indirection_q.assign(conv_rows_indirection_size(c.shape), nullptr);
-        conv_rows_setup_indirection_qs8(c.shape, c.in_q, c.indirection_q.data());
-        continue;
+        px.resize(conv_rows_packed_qs8_size(c.shape));
+        conv_rows_repack_qs8(c.shape, c.packed_q.data(), px.data());
+        if (c.w16) {
+          std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
+          conv_rows_widen_packed_qs8_w16(c.shape, px.data(), pw.data());
+          px.swap(pw);
+        }
+        c.indirection_x16.assign(conv_rows_indirection_size(c.shape), nullptr);
+        conv_rows_setup_indirection_qs8_a16(c.shape, x16_stem.data(), c.indirection_x16.data());
+      } else {
+        if (c.w16) {
+          px.resize(conv_packed_qs8_w16_size(c.shape));
+          conv_widen_packed_qs8_w16(c.shape, c.packed_q.data(), px.data());
+        } else {
+          px = c.packed_q;
+        }
+        c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
+        c.indirection_x16.assign(conv_indirection_size(c.shape), nullptr);
+        conv_setup_indirection_qs8_a16(c.shape, x16.data(), c.zero_x16.data(),
+                                       c.indirection_x16.data());
       }
-      c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
-      c.indirection_q.assign(conv_indirection_size(c.shape), nullptr);
-      conv_setup_indirection_qs8(c.shape, c.in_q, c.zero_q.data(), c.indirection_q.data());
+      c.packed_q.swap(px);
     }
     features_q = bufs_q[cur];
     features_qp = buf_qp[cur];
@@ -665,20 +709,21 @@ void Engine::Impl_::forward_f32_() {
   observe_(li++, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled, C);
 }
 
-// The same graph on int8 activations (the observer is not called: it sees f32 engines only).
+// The same graph on int8 activations (the observer is not called: it sees f32 engines only),
+// from the stem's input in x16_stem.
 void Engine::Impl_::forward_qs8_() {
+  const int8_t* widened = nullptr;   // whose values x16 holds (a block's downsample and conv1
+                                     // read the same input)
   auto conv = [&](const Conv_& c) {
+    if (&c != stem && c.in_q != widened) widen_qs8_a16(c.in_count_q, c.in_q, x16.data());
+    widened = c.out_q == c.in_q ? nullptr : c.in_q;
     if (c.rows)
-      conv_rows_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q,
-                        c.residual_q, c.qres, c.relu, isa);
+      conv_rows_run_qs8_a16(c.shape, c.indirection_x16.data(), c.packed_q.data(), c.w16,
+                            c.out_q, c.residual_q, c.qres, c.relu, isa);
     else
-      conv_run_qs8(c.shape, c.indirection_q.data(), c.packed_q.data(), c.out_q, c.residual_q,
-                   c.qres, c.relu, isa);
+      conv_run_qs8_a16(c.shape, c.indirection_x16.data(), c.packed_q.data(), c.w16, c.out_q,
+                       c.residual_q, c.qres, c.relu, isa);
   };
-  const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
-  for (int y = 0; y < S; ++y)   // quantize the input into the stem's pre-padded buffer
-    quantize_f32_qs8(row, x + y * row, stem->qin,
-                     x_q + conv_padded_input_offset(stem->shape) + y * row_pad);
   conv(*stem);                                                          // conv7x7/2 + ReLU
   maxpool_qs8(pool_in_h, pool_in_w, 64, 3, 2, 1, bufs_q[0], bufs_q[1], isa);   // maxpool 3x3/2
   for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks
@@ -692,8 +737,41 @@ void Engine::Impl_::forward_qs8_() {
 
 void Engine::Impl_::forward(const float* input, Prediction* out) {
   if (input != x) std::memcpy(x, input, static_cast<size_t>(S) * S * 3 * sizeof(float));
-  if (int8) forward_qs8_();
-  else forward_f32_();
+  if (int8) {
+    // quantize the input into the stem's pre-padded buffers (x_q, then its int16 copy)
+    const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+    const size_t off = conv_padded_input_offset(stem->shape);
+    for (int y = 0; y < S; ++y) {
+      quantize_f32_qs8(row, x + y * row, stem->qin, x_q + off + y * row_pad);
+      widen_qs8_a16(row, x_q + off + y * row_pad, x16_stem.data() + off + y * row_pad);
+    }
+    forward_qs8_();
+  } else {
+    forward_f32_();
+  }
+  head_(out);
+}
+
+// int8 engines from the resized image: each byte's quantized normalized value by qlut, straight
+// into the stem's int16 input (the same values as forward() on normalize_u8's floats).
+void Engine::Impl_::forward_rgb_qs8_(const uint8_t* rgb, Prediction* out) {
+  const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+  int16_t* dst = x16_stem.data() + conv_padded_input_offset(stem->shape);
+  for (int y = 0; y < S; ++y) {
+    const uint8_t* src = rgb + y * row;
+    int16_t* d = dst + y * row_pad;
+    for (size_t i = 0; i < row; i += 3) {
+      d[i] = qlut[src[i]];
+      d[i + 1] = qlut[256 + src[i + 1]];
+      d[i + 2] = qlut[512 + src[i + 2]];
+    }
+  }
+  forward_qs8_();
+  head_(out);
+}
+
+// FC, CAM and the prediction, from pooled and the last features.
+void Engine::Impl_::head_(Prediction* out) {
   const int C = blob::kResnet18Features;
   float logits[2];
   fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
@@ -731,6 +809,11 @@ bool Engine::classify(const uint8_t* pixels, int width, int height, int channels
     set_err_(err, "null result");
     return false;
   }
+  if (impl_->int8) {   // the f32 input is not needed: qlut quantizes the resized bytes
+    if (!impl_->pre.resize(pixels, width, height, channels, err)) return false;
+    impl_->forward_rgb_qs8_(impl_->pre.resized(), out);
+    return true;
+  }
   if (!impl_->pre.run(pixels, width, height, channels, impl_->x, err)) return false;
   impl_->forward(impl_->x, out);
   return true;
@@ -751,6 +834,7 @@ float Engine::band_hi() const { return impl_->band_hi; }
 const char* Engine::weight_dtype() const { return impl_->dtype.c_str(); }
 size_t Engine::arena_bytes() const {
   return impl_->arena.size() * sizeof(float) + impl_->arena_q.size() +
+         (impl_->x16.size() + impl_->x16_stem.size()) * sizeof(int16_t) +
          impl_->indirection_pointers * sizeof(void*);
 }
 Isa Engine::isa() const { return impl_->isa; }

@@ -58,6 +58,14 @@ bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, 
   if (!check_image_size(width, height, channels, lim, err)) return false;
   const int64_t W = width, H = height, C = channels;
   const size_t row_bytes = static_cast<size_t>(W * C);
+  if (W == S && H == S) {   // every box is one pixel: (2 * v + 1) / 2 == v, a copy
+    for (size_t i = 0; i < static_cast<size_t>(S) * S; ++i) {
+      out[3 * i + 0] = pixels[i * C + 0];
+      out[3 * i + 1] = pixels[i * C + 1];
+      out[3 * i + 2] = pixels[i * C + 2];
+    }
+    return true;
+  }
   for (int64_t oy = 0; oy < S; ++oy) {
     const int64_t y0 = (oy * H) / S;
     const int64_t y1 = ((oy + 1) * H + S - 1) / S;
@@ -126,18 +134,22 @@ bool Preprocessor::init(int S, const float mean[3], const float stdev[3], const 
 
 bool Preprocessor::run(const uint8_t* pixels, int width, int height, int channels, float* out,
                        std::string* err) {
+  if (S_ > 0 && !out) {
+    set_err_(err, "null output buffer");
+    return false;
+  }
+  if (!resize(pixels, width, height, channels, err)) return false;
+  normalize_u8(resized_.data(), static_cast<size_t>(S_) * S_, lut_, out);
+  return true;
+}
+
+bool Preprocessor::resize(const uint8_t* pixels, int width, int height, int channels,
+                          std::string* err) {
   if (S_ <= 0) {
     set_err_(err, "preprocessor not initialised");
     return false;
   }
-  if (!out) {
-    set_err_(err, "null output buffer");
-    return false;
-  }
-  if (!area_resize_u8(pixels, width, height, channels, S_, resized_.data(), lim_, err))
-    return false;
-  normalize_u8(resized_.data(), static_cast<size_t>(S_) * S_, lut_, out);
-  return true;
+  return area_resize_u8(pixels, width, height, channels, S_, resized_.data(), lim_, err);
 }
 
 }  // namespace mc

@@ -51,6 +51,9 @@ class Preprocessor {
   // pixels -> out (S*S*3 floats, NHWC). Allocates nothing.
   bool run(const uint8_t* pixels, int width, int height, int channels, float* out,
            std::string* err);
+  // Only the resize (pixels -> resized()), for callers that use norm_lut() themselves.
+  bool resize(const uint8_t* pixels, int width, int height, int channels, std::string* err);
+  const float* norm_lut() const { return lut_; }   // make_norm_lut's table, 3 x 256
   int size() const { return S_; }
   size_t input_floats() const { return static_cast<size_t>(S_) * S_ * 3; }
   const uint8_t* resized() const { return resized_.data(); }   // of the last successful run

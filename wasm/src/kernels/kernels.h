@@ -120,6 +120,31 @@ void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks
                                       int8_t* c, size_t c_stride, const int8_t* r,
                                       const Qs8IgemmParams& p);
 #endif
+// The same igemm on int16 activations ("a16": int16 copies of the int8 tensors), with the stored
+// int8 weights or with the weights widened to int16 ("_w16", layout "igemm-qs8-nr8-kp2-w16");
+// same tiling, sums and epilogue, bit-identical output.
+using Qs8A16IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                    const int16_t* const* a, size_t a_stride, const void* w,
+                                    int8_t* c, size_t c_stride, const int8_t* r,
+                                    const Qs8IgemmParams& p);
+void qs8_igemm_a16_ukernel_2x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                         const int16_t* const* a, size_t a_stride, const void* w,
+                                         int8_t* c, size_t c_stride, const int8_t* r,
+                                         const Qs8IgemmParams& p);
+void qs8_igemm_a16_ukernel_2x8c2_w16__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                             const int16_t* const* a, size_t a_stride,
+                                             const void* w, int8_t* c, size_t c_stride,
+                                             const int8_t* r, const Qs8IgemmParams& p);
+#if MC_HAVE_SIMD128
+void qs8_igemm_a16_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                          const int16_t* const* a, size_t a_stride, const void* w,
+                                          int8_t* c, size_t c_stride, const int8_t* r,
+                                          const Qs8IgemmParams& p);
+void qs8_igemm_a16_ukernel_4x8c2_w16__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                              const int16_t* const* a, size_t a_stride,
+                                              const void* w, int8_t* c, size_t c_stride,
+                                              const int8_t* r, const Qs8IgemmParams& p);
+#endif
 void s8_maxpool_ukernel__scalar(size_t n, size_t c, const int8_t* const* in, int8_t* out);
 // out[c] = scale * (sum_hw in[hw][c] - hw*zero_point) / hw   computed as documented in the .cpp
 void qs8_gavgpool_ukernel__scalar(size_t hw, size_t c, const int8_t* in, int32_t zero_point,

@@ -1,8 +1,6 @@
 // qs8 igemm, portable SIMD128: 4 (or 3) rows x 8 channels, input channel pairs (c2): each step
 // broadcasts a (x[2j], x[2j+1]) int16 pair of a row to all lanes and multiplies it with the
 // pairs of 4 output channels by i32x4_dot_i16x8 (pmaddwd). See ops_qs8.h for the packed layout.
-#include <cstring>
-
 #include "kernels/kernels.h"
 #include "kernels/qs8-requant.h"
 
@@ -67,44 +65,11 @@ inline void igemm_qs8(size_t mr, size_t nc, size_t kc, size_t ks, const int8_t* 
       w += 16;
     }
   }
-  // fp32 requantization, lane-wise the same operations as detail::requantize_scalar
-  const f32x4 vmin = f32x4_splat(p.out_min), vmax = f32x4_splat(p.out_max);
-  const f32x4 vmagic = f32x4_splat(detail::kMagic);
-  const i32x4 vbias = i32x4_splat(detail::kMagicBits - p.out_zero_point);
-  const i32x4 vrzp = i32x4_splat(p.res_zero_point);
-  const f32x4 vrscale = f32x4_splat(p.res_scale);
+  const detail::Qs8RequantSimd rq(p);   // fp32 requantization, as detail::requantize_scalar
   for (int m = 0; m < MR; m++) {
     if (size_t(m) >= mr) break;
-    f32x4 y0 = f32x4_mul(f32x4_from_i32x4(acc0[m]), scale0);
-    f32x4 y1 = f32x4_mul(f32x4_from_i32x4(acc1[m]), scale1);
-    if (r) {
-      const int8_t* rm = r + m * c_stride;
-      int8_t tmp[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      if (nc == 8) {
-        std::memcpy(tmp, rm, 8);
-      } else {
-        for (size_t j = 0; j < nc; j++) tmp[j] = rm[j];
-      }
-      const i16x8 rv = i16x8_load_i8x8(tmp);
-      const i32x4 r0 = i32x4_sub(i32x4_widen_lo_i16x8(rv), vrzp);
-      const i32x4 r1 = i32x4_sub(i32x4_widen_hi_i16x8(rv), vrzp);
-      y0 = f32x4_add(y0, f32x4_mul(f32x4_from_i32x4(r0), vrscale));
-      y1 = f32x4_add(y1, f32x4_mul(f32x4_from_i32x4(r1), vrscale));
-    }
-    y0 = f32x4_min(f32x4_max(y0, vmin), vmax);
-    y1 = f32x4_min(f32x4_max(y1, vmin), vmax);
-    const i32x4 q0 = i32x4_sub(i32x4_bits_of_f32x4(f32x4_add(y0, vmagic)), vbias);
-    const i32x4 q1 = i32x4_sub(i32x4_bits_of_f32x4(f32x4_add(y1, vmagic)), vbias);
-    const i16x8 q16 = i16x8_narrow_i32x4(q0, q1);
-    const i8x16 q8 = i8x16_narrow_i16x8(q16, q16);
-    int8_t* cm = c + m * c_stride;
-    if (nc == 8) {
-      i8x16_store_lo8(cm, q8);
-    } else {
-      int8_t tmp[16];
-      i8x16_store(tmp, q8);
-      for (size_t j = 0; j < nc; j++) cm[j] = tmp[j];
-    }
+    rq.store(acc0[m], acc1[m], scale0, scale1, r ? r + m * c_stride : nullptr, c + m * c_stride,
+             nc);
   }
 }
 

@@ -97,6 +97,8 @@ MC_SIMD_INLINE f32x4 f32x4_from_bits(i32x4 v) { return v; }
 MC_SIMD_INLINE i32x4 i32x4_widen_lo_i16x8(i16x8 v) { return wasm_i32x4_extend_low_i16x8(v); }
 MC_SIMD_INLINE i32x4 i32x4_widen_hi_i16x8(i16x8 v) { return wasm_i32x4_extend_high_i16x8(v); }
 MC_SIMD_INLINE i16x8 i16x8_load_i8x8(const int8_t* p) { return wasm_i16x8_load8x8(p); }
+// the 32 bits at p in every lane (v128.load32_splat: a plain broadcast load on x64 AVX)
+MC_SIMD_INLINE i32x4 i32x4_load_splat(const void* p) { return wasm_v128_load32_splat(p); }
 MC_SIMD_INLINE i16x8 i16x8_widen_lo_i8x16(i8x16 v) { return wasm_i16x8_extend_low_i8x16(v); }
 MC_SIMD_INLINE i16x8 i16x8_widen_hi_i8x16(i8x16 v) { return wasm_i16x8_extend_high_i8x16(v); }
 MC_SIMD_INLINE i16x8 i16x8_narrow_i32x4(i32x4 a, i32x4 b) { return wasm_i16x8_narrow_i32x4(a, b); }
@@ -171,6 +173,11 @@ MC_SIMD_INLINE i8x16 i8x16_max(i8x16 a, i8x16 b) {
 #endif
 MC_SIMD_INLINE i16x8 i16x8_load_i8x8(const int8_t* p) {
   return i16x8_widen_lo_i8x16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
+MC_SIMD_INLINE i32x4 i32x4_load_splat(const void* p) {
+  int32_t x;
+  std::memcpy(&x, p, 4);
+  return _mm_set1_epi32(x);
 }
 MC_SIMD_INLINE i16x8 i16x8_narrow_i32x4(i32x4 a, i32x4 b) { return _mm_packs_epi32(a, b); }
 MC_SIMD_INLINE i8x16 i8x16_narrow_i16x8(i16x8 a, i16x8 b) { return _mm_packs_epi16(a, b); }

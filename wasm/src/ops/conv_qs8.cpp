@@ -26,8 +26,9 @@ bool qs8_weights_shape_valid(const ConvShape& s) {
 }
 
 size_t kc_pairs(const ConvShape& s) { return (size_t(s.in_c) + 1) / 2; }
-size_t panel_bytes(const ConvShape& s) {
-  return 64 + size_t(s.kh) * size_t(s.kw) * kc_pairs(s) * 2 * NR;
+// wbytes: bytes per weight, 1 for "igemm-qs8-nr8-kp2-v1", 2 for its w16 form
+size_t panel_bytes(const ConvShape& s, size_t wbytes = 1) {
+  return 64 + size_t(s.kh) * size_t(s.kw) * kc_pairs(s) * 2 * NR * wbytes;
 }
 size_t num_panels(const ConvShape& s) { return (size_t(s.out_c) + NR - 1) / NR; }
 
@@ -196,10 +197,12 @@ kernels::Qs8IgemmUkernel qs8_ukernel(Isa isa, int mr) {
 }
 
 // Validation, epilogue constants and the tile loop. w_shape gives the packed layout (kc = its
-// in_c, ks = kh*kw); pixels output rows of ks pointers each.
-bool run_tiles_qs8(kernels::Qs8IgemmUkernel uk, size_t MR, const ConvShape& w_shape,
-                   size_t pixels, const int8_t* const* indirection, const void* packed_,
-                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu) {
+// in_c, ks = kh*kw); pixels output rows of ks pointers each. T: the activation type (int8, or
+// int16 for the a16 kernels); w16: the weights are in the w16 form.
+template <typename T, typename Ukernel>
+bool run_tiles_qs8(Ukernel uk, size_t MR, const ConvShape& w_shape, size_t pixels,
+                   const T* const* indirection, const void* packed_, bool w16, int8_t* output,
+                   const int8_t* residual, QuantParams residual_q, bool relu) {
   const ConvShape& s = w_shape;
   if (!indirection || !packed_ || !output) return false;
   const QuantParams out_q = conv_packed_qs8_output_params(packed_);
@@ -214,7 +217,7 @@ bool run_tiles_qs8(kernels::Qs8IgemmUkernel uk, size_t MR, const ConvShape& w_sh
 
   const uint8_t* packed = static_cast<const uint8_t*>(packed_) + kHeaderBytes;
   const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
-  const size_t pb = panel_bytes(s);
+  const size_t pb = panel_bytes(s, w16 ? 2 : 1);
   for (size_t pn = 0; pn < num_panels(s); pn++) {
     const size_t n0 = pn * NR;
     const size_t nc = std::min(NR, oc - n0);
@@ -226,6 +229,39 @@ bool run_tiles_qs8(kernels::Qs8IgemmUkernel uk, size_t MR, const ConvShape& w_sh
     }
   }
   return true;
+}
+
+kernels::Qs8A16IgemmUkernel qs8_a16_ukernel(Isa isa, int mr, bool w16) {
+  kernels::Qs8A16IgemmUkernel uk = nullptr;
+  if (effective_isa(isa) == Isa::Scalar) {
+    if (mr == 2)
+      uk = w16 ? kernels::qs8_igemm_a16_ukernel_2x8c2_w16__scalar
+               : kernels::qs8_igemm_a16_ukernel_2x8c2__scalar;
+  } else {
+#if MC_HAVE_SIMD128
+    if (mr == 4)
+      uk = w16 ? kernels::qs8_igemm_a16_ukernel_4x8c2_w16__simd128
+               : kernels::qs8_igemm_a16_ukernel_4x8c2__simd128;
+#endif
+  }
+  return uk;
+}
+
+// The packed weights in their w16 form: the same bytes with every weight widened to int16.
+void widen_packed_qs8(const ConvShape& w_shape, const void* packed_, void* w16_) {
+  const uint8_t* src = static_cast<const uint8_t*>(packed_);
+  uint8_t* dst = static_cast<uint8_t*>(w16_);
+  std::memcpy(dst, src, kHeaderBytes);
+  const size_t n = panel_bytes(w_shape) - 64;   // weights per panel
+  for (size_t p = 0; p < num_panels(w_shape); p++) {
+    const uint8_t* sp = src + kHeaderBytes + p * panel_bytes(w_shape);
+    uint8_t* dp = dst + kHeaderBytes + p * panel_bytes(w_shape, 2);
+    std::memcpy(dp, sp, 64);   // bias, scale
+    for (size_t i = 0; i < n; i++) {
+      const int16_t v = int8_t(sp[64 + i]);
+      std::memcpy(dp + 64 + 2 * i, &v, 2);
+    }
+  }
 }
 
 // The weights shape of the row form: kh x 1 over kw*in_c channels rounded up to 8.
@@ -243,7 +279,7 @@ bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, con
   const kernels::Qs8IgemmUkernel uk = qs8_ukernel(isa, mr);
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
   return run_tiles_qs8(uk, size_t(mr), s, size_t(s.out_h()) * size_t(s.out_w()), indirection,
-                       packed, output, residual, residual_q, relu);
+                       packed, false, output, residual, residual_q, relu);
 }
 
 bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection,
@@ -253,8 +289,29 @@ bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
     return false;
   return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
-                       size_t(s.out_h()) * size_t(s.out_w()), indirection, rows_packed, output,
-                       residual, residual_q, relu);
+                       size_t(s.out_h()) * size_t(s.out_w()), indirection, rows_packed, false,
+                       output, residual, residual_q, relu);
+}
+
+bool conv_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
+                           const void* packed, bool w16, int8_t* output, const int8_t* residual,
+                           QuantParams residual_q, bool relu, Isa isa, int mr) {
+  const kernels::Qs8A16IgemmUkernel uk = qs8_a16_ukernel(isa, mr, w16);
+  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
+  return run_tiles_qs8(uk, size_t(mr), s, size_t(s.out_h()) * size_t(s.out_w()), indirection,
+                       packed, w16, output, residual, residual_q, relu);
+}
+
+bool conv_rows_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
+                                const void* rows_packed, bool w16, int8_t* output,
+                                const int8_t* residual, QuantParams residual_q, bool relu,
+                                Isa isa, int mr) {
+  const kernels::Qs8A16IgemmUkernel uk = qs8_a16_ukernel(isa, mr, w16);
+  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
+    return false;
+  return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
+                       size_t(s.out_h()) * size_t(s.out_w()), indirection, rows_packed, w16,
+                       output, residual, residual_q, relu);
 }
 
 }  // namespace detail
@@ -309,6 +366,75 @@ void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const vo
   const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kQs8IgemmMrScalar
                                                            : detail::kQs8IgemmMrSimd;
   detail::conv_run_qs8_tile(s, indirection, packed, output, residual, residual_q, relu, isa, mr);
+}
+
+// ---- int16 activations (a16), int16 weights (w16) --------------------------------------------
+
+namespace {
+int a16_mr(Isa isa) {
+  return detail::effective_isa(isa) == Isa::Scalar ? detail::kQs8A16IgemmMrScalar
+                                                   : detail::kQs8A16IgemmMrSimd;
+}
+}  // namespace
+
+const char* conv_packed_qs8_w16_layout_name() { return "igemm-qs8-nr8-kp2-w16"; }
+
+size_t conv_packed_qs8_w16_size(const ConvShape& s) {
+  if (!qs8_weights_shape_valid(s)) return 0;
+  return kHeaderBytes + num_panels(s) * panel_bytes(s, 2);
+}
+
+void conv_widen_packed_qs8_w16(const ConvShape& s, const void* packed, void* packed_w16) {
+  if (!qs8_weights_shape_valid(s) || !packed || !packed_w16) return;
+  detail::widen_packed_qs8(s, packed, packed_w16);
+}
+
+size_t conv_rows_packed_qs8_w16_size(const ConvShape& s) {
+  if (!qs8_weights_shape_valid(s)) return 0;
+  return conv_packed_qs8_w16_size(detail::rows_weights_shape(s));
+}
+
+void conv_rows_widen_packed_qs8_w16(const ConvShape& s, const void* rows_packed,
+                                    void* rows_packed_w16) {
+  if (!qs8_weights_shape_valid(s) || !rows_packed || !rows_packed_w16) return;
+  const ConvShape r = detail::rows_weights_shape(s);
+  if (!qs8_weights_shape_valid(r)) return;
+  detail::widen_packed_qs8(r, rows_packed, rows_packed_w16);
+}
+
+bool conv_qs8_a16_prefers_w16(const ConvShape& s) {
+  return conv_shape_valid(s) && size_t(s.out_h()) * size_t(s.out_w()) >= kQs8W16MinPixels;
+}
+
+void widen_qs8_a16(size_t n, const int8_t* in, int16_t* out) {
+  if (!in || !out) return;
+  for (size_t i = 0; i < n; i++) out[i] = in[i];   // the compiler vectorizes this
+}
+
+void conv_setup_indirection_qs8_a16(const ConvShape& s, const int16_t* input, const int16_t* zero,
+                                    const int16_t** indirection) {
+  if (!conv_shape_valid(s) || !input || !zero || !indirection) return;
+  detail::setup_indirection<int16_t>(s, input, zero, indirection);
+}
+
+void conv_rows_setup_indirection_qs8_a16(const ConvShape& s, const int16_t* padded,
+                                         const int16_t** indirection) {
+  if (!conv_shape_valid(s) || !padded || !indirection) return;
+  detail::setup_row_indirection<int16_t>(s, padded, indirection);
+}
+
+void conv_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection, const void* packed,
+                      bool w16, int8_t* output, const int8_t* residual, QuantParams residual_q,
+                      bool relu, Isa isa) {
+  detail::conv_run_qs8_a16_tile(s, indirection, packed, w16, output, residual, residual_q, relu,
+                                isa, a16_mr(isa));
+}
+
+void conv_rows_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection,
+                           const void* rows_packed, bool w16, int8_t* output,
+                           const int8_t* residual, QuantParams residual_q, bool relu, Isa isa) {
+  detail::conv_rows_run_qs8_a16_tile(s, indirection, rows_packed, w16, output, residual,
+                                     residual_q, relu, isa, a16_mr(isa));
 }
 
 }  // namespace mc

@@ -45,6 +45,18 @@ bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection
                             const void* rows_packed, int8_t* output, const int8_t* residual,
                             QuantParams residual_q, bool relu, Isa isa, int mr);
 
+// The a16 runs (conv_run_qs8_a16, ops_qs8.h): tile rows per ISA, and the runs with an explicit
+// microkernel: mr = 2 (scalar) or 4 (SIMD); false (nothing computed) as above.
+constexpr int kQs8A16IgemmMrScalar = 2;
+constexpr int kQs8A16IgemmMrSimd = 4;
+bool conv_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
+                           const void* packed, bool w16, int8_t* output, const int8_t* residual,
+                           QuantParams residual_q, bool relu, Isa isa, int mr);
+bool conv_rows_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
+                                const void* rows_packed, bool w16, int8_t* output,
+                                const int8_t* residual, QuantParams residual_q, bool relu,
+                                Isa isa, int mr);
+
 // The ISA the ops really use: Simd falls back to Scalar in a build without SIMD.
 Isa effective_isa(Isa isa);
 

@@ -100,6 +100,52 @@ void conv_rows_run_qs8(const ConvShape& s, const int8_t* const* indirection,
                        const void* rows_packed, int8_t* output, const int8_t* residual,
                        QuantParams residual_q, bool relu, Isa isa = default_isa());
 
+// int16 activations ("a16"): the same convolution with the input widened to int16 beforehand,
+// so that the SIMD inner loop gets each input channel pair into all lanes with one broadcast
+// load instead of a sign extension and a shuffle (kernels/qs8-igemm-a16-simd128.cpp). The
+// weights are either the packed int8 layout as it is, or (w16 = true) its "w16" form with every
+// weight widened to int16, which saves the weight extends at twice the weight bytes: worth it
+// for convs whose weights are reused over many pixel tiles (conv_qs8_a16_prefers_w16), not for
+// the weight-streaming late layers. Bit-identical to conv_run_qs8 / conv_rows_run_qs8.
+//   w16 layout "igemm-qs8-nr8-kp2-w16": "igemm-qs8-nr8-kp2-v1" (of the plain or of the row form)
+//     with every weight stored as int16 (little-endian): header, then per panel the same 64
+//     bytes of bias and scale and kh*kw*ceil(in_c/2)*16 int16 weights; made at load time by
+//     conv_widen_packed_qs8_w16 / conv_rows_widen_packed_qs8_w16 (after conv_rows_repack_qs8).
+//   activations: widen_qs8_a16 (out[i] = in[i]) into an int16 buffer laid out as the int8 one
+//     (for the row form the whole pre-padded buffer); the indirection points into it, and
+//     `zero` holds in_c int16 equal to the input zero point.
+// Usage:
+//   std::vector<int16_t> in16(n_in), zero16(s.in_c, int16_t(qin.zero_point));
+//   std::vector<const int16_t*> ind16(mc::conv_indirection_size(s));
+//   mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind16.data()); // load time
+//   mc::widen_qs8_a16(n_in, input_q, in16.data());                                  // per run
+//   mc::conv_run_qs8_a16(s, ind16.data(), packed.data(), false, out_q, nullptr, qres, true);
+const char* conv_packed_qs8_w16_layout_name();   // "igemm-qs8-nr8-kp2-w16"
+size_t conv_packed_qs8_w16_size(const ConvShape& s);        // bytes; 0 for an invalid shape
+void conv_widen_packed_qs8_w16(const ConvShape& s, const void* packed, void* packed_w16);
+size_t conv_rows_packed_qs8_w16_size(const ConvShape& s);   // bytes; 0 for an invalid shape
+void conv_rows_widen_packed_qs8_w16(const ConvShape& s, const void* rows_packed,
+                                    void* rows_packed_w16);
+// True when the w16 form pays on this machine class: at least kQs8W16MinPixels output pixels
+// (>= 16 tiles of 4 rows per weight panel; measured under Node on ResNet18 at S=64: the stem,
+// layer1 and layer2 gain, layer3/4 lose to the doubled weight traffic).
+constexpr size_t kQs8W16MinPixels = 64;
+bool conv_qs8_a16_prefers_w16(const ConvShape& s);
+void widen_qs8_a16(size_t n, const int8_t* in, int16_t* out);
+void conv_setup_indirection_qs8_a16(const ConvShape& s, const int16_t* input, const int16_t* zero,
+                                    const int16_t** indirection);
+void conv_rows_setup_indirection_qs8_a16(const ConvShape& s, const int16_t* padded,
+                                         const int16_t** indirection);
+// packed: conv_pack_qs8's layout (w16 = false) or its w16 form (w16 = true); the row form takes
+// conv_rows_repack_qs8's layout or its w16 form.
+void conv_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection, const void* packed,
+                      bool w16, int8_t* output, const int8_t* residual, QuantParams residual_q,
+                      bool relu, Isa isa = default_isa());
+void conv_rows_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection,
+                           const void* rows_packed, bool w16, int8_t* output,
+                           const int8_t* residual, QuantParams residual_q, bool relu,
+                           Isa isa = default_isa());
+
 // k x k max pool directly on int8 (max commutes with the monotonic quantization; the output has
 // the input's parameters). Same rules as maxpool_f32.
 void maxpool_qs8(int in_h, int in_w, int c, int k, int stride, int pad, const int8_t* in,
