@@ -29,6 +29,7 @@ const SEP_RUNS = QUICK ? 10 : 20;
 const SEPARATE_ALL = args.includes('--separate-all');
 const WARMUP = QUICK ? 3 : 10;
 const REPS = QUICK ? 1 : 3;
+const POOL_REPS = QUICK ? 1 : 5, POOL_WARMUP = QUICK ? 1 : 3;   // pool: timed / warm-up batches
 const COLD_REPEATS = QUICK ? 2 : 5;
 // A visit stays open this long after its first result before the next visit (a user does not
 // leave within a second); V8 writes its wasm code cache a moment after the code tiers up.
@@ -205,7 +206,7 @@ async function runEngine(E) {
   }
   if (want('pool')) {
     console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}`);
-    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: REPS });
+    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: POOL_REPS, warmupBatches: POOL_WARMUP });
     const m = median(r.batchMs);
     res.pool = { workers: 2, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
                  wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
@@ -318,7 +319,7 @@ async function main() {
     },
     versions: {},
     reference: { S: ref.S, batch: ref.batch, flops: ref.flops, torch: ref.torch, weights: ref.weights },
-    settings: { runs: RUNS, separateRuns: SEP_RUNS, warmup: WARMUP, reps: REPS, coldRepeats: COLD_REPEATS, tolF32: TOL, quick: QUICK },
+    settings: { runs: RUNS, separateRuns: SEP_RUNS, warmup: WARMUP, reps: REPS, poolReps: POOL_REPS, poolWarmup: POOL_WARMUP, coldRepeats: COLD_REPEATS, tolF32: TOL, quick: QUICK },
     engines: [],
     peak: null,
   };

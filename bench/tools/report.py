@@ -196,7 +196,9 @@ def table(res, native):
     lines.append(f"ResNet18, input {S}x{S}, {gflop:.3f} GFLOP per image (2 flops per multiply-add). "
                  f"Settings: {res['settings']['runs']} timed batch-1 runs after {res['settings']['warmup']} warm-up runs (interleaved run; "
                  f"{res['settings'].get('separateRuns', res['settings']['runs'])} in the one-browser-per-scenario runs), "
-                 f"batch of {B} cells ({res['settings']['reps']} timed repetitions after 1 warm-up), "
+                 f"batch of {B} cells ({res['settings']['reps']} timed repetitions after 1 warm-up; "
+                 f"the 2-Worker pool {res['settings'].get('poolReps', res['settings']['reps'])} after "
+                 f"{res['settings'].get('poolWarmup', 1)}), "
                  f"{res['settings']['coldRepeats']} repeat visits."
                  + (" **QUICK run (fewer repetitions).**" if res['settings'].get('quick') else ""))
     lines.append("")

@@ -152,10 +152,13 @@ async function others(out) {
       await Promise.all([lane(), lane()]);
       return logits.flatMap((l) => Array.from(l));
     }));
-    await runOnce();                                   // warm-up
+    // warm-up: a fresh browser, so the engines' code starts in V8's baseline tier and tiers up
+    // while the first batches run (on 2 cores the optimizing compiler competes with the two
+    // Workers); the peers' 2-thread throughput is measured after many runs, so this is too.
+    for (let r = 0; r < num('warmupBatches', 3); r++) await runOnce();
     const ms = [];
     let lg;
-    for (let r = 0; r < num('reps', 3); r++) {
+    for (let r = 0; r < num('reps', 5); r++) {
       const t0 = performance.now();
       lg = await runOnce();
       ms.push(performance.now() - t0);
