@@ -30,8 +30,8 @@ export async function loadManifest(url = new URL('./asset-manifest.json', import
   return res.json();
 }
 
-/** Fetch bytes and check them against an expected sha256 (hex) where one is known. */
-export async function fetchVerified(url, expectedSha256, what) {
+/** fetch() that turns a network failure or an HTTP error into an Error naming the asset. */
+async function fetchOk(url, what) {
   let res;
   try {
     res = await fetch(url, { credentials: 'same-origin' });
@@ -39,6 +39,12 @@ export async function fetchVerified(url, expectedSha256, what) {
     throw new Error(`${what} ${url} could not be loaded (${e.message}); offline before the first visit?`);
   }
   if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status} ${res.statusText}`);
+  return res;
+}
+
+/** Fetch bytes and check them against an expected sha256 (hex) where one is known. */
+export async function fetchVerified(url, expectedSha256, what) {
+  const res = await fetchOk(url, what);
   const bytes = new Uint8Array(await res.arrayBuffer());
   await checkBytes(bytes, expectedSha256, `${what} ${url}`);
   return bytes;
@@ -69,13 +75,7 @@ export async function checkBytes(bytes, expectedSha256, what) {
  * not send application/wasm).
  */
 export async function compileVerified(url, expectedSha256, what = 'wasm module') {
-  let res;
-  try {
-    res = await fetch(url, { credentials: 'same-origin' });
-  } catch (e) {
-    throw new Error(`${what} ${url} could not be loaded (${e.message}); offline before the first visit?`);
-  }
-  if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status} ${res.statusText}`);
+  const res = await fetchOk(url, what);
   const streaming = typeof WebAssembly.compileStreaming === 'function' &&
     /^application\/wasm\b/.test(res.headers.get('Content-Type') || '');
   if (!streaming) {
