@@ -1,7 +1,8 @@
 // classifier-worker.js -- one wasm engine per Worker. Protocol (all messages carry an id):
 //   -> {type:'prepare', id, assets, baseUrl, prefer}            <- {id, ok, variant | error}
 //      (fetch, verify, compile and instantiate the wasm module: sent before the model is there)
-//   -> {type:'init', id, modelBytes}                            <- {id, ok, info | error}
+//   -> {type:'init', id, modelBytes, digest}                    <- {id, ok, info | error}
+//      (digest: payloadDigest(modelBytes) from the page, or null to hash here)
 //   -> {type:'classify', id, input, name}                       <- {id, ok, result | error}
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
@@ -12,9 +13,11 @@ let engine = null;
 let moduleArgs = null;     // {assets, baseUrl, prefer} of 'prepare'
 let module = null;         // Promise of {M, variant}
 let modelBytes = null;
+let digest = null;         // the payload's SHA-256 (payloadDigest)
 
 async function start() {
-  const [{ M, variant }, digest] = await Promise.all([module, payloadDigest(modelBytes)]);
+  const [{ M, variant }, d] = await Promise.all([module, digest || payloadDigest(modelBytes)]);
+  digest = d;
   engine = Engine.create(M, modelBytes, variant, digest);
   return { metadata: engine.metadata, size: engine.size, variant: engine.variant, labels: engine.labels };
 }
@@ -29,6 +32,7 @@ async function handle(msg) {
     case 'init': {
       if (!module) throw new Error('classifier worker: init before prepare');
       modelBytes = new Uint8Array(msg.modelBytes);
+      digest = msg.digest ? new Uint8Array(msg.digest) : null;
       return { info: await start() };
     }
     case 'classify': {

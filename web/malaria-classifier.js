@@ -142,10 +142,11 @@ export class MalariaClassifier {
                     variant: this._engine.variant, labels: this._engine.labels, workers: 0 };
       return;
     }
-    await prepared;
+    // the payload is hashed once here, not once per Worker
+    const [, digest] = await Promise.all([prepared, payloadDigest(modelBytes)]);
     const infos = this._slots.map((slot) => {
       const copy = modelBytes.slice().buffer;   // each worker gets its own copy
-      return slot.call({ type: 'init', modelBytes: copy }, [copy]);
+      return slot.call({ type: 'init', modelBytes: copy, digest }, [copy]);
     });
     const got = await Promise.all(infos);
     this.info = { ...got[0].info, workers: this._slots.length };

@@ -558,31 +558,29 @@ bool Engine::Impl_::plan(std::string* err) {
     for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
       Conv_& c = *w.c;
       c.w16 = conv_qs8_a16_prefers_w16(c.shape);
-      std::vector<uint8_t> px;
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
-        px.resize(conv_rows_packed_qs8_size(c.shape));
+        std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
         conv_rows_repack_qs8(c.shape, c.packed_q.data(), px.data());
+        c.packed_q.swap(px);
         if (c.w16) {
           std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
-          conv_rows_widen_packed_qs8_w16(c.shape, px.data(), pw.data());
-          px.swap(pw);
+          conv_rows_widen_packed_qs8_w16(c.shape, c.packed_q.data(), pw.data());
+          c.packed_q.swap(pw);
         }
         c.indirection_x16.assign(conv_rows_indirection_size(c.shape), nullptr);
         conv_rows_setup_indirection_qs8_a16(c.shape, x16_stem.data(), c.indirection_x16.data());
-      } else {
-        if (c.w16) {
-          px.resize(conv_packed_qs8_w16_size(c.shape));
-          conv_widen_packed_qs8_w16(c.shape, c.packed_q.data(), px.data());
-        } else {
-          px = c.packed_q;
-        }
-        c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
-        c.indirection_x16.assign(conv_indirection_size(c.shape), nullptr);
-        conv_setup_indirection_qs8_a16(c.shape, x16.data(), c.zero_x16.data(),
-                                       c.indirection_x16.data());
+        continue;
       }
-      c.packed_q.swap(px);
+      if (c.w16) {   // the stored int8 weights stay as they are otherwise (no copy)
+        std::vector<uint8_t> pw(conv_packed_qs8_w16_size(c.shape));
+        conv_widen_packed_qs8_w16(c.shape, c.packed_q.data(), pw.data());
+        c.packed_q.swap(pw);
+      }
+      c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
+      c.indirection_x16.assign(conv_indirection_size(c.shape), nullptr);
+      conv_setup_indirection_qs8_a16(c.shape, x16.data(), c.zero_x16.data(),
+                                     c.indirection_x16.data());
     }
     features_q = bufs_q[cur];
     features_qp = buf_qp[cur];
