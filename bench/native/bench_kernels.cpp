@@ -24,6 +24,7 @@
 #endif
 #if __has_include("ops/ops_qs8.h")
 #include "ops/ops_qs8.h"
+#include "ops/conv_winograd_qs8.h"
 #define BENCH_QS8 1
 #endif
 
@@ -190,6 +191,17 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
                                               qout.data(), nullptr, {1.0f, 0}, true);
                        }});
     }
+  // exact int8 Winograd F(2x2, 3x3) on the same weights (GOP/s counted as the direct conv's)
+  std::vector<uint8_t> qwg(mc::conv_winograd_qs8_packed_size(s)),
+      qwg_scratch(mc::conv_winograd_qs8_scratch_size(s));
+  std::vector<const int8_t*> qwg_ind(mc::conv_winograd_qs8_indirection_size(s));
+  if (mc::conv_winograd_qs8_pack_from_igemm(s, qpacked.data(), qwg.data())) {
+    mc::conv_winograd_qs8_setup(s, qin.data(), qzero.data(), qwg_ind.data());
+    cases.push_back({"qs8 winograd 2x2", "GOP/s (direct)", [&] {
+                       mc::conv_winograd_qs8_run(s, qwg_ind.data(), qwg.data(), qwg_scratch.data(),
+                                                 qout.data(), nullptr, {1.0f, 0}, true);
+                     }});
+  }
 #endif
 #if MC_BENCH_XNNPACK
   xnn_operator_t xop = nullptr, xqop = nullptr;

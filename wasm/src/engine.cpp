@@ -9,6 +9,7 @@
 
 #include "blob.h"
 #include "ops/conv_winograd_f32.h"
+#include "ops/conv_winograd_qs8.h"
 #include "ops/ops_qs8.h"
 
 namespace mc {
@@ -75,6 +76,15 @@ int winograd_tile_(const ConvShape& s) {
   return 0;
 }
 
+// int8 convolutions that run as the exact Winograd F(2x2, 3x3) (conv_winograd_qs8.h) instead of
+// the a16 igemm: 3x3 stride 1 pad 1 with at least 4 output tiles (one full 4-row GEMM tile).
+// Measured in V8 (bench_kernels, us per conv, a16 w16 igemm incl. its widening copy / Winograd):
+// 16x16x64 435 / 293, 8x8x128 703 / 299, 4x4x256 392 / 231, 2x2x512 416 / 920 (one tile cannot
+// amortize 16 transformed weight matrices).
+bool winograd_qs8_(const ConvShape& s) {
+  return conv_winograd_qs8_applicable(s) && s.out_h() >= 4 && s.out_w() >= 4;
+}
+
 }  // namespace
 
 const char* label_name(int label) { return label == kLabelParasitized ? "Parasitized" : "Uninfected"; }
@@ -115,7 +125,8 @@ struct Conv_ {
   bool rows = false;                         // row form (conv_rows_*, ops.h): the stem, which
                                              // reads a pre-padded copy of its input
   size_t in_count = 0, out_count = 0;
-  // f32 only: Winograd instead of packed/indirection when use_winograd_ (set up by plan())
+  // Winograd instead of packed/indirection (set up by plan()): f32 F(m x m) with packed_wg and
+  // indirection_wg; int8 the exact F(2x2) with packed_q in the Winograd form and indirection_wq
   int winograd = 0;                          // output tile m of F(m x m, 3x3); 0 = direct
   std::vector<float> packed_wg;              // conv_winograd_f32_pack_from_igemm layout
   std::vector<const float*> indirection_wg;  // input tiles and GEMM rows (arena, wg_scratch)
@@ -130,6 +141,8 @@ struct Conv_ {
   QuantParams qres{1, 0};                    // parameters of `residual_q`
   std::vector<int16_t> zero_x16;             // in_c = input zero point (padding is real 0)
   std::vector<const int16_t*> indirection_x16;
+  std::vector<int8_t> zero_q;                // int8 Winograd: in_c = input zero point
+  std::vector<const int8_t*> indirection_wq; // int8 Winograd: input tiles (arena_q)
   size_t in_count_q = 0;                     // int8 input values widened per run (not the
                                              // stem's: its input is made in x16_stem)
   const int8_t* in_q = nullptr;
@@ -187,6 +200,7 @@ struct Engine::Impl_ {
   int8_t* bufs_q[4] = {nullptr, nullptr, nullptr, nullptr};
   const int8_t* features_q = nullptr;
   std::vector<int16_t> x16;                  // the int16 copy of the current conv's input
+  std::vector<uint8_t> wq_scratch;           // int8 Winograd transforms, shared by those convs
   // the stem's input, pre-padded like x_q (border and slack = its zero point, set once): from
   // the f32 input via x_q, or straight from the resized bytes by qlut (classify)
   std::vector<int16_t> x16_stem;
@@ -528,7 +542,7 @@ bool Engine::Impl_::plan(std::string* err) {
     auto same = [](QuantParams a, QuantParams b) {
       return a.scale == b.scale && a.zero_point == b.zero_point;
     };
-    size_t x16_count = 0;
+    size_t x16_count = 0, wq_scratch_n = 0;
     for (const Wire_& w : wires) {
       Conv_& c = *w.c;
       if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
@@ -544,9 +558,14 @@ bool Engine::Impl_::plan(std::string* err) {
       if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
       if (&c == stem) continue;
       c.in_count_q = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
-      x16_count = std::max(x16_count, c.in_count_q);
+      c.winograd = winograd_qs8_(c.shape) ? 2 : 0;
+      if (c.winograd)   // reads its int8 input directly
+        wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(c.shape));
+      else
+        x16_count = std::max(x16_count, c.in_count_q);
     }
     x16.assign(x16_count, 0);
+    wq_scratch.assign(wq_scratch_n, 0);
     x16_stem.assign(x_pad_q, static_cast<int16_t>(stem->qin.zero_point));
     // classify's input: quantize(normalize(v)) depends on the byte v and its channel only, so
     // one table gives exactly what quantize_f32_qs8 gives on normalize_u8's floats
@@ -572,6 +591,19 @@ bool Engine::Impl_::plan(std::string* err) {
         conv_rows_setup_indirection_qs8_a16(c.shape, x16_stem.data(), c.indirection_x16.data());
         continue;
       }
+      if (c.winograd) {   // the Winograd weights replace the direct ones
+        std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
+        if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.packed_q.data(), pw.data())) {
+          set_err_(err, "tensor '" + c.name + "': Winograd weight transform failed");
+          return false;
+        }
+        c.packed_q.swap(pw);
+        c.w16 = false;
+        c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
+        c.indirection_wq.assign(conv_winograd_qs8_indirection_size(c.shape), nullptr);
+        conv_winograd_qs8_setup(c.shape, c.in_q, c.zero_q.data(), c.indirection_wq.data());
+        continue;
+      }
       if (c.w16) {   // the stored int8 weights stay as they are otherwise (no copy)
         std::vector<uint8_t> pw(conv_packed_qs8_w16_size(c.shape));
         conv_widen_packed_qs8_w16(c.shape, c.packed_q.data(), pw.data());
@@ -588,8 +620,11 @@ bool Engine::Impl_::plan(std::string* err) {
 
   // indirection, pointing into the arena (which never moves from here on)
   for (Conv_& cv : convs) {
-    const size_t n = cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
-                                 : conv_indirection_size(cv.shape);
+    const size_t n = int8 ? (cv.winograd ? conv_winograd_qs8_indirection_size(cv.shape)
+                                         : cv.rows ? conv_rows_indirection_size(cv.shape)
+                                                   : conv_indirection_size(cv.shape))
+                     : cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
+                                   : conv_indirection_size(cv.shape);
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
       set_err_(err, "indirection size overflows");
       return false;
@@ -713,6 +748,12 @@ void Engine::Impl_::forward_qs8_() {
   const int8_t* widened = nullptr;   // whose values x16 holds (a block's downsample and conv1
                                      // read the same input)
   auto conv = [&](const Conv_& c) {
+    if (c.winograd) {   // exact Winograd F(2x2, 3x3) on the int8 input
+      conv_winograd_qs8_run(c.shape, c.indirection_wq.data(), c.packed_q.data(), wq_scratch.data(),
+                            c.out_q, c.residual_q, c.qres, c.relu, isa);
+      if (c.out_q == widened) widened = nullptr;
+      return;
+    }
     if (&c != stem && c.in_q != widened) widen_qs8_a16(c.in_count_q, c.in_q, x16.data());
     widened = c.out_q == c.in_q ? nullptr : c.in_q;
     if (c.rows)
@@ -831,7 +872,7 @@ float Engine::band_lo() const { return impl_->band_lo; }
 float Engine::band_hi() const { return impl_->band_hi; }
 const char* Engine::weight_dtype() const { return impl_->dtype.c_str(); }
 size_t Engine::arena_bytes() const {
-  return impl_->arena.size() * sizeof(float) + impl_->arena_q.size() +
+  return impl_->arena.size() * sizeof(float) + impl_->arena_q.size() + impl_->wq_scratch.size() +
          (impl_->x16.size() + impl_->x16_stem.size()) * sizeof(int16_t) +
          impl_->indirection_pointers * sizeof(void*);
 }

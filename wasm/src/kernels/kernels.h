@@ -145,6 +145,34 @@ void qs8_igemm_a16_ukernel_4x8c2_w16__simd128(size_t mr, size_t nc, size_t kc, s
                                               const void* w, int8_t* c, size_t c_stride,
                                               const int8_t* r, const Qs8IgemmParams& p);
 #endif
+// qs8 Winograd F(2x2, 3x3) (ops/conv_winograd_qs8.cpp runs them; exact integer arithmetic):
+//   input   the 4x4 int8 input tile (16 row pointers d[i*4+j], c channels each) ->
+//           v[x * v_stride + k] = (B^T d B)[x] in int16 (|v| <= 512), x = 0..15
+//   gemm    c[m][j] = sum_k a[m][k] * w[k][j], int16 x int16 -> int32 (wrapping), mr <= MR rows
+//           (row m at a + m * a_stride), kc even, one panel w = [kc/2][8][2] int16, nc <= 8
+//   output  y = A^T M A (2x2) of the c channels M[x] = m + x * m_stride, acc = bias + y / 4, then
+//           the qs8 epilogue of qs8-requant.h into the rows x cols (<= 2x2) output pixels at
+//           out (pixel (i, j) at out + i * out_stride + j * c; r: residual, same layout)
+void qs8_winograd_input_ukernel_4x4__scalar(size_t c, const int8_t* const* d, int16_t* v,
+                                            size_t v_stride);
+void s16_gemm_ukernel_2x8c2__scalar(size_t mr, size_t nc, size_t kc, const int16_t* a,
+                                    size_t a_stride, const int16_t* w, int32_t* c, size_t c_stride);
+void qs8_winograd_output_ukernel_4x4__scalar(size_t c, const int32_t* m, size_t m_stride,
+                                             const int32_t* bias, const float* scale, int8_t* out,
+                                             size_t out_stride, size_t rows, size_t cols,
+                                             const int8_t* r, const Qs8IgemmParams& p);
+#if MC_HAVE_SIMD128
+void qs8_winograd_input_ukernel_4x4__simd128(size_t c, const int8_t* const* d, int16_t* v,
+                                             size_t v_stride);
+void s16_gemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, const int16_t* a,
+                                     size_t a_stride, const int16_t* w, int32_t* c,
+                                     size_t c_stride);
+void qs8_winograd_output_ukernel_4x4__simd128(size_t c, const int32_t* m, size_t m_stride,
+                                              const int32_t* bias, const float* scale,
+                                              int8_t* out, size_t out_stride, size_t rows,
+                                              size_t cols, const int8_t* r,
+                                              const Qs8IgemmParams& p);
+#endif
 void s8_maxpool_ukernel__scalar(size_t n, size_t c, const int8_t* const* in, int8_t* out);
 // out[c] = scale * (sum_hw in[hw][c] - hw*zero_point) / hw   computed as documented in the .cpp
 void qs8_gavgpool_ukernel__scalar(size_t hw, size_t c, const int8_t* in, int32_t zero_point,

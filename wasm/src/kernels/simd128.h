@@ -20,7 +20,7 @@
 //     scalar reference kernels bit for bit when the operations are done in the same order.
 //   * f32x4_max/min are the "pseudo" max/min (a < b ? b : a): NaN handling is not defined.
 //   * i32x4_dot_i16x8(a, b)[i] = a[2i]*b[2i] + a[2i+1]*b[2i+1]  (pmaddwd / i32x4.dot_i16x8_s).
-//   * narrowing conversions saturate.
+//   * narrowing conversions saturate; integer add/sub wrap; i32x4_sar is an arithmetic shift.
 // Integer vector types are one and the same type on wasm and on x86, so every function carries
 // its lane type in its name (no overloading).
 #pragma once
@@ -88,6 +88,10 @@ MC_SIMD_INLINE i32x4 i32x4_splat(int32_t x) { return wasm_i32x4_splat(x); }
 MC_SIMD_INLINE i32x4 i32x4_zero() { return wasm_i32x4_const_splat(0); }
 MC_SIMD_INLINE i32x4 i32x4_add(i32x4 a, i32x4 b) { return wasm_i32x4_add(a, b); }
 MC_SIMD_INLINE i32x4 i32x4_sub(i32x4 a, i32x4 b) { return wasm_i32x4_sub(a, b); }
+MC_SIMD_INLINE i32x4 i32x4_sar(i32x4 v, int n) { return wasm_i32x4_shr(v, n); }
+MC_SIMD_INLINE i16x8 i16x8_add(i16x8 a, i16x8 b) { return wasm_i16x8_add(a, b); }
+MC_SIMD_INLINE i16x8 i16x8_sub(i16x8 a, i16x8 b) { return wasm_i16x8_sub(a, b); }
+MC_SIMD_INLINE void i16x8_store(int16_t* p, i16x8 v) { wasm_v128_store(p, v); }
 MC_SIMD_INLINE i32x4 i32x4_dot_i16x8(i16x8 a, i16x8 b) { return wasm_i32x4_dot_i16x8(a, b); }
 template <int L> MC_SIMD_INLINE i32x4 i32x4_broadcast_lane(i32x4 v) {
   return wasm_i32x4_shuffle(v, v, L, L, L, L);
@@ -149,6 +153,10 @@ MC_SIMD_INLINE i32x4 i32x4_splat(int32_t x) { return _mm_set1_epi32(x); }
 MC_SIMD_INLINE i32x4 i32x4_zero() { return _mm_setzero_si128(); }
 MC_SIMD_INLINE i32x4 i32x4_add(i32x4 a, i32x4 b) { return _mm_add_epi32(a, b); }
 MC_SIMD_INLINE i32x4 i32x4_sub(i32x4 a, i32x4 b) { return _mm_sub_epi32(a, b); }
+MC_SIMD_INLINE i32x4 i32x4_sar(i32x4 v, int n) { return _mm_sra_epi32(v, _mm_cvtsi32_si128(n)); }
+MC_SIMD_INLINE i16x8 i16x8_add(i16x8 a, i16x8 b) { return _mm_add_epi16(a, b); }
+MC_SIMD_INLINE i16x8 i16x8_sub(i16x8 a, i16x8 b) { return _mm_sub_epi16(a, b); }
+MC_SIMD_INLINE void i16x8_store(int16_t* p, i16x8 v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
 MC_SIMD_INLINE i32x4 i32x4_dot_i16x8(i16x8 a, i16x8 b) { return _mm_madd_epi16(a, b); }
 template <int L> MC_SIMD_INLINE i32x4 i32x4_broadcast_lane(i32x4 v) {
   return _mm_shuffle_epi32(v, _MM_SHUFFLE(L, L, L, L));

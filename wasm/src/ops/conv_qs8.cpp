@@ -205,15 +205,8 @@ bool run_tiles_qs8(Ukernel uk, size_t MR, const ConvShape& w_shape, size_t pixel
                    const int8_t* residual, QuantParams residual_q, bool relu) {
   const ConvShape& s = w_shape;
   if (!indirection || !packed_ || !output) return false;
-  const QuantParams out_q = conv_packed_qs8_output_params(packed_);
-  if (!quant_params_valid(out_q)) return false;
-  if (residual && !quant_params_valid(residual_q)) return false;
   kernels::Qs8IgemmParams p;
-  p.out_zero_point = out_q.zero_point;
-  p.out_min = relu ? 0.0f : float(-128 - out_q.zero_point);
-  p.out_max = float(127 - out_q.zero_point);
-  p.res_zero_point = residual ? residual_q.zero_point : 0;
-  p.res_scale = residual ? float(double(residual_q.scale) / double(out_q.scale)) : 0.0f;
+  if (!qs8_epilogue_params(packed_, residual, residual_q, relu, &p)) return false;
 
   const uint8_t* packed = static_cast<const uint8_t*>(packed_) + kHeaderBytes;
   const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
@@ -272,6 +265,19 @@ ConvShape rows_weights_shape(const ConvShape& s) {
   return r;
 }
 }  // namespace
+
+bool qs8_epilogue_params(const void* packed, const int8_t* residual, QuantParams residual_q,
+                         bool relu, kernels::Qs8IgemmParams* p) {
+  const QuantParams out_q = conv_packed_qs8_output_params(packed);
+  if (!quant_params_valid(out_q)) return false;
+  if (residual && !quant_params_valid(residual_q)) return false;
+  p->out_zero_point = out_q.zero_point;
+  p->out_min = relu ? 0.0f : float(-128 - out_q.zero_point);
+  p->out_max = float(127 - out_q.zero_point);
+  p->res_zero_point = residual ? residual_q.zero_point : 0;
+  p->res_scale = residual ? float(double(residual_q.scale) / double(out_q.scale)) : 0.0f;
+  return true;
+}
 
 bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed,
                        int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,

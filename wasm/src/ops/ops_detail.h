@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/kernels.h"
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
 
@@ -56,6 +57,12 @@ bool conv_rows_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indire
                                 const void* rows_packed, bool w16, int8_t* output,
                                 const int8_t* residual, QuantParams residual_q, bool relu,
                                 Isa isa, int mr);
+
+// The epilogue parameters of the qs8 kernels from a packed header (conv_pack_qs8 layout or any
+// layout starting with its 16-byte header), the residual's parameters and ReLU; false when
+// either parameter set is invalid.
+bool qs8_epilogue_params(const void* packed, const int8_t* residual, QuantParams residual_q,
+                         bool relu, kernels::Qs8IgemmParams* p);
 
 // The ISA the ops really use: Simd falls back to Scalar in a build without SIMD.
 Isa effective_isa(Isa isa);
