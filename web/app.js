@@ -519,6 +519,7 @@ function renderModelCard(info, assets) {
     else row(k, v);
   }
   row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}`);
+  if (info.modelSource) row('model read from', info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource);
   if (assets) row('model sha256', assets.model.sha256);
   body.append(dl);
   const section = (title, obj, depth) => {
@@ -615,7 +616,7 @@ async function loadClassifier() {
   const chip = $('engine-state');
   try {
     const assets = await (await fetch('asset-manifest.json')).json();
-    state.classifier = await MalariaClassifier.create();
+    state.classifier = await MalariaClassifier.create({ localCopy: true });
     const info = state.classifier.info;
     const m = info.metadata || {};
     state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +

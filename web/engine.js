@@ -130,6 +130,67 @@ export async function payloadDigest(modelBytes) {
   return new Uint8Array(await crypto.subtle.digest('SHA-256', modelBytes.subarray(64)));
 }
 
+/**
+ * The payload digest that the preamble records (bytes [32, 64)), for a blob whose whole-file
+ * sha256 has just been checked against the build's asset manifest: that check already proves
+ * the payload intact, so a second 11 MB hash would add nothing. Never use it for bytes that
+ * were not checked that way (payloadDigest then).
+ */
+export function manifestCheckedDigest(modelBytes) {
+  return modelBytes && modelBytes.length > 64 ? modelBytes.slice(32, 64) : null;
+}
+
+// ---- the model's local copy (origin private file system) ----------------------------------
+// Reading 11 MB out of the HTTP or service-worker cache takes ~60-90 ms here; the same bytes
+// from an OPFS file take ~20-40 ms (BENCHMARKS.md). The copy is named by the sha256 that the
+// asset manifest gives the model, checked against it on every read like a download, written
+// atomically (createWritable swaps the file in on close) and replaced when the model changes.
+// Only the page uses it (an embedding site's storage is not ours to fill).
+const COPY_DIR = 'malaria-model-copy';
+
+async function copyDir(create) {
+  if (typeof navigator === 'undefined' || !navigator.storage || !navigator.storage.getDirectory) return null;
+  return (await navigator.storage.getDirectory()).getDirectoryHandle(COPY_DIR, { create });
+}
+
+/** The local copy of the model whose sha256 (hex) is `sha256`, or null (none, or no OPFS). */
+export async function readModelCopy(sha256) {
+  try {
+    const dir = await copyDir(false);
+    if (!dir) return null;
+    const file = await (await dir.getFileHandle(`${sha256}.mcb`)).getFile();
+    // empty while another page of this origin is writing it (the data lands on close)
+    return file.size ? new Uint8Array(await file.arrayBuffer()) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Store `bytes` (already checked against `sha256`) as the local copy; drops older copies. */
+export async function writeModelCopy(sha256, bytes) {
+  try {
+    const dir = await copyDir(true);
+    if (!dir) return false;
+    const name = `${sha256}.mcb`;
+    const fh = await dir.getFileHandle(name, { create: true });
+    const w = await fh.createWritable();
+    await w.write(bytes);
+    await w.close();
+    for await (const other of dir.keys()) if (other !== name) await dir.removeEntry(other);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Remove the local copy (a copy that failed its check). */
+export async function dropModelCopy(sha256) {
+  try {
+    const dir = await copyDir(false);
+    if (dir) await dir.removeEntry(`${sha256}.mcb`);
+  } catch { /* nothing to drop */ }
+}
+
 function cString(M, ptr) {
   if (!ptr) return '';
   const heap = M.HEAPU8;
@@ -166,17 +227,21 @@ export class Engine {
     const err = M._malloc(ERR_LEN);
     const blob = M._malloc(modelBytes.length);
     const dig = digest ? M._malloc(32) : 0;
-    if (!err || !blob || (digest && !dig)) throw new Error('out of memory while loading the model');
+    if (!err || !blob || (digest && !dig)) {
+      for (const q of [err, blob, dig]) if (q) M._free(q);
+      throw new Error('out of memory while loading the model');
+    }
     M.HEAPU8.fill(0, err, err + ERR_LEN);
     M.HEAPU8.set(modelBytes, blob);
     if (dig) M.HEAPU8.set(digest, dig);
     let ptr;
     try {
-      ptr = M._mc_engine_create_digest(blob, modelBytes.length, dig, err, ERR_LEN);
+      // the engine takes the buffer over (and frees it): the weights that run as stored are
+      // read in place, not copied once more
+      ptr = M._mc_engine_create_adopt(blob, modelBytes.length, dig, err, ERR_LEN);
     } catch (e) {
       throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
     } finally {
-      M._free(blob);
       if (dig) M._free(dig);
     }
     const msg = cString(M, err);

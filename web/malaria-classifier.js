@@ -13,8 +13,13 @@
 // (CORS). If no Worker can start (a host CSP without blob: in worker-src), the engine runs on
 // the calling thread instead; `inline: true` asks for that from the start, `inline: false`
 // forbids the fallback. The model bytes are checked against the sha256 in the build's asset
-// manifest before they reach the engine.
-import { loadManifest, fetchVerified, startModule, Engine, payloadDigest, decodeImage, checkBytes } from './engine.js';
+// manifest before they reach the engine. With `localCopy: true` (the page) the shipped model is
+// also kept in the origin private file system and read from there on later visits (faster than
+// the HTTP / service-worker cache; checked the same way; `info.modelSource` tells which).
+import {
+  loadManifest, fetchVerified, startModule, Engine, payloadDigest, manifestCheckedDigest,
+  decodeImage, checkBytes, readModelCopy, writeModelCopy, dropModelCopy,
+} from './engine.js';
 
 const DEFAULT_MANIFEST = new URL('./asset-manifest.json', import.meta.url);
 
@@ -86,32 +91,56 @@ export class MalariaClassifier {
    *                                      Worker can start
    * @param {'auto'|'simd'|'nosimd'} [options.engine]  force a wasm module
    * @param {string|URL} [options.manifest]  the build's asset-manifest.json
+   * @param {boolean} [options.localCopy]  keep / read the shipped model in the origin private
+   *                                      file system (default false; the page sets it)
    */
   static async create(options = {}) {
     const manifestUrl = new URL(options.manifest || DEFAULT_MANIFEST, globalThis.location ? location.href : undefined);
     const assets = await loadManifest(manifestUrl);
     const shipped = new URL(assets.model.url, manifestUrl).href;
     const modelUrl = options.model ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href : shipped;
-    const expected = options.sha256 || (!options.modelBytes && modelUrl === shipped ? assets.model.sha256 : null);
+    const isShipped = !options.modelBytes && modelUrl === shipped;
+    const expected = options.sha256 || (isShipped ? assets.model.sha256 : null);
+    // the shipped blob, checked whole against our own manifest: its preamble's payload digest
+    // can stand in for a second hash (engine.js manifestCheckedDigest)
+    const trustPreamble = isShipped && !options.sha256 && !!expected;
+    const copyKey = options.localCopy && isShipped && expected ? expected.toLowerCase() : null;
     let c = new MalariaClassifier();
-    // The engines start (fetch, verify and compile the wasm) while the model downloads.
+    // The engines start (fetch, verify and compile the wasm) while the model is read.
     let prepared = c._prepare(assets, manifestUrl.href, options);
     prepared.catch(() => {});
-    let modelBytes;
+    let modelBytes = null;
+    let source = options.modelBytes ? 'bytes' : 'network';
     try {
-      modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
-        : await fetchVerified(modelUrl, expected, 'model');
-      if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
-      await c._start(prepared, modelBytes);
+      if (copyKey) {
+        const copy = await readModelCopy(copyKey);
+        if (copy) {
+          try {
+            await checkBytes(copy, expected, 'model (local copy)');
+            modelBytes = copy;
+            source = 'local copy';
+          } catch {
+            dropModelCopy(copyKey);   // damaged: download again
+          }
+        }
+      }
+      if (!modelBytes) {
+        modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
+          : await fetchVerified(modelUrl, expected, 'model');
+        if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+      }
+      await c._start(prepared, modelBytes, trustPreamble);
     } catch (e) {
       c.dispose();
       if (!(e instanceof WorkerStartError) || options.inline === false) throw e;
       // no Worker could start here (host CSP): the same engine on this thread
       c = new MalariaClassifier();
       prepared = c._prepare(assets, manifestUrl.href, { ...options, inline: true });
-      await c._start(prepared, modelBytes);
+      await c._start(prepared, modelBytes, trustPreamble);
       c.info.workerError = e.message;
     }
+    c.info.modelSource = source;
+    if (copyKey && source === 'network') c._copyWritten = writeModelCopy(copyKey, modelBytes);
     return c;
   }
 
@@ -134,16 +163,17 @@ export class MalariaClassifier {
     });
   }
 
-  async _start(prepared, modelBytes) {
+  async _start(prepared, modelBytes, trustPreamble) {
+    const digestOf = (b) => (trustPreamble ? manifestCheckedDigest(b) : payloadDigest(b));
     if (this.inline) {
-      const [{ M, variant }, digest] = await Promise.all([prepared, payloadDigest(modelBytes)]);
+      const [{ M, variant }, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
       this._engine = Engine.create(M, modelBytes, variant, digest);
       this.info = { metadata: this._engine.metadata, size: this._engine.size,
                     variant: this._engine.variant, labels: this._engine.labels, workers: 0 };
       return;
     }
     // the payload is hashed once here, not once per Worker
-    const [, digest] = await Promise.all([prepared, payloadDigest(modelBytes)]);
+    const [, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
     const infos = this._slots.map((slot) => {
       const copy = modelBytes.slice().buffer;   // each worker gets its own copy
       return slot.call({ type: 'init', modelBytes: copy, digest }, [copy]);

@@ -867,3 +867,39 @@ TEST_CASE("engine: the shipped blob agrees with PyTorch on the golden cells", "[
   WARN("shipped " << e->weight_dtype() << " blob: label agreement with PyTorch " << agree << "/"
        << g.N << ", max |p - p_torch| = " << worst_p);
 }
+
+TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns the buffer", "[engine]") {
+  const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
+  std::vector<uint8_t> blob;
+  std::string err;
+  REQUIRE(mc::read_file_bytes(path, size_t(1) << 31, &blob, &err));
+  auto copy = [&](const std::vector<uint8_t>& b) {
+    uint8_t* p = static_cast<uint8_t*>(std::malloc(b.size()));
+    REQUIRE(p);
+    std::memcpy(p, b.data(), b.size());
+    return p;
+  };
+  auto e = mc::Engine::create(blob.data(), blob.size(), &err);
+  REQUIRE(e);
+  auto a = mc::Engine::create_adopt(copy(blob), blob.size(), &err);
+  INFO(err);
+  REQUIRE(a);
+  CHECK(std::string(a->weight_dtype()) == "int8");
+  std::vector<uint8_t> px(90 * 80 * 4);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t((i * 37) ^ (i >> 9));
+  for (int k = 0; k < 3; ++k) {
+    px[k * 101] ^= 0x55;
+    mc::Prediction re, ra;
+    REQUIRE(e->classify(px.data(), 90, 80, 4, &re, &err));
+    REQUIRE(a->classify(px.data(), 90, 80, 4, &ra, &err));
+    CHECK(re.logits[0] == ra.logits[0]);
+    CHECK(re.logits[1] == ra.logits[1]);
+    for (int i = 0; i < a->input_size() * a->input_size(); i += 97) CHECK(e->cam()[i] == a->cam()[i]);
+  }
+  // a damaged blob is refused with the reader's message; the buffer is freed either way
+  std::vector<uint8_t> bad = blob;
+  bad[bad.size() - 100] ^= 1;
+  CHECK_FALSE(mc::Engine::create_adopt(copy(bad), bad.size(), &err));
+  CHECK(err.find("checksum mismatch") != std::string::npos);
+  CHECK_FALSE(mc::Engine::create_adopt(nullptr, 10, &err));
+}

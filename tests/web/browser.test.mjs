@@ -444,6 +444,50 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  test('local model copy: kept in OPFS after the first visit, read on the next, a damaged copy is replaced', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);   // the page creates its classifier with localCopy: true
+      const r = await page.evaluate(async () => {
+        const { MalariaClassifier } = await import('./malaria-classifier.js');
+        const { readModelCopy, writeModelCopy, sha256Hex } = await import('./engine.js');
+        const sha = (await (await fetch('asset-manifest.json')).json()).model.sha256;
+        const out = {};
+        let copy = null;   // the page writes it after its engine started
+        for (let i = 0; i < 200 && !(copy && (await sha256Hex(copy)) === sha); i++) {
+          await new Promise((res) => setTimeout(res, 100));
+          copy = await readModelCopy(sha);
+        }
+        out.copyOk = !!copy && (await sha256Hex(copy)) === sha;
+        out.copyInfo = copy ? `${copy.length} bytes, sha256 ${(await sha256Hex(copy)).slice(0, 12)}, manifest ${sha.slice(0, 12)}` : 'none';
+        const img = new ImageData(new Uint8ClampedArray(64 * 64 * 4).fill(180), 64, 64);
+        const a = await MalariaClassifier.create({ workers: 1, localCopy: true });
+        out.sourceA = a.info.modelSource;
+        const ra = await a.classify(img);
+        const bad = copy.slice();
+        bad[bad.length - 500] ^= 1;                   // a damaged copy: refused, downloaded again
+        out.badWritten = await writeModelCopy(sha, bad);
+        const b = await MalariaClassifier.create({ workers: 1, localCopy: true });
+        out.sourceB = b.info.modelSource;
+        out.rewritten = await b._copyWritten;
+        const again = await readModelCopy(sha);
+        out.repaired = !!again && (await sha256Hex(again)) === sha;
+        const rb = await b.classify(img);
+        out.same = ra.pParasitized === rb.pParasitized && ra.label === rb.label;
+        const c = await MalariaClassifier.create({ workers: 1 });   // not asked for: network
+        out.sourceC = c.info.modelSource;
+        a.dispose(); b.dispose(); c.dispose();
+        return out;
+      });
+      assert(r.copyOk, `the page stored a verified copy of the model: ${r.copyInfo}`);
+      assert(r.sourceA === 'local copy', `second create read the copy: ${r.sourceA}`);
+      assert(r.badWritten === true, 'damaged copy written for the test');
+      assert(r.sourceB === 'network' && r.rewritten === true && r.repaired, `damaged copy replaced: ${JSON.stringify(r)}`);
+      assert(r.same, 'same result from the copy and from the network');
+      assert(r.sourceC === 'network', `without localCopy: ${r.sourceC}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
   test('widget: on a host page of another origin, classifies and fires `result`', async () => {
     const ref = nativeRef();
     const ctx = await newContext([env.siteOrigin, env.hostB.origin]);

@@ -41,6 +41,11 @@ mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, siz
  * the same message). It must be the digest of exactly these bytes. NULL: as mc_engine_create. */
 mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
                                    const uint8_t* payload_sha256, char* err, size_t err_len);
+/* The same, taking over `blob`, a buffer from malloc(): the engine frees it (on destroy, or at
+ * once when it returns NULL) and reads the weights that run as stored in place instead of
+ * copying them (int8: ~8 MB less memory and one copy less at load). */
+mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
+                                  char* err, size_t err_len);
 void mc_engine_destroy(mc_engine* e);
 
 /* The blob's JSON header (metadata: input spec, labels, calibration, provenance, metrics). */

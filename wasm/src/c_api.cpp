@@ -1,4 +1,5 @@
 // c_api.cpp -- malaria.h (the C ABI) on top of mc::Engine.
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -40,6 +41,35 @@ mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
   try {
     std::string e;
     std::unique_ptr<mc::Engine> eng = mc::Engine::create(blob, blob_len, &e, mc::default_isa(),
+                                                         mc::ImageLimits{}, payload_sha256);
+    if (!eng) {
+      copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
+      return nullptr;
+    }
+    mc_engine* h = new mc_engine;
+    h->engine = std::move(eng);
+    return h;
+  } catch (const std::bad_alloc&) {
+    copy_err_(err, err_len, "out of memory while loading the model");
+  } catch (const std::exception& ex) {
+    copy_err_(err, err_len, ex.what());
+  } catch (...) {
+    copy_err_(err, err_len, "unknown error while loading the model");
+  }
+  return nullptr;
+}
+
+mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
+                                  char* err, size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!blob || blob_len == 0) {
+    std::free(blob);
+    copy_err_(err, err_len, "not a model blob: the file is empty");
+    return nullptr;
+  }
+  try {
+    std::string e;
+    std::unique_ptr<mc::Engine> eng = mc::Engine::create_adopt(blob, blob_len, &e, mc::default_isa(),
                                                          mc::ImageLimits{}, payload_sha256);
     if (!eng) {
       copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());

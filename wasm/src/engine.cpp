@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -136,6 +137,8 @@ struct Conv_ {
   std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header;
                                              // from plan() on: the stem's row form, and the w16
                                              // form where conv_qs8_a16_prefers_w16
+  const uint8_t* wq = nullptr;               // the weights the run uses: packed_q, or the stored
+                                             // tensor in the adopted blob (create_adopt)
   bool w16 = false;                          // packed_q is in the w16 form
   QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
   QuantParams qres{1, 0};                    // parameters of `residual_q`
@@ -157,6 +160,10 @@ struct Block_ {
 };
 
 struct Engine::Impl_ {
+  struct FreeDeleter_ {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, FreeDeleter_> blob_owned;   // create_adopt: the blob, kept
   Isa isa = Isa::Scalar;
   std::string metadata;
   std::string dtype;
@@ -321,9 +328,14 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
       return false;
     }
     if (int8) {
-      c.packed_q.assign(t->data, t->data + t->bytes);
-      c.qin = conv_packed_qs8_input_params(c.packed_q.data());
-      c.qout = conv_packed_qs8_output_params(c.packed_q.data());
+      if (blob_owned) {   // the engine owns the blob: read the stored weights in place
+        c.wq = t->data;
+      } else {
+        c.packed_q.assign(t->data, t->data + t->bytes);
+        c.wq = c.packed_q.data();
+      }
+      c.qin = conv_packed_qs8_input_params(c.wq);
+      c.qout = conv_packed_qs8_output_params(c.wq);
       if (!quant_params_valid(c.qin) || !quant_params_valid(c.qout)) {
         set_err_(err, tn + "invalid quantization parameters in the packed header");
         return false;
@@ -580,12 +592,14 @@ bool Engine::Impl_::plan(std::string* err) {
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
         std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
-        conv_rows_repack_qs8(c.shape, c.packed_q.data(), px.data());
+        conv_rows_repack_qs8(c.shape, c.wq, px.data());
         c.packed_q.swap(px);
+        c.wq = c.packed_q.data();
         if (c.w16) {
           std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
-          conv_rows_widen_packed_qs8_w16(c.shape, c.packed_q.data(), pw.data());
+          conv_rows_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
           c.packed_q.swap(pw);
+          c.wq = c.packed_q.data();
         }
         c.indirection_x16.assign(conv_rows_indirection_size(c.shape), nullptr);
         conv_rows_setup_indirection_qs8_a16(c.shape, x16_stem.data(), c.indirection_x16.data());
@@ -593,11 +607,12 @@ bool Engine::Impl_::plan(std::string* err) {
       }
       if (c.winograd) {   // the Winograd weights replace the direct ones
         std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
-        if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.packed_q.data(), pw.data())) {
+        if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
           set_err_(err, "tensor '" + c.name + "': Winograd weight transform failed");
           return false;
         }
         c.packed_q.swap(pw);
+        c.wq = c.packed_q.data();
         c.w16 = false;
         c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
         c.indirection_wq.assign(conv_winograd_qs8_indirection_size(c.shape), nullptr);
@@ -606,8 +621,9 @@ bool Engine::Impl_::plan(std::string* err) {
       }
       if (c.w16) {   // the stored int8 weights stay as they are otherwise (no copy)
         std::vector<uint8_t> pw(conv_packed_qs8_w16_size(c.shape));
-        conv_widen_packed_qs8_w16(c.shape, c.packed_q.data(), pw.data());
+        conv_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
         c.packed_q.swap(pw);
+        c.wq = c.packed_q.data();
       }
       c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
       c.indirection_x16.assign(conv_indirection_size(c.shape), nullptr);
@@ -749,7 +765,7 @@ void Engine::Impl_::forward_qs8_() {
                                      // read the same input)
   auto conv = [&](const Conv_& c) {
     if (c.winograd) {   // exact Winograd F(2x2, 3x3) on the int8 input
-      conv_winograd_qs8_run(c.shape, c.indirection_wq.data(), c.packed_q.data(), wq_scratch.data(),
+      conv_winograd_qs8_run(c.shape, c.indirection_wq.data(), c.wq, wq_scratch.data(),
                             c.out_q, c.residual_q, c.qres, c.relu, isa);
       if (c.out_q == widened) widened = nullptr;
       return;
@@ -757,10 +773,10 @@ void Engine::Impl_::forward_qs8_() {
     if (&c != stem && c.in_q != widened) widen_qs8_a16(c.in_count_q, c.in_q, x16.data());
     widened = c.out_q == c.in_q ? nullptr : c.in_q;
     if (c.rows)
-      conv_rows_run_qs8_a16(c.shape, c.indirection_x16.data(), c.packed_q.data(), c.w16,
+      conv_rows_run_qs8_a16(c.shape, c.indirection_x16.data(), c.wq, c.w16,
                             c.out_q, c.residual_q, c.qres, c.relu, isa);
     else
-      conv_run_qs8_a16(c.shape, c.indirection_x16.data(), c.packed_q.data(), c.w16, c.out_q,
+      conv_run_qs8_a16(c.shape, c.indirection_x16.data(), c.wq, c.w16, c.out_q,
                        c.residual_q, c.qres, c.relu, isa);
   };
   conv(*stem);                                                          // conv7x7/2 + ReLU
@@ -838,6 +854,20 @@ std::unique_ptr<Engine> Engine::create(const uint8_t* blob_data, size_t blob_len
     return nullptr;
   }
   std::unique_ptr<Engine> e(new Engine());
+  if (!e->impl_->load(blob_data, blob_len, isa, limits, payload_sha256, err)) return nullptr;
+  return e;
+}
+
+std::unique_ptr<Engine> Engine::create_adopt(uint8_t* blob_data, size_t blob_len, std::string* err,
+                                             Isa isa, const ImageLimits& limits,
+                                             const uint8_t* payload_sha256) {
+  std::unique_ptr<uint8_t, Impl_::FreeDeleter_> owned(blob_data);   // freed on every path
+  if (!blob_data && blob_len) {
+    set_err_(err, "null blob");
+    return nullptr;
+  }
+  std::unique_ptr<Engine> e(new Engine());
+  e->impl_->blob_owned = std::move(owned);
   if (!e->impl_->load(blob_data, blob_len, isa, limits, payload_sha256, err)) return nullptr;
   return e;
 }

@@ -24,7 +24,8 @@
 // Calibration hook (for the int8 converter): set_observer() is called after every layer with
 // its input and output activations; ActivationRanges collects per-layer min/max from it.
 // (f32/f16 engines only: an int8 engine runs the same graph on int8 activations with
-// conv_run_qs8 / maxpool_qs8 / global_avgpool_qs8_f32, the fc and the CAM stay f32.)
+// conv_run_qs8_a16 / the exact Winograd conv_winograd_qs8_run (3x3/1 convs with >= 4 output
+// tiles) / maxpool_qs8 / global_avgpool_qs8_f32; the fc and the CAM stay f32.)
 //
 // An Engine is not thread-safe: one per thread / worker.
 #pragma once
@@ -73,6 +74,13 @@ class Engine {
                                         Isa isa = default_isa(),
                                         const ImageLimits& limits = ImageLimits{},
                                         const uint8_t* payload_sha256 = nullptr);
+  // The same, taking over `blob`, a buffer from malloc() that the engine frees (also when create
+  // fails): an int8 blob's weights that run as stored (the late layers, ~8 MB) are then read in
+  // place instead of copied, which saves that memory and the copy at load.
+  static std::unique_ptr<Engine> create_adopt(uint8_t* blob, size_t blob_len, std::string* err,
+                                              Isa isa = default_isa(),
+                                              const ImageLimits& limits = ImageLimits{},
+                                              const uint8_t* payload_sha256 = nullptr);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
