@@ -106,8 +106,11 @@ async function launch(profile) {
   return { ctx, pid };
 }
 
+// The input spec rides in the URL, so that the bench page can start the engine's load at once
+// instead of waiting for its own reference file (a real page knows its model's input spec).
+const INPUT_SPEC = { S: ref.S, mean: JSON.stringify(ref.mean), std: JSON.stringify(ref.std) };
 async function scenario(page, query, timeoutMs = 600000) {
-  await page.goto(`${ORIGIN}/bench.html?${new URLSearchParams(query)}`);
+  await page.goto(`${ORIGIN}/bench.html?${new URLSearchParams({ ...INPUT_SPEC, ...query })}`);
   await page.waitForFunction(() => window.BENCH_RESULT !== undefined, null, { timeout: timeoutMs, polling: 50 });
   const r = await page.evaluate(() => window.BENCH_RESULT);
   if (r.error) throw new Error(`${JSON.stringify(query)}: ${r.error}`);
@@ -233,7 +236,8 @@ async function runEngine(E) {
         const p2 = await ctx.newPage();
         const r = await scenario(p2, { ...base, threads: 1, mode: 'cold' });
         repeat.push(r.firstResultMs);
-        breakdown.push({ workerLoadMs: r.loadMs, firstInferMs: r.firstInferMs, phases: r.info && r.info.phases });
+        breakdown.push({ workerLoadMs: r.loadMs, firstInferMs: r.firstInferMs, phases: r.info && r.info.phases,
+                         pageMarks: r.pageMarks, firstResultMs: r.firstResultMs });
         const lg = await serverLog(true);
         await linger();
         netRepeat = lg.filter((l) => l.status === 200).reduce((a, l) => a + l.bytes, 0);

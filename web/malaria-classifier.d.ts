@@ -49,6 +49,10 @@ export interface CreateOptions {
   engine?: 'auto' | 'simd' | 'nosimd';
   /** URL of the build's asset-manifest.json (default: next to this script). */
   manifest?: string | URL;
+  /** Keep a copy of the shipped model in this origin's private file system (OPFS) and read it
+   *  from there on later visits, checked against the manifest's sha256 like a download
+   *  (default false; the page sets it, the widget does not fill a host site's storage). */
+  localCopy?: boolean;
 }
 
 export interface ClassifierInfo {
@@ -58,6 +62,10 @@ export interface ClassifierInfo {
   variant: 'simd' | 'nosimd';
   labels: [string, string];
   workers: number;
+  /** Where the model bytes came from. */
+  modelSource: 'network' | 'local copy' | 'bytes';
+  /** Set when no Worker could start and the engine runs on the calling thread. */
+  workerError?: string;
 }
 
 export declare class MalariaClassifier {

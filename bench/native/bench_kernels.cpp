@@ -6,7 +6,10 @@
 // AVX2/AVX-512 + FMA on x86, so a ceiling rather than a like-for-like SIMD128 comparison),
 // interleaved with ours so that both see the same machine load.
 // Prints, per layer and per kernel variant, the best time per call and GFLOP/s (2 flops/MAC;
-// GOP/s for int8).
+// GOP/s for int8). In V8 (wasm SIMD128), as the engine runs in the browser:
+//   NODE_PATH=/usr/share/nodejs em++ -std=c++17 -O3 -msimd128 -DNDEBUG -Iwasm/src \
+//     bench/native/bench_kernels.cpp wasm/src/ops/*.cpp wasm/src/kernels/*.cpp \
+//     -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node -o /tmp/bk.cjs && node /tmp/bk.cjs 0.3
 #include <algorithm>
 #include <chrono>
 #include <cstdio>

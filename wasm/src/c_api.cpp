@@ -23,6 +23,35 @@ void copy_err_(char* err, size_t err_len, const char* msg) {
   err[k] = '\0';
 }
 
+mc_engine* empty_blob_(char* err, size_t err_len) {
+  copy_err_(err, err_len, "not a model blob: the file is empty");
+  return nullptr;
+}
+
+// An engine from make(&message), its message (or the exception's) in err on failure.
+template <typename Make>
+mc_engine* create_(char* err, size_t err_len, Make make) {
+  copy_err_(err, err_len, "");
+  try {
+    std::string e;
+    std::unique_ptr<mc::Engine> eng = make(&e);
+    if (!eng) {
+      copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
+      return nullptr;
+    }
+    mc_engine* h = new mc_engine;
+    h->engine = std::move(eng);
+    return h;
+  } catch (const std::bad_alloc&) {
+    copy_err_(err, err_len, "out of memory while loading the model");
+  } catch (const std::exception& ex) {
+    copy_err_(err, err_len, ex.what());
+  } catch (...) {
+    copy_err_(err, err_len, "unknown error while loading the model");
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 extern "C" {
@@ -33,59 +62,22 @@ mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, siz
 
 mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
                                    const uint8_t* payload_sha256, char* err, size_t err_len) {
-  copy_err_(err, err_len, "");
-  if (!blob || blob_len == 0) {
-    copy_err_(err, err_len, "not a model blob: the file is empty");
-    return nullptr;
-  }
-  try {
-    std::string e;
-    std::unique_ptr<mc::Engine> eng = mc::Engine::create(blob, blob_len, &e, mc::default_isa(),
-                                                         mc::ImageLimits{}, payload_sha256);
-    if (!eng) {
-      copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
-      return nullptr;
-    }
-    mc_engine* h = new mc_engine;
-    h->engine = std::move(eng);
-    return h;
-  } catch (const std::bad_alloc&) {
-    copy_err_(err, err_len, "out of memory while loading the model");
-  } catch (const std::exception& ex) {
-    copy_err_(err, err_len, ex.what());
-  } catch (...) {
-    copy_err_(err, err_len, "unknown error while loading the model");
-  }
-  return nullptr;
+  if (!blob || blob_len == 0) return empty_blob_(err, err_len);
+  return create_(err, err_len, [&](std::string* e) {
+    return mc::Engine::create(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{}, payload_sha256);
+  });
 }
 
 mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
                                   char* err, size_t err_len) {
-  copy_err_(err, err_len, "");
   if (!blob || blob_len == 0) {
     std::free(blob);
-    copy_err_(err, err_len, "not a model blob: the file is empty");
-    return nullptr;
+    return empty_blob_(err, err_len);
   }
-  try {
-    std::string e;
-    std::unique_ptr<mc::Engine> eng = mc::Engine::create_adopt(blob, blob_len, &e, mc::default_isa(),
-                                                         mc::ImageLimits{}, payload_sha256);
-    if (!eng) {
-      copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
-      return nullptr;
-    }
-    mc_engine* h = new mc_engine;
-    h->engine = std::move(eng);
-    return h;
-  } catch (const std::bad_alloc&) {
-    copy_err_(err, err_len, "out of memory while loading the model");
-  } catch (const std::exception& ex) {
-    copy_err_(err, err_len, ex.what());
-  } catch (...) {
-    copy_err_(err, err_len, "unknown error while loading the model");
-  }
-  return nullptr;
+  return create_(err, err_len, [&](std::string* e) {   // frees blob on every path
+    return mc::Engine::create_adopt(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{},
+                                    payload_sha256);
+  });
 }
 
 void mc_engine_destroy(mc_engine* e) { delete e; }
