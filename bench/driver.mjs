@@ -244,7 +244,7 @@ async function runEngine(E) {
         await p2.close();
       }
       res.cold = { firstVisitMs: first.firstResultMs, repeatVisitMs: repeat, repeatMedianMs: median(repeat),
-                   cache: 'HTTP disk cache (Cache-Control: max-age=31536000, immutable)',
+                   cache: 'HTTP disk cache (Cache-Control: max-age=31536000, immutable); ours: the model from its OPFS copy',
                    bytesRepeatVisit: netRepeat, bytes, repeatBreakdown: breakdown,
                    firstVisitBreakdown: { workerLoadMs: first.loadMs, firstInferMs: first.firstInferMs, phases: first.info && first.info.phases } };
       res.cold.check = check('cold start, first result', first.logits0, ref.logits.slice(0, 1));

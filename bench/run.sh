@@ -127,6 +127,7 @@ say "browser scenarios (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
 args=("${QUICK[@]}")
 [ -n "${BENCH_ONLY:-}" ] && args+=(--only "$BENCH_ONLY")
 node "$B/driver.mjs" "${args[@]}" || exit 1
+cp "$OUT/results.json" "$OUT/results-$(date -u +%Hh%M).json"   # every run kept (noisy machines)
 
 # 8. report
 say "chart + BENCHMARKS.md"

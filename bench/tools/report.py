@@ -121,7 +121,7 @@ def chart(res, native, path):
     first = [get(e, "cold", "firstVisitMs") or 0 for e in eng]
     rep = [get(e, "cold", "repeatMedianMs") or 0 for e in eng]
     b1 = ax.bar([i - w / 2 for i in range(len(eng))], first, w, label="first visit (empty cache)")
-    b2 = ax.bar([i + w / 2 for i in range(len(eng))], rep, w, label="repeat visit (HTTP cache)")
+    b2 = ax.bar([i + w / 2 for i in range(len(eng))], rep, w, label="repeat visit (cached)")
     for bars, vals in ((b1, first), (b2, rep)):
         for b, v in zip(bars, vals):
             if v:
@@ -210,7 +210,7 @@ def table(res, native):
                      "(p10–p90) in ms. Pool, cold start, bytes and memory: one fresh browser per scenario.")
         lines.append("")
     lines.append("| engine | weights | batch-1 median, 1 thread | batch-1 median, 2 threads | GFLOP/s (1 thread) | "
-                 f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (HTTP cache) | "
+                 f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (cached) | "
                  "bytes before first result (raw / gzip) | wasm memory | renderer peak RSS | measureUserAgentSpecificMemory* | logits vs PyTorch |")
     lines.append("|" + "---|" * 15)
     for e in eng:
@@ -278,7 +278,7 @@ def table(res, native):
                      lambda e: ratio(get(e, "pool", "cellsPerS"), best_tp2_thr)))
         rows.append(("2-Worker throughput vs peers' best of 2 threads / 2 Workers", "(info)",
                      lambda e: ratio(get(e, "pool", "cellsPerS"), best_tp2)))
-        rows.append(("cold start, repeat visit (HTTP cache)", "<= 0.25",
+        rows.append(("cold start, repeat visit (cached)", "<= 0.25",
                      lambda e: ratio(get(e, "cold", "repeatMedianMs"), best_cold)))
         rows.append(("cold start, first visit (empty cache, localhost)", "(info)",
                      lambda e: ratio(get(e, "cold", "firstVisitMs"), best_cold_first)))
@@ -293,7 +293,7 @@ def table(res, native):
         goals = {
             "batch-1 latency vs best peer 1-thread (int8 / f32)": lambda v, e: v <= (0.5 if e["dtype"] == "int8" else 0.8),
             "2-Worker throughput vs peers' best 2-thread throughput": lambda v, e: v >= 2,
-            "cold start, repeat visit (HTTP cache)": lambda v, e: v <= 0.25,
+            "cold start, repeat visit (cached)": lambda v, e: v <= 0.25,
             "bytes before first result (gzip)": lambda v, e: v <= 0.3,
         }
 
