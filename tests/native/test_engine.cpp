@@ -903,3 +903,29 @@ TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns 
   CHECK(err.find("checksum mismatch") != std::string::npos);
   CHECK_FALSE(mc::Engine::create_adopt(nullptr, 10, &err));
 }
+
+TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success and on failure", "[engine]") {
+  const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
+  std::vector<uint8_t> blob;
+  std::string e;
+  REQUIRE(mc::read_file_bytes(path, size_t(1) << 31, &blob, &e));
+  auto take = [&](size_t n, uint8_t flip) {
+    uint8_t* p = static_cast<uint8_t*>(std::malloc(n));
+    REQUIRE(p);
+    std::memcpy(p, blob.data(), n);
+    p[n - 1] ^= flip;
+    return p;
+  };
+  char err[256];
+  mc_engine* ok = mc_engine_create_adopt(take(blob.size(), 0), blob.size(), nullptr, err, sizeof err);
+  REQUIRE(ok);
+  CHECK(std::string(err).empty());
+  CHECK(mc_input_size(ok) > 0);
+  mc_engine_destroy(ok);   // frees the adopted buffer (LeakSanitizer would report it otherwise)
+  CHECK_FALSE(mc_engine_create_adopt(take(blob.size(), 1), blob.size(), nullptr, err, sizeof err));
+  CHECK(std::string(err).find("checksum mismatch") != std::string::npos);
+  CHECK_FALSE(mc_engine_create_adopt(take(100, 0), 100, nullptr, err, sizeof err));
+  CHECK(std::strlen(err) > 0);
+  CHECK_FALSE(mc_engine_create_adopt(static_cast<uint8_t*>(std::malloc(8)), 0, nullptr, err, sizeof err));
+  CHECK(std::string(err).find("empty") != std::string::npos);
+}
