@@ -120,7 +120,7 @@ export class MalariaClassifier {
             modelBytes = copy;
             source = 'local copy';
           } catch {
-            dropModelCopy(copyKey);   // damaged: download again
+            await dropModelCopy(copyKey);   // damaged: download again
           }
         }
       }

@@ -31,7 +31,7 @@ self.BENCH_ENGINE = {
     this.ctx = ctx;
     const base = '/assets/ours/';
     const t0 = performance.now();
-    const ph = {};
+    const ph = {};   // when each step finished, ms since load() started (reported in info)
     const mark = (k) => (v) => { ph[k] = +(performance.now() - t0).toFixed(1); return v; };
     const modelUrl = ctx.model || base + 'model-f32.mcb';
     const name = 'bench-' + modelUrl.split('/').pop();   // one copy per blob (f32/f16/int8)

@@ -134,9 +134,10 @@ struct Conv_ {
   // int8 blobs: the same graph on int8 activations (ops_qs8.h). The convs run on int16 copies
   // of their input (conv_run_qs8_a16): the int8 input is widened into `x16` before each conv,
   // the indirection points into x16.
-  std::vector<uint8_t> packed_q;             // conv_pack_qs8 layout, quantization in its header;
-                                             // from plan() on: the stem's row form, and the w16
-                                             // form where conv_qs8_a16_prefers_w16
+  std::vector<uint8_t> packed_q;             // weights made or copied at load: the stored
+                                             // conv_pack_qs8 layout (create, not create_adopt),
+                                             // from plan() on the stem's row form, the w16 form
+                                             // (conv_qs8_a16_prefers_w16) or the Winograd form
   const uint8_t* wq = nullptr;               // the weights the run uses: packed_q, or the stored
                                              // tensor in the adopted blob (create_adopt)
   bool w16 = false;                          // packed_q is in the w16 form
@@ -588,7 +589,7 @@ bool Engine::Impl_::plan(std::string* err) {
     }
     for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
       Conv_& c = *w.c;
-      c.w16 = conv_qs8_a16_prefers_w16(c.shape);
+      c.w16 = !c.winograd && conv_qs8_a16_prefers_w16(c.shape);
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
         std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
@@ -613,7 +614,6 @@ bool Engine::Impl_::plan(std::string* err) {
         }
         c.packed_q.swap(pw);
         c.wq = c.packed_q.data();
-        c.w16 = false;
         c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
         c.indirection_wq.assign(conv_winograd_qs8_indirection_size(c.shape), nullptr);
         conv_winograd_qs8_setup(c.shape, c.in_q, c.zero_q.data(), c.indirection_wq.data());
