@@ -30,7 +30,7 @@ const SEPARATE_ALL = args.includes('--separate-all');
 const WARMUP = QUICK ? 3 : 10;
 const REPS = QUICK ? 1 : 3;
 const POOL_REPS = QUICK ? 1 : 5, POOL_WARMUP = QUICK ? 1 : 3;   // pool: timed / warm-up batches
-const COLD_REPEATS = QUICK ? 2 : 5;
+const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS || (QUICK ? 2 : 5));
 // A visit stays open this long after its first result before the next visit (a user does not
 // leave within a second); V8 writes its wasm code cache a moment after the code tiers up.
 const LINGER_MS = 3000;

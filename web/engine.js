@@ -166,6 +166,37 @@ export async function readModelCopy(sha256) {
   }
 }
 
+/**
+ * Open the local copy for reading into wasm memory, or null (none, empty, no OPFS). In a
+ * dedicated Worker: {sync}, a read-only sync access handle (Engine.createChecked reads the file
+ * straight into the wasm heap: no Blob round trip, no second copy; read-only handles do not lock
+ * out the page's other Workers); elsewhere, or where sync handles are missing or busy: {bytes}.
+ * The caller closes `sync`.
+ */
+export async function openModelCopy(sha256) {
+  try {
+    const dir = await copyDir(false);
+    if (!dir) return null;
+    const fh = await dir.getFileHandle(`${sha256}.mcb`);
+    if (typeof fh.createSyncAccessHandle === 'function') {
+      for (const opt of [{ mode: 'read-only' }, undefined]) {
+        let h;
+        try { h = await fh.createSyncAccessHandle(opt); } catch { continue; }
+        if (h.getSize() > 0) return { sync: h };
+        h.close();
+        return null;   // empty while another page of this origin is writing it
+      }
+    }
+    const file = await fh.getFile();
+    return file.size ? { bytes: new Uint8Array(await file.arrayBuffer()) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A model blob whose bytes are not the ones the manifest names (Engine.createChecked). */
+export class ModelIntegrityError extends Error {}
+
 /** Store `bytes` (already checked against `sha256`) as the local copy; drops older copies. */
 export async function writeModelCopy(sha256, bytes) {
   try {
@@ -246,6 +277,64 @@ export class Engine {
     }
     const msg = cString(M, err);
     M._free(err);
+    if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
+    return new Engine(M, ptr, variant);
+  }
+
+  /**
+   * Create from a model whose whole-file sha256 must be `expectedSha256` (hex), given as {sync}
+   * (a FileSystemSyncAccessHandle, read straight into the wasm heap) or {bytes}. The file is
+   * hashed with WebCrypto (off this thread) while the engine is built from it; the engine is kept
+   * only if the hash matches, else this rejects with a ModelIntegrityError (and the engine is
+   * freed). Building from bytes that are not yet checked is safe: the core validates every field
+   * and size of a blob; the check then proves the payload intact, so the core is given the
+   * preamble's own payload digest instead of hashing 11 MB a second time (manifestCheckedDigest).
+   */
+  static async createChecked(M, src, variant, expectedSha256) {
+    const n = src.sync ? src.sync.getSize() : src.bytes.length;
+    if (!(n > 64)) throw new ModelIntegrityError(`model is too short (${n} bytes)`);
+    const err = M._malloc(ERR_LEN);
+    const blob = M._malloc(n);
+    const dig = M._malloc(32);
+    if (!err || !blob || !dig) {
+      for (const q of [err, blob, dig]) if (q) M._free(q);
+      throw new Error('out of memory while loading the model');
+    }
+    let ptr = 0;
+    let hashed;
+    try {
+      if (src.sync) {
+        const got = src.sync.read(M.HEAPU8.subarray(blob, blob + n), { at: 0 });
+        if (got !== n) throw new ModelIntegrityError(`model copy: read ${got} of ${n} bytes`);
+      } else {
+        M.HEAPU8.set(src.bytes, blob);
+      }
+      // digest() copies the bytes now; the hash runs while the engine is built
+      hashed = crypto.subtle.digest('SHA-256', M.HEAPU8.subarray(blob, blob + n));
+      hashed.catch(() => {});
+      M.HEAPU8.fill(0, err, err + ERR_LEN);
+      M.HEAPU8.copyWithin(dig, blob + 32, blob + 64);
+    } catch (e) {
+      for (const q of [err, blob, dig]) M._free(q);
+      throw e;
+    }
+    try {
+      ptr = M._mc_engine_create_adopt(blob, n, dig, err, ERR_LEN);   // takes the buffer over
+    } catch (e) {
+      M._free(err);
+      throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
+    } finally {
+      M._free(dig);
+    }
+    const msg = cString(M, err);
+    M._free(err);
+    const d = new Uint8Array(await hashed);
+    const hex = Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+    if (hex !== String(expectedSha256).toLowerCase()) {
+      if (ptr) M._mc_engine_destroy(ptr);
+      throw new ModelIntegrityError(`model failed its integrity check: sha256 ${hex.slice(0, 16)}... ` +
+                                    `expected ${String(expectedSha256).slice(0, 16)}...`);
+    }
     if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
     return new Engine(M, ptr, variant);
   }

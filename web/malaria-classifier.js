@@ -107,12 +107,18 @@ export class MalariaClassifier {
     const copyKey = options.localCopy && isShipped && expected ? expected.toLowerCase() : null;
     let c = new MalariaClassifier();
     // The engines start (fetch, verify and compile the wasm) while the model is read.
-    let prepared = c._prepare(assets, manifestUrl.href, options);
+    let prepared = c._prepare(assets, manifestUrl.href, { ...options, copy: copyKey });
     prepared.catch(() => {});
     let modelBytes = null;
     let source = options.modelBytes ? 'bytes' : 'network';
     try {
-      if (copyKey) {
+      // Workers read the local copy themselves, straight into their wasm heap (and check it);
+      // this thread reads it only for an engine of its own.
+      if (copyKey && !c.inline) {
+        const got = await c._startFromCopy(prepared, copyKey);
+        if (got === 'used') source = 'local copy';
+        else if (got === 'damaged') await dropModelCopy(copyKey);   // download it again
+      } else if (copyKey) {
         const copy = await readModelCopy(copyKey);
         if (copy) {
           try {
@@ -124,24 +130,51 @@ export class MalariaClassifier {
           }
         }
       }
-      if (!modelBytes) {
-        modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
-          : await fetchVerified(modelUrl, expected, 'model');
-        if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+      if (source !== 'local copy' || modelBytes) {
+        if (!modelBytes) {
+          modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
+            : await fetchVerified(modelUrl, expected, 'model');
+          if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+        }
+        await c._start(prepared, modelBytes, trustPreamble);
       }
-      await c._start(prepared, modelBytes, trustPreamble);
     } catch (e) {
       c.dispose();
       if (!(e instanceof WorkerStartError) || options.inline === false) throw e;
       // no Worker could start here (host CSP): the same engine on this thread
       c = new MalariaClassifier();
       prepared = c._prepare(assets, manifestUrl.href, { ...options, inline: true });
+      if (!modelBytes) {   // the Workers failed before the model was read here
+        modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
+          : await fetchVerified(modelUrl, expected, 'model');
+        if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+        source = options.modelBytes ? 'bytes' : 'network';
+      }
       await c._start(prepared, modelBytes, trustPreamble);
       c.info.workerError = e.message;
     }
     c.info.modelSource = source;
     if (copyKey && source === 'network') c._copyWritten = writeModelCopy(copyKey, modelBytes);
     return c;
+  }
+
+  /**
+   * Every Worker builds its engine from the local copy (classifier-worker.js 'init' with copy).
+   * 'used' when all did; else 'missing' | 'damaged', and the engines that did start are
+   * disposed again (the caller downloads the model and starts them all from it).
+   */
+  async _startFromCopy(prepared, copyKey) {
+    // sent at once: each Worker handles it right after 'prepare' (its messages run in order)
+    const inits = Promise.all(this._slots.map((slot) => slot.call({ type: 'init', copy: copyKey })));
+    inits.catch(() => {});
+    await prepared;
+    const got = await inits;
+    if (got.every((g) => g.info)) {
+      this.info = { ...got[0].info, workers: this._slots.length };
+      return 'used';
+    }
+    await Promise.all(this._slots.map((slot, i) => (got[i].info ? slot.call({ type: 'dispose' }) : null)));
+    return got.some((g) => g.copy === 'damaged') ? 'damaged' : 'missing';
   }
 
   _prepare(assets, baseUrl, options) {
@@ -157,7 +190,8 @@ export class MalariaClassifier {
     } catch (e) {   // a CSP that forbids the Worker may throw here or fire `error` later
       return Promise.reject(new WorkerStartError(`classifier worker could not start: ${e.message || e}`));
     }
-    const calls = this._slots.map((slot) => slot.call({ type: 'prepare', assets, baseUrl, prefer }));
+    const copy = options.copy || null;   // the local copy's sha256: each Worker opens it meanwhile
+    const calls = this._slots.map((slot) => slot.call({ type: 'prepare', assets, baseUrl, prefer, copy }));
     return Promise.all(calls).finally(() => script.revoke()).catch((e) => {
       throw this._slots.some((s) => s.dead) ? new WorkerStartError(e.message) : e;
     });

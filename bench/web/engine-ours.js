@@ -1,29 +1,45 @@
 // Our engine: the SIMD128 module of web/ (build-wasm/web/modules/malaria-simd.{mjs,wasm}, copied
 // to /assets/ours/ by bench/run.sh) through the C API of wasm/include/malaria.h, loaded the way
-// web/engine.js and malaria-classifier.js load it for the page: the wasm compiled with
-// WebAssembly.compileStreaming while it downloads (so V8 may cache its optimized code for the
-// next visit) and, at the same time, the model read (from the page's local copy in the origin
-// private file system when a visit before stored one, else fetched) and hashed once with
-// WebCrypto (handed to mc_engine_create_adopt, so the core does not hash 11 MB in wasm, and
-// reads the int8 weights that run as stored in place in the buffer it takes over). The
-// page checks the model's whole-file sha256 against its asset manifest and then passes the
-// preamble's payload digest (the same one hash); it also checks the wasm against the manifest
-// (one more digest), which the bench leaves out for every engine alike. After the first result
-// the model is stored as the local copy, as the page does (within the visit's linger).
+// web/classifier-worker.js loads it for the page: the wasm compiled with
+// WebAssembly.compileStreaming while it downloads and, at the same time, the model's local copy
+// in the origin private file system opened (a visit before stored it); once the instance exists
+// the copy is read straight into the wasm heap (a sync access handle), hashed with WebCrypto off
+// this thread while mc_engine_create_adopt builds the engine from it (reading the int8 weights
+// that run as stored in place), and the engine is kept only if the hash matches. The page checks
+// the whole file against its asset manifest's sha256, the bench the payload against the
+// preamble's (no manifest here): one SHA-256 either way. The page also checks the wasm against
+// the manifest (one more digest), which the bench leaves out for every engine alike. On a first
+// visit the model is fetched and, after the first result, stored as the local copy.
 // classify includes our preprocessing (RGBA -> normalized S x S input), as the peers' infer
 // includes theirs.
 'use strict';
 
 const ERR = 512;
 
-// web/engine.js readModelCopy / writeModelCopy, in a classic worker
-async function opfsRead(name) {
+// web/engine.js openModelCopy / readModelCopyInto / writeModelCopy, in a classic worker: the
+// local copy is opened while the module compiles and read straight into wasm memory once the
+// instance exists (a sync access handle: no Blob round trip, no second copy); getFile() where
+// sync handles are missing.
+async function opfsOpen(name) {
   try {
-    const dir = await navigator.storage.getDirectory();
-    const fh = await dir.getFileHandle(name);
+    const fh = await (await navigator.storage.getDirectory()).getFileHandle(name);
+    if (fh.createSyncAccessHandle) {
+      for (const opt of [{ mode: 'read-only' }, undefined]) {
+        try { return { sync: await fh.createSyncAccessHandle(opt) }; } catch (e) { /* next */ }
+      }
+    }
     const file = await fh.getFile();
-    return file.size ? new Uint8Array(await file.arrayBuffer()) : null;
+    return file.size ? { bytes: new Uint8Array(await file.arrayBuffer()) } : null;
   } catch (e) { return null; }
+}
+
+async function opfsWrite(name, bytes) {
+  try {
+    const fh = await (await navigator.storage.getDirectory()).getFileHandle(name, { create: true });
+    const w = await fh.createWritable();
+    await w.write(bytes);
+    await w.close();
+  } catch (e) { /* no OPFS: fine */ }
 }
 
 self.BENCH_ENGINE = {
@@ -35,20 +51,10 @@ self.BENCH_ENGINE = {
     const mark = (k) => (v) => { ph[k] = +(performance.now() - t0).toFixed(1); return v; };
     const modelUrl = ctx.model || base + 'model-f32.mcb';
     const name = 'bench-' + modelUrl.split('/').pop();   // one copy per blob (f32/f16/int8)
-    let fromNet = false;
-    const [{ default: factory }, wasm, [blob, digest]] = await Promise.all([
+    const [{ default: factory }, wasm, copy] = await Promise.all([
       import(base + 'malaria-simd.mjs').then(mark('glue')),
       WebAssembly.compileStreaming(fetch(base + 'malaria-simd.wasm')).then(mark('compiled')),
-      opfsRead(name).then(async (b) => {
-        if (!b) {
-          fromNet = true;
-          const r = await fetch(modelUrl);
-          if (!r.ok) throw new Error(`model ${modelUrl}: HTTP ${r.status}`);
-          b = new Uint8Array(await r.arrayBuffer());
-        }
-        mark('model')();
-        return [b, new Uint8Array(await crypto.subtle.digest('SHA-256', b.subarray(64)))];
-      }).then(mark('digest')),
+      opfsOpen(name).then(mark('opened')),
     ]);
     const M = await factory({
       instantiateWasm: (imports, receive) => {
@@ -59,37 +65,56 @@ self.BENCH_ENGINE = {
     });
     mark('instantiated')();
     this.M = M;
-    const bytes = blob;
+    // the model into wasm memory: the local copy straight in, else its bytes or the network's
+    let p = 0, n = 0, netBytes = null;
+    if (copy && copy.sync) {
+      try {
+        n = copy.sync.getSize();
+        p = n > 64 ? M._malloc(n) : 0;
+        if (p && copy.sync.read(M.HEAPU8.subarray(p, p + n), { at: 0 }) !== n) { M._free(p); p = 0; }
+      } finally { copy.sync.close(); }
+    }
+    if (!p) {
+      let b = copy && copy.bytes;
+      if (!b) {
+        const r = await fetch(modelUrl);
+        if (!r.ok) throw new Error(`model ${modelUrl}: HTTP ${r.status}`);
+        b = netBytes = new Uint8Array(await r.arrayBuffer());
+      }
+      n = b.length;
+      p = M._malloc(n);
+      M.HEAPU8.set(b, p);
+    }
+    mark('model')();
+    // integrity: the payload's SHA-256 (WebCrypto, off this thread: it copies the bytes now)
+    // while the engine is created from them; nothing is used until it matches the preamble's
+    const digestP = crypto.subtle.digest('SHA-256', M.HEAPU8.subarray(p + 64, p + n));
+    const pre = M.HEAPU8.slice(p + 32, p + 64);
     const err = M._malloc(ERR);
-    const p = M._malloc(bytes.length);
     const d = M._malloc(32);
     M.HEAPU8.fill(0, err, err + ERR);
-    M.HEAPU8.set(bytes, p);
-    M.HEAPU8.set(digest, d);
-    this.e = M._mc_engine_create_adopt(p, bytes.length, d, err, ERR);   // takes over p
+    M.HEAPU8.set(pre, d);
+    this.e = M._mc_engine_create_adopt(p, n, d, err, ERR);   // takes over p
     M._free(d);
     mark('created')();
+    const digest = new Uint8Array(await digestP);
+    mark('digest')();
     if (!this.e) {
       let s = '';
       for (let i = err; M.HEAPU8[i]; i++) s += String.fromCharCode(M.HEAPU8[i]);
       throw new Error('model rejected: ' + s);
     }
-    if (fromNet) {
-      setTimeout(async () => {
-        try {
-          const dir = await navigator.storage.getDirectory();
-          const fh = await dir.getFileHandle(name, { create: true });
-          const w = await fh.createWritable();
-          await w.write(bytes);
-          await w.close();
-        } catch (e) { /* no OPFS: fine */ }
-      }, 100);
+    if (digest.some((v, i) => v !== pre[i])) {
+      M._mc_engine_destroy(this.e);
+      this.e = 0;
+      throw new Error('model rejected: payload checksum mismatch');
     }
+    if (netBytes) setTimeout(() => opfsWrite(name, netBytes), 100);
     this.err = err;
     this.res = M._malloc(32);
     this.px = M._malloc(ctx.S * ctx.S * 4);
-    return { S: M._mc_input_size(this.e), modelBytes: bytes.length, phases: ph,
-             modelSource: fromNet ? 'network' : 'local copy' };
+    return { S: M._mc_input_size(this.e), modelBytes: n, phases: ph,
+             modelSource: netBytes ? 'network' : 'local copy' };
   },
   async infer(rgba, count) {
     const { M, ctx } = this;

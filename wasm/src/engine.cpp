@@ -36,6 +36,19 @@ void set_err_(std::string* err, const std::string& msg) {
   if (err) *err = msg;
 }
 
+// A failed check of load()/plan(): sets *err to msg and returns false from the caller. The
+// message is built in a lambda of its own that is never inlined: a wasm engine compiles a
+// function whole at its first call (and optimizes it when it runs long), so the string code of
+// some forty error paths would otherwise be compiled at every page load (it made load() 85 KB of
+// wasm, ~17 ms of baseline compilation and ~300 ms of background optimization in Chromium).
+template <typename F>
+__attribute__((noinline, cold)) void out_of_line_(F f) { f(); }
+#define MC_FAIL_(err, msg)                              \
+  do {                                                  \
+    out_of_line_([&] { set_err_(err, msg); });          \
+    return false;                                       \
+  } while (0)
+
 std::string shape_str_(const std::vector<int64_t>& s) {
   std::string r = "[";
   for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
@@ -56,8 +69,7 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
   }
   for (float v : *out) {
     if (!std::isfinite(v)) {
-      set_err_(err, "tensor '" + t.name + "': contains a non-finite value (inf or nan)");
-      return false;
+      MC_FAIL_(err, "tensor '" + t.name + "': contains a non-finite value (inf or nan)");
     }
   }
   return true;
@@ -242,36 +254,29 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   blob::ParseOptions popt;
   popt.payload_sha256 = payload_sha256;
   if (!blob::Blob::parse(data, len, &b, &perr, popt)) {
-    set_err_(err, perr);
-    return false;
+    MC_FAIL_(err, perr);
   }
   // the blob reader validated the structure; the checks below are what this graph relies on
   if (b.architecture() != "resnet18") {
-    set_err_(err, "unsupported architecture '" + b.architecture() + "'");
-    return false;
+    MC_FAIL_(err, "unsupported architecture '" + b.architecture() + "'");
   }
   if (b.labels().size() != 2 || b.labels()[0] != "Uninfected" || b.labels()[1] != "Parasitized") {
-    set_err_(err, "labels must be [\"Uninfected\", \"Parasitized\"]");
-    return false;
+    MC_FAIL_(err, "labels must be [\"Uninfected\", \"Parasitized\"]");
   }
   const blob::InputSpec& in = b.input();
   if (in.resize_filter != "area-int") {
-    set_err_(err, "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')");
-    return false;
+    MC_FAIL_(err, "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')");
   }
   if (in.channel_order != "RGB") {
-    set_err_(err, "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')");
-    return false;
+    MC_FAIL_(err, "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')");
   }
   if (in.size < 8 || in.size > 1024) {
-    set_err_(err, "input.size " + std::to_string(in.size) + " is out of range [8, 1024]");
-    return false;
+    MC_FAIL_(err, "input.size " + std::to_string(in.size) + " is out of range [8, 1024]");
   }
   const blob::Calibration& cal = b.calibration();
   if (!(cal.temperature > 0) || !std::isfinite(cal.temperature) || !(cal.band_lo >= 0) ||
       !(cal.band_lo <= cal.band_hi) || !(cal.band_hi <= 1)) {
-    set_err_(err, "calibration: need temperature > 0 and 0 <= band lo <= hi <= 1");
-    return false;
+    MC_FAIL_(err, "calibration: need temperature > 0 and 0 <= band lo <= hi <= 1");
   }
   S = in.size;
   temperature = cal.temperature;
@@ -280,8 +285,7 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   dtype = b.weight_dtype();
   int8 = dtype == "int8";
   if (dtype != "f32" && dtype != "f16" && !int8) {
-    set_err_(err, "weight dtype '" + dtype + "' is not supported by this engine");
-    return false;
+    MC_FAIL_(err, "weight dtype '" + dtype + "' is not supported by this engine");
   }
   if (!pre.init(S, in.mean, in.std, lim, err)) return false;
   metadata = b.header_text();
@@ -289,8 +293,7 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   // convolutions, in graph order
   const std::vector<blob::ConvSpec>& specs = blob::resnet18_convs();
   if (specs.size() != 20) {
-    set_err_(err, "internal: resnet18 has 20 convolutions");
-    return false;
+    MC_FAIL_(err, "internal: resnet18 has 20 convolutions");
   }
   convs.resize(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
@@ -298,24 +301,20 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     const blob::Tensor* t = b.find(sp.name);
     const std::string tn = std::string("tensor '") + sp.name + "': ";
     if (!t) {
-      set_err_(err, std::string("missing tensor '") + sp.name + "' required by resnet18");
-      return false;
+      MC_FAIL_(err, std::string("missing tensor '") + sp.name + "' required by resnet18");
     }
     if (int8 ? t->dtype != blob::DType::I8
              : (t->dtype != blob::DType::F32 && t->dtype != blob::DType::F16)) {
-      set_err_(err, tn + "dtype " + blob::dtype_name(t->dtype) + " does not match weights.dtype " + dtype);
-      return false;
+      MC_FAIL_(err, tn + "dtype " + blob::dtype_name(t->dtype) + " does not match weights.dtype " + dtype);
     }
     const std::vector<int64_t> want_logical = {sp.out_c, sp.k, sp.k, sp.in_c};
     if (t->logical_shape != want_logical) {
-      set_err_(err, tn + "logical_shape " + shape_str_(t->logical_shape) + ", expected " +
+      MC_FAIL_(err, tn + "logical_shape " + shape_str_(t->logical_shape) + ", expected " +
                         shape_str_(want_logical));
-      return false;
     }
     if (t->stride != sp.stride || t->pad != sp.pad) {
-      set_err_(err, tn + "stride/pad " + std::to_string(t->stride) + "/" + std::to_string(t->pad) +
+      MC_FAIL_(err, tn + "stride/pad " + std::to_string(t->stride) + "/" + std::to_string(t->pad) +
                         ", expected " + std::to_string(sp.stride) + "/" + std::to_string(sp.pad));
-      return false;
     }
     Conv_& c = convs[i];
     c.name = sp.name;
@@ -323,10 +322,9 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     c.shape = ConvShape{sp.k, sp.k, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};
     const size_t want = int8 ? conv_packed_qs8_size(c.shape) : conv_packed_f32_size(c.shape);
     if (t->shape.size() != 1 || t->elements != want || want == 0) {
-      set_err_(err, tn + "stored shape " + shape_str_(t->shape) + ", expected [" +
+      MC_FAIL_(err, tn + "stored shape " + shape_str_(t->shape) + ", expected [" +
                         std::to_string(want) + "] (packed '" +
                         (int8 ? conv_packed_qs8_layout_name() : conv_packed_layout_name()) + "')");
-      return false;
     }
     if (int8) {
       if (blob_owned) {   // the engine owns the blob: read the stored weights in place
@@ -338,8 +336,7 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
       c.qin = conv_packed_qs8_input_params(c.wq);
       c.qout = conv_packed_qs8_output_params(c.wq);
       if (!quant_params_valid(c.qin) || !quant_params_valid(c.qout)) {
-        set_err_(err, tn + "invalid quantization parameters in the packed header");
-        return false;
+        MC_FAIL_(err, tn + "invalid quantization parameters in the packed header");
       }
     } else if (!widen_(*t, &c.packed, err)) {
       return false;
@@ -350,19 +347,16 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   const blob::Tensor* fb = b.find("fc.bias");
   const std::vector<int64_t> want_w = {2, blob::kResnet18Features}, want_b = {2};
   if (!fw || !fb) {
-    set_err_(err, std::string("missing tensor '") + (fw ? "fc.bias" : "fc.weight") +
+    MC_FAIL_(err, std::string("missing tensor '") + (fw ? "fc.bias" : "fc.weight") +
                       "' required by resnet18");
-    return false;
   }
   if (fw->shape != want_w || (fw->dtype != blob::DType::F32 && fw->dtype != blob::DType::F16)) {
-    set_err_(err, "tensor 'fc.weight': need f32/f16 of shape [2, 512], got " +
+    MC_FAIL_(err, "tensor 'fc.weight': need f32/f16 of shape [2, 512], got " +
                       std::string(blob::dtype_name(fw->dtype)) + " " + shape_str_(fw->shape));
-    return false;
   }
   if (fb->shape != want_b || (fb->dtype != blob::DType::F32 && fb->dtype != blob::DType::F16)) {
-    set_err_(err, "tensor 'fc.bias': need f32/f16 of shape [2], got " +
+    MC_FAIL_(err, "tensor 'fc.bias': need f32/f16 of shape [2], got " +
                       std::string(blob::dtype_name(fb->dtype)) + " " + shape_str_(fb->shape));
-    return false;
   }
   if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
   cam_w.resize(blob::kResnet18Features);
@@ -376,37 +370,32 @@ bool Engine::Impl_::plan(std::string* err) {
   // wire the graph: stem, then blocks (conv1, conv2 [, downsample]) per resnet18_convs() names
   stem = &convs[0];
   if (stem->name != "conv1") {
-    set_err_(err, "internal: first convolution is not conv1");
-    return false;
+    MC_FAIL_(err, "internal: first convolution is not conv1");
   }
   int nb = 0;
   for (size_t i = 1; i < convs.size(); ++i) {
     const std::string& n = convs[i].name;
     // names: layerL.B.conv1 | layerL.B.conv2 | layerL.B.downsample
     if (n.size() < 10 || n.compare(0, 5, "layer") != 0) {
-      set_err_(err, "internal: unexpected convolution name " + n);
-      return false;
+      MC_FAIL_(err, "internal: unexpected convolution name " + n);
     }
     const int L = n[5] - '1', B = n[7] - '0';
     const int bi = L * 2 + B;
     if (L < 0 || L > 3 || B < 0 || B > 1) {
-      set_err_(err, "internal: unexpected convolution name " + n);
-      return false;
+      MC_FAIL_(err, "internal: unexpected convolution name " + n);
     }
     const std::string leaf = n.substr(9);
     if (leaf == "conv1") blocks[bi].conv1 = &convs[i];
     else if (leaf == "conv2") blocks[bi].conv2 = &convs[i];
     else if (leaf == "downsample") blocks[bi].down = &convs[i];
     else {
-      set_err_(err, "internal: unexpected convolution name " + n);
-      return false;
+      MC_FAIL_(err, "internal: unexpected convolution name " + n);
     }
     nb = std::max(nb, bi + 1);
   }
   for (int i = 0; i < 8; ++i) {
     if (nb != 8 || !blocks[i].conv1 || !blocks[i].conv2) {
-      set_err_(err, "internal: incomplete resnet18 block list");
-      return false;
+      MC_FAIL_(err, "internal: incomplete resnet18 block list");
     }
   }
 
@@ -424,8 +413,7 @@ bool Engine::Impl_::plan(std::string* err) {
       cv->shape.in_h = h;
       cv->shape.in_w = w;
       if (cv->shape.in_c != c) {
-        set_err_(err, "tensor '" + cv->name + "': input channels do not chain");
-        return false;
+        MC_FAIL_(err, "tensor '" + cv->name + "': input channels do not chain");
       }
     }
     bl.conv2->shape.in_h = bl.conv1->shape.out_h();
@@ -434,26 +422,22 @@ bool Engine::Impl_::plan(std::string* err) {
     w = bl.conv2->shape.out_w();
     c = bl.conv2->shape.out_c;
     if (h < 1 || w < 1) {
-      set_err_(err, "input size " + std::to_string(S) + " is too small for resnet18");
-      return false;
+      MC_FAIL_(err, "input size " + std::to_string(S) + " is too small for resnet18");
     }
     if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
-      set_err_(err, "tensor '" + bl.down->name + "': shortcut shape does not match");
-      return false;
+      MC_FAIL_(err, "tensor '" + bl.down->name + "': shortcut shape does not match");
     }
     for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
       if (!cv) continue;
       size_t n;
       if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c, &n)) {
-        set_err_(err, "activation size overflows");
-        return false;
+        MC_FAIL_(err, "activation size overflows");
       }
       max_act = std::max(max_act, n);
     }
   }
   if (c != blob::kResnet18Features) {
-    set_err_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
-    return false;
+    MC_FAIL_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
   }
   feat_h = h;
   feat_w = w;
@@ -476,14 +460,12 @@ bool Engine::Impl_::plan(std::string* err) {
     offsets[i] = total;
     size_t padded;
     if (!add_ok_(sizes[i], kArenaAlign_ - 1, &padded) || !add_ok_(total, padded / kArenaAlign_ * kArenaAlign_, &total)) {
-      set_err_(err, "arena size overflows");
-      return false;
+      MC_FAIL_(err, "arena size overflows");
     }
   }
   size_t arena_bytes_;
   if (!mul_ok_(total, sizeof(float), &arena_bytes_) || arena_bytes_ > (size_t{1} << 30)) {
-    set_err_(err, "activation arena would exceed 1 GiB (input size too large)");
-    return false;
+    MC_FAIL_(err, "activation arena would exceed 1 GiB (input size too large)");
   }
   arena.assign(total + kArenaAlign_, 0.0f);
   // 64-byte align the base
@@ -536,14 +518,12 @@ bool Engine::Impl_::plan(std::string* err) {
     // x_q is the stem's pre-padded input (border and slack = its zero point, set once here)
     const size_t x_pad_q = conv_padded_input_size(stem->shape);
     if (!add_ok_(max_act, 63, &act_q) || !add_ok_(x_pad_q, 63, &x_bytes)) {
-      set_err_(err, "int8 arena size overflows");
-      return false;
+      MC_FAIL_(err, "int8 arena size overflows");
     }
     act_q = act_q / 64 * 64;
     x_bytes = x_bytes / 64 * 64;
     if (!mul_ok_(act_q, 4, &bytes_q) || !add_ok_(bytes_q, x_bytes + 64, &bytes_q)) {
-      set_err_(err, "int8 arena size overflows");
-      return false;
+      MC_FAIL_(err, "int8 arena size overflows");
     }
     arena_q.assign(bytes_q, 0);
     int8_t* qb = arena_q.data();
@@ -559,9 +539,8 @@ bool Engine::Impl_::plan(std::string* err) {
     for (const Wire_& w : wires) {
       Conv_& c = *w.c;
       if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
-        set_err_(err, "tensor '" + c.name + "': input quantization differs from the output "
+        MC_FAIL_(err, "tensor '" + c.name + "': input quantization differs from the output "
                       "quantization of the layer before (re-convert the model)");
-        return false;
       }
       c.in_q = w.in < 0 ? x_q : bufs_q[w.in];
       c.out_q = bufs_q[w.out];
@@ -609,8 +588,7 @@ bool Engine::Impl_::plan(std::string* err) {
       if (c.winograd) {   // the Winograd weights replace the direct ones
         std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
         if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
-          set_err_(err, "tensor '" + c.name + "': Winograd weight transform failed");
-          return false;
+          MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
         }
         c.packed_q.swap(pw);
         c.wq = c.packed_q.data();
@@ -642,8 +620,7 @@ bool Engine::Impl_::plan(std::string* err) {
                      : cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
                                    : conv_indirection_size(cv.shape);
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
-      set_err_(err, "indirection size overflows");
-      return false;
+      MC_FAIL_(err, "indirection size overflows");
     }
     cv.in_count = static_cast<size_t>(cv.shape.in_h) * cv.shape.in_w * cv.shape.in_c;
     cv.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
@@ -661,8 +638,7 @@ bool Engine::Impl_::plan(std::string* err) {
       cv.indirection_wg.assign(n, nullptr);
       if (cv.packed_wg.empty() ||
           !conv_winograd_f32_pack_from_igemm(cv.shape, m, cv.packed.data(), cv.packed_wg.data())) {
-        set_err_(err, "tensor '" + cv.name + "': Winograd weight transform failed");
-        return false;
+        MC_FAIL_(err, "tensor '" + cv.name + "': Winograd weight transform failed");
       }
       conv_winograd_f32_setup(cv.shape, m, cv.in, zero, wg_scratch, cv.indirection_wg.data());
       std::vector<float>().swap(cv.packed);
@@ -875,8 +851,7 @@ std::unique_ptr<Engine> Engine::create_adopt(uint8_t* blob_data, size_t blob_len
 bool Engine::classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
                       std::string* err) {
   if (!out) {
-    set_err_(err, "null result");
-    return false;
+    MC_FAIL_(err, "null result");
   }
   if (impl_->int8) {   // the f32 input is not needed: qlut quantizes the resized bytes
     if (!impl_->pre.resize(pixels, width, height, channels, err)) return false;
