@@ -25,12 +25,12 @@ const PORT = Number(opt('--port', 8099));
 const ORIGIN = `http://127.0.0.1:${PORT}`;
 const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : '/usr/bin/chromium');
 const RUNS = QUICK ? 10 : Number(opt('--runs', 50));
-const SEP_RUNS = QUICK ? 10 : 20;
+const SEP_RUNS = QUICK ? 10 : 50;
 const SEPARATE_ALL = args.includes('--separate-all');
 const WARMUP = QUICK ? 3 : 10;
 const REPS = QUICK ? 1 : 3;
 const POOL_REPS = QUICK ? 1 : 5, POOL_WARMUP = QUICK ? 1 : 3;   // pool: timed / warm-up batches
-const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS || (QUICK ? 2 : 5));
+const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS || (QUICK ? 2 : 9));
 // A visit stays open this long after its first result before the next visit (a user does not
 // leave within a second); V8 writes its wasm code cache a moment after the code tiers up.
 const LINGER_MS = 3000;
@@ -188,7 +188,7 @@ async function runEngine(E) {
   for (const t of sepThreads) {
     console.log(`${E.id}: latency, ${t} thread(s)`);
     // (the headline latency is the interleaved run's; this one is for memory and a cross-check)
-    const r = await fresh({ ...base, threads: t, mode: 'latency', runs: SEP_RUNS, warmup: Math.min(WARMUP, 5) });
+    const r = await fresh({ ...base, threads: t, mode: 'latency', runs: SEP_RUNS, warmup: WARMUP });
     const ms = r.latencyMs;
     res.latency[t] = { median: median(ms), p10: pct(ms, 0.1), p90: pct(ms, 0.9), min: Math.min(...ms), runs: ms.length,
                        loadMs: r.loadMs, wasmBytes: r.mem.wasmBytes, wasmMemories: r.mem.memories,

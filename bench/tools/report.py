@@ -307,15 +307,23 @@ def table(res, native):
         for name, goal, f in rows:
             lines.append(f"| {name} | {goal} | " + " | ".join(cell(name, f, ours[k]) for k in sorted(ours)) + " |")
         if peak and not peak.get("error"):
-            def eff(e):
-                med = get(e, "latency", "1", "median")
+            # The peak is measured by one Worker alone in its own browser; the like-for-like
+            # batch-1 latency is the one-browser-per-scenario run (one Worker alone, as many runs).
+            # The interleaved median (seven engines' Workers alive in one page, the peers' thread
+            # pools among them) is shown too.
+            def eff_of(med, e):
                 if not med:
                     return None
                 p = peak["dot"]["1"] if e["dtype"] == "int8" else peak["f32"]["1"]
                 return gflop / (med / 1e3) / p * 100
+            eff_sep = lambda e: eff_of(get(e, "separate", "latency", "1") or get(e, "latency", "1", "median"), e)
+            eff_il = lambda e: eff_of(get(e, "latency", "1", "median"), e)
             goals["peak"] = lambda v, e: v >= 60
-            lines.append("| share of the 1-Worker SIMD128 peak over the network (int8: dot peak) | >= 60 % | " +
-                         " | ".join(cell("peak", eff, ours[k], 0, " %") for k in sorted(ours)) + " |")
+            lines.append("| share of the 1-Worker SIMD128 peak over the network (int8: dot peak), batch-1 "
+                         "measured as the peak is: one Worker alone in a fresh browser | >= 60 % | " +
+                         " | ".join(cell("peak", eff_sep, ours[k], 0, " %") for k in sorted(ours)) + " |")
+            lines.append("|   the same from the interleaved batch-1 median (all engines' Workers in one page) | (info) | " +
+                         " | ".join(cell("peak-il", eff_il, ours[k], 0, " %") for k in sorted(ours)) + " |")
             for e in peers:
                 med = get(e, "latency", "1", "median")
                 lines.append(f"|   (peer) {e['label']} share of the f32 peak | | " +
