@@ -58,6 +58,7 @@ async function handle(msg) {
           const info = await start();
           return info ? { info, copy: 'used' } : { info: null, copy: 'missing' };
         } catch (e) {
+          if (e.instanceBroken) module = startModule(moduleArgs);   // a trap: a fresh instance
           if (e instanceof ModelIntegrityError) return { info: null, copy: 'damaged' };
           throw e;
         }

@@ -318,19 +318,24 @@ export class Engine {
       for (const q of [err, blob, dig]) M._free(q);
       throw e;
     }
+    let crashed = null;
     try {
       ptr = M._mc_engine_create_adopt(blob, n, dig, err, ERR_LEN);   // takes the buffer over
     } catch (e) {
-      M._free(err);
-      throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
-    } finally {
-      M._free(dig);
+      crashed = e;   // the instance is unusable from here on
     }
-    const msg = cString(M, err);
-    M._free(err);
+    const msg = crashed ? '' : cString(M, err);
+    if (!crashed) { M._free(dig); M._free(err); }
     const d = new Uint8Array(await hashed);
     const hex = Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
-    if (hex !== String(expectedSha256).toLowerCase()) {
+    const intact = hex === String(expectedSha256).toLowerCase();
+    if (crashed) {
+      const e = intact ? new Error(`model rejected: the engine crashed while reading it (${crashed.message || crashed})`)
+        : new ModelIntegrityError(`model failed its integrity check: sha256 ${hex.slice(0, 16)}...`);
+      e.instanceBroken = true;
+      throw e;
+    }
+    if (!intact) {
       if (ptr) M._mc_engine_destroy(ptr);
       throw new ModelIntegrityError(`model failed its integrity check: sha256 ${hex.slice(0, 16)}... ` +
                                     `expected ${String(expectedSha256).slice(0, 16)}...`);
