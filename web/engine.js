@@ -17,10 +17,11 @@ export function simdSupported() {
   try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
 }
 
+const hexOf = (digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+
 /** Hex sha256 of bytes (crypto.subtle: browsers, workers, Node >= 19). */
 export async function sha256Hex(bytes) {
-  const d = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  return Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+  return hexOf(await crypto.subtle.digest('SHA-256', bytes));
 }
 
 /** Fetch the build's asset manifest that lies next to this script (or at an explicit URL). */
@@ -141,8 +142,9 @@ export function manifestCheckedDigest(modelBytes) {
 }
 
 // ---- the model's local copy (origin private file system) ----------------------------------
-// Reading 11 MB out of the HTTP or service-worker cache takes ~60-90 ms here; the same bytes
-// from an OPFS file take ~20-40 ms (BENCHMARKS.md). The copy is named by the sha256 that the
+// Reading 11 MB out of the HTTP or service-worker cache takes ~60-95 ms here; the same bytes
+// from an OPFS file ~35-45 ms with getFile(), ~11 ms read by a Worker straight into its wasm heap
+// (openModelCopy, Engine.createChecked; BENCHMARKS.md). The copy is named by the sha256 that the
 // asset manifest gives the model, checked against it on every read like a download, written
 // atomically (createWritable swaps the file in on close) and replaced when the model changes.
 // Only the page uses it (an embedding site's storage is not ours to fill).
@@ -326,8 +328,7 @@ export class Engine {
     }
     const msg = crashed ? '' : cString(M, err);
     if (!crashed) { M._free(dig); M._free(err); }
-    const d = new Uint8Array(await hashed);
-    const hex = Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+    const hex = hexOf(await hashed);
     const intact = hex === String(expectedSha256).toLowerCase();
     if (crashed) {
       const e = intact ? new Error(`model rejected: the engine crashed while reading it (${crashed.message || crashed})`)

@@ -111,12 +111,20 @@ export class MalariaClassifier {
     prepared.catch(() => {});
     let modelBytes = null;
     let source = options.modelBytes ? 'bytes' : 'network';
+    const download = async () => {
+      const b = options.modelBytes ? new Uint8Array(options.modelBytes)
+        : await fetchVerified(modelUrl, expected, 'model');
+      if (options.modelBytes) await checkBytes(b, expected, 'model');
+      return b;
+    };
     try {
       // Workers read the local copy themselves, straight into their wasm heap (and check it);
       // this thread reads it only for an engine of its own.
+      let started = false;
       if (copyKey && !c.inline) {
         const got = await c._startFromCopy(prepared, copyKey);
-        if (got === 'used') source = 'local copy';
+        started = got === 'used';
+        if (started) source = 'local copy';
         else if (got === 'damaged') await dropModelCopy(copyKey);   // download it again
       } else if (copyKey) {
         const copy = await readModelCopy(copyKey);
@@ -130,12 +138,8 @@ export class MalariaClassifier {
           }
         }
       }
-      if (source !== 'local copy' || modelBytes) {
-        if (!modelBytes) {
-          modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
-            : await fetchVerified(modelUrl, expected, 'model');
-          if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
-        }
+      if (!started) {
+        modelBytes = modelBytes || await download();
         await c._start(prepared, modelBytes, trustPreamble);
       }
     } catch (e) {
@@ -145,9 +149,7 @@ export class MalariaClassifier {
       c = new MalariaClassifier();
       prepared = c._prepare(assets, manifestUrl.href, { ...options, inline: true });
       if (!modelBytes) {   // the Workers failed before the model was read here
-        modelBytes = options.modelBytes ? new Uint8Array(options.modelBytes)
-          : await fetchVerified(modelUrl, expected, 'model');
-        if (options.modelBytes) await checkBytes(modelBytes, expected, 'model');
+        modelBytes = await download();
         source = options.modelBytes ? 'bytes' : 'network';
       }
       await c._start(prepared, modelBytes, trustPreamble);

@@ -7,6 +7,7 @@
 
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
+#include "out_of_line.h"
 #include "sha256.h"
 
 namespace mc {
@@ -164,11 +165,6 @@ bool finite_number_(const nlohmann::json& v) {
 // ---------------------------------------------------------------------------------------------
 // parser
 
-// Failed checks build their message in a function of their own (see MC_FAIL_ in engine.cpp):
-// the parser runs at every page load, and a wasm engine compiles a function whole.
-template <typename F>
-__attribute__((noinline, cold)) auto out_of_line_(F f) -> decltype(f()) { return f(); }
-
 struct BlobParser_ {
   const uint8_t* p;
   size_t len;
@@ -178,10 +174,10 @@ struct BlobParser_ {
 
   bool fail(const std::string& m) { err = m; return false; }
   bool missing(const std::string& key, const char* what) {
-    return out_of_line_([&] { return fail("header field " + q_(key) + " is missing or is not " + what); });
+    return detail::out_of_line([&] { return fail("header field " + q_(key) + " is missing or is not " + what); });
   }
   bool invalid(const std::string& key, const std::string& why) {
-    return out_of_line_([&] { return fail("header field " + q_(key) + " is invalid: " + why); });
+    return detail::out_of_line([&] { return fail("header field " + q_(key) + " is invalid: " + why); });
   }
 
   bool run() {
@@ -189,32 +185,32 @@ struct BlobParser_ {
     size_t m = len < 8 ? len : 8;
     if (std::memcmp(p, kMagic, m) != 0) return fail(identify_bad_magic_(p, len));
     if (len < kPreambleSize)
-      return out_of_line_([&] { return fail("truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble"); });
+      return detail::out_of_line([&] { return fail("truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble"); });
     uint32_t version = rd_u32_(p + 8), reserved = rd_u32_(p + 12);
     uint64_t header_len = rd_u64_(p + 16), data_len = rd_u64_(p + 24);
     if (version != kVersion)
-      return out_of_line_([&] { return fail("unsupported format version " + u_(version) + " (this reader reads version 1)"); });
+      return detail::out_of_line([&] { return fail("unsupported format version " + u_(version) + " (this reader reads version 1)"); });
     if (reserved != 0) return fail("reserved preamble field is not zero");
     if (header_len == 0) return fail("header length is zero");
     if (header_len > kMaxHeaderBytes)
-      return out_of_line_([&] { return fail("header length " + u_(header_len) + " exceeds the limit of " +
+      return detail::out_of_line([&] { return fail("header length " + u_(header_len) + " exceeds the limit of " +
                   u_(kMaxHeaderBytes) + " bytes"); });
     if (data_len > kMaxDataBytes)
-      return out_of_line_([&] { return fail("data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
+      return detail::out_of_line([&] { return fail("data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
                   " bytes"); });
     if (data_len % kAlign != 0)
-      return out_of_line_([&] { return fail("data length " + u_(data_len) + " is not a multiple of 64"); });
+      return detail::out_of_line([&] { return fail("data length " + u_(data_len) + " is not a multiple of 64"); });
     uint64_t padded_header = 0;
     align_up_(header_len, &padded_header);  // cannot overflow: header_len <= 4 MiB
     const uint64_t data_start = kPreambleSize + padded_header;
     const uint64_t total = data_start + data_len;  // <= 64 + 4 MiB + 1 GiB
     if (uint64_t(len) < total)
-      return out_of_line_([&] { return fail("truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total)); });
+      return detail::out_of_line([&] { return fail("truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total)); });
     if (uint64_t(len) > total)
-      return out_of_line_([&] { return fail("trailing bytes: file is " + u_(len) + " bytes, the preamble declares " +
+      return detail::out_of_line([&] { return fail("trailing bytes: file is " + u_(len) + " bytes, the preamble declares " +
                   u_(total)); });
     for (uint64_t i = kPreambleSize + header_len; i < data_start; ++i)
-      if (p[i] != 0) return out_of_line_([&] { return fail("non-zero padding byte after the header at offset " + u_(i)); });
+      if (p[i] != 0) return detail::out_of_line([&] { return fail("non-zero padding byte after the header at offset " + u_(i)); });
     uint8_t digest[32];
     if (opt.payload_sha256)
       std::memcpy(digest, opt.payload_sha256, 32);   // hashed by the caller (ParseOptions)
@@ -229,7 +225,7 @@ struct BlobParser_ {
     // nlohmann's lexer ends the input at a NUL byte: without this check the header length
     // could be changed by a few bytes of zero padding and still parse. JSON text has no NULs.
     if (const void* nul = std::memchr(hb, 0, size_t(header_len)))
-      return out_of_line_([&] { return fail("header is not valid JSON: NUL byte at header offset " +
+      return detail::out_of_line([&] { return fail("header is not valid JSON: NUL byte at header offset " +
                   u_(uint64_t(static_cast<const char*>(nul) - hb))); });
     b.header_text_.assign(hb, size_t(header_len));
     {
@@ -237,7 +233,7 @@ struct BlobParser_ {
       bool ok = nlohmann::json::sax_parse(hb, hb + header_len, &sax,
                                           nlohmann::json::input_format_t::json, true);
       if (!ok || sax.is_errored())
-        return out_of_line_([&] { return fail("header is not valid JSON: " +
+        return detail::out_of_line([&] { return fail("header is not valid JSON: " +
                     (sax.message.empty() ? std::string("parse error") : sax.message)); });
     }
     const nlohmann::json& h = b.header_;
@@ -257,12 +253,12 @@ struct BlobParser_ {
     if (!v || !v->is_string()) return missing("architecture", "a string");
     b.architecture_ = v->get<std::string>();
     if (b.architecture_ != "resnet18")
-      return out_of_line_([&] { return fail("unsupported architecture " + q_(b.architecture_) +
+      return detail::out_of_line([&] { return fail("unsupported architecture " + q_(b.architecture_) +
                   " (this reader supports 'resnet18')"); });
 
     v = get(h, "labels");
     if (!v || !v->is_array()) return missing("labels", "an array");
-    if (v->size() != 2) return out_of_line_([&] { return invalid("labels", "expected 2 labels, got " + u_(v->size())); });
+    if (v->size() != 2) return detail::out_of_line([&] { return invalid("labels", "expected 2 labels, got " + u_(v->size())); });
     for (const auto& l : *v) {
       if (!l.is_string() || l.get_ref<const std::string&>().empty())
         return invalid("labels", "every label must be a non-empty string");
@@ -274,23 +270,23 @@ struct BlobParser_ {
     v = get(*in, "size");
     if (!v || !v->is_number_integer()) return missing("input.size", "an integer");
     if (!v->is_number_unsigned() || v->get<uint64_t>() < 8 || v->get<uint64_t>() > 1024)
-      return out_of_line_([&] { return invalid("input.size", "must be in [8, 1024], got " + short_dump_(*v)); });
+      return detail::out_of_line([&] { return invalid("input.size", "must be in [8, 1024], got " + short_dump_(*v)); });
     b.input_.size = int(v->get<uint64_t>());
     v = get(*in, "resize_filter");
     if (!v || !v->is_string()) return missing("input.resize_filter", "a string");
     if (*v != "area-int")
-      return out_of_line_([&] { return invalid("input.resize_filter", "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")"); });
+      return detail::out_of_line([&] { return invalid("input.resize_filter", "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")"); });
     b.input_.resize_filter = v->get<std::string>();
     v = get(*in, "channel_order");
     if (!v || !v->is_string()) return missing("input.channel_order", "a string");
-    if (*v != "RGB") return out_of_line_([&] { return invalid("input.channel_order", "expected \"RGB\", got " + short_dump_(*v)); });
+    if (*v != "RGB") return detail::out_of_line([&] { return invalid("input.channel_order", "expected \"RGB\", got " + short_dump_(*v)); });
     b.input_.channel_order = v->get<std::string>();
     for (int k = 0; k < 2; ++k) {
       const char* key = k == 0 ? "mean" : "std";
       std::string dotted = std::string("input.") + key;
       v = get(*in, key);
       if (!v || !v->is_array()) return missing(dotted, "an array");
-      if (v->size() != 3) return out_of_line_([&] { return invalid(dotted, "expected 3 numbers, got " + u_(v->size())); });
+      if (v->size() != 3) return detail::out_of_line([&] { return invalid(dotted, "expected 3 numbers, got " + u_(v->size())); });
       for (size_t c = 0; c < 3; ++c) {
         const nlohmann::json& x = (*v)[c];
         if (!finite_number_(x)) return invalid(dotted, "every entry must be a finite number");
@@ -306,7 +302,7 @@ struct BlobParser_ {
     v = get(*cal, "temperature");
     if (!v || !v->is_number()) return missing("calibration.temperature", "a number");
     if (!finite_number_(*v) || !(v->get<double>() > 0) || v->get<double>() > 1e6)
-      return out_of_line_([&] { return invalid("calibration.temperature", "must be finite and > 0, got " + short_dump_(*v)); });
+      return detail::out_of_line([&] { return invalid("calibration.temperature", "must be finite and > 0, got " + short_dump_(*v)); });
     b.calibration_.temperature = float(v->get<double>());
     v = get(*cal, "band");
     if (!v || !v->is_array()) return missing("calibration.band", "an array");
@@ -314,7 +310,7 @@ struct BlobParser_ {
       return invalid("calibration.band", "expected [lo, hi], two finite numbers");
     double lo = (*v)[0].get<double>(), hi = (*v)[1].get<double>();
     if (!(0 <= lo && lo <= hi && hi <= 1))
-      return out_of_line_([&] { return invalid("calibration.band", "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) +
+      return detail::out_of_line([&] { return invalid("calibration.band", "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) +
                                             "," + short_dump_((*v)[1]) + "]"); });
     b.calibration_.band_lo = float(lo);
     b.calibration_.band_hi = float(hi);
@@ -330,13 +326,13 @@ struct BlobParser_ {
     if (!v || !v->is_string()) return missing("weights.dtype", "a string");
     b.weight_dtype_ = v->get<std::string>();
     if (b.weight_dtype_ != "f32" && b.weight_dtype_ != "f16" && b.weight_dtype_ != "int8")
-      return out_of_line_([&] { return fail("unsupported weight dtype " + q_(b.weight_dtype_)); });
+      return detail::out_of_line([&] { return fail("unsupported weight dtype " + q_(b.weight_dtype_)); });
     if (b.weight_dtype_ == "int8") {
       v = get(*w, "packed_layout_int8");
       if (!v || !v->is_string()) return missing("weights.packed_layout_int8", "a string");
       b.packed_layout_int8_ = v->get<std::string>();
       if (opt.check_layout && b.packed_layout_int8_ != conv_packed_qs8_layout_name())
-        return out_of_line_([&] { return fail("packed layout " + q_(b.packed_layout_int8_) +
+        return detail::out_of_line([&] { return fail("packed layout " + q_(b.packed_layout_int8_) +
                     " is not supported by this build (its kernels use " +
                     q_(conv_packed_qs8_layout_name()) + "); re-convert the model"); });
     }
@@ -344,7 +340,7 @@ struct BlobParser_ {
     if (!v || !v->is_string()) return missing("weights.packed_layout", "a string");
     b.packed_layout_ = v->get<std::string>();
     if (opt.check_layout && b.packed_layout_ != conv_packed_layout_name())
-      return out_of_line_([&] { return fail("packed layout " + q_(b.packed_layout_) +
+      return detail::out_of_line([&] { return fail("packed layout " + q_(b.packed_layout_) +
                   " is not supported by this build (its kernels use " +
                   q_(conv_packed_layout_name()) + "); re-convert the model"); });
     return true;
@@ -361,7 +357,7 @@ struct BlobParser_ {
     const nlohmann::json* ts = get(h, "tensors");
     if (!ts || !ts->is_array()) return missing("tensors", "an array");
     if (ts->size() > kMaxTensors)
-      return out_of_line_([&] { return fail("too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")"); });
+      return detail::out_of_line([&] { return fail("too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")"); });
     std::set<std::string> names;
     uint64_t prev_end = 0;  // end of the previous tensor in the data section
     const uint8_t* data = p + data_start;
@@ -369,56 +365,56 @@ struct BlobParser_ {
     for (size_t i = 0; i < ts->size(); ++i) {
       const nlohmann::json& e = (*ts)[i];
       const std::string idx = "tensor #" + u_(i);
-      if (!e.is_object()) return out_of_line_([&] { return fail(idx + ": entry is not an object"); });
+      if (!e.is_object()) return detail::out_of_line([&] { return fail(idx + ": entry is not an object"); });
       Tensor t;
       const nlohmann::json* v = get(e, "name");
       if (!v || !v->is_string() || v->get_ref<const std::string&>().empty() ||
           v->get_ref<const std::string&>().size() > kMaxNameBytes)
-        return out_of_line_([&] { return fail(idx + ": name is missing, empty or longer than 256 bytes"); });
+        return detail::out_of_line([&] { return fail(idx + ": name is missing, empty or longer than 256 bytes"); });
       t.name = v->get<std::string>();
       const std::string tn = "tensor " + q_(t.name);
-      if (!names.insert(t.name).second) return out_of_line_([&] { return fail(tn + ": duplicate name"); });
+      if (!names.insert(t.name).second) return detail::out_of_line([&] { return fail(tn + ": duplicate name"); });
       v = get(e, "dtype");
       if (!v || !v->is_string() || !dtype_from_name(v->get<std::string>(), &t.dtype))
-        return out_of_line_([&] { return fail(tn + ": unknown dtype " + (v && v->is_string() ? q_(v->get<std::string>())
+        return detail::out_of_line([&] { return fail(tn + ": unknown dtype " + (v && v->is_string() ? q_(v->get<std::string>())
                                                                    : q_(v ? short_dump_(*v) : ""))); });
       v = get(e, "shape");
-      if (!v || !v->is_array()) return out_of_line_([&] { return fail(tn + ": shape is missing or not an array"); });
+      if (!v || !v->is_array()) return detail::out_of_line([&] { return fail(tn + ": shape is missing or not an array"); });
       if (v->size() > kMaxRank)
-        return out_of_line_([&] { return fail(tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank)); });
+        return detail::out_of_line([&] { return fail(tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank)); });
       uint64_t elements = 1;
       for (const auto& d : *v) {
         if (!d.is_number_unsigned() || d.get<uint64_t>() < 1 || d.get<uint64_t>() > uint64_t(kMaxDim))
-          return out_of_line_([&] { return fail(tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]"); });
+          return detail::out_of_line([&] { return fail(tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]"); });
         t.shape.push_back(int64_t(d.get<uint64_t>()));
         if (!mul_ok_(elements, d.get<uint64_t>(), &elements))
-          return out_of_line_([&] { return fail(tn + ": shape product overflows"); });
+          return detail::out_of_line([&] { return fail(tn + ": shape product overflows"); });
       }
       uint64_t expect_bytes = 0;
       if (!mul_ok_(elements, dtype_size(t.dtype), &expect_bytes))
-        return out_of_line_([&] { return fail(tn + ": shape product overflows"); });
+        return detail::out_of_line([&] { return fail(tn + ": shape product overflows"); });
       uint64_t off = 0, size = 0;
       if (!uint_field(e, "offset", &off) || !uint_field(e, "size", &size))
-        return out_of_line_([&] { return fail(tn + ": offset or size is missing or not an unsigned integer"); });
+        return detail::out_of_line([&] { return fail(tn + ": offset or size is missing or not an unsigned integer"); });
       if (size != expect_bytes)
-        return out_of_line_([&] { return fail(tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
+        return detail::out_of_line([&] { return fail(tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
                     u_(expect_bytes) + ")"); });
-      if (off % kAlign != 0) return out_of_line_([&] { return fail(tn + ": offset " + u_(off) + " is not a multiple of 64"); });
+      if (off % kAlign != 0) return detail::out_of_line([&] { return fail(tn + ": offset " + u_(off) + " is not a multiple of 64"); });
       uint64_t expect_off = 0;
       align_up_(prev_end, &expect_off);  // prev_end <= data_len <= 1 GiB: no overflow
       if (off < prev_end)
-        return out_of_line_([&] { return fail(tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
+        return detail::out_of_line([&] { return fail(tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
                     u_(prev_end) + ")"); });
       if (off != expect_off)
-        return out_of_line_([&] { return fail(tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")"); });
+        return detail::out_of_line([&] { return fail(tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")"); });
       if (off > data_len || size > data_len - off)
-        return out_of_line_([&] { return fail(tn + ": bytes [" + u_(off) + ", " +
+        return detail::out_of_line([&] { return fail(tn + ": bytes [" + u_(off) + ", " +
                     (size > UINT64_MAX - off ? std::string("overflow") : u_(off + size)) +
                     ") extend past the data section (" + u_(data_len) + " bytes)"); });
       // zero padding between the previous tensor and this one
       for (uint64_t k = prev_end; k < off; ++k)
         if (data[k] != 0)
-          return out_of_line_([&] { return fail("non-zero padding byte in the data section at offset " + u_(data_start + k)); });
+          return detail::out_of_line([&] { return fail("non-zero padding byte in the data section at offset " + u_(data_start + k)); });
       t.elements = elements;
       t.offset = off;
       t.bytes = size_t(size);
@@ -430,11 +426,11 @@ struct BlobParser_ {
     uint64_t expect_len = 0;
     align_up_(prev_end, &expect_len);
     if (data_len != expect_len)
-      return out_of_line_([&] { return fail("data section has " + u_(data_len - prev_end) +
+      return detail::out_of_line([&] { return fail("data section has " + u_(data_len - prev_end) +
                   " bytes after the last tensor (expected " + u_(expect_len - prev_end) + ")"); });
     for (uint64_t k = prev_end; k < data_len; ++k)
       if (data[k] != 0)
-        return out_of_line_([&] { return fail("non-zero padding byte in the data section at offset " + u_(data_start + k)); });
+        return detail::out_of_line([&] { return fail("non-zero padding byte in the data section at offset " + u_(data_start + k)); });
     if (opt.check_model) return check_resnet18();
     return true;
   }
@@ -451,39 +447,39 @@ struct BlobParser_ {
   bool tensor_extras(const nlohmann::json& e, const std::string& tn, Tensor* t) {
     auto it = e.find("layout");
     if (it != e.end()) {
-      if (!it->is_string()) return out_of_line_([&] { return fail(tn + ": layout is not a string"); });
+      if (!it->is_string()) return detail::out_of_line([&] { return fail(tn + ": layout is not a string"); });
       t->layout = it->get<std::string>();
     }
     it = e.find("logical_shape");
     if (it != e.end() && !int_list(*it, &t->logical_shape))
-      return out_of_line_([&] { return fail(tn + ": logical_shape is not an array of at most 8 dimensions"); });
+      return detail::out_of_line([&] { return fail(tn + ": logical_shape is not an array of at most 8 dimensions"); });
     for (int k = 0; k < 2; ++k) {
       const char* key = k ? "pad" : "stride";
       it = e.find(key);
       if (it == e.end()) continue;
       if (!it->is_number_unsigned() || it->get<uint64_t>() > 64)
-        return out_of_line_([&] { return fail(tn + ": " + key + " is not an integer in [0, 64]"); });
+        return detail::out_of_line([&] { return fail(tn + ": " + key + " is not an integer in [0, 64]"); });
       (k ? t->pad : t->stride) = int(it->get<uint64_t>());
     }
     it = e.find("quant");
     if (it != e.end()) {
       const nlohmann::json& q = *it;
-      if (!q.is_object()) return out_of_line_([&] { return fail(tn + ": invalid quant: not an object"); });
+      if (!q.is_object()) return detail::out_of_line([&] { return fail(tn + ": invalid quant: not an object"); });
       auto s = q.find("scheme");
       if (s == q.end() || *s != "symmetric-per-channel")
-        return out_of_line_([&] { return fail(tn + ": invalid quant: scheme must be \"symmetric-per-channel\""); });
+        return detail::out_of_line([&] { return fail(tn + ": invalid quant: scheme must be \"symmetric-per-channel\""); });
       t->quant.scheme = s->get<std::string>();
       auto ax = q.find("axis");
       if (ax == q.end() || !ax->is_number_unsigned() || ax->get<uint64_t>() >= t->shape.size())
-        return out_of_line_([&] { return fail(tn + ": invalid quant: axis missing or out of range"); });
+        return detail::out_of_line([&] { return fail(tn + ": invalid quant: axis missing or out of range"); });
       t->quant.axis = int(ax->get<uint64_t>());
       auto sc = q.find("scales");
       if (sc == q.end() || !sc->is_array() ||
           sc->size() != uint64_t(t->shape[size_t(t->quant.axis)]))
-        return out_of_line_([&] { return fail(tn + ": invalid quant: scales must have one entry per channel of the axis"); });
+        return detail::out_of_line([&] { return fail(tn + ": invalid quant: scales must have one entry per channel of the axis"); });
       for (const auto& x : *sc) {
         if (!finite_number_(x) || !(x.get<double>() > 0))
-          return out_of_line_([&] { return fail(tn + ": invalid quant: scales must be finite and > 0"); });
+          return detail::out_of_line([&] { return fail(tn + ": invalid quant: scales must be finite and > 0"); });
         t->quant.scales.push_back(float(x.get<double>()));
       }
     }
@@ -497,7 +493,7 @@ struct BlobParser_ {
     const std::string conv_layout = int8 ? "packed-qs8" : "packed";
     auto mismatch = [&](const std::string& name, const char* what, const std::string& want,
                         const std::string& got) {
-      return out_of_line_([&] { return fail("tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
+      return detail::out_of_line([&] { return fail("tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
                   want + ", got " + got + ")"); });
     };
     auto shape_str = [](const std::vector<int64_t>& s) {
@@ -508,7 +504,7 @@ struct BlobParser_ {
     for (const ConvSpec& c : resnet18_convs()) {
       known.insert(c.name);
       const Tensor* t = b.find(c.name);
-      if (!t) return out_of_line_([&] { return fail("missing tensor " + q_(c.name) + " required by resnet18"); });
+      if (!t) return detail::out_of_line([&] { return fail("missing tensor " + q_(c.name) + " required by resnet18"); });
       if (t->dtype != wd) return mismatch(c.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
       if (t->layout != conv_layout) return mismatch(c.name, "layout", q_(conv_layout), q_(t->layout));
       std::vector<int64_t> ls = {c.out_c, c.k, c.k, c.in_c};
@@ -534,12 +530,12 @@ struct BlobParser_ {
         QuantParams qi = conv_packed_qs8_input_params(t->data);
         QuantParams qo = conv_packed_qs8_output_params(t->data);
         if (!quant_params_valid(qi) || !quant_params_valid(qo))
-          return out_of_line_([&] { return fail("tensor " + q_(convs[i].name) + ": invalid quant: packed header holds invalid "
+          return detail::out_of_line([&] { return fail("tensor " + q_(convs[i].name) + ": invalid quant: packed header holds invalid "
                       "scale or zero point"); });
         if (inputs[i] >= 0) {
           QuantParams po = conv_packed_qs8_output_params(b.find(convs[size_t(inputs[i])].name)->data);
           if (po.scale != qi.scale || po.zero_point != qi.zero_point)
-            return out_of_line_([&] { return fail("tensor " + q_(convs[i].name) + ": invalid quant: input parameters differ from "
+            return detail::out_of_line([&] { return fail("tensor " + q_(convs[i].name) + ": invalid quant: input parameters differ from "
                         "the output parameters of " + q_(convs[size_t(inputs[i])].name)); });
         }
       }
@@ -550,14 +546,14 @@ struct BlobParser_ {
     for (const Fc& f : fcs) {
       known.insert(f.name);
       const Tensor* t = b.find(f.name);
-      if (!t) return out_of_line_([&] { return fail("missing tensor " + q_(f.name) + " required by resnet18"); });
+      if (!t) return detail::out_of_line([&] { return fail("missing tensor " + q_(f.name) + " required by resnet18"); });
       const DType fd = int8 ? DType::F32 : wd;   // int8 blobs keep the fc in f32
       if (t->dtype != fd) return mismatch(f.name, "dtype", dtype_name(fd), dtype_name(t->dtype));
       if (t->shape != f.shape) return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
     }
     for (const Tensor& t : b.tensors_)
       if (!known.count(t.name))
-        return out_of_line_([&] { return fail("unexpected tensor " + q_(t.name) + " (not part of resnet18)"); });
+        return detail::out_of_line([&] { return fail("unexpected tensor " + q_(t.name) + " (not part of resnet18)"); });
     return true;
   }
 };
@@ -684,10 +680,10 @@ std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<Tenso
   for (const TensorIn& t : tensors) {
     uint64_t n = 1;
     for (int64_t d : t.shape)
-      if (d < 1 || !mul_ok_(n, uint64_t(d), &n)) return out_of_line_([&] { return fail("write: tensor '" + t.name + "': bad shape"); });
+      if (d < 1 || !mul_ok_(n, uint64_t(d), &n)) return detail::out_of_line([&] { return fail("write: tensor '" + t.name + "': bad shape"); });
     uint64_t bytes = 0;
     if (!mul_ok_(n, dtype_size(t.dtype), &bytes) || bytes != t.bytes.size())
-      return out_of_line_([&] { return fail("write: tensor '" + t.name + "': " + u_(t.bytes.size()) +
+      return detail::out_of_line([&] { return fail("write: tensor '" + t.name + "': " + u_(t.bytes.size()) +
                   " bytes do not match shape and dtype"); });
     nlohmann::json e = t.extra.is_object() ? t.extra : nlohmann::json::object();
     e["name"] = t.name;

@@ -12,6 +12,7 @@
 #include "ops/conv_winograd_f32.h"
 #include "ops/conv_winograd_qs8.h"
 #include "ops/ops_qs8.h"
+#include "out_of_line.h"
 
 namespace mc {
 
@@ -36,20 +37,12 @@ void set_err_(std::string* err, const std::string& msg) {
   if (err) *err = msg;
 }
 
-// A failed check of load()/plan(): sets *err to msg and returns false from the caller. The
-// message is built in out_of_line_, a function of its own per call site that is never inlined:
-// a wasm engine compiles a function whole at its first call (and optimizes it when it runs
-// long), so the string code of some forty error paths would otherwise be compiled at every page
-// load. (Together with the blob parser's error paths and the web build's limit on inlining
-// single-caller functions, web/CMakeLists.txt, this took load() from 85 KB of wasm, 7–17 ms of
-// baseline compilation and 175–284 ms of background optimization per page load in Chromium 156,
-// to 7 KB: bench/tools/wasm_startup.mjs.)
-template <typename F>
-__attribute__((noinline, cold)) void out_of_line_(F f) { f(); }
-#define MC_FAIL_(err, msg)                              \
-  do {                                                  \
-    out_of_line_([&] { set_err_(err, msg); });          \
-    return false;                                       \
+// A failed check of load()/plan(): sets *err to msg and returns false from the caller; the
+// message is built out of line (out_of_line.h).
+#define MC_FAIL_(err, msg)                                   \
+  do {                                                       \
+    detail::out_of_line([&] { set_err_(err, msg); });        \
+    return false;                                            \
   } while (0)
 
 std::string shape_str_(const std::vector<int64_t>& s) {
