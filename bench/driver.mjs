@@ -208,13 +208,26 @@ async function runEngine(E) {
     console.log(`   ${res.batch[t].cellsPerS.toFixed(1)} cells/s`);
   }
   if (want('pool')) {
-    console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}`);
-    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: POOL_REPS, warmupBatches: POOL_WARMUP });
+    // the peers' 2-thread batch in the same page, timed in the same rounds (alternating)
+    console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}; ort and tfjs at 2 threads alongside`);
+    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: POOL_REPS, warmupBatches: POOL_WARMUP,
+                            peers: 'tfjs,ort' });
     const m = median(r.batchMs);
-    res.pool = { workers: 2, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
+    res.pool = { workers: 2, chunk: r.chunk, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
                  wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
     res.pool.check = check('pool of 2 Workers', r.logitsBatch, ref.logits.slice(0, r.batch));
-    console.log(`   ${res.pool.cellsPerS.toFixed(1)} cells/s`);
+    res.pool.peers2t = {};
+    for (const [id, p] of Object.entries(r.peers || {})) {
+      const pm = median(p.batchMs);
+      res.pool.peers2t[id] = { threads: 2, medianMs: pm, cellsPerS: r.batch / pm * 1000, ms: p.batchMs,
+                               check: { what: `${id} 2 threads beside the pool`, ...compare(p.logitsBatch, ref.logits.slice(0, r.batch)) } };
+      const c = res.pool.peers2t[id].check;
+      c.ok = c.maxRelDiff <= TOL;   // the peers run f32
+      checks.push(c);
+      if (!c.ok) console.log(`  !! ${id} beside the pool: logits differ from PyTorch (max rel ${c.maxRelDiff.toExponential(2)})`);
+    }
+    console.log(`   ${res.pool.cellsPerS.toFixed(1)} cells/s; beside it at 2 threads: ` +
+                Object.entries(res.pool.peers2t).map(([id, p]) => `${id} ${p.cellsPerS.toFixed(1)}`).join(', '));
   }
   if (want('cold')) {
     // cold start: first visit with an empty cache (bytes downloaded), then repeat visits in the

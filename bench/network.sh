@@ -3,7 +3,7 @@
 # the blobs that bench/run.sh converted (bench/out/assets/ours/model-{f32,int8}.mcb) or on the
 # blobs given as arguments. A quick A/B tool while working on kernels; BENCHMARKS.md's numbers
 # come from bench/run.sh in Chromium.
-#   bench/network.sh [blob.mcb ...]
+#   bench/network.sh [blob.mcb ...]          (BATCH=n: classify_batch of n cells, ms per cell)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NODE_PATH=${NODE_PATH:-/usr/share/nodejs}
@@ -17,5 +17,5 @@ em++ -std=c++17 -O3 -msimd128 -DNDEBUG -Iwasm/src -Iwasm/include -I"$O/third_par
 blobs=("$@")
 [ ${#blobs[@]} -gt 0 ] || blobs=(bench/out/assets/ours/model-f32.mcb model/malaria_resnet18.mcb)
 for b in "${blobs[@]}"; do
-  node --no-experimental-fetch "$O/bench_network.cjs" "$b" "${RUNS:-200}" 20
+  node --no-experimental-fetch "$O/bench_network.cjs" "$b" "${RUNS:-200}" 20 "${BATCH:-1}"
 done

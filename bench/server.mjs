@@ -8,6 +8,8 @@
 //          /assets/      bench/out/assets/*    (models, inputs, peak.wasm)
 //          /ours/        OURS_DIR/*            (our wasm modules; default build-wasm/web/modules)
 //          /__log        GET: JSON of the requests since the last /__log?reset ; ?reset clears
+//          /__result     POST: a bench page with no automation attached reports its result here;
+//                        GET: the results posted since the last GET (and clears them)
 // Assets are served uncompressed (the gzip sizes are computed by the driver), with
 // Cache-Control max-age=1 year (HTTP-cache warm starts) except /__log.
 import http from 'node:http';
@@ -33,6 +35,7 @@ const TYPES = {
 };
 
 let log = [];
+let posted = [];
 
 function resolve(p) {
   for (const [prefix, dir] of ROUTES) {
@@ -57,6 +60,22 @@ const server = http.createServer((req, res) => {
     if (u.searchParams.has('reset')) log = [];
     res.writeHead(200, { ...common, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     res.end(body);
+    return;
+  }
+  if (u.pathname === '/__result') {
+    if (req.method === 'POST') {
+      let body = '';
+      req.on('data', (d) => { body += d; });
+      req.on('end', () => {
+        try { posted.push(JSON.parse(body)); } catch (e) { posted.push({ error: 'unreadable result: ' + String(e) }); }
+        res.writeHead(204, { ...common, 'Cache-Control': 'no-store' });
+        res.end();
+      });
+      return;
+    }
+    res.writeHead(200, { ...common, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.end(JSON.stringify(posted));
+    posted = [];
     return;
   }
   let f = resolve(decodeURIComponent(u.pathname));

@@ -265,10 +265,10 @@ async function runBatch() {
       }
     }
   }
-  // two lanes per engine: while one image's result is stored and drawn, the engine already has
-  // the next one (decoding included) instead of waiting for this thread
+  // lanes: enough images in flight that each Worker's engine finds a batch waiting when a pass
+  // ends (it classifies those in one pass), while results are stored and drawn on this thread
   const lanes = [];
-  for (let i = 0; i < 2 * Math.max(1, state.classifier.concurrency); i++) lanes.push(lane());
+  for (let i = 0; i < Math.max(2, state.classifier.inFlight || 0); i++) lanes.push(lane());
   await Promise.all(lanes);
 
   let cancelledCount = 0;

@@ -10,7 +10,10 @@
 //   -> {type:'classify', id, input, name}                       <- {id, ok, result | error}
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
-// thread never holds decoded pixels.
+// thread never holds decoded pixels. Each image starts decoding as its message arrives; the
+// engine then takes the first waiting image together with every later one already decoded (up
+// to its batch capacity, 8 for int8) in one pass of the network (Engine.classifyBatch: the same
+// results as one by one, each weight read once per pass), and answers each message on its own.
 import {
   startModule, Engine, payloadDigest, decodeImage, openModelCopy, ModelIntegrityError,
 } from './engine.js';
@@ -21,7 +24,8 @@ let module = null;         // Promise of {M, variant}
 let copyOpen = null;       // Promise of openModelCopy(prepare's copy), taken by the first init
 let source = null;         // how the engine was made: {copy} or {modelBytes, digest}
 
-const infoOf = (e) => ({ metadata: e.metadata, size: e.size, variant: e.variant, labels: e.labels });
+const infoOf = (e) => ({ metadata: e.metadata, size: e.size, variant: e.variant, labels: e.labels,
+                         batch: e.batchCapacity });
 
 async function start() {
   const { M, variant } = await module;
@@ -66,17 +70,6 @@ async function handle(msg) {
       source = { modelBytes: new Uint8Array(msg.modelBytes), digest: msg.digest ? new Uint8Array(msg.digest) : null };
       return { info: await start() };
     }
-    case 'classify': {
-      if (!engine) throw new Error('classifier not initialised');
-      if (engine.broken) {           // a trap in the previous call: start a fresh instance
-        engine = null;
-        module = startModule(moduleArgs);
-        if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
-      }
-      const img = await decodeImage(msg.input, msg.name || 'image');
-      const result = engine.classifyPixels(img.data, img.width, img.height, 4);
-      return { result, transfer: [result.cam.buffer] };
-    }
     case 'dispose':
       if (engine) engine.dispose();
       engine = null;
@@ -86,9 +79,58 @@ async function handle(msg) {
   }
 }
 
+// classify: messages waiting for the engine, in arrival order, each decoding meanwhile
+const waiting = [];
+
+function reply(id, got) {
+  if (got.error !== undefined) self.postMessage({ id, ok: false, error: String(got.error && got.error.message || got.error) });
+  else self.postMessage({ id, ok: true, result: got.result }, [got.result.cam.buffer]);
+}
+
+// One pass: the first waiting image (once decoded) and the later ones already decoded.
+async function classifyWaiting() {
+  if (!waiting.length) return;       // an earlier pass took this message's image
+  await waiting[0].decoded;
+  const cap = engine && !engine.broken ? engine.batchCapacity : 1;
+  const take = [waiting.shift()];
+  while (take.length < cap && waiting.length && waiting[0].settled) take.push(waiting.shift());
+  const fail = (e) => { for (const t of take) reply(t.id, { error: t.error || e }); };
+  try {
+    if (!engine) throw new Error('classifier not initialised');
+    if (engine.broken) {             // a trap in the previous call: start a fresh instance
+      engine = null;
+      module = startModule(moduleArgs);
+      if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
+    }
+  } catch (e) {
+    fail(e);
+    return;
+  }
+  const ok = take.filter((t) => !t.error);
+  for (const t of take) if (t.error) reply(t.id, { error: t.error });
+  if (!ok.length) return;
+  let got;
+  try {
+    got = engine.classifyBatch(ok.map((t) => t.img));
+  } catch (e) {
+    for (const t of ok) reply(t.id, { error: e });
+    return;
+  }
+  ok.forEach((t, i) => reply(t.id, got[i]));
+}
+
 let chain = Promise.resolve();
 self.onmessage = (ev) => {
   const msg = ev.data || {};
+  if (msg.type === 'classify') {
+    const item = { id: msg.id, img: null, error: null, settled: false };
+    item.decoded = decodeImage(msg.input, msg.name || 'image')
+      .then((img) => { item.img = img; }, (e) => { item.error = e; })
+      .finally(() => { item.settled = true; });
+    waiting.push(item);
+    chain = chain.then(classifyWaiting).catch(() => {});
+    return;
+  }
   chain = chain.then(async () => {
     try {
       const { transfer = [], ...rest } = await handle(msg);

@@ -224,6 +224,17 @@ export async function dropModelCopy(sha256) {
   } catch { /* nothing to drop */ }
 }
 
+// The checks classify makes before any byte goes to wasm: a message naming what is wrong.
+function checkPixels(pixels, width, height, channels) {
+  if (!(width > 0 && height > 0)) throw new Error(`image has no pixels (${width}x${height})`);
+  if (width * height > MAX_PIXELS) {
+    throw new Error(`image too large: ${width}x${height} pixels (limit ${MAX_PIXELS})`);
+  }
+  if (!pixels || pixels.length !== width * height * channels) {
+    throw new Error(`pixel buffer of ${pixels ? pixels.length : 0} bytes does not match ${width}x${height}x${channels}`);
+  }
+}
+
 function cString(M, ptr) {
   if (!ptr) return '';
   const heap = M.HEAPU8;
@@ -347,17 +358,12 @@ export class Engine {
 
   /**
    * Classify RGBA (or RGB with channels=3) pixels. Returns
-   * {labelIndex, label, pParasitized, band, bandIndex, logits, cam, size, width, height, ms}.
+   * {labelIndex, label, pParasitized, band, bandIndex, logits, cam, size, width, height, ms,
+   *  batch} (batch: how many images shared the pass, 1 here).
    */
   classifyPixels(pixels, width, height, channels = 4) {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
-    if (!(width > 0 && height > 0)) throw new Error(`image has no pixels (${width}x${height})`);
-    if (width * height > MAX_PIXELS) {
-      throw new Error(`image too large: ${width}x${height} pixels (limit ${MAX_PIXELS})`);
-    }
-    if (pixels.length !== width * height * channels) {
-      throw new Error(`pixel buffer of ${pixels.length} bytes does not match ${width}x${height}x${channels}`);
-    }
+    checkPixels(pixels, width, height, channels);
     const M = this.M;
     const t0 = performance.now();
     const px = M._malloc(pixels.length);
@@ -375,18 +381,90 @@ export class Engine {
     }
     const ms = performance.now() - t0;
     if (rc !== 0) throw new Error(cString(M, this.err) || `classification failed (code ${rc})`);
-    const f32 = M.HEAPF32, i32 = M.HEAP32, r = this.res;
+    return this._result(this.res, M._mc_cam(this.ptr), width, height, ms, 1);
+  }
+
+  /** Images one classifyBatch pass takes (8 for an int8 model, 1 for f32/f16). */
+  get batchCapacity() { return this.M._mc_batch_capacity(this.ptr); }
+
+  /**
+   * Classify up to batchCapacity images ({data, width, height}, RGBA) in one pass of the network
+   * (each weight read once for all of them): the same results as classifyPixels image by image,
+   * bit for bit. Returns one entry per image: {result} or {error} (an image that cannot be read
+   * does not stop the others); ms of each result is its share of the pass.
+   */
+  classifyBatch(images) {
+    if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
+    const out = images.map((img) => {
+      try { checkPixels(img.data, img.width, img.height, 4); return null; } catch (e) { return { error: e.message }; }
+    });
+    const todo = images.map((img, i) => i).filter((i) => !out[i]);
+    if (todo.length > this.batchCapacity) throw new Error(`batch of ${todo.length} images: this engine takes ${this.batchCapacity}`);
+    if (todo.length === 1) {
+      const i = todo[0];
+      try { out[i] = { result: this.classifyPixels(images[i].data, images[i].width, images[i].height, 4) }; } catch (e) {
+        if (this.broken) throw e;
+        out[i] = { error: e.message };
+      }
+    }
+    if (todo.length < 2) return out;
+    const M = this.M, n = todo.length, RES = 20;   // sizeof(mc_result)
+    const t0 = performance.now();
+    const arrays = M._malloc(n * (4 * 4 + RES));   // pixels*, widths, heights, status, results
+    if (!arrays) throw new Error('out of memory for a batch');
+    const px = [];
+    let rc;
+    try {
+      for (const i of todo) {
+        const p = M._malloc(images[i].data.length);
+        if (!p) throw new Error(`out of memory for a ${images[i].width}x${images[i].height} image`);
+        px.push(p);
+        M.HEAPU8.set(images[i].data, p);
+      }
+      const u32 = M.HEAPU32, i32 = M.HEAP32, a = arrays >> 2;
+      todo.forEach((i, k) => {
+        u32[a + k] = px[k];
+        i32[a + n + k] = images[i].width;
+        i32[a + 2 * n + k] = images[i].height;
+      });
+      M.HEAPU8[this.err] = 0;
+      rc = M._mc_classify_batch_rgba(this.ptr, n, arrays, arrays + 4 * n, arrays + 8 * n, 4,
+                                     arrays + 16 * n, arrays + 12 * n, this.err, ERR_LEN);
+    } catch (e) {
+      if (!(e instanceof Error && /^out of memory/.test(e.message))) {
+        this.broken = String(e && e.message || e);
+        throw new Error(`engine crashed: ${this.broken}`);
+      }
+      throw e;
+    } finally {
+      try { for (const p of px) M._free(p); } catch { /* engine already broken */ }
+    }
+    try {
+      if (rc < 0) throw new Error(cString(M, this.err) || `classification failed (code ${rc})`);
+      const ms = (performance.now() - t0) / n;
+      todo.forEach((i, k) => {
+        out[i] = M.HEAP32[(arrays >> 2) + 3 * n + k] === 0
+          ? { result: this._result(arrays + 16 * n + RES * k, M._mc_cam_at(this.ptr, k), images[i].width, images[i].height, ms, n) }
+          : { error: `image could not be read (${images[i].width}x${images[i].height})` };
+      });
+      return out;
+    } finally {
+      M._free(arrays);
+    }
+  }
+
+  _result(r, camPtr, width, height, ms, batch) {
+    const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32;
     const logits = [f32[r >> 2], f32[(r >> 2) + 1]];
     const pParasitized = f32[(r + 8) >> 2];
     const labelIndex = i32[(r + 12) >> 2];
     const bandIndex = i32[(r + 16) >> 2];
     const S = this.size;
-    const camPtr = M._mc_cam(this.ptr);
     const cam = camPtr ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice() : new Float32Array(0);
     return {
       label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
       labelIndex, pParasitized, band: BANDS[bandIndex] || 'uncertain', bandIndex,
-      logits, cam, size: S, width, height, ms,
+      logits, cam, size: S, width, height, ms, batch,
     };
   }
 

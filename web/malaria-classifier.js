@@ -221,6 +221,15 @@ export class MalariaClassifier {
   /** Number of classifications that can run at the same time. */
   get concurrency() { return this.inline ? 1 : (this._slots ? this._slots.length : 0); }
 
+  /**
+   * classify() calls to keep in flight for full speed on many images: per Worker, one batch
+   * (the images one pass of its engine takes) plus two being decoded or answered meanwhile.
+   */
+  get inFlight() {
+    const batch = (this.info && this.info.batch) || 1;
+    return this.inline ? 2 : this.concurrency * (batch + 2);
+  }
+
   /** Model metadata (the blob's JSON header). */
   get metadata() { return this.info && this.info.metadata; }
 

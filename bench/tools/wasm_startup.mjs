@@ -28,6 +28,8 @@ if (!dir || !model) {
 }
 const VISITS = Number(opt('--visits', 4));
 const FIRST = Number(opt('--first-cells', 50));
+const LINGER = Number(opt('--linger-ms', 3000));
+const PROFILE = args.includes('--profile');   // a CPU profile of each visit: where the load's time goes
 const JSFLAGS = ['--trace-wasm-compilation-times', opt('--js-flags', '')].filter(Boolean).join(' ');
 const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : '/usr/bin/chromium');
 
@@ -81,6 +83,7 @@ const TYPES = { '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
 const server = http.createServer((req, res) => {
   const p = new URL(req.url, 'http://x').pathname;
   const file = p === '/model.mcb' ? model : path.join(dir, path.basename(p));
+  if (p === '/blank') { res.writeHead(200, { 'Content-Type': 'text/html' }); return res.end('<!doctype html>'); }
   if (p === '/' || p === '/index.html') { res.writeHead(200, { 'Content-Type': 'text/html' }); return res.end(PAGE); }
   if (!fs.existsSync(file)) { res.writeHead(404); return res.end(); }
   res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
@@ -122,10 +125,17 @@ try {
     cdp.on('Tracing.dataCollected', (ev) => events.push(...ev.value));
     const traced = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
     await cdp.send('Tracing.start', { traceConfig: { includedCategories: ['v8.wasm', 'disabled-by-default-devtools.timeline'] }, transferMode: 'ReportEvents' });
+    if (PROFILE) {       // same origin first, so that the profiled page stays in this renderer
+      await page.goto(`http://127.0.0.1:${port}/blank`);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      await cdp.send('Profiler.start');
+    }
     await page.goto(`http://127.0.0.1:${port}/?n=${v === 1 ? FIRST : 3}`);
     await page.waitForFunction(() => window.DONE, null, { polling: 20, timeout: 120000 });
+    const prof = PROFILE ? (await cdp.send('Profiler.stop')).profile : null;
     const marks = await page.evaluate(() => window.DONE);
-    await new Promise((r) => setTimeout(r, 3000));
+    await new Promise((r) => setTimeout(r, LINGER));
     await cdp.send('Tracing.end');
     await traced;
     await page.close();
@@ -147,6 +157,20 @@ try {
     console.log(`  Liftoff: ${tiers.Liftoff.n} functions, ${tiers.Liftoff.ms.toFixed(1)} ms (lazy, at first call, on the loading thread)`);
     console.log(`  TurboFan: ${tiers.TurboFan.n} functions, ${tiers.TurboFan.ms.toFixed(1)} ms (background): ` +
                 [...tf].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(', '));
+    if (prof) {
+      // self time per function over the whole visit (100 us samples)
+      const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+      const self = new Map();
+      for (let i = 0; i < prof.samples.length; i++) {
+        const n = byId.get(prof.samples[i]);
+        const dt = (prof.timeDeltas[i + 1] || 0) / 1000;
+        const cf = n.callFrame;
+        const nm = (cf.functionName || '(anon)').replace(/<.*>/, '<…>').slice(0, 90) + (cf.url && !cf.url.includes('wasm') ? ' ' + cf.url.split('/').pop() : '');
+        self.set(nm, (self.get(nm) || 0) + dt);
+      }
+      console.log('  profile (self ms): ' + [...self].filter(([k]) => k !== '(idle)' && k !== '(program)').sort((a, b) => b[1] - a[1]).slice(0, 18)
+        .map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(', '));
+    }
     console.log(`  code cache: ${count('v8.wasm.moduleCacheHit') ? 'hit' : 'miss'}, module cached ${count('v8.wasm.cachedModule')} time(s) during the visit`);
   }
 } finally {

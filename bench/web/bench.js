@@ -2,7 +2,9 @@
 //   mode=cold     load the engine in a Worker, classify cell 0, report time since navigation
 //   mode=latency  load, warm up, batch-1 latency runs, memory
 //   mode=batch    load, throughput on a batch in one Worker (batch tensor for the peers)
-//   mode=pool     load `workers` Workers (each single-threaded), split the batch between them
+//   mode=pool     load `workers` Workers (each single-threaded), split the batch between them;
+//                 peers=tfjs,ort: those engines at 2 threads in the same page, their batch timed
+//                 in the same rounds (alternating with the pool: the same machine state)
 // Result (or {error}) lands in window.BENCH_RESULT; the driver polls it.
 const q = new URLSearchParams(location.search);
 const engine = q.get('engine');
@@ -67,8 +69,14 @@ async function main() {
     marks.cells = performance.now();
     const first = await w.call('infer', { start: 0, count: 1 });
     out.firstResultMs = performance.now();          // since navigation start (timeOrigin)
+    const nav = performance.getEntriesByType('navigation')[0];
+    if (nav) for (const k of ['fetchStart', 'responseStart', 'responseEnd', 'domInteractive']) marks['nav.' + k] = nav[k];
     out.pageMarks = marks;
     out.loadMs = ld.ms;
+    const off = ld.origin - performance.timeOrigin;   // the Worker's clock, in the page's
+    marks.workerOrigin = off;
+    marks.workerScript = off + ld.script;
+    marks.workerLoad = off + ld.loadAt;
     out.info = ld.info;
     out.firstInferMs = first.ms;
     out.logits0 = Array.from(first.logits);
@@ -145,20 +153,28 @@ async function others(out) {
   } else if (mode === 'pool') {
     const n = num('workers', 2);
     const B = num('batch', ref.batch);
+    const chunk = num('chunk', 8);
     const ws = Array.from({ length: n }, () => new W());
     await Promise.all(ws.map((w) => w.call('load', { ...ctx, threads: 1 })));
     await Promise.all(ws.map((w) => w.call('cells', { rgba: cells.slice(0) })));
+    const peers = (q.get('peers') || '').split(',').filter(Boolean).map((eng) => ({ eng, w: new W(eng) }));
+    for (const p of peers) {   // one at a time, after ours (no overlap of loading and compiling)
+      await p.w.call('load', { ...ctx, threads: 2, model: undefined });
+      await p.w.call('cells', { rgba: cells.slice(0) });
+    }
     const per = Math.ceil(B / n);
     const part = (i) => ({ start: i * per, count: Math.min(per, B - i * per) });
-    // per-cell requests, as the page's pool sends them (one cell per message, two in flight per
-    // Worker so that the next cell is already queued when one finishes); each Worker takes a
-    // contiguous share of the batch.
+    // requests of `chunk` cells (one pass of the engine each), two in flight per Worker so that
+    // the next is already queued when one finishes: what the page's Workers get when the page
+    // keeps a batch and two images in flight per Worker. Each Worker takes a contiguous share.
     const runOnce = () => Promise.all(ws.map(async (w, i) => {
       const { start, count } = part(i);
-      const logits = new Array(count);
+      const logits = new Array(Math.ceil(count / chunk));
       let k = 0;
       const lane = async () => {
-        for (let j = k++; j < count; j = k++) logits[j] = (await w.call('infer', { start: start + j, count: 1 })).logits;
+        for (let j = k++; j * chunk < count; j = k++) {
+          logits[j] = (await w.call('infer', { start: start + j * chunk, count: Math.min(chunk, count - j * chunk) })).logits;
+        }
       };
       await Promise.all([lane(), lane()]);
       return logits.flatMap((l) => Array.from(l));
@@ -166,18 +182,32 @@ async function others(out) {
     // warm-up: a fresh browser, so the engines' code starts in V8's baseline tier and tiers up
     // while the first batches run (on 2 cores the optimizing compiler competes with the two
     // Workers); the peers' 2-thread throughput is measured after many runs, so this is too.
-    for (let r = 0; r < num('warmupBatches', 3); r++) await runOnce();
+    const pause = () => new Promise((res) => setTimeout(res, 100));   // let thread pools settle
+    for (let r = 0; r < num('warmupBatches', 3); r++) {
+      await runOnce();
+      for (const p of peers) await p.w.call('infer', { start: 0, count: B });
+    }
     const ms = [];
     let lg;
+    for (const p of peers) p.ms = [];
     for (let r = 0; r < num('reps', 5); r++) {
+      await pause();
       const t0 = performance.now();
       lg = await runOnce();
       ms.push(performance.now() - t0);
+      for (const p of peers) {
+        await pause();
+        const x = await p.w.call('infer', { start: 0, count: B });
+        p.ms.push(x.ms);
+        p.logitsBatch = Array.from(x.logits);
+      }
     }
     out.workers = n;
+    out.chunk = chunk;
     out.batch = B;
     out.batchMs = ms;
     out.logitsBatch = lg.flat();
+    out.peers = Object.fromEntries(peers.map((p) => [p.eng, { threads: 2, batchMs: p.ms, logitsBatch: p.logitsBatch }]));
     const mems = await Promise.all(ws.map((w) => w.call('mem')));
     out.mem = { wasmBytes: mems.reduce((a, m) => a + m.wasmBytes, 0), memories: mems.length };
     out.uaMemoryBytes = await measureUA();
@@ -185,5 +215,18 @@ async function others(out) {
   return out;
 }
 
-main().then((r) => { window.BENCH_RESULT = r; },
-            (e) => { window.BENCH_RESULT = { error: String((e && e.stack) || e), engine, threads, mode }; });
+// report=1: no automation client is attached (driver.mjs starts Chromium on this URL by itself):
+// the result goes to the server, and with chain=N the page then lingers and opens itself again
+// (a repeat visit in the same tab) until N visits more are done.
+function report(r) {
+  window.BENCH_RESULT = r;
+  if (!q.has('report')) return;
+  const chain = num('chain', 0);
+  fetch('/__result', { method: 'POST', body: JSON.stringify({ ...r, chain }) }).finally(() => {
+    if (chain <= 0) return;
+    const next = new URL(location.href);
+    next.searchParams.set('chain', String(chain - 1));
+    setTimeout(() => location.replace(next.href), num('linger', 3000));
+  });
+}
+main().then(report, (e) => report({ error: String((e && e.stack) || e), engine, threads, mode }));

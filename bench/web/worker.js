@@ -8,6 +8,7 @@
 //   batch   {count, warmup, reps}                     -> {ms: [...], logits}
 //   mem                                               -> {wasmBytes, memories}
 'use strict';
+const T_SCRIPT = performance.now();   // this script starts running (ms since the Worker's time origin)
 
 // --- record every wasm memory the engine creates or exports (before any engine code runs)
 const MEMS = [];
@@ -76,7 +77,9 @@ const COMMANDS = {
     ENGINE = self.BENCH_ENGINE;
     CTX = msg;
     const info = await ENGINE.load(msg);
-    return { ms: performance.now() - t0, info };
+    // when this Worker's clock started (its creation), when its script ran, when load arrived:
+    // the page turns them into ms since its own navigation
+    return { ms: performance.now() - t0, info, origin: performance.timeOrigin, script: T_SCRIPT, loadAt: t0 };
   },
   cells(msg) { CELLS = new Uint8Array(msg.rgba); return { n: CELLS.length / (CTX.S * CTX.S * 4) }; },
   infer(msg) { return timed(msg.start || 0, msg.count || 1); },

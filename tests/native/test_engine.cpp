@@ -929,3 +929,127 @@ TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success a
   CHECK_FALSE(mc_engine_create_adopt(static_cast<uint8_t*>(std::malloc(8)), 0, nullptr, err, sizeof err));
   CHECK(std::string(err).find("empty") != std::string::npos);
 }
+
+TEST_CASE("engine: classify_batch gives each image what classify gives it alone, bit for bit", "[engine][batch]") {
+  const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
+  std::vector<uint8_t> blob;
+  std::string err;
+  REQUIRE(mc::read_file_bytes(path, size_t(1) << 31, &blob, &err));
+  auto e = mc::Engine::create(blob.data(), blob.size(), &err);
+  REQUIRE(e);
+  REQUIRE(e->batch_capacity() == mc::kMaxBatch);
+  const int S = e->input_size();
+  // cells of different sizes: the fixture cells, and synthetic ones
+  std::vector<mc::Image> imgs;
+  Golden_ g;
+  REQUIRE(load_golden_(&g));
+  for (int n = 0; n < g.N && n < 6; ++n) {
+    mc::Image img;
+    REQUIRE(mc::load_image_file(std::string(MC_REPO_ROOT) + "/tests/fixtures/" + g.files[n],
+                                mc::ImageLimits{}, &img, &err));
+    imgs.push_back(std::move(img));
+  }
+  for (int k = 0; k < 5; ++k) {
+    mc::Image img;
+    img.width = 60 + 17 * k;
+    img.height = 140 - 13 * k;
+    img.pixels.resize(size_t(img.width) * img.height * 3);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * (7 + k)) ^ (i >> 6));
+    imgs.push_back(std::move(img));
+  }
+  REQUIRE(imgs.size() >= size_t(mc::kMaxBatch));
+  // alone
+  std::vector<mc::Prediction> alone(imgs.size());
+  std::vector<std::vector<float>> cams(imgs.size());
+  for (size_t i = 0; i < imgs.size(); ++i) {
+    REQUIRE(e->classify(imgs[i].pixels.data(), imgs[i].width, imgs[i].height, 3, &alone[i], &err));
+    cams[i].assign(e->cam(), e->cam() + size_t(S) * S);
+  }
+  auto check_batch = [&](size_t first, int n, int bad) {   // bad: index made unreadable, or -1
+    INFO("batch of " << n << " from " << first << ", unreadable " << bad);
+    std::vector<const uint8_t*> px;
+    std::vector<int> w, h;
+    for (int i = 0; i < n; ++i) {
+      const mc::Image& im = imgs[(first + size_t(i)) % imgs.size()];
+      px.push_back(im.pixels.data());
+      w.push_back(i == bad ? 0 : im.width);   // width 0: refused by the preprocessor
+      h.push_back(im.height);
+    }
+    std::vector<mc::Prediction> out(static_cast<size_t>(n));
+    std::vector<std::string> errs(static_cast<size_t>(n));
+    const long before = g_mc_test_allocs.load();
+    const int good = e->classify_batch(n, px.data(), w.data(), h.data(), 3, out.data(), errs.data(), &err);
+    const long after = g_mc_test_allocs.load();
+    CHECK(good == n - (bad >= 0 ? 1 : 0));
+#ifndef MC_TEST_ASAN_
+    if (bad < 0) CHECK(after - before == 0);   // nothing allocated when every image is fine
+#endif
+    for (int i = 0; i < n; ++i) {
+      const size_t j = (first + size_t(i)) % imgs.size();
+      if (i == bad) {
+        CHECK_FALSE(errs[size_t(i)].empty());
+        continue;
+      }
+      CHECK(errs[size_t(i)].empty());
+      CHECK(out[size_t(i)].logits[0] == alone[j].logits[0]);
+      CHECK(out[size_t(i)].logits[1] == alone[j].logits[1]);
+      CHECK(out[size_t(i)].p_parasitized == alone[j].p_parasitized);
+      CHECK(out[size_t(i)].band == alone[j].band);
+      CHECK(std::equal(cams[j].begin(), cams[j].end(), e->cam(i)));
+    }
+  };
+  check_batch(0, 1, -1);
+  check_batch(1, 3, -1);
+  check_batch(2, mc::kMaxBatch, -1);
+  check_batch(3, 5, 2);
+  check_batch(0, mc::kMaxBatch, 0);
+  // after a batch, a single classify is as before
+  mc::Prediction r;
+  REQUIRE(e->classify(imgs[4].pixels.data(), imgs[4].width, imgs[4].height, 3, &r, &err));
+  CHECK(r.logits[0] == alone[4].logits[0]);
+  // out of range: refused with a message
+  const uint8_t* p0 = imgs[0].pixels.data();
+  int w0 = imgs[0].width, h0 = imgs[0].height;
+  mc::Prediction o[mc::kMaxBatch + 1];
+  CHECK(e->classify_batch(0, &p0, &w0, &h0, 3, o, nullptr, &err) == -1);
+  CHECK(err.find("takes 1 to") != std::string::npos);
+  CHECK(e->classify_batch(mc::kMaxBatch + 1, &p0, &w0, &h0, 3, o, nullptr, &err) == -1);
+  CHECK(e->cam(mc::kMaxBatch) == nullptr);
+  CHECK(e->cam(-1) == nullptr);
+
+  // C API: the same through mc_classify_batch_rgba
+  char cerr[256];
+  mc_engine* ce = mc_engine_create(blob.data(), blob.size(), cerr, sizeof cerr);
+  REQUIRE(ce);
+  CHECK(mc_batch_capacity(ce) == mc::kMaxBatch);
+  const uint8_t* cpx[3] = {imgs[0].pixels.data(), imgs[1].pixels.data(), imgs[2].pixels.data()};
+  int32_t cw[3] = {imgs[0].width, 0, imgs[2].width}, ch[3] = {imgs[0].height, imgs[1].height, imgs[2].height};
+  mc_result cr[3];
+  int32_t st[3];
+  CHECK(mc_classify_batch_rgba(ce, 3, cpx, cw, ch, 3, cr, st, cerr, sizeof cerr) == 2);
+  CHECK(st[0] == 0);
+  CHECK(st[1] == -1);
+  CHECK(st[2] == 0);
+  CHECK(std::string(cerr).rfind("image 1: ", 0) == 0);
+  CHECK(cr[0].logits[0] == alone[0].logits[0]);
+  CHECK(cr[2].logits[1] == alone[2].logits[1]);
+  CHECK(std::equal(cams[2].begin(), cams[2].end(), mc_cam_at(ce, 2)));
+  CHECK(mc_classify_batch_rgba(ce, 9, cpx, cw, ch, 3, cr, st, cerr, sizeof cerr) == -1);
+  CHECK(mc_cam_at(ce, 99) == nullptr);
+  mc_engine_destroy(ce);
+}
+
+TEST_CASE("engine: f32 engines take one image per batch", "[engine][batch]") {
+  const auto blob = mc_test::synthetic_blob(32, "f32", 3);
+  auto e = make_engine_(blob);
+  CHECK(e->batch_capacity() == 1);
+  std::vector<uint8_t> px(40 * 30 * 4, 90);
+  const uint8_t* p = px.data();
+  int w = 40, h = 30;
+  mc::Prediction a, b[2];
+  std::string err, errs[1];
+  REQUIRE(e->classify(p, w, h, 4, &a, &err));
+  CHECK(e->classify_batch(1, &p, &w, &h, 4, b, errs, &err) == 1);
+  CHECK(b[0].logits[0] == a.logits[0]);
+  CHECK(e->classify_batch(2, &p, &w, &h, 4, b, nullptr, &err) == -1);
+}

@@ -444,6 +444,41 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  test('classifier: images in flight together are classified in shared passes, with the results of one at a time', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      const r = await page.evaluate(async () => {
+        const { MalariaClassifier } = await import('./malaria-classifier.js');
+        const c = await MalariaClassifier.create({ workers: 1 });
+        const imgs = Array.from({ length: 11 }, (_, k) => {
+          const w = 50 + 7 * k, h = 90 - 3 * k, d = new Uint8ClampedArray(w * h * 4);
+          for (let i = 0; i < d.length; i++) d[i] = (i * (k + 3)) ^ (i >> 5);
+          return new ImageData(d, w, h);
+        });
+        const one = [];
+        for (const img of imgs) one.push(await c.classify(img));
+        const inputs = [...imgs.slice(0, 5), new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' }), ...imgs.slice(5)];
+        const all = await Promise.all(inputs.map((x) => c.classify(x, { name: 'cell' }).catch((e) => ({ error: e.message }))));
+        const err = all.splice(5, 1)[0];
+        const inFlight = c.inFlight;
+        c.dispose();
+        return {
+          inFlight, batch: c.info.batch, err: err.error,
+          singles: one.map((x) => x.batch),
+          batches: all.map((x) => x.batch),
+          same: all.every((x, i) => x.pParasitized === one[i].pParasitized && x.logits[0] === one[i].logits[0] &&
+                               x.cam.length === one[i].cam.length && x.cam.every((v, j) => v === one[i].cam[j])),
+        };
+      });
+      assert(r.batch === 8 && r.inFlight === 10, `one Worker, int8: batch ${r.batch}, in flight ${r.inFlight}`);
+      assert(r.singles.every((b) => b === 1), `one at a time: ${r.singles}`);
+      assert(Math.max(...r.batches) > 1, `in flight together: passes of ${r.batches}`);
+      assert(r.same, 'each image gets the result it gets alone (logits, p, CAM)');
+      assert(/could not be decoded/.test(r.err), `the corrupt image among them: ${r.err}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
   test('local model copy: kept in OPFS after the first visit, read on the next, a damaged copy is replaced', async () => {
     const ctx = await newContext([env.siteOrigin]);
     try {

@@ -66,6 +66,36 @@ export function register({ buildDir, nativeCli }) {
     engine.dispose();
   });
 
+  for (const variant of ['simd', 'nosimd']) {
+    test(`wasm under Node (${variant}): classifyBatch gives each cell what classifyPixels gives it, bit for bit`, async () => {
+      const { loadEngine } = await import(engineUrl);
+      const engine = await loadEngine({
+        assets: manifest, baseUrl: pathToFileURL(site + '/').href, prefer: variant,
+        wasmBytes: { [variant]: fs.readFileSync(path.join(site, manifest.wasm[variant].wasm)) },
+        modelBytes: fs.readFileSync(modelPath),
+      });
+      assert(engine.batchCapacity === 8, `int8 model: batch capacity ${engine.batchCapacity}`);
+      const imgs = cells.slice(0, 7).map((c) => decodePNG(fs.readFileSync(c.path)));
+      const alone = imgs.map((img) => engine.classifyPixels(img.data, img.width, img.height, 4));
+      // 8 entries: the 7 cells with an unreadable one (no pixels) in the middle
+      const batch = [...imgs.slice(0, 3), { data: new Uint8Array(0), width: 0, height: 0 }, ...imgs.slice(3)];
+      const got = engine.classifyBatch(batch);
+      assert(got.length === 8, `${got.length} answers`);
+      assert(got[3].error && /no pixels/.test(got[3].error), `the unreadable image: ${JSON.stringify(got[3])}`);
+      got.filter((g, i) => i !== 3).forEach((g, k) => {
+        const a = alone[k];
+        assert(g.result, `cell ${k}: ${g.error}`);
+        assert(g.result.logits[0] === a.logits[0] && g.result.logits[1] === a.logits[1], `cell ${k}: logits ${g.result.logits} vs ${a.logits}`);
+        assert(g.result.pParasitized === a.pParasitized && g.result.band === a.band, `cell ${k}: p and band`);
+        assert(g.result.cam.length === a.cam.length && g.result.cam.every((v, i) => v === a.cam[i]), `cell ${k}: the same CAM`);
+      });
+      let msg = '';
+      try { engine.classifyBatch([...imgs, ...imgs]); } catch (e) { msg = e.message; }
+      assert(/takes 8/.test(msg), `too many: "${msg}"`);
+      engine.dispose();
+    });
+  }
+
   test('site: hashed assets match the manifest, the service worker precaches all of them', async () => {
     const { createHash } = await import('node:crypto');
     const sha = (f) => createHash('sha256').update(fs.readFileSync(path.join(site, f))).digest('hex');

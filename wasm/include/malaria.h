@@ -62,6 +62,22 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
  * the S x S network input (which covers the whole image). Valid until the next classify. */
 const float* mc_cam(const mc_engine* e);
 
+/* Images one mc_classify_batch_rgba call takes: 8 for an int8 model, 1 for f32/f16. */
+int32_t mc_batch_capacity(const mc_engine* e);
+/* Classify n <= mc_batch_capacity(e) images in one pass, in which every layer runs once over all
+ * of them (each weight is read once for the batch: more cells per second than n single calls).
+ * Image i is pixels[i], widths[i] x heights[i], `channels` as in mc_classify_rgba; results[i]
+ * and mc_cam_at(e, i) are exactly what mc_classify_rgba gives that image alone. status[i] is 0,
+ * or -1 when image i cannot be read (bad size, too large): the others go on, and err names the
+ * first such image. Returns how many images were classified, or -1 with a message in err for a
+ * bad n or a null array. */
+int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pixels,
+                               const int32_t* widths, const int32_t* heights, int32_t channels,
+                               mc_result* results, int32_t* status, char* err, size_t err_len);
+/* CAM of image i of the last mc_classify_batch_rgba (i = 0: also of the last mc_classify_rgba);
+ * NULL for i out of range. Valid until the next classify call. */
+const float* mc_cam_at(const mc_engine* e, int32_t i);
+
 #ifdef __cplusplus
 }
 #endif

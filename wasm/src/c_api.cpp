@@ -111,4 +111,40 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
 
 const float* mc_cam(const mc_engine* e) { return e ? e->engine->cam() : nullptr; }
 
+int32_t mc_batch_capacity(const mc_engine* e) { return e ? e->engine->batch_capacity() : 0; }
+
+int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pixels,
+                               const int32_t* widths, const int32_t* heights, int32_t channels,
+                               mc_result* results, int32_t* status, char* err, size_t err_len) {
+  static_assert(sizeof(int) == sizeof(int32_t), "int is 32 bits on every target we build");
+  if (!e || !pixels || !widths || !heights || !results || !status) {
+    copy_err_(err, err_len, "null engine, pixels, sizes, results or status");
+    return -1;
+  }
+  if (n < 1 || n > e->engine->batch_capacity()) {
+    copy_err_(err, err_len, "batch size out of range (1 .. mc_batch_capacity)");
+    return -1;
+  }
+  std::string errs[mc::kMaxBatch], msg;
+  mc::Prediction p[mc::kMaxBatch];
+  const int good = e->engine->classify_batch(n, pixels, widths, heights, channels, p, errs, &msg);
+  if (good < 0) {
+    copy_err_(err, err_len, msg.c_str());
+    return -1;
+  }
+  copy_err_(err, err_len, "");
+  bool named = false;
+  for (int i = 0; i < n; ++i) {
+    status[i] = errs[i].empty() ? 0 : -1;
+    results[i] = mc_result{{p[i].logits[0], p[i].logits[1]}, p[i].p_parasitized, p[i].label, p[i].band};
+    if (status[i] && !named) {
+      copy_err_(err, err_len, ("image " + std::to_string(i) + ": " + errs[i]).c_str());
+      named = true;
+    }
+  }
+  return good;
+}
+
+const float* mc_cam_at(const mc_engine* e, int32_t i) { return e ? e->engine->cam(i) : nullptr; }
+
 }  // extern "C"

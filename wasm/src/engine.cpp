@@ -180,6 +180,10 @@ struct Engine::Impl_ {
   int S = 0;
   float temperature = 1, band_lo = 0.5f, band_hi = 0.5f;
   Preprocessor pre;
+  // images one pass can take (int8: kMaxBatch; f32/f16: 1). Every buffer below that holds an
+  // activation has room for that many, image after image; a pass over k <= batch images runs
+  // every op once with ConvShape::n = k, so that each weight panel is read once for all of them.
+  int batch = 1;
 
   std::vector<Conv_> convs;                  // graph order (blob::resnet18_convs())
   Conv_* stem = nullptr;
@@ -194,7 +198,7 @@ struct Engine::Impl_ {
   int feat_h = 0, feat_w = 0;                // last conv features f4: feat_h x feat_w x 512
   const float* features = nullptr;
   std::vector<float> fc_w, fc_b, cam_w;      // [2][512], [2], w[1]-w[0]
-  float* pooled = nullptr;                   // 512
+  float* pooled = nullptr;                   // 512 per image
 
   // CAM upsampling tables (half-pixel centers), per output row/col: i0, i1, frac
   std::vector<int> up_y0, up_y1, up_x0, up_x1;
@@ -205,8 +209,8 @@ struct Engine::Impl_ {
   float* x = nullptr;                        // S*S*3 network input
   float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};
   float* zero = nullptr;                     // 512 zeros (padding taps)
-  float* cam_grid = nullptr;                 // feat_h*feat_w
-  float* cam = nullptr;                      // S*S
+  float* cam_grid = nullptr;                 // feat_h*feat_w per image
+  float* cam = nullptr;                      // S*S per image
   float* wg_scratch = nullptr;               // Winograd transforms, shared by those convs
   size_t indirection_pointers = 0;
   std::vector<float> x_pad;                  // f32 stem input, pre-padded (conv_padded_input_*)
@@ -229,17 +233,21 @@ struct Engine::Impl_ {
   bool load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
             const uint8_t* payload_sha256, std::string* err);
   bool plan(std::string* err);
+  ConvShape batched_(ConvShape s, int n = 0) const {   // the shape of a pass over n (batch) images
+    s.n = n > 0 ? n : batch;
+    return s;
+  }
   void forward(const float* input, Prediction* out);
-  void forward_rgb_qs8_(const uint8_t* rgb, Prediction* out);
+  void input_rgb_qs8_(int slot, const uint8_t* rgb);
+  void forward_qs8_(int k);
+  void head_(int slot, Prediction* out);
 
  private:
   void forward_f32_();
-  void forward_qs8_();
-  void head_(Prediction* out);
   void run_conv_(int index, const Conv_& c);
   void observe_(int index, const char* name, const float* in, size_t n_in, const float* out,
                 size_t n_out);
-  void cam_();
+  void cam_(int slot);
 };
 
 bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
@@ -447,10 +455,12 @@ bool Engine::Impl_::plan(std::string* err) {
   }
 
   // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam | Winograd scratch
-  const size_t SS = static_cast<size_t>(S) * S;
+  // (pooled, cam_grid and cam: one per image of a batch)
+  batch = int8 ? kMaxBatch : 1;
+  const size_t SS = static_cast<size_t>(S) * S, nimg = static_cast<size_t>(batch);
   const size_t act_f32 = int8 ? 0 : max_act;   // int8: activations live in arena_q
-  const size_t sizes[] = {SS * 3, act_f32, act_f32, act_f32, act_f32, 512, 512,
-                          static_cast<size_t>(feat_h) * feat_w, SS, wg_scratch_n};
+  const size_t sizes[] = {SS * 3, act_f32, act_f32, act_f32, act_f32, 512, 512 * nimg,
+                          static_cast<size_t>(feat_h) * feat_w * nimg, SS * nimg, wg_scratch_n};
   size_t offsets[10], total = 0;
   for (int i = 0; i < 10; ++i) {
     offsets[i] = total;
@@ -508,12 +518,16 @@ bool Engine::Impl_::plan(std::string* err) {
   }
 
   if (int8) {
-    // int8 arena (x_q | 4 rotating buffers, each 64-byte aligned), same assignment;
-    // the quantization must chain: each conv reads its producer's output parameters
+    // int8 arena (x_q | 4 rotating buffers, each 64-byte aligned, each for `batch` images),
+    // same assignment; the quantization must chain: each conv reads its producer's output
+    // parameters
     size_t act_q = 0, x_bytes = 0, bytes_q = 0;
-    // x_q is the stem's pre-padded input (border and slack = its zero point, set once here)
+    // x_q is the stem's pre-padded input (border and slack = its zero point, set once here);
+    // x16_stem the same for every image of a batch
     const size_t x_pad_q = conv_padded_input_size(stem->shape);
-    if (!add_ok_(max_act, 63, &act_q) || !add_ok_(x_pad_q, 63, &x_bytes)) {
+    const size_t x_pad_b = conv_padded_input_size(batched_(stem->shape));
+    if (!mul_ok_(max_act, nimg, &act_q) || !add_ok_(act_q, 63, &act_q) ||
+        !add_ok_(x_pad_q, 63, &x_bytes) || x_pad_b == 0) {
       MC_FAIL_(err, "int8 arena size overflows");
     }
     act_q = act_q / 64 * 64;
@@ -548,13 +562,13 @@ bool Engine::Impl_::plan(std::string* err) {
       c.in_count_q = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
       c.winograd = winograd_qs8_(c.shape) ? 2 : 0;
       if (c.winograd)   // reads its int8 input directly
-        wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(c.shape));
+        wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(batched_(c.shape)));
       else
-        x16_count = std::max(x16_count, c.in_count_q);
+        x16_count = std::max(x16_count, c.in_count_q * nimg);
     }
     x16.assign(x16_count, 0);
     wq_scratch.assign(wq_scratch_n, 0);
-    x16_stem.assign(x_pad_q, static_cast<int16_t>(stem->qin.zero_point));
+    x16_stem.assign(x_pad_b, static_cast<int16_t>(stem->qin.zero_point));
     // classify's input: quantize(normalize(v)) depends on the byte v and its channel only, so
     // one table gives exactly what quantize_f32_qs8 gives on normalize_u8's floats
     for (int i = 0; i < 3 * 256; ++i) {
@@ -577,8 +591,9 @@ bool Engine::Impl_::plan(std::string* err) {
           c.packed_q.swap(pw);
           c.wq = c.packed_q.data();
         }
-        c.indirection_x16.assign(conv_rows_indirection_size(c.shape), nullptr);
-        conv_rows_setup_indirection_qs8_a16(c.shape, x16_stem.data(), c.indirection_x16.data());
+        c.indirection_x16.assign(conv_rows_indirection_size(batched_(c.shape)), nullptr);
+        conv_rows_setup_indirection_qs8_a16(batched_(c.shape), x16_stem.data(),
+                                            c.indirection_x16.data());
         continue;
       }
       if (c.winograd) {   // the Winograd weights replace the direct ones
@@ -589,8 +604,8 @@ bool Engine::Impl_::plan(std::string* err) {
         c.packed_q.swap(pw);
         c.wq = c.packed_q.data();
         c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
-        c.indirection_wq.assign(conv_winograd_qs8_indirection_size(c.shape), nullptr);
-        conv_winograd_qs8_setup(c.shape, c.in_q, c.zero_q.data(), c.indirection_wq.data());
+        c.indirection_wq.assign(conv_winograd_qs8_indirection_size(batched_(c.shape)), nullptr);
+        conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
         continue;
       }
       if (c.w16) {   // the stored int8 weights stay as they are otherwise (no copy)
@@ -600,8 +615,8 @@ bool Engine::Impl_::plan(std::string* err) {
         c.wq = c.packed_q.data();
       }
       c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
-      c.indirection_x16.assign(conv_indirection_size(c.shape), nullptr);
-      conv_setup_indirection_qs8_a16(c.shape, x16.data(), c.zero_x16.data(),
+      c.indirection_x16.assign(conv_indirection_size(batched_(c.shape)), nullptr);
+      conv_setup_indirection_qs8_a16(batched_(c.shape), x16.data(), c.zero_x16.data(),
                                      c.indirection_x16.data());
     }
     features_q = bufs_q[cur];
@@ -610,9 +625,9 @@ bool Engine::Impl_::plan(std::string* err) {
 
   // indirection, pointing into the arena (which never moves from here on)
   for (Conv_& cv : convs) {
-    const size_t n = int8 ? (cv.winograd ? conv_winograd_qs8_indirection_size(cv.shape)
-                                         : cv.rows ? conv_rows_indirection_size(cv.shape)
-                                                   : conv_indirection_size(cv.shape))
+    const size_t n = int8 ? (cv.winograd ? conv_winograd_qs8_indirection_size(batched_(cv.shape))
+                                         : cv.rows ? conv_rows_indirection_size(batched_(cv.shape))
+                                                   : conv_indirection_size(batched_(cv.shape)))
                      : cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
                                    : conv_indirection_size(cv.shape);
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
@@ -680,8 +695,12 @@ void Engine::Impl_::run_conv_(int index, const Conv_& c) {
   observe_(index, c.name.c_str(), c.in, c.in_count, c.out, c.out_count);
 }
 
-void Engine::Impl_::cam_() {
+void Engine::Impl_::cam_(int slot) {
   const int C = blob::kResnet18Features;
+  const size_t grid = static_cast<size_t>(feat_h) * feat_w;
+  float* cam_grid = this->cam_grid + slot * grid;   // this image's
+  float* cam = this->cam + static_cast<size_t>(slot) * S * S;
+  const int8_t* features_q = this->features_q + slot * grid * C;
   for (int p = 0; p < feat_h * feat_w; ++p) {
     float s = 0;
     if (int8) {   // dequantized on the fly: scale * (q - zp)
@@ -731,35 +750,43 @@ void Engine::Impl_::forward_f32_() {
 }
 
 // The same graph on int8 activations (the observer is not called: it sees f32 engines only),
-// from the stem's input in x16_stem.
-void Engine::Impl_::forward_qs8_() {
+// for the first k images of a batch, from the stem's input in x16_stem. Each conv runs once
+// over all k images (ConvShape::n = k); the pools go image by image.
+void Engine::Impl_::forward_qs8_(int k) {
   const int8_t* widened = nullptr;   // whose values x16 holds (a block's downsample and conv1
                                      // read the same input)
   auto conv = [&](const Conv_& c) {
+    const ConvShape s = batched_(c.shape, k);
     if (c.winograd) {   // exact Winograd F(2x2, 3x3) on the int8 input
-      conv_winograd_qs8_run(c.shape, c.indirection_wq.data(), c.wq, wq_scratch.data(),
+      conv_winograd_qs8_run(s, c.indirection_wq.data(), c.wq, wq_scratch.data(),
                             c.out_q, c.residual_q, c.qres, c.relu, isa);
       if (c.out_q == widened) widened = nullptr;
       return;
     }
-    if (&c != stem && c.in_q != widened) widen_qs8_a16(c.in_count_q, c.in_q, x16.data());
+    if (&c != stem && c.in_q != widened) widen_qs8_a16(c.in_count_q * k, c.in_q, x16.data());
     widened = c.out_q == c.in_q ? nullptr : c.in_q;
     if (c.rows)
-      conv_rows_run_qs8_a16(c.shape, c.indirection_x16.data(), c.wq, c.w16,
+      conv_rows_run_qs8_a16(s, c.indirection_x16.data(), c.wq, c.w16,
                             c.out_q, c.residual_q, c.qres, c.relu, isa);
     else
-      conv_run_qs8_a16(c.shape, c.indirection_x16.data(), c.wq, c.w16, c.out_q,
+      conv_run_qs8_a16(s, c.indirection_x16.data(), c.wq, c.w16, c.out_q,
                        c.residual_q, c.qres, c.relu, isa);
   };
+  const size_t pool_in_n = static_cast<size_t>(pool_in_h) * pool_in_w * 64;
+  const size_t pool_out_n = static_cast<size_t>(pool_out_h) * pool_out_w * 64;
+  const size_t feat_n = static_cast<size_t>(feat_h) * feat_w * blob::kResnet18Features;
   conv(*stem);                                                          // conv7x7/2 + ReLU
-  maxpool_qs8(pool_in_h, pool_in_w, 64, 3, 2, 1, bufs_q[0], bufs_q[1], isa);   // maxpool 3x3/2
+  for (int i = 0; i < k; ++i)                                           // maxpool 3x3/2
+    maxpool_qs8(pool_in_h, pool_in_w, 64, 3, 2, 1, bufs_q[0] + i * pool_in_n,
+                bufs_q[1] + i * pool_out_n, isa);
   for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks
     if (b.down) conv(*b.down);
     conv(*b.conv1);
     conv(*b.conv2);
   }
-  global_avgpool_qs8_f32(feat_h * feat_w, blob::kResnet18Features, features_q, features_qp,
-                         pooled, isa);                                  // GAP (dequantizes)
+  for (int i = 0; i < k; ++i)                                           // GAP (dequantizes)
+    global_avgpool_qs8_f32(feat_h * feat_w, blob::kResnet18Features, features_q + i * feat_n,
+                           features_qp, pooled + i * blob::kResnet18Features, isa);
 }
 
 void Engine::Impl_::forward(const float* input, Prediction* out) {
@@ -772,18 +799,20 @@ void Engine::Impl_::forward(const float* input, Prediction* out) {
       quantize_f32_qs8(row, x + y * row, stem->qin, x_q + off + y * row_pad);
       widen_qs8_a16(row, x_q + off + y * row_pad, x16_stem.data() + off + y * row_pad);
     }
-    forward_qs8_();
+    forward_qs8_(1);
   } else {
     forward_f32_();
   }
-  head_(out);
+  head_(0, out);
 }
 
-// int8 engines from the resized image: each byte's quantized normalized value by qlut, straight
-// into the stem's int16 input (the same values as forward() on normalize_u8's floats).
-void Engine::Impl_::forward_rgb_qs8_(const uint8_t* rgb, Prediction* out) {
+// int8 engines, image `slot` of a batch from its resized bytes: each byte's quantized normalized
+// value by qlut, straight into the stem's int16 input (the same values as forward() on
+// normalize_u8's floats).
+void Engine::Impl_::input_rgb_qs8_(int slot, const uint8_t* rgb) {
   const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
-  int16_t* dst = x16_stem.data() + conv_padded_input_offset(stem->shape);
+  int16_t* dst = x16_stem.data() + slot * conv_padded_image_stride(stem->shape) +
+                 conv_padded_input_offset(stem->shape);
   for (int y = 0; y < S; ++y) {
     const uint8_t* src = rgb + y * row;
     int16_t* d = dst + y * row_pad;
@@ -793,17 +822,16 @@ void Engine::Impl_::forward_rgb_qs8_(const uint8_t* rgb, Prediction* out) {
       d[i + 2] = qlut[512 + src[i + 2]];
     }
   }
-  forward_qs8_();
-  head_(out);
 }
 
-// FC, CAM and the prediction, from pooled and the last features.
-void Engine::Impl_::head_(Prediction* out) {
+// FC, CAM and the prediction of image `slot`, from its pooled vector and last features.
+void Engine::Impl_::head_(int slot, Prediction* out) {
   const int C = blob::kResnet18Features;
   float logits[2];
+  const float* pooled = this->pooled + slot * C;
   fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
   if (!int8) observe_(22, "fc", pooled, C, logits, 2);
-  cam_();                                                             // CAM from f4
+  cam_(slot);                                                         // CAM from f4
 
   out->logits[0] = logits[0];
   out->logits[1] = logits[1];
@@ -851,7 +879,9 @@ bool Engine::classify(const uint8_t* pixels, int width, int height, int channels
   }
   if (impl_->int8) {   // the f32 input is not needed: qlut quantizes the resized bytes
     if (!impl_->pre.resize(pixels, width, height, channels, err)) return false;
-    impl_->forward_rgb_qs8_(impl_->pre.resized(), out);
+    impl_->input_rgb_qs8_(0, impl_->pre.resized());
+    impl_->forward_qs8_(1);
+    impl_->head_(0, out);
     return true;
   }
   if (!impl_->pre.run(pixels, width, height, channels, impl_->x, err)) return false;
@@ -859,10 +889,54 @@ bool Engine::classify(const uint8_t* pixels, int width, int height, int channels
   return true;
 }
 
+int Engine::classify_batch(int n, const uint8_t* const* pixels, const int* widths,
+                           const int* heights, int channels, Prediction* out, std::string* errs,
+                           std::string* err) {
+  if (n < 1 || n > impl_->batch) {
+    set_err_(err, "batch of " + std::to_string(n) + " images: this engine takes 1 to " +
+                      std::to_string(impl_->batch));
+    return -1;
+  }
+  if (!pixels || !widths || !heights || !out) {
+    set_err_(err, "null pixels, sizes or results");
+    return -1;
+  }
+  if (!impl_->int8) {   // one image: the f32/f16 path
+    std::string e;
+    const bool ok = classify(pixels[0], widths[0], heights[0], channels, out, &e);
+    if (errs) errs[0] = e;
+    return ok ? 1 : 0;
+  }
+  // each image into its slot; one that cannot be read keeps its slot and whatever it held (the
+  // pass runs over it, its result is not reported), so that image i's CAM is cam(i)
+  bool ok[kMaxBatch] = {};
+  int good = 0;
+  for (int i = 0; i < n; ++i) {
+    std::string e;
+    ok[i] = pixels[i] && impl_->pre.resize(pixels[i], widths[i], heights[i], channels, &e);
+    if (ok[i]) {
+      impl_->input_rgb_qs8_(i, impl_->pre.resized());
+      ++good;
+    } else {
+      out[i] = Prediction{};
+    }
+    if (errs) errs[i] = ok[i] ? std::string() : pixels[i] ? e : std::string("null pixels");
+  }
+  impl_->forward_qs8_(n);
+  for (int i = 0; i < n; ++i)
+    if (ok[i]) impl_->head_(i, &out[i]);
+  if (err) err->clear();
+  return good;
+}
+
 void Engine::forward(const float* input_nhwc, Prediction* out) { impl_->forward(input_nhwc, out); }
 
 int Engine::input_size() const { return impl_->S; }
 const float* Engine::cam() const { return impl_->cam; }
+const float* Engine::cam(int i) const {
+  return i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S : nullptr;
+}
+int Engine::batch_capacity() const { return impl_->batch; }
 const float* Engine::cam_grid() const { return impl_->cam_grid; }
 int Engine::cam_grid_h() const { return impl_->feat_h; }
 int Engine::cam_grid_w() const { return impl_->feat_w; }

@@ -40,6 +40,9 @@
 
 namespace mc {
 
+// Images an int8 engine classifies in one pass (classify_batch). Measured: see BENCHMARKS.md.
+constexpr int kMaxBatch = 8;
+
 enum { kLabelUninfected = 0, kLabelParasitized = 1 };
 enum { kBandUninfected = 0, kBandUncertain = 1, kBandParasitized = 2 };
 
@@ -88,11 +91,21 @@ class Engine {
   // pixels (RGB or RGBA rows, tightly packed) -> prediction (+ cam()). No allocation.
   bool classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
                 std::string* err);
+  // n <= batch_capacity() images in one pass: every op runs once over all of them, so each
+  // weight is read once for the batch (int8 engines take kMaxBatch, f32/f16 engines 1). Image i
+  // -> out[i] and cam(i), the same values classify() gives it alone, bit for bit. An image that
+  // cannot be read (too large, bad size) gets its message in errs[i] (errs: n strings, or null)
+  // and the others go on. Returns how many were classified, or -1 (message in err) for a bad n
+  // or null arrays. Allocates nothing unless an image fails.
+  int classify_batch(int n, const uint8_t* const* pixels, const int* widths, const int* heights,
+                     int channels, Prediction* out, std::string* errs, std::string* err);
+  int batch_capacity() const;
   // The network alone on an already normalized S*S*3 NHWC input (parity tests, calibration).
   void forward(const float* input_nhwc, Prediction* out);
 
   int input_size() const;                       // S
   const float* cam() const;                     // S*S, of the last classify/forward
+  const float* cam(int i) const;                // S*S, of image i of the last classify_batch
   const float* cam_grid() const;                // gh*gw, before upsampling
   int cam_grid_h() const;
   int cam_grid_w() const;

@@ -37,15 +37,16 @@ bool conv_shape_valid(const ConvShape& s) {
   auto in_range = [](int v) { return v >= 1 && v <= kMax; };
   if (!conv_weights_shape_valid(s)) return false;
   if (!in_range(s.in_h) || !in_range(s.in_w) || !in_range(s.in_c) || !in_range(s.out_c) ||
-      !in_range(s.kh) || !in_range(s.kw) || !in_range(s.stride))
+      !in_range(s.kh) || !in_range(s.kw) || !in_range(s.stride) || !in_range(s.n))
     return false;
   if (s.pad < 0 || s.pad >= s.kh || s.pad >= s.kw) return false;
   if (s.in_h + 2 * s.pad < s.kh || s.in_w + 2 * s.pad < s.kw) return false;
   const double lim = double(1u << 31);
-  const double oh = s.out_h(), ow = s.out_w();
-  if (double(s.in_h) * s.in_w * s.in_c >= lim) return false;
-  if (oh * ow * s.out_c >= lim) return false;
-  if (oh * ow * s.kh * s.kw >= lim) return false;
+  const double oh = s.out_h(), ow = s.out_w(), n = s.n;
+  if (n * s.in_h * s.in_w * s.in_c >= lim) return false;
+  if (n * (s.in_h + 2.0 * s.pad) * (s.in_w + 2.0 * s.pad) * s.in_c + 8 >= lim) return false;
+  if (n * oh * ow * s.out_c >= lim) return false;
+  if (n * oh * ow * s.kh * s.kw >= lim) return false;
   if ((double(s.out_c) + NR) * (double(s.kh) * s.kw * s.in_c + 1) >= lim) return false;
   return true;
 }
@@ -79,7 +80,7 @@ void conv_pack_f32(const ConvShape& s, const float* w_ohwi, const float* bias, f
 
 size_t conv_indirection_size(const ConvShape& s) {
   if (!conv_shape_valid(s)) return 0;
-  return size_t(s.out_h()) * size_t(s.out_w()) * size_t(s.kh) * size_t(s.kw);
+  return s.out_pixels() * size_t(s.kh) * size_t(s.kw);
 }
 
 void conv_setup_indirection(const ConvShape& s, const float* input, const float* zero,
@@ -132,7 +133,7 @@ bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, cons
   const kernels::F32IgemmUkernel uk = f32_ukernel(isa, mr);
   if (!uk) return false;
   if (!conv_shape_valid(s) || !indirection || !packed || !output) return false;
-  run_tiles_f32(uk, size_t(mr % 100), s, size_t(s.out_h()) * size_t(s.out_w()), size_t(s.in_c),
+  run_tiles_f32(uk, size_t(mr % 100), s, s.out_pixels(), size_t(s.in_c),
                 size_t(s.kh) * size_t(s.kw), indirection, packed, output, residual, relu);
   return true;
 }
@@ -143,7 +144,7 @@ bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
   const kernels::F32IgemmUkernel uk = f32_ukernel(isa, mr);
   if (!uk) return false;
   if (!conv_shape_valid(s) || !indirection || !packed || !output) return false;
-  run_tiles_f32(uk, size_t(mr % 100), s, size_t(s.out_h()) * size_t(s.out_w()),
+  run_tiles_f32(uk, size_t(mr % 100), s, s.out_pixels(),
                 size_t(s.kw) * size_t(s.in_c), size_t(s.kh), indirection, packed, output,
                 residual, relu);
   return true;
@@ -151,10 +152,14 @@ bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
 
 }  // namespace detail
 
+size_t conv_padded_image_stride(const ConvShape& s) {
+  if (!conv_shape_valid(s)) return 0;
+  return (size_t(s.in_h) + 2 * size_t(s.pad)) * (size_t(s.in_w) + 2 * size_t(s.pad)) * size_t(s.in_c);
+}
+
 size_t conv_padded_input_size(const ConvShape& s) {
   if (!conv_shape_valid(s)) return 0;
-  return (size_t(s.in_h) + 2 * size_t(s.pad)) * (size_t(s.in_w) + 2 * size_t(s.pad)) *
-             size_t(s.in_c) + 8;
+  return size_t(s.n) * conv_padded_image_stride(s) + 8;
 }
 
 size_t conv_padded_input_offset(const ConvShape& s) {
@@ -164,7 +169,7 @@ size_t conv_padded_input_offset(const ConvShape& s) {
 
 size_t conv_rows_indirection_size(const ConvShape& s) {
   if (!conv_shape_valid(s)) return 0;
-  return size_t(s.out_h()) * size_t(s.out_w()) * size_t(s.kh);
+  return s.out_pixels() * size_t(s.kh);
 }
 
 void conv_rows_setup_indirection(const ConvShape& s, const float* padded,

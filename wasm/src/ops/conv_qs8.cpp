@@ -284,7 +284,7 @@ bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, con
                        Isa isa, int mr) {
   const kernels::Qs8IgemmUkernel uk = qs8_ukernel(isa, mr);
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
-  return run_tiles_qs8(uk, size_t(mr), s, size_t(s.out_h()) * size_t(s.out_w()), indirection,
+  return run_tiles_qs8(uk, size_t(mr), s, s.out_pixels(), indirection,
                        packed, false, output, residual, residual_q, relu);
 }
 
@@ -295,7 +295,7 @@ bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
     return false;
   return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
-                       size_t(s.out_h()) * size_t(s.out_w()), indirection, rows_packed, false,
+                       s.out_pixels(), indirection, rows_packed, false,
                        output, residual, residual_q, relu);
 }
 
@@ -304,7 +304,7 @@ bool conv_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection
                            QuantParams residual_q, bool relu, Isa isa, int mr) {
   const kernels::Qs8A16IgemmUkernel uk = qs8_a16_ukernel(isa, mr, w16);
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
-  return run_tiles_qs8(uk, size_t(mr), s, size_t(s.out_h()) * size_t(s.out_w()), indirection,
+  return run_tiles_qs8(uk, size_t(mr), s, s.out_pixels(), indirection,
                        packed, w16, output, residual, residual_q, relu);
 }
 
@@ -316,7 +316,7 @@ bool conv_rows_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indire
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
     return false;
   return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
-                       size_t(s.out_h()) * size_t(s.out_w()), indirection, rows_packed, w16,
+                       s.out_pixels(), indirection, rows_packed, w16,
                        output, residual, residual_q, relu);
 }
 

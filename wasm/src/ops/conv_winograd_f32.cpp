@@ -35,6 +35,7 @@ size_t bias_floats(const ConvShape& s) { return num_panels(s) * NR; }
 bool conv_winograd_f32_applicable(const ConvShape& s, int m) {
   if (m != 2 && m != 4) return false;
   if (s.kh != 3 || s.kw != 3 || s.stride != 1 || s.pad != 1 || !conv_shape_valid(s)) return false;
+  if (s.n != 1) return false;   // one image at a time (the f32 engines do not batch)
   const size_t kPos = num_pos(m);
   // conv_shape_valid bounds every tensor by 2^31 elements; the products below stay in range on
   // 64-bit hosts but not necessarily in wasm32, so check them.

@@ -27,7 +27,8 @@
 
 namespace mc {
 
-// m is 2 or 4; 3x3 kernel, stride 1, pad 1, conv_shape_valid, and every size below fits a size_t.
+// m is 2 or 4; 3x3 kernel, stride 1, pad 1, one image (n = 1), conv_shape_valid, and every size
+// below fits a size_t.
 bool conv_winograd_f32_applicable(const ConvShape& s, int m);
 
 // Winograd weights, floats: [bias, out_c rounded up to 8][(m+2)^2 positions x panels of 8 output

@@ -29,7 +29,8 @@ size_t num_panels(const ConvShape& s) { return (size_t(s.out_c) + NR - 1) / NR; 
 size_t kc_pairs(const ConvShape& s) { return (size_t(s.in_c) + 1) / 2; }
 size_t tiles_h(const ConvShape& s) { return (size_t(s.out_h()) + 1) / 2; }
 size_t tiles_w(const ConvShape& s) { return (size_t(s.out_w()) + 1) / 2; }
-size_t num_tiles(const ConvShape& s) { return tiles_h(s) * tiles_w(s); }
+size_t image_tiles(const ConvShape& s) { return tiles_h(s) * tiles_w(s); }
+size_t num_tiles(const ConvShape& s) { return size_t(s.n) * image_tiles(s); }   // all n images
 // int16 per Winograd weight panel: [in_c pairs][8][2]
 size_t panel_i16(const ConvShape& s) { return kc_pairs(s) * 2 * NR; }
 // direct layout panel bytes: 64 (bias, scale) + 9 taps x pairs x 16
@@ -120,7 +121,9 @@ void conv_winograd_qs8_setup(const ConvShape& s, const int8_t* input, const int8
                              const int8_t** ind) {
   if (!conv_winograd_qs8_applicable(s) || !input || !zero || !ind) return;
   const size_t th = tiles_h(s), tw = tiles_w(s), kc = size_t(s.in_c);
-  // tile (ty, tx) reads input rows 2ty-1 .. 2ty+2, columns 2tx-1 .. 2tx+2
+  const size_t in_image = size_t(s.in_h) * size_t(s.in_w) * kc;
+  // tile (ty, tx) reads input rows 2ty-1 .. 2ty+2, columns 2tx-1 .. 2tx+2 (image after image)
+  for (int b = 0; b < s.n; b++, input += in_image, ind += image_tiles(s) * kPos)
   for (size_t ty = 0; ty < th; ty++)
     for (size_t tx = 0; tx < tw; tx++) {
       const int8_t** row = ind + (ty * tw + tx) * kPos;
@@ -159,7 +162,7 @@ void conv_winograd_qs8_run(const ConvShape& s, const int8_t* const* ind, const v
   (void)isa;
 #endif
   const uint8_t* packed = static_cast<const uint8_t*>(packed_);
-  const size_t th = tiles_h(s), tw = tiles_w(s), T = th * tw;
+  const size_t th = tiles_h(s), tw = tiles_w(s), T = num_tiles(s);
   const size_t kc = size_t(s.in_c), kcp = 2 * kc_pairs(s), oc = size_t(s.out_c);
   const size_t np = num_panels(s), pi = panel_i16(s);
   const size_t oh = size_t(s.out_h()), ow = size_t(s.out_w());
@@ -180,10 +183,11 @@ void conv_winograd_qs8_run(const ConvShape& s, const int8_t* const* ind, const v
         gemm(std::min(MR, T - t0), nc, kcp, V + (x * T + t0) * kcp, kcp, w,
              M + (x * T + t0) * oc + n0, oc);
     }
+  for (size_t b = 0; b < size_t(s.n); b++)
   for (size_t ty = 0; ty < th; ty++)
     for (size_t tx = 0; tx < tw; tx++) {
-      const size_t y0 = 2 * ty, x0 = 2 * tx, off = (y0 * ow + x0) * oc;
-      out_uk(oc, M + (ty * tw + tx) * oc, T * oc, bias, scale, output + off, ow * oc,
+      const size_t y0 = 2 * ty, x0 = 2 * tx, off = ((b * oh + y0) * ow + x0) * oc;
+      out_uk(oc, M + ((b * th + ty) * tw + tx) * oc, T * oc, bias, scale, output + off, ow * oc,
              std::min<size_t>(2, oh - y0), std::min<size_t>(2, ow - x0),
              residual ? residual + off : nullptr, p);
     }

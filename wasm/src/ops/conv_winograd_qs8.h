@@ -50,9 +50,11 @@ const char* conv_winograd_qs8_layout_name();   // "winograd-qs8-f2x2-w16"
 bool conv_winograd_qs8_pack_from_igemm(const ConvShape& s, const void* packed_qs8, void* out);
 
 // Scratch bytes (64-byte aligned parts; V int16 [16][tiles][in_c rounded to even], M int32
-// [16][tiles][out_c]). Only used during one run: may be shared by convolutions.
+// [16][tiles][out_c], tiles of all n images). Only used during one run: may be shared by
+// convolutions; a scratch for n images serves any run with fewer.
 size_t conv_winograd_qs8_scratch_size(const ConvShape& s);
-// Input tile pointers: 16 per 2x2 output tile, into input or zero (>= in_c bytes).
+// Input tile pointers: 16 per 2x2 output tile (image after image), into input or zero (>= in_c
+// bytes).
 size_t conv_winograd_qs8_indirection_size(const ConvShape& s);
 void conv_winograd_qs8_setup(const ConvShape& s, const int8_t* input, const int8_t* zero,
                              const int8_t** indirection);

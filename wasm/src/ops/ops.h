@@ -23,14 +23,21 @@ namespace mc {
 enum class Isa { Scalar, Simd };
 Isa default_isa();            // Simd when compiled with a SIMD target, else Scalar
 
+// n: a batch of n images, stored one after another (N x H x W x C); every op runs all n in one
+// pass, so that each weight panel is read once for the whole batch. Indirection buffers hold the
+// n images' pointers in image order, so the first k images' part of a setup for n is a setup for
+// k: a run with n = k <= the set-up n uses it as it is.
 struct ConvShape {
   int in_h, in_w, in_c, out_c, kh, kw, stride, pad;
+  int n = 1;
   int out_h() const { return (in_h + 2 * pad - kh) / stride + 1; }
   int out_w() const { return (in_w + 2 * pad - kw) / stride + 1; }
+  // output pixels of all n images
+  size_t out_pixels() const { return size_t(n) * size_t(out_h()) * size_t(out_w()); }
 };
 
-// True when every field is in range: sizes >= 1 (each <= 65536, tensors < 2^31 elements),
-// stride >= 1, 0 <= pad < kernel size, output >= 1x1. The indirection size function returns 0
+// True when every field is in range: sizes >= 1 (each <= 65536, tensors of all n images < 2^31
+// elements), stride >= 1, 0 <= pad < kernel size, output >= 1x1. The indirection size function returns 0
 // and the setup/run functions do nothing for a shape that is not valid.
 bool conv_shape_valid(const ConvShape& s);
 // The weights part only (kh, kw, in_c, out_c): the packed size and packing depend on nothing
@@ -68,11 +75,13 @@ void conv_run_f32(const ConvShape& s, const float* const* indirection, const flo
 //   std::vector<const float*> ind(mc::conv_rows_indirection_size(s));
 //   mc::conv_rows_setup_indirection(s, xp.data(), ind.data());
 //   mc::conv_rows_run_f32(s, ind.data(), packed, out, nullptr, true);
-// Sizes in elements; the padded size includes 8 elements of slack after the last row (kernels
-// may read up to 7 elements past a row; the weights there are 0). 0 for an invalid shape.
+// Sizes in elements; the padded size (n padded images one after another, image b at
+// b * conv_padded_image_stride) includes 8 elements of slack after the last row (kernels may
+// read up to 7 elements past a row; the weights there are 0). 0 for an invalid shape.
 size_t conv_padded_input_size(const ConvShape& s);
-size_t conv_padded_input_offset(const ConvShape& s);   // of interior pixel (0, 0)
-size_t conv_rows_indirection_size(const ConvShape& s);   // out_h * out_w * kh pointers
+size_t conv_padded_image_stride(const ConvShape& s);   // (in_h + 2 pad) * (in_w + 2 pad) * in_c
+size_t conv_padded_input_offset(const ConvShape& s);   // of image 0's interior pixel (0, 0)
+size_t conv_rows_indirection_size(const ConvShape& s);   // n * out_h * out_w * kh pointers
 void conv_rows_setup_indirection(const ConvShape& s, const float* padded, const float** indirection);
 void conv_rows_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                        float* output, const float* residual, bool relu, Isa isa = default_isa());

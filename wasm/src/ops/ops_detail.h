@@ -67,12 +67,15 @@ bool qs8_epilogue_params(const void* packed, const int8_t* residual, QuantParams
 // The ISA the ops really use: Simd falls back to Scalar in a build without SIMD.
 Isa effective_isa(Isa isa);
 
-// Pixel-major indirection shared by the f32 and qs8 convolutions:
-// ind[p * kh*kw + t] = input + ((iy*in_w + ix) * in_c) or zero.
+// Pixel-major indirection shared by the f32 and qs8 convolutions, image after image:
+// ind[((b*out_h + oy)*out_w + ox) * kh*kw + t] = input + ((b*in_h + iy)*in_w + ix) * in_c or zero.
 template <typename T>
 void setup_indirection(const ConvShape& s, const T* input, const T* zero, const T** ind) {
   const int oh = s.out_h(), ow = s.out_w();
   const size_t ks = size_t(s.kh) * size_t(s.kw);
+  const size_t in_image = size_t(s.in_h) * size_t(s.in_w) * size_t(s.in_c);
+  const size_t ind_image = size_t(oh) * size_t(ow) * ks;
+  for (int b = 0; b < s.n; b++, input += in_image, ind += ind_image)
   for (int oy = 0; oy < oh; oy++) {
     for (int ox = 0; ox < ow; ox++) {
       const T** row = ind + (size_t(oy) * size_t(ow) + size_t(ox)) * ks;
@@ -90,11 +93,14 @@ void setup_indirection(const ConvShape& s, const T* input, const T* zero, const 
 }
 
 // Row indirection of the row-form convolutions (ops.h): ind[p * kh + ky] points to the first of
-// the kw*in_c values of kernel row ky of output pixel p in the pre-padded input.
+// the kw*in_c values of kernel row ky of output pixel p (of all n images) in the pre-padded input.
 template <typename T>
 void setup_row_indirection(const ConvShape& s, const T* padded, const T** ind) {
   const int oh = s.out_h(), ow = s.out_w();
   const size_t wp = size_t(s.in_w) + 2 * size_t(s.pad), c = size_t(s.in_c);
+  const size_t in_image = (size_t(s.in_h) + 2 * size_t(s.pad)) * wp * c;
+  const size_t ind_image = size_t(oh) * size_t(ow) * size_t(s.kh);
+  for (int b = 0; b < s.n; b++, padded += in_image, ind += ind_image)
   for (int oy = 0; oy < oh; oy++)
     for (int ox = 0; ox < ow; ox++)
       for (int ky = 0; ky < s.kh; ky++)
