@@ -180,10 +180,13 @@ struct Engine::Impl_ {
   int S = 0;
   float temperature = 1, band_lo = 0.5f, band_hi = 0.5f;
   Preprocessor pre;
-  // images one pass can take (int8: kMaxBatch; f32/f16: 1). Every buffer below that holds an
-  // activation has room for that many, image after image; a pass over k <= batch images runs
-  // every op once with ConvShape::n = k, so that each weight panel is read once for all of them.
+  // images one pass can take: 1 as loaded (the first result is not delayed by buffers it does
+  // not need); an int8 engine grows to kMaxBatch at its first batch (plan(err, kMaxBatch),
+  // once). Every buffer below that holds an activation has room for that many, image after
+  // image; a pass over k <= batch images runs every op once with ConvShape::n = k, so that each
+  // weight panel is read once for all of them.
   int batch = 1;
+  bool weights_ready = false;                // plan() made the weights the run uses (once)
 
   std::vector<Conv_> convs;                  // graph order (blob::resnet18_convs())
   Conv_* stem = nullptr;
@@ -232,7 +235,7 @@ struct Engine::Impl_ {
 
   bool load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
             const uint8_t* payload_sha256, std::string* err);
-  bool plan(std::string* err);
+  bool plan(std::string* err, int batch_size = 1);
   ConvShape batched_(ConvShape s, int n = 0) const {   // the shape of a pass over n (batch) images
     s.n = n > 0 ? n : batch;
     return s;
@@ -370,7 +373,10 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
 }
 
 // Shapes, arena, buffer assignment and indirection: everything inference needs, once.
-bool Engine::Impl_::plan(std::string* err) {
+// The graph, the weights in the forms the run uses (first call only) and every buffer and
+// indirection for batch_size images; called again (int8) to grow the batch.
+bool Engine::Impl_::plan(std::string* err, int batch_size) {
+  indirection_pointers = 0;
   // wire the graph: stem, then blocks (conv1, conv2 [, downsample]) per resnet18_convs() names
   stem = &convs[0];
   if (stem->name != "conv1") {
@@ -456,7 +462,7 @@ bool Engine::Impl_::plan(std::string* err) {
 
   // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam | Winograd scratch
   // (pooled, cam_grid and cam: one per image of a batch)
-  batch = int8 ? kMaxBatch : 1;
+  batch = int8 ? batch_size : 1;
   const size_t SS = static_cast<size_t>(S) * S, nimg = static_cast<size_t>(batch);
   const size_t act_f32 = int8 ? 0 : max_act;   // int8: activations live in arena_q
   const size_t sizes[] = {SS * 3, act_f32, act_f32, act_f32, act_f32, 512, 512 * nimg,
@@ -581,11 +587,13 @@ bool Engine::Impl_::plan(std::string* err) {
       c.w16 = !c.winograd && conv_qs8_a16_prefers_w16(c.shape);
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
-        std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
-        conv_rows_repack_qs8(c.shape, c.wq, px.data());
-        c.packed_q.swap(px);
-        c.wq = c.packed_q.data();
-        if (c.w16) {
+        if (!weights_ready) {
+          std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
+          conv_rows_repack_qs8(c.shape, c.wq, px.data());
+          c.packed_q.swap(px);
+          c.wq = c.packed_q.data();
+        }
+        if (c.w16 && !weights_ready) {
           std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
           conv_rows_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
           c.packed_q.swap(pw);
@@ -597,18 +605,20 @@ bool Engine::Impl_::plan(std::string* err) {
         continue;
       }
       if (c.winograd) {   // the Winograd weights replace the direct ones
-        std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
-        if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
-          MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
+        if (!weights_ready) {
+          std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
+          if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
+            MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
+          }
+          c.packed_q.swap(pw);
+          c.wq = c.packed_q.data();
         }
-        c.packed_q.swap(pw);
-        c.wq = c.packed_q.data();
         c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
         c.indirection_wq.assign(conv_winograd_qs8_indirection_size(batched_(c.shape)), nullptr);
         conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
         continue;
       }
-      if (c.w16) {   // the stored int8 weights stay as they are otherwise (no copy)
+      if (c.w16 && !weights_ready) {   // the stored int8 weights stay as they are otherwise
         std::vector<uint8_t> pw(conv_packed_qs8_w16_size(c.shape));
         conv_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
         c.packed_q.swap(pw);
@@ -676,6 +686,7 @@ bool Engine::Impl_::plan(std::string* err) {
   };
   table(feat_h, &up_y0, &up_y1, &up_fy);
   table(feat_w, &up_x0, &up_x1, &up_fx);
+  weights_ready = true;
   return true;
 }
 
@@ -892,15 +903,17 @@ bool Engine::classify(const uint8_t* pixels, int width, int height, int channels
 int Engine::classify_batch(int n, const uint8_t* const* pixels, const int* widths,
                            const int* heights, int channels, Prediction* out, std::string* errs,
                            std::string* err) {
-  if (n < 1 || n > impl_->batch) {
+  if (n < 1 || n > batch_capacity()) {
     set_err_(err, "batch of " + std::to_string(n) + " images: this engine takes 1 to " +
-                      std::to_string(impl_->batch));
+                      std::to_string(batch_capacity()));
     return -1;
   }
   if (!pixels || !widths || !heights || !out) {
     set_err_(err, "null pixels, sizes or results");
     return -1;
   }
+  // the first batch: buffers and indirection for kMaxBatch images, once (the weights stay)
+  if (n > impl_->batch && !impl_->plan(err, kMaxBatch)) return -1;
   if (!impl_->int8) {   // one image: the f32/f16 path
     std::string e;
     const bool ok = classify(pixels[0], widths[0], heights[0], channels, out, &e);
@@ -936,7 +949,7 @@ const float* Engine::cam() const { return impl_->cam; }
 const float* Engine::cam(int i) const {
   return i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S : nullptr;
 }
-int Engine::batch_capacity() const { return impl_->batch; }
+int Engine::batch_capacity() const { return impl_->int8 ? kMaxBatch : 1; }
 const float* Engine::cam_grid() const { return impl_->cam_grid; }
 int Engine::cam_grid_h() const { return impl_->feat_h; }
 int Engine::cam_grid_w() const { return impl_->feat_w; }

@@ -96,7 +96,8 @@ class Engine {
   // -> out[i] and cam(i), the same values classify() gives it alone, bit for bit. An image that
   // cannot be read (too large, bad size) gets its message in errs[i] (errs: n strings, or null)
   // and the others go on. Returns how many were classified, or -1 (message in err) for a bad n
-  // or null arrays. Allocates nothing unless an image fails.
+  // or null arrays. Allocates nothing unless an image fails, except once: an engine plans its
+  // buffers for one image at load, and for batch_capacity() images at its first batch.
   int classify_batch(int n, const uint8_t* const* pixels, const int* widths, const int* heights,
                      int channels, Prediction* out, std::string* errs, std::string* err);
   int batch_capacity() const;
