@@ -210,7 +210,7 @@ def table(res, native):
                      "(p10–p90) in ms. Pool, cold start, bytes and memory: one fresh browser per scenario.")
         lines.append("")
     lines.append("| engine | weights | batch-1 median, 1 thread | batch-1 median, 2 threads | GFLOP/s (1 thread) | "
-                 f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (cached) | "
+                 f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (cached): no automation / Playwright attached | "
                  "bytes before first result (raw / gzip) | wasm memory | renderer peak RSS | measureUserAgentSpecificMemory* | logits vs PyTorch |")
     lines.append("|" + "---|" * 15)
     for e in eng:
@@ -228,7 +228,8 @@ def table(res, native):
             f"{fmt(get(e, 'batch', '1', 'cellsPerS'), 1)} cells/s | "
             f"{fmt(get(e, 'batch', '2', 'cellsPerS'), 1, ' cells/s') if get(e, 'batch', '2') else 'n/a'} | "
             f"{fmt(get(e, 'pool', 'cellsPerS'), 1)} cells/s | "
-            f"{fmt(get(e, 'cold', 'firstVisitMs'), 0, ' ms')} | {fmt(get(e, 'cold', 'repeatMedianMs'), 0, ' ms')} | "
+            f"{fmt(get(e, 'cold', 'firstVisitMs'), 0, ' ms')} | "
+            f"{fmt(get(e, 'cold', 'unattended', 'repeatMedianMs'), 0, ' ms')} / {fmt(get(e, 'cold', 'repeatMedianMs'), 0, ' ms')} | "
             f"{mb(get(e, 'cold', 'bytes', 'raw'))} / {mb(get(e, 'cold', 'bytes', 'gzip'))} | "
             f"{mib(get(l1, 'wasmBytes'))} | {fmt((get(l1, 'rendererPeakKiB') or 0) / 1024, 0, ' MiB')} | "
             f"{mib(get(l1, 'uaMemoryBytes'))} | "
@@ -287,10 +288,10 @@ def table(res, native):
                      lambda e: ratio(get(e, "pool", "cellsPerS"), best_tp2_thr)))
         rows.append(("2-Worker throughput vs peers' best of 2 threads / 2 Workers", "(info)",
                      lambda e: ratio(get(e, "pool", "cellsPerS"), best_tp2)))
-        rows.append(("cold start, repeat visit (cached)", "<= 0.25",
-                     lambda e: ratio(get(e, "cold", "repeatMedianMs"), best_cold)))
-        rows.append(("cold start, repeat visit, no automation attached", "(info)",
+        rows.append(("cold start, repeat visit (cached), no automation attached", "<= 0.25",
                      lambda e: ratio(get(e, "cold", "unattended", "repeatMedianMs"), best_cold_un)))
+        rows.append(("cold start, repeat visit (cached), Playwright attached", "(info)",
+                     lambda e: ratio(get(e, "cold", "repeatMedianMs"), best_cold)))
         rows.append(("cold start, first visit (empty cache, localhost)", "(info)",
                      lambda e: ratio(get(e, "cold", "firstVisitMs"), best_cold_first)))
         def est(e, mbit=50):
@@ -304,7 +305,7 @@ def table(res, native):
         goals = {
             "batch-1 latency vs best peer 1-thread (int8 / f32)": lambda v, e: v <= (0.5 if e["dtype"] == "int8" else 0.8),
             "2-Worker throughput vs peers' best 2-thread throughput, same page, alternating rounds": lambda v, e: v >= 2,
-            "cold start, repeat visit (cached)": lambda v, e: v <= 0.25,
+            "cold start, repeat visit (cached), no automation attached": lambda v, e: v <= 0.25,
             "bytes before first result (gzip)": lambda v, e: v <= 0.3,
         }
 
