@@ -27,7 +27,7 @@ const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromiu
 const RUNS = QUICK ? 10 : Number(opt('--runs', 50));
 const SEP_RUNS = QUICK ? 10 : 50;
 const SEPARATE_ALL = args.includes('--separate-all');
-const WARMUP = QUICK ? 3 : 10;
+const WARMUP = QUICK ? 3 : 30;   // a fresh browser: V8 tiers the hot code up within ~30 runs
 const REPS = QUICK ? 1 : 3;
 const POOL_REPS = QUICK ? 1 : 5, POOL_WARMUP = QUICK ? 1 : 3;   // pool: timed / warm-up batches
 const COLD_REPEATS = Number(process.env.BENCH_COLD_REPEATS || (QUICK ? 2 : 9));
@@ -227,7 +227,7 @@ async function runEngine(E) {
     // (the headline latency is the interleaved run's; this one is for memory and a cross-check)
     const r = await fresh({ ...base, threads: t, mode: 'latency', runs: SEP_RUNS, warmup: WARMUP });
     const ms = r.latencyMs;
-    res.latency[t] = { median: median(ms), p10: pct(ms, 0.1), p90: pct(ms, 0.9), min: Math.min(...ms), runs: ms.length,
+    res.latency[t] = { median: median(ms), p10: pct(ms, 0.1), p90: pct(ms, 0.9), min: Math.min(...ms), runs: ms.length, ms,
                        loadMs: r.loadMs, wasmBytes: r.mem.wasmBytes, wasmMemories: r.mem.memories,
                        uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB, info: r.info,
                        crossOriginIsolated: r.crossOriginIsolated };
@@ -246,9 +246,10 @@ async function runEngine(E) {
   }
   if (want('pool')) {
     // the peers' 2-thread batch in the same page, timed in the same rounds (alternating)
-    console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}; ort and tfjs at 2 threads alongside`);
+    console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}` +
+                (E.id.startsWith('ours') ? '; ort and tfjs at 2 threads alongside' : ''));
     const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: POOL_REPS, warmupBatches: POOL_WARMUP,
-                            peers: 'tfjs,ort' });
+                            ...(E.id.startsWith('ours') ? { peers: 'tfjs,ort' } : {}) });
     const m = median(r.batchMs);
     res.pool = { workers: 2, chunk: r.chunk, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
                  wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
@@ -263,7 +264,7 @@ async function runEngine(E) {
       checks.push(c);
       if (!c.ok) console.log(`  !! ${id} beside the pool: logits differ from PyTorch (max rel ${c.maxRelDiff.toExponential(2)})`);
     }
-    console.log(`   ${res.pool.cellsPerS.toFixed(1)} cells/s; beside it at 2 threads: ` +
+    console.log(`   ${res.pool.cellsPerS.toFixed(1)} cells/s` + (r.peers ? '; beside it at 2 threads: ' : '') +
                 Object.entries(res.pool.peers2t).map(([id, p]) => `${id} ${p.cellsPerS.toFixed(1)}`).join(', '));
   }
   if (want('cold')) {

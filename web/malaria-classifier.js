@@ -6,6 +6,8 @@
 //   const r = await c.classify(fileOrBlobOrImageBitmapOrImageData);
 //   // r = {label, pParasitized, band, logits, cam: Float32Array, size, ms, ...}
 //   c.dispose();
+//   // many images: keep c.inFlight classify() calls going; each Worker classifies the images
+//   // waiting for it in one pass of its engine (up to 8 for the int8 model), same results
 //
 // By default the engine runs in Worker(s) (one wasm instance each), also when this script was
 // loaded by a page of another origin (the widget on a health portal): a Worker must be of the

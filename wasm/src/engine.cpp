@@ -633,7 +633,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
     features_qp = buf_qp[cur];
   }
 
-  // indirection, pointing into the arena (which never moves from here on)
+  // indirection, pointing into the arena (which does not move until the next plan())
   for (Conv_& cv : convs) {
     const size_t n = int8 ? (cv.winograd ? conv_winograd_qs8_indirection_size(batched_(cv.shape))
                                          : cv.rows ? conv_rows_indirection_size(batched_(cv.shape))

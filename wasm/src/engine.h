@@ -8,12 +8,16 @@
 //   if (!e->classify(rgba, width, height, 4, &r, &err)) { ... }                // allocates nothing
 //   printf("%s p=%.4f band=%s\n", mc::label_name(r.label), r.p_parasitized, mc::band_name(r.band));
 //   const float* cam = e->cam();            // S*S floats, valid until the next classify
+//   // several cells in one pass (int8: up to kMaxBatch; each weight read once for all):
+//   std::vector<mc::Prediction> rs(n); std::vector<std::string> errs(n);
+//   e->classify_batch(n, pixel_ptrs, widths, heights, 4, rs.data(), errs.data(), &err);
 //
 // What create() does, once: parse and validate the blob (blob.h), check every tensor the graph
 // needs (name, dtype, shape, stride, pad), copy the packed weights (f16 widened to f32), plan
 // all activations in one arena (input, 4 rotating buffers, pooled vector, logits, CAM) and set
 // up every convolution's indirection buffer pointing into that arena. After that the arena
-// never moves, and classify()/forward() allocate nothing.
+// never moves, and classify()/forward() allocate nothing. (An int8 engine plans the buffers
+// once more, for kMaxBatch images, at its first classify_batch of more than one image.)
 //
 // The graph is torchvision's ResNet18 with BatchNorm folded into the convolutions:
 //   x -> conv7x7/2 + ReLU -> maxpool 3x3/2 -> 4 stages x 2 BasicBlocks -> GAP -> FC -> logits
