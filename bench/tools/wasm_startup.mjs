@@ -5,13 +5,15 @@
 // (BENCHMARKS.md, "Cold start"), not a benchmark: the page runs the load on its main thread.
 //
 //   node bench/tools/wasm_startup.mjs MODULE_DIR MODEL.mcb [--visits 4] [--first-cells 50]
-//        [--js-flags "--wasm-caching-timeout-ms=0"]
+//        [--js-flags "--wasm-caching-timeout-ms=0"] [--linger-ms 3000] [--profile]
+// --profile: a CPU profile of each visit (100 us samples), the functions with the most self time.
 //
 // MODULE_DIR holds malaria-simd.{mjs,wasm}; for function names, build it with a name section:
 //   emcmake cmake -S . -B build-prof -DCMAKE_BUILD_TYPE=Release -DCMAKE_EXE_LINKER_FLAGS=--profiling-funcs
 //   cmake --build build-prof --target malaria-simd      # -> build-prof/web/modules
 // Visit 1 classifies --first-cells cells (a session's work: what V8's tiering sees), every later
-// visit 3; each visit lingers 3 s (as the bench's cold start does) so that V8 may cache.
+// visit 3; each visit lingers 3 s (as the bench's cold start does; --linger-ms) so that V8 may
+// cache.
 import { chromium } from 'playwright-core';
 import http from 'node:http';
 import { spawn } from 'node:child_process';
