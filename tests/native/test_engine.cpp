@@ -1060,3 +1060,36 @@ TEST_CASE("engine: f32 engines take one image per batch", "[engine][batch]") {
   CHECK(b[0].logits[0] == a.logits[0]);
   CHECK(e->classify_batch(2, &p, &w, &h, 4, b, nullptr, &err) == -1);
 }
+
+TEST_CASE("engine: a large input size lowers the batch capacity, and batches there still match", "[engine][batch]") {
+  TorchTensors t;
+  nlohmann::json meta;
+  REQUIRE(mc_test::golden_model(&t, &meta));
+  mc_test::BlobSpec spec = mc_test::spec_from_meta(meta, "f32");
+  spec.S = 512;   // one image's int8 buffers ~50 MB: fewer than kMaxBatch fit 256 MiB
+  std::string err;
+  const auto b8 = int8_blob_(t, spec, {random_input_(512, 7)}, &err);
+  INFO(err);
+  REQUIRE(!b8.empty());
+  auto e = mc::Engine::create(b8.data(), b8.size(), &err);
+  REQUIRE(e);
+  const int cap = e->batch_capacity();
+  CHECK(cap >= 1);
+  CHECK(cap < mc::kMaxBatch);
+  const size_t arena1 = e->arena_bytes();
+  std::vector<std::vector<uint8_t>> px(2, std::vector<uint8_t>(300 * 280 * 4));
+  for (size_t k = 0; k < 2; ++k)
+    for (size_t i = 0; i < px[k].size(); ++i) px[k][i] = uint8_t((i * (5 + k)) ^ (i >> 8));
+  mc::Prediction alone[2], both[2];
+  for (int k = 0; k < 2; ++k) REQUIRE(e->classify(px[size_t(k)].data(), 300, 280, 4, &alone[k], &err));
+  if (cap >= 2) {
+    const uint8_t* p[2] = {px[0].data(), px[1].data()};
+    int w[2] = {300, 300}, h[2] = {280, 280};
+    REQUIRE(e->classify_batch(2, p, w, h, 4, both, nullptr, &err) == 2);
+    CHECK(both[0].logits[0] == alone[0].logits[0]);
+    CHECK(both[1].logits[1] == alone[1].logits[1]);
+    CHECK(e->arena_bytes() <= arena1 * size_t(cap) + (size_t(1) << 20));
+    CHECK(e->arena_bytes() < (size_t(256) << 20) + arena1);
+  }
+  WARN("S=512 int8: batch capacity " << cap << ", one image's buffers " << arena1 / (1 << 20) << " MiB");
+}

@@ -62,7 +62,8 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
  * the S x S network input (which covers the whole image). Valid until the next classify. */
 const float* mc_cam(const mc_engine* e);
 
-/* Images one mc_classify_batch_rgba call takes: 8 for an int8 model, 1 for f32/f16. */
+/* Images one mc_classify_batch_rgba call takes: 8 for an int8 model (fewer at input sizes
+ * where a batch's buffers would pass 256 MiB), 1 for f32/f16. */
 int32_t mc_batch_capacity(const mc_engine* e);
 /* Classify n <= mc_batch_capacity(e) images in one pass, in which every layer runs once over all
  * of them (each weight is read once for the batch: more cells per second than n single calls).

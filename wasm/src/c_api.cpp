@@ -127,7 +127,12 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
   }
   std::string errs[mc::kMaxBatch], msg;
   mc::Prediction p[mc::kMaxBatch];
-  const int good = e->engine->classify_batch(n, pixels, widths, heights, channels, p, errs, &msg);
+  int good = -1;
+  try {   // the first batch plans its buffers (allocates, once)
+    good = e->engine->classify_batch(n, pixels, widths, heights, channels, p, errs, &msg);
+  } catch (const std::bad_alloc&) {
+    msg = "out of memory for a batch of " + std::to_string(n) + " images";
+  }
   if (good < 0) {
     copy_err_(err, err_len, msg.c_str());
     return -1;

@@ -72,6 +72,9 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
 }
 
 constexpr size_t kArenaAlign_ = 16;   // floats (64 bytes)
+// Most bytes of activation buffers a batch may take (an int8 engine's batch capacity is lowered
+// for large input sizes so that its buffers stay below this).
+constexpr size_t kBatchBytes_ = size_t{256} << 20;
 
 // f32 convolutions that run as Winograd F(m x m, 3x3) instead of the direct igemm (returns m,
 // 0 = direct): 3x3 stride 1 pad 1. Measured in V8 (bench_kernels, 64x64 input, us per conv,
@@ -186,6 +189,8 @@ struct Engine::Impl_ {
   // image; a pass over k <= batch images runs every op once with ConvShape::n = k, so that each
   // weight panel is read once for all of them.
   int batch = 1;
+  int batch_cap = 1;                         // what it may grow to: kMaxBatch, fewer where one
+                                             // image's buffers are large (kBatchBytes_)
   bool weights_ready = false;                // plan() made the weights the run uses (once)
 
   std::vector<Conv_> convs;                  // graph order (blob::resnet18_convs())
@@ -686,6 +691,12 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
   };
   table(feat_h, &up_y0, &up_y1, &up_fy);
   table(feat_w, &up_x0, &up_x1, &up_fx);
+  if (int8 && !weights_ready) {   // one image's buffers, planned just now: how many fit the budget
+    const size_t per_image = arena_q.size() + wq_scratch.size() +
+                             (x16.size() + x16_stem.size()) * sizeof(int16_t) +
+                             indirection_pointers * sizeof(void*) + 1;
+    batch_cap = static_cast<int>(std::max<size_t>(1, std::min<size_t>(kMaxBatch, kBatchBytes_ / per_image)));
+  }
   weights_ready = true;
   return true;
 }
@@ -912,8 +923,8 @@ int Engine::classify_batch(int n, const uint8_t* const* pixels, const int* width
     set_err_(err, "null pixels, sizes or results");
     return -1;
   }
-  // the first batch: buffers and indirection for kMaxBatch images, once (the weights stay)
-  if (n > impl_->batch && !impl_->plan(err, kMaxBatch)) return -1;
+  // the first batch: buffers and indirection for batch_capacity() images, once (the weights stay)
+  if (n > impl_->batch && !impl_->plan(err, batch_capacity())) return -1;
   if (!impl_->int8) {   // one image: the f32/f16 path
     std::string e;
     const bool ok = classify(pixels[0], widths[0], heights[0], channels, out, &e);
@@ -949,7 +960,7 @@ const float* Engine::cam() const { return impl_->cam; }
 const float* Engine::cam(int i) const {
   return i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S : nullptr;
 }
-int Engine::batch_capacity() const { return impl_->int8 ? kMaxBatch : 1; }
+int Engine::batch_capacity() const { return impl_->int8 ? impl_->batch_cap : 1; }
 const float* Engine::cam_grid() const { return impl_->cam_grid; }
 int Engine::cam_grid_h() const { return impl_->feat_h; }
 int Engine::cam_grid_w() const { return impl_->feat_w; }

@@ -96,7 +96,8 @@ class Engine {
   bool classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
                 std::string* err);
   // n <= batch_capacity() images in one pass: every op runs once over all of them, so each
-  // weight is read once for the batch (int8 engines take kMaxBatch, f32/f16 engines 1). Image i
+  // weight is read once for the batch (int8 engines take kMaxBatch, fewer at large input sizes
+  // where a batch's buffers would pass 256 MiB; f32/f16 engines 1). Image i
   // -> out[i] and cam(i), the same values classify() gives it alone, bit for bit. An image that
   // cannot be read (too large, bad size) gets its message in errs[i] (errs: n strings, or null)
   // and the others go on. Returns how many were classified, or -1 (message in err) for a bad n
