@@ -10,7 +10,8 @@
 //   -> {type:'classify', id, input, name}                       <- {id, ok, result | error}
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
-// thread never holds decoded pixels. Each image starts decoding as its message arrives; the
+// thread never holds decoded pixels. Images start decoding as their messages arrive (while the
+// decoded ones waiting here hold less than HOLD_BYTES: a few large photos do not pile up); the
 // engine then takes the first waiting image together with every later one already decoded (up
 // to its batch capacity, 8 for int8) in one pass of the network (Engine.classifyBatch: the same
 // results as one by one, each weight read once per pass), and answers each message on its own.
@@ -79,8 +80,23 @@ async function handle(msg) {
   }
 }
 
-// classify: messages waiting for the engine, in arrival order, each decoding meanwhile
+// classify: messages waiting for the engine, in arrival order, decoding meanwhile
 const waiting = [];
+const HOLD_BYTES = 64 * 1024 * 1024;   // decoded pixels held ahead of the engine, at most (+1 image)
+let held = 0;
+
+// Start decoding the waiting images in order while the decoded ones hold less than HOLD_BYTES
+// (the first waiting image always: the engine waits for it).
+function decodeAhead() {
+  for (const item of waiting) {
+    if (item.decoded) continue;
+    if (held >= HOLD_BYTES && item !== waiting[0]) break;
+    item.decoded = decodeImage(item.input, item.name)
+      .then((img) => { item.img = img; item.bytes = img.data.length; held += item.bytes; },
+            (e) => { item.error = e; })
+      .finally(() => { item.settled = true; item.input = null; decodeAhead(); });
+  }
+}
 
 function reply(id, got) {
   if (got.error !== undefined) self.postMessage({ id, ok: false, error: String(got.error && got.error.message || got.error) });
@@ -90,10 +106,20 @@ function reply(id, got) {
 // One pass: the first waiting image (once decoded) and the later ones already decoded.
 async function classifyWaiting() {
   if (!waiting.length) return;       // an earlier pass took this message's image
+  decodeAhead();
   await waiting[0].decoded;
   const cap = engine && !engine.broken ? engine.batchCapacity : 1;
   const take = [waiting.shift()];
   while (take.length < cap && waiting.length && waiting[0].settled) take.push(waiting.shift());
+  try {
+    await classifyTaken(take);
+  } finally {
+    for (const t of take) { held -= t.bytes || 0; t.img = null; }
+    decodeAhead();
+  }
+}
+
+async function classifyTaken(take) {
   const fail = (e) => { for (const t of take) reply(t.id, { error: t.error || e }); };
   try {
     if (!engine) throw new Error('classifier not initialised');
@@ -123,11 +149,9 @@ let chain = Promise.resolve();
 self.onmessage = (ev) => {
   const msg = ev.data || {};
   if (msg.type === 'classify') {
-    const item = { id: msg.id, img: null, error: null, settled: false };
-    item.decoded = decodeImage(msg.input, msg.name || 'image')
-      .then((img) => { item.img = img; }, (e) => { item.error = e; })
-      .finally(() => { item.settled = true; });
-    waiting.push(item);
+    waiting.push({ id: msg.id, input: msg.input, name: msg.name || 'image', decoded: null,
+                   img: null, bytes: 0, error: null, settled: false });
+    decodeAhead();
     chain = chain.then(classifyWaiting).catch(() => {});
     return;
   }

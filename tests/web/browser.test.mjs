@@ -461,10 +461,21 @@ window.sent = true;`);
         const inputs = [...imgs.slice(0, 5), new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' }), ...imgs.slice(5)];
         const all = await Promise.all(inputs.map((x) => c.classify(x, { name: 'cell' }).catch((e) => ({ error: e.message }))));
         const err = all.splice(5, 1)[0];
+        // large photos in flight together: the Worker decodes ahead only while the decoded ones
+        // hold < 64 MB, and every one is still classified, as it is alone
+        const big = Array.from({ length: 4 }, (_, k) => {
+          const w = 2600 + 50 * k, h = 2400, d = new Uint8ClampedArray(w * h * 4);
+          for (let i = 0; i < d.length; i += 97) d[i] = (i >> 10) + k * 40;
+          return new ImageData(d, w, h);
+        });
+        const bigAll = await Promise.all(big.map((x) => c.classify(x)));
+        const bigOne = await c.classify(big[3]);
+        const bigSame = bigAll.every((x) => x.cam.length === x.size * x.size) &&
+          bigAll[3].pParasitized === bigOne.pParasitized && bigAll[3].logits[1] === bigOne.logits[1];
         const inFlight = c.inFlight;
         c.dispose();
         return {
-          inFlight, batch: c.info.batch, err: err.error,
+          inFlight, batch: c.info.batch, err: err.error, bigSame,
           singles: one.map((x) => x.batch),
           batches: all.map((x) => x.batch),
           same: all.every((x, i) => x.pParasitized === one[i].pParasitized && x.logits[0] === one[i].logits[0] &&
@@ -476,6 +487,7 @@ window.sent = true;`);
       assert(Math.max(...r.batches) > 1, `in flight together: passes of ${r.batches}`);
       assert(r.same, 'each image gets the result it gets alone (logits, p, CAM)');
       assert(/could not be decoded/.test(r.err), `the corrupt image among them: ${r.err}`);
+      assert(r.bigSame, 'four large photos in flight together: all classified, as alone');
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
