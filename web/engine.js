@@ -400,46 +400,35 @@ export class Engine {
     });
     const todo = images.map((img, i) => i).filter((i) => !out[i]);
     if (todo.length > this.batchCapacity) throw new Error(`batch of ${todo.length} images: this engine takes ${this.batchCapacity}`);
-    if (todo.length === 1) {
-      const i = todo[0];
-      try { out[i] = { result: this.classifyPixels(images[i].data, images[i].width, images[i].height, 4) }; } catch (e) {
-        if (this.broken) throw e;
-        out[i] = { error: e.message };
-      }
-    }
-    if (todo.length < 2) return out;
+    if (!todo.length) return out;
     const M = this.M, n = todo.length, RES = 20;   // sizeof(mc_result)
     const t0 = performance.now();
-    const arrays = M._malloc(n * (4 * 4 + RES));   // pixels*, widths, heights, status, results
-    if (!arrays) throw new Error('out of memory for a batch');
+    // one block: pixel pointers, widths, heights, status (int32 each), results; then the pixels
+    const arrays = M._malloc(n * (4 * 4 + RES));
     const px = [];
-    let rc;
     try {
+      if (!arrays) throw new Error('out of memory for a batch');
       for (const i of todo) {
         const p = M._malloc(images[i].data.length);
         if (!p) throw new Error(`out of memory for a ${images[i].width}x${images[i].height} image`);
         px.push(p);
         M.HEAPU8.set(images[i].data, p);
       }
-      const u32 = M.HEAPU32, i32 = M.HEAP32, a = arrays >> 2;
+      const a = arrays >> 2;
       todo.forEach((i, k) => {
-        u32[a + k] = px[k];
-        i32[a + n + k] = images[i].width;
-        i32[a + 2 * n + k] = images[i].height;
+        M.HEAPU32[a + k] = px[k];
+        M.HEAP32[a + n + k] = images[i].width;
+        M.HEAP32[a + 2 * n + k] = images[i].height;
       });
       M.HEAPU8[this.err] = 0;
-      rc = M._mc_classify_batch_rgba(this.ptr, n, arrays, arrays + 4 * n, arrays + 8 * n, 4,
-                                     arrays + 16 * n, arrays + 12 * n, this.err, ERR_LEN);
-    } catch (e) {
-      if (!(e instanceof Error && /^out of memory/.test(e.message))) {
+      let rc;
+      try {
+        rc = M._mc_classify_batch_rgba(this.ptr, n, arrays, arrays + 4 * n, arrays + 8 * n, 4,
+                                       arrays + 16 * n, arrays + 12 * n, this.err, ERR_LEN);
+      } catch (e) {   // a trap: this instance is done for
         this.broken = String(e && e.message || e);
         throw new Error(`engine crashed: ${this.broken}`);
       }
-      throw e;
-    } finally {
-      try { for (const p of px) M._free(p); } catch { /* engine already broken */ }
-    }
-    try {
       if (rc < 0) throw new Error(cString(M, this.err) || `classification failed (code ${rc})`);
       const ms = (performance.now() - t0) / n;
       todo.forEach((i, k) => {
@@ -449,7 +438,10 @@ export class Engine {
       });
       return out;
     } finally {
-      M._free(arrays);
+      if (!this.broken) {
+        for (const p of px) M._free(p);
+        if (arrays) M._free(arrays);
+      }
     }
   }
 

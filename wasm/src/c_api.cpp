@@ -23,6 +23,10 @@ void copy_err_(char* err, size_t err_len, const char* msg) {
   err[k] = '\0';
 }
 
+mc_result result_of_(const mc::Prediction& p) {
+  return mc_result{{p.logits[0], p.logits[1]}, p.p_parasitized, p.label, p.band};
+}
+
 mc_engine* empty_blob_(char* err, size_t err_len) {
   copy_err_(err, err_len, "not a model blob: the file is empty");
   return nullptr;
@@ -100,11 +104,7 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
     copy_err_(err, err_len, msg.c_str());
     return -1;
   }
-  out->logits[0] = p.logits[0];
-  out->logits[1] = p.logits[1];
-  out->p_parasitized = p.p_parasitized;
-  out->label = p.label;
-  out->band = p.band;
+  *out = result_of_(p);
   copy_err_(err, err_len, "");
   return 0;
 }
@@ -141,7 +141,7 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
   bool named = false;
   for (int i = 0; i < n; ++i) {
     status[i] = errs[i].empty() ? 0 : -1;
-    results[i] = mc_result{{p[i].logits[0], p[i].logits[1]}, p[i].p_parasitized, p[i].label, p[i].band};
+    results[i] = result_of_(p[i]);
     if (status[i] && !named) {
       copy_err_(err, err_len, ("image " + std::to_string(i) + ": " + errs[i]).c_str());
       named = true;

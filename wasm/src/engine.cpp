@@ -597,12 +597,12 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
           conv_rows_repack_qs8(c.shape, c.wq, px.data());
           c.packed_q.swap(px);
           c.wq = c.packed_q.data();
-        }
-        if (c.w16 && !weights_ready) {
-          std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
-          conv_rows_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
-          c.packed_q.swap(pw);
-          c.wq = c.packed_q.data();
+          if (c.w16) {
+            std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
+            conv_rows_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
+            c.packed_q.swap(pw);
+            c.wq = c.packed_q.data();
+          }
         }
         c.indirection_x16.assign(conv_rows_indirection_size(batched_(c.shape)), nullptr);
         conv_rows_setup_indirection_qs8_a16(batched_(c.shape), x16_stem.data(),
