@@ -151,7 +151,7 @@ async function unattendedCold(base) {
   if (got.length < COLD_REPEATS + 1) throw new Error(`unattended cold start: ${got.length} of ${COLD_REPEATS + 1} visits reported`);
   const repeat = got.slice(1).map((r) => r.firstResultMs);
   return { firstVisitMs: got[0].firstResultMs, repeatVisitMs: repeat, repeatMedianMs: median(repeat),
-           repeatBreakdown: got.slice(1).map((r) => ({ workerLoadMs: r.loadMs, firstInferMs: r.firstInferMs,
+           repeatBreakdown: got.slice(1).map((r) => ({ workerLoadMs: r.loadMs, firstInferMs: r.firstInferMs, phases: r.info && r.info.phases,
                                                        pageMarks: r.pageMarks, firstResultMs: r.firstResultMs })),
            logits0: got[0].logits0 };
 }

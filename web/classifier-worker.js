@@ -3,10 +3,12 @@
 //      (fetch, verify, compile and instantiate the wasm module: sent before the model is there;
 //      copy: the sha256 of the model's local copy, opened meanwhile when there is one)
 //   -> {type:'init', id, copy}                                  <- {id, ok, info | copy, error}
-//      (the engine from the local copy, read straight into the wasm heap and checked against
-//      that sha256; info: null and copy: 'missing' | 'damaged' when it cannot be used)
-//   -> {type:'init', id, modelBytes, digest}                    <- {id, ok, info | error}
-//      (digest: payloadDigest(modelBytes) from the page, or null to hash here)
+//      (the engine from the local copy named by that sha256, read straight into the wasm heap
+//      and checked against its XXH64 trailer; info: null and copy: 'missing' | 'damaged' when
+//      it cannot be used)
+//   -> {type:'init', id, modelBytes, digest}                    <- {id, ok, info, checksum | error}
+//      (digest: payloadDigest(modelBytes) from the page, or null to hash here; checksum: the
+//      bytes' XXH64, which the page's local copy of them records)
 //   -> {type:'classify', id, input, name}                       <- {id, ok, result | error}
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
@@ -69,7 +71,8 @@ async function handle(msg) {
         }
       }
       source = { modelBytes: new Uint8Array(msg.modelBytes), digest: msg.digest ? new Uint8Array(msg.digest) : null };
-      return { info: await start() };
+      const info = await start();
+      return { info, checksum: engine.checksum };   // what a local copy of these bytes records
     }
     case 'dispose':
       if (engine) engine.dispose();

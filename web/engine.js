@@ -145,24 +145,53 @@ export function manifestCheckedDigest(modelBytes) {
 // Reading 11 MB out of the HTTP or service-worker cache takes ~60-95 ms here; the same bytes
 // from an OPFS file ~35-45 ms with getFile(), ~11 ms read by a Worker straight into its wasm heap
 // (openModelCopy, Engine.createChecked; BENCHMARKS.md). The copy is named by the sha256 that the
-// asset manifest gives the model, checked against it on every read like a download, written
-// atomically (createWritable swaps the file in on close) and replaced when the model changes.
-// Only the page uses it (an embedding site's storage is not ours to fill).
+// asset manifest gives the model, written only from bytes checked against that sha256, atomically
+// (createWritable swaps the file in on close), and replaced when the model changes. Its file is
+// the blob followed by a 16-byte trailer, 'MCBCOPY1' and the XXH64 of the blob (mc_checksum64,
+// little-endian): every read checks that the bytes are still the ones written, in ~3 ms of wasm.
+// (A SHA-256 of the copy at every read cost ~20 ms: WebCrypto hashes on the calling thread in
+// Chromium, and that thread is the one building the engine.) Only the page uses it (an
+// embedding site's storage is not ours to fill).
 const COPY_DIR = 'malaria-model-copy';
+const COPY_TRAILER = 16;
+const COPY_MAGIC = new TextEncoder().encode('MCBCOPY1');
+const copyName = (sha256) => `${sha256}.copy`;
+
+/** XXH64 of M.HEAPU8[ptr, ptr + n) as 8 bytes (mc_checksum64). */
+export function checksum64(M, ptr, n) {
+  const out = M._malloc(8);
+  if (!out) throw new Error('out of memory');
+  try {
+    M._mc_checksum64(ptr, n, out);
+    return M.HEAPU8.slice(out, out + 8);
+  } finally {
+    M._free(out);
+  }
+}
+
+/** Whether file[n, n + 16) is the trailer of a copy whose blob file[0, n) has XXH64 `sum`. */
+function copyTrailerMatches(file, n, sum) {
+  return file.length === n + COPY_TRAILER && COPY_MAGIC.every((v, i) => file[n + i] === v)
+    && sum.every((v, i) => file[n + 8 + i] === v);
+}
 
 async function copyDir(create) {
   if (typeof navigator === 'undefined' || !navigator.storage || !navigator.storage.getDirectory) return null;
   return (await navigator.storage.getDirectory()).getDirectoryHandle(COPY_DIR, { create });
 }
 
-/** The local copy of the model whose sha256 (hex) is `sha256`, or null (none, or no OPFS). */
+/**
+ * The blob of the local copy of the model whose sha256 (hex) is `sha256` (its trailer taken
+ * off, not checked here: the caller hashes the blob), or null (none, too short, no OPFS).
+ */
 export async function readModelCopy(sha256) {
   try {
     const dir = await copyDir(false);
     if (!dir) return null;
-    const file = await (await dir.getFileHandle(`${sha256}.mcb`)).getFile();
+    const file = await (await dir.getFileHandle(copyName(sha256))).getFile();
     // empty while another page of this origin is writing it (the data lands on close)
-    return file.size ? new Uint8Array(await file.arrayBuffer()) : null;
+    if (file.size <= 64 + COPY_TRAILER) return null;
+    return new Uint8Array(await file.arrayBuffer(), 0, file.size - COPY_TRAILER);
   } catch {
     return null;
   }
@@ -179,7 +208,7 @@ export async function openModelCopy(sha256) {
   try {
     const dir = await copyDir(false);
     if (!dir) return null;
-    const fh = await dir.getFileHandle(`${sha256}.mcb`);
+    const fh = await dir.getFileHandle(copyName(sha256));
     if (typeof fh.createSyncAccessHandle === 'function') {
       for (const opt of [{ mode: 'read-only' }, undefined]) {
         let h;
@@ -199,15 +228,24 @@ export async function openModelCopy(sha256) {
 /** A model blob whose bytes are not the ones the manifest names (Engine.createChecked). */
 export class ModelIntegrityError extends Error {}
 
-/** Store `bytes` (already checked against `sha256`) as the local copy; drops older copies. */
-export async function writeModelCopy(sha256, bytes) {
+/**
+ * Store `bytes` (already checked against `sha256`) as the local copy, with `checksum`, their
+ * XXH64 from checksum64 (the engine that was built from them computes it); drops older copies.
+ * False when nothing was written (no OPFS, no checksum).
+ */
+export async function writeModelCopy(sha256, bytes, checksum) {
   try {
+    if (!(checksum && checksum.length === 8)) return false;
     const dir = await copyDir(true);
     if (!dir) return false;
-    const name = `${sha256}.mcb`;
+    const name = copyName(sha256);
+    const trailer = new Uint8Array(COPY_TRAILER);
+    trailer.set(COPY_MAGIC);
+    trailer.set(checksum, 8);
     const fh = await dir.getFileHandle(name, { create: true });
     const w = await fh.createWritable();
     await w.write(bytes);
+    await w.write(trailer);
     await w.close();
     for await (const other of dir.keys()) if (other !== name) await dir.removeEntry(other);
     return true;
@@ -220,7 +258,7 @@ export async function writeModelCopy(sha256, bytes) {
 export async function dropModelCopy(sha256) {
   try {
     const dir = await copyDir(false);
-    if (dir) await dir.removeEntry(`${sha256}.mcb`);
+    if (dir) await dir.removeEntry(copyName(sha256));
   } catch { /* nothing to drop */ }
 }
 
@@ -278,6 +316,8 @@ export class Engine {
     M.HEAPU8.fill(0, err, err + ERR_LEN);
     M.HEAPU8.set(modelBytes, blob);
     if (dig) M.HEAPU8.set(digest, dig);
+    // what a local copy of these bytes records (writeModelCopy), before the engine owns them
+    const checksum = M._mc_checksum64 ? checksum64(M, blob, modelBytes.length) : null;
     let ptr;
     try {
       // the engine takes the buffer over (and frees it): the weights that run as stored are
@@ -291,67 +331,59 @@ export class Engine {
     const msg = cString(M, err);
     M._free(err);
     if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
-    return new Engine(M, ptr, variant);
+    const engine = new Engine(M, ptr, variant);
+    engine.checksum = checksum;   // XXH64 of the model bytes (8 bytes)
+    return engine;
   }
 
   /**
-   * Create from a model whose whole-file sha256 must be `expectedSha256` (hex), given as {sync}
-   * (a FileSystemSyncAccessHandle, read straight into the wasm heap) or {bytes}. The file is
-   * hashed with WebCrypto (off this thread) while the engine is built from it; the engine is kept
-   * only if the hash matches, else this rejects with a ModelIntegrityError (and the engine is
-   * freed). Building from bytes that are not yet checked is safe: the core validates every field
-   * and size of a blob; the check then proves the payload intact, so the core is given the
-   * preamble's own payload digest instead of hashing 11 MB a second time (manifestCheckedDigest).
+   * Create from the local copy of the model (openModelCopy: {sync}, a FileSystemSyncAccessHandle
+   * read straight into the wasm heap, or {bytes}, the whole file). The copy was written only
+   * from bytes checked against the manifest's sha256 (`expectedSha256`, which names it); its
+   * trailer's XXH64 must still match the blob, else this rejects with a ModelIntegrityError
+   * before any engine exists. The check proves the payload intact, so the core is given the
+   * preamble's own payload digest instead of hashing 11 MB once more.
    */
   static async createChecked(M, src, variant, expectedSha256) {
-    const n = src.sync ? src.sync.getSize() : src.bytes.length;
-    if (!(n > 64)) throw new ModelIntegrityError(`model is too short (${n} bytes)`);
+    const size = src.sync ? src.sync.getSize() : src.bytes.length;
+    if (!(size > 64 + COPY_TRAILER)) throw new ModelIntegrityError(`model copy is too short (${size} bytes)`);
+    const n = size - COPY_TRAILER;
     const err = M._malloc(ERR_LEN);
-    const blob = M._malloc(n);
+    const blob = M._malloc(size);
     const dig = M._malloc(32);
     if (!err || !blob || !dig) {
       for (const q of [err, blob, dig]) if (q) M._free(q);
       throw new Error('out of memory while loading the model');
     }
-    let ptr = 0;
-    let hashed;
     try {
       if (src.sync) {
-        const got = src.sync.read(M.HEAPU8.subarray(blob, blob + n), { at: 0 });
-        if (got !== n) throw new ModelIntegrityError(`model copy: read ${got} of ${n} bytes`);
+        const got = src.sync.read(M.HEAPU8.subarray(blob, blob + size), { at: 0 });
+        if (got !== size) throw new ModelIntegrityError(`model copy: read ${got} of ${size} bytes`);
       } else {
         M.HEAPU8.set(src.bytes, blob);
       }
-      // digest() copies the bytes now; the hash runs while the engine is built
-      hashed = crypto.subtle.digest('SHA-256', M.HEAPU8.subarray(blob, blob + n));
-      hashed.catch(() => {});
+      const sum = checksum64(M, blob, n);
+      if (!copyTrailerMatches(M.HEAPU8.subarray(blob, blob + size), n, sum)) {
+        throw new ModelIntegrityError(`model copy (sha256 ${String(expectedSha256).slice(0, 16)}...) ` +
+                                      'failed its checksum: damaged since it was written');
+      }
       M.HEAPU8.fill(0, err, err + ERR_LEN);
       M.HEAPU8.copyWithin(dig, blob + 32, blob + 64);
     } catch (e) {
       for (const q of [err, blob, dig]) M._free(q);
       throw e;
     }
-    let crashed = null;
+    let ptr = 0;
     try {
       ptr = M._mc_engine_create_adopt(blob, n, dig, err, ERR_LEN);   // takes the buffer over
     } catch (e) {
-      crashed = e;   // the instance is unusable from here on
+      const x = new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
+      x.instanceBroken = true;   // the instance is unusable from here on
+      throw x;
     }
-    const msg = crashed ? '' : cString(M, err);
-    if (!crashed) { M._free(dig); M._free(err); }
-    const hex = hexOf(await hashed);
-    const intact = hex === String(expectedSha256).toLowerCase();
-    if (crashed) {
-      const e = intact ? new Error(`model rejected: the engine crashed while reading it (${crashed.message || crashed})`)
-        : new ModelIntegrityError(`model failed its integrity check: sha256 ${hex.slice(0, 16)}...`);
-      e.instanceBroken = true;
-      throw e;
-    }
-    if (!intact) {
-      if (ptr) M._mc_engine_destroy(ptr);
-      throw new ModelIntegrityError(`model failed its integrity check: sha256 ${hex.slice(0, 16)}... ` +
-                                    `expected ${String(expectedSha256).slice(0, 16)}...`);
-    }
+    const msg = cString(M, err);
+    M._free(dig);
+    M._free(err);
     if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
     return new Engine(M, ptr, variant);
   }

@@ -158,7 +158,7 @@ export class MalariaClassifier {
       c.info.workerError = e.message;
     }
     c.info.modelSource = source;
-    if (copyKey && source === 'network') c._copyWritten = writeModelCopy(copyKey, modelBytes);
+    if (copyKey && source === 'network') c._copyWritten = writeModelCopy(copyKey, modelBytes, c._checksum);
     return c;
   }
 
@@ -206,6 +206,7 @@ export class MalariaClassifier {
     if (this.inline) {
       const [{ M, variant }, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
       this._engine = Engine.create(M, modelBytes, variant, digest);
+      this._checksum = this._engine.checksum;
       this.info = { metadata: this._engine.metadata, size: this._engine.size,
                     variant: this._engine.variant, labels: this._engine.labels, workers: 0 };
       return;
@@ -218,6 +219,7 @@ export class MalariaClassifier {
     });
     const got = await Promise.all(infos);
     this.info = { ...got[0].info, workers: this._slots.length };
+    this._checksum = got[0].checksum || null;   // XXH64 of modelBytes, for the local copy
   }
 
   /** Number of classifications that can run at the same time. */

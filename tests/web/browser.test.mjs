@@ -511,9 +511,18 @@ window.sent = true;`);
         const a = await MalariaClassifier.create({ workers: 1, localCopy: true });
         out.sourceA = a.info.modelSource;
         const ra = await a.classify(img);
-        const bad = copy.slice();
-        bad[bad.length - 500] ^= 1;                   // a damaged copy: refused, downloaded again
-        out.badWritten = await writeModelCopy(sha, bad);
+        // a copy damaged on disk after it was written (one bit of the blob; its trailer as
+        // written): refused by its checksum, downloaded again
+        const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('malaria-model-copy');
+        const fh = await dir.getFileHandle(`${sha}.copy`);
+        const raw = new Uint8Array(await (await fh.getFile()).arrayBuffer());
+        out.trailer = new TextDecoder().decode(raw.subarray(raw.length - 16, raw.length - 8));
+        raw[raw.length - 16 - 500] ^= 1;
+        const wr = await fh.createWritable();
+        await wr.write(raw);
+        await wr.close();
+        out.badWritten = true;
+        out.noChecksumNoCopy = (await writeModelCopy(sha, copy)) === false;   // nothing without its XXH64
         const b = await MalariaClassifier.create({ workers: 1, localCopy: true });
         out.sourceB = b.info.modelSource;
         out.rewritten = await b._copyWritten;
@@ -528,7 +537,8 @@ window.sent = true;`);
       });
       assert(r.copyOk, `the page stored a verified copy of the model: ${r.copyInfo}`);
       assert(r.sourceA === 'local copy', `second create read the copy: ${r.sourceA}`);
-      assert(r.badWritten === true, 'damaged copy written for the test');
+      assert(r.badWritten === true && r.trailer === 'MCBCOPY1', `damaged copy written for the test: ${r.trailer}`);
+      assert(r.noChecksumNoCopy, 'writeModelCopy refuses bytes without their checksum');
       assert(r.sourceB === 'network' && r.rewritten === true && r.repaired, `damaged copy replaced: ${JSON.stringify(r)}`);
       assert(r.same, 'same result from the copy and from the network');
       assert(r.sourceC === 'network', `without localCopy: ${r.sourceC}`);

@@ -36,6 +36,19 @@ export function register({ buildDir, nativeCli }) {
       assert(n >= 2, 'at least two fixtures');
       const labels = new Set(cells.map((c) => native.get(path.basename(c.path)).label));
       assert(labels.size >= 1, 'labels seen');
+      // the XXH64 that a local copy of the model records (web/engine.js checksum64): the
+      // published value of "abc", and the engine's own record of the model bytes
+      const { checksum64 } = await import(engineUrl);
+      const M = engine.M, q = M._malloc(3);
+      M.HEAPU8.set([97, 98, 99], q);
+      const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
+      assert(hex(checksum64(M, q, 3)) === '990977adf52cbc44', `XXH64("abc") little-endian: ${hex(checksum64(M, q, 3))}`);
+      M._free(q);
+      const model = fs.readFileSync(modelPath);
+      const p = M._malloc(model.length);
+      M.HEAPU8.set(model, p);
+      assert(engine.checksum && hex(engine.checksum) === hex(checksum64(M, p, model.length)), 'engine.checksum is the model\'s XXH64');
+      M._free(p);
       engine.dispose();
     });
   }

@@ -79,6 +79,11 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
  * NULL for i out of range. Valid until the next classify call. */
 const float* mc_cam_at(const mc_engine* e, int32_t i);
 
+/* XXH64 (seed 0) of data[0, len), written to out[0..8) little-endian: the fast checksum that
+ * shows bytes unchanged since a SHA-256 check (the page's local copy of the model, web/engine.js);
+ * not a cryptographic hash. */
+void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "malaria.h"
+#include "xxh64.h"
 
 struct mc_engine {
   std::unique_ptr<mc::Engine> engine;
@@ -151,5 +152,11 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
 }
 
 const float* mc_cam_at(const mc_engine* e, int32_t i) { return e ? e->engine->cam(i) : nullptr; }
+
+void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]) {
+  if (!out) return;
+  const uint64_t h = mc::xxh64(data, data ? len : 0);
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(h >> (8 * i));
+}
 
 }  // extern "C"
