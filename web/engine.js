@@ -299,6 +299,8 @@ export class Engine {
       throw new Error(`unexpected mc_result layout ${this.layout.join()}`);
     }
     this.broken = null;
+    this.staged = false;        // set by create / createChecked for a staged engine
+    this._classified = false;
   }
 
   /**
@@ -322,7 +324,7 @@ export class Engine {
     try {
       // the engine takes the buffer over (and frees it): the weights that run as stored are
       // read in place, not copied once more
-      ptr = M._mc_engine_create_adopt(blob, modelBytes.length, dig, err, ERR_LEN);
+      ptr = (M._mc_engine_create_staged || M._mc_engine_create_adopt)(blob, modelBytes.length, dig, err, ERR_LEN);
     } catch (e) {
       throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
     } finally {
@@ -332,6 +334,7 @@ export class Engine {
     M._free(err);
     if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
     const engine = new Engine(M, ptr, variant);
+    engine.staged = !!M._mc_engine_create_staged;
     engine.checksum = checksum;   // XXH64 of the model bytes (8 bytes)
     return engine;
   }
@@ -375,7 +378,8 @@ export class Engine {
     }
     let ptr = 0;
     try {
-      ptr = M._mc_engine_create_adopt(blob, n, dig, err, ERR_LEN);   // takes the buffer over
+      // takes the buffer over; staged: the first result comes before the Winograd weights exist
+      ptr = (M._mc_engine_create_staged || M._mc_engine_create_adopt)(blob, n, dig, err, ERR_LEN);
     } catch (e) {
       const x = new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
       x.instanceBroken = true;   // the instance is unusable from here on
@@ -385,7 +389,9 @@ export class Engine {
     M._free(dig);
     M._free(err);
     if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
-    return new Engine(M, ptr, variant);
+    const engine = new Engine(M, ptr, variant);
+    engine.staged = !!M._mc_engine_create_staged;
+    return engine;
   }
 
   /**
@@ -395,6 +401,7 @@ export class Engine {
    */
   classifyPixels(pixels, width, height, channels = 4) {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
+    this._finishIfDue();
     checkPixels(pixels, width, height, channels);
     const M = this.M;
     const t0 = performance.now();
@@ -427,6 +434,7 @@ export class Engine {
    */
   classifyBatch(images) {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
+    this._finishIfDue();
     const out = images.map((img) => {
       try { checkPixels(img.data, img.width, img.height, 4); return null; } catch (e) { return { error: e.message }; }
     });
@@ -490,6 +498,34 @@ export class Engine {
       labelIndex, pParasitized, band: BANDS[bandIndex] || 'uncertain', bandIndex,
       logits, cam, size: S, width, height, ms, batch,
     };
+  }
+
+  /**
+   * A staged engine (made for the quickest first result: its Winograd weights deferred,
+   * mc_engine_create_staged) makes what it deferred. classify calls do it themselves before
+   * the engine's second classification; results are the same before and after.
+   */
+  finish() {
+    if (!this.staged) return;
+    this.staged = false;
+    const M = this.M;
+    let rc;
+    try {
+      M.HEAPU8[this.err] = 0;
+      rc = M._mc_engine_finish(this.ptr, this.err, ERR_LEN);
+    } catch (e) {
+      this.broken = String(e && e.message || e);
+      throw new Error(`engine crashed: ${this.broken}`);
+    }
+    if (rc !== 0) {
+      this.broken = cString(M, this.err) || 'mc_engine_finish failed';
+      throw new Error(`engine unusable: ${this.broken}`);
+    }
+  }
+
+  _finishIfDue() {
+    if (this.staged && this._classified) this.finish();
+    this._classified = true;
   }
 
   dispose() {

@@ -930,6 +930,106 @@ TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success a
   CHECK(std::string(err).find("empty") != std::string::npos);
 }
 
+TEST_CASE("engine: a staged engine gives the results of a whole one, before and after finish", "[engine][batch]") {
+  const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
+  std::vector<uint8_t> blob;
+  std::string err;
+  REQUIRE(mc::read_file_bytes(path, size_t(1) << 31, &blob, &err));
+  auto copy = [&]() {
+    uint8_t* p = static_cast<uint8_t*>(std::malloc(blob.size()));
+    REQUIRE(p);
+    std::memcpy(p, blob.data(), blob.size());
+    return p;
+  };
+  const int W = 77, H = 91, n = 3;
+  std::vector<std::vector<uint8_t>> imgs(n, std::vector<uint8_t>(W * H * 4));
+  for (int k = 0; k < n; ++k)
+    for (size_t i = 0; i < imgs[k].size(); ++i) imgs[k][i] = uint8_t((i * (37 + 2 * k)) ^ (i >> (7 + k)));
+  const uint8_t* ptrs[n] = {imgs[0].data(), imgs[1].data(), imgs[2].data()};
+  const int ws[n] = {W, W, W}, hs[n] = {H, H, H};
+  for (mc::Isa isa : {mc::default_isa(), mc::Isa::Scalar}) {
+    INFO("isa " << (isa == mc::Isa::Scalar ? "scalar" : "simd"));
+    auto whole = mc::Engine::create(blob.data(), blob.size(), &err, isa);
+    REQUIRE(whole);
+    CHECK_FALSE(whole->staged());
+    mc::Prediction want[n];
+    std::vector<std::vector<float>> want_cam(n);
+    for (int k = 0; k < n; ++k) {
+      REQUIRE(whole->classify(ptrs[k], W, H, 4, &want[k], &err));
+      want_cam[k].assign(whole->cam(), whole->cam() + whole->input_size() * whole->input_size());
+    }
+    auto same = [&](const mc::Prediction& p, const float* cam, int k) {
+      CHECK(p.logits[0] == want[k].logits[0]);
+      CHECK(p.logits[1] == want[k].logits[1]);
+      CHECK(p.p_parasitized == want[k].p_parasitized);
+      CHECK(p.band == want[k].band);
+      CHECK(std::memcmp(cam, want_cam[k].data(), want_cam[k].size() * sizeof(float)) == 0);
+    };
+    // one image first, then a batch (it grows to its capacity while staged), then finish
+    auto s = mc::Engine::create_adopt(copy(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
+    REQUIRE(s);
+    CHECK(s->staged());
+    for (int round = 0; round < 2; ++round) {
+      INFO((round ? "after" : "before") << " finish");
+      CHECK(s->staged() == (round == 0));
+      mc::Prediction p;
+      REQUIRE(s->classify(ptrs[1], W, H, 4, &p, &err));
+      same(p, s->cam(), 1);
+      mc::Prediction ps[n];
+      REQUIRE(s->classify_batch(n, ptrs, ws, hs, 4, ps, nullptr, &err) == n);
+      for (int k = 0; k < n; ++k) same(ps[k], s->cam(k), k);
+      REQUIRE(s->finish(&err));
+    }
+    CHECK(s->finish(&err));   // nothing left: at once
+    CHECK(s->batch_capacity() == whole->batch_capacity());
+    // finish before any batch, then a batch
+    auto t = mc::Engine::create(blob.data(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
+    REQUIRE(t);
+    REQUIRE(t->finish(&err));
+    mc::Prediction pt[n];
+    REQUIRE(t->classify_batch(n, ptrs, ws, hs, 4, pt, nullptr, &err) == n);
+    for (int k = 0; k < n; ++k) same(pt[k], t->cam(k), k);
+  }
+}
+
+TEST_CASE("C API: mc_engine_create_staged and mc_engine_finish", "[engine]") {
+  const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
+  std::vector<uint8_t> blob;
+  std::string e;
+  REQUIRE(mc::read_file_bytes(path, size_t(1) << 31, &blob, &e));
+  auto take = [&](uint8_t flip) {
+    uint8_t* p = static_cast<uint8_t*>(std::malloc(blob.size()));
+    REQUIRE(p);
+    std::memcpy(p, blob.data(), blob.size());
+    p[blob.size() - 1] ^= flip;
+    return p;
+  };
+  char err[256];
+  mc_engine* a = mc_engine_create_adopt(take(0), blob.size(), nullptr, err, sizeof err);
+  mc_engine* s = mc_engine_create_staged(take(0), blob.size(), nullptr, err, sizeof err);
+  REQUIRE(a);
+  REQUIRE(s);
+  std::vector<uint8_t> px(64 * 64 * 4);
+  for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 13 + (i >> 6));
+  mc_result ra, rs;
+  for (int round = 0; round < 2; ++round) {
+    REQUIRE(mc_classify_rgba(a, px.data(), 64, 64, 4, &ra, err, sizeof err) == 0);
+    REQUIRE(mc_classify_rgba(s, px.data(), 64, 64, 4, &rs, err, sizeof err) == 0);
+    CHECK(ra.logits[0] == rs.logits[0]);
+    CHECK(ra.logits[1] == rs.logits[1]);
+    CHECK(mc_engine_finish(s, err, sizeof err) == 0);
+    CHECK(std::string(err).empty());
+  }
+  CHECK(mc_engine_finish(a, err, sizeof err) == 0);   // a whole engine: nothing to do
+  CHECK(mc_engine_finish(nullptr, err, sizeof err) == -1);
+  CHECK(std::string(err).find("null") != std::string::npos);
+  CHECK_FALSE(mc_engine_create_staged(take(1), blob.size(), nullptr, err, sizeof err));
+  CHECK(std::string(err).find("checksum mismatch") != std::string::npos);
+  CHECK_FALSE(mc_engine_create_staged(nullptr, 0, nullptr, err, sizeof err));
+  mc_engine_destroy(a);
+  mc_engine_destroy(s);
+}
+
 TEST_CASE("engine: classify_batch gives each image what classify gives it alone, bit for bit", "[engine][batch]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;

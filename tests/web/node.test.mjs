@@ -20,6 +20,9 @@ export function register({ buildDir, nativeCli }) {
         modelBytes: fs.readFileSync(modelPath),
       });
       assert(engine.variant === variant, `engine variant ${engine.variant}`);
+      // staged (mc_engine_create_staged): the first cell before the Winograd weights exist,
+      // the others after (finish() before the second call); all must match the native CLI
+      assert(engine.staged === true, 'the engine starts staged');
       const native = nativeClassify(nativeCli, modelPath, cells.map((c) => c.path));
       let n = 0;
       for (const c of cells) {
@@ -34,6 +37,7 @@ export function register({ buildDir, nativeCli }) {
         n++;
       }
       assert(n >= 2, 'at least two fixtures');
+      assert(engine.staged === false, 'finished before its second classification');
       const labels = new Set(cells.map((c) => native.get(path.basename(c.path)).label));
       assert(labels.size >= 1, 'labels seen');
       // the XXH64 that a local copy of the model records (web/engine.js checksum64): the

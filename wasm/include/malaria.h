@@ -46,6 +46,16 @@ mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
  * copying them (int8: ~8 MB less memory and one copy less at load). */
 mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
                                   char* err, size_t err_len);
+/* As mc_engine_create_adopt, built for the quickest first result (int8; f32/f16 engines are
+ * built whole): the 3x3 convolutions that run as the exact Winograd transform run the direct
+ * form on the stored weights until mc_engine_finish(e), so that ~8 MB of transformed weights
+ * are neither made nor touched before the first result. Results are bit-identical either way. */
+mc_engine* mc_engine_create_staged(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
+                                   char* err, size_t err_len);
+/* Makes what a staged engine deferred and plans its buffers again (allocates: call it between
+ * classifications, e.g. once the first result is out). 0 (at once when nothing is deferred),
+ * or -1 with a message: out of memory, after which the engine must be destroyed. */
+int32_t mc_engine_finish(mc_engine* e, char* err, size_t err_len);
 void mc_engine_destroy(mc_engine* e);
 
 /* The blob's JSON header (metadata: input spec, labels, calibration, provenance, metrics). */

@@ -85,6 +85,34 @@ mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t*
   });
 }
 
+mc_engine* mc_engine_create_staged(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
+                                   char* err, size_t err_len) {
+  if (!blob || blob_len == 0) {
+    std::free(blob);
+    return empty_blob_(err, err_len);
+  }
+  return create_(err, err_len, [&](std::string* e) {   // frees blob on every path
+    return mc::Engine::create_adopt(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{},
+                                    payload_sha256, /*staged=*/true);
+  });
+}
+
+int32_t mc_engine_finish(mc_engine* e, char* err, size_t err_len) {
+  if (!e) {
+    copy_err_(err, err_len, "null engine");
+    return -1;
+  }
+  std::string msg;
+  bool ok = false;
+  try {   // makes the Winograd weights and plans again (allocates, once)
+    ok = e->engine->finish(&msg);
+  } catch (const std::bad_alloc&) {
+    msg = "out of memory while finishing the engine";
+  }
+  copy_err_(err, err_len, ok ? "" : msg.c_str());
+  return ok ? 0 : -1;
+}
+
 void mc_engine_destroy(mc_engine* e) { delete e; }
 
 const char* mc_metadata_json(const mc_engine* e) {

@@ -152,6 +152,8 @@ struct Conv_ {
   const uint8_t* wq = nullptr;               // the weights the run uses: packed_q, or the stored
                                              // tensor in the adopted blob (create_adopt)
   bool w16 = false;                          // packed_q is in the w16 form
+  bool weights_made = false;                 // wq is the run-time form made from the stored
+                                             // one (row, w16 or Winograd form), made once
   QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
   QuantParams qres{1, 0};                    // parameters of `residual_q`
   std::vector<int16_t> zero_x16;             // in_c = input zero point (padding is real 0)
@@ -191,7 +193,12 @@ struct Engine::Impl_ {
   int batch = 1;
   int batch_cap = 1;                         // what it may grow to: kMaxBatch, fewer where one
                                              // image's buffers are large (kBatchBytes_)
-  bool weights_ready = false;                // plan() made the weights the run uses (once)
+  bool planned = false;                      // plan() ran once (batch_cap set)
+  // staged (create_adopt(..., staged = true), int8): the convolutions that have a Winograd form
+  // run the direct a16 form on the stored weights (no transform, ~8 MB less to allocate and
+  // touch) until finish(), which makes the Winograd weights and plans again: the first result
+  // comes sooner, and every result is the same either way (the int8 Winograd is exact)
+  bool defer_winograd = false;
 
   std::vector<Conv_> convs;                  // graph order (blob::resnet18_convs())
   Conv_* stem = nullptr;
@@ -459,6 +466,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
 
   // Winograd convolutions (f32) and their shared scratch
   size_t wg_scratch_n = 0;
+  size_t wq_scratch_full = 0;   // int8: the largest Winograd scratch of one image, deferred or not
   for (Conv_& cv : convs) {
     cv.winograd = int8 ? 0 : winograd_tile_(cv.shape);
     if (cv.winograd)
@@ -571,7 +579,9 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
       if (&c == stem) continue;
       c.in_count_q = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
-      c.winograd = winograd_qs8_(c.shape) ? 2 : 0;
+      c.winograd = winograd_qs8_(c.shape) && !defer_winograd ? 2 : 0;
+      if (winograd_qs8_(c.shape))   // the batch budget counts its scratch even while deferred
+        wq_scratch_full = std::max(wq_scratch_full, conv_winograd_qs8_scratch_size(c.shape));
       if (c.winograd)   // reads its int8 input directly
         wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(batched_(c.shape)));
       else
@@ -589,10 +599,12 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
     }
     for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
       Conv_& c = *w.c;
-      c.w16 = !c.winograd && conv_qs8_a16_prefers_w16(c.shape);
+      // a conv waiting for its Winograd form runs the stored weights as they are meanwhile
+      c.w16 = !c.winograd && !winograd_qs8_(c.shape) && conv_qs8_a16_prefers_w16(c.shape);
       if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
         c.rows = true;
-        if (!weights_ready) {
+        if (!c.weights_made) {
+          c.weights_made = true;
           std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
           conv_rows_repack_qs8(c.shape, c.wq, px.data());
           c.packed_q.swap(px);
@@ -610,7 +622,8 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
         continue;
       }
       if (c.winograd) {   // the Winograd weights replace the direct ones
-        if (!weights_ready) {
+        if (!c.weights_made) {
+          c.weights_made = true;
           std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
           if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
             MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
@@ -623,7 +636,8 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
         conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
         continue;
       }
-      if (c.w16 && !weights_ready) {   // the stored int8 weights stay as they are otherwise
+      if (c.w16 && !c.weights_made) {   // the stored int8 weights stay as they are otherwise
+        c.weights_made = true;
         std::vector<uint8_t> pw(conv_packed_qs8_w16_size(c.shape));
         conv_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
         c.packed_q.swap(pw);
@@ -691,13 +705,13 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
   };
   table(feat_h, &up_y0, &up_y1, &up_fy);
   table(feat_w, &up_x0, &up_x1, &up_fx);
-  if (int8 && !weights_ready) {   // one image's buffers, planned just now: how many fit the budget
-    const size_t per_image = arena_q.size() + wq_scratch.size() +
+  if (int8 && !planned) {   // one image's buffers, planned just now: how many fit the budget
+    const size_t per_image = arena_q.size() + std::max(wq_scratch.size(), wq_scratch_full) +
                              (x16.size() + x16_stem.size()) * sizeof(int16_t) +
                              indirection_pointers * sizeof(void*) + 1;
     batch_cap = static_cast<int>(std::max<size_t>(1, std::min<size_t>(kMaxBatch, kBatchBytes_ / per_image)));
   }
-  weights_ready = true;
+  planned = true;
   return true;
 }
 
@@ -870,29 +884,41 @@ Engine::~Engine() = default;
 
 std::unique_ptr<Engine> Engine::create(const uint8_t* blob_data, size_t blob_len, std::string* err,
                                        Isa isa, const ImageLimits& limits,
-                                       const uint8_t* payload_sha256) {
+                                       const uint8_t* payload_sha256, bool staged) {
   if (!blob_data && blob_len) {
     set_err_(err, "null blob");
     return nullptr;
   }
   std::unique_ptr<Engine> e(new Engine());
+  e->impl_->defer_winograd = staged;
   if (!e->impl_->load(blob_data, blob_len, isa, limits, payload_sha256, err)) return nullptr;
   return e;
 }
 
 std::unique_ptr<Engine> Engine::create_adopt(uint8_t* blob_data, size_t blob_len, std::string* err,
                                              Isa isa, const ImageLimits& limits,
-                                             const uint8_t* payload_sha256) {
+                                             const uint8_t* payload_sha256, bool staged) {
   std::unique_ptr<uint8_t, Impl_::FreeDeleter_> owned(blob_data);   // freed on every path
   if (!blob_data && blob_len) {
     set_err_(err, "null blob");
     return nullptr;
   }
   std::unique_ptr<Engine> e(new Engine());
+  e->impl_->defer_winograd = staged;
   e->impl_->blob_owned = std::move(owned);
   if (!e->impl_->load(blob_data, blob_len, isa, limits, payload_sha256, err)) return nullptr;
   return e;
 }
+
+bool Engine::finish(std::string* err) {
+  Impl_& m = *impl_;
+  const bool work = m.defer_winograd && m.int8;   // f32/f16 engines are built whole
+  m.defer_winograd = false;
+  if (!work) return true;
+  return m.plan(err, m.batch);   // the same batch capacity, now with the Winograd forms
+}
+
+bool Engine::staged() const { return impl_->defer_winograd && impl_->int8; }
 
 bool Engine::classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
                       std::string* err) {

@@ -17,7 +17,9 @@
 // all activations in one arena (input, 4 rotating buffers, pooled vector, logits, CAM) and set
 // up every convolution's indirection buffer pointing into that arena. After that the arena
 // never moves, and classify()/forward() allocate nothing. (An int8 engine plans the buffers
-// once more, for kMaxBatch images, at its first classify_batch of more than one image.)
+// once more, for kMaxBatch images, at its first classify_batch of more than one image; a staged
+// one, made for the quickest first result, once more at finish(), when it makes the Winograd
+// weights it deferred.)
 //
 // The graph is torchvision's ResNet18 with BatchNorm folded into the convolutions:
 //   x -> conv7x7/2 + ReLU -> maxpool 3x3/2 -> 4 stages x 2 BasicBlocks -> GAP -> FC -> logits
@@ -77,18 +79,29 @@ class Engine {
   // blob: the .mcb bytes (copied from as needed; may be freed afterwards). isa: kernel set.
   // payload_sha256: optional SHA-256 of blob[64, blob_len) computed by the caller
   // (blob::ParseOptions::payload_sha256); null: the reader hashes the payload itself.
+  // staged (int8; no effect on f32/f16): built for the quickest first result. The 3x3
+  // convolutions that run as the exact Winograd transform (~8 MB of transformed weights) run
+  // the direct form on the stored weights until finish(); results are bit-identical either way.
   static std::unique_ptr<Engine> create(const uint8_t* blob, size_t blob_len, std::string* err,
                                         Isa isa = default_isa(),
                                         const ImageLimits& limits = ImageLimits{},
-                                        const uint8_t* payload_sha256 = nullptr);
+                                        const uint8_t* payload_sha256 = nullptr,
+                                        bool staged = false);
   // The same, taking over `blob`, a buffer from malloc() that the engine frees (also when create
   // fails): an int8 blob's weights that run as stored (the late layers, ~8 MB) are then read in
   // place instead of copied, which saves that memory and the copy at load.
   static std::unique_ptr<Engine> create_adopt(uint8_t* blob, size_t blob_len, std::string* err,
                                               Isa isa = default_isa(),
                                               const ImageLimits& limits = ImageLimits{},
-                                              const uint8_t* payload_sha256 = nullptr);
+                                              const uint8_t* payload_sha256 = nullptr,
+                                              bool staged = false);
   ~Engine();
+
+  // A staged engine: make the Winograd weights and plan again (allocates; call it between
+  // classifications, e.g. once the first result is out). True at once when nothing is deferred.
+  // False with a message when planning fails (out of memory): the engine is then unusable.
+  bool finish(std::string* err);
+  bool staged() const;                          // finish() has work left
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
