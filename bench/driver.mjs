@@ -4,6 +4,8 @@
 //   node bench/driver.mjs [--only ort,tfjs,ours-f32,...] [--quick] [--port 8099]
 //        [--scenarios peak,interleaved,latency,pool,cold]   (a subset while iterating; default all;
 //        results then go to --out, default bench/out/results-partial-scenarios.json)
+//   BENCH_PEERS=tfjs,ort (default) | tfjs | '' : the peers timed in our pool's page (diagnostics:
+//        '' shows our pool without them; the target compares with both)
 //
 // Each scenario gets a fresh browser with its own profile (disk HTTP cache), so the renderer's
 // peak RSS (VmHWM) belongs to that scenario alone.
@@ -249,7 +251,7 @@ async function runEngine(E) {
     console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}` +
                 (E.id.startsWith('ours') ? '; ort and tfjs at 2 threads alongside' : ''));
     const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: POOL_REPS, warmupBatches: POOL_WARMUP,
-                            ...(E.id.startsWith('ours') ? { peers: 'tfjs,ort' } : {}) });
+                            ...(E.id.startsWith('ours') ? { peers: process.env.BENCH_PEERS ?? 'tfjs,ort' } : {}) });
     const m = median(r.batchMs);
     res.pool = { workers: 2, chunk: r.chunk, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
                  wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
