@@ -57,6 +57,19 @@ mc_engine* create_(char* err, size_t err_len, Make make) {
   return nullptr;
 }
 
+// mc_engine_create_adopt / _staged: the engine takes `blob` over (freed on every path).
+mc_engine* adopt_(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256, bool staged,
+                  char* err, size_t err_len) {
+  if (!blob || blob_len == 0) {
+    std::free(blob);
+    return empty_blob_(err, err_len);
+  }
+  return create_(err, err_len, [&](std::string* e) {
+    return mc::Engine::create_adopt(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{},
+                                    payload_sha256, staged);
+  });
+}
+
 }  // namespace
 
 extern "C" {
@@ -75,26 +88,12 @@ mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
 
 mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
                                   char* err, size_t err_len) {
-  if (!blob || blob_len == 0) {
-    std::free(blob);
-    return empty_blob_(err, err_len);
-  }
-  return create_(err, err_len, [&](std::string* e) {   // frees blob on every path
-    return mc::Engine::create_adopt(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{},
-                                    payload_sha256);
-  });
+  return adopt_(blob, blob_len, payload_sha256, false, err, err_len);
 }
 
 mc_engine* mc_engine_create_staged(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
                                    char* err, size_t err_len) {
-  if (!blob || blob_len == 0) {
-    std::free(blob);
-    return empty_blob_(err, err_len);
-  }
-  return create_(err, err_len, [&](std::string* e) {   // frees blob on every path
-    return mc::Engine::create_adopt(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{},
-                                    payload_sha256, /*staged=*/true);
-  });
+  return adopt_(blob, blob_len, payload_sha256, true, err, err_len);
 }
 
 int32_t mc_engine_finish(mc_engine* e, char* err, size_t err_len) {
