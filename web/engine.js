@@ -318,8 +318,10 @@ export class Engine {
     M.HEAPU8.fill(0, err, err + ERR_LEN);
     M.HEAPU8.set(modelBytes, blob);
     if (dig) M.HEAPU8.set(digest, dig);
-    // what a local copy of these bytes records (writeModelCopy), before the engine owns them
-    const checksum = M._mc_checksum64 ? checksum64(M, blob, modelBytes.length) : null;
+    // what a local copy of these bytes records (writeModelCopy), before the engine owns them;
+    // none (no copy is written then) where the module lacks it or 8 bytes cannot be had
+    let checksum = null;
+    try { if (M._mc_checksum64) checksum = checksum64(M, blob, modelBytes.length); } catch { /* none */ }
     let ptr;
     try {
       // the engine takes the buffer over (and frees it): the weights that run as stored are
