@@ -6,6 +6,8 @@
 //        results then go to --out, default bench/out/results-partial-scenarios.json)
 //   BENCH_PEERS=tfjs,ort (default) | tfjs | '' : the peers timed in our pool's page (diagnostics:
 //        '' shows our pool without them; the target compares with both)
+//   BENCH_POOL_WORKERS=2 (default): Workers in the pool scenario (1: one Worker's share, to see
+//        how two scale on this machine)
 //
 // Each scenario gets a fresh browser with its own profile (disk HTTP cache), so the renderer's
 // peak RSS (VmHWM) belongs to that scenario alone.
@@ -250,7 +252,7 @@ async function runEngine(E) {
     // the peers' 2-thread batch in the same page, timed in the same rounds (alternating)
     console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}` +
                 (E.id.startsWith('ours') ? '; ort and tfjs at 2 threads alongside' : ''));
-    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: 2, reps: POOL_REPS, warmupBatches: POOL_WARMUP,
+    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: Number(process.env.BENCH_POOL_WORKERS || 2), reps: POOL_REPS, warmupBatches: POOL_WARMUP,
                             ...(E.id.startsWith('ours') ? { peers: process.env.BENCH_PEERS ?? 'tfjs,ort' } : {}) });
     const m = median(r.batchMs);
     res.pool = { workers: 2, chunk: r.chunk, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
