@@ -31,7 +31,8 @@
 // its input and output activations; ActivationRanges collects per-layer min/max from it.
 // (f32/f16 engines only: an int8 engine runs the same graph on int8 activations with
 // conv_run_qs8_a16 / the exact Winograd conv_winograd_qs8_run (3x3/1 convs with >= 4 output
-// tiles) / maxpool_qs8 / global_avgpool_qs8_f32; the fc and the CAM stay f32.)
+// tiles; layer4's, one tile per image, in passes of 3 or more images) / maxpool_qs8 /
+// global_avgpool_qs8_f32; the fc and the CAM stay f32.)
 //
 // An Engine is not thread-safe: one per thread / worker.
 #pragma once
