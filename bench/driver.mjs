@@ -250,12 +250,13 @@ async function runEngine(E) {
   }
   if (want('pool')) {
     // the peers' 2-thread batch in the same page, timed in the same rounds (alternating)
-    console.log(`${E.id}: pool of 2 Workers x 1 thread, batch ${ref.batch}` +
+    const workers = Number(process.env.BENCH_POOL_WORKERS || 2);
+    console.log(`${E.id}: pool of ${workers} Workers x 1 thread, batch ${ref.batch}` +
                 (E.id.startsWith('ours') ? '; ort and tfjs at 2 threads alongside' : ''));
-    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers: Number(process.env.BENCH_POOL_WORKERS || 2), reps: POOL_REPS, warmupBatches: POOL_WARMUP,
+    const r = await fresh({ ...base, threads: 1, mode: 'pool', workers, reps: POOL_REPS, warmupBatches: POOL_WARMUP,
                             ...(E.id.startsWith('ours') ? { peers: process.env.BENCH_PEERS ?? 'tfjs,ort' } : {}) });
     const m = median(r.batchMs);
-    res.pool = { workers: 2, chunk: r.chunk, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
+    res.pool = { workers, chunk: r.chunk, batch: r.batch, medianMs: m, cellsPerS: r.batch / m * 1000, ms: r.batchMs,
                  wasmBytes: r.mem.wasmBytes, uaMemoryBytes: r.uaMemoryBytes, rendererPeakKiB: r.rendererPeakKiB };
     res.pool.check = check('pool of 2 Workers', r.logitsBatch, ref.logits.slice(0, r.batch));
     res.pool.peers2t = {};

@@ -985,7 +985,11 @@ TEST_CASE("engine: a staged engine gives the results of a whole one, before and 
     // finish before any batch, then a batch
     auto t = mc::Engine::create(blob.data(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
     REQUIRE(t);
+    // something is deferred: no Winograd scratch and larger int16 copies until finish, then the
+    // buffers of the whole engine (both at one image)
+    CHECK(t->arena_bytes() != whole->arena_bytes());
     REQUIRE(t->finish(&err));
+    CHECK(t->arena_bytes() == whole->arena_bytes());
     mc::Prediction pt[n];
     REQUIRE(t->classify_batch(n, ptrs, ws, hs, 4, pt, nullptr, &err) == n);
     for (int k = 0; k < n; ++k) same(pt[k], t->cam(k), k);

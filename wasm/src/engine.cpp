@@ -597,9 +597,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
         wq_scratch_full = std::max(wq_scratch_full, conv_winograd_qs8_scratch_size(c.shape));
       if (c.winograd || c.wg_batched)
         wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(batched_(c.shape)));
-      if (c.winograd)   // reads its int8 input directly
-        wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(batched_(c.shape)));
-      else
+      if (!c.winograd)   // a Winograd conv reads its int8 input directly
         x16_count = std::max(x16_count, c.in_count_q * nimg);
     }
     x16.assign(x16_count, 0);
@@ -612,6 +610,20 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       quantize_f32_qs8(1, pre.norm_lut() + i, stem->qin, &q);
       qlut[i] = q;
     }
+    // the exact Winograd form of c's stored weights into *to, once; then its input tiles (int8)
+    auto winograd_ = [&](Conv_& c, std::vector<uint8_t>* to) {
+      if (to->empty()) {
+        std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
+        if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
+          MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
+        }
+        to->swap(pw);
+      }
+      c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
+      c.indirection_wq.assign(conv_winograd_qs8_indirection_size(batched_(c.shape)), nullptr);
+      conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
+      return true;
+    };
     for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
       Conv_& c = *w.c;
       // a conv waiting for its Winograd form runs the stored weights as they are meanwhile
@@ -637,18 +649,13 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
         continue;
       }
       if (c.winograd) {   // the Winograd weights replace the direct ones
+        std::vector<uint8_t> pw;   // made from c.wq, which packed_q may still hold
+        if (!winograd_(c, c.weights_made ? &c.packed_q : &pw)) return false;
         if (!c.weights_made) {
           c.weights_made = true;
-          std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
-          if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
-            MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
-          }
           c.packed_q.swap(pw);
           c.wq = c.packed_q.data();
         }
-        c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
-        c.indirection_wq.assign(conv_winograd_qs8_indirection_size(batched_(c.shape)), nullptr);
-        conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
         continue;
       }
       if (c.w16 && !c.weights_made) {   // the stored int8 weights stay as they are otherwise
@@ -663,16 +670,10 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       conv_setup_indirection_qs8_a16(batched_(c.shape), x16.data(), c.zero_x16.data(),
                                      c.indirection_x16.data());
       if (c.wg_batched) {   // its Winograd form beside the direct one, for larger passes
-        if (c.packed_wgq.empty()) {
-          std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
-          if (pw.empty() || c.w16 || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
-            MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
-          }
-          c.packed_wgq.swap(pw);
+        if (c.w16) {            // made from the stored weights, not their w16 form
+          MC_FAIL_(err, "internal: tensor '" + c.name + "' is w16 and batched Winograd");
         }
-        c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
-        c.indirection_wq.assign(conv_winograd_qs8_indirection_size(batched_(c.shape)), nullptr);
-        conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
+        if (!winograd_(c, &c.packed_wgq)) return false;
       }
     }
     features_q = bufs_q[cur];

@@ -1,9 +1,7 @@
 // xxh64.cpp -- XXH64 as specified by the xxHash project (doc/xxhash_spec.md): 32-byte stripes
-// into four 64-bit lanes, then the 8-, 4- and 1-byte tail, then the avalanche. Little-endian
-// reads whatever the host (memcpy, then a swap on a big-endian host).
+// into four 64-bit lanes, then the 8-, 4- and 1-byte tail, then the avalanche. Input words are
+// read byte by byte as little-endian, whatever the host's byte order or the data's alignment.
 #include "xxh64.h"
-
-#include <cstring>
 
 namespace mc {
 namespace {
