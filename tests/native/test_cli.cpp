@@ -1,9 +1,11 @@
 // malaria-classify: output formats, exit codes, folders, bad files in a batch, --cam.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -76,10 +78,11 @@ struct Scratch_ {
     std::error_code ec;
     fs::remove_all(dir, ec);
   }
-  Run_ run(const std::string& args) const {
+  // prefix: e.g. "timeout 20" (a command that runs the CLI)
+  Run_ run(const std::string& args, const std::string& prefix = "") const {
     Run_ r;
     const std::string errf = (dir / "stderr.txt").string();
-    const std::string cmd = q_(kCli_) + " " + args + " 2>" + q_(errf);
+    const std::string cmd = prefix + (prefix.empty() ? "" : " ") + q_(kCli_) + " " + args + " 2>" + q_(errf);
     std::FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p);
     char buf[4096];
@@ -132,6 +135,9 @@ TEST_CASE("cli: mixed folder, jsonl, exit 1, batch goes on", "[cli]") {
   // the disclaimer is on stderr, once, never in the jsonl stream
   CHECK(r.err.find("not a diagnosis") != std::string::npos);
   CHECK(r.out.find("diagnosis") == std::string::npos);
+  // notes.txt is not in the output but named on stderr
+  CHECK(r.err.find("skipped 1 file that is not PNG/JPEG/BMP: ") != std::string::npos);
+  CHECK(r.err.find("notes.txt") != std::string::npos);
 }
 
 TEST_CASE("cli: all good gives exit 0; results match the engine", "[cli]") {
@@ -224,4 +230,65 @@ TEST_CASE("cli: --cam writes overlays", "[cli]") {
   CHECK(a.height == src.height);
   CHECK(a.pixels == a2.pixels);
   CHECK(a.pixels != src.pixels);   // something was drawn
+}
+
+TEST_CASE("cli: a FIFO is refused at once, not waited on", "[cli]") {
+  Scratch_ s;
+  const fs::path fifo = s.dir / "cells.png";   // an image name: the type must come from stat
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  // timeout: the old CLI blocked in open() for ever (no writer ever comes)
+  const Run_ r = s.run("--model " + q_(s.model) + " " + q_(fifo.string()) + " " +
+                           q_((s.dir / "good" / "a.png").string()),
+                       "timeout -k 5 30");
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  INFO(r.out << r.err);
+  CHECK(secs < 20);
+  CHECK(r.code == 1);
+  REQUIRE(r.lines.size() == 2);   // the batch goes on after it
+  const nlohmann::json j = nlohmann::json::parse(r.lines[0]);
+  CHECK(j.at("file") == fifo.string());
+  CHECK(j.at("error") == "not a regular file (fifo)");
+  CHECK(j.size() == 2);
+  CHECK(nlohmann::json::parse(r.lines[1]).contains("label"));
+  // the same FIFO inside a folder: also an error record (it has an image name)
+  const fs::path d = s.dir / "withfifo";
+  fs::create_directories(d);
+  REQUIRE(::mkfifo((d / "x.jpg").c_str(), 0600) == 0);
+  const Run_ r2 = s.run("--model " + q_(s.model) + " " + q_(d.string()), "timeout -k 5 30");
+  INFO(r2.out << r2.err);
+  CHECK(r2.code == 1);
+  REQUIRE(r2.lines.size() == 1);
+  CHECK(nlohmann::json::parse(r2.lines[0]).at("error") == "not a regular file (fifo)");
+}
+
+TEST_CASE("cli: every file in a folder is classified or reported", "[cli]") {
+  Scratch_ s;
+  const fs::path d = s.dir / "odd";
+  fs::create_directories(d);
+  fs::copy_file(kFix_ + "cells/" + kCellA_, d / "b_good.png");
+  std::ofstream(d / "a_anim.gif") << "GIF89a";                      // not looked at: named on stderr
+  std::ofstream(d / ".hidden.gif") << "GIF89a";                     // hidden: silent
+  fs::create_symlink("no-such-target.png", d / "c_dangling.png");   // an error record
+  fs::create_symlink("d_loop2", d / "d_loop1");                     // a loop: an error record
+  fs::create_symlink("d_loop1", d / "d_loop2");
+  const Run_ r = s.run("--model " + q_(s.model) + " " + q_(d.string()), "timeout -k 5 60");
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);
+  REQUIRE(r.lines.size() == 4);
+  const nlohmann::json good = nlohmann::json::parse(r.lines[0]);
+  CHECK(good.at("file") == (d / "b_good.png").string());
+  CHECK(good.contains("label"));
+  const nlohmann::json dangling = nlohmann::json::parse(r.lines[1]);
+  CHECK(dangling.at("file") == (d / "c_dangling.png").string());
+  CHECK(dangling.at("error").get<std::string>().find("dangling symbolic link") != std::string::npos);
+  for (int i = 2; i < 4; ++i)
+    CHECK(nlohmann::json::parse(r.lines[i]).at("error").get<std::string>().find("symbolic link loop") !=
+          std::string::npos);
+  // the summary names the skipped file, not the hidden one
+  const std::string summary = "malaria-classify: skipped 1 file that is not PNG/JPEG/BMP: " +
+                              (d / "a_anim.gif").string() + "\n";
+  CHECK(r.err.find(summary) != std::string::npos);
+  CHECK(r.err.find(".hidden") == std::string::npos);
+  CHECK(r.out.find("a_anim.gif") == std::string::npos);
 }

@@ -3,8 +3,9 @@
 //   malaria-classify [--model BLOB] [--format jsonl|csv] [--cam DIR] PATH...
 //
 // One result per image, in the order given (folders: recursive, sorted by path). A file that
-// cannot be read gives an error record and the batch goes on. Exit status: 0 every file was
-// classified, 1 some were not, 2 usage or model error.
+// cannot be read (FIFOs and other non-regular files, broken links included) gives an error
+// record and the batch goes on; files in a folder that are not looked at are named on stderr.
+// Exit status: 0 every file was classified, 1 some were not, 2 usage or model error.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,6 +18,10 @@
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include <sys/stat.h>
+
+#include <cerrno>
 
 #include <nlohmann/json.hpp>
 
@@ -43,7 +48,14 @@ void usage_(std::FILE* f) {
                "\n"
                "Classifies thin-smear cell images (PNG, JPEG or BMP; the type is read from the\n"
                "content, not the name) as Parasitized or Uninfected. PATH is an image or a\n"
-               "folder (searched recursively for *.png, *.jpg, *.jpeg, *.bmp, sorted by path).\n"
+               "folder, searched recursively and sorted by path. In a folder:\n"
+               "  - *.png, *.jpg, *.jpeg, *.bmp (any case) are read;\n"
+               "  - other files are skipped and named in one summary line on stderr;\n"
+               "  - hidden files and folders (name starting with '.') are skipped silently;\n"
+               "  - broken symbolic links (dangling or looping) get an error record;\n"
+               "  - symbolic links to folders are not followed (named on stderr).\n"
+               "A FIFO, device or socket (named, or found under an image name) is refused\n"
+               "without being opened: error record \"not a regular file (fifo)\" etc.\n"
                "\n"
                "  --model BLOB    model blob (.mcb); default %s\n"
                "  --format F      jsonl (default): one JSON object per line,\n"
@@ -67,10 +79,51 @@ bool has_image_ext_(const fs::path& p) {
   return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp";
 }
 
+const char* file_type_name_(mode_t mode) {
+  if (S_ISFIFO(mode)) return "fifo";
+  if (S_ISSOCK(mode)) return "socket";
+  if (S_ISCHR(mode)) return "character device";
+  if (S_ISBLK(mode)) return "block device";
+  if (S_ISDIR(mode)) return "directory";
+  return "unknown type";
+}
+
+// Why `path` cannot be read as an image, found with stat() alone (opening a FIFO would block
+// until a writer comes): "" for a regular file or a link to one, and for errors the read names
+// itself (missing file, permission). mc::read_file_bytes refuses non-regular files too
+// (O_NONBLOCK), in case the path changes between this check and the read.
+std::string not_readable_(const std::string& path) {
+  struct stat sb;
+  if (::stat(path.c_str(), &sb) != 0) {
+    const int e = errno;
+    if (e == ELOOP) return "symbolic link loop (" + std::string(std::strerror(e)) + ")";
+    struct stat lb;
+    if (e == ENOENT && ::lstat(path.c_str(), &lb) == 0 && S_ISLNK(lb.st_mode)) {
+      std::error_code ec;
+      const std::string target = fs::read_symlink(path, ec).string();
+      return "dangling symbolic link (its target " + (ec ? std::string("") : "'" + target + "' ") +
+             "does not exist)";
+    }
+    return "";
+  }
+  if (!S_ISREG(sb.st_mode)) return std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")";
+  return "";
+}
+
+// "a, b, c" with at most `most` names, then "and N more".
+std::string name_list_(const std::vector<std::string>& names, size_t most = 20) {
+  std::string r;
+  for (size_t i = 0; i < names.size() && i < most; ++i) r += (i ? ", " : "") + names[i];
+  if (names.size() > most) r += ", and " + std::to_string(names.size() - most) + " more";
+  return r;
+}
+
 // Expand PATH arguments into the list of files (folders recursive and sorted). A path that
-// does not exist stays in the list and fails when it is read.
+// does not exist stays in the list and fails when it is read. In a folder every entry is either
+// listed (image extensions; broken links, which then fail with their own error record) or
+// named on stderr (other extensions; links to folders), except hidden ones.
 std::vector<std::string> collect_(const std::vector<std::string>& paths) {
-  std::vector<std::string> files;
+  std::vector<std::string> files, skipped, dir_links;
   for (const std::string& p : paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
@@ -79,11 +132,22 @@ std::vector<std::string> collect_(const std::vector<std::string>& paths) {
       for (; !ec && it != end; it.increment(ec)) {
         const fs::path& fp = it->path();
         const std::string name = fp.filename().string();
-        if (!name.empty() && name[0] == '.') {   // hidden files and folders
-          if (it->is_directory(ec)) it.disable_recursion_pending();
+        std::error_code lec, sec;   // per entry: one bad entry (a link loop) must not end the listing
+        const fs::file_status ls = it->symlink_status(lec);
+        if (!name.empty() && name[0] == '.') {   // hidden files and folders: skipped silently
+          if (fs::is_directory(ls)) it.disable_recursion_pending();
           continue;
         }
-        if (it->is_regular_file(ec) && has_image_ext_(fp)) found.push_back(fp.string());
+        const fs::file_status st = it->status(sec);   // through links
+        if (fs::is_directory(st)) {   // real folders are walked; links to folders are not (loops)
+          if (fs::is_symlink(ls)) dir_links.push_back(fp.string());
+          continue;
+        }
+        const bool broken_link = fs::is_symlink(ls) && !fs::exists(st);   // dangling or a loop
+        if (broken_link || has_image_ext_(fp))
+          found.push_back(fp.string());
+        else
+          skipped.push_back(fp.string());
       }
       if (ec) std::fprintf(stderr, "malaria-classify: warning: %s: %s\n", p.c_str(), ec.message().c_str());
       std::sort(found.begin(), found.end());
@@ -91,6 +155,17 @@ std::vector<std::string> collect_(const std::vector<std::string>& paths) {
     } else {
       files.push_back(p);
     }
+  }
+  if (!skipped.empty()) {
+    std::sort(skipped.begin(), skipped.end());
+    std::fprintf(stderr, "malaria-classify: skipped %zu %s not PNG/JPEG/BMP: %s\n", skipped.size(),
+                 skipped.size() == 1 ? "file that is" : "files that are", name_list_(skipped).c_str());
+  }
+  if (!dir_links.empty()) {
+    std::sort(dir_links.begin(), dir_links.end());
+    std::fprintf(stderr, "malaria-classify: did not follow %zu symbolic %s to a folder (name %s to include it): %s\n",
+                 dir_links.size(), dir_links.size() == 1 ? "link" : "links",
+                 dir_links.size() == 1 ? "it" : "them", name_list_(dir_links).c_str());
   }
   return files;
 }
@@ -236,9 +311,9 @@ int main(int argc, char** argv) {
   int failed = 0;
   mc::Image img;
   for (const std::string& f : files) {
-    std::string ferr;
+    std::string ferr = not_readable_(f);   // FIFOs, devices, broken links: refused unopened
     mc::Prediction r;
-    bool ok = mc::load_image_file(f, mc::ImageLimits{}, &img, &ferr);
+    bool ok = ferr.empty() && mc::load_image_file(f, mc::ImageLimits{}, &img, &ferr);
     double ms = 0;
     if (ok) {
       const auto t0 = std::chrono::steady_clock::now();
