@@ -70,21 +70,54 @@ def normalize(xb_u8, mean, std):
     return x.contiguous()
 
 
-def augment(xb, gen):
-    """Label-preserving augmentation on a uint8 NHWC batch: the 8 dihedral symmetries,
-    mild brightness / contrast and per-channel gain (stain hue) jitter. Returns float NHWC 0..255."""
+def augment(xb, gen, strong=False):
+    """Label-preserving augmentation on a uint8 NHWC batch: the 8 dihedral symmetries, then
+    colour jitter. Returns float NHWC 0..255.
+      mild   (v1): brightness / contrast +-10%, per-channel gain +-5%.
+      strong (v2): brightness / contrast +-20%, per-channel gain +-15%, saturation 0.6-1.4,
+                   gamma 0.7-1.4, hue rotation +-12 degrees about the grey axis, a 3x3 blur on a
+                   quarter of the cells. Stain and optics differ between patients and sites; the
+                   black surround of a crop (outside the cell's mask) stays black."""
     n = xb.shape[0]
     x = xb.float()
     k = int(torch.randint(0, 4, (1,), generator=gen))
     x = torch.rot90(x, k, dims=(1, 2))
     flip = torch.rand(n, generator=gen) < 0.5
     x[flip] = x[flip].flip(2)
-    b = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2    # brightness +-10%
-    c = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2    # contrast +-10%
-    g = 1 + (torch.rand(n, 1, 1, 3, generator=gen) - 0.5) * 0.1    # per-channel gain +-5%
-    m = x.mean(dim=(1, 2, 3), keepdim=True)
-    x = ((x - m) * c + m) * b * g
-    return x.clamp_(0, 255)
+    if not strong:
+        b = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2    # brightness +-10%
+        c = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2    # contrast +-10%
+        g = 1 + (torch.rand(n, 1, 1, 3, generator=gen) - 0.5) * 0.1    # per-channel gain +-5%
+        m = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - m) * c + m) * b * g
+        return x.clamp_(0, 255)
+    surround = x.sum(dim=3, keepdim=True) <= 3                        # the crop's black outside
+    u = lambda *shape: torch.rand(n, *shape, generator=gen)
+    x = x / 255.0
+    x = x.pow(0.7 + 0.7 * u(1, 1, 1))                                  # gamma 0.7..1.4
+    grey = x.mean(dim=3, keepdim=True)
+    x = grey + (x - grey) * (0.6 + 0.8 * u(1, 1, 1))                   # saturation 0.6..1.4
+    # hue: rotate the colour about the (1,1,1) axis by theta (Rodrigues' formula)
+    theta = (u() - 0.5) * (2 * math.pi * 24 / 360)
+    cos, sin = torch.cos(theta), torch.sin(theta)
+    a = (1 - cos) / 3
+    s3 = sin / math.sqrt(3)
+    R = torch.stack([torch.stack([cos + a, a - s3, a + s3], 1),
+                     torch.stack([a + s3, cos + a, a - s3], 1),
+                     torch.stack([a - s3, a + s3, cos + a], 1)], 1)   # n x 3 x 3
+    x = torch.einsum("nhwc,ndc->nhwd", x, R)
+    cell = ~surround
+    cnt = cell.sum(dim=(1, 2, 3), keepdim=True).clamp(min=1)
+    m = (x * cell).sum(dim=(1, 2), keepdim=True).sum(dim=3, keepdim=True) / (3 * cnt)
+    x = ((x - m) * (0.8 + 0.4 * u(1, 1, 1)) + m)                       # contrast +-20%
+    x = x * (0.8 + 0.4 * u(1, 1, 1)) * (0.85 + 0.3 * u(1, 1, 3))       # brightness, gain
+    blur = u() < 0.25
+    if blur.any():
+        xb_ = x[blur].permute(0, 3, 1, 2)
+        xb_ = F.avg_pool2d(F.pad(xb_, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+        x[blur] = xb_.permute(0, 2, 3, 1)
+    x = torch.where(surround, torch.zeros_like(x), x)
+    return (x * 255.0).clamp_(0, 255)
 
 
 @torch.no_grad()
@@ -178,6 +211,14 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--run", default=None, help="run folder (default model/runs/S{S})")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--recipe", choices=["v1", "v2"], default="v1",
+                    help="v1: mild colour jitter; v2: strong stain/colour augmentation, label "
+                         "smoothing 0.1 and an exponential moving average of the weights")
+    ap.add_argument("--ema", type=float, default=0.998, help="EMA decay per step (recipe v2)")
+    ap.add_argument("--all-slides", action="store_true",
+                    help="the final model: train on every slide (train + val + test); temperature "
+                         "and band are taken from --calib-from (a run of the same recipe on the split)")
+    ap.add_argument("--calib-from", default=None, help="run folder whose results.json gives T and band")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -200,6 +241,15 @@ def main():
     for k, v in sets.items():
         print(f"{k}: {len(split[k])} slides, {len(v['y'])} cells, {int(v['y'].sum())} parasitized", flush=True)
 
+    if args.all_slides:
+        if not args.calib_from:
+            sys.exit("--all-slides needs --calib-from RUN (a run of the same recipe on the split)")
+        sets["train"] = {k: (torch.cat([sets[s][k] for s in ("train", "val", "test")]) if torch.is_tensor(sets["train"][k])
+                             else np.concatenate([sets[s][k] for s in ("train", "val", "test")]))
+                         for k in sets["train"]}
+        print(f"all slides: training on {len(sets['train']['y'])} cells", flush=True)
+    strong = args.recipe == "v2"
+    smoothing = 0.1 if strong else 0.0
     Xtr = sets["train"]["X"]
     mean = Xtr.float().mean(dim=(0, 1, 2)) / 255.0
     std = (Xtr.float() / 255.0).std(dim=(0, 1, 2))
@@ -207,6 +257,7 @@ def main():
     mean = torch.tensor(norm["mean"]); std = torch.tensor(norm["std"])
 
     model = common.build_model()
+    ema = {k: v.detach().clone().float() for k, v in model.state_dict().items()} if strong else None
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     steps_per_epoch = math.ceil(len(Xtr) / args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
@@ -219,6 +270,8 @@ def main():
         model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
         start_epoch, train_seconds = ck["epoch"], ck["train_seconds"]
         torch.set_rng_state(ck["rng"])
+        if ema is not None:
+            ema = ck["ema"]
         print(f"resumed after epoch {start_epoch}", flush=True)
     elif os.path.exists(csv_path):
         os.remove(csv_path)
@@ -234,17 +287,27 @@ def main():
             idx = perm[i:i + args.batch]
             if len(idx) < 2:
                 continue
-            x = augment(Xtr[idx], gen)
+            x = augment(Xtr[idx], gen, strong)
             x = ((x / 255.0 - mean) / std).permute(0, 3, 1, 2).contiguous()
-            loss = F.cross_entropy(model(x), sets["train"]["y"][idx])
+            loss = F.cross_entropy(model(x), sets["train"]["y"][idx], label_smoothing=smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step(); sched.step()
+            if ema is not None:
+                with torch.no_grad():
+                    for k, v in model.state_dict().items():
+                        if v.dtype.is_floating_point:
+                            ema[k].mul_(args.ema).add_(v.float(), alpha=1 - args.ema)
+                        else:
+                            ema[k].copy_(v)
             tot += float(loss); nb += 1
             if nb % 20 == 0:
                 print(f"  epoch {epoch + 1} batch {nb}/{steps_per_epoch} loss {tot / nb:.4f} "
                       f"{(time.time() - t0) / nb:.2f} s/batch", flush=True)
-        lv = predict(model, sets["val"]["X"], mean, std)
+        evalm = model
+        if ema is not None:
+            evalm = common.build_model(); evalm.load_state_dict(ema)
+        lv = predict(evalm, sets["val"]["X"], mean, std)
         val_loss = float(F.cross_entropy(lv, sets["val"]["y"]))
         val_acc = float((lv.argmax(1) == sets["val"]["y"]).float().mean())
         dt = time.time() - t0
@@ -259,14 +322,22 @@ def main():
         tmp = ckpt_path + ".tmp"
         torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
                         epoch=epoch + 1, train_seconds=train_seconds, rng=torch.get_rng_state(),
-                        norm=norm, size=S), tmp)
+                        norm=norm, size=S, ema=ema, recipe=args.recipe), tmp)
         os.replace(tmp, ckpt_path)
 
-    # calibration on validation slides
+    if ema is not None:
+        model.load_state_dict(ema)
+    # calibration on validation slides (the final all-slides model takes T and band from the
+    # same recipe's run on the split: its validation slides are in its training set)
     lv = predict(model, sets["val"]["X"], mean, std)
-    T = fit_temperature(lv, sets["val"]["y"])
+    if args.all_slides:
+        with open(os.path.join(args.calib_from, "results.json")) as f:
+            ref = json.load(f)
+        T, (lo, hi) = ref["temperature"], ref["band"]
+    else:
+        T = fit_temperature(lv, sets["val"]["y"])
+        lo, hi = band_edges(torch.softmax(lv / T, 1)[:, 1].numpy(), sets["val"]["y"].numpy())
     pv = torch.softmax(lv / T, 1)[:, 1].numpy()
-    lo, hi = band_edges(pv, sets["val"]["y"].numpy())
     # test slides
     lt = predict(model, sets["test"]["X"], mean, std)
     yt = sets["test"]["y"].numpy()
@@ -282,7 +353,7 @@ def main():
     del val["per_slide"]
     # MACs of one forward pass at S
     macs = resnet18_macs(S)
-    results = dict(size=S, epochs=args.epochs, batch=args.batch, lr=args.lr, train_seconds=round(train_seconds),
+    results = dict(size=S, epochs=args.epochs, recipe=args.recipe, all_slides=args.all_slides, batch=args.batch, lr=args.lr, train_seconds=round(train_seconds),
                    threads=args.threads, norm=norm, temperature=T, band=[lo, hi], macs=macs,
                    val=val, test=test, torch=torch.__version__,
                    manifest_sha256=common.manifest_fingerprint(args.data))

@@ -1,0 +1,703 @@
+// field.cpp -- the cell finder of field.h: downscale, Otsu, distance transform, markers,
+// watershed, region rules; crops; the crop / field / neither decision.
+#include "field.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <queue>
+#include <utility>
+
+namespace mc {
+
+namespace {
+
+constexpr float kInf = 1e20f;
+
+// Area downscale of RGB/RGBA to ow x oh RGB: output (y, x) is the mean of the input box rows
+// [floor(y*H/oh), ceil((y+1)*H/oh)) x cols [floor(x*W/ow), ceil((x+1)*W/ow)), as preprocess's
+// area resize. Works one output row at a time over column sums (no full-size copy).
+void area_downscale_(const uint8_t* px, int W, int H, int C, int ow, int oh, std::vector<uint8_t>* out,
+                     std::vector<uint32_t>* colsum) {
+  out->resize(static_cast<size_t>(ow) * oh * 3);
+  colsum->resize(static_cast<size_t>(W) * 3);
+  for (int y = 0; y < oh; ++y) {
+    const int y0 = static_cast<int>(static_cast<int64_t>(y) * H / oh);
+    const int y1 = static_cast<int>((static_cast<int64_t>(y + 1) * H + oh - 1) / oh);
+    std::fill(colsum->begin(), colsum->end(), 0u);
+    for (int yy = y0; yy < y1; ++yy) {
+      const uint8_t* row = px + static_cast<size_t>(yy) * W * C;
+      uint32_t* cs = colsum->data();
+      for (int x = 0; x < W; ++x) {
+        cs[3 * x] += row[C * x];
+        cs[3 * x + 1] += row[C * x + 1];
+        cs[3 * x + 2] += row[C * x + 2];
+      }
+    }
+    for (int x = 0; x < ow; ++x) {
+      const int x0 = static_cast<int>(static_cast<int64_t>(x) * W / ow);
+      const int x1 = static_cast<int>((static_cast<int64_t>(x + 1) * W + ow - 1) / ow);
+      uint64_t s[3] = {0, 0, 0};
+      for (int xx = x0; xx < x1; ++xx)
+        for (int c = 0; c < 3; ++c) s[c] += (*colsum)[3 * xx + c];
+      const uint64_t n = static_cast<uint64_t>(y1 - y0) * (x1 - x0);
+      for (int c = 0; c < 3; ++c)
+        (*out)[(static_cast<size_t>(y) * ow + x) * 3 + c] = static_cast<uint8_t>((2 * s[c] + n) / (2 * n));
+    }
+  }
+}
+
+// 3x3 box blur (edges replicated), src -> dst.
+void box3_(const float* src, int W, int H, float* dst) {
+  for (int y = 0; y < H; ++y) {
+    for (int x = 0; x < W; ++x) {
+      float s = 0;
+      for (int dy = -1; dy <= 1; ++dy) {
+        const int yy = std::min(std::max(y + dy, 0), H - 1);
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int xx = std::min(std::max(x + dx, 0), W - 1);
+          s += src[yy * W + xx];
+        }
+      }
+      dst[y * W + x] = s / 9.0f;
+    }
+  }
+}
+
+// Otsu's threshold of values in [0, 255]: the t maximising the between-class variance of
+// {v <= t} and {v > t}. *separation: that variance over the total (0..1; ~0 for one colour).
+int otsu_(const float* v, size_t n, float* separation) {
+  double hist[256] = {};
+  for (size_t i = 0; i < n; ++i) hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
+  double total = 0, sum = 0, sum2 = 0;
+  for (int i = 0; i < 256; ++i) { total += hist[i]; sum += i * hist[i]; sum2 += double(i) * i * hist[i]; }
+  const double var = total > 0 ? sum2 / total - (sum / total) * (sum / total) : 0;
+  double wb = 0, sb = 0, best = -1;
+  int t = 127;
+  for (int i = 0; i < 256; ++i) {
+    wb += hist[i];
+    if (wb == 0) continue;
+    const double wf = total - wb;
+    if (wf == 0) break;
+    sb += i * hist[i];
+    const double mb = sb / wb, mf = (sum - sb) / wf;
+    const double between = wb * wf * (mb - mf) * (mb - mf) / (total * total);
+    if (between > best) { best = between; t = i; }
+  }
+  if (separation) *separation = var > 1e-9 ? static_cast<float>(best / var) : 0.0f;
+  return t;
+}
+
+// Exact squared Euclidean distance transform of one line (Felzenszwalb & Huttenlocher 2012).
+void edt1d_(const float* f, int n, float* d, int* v, float* z) {
+  int k = 0;
+  v[0] = 0; z[0] = -kInf; z[1] = kInf;
+  for (int q = 1; q < n; ++q) {
+    float s;
+    for (;;) {
+      s = ((f[q] + float(q) * q) - (f[v[k]] + float(v[k]) * v[k])) / (2.0f * q - 2.0f * v[k]);
+      if (s <= z[k] && k > 0) --k; else break;
+    }
+    if (s <= z[k]) { k = 0; v[0] = q; z[0] = -kInf; z[1] = kInf; continue; }
+    ++k; v[k] = q; z[k] = s; z[k + 1] = kInf;
+  }
+  k = 0;
+  for (int q = 0; q < n; ++q) {
+    while (z[k + 1] < q) ++k;
+    d[q] = (q - v[k]) * float(q - v[k]) + f[v[k]];
+  }
+}
+
+// Distance of each foreground pixel to the nearest background pixel (outside the image counts
+// as foreground, so cells cut by the border keep their depth there).
+void distance_transform_(const uint8_t* fg, int W, int H, float* out) {
+  const int n = std::max(W, H);
+  std::vector<float> f(n), d(n), z(n + 1);
+  std::vector<int> v(n);
+  for (size_t i = 0; i < size_t(W) * H; ++i) out[i] = fg[i] ? kInf : 0.0f;
+  for (int x = 0; x < W; ++x) {
+    for (int y = 0; y < H; ++y) f[y] = out[y * W + x];
+    edt1d_(f.data(), H, d.data(), v.data(), z.data());
+    for (int y = 0; y < H; ++y) out[y * W + x] = d[y];
+  }
+  for (int y = 0; y < H; ++y) {
+    edt1d_(out + size_t(y) * W, W, d.data(), v.data(), z.data());
+    for (int x = 0; x < W; ++x) out[size_t(y) * W + x] = std::sqrt(std::min(d[x], 1e12f));
+  }
+}
+
+// Labels 4-connected components of pixels with mask[i] == value; calls fn(pixel list,
+// touches_border) for each. stack and comp are scratch.
+template <class Fn>
+void components_(const uint8_t* mask, uint8_t value, int W, int H, std::vector<int32_t>* seen_buf,
+                 std::vector<int32_t>* stack, std::vector<int32_t>* comp, Fn fn) {
+  std::vector<int32_t>& seen = *seen_buf;
+  seen.assign(size_t(W) * H, 0);
+  for (int start = 0; start < W * H; ++start) {
+    if (mask[start] != value || seen[start]) continue;
+    stack->clear(); comp->clear();
+    stack->push_back(start); seen[start] = 1;
+    bool border = false;
+    while (!stack->empty()) {
+      const int p = stack->back(); stack->pop_back();
+      comp->push_back(p);
+      const int x = p % W, y = p / W;
+      if (x == 0 || y == 0 || x == W - 1 || y == H - 1) border = true;
+      const int nb[4] = {x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1, y < H - 1 ? p + W : -1};
+      for (int q : nb)
+        if (q >= 0 && !seen[q] && mask[q] == value) { seen[q] = 1; stack->push_back(q); }
+    }
+    fn(*comp, border);
+  }
+}
+
+float median_(std::vector<float> v);
+
+// Foreground of a working-scale image: Otsu on the (blurred) green channel; then holes below
+// max_hole px are filled when tiny (< tiny_hole px), when their colour is not the background's
+// (a tinted centre), or when they are a cell's pale centre: with R > 0 (the cells' radius), rays
+// from the hole's centroid leave the ring of foreground around it within ~1.3 R in most
+// directions. A gap between packed cells is plasma and its rays cross whole neighbouring cells:
+// it stays open, so that the cells around it stay apart. Components below min_area px dropped.
+void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_hole, float max_hole,
+                 float min_area, float R, const FieldOptions& opt, std::vector<uint8_t>* fg, std::vector<int32_t>* seen,
+                 std::vector<int32_t>* stack, std::vector<int32_t>* comp) {
+  const size_t N = size_t(W) * H;
+  const int t = otsu_(g, N, nullptr);
+  fg->resize(N);
+  for (size_t i = 0; i < N; ++i) (*fg)[i] = g[i] <= t ? 1 : 0;
+  std::vector<float> bgc[3], fgc[3];
+  for (size_t i = 0; i < N; i += 5)
+    for (int c = 0; c < 3; ++c) ((*fg)[i] ? fgc : bgc)[c].push_back(rgb[3 * i + c]);
+  float bg[3], D2 = 0;
+  for (int c = 0; c < 3; ++c) {
+    bg[c] = median_(bgc[c]);
+    const float d = median_(fgc[c]) - bg[c];
+    D2 += d * d;
+  }
+  std::vector<int32_t> fill_list;
+  components_(fg->data(), 0, W, H, seen, stack, comp, [&](const std::vector<int32_t>& hole, bool border) {
+    if (border || hole.size() >= max_hole) return;
+    bool fill = hole.size() < tiny_hole || R <= 0;
+    double m[3] = {0, 0, 0}, sx = 0, sy = 0;
+    for (int p : hole) {
+      for (int c = 0; c < 3; ++c) m[c] += rgb[3 * p + c];
+      sx += p % W; sy += p / W;
+    }
+    if (!fill) {
+      float d2 = 0;
+      for (int c = 0; c < 3; ++c) {
+        const float d = float(m[c] / hole.size()) - bg[c];
+        d2 += d * d;
+      }
+      fill = d2 > 0.35f * 0.35f * D2;
+    }
+    if (!fill) {
+      const float cx = float(sx / hole.size()), cy = float(sy / hole.size());
+      constexpr int kRays = 16;
+      float out[kRays];
+      for (int k = 0; k < kRays; ++k) {
+        const float a = 2.0f * float(M_PI) * k / kRays, dx = std::cos(a), dy = std::sin(a);
+        bool in_ring = false;
+        out[k] = 3 * R;
+        for (float r = 0; r < 3 * R; r += 0.5f) {
+          const int x = int(std::lround(cx + dx * r)), y = int(std::lround(cy + dy * r));
+          if (x < 0 || y < 0 || x >= W || y >= H) { out[k] = r; break; }
+          const bool f = (*fg)[size_t(y) * W + x];
+          if (f) in_ring = true;
+          else if (in_ring) { out[k] = r; break; }
+        }
+      }
+      std::sort(out, out + kRays);
+      fill = out[kRays / 2] <= opt.pallor_median * R && out[kRays * 4 / 5] <= opt.pallor_p80 * R;
+    }
+    if (fill) fill_list.insert(fill_list.end(), hole.begin(), hole.end());
+  });
+  for (int p : fill_list) (*fg)[p] = 1;
+  components_(fg->data(), 1, W, H, seen, stack, comp, [&](const std::vector<int32_t>& c, bool) {
+    if (c.size() < min_area)
+      for (int p : c) (*fg)[p] = 0;
+  });
+}
+
+// area / convex hull area of a region (pixels as unit squares; Andrew's monotone chain over
+// each row's two outer pixel corners).
+float solidity_(const std::vector<int32_t>& pix, int W) {
+  std::vector<std::pair<float, float>> pts;
+  std::vector<int> lo, hi;
+  int y0 = 1 << 30, y1 = -1;
+  for (int32_t p : pix) { y0 = std::min(y0, p / W); y1 = std::max(y1, p / W); }
+  if (y1 < y0) return 1;
+  lo.assign(y1 - y0 + 1, 1 << 30); hi.assign(y1 - y0 + 1, -1);
+  for (int32_t p : pix) {
+    const int y = p / W - y0, x = p % W;
+    lo[y] = std::min(lo[y], x); hi[y] = std::max(hi[y], x);
+  }
+  for (size_t y = 0; y < lo.size(); ++y) {
+    if (hi[y] < 0) continue;
+    const float yy = float(y + y0);
+    pts.emplace_back(float(lo[y]), yy); pts.emplace_back(float(lo[y]), yy + 1);
+    pts.emplace_back(float(hi[y] + 1), yy); pts.emplace_back(float(hi[y] + 1), yy + 1);
+  }
+  std::sort(pts.begin(), pts.end());
+  pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
+  if (pts.size() < 3) return 1;
+  auto cross = [](const std::pair<float, float>& o, const std::pair<float, float>& a, const std::pair<float, float>& b) {
+    return (a.first - o.first) * (b.second - o.second) - (a.second - o.second) * (b.first - o.first);
+  };
+  std::vector<std::pair<float, float>> h(2 * pts.size());
+  size_t k = 0;
+  for (size_t i = 0; i < pts.size(); ++i) {
+    while (k >= 2 && cross(h[k - 2], h[k - 1], pts[i]) <= 0) --k;
+    h[k++] = pts[i];
+  }
+  for (size_t i = pts.size() - 1, t = k + 1; i > 0; --i) {
+    while (k >= t && cross(h[k - 2], h[k - 1], pts[i - 1]) <= 0) --k;
+    h[k++] = pts[i - 1];
+  }
+  double area = 0;
+  for (size_t i = 0; i + 1 < k; ++i) area += double(h[i].first) * h[i + 1].second - double(h[i + 1].first) * h[i].second;
+  area = std::fabs(area) / 2;
+  return area > 0 ? float(pix.size() / area) : 1.0f;
+}
+
+float median_(std::vector<float> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+const char* cell_status_name(int s) {
+  switch (s) {
+    case kCellCounted: return "counted";
+    case kCellBorder: return "border";
+    case kCellWhite: return "white";
+    case kCellDebris: return "debris";
+    case kCellClump: return "clump";
+    default: return "unknown";
+  }
+}
+
+const char* image_kind_name(int k) {
+  return k == kKindCrop ? "cell" : k == kKindField ? "field" : "none";
+}
+
+void wilson95(int k, int n, double* lo, double* hi) {
+  if (n <= 0) { *lo = *hi = 0; return; }
+  const double z = 1.959963984540054, p = double(k) / n, z2 = z * z;
+  const double den = 1 + z2 / n;
+  const double c = (p + z2 / (2 * n)) / den;
+  const double h = z * std::sqrt(p * (1 - p) / n + z2 / (4.0 * n * n)) / den;
+  *lo = std::max(0.0, c - h);
+  *hi = std::min(1.0, c + h);
+  if (k == 0) *lo = 0;
+  if (k == n) *hi = 1;
+}
+
+bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits& lim, Field* f,
+                      std::string* err, const FieldOptions& opt) {
+  *f = Field{};
+  f->width = W; f->height = H;
+  if (!check_image_size(W, H, C, lim, err)) return false;
+  if (W < 32 || H < 32) {
+    if (err) *err = "image too small for a field: " + std::to_string(W) + "x" + std::to_string(H) +
+                    " (a field needs at least 32x32 pixels)";
+    return false;
+  }
+  std::vector<uint32_t> colsum;
+  std::vector<int32_t> seen, comp;
+
+  // 1. the cells' radius, from a first pass at <= kEstimateSide a side
+  float diameter = opt.cell_diameter;
+  if (!(diameter > 0)) {
+    const float s0 = std::min(1.0f, float(kEstimateSide) / std::max(W, H));
+    const int ew = std::max(1, int(std::lround(W * s0))), eh = std::max(1, int(std::lround(H * s0)));
+    area_downscale_(px, W, H, C, ew, eh, &rgb_, &colsum);
+    g_.resize(size_t(ew) * eh); tmp_.resize(g_.size()); dist_.resize(g_.size());
+    for (size_t i = 0; i < g_.size(); ++i) tmp_[i] = rgb_[3 * i + 1];
+    box3_(tmp_.data(), ew, eh, g_.data());
+    foreground_(g_.data(), rgb_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f, 0.0f, opt, &fg_, &seen, &stack_, &comp);
+    distance_transform_(fg_.data(), ew, eh, dist_.data());
+    // components that are one disc (area <= 1.5 pi r^2, r their deepest distance) give the
+    // radius sqrt(area / pi); dense fields still hold enough of them. Without any, the median
+    // of the deeper half of the distance maxima.
+    std::vector<float> discs, maxima;
+    components_(fg_.data(), 1, ew, eh, &seen, &stack_, &comp, [&](const std::vector<int32_t>& c, bool border) {
+      float r = 0;
+      for (int p : c) r = std::max(r, dist_[p]);
+      if (r >= 2.5f) maxima.push_back(r);
+      if (!border && r >= 2.5f && c.size() <= 1.5f * float(M_PI) * r * r)
+        discs.push_back(std::sqrt(c.size() / float(M_PI)));
+    });
+    std::sort(maxima.begin(), maxima.end());
+    float r0 = 0;
+    if (discs.size() >= 3) r0 = median_(discs);
+    else if (!maxima.empty()) r0 = median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
+    diameter = r0 > 0 ? 2 * r0 / s0 : 0;
+  }
+  if (!(diameter >= 8)) diameter = 8;   // nothing cell-like: still look, at a fine scale
+
+  // 2. the working scale: a cell ~2*kWorkRadius px across
+  const float s = std::min(1.0f, 2.0f * kWorkRadius / diameter);
+  const int ww = std::max(1, int(std::lround(W * s))), wh = std::max(1, int(std::lround(H * s)));
+  f->scale = s; f->work_w = ww; f->work_h = wh;
+  const size_t N = size_t(ww) * wh;
+  area_downscale_(px, W, H, C, ww, wh, &rgb_, &colsum);
+  g_.resize(N); tmp_.resize(N); dist_.resize(N);
+  for (size_t i = 0; i < N; ++i) tmp_[i] = rgb_[3 * i + 1];
+  box3_(tmp_.data(), ww, wh, g_.data());
+  const float R = kWorkRadius, cell_area = float(M_PI) * R * R;
+  foreground_(g_.data(), rgb_.data(), ww, wh, 0.03f * cell_area, 0.6f * cell_area, 0.15f * cell_area, R, opt, &fg_, &seen,
+              &stack_, &comp);
+  const int t = otsu_(g_.data(), N, nullptr);
+
+  // 3. markers
+  distance_transform_(fg_.data(), ww, wh, tmp_.data());
+  box3_(tmp_.data(), ww, wh, dist_.data());
+  box3_(dist_.data(), ww, wh, tmp_.data());
+  std::swap(dist_, tmp_);   // dist_: the twice-blurred distance
+  std::vector<std::pair<float, int32_t>> cand;
+  for (int y = 0; y < wh; ++y)
+    for (int x = 0; x < ww; ++x) {
+      const size_t p = size_t(y) * ww + x;
+      const float d = dist_[p];
+      if (!fg_[p] || d < 0.3f * R) continue;
+      bool peak = true;
+      for (int dy = -1; dy <= 1 && peak; ++dy)
+        for (int dx = -1; dx <= 1; ++dx) {
+          const int yy = y + dy, xx = x + dx;
+          if ((dx || dy) && yy >= 0 && xx >= 0 && yy < wh && xx < ww && dist_[size_t(yy) * ww + xx] > d) {
+            peak = false; break;
+          }
+        }
+      if (peak) cand.emplace_back(d, int32_t(p));
+    }
+  std::sort(cand.begin(), cand.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::vector<int32_t> markers;
+  for (auto& c : cand) {
+    const float cx = float(c.second % ww), cy = float(c.second / ww);
+    const float r = opt.marker_suppress * c.first;
+    bool keep = true;
+    for (int32_t m : markers) {
+      const float dx = float(m % ww) - cx, dy = float(m / ww) - cy;
+      if (dx * dx + dy * dy < r * r) { keep = false; break; }
+    }
+    if (keep) markers.push_back(c.second);
+  }
+
+  // 4. watershed by priority flood from the markers over the foreground
+  std::vector<int32_t>& lab = f->labels;
+  lab.assign(N, 0);
+  using Item = std::pair<float, int32_t>;
+  std::priority_queue<Item> pq;
+  int nlab = 0;
+  for (int32_t m : markers) { lab[m] = ++nlab; pq.emplace(dist_[m], m); }
+  while (!pq.empty()) {
+    const int32_t p = pq.top().second; pq.pop();
+    const int x = p % ww, y = p / ww;
+    const int32_t nb[4] = {x > 0 ? p - 1 : -1, x < ww - 1 ? p + 1 : -1, y > 0 ? p - ww : -1, y < wh - 1 ? p + ww : -1};
+    for (int32_t q : nb)
+      if (q >= 0 && fg_[q] && !lab[q]) { lab[q] = lab[p]; pq.emplace(dist_[q], q); }
+  }
+  // foreground components that held no marker (thin or small) become regions of their own
+  {
+    std::vector<uint8_t> un(N);
+    for (size_t i = 0; i < N; ++i) un[i] = fg_[i] && !lab[i];
+    components_(un.data(), 1, ww, wh, &seen, &stack_, &comp, [&](const std::vector<int32_t>& c, bool) {
+      ++nlab;
+      for (int p : c) lab[p] = nlab;
+    });
+  }
+
+  // 5. regions
+  struct Acc { int64_t n = 0, sx = 0, sy = 0, dark = 0; int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1; bool border = false; };
+  std::vector<Acc> acc;
+  // dark purple (nucleus) pixels: green well below the foreground's typical green, and blue
+  // above green (Giemsa's chromatin stain)
+  std::vector<float> fg_green;
+  for (size_t i = 0; i < N; i += 3) if (fg_[i]) fg_green.push_back(g_[i]);
+  const float gmed = median_(fg_green);
+  const float dark_g = std::max(0.0f, gmed - 0.55f * (float(t) - gmed) - 0.22f * gmed);
+  auto accumulate = [&]() {
+    acc.assign(nlab + 1, Acc{});
+    for (int y = 0; y < wh; ++y)
+      for (int x = 0; x < ww; ++x) {
+        const size_t p = size_t(y) * ww + x;
+        const int l = lab[p];
+        if (!l) continue;
+        Acc& a = acc[l];
+        ++a.n; a.sx += x; a.sy += y;
+        a.x0 = std::min(a.x0, x); a.y0 = std::min(a.y0, y); a.x1 = std::max(a.x1, x); a.y1 = std::max(a.y1, y);
+        if (x == 0 || y == 0 || x == ww - 1 || y == wh - 1) a.border = true;
+        if (g_[p] < dark_g && rgb_[3 * p + 2] > rgb_[3 * p + 1] + 8) ++a.dark;
+      }
+  };
+  auto median_area = [&]() {
+    std::vector<float> areas;
+    for (int l = 1; l <= nlab; ++l)
+      if (acc[l].n > 0.35f * cell_area && acc[l].n < 3.0f * cell_area && !acc[l].border) areas.push_back(float(acc[l].n));
+    return areas.empty() ? cell_area : median_(areas);
+  };
+  accumulate();
+  float amed = median_area();
+  // 5a. clumps of overlapping cells that the watershed left whole (no neck between them): a
+  // region of >= 1.5 median cells that is not convex (solidity < 0.9), or of >= 2.6, is split
+  // into k = round(area / median) cells by k-means on its pixels' positions, seeded at its
+  // deepest points. A single enlarged (infected) cell is convex and stays whole.
+  {
+    std::vector<std::vector<int32_t>> pix(nlab + 1);
+    for (size_t p = 0; p < N; ++p) if (lab[p]) pix[lab[p]].push_back(int32_t(p));
+    const int nlab0 = nlab;
+    for (int l = 1; l <= nlab0; ++l) {
+      const Acc& a = acc[l];
+      if (a.border || a.n < 1.5f * amed || a.dark >= 0.6f * amed) continue;
+      const int k = std::max(2, int(std::lround(a.n / amed)));
+      if (a.n < 2.6f * amed && solidity_(pix[l], ww) >= 0.9f) continue;
+      if (k > 12) continue;   // a smear too thick to count here: left as one clump
+      std::vector<float> cx, cy;
+      for (int j = 0; j < k; ++j) {   // farthest-point seeds among the deep pixels
+        float best = -1; int bp = -1;
+        for (int32_t p : pix[l]) {
+          const float px_ = float(p % ww), py_ = float(p / ww);
+          float dmin = 1e30f;
+          for (int q = 0; q < j; ++q) dmin = std::min(dmin, (px_ - cx[q]) * (px_ - cx[q]) + (py_ - cy[q]) * (py_ - cy[q]));
+          const float score = j ? std::sqrt(dmin) * (dist_[p] > 0.4f * R ? 1.0f : 0.25f) : dist_[p];
+          if (score > best) { best = score; bp = p; }
+        }
+        cx.push_back(float(bp % ww)); cy.push_back(float(bp / ww));
+      }
+      std::vector<int> assign(pix[l].size());
+      for (int it = 0; it < 10; ++it) {
+        std::vector<double> sx(k, 0), sy(k, 0), sn(k, 0);
+        for (size_t i = 0; i < pix[l].size(); ++i) {
+          const float px_ = float(pix[l][i] % ww), py_ = float(pix[l][i] / ww);
+          int bj = 0; float bd = 1e30f;
+          for (int j = 0; j < k; ++j) {
+            const float d = (px_ - cx[j]) * (px_ - cx[j]) + (py_ - cy[j]) * (py_ - cy[j]);
+            if (d < bd) { bd = d; bj = j; }
+          }
+          assign[i] = bj; sx[bj] += px_; sy[bj] += py_; sn[bj] += 1;
+        }
+        for (int j = 0; j < k; ++j) if (sn[j] > 0) { cx[j] = float(sx[j] / sn[j]); cy[j] = float(sy[j] / sn[j]); }
+      }
+      const int base = nlab;
+      nlab += k - 1;
+      for (size_t i = 0; i < pix[l].size(); ++i) lab[pix[l][i]] = assign[i] ? base + assign[i] : l;
+    }
+    if (nlab != nlab0) { accumulate(); amed = median_area(); }
+  }
+
+  std::vector<int> index_of(nlab + 1, -1);
+  const float inv = 1.0f / s;
+  for (int l = 1; l <= nlab; ++l) {
+    const Acc& a = acc[l];
+    if (a.n == 0) continue;
+    FieldCell c;
+    if (a.border) c.status = kCellBorder;
+    else if (a.dark >= 0.6f * amed) c.status = kCellWhite;
+    else if (a.n < 0.35f * amed) c.status = kCellDebris;
+    else if (a.n > 2.6f * amed) c.status = kCellClump;
+    c.x = std::max(0, int(std::floor(a.x0 * inv)));
+    c.y = std::max(0, int(std::floor(a.y0 * inv)));
+    c.w = std::min(W, int(std::ceil((a.x1 + 1) * inv))) - c.x;
+    c.h = std::min(H, int(std::ceil((a.y1 + 1) * inv))) - c.y;
+    const float mx = float(a.sx) / a.n, my = float(a.sy) / a.n;
+    c.cx = (mx + 0.5f) * inv; c.cy = (my + 0.5f) * inv;
+    c.area = a.n * inv * inv;
+    for (int k = 0; k < kOutlinePoints; ++k) {
+      const float ang = 2.0f * float(M_PI) * k / kOutlinePoints;
+      const float dx = std::cos(ang), dy = std::sin(ang);
+      float last = 0;
+      for (float r = 0; r < 6 * R; r += 0.5f) {
+        const int xx = int(std::lround(mx + dx * r)), yy = int(std::lround(my + dy * r));
+        if (xx < 0 || yy < 0 || xx >= ww || yy >= wh) break;
+        if (lab[size_t(yy) * ww + xx] == l) last = r;
+        else if (r > last + 2) break;
+      }
+      c.outline[2 * k] = std::min(float(W), std::max(0.0f, (mx + 0.5f + dx * (last + 0.5f)) * inv));
+      c.outline[2 * k + 1] = std::min(float(H), std::max(0.0f, (my + 0.5f + dy * (last + 0.5f)) * inv));
+    }
+    index_of[l] = int(f->cells.size());
+    f->cells.push_back(c);
+  }
+  for (auto& v : lab) v = v ? index_of[v] + 1 : 0;
+
+  // counts, the counted cells' colour, the background's
+  std::vector<float> dia;
+  for (const FieldCell& c : f->cells) {
+    switch (c.status) {
+      case kCellCounted: ++f->counted; dia.push_back(2 * std::sqrt(c.area / float(M_PI))); break;
+      case kCellBorder: ++f->border; break;
+      case kCellWhite: ++f->white; break;
+      case kCellDebris: ++f->debris; break;
+      default: ++f->clump; break;
+    }
+  }
+  f->cell_diameter = dia.empty() ? diameter : median_(dia);
+  double s1[3] = {0, 0, 0}, s2[3] = {0, 0, 0};
+  int64_t n = 0;
+  std::vector<float> bg[3];
+  for (size_t p = 0; p < N; ++p) {
+    const int l = lab[p];
+    if (l && f->cells[l - 1].status == kCellCounted) {
+      for (int c = 0; c < 3; ++c) { const double v = rgb_[3 * p + c]; s1[c] += v; s2[c] += v * v; }
+      ++n;
+    } else if (!fg_[p] && (p % 7) == 0) {
+      for (int c = 0; c < 3; ++c) bg[c].push_back(rgb_[3 * p + c]);
+    }
+  }
+  for (int c = 0; c < 3; ++c) {
+    if (n) {
+      f->cell_mean[c] = float(s1[c] / n);
+      f->cell_std[c] = float(std::sqrt(std::max(1.0, s2[c] / n - (s1[c] / n) * (s1[c] / n))));
+    }
+    f->background[c] = median_(bg[c]);
+  }
+  return true;
+}
+
+void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, size_t i,
+                      std::vector<uint8_t>* rgb, int* w, int* h, const FieldOptions& opt) const {
+  const FieldCell& c = f.cells[i];
+  *w = c.w; *h = c.h;
+  rgb->assign(size_t(c.w) * c.h * 3, 0);
+  float gain[3], off[3];
+  for (int k = 0; k < 3; ++k) {
+    if (opt.normalize_colour && f.counted > 0) {
+      gain[k] = std::min(2.5f, std::max(0.4f, opt.ref_std[k] / f.cell_std[k]));
+      off[k] = opt.ref_mean[k] - f.cell_mean[k] * gain[k];
+    } else {
+      gain[k] = 1; off[k] = 0;
+    }
+  }
+  const int32_t id = int32_t(i) + 1;
+  for (int y = 0; y < c.h; ++y) {
+    const int iy = c.y + y;
+    const int wy = std::min(f.work_h - 1, int((iy + 0.5f) * f.scale));
+    for (int x = 0; x < c.w; ++x) {
+      const int ix = c.x + x;
+      const int wx = std::min(f.work_w - 1, int((ix + 0.5f) * f.scale));
+      if (f.labels[size_t(wy) * f.work_w + wx] != id) continue;
+      const uint8_t* p = px + (size_t(iy) * W + ix) * C;
+      uint8_t* o = rgb->data() + (size_t(y) * c.w + x) * 3;
+      for (int k = 0; k < 3; ++k)
+        o[k] = uint8_t(std::min(255.0f, std::max(1.0f, std::round(p[k] * gain[k] + off[k]))));
+    }
+  }
+  (void)H;
+}
+
+bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int H, int C,
+                    const ImageLimits& lim, FieldReport* out, std::string* err, const FieldOptions& opt) {
+  *out = FieldReport{};
+  if (!finder->find(px, W, H, C, lim, &out->field, err, opt)) return false;
+  const Field& f = out->field;
+  out->predictions.assign(f.cells.size(), Prediction{});
+  std::vector<size_t> todo;
+  for (size_t i = 0; i < f.cells.size(); ++i)
+    if (f.cells[i].status == kCellCounted) todo.push_back(i);
+  const int cap = std::max(1, e->batch_capacity());
+  std::vector<std::vector<uint8_t>> crops(cap);
+  std::vector<const uint8_t*> ptr(cap);
+  std::vector<int> ws(cap), hs(cap);
+  std::vector<Prediction> pred(cap);
+  std::vector<std::string> errs(cap);
+  for (size_t at = 0; at < todo.size(); at += cap) {
+    const int n = int(std::min<size_t>(cap, todo.size() - at));
+    for (int k = 0; k < n; ++k) {
+      finder->crop(px, W, H, C, f, todo[at + k], &crops[k], &ws[k], &hs[k], opt);
+      errs[k].clear();
+      ptr[k] = crops[k].data();
+    }
+    if (e->classify_batch(n, ptr.data(), ws.data(), hs.data(), 3, pred.data(), errs.data(), err) < 0) return false;
+    for (int k = 0; k < n; ++k) {
+      if (!errs[k].empty()) { if (err) *err = errs[k]; return false; }
+      out->predictions[todo[at + k]] = pred[k];
+      out->parasitized += pred[k].band == kBandParasitized;
+      out->uncertain += pred[k].band == kBandUncertain;
+    }
+  }
+  const int counted = f.counted;
+  out->parasitemia = counted ? double(out->parasitized) / counted : 0;
+  wilson95(out->parasitized, counted, &out->ci95[0], &out->ci95[1]);
+  return true;
+}
+
+bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* why) {
+  auto no = [&](std::string m) { if (why) *why = std::move(m); return false; };
+  if (W < 24 || H < 24)
+    return no("too small for a cell crop (" + std::to_string(W) + "x" + std::to_string(H) +
+              "; a cell crop is at least 24x24 pixels)");
+  const double aspect = double(std::max(W, H)) / std::min(W, H);
+  if (aspect > 2.5) return no("too elongated for a single cell (" + std::to_string(W) + "x" + std::to_string(H) + ")");
+  // statistics of the non-black pixels (the cell; the crop's surround is black)
+  int64_t n = 0, grey = 0;
+  double s[3] = {0, 0, 0}, s2[3] = {0, 0, 0};
+  for (size_t i = 0; i < size_t(W) * H; ++i) {
+    const uint8_t* p = px + i * C;
+    const int mx = std::max(p[0], std::max(p[1], p[2])), mn = std::min(p[0], std::min(p[1], p[2]));
+    if (mx <= 12) continue;
+    ++n;
+    if (mx - mn <= 6) ++grey;
+    for (int c = 0; c < 3; ++c) { s[c] += p[c]; s2[c] += double(p[c]) * p[c]; }
+  }
+  if (n < 0.2 * W * H) return no("mostly black: no cell in it");
+  if (grey > 0.9 * n)
+    return no("a greyscale image: the model needs a colour (Giemsa-stained) cell image");
+  double sd = 0;
+  for (int c = 0; c < 3; ++c) sd += std::sqrt(std::max(0.0, s2[c] / n - (s[c] / n) * (s[c] / n)));
+  if (sd / 3 < 2.0) return no("a single flat colour, not a cell");
+  // neighbouring pixels of a cell photo are alike; noise is not
+  double diff = 0;
+  int64_t m = 0;
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x + 1 < W; ++x) {
+      const uint8_t* p = px + (size_t(y) * W + x) * C;
+      const uint8_t* q = p + C;
+      if (std::max(p[0], std::max(p[1], p[2])) <= 12 || std::max(q[0], std::max(q[1], q[2])) <= 12) continue;
+      diff += std::abs(int(p[1]) - int(q[1]));
+      ++m;
+    }
+  if (m && diff / m > 0.6 * (sd / 3) + 12) return no("looks like noise, not a cell photo");
+  return true;
+}
+
+int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimits& lim,
+                        CellFinder* finder, Field* f, std::string* why, const FieldOptions& opt) {
+  // the black surround of a cut-out cell: share of the outermost pixels that are black
+  int64_t edge = 0, black = 0;
+  auto look = [&](int x, int y) {
+    const uint8_t* p = px + (size_t(y) * W + x) * C;
+    ++edge;
+    if (std::max(p[0], std::max(p[1], p[2])) <= 12) ++black;
+  };
+  for (int x = 0; x < W; ++x) { look(x, 0); look(x, H - 1); }
+  for (int y = 1; y + 1 < H; ++y) { look(0, y); look(W - 1, y); }
+  const int side = std::max(W, H);
+  if (side <= kMaxCropSide || (black >= 0.4 * edge && side <= 2 * kMaxCropSide)) return kKindCrop;
+  std::string err;
+  if (!finder->find(px, W, H, C, lim, f, &err, opt)) {
+    if (why) *why = err;
+    return kKindNone;
+  }
+  double covered = 0;
+  std::vector<float> areas;
+  for (const FieldCell& c : f->cells)
+    if (c.status == kCellCounted) { covered += c.area; areas.push_back(c.area); }
+  double mean = 0, var = 0;
+  for (float a : areas) mean += a;
+  mean /= std::max<size_t>(1, areas.size());
+  for (float a : areas) var += (a - mean) * (a - mean);
+  const double cv = areas.size() > 1 ? std::sqrt(var / (areas.size() - 1)) / mean : 1e9;
+  if (f->counted < kMinFieldCells || covered < 0.10 * double(W) * H || cv > 0.6) {
+    if (why)
+      *why = "not a blood-smear image: " + std::to_string(f->counted) + " red-cell-like regions (a field needs " +
+             std::to_string(kMinFieldCells) + "+ cells of like size covering 10%+ of the image)";
+    return kKindNone;
+  }
+  return kKindField;
+}
+
+}  // namespace mc
