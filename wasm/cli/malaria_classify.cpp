@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine.h"
+#include "field.h"
 #include "image.h"
 
 #ifndef MC_DEFAULT_MODEL
@@ -44,10 +45,13 @@ constexpr size_t kMaxModelBytes = (size_t{1} << 30) + (size_t{8} << 20);   // da
 
 void usage_(std::FILE* f) {
   std::fprintf(f,
-               "usage: malaria-classify [--model BLOB] [--format jsonl|csv] [--cam DIR] PATH...\n"
+               "usage: malaria-classify [--model BLOB] [--mode auto|cell|field] [--format jsonl|csv]\n"
+               "                        [--overlay DIR] [--cam DIR] PATH...\n"
                "\n"
-               "Classifies thin-smear cell images (PNG, JPEG or BMP; the type is read from the\n"
-               "content, not the name) as Parasitized or Uninfected. PATH is an image or a\n"
+               "Classifies thin-smear images (PNG, JPEG or BMP; the type is read from the content,\n"
+               "not the name): a cut-out red cell gets Parasitized or Uninfected; a whole\n"
+               "microscope field gets every red cell found, classified and counted, with the\n"
+               "field's parasitemia. PATH is an image or a\n"
                "folder, searched recursively and sorted by path. In a folder:\n"
                "  - *.png, *.jpg, *.jpeg, *.bmp (any case) are read;\n"
                "  - other files are skipped and named in one summary line on stderr;\n"
@@ -58,15 +62,37 @@ void usage_(std::FILE* f) {
                "without being opened: error record \"not a regular file (fifo)\" etc.\n"
                "\n"
                "  --model BLOB    model blob (.mcb); default %s\n"
-               "  --format F      jsonl (default): one JSON object per line,\n"
-               "                    {\"file\",\"label\",\"p_parasitized\",\"band\",\"ms\"} or {\"file\",\"error\"}\n"
-               "                  csv: header row file,label,p_parasitized,band,ms,error\n"
+               "  --mode M        auto (default): each image is a cell crop when its longest side\n"
+               "                  is <= 300 px, or <= 600 px with a black surround; otherwise a\n"
+               "                  field when 5+ red cells of like size are found in it; anything\n"
+               "                  else is refused as not a blood-smear image.\n"
+               "                  cell: every image is a cell crop; field: every image a field.\n"
+               "                  A cell crop is refused when it does not look like a single red\n"
+               "                  cell (too small, greyscale, one flat colour, noise).\n"
+               "  --format F      jsonl (default): one JSON object per line:\n"
+               "                    a cell crop: {\"file\",\"mode\":\"cell\",\"label\",\"p_parasitized\",\"band\",\"ms\"}\n"
+               "                    a field: one line per counted red cell\n"
+               "                      {\"file\",\"cell\",\"x\",\"y\",\"w\",\"h\",\"label\",\"p_parasitized\",\"band\"}\n"
+               "                    then {\"file\",\"mode\":\"field\",\"cells\",\"parasitized\",\"uncertain\",\"excluded\",\n"
+               "                      \"excluded_by\",\"parasitemia\",\"ci95\",\"cell_diameter\",\"ms\"}\n"
+               "                    a refused image: {\"file\",\"error\"}\n"
+               "                  2+ fields: their pooled counts and parasitemia on stderr\n"
+               "                  csv: the same as rows of file,mode,cell,x,y,w,h,label,p_parasitized,\n"
+               "                    band,ms,cells,parasitized,uncertain,excluded,parasitemia,ci95_lo,\n"
+               "                    ci95_hi,error after a first row holding the notice\n"
+               "  --overlay DIR   also write each field with every found cell outlined by its\n"
+               "                  call (red parasitized, orange uncertain, green uninfected,\n"
+               "                  grey left out) as DIR/NAME.overlay.png\n"
                "  --cam DIR       also write each cell with its class activation map overlay\n"
                "                  (red: evidence for Parasitized, blue: for Uninfected) as PNG\n"
                "  -h, --help      this help\n"
                "\n"
                "band: parasitized / uninfected outside the model's calibrated uncertainty band,\n"
                "uncertain inside it. ms: preprocessing + network time of that image.\n"
+               "Fields: cells = red cells counted (whole, inside the image); parasitized = those\n"
+               "in the parasitized band; uncertain = those in the band (to review); parasitemia =\n"
+               "parasitized / cells with its Wilson 95%% interval; excluded = regions left out\n"
+               "(cut by the border, white cells, debris/platelets, unsplit clumps).\n"
                "Exit status: 0 all files classified, 1 some could not be read, 2 usage/model error.\n"
                "\n"
                "%s\n",
@@ -228,8 +254,150 @@ bool write_cam_(const std::string& path, const mc::Image& img, const float* cam,
 
 }  // namespace
 
+// Fields pooled over a run: counts added up, the interval of the pooled proportion.
+struct Pooled {
+  int fields = 0, cells = 0, parasitized = 0, uncertain = 0, excluded = 0;
+  void add(const mc::FieldReport& r) {
+    ++fields;
+    cells += r.field.counted;
+    parasitized += r.parasitized;
+    uncertain += r.uncertain;
+    excluded += excluded_(r.field);
+  }
+  static int excluded_(const mc::Field& f) { return f.border + f.white + f.debris + f.clump; }
+};
+
+// The records, as JSON lines or CSV rows (one column set for every kind of record).
+class Output {
+ public:
+  explicit Output(bool csv) : csv_(csv) {
+    if (csv_) {
+      std::printf("%s\n", csv_field_(std::string("# ") + kDisclaimer).c_str());
+      std::printf("file,mode,cell,x,y,w,h,label,p_parasitized,band,ms,cells,parasitized,uncertain,"
+                  "excluded,parasitemia,ci95_lo,ci95_hi,error\n");
+    }
+  }
+  void cell(const std::string& f, const mc::Prediction& r, double ms) {
+    if (csv_) {
+      std::printf("%s,cell,,,,,,%s,%.6f,%s,%.3f,,,,,,,,\n", csv_field_(f).c_str(), mc::label_name(r.label),
+                  r.p_parasitized, mc::band_name(r.band), ms);
+    } else {
+      nlohmann::ordered_json j;
+      j["file"] = f;
+      j["mode"] = "cell";
+      j["label"] = mc::label_name(r.label);
+      j["p_parasitized"] = rounded_(r.p_parasitized, 6);
+      j["band"] = mc::band_name(r.band);
+      j["ms"] = rounded_(ms, 3);
+      line_(j);
+    }
+  }
+  void field(const std::string& f, const mc::FieldReport& rep, double ms) {
+    const mc::Field& fd = rep.field;
+    for (size_t i = 0; i < fd.cells.size(); ++i) {
+      const mc::FieldCell& c = fd.cells[i];
+      if (c.status != mc::kCellCounted) continue;
+      const mc::Prediction& r = rep.predictions[i];
+      if (csv_) {
+        std::printf("%s,field-cell,%zu,%d,%d,%d,%d,%s,%.6f,%s,,,,,,,,,\n", csv_field_(f).c_str(), i, c.x, c.y,
+                    c.w, c.h, mc::label_name(r.label), r.p_parasitized, mc::band_name(r.band));
+      } else {
+        nlohmann::ordered_json j;
+        j["file"] = f;
+        j["cell"] = i;
+        j["x"] = c.x; j["y"] = c.y; j["w"] = c.w; j["h"] = c.h;
+        j["label"] = mc::label_name(r.label);
+        j["p_parasitized"] = rounded_(r.p_parasitized, 6);
+        j["band"] = mc::band_name(r.band);
+        line_(j);
+      }
+    }
+    summary_(f, "field", fd.counted, rep.parasitized, rep.uncertain, Pooled::excluded_(fd), ms, &fd);
+  }
+  void error(const std::string& f, const std::string& e) {
+    if (csv_) {
+      std::printf("%s,,,,,,,,,,,,,,,,,,%s\n", csv_field_(f).c_str(), csv_field_(e).c_str());
+    } else {
+      nlohmann::ordered_json j;
+      j["file"] = f;
+      j["error"] = e;
+      line_(j);
+    }
+  }
+
+ private:
+  void summary_(const std::string& f, const char* mode, int cells, int para, int unc, int excl, double ms,
+                const mc::Field* fd) {
+    double lo, hi;
+    mc::wilson95(para, cells, &lo, &hi);
+    const double p = cells ? double(para) / cells : 0;
+    if (csv_) {
+      std::printf("%s,%s,,,,,,,,,%s,%d,%d,%d,%d,%.6f,%.6f,%.6f,\n", csv_field_(f).c_str(), mode,
+                  ms >= 0 ? std::to_string(rounded_(ms, 3)).c_str() : "", cells, para, unc, excl, p, lo, hi);
+      return;
+    }
+    nlohmann::ordered_json j;
+    j["file"] = f;
+    j["mode"] = mode;
+    j["cells"] = cells;
+    j["parasitized"] = para;
+    j["uncertain"] = unc;
+    j["excluded"] = excl;
+    if (fd)
+      j["excluded_by"] = {{"border", fd->border}, {"white", fd->white}, {"debris", fd->debris}, {"clump", fd->clump}};
+    j["parasitemia"] = rounded_(p, 6);
+    j["ci95"] = {rounded_(lo, 6), rounded_(hi, 6)};
+    if (fd) j["cell_diameter"] = rounded_(fd->cell_diameter, 1);
+    if (ms >= 0) j["ms"] = rounded_(ms, 3);
+    line_(j);
+  }
+  void line_(const nlohmann::ordered_json& j) {
+    std::printf("%s\n", json_line_(j).c_str());
+    std::fflush(stdout);
+  }
+  bool csv_;
+};
+
+// The field with every region outlined: counted cells by their call (red parasitized, orange
+// uncertain, green uninfected), regions left out grey (border), blue (white cell) or yellow.
+bool write_overlay_(const std::string& path, const mc::Image& img, const mc::FieldReport& rep,
+                    std::string* err) {
+  std::vector<uint8_t> o = img.pixels;
+  const int W = img.width, H = img.height;
+  const int t = std::max(1, std::min(W, H) / 400);   // line half-width
+  auto dot = [&](int x, int y, const uint8_t* col) {
+    for (int dy = -t; dy <= t; ++dy)
+      for (int dx = -t; dx <= t; ++dx) {
+        const int xx = x + dx, yy = y + dy;
+        if (xx < 0 || yy < 0 || xx >= W || yy >= H) continue;
+        std::memcpy(&o[(size_t(yy) * W + xx) * 3], col, 3);
+      }
+  };
+  const mc::Field& f = rep.field;
+  for (size_t i = 0; i < f.cells.size(); ++i) {
+    const mc::FieldCell& c = f.cells[i];
+    static const uint8_t kRed[3] = {230, 20, 20}, kOrange[3] = {255, 150, 0}, kGreen[3] = {0, 190, 60},
+                         kGrey[3] = {128, 128, 128}, kBlue[3] = {30, 60, 255}, kYellow[3] = {240, 220, 0};
+    const uint8_t* col = kGrey;
+    if (c.status == mc::kCellCounted)
+      col = rep.predictions[i].band == mc::kBandParasitized ? kRed
+            : rep.predictions[i].band == mc::kBandUncertain ? kOrange : kGreen;
+    else if (c.status == mc::kCellWhite) col = kBlue;
+    else if (c.status != mc::kCellBorder) col = kYellow;
+    for (int k = 0; k < mc::kOutlinePoints; ++k) {
+      const int k1 = (k + 1) % mc::kOutlinePoints;
+      const float x0 = c.outline[2 * k], y0 = c.outline[2 * k + 1];
+      const float x1 = c.outline[2 * k1], y1 = c.outline[2 * k1 + 1];
+      const int steps = 1 + int(std::max(std::fabs(x1 - x0), std::fabs(y1 - y0)));
+      for (int s = 0; s <= steps; ++s)
+        dot(int(x0 + (x1 - x0) * s / steps), int(y0 + (y1 - y0) * s / steps), col);
+    }
+  }
+  return mc::write_png(path, W, H, 3, o.data(), err);
+}
+
 int main(int argc, char** argv) {
-  std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir;
+  std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir, overlay_dir, mode = "auto";
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -255,6 +423,18 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "malaria-classify: unknown format '%s' (jsonl or csv)\n", v);
         return 2;
       }
+    } else if (a == "--mode") {
+      const char* v = value("--mode");
+      if (!v) return 2;
+      mode = v;
+      if (mode != "auto" && mode != "cell" && mode != "field") {
+        std::fprintf(stderr, "malaria-classify: unknown mode '%s' (auto, cell or field)\n", v);
+        return 2;
+      }
+    } else if (a == "--overlay") {
+      const char* v = value("--overlay");
+      if (!v) return 2;
+      overlay_dir = v;
     } else if (a == "--cam") {
       const char* v = value("--cam");
       if (!v) return 2;
@@ -288,11 +468,12 @@ int main(int argc, char** argv) {
   }
   blob.clear();
   blob.shrink_to_fit();
-  if (!cam_dir.empty()) {
+  for (const std::string* dir : {&cam_dir, &overlay_dir}) {
+    if (dir->empty()) continue;
     std::error_code ec;
-    fs::create_directories(cam_dir, ec);
-    if (!fs::is_directory(cam_dir, ec)) {
-      std::fprintf(stderr, "malaria-classify: cannot create --cam folder %s\n", cam_dir.c_str());
+    fs::create_directories(*dir, ec);
+    if (!fs::is_directory(*dir, ec)) {
+      std::fprintf(stderr, "malaria-classify: cannot create folder %s\n", dir->c_str());
       return 2;
     }
   }
@@ -300,57 +481,78 @@ int main(int argc, char** argv) {
 
   const std::vector<std::string> files = collect_(paths);
   if (files.empty()) std::fprintf(stderr, "malaria-classify: no images found\n");
-  const bool csv = format == "csv";
-  if (csv) {
-    std::printf("# %s\n", kDisclaimer);
-    std::printf("file,label,p_parasitized,band,ms,error\n");
-  }
-
+  Output out(format == "csv");
   const int S = engine->input_size();
-  std::map<std::string, int> cam_names;
+  std::map<std::string, int> out_names;
+  auto out_path = [&](const std::string& dir, const std::string& f, const char* suffix) {
+    std::string stem = fs::path(f).stem().string();
+    if (stem.empty()) stem = "image";
+    const int k = out_names[dir + "/" + stem]++;
+    return (fs::path(dir) / (stem + (k ? "-" + std::to_string(k + 1) : "") + suffix)).string();
+  };
   int failed = 0;
+  Pooled pooled;
   mc::Image img;
+  mc::CellFinder finder;
+  mc::Field found;
+  mc::FieldReport report;
   for (const std::string& f : files) {
     std::string ferr = not_readable_(f);   // FIFOs, devices, broken links: refused unopened
-    mc::Prediction r;
     bool ok = ferr.empty() && mc::load_image_file(f, mc::ImageLimits{}, &img, &ferr);
-    double ms = 0;
-    if (ok) {
-      const auto t0 = std::chrono::steady_clock::now();
-      ok = engine->classify(img.pixels.data(), img.width, img.height, 3, &r, &ferr);
-      ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    int kind = mode == "cell" ? mc::kKindCrop : mode == "field" ? mc::kKindField : -1;
+    const auto t0 = std::chrono::steady_clock::now();
+    if (ok && kind < 0) {
+      kind = mc::classify_image_kind(img.pixels.data(), img.width, img.height, 3, mc::ImageLimits{},
+                                     &finder, &found, &ferr);
+      ok = kind != mc::kKindNone;
     }
-    if (ok && !cam_dir.empty()) {
-      std::string stem = fs::path(f).stem().string();
-      if (stem.empty()) stem = "cell";
-      const int k = cam_names[stem]++;
-      const std::string out =
-          (fs::path(cam_dir) / (stem + (k ? "-" + std::to_string(k + 1) : "") + ".cam.png")).string();
-      std::string werr;
-      if (!write_cam_(out, img, engine->cam(), S, &werr))
-        std::fprintf(stderr, "malaria-classify: %s: %s\n", f.c_str(), werr.c_str());
-    }
-    if (!ok) ++failed;
-    if (csv) {
-      if (ok)
-        std::printf("%s,%s,%.6f,%s,%.3f,\n", csv_field_(f).c_str(), mc::label_name(r.label),
-                    r.p_parasitized, mc::band_name(r.band), ms);
-      else
-        std::printf("%s,,,,,%s\n", csv_field_(f).c_str(), csv_field_(ferr).c_str());
-    } else {
-      nlohmann::ordered_json j;
-      j["file"] = f;
-      if (ok) {
-        j["label"] = mc::label_name(r.label);
-        j["p_parasitized"] = rounded_(r.p_parasitized, 6);
-        j["band"] = mc::band_name(r.band);
-        j["ms"] = rounded_(ms, 3);
-      } else {
-        j["error"] = ferr;
+    if (ok && kind == mc::kKindCrop) {
+      std::string why;
+      if (!mc::looks_like_cell_crop(img.pixels.data(), img.width, img.height, 3, &why)) {
+        ok = false;
+        ferr = "does not look like a single red-cell image: " + why;
       }
-      std::printf("%s\n", json_line_(j).c_str());
     }
-    std::fflush(stdout);
+    if (ok && kind == mc::kKindField) {
+      ok = mc::classify_field(engine.get(), &finder, img.pixels.data(), img.width, img.height, 3,
+                              mc::ImageLimits{}, &report, &ferr, mc::FieldOptions{},
+                              mode == "auto" ? &found : nullptr);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (ok) {
+        out.field(f, report, ms);
+        pooled.add(report);
+        if (!overlay_dir.empty()) {
+          std::string werr;
+          if (!write_overlay_(out_path(overlay_dir, f, ".overlay.png"), img, report, &werr))
+            std::fprintf(stderr, "malaria-classify: %s: %s\n", f.c_str(), werr.c_str());
+        }
+      }
+    } else if (ok) {
+      mc::Prediction r;
+      ok = engine->classify(img.pixels.data(), img.width, img.height, 3, &r, &ferr);
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (ok) {
+        out.cell(f, r, ms);
+        if (!cam_dir.empty()) {
+          std::string werr;
+          if (!write_cam_(out_path(cam_dir, f, ".cam.png"), img, engine->cam(), S, &werr))
+            std::fprintf(stderr, "malaria-classify: %s: %s\n", f.c_str(), werr.c_str());
+        }
+      }
+    }
+    if (!ok) {
+      ++failed;
+      out.error(f, ferr);
+    }
+  }
+  if (pooled.fields >= 2) {
+    double lo, hi;
+    mc::wilson95(pooled.parasitized, pooled.cells, &lo, &hi);
+    std::fprintf(stderr,
+                 "malaria-classify: %d fields pooled: %d red cells counted, %d parasitized, %d uncertain "
+                 "(to review), %d regions excluded; parasitemia %.2f%% (95%% CI %.2f-%.2f%%)\n",
+                 pooled.fields, pooled.cells, pooled.parasitized, pooled.uncertain, pooled.excluded,
+                 pooled.cells ? 100.0 * pooled.parasitized / pooled.cells : 0.0, 100 * lo, 100 * hi);
   }
   if (failed)
     std::fprintf(stderr, "malaria-classify: %d of %zu files could not be classified\n", failed,

@@ -590,9 +590,11 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
 }
 
 bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int H, int C,
-                    const ImageLimits& lim, FieldReport* out, std::string* err, const FieldOptions& opt) {
+                    const ImageLimits& lim, FieldReport* out, std::string* err, const FieldOptions& opt,
+                    Field* found) {
   *out = FieldReport{};
-  if (!finder->find(px, W, H, C, lim, &out->field, err, opt)) return false;
+  if (found && found->width == W && found->height == H) out->field = std::move(*found);
+  else if (!finder->find(px, W, H, C, lim, &out->field, err, opt)) return false;
   const Field& f = out->field;
   out->predictions.assign(f.cells.size(), Prediction{});
   std::vector<size_t> todo;

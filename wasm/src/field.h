@@ -78,8 +78,9 @@ struct Field {
 struct FieldOptions {
   // Colour normalisation of crops: each channel of a crop is mapped so that the field's counted
   // cells get the mean / std below (the NIH cell_images cells', measured by
-  // model/nih_cell_colour.py); false: the field's own colours.
-  bool normalize_colour = true;
+  // model/nih_cell_colour.py); false (the default): the field's own colours. Measured on
+  // iml_fields_dev with the v1 model, it put more cells in the uncertain band (docs/FIELD.md).
+  bool normalize_colour = false;
   float ref_mean[3] = {189.7f, 157.2f, 164.1f};
   float ref_std[3] = {20.0f, 17.0f, 17.3f};
   // Cell diameter in input pixels; 0: estimated from the field.
@@ -140,9 +141,12 @@ struct FieldReport {
   double parasitemia = 0;                // parasitized / counted
   double ci95[2] = {0, 0};               // Wilson 95% interval of it
 };
+// found: the field's cells when the caller has found them already (e.g. by
+// classify_image_kind, with the same options); null: found here.
 bool classify_field(Engine* engine, CellFinder* finder, const uint8_t* pixels, int width,
                     int height, int channels, const ImageLimits& lim, FieldReport* out,
-                    std::string* err, const FieldOptions& opt = FieldOptions{});
+                    std::string* err, const FieldOptions& opt = FieldOptions{},
+                    Field* found = nullptr);
 
 // Wilson score interval (95%) of k successes in n trials; [0, 0] for n = 0.
 void wilson95(int k, int n, double* lo, double* hi);
