@@ -9,7 +9,10 @@
 //   -> {type:'init', id, modelBytes, digest}                    <- {id, ok, info, checksum | error}
 //      (digest: payloadDigest(modelBytes) from the page, or null to hash here; checksum: the
 //      bytes' XXH64, which the page's local copy of them records)
-//   -> {type:'classify', id, input, name}                       <- {id, ok, result | error}
+//   -> {type:'classify', id, input, name, mode}                 <- {id, ok, result | error}
+//      (mode 'auto' | 'cell' | 'field': a cut-out cell gets a cell result, batched with others;
+//      a whole field {mode:'field', cells, counted, parasitemia, ...} (Engine.analyze); an
+//      image that is neither an error with the core's reason)
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
 // thread never holds decoded pixels. Images start decoding as their messages arrive (while the
@@ -103,7 +106,7 @@ function decodeAhead() {
 
 function reply(id, got) {
   if (got.error !== undefined) self.postMessage({ id, ok: false, error: String(got.error && got.error.message || got.error) });
-  else self.postMessage({ id, ok: true, result: got.result }, [got.result.cam.buffer]);
+  else self.postMessage({ id, ok: true, result: got.result }, got.result.cam ? [got.result.cam.buffer] : []);
 }
 
 // One pass: the first waiting image (once decoded) and the later ones already decoded.
@@ -135,7 +138,17 @@ async function classifyTaken(take) {
     fail(e);
     return;
   }
-  const ok = take.filter((t) => !t.error);
+  // what each image is: fields are analysed here, one by one; cut-out cells share one pass
+  for (const t of take) {
+    if (t.error) continue;
+    try {
+      const a = engine.analyze(t.img, t.mode);
+      if (a.kind === 'field') { reply(t.id, { result: a.result }); t.done = true; }
+    } catch (e) {
+      t.error = e;
+    }
+  }
+  const ok = take.filter((t) => !t.error && !t.done);
   for (const t of take) if (t.error) reply(t.id, { error: t.error });
   if (!ok.length) return;
   let got;
@@ -152,7 +165,7 @@ let chain = Promise.resolve();
 self.onmessage = (ev) => {
   const msg = ev.data || {};
   if (msg.type === 'classify') {
-    waiting.push({ id: msg.id, input: msg.input, name: msg.name || 'image', decoded: null,
+    waiting.push({ id: msg.id, input: msg.input, name: msg.name || 'image', mode: msg.mode || 'auto', decoded: null,
                    img: null, bytes: 0, error: null, settled: false });
     decodeAhead();
     chain = chain.then(classifyWaiting).catch(() => {});

@@ -4,6 +4,7 @@
 
 export const LABELS = ['Uninfected', 'Parasitized'];
 export const BANDS = ['uninfected', 'uncertain', 'parasitized'];
+export const STATUSES = ['counted', 'border', 'white', 'debris', 'clump'];   // mc_field_cell.status
 const ERR_LEN = 512;
 /** Largest image the page will hand to the core (pixels); the core has its own limit too. */
 export const MAX_PIXELS = 64 * 1024 * 1024;
@@ -487,6 +488,77 @@ export class Engine {
     }
   }
 
+  /**
+   * What an image is and, for a whole field, its cells: the core's decision (field.h) unless
+   * `mode` forces it ('auto' | 'cell' | 'field'). Returns {kind: 'cell'} for a cut-out cell (to
+   * classify with classifyPixels / classifyBatch) or, for a field, {kind: 'field', result} with
+   * result = {mode: 'field', width, height, counted, parasitized, uncertain, excluded: {border,
+   * white, debris, clump}, parasitemia, ci95: [lo, hi], cellDiameter, ms, cells: [{index, x, y, w,
+   * h, status, label, pParasitized, band, outline: [x0, y0, x1, y1, ...]}]} (every region found;
+   * only status 'counted' ones are classified and counted). Throws the core's message for an
+   * image that is neither ("not a blood-smear image: ...", "does not look like a single red-cell
+   * image: ...").
+   */
+  analyze(img, mode = 'auto') {
+    if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
+    checkPixels(img.data, img.width, img.height, 4);
+    const M = this.M;
+    if (!this.field) {
+      const lay = [0, 1, 2, 3, 4, 5, 6].map((i) => M._mc_web_field_layout(i));
+      if (lay.join() !== '224,16,28,32,48,32,44') throw new Error(`unexpected mc_field layout ${lay.join()}`);
+      this.field = M._mc_field_create();
+      if (!this.field) throw new Error('out of memory for the cell finder');
+    }
+    const t0 = performance.now();
+    const px = M._malloc(img.data.length);
+    if (!px) throw new Error(`out of memory for a ${img.width}x${img.height} image`);
+    try {
+      M.HEAPU8.set(img.data, px);
+      M.HEAPU8[this.err] = 0;
+      const want = mode === 'cell' ? 0 : mode === 'field' ? 1 : -1;
+      const kind = M._mc_image_kind(this.field, px, img.width, img.height, 4, want, this.err, ERR_LEN);
+      if (kind < 0 || kind === 2) throw new Error(cString(M, this.err) || 'not a blood-smear image');
+      if (kind === 0) return { kind: 'cell' };
+      this._finishIfDue();
+      const n = M._mc_classify_field(this.ptr, this.field, px, img.width, img.height, 4, this.err, ERR_LEN);
+      if (n < 0) throw new Error(cString(M, this.err) || 'field analysis failed');
+      return { kind: 'field', result: this._fieldResult(img.width, img.height, n, performance.now() - t0) };
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError || (e && e.name === 'RuntimeError')) {
+        this.broken = String(e.message || e);
+        throw new Error(`engine crashed: ${this.broken}`);
+      }
+      throw e;
+    } finally {
+      if (!this.broken) M._free(px);
+    }
+  }
+
+  _fieldResult(width, height, n, ms) {
+    const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32;
+    const s = M._mc_field_summary_of(this.field) >> 2;
+    const cells = [];
+    const base = M._mc_field_cells(this.field);
+    for (let i = 0; i < n; i++) {
+      const c = (base + 224 * i) >> 2;
+      const status = STATUSES[i32[c + 4]] || 'debris';
+      const counted = status === 'counted';
+      cells.push({
+        index: i, x: i32[c], y: i32[c + 1], w: i32[c + 2], h: i32[c + 3], status,
+        label: counted ? (i32[c + 5] === 1 ? 'Parasitized' : 'Uninfected') : null,
+        band: counted ? (BANDS[i32[c + 6]] || 'uncertain') : null,
+        pParasitized: counted ? f32[c + 7] : null,
+        outline: Array.from(f32.subarray(c + 8, c + 8 + 48), (v) => Math.round(v * 10) / 10),
+      });
+    }
+    return {
+      mode: 'field', width, height, regions: i32[s], counted: i32[s + 1], parasitized: i32[s + 2],
+      uncertain: i32[s + 3],
+      excluded: { border: i32[s + 4], white: i32[s + 5], debris: i32[s + 6], clump: i32[s + 7] },
+      parasitemia: f32[s + 8], ci95: [f32[s + 9], f32[s + 10]], cellDiameter: f32[s + 11], ms, cells,
+    };
+  }
+
   _result(r, camPtr, width, height, ms, batch) {
     const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32;
     const logits = [f32[r >> 2], f32[(r >> 2) + 1]];
@@ -496,7 +568,7 @@ export class Engine {
     const S = this.size;
     const cam = camPtr ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice() : new Float32Array(0);
     return {
-      label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
+      mode: 'cell', label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
       labelIndex, pParasitized, band: BANDS[bandIndex] || 'uncertain', bandIndex,
       logits, cam, size: S, width, height, ms, batch,
     };
@@ -533,6 +605,8 @@ export class Engine {
   dispose() {
     if (!this.ptr) return;
     try {
+      if (this.field) this.M._mc_field_destroy(this.field);
+      this.field = 0;
       this.M._mc_engine_destroy(this.ptr);
       this.M._free(this.err);
       this.M._free(this.res);

@@ -5,6 +5,7 @@ export type Band = 'uninfected' | 'uncertain' | 'parasitized';
 export type Label = 'Parasitized' | 'Uninfected';
 
 export interface ClassificationResult {
+  mode: 'cell';
   /** argmax of the logits. */
   label: Label;
   /** 0 Uninfected, 1 Parasitized. */
@@ -26,6 +27,44 @@ export interface ClassificationResult {
   height: number;
   /** Milliseconds spent in the engine. */
   ms: number;
+}
+
+export type CellStatus = 'counted' | 'border' | 'white' | 'debris' | 'clump';
+
+/** One region found in a field. Only 'counted' ones (whole red cells) are classified. */
+export interface FieldCell {
+  index: number;
+  /** Box in image pixels. */
+  x: number; y: number; w: number; h: number;
+  /** counted, or why it was left out: cut by the image border, a white blood cell, debris /
+   *  platelet, a clump of cells that could not be split. */
+  status: CellStatus;
+  label: Label | null;
+  pParasitized: number | null;
+  band: Band | null;
+  /** Outline polygon [x0, y0, x1, y1, ...] in image pixels (24 points). */
+  outline: number[];
+}
+
+/** A whole microscope field: every red cell found, classified and counted. */
+export interface FieldResult {
+  mode: 'field';
+  width: number; height: number;
+  regions: number;
+  /** Red cells counted (whole, inside the image). */
+  counted: number;
+  /** Counted cells in the parasitized band. */
+  parasitized: number;
+  /** Counted cells in the uncertain band: to review (part of the count, not a third class). */
+  uncertain: number;
+  excluded: { border: number; white: number; debris: number; clump: number };
+  /** parasitized / counted, with its Wilson 95% interval. */
+  parasitemia: number;
+  ci95: [number, number];
+  /** Median counted cell's diameter, pixels. */
+  cellDiameter: number;
+  ms: number;
+  cells: FieldCell[];
 }
 
 export type ImageInput = Blob | File | ImageBitmap | ImageData |
@@ -77,7 +116,10 @@ export declare class MalariaClassifier {
   /** How many images can be classified at the same time (the number of workers). */
   readonly concurrency: number;
   /** Rejects with an Error naming the problem (undecodable file, too large, engine message). */
-  classify(input: ImageInput, options?: { name?: string }): Promise<ClassificationResult>;
+  /** `mode` 'auto' (default): the core decides whether the image is a cut-out cell or a whole
+   *  field (docs/FIELD.md); 'cell' / 'field' force it. Rejects for an image that is neither. */
+  classify(input: ImageInput, options?: { name?: string; mode?: 'auto' | 'cell' | 'field' }):
+    Promise<ClassificationResult | FieldResult>;
   dispose(): void;
 }
 export default MalariaClassifier;

@@ -239,15 +239,20 @@ export class MalariaClassifier {
 
   /**
    * Classify one image. `input`: Blob/File, ImageBitmap, ImageData or {data, width, height}.
-   * Rejects with an Error naming what was wrong (undecodable file, too large, engine message).
+   * `mode`: 'auto' (default: the core decides, docs/FIELD.md), 'cell' or 'field'. Resolves with
+   * a cell result ({mode: 'cell', label, pParasitized, band, cam, ...}) or a field result
+   * ({mode: 'field', cells: [...], counted, parasitized, uncertain, excluded, parasitemia,
+   * ci95, ...}). Rejects with an Error naming what was wrong (undecodable file, too large, not
+   * a blood-smear image, not a single red cell, engine message).
    */
-  async classify(input, { name } = {}) {
+  async classify(input, { name, mode = 'auto' } = {}) {
     if (this._disposed) throw new Error('classifier disposed');
     const label = name || (input && input.name) || 'image';
     if (this.inline) {
       const run = this._queue.then(async () => {
         const img = await decodeImage(input, label);
-        return this._engine.classifyPixels(img.data, img.width, img.height, 4);
+        const a = this._engine.analyze(img, mode);
+        return a.kind === 'field' ? a.result : this._engine.classifyPixels(img.data, img.width, img.height, 4);
       });
       this._queue = run.catch(() => {});
       return run;
@@ -256,7 +261,7 @@ export class MalariaClassifier {
     if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
     const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
     const transfer = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
-    const { result } = await slot.call({ type: 'classify', input, name: label }, transfer);
+    const { result } = await slot.call({ type: 'classify', input, name: label, mode }, transfer);
     return result;
   }
 

@@ -84,6 +84,54 @@ export function register({ buildDir, nativeCli }) {
   });
 
   for (const variant of ['simd', 'nosimd']) {
+    test(`wasm under Node (${variant}): a whole field gives the native CLI's cells, counts and p; a solid image and a grey cell are refused`, async () => {
+      const { loadEngine } = await import(engineUrl);
+      const engine = await loadEngine({
+        assets: manifest, baseUrl: pathToFileURL(site + '/').href, prefer: variant,
+        wasmBytes: { [variant]: fs.readFileSync(path.join(site, manifest.wasm[variant].wasm)) },
+        modelBytes: fs.readFileSync(modelPath),
+      });
+      const fieldPath = path.join(REPO, 'tests/fixtures/fields/chula_1.png');
+      const img = decodePNG(fs.readFileSync(fieldPath));
+      const a = engine.analyze(img, 'auto');
+      assert(a.kind === 'field', `the Chula field is a field: ${a.kind}`);
+      const f = a.result;
+      const { execFileSync } = await import('node:child_process');
+      const lines = execFileSync(nativeCli, ['--model', modelPath, fieldPath], { encoding: 'utf8' })
+        .trim().split('\n').map((l) => JSON.parse(l));
+      const nf = lines.find((l) => l.mode === 'field');
+      const ncells = lines.filter((l) => 'cell' in l);
+      assert(nf && nf.cells === f.counted, `counted: wasm ${f.counted}, native ${nf && nf.cells}`);
+      assert(f.counted >= 80 && f.counted <= 110, `a plausible count for this field: ${f.counted}`);
+      assert(nf.parasitized === f.parasitized && nf.uncertain === f.uncertain, 'parasitized and uncertain as native');
+      assert(nf.excluded === f.excluded.border + f.excluded.white + f.excluded.debris + f.excluded.clump, 'excluded as native');
+      assertClose(f.ci95[1], nf.ci95[1], 1e-4, 'Wilson upper bound');
+      const counted = f.cells.filter((c) => c.status === 'counted');
+      assert(counted.length === ncells.length, `${counted.length} counted cells vs ${ncells.length} native lines`);
+      counted.forEach((c, k) => {
+        const n = ncells[k];
+        assert(c.index === n.cell && c.x === n.x && c.y === n.y && c.w === n.w && c.h === n.h, `cell ${k}: box as native`);
+        assertClose(c.pParasitized, n.p_parasitized, 1e-4, `cell ${k}: p`);
+        assert(c.band === n.band, `cell ${k}: band`);
+        assert(c.outline.length === 48 && c.outline.every(Number.isFinite), `cell ${k}: outline of 24 points`);
+      });
+      // a solid colour of camera size: not a smear; a grey copy of a cell: not a cell crop
+      const solid = { data: new Uint8Array(640 * 480 * 4).fill(200), width: 640, height: 480 };
+      let msg = '';
+      try { engine.analyze(solid, 'auto'); } catch (e) { msg = e.message; }
+      assert(/not a blood-smear image/.test(msg), `solid image: "${msg}"`);
+      const cell = decodePNG(fs.readFileSync(cells[0].path));
+      const grey = new Uint8Array(cell.data);
+      for (let i = 0; i < grey.length; i += 4) { const v = grey[i + 1]; grey[i] = v; grey[i + 2] = v; }
+      msg = '';
+      try { engine.analyze({ data: grey, width: cell.width, height: cell.height }, 'auto'); } catch (e) { msg = e.message; }
+      assert(/does not look like a single red-cell image: a greyscale/.test(msg), `grey cell: "${msg}"`);
+      assert(engine.analyze(cell, 'auto').kind === 'cell', 'the colour cell is a cell');
+      engine.dispose();
+    });
+  }
+
+  for (const variant of ['simd', 'nosimd']) {
     test(`wasm under Node (${variant}): classifyBatch gives each cell what classifyPixels gives it, bit for bit`, async () => {
       const { loadEngine } = await import(engineUrl);
       const engine = await loadEngine({

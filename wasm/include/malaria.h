@@ -89,6 +89,55 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
  * NULL for i out of range. Valid until the next classify call. */
 const float* mc_cam_at(const mc_engine* e, int32_t i);
 
+/* ---- Whole fields and the crop / field / neither decision (field.h) ----
+ *   mc_field* f = mc_field_create();
+ *   int32_t kind = mc_image_kind(f, rgba, w, h, 4, MC_MODE_AUTO, err, sizeof err);
+ *   if (kind == MC_KIND_FIELD) {
+ *     int32_t n = mc_classify_field(e, f, rgba, w, h, 4, err, sizeof err);   // regions found
+ *     const mc_field_summary* s = mc_field_summary_of(f);
+ *     const mc_field_cell* cells = mc_field_cells(f);     // n of them, counted or left out
+ *   } else if (kind == MC_KIND_CELL) { mc_classify_rgba(e, ...); }
+ *   else { puts(err); }                                   // not a smear / not a cell crop
+ *   mc_field_destroy(f);
+ */
+typedef struct mc_field mc_field;
+enum { MC_MODE_AUTO = -1, MC_MODE_CELL = 0, MC_MODE_FIELD = 1 };
+enum { MC_KIND_CELL = 0, MC_KIND_FIELD = 1, MC_KIND_NONE = 2 };
+enum { MC_CELL_COUNTED = 0, MC_CELL_BORDER = 1, MC_CELL_WHITE = 2, MC_CELL_DEBRIS = 3, MC_CELL_CLUMP = 4 };
+#define MC_OUTLINE_POINTS 24
+typedef struct mc_field_cell {
+  int32_t x, y, w, h;        /* box, input pixels */
+  int32_t status;            /* MC_CELL_*: only counted cells are classified */
+  int32_t label, band;       /* of a counted cell (as mc_result) */
+  float p_parasitized;
+  float outline[2 * MC_OUTLINE_POINTS];   /* (x, y) polygon, input pixels */
+} mc_field_cell;
+typedef struct mc_field_summary {
+  int32_t regions;           /* cells of mc_field_cells */
+  int32_t counted, parasitized, uncertain;
+  int32_t border, white, debris, clump;   /* regions left out, by rule */
+  float parasitemia, ci95_lo, ci95_hi;    /* parasitized / counted, Wilson 95% */
+  float cell_diameter;       /* median counted cell, input pixels */
+} mc_field_summary;
+mc_field* mc_field_create(void);
+void mc_field_destroy(mc_field* f);
+/* What the image is: MC_KIND_CELL (a cut-out cell that passes the cell gate), MC_KIND_FIELD or
+ * MC_KIND_NONE with the reason in err ("not a blood-smear image: ...", "does not look like a
+ * single red-cell image: ..."); -1 with a message for an image that cannot be read (size). mode
+ * MC_MODE_CELL / MC_MODE_FIELD skips the decision (the cell gate still applies to cells). */
+int32_t mc_image_kind(mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+                      int32_t channels, int32_t mode, char* err, size_t err_len);
+/* Finds (or reuses what mc_image_kind found for this image) and classifies every counted cell
+ * of a field in batched passes. Returns the number of regions, or -1 with a message. */
+int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int32_t width,
+                          int32_t height, int32_t channels, char* err, size_t err_len);
+const mc_field_summary* mc_field_summary_of(const mc_field* f);
+const mc_field_cell* mc_field_cells(const mc_field* f);
+/* Cell i's crop in the training set's form (its box, outside its region black) as RGB into
+ * out (w*h*3 bytes, w and h those of mc_field_cells(f)[i]) from the same pixels. 0 or -1. */
+int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+                      int32_t channels, int32_t i, uint8_t* out);
+
 /* XXH64 (seed 0) of data[0, len), written to out[0..8) little-endian: the fast checksum that
  * shows bytes unchanged since a SHA-256 check (the page's local copy of the model, web/engine.js);
  * not a cryptographic hash. */

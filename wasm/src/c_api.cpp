@@ -4,13 +4,23 @@
 #include <exception>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "engine.h"
+#include "field.h"
 #include "malaria.h"
 #include "xxh64.h"
 
 struct mc_engine {
   std::unique_ptr<mc::Engine> engine;
+};
+
+struct mc_field {
+  mc::CellFinder finder;
+  mc::Field found;            // of mc_image_kind, reused by mc_classify_field
+  mc::FieldReport report;
+  std::vector<mc_field_cell> cells;
+  mc_field_summary summary{};
 };
 
 namespace {
@@ -179,6 +189,100 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
 }
 
 const float* mc_cam_at(const mc_engine* e, int32_t i) { return e ? e->engine->cam(i) : nullptr; }
+
+mc_field* mc_field_create(void) { return new (std::nothrow) mc_field; }
+void mc_field_destroy(mc_field* f) { delete f; }
+
+int32_t mc_image_kind(mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+                      int32_t channels, int32_t mode, char* err, size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!f || !pixels) {
+    copy_err_(err, err_len, "null field or pixels");
+    return -1;
+  }
+  std::string msg;
+  if (!mc::check_image_size(width, height, channels, mc::ImageLimits{}, &msg)) {
+    copy_err_(err, err_len, msg.c_str());
+    return -1;
+  }
+  f->found = mc::Field{};
+  int kind = mode == MC_MODE_CELL ? mc::kKindCrop : mode == MC_MODE_FIELD ? mc::kKindField : -1;
+  try {
+    if (kind < 0)
+      kind = mc::classify_image_kind(pixels, width, height, channels, mc::ImageLimits{}, &f->finder,
+                                     &f->found, &msg);
+  } catch (const std::bad_alloc&) {
+    copy_err_(err, err_len, "out of memory while looking for cells");
+    return -1;
+  }
+  if (kind == mc::kKindCrop && !mc::looks_like_cell_crop(pixels, width, height, channels, &msg)) {
+    msg = "does not look like a single red-cell image: " + msg;
+    kind = mc::kKindNone;
+  }
+  if (kind == mc::kKindNone) copy_err_(err, err_len, msg.c_str());
+  return kind;
+}
+
+int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int32_t width,
+                          int32_t height, int32_t channels, char* err, size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!e || !f || !pixels) {
+    copy_err_(err, err_len, "null engine, field or pixels");
+    return -1;
+  }
+  std::string msg;
+  bool ok = false;
+  try {
+    ok = mc::classify_field(e->engine.get(), &f->finder, pixels, width, height, channels,
+                            mc::ImageLimits{}, &f->report, &msg, mc::FieldOptions{},
+                            f->found.width == width && f->found.height == height ? &f->found : nullptr);
+  } catch (const std::bad_alloc&) {
+    msg = "out of memory for a field of " + std::to_string(width) + "x" + std::to_string(height);
+  }
+  f->found = mc::Field{};
+  if (!ok) {
+    copy_err_(err, err_len, msg.c_str());
+    return -1;
+  }
+  const mc::Field& fd = f->report.field;
+  f->cells.resize(fd.cells.size());
+  for (size_t i = 0; i < fd.cells.size(); ++i) {
+    const mc::FieldCell& c = fd.cells[i];
+    const mc::Prediction& p = f->report.predictions[i];
+    mc_field_cell& o = f->cells[i];
+    o.x = c.x; o.y = c.y; o.w = c.w; o.h = c.h;
+    o.status = c.status;
+    o.label = c.status == mc::kCellCounted ? p.label : -1;
+    o.band = c.status == mc::kCellCounted ? p.band : -1;
+    o.p_parasitized = c.status == mc::kCellCounted ? p.p_parasitized : -1.0f;
+    std::memcpy(o.outline, c.outline, sizeof o.outline);
+  }
+  static_assert(MC_OUTLINE_POINTS == mc::kOutlinePoints, "one outline size");
+  mc_field_summary& s = f->summary;
+  s.regions = static_cast<int32_t>(fd.cells.size());
+  s.counted = fd.counted; s.parasitized = f->report.parasitized; s.uncertain = f->report.uncertain;
+  s.border = fd.border; s.white = fd.white; s.debris = fd.debris; s.clump = fd.clump;
+  s.parasitemia = static_cast<float>(f->report.parasitemia);
+  s.ci95_lo = static_cast<float>(f->report.ci95[0]);
+  s.ci95_hi = static_cast<float>(f->report.ci95[1]);
+  s.cell_diameter = fd.cell_diameter;
+  return s.regions;
+}
+
+const mc_field_summary* mc_field_summary_of(const mc_field* f) { return f ? &f->summary : nullptr; }
+const mc_field_cell* mc_field_cells(const mc_field* f) { return f && !f->cells.empty() ? f->cells.data() : nullptr; }
+
+int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+                      int32_t channels, int32_t i, uint8_t* out) {
+  if (!f || !pixels || !out || i < 0 || size_t(i) >= f->report.field.cells.size()) return -1;
+  const mc::Field& fd = f->report.field;
+  if (fd.width != width || fd.height != height) return -1;
+  std::vector<uint8_t> rgb;
+  int w = 0, h = 0;
+  f->finder.crop(pixels, width, height, channels, fd, size_t(i), &rgb, &w, &h);
+  std::memcpy(out, rgb.data(), rgb.size());
+  return 0;
+}
 
 void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]) {
   if (!out) return;

@@ -14,3 +14,17 @@ int32_t mc_web_result_layout(int32_t field) {
     default: return -1;
   }
 }
+
+/* The same for the field records (mc_field_cell, mc_field_summary). */
+int32_t mc_web_field_layout(int32_t field) {
+  switch (field) {
+    case 0: return (int32_t)sizeof(mc_field_cell);
+    case 1: return (int32_t)offsetof(mc_field_cell, status);
+    case 2: return (int32_t)offsetof(mc_field_cell, p_parasitized);
+    case 3: return (int32_t)offsetof(mc_field_cell, outline);
+    case 4: return (int32_t)sizeof(mc_field_summary);
+    case 5: return (int32_t)offsetof(mc_field_summary, parasitemia);
+    case 6: return (int32_t)offsetof(mc_field_summary, cell_diameter);
+    default: return -1;
+  }
+}
