@@ -46,7 +46,7 @@ constexpr size_t kMaxModelBytes = (size_t{1} << 30) + (size_t{8} << 20);   // da
 void usage_(std::FILE* f) {
   std::fprintf(f,
                "usage: malaria-classify [--model BLOB] [--mode auto|cell|field] [--format jsonl|csv]\n"
-               "                        [--overlay DIR] [--cam DIR] PATH...\n"
+               "                        [--overlay DIR] [--crops DIR] [--cam DIR] PATH...\n"
                "\n"
                "Classifies thin-smear images (PNG, JPEG or BMP; the type is read from the content,\n"
                "not the name): a cut-out red cell gets Parasitized or Uninfected; a whole\n"
@@ -80,6 +80,8 @@ void usage_(std::FILE* f) {
                "                  csv: the same as rows of file,mode,cell,x,y,w,h,label,p_parasitized,\n"
                "                    band,ms,cells,parasitized,uncertain,excluded,parasitemia,ci95_lo,\n"
                "                    ci95_hi,error after a first row holding the notice\n"
+               "  --crops DIR     also write each counted cell of a field as the classifier saw it\n"
+               "                  (its box, outside its outline black) as DIR/NAME.cellI.png\n"
                "  --overlay DIR   also write each field with every found cell outlined by its\n"
                "                  call (red parasitized, orange uncertain, green uninfected,\n"
                "                  grey left out) as DIR/NAME.overlay.png\n"
@@ -397,7 +399,7 @@ bool write_overlay_(const std::string& path, const mc::Image& img, const mc::Fie
 }
 
 int main(int argc, char** argv) {
-  std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir, overlay_dir, mode = "auto";
+  std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir, overlay_dir, crops_dir, mode = "auto";
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -431,6 +433,10 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "malaria-classify: unknown mode '%s' (auto, cell or field)\n", v);
         return 2;
       }
+    } else if (a == "--crops") {
+      const char* v = value("--crops");
+      if (!v) return 2;
+      crops_dir = v;
     } else if (a == "--overlay") {
       const char* v = value("--overlay");
       if (!v) return 2;
@@ -468,7 +474,7 @@ int main(int argc, char** argv) {
   }
   blob.clear();
   blob.shrink_to_fit();
-  for (const std::string* dir : {&cam_dir, &overlay_dir}) {
+  for (const std::string* dir : {&cam_dir, &overlay_dir, &crops_dir}) {
     if (dir->empty()) continue;
     std::error_code ec;
     fs::create_directories(*dir, ec);
@@ -521,6 +527,19 @@ int main(int argc, char** argv) {
       if (ok) {
         out.field(f, report, ms);
         pooled.add(report);
+        if (!crops_dir.empty()) {
+          std::vector<uint8_t> rgb;
+          int cw = 0, ch = 0;
+          const std::string base = out_path(crops_dir, f, "");   // unique per field
+          for (size_t i = 0; i < report.field.cells.size(); ++i) {
+            if (report.field.cells[i].status != mc::kCellCounted) continue;
+            finder.crop(img.pixels.data(), img.width, img.height, 3, report.field, i, &rgb, &cw, &ch);
+            std::string werr;
+            const std::string name = base + ".cell" + std::to_string(i) + ".png";
+            if (!mc::write_png(name, cw, ch, 3, rgb.data(), &werr))
+              std::fprintf(stderr, "malaria-classify: %s: %s\n", f.c_str(), werr.c_str());
+          }
+        }
         if (!overlay_dir.empty()) {
           std::string werr;
           if (!write_overlay_(out_path(overlay_dir, f, ".overlay.png"), img, report, &werr))
