@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""Measure the field pipeline (cell finding, counting, parasitemia) as the CLI runs it.
+
+    /usr/bin/python3 bench/field_eval.py --iml ../shared/data/iml_fields_dev \\
+        --chula ../shared/data/chula_rbc_dev [--cli build/wasm/malaria-classify] \\
+        [--model model/malaria_resnet18.mcb] [--pictures docs/field] [--out bench/results/field.json]
+
+IML-Malaria fields (every red cell boxed; infected cells boxed with their stage):
+  a found cell matches a box when its centre lies in the box, one to one (nearest box centre
+  first); boxes and cells touching the image border (within 2 px) are left out on both sides;
+  'difficult' boxes are ignored. Reported: cell recall and precision, per-field count error,
+  parasitemia error (field's called parasitized / counted against annotated infected / boxed),
+  false positives (matched uninfected cells in the parasitized band) per 1,000, infected recall,
+  the share of counted cells in the uncertain band.
+Chula RBC-12 fields (whole red cells marked by their centre): the count of counted cells against
+  the marks farther than 0.6 cell diameters from the border (cells cut by the border are not
+  counted by us and not always marked there), and the share of those marks that lie in exactly
+  one counted cell's box.
+Pictures (--pictures): overlays of six IML fields and one Chula field, a contact sheet of the
+  crops of annotated infected cells and of uninfected cells called parasitized.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def run_cli(cli, model, files, extra):
+    cmd = [cli, "--mode", "field"] + (["--model", model] if model else []) + extra + files
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    rows = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+    return rows, p.stderr
+
+
+def by_file(rows):
+    fields, cells, errors = {}, {}, {}
+    for r in rows:
+        name = os.path.basename(r["file"])
+        if "error" in r:
+            errors[name] = r["error"]
+        elif r.get("mode") == "field":
+            fields[name] = r
+        elif "cell" in r:
+            cells.setdefault(name, []).append(r)
+    return fields, cells, errors
+
+
+def iml_scores(rows, ann_path, W=1280, H=960):
+    fields, cells, errors = by_file(rows)
+    ann = {a["image_name"]: a for a in json.load(open(ann_path))}
+    near = lambda x, y, w, h: x <= 2 or y <= 2 or x + w >= W - 2 or y + h >= H - 2
+    tp = nb = nd = 0
+    unin = fp = inf_n = inf_hit = unc = counted = 0
+    per_field, matches = [], []
+    for name in sorted(ann):
+        if name not in fields:
+            per_field.append(dict(field=name, error=errors.get(name, "no result")))
+            continue
+        boxes = [(o["type"], *[float(o["bbox"][k]) for k in "xywh"]) for o in ann[name]["objects"]]
+        allb = [b for b in boxes if b[0] != "difficult"]
+        gt = [b for b in allb if not near(*b[1:])]
+        det = [c for c in cells.get(name, []) if not near(c["x"], c["y"], c["w"], c["h"])]
+        used = set()
+        nb += len(gt); nd += len(det)
+        for c in det:
+            cx, cy = c["x"] + c["w"] / 2, c["y"] + c["h"] / 2
+            cand = [(abs(cx - (b[1] + b[3] / 2)) + abs(cy - (b[2] + b[4] / 2)), i) for i, b in enumerate(gt)
+                    if i not in used and b[1] <= cx <= b[1] + b[3] and b[2] <= cy <= b[2] + b[4]]
+            if not cand:
+                continue
+            i = min(cand)[1]; used.add(i); tp += 1
+            infected = gt[i][0] != "red blood cell"
+            matches.append(dict(field=name, cell=c["cell"], infected=infected, stage=gt[i][0],
+                                p=c["p_parasitized"], band=c["band"]))
+            if infected:
+                inf_n += 1; inf_hit += c["band"] == "parasitized"
+            else:
+                unin += 1; fp += c["band"] == "parasitized"
+        f = fields[name]
+        counted += f["cells"]; unc += f["uncertain"]
+        true_p = sum(b[0] != "red blood cell" for b in allb) / max(len(allb), 1)
+        per_field.append(dict(field=name, boxes=len(gt), found=len(det), matched=len(used),
+                              count_error=abs(len(det) - len(gt)) / max(len(gt), 1),
+                              parasitemia=f["parasitemia"], annotated_parasitemia=true_p,
+                              parasitemia_error_pp=abs(f["parasitemia"] - true_p) * 100,
+                              uncertain=f["uncertain"], counted=f["cells"], excluded=f["excluded_by"],
+                              ms=f.get("ms")))
+    ok = [p for p in per_field if "error" not in p]
+    return dict(
+        fields=len(ann), fields_with_result=len(ok), recall=tp / max(nb, 1), precision=tp / max(nd, 1),
+        median_count_error=statistics.median(p["count_error"] for p in ok) if ok else None,
+        median_parasitemia_error_pp=statistics.median(p["parasitemia_error_pp"] for p in ok) if ok else None,
+        false_positives_per_1000_uninfected=1000 * fp / max(unin, 1), uninfected_matched=unin,
+        infected_recall=inf_hit / max(inf_n, 1), infected_matched=inf_n,
+        uncertain_share=unc / max(counted, 1), counted=counted,
+        median_ms_per_field=statistics.median(p["ms"] for p in ok if p.get("ms")) if ok else None,
+        white_excluded=sum(p["excluded"]["white"] for p in ok),
+        per_field=per_field), matches
+
+
+def chula_scores(rows, data_dir):
+    fields, cells, errors = by_file(rows)
+    out = []
+    for name in sorted(fields, key=lambda s: int(os.path.splitext(s)[0])):
+        stem = os.path.splitext(name)[0]
+        marks = [tuple(map(float, l.split()[:2])) for l in open(os.path.join(data_dir, "labels", stem + ".txt")) if l.strip()]
+        f = fields[name]
+        d = f.get("cell_diameter") or 40
+        W, H = 640, 480
+        inner = [(x, y) for x, y in marks if min(x, y, W - x, H - y) > 0.6 * d]
+        cs = cells.get(name, [])
+        once = sum(1 for x, y in inner if sum(1 for c in cs if c["x"] <= x <= c["x"] + c["w"] and c["y"] <= y <= c["y"] + c["h"]) == 1)
+        out.append(dict(field=name, marks=len(marks), marks_inner=len(inner), counted=f["cells"],
+                        count_error=(f["cells"] - len(inner)) / max(len(inner), 1),
+                        marks_in_one_cell=once / max(len(inner), 1)))
+    return dict(per_field=out,
+                median_abs_count_error=statistics.median(abs(p["count_error"]) for p in out) if out else None,
+                within_5pct=sum(abs(p["count_error"]) <= 0.05 for p in out), fields=len(out),
+                marks_in_one_cell=sum(p["marks_in_one_cell"] * p["marks_inner"] for p in out) /
+                max(sum(p["marks_inner"] for p in out), 1))
+
+
+def pictures(out_dir, iml_rows, iml_scores_, matches, overlay_dir, crops_dir, chula_overlay):
+    from PIL import Image, ImageDraw
+    os.makedirs(out_dir, exist_ok=True)
+    ok = [p for p in iml_scores_["per_field"] if "error" not in p]
+    ok.sort(key=lambda p: p["count_error"])
+    pick = [ok[0], ok[len(ok) // 2], ok[-1]]                        # best, median, worst count
+    inf = sorted(ok, key=lambda p: -p["annotated_parasitemia"])
+    pick += [inf[0], max(ok, key=lambda p: p["boxes"]), max(ok, key=lambda p: p["excluded"]["white"])]
+    seen, names = set(), []
+    for p in pick:
+        if p["field"] not in seen:
+            seen.add(p["field"]); names.append(p["field"])
+    written = []
+    for n in names:
+        src = os.path.join(overlay_dir, os.path.splitext(n)[0] + ".overlay.png")
+        if os.path.exists(src):
+            im = Image.open(src)
+            im.thumbnail((800, 800))
+            dst = os.path.join(out_dir, "overlay_" + os.path.splitext(n)[0] + ".png")
+            im.save(dst, optimize=True); written.append(dst)
+    if chula_overlay and os.path.exists(chula_overlay):
+        im = Image.open(chula_overlay); im.thumbnail((800, 800))
+        dst = os.path.join(out_dir, "overlay_chula.png"); im.save(dst, optimize=True); written.append(dst)
+
+    def sheet(items, path, title):
+        S, cols = 72, 12
+        rows_ = (len(items) + cols - 1) // cols
+        im = Image.new("RGB", (cols * S, 18 + rows_ * (S + 14)), "white")
+        d = ImageDraw.Draw(im)
+        d.text((4, 3), title, fill=(0, 0, 0))
+        for k, m in enumerate(items):
+            f = os.path.join(crops_dir, os.path.splitext(m["field"])[0] + ".cell%d.png" % m["cell"])
+            if not os.path.exists(f):
+                continue
+            c = Image.open(f).convert("RGB"); c.thumbnail((S - 4, S - 4))
+            x, y = (k % cols) * S, 18 + (k // cols) * (S + 14)
+            im.paste(c, (x + 2, y + 2))
+            col = (200, 0, 0) if m["band"] == "parasitized" else (200, 130, 0) if m["band"] == "uncertain" else (0, 140, 0)
+            d.text((x + 2, y + S - 2), "%.2f" % m["p"], fill=col)
+        im.save(path, optimize=True); written.append(path)
+    infected = [m for m in matches if m["infected"]]
+    false_pos = [m for m in matches if not m["infected"] and m["band"] == "parasitized"]
+    sheet(infected[:60], os.path.join(out_dir, "crops_infected.png"),
+          "IML annotated infected cells: crops as classified (p; red parasitized, amber uncertain, green uninfected)")
+    sheet(false_pos[:60], os.path.join(out_dir, "crops_false_positive.png"),
+          "IML uninfected cells called parasitized (p)")
+    return written
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--iml", required=True)
+    ap.add_argument("--chula", required=True)
+    ap.add_argument("--cli", default=os.path.join(REPO, "build/wasm/malaria-classify"))
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--pictures", default=None, help="folder for overlays and contact sheets")
+    ap.add_argument("--out", default=None, help="results JSON")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="field_eval_")
+    ov, crops = os.path.join(tmp, "overlay"), os.path.join(tmp, "crops")
+    iml_files = sorted(os.path.join(args.iml, "images", f) for f in os.listdir(os.path.join(args.iml, "images")))
+    iml_rows, err = run_cli(args.cli, args.model, iml_files, ["--overlay", ov, "--crops", crops])
+    pooled = [l for l in err.splitlines() if "pooled" in l]
+    iml, matches = iml_scores(iml_rows, os.path.join(args.iml, "annotations.json"))
+    chula_files = sorted(os.path.join(args.chula, "images", f) for f in os.listdir(os.path.join(args.chula, "images")))
+    chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", os.path.join(tmp, "chula_overlay")])
+    chula = chula_scores(chula_rows, args.chula)
+    res = dict(cli=args.cli, model=args.model or "default", iml=iml, chula=chula, pooled_iml=pooled[-1] if pooled else None)
+    print(f"IML ({iml['fields_with_result']}/{iml['fields']} fields): cells recall {iml['recall']*100:.1f}% "
+          f"precision {iml['precision']*100:.1f}%, median count error {iml['median_count_error']*100:.1f}%, "
+          f"median parasitemia error {iml['median_parasitemia_error_pp']:.2f} pp, false positives "
+          f"{iml['false_positives_per_1000_uninfected']:.1f} per 1,000 uninfected ({iml['uninfected_matched']}), "
+          f"infected recall {iml['infected_recall']*100:.0f}% of {iml['infected_matched']}, uncertain "
+          f"{iml['uncertain_share']*100:.1f}% of {iml['counted']} counted, white cells excluded {iml['white_excluded']}, "
+          f"median {iml['median_ms_per_field']:.0f} ms per field (native, find + classify)")
+    print(f"Chula ({chula['fields']} fields): median |count error| {chula['median_abs_count_error']*100:.1f}%, "
+          f"{chula['within_5pct']}/{chula['fields']} fields within 5%, marks in exactly one cell "
+          f"{chula['marks_in_one_cell']*100:.1f}%")
+    if args.pictures:
+        res["pictures"] = pictures(args.pictures, iml_rows, iml, matches, ov, crops,
+                                   os.path.join(tmp, "chula_overlay", "1.overlay.png"))
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as f:
+            json.dump(res, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
