@@ -292,3 +292,213 @@ TEST_CASE("cli: every file in a folder is classified or reported", "[cli]") {
   CHECK(r.err.find(".hidden") == std::string::npos);
   CHECK(r.out.find("a_anim.gif") == std::string::npos);
 }
+
+// ---- whole fields (issue 14): --mode, --overlay, the field's records --------------------------
+
+namespace {
+
+const std::string kField_ = kFix_ + "fields/chula_1.png";
+
+// One CSV record per line as Python's csv module (excel dialect) reads it: a field that starts
+// with a quote runs to the next lone quote, "" inside it is one quote.
+std::vector<std::vector<std::string>> parse_csv_(const std::string& text) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::string> row;
+  std::string cell;
+  bool quoted = false, in_quotes = false, any = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_quotes) {
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') { cell += '"'; ++i; }
+      else if (c == '"') in_quotes = false;
+      else cell += c;
+      continue;
+    }
+    if (c == '"' && cell.empty() && !quoted) { quoted = in_quotes = any = true; continue; }
+    if (c == ',') { row.push_back(cell); cell.clear(); quoted = false; any = true; continue; }
+    if (c == '\n') {
+      if (any || !cell.empty()) row.push_back(cell);
+      rows.push_back(row);
+      row.clear(); cell.clear(); quoted = any = false;
+      continue;
+    }
+    if (c != '\r') { cell += c; any = true; }
+  }
+  if (any || !cell.empty()) { row.push_back(cell); rows.push_back(row); }
+  return rows;
+}
+
+std::vector<nlohmann::json> json_lines_(const Run_& r) {
+  std::vector<nlohmann::json> out;
+  for (const std::string& l : r.lines) {
+    INFO(l);
+    out.push_back(nlohmann::json::parse(l));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("cli: a field gives one line per counted cell, then the field's line", "[cli][field]") {
+  REQUIRE(fs::exists(kCli_));
+  Scratch_ s;
+  const Run_ r = s.run("--mode field --model " + q_(s.model) + " " + q_(kField_));
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  REQUIRE(r.lines.size() >= 2);
+  const std::vector<nlohmann::json> js = json_lines_(r);
+  const nlohmann::json& fl = js.back();
+  CHECK(fl.at("file") == kField_);
+  CHECK(fl.at("mode") == "field");
+  const int cells = fl.at("cells"), para = fl.at("parasitized"), unc = fl.at("uncertain");
+  const int excluded = fl.at("excluded");
+  const double pm = fl.at("parasitemia");
+  REQUIRE(fl.at("ci95").is_array());
+  REQUIRE(fl.at("ci95").size() == 2);
+  const double lo = fl.at("ci95")[0], hi = fl.at("ci95")[1];
+  CHECK((0 <= lo && lo <= pm && pm <= hi && hi <= 1));
+  CHECK(excluded >= 0);
+  CHECK(cells >= 50);   // 92 marked cells away from the border
+  CHECK(size_t(cells) == js.size() - 1);
+  CHECK(pm == Approx(cells ? double(para) / cells : 0.0).margin(1e-6));
+  int n_para = 0, n_unc = 0;
+  std::vector<int> ids;
+  for (size_t i = 0; i + 1 < js.size(); ++i) {
+    const nlohmann::json& j = js[i];
+    INFO(j.dump());
+    const std::vector<std::string> keys = {"file", "cell", "x", "y", "w", "h", "label", "p_parasitized", "band"};
+    CHECK(j.size() == keys.size());
+    for (const std::string& k : keys) CHECK(j.contains(k));
+    if (j.size() != keys.size()) continue;
+    CHECK(j.at("file") == kField_);
+    const int x = j.at("x"), y = j.at("y"), w = j.at("w"), h = j.at("h");
+    CHECK((x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 640 && y + h <= 480));
+    CHECK((j.at("label") == "Parasitized" || j.at("label") == "Uninfected"));
+    const double p = j.at("p_parasitized");
+    CHECK((p >= 0.0 && p <= 1.0));
+    const std::string band = j.at("band");
+    CHECK((band == "parasitized" || band == "uncertain" || band == "uninfected"));
+    n_para += band == "parasitized";
+    n_unc += band == "uncertain";
+    ids.push_back(j.at("cell"));
+  }
+  CHECK(n_para == para);
+  CHECK(n_unc == unc);
+  std::sort(ids.begin(), ids.end());
+  CHECK(std::unique(ids.begin(), ids.end()) == ids.end());
+  // auto mode finds the same field (it reuses the cells found while deciding): same records
+  const Run_ a = s.run("--model " + q_(s.model) + " " + q_(kField_));
+  CHECK(a.code == 0);
+  const std::vector<nlohmann::json> ja = json_lines_(a);
+  REQUIRE(ja.size() == js.size());
+  for (size_t i = 0; i < js.size(); ++i) {
+    nlohmann::json x = js[i], y = ja[i];
+    x.erase("ms");
+    y.erase("ms");
+    CHECK(x == y);
+  }
+}
+
+TEST_CASE("cli: --mode auto: a cell crop is mode cell, a solid image is not a smear", "[cli][field]") {
+  Scratch_ s;
+  const fs::path solid = s.dir / "solid.png";
+  std::vector<uint8_t> px(640 * 480 * 3);
+  for (size_t i = 0; i < px.size(); i += 3) { px[i] = 200; px[i + 1] = 215; px[i + 2] = 205; }
+  std::string err;
+  REQUIRE(mc::write_png(solid.string(), 640, 480, 3, px.data(), &err));
+  const std::string cell = (s.dir / "good" / "a.png").string();
+  const Run_ r = s.run("--mode auto --model " + q_(s.model) + " " + q_(cell) + " " + q_(solid.string()));
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);
+  REQUIRE(r.lines.size() == 2);
+  const nlohmann::json c = nlohmann::json::parse(r.lines[0]);
+  CHECK(c.at("file") == cell);
+  CHECK(c.at("mode") == "cell");
+  CHECK(c.contains("label"));
+  const nlohmann::json e = nlohmann::json::parse(r.lines[1]);
+  CHECK(e.at("file") == solid.string());
+  CHECK(e.size() == 2);
+  CHECK(e.at("error").get<std::string>().find("not a blood-smear image") != std::string::npos);
+  // the solid image alone: exit status 1
+  const Run_ r2 = s.run("--model " + q_(s.model) + " " + q_(solid.string()));
+  CHECK(r2.code == 1);
+  REQUIRE(r2.lines.size() == 1);
+  CHECK(r2.lines[0].find("not a blood-smear image") != std::string::npos);
+  // forced to be a field, it is one with no cells: 0 counted, parasitemia 0, interval [0, 0]
+  const Run_ r3 = s.run("--mode field --model " + q_(s.model) + " " + q_(solid.string()));
+  INFO(r3.out << r3.err);
+  CHECK(r3.code == 0);
+  REQUIRE(r3.lines.size() == 1);
+  const nlohmann::json f = nlohmann::json::parse(r3.lines[0]);
+  CHECK(f.at("mode") == "field");
+  CHECK(f.at("cells") == 0);
+  CHECK(f.at("parasitemia") == 0.0);
+  CHECK(f.at("ci95") == nlohmann::json::array({0.0, 0.0}));
+}
+
+TEST_CASE("cli: --overlay writes the field with its cells outlined", "[cli][field]") {
+  Scratch_ s;
+  const fs::path dir = s.dir / "overlays";
+  const Run_ r = s.run("--mode field --overlay " + q_(dir.string()) + " --model " + q_(s.model) + " " + q_(kField_));
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  mc::Image ov, src;
+  std::string err;
+  REQUIRE(mc::load_image_file((dir / "chula_1.overlay.png").string(), mc::ImageLimits{}, &ov, &err));
+  REQUIRE(mc::load_image_file(kField_, mc::ImageLimits{}, &src, &err));
+  CHECK(ov.width == src.width);
+  CHECK(ov.height == src.height);
+  CHECK(ov.pixels != src.pixels);   // outlines were drawn
+}
+
+TEST_CASE("cli: csv of a field: the notice is one quoted field, then the documented header", "[cli][field]") {
+  Scratch_ s;
+  const Run_ r = s.run("--format csv --mode field --model " + q_(s.model) + " " + q_(kField_));
+  INFO(r.out << r.err);
+  CHECK(r.code == 0);
+  const std::vector<std::vector<std::string>> rows = parse_csv_(r.out);
+  REQUIRE(rows.size() >= 3);
+  REQUIRE(rows[0].size() == 1);
+  CHECK(rows[0][0].rfind("# ", 0) == 0);
+  CHECK(rows[0][0].find("not a diagnosis") != std::string::npos);
+  const std::vector<std::string> header = {"file", "mode", "cell", "x", "y", "w", "h", "label", "p_parasitized",
+                                           "band", "ms", "cells", "parasitized", "uncertain", "excluded",
+                                           "parasitemia", "ci95_lo", "ci95_hi", "error"};
+  CHECK(rows[1] == header);
+  size_t cell_rows = 0;
+  for (size_t i = 2; i < rows.size(); ++i) {
+    INFO("row " << i << ": " << r.lines[i]);
+    CHECK(rows[i].size() == header.size());
+    if (rows[i].size() != header.size()) continue;
+    CHECK(rows[i][0] == kField_);
+    if (i + 1 < rows.size()) {
+      CHECK(rows[i][1] == "field-cell");
+      CHECK((rows[i][7] == "Parasitized" || rows[i][7] == "Uninfected"));
+      ++cell_rows;
+    }
+  }
+  const std::vector<std::string>& last = rows.back();
+  REQUIRE(last.size() == header.size());
+  CHECK(last[1] == "field");
+  CHECK(std::stoul(last[11]) == cell_rows);
+  const double pm = std::stod(last[15]), lo = std::stod(last[16]), hi = std::stod(last[17]);
+  CHECK((lo <= pm && pm <= hi));
+  CHECK(last[18].empty());
+  // Python's own csv reader agrees, when there is one
+  if (fs::exists("/usr/bin/python3")) {
+    const fs::path csv = s.dir / "field.csv";
+    std::ofstream(csv, std::ios::binary) << r.out;
+    const std::string cmd = "/usr/bin/python3 -c 'import csv, json, sys; "
+                            "print(json.dumps(list(csv.reader(open(sys.argv[1], newline=\"\")))))' " +
+                            q_(csv.string());
+    std::FILE* p = ::popen(cmd.c_str(), "r");
+    REQUIRE(p);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    CHECK(::pclose(p) == 0);
+    const nlohmann::json py = nlohmann::json::parse(out);
+    CHECK(py == nlohmann::json(rows));
+  }
+}
