@@ -117,7 +117,8 @@ TEST_CASE("cli: mixed folder, jsonl, exit 1, batch goes on", "[cli]") {
     CHECK(file.size() >= std::strlen(names[i]));
     CHECK(file.compare(file.size() - std::strlen(names[i]), std::string::npos, names[i]) == 0);
     if (good[i]) {
-      CHECK(j.size() == 5);
+      CHECK(j.size() == 6);
+      CHECK(j.at("mode") == "cell");
       CHECK((j.at("label") == "Parasitized" || j.at("label") == "Uninfected"));
       const double p = j.at("p_parasitized");
       CHECK((p >= 0.0 && p <= 1.0));
@@ -168,14 +169,16 @@ TEST_CASE("cli: all good gives exit 0; results match the engine", "[cli]") {
   CHECK(r2.lines[0].find("b.png") != std::string::npos);
 }
 
-TEST_CASE("cli: csv has the disclaimer comment and a header row", "[cli]") {
+TEST_CASE("cli: csv has the disclaimer as one quoted field and a header row", "[cli]") {
   Scratch_ s;
   const Run_ r = s.run("--format csv --model " + q_(s.model) + " " + q_((s.dir / "mixed").string()));
   CHECK(r.code == 1);
   REQUIRE(r.lines.size() == 8);
-  CHECK(r.lines[0].rfind("# ", 0) == 0);
+  CHECK(r.lines[0].rfind("\"# ", 0) == 0);   // one quoted field: csv readers see one column
+  CHECK(r.lines[0].back() == '"');
   CHECK(r.lines[0].find("not a diagnosis") != std::string::npos);
-  CHECK(r.lines[1] == "file,label,p_parasitized,band,ms,error");
+  CHECK(r.lines[1] == "file,mode,cell,x,y,w,h,label,p_parasitized,band,ms,cells,parasitized,uncertain,"
+                      "excluded,parasitemia,ci95_lo,ci95_hi,error");
   for (size_t i = 2; i < r.lines.size(); ++i) {
     INFO(r.lines[i]);
     const bool ok = r.lines[i].find(",Parasitized,") != std::string::npos ||

@@ -65,8 +65,8 @@ void box3_(const float* src, int W, int H, float* dst) {
 }
 
 // Otsu's threshold of values in [0, 255]: the t maximising the between-class variance of
-// {v <= t} and {v > t}. *separation: that variance over the total (0..1; ~0 for one colour).
-int otsu_(const float* v, size_t n, float* separation) {
+// {v <= t} and {v > t}. *gap: the difference of the two classes' means at t.
+int otsu_(const float* v, size_t n, float* gap) {
   double hist[256] = {};
   for (size_t i = 0; i < n; ++i) hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
   double total = 0, sum = 0, sum2 = 0;
@@ -82,9 +82,9 @@ int otsu_(const float* v, size_t n, float* separation) {
     sb += i * hist[i];
     const double mb = sb / wb, mf = (sum - sb) / wf;
     const double between = wb * wf * (mb - mf) * (mb - mf) / (total * total);
-    if (between > best) { best = between; t = i; }
+    if (between > best) { best = between; t = i; if (gap) *gap = static_cast<float>(mf - mb); }
   }
-  if (separation) *separation = var > 1e-9 ? static_cast<float>(best / var) : 0.0f;
+  (void)var;
   return t;
 }
 
@@ -163,9 +163,13 @@ void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_ho
                  float min_area, float R, const FieldOptions& opt, std::vector<uint8_t>* fg, std::vector<int32_t>* seen,
                  std::vector<int32_t>* stack, std::vector<int32_t>* comp) {
   const size_t N = size_t(W) * H;
-  const int t = otsu_(g, N, nullptr);
+  float gap = 0;
+  const int t = otsu_(g, N, &gap);
   fg->resize(N);
-  for (size_t i = 0; i < N; ++i) (*fg)[i] = g[i] <= t ? 1 : 0;
+  // cells and plasma differ by 25-85 green levels in the IML and Chula fields (after the 3x3
+  // blur); below kMinGreenGap the image has no cells, only noise or shading
+  constexpr float kMinGreenGap = 16;
+  for (size_t i = 0; i < N; ++i) (*fg)[i] = gap >= kMinGreenGap && g[i] <= t ? 1 : 0;
   std::vector<float> bgc[3], fgc[3];
   for (size_t i = 0; i < N; i += 5)
     for (int c = 0; c < 3; ++c) ((*fg)[i] ? fgc : bgc)[c].push_back(rgb[3 * i + c]);
@@ -663,11 +667,58 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
       ++m;
     }
   if (m && diff / m > 0.6 * (sd / 3) + 12) return no("looks like noise, not a cell photo");
+  // the form of the training set (NIH cell_images) and of this tool's field crops: one cell
+  // cut out on black, filling its box. A photo, a field or a crop of several cells has no
+  // black surround; several cells on black are several components.
+  int64_t edge = 0, black = 0;
+  auto dark = [&](int x, int y) {
+    const uint8_t* p = px + (size_t(y) * W + x) * C;
+    return std::max(p[0], std::max(p[1], p[2])) <= 12;
+  };
+  for (int x = 0; x < W; ++x) { edge += 2; black += dark(x, 0) + dark(x, H - 1); }
+  for (int y = 1; y + 1 < H; ++y) { edge += 2; black += dark(0, y) + dark(W - 1, y); }
+  if (black < 0.25 * edge)
+    return no("not a cell cut out on a black surround (the form of the NIH cell images and of "
+              "this tool's field crops); for a photo of a whole field use field mode");
+  std::vector<uint8_t> on(size_t(W) * H);
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) on[size_t(y) * W + x] = !dark(x, y);
+  std::vector<int32_t> seen, stack, comp;
+  size_t biggest = 0;
+  int bx0 = 0, by0 = 0, bx1 = -1, by1 = -1;
+  components_(on.data(), 1, W, H, &seen, &stack, &comp, [&](const std::vector<int32_t>& c, bool) {
+    if (c.size() <= biggest) return;
+    biggest = c.size();
+    bx0 = W; by0 = H; bx1 = -1; by1 = -1;
+    for (int p : c) {
+      bx0 = std::min(bx0, p % W); bx1 = std::max(bx1, p % W);
+      by0 = std::min(by0, p / W); by1 = std::max(by1, p / W);
+    }
+  });
+  if (biggest < 0.85 * n)
+    return no("several separate objects on the black surround, not one cell");
+  if (bx1 - bx0 + 1 < 0.75 * W || by1 - by0 + 1 < 0.75 * H)
+    return no("the object does not fill its crop as a cut-out cell does");
+  // Giemsa-stained red cells are pink to purple-grey: red and blue at least as strong as green
+  // (orange, yellow, green or blue objects are not), nearly every pixel so, and bright
+  int64_t off = 0;
+  double bright = 0;
+  for (size_t i = 0; i < size_t(W) * H; ++i) {
+    const uint8_t* p = px + i * C;
+    const int mx = std::max(p[0], std::max(p[1], p[2]));
+    if (mx <= 12) continue;
+    bright += mx;
+    if (p[1] > p[0] + 15 || p[1] > p[2] + 25 || p[2] > p[0] + 60) ++off;
+  }
+  if (bright / n < 60) return no("too dark for a cell photographed in bright field");
+  if (s[1] > s[0] + 0.03 * n * 255 || s[1] > s[2] + 0.06 * n * 255 || off > 0.10 * n)
+    return no("its colours are not those of a Giemsa-stained red cell");
   return true;
 }
 
 int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimits& lim,
                         CellFinder* finder, Field* f, std::string* why, const FieldOptions& opt) {
+  if (!check_image_size(W, H, C, lim, why)) return kKindNone;
   // the black surround of a cut-out cell: share of the outermost pixels that are black
   int64_t edge = 0, black = 0;
   auto look = [&](int x, int y) {
