@@ -1,6 +1,9 @@
 // store.js -- results (and the images of a batch not yet classified) in IndexedDB, so a reload in
-// the middle of a batch loses nothing. One object store, records:
-//   {id, batch, name, blob, status: 'pending'|'done'|'error', result?, error?}
+// the middle of a batch loses nothing. One object store, one record per image:
+//   {id, batch, name, blob, mode: 'auto'|'cell'|'field' (as asked), status: 'pending'|'done'|'error',
+//    result?, error?}
+// result is the classifier's as it came: a cut-out cell's, or a whole field's with its cells
+// (box, status, call, outline) in the same record.
 const DB_NAME = 'malaria-screen';
 const STORE = 'cells';
 
@@ -36,7 +39,7 @@ export class ResultStore {
 
   /** Add pending records for files ({name, blob}); resolves to the records with their ids. */
   async addPending(batch, items) {
-    const recs = items.map((it) => ({ batch, name: it.name, blob: it.blob, status: 'pending' }));
+    const recs = items.map((it) => ({ batch, name: it.name, blob: it.blob, mode: it.mode || 'auto', status: 'pending' }));
     await this._tx('readwrite', (os) => {
       for (const r of recs) { os.add(r).onsuccess = (ev) => { r.id = ev.target.result; }; }
     });
