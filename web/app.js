@@ -1,9 +1,10 @@
 // app.js -- the screening page: input (files, folders, drops, paste, camera), a streamed batch
-// through the classifier Workers, result cards with heat maps, summary, exports, persistence in
-// IndexedDB, and the service worker's update prompt.
+// through the classifier Workers, result cards (cut-out cells with heat maps; whole fields with
+// every red cell outlined in its call's colour), summary, exports, persistence in IndexedDB, and
+// the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toJSON, pct } from './stats.js';
+import { summarize, toCSV, toJSON, pct, parasitemiaText, isField, isRefusal } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -38,7 +39,13 @@ const BAND_TEXT = {
   parasitized: 'Confident: parasitized',
   uncertain: 'Uncertain: refer to a microscopist',
 };
-const SYMBOL = { parasitized: '✚', uninfected: '○', error: '!', pending: '…' };
+const SYMBOL = { parasitized: '✚', uninfected: '○', error: '!', refused: '!', pending: '…' };
+const MODE_TEXT = { cell: 'cut-out cell', field: 'whole field' };
+const EXCLUDED_TEXT = { border: 'cut by the border', white: 'white blood cells', debris: 'debris or platelets',
+                        clump: 'clumps not split' };
+// A field's preview is the file itself up to this side; larger photos are shown (and their cells
+// cut) from a bitmap downscaled to it, not decoded whole in every card.
+const PREVIEW_MAX_SIDE = 2048;
 
 // ---------------------------------------------------------------------------------------------
 // Messages
@@ -60,8 +67,9 @@ function showError(text) {
 // Cards
 
 function classOf(rec) {
-  if (rec.error) return 'error';
+  if (rec.error) return isRefusal(rec.error) ? 'refused' : 'error';
   if (!rec.result) return 'pending';
+  if (isField(rec)) return 'field';
   return rec.result.labelIndex === 1 ? 'parasitized' : 'uninfected';
 }
 
@@ -73,12 +81,32 @@ function altText(rec) {
          `${r.band === 'uncertain' ? ', uncertain' : ''}: ${rec.name}`;
 }
 
+/** How the image was read ("Read as whole field (auto)") and a button per other way to read it. */
+function modeLine(rec, read) {
+  const asked = rec.mode || 'auto';
+  const line = el('div', { class: 'card-mode' });
+  if (read) line.append(el('span', { text: `Read as ${MODE_TEXT[read]}${asked === 'auto' ? ' (auto)' : ''}` }));
+  else if (asked !== 'auto') line.append(el('span', { text: `Tried as ${MODE_TEXT[asked]}` }));
+  for (const m of ['field', 'cell']) {
+    if (m === read || m === asked) continue;
+    const b = el('button', { type: 'button', class: 'btn small reread', text: `Read as ${m}` });
+    b.dataset.mode = m;
+    b.setAttribute('aria-label', `Read ${rec.name} again as a ${MODE_TEXT[m]}`);
+    b.addEventListener('click', () => rereadAs(rec, m));
+    line.append(b);
+  }
+  return line;
+}
+
 function buildCard(rec) {
   const entry = state.cards.get(rec.id) || {};
   if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
   const cls = classOf(rec);
+  if (cls === 'field') return buildFieldCard(rec, entry);
   const card = el('article', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
   card.dataset.name = rec.name;
+  card.dataset.mode = rec.result ? 'cell' : '';
+  card.dataset.asked = rec.mode || 'auto';
   if (rec.result) {
     card.dataset.band = rec.result.band;
     card.dataset.label = rec.result.label;
@@ -87,7 +115,7 @@ function buildCard(rec) {
 
   const box = el('div', { class: 'thumb-box' });
   const thumb = el('div', { class: 'thumb' }, box);
-  if (entry.url && cls !== 'error') {
+  if (entry.url && cls !== 'error' && cls !== 'refused') {
     const img = el('img', { alt: altText(rec), decoding: 'async', loading: 'lazy', src: entry.url });
     box.append(img);
   } else {
@@ -96,9 +124,11 @@ function buildCard(rec) {
 
   const body = el('div', { class: 'card-body' });
   body.append(el('h3', { class: 'card-name', text: rec.name, title: rec.name }));
-  if (cls === 'error') {
-    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }), 'Not readable'));
+  if (cls === 'error' || cls === 'refused') {
+    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }),
+                   cls === 'refused' ? 'Not analysed' : 'Not readable'));
     body.append(el('p', { class: 'card-error', text: rec.error }));
+    if (cls === 'refused') body.append(modeLine(rec, null));
   } else if (cls === 'pending') {
     body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }), 'Waiting'));
   } else {
@@ -110,6 +140,7 @@ function buildCard(rec) {
     meter.firstChild.style.width = `${(100 * r.pParasitized).toFixed(1)}%`;
     body.append(meter);
     body.append(el('p', { class: 'card-band', text: BAND_TEXT[r.band] || r.band }));
+    body.append(modeLine(rec, 'cell'));
     if (r.cam && r.cam.length) {
       const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
       canvas.hidden = true;
@@ -143,6 +174,231 @@ function setHeat(card, on) {
   btn.setAttribute('aria-pressed', String(on));
 }
 
+// ---------------------------------------------------------------------------------------------
+// Whole fields: the image with one SVG overlay (every region's outline, counted cells in their
+// call's colour), the counts, and the chosen cell cut out along its outline.
+
+const SVGNS = 'http://www.w3.org/2000/svg';
+function svgEl(tag, attrs) {
+  const e = document.createElementNS(SVGNS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+
+const cellText = (c) => `Cell ${c.index}: ${c.label}, P(parasitized) ${c.pParasitized.toFixed(3)}, ` +
+  `${(BAND_TEXT[c.band] || c.band).toLowerCase()}`;
+
+function excludedLine(ex) {
+  const parts = Object.keys(EXCLUDED_TEXT).filter((k) => ex && ex[k] > 0).map((k) => `${ex[k]} ${EXCLUDED_TEXT[k]}`);
+  const n = Object.values(ex || {}).reduce((a, b) => a + b, 0);
+  return n ? `${n} (${parts.join(', ')})` : 'none';
+}
+
+/** The element the field is shown from and cells are cut from: the file, or for a very large
+ *  photo a canvas with a downscaled bitmap of it (made once per card entry). */
+function fieldSource(rec, entry, alt) {
+  const r = rec.result;
+  if (Math.max(r.width, r.height) <= PREVIEW_MAX_SIDE || !rec.blob) {
+    if (!entry.url) return el('span', { class: 'placeholder', 'aria-hidden': 'true', text: '?' });
+    return el('img', { alt, decoding: 'async', src: entry.url, class: 'field-img' });
+  }
+  if (!entry.preview) {
+    const s = PREVIEW_MAX_SIDE / Math.max(r.width, r.height);
+    const c = el('canvas', { class: 'field-img', role: 'img', 'aria-label': alt });
+    c.width = Math.round(r.width * s);
+    c.height = Math.round(r.height * s);
+    entry.preview = c;
+    entry.previewReady = createImageBitmap(rec.blob, {
+      resizeWidth: c.width, resizeHeight: c.height, resizeQuality: 'medium', imageOrientation: 'from-image',
+    }).then((bmp) => { c.getContext('2d').drawImage(bmp, 0, 0); bmp.close(); })
+      .catch(() => {});   // the overlay and the counts stay; the picture stays black
+  }
+  entry.preview.setAttribute('aria-label', alt);
+  return entry.preview;
+}
+
+function buildOverlay(r, name) {
+  const svg = svgEl('svg', { class: 'field-overlay', viewBox: `0 0 ${r.width} ${r.height}`,
+                             preserveAspectRatio: 'none', role: 'group',
+                             'aria-label': `Red cells of ${name}: arrow keys move between cells` });
+  const left = svgEl('g', { class: 'left-out', 'aria-hidden': 'true' });
+  const counted = svgEl('g', { class: 'counted' });
+  // reading order (rows of about one cell, left to right): Tab enters at the first cell
+  const d = r.cellDiameter > 0 && r.cellDiameter < Math.max(r.width, r.height) ? r.cellDiameter : 40;
+  const order = r.cells.filter((c) => c.status === 'counted')
+    .sort((a, b) => Math.round((a.y + a.h / 2) / d) - Math.round((b.y + b.h / 2) / d) || a.x - b.x);
+  for (const c of r.cells) {
+    let pts = '';
+    for (let i = 0; i + 1 < c.outline.length; i += 2) pts += `${c.outline[i]},${c.outline[i + 1]} `;
+    if (c.status !== 'counted') {
+      left.append(svgEl('polygon', { class: 'cell', points: pts, 'data-status': c.status }));
+      continue;
+    }
+    counted.append(svgEl('polygon', {
+      class: 'cell', points: pts, 'data-status': 'counted', 'data-band': c.band, 'data-index': String(c.index),
+      tabindex: c === order[0] ? '0' : '-1', role: 'button', 'aria-label': cellText(c),
+    }));
+  }
+  svg.append(left, counted);
+  return { svg, order };
+}
+
+/** The counted cell whose centre is nearest in the arrow's direction (or null). */
+function neighbour(cells, from, key) {
+  const cx = (c) => c.x + c.w / 2, cy = (c) => c.y + c.h / 2;
+  const dir = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] }[key];
+  let best = null, bestCost = Infinity;
+  for (const c of cells) {
+    if (c === from) continue;
+    const dx = cx(c) - cx(from), dy = cy(c) - cy(from);
+    const along = dx * dir[0] + dy * dir[1];
+    const across = Math.abs(dx * dir[1] - dy * dir[0]);
+    if (along <= 0 || across > 2 * along) continue;   // within ~63 degrees of the arrow
+    const cost = along + 2 * across;
+    if (cost < bestCost) { bestCost = cost; best = c; }
+  }
+  return best;
+}
+
+async function drawCellCrop(canvas, source, r, c, ready) {
+  const css = 168;
+  const dpr = Math.min(3, window.devicePixelRatio || 1);
+  canvas.width = canvas.height = Math.round(css * dpr);
+  const ctx = canvas.getContext('2d');
+  ctx.fillStyle = '#000';
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (source.tagName === 'IMG') {
+    if (!source.complete || !source.naturalWidth) await source.decode().catch(() => {});
+  } else if (source.tagName === 'CANVAS') await ready;
+  else return;
+  const m = 0.08 * Math.max(c.w, c.h) + 2;
+  const s = canvas.width / (Math.max(c.w, c.h) + 2 * m);
+  const ox = (canvas.width - c.w * s) / 2 - c.x * s, oy = (canvas.height - c.h * s) / 2 - c.y * s;
+  const path = new Path2D();
+  for (let i = 0; i + 1 < c.outline.length; i += 2) path[i ? 'lineTo' : 'moveTo'](c.outline[i], c.outline[i + 1]);
+  path.closePath();
+  ctx.setTransform(s, 0, 0, s, ox, oy);      // image pixels -> canvas pixels
+  ctx.save();
+  ctx.clip(path);
+  ctx.imageSmoothingQuality = 'high';
+  try { ctx.drawImage(source, 0, 0, r.width, r.height); } catch { /* not decodable: stays black */ }
+  ctx.restore();
+  ctx.lineWidth = (1.5 * dpr) / s;
+  ctx.strokeStyle = getComputedStyle(canvas).getPropertyValue(`--band-${c.band}`).trim() || '#fff';
+  ctx.stroke(path);
+  ctx.setTransform(1, 0, 0, 1, 0, 0);
+}
+
+function showCell(card, view, c) {
+  const prev = view.svg.querySelector('.cell.sel');
+  if (prev) prev.classList.remove('sel');
+  const poly = view.byIndex.get(c.index);
+  poly.classList.add('sel');
+  for (const p of view.svg.querySelectorAll('.counted .cell[tabindex="0"]')) if (p !== poly) p.setAttribute('tabindex', '-1');
+  poly.setAttribute('tabindex', '0');
+  const box = view.detail;
+  box.textContent = '';
+  box.dataset.index = String(c.index);
+  box.dataset.band = c.band;
+  box.dataset.p = String(c.pParasitized);
+  const canvas = el('canvas', { class: 'cell-crop', role: 'img', 'aria-label': `Cell ${c.index}, cut out along its outline` });
+  const cls = c.label === 'Parasitized' ? 'parasitized' : 'uninfected';
+  const meter = el('div', { class: 'meter', 'aria-hidden': 'true' }, el('span'));
+  meter.firstChild.style.width = `${(100 * c.pParasitized).toFixed(1)}%`;
+  box.append(canvas, el('div', { class: 'cell-info' },
+    el('h4', { class: 'cell-title', text: `Cell ${c.index}` }),
+    el('p', { class: 'card-label', 'data-class': cls },
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), c.label),
+    el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
+    meter,
+    el('p', { class: 'card-band', text: BAND_TEXT[c.band] || c.band }),
+    el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` })));
+  drawCellCrop(canvas, view.source, view.r, c, view.ready);
+}
+
+function buildFieldCard(rec, entry) {
+  const r = rec.result;
+  const card = el('article', { class: 'card field-card', 'data-class': 'field', 'data-id': String(rec.id) });
+  card.dataset.name = rec.name;
+  card.dataset.mode = 'field';
+  card.dataset.asked = rec.mode || 'auto';
+  for (const k of ['counted', 'parasitized', 'uncertain']) card.dataset[k] = String(r[k]);
+  card.dataset.parasitemia = String(r.parasitemia);
+
+  const alt = `${rec.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
+              `${r.uncertain} to review`;
+  const source = fieldSource(rec, entry, alt);
+  const { svg, order } = buildOverlay(r, rec.name);
+  const stage = el('div', { class: 'field-view' }, source, svg);
+  stage.style.aspectRatio = `${r.width} / ${r.height}`;
+  const legend = el('p', { class: 'field-legend', 'aria-hidden': 'true' },
+    el('span', { class: 'key parasitized' }), 'parasitized',
+    el('span', { class: 'key uncertain' }), 'to review',
+    el('span', { class: 'key uninfected' }), 'uninfected',
+    el('span', { class: 'key left-out' }), 'left out');
+
+  const counts = el('dl', { class: 'field-counts' });
+  const row = (k, v, key) => {
+    const dd = el('dd', { text: v });
+    if (key) dd.dataset.k = key;
+    counts.append(el('dt', { text: k }), dd);
+  };
+  row('Red cells counted', String(r.counted), 'counted');
+  row('Parasitized', String(r.parasitized), 'parasitized');
+  row('To review (uncertain, in the count)', String(r.uncertain), 'uncertain');
+  row('Parasitemia', parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted), 'parasitemia');
+  row('Left out', excludedLine(r.excluded), 'excluded');
+
+  const detail = el('div', { class: 'cell-detail' },
+    el('p', { class: 'hint', text: r.counted ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
+                                            : 'No red cells were counted in this image.' }));
+  const side = el('div', { class: 'field-side' },
+    el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '▦' }), 'Whole field'),
+    counts, modeLine(rec, 'field'), detail);
+  const head = el('h3', { class: 'card-name', text: rec.name, title: rec.name });
+  card.append(head, el('div', { class: 'field-main' }, el('figure', { class: 'field-figure' }, stage, legend), side));
+
+  const byId = new Map(r.cells.map((c) => [c.index, c]));
+  const view = { svg, detail, source, r, ready: entry.previewReady, byIndex: new Map() };
+  for (const p of svg.querySelectorAll('.counted .cell')) view.byIndex.set(Number(p.dataset.index), p);
+  const cellOf = (t) => (t && t.closest ? byId.get(Number((t.closest('.counted .cell') || {}).dataset?.index)) : null);
+  svg.addEventListener('click', (ev) => {
+    const c = cellOf(ev.target);
+    if (c) view.byIndex.get(c.index).focus();
+  });
+  svg.addEventListener('focusin', (ev) => {
+    const c = cellOf(ev.target);
+    if (c && detail.dataset.index !== String(c.index)) showCell(card, view, c);
+  });
+  svg.addEventListener('keydown', (ev) => {
+    const c = cellOf(ev.target);
+    if (!c) return;
+    let to = null;
+    if (ev.key === 'Home') to = order[0];
+    else if (ev.key === 'End') to = order[order.length - 1];
+    else if (ev.key.startsWith('Arrow')) to = neighbour(order, c, ev.key);
+    else return;
+    ev.preventDefault();
+    if (to) view.byIndex.get(to.index).focus();
+  });
+
+  entry.card = card;
+  entry.rec = rec;
+  state.cards.set(rec.id, entry);
+  return card;
+}
+
+async function rereadAs(rec, mode) {
+  rec.mode = mode;
+  delete rec.result;
+  delete rec.error;
+  rec.status = 'pending';
+  try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+  updateCard(rec);
+  announce(`Reading ${rec.name} again as a ${MODE_TEXT[mode]}…`);
+  runBatch();
+}
+
 function updateCard(rec) {
   const old = state.cards.get(rec.id);
   const oldCard = old && old.card;      // buildCard() updates the entry in place
@@ -156,6 +412,14 @@ function matches(rec, filter) {
   if (filter === 'all') return true;
   if (filter === 'error') return !!rec.error;
   if (!rec.result) return false;
+  if (filter === 'field') return isField(rec);
+  if (isField(rec)) {   // a field shows under each call that some of its counted cells got
+    const r = rec.result;
+    if (filter === 'parasitized') return r.parasitized > 0;
+    if (filter === 'uncertain') return r.uncertain > 0;
+    if (filter === 'uninfected') return r.counted > r.parasitized + r.uncertain;
+    return true;
+  }
   if (filter === 'uncertain') return rec.result.band === 'uncertain';
   if (filter === 'parasitized') return rec.result.labelIndex === 1;
   if (filter === 'uninfected') return rec.result.labelIndex === 0;
@@ -166,7 +430,7 @@ function applyView() {
   const filter = $('filter').value;
   const sort = $('sort').value;
   const recs = state.records.slice();
-  const p = (r) => (r.result ? r.result.pParasitized : -1);
+  const p = (r) => (r.result ? (isField(r) ? r.result.parasitemia : r.result.pParasitized) : -1);
   if (sort === 'p-desc') recs.sort((a, b) => p(b) - p(a));
   else if (sort === 'p-asc') recs.sort((a, b) => (p(a) < 0 ? 2 : p(a)) - (p(b) < 0 ? 2 : p(b)));
   else if (sort === 'name') recs.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
@@ -184,6 +448,19 @@ function applyView() {
 
 function renderSummary() {
   const s = summarize(state.records);
+  const f = s.fields;
+  $('field-summary').hidden = f.images === 0;
+  $('summary-note').hidden = f.images === 0 || s.classified === 0;
+  $('cell-summary-title').hidden = f.images === 0;
+  if (f.images) {
+    $('n-fields').textContent = `Red cells counted in ${f.images} field${f.images === 1 ? '' : 's'}`;
+    $('n-field-cells').textContent = f.counted;
+    $('n-field-parasitized').textContent = f.parasitized;
+    $('n-field-uncertain').textContent = f.uncertain;
+    $('field-share').textContent = f.counted ? `${(100 * f.pooled.p).toFixed(1)} %` : '–';
+    $('field-share-detail').textContent = `Pooled parasitemia: ${parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted)}` +
+      `; left out: ${excludedLine(f.excluded)}`;
+  }
   $('n-parasitized').textContent = s.parasitized;
   $('n-uninfected').textContent = s.uninfected;
   $('n-uncertain').textContent = s.uncertain;
@@ -199,7 +476,7 @@ function renderSummary() {
   }
   const any = state.records.length > 0;
   $('empty').hidden = any;
-  $('export-csv').disabled = !any || s.classified + s.errors === 0;
+  $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
   $('export-json').disabled = $('export-csv').disabled;
   $('clear-btn').disabled = !any || state.running;
 }
@@ -212,7 +489,8 @@ function batchId() { return `b${Date.now().toString(36)}`; }
 async function addFiles(items) {
   if (!items.length) return;
   if (!state.store) { showError('Storage is not available; results cannot be kept.'); return; }
-  const recs = await state.store.addPending(batchId(), items);
+  const mode = $('mode-select').value;
+  const recs = await state.store.addPending(batchId(), items.map((it) => ({ ...it, mode: it.mode || mode })));
   for (const r of recs) { state.records.push(r); updateCard(r); }
   $('resume-banner').hidden = true;
   runBatch();
@@ -231,6 +509,7 @@ async function runBatch() {
   const total = todo.length;
   let done = 0;
   let errors = 0;
+  let refused = 0;
   const box = $('progress-box');
   const bar = $('progress');
   box.hidden = false;
@@ -246,13 +525,14 @@ async function runBatch() {
   async function lane() {
     for (let rec = next(); rec; rec = next()) {
       try {
-        const result = await state.classifier.classify(rec.blob, { name: rec.name });
+        const result = await state.classifier.classify(rec.blob, { name: rec.name, mode: rec.mode || 'auto' });
         rec.result = result;
         rec.status = 'done';
       } catch (e) {
         rec.error = String(e && e.message || e);
         rec.status = 'error';
         errors++;
+        if (isRefusal(rec.error)) refused++;
       }
       try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
       updateCard(rec);
@@ -283,9 +563,14 @@ async function runBatch() {
   document.documentElement.dataset.batch = 'idle';
   box.hidden = true;
   const s = summarize(state.records);
+  const f = s.fields;
   announce(`${state.cancel ? 'Cancelled' : 'Done'}: ${done - errors} of ${total} image${total === 1 ? '' : 's'} ` +
-           `classified${errors ? `, ${errors} not readable` : ''}${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
-           `In all: ${s.parasitized} parasitized, ${s.uninfected} uninfected, ${s.uncertain} uncertain.`);
+           `classified${errors > refused ? `, ${errors - refused} not readable` : ''}` +
+           `${refused ? `, ${refused} refused (not a blood-smear image or not one cell)` : ''}` +
+           `${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
+           `In all: ${s.parasitized} parasitized, ${s.uninfected} uninfected, ${s.uncertain} uncertain` +
+           `${f.images ? `; whole fields: ${f.counted} red cells counted, ${f.parasitized} parasitized, ` +
+                         `${f.uncertain} to review` : ''}.`);
   applyView();
   requestPersistence();
   if (state.reloadAfterBatch) applyUpdate();
@@ -405,8 +690,7 @@ function setupInput() {
 function setupCamera() {
   const panel = $('camera-panel');
   const msg = (t) => { $('camera-message').textContent = t; };
-  const cam = new Camera({ video: $('camera-video'), guide: document.querySelector('.camera-guide'),
-                          select: $('camera-select'), onMessage: msg });
+  const cam = new Camera({ video: $('camera-video'), select: $('camera-select'), onMessage: msg });
   const open = async (deviceId) => {
     panel.hidden = false;
     $('capture-btn').disabled = true;
@@ -415,7 +699,7 @@ function setupCamera() {
       await cam.start(deviceId);
       $('capture-btn').disabled = false;
       $('capture-btn').focus();
-      announce('Camera ready. Frame one cell in the square and capture.');
+      announce('Camera ready. Capture a still of the field.');
     } catch (e) {
       msg(e.friendly || e.message);
       announce(e.friendly || e.message);
@@ -432,7 +716,7 @@ function setupCamera() {
     try {
       const blob = await cam.capture();
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      await addFiles([{ name: `camera-${stamp}.png`, blob }]);
+      await addFiles([{ name: `camera-${stamp}.png`, blob }]);   // read like a file (the mode chosen above)
     } catch (e) { msg(e.message); }
   });
 }

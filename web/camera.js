@@ -1,5 +1,5 @@
-// camera.js -- microscope camera capture: choose a camera, frame one cell in the square guide,
-// capture a still (the square under the guide, not mirrored) as a PNG Blob.
+// camera.js -- microscope camera capture: choose a camera, capture a still of the whole frame
+// (not mirrored) as a PNG Blob; the page reads it like a dropped file (a field or a cut-out cell).
 
 const PROMPT_TIMEOUT_MS = 10000;
 
@@ -26,20 +26,6 @@ export class Camera {
   constructor(ui) {
     this.ui = ui;
     this.stream = null;
-    // Keep the guide over the square that capture() takes: 60% of the shorter side of the video
-    // as it is displayed (object-fit: contain inside the view).
-    const relayout = () => this.layoutGuide();
-    if (typeof ResizeObserver !== 'undefined' && ui.video) new ResizeObserver(relayout).observe(ui.video);
-    if (ui.video) ui.video.addEventListener('loadedmetadata', relayout);
-  }
-
-  layoutGuide() {
-    const v = this.ui.video, g = this.ui.guide;
-    if (!v || !g || !v.videoWidth || !v.clientWidth) return;
-    const scale = Math.min(v.clientWidth / v.videoWidth, v.clientHeight / v.videoHeight);
-    const side = 0.6 * Math.min(v.videoWidth, v.videoHeight) * scale;
-    g.style.width = `${side}px`;
-    g.style.height = `${side}px`;
   }
 
   /** Why the camera cannot be used here, or null. */
@@ -84,7 +70,6 @@ export class Camera {
         v.addEventListener('loadedmetadata', () => { clearTimeout(t); resolve(); }, { once: true });
       });
     }
-    this.layoutGuide();
     await this.listDevices(stream.getVideoTracks()[0]);
     this.ui.onMessage('');
   }
@@ -104,17 +89,14 @@ export class Camera {
     sel.disabled = devices.length < 2;
   }
 
-  /** The square under the guide (60% of the shorter side, centred) as a PNG Blob. */
+  /** The whole frame, at the camera's resolution, as a PNG Blob. */
   async capture() {
     const v = this.ui.video;
     if (!this.stream || !v.videoWidth) throw new Error('The camera is not running.');
-    const side = Math.round(Math.min(v.videoWidth, v.videoHeight) * 0.6);
-    const sx = Math.round((v.videoWidth - side) / 2);
-    const sy = Math.round((v.videoHeight - side) / 2);
     const canvas = document.createElement('canvas');
-    canvas.width = side;
-    canvas.height = side;
-    canvas.getContext('2d').drawImage(v, sx, sy, side, side, 0, 0, side, side);
+    canvas.width = v.videoWidth;
+    canvas.height = v.videoHeight;
+    canvas.getContext('2d').drawImage(v, 0, 0);
     return new Promise((resolve, reject) => canvas.toBlob(
       (b) => (b ? resolve(b) : reject(new Error('Could not capture a still.'))), 'image/png'));
   }
