@@ -5,8 +5,9 @@
 //
 // Attributes: model (blob URL; default: the blob shipped with the build), engine (auto|simd|nosimd),
 // sha256 (expected hash of a model other than the shipped one).
-// Events: `result` (detail: {name, result}) and `error` (detail: {message}), both bubbling and
-// composed. Methods: classify(blob) -> Promise<result>; ready() -> Promise<{workers, variant}>
+// Events: `result` (detail: {name, result}: a cut-out cell's result, or a whole field's with its
+// counts, parasitemia and every cell, malaria-classifier.d.ts) and `error` (detail: {message}: also
+// an image that is neither, "not a blood-smear image: ..."), both bubbling and composed. Methods: classify(blob) -> Promise<result>; ready() -> Promise<{workers, variant}>
 // (workers: 0 when the engine runs on the page's thread).
 // The engine runs in Workers started from a same-origin blob: shim (see malaria-classifier.js),
 // one wasm instance each, no SharedArrayBuffer, so it needs no cross-origin isolation; on a host
@@ -14,6 +15,7 @@
 // styles apart; it is not a security boundary.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
+import { parasitemiaText } from './stats.js';
 
 const NOTICE = 'Screening aid for research and education only, not a diagnosis. ' +
                'Uncertain results must be reviewed by a microscopist.';
@@ -75,7 +77,7 @@ export class MalariaCellClassifier extends HTMLElement {
       <div class="head" part="header">Malaria cell screen</div>
       <div class="body">
         <div class="drop" part="drop-zone">
-          <p class="drop-text">Drop one cell image here, or</p>
+          <p class="drop-text">Drop a field or one cell image here, or</p>
           <label class="btn">Choose an image<input type="file" accept="image/*"></label>
         </div>
         <p class="status" role="status" aria-live="polite"></p>
@@ -186,6 +188,8 @@ export class MalariaCellClassifier extends HTMLElement {
     this._url = input instanceof Blob ? URL.createObjectURL(input) : null;
     const img = this._q('.thumb img');
     if (this._url) img.src = this._url; else img.removeAttribute('src');
+    if (r.mode === 'field') { this._showField(name, r); return; }
+    this._q('.heat').hidden = false;
     img.alt = `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
     const label = this._q('.label');
     label.textContent = `${r.labelIndex === 1 ? '✚' : '○'} ${r.label}`;
@@ -202,6 +206,23 @@ export class MalariaCellClassifier extends HTMLElement {
     this._q('.heat').setAttribute('aria-pressed', 'false');
     this._q('.result').hidden = false;
     this._status(`${name}: ${r.label}, P(parasitized) ${r.pParasitized.toFixed(3)}.`);
+  }
+
+  /** A whole field: its counts and parasitemia (the page draws the cells; `result` has them all). */
+  _showField(name, r) {
+    const counts = `${r.counted} red cells counted, ${r.parasitized} parasitized, ${r.uncertain} to review`;
+    this._q('.thumb img').alt = `Whole field: ${counts}: ${name}`;
+    const label = this._q('.label');
+    label.textContent = 'Whole field';
+    label.className = 'label';
+    this._q('.prob').textContent = `${counts}.`;
+    const band = this._q('.band');
+    band.textContent = `Parasitemia ${parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted)}`;
+    band.className = `band${r.uncertain ? ' uncertain' : ''}`;
+    this._q('canvas').hidden = true;
+    this._q('.heat').hidden = true;
+    this._q('.result').hidden = false;
+    this._status(`${name}: whole field, ${counts}.`);
   }
 
   _toggleHeat() {
