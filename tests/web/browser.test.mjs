@@ -5,14 +5,79 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
+import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { test, assert, assertClose, fixtureCells, siteInfo, nativeClassify, REPO } from './lib/harness.mjs';
+import { decodePNG } from './lib/png.mjs';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
   '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
 ];
+
+const FIELD = path.join(REPO, 'tests/fixtures/fields/chula_1.png');
+
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 255] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** A w x h PNG of one colour (8-bit RGB). */
+function solidPNG(w, h, [r, g, b]) {
+  const row = Buffer.alloc(1 + 3 * w);
+  for (let x = 0; x < w; x++) row.set([r, g, b], 1 + 3 * x);
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4); len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const crc = Buffer.alloc(4); crc.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0); ihdr.writeUInt32BE(h, 4); ihdr.set([8, 2, 0, 0, 0], 8);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', zlib.deflateSync(Buffer.concat(Array(h).fill(row)))), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** A one-frame Y4M video (I420, BT.601 studio range) of a PNG: the fake camera's picture. */
+function y4mOf(pngPath) {
+  const { width: w, height: h, data } = decodePNG(fs.readFileSync(pngPath));
+  const Y = Buffer.alloc(w * h), U = Buffer.alloc((w / 2) * (h / 2)), V = Buffer.alloc((w / 2) * (h / 2));
+  const clamp = (v) => Math.max(0, Math.min(255, Math.round(v)));
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 4;
+      Y[y * w + x] = clamp(16 + 0.257 * data[o] + 0.504 * data[o + 1] + 0.098 * data[o + 2]);
+    }
+  }
+  for (let y = 0; y < h; y += 2) {
+    for (let x = 0; x < w; x += 2) {
+      let r = 0, g = 0, b = 0;
+      for (const [dx, dy] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+        const o = ((y + dy) * w + x + dx) * 4;
+        r += data[o] / 4; g += data[o + 1] / 4; b += data[o + 2] / 4;
+      }
+      U[(y / 2) * (w / 2) + x / 2] = clamp(128 - 0.148 * r - 0.291 * g + 0.439 * b);
+      V[(y / 2) * (w / 2) + x / 2] = clamp(128 + 0.439 * r - 0.368 * g - 0.071 * b);
+    }
+  }
+  return Buffer.concat([Buffer.from(`YUV4MPEG2 W${w} H${h} F30:1 Ip A1:1 C420jpeg\nFRAME\n`), Y, U, V]);
+}
+
+/** The native CLI's lines for one field: {field: the field line, cells: [per counted cell]}. */
+function nativeField(cli, model, file) {
+  const out = execFileSync(cli, ['--model', model, '--format', 'jsonl', file],
+                           { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return { field: lines.find((l) => l.mode === 'field'), cells: lines.filter((l) => l.cell !== undefined) };
+}
 
 function chromiumPath() {
   const c = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome']
@@ -51,6 +116,11 @@ export function register({ buildDir, nativeCli, outDir }) {
   const env = { browser: null, siteSrv: null, hostB: null, hostC: null, requests: [], consoleErrors: [] };
   let native = null;
   const nativeRef = () => (native ||= nativeClassify(nativeCli, modelPath, cells.map((c) => c.path)));
+  // a fixture cell's pixels, for page.evaluate (the core refuses what does not look like a cell)
+  const cellPixels = (i) => {
+    const d = decodePNG(fs.readFileSync(cells[i % cells.length].path));
+    return { width: d.width, height: d.height, data: Array.from(d.data) };
+  };
 
   // Folder of n copies of the fixtures (+ extras), cycling through the classes.
   function makeFolder(name, n, extras = true) {
@@ -130,8 +200,12 @@ export function register({ buildDir, nativeCli, outDir }) {
 window.addEventListener('message', () => { window.answered = true; });
 parent.frames[0].postMessage({ type: 'malaria:ping', requestId: 'foreign' }, '*');
 window.sent = true;`);
+    // the fake camera shows the Chula field (a one-frame video, repeated)
+    const y4m = path.join(tmp, 'field.y4m');
+    fs.writeFileSync(y4m, y4mOf(FIELD));
     // launch() gives every run a fresh temporary profile (its own --user-data-dir).
-    env.browser = await chromium.launch({ executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
+    env.browser = await chromium.launch({ executablePath: chromiumPath(), headless: true,
+                                          args: [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${y4m}`] });
     env.siteOrigin = siteOrigin;
   }, { timeout: 60000 });
 
@@ -260,6 +334,130 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 240000 });
 
+  test('page: a whole field (Chula) shows every counted cell of the native CLI outlined, its counts and a cell on click; a solid image is refused', async () => {
+    const ref = nativeField(nativeCli, modelPath, FIELD);
+    assert(ref.field && ref.field.cells > 50, `native field line: ${JSON.stringify(ref.field)}`);
+    const solid = path.join(tmp, 'solid-640x480.png');
+    fs.writeFileSync(solid, solidPNG(640, 480, [214, 160, 190]));
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', [FIELD, solid]);
+      await waitIdle(page, 2);
+      await page.waitForSelector('.card[data-class="field"] .field-overlay');
+      const card = '.card[data-class="field"]';
+      const f = ref.field;
+      const got = await page.$eval(card, (c) => ({
+        name: c.dataset.name, mode: c.dataset.mode, counted: Number(c.dataset.counted),
+        parasitized: Number(c.dataset.parasitized), uncertain: Number(c.dataset.uncertain),
+        outlined: c.querySelectorAll('.field-overlay .cell[data-status="counted"]').length,
+        leftOut: c.querySelectorAll('.field-overlay .left-out .cell').length,
+        svgs: c.querySelectorAll('svg').length,
+        bands: [...c.querySelectorAll('.field-overlay .cell[data-status="counted"]')].map((p) => p.dataset.band),
+        shown: Object.fromEntries([...c.querySelectorAll('.field-counts dd')].map((d) => [d.dataset.k, d.textContent])),
+        text: c.textContent,
+      }));
+      assert(got.name === 'chula_1.png' && got.mode === 'field', `field card ${got.name} ${got.mode}`);
+      assert(got.svgs === 1, `one SVG per field (${got.svgs})`);
+      assert(got.outlined === f.cells, `outlined counted cells ${got.outlined} vs native ${f.cells}`);
+      assert(got.leftOut === f.excluded, `left-out outlines ${got.leftOut} vs native ${f.excluded}`);
+      assert(got.counted === f.cells && got.parasitized === f.parasitized && got.uncertain === f.uncertain,
+        `counts ${got.counted}/${got.parasitized}/${got.uncertain} vs native ${f.cells}/${f.parasitized}/${f.uncertain}`);
+      assert(got.shown.counted === String(f.cells) && got.shown.parasitized === String(f.parasitized) &&
+             got.shown.uncertain === String(f.uncertain), `shown counts ${JSON.stringify(got.shown)}`);
+      const pctText = (x) => (100 * x).toFixed(1);
+      assert(got.shown.parasitemia === `${pctText(f.parasitemia)} % (95% CI ${pctText(f.ci95[0])}–${pctText(f.ci95[1])} %) of ${f.cells} cells`,
+        `parasitemia: ${got.shown.parasitemia}`);
+      assert(got.shown.excluded.startsWith(`${f.excluded} (`) && got.shown.excluded.includes(`${f.excluded_by.border} cut by the border`),
+        `excluded: ${got.shown.excluded}`);
+      for (const b of ['parasitized', 'uncertain', 'uninfected']) {
+        const n = got.bands.filter((x) => x === b).length;
+        assert(n === ref.cells.filter((c) => c.band === b).length, `${b} outlines: ${n}`);
+      }
+      assert(/Read as whole field \(auto\)/.test(got.text), 'mode shown');
+      assert(!(await page.$(`${card} canvas.cam, ${card} .heat-btn`)), 'no heat map on a field');
+      // the summary pools the field
+      assert(await page.isVisible('#field-summary'), 'field summary shown');
+      assert(await page.textContent('#n-field-cells') === String(f.cells), 'summary: red cells counted');
+      assert(await page.textContent('#n-field-parasitized') === String(f.parasitized), 'summary: parasitized');
+      assert((await page.textContent('#field-share-detail')).includes(`of ${f.cells} cells`), 'summary: pooled parasitemia');
+      // click a cell: its crop, p and band, the CLI's for that box
+      const poly = page.locator(`${card} .field-overlay .cell[data-status="counted"]`).nth(10);
+      await poly.click();
+      await page.waitForFunction(() => document.querySelector('.cell-detail[data-index] canvas.cell-crop'));
+      const d = await page.$eval(`${card} .cell-detail`, (e) => {
+        const cv = e.querySelector('canvas.cell-crop');
+        const px = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+        let lit = 0;
+        for (let i = 0; i < px.length; i += 4) if (px[i] + px[i + 1] + px[i + 2] > 60) lit++;
+        return { index: Number(e.dataset.index), p: Number(e.dataset.p), band: e.dataset.band, text: e.textContent,
+                 lit: lit / (px.length / 4), active: document.activeElement.dataset.index };
+      });
+      const box = /Box (\d+)×(\d+) px at (\d+), (\d+)/.exec(d.text);
+      assert(box, `cell detail shows its box: ${d.text}`);
+      const [w, h, x, y] = box.slice(1).map(Number);
+      const n = ref.cells.find((c) => c.x === x && c.y === y && c.w === w && c.h === h);
+      assert(n, `native cell at ${x},${y} ${w}x${h}`);
+      assertClose(d.p, n.p_parasitized, 1e-4, 'clicked cell p');
+      assert(d.band === n.band && d.text.includes(`P(parasitized) = ${d.p.toFixed(3)}`), `cell detail: ${d.text}`);
+      assert(d.lit > 0.2 && d.lit < 0.95, `crop drawn inside the outline only (${d.lit.toFixed(2)} of the canvas lit)`);
+      assert(String(d.index) === d.active, 'the clicked cell has the focus');
+      // keyboard: an arrow key moves to a neighbour and shows it
+      await page.keyboard.press('ArrowRight');
+      await page.keyboard.press('ArrowDown');
+      const moved = await page.$eval(`${card} .cell-detail`, (e) => [e.dataset.index, document.activeElement.dataset.index]);
+      assert(moved[0] !== String(d.index) && moved[0] === moved[1], `arrow keys moved to cell ${moved}`);
+      // the solid image: refused with the core's message, no verdict
+      const cards = await cardsOf(page);
+      const r = cards.find((c) => c.name === 'solid-640x480.png');
+      assert(r && r.cls === 'refused' && /not a blood-smear image/.test(r.error), `refused card ${JSON.stringify(r)}`);
+      assert(!r.label && r.p === null && !/Parasitized|Uninfected|P\(parasitized\)/.test(r.text), 'no verdict on a refused image');
+      await page.locator(card).screenshot({ path: path.join(shotDir, 'field.png') });
+      // exports: one row per counted cell and one per field; JSON pools the fields
+      const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+      const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/).filter((l) => !l.startsWith('#'));
+      const head = csv[0].split(',');
+      const rows = csv.slice(1).map((l) => l.split(','));
+      const col = (k) => head.indexOf(k);
+      assert(head.slice(0, 10).join(',') === 'file,label,p_parasitized,band,logit_uninfected,logit_parasitized,width,height,ms,error',
+        'CSV keeps its columns for cells');
+      assert(rows.filter((c) => c[col('mode')] === 'field-cell').length === f.cells, 'CSV: a row per counted cell');
+      const sum = rows.find((c) => c[col('mode')] === 'field');
+      assert(sum && Number(sum[col('cells_counted')]) === f.cells && Number(sum[col('parasitized')]) === f.parasitized,
+        `CSV field row ${sum}`);
+      assert(rows.some((c) => c[0] === 'solid-640x480.png' && /not a blood-smear image/.test(c[col('error')])), 'CSV: the refusal');
+      const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+      const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
+      assert(json.summary.fields.counted === f.cells && json.summary.fields.images === 1, 'JSON: fields pooled');
+      const jf = json.cells.find((c) => c.mode === 'field');
+      assert(jf && jf.cells.length === f.cells && jf.cells[0].outline.length === 48, 'JSON: the field cells with outlines');
+      // a reload shows the field again from IndexedDB
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      await page.waitForSelector(`${card} .field-overlay`);
+      const again = await page.$$eval(`${card} .field-overlay .cell[data-status="counted"]`, (p) => p.length);
+      assert(again === f.cells, `after a reload: ${again} outlined cells`);
+      // read the field as one cell instead (the image's own override), then as a field again
+      // (the core may refuse it as a cell: not on a black surround)
+      await page.click(`${card} .reread[data-mode="cell"]`);
+      await page.waitForSelector('.card[data-name="chula_1.png"][data-asked="cell"]:not([data-class="pending"])', { timeout: 60000 });
+      const asCell = (await cardsOf(page)).find((c) => c.name === 'chula_1.png');
+      assert((asCell.label && asCell.p !== null && /Read as cut-out cell/.test(asCell.text)) ||
+             (asCell.cls === 'refused' && /single red-cell image/.test(asCell.error) && /Tried as cut-out cell/.test(asCell.text)),
+             `read as a cell: ${JSON.stringify(asCell)}`);
+      await page.click('.card[data-name="chula_1.png"] .reread[data-mode="field"]');
+      await page.waitForSelector(`${card} .field-overlay`, { timeout: 60000 });
+      assert(await page.$$eval(`${card} .field-overlay .cell[data-status="counted"]`, (p) => p.length) === f.cells,
+        'read as a field again');
+      // the global mode: cell crops
+      await page.selectOption('#mode-select', 'cell');
+      await page.setInputFiles('#file-input', [FIELD]);
+      await waitIdle(page, 3);
+      const modes = await page.$$eval('.card[data-name="chula_1.png"]', (cs) => cs.map((c) => c.dataset.asked).sort());
+      assert(modes.join() === 'cell,field', `mode select: ${modes}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
   test('page: reload in the middle of a batch keeps the results so far; resume finishes it', async () => {
     const n = 80;
     const dir = makeFolder('folder-reload', n, false);
@@ -375,7 +573,7 @@ window.sent = true;`);
     } finally { await ctx.close(); await srv.close(); }
   }, { timeout: 180000 });
 
-  test('camera: fake device, choose camera, capture a still, classified', async () => {
+  test('camera: fake device showing a field, choose camera, capture the whole frame, read as a field', async () => {
     const ctx = await newContext([env.siteOrigin]);
     try {
       await ctx.grantPermissions(['camera'], { origin: env.siteOrigin });
@@ -384,11 +582,20 @@ window.sent = true;`);
       await page.waitForSelector('#capture-btn:not([disabled])', { timeout: 20000 });
       const options = await page.$$eval('#camera-select option', (o) => o.length);
       assert(options >= 1, 'camera listed');
+      assert(await page.$$eval('.camera-guide', (g) => g.length) === 0, 'no one-cell guide');
       await page.screenshot({ path: path.join(shotDir, 'camera.png') });
       await page.click('#capture-btn');
       await waitIdle(page, 1);
       const got = await cardsOf(page);
-      assert(got.length === 1 && /^camera-/.test(got[0].name) && got[0].label, `camera card ${JSON.stringify(got[0])}`);
+      assert(got.length === 1 && /^camera-/.test(got[0].name) && got[0].cls === 'field', `camera card ${JSON.stringify(got[0])}`);
+      const size = await page.evaluate(() => {
+        const v = document.getElementById('camera-video');
+        return [v.videoWidth, v.videoHeight];
+      });
+      const counted = Number(await page.getAttribute('.card[data-class="field"]', 'data-counted'));
+      const ref = nativeField(nativeCli, modelPath, FIELD).field.cells;
+      // the frame went through the camera's YUV 4:2:0: about the file's count, not exactly
+      assert(Math.abs(counted - ref) <= 0.1 * ref, `whole ${size.join('x')} frame read as a field: ${counted} cells (file: ${ref})`);
       await page.click('#camera-stop-btn');
       assert(await page.isHidden('#camera-panel'), 'camera closed');
     } finally { await ctx.close(); }
@@ -398,7 +605,7 @@ window.sent = true;`);
     const ctx = await newContext([env.siteOrigin]);
     try {
       const page = await openSite(ctx);
-      const r = await page.evaluate(async () => {
+      const r = await page.evaluate(async (cell) => {
         const { MalariaClassifier } = await import('./malaria-classifier.js');
         const out = {};
         const msg = async (f) => { try { await f(); return 'no error'; } catch (e) { return e.message; } };
@@ -420,15 +627,16 @@ window.sent = true;`);
         const c = await MalariaClassifier.create({ workers: 1 });
         out.text = await msg(() => c.classify(new Blob(['hello'], { type: 'text/plain' }), { name: 'a.txt' }));
         out.corrupt = await msg(() => c.classify(new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' }), { name: 'c.png' }));
-        const ok = await c.classify(new ImageData(new Uint8ClampedArray(80 * 80 * 4).fill(200), 80, 80));
+        const cellImg = new ImageData(new Uint8ClampedArray(cell.data), cell.width, cell.height);
+        const ok = await c.classify(cellImg);
         out.ok = { label: ok.label, p: ok.pParasitized, cam: ok.cam.length, size: ok.size, band: ok.band };
         const inline = await MalariaClassifier.create({ inline: true });
-        const ok2 = await inline.classify(new ImageData(new Uint8ClampedArray(80 * 80 * 4).fill(200), 80, 80));
+        const ok2 = await inline.classify(cellImg);
         out.inlineSame = Math.abs(ok2.pParasitized - ok.pParasitized) < 1e-6;
         c.dispose(); inline.dispose();
         out.disposed = await msg(() => c.classify(new ImageData(1, 1)));
         return out;
-      });
+      }, cellPixels(0));
       assert(/HTML page/.test(r.html), `html: ${r.html}`);
       assert(/integrity check/.test(r.hash), `hash: ${r.hash}`);
       assert(/^model rejected: ./.test(r.blob), `blob: ${r.blob}`);
@@ -448,14 +656,10 @@ window.sent = true;`);
     const ctx = await newContext([env.siteOrigin]);
     try {
       const page = await openSite(ctx);
-      const r = await page.evaluate(async () => {
+      const r = await page.evaluate(async (px) => {
         const { MalariaClassifier } = await import('./malaria-classifier.js');
         const c = await MalariaClassifier.create({ workers: 1 });
-        const imgs = Array.from({ length: 11 }, (_, k) => {
-          const w = 50 + 7 * k, h = 90 - 3 * k, d = new Uint8ClampedArray(w * h * 4);
-          for (let i = 0; i < d.length; i++) d[i] = (i * (k + 3)) ^ (i >> 5);
-          return new ImageData(d, w, h);
-        });
+        const imgs = px.map((p) => new ImageData(new Uint8ClampedArray(p.data), p.width, p.height));
         const one = [];
         for (const img of imgs) one.push(await c.classify(img));
         const inputs = [...imgs.slice(0, 5), new Blob([new Uint8Array([137, 80, 78, 71, 1, 2, 3])], { type: 'image/png' }), ...imgs.slice(5)];
@@ -463,13 +667,16 @@ window.sent = true;`);
         const err = all.splice(5, 1)[0];
         // large photos in flight together: the Worker decodes ahead only while the decoded ones
         // hold < 64 MB, and every one is still classified, as it is alone
+        // (cells blown up to photo size, read as cell crops)
+        const small = new OffscreenCanvas(imgs[0].width, imgs[0].height);
+        small.getContext('2d').putImageData(imgs[0], 0, 0);
         const big = Array.from({ length: 4 }, (_, k) => {
-          const w = 2600 + 50 * k, h = 2400, d = new Uint8ClampedArray(w * h * 4);
-          for (let i = 0; i < d.length; i += 97) d[i] = (i >> 10) + k * 40;
-          return new ImageData(d, w, h);
+          const w = 2600 + 50 * k, h = 2400, cv = new OffscreenCanvas(w, h), g = cv.getContext('2d');
+          g.drawImage(small, 0, 0, w, h);
+          return g.getImageData(0, 0, w, h);
         });
-        const bigAll = await Promise.all(big.map((x) => c.classify(x)));
-        const bigOne = await c.classify(big[3]);
+        const bigAll = await Promise.all(big.map((x) => c.classify(x, { mode: 'cell' })));
+        const bigOne = await c.classify(big[3], { mode: 'cell' });
         const bigSame = bigAll.every((x) => x.cam.length === x.size * x.size) &&
           bigAll[3].pParasitized === bigOne.pParasitized && bigAll[3].logits[1] === bigOne.logits[1];
         const inFlight = c.inFlight;
@@ -481,7 +688,7 @@ window.sent = true;`);
           same: all.every((x, i) => x.pParasitized === one[i].pParasitized && x.logits[0] === one[i].logits[0] &&
                                x.cam.length === one[i].cam.length && x.cam.every((v, j) => v === one[i].cam[j])),
         };
-      });
+      }, Array.from({ length: 11 }, (_, k) => cellPixels(k)));
       assert(r.batch === 8 && r.inFlight === 10, `one Worker, int8: batch ${r.batch}, in flight ${r.inFlight}`);
       assert(r.singles.every((b) => b === 1), `one at a time: ${r.singles}`);
       assert(Math.max(...r.batches) > 1, `in flight together: passes of ${r.batches}`);
@@ -495,7 +702,7 @@ window.sent = true;`);
     const ctx = await newContext([env.siteOrigin]);
     try {
       const page = await openSite(ctx);   // the page creates its classifier with localCopy: true
-      const r = await page.evaluate(async () => {
+      const r = await page.evaluate(async (cell) => {
         const { MalariaClassifier } = await import('./malaria-classifier.js');
         const { readModelCopy, writeModelCopy, sha256Hex } = await import('./engine.js');
         const sha = (await (await fetch('asset-manifest.json')).json()).model.sha256;
@@ -507,7 +714,7 @@ window.sent = true;`);
         }
         out.copyOk = !!copy && (await sha256Hex(copy)) === sha;
         out.copyInfo = copy ? `${copy.length} bytes, sha256 ${(await sha256Hex(copy)).slice(0, 12)}, manifest ${sha.slice(0, 12)}` : 'none';
-        const img = new ImageData(new Uint8ClampedArray(64 * 64 * 4).fill(180), 64, 64);
+        const img = new ImageData(new Uint8ClampedArray(cell.data), cell.width, cell.height);
         const a = await MalariaClassifier.create({ workers: 1, localCopy: true });
         out.sourceA = a.info.modelSource;
         const ra = await a.classify(img);
@@ -534,7 +741,7 @@ window.sent = true;`);
         out.sourceC = c.info.modelSource;
         a.dispose(); b.dispose(); c.dispose();
         return out;
-      });
+      }, cellPixels(1));
       assert(r.copyOk, `the page stored a verified copy of the model: ${r.copyInfo}`);
       assert(r.sourceA === 'local copy', `second create read the copy: ${r.sourceA}`);
       assert(r.badWritten === true && r.trailer === 'MCBCOPY1', `damaged copy written for the test: ${r.trailer}`);
@@ -567,6 +774,15 @@ window.sent = true;`);
       const info = await page.evaluate(() => document.getElementById('mc').ready());
       assert(info.workers >= 1, `widget engine in Workers on a foreign page: ${JSON.stringify(info)}`);
       await page.screenshot({ path: path.join(shotDir, 'widget.png') });
+      // a whole field: its counts, the native CLI's
+      await page.evaluate(() => { window.lastResult = null; });
+      await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(FIELD);
+      await page.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+      const fr = await page.evaluate(() => window.lastResult);
+      const nf = nativeField(nativeCli, modelPath, FIELD).field;
+      assert(fr.mode === 'field' && fr.counted === nf.cells && fr.parasitized === nf.parasitized,
+        `widget field ${JSON.stringify(fr)} vs native ${nf.cells}/${nf.parasitized}`);
+      assert(/Whole field/.test(await page.locator('malaria-cell-classifier .label').textContent()), 'widget shows the field');
       // error event for a non-image
       fs.writeFileSync(path.join(tmp, 'not-image.txt'), 'x');
       await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(path.join(tmp, 'not-image.txt'));
