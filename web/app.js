@@ -452,6 +452,9 @@ function renderSummary() {
   $('field-summary').hidden = f.images === 0;
   $('summary-note').hidden = f.images === 0 || s.classified === 0;
   $('cell-summary-title').hidden = f.images === 0;
+  // only fields so far: the cut-out cells' row would be all zeros
+  $('summary').hidden = f.images > 0 && s.classified + s.errors + s.pending === 0;
+  $('cell-summary-title').hidden ||= $('summary').hidden;
   if (f.images) {
     $('n-fields').textContent = `Red cells counted in ${f.images} field${f.images === 1 ? '' : 's'}`;
     $('n-field-cells').textContent = f.counted;
