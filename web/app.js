@@ -413,11 +413,11 @@ function matches(rec, filter) {
   if (filter === 'error') return !!rec.error;
   if (!rec.result) return false;
   if (filter === 'field') return isField(rec);
-  if (isField(rec)) {   // a field shows under each call that some of its counted cells got
+  if (isField(rec)) {   // a field with parasitized cells, with cells to review, or with neither
     const r = rec.result;
     if (filter === 'parasitized') return r.parasitized > 0;
     if (filter === 'uncertain') return r.uncertain > 0;
-    if (filter === 'uninfected') return r.counted > r.parasitized + r.uncertain;
+    if (filter === 'uninfected') return r.parasitized + r.uncertain === 0;
     return true;
   }
   if (filter === 'uncertain') return rec.result.band === 'uncertain';
