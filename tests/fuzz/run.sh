@@ -3,9 +3,9 @@
 #
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET (default 20)] [BUILD_DIR (default build-fuzz)]
 #
-# Seeds: tests/fuzz/seeds/<name>/ (read only); the growing corpus lives in
-# BUILD_DIR/fuzz-corpus/<name>/, crashes in BUILD_DIR/fuzz-artifacts/. Dictionary
-# tests/fuzz/<name>.dict if present. Exit status non-zero if a target found a crash.
+# Seeds: tests/fuzz/seeds/<name>/ and, for fuzz_image, tests/fixtures/images/ (read only); the
+# growing corpus lives in BUILD_DIR/fuzz-corpus/<name>/, crashes in BUILD_DIR/fuzz-artifacts/.
+# Dictionary tests/fuzz/<name>.dict if present. Exit status non-zero if a target found a crash.
 set -eu
 secs=${1:-20}
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -32,6 +32,8 @@ for t in $targets; do
   [ -f "$root/tests/fuzz/$name.dict" ] && set -- "$@" -dict="$root/tests/fuzz/$name.dict"
   set -- "$@" "$corpus"
   [ -d "$root/tests/fuzz/seeds/$name" ] && set -- "$@" "$root/tests/fuzz/seeds/$name"
+  # the image fixtures (regression inputs of earlier finds, e.g. the JPEG leak) seed fuzz_image
+  [ "$name" = image ] && set -- "$@" "$root/tests/fixtures/images"
   echo "== $t for ${secs}s"
   if ! nice -n 10 "$exe" "$@" > "$build/fuzz-$t.log" 2>&1; then
     echo "!! $t FAILED (see $build/fuzz-$t.log and $build/fuzz-artifacts/)"
