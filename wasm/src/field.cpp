@@ -47,20 +47,19 @@ void area_downscale_(const uint8_t* px, int W, int H, int C, int ow, int oh, std
   }
 }
 
-// 3x3 box blur (edges replicated), src -> dst.
+// 3x3 box blur (edges replicated), src -> dst: vertical sums of three rows, then horizontal.
 void box3_(const float* src, int W, int H, float* dst) {
+  std::vector<float> col(W);
   for (int y = 0; y < H; ++y) {
-    for (int x = 0; x < W; ++x) {
-      float s = 0;
-      for (int dy = -1; dy <= 1; ++dy) {
-        const int yy = std::min(std::max(y + dy, 0), H - 1);
-        for (int dx = -1; dx <= 1; ++dx) {
-          const int xx = std::min(std::max(x + dx, 0), W - 1);
-          s += src[yy * W + xx];
-        }
-      }
-      dst[y * W + x] = s / 9.0f;
-    }
+    const float* a = src + size_t(std::max(y - 1, 0)) * W;
+    const float* b = src + size_t(y) * W;
+    const float* c = src + size_t(std::min(y + 1, H - 1)) * W;
+    for (int x = 0; x < W; ++x) col[x] = a[x] + b[x] + c[x];
+    float* o = dst + size_t(y) * W;
+    if (W == 1) { o[0] = col[0] / 3.0f; continue; }
+    o[0] = (2 * col[0] + col[1]) / 9.0f;
+    for (int x = 1; x + 1 < W; ++x) o[x] = (col[x - 1] + col[x] + col[x + 1]) / 9.0f;
+    o[W - 1] = (col[W - 2] + 2 * col[W - 1]) / 9.0f;
   }
 }
 
@@ -391,19 +390,24 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     if (keep) markers.push_back(c.second);
   }
 
-  // 4. watershed by priority flood from the markers over the foreground
+  // 4. watershed by priority flood from the markers over the foreground: a bucket queue on
+  // the distance quantised to 1/4 px (first in, first out within a bucket)
   std::vector<int32_t>& lab = f->labels;
   lab.assign(N, 0);
-  using Item = std::pair<float, int32_t>;
-  std::priority_queue<Item> pq;
-  int nlab = 0;
-  for (int32_t m : markers) { lab[m] = ++nlab; pq.emplace(dist_[m], m); }
-  while (!pq.empty()) {
-    const int32_t p = pq.top().second; pq.pop();
+  constexpr int kLevels = 1024;
+  auto level = [&](int32_t p) { return std::min(kLevels - 1, int(dist_[p] * 4.0f)); };
+  std::vector<std::vector<int32_t>> bucket(kLevels);
+  std::vector<size_t> head(kLevels, 0);
+  int cur = -1, nlab = 0;
+  auto push = [&](int32_t p) { const int l = level(p); bucket[l].push_back(p); cur = std::max(cur, l); };
+  for (int32_t m : markers) { lab[m] = ++nlab; push(m); }
+  while (cur >= 0) {
+    if (head[cur] == bucket[cur].size()) { --cur; continue; }
+    const int32_t p = bucket[cur][head[cur]++];
     const int x = p % ww, y = p / ww;
     const int32_t nb[4] = {x > 0 ? p - 1 : -1, x < ww - 1 ? p + 1 : -1, y > 0 ? p - ww : -1, y < wh - 1 ? p + ww : -1};
     for (int32_t q : nb)
-      if (q >= 0 && fg_[q] && !lab[q]) { lab[q] = lab[p]; pq.emplace(dist_[q], q); }
+      if (q >= 0 && fg_[q] && !lab[q]) { lab[q] = lab[p]; push(q); }
   }
   // foreground components that held no marker (thin or small) become regions of their own
   {

@@ -16,7 +16,7 @@
 //   mc::ImageKind k = mc::classify_image_kind(rgba, width, height, 4, limits, &finder, &f, &why);
 //
 // The method (one pass, O(pixels) after one downscale; see docs/FIELD.md):
-//   1. scale: the field is area-downscaled to <= 640 px a side; Otsu on the green channel gives
+//   1. scale: the field is area-downscaled to <= kEstimateSide px a side; Otsu on the green channel gives
 //      a first foreground, whose distance-transform maxima give the cells' radius. The field is
 //      then area-downscaled again so that a cell is ~kWorkRadius*2 px across (the working scale).
 //   2. foreground: green channel, 3x3 box blur, Otsu threshold (cells absorb green: darker than
@@ -49,7 +49,7 @@ namespace mc {
 
 constexpr int kOutlinePoints = 24;    // outline polygon vertices per cell
 constexpr int kWorkRadius = 14;       // a cell's radius at the working scale, pixels
-constexpr int kEstimateSide = 640;    // the first (size-estimating) pass's longest side
+constexpr int kEstimateSide = 400;    // the first (size-estimating) pass's longest side
 
 enum CellStatus { kCellCounted = 0, kCellBorder = 1, kCellWhite = 2, kCellDebris = 3, kCellClump = 4 };
 const char* cell_status_name(int status);   // "counted" | "border" | "white" | "debris" | "clump"
