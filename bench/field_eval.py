@@ -16,8 +16,10 @@ Chula RBC-12 fields (whole red cells marked by their centre): the count of count
   the marks farther than 0.6 cell diameters from the border (cells cut by the border are not
   counted by us and not always marked there), and the share of those marks that lie in exactly
   one counted cell's box.
-Pictures (--pictures): overlays of six IML fields and one Chula field, a contact sheet of the
-  crops of annotated infected cells and of uninfected cells called parasitized.
+Pictures (--pictures): overlays of the three best- and three worst-counted Chula fields; with
+  --iml-pictures also the IML fields' overlays and contact sheets of the crops of annotated
+  infected cells and of uninfected cells called parasitized (the IML set carries no licence:
+  look at them locally, commit none).
 """
 import argparse
 import json
@@ -126,29 +128,26 @@ def chula_scores(rows, data_dir):
                 max(sum(p["marks_inner"] for p in out), 1))
 
 
-def pictures(out_dir, iml_rows, iml_scores_, matches, overlay_dir, crops_dir, chula_overlay):
+def pictures(out_dir, matches, iml_overlay_dir, crops_dir, chula_rows, chula_scores_, chula_overlay_dir,
+             include_iml):
+    """Overlays and contact sheets. The IML fields carry no licence: pictures made from them are
+    written only with include_iml (for a local look, never committed); the Chula fields are MIT."""
     from PIL import Image, ImageDraw
     os.makedirs(out_dir, exist_ok=True)
-    ok = [p for p in iml_scores_["per_field"] if "error" not in p]
-    ok.sort(key=lambda p: p["count_error"])
-    pick = [ok[0], ok[len(ok) // 2], ok[-1]]                        # best, median, worst count
-    inf = sorted(ok, key=lambda p: -p["annotated_parasitemia"])
-    pick += [inf[0], max(ok, key=lambda p: p["boxes"]), max(ok, key=lambda p: p["excluded"]["white"])]
-    seen, names = set(), []
-    for p in pick:
-        if p["field"] not in seen:
-            seen.add(p["field"]); names.append(p["field"])
     written = []
-    for n in names:
-        src = os.path.join(overlay_dir, os.path.splitext(n)[0] + ".overlay.png")
+    per = sorted(chula_scores_["per_field"], key=lambda p: abs(p["count_error"]))
+    for p in per[:3] + per[-3:]:                                   # best and worst counts
+        stem = os.path.splitext(p["field"])[0]
+        src = os.path.join(chula_overlay_dir, stem + ".overlay.png")
         if os.path.exists(src):
-            im = Image.open(src)
-            im.thumbnail((800, 800))
-            dst = os.path.join(out_dir, "overlay_" + os.path.splitext(n)[0] + ".png")
-            im.save(dst, optimize=True); written.append(dst)
-    if chula_overlay and os.path.exists(chula_overlay):
-        im = Image.open(chula_overlay); im.thumbnail((800, 800))
-        dst = os.path.join(out_dir, "overlay_chula.png"); im.save(dst, optimize=True); written.append(dst)
+            im = Image.open(src).convert("RGB"); im.thumbnail((800, 800))
+            dst = os.path.join(out_dir, "overlay_chula_%s.jpg" % stem)
+            im.save(dst, quality=82); written.append(dst)
+    if not include_iml:
+        return written
+    for f in sorted(os.listdir(iml_overlay_dir)):
+        im = Image.open(os.path.join(iml_overlay_dir, f)).convert("RGB"); im.thumbnail((800, 800))
+        dst = os.path.join(out_dir, "iml_" + os.path.splitext(f)[0] + ".jpg"); im.save(dst, quality=82); written.append(dst)
 
     def sheet(items, path, title):
         S, cols = 72, 12
@@ -168,9 +167,9 @@ def pictures(out_dir, iml_rows, iml_scores_, matches, overlay_dir, crops_dir, ch
         im.save(path, optimize=True); written.append(path)
     infected = [m for m in matches if m["infected"]]
     false_pos = [m for m in matches if not m["infected"] and m["band"] == "parasitized"]
-    sheet(infected[:60], os.path.join(out_dir, "crops_infected.png"),
+    sheet(infected[:60], os.path.join(out_dir, "iml_crops_infected.png"),
           "IML annotated infected cells: crops as classified (p; red parasitized, amber uncertain, green uninfected)")
-    sheet(false_pos[:60], os.path.join(out_dir, "crops_false_positive.png"),
+    sheet(false_pos[:60], os.path.join(out_dir, "iml_crops_false_positive.png"),
           "IML uninfected cells called parasitized (p)")
     return written
 
@@ -181,7 +180,9 @@ def main():
     ap.add_argument("--chula", required=True)
     ap.add_argument("--cli", default=os.path.join(REPO, "build/wasm/malaria-classify"))
     ap.add_argument("--model", default=None)
-    ap.add_argument("--pictures", default=None, help="folder for overlays and contact sheets")
+    ap.add_argument("--pictures", default=None, help="folder for overlays (Chula) and contact sheets")
+    ap.add_argument("--iml-pictures", action="store_true",
+                    help="also pictures of the IML fields (no licence: for a local look, never commit them)")
     ap.add_argument("--out", default=None, help="results JSON")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="field_eval_")
@@ -191,7 +192,8 @@ def main():
     pooled = [l for l in err.splitlines() if "pooled" in l]
     iml, matches = iml_scores(iml_rows, os.path.join(args.iml, "annotations.json"))
     chula_files = sorted(os.path.join(args.chula, "images", f) for f in os.listdir(os.path.join(args.chula, "images")))
-    chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", os.path.join(tmp, "chula_overlay")])
+    chula_ov = os.path.join(tmp, "chula_overlay")
+    chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", chula_ov])
     chula = chula_scores(chula_rows, args.chula)
     res = dict(cli=args.cli, model=args.model or "default", iml=iml, chula=chula, pooled_iml=pooled[-1] if pooled else None)
     print(f"IML ({iml['fields_with_result']}/{iml['fields']} fields): cells recall {iml['recall']*100:.1f}% "
@@ -205,8 +207,7 @@ def main():
           f"{chula['within_5pct']}/{chula['fields']} fields within 5%, marks in exactly one cell "
           f"{chula['marks_in_one_cell']*100:.1f}%")
     if args.pictures:
-        res["pictures"] = pictures(args.pictures, iml_rows, iml, matches, ov, crops,
-                                   os.path.join(tmp, "chula_overlay", "1.overlay.png"))
+        res["pictures"] = pictures(args.pictures, matches, ov, crops, chula_rows, chula, chula_ov, args.iml_pictures)
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:
