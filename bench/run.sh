@@ -65,7 +65,7 @@ fi
 # 5. native layers: Debian XNNPACK vs our ops
 if [ -z "${BENCH_SKIP_NATIVE:-}" ]; then
   say "native conv layers (XNNPACK vs ours)"
-  if nice -n 10 g++ -std=c++17 -O3 -msse4.1 -DNDEBUG -I"$B/native/include" -Iwasm/src -Iwasm/include \
+  if nice -n 10 g++ -std=c++17 -O3 -msse4.1 -DNDEBUG -I"$B/native/compat" -Iwasm/src -Iwasm/include \
        "$B/native/xnnpack_layers.cpp" wasm/src/ops/*.cpp wasm/src/kernels/*.cpp -lXNNPACK -lpthread \
        -o "$OUT/native/xnnpack_layers"; then
     "$OUT/native/xnnpack_layers" 64 0.3 > "$OUT/native.json.tmp" && mv "$OUT/native.json.tmp" "$OUT/native.json" \

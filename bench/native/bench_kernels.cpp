@@ -133,36 +133,9 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   std::vector<int32_t> qb(size_t(s.out_c), 100);
   std::vector<uint8_t> qpacked(mc::conv_packed_qs8_size(s));
   mc::conv_pack_qs8(s, qw.data(), ws.data(), qb.data(), {0.05f, 3}, {0.1f, -5}, qpacked.data());
-  std::vector<const int8_t*> qind(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8(s, qin.data(), qzero.data(), qind.data());
-  struct QV {
-    mc::Isa isa;
-    int mr;
-    const char* n;
-  };
-  const QV qvs[] = {{mc::Isa::Scalar, 2, "qs8 scalar 2x8c2"}, {mc::Isa::Simd, 3, "qs8 simd128 3x8c2"},
-                    {mc::Isa::Simd, 4, "qs8 simd128 4x8c2"}};
   std::vector<int8_t> padq(rows ? mc::conv_padded_input_size(s) : 0, 3);
-  std::vector<const int8_t*> rindq(rows ? mc::conv_rows_indirection_size(s) : 0);
   std::vector<uint8_t> rpacked(rows ? mc::conv_rows_packed_qs8_size(s) : 0);
-  if (rows) {
-    mc::conv_rows_setup_indirection_qs8(s, padq.data(), rindq.data());
-    mc::conv_rows_repack_qs8(s, qpacked.data(), rpacked.data());
-  }
-  for (const auto& v : qvs) {
-    if (v.isa == mc::Isa::Simd && mc::default_isa() != mc::Isa::Simd) continue;
-    if (rows)
-      cases.push_back({v.mr == 2 ? "qs8 rows 2x8c2" : v.mr == 3 ? "qs8 rows 3x8c2" : "qs8 rows 4x8c2",
-                       "GOP/s", [&, v] {
-                         mc::detail::conv_rows_run_qs8_tile(s, rindq.data(), rpacked.data(),
-                                                            qout.data(), nullptr, {1.0f, 0}, true,
-                                                            v.isa, v.mr);
-                       }});
-    cases.push_back({v.n, "GOP/s", [&, v] {
-                       mc::detail::conv_run_qs8_tile(s, qind.data(), qpacked.data(), qout.data(),
-                                                     nullptr, {1.0f, 0}, true, v.isa, v.mr);
-                     }});
-  }
+  if (rows) mc::conv_rows_repack_qs8(s, qpacked.data(), rpacked.data());
   // int16 activations (conv_run_qs8_a16): the widening copy of the input is timed with the conv;
   // int8 weights as stored, or their w16 form
   std::vector<int16_t> qin16(qin.size()), qzero16(qzero.begin(), qzero.end()), padq16(padq.size());
@@ -176,6 +149,12 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
     mc::conv_rows_setup_indirection_qs8_a16(s, padq16.data(), rindq16.data());
     mc::conv_rows_widen_packed_qs8_w16(s, rpacked.data(), rpacked16.data());
   }
+  cases.push_back({"qs8 a16 scalar 2x8c2", "GOP/s", [&] {
+                     mc::widen_qs8_a16(qin.size(), qin.data(), qin16.data());
+                     mc::detail::conv_run_qs8_a16_tile(s, qind16.data(), qpacked.data(), false,
+                                                       qout.data(), nullptr, {1.0f, 0}, true,
+                                                       mc::Isa::Scalar, 2);
+                   }});
   if (mc::default_isa() == mc::Isa::Simd)
     for (bool w16 : {false, true}) {
       if (rows)

@@ -1,6 +1,6 @@
 // xnnpack_layers -- every ResNet18 convolution shape at S=64 (batch 1, NHWC), timed natively in
 // Debian's XNNPACK (libxnnpack-dev, f32 and qc8 = int8 with per-channel weight scales) and in
-// our operators (wasm/src/ops: conv_run_f32 / conv_run_qs8, the SIMD path = SSE4.1 natively),
+// our operators (wasm/src/ops: conv_run_f32 / conv_run_qs8_a16, the SIMD path = SSE4.1 natively),
 // single-threaded. Prints JSON: per layer and implementation the best time and GFLOP/s
 // (2 flops per multiply-add; GOP/s for int8).
 //
@@ -183,11 +183,12 @@ int main(int argc, char** argv) {
 #endif
       std::vector<uint8_t> pq(mc::conv_packed_qs8_size(s));
       mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, pq.data());
-      std::vector<int8_t> zq(s.in_c, (int8_t)qin.zero_point);
-      std::vector<const int8_t*> indq(mc::conv_indirection_size(s));
-      mc::conv_setup_indirection_qs8(s, inq.data(), zq.data(), indq.data());
-      toq = best_seconds([&] {
-        mc::conv_run_qs8(s, indq.data(), pq.data(), oq_o.data(), nullptr, qout, true);
+      std::vector<int16_t> inq16(inq.size()), zq16(s.in_c, (int16_t)qin.zero_point);
+      std::vector<const int16_t*> indq(mc::conv_indirection_size(s));
+      mc::conv_setup_indirection_qs8_a16(s, inq16.data(), zq16.data(), indq.data());
+      toq = best_seconds([&] {   // the widening copy of the input is part of the run
+        mc::widen_qs8_a16(inq.size(), inq.data(), inq16.data());
+        mc::conv_run_qs8_a16(s, indq.data(), pq.data(), false, oq_o.data(), nullptr, qout, true);
       });
     }
 #endif

@@ -1,5 +1,5 @@
-// libFuzzer target: the safetensors reader (safetensors.h). Successful parses are walked and
-// every tensor converted to floats (ASan catches a view outside the input).
+// libFuzzer target: the converter's safetensors reader (converter/safetensors.h). Successful
+// parses are walked and every tensor converted to floats (ASan catches a view outside the input).
 #include <cstddef>
 #include <cstdint>
 #include <string>

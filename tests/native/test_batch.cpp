@@ -105,7 +105,7 @@ Qs8Case qs8_case(const mc::ConvShape& s, uint32_t seed) {
   return c;
 }
 
-enum class Q { Direct, A16, A16W16, RowsA16, Winograd };
+enum class Q { A16, A16W16, RowsA16, Winograd };
 
 std::vector<int8_t> run_qs8(const mc::ConvShape& s, const Qs8Case& c, size_t first, Q kind,
                             mc::Isa isa, const mc::ConvShape* setup_for = nullptr) {
@@ -116,13 +116,6 @@ std::vector<int8_t> run_qs8(const mc::ConvShape& s, const Qs8Case& c, size_t fir
   const int8_t zp = int8_t(c.qin.zero_point);
   std::vector<int8_t> out(out_count(su), 99);
   switch (kind) {
-    case Q::Direct: {
-      std::vector<int8_t> zero(size_t(s.in_c), zp);
-      std::vector<const int8_t*> ind(mc::conv_indirection_size(su));
-      mc::conv_setup_indirection_qs8(su, in, zero.data(), ind.data());
-      mc::conv_run_qs8(s, ind.data(), c.packed.data(), out.data(), res, c.qres, true, isa);
-      break;
-    }
     case Q::A16:
     case Q::A16W16: {
       std::vector<int16_t> x16(in_count(su)), zero(size_t(s.in_c), zp);
@@ -230,7 +223,7 @@ TEST_CASE("batched conv: n images at once equal n runs of one, f32", "[batch]") 
 TEST_CASE("batched conv: n images at once equal n runs of one, int8", "[batch][qs8]") {
   uint32_t seed = 100;
   for (const mc::ConvShape& s1 : kShapes)
-    for (Q kind : {Q::Direct, Q::A16, Q::A16W16, Q::RowsA16, Q::Winograd}) {
+    for (Q kind : {Q::A16, Q::A16W16, Q::RowsA16, Q::Winograd}) {
       if (kind == Q::Winograd && !mc::conv_winograd_qs8_applicable(s1)) continue;
       for (int n : {2, 3, 5})
         for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {

@@ -439,12 +439,15 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
   std::vector<const float*> ind(mc::conv_indirection_size(s));
   mc::conv_setup_indirection(s, x.data(), zero.data(), ind.data());
   mc::conv_run_f32(s, ind.data(), packed32.data(), y32.data(), nullptr, true);
-  std::vector<int8_t> xq(x.size()), zq(3, int8_t(qin.zero_point)), yq(y32.size());
+  std::vector<int8_t> xq(x.size()), yq(y32.size());
   mc::quantize_f32_qs8(x.size(), x.data(), qin, xq.data());
+  std::vector<int16_t> xq16(x.size()), zq16(3, int16_t(qin.zero_point));
+  mc::widen_qs8_a16(x.size(), xq.data(), xq16.data());
   std::vector<uint8_t> packed8(q1->data, q1->data + q1->bytes);
-  std::vector<const int8_t*> indq(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8(s, xq.data(), zq.data(), indq.data());
-  mc::conv_run_qs8(s, indq.data(), packed8.data(), yq.data(), nullptr, mc::QuantParams{1, 0}, true);
+  std::vector<const int16_t*> indq(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, xq16.data(), zq16.data(), indq.data());
+  mc::conv_run_qs8_a16(s, indq.data(), packed8.data(), false, yq.data(), nullptr,
+                       mc::QuantParams{1, 0}, true);
   std::vector<float> yd(yq.size());
   mc::dequantize_qs8_f32(yq.size(), yq.data(), qout, yd.data());
   double err2 = 0, ref2 = 0;

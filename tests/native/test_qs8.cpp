@@ -104,16 +104,20 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
   mc::conv_pack_qs8(s, w_q.data(), w_s.data(), b_q.data(), qin, qout, packed.data());
   CHECK(mc::conv_packed_qs8_output_params(packed.data()).zero_point == qout.zero_point);
   CHECK(mc::conv_packed_qs8_input_params(packed.data()).scale == qin.scale);
-  std::vector<int8_t> zero(kc, int8_t(qin.zero_point));
-  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8(s, in_q.data(), zero.data(), ind.data());
+  // the int8 input as the run reads it: an int16 copy (a16), padding taps at the zero point
+  std::vector<int16_t> in16(in_n + 1, int16_t(0x5555)), zero16(kc, int16_t(qin.zero_point));
+  mc::widen_qs8_a16(in_n, in_q.data(), in16.data());
+  CHECK(in16[in_n] == 0x5555);
+  for (size_t i = 0; i < in_n; i++) REQUIRE(in16[i] == in_q[i]);
+  std::vector<const int16_t*> ind16(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind16.data());
 
   std::vector<int8_t> first;
   for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
     INFO("isa " << (isa == mc::Isa::Simd ? "simd" : "scalar"));
     std::vector<int8_t> out(out_n + 1, int8_t(77));
-    mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), with_res ? res_q.data() : nullptr,
-                     qres, relu, isa);
+    mc::conv_run_qs8_a16(s, ind16.data(), packed.data(), false, out.data(),
+                         with_res ? res_q.data() : nullptr, qres, relu, isa);
     CHECK(out[out_n] == 77);
     out.pop_back();
     size_t bad_deq = 0, bad_orig = 0;
@@ -136,30 +140,13 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
       for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
       CHECK(diff == 0);   // integer math + identical fp32 epilogue: bit-exact
     }
-    if (isa == mc::Isa::Simd && mc::default_isa() == mc::Isa::Simd) {   // the other SIMD tile
-      std::vector<int8_t> o3(out_n);
-      REQUIRE(mc::detail::conv_run_qs8_tile(s, ind.data(), packed.data(), o3.data(),
-                                            with_res ? res_q.data() : nullptr, qres, relu, isa, 3));
-      CHECK(o3 == out);
-    }
-    if (with_res) {   // the residual may be the output buffer itself (in-place add)
-      std::vector<int8_t> inplace = res_q;
-      mc::conv_run_qs8(s, ind.data(), packed.data(), inplace.data(), inplace.data(), qres, relu, isa);
-      CHECK(inplace == out);
-    }
   }
 
-  // int16 activations with int8 or int16 (w16) weights: the same int8 output, every ISA, in place
+  // the w16 form of the weights (int16): the same int8 output, every ISA, in place too
   std::vector<uint8_t> pw(mc::conv_packed_qs8_w16_size(s));
   const size_t panels = size_t(s.out_c + 7) / 8;   // each: 64 bytes of bias and scale, weights x2
   REQUIRE(pw.size() == 16 + 2 * (packed.size() - 16) - 64 * panels);
   mc::conv_widen_packed_qs8_w16(s, packed.data(), pw.data());
-  std::vector<int16_t> in16(in_n + 1, int16_t(0x5555)), zero16(kc, int16_t(qin.zero_point));
-  mc::widen_qs8_a16(in_n, in_q.data(), in16.data());
-  CHECK(in16[in_n] == 0x5555);
-  for (size_t i = 0; i < in_n; i++) REQUIRE(in16[i] == in_q[i]);
-  std::vector<const int16_t*> ind16(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind16.data());
   for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd})
     for (bool w16 : {false, true}) {
       INFO("a16 isa " << (isa == mc::Isa::Simd ? "simd" : "scalar") << " w16 " << w16);
@@ -170,7 +157,7 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
       CHECK(out[out_n] == 77);
       out.pop_back();
       CHECK(out == first);
-      if (with_res) {
+      if (with_res) {   // the residual may be the output buffer itself (in-place add)
         std::vector<int8_t> inplace = res_q;
         mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, inplace.data(), inplace.data(), qres,
                              relu, isa);
@@ -254,17 +241,19 @@ TEST_CASE("qs8 conv: ResNet18 layers at S=64", "[qs8]") {
 TEST_CASE("qs8 conv: bad packed header or residual params do nothing", "[qs8]") {
   const mc::ConvShape s{2, 2, 3, 4, 1, 1, 1, 0};
   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s), 0);   // output scale 0: invalid
-  std::vector<int8_t> in(12, 1), zero(3, 0), out(16, 5), res(16, 0);
-  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8(s, in.data(), zero.data(), ind.data());
-  mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), nullptr, {1.0f, 0}, false);
+  std::vector<int16_t> in(12, 1), zero(3, 0);
+  std::vector<int8_t> out(16, 5), res(16, 0);
+  std::vector<const int16_t*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, in.data(), zero.data(), ind.data());
+  mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), nullptr, {1.0f, 0}, false);
   CHECK(std::all_of(out.begin(), out.end(), [](int8_t v) { return v == 5; }));
   std::vector<int8_t> wq(12, 1);
   std::vector<float> ws(4, 0.01f);
   mc::conv_pack_qs8(s, wq.data(), ws.data(), nullptr, {0.1f, 0}, {0.1f, 0}, packed.data());
-  mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), res.data(), {0.0f, 0}, false);
+  mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), res.data(), {0.0f, 0},
+                       false);
   CHECK(std::all_of(out.begin(), out.end(), [](int8_t v) { return v == 5; }));
-  mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), nullptr, {0.0f, 0}, false);
+  mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), nullptr, {0.0f, 0}, false);
   CHECK(out[0] == 0);   // 3 * 1 * 1 * 0.1 * 0.01 / 0.1 rounds to 0
 }
 
@@ -282,11 +271,13 @@ TEST_CASE("qs8 conv: nearly dead channel with a real bias, accumulation limits",
   CHECK(std::abs(double(bq[0]) * qin.scale * ws[0] - 0.5) < 1e-3);
   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
   mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, packed.data());
-  std::vector<int8_t> in(9 * 16, 100), zero(16, 5), out(9 * 2);
-  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8(s, in.data(), zero.data(), ind.data());
+  std::vector<int16_t> in(9 * 16, 100), zero(16, 5);
+  std::vector<int8_t> out(9 * 2);
+  std::vector<const int16_t*> ind(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, in.data(), zero.data(), ind.data());
   for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
-    mc::conv_run_qs8(s, ind.data(), packed.data(), out.data(), nullptr, {1.0f, 0}, false, isa);
+    mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), nullptr, {1.0f, 0},
+                         false, isa);
     for (int p = 0; p < 9; p++) CHECK(out[size_t(p) * 2] == 50);   // 0.5 / 0.01, weights ~ 0
   }
   CHECK(mc::conv_packed_qs8_size({1, 1, 8193, 1, 3, 3, 1, 1}) == 0);   // 9*8193 > 65536
@@ -387,69 +378,50 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
   mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(), b_q.data());
   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
   mc::conv_pack_qs8(s, w_q.data(), w_s.data(), b_q.data(), qin, qout, packed.data());
-  std::vector<int8_t> zero(kc, int8_t(qin.zero_point));
-  std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
-  mc::conv_setup_indirection_qs8(s, in_q.data(), zero.data(), ind.data());
+  // the plain form on the scalar reference kernel gives the wanted output
+  std::vector<int16_t> in16(in_n), zero16(kc, int16_t(qin.zero_point));
+  mc::widen_qs8_a16(in_n, in_q.data(), in16.data());
+  std::vector<const int16_t*> ind16(mc::conv_indirection_size(s));
+  mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind16.data());
   std::vector<int8_t> want(out_n);
-  REQUIRE(mc::detail::conv_run_qs8_tile(s, ind.data(), packed.data(), want.data(),
-                                        with_res ? res_q.data() : nullptr, qres, relu,
-                                        mc::Isa::Scalar, 2));
+  REQUIRE(mc::detail::conv_run_qs8_a16_tile(s, ind16.data(), packed.data(), false, want.data(),
+                                            with_res ? res_q.data() : nullptr, qres, relu,
+                                            mc::Isa::Scalar, 2));
   std::vector<uint8_t> rows_packed(mc::conv_rows_packed_qs8_size(s));
   REQUIRE(!rows_packed.empty());
   mc::conv_rows_repack_qs8(s, packed.data(), rows_packed.data());
-  // slack/border = zero point; the slack bytes meet zero weights only, so any value would do:
-  // poison them to prove it
+  // slack/border = zero point; the slack values meet zero weights only, so any value would do:
+  // poison them to prove it. The whole padded buffer is widened to int16, slack included.
   auto pad_q = padded(int8_t(qin.zero_point), in_q.data());
   for (size_t i = pad_q.size() - 8; i < pad_q.size(); i++) pad_q[i] = int8_t(-128 + int(i % 7) * 41);
-  std::vector<const int8_t*> rind(mc::conv_rows_indirection_size(s));
-  REQUIRE(rind.size() == size_t(s.out_h()) * s.out_w() * s.kh);
-  mc::conv_rows_setup_indirection_qs8(s, pad_q.data(), rind.data());
+  std::vector<uint8_t> rpw(mc::conv_rows_packed_qs8_w16_size(s));
+  REQUIRE(!rpw.empty());
+  mc::conv_rows_widen_packed_qs8_w16(s, rows_packed.data(), rpw.data());
+  std::vector<int16_t> pad16(pad_q.size());
+  mc::widen_qs8_a16(pad_q.size(), pad_q.data(), pad16.data());
+  std::vector<const int16_t*> rind16(mc::conv_rows_indirection_size(s));
+  REQUIRE(rind16.size() == size_t(s.out_h()) * s.out_w() * s.kh);
+  mc::conv_rows_setup_indirection_qs8_a16(s, pad16.data(), rind16.data());
   struct T {
     mc::Isa isa;
     int mr;
   };
-  for (T t : {T{mc::Isa::Scalar, 2}, T{mc::Isa::Simd, 3}, T{mc::Isa::Simd, 4}}) {
-    if (mc::detail::effective_isa(t.isa) != t.isa) continue;
-    INFO("qs8 mr " << t.mr);
-    std::vector<int8_t> got(out_n, 0x55);
-    REQUIRE(mc::detail::conv_rows_run_qs8_tile(s, rind.data(), rows_packed.data(), got.data(),
-                                               with_res ? res_q.data() : nullptr, qres, relu,
-                                               t.isa, t.mr));
-    CHECK(got == want);
-  }
-  {
-    std::vector<int8_t> got(out_n, 0x55);
-    mc::conv_rows_run_qs8(s, rind.data(), rows_packed.data(), got.data(),
-                          with_res ? res_q.data() : nullptr, qres, relu);
-    CHECK(got == want);
-  }
-  {   // int16 activations (the whole padded buffer widened, poisoned slack included), with the
-      // int8 weights or their w16 form
-    std::vector<uint8_t> rpw(mc::conv_rows_packed_qs8_w16_size(s));
-    REQUIRE(!rpw.empty());
-    mc::conv_rows_widen_packed_qs8_w16(s, rows_packed.data(), rpw.data());
-    std::vector<int16_t> pad16(pad_q.size());
-    mc::widen_qs8_a16(pad_q.size(), pad_q.data(), pad16.data());
-    std::vector<const int16_t*> rind16(mc::conv_rows_indirection_size(s));
-    mc::conv_rows_setup_indirection_qs8_a16(s, pad16.data(), rind16.data());
-    for (bool w16 : {false, true}) {
-      const void* wts = w16 ? static_cast<const void*>(rpw.data()) : rows_packed.data();
-      for (T t : {T{mc::Isa::Scalar, 2}, T{mc::Isa::Simd, 4}}) {
-        if (mc::detail::effective_isa(t.isa) != t.isa) continue;
-        INFO("qs8 a16 mr " << t.mr << " w16 " << w16);
-        std::vector<int8_t> got(out_n, 0x55);
-        REQUIRE(mc::detail::conv_rows_run_qs8_a16_tile(s, rind16.data(), wts, w16, got.data(),
-                                                       with_res ? res_q.data() : nullptr, qres,
-                                                       relu, t.isa, t.mr));
-        CHECK(got == want);
-      }
+  for (bool w16 : {false, true}) {   // with the int8 weights or their w16 form
+    const void* wts = w16 ? static_cast<const void*>(rpw.data()) : rows_packed.data();
+    for (T t : {T{mc::Isa::Scalar, 2}, T{mc::Isa::Simd, 4}}) {
+      if (mc::detail::effective_isa(t.isa) != t.isa) continue;
+      INFO("qs8 a16 mr " << t.mr << " w16 " << w16);
       std::vector<int8_t> got(out_n, 0x55);
-      mc::conv_rows_run_qs8_a16(s, rind16.data(), wts, w16, got.data(),
-                                with_res ? res_q.data() : nullptr, qres, relu);
+      REQUIRE(mc::detail::conv_rows_run_qs8_a16_tile(s, rind16.data(), wts, w16, got.data(),
+                                                     with_res ? res_q.data() : nullptr, qres,
+                                                     relu, t.isa, t.mr));
       CHECK(got == want);
     }
+    std::vector<int8_t> got(out_n, 0x55);
+    mc::conv_rows_run_qs8_a16(s, rind16.data(), wts, w16, got.data(),
+                              with_res ? res_q.data() : nullptr, qres, relu);
+    CHECK(got == want);
   }
-
 
   // f32: the packed weights as they are
   std::vector<float> packed_f(mc::conv_packed_f32_size(s));

@@ -61,12 +61,14 @@ Case make_case(const mc::ConvShape& s, uint32_t seed, bool extreme) {
 }
 
 std::vector<int8_t> run_direct(const Case& c, int res_mode, bool relu) {
-  std::vector<const int8_t*> ind(mc::conv_indirection_size(c.s));
-  std::vector<int8_t> zero(size_t(c.s.in_c), int8_t(c.qin.zero_point));
-  mc::conv_setup_indirection_qs8(c.s, c.in.data(), zero.data(), ind.data());
+  std::vector<int16_t> in16(c.in.size()), zero(size_t(c.s.in_c), int16_t(c.qin.zero_point));
+  mc::widen_qs8_a16(c.in.size(), c.in.data(), in16.data());
+  std::vector<const int16_t*> ind(mc::conv_indirection_size(c.s));
+  mc::conv_setup_indirection_qs8_a16(c.s, in16.data(), zero.data(), ind.data());
   std::vector<int8_t> out = res_mode == 2 ? c.res : std::vector<int8_t>(c.res.size(), 77);
   const int8_t* r = res_mode == 0 ? nullptr : res_mode == 1 ? c.res.data() : out.data();
-  mc::conv_run_qs8(c.s, ind.data(), c.packed.data(), out.data(), r, c.qres, relu, mc::Isa::Scalar);
+  mc::conv_run_qs8_a16(c.s, ind.data(), c.packed.data(), false, out.data(), r, c.qres, relu,
+                       mc::Isa::Scalar);
   return out;
 }
 

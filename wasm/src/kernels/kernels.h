@@ -16,8 +16,9 @@
 // by channel, each step a multiply then an add; all kernels of a family agree on that order.
 //
 // ---- qs8 igemm (see ops/ops_qs8.h for the packed layout "igemm-qs8-nr8-kp2-v1") -------------
-// Same indirection and tiling; a panel is [8 int32 bias][8 f32 requant scale]
-// [tap 0: ceil(kc/2) pairs x 8 channels x 2 int8]...; params carry the epilogue constants.
+// Same indirection and tiling over int16 copies of the int8 activations ("a16"); a panel is
+// [8 int32 bias][8 f32 requant scale][tap 0: ceil(kc/2) pairs x 8 channels x 2 int8]...;
+// params carry the epilogue constants.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -95,10 +96,6 @@ void f32_fc_ukernel__simd128(size_t n_in, size_t n_out, const float* w, const fl
 #endif
 
 // ---- qs8 ----------------------------------------------------------------------------------------
-using Qs8IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
-                                 const int8_t* const* a, size_t a_stride, const void* w,
-                                 int8_t* c, size_t c_stride, const int8_t* r,
-                                 const struct Qs8IgemmParams& p);
 struct Qs8IgemmParams {
   int32_t out_zero_point;
   float out_min;        // clamp bounds of (y = acc*scale + residual term), before rounding:
@@ -106,23 +103,9 @@ struct Qs8IgemmParams {
   int32_t res_zero_point;
   float res_scale;      // residual scale / output scale (used when r != null)
 };
-void qs8_igemm_ukernel_2x8c2__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
-                                     const int8_t* const* a, size_t a_stride, const void* w,
-                                     int8_t* c, size_t c_stride, const int8_t* r,
-                                     const Qs8IgemmParams& p);
-#if MC_HAVE_SIMD128
-void qs8_igemm_ukernel_3x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
-                                      const int8_t* const* a, size_t a_stride, const void* w,
-                                      int8_t* c, size_t c_stride, const int8_t* r,
-                                      const Qs8IgemmParams& p);
-void qs8_igemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
-                                      const int8_t* const* a, size_t a_stride, const void* w,
-                                      int8_t* c, size_t c_stride, const int8_t* r,
-                                      const Qs8IgemmParams& p);
-#endif
-// The same igemm on int16 activations ("a16": int16 copies of the int8 tensors), with the stored
-// int8 weights or with the weights widened to int16 ("_w16", layout "igemm-qs8-nr8-kp2-w16");
-// same tiling, sums and epilogue, bit-identical output.
+// The qs8 igemm runs on int16 activations ("a16": int16 copies of the int8 tensors), with the
+// stored int8 weights or with the weights widened to int16 ("_w16", layout
+// "igemm-qs8-nr8-kp2-w16"); both forms give bit-identical output.
 using Qs8A16IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
                                     const int16_t* const* a, size_t a_stride, const void* w,
                                     int8_t* c, size_t c_stride, const int8_t* r,

@@ -1,7 +1,7 @@
 // qs8 igemm on int16 activations ("a16"), scalar reference: 2 rows x 8 channels, input channel
 // pairs (c2), for both weight forms of qs8-igemm-a16-simd128.cpp (int8 weights in the stored
-// layout "igemm-qs8-nr8-kp2-v1", or the same layout with int16 weights, "-w16"). Same sums and
-// epilogue as qs8_igemm_ukernel_2x8c2__scalar.
+// layout "igemm-qs8-nr8-kp2-v1", or the same layout with int16 weights, "-w16"): the reference
+// the SIMD kernels are tested against.
 #include <cstring>
 
 #include "kernels/kernels.h"

@@ -9,7 +9,7 @@
 //              two plain loads per pair (twice the weight bytes: for the convs whose weights
 //              are reused over many pixel tiles, where the extends cost more than the bytes).
 // Per pair and row that leaves 2 dots and 2 adds. Same int32 sums and epilogue as
-// qs8-igemm-simd128.cpp: bit-identical output.
+// qs8-igemm-a16-scalar.cpp: bit-identical output.
 #include "kernels/kernels.h"
 #include "kernels/qs8-requant.h"
 

@@ -174,35 +174,16 @@ QuantParams conv_packed_qs8_output_params(const void* packed) {
   return {get_f32(p + 8), get_i32(p + 12)};
 }
 
-void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const int8_t* zero,
-                                const int8_t** indirection) {
-  if (!conv_shape_valid(s) || !input || !zero || !indirection) return;
-  detail::setup_indirection<int8_t>(s, input, zero, indirection);
-}
-
 namespace detail {
 
 namespace {
-kernels::Qs8IgemmUkernel qs8_ukernel(Isa isa, int mr) {
-  kernels::Qs8IgemmUkernel uk = nullptr;
-  if (effective_isa(isa) == Isa::Scalar) {
-    if (mr == 2) uk = kernels::qs8_igemm_ukernel_2x8c2__scalar;
-  } else {
-#if MC_HAVE_SIMD128
-    if (mr == 3) uk = kernels::qs8_igemm_ukernel_3x8c2__simd128;
-    if (mr == 4) uk = kernels::qs8_igemm_ukernel_4x8c2__simd128;
-#endif
-  }
-  return uk;
-}
-
 // Validation, epilogue constants and the tile loop. w_shape gives the packed layout (kc = its
-// in_c, ks = kh*kw); pixels output rows of ks pointers each. T: the activation type (int8, or
-// int16 for the a16 kernels); w16: the weights are in the w16 form.
-template <typename T, typename Ukernel>
-bool run_tiles_qs8(Ukernel uk, size_t MR, const ConvShape& w_shape, size_t pixels,
-                   const T* const* indirection, const void* packed_, bool w16, int8_t* output,
-                   const int8_t* residual, QuantParams residual_q, bool relu) {
+// in_c, ks = kh*kw); pixels output rows of ks pointers each (into int16 activations); w16: the
+// weights are in the w16 form.
+bool run_tiles_qs8(kernels::Qs8A16IgemmUkernel uk, size_t MR, const ConvShape& w_shape,
+                   size_t pixels, const int16_t* const* indirection, const void* packed_,
+                   bool w16, int8_t* output, const int8_t* residual, QuantParams residual_q,
+                   bool relu) {
   const ConvShape& s = w_shape;
   if (!indirection || !packed_ || !output) return false;
   kernels::Qs8IgemmParams p;
@@ -279,26 +260,6 @@ bool qs8_epilogue_params(const void* packed, const int8_t* residual, QuantParams
   return true;
 }
 
-bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed,
-                       int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
-                       Isa isa, int mr) {
-  const kernels::Qs8IgemmUkernel uk = qs8_ukernel(isa, mr);
-  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
-  return run_tiles_qs8(uk, size_t(mr), s, s.out_pixels(), indirection,
-                       packed, false, output, residual, residual_q, relu);
-}
-
-bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection,
-                            const void* rows_packed, int8_t* output, const int8_t* residual,
-                            QuantParams residual_q, bool relu, Isa isa, int mr) {
-  const kernels::Qs8IgemmUkernel uk = qs8_ukernel(isa, mr);
-  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
-    return false;
-  return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
-                       s.out_pixels(), indirection, rows_packed, false,
-                       output, residual, residual_q, relu);
-}
-
 bool conv_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
                            const void* packed, bool w16, int8_t* output, const int8_t* residual,
                            QuantParams residual_q, bool relu, Isa isa, int mr) {
@@ -349,29 +310,6 @@ void conv_rows_repack_qs8(const ConvShape& s, const void* packed_, void* rows_pa
               kx < kw ? sw[(t * kc_pairs(s) + c / 2) * 2 * NR + 2 * j + c % 2] : int8_t(0);
         }
   }
-}
-
-void conv_rows_setup_indirection_qs8(const ConvShape& s, const int8_t* padded,
-                                     const int8_t** indirection) {
-  if (!conv_shape_valid(s) || !padded || !indirection) return;
-  detail::setup_row_indirection<int8_t>(s, padded, indirection);
-}
-
-void conv_rows_run_qs8(const ConvShape& s, const int8_t* const* indirection,
-                       const void* rows_packed, int8_t* output, const int8_t* residual,
-                       QuantParams residual_q, bool relu, Isa isa) {
-  const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kQs8IgemmMrScalar
-                                                           : detail::kQs8IgemmMrSimd;
-  detail::conv_rows_run_qs8_tile(s, indirection, rows_packed, output, residual, residual_q, relu,
-                                 isa, mr);
-}
-
-void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed,
-                  int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
-                  Isa isa) {
-  const int mr = detail::effective_isa(isa) == Isa::Scalar ? detail::kQs8IgemmMrScalar
-                                                           : detail::kQs8IgemmMrSimd;
-  detail::conv_run_qs8_tile(s, indirection, packed, output, residual, residual_q, relu, isa, mr);
 }
 
 // ---- int16 activations (a16), int16 weights (w16) --------------------------------------------

@@ -1,5 +1,5 @@
 // conv_winograd_qs8.h -- int8 3x3 stride-1 pad-1 convolution by Winograd F(2x2, 3x3), exact:
-// bit-identical to conv_run_qs8 / conv_run_qs8_a16 on the same packed weights.
+// bit-identical to conv_run_qs8_a16 on the same packed weights.
 //
 // An alternative run path for convolutions stored in the direct layout (conv_pack_qs8,
 // "igemm-qs8-nr8-kp2-v1"); the Winograd weights are derived at load time, nothing new is stored
@@ -59,7 +59,7 @@ size_t conv_winograd_qs8_indirection_size(const ConvShape& s);
 void conv_winograd_qs8_setup(const ConvShape& s, const int8_t* input, const int8_t* zero,
                              const int8_t** indirection);
 
-// output = requantize(conv(input) [+ residual]) [ReLU] as conv_run_qs8, bit for bit. residual
+// output = requantize(conv(input) [+ residual]) [ReLU] as conv_run_qs8_a16, bit for bit. residual
 // may be the output itself; input, scratch and output must not overlap. Allocates nothing; does
 // nothing on an invalid argument.
 void conv_winograd_qs8_run(const ConvShape& s, const int8_t* const* indirection,

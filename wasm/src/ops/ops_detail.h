@@ -31,21 +31,6 @@ bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
                             const float* packed, float* output, const float* residual, bool relu,
                             Isa isa, int mr);
 
-// Tile rows used by conv_run_qs8 for each ISA.
-constexpr int kQs8IgemmMrScalar = 2;
-constexpr int kQs8IgemmMrSimd = 4;
-
-// conv_run_qs8 with an explicit microkernel: mr = 2 (scalar), 3 or 4 (SIMD). Returns false
-// (and computes nothing) when that tile does not exist or an argument is invalid.
-bool conv_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection, const void* packed,
-                       int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
-                       Isa isa, int mr);
-
-// conv_rows_run_qs8 with an explicit microkernel (same mr values as conv_run_qs8_tile).
-bool conv_rows_run_qs8_tile(const ConvShape& s, const int8_t* const* indirection,
-                            const void* rows_packed, int8_t* output, const int8_t* residual,
-                            QuantParams residual_q, bool relu, Isa isa, int mr);
-
 // The a16 runs (conv_run_qs8_a16, ops_qs8.h): tile rows per ISA, and the runs with an explicit
 // microkernel: mr = 2 (scalar) or 4 (SIMD); false (nothing computed) as above.
 constexpr int kQs8A16IgemmMrScalar = 2;

@@ -17,10 +17,8 @@
 //   mc::quantize_conv_weights_qs8(s, w_ohwi, bias, qin.scale, wq.data(), ws.data(), bq.data());
 //   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));            // converter side,
 //   mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, packed.data());  // stored
-//   std::vector<int8_t> zero(s.in_c, int8_t(qin.zero_point));        // padding = real 0
-//   std::vector<const int8_t*> ind(mc::conv_indirection_size(s));
-//   mc::conv_setup_indirection_qs8(s, input_q, zero.data(), ind.data());   // load time
-//   mc::conv_run_qs8(s, ind.data(), packed.data(), out_q, res_q_or_null, qres, /*relu*/true);
+//   // then run it on int16 copies of the int8 activations (conv_run_qs8_a16, below) or as the
+//   // exact Winograd transform (conv_winograd_qs8.h)
 //
 // Packed conv layout "igemm-qs8-nr8-kp2-v1" (bytes, little-endian, no alignment required):
 //   header (16 bytes): f32 input scale, i32 input zero point, f32 output scale, i32 output zp
@@ -74,39 +72,21 @@ const char* conv_packed_qs8_layout_name();   // "igemm-qs8-nr8-kp2-v1"
 QuantParams conv_packed_qs8_input_params(const void* packed);
 QuantParams conv_packed_qs8_output_params(const void* packed);
 
-// Same pixel-major layout and size (conv_indirection_size) as the f32 one. `zero` must hold
-// >= in_c bytes equal to the input zero point (padding is real 0, not int8 0).
-void conv_setup_indirection_qs8(const ConvShape& s, const int8_t* input, const int8_t* zero,
-                                const int8_t** indirection);
-
-// output = requantize(conv(input) [+ residual]) [ReLU], with the output parameters of the
-// packed header. residual (may be null, may be the output buffer itself) has the output's
-// shape and its own parameters. Allocates nothing.
-// Does nothing on an invalid shape / packed header / residual parameters.
-void conv_run_qs8(const ConvShape& s, const int8_t* const* indirection, const void* packed,
-                  int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu,
-                  Isa isa = default_isa());
-
 // Row form (see conv_rows_run_f32 in ops.h): the stored packed weights are repacked once at load
 // to the "igemm-qs8-nr8-kp2-v1" layout of a kh x 1 convolution over kw*in_c channels rounded up
 // to 8 (zero weights), so the SIMD kernel runs only full 8-deep steps; the padded input (border
-// and slack = the input zero point) and conv_rows_setup_indirection_qs8 give kh pointers per
-// output pixel. Bit-identical to conv_run_qs8 (int32 accumulation is exact).
+// and slack = the input zero point) and conv_rows_setup_indirection_qs8_a16 give kh pointers per
+// output pixel. Bit-identical to the plain form (int32 accumulation is exact).
 size_t conv_rows_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
 void conv_rows_repack_qs8(const ConvShape& s, const void* packed, void* rows_packed);
-void conv_rows_setup_indirection_qs8(const ConvShape& s, const int8_t* padded,
-                                     const int8_t** indirection);
-void conv_rows_run_qs8(const ConvShape& s, const int8_t* const* indirection,
-                       const void* rows_packed, int8_t* output, const int8_t* residual,
-                       QuantParams residual_q, bool relu, Isa isa = default_isa());
 
-// int16 activations ("a16"): the same convolution with the input widened to int16 beforehand,
-// so that the SIMD inner loop gets each input channel pair into all lanes with one broadcast
-// load instead of a sign extension and a shuffle (kernels/qs8-igemm-a16-simd128.cpp). The
-// weights are either the packed int8 layout as it is, or (w16 = true) its "w16" form with every
-// weight widened to int16, which saves the weight extends at twice the weight bytes: worth it
-// for convs whose weights are reused over many pixel tiles (conv_qs8_a16_prefers_w16), not for
-// the weight-streaming late layers. Bit-identical to conv_run_qs8 / conv_rows_run_qs8.
+// The int8 convolution runs on int16 activations ("a16"): the input is widened to int16
+// beforehand, so that the SIMD inner loop gets each input channel pair into all lanes with one
+// broadcast load instead of a sign extension and a shuffle (kernels/qs8-igemm-a16-simd128.cpp).
+// The weights are either the packed int8 layout as it is, or (w16 = true) its "w16" form with
+// every weight widened to int16, which saves the weight extends at twice the weight bytes: worth
+// it for convs whose weights are reused over many pixel tiles (conv_qs8_a16_prefers_w16), not
+// for the weight-streaming late layers. Both forms give the same int8 output, bit for bit.
 //   w16 layout "igemm-qs8-nr8-kp2-w16": "igemm-qs8-nr8-kp2-v1" (of the plain or of the row form)
 //     with every weight stored as int16 (little-endian): header, then per panel the same 64
 //     bytes of bias and scale and kh*kw*ceil(in_c/2)*16 int16 weights; made at load time by
