@@ -137,9 +137,9 @@ export function register({ buildDir, nativeCli, outDir }) {
     return dir;
   }
 
-  async function newContext(allowedOrigins) {
+  async function newContext(allowedOrigins, options = {}) {
     const ctx = await env.browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 },
-                                                serviceWorkers: 'allow' });
+                                                serviceWorkers: 'allow', ...options });
     const allowed = new Set(allowedOrigins);
     const record = (req) => {
       const u = req.url();
@@ -849,6 +849,130 @@ window.sent = true;`);
       const cReady = await pageC.frames().find((f) => f !== pageC.mainFrame())?.evaluate(
         () => document.documentElement.dataset.embed).catch(() => undefined);
       assert(cReady !== 'ready', 'embed not running under a foreign host');
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  // ---- input policy (docs/INPUT.md), Workers that stop, a model that fails to load (issue 19) ----
+
+  // Each kind of file (tests/fixtures/policy, made by make.py) through the JS API, and the native
+  // CLI's answer for the same file. page: 'cli' = the CLI's label, band and p (1e-4); a RegExp =
+  // the page's error; cli: 'same' = the CLI gives the same answer (the same result, or an error
+  // too), 'differs' = a known difference, written down in docs/INPUT.md.
+  const POLICY_DIR = path.join(REPO, 'tests/fixtures/policy');
+  const POLICY = [
+    ['cell.png', 'cli', 'same'],
+    ['cell.jpg', 'cli', 'same'],
+    ['cell.bmp', 'cli', 'same'],
+    ['cell_palette.png', 'cli', 'same'],
+    ['cell_rgb16.png', 'cli', 'same'],
+    ['cell_rgba.png', 'cli', 'same'],
+    ['../images/cell_rgba.png', 'cli', 'same'],   // alpha 0-255 over the cell: the stored RGB, not premultiplied
+    ['cell.webp', { sameAs: 'cell.png' }, 'differs'],
+    ['cell_gray.png', /^does not look like a single red-cell image: a greyscale image/, 'same'],
+    ['cell_gray.jpg', /^does not look like a single red-cell image: a greyscale image/, 'same'],
+    ['cell_gray16.png', /^does not look like a single red-cell image: a greyscale image/, 'same'],
+    ['tiny_1x1.png', /^does not look like a single red-cell image: too small for a cell crop \(1x1/, 'same'],
+    ['cell_cmyk.jpg', /^cell_cmyk\.jpg: a CMYK JPEG: not supported \(the model needs RGB/, 'same'],
+    ['cell_apng.png', /: an animated PNG \(APNG, 2 frames\): multi-frame images are not supported/, 'differs'],
+    ['cell_animated.webp', /: an animated WebP: multi-frame images are not supported/, 'same'],
+    ['cell_animated.gif', /: an animated GIF: not supported \(PNG, JPEG, BMP or WebP\)$/, 'same'],
+    ['cell.gif', /: a GIF image: not supported \(PNG, JPEG, BMP or WebP\)$/, 'same'],
+    ['cell.tiff', /: a TIFF image \(or a camera raw file\): not supported/, 'same'],
+    ['cell.pdf', /: a PDF document: not supported/, 'same'],
+    ['cell.svg', /: an SVG drawing: not supported/, 'same'],
+    ['cell.heic', /: a HEIC\/HEIF image: not supported/, 'same'],
+    ['cell.avif', /: an AVIF image: not supported/, 'same'],
+    ['cell.ico', /: an ICO icon: not supported/, 'same'],
+    ['notes.png', /: a text file, not an image$/, 'same'],
+    ['empty.png', /: empty file \(0 bytes\)$/, 'same'],
+    ['cell_truncated.png', /: corrupt or truncated PNG image: could not be decoded \(it ends before its IEND chunk\)/, 'same'],
+    ['cell_truncated.jpg', /: corrupt or truncated JPEG image: could not be decoded \(no end-of-image marker\)/, 'differs'],
+    ['../images/huge_30000x30000.png', /: image too large: 30000 x 30000 \(limit 8192 pixels per side\)/, 'same'],
+    ['wide_9000x16.png', /: image too large: 9000 x 16 \(limit 8192 pixels per side\)$/, 'same'],
+    ['big_7000x6000.png', /: image too large: 7000 x 6000 = 42000000 pixels \(limit 40000000\)$/, 'same'],
+  ];
+
+  test('input policy: each kind of file through the JS API gives the native CLI\'s answer or names what it is', async () => {
+    // too large: made here (a few hundred KB compressed); nothing of them is decoded
+    fs.writeFileSync(path.join(tmp, 'wide_9000x16.png'), solidPNG(9000, 16, [200, 120, 160]));
+    fs.writeFileSync(path.join(tmp, 'big_7000x6000.png'), solidPNG(7000, 6000, [200, 120, 160]));
+    const fileOf = (f) => (fs.existsSync(path.join(POLICY_DIR, f)) ? path.join(POLICY_DIR, f) : path.join(tmp, f));
+    const files = POLICY.map(([f]) => fileOf(f));
+    const cli = new Map();
+    for (const f of files) cli.set(f, nativeClassify(nativeCli, modelPath, [f]).get(path.basename(f)));
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      const got = await page.evaluate(async ([inputs, exifBytes]) => {
+        const { MalariaClassifier } = await import('./malaria-classifier.js');
+        const c = await MalariaClassifier.create({ workers: 1 });
+        const out = [];
+        for (const i of inputs) {
+          const blob = new Blob([new Uint8Array(i.bytes)], { type: i.type });
+          try {
+            const r = await c.classify(blob, { name: i.name, mode: 'cell' });
+            out.push({ label: r.label, p: r.pParasitized, band: r.band, width: r.width, height: r.height });
+          } catch (e) { out.push({ error: e.message }); }
+        }
+        // EXIF orientation 6: the field as shown (640x480), not as stored (480x640)
+        const exif = await c.classify(new Blob([new Uint8Array(exifBytes)]), { name: 'exif.jpg', mode: 'field' });
+        c.dispose();
+        return { out, exif: { mode: exif.mode, width: exif.width, height: exif.height, counted: exif.counted } };
+      }, [files.map((f) => ({ name: path.basename(f), bytes: [...fs.readFileSync(f)],
+                              // a declared type that says nothing: the content decides
+                              type: /notes|svg/.test(f) ? 'image/png' : '' })),
+          [...fs.readFileSync(path.join(POLICY_DIR, 'field_exif_rot90.jpg'))]]);
+      const rows = [];
+      POLICY.forEach(([f, want, agree], k) => {
+        const g = got.out[k], n = cli.get(files[k]);
+        assert(n, `native CLI line for ${f}`);
+        rows.push(`${f}: page ${g.error ? `error "${g.error}"` : `${g.label} ${g.p.toFixed(4)}`}; CLI ${n.error ? `error "${n.error}"` : `${n.label} ${n.p_parasitized}`}`);
+        if (want === 'cli') {
+          assert(!g.error && !n.error, `${f}: page ${g.error || 'ok'}, CLI ${n.error || 'ok'}`);
+          assert(g.label === n.label && g.band === n.band, `${f}: ${g.label}/${g.band} vs CLI ${n.label}/${n.band}`);
+          assertClose(g.p, n.p_parasitized, 1e-4, `${f}: p vs the CLI`);
+        } else if (want.sameAs) {
+          const ref = got.out[POLICY.findIndex(([x]) => x === want.sameAs)];
+          assert(!g.error && g.p === ref.p && g.label === ref.label, `${f}: as ${want.sameAs}: ${JSON.stringify(g)}`);
+        } else {
+          assert(g.error && want.test(g.error), `${f}: page error ${JSON.stringify(g.error)} vs ${want}`);
+        }
+        if (agree === 'same') {
+          assert(!!g.error === !!n.error, `${f}: page and CLI disagree: ${rows[rows.length - 1]}`);
+        } else {
+          assert(!!g.error !== !!n.error, `${f}: listed as a difference but both ${g.error ? 'refuse' : 'accept'} it now: update docs/INPUT.md`);
+        }
+      });
+      fs.writeFileSync(path.join(outDir, 'input-policy.txt'), `${rows.join('\n')}\n`);
+      assert(got.exif.mode === 'field' && got.exif.width === 640 && got.exif.height === 480 && got.exif.counted > 50,
+        `EXIF orientation applied: ${JSON.stringify(got.exif)}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  test('page: refused files get cards that say what they are (GIF, CMYK, greyscale, too large, truncated)', async () => {
+    const names = ['cell.gif', 'cell_cmyk.jpg', 'cell_gray.png', 'cell_apng.png', 'cell_truncated.png', 'notes.png', 'cell.png'];
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', [...names.map((n) => path.join(POLICY_DIR, n)),
+        path.join(REPO, 'tests/fixtures/images/huge_30000x30000.png')]);
+      await waitIdle(page, names.length + 1);
+      const cards = new Map((await cardsOf(page)).map((c) => [c.name, c]));
+      const want = {
+        'cell.gif': ['error', /a GIF image: not supported \(PNG, JPEG, BMP or WebP\)/],
+        'cell_cmyk.jpg': ['error', /a CMYK JPEG: not supported/],
+        'cell_gray.png': ['refused', /does not look like a single red-cell image: a greyscale image/],
+        'cell_apng.png': ['error', /an animated PNG \(APNG, 2 frames\)/],
+        'cell_truncated.png': ['error', /corrupt or truncated PNG image/],
+        'notes.png': ['error', /a text file, not an image/],
+        'huge_30000x30000.png': ['error', /image too large: 30000 x 30000 \(limit 8192 pixels per side\)/],
+      };
+      for (const [n, [cls, re]] of Object.entries(want)) {
+        const c = cards.get(n);
+        assert(c && c.cls === cls && re.test(c.error) && !/P\(parasitized\)/.test(c.text), `${n}: ${JSON.stringify(c)}`);
+      }
+      assert(cards.get('cell.png').label === 'Parasitized', 'the plain PNG is classified');
+      await page.screenshot({ path: path.join(shotDir, 'refused-inputs.png') });
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
