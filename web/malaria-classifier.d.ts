@@ -92,6 +92,24 @@ export interface CreateOptions {
    *  from there on later visits, checked against the manifest's sha256 like a download
    *  (default false; the page sets it, the widget does not fill a host site's storage). */
   localCopy?: boolean;
+  /** Watchdog: how long (ms) a Worker with work pending may say nothing before it counts as
+   *  stopped and is restarted, plus a quarter of it per megapixel of the image it is on
+   *  (default 60000: 60 s + 15 s per megapixel). */
+  watchdogMs?: number;
+}
+
+/** detail of the classifier's `worker` event: a Worker stopped ('lost': its images in flight are
+ *  tried again once, on a Worker with nothing else in flight, or rejected), came back
+ *  ('restarted') or could not be restarted ('failed'). */
+export interface WorkerEventDetail {
+  state: 'lost' | 'restarted' | 'failed';
+  /** Why it stopped: an error or messageerror event, a crash reply, or the watchdog. */
+  reason?: string;
+  /** 'lost': images sent again / rejected (an image that stopped a Worker twice). */
+  retried?: number;
+  rejected?: number;
+  /** Workers not given up. */
+  workers: number;
 }
 
 export interface ClassifierInfo {
@@ -107,7 +125,9 @@ export interface ClassifierInfo {
   workerError?: string;
 }
 
-export declare class MalariaClassifier {
+/** An EventTarget: `worker` events (CustomEvent<WorkerEventDetail>) tell about Workers that
+ *  stopped and were restarted. */
+export declare class MalariaClassifier extends EventTarget {
   /** Rejects with an Error saying what was wrong (integrity check, the core's message for a bad
    *  blob, a module that failed to start). */
   static create(options?: CreateOptions): Promise<MalariaClassifier>;
@@ -115,7 +135,10 @@ export declare class MalariaClassifier {
   readonly metadata: Record<string, unknown>;
   /** How many images can be classified at the same time (the number of workers). */
   readonly concurrency: number;
-  /** Rejects with an Error naming the problem (undecodable file, too large, engine message). */
+  /** Rejects with an Error naming the problem (the input policy, docs/INPUT.md: not a PNG,
+   *  JPEG, BMP or WebP image and what it is instead, multi-frame, CMYK, too large with the
+   *  limits, empty, corrupt or truncated; the core's refusals; "this image stopped the
+   *  classifier twice: ..." for an image whose Worker stopped twice while it was in flight alone). */
   /** `mode` 'auto' (default): the core decides whether the image is a cut-out cell or a whole
    *  field (docs/FIELD.md); 'cell' / 'field' force it. Rejects for an image that is neither. */
   classify(input: ImageInput, options?: { name?: string; mode?: 'auto' | 'cell' | 'field' }):

@@ -18,6 +18,17 @@
 // manifest before they reach the engine. With `localCopy: true` (the page) the shipped model is
 // also kept in the origin private file system and read from there on later visits (faster than
 // the HTTP / service-worker cache; checked the same way; `info.modelSource` tells which).
+//
+// A Worker that dies, traps or stops answering does not stop the rest: it is restarted (prepare
+// and init again, from the same model bytes or the local copy) and the images that were in flight
+// on it are sent once more, each on a Worker with nothing else in flight; an image that was in
+// flight alone on a Worker that stopped again is rejected ("this image stopped the classifier
+// twice: ..."). A stopped Worker is told by its `error` or `messageerror` event, by a crash
+// reply ("engine crashed: ..."; the wasm instance trapped), or by the watchdog: a Worker with
+// messages pending that has said nothing for WATCHDOG_BASE_MS plus WATCHDOG_PER_MPIXEL_MS per
+// megapixel of the image it is on (a Worker that called close() or whose thread died fires no
+// event). The classifier is an EventTarget: a `worker` event (detail {state: 'lost' | 'restarted'
+// | 'failed', reason, retried, rejected, workers}) tells the page.
 import {
   loadManifest, fetchVerified, startModule, Engine, payloadDigest, manifestCheckedDigest,
   decodeImage, checkBytes, readModelCopy, writeModelCopy, dropModelCopy,
@@ -40,48 +51,109 @@ function workerScript() {
 
 class WorkerStartError extends Error {}
 
+// The watchdog (see the top): a Worker answers each image in turn, so the one that has said
+// nothing for longer than its oldest message allows has stopped. The allowance is generous: the
+// largest field the core takes (40 megapixels, ~14,000 red cells) took 2 min of one core natively
+// on the shared test VM; a phone is slower. Pixels are exact for pixel inputs and estimated from
+// the size of a file (20 pixels a byte: more than any field photo has; JPEG fields have ~5).
+const WATCHDOG_BASE_MS = 60000;
+const WATCHDOG_PER_MPIXEL = 0.25;   // of the base, per megapixel: 15 s by default
+const MAX_PIXELS_CORE = 40e6;       // wasm/src/preprocess.h ImageLimits
+const RESTART_TRIES = 3;            // failed starts in a row before a Worker is given up
+// a reply that says the wasm instance trapped (engine.js): the Worker is replaced
+const CRASH_REPLY = /^engine (crashed|unusable)\b/;
+
+function pixelsOf(input) {
+  if (typeof Blob !== 'undefined' && input instanceof Blob) return Math.min(MAX_PIXELS_CORE, 20 * input.size);
+  if (input && input.width > 0 && input.height > 0) return Math.min(MAX_PIXELS_CORE, input.width * input.height);
+  return 0;
+}
+
 class WorkerSlot {
   constructor(url) {
-    this.worker = new Worker(url, { type: 'module', name: 'malaria-classifier' });
-    this.pending = new Map();
+    this.pending = new Map();   // id -> {resolve, reject, job, budget}, oldest first
     this.nextId = 1;
-    this.busy = 0;
+    this.dead = null;           // why this Worker stopped (while dead)
+    this.starting = false;      // being restarted
+    this.gaveUp = false;        // could not be restarted: dead for good
+    this.isolating = null;      // a retried job alone on this Worker
+    this.onDeath = null;        // (slot, reason, pending) once the classifier is up; else pending rejects
+    this.watchBase = WATCHDOG_BASE_MS;
+    this._spawn(url);
+  }
+
+  /** Messages sent and not answered yet. */
+  get busy() { return this.pending.size; }
+
+  _spawn(url) {
+    const worker = new Worker(url, { type: 'module', name: 'malaria-classifier' });
+    this.worker = worker;
     this.dead = null;
-    this.worker.onmessage = (ev) => {
+    this.heard = Date.now();
+    worker.onmessage = (ev) => {
+      if (this.worker !== worker || this.dead) return;
+      this.heard = Date.now();
       const { id, ok, error, ...rest } = ev.data || {};
       const p = this.pending.get(id);
       if (!p) return;
+      if (!ok && p.job && CRASH_REPLY.test(String(error))) {   // the image stays in flight: retried
+        this.kill(`its engine crashed (${error})`);
+        return;
+      }
       this.pending.delete(id);
       if (ok) p.resolve(rest); else p.reject(new Error(error));
     };
-    const fail = (what) => (ev) => {
+    const fail = (what, otherwise) => (ev) => {
       if (ev && ev.preventDefault) ev.preventDefault();
-      this.dead = `${what}: ${ev && ev.message ? ev.message : 'the worker script could not be loaded'}`;
-      for (const p of this.pending.values()) p.reject(new Error(this.dead));
-      this.pending.clear();
+      if (this.worker === worker) this.kill(`${what}: ${ev && ev.message ? ev.message : otherwise}`);
     };
-    this.worker.onerror = fail('classifier worker failed');
-    this.worker.onmessageerror = fail('classifier worker message error');
+    // listeners, not on* properties: Chromium's Worker.onmessageerror misses some dispatches
+    worker.addEventListener('error', fail('classifier worker failed', 'the worker script could not be loaded'));
+    worker.addEventListener('messageerror', fail('classifier worker message error', 'a message could not be read'));
   }
 
-  call(msg, transfer = []) {
+  /** Send a message; resolves with its answer. `extra`: {job, budget} of a classify() job. */
+  call(msg, transfer = [], extra = null) {
     if (this.dead) return Promise.reject(new Error(this.dead));
     const id = this.nextId++;
-    this.busy++;
+    if (!this.pending.size) this.heard = Date.now();   // silence counts from the first message
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, budget: this.watchBase, ...extra });
       this.worker.postMessage({ ...msg, id }, transfer);
-    }).finally(() => { this.busy--; });
+    });
+  }
+
+  /** Whether this Worker has said nothing for longer than its oldest message allows. */
+  overdue(now) {
+    if (this.dead || !this.pending.size) return false;
+    return now - this.heard > this.pending.values().next().value.budget;
+  }
+
+  /** Stop this Worker (it died, trapped or stopped answering); its pending messages go to onDeath. */
+  kill(reason) {
+    if (this.dead) return;
+    this.dead = reason;
+    const w = this.worker;
+    w.onmessage = null;   // its error listeners check this.worker
+    w.terminate();
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    if (this.onDeath) this.onDeath(this, reason, pending);
+    else for (const p of pending) p.reject(new Error(reason));
   }
 
   terminate() {
-    this.worker.terminate();
+    this.onDeath = null;
+    const w = this.worker;
+    w.onmessage = null;   // its error listeners check this.worker
+    w.terminate();
+    this.dead = this.dead || 'classifier disposed';
     for (const p of this.pending.values()) p.reject(new Error('classifier disposed'));
     this.pending.clear();
   }
 }
 
-export class MalariaClassifier {
+export class MalariaClassifier extends EventTarget {
   /**
    * @param {object} [options]
    * @param {string|URL} [options.model]  model blob URL (default: the one the build shipped)
@@ -95,6 +167,10 @@ export class MalariaClassifier {
    * @param {string|URL} [options.manifest]  the build's asset-manifest.json
    * @param {boolean} [options.localCopy]  keep / read the shipped model in the origin private
    *                                      file system (default false; the page sets it)
+   * @param {number} [options.watchdogMs]  how long a Worker with work pending may say nothing
+   *                                      before it counts as stopped: this, plus a quarter of it
+   *                                      per megapixel of the image it is on (default 60000:
+   *                                      60 s + 15 s per megapixel, 11 min for the largest field)
    */
   static async create(options = {}) {
     const manifestUrl = new URL(options.manifest || DEFAULT_MANIFEST, globalThis.location ? location.href : undefined);
@@ -158,7 +234,14 @@ export class MalariaClassifier {
       c.info.workerError = e.message;
     }
     c.info.modelSource = source;
-    if (copyKey && source === 'network') c._copyWritten = writeModelCopy(copyKey, modelBytes, c._checksum);
+    if (!c.inline) {
+      c._keepAlive(options, source === 'local copy' ? { copy: copyKey } : { bytes: modelBytes }, download, trustPreamble);
+    }
+    if (copyKey && source === 'network') {
+      c._copyWritten = writeModelCopy(copyKey, modelBytes, c._checksum);
+      // once the copy is there a restarted Worker reads it: the bytes need not be kept
+      c._copyWritten.then((ok) => { if (ok && c._restartFrom) c._restartFrom = { ...c._restartFrom, copy: copyKey, bytes: null }; });
+    }
     return c;
   }
 
@@ -185,8 +268,10 @@ export class MalariaClassifier {
     const prefer = options.engine || 'auto';
     this.inline = !!options.inline;
     this._queue = Promise.resolve();
+    this._waiting = [];   // classify() jobs not sent to a Worker yet (Workers: _pump)
     if (this.inline) return startModule({ assets, baseUrl, prefer });
     const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
+    this._prepareArgs = { assets, baseUrl, prefer };   // what a restarted Worker is sent again
     const script = workerScript();
     this._slots = [];
     try {
@@ -213,6 +298,7 @@ export class MalariaClassifier {
     }
     // the payload is hashed once here, not once per Worker
     const [, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
+    this._digest = digest;   // a restarted Worker gets the same bytes and digest
     const infos = this._slots.map((slot) => {
       const copy = modelBytes.slice().buffer;   // each worker gets its own copy
       return slot.call({ type: 'init', modelBytes: copy, digest }, [copy]);
@@ -257,16 +343,174 @@ export class MalariaClassifier {
       this._queue = run.catch(() => {});
       return run;
     }
-    const live = this._slots.filter((s) => !s.dead);
-    if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
-    const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
+    if (this._slots.every((s) => s.gaveUp)) throw new Error(`${label}: ${this._slots[0].dead || 'no classifier worker alive'}`);
     const transfer = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
-    const { result } = await slot.call({ type: 'classify', input, name: label, mode }, transfer);
-    return result;
+    return new Promise((resolve, reject) => {
+      this._waiting.push({ msg: { type: 'classify', input, name: label, mode }, transfer, resolve, reject,
+                           label, strikes: 0, retry: false, budget: this._budgetOf(input) });
+      this._pump();
+    });
+  }
+
+  // ---- Workers that stop: restart, retry once, watchdog (see the top) ----------------------
+
+  /** After create(): Workers that stop are restarted from `from` ({copy} or {bytes}). */
+  _keepAlive(options, from, download, trustPreamble) {
+    const base = options.watchdogMs > 0 ? options.watchdogMs : WATCHDOG_BASE_MS;
+    this._watch = { base, perMPixel: base * WATCHDOG_PER_MPIXEL };
+    this._restartFrom = { ...from, digest: this._digest || null, download: async () => {
+      const bytes = await download();
+      return { bytes, digest: trustPreamble ? manifestCheckedDigest(bytes) : await payloadDigest(bytes) };
+    } };
+    for (const slot of this._slots) {
+      slot.watchBase = base;
+      slot.onDeath = (s, reason, pending) => this._onDeath(s, reason, pending);
+    }
+    // a tick much later than due: this thread did not run (a suspended laptop): no judgement
+    // from that gap, the Workers get their full allowance again
+    const tick = Math.max(100, Math.min(5000, base / 4));
+    let last = Date.now();
+    this._watchTimer = setInterval(() => {
+      const now = Date.now();
+      const gap = now - last;
+      last = now;
+      if (gap > 2 * base) { for (const s of this._slots) s.heard = Math.max(s.heard, now); return; }
+      for (const s of this._slots) {
+        if (s.overdue(now)) s.kill(`it stopped answering (nothing for ${Math.round((now - s.heard) / 1000)} s)`);
+      }
+    }, tick);
+    if (this._watchTimer.unref) this._watchTimer.unref();
+  }
+
+  _budgetOf(input) {
+    const w = this._watch || { base: WATCHDOG_BASE_MS, perMPixel: WATCHDOG_BASE_MS * WATCHDOG_PER_MPIXEL };
+    return w.base + w.perMPixel * (pixelsOf(input) / 1e6);
+  }
+
+  _emit(detail) {
+    const workers = this._slots.filter((s) => !s.gaveUp).length;
+    const d = { ...detail, workers };
+    const ev = typeof CustomEvent === 'function' ? new CustomEvent('worker', { detail: d }) : Object.assign(new Event('worker'), { detail: d });
+    this.dispatchEvent(ev);
+  }
+
+  /** Send the waiting jobs in order: a retried one only to a Worker with nothing in flight. */
+  _pump() {
+    const q = this._waiting;
+    while (q.length && !this._disposed) {
+      const job = q[0];
+      const ready = this._slots.filter((s) => !s.dead && !s.starting);
+      if (!ready.length) {
+        if (this._slots.every((s) => s.gaveUp)) {
+          const why = this._slots[0].dead || 'no classifier worker alive';
+          for (const j of q.splice(0)) j.reject(new Error(`${j.label}: ${why}`));
+        }
+        return;   // a Worker is being restarted
+      }
+      let slot;
+      if (job.retry) {
+        slot = ready.find((s) => !s.pending.size && !s.isolating);
+      } else {
+        const open = ready.filter((s) => !s.isolating);
+        slot = open.length ? open.reduce((a, b) => (b.busy < a.busy ? b : a)) : null;
+      }
+      if (!slot) return;   // sent when a Worker is free
+      q.shift();
+      if (job.retry) slot.isolating = job;
+      slot.call(job.msg, job.transfer, { job, budget: job.budget }).then((r) => {
+        if (slot.isolating === job) slot.isolating = null;
+        job.resolve(r.result);
+        this._pump();
+      }, (e) => {
+        if (slot.isolating === job) slot.isolating = null;
+        job.reject(e);
+        this._pump();
+      });
+    }
+  }
+
+  /** A Worker stopped: its jobs are retried once (or rejected), the Worker restarted. */
+  _onDeath(slot, reason, pending) {
+    slot.isolating = null;
+    const lost = [];
+    for (const p of pending) {
+      if (p.job) lost.push(p.job);
+      else p.reject(new Error(`classifier worker stopped: ${reason}`));
+    }
+    if (slot.starting || this._disposed) {   // a restart that failed: _restart tries again
+      for (const job of lost) this._waiting.unshift(job);
+      return;
+    }
+    const retry = [];
+    let rejected = 0;
+    for (const job of lost) {
+      job.strikes++;
+      if (job.strikes >= 2) {
+        job.reject(new Error(`${job.label}: this image stopped the classifier twice: ${reason}`));
+        rejected++;
+      } else if (job.transfer.length) {
+        job.reject(new Error(`${job.label}: the classifier stopped while reading it (${reason}); ` +
+                             'an ImageBitmap is handed over to the Worker and cannot be sent again'));
+        rejected++;
+      } else {
+        job.retry = true;
+        retry.push(job);
+      }
+    }
+    this._waiting.unshift(...retry);
+    this._emit({ state: 'lost', reason, retried: retry.length, rejected });
+    this._restart(slot);
+  }
+
+  async _restart(slot) {
+    slot.starting = true;
+    let err = null;
+    for (let attempt = 1; attempt <= RESTART_TRIES && !this._disposed; attempt++) {
+      const script = workerScript();
+      try {
+        slot._spawn(script.url);
+        await this._initSlot(slot);
+        err = null;
+        break;
+      } catch (e) {
+        err = e;
+        slot.kill(`could not restart: ${e.message || e}`);
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      } finally {
+        script.revoke();
+      }
+    }
+    slot.starting = false;
+    if (this._disposed) return;
+    if (err) {
+      slot.gaveUp = true;
+      slot.dead = `the classifier stopped and could not be restarted (${err.message || err})`;
+      this._emit({ state: 'failed', reason: slot.dead });
+    } else {
+      this._emit({ state: 'restarted' });
+    }
+    this._pump();
+  }
+
+  /** prepare + init of a restarted Worker: from the local copy, else from the model bytes. */
+  async _initSlot(slot) {
+    const { assets, baseUrl, prefer } = this._prepareArgs;
+    const from = this._restartFrom;
+    await slot.call({ type: 'prepare', assets, baseUrl, prefer, copy: from.copy || null });
+    if (from.copy) {
+      const got = await slot.call({ type: 'init', copy: from.copy });
+      if (got.info) return;
+      if (!from.bytes) Object.assign(from, await from.download());   // the copy is gone or damaged
+    }
+    const buf = from.bytes.slice().buffer;
+    await slot.call({ type: 'init', modelBytes: buf, digest: from.digest }, [buf]);
   }
 
   dispose() {
     this._disposed = true;
+    if (this._watchTimer) clearInterval(this._watchTimer);
+    this._watchTimer = null;
+    for (const job of (this._waiting || []).splice(0)) job.reject(new Error('classifier disposed'));
     if (this._engine) { this._engine.dispose(); this._engine = null; }
     if (this._slots) { for (const s of this._slots) s.terminate(); this._slots = []; }
   }

@@ -976,6 +976,73 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  test('classifier: a Worker that stops mid-batch (no answer, a crash reply, an error event) is restarted and its images retried once', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      const cellBytes = cells.map((c) => [...fs.readFileSync(c.path)]);
+      const r = await page.evaluate(async (cellBytes) => {
+        const { MalariaClassifier } = await import('./malaria-classifier.js');
+        // watchdog 2 s: a Worker with work pending that says nothing for 2 s (+0.5 s a megapixel) stopped
+        const c = await MalariaClassifier.create({ workers: 2, watchdogMs: 2000 });
+        const events = [];
+        c.addEventListener('worker', (e) => events.push(e.detail));
+        const n = cellBytes.length;
+        const blobs = Array.from({ length: 60 }, (_, i) => new Blob([new Uint8Array(cellBytes[i % n])], { type: 'image/png' }));
+        const ref = await Promise.all(blobs.slice(0, n).map((b) => c.classify(b)));
+        const same = (got, skip = -1) => got.every((p, i) => i === skip || p === ref[i % n].pParasitized);
+        const settle = (b, name) => c.classify(b, { name }).then((x) => x.pParasitized, (e) => ({ error: e.message }));
+        // 1. a Worker terminated mid-batch: no event at all; the watchdog finds it
+        let done = 0;
+        const ps = blobs.map((b, i) => settle(b, `a${i}.png`).then((x) => { done++; return x; }));
+        while (done < 10) await new Promise((res) => setTimeout(res, 5));
+        c._slots[0].worker.terminate();
+        const t0 = performance.now();
+        const killed = await Promise.all(ps);
+        const killedMs = performance.now() - t0;
+        // 2. an image that makes its Worker crash each time it is sent (a crash reply, as a trap gives)
+        const post = Worker.prototype.postMessage;
+        let poisonSent = 0;
+        Worker.prototype.postMessage = function (msg, transfer) {
+          if (msg && msg.type === 'classify' && msg.name === 'poison.png') {
+            poisonSent++;
+            setTimeout(() => this.dispatchEvent(new MessageEvent('message',
+              { data: { id: msg.id, ok: false, error: 'engine crashed: unreachable executed (test)' } })), 0);
+            return undefined;
+          }
+          return post.call(this, msg, transfer);
+        };
+        const poisoned = await Promise.all(blobs.slice(0, 30).map((b, i) => settle(b, i === 12 ? 'poison.png' : `b${i}.png`)));
+        Worker.prototype.postMessage = post;
+        // 3. an error event (an uncaught error in the Worker), then a messageerror
+        c._slots[1].worker.dispatchEvent(new ErrorEvent('error', { message: 'uncaught in the test' }));
+        const afterError = await Promise.all(blobs.slice(0, 20).map((b, i) => settle(b, `c${i}.png`)));
+        c._slots[0].worker.dispatchEvent(new MessageEvent('messageerror'));
+        const afterMessageError = await Promise.all(blobs.slice(0, 20).map((b, i) => settle(b, `d${i}.png`)));
+        const workersAlive = c._slots.filter((s) => !s.dead).length;
+        c.dispose();
+        return {
+          killedErrors: killed.filter((x) => x.error), killedSame: same(killed), killedMs,
+          poisonSent, poison: poisoned[12], poisonedOthers: same(poisoned, 12),
+          afterError: same(afterError), afterMessageError: same(afterMessageError), workersAlive, events,
+        };
+      }, cellBytes);
+      assert(r.killedErrors.length === 0 && r.killedSame, `terminated Worker: every image classified, as before: ${JSON.stringify(r.killedErrors)}`);
+      assert(r.killedMs < 60000, `terminated Worker found by the watchdog (${r.killedMs.toFixed(0)} ms)`);
+      assert(r.poisonSent === 2 && r.poison.error &&
+             /^poison\.png: this image stopped the classifier twice: its engine crashed \(engine crashed: unreachable/.test(r.poison.error),
+             `an image that stops a Worker twice is rejected: ${JSON.stringify(r.poison)} (sent ${r.poisonSent} times)`);
+      assert(r.poisonedOthers, 'the images in flight with it were retried once and classified as before');
+      assert(r.afterError && r.afterMessageError && r.workersAlive === 2, `error / messageerror events: restarted (${r.workersAlive} alive)`);
+      const states = r.events.map((e) => e.state);
+      assert(states.filter((s) => s === 'lost').length === 5 && states.filter((s) => s === 'restarted').length === 5,
+        `worker events: ${JSON.stringify(r.events)}`);
+      assert(/stopped answering/.test(r.events[0].reason) && r.events[0].retried > 0, `watchdog event: ${JSON.stringify(r.events[0])}`);
+      assert(r.events.some((e) => e.state === 'lost' && e.rejected === 1), 'the poison image rejected in an event');
+      assert(r.events.some((e) => /classifier worker failed: uncaught in the test/.test(e.reason || '')), 'error event reason');
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
   test('privacy: no request left the allowed origins; no console errors', async () => {
     assert(env.requests.length > 20, `requests recorded (${env.requests.length})`);
     const foreign = env.requests.filter((r) => !r.allowed).map((r) => r.url);
