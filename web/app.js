@@ -32,6 +32,10 @@ const state = {
   reloadAfterBatch: false,
   allHeat: false,
   modelName: '',
+  modelError: null,       // why the model could not be loaded (the Retry banner is up)
+  loading: null,          // the loadClassifier() in progress
+  workerStops: 0,         // Workers that stopped and were restarted (the notice)
+  lastStop: null,         // the last one's 'worker' event detail
 };
 
 const BAND_TEXT = {
@@ -130,7 +134,9 @@ function buildCard(rec) {
     body.append(el('p', { class: 'card-error', text: rec.error }));
     if (cls === 'refused') body.append(modeLine(rec, null));
   } else if (cls === 'pending') {
-    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }), 'Waiting'));
+    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }),
+                   state.modelError ? 'Waiting for the model' : 'Waiting'));
+    if (state.modelError) body.append(el('p', { class: 'card-error', text: 'The model could not be loaded: Retry it above.' }));
   } else {
     const r = rec.result;
     body.append(el('p', { class: 'card-label' },
@@ -503,7 +509,12 @@ function pendingRecords() { return state.records.filter((r) => !r.result && !r.e
 
 async function runBatch() {
   if (state.running) return;
-  if (!state.classifier) { announce('Images added; they will be classified once the model has loaded.'); return; }
+  if (!state.classifier) {
+    announce(state.modelError ? 'Images added; they wait for the model, which could not be loaded (Retry above).'
+      : 'Images added; they will be classified once the model has loaded.');
+    if (state.modelError) showModelFailure();
+    return;
+  }
   const todo = pendingRecords();
   if (!todo.length) return;
   state.running = true;
@@ -899,28 +910,112 @@ async function loadStore() {
   }
 }
 
-async function loadClassifier() {
-  const chip = $('engine-state');
-  try {
-    const assets = await (await fetch('asset-manifest.json')).json();
-    state.classifier = await MalariaClassifier.create({ localCopy: true });
-    const info = state.classifier.info;
-    const m = info.metadata || {};
-    state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
-      ` (sha256 ${assets.model.sha256.slice(0, 12)})`;
-    chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
-    chip.dataset.state = 'ready';
-    $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;
-    renderModelCard(info, assets);
-    $('model-card-btn').disabled = false;
-    document.documentElement.dataset.engine = 'ready';
-    if (pendingRecords().length && $('resume-banner').hidden) runBatch();
-  } catch (e) {
-    chip.textContent = 'Model failed to load';
-    chip.dataset.state = 'error';
-    document.documentElement.dataset.engine = 'error';
-    showError(`The classifier could not start: ${e.message}`);
+/** The failure banner: the model's reason, Retry, and for waiting images a way to give up. */
+function showModelFailure() {
+  const waiting = pendingRecords().length;
+  $('model-banner-text').textContent = `The model could not be loaded: ${state.modelError}${/[.?!]$/.test(state.modelError) ? '' : '.'} ` +
+    (waiting ? `${waiting} image${waiting === 1 ? ' is' : 's are'} waiting for it.` : 'Images added meanwhile wait for it.');
+  $('model-giveup-btn').hidden = !waiting;
+  $('model-banner').hidden = false;
+}
+
+/** Waiting images marked failed with the model's reason (the user gave up on Retry). */
+async function failWaiting() {
+  const left = pendingRecords();
+  for (const rec of left) {
+    rec.error = `not classified: the model could not be loaded (${state.modelError || 'unknown reason'})`;
+    rec.status = 'error';
+    try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+    updateCard(rec);
   }
+  $('resume-banner').hidden = true;
+  showModelFailure();
+  announce(`${left.length} waiting image${left.length === 1 ? '' : 's'} marked as not classified.`);
+}
+
+/** A classifier Worker stopped (crash, trap, no answer): it is restarted and its images retried. */
+function onWorkerEvent(ev) {
+  const d = ev.detail || {};
+  let text;
+  const lost = (x, verb = 'will be') => `${x.retried ? `; the ${x.retried} image${x.retried === 1 ? '' : 's'} it was reading ${verb} tried again` : ''}` +
+    `${x.rejected ? `; ${x.rejected} image${x.rejected === 1 ? '' : 's'} that stopped it twice marked as failed` : ''}`;
+  if (d.state === 'lost') {
+    state.workerStops++;
+    state.lastStop = d;
+    text = `A classifier Worker stopped (${d.reason}) and is being restarted${lost(d)}.`;
+  } else if (d.state === 'restarted') {
+    const x = state.lastStop || {};
+    text = `A classifier Worker stopped (${x.reason || 'unknown reason'}) and was restarted${lost(x, x.retried === 1 ? 'was' : 'were')}.` +
+      `${state.workerStops > 1 ? ` Workers stopped ${state.workerStops} times since the page was opened.` : ''}`;
+  } else if (d.state === 'failed') {
+    text = d.workers ? `A classifier Worker could not be restarted (${d.reason}); ${d.workers} still work.`
+      : `${d.reason}. The images left are marked as not classified; reload the page to try again.`;
+  } else return;
+  $('worker-notice-text').textContent = text;
+  $('worker-notice').hidden = false;
+  document.documentElement.dataset.workerStops = String(state.workerStops);
+  announce(text);
+}
+
+async function loadClassifier() {
+  if (state.loading) return state.loading;
+  const chip = $('engine-state');
+  chip.textContent = 'Loading model…';
+  chip.dataset.state = 'loading';
+  document.documentElement.dataset.engine = 'loading';
+  $('model-retry-btn').disabled = true;
+  state.loading = (async () => {
+    try {
+      let assets;
+      try {
+        const res = await fetch('asset-manifest.json');
+        if (!res.ok) throw new Error(`HTTP ${res.status}`);
+        assets = await res.json();
+      } catch (e) {
+        throw new Error(`the site's asset manifest could not be read (${e.message}); offline before the first visit, or the server is down?`);
+      }
+      state.classifier = await MalariaClassifier.create({ localCopy: true });
+      state.classifier.addEventListener('worker', onWorkerEvent);
+      const info = state.classifier.info;
+      const m = info.metadata || {};
+      state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
+        ` (sha256 ${assets.model.sha256.slice(0, 12)})`;
+      chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
+      chip.dataset.state = 'ready';
+      $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;
+      renderModelCard(info, assets);
+      $('model-card-btn').disabled = false;
+      const wasFailed = !!state.modelError;
+      state.modelError = null;
+      $('model-banner').hidden = true;
+      document.documentElement.dataset.engine = 'ready';
+      if (wasFailed) {
+        for (const r of pendingRecords()) updateCard(r);
+        announce('The model is loaded.');
+      }
+      if (pendingRecords().length && $('resume-banner').hidden) runBatch();
+    } catch (e) {
+      state.modelError = String(e && e.message || e);
+      chip.textContent = 'Model failed to load';
+      chip.dataset.state = 'error';
+      document.documentElement.dataset.engine = 'error';
+      showModelFailure();
+      for (const r of pendingRecords()) updateCard(r);
+      announce(`The model could not be loaded: ${state.modelError}`);
+    } finally {
+      state.loading = null;
+      $('model-retry-btn').disabled = false;
+    }
+  })();
+  return state.loading;
+}
+
+function setupModelRecovery() {
+  $('model-retry-btn').addEventListener('click', () => loadClassifier());
+  $('model-giveup-btn').addEventListener('click', () => failWaiting());
+  $('worker-notice-close').addEventListener('click', () => { $('worker-notice').hidden = true; });
+  // back online after a failure: try again by itself
+  window.addEventListener('online', () => { if (state.modelError && !state.classifier) loadClassifier(); });
 }
 
 async function main() {
@@ -928,6 +1023,7 @@ async function main() {
   setupCamera();
   setupResultsControls();
   setupModelCard();
+  setupModelRecovery();
   renderSummary();
   await loadStore();
   // Register the service worker once the model is loaded: its precache then takes the big

@@ -1043,6 +1043,107 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  test('page: a Worker killed mid-batch is restarted; every image gets a result or an error, the page says so, progress and Clear recover', async () => {
+    const n = 40;
+    const dir = makeFolder('folder-kill', n, false);
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      // the page's Workers, for the test to kill one
+      await ctx.addInitScript(() => {
+        const W = window.Worker;
+        window.__workers = [];
+        window.Worker = class extends W { constructor(...a) { super(...a); window.__workers.push(this); } };
+      });
+      const page = await openSite(ctx);
+      await page.setInputFiles('#folder-input', dir);
+      await page.waitForFunction(() => document.querySelectorAll('.card:not([data-class="pending"])').length >= 5,
+        null, { timeout: 60000, polling: 20 });
+      const killedAt = await doneCount(page);
+      const workers = await page.evaluate(() => {
+        const before = window.__workers.length;
+        const w = window.__workers[0];
+        w.terminate();   // its thread is gone; Chromium fires no event for that: the test fires the one a crash gives
+        w.dispatchEvent(new ErrorEvent('error', { message: 'killed by the test' }));
+        return before;
+      });
+      assert(killedAt < n, `killed mid-batch (${killedAt} of ${n} done)`);
+      await waitIdle(page, n);
+      const got = await cardsOf(page);
+      assert(got.length === n && got.every((g) => g.cls !== 'pending'), 'every image has a result or an error');
+      const ok = got.filter((g) => g.label);
+      assert(ok.length === n, `all ${n} classified after the restart (${ok.length}; errors: ${got.filter((g) => g.error).map((g) => g.error).slice(0, 3)})`);
+      const notice = await page.textContent('#worker-notice-text');
+      assert(await page.isVisible('#worker-notice') && /classifier Worker stopped \(classifier worker failed: killed by the test\) and was restarted; the \d+ images? it was reading (was|were) tried again/.test(notice),
+        `the page says a Worker stopped and was restarted: ${notice}`);
+      assert(await page.evaluate(() => window.__workers.length) > workers, 'a new Worker was started');
+      assert(await page.isHidden('#progress-box'), 'progress hidden when done');
+      assert(/Done: 40 of 40/.test(await page.textContent('#status')), `status: ${await page.textContent('#status')}`);
+      assert(await page.isEnabled('#clear-btn'), 'Clear enabled again');
+      await page.screenshot({ path: path.join(shotDir, 'worker-restarted.png') });
+      page.once('dialog', (d) => d.accept());
+      await page.click('#clear-btn');
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 0);
+      // the restarted Worker classifies the next batch
+      await page.setInputFiles('#file-input', [cells[0].path]);
+      await waitIdle(page, 1);
+      assert((await cardsOf(page))[0].label, 'classified after the restart');
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
+  test('page: a model that fails to load (server down, a corrupt blob) leaves images waiting with Retry; they run after a retry or are marked failed', async () => {
+    const modelRoute = `**/${manifest.model.url.replace(/^.*\//, '')}`;
+    // no service worker: the model requests go to the network, where the test fails them
+    const ctx = await newContext([env.siteOrigin], { serviceWorkers: 'block' });
+    try {
+      await ctx.route(modelRoute, (route) => route.abort('internetdisconnected'));
+      const page = await ctx.newPage();
+      await page.goto(env.siteSrv.url);
+      await page.waitForSelector('html[data-engine="error"]', { timeout: 90000 });
+      await page.waitForSelector('#model-banner:not([hidden])');
+      const text = await page.textContent('#model-banner-text');
+      assert(/The model could not be loaded: model .* could not be loaded/.test(text), `banner: ${text}`);
+      await page.setInputFiles('#file-input', cells.slice(0, 3).map((c) => c.path));
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 3);
+      const waiting = await cardsOf(page);
+      assert(waiting.every((c) => c.cls === 'pending' && /Waiting for the model/.test(c.text)), `waiting cards: ${waiting.map((c) => c.text)}`);
+      assert(/3 images are waiting/.test(await page.textContent('#model-banner-text')), 'the banner counts them');
+      await page.screenshot({ path: path.join(shotDir, 'model-failed.png') });
+      // Retry while the server is still down: still failed, still waiting
+      await page.click('#model-retry-btn');
+      await page.waitForFunction(() => document.documentElement.dataset.engine === 'loading', null, { polling: 10 }).catch(() => {});
+      await page.waitForSelector('html[data-engine="error"]', { timeout: 90000 });
+      assert((await cardsOf(page)).every((c) => c.cls === 'pending'), 'still waiting after a failed retry');
+      // the server is back: Retry loads the model and the waiting images run
+      await ctx.unroute(modelRoute);
+      await page.click('#model-retry-btn');
+      await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+      await waitIdle(page, 3);
+      const done = await cardsOf(page);
+      assert(done.every((c) => c.label && c.p !== null), `classified after the retry: ${JSON.stringify(done.map((c) => c.cls))}`);
+      assert(await page.isHidden('#model-banner'), 'banner gone');
+
+    } finally { await ctx.close(); }
+    // a corrupt blob (the server sends other bytes): failed integrity check; the user gives up
+    // (a new context: the first one keeps a local copy of the good model now)
+    const ctx2 = await newContext([env.siteOrigin], { serviceWorkers: 'block' });
+    try {
+      await ctx2.route(modelRoute, (route) => route.fulfill({ status: 200, contentType: 'application/octet-stream',
+                                                              body: Buffer.alloc(4096, 7) }));
+      const page2 = await ctx2.newPage();
+      await page2.goto(env.siteSrv.url);
+      await page2.waitForSelector('html[data-engine="error"]', { timeout: 90000 });
+      assert(/failed its integrity check/.test(await page2.textContent('#model-banner-text')), 'corrupt blob named');
+      await page2.setInputFiles('#file-input', [cells[0].path]);
+      await page2.waitForSelector('#model-giveup-btn:not([hidden])');
+      await page2.click('#model-giveup-btn');
+      await page2.waitForFunction(() => document.querySelectorAll('.card[data-class="pending"]').length === 0);
+      const failed = (await cardsOf(page2)).filter((c) => c.name === path.basename(cells[0].path));
+      assert(failed.length === 1 && failed[0].cls === 'error' &&
+             /not classified: the model could not be loaded \(model .* failed its integrity check/.test(failed[0].error),
+             `marked failed with the reason: ${JSON.stringify(failed)}`);
+    } finally { await ctx2.close(); }
+  }, { timeout: 240000 });
+
   test('privacy: no request left the allowed origins; no console errors', async () => {
     assert(env.requests.length > 20, `requests recorded (${env.requests.length})`);
     const foreign = env.requests.filter((r) => !r.allowed).map((r) => r.url);
