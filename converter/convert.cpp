@@ -13,6 +13,7 @@
 #include "image.h"
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
+#include "resnet18.h"
 #include "safetensors.h"
 #include "sha256.h"
 
@@ -34,13 +35,13 @@ struct Expected_ {
 // Every tensor of torchvision's resnet18(num_classes=2) state_dict, in a fixed order.
 std::vector<Expected_> expected_tensors_() {
   std::vector<Expected_> e;
-  for (const blob::ConvSpec& c : blob::resnet18_convs()) {
+  for (const resnet18::ConvSpec& c : resnet18::convs()) {
     e.push_back({std::string(c.torch_conv) + ".weight", {c.out_c, c.in_c, c.k, c.k}});
     for (const char* p : {".weight", ".bias", ".running_mean", ".running_var"})
       e.push_back({std::string(c.torch_bn) + p, {c.out_c}});
   }
-  e.push_back({"fc.weight", {2, blob::kResnet18Features}});
-  e.push_back({"fc.bias", {2}});
+  e.push_back({"fc.weight", {resnet18::kClasses, resnet18::kFeatures}});
+  e.push_back({"fc.bias", {resnet18::kClasses}});
   return e;
 }
 
@@ -115,7 +116,7 @@ bool calibrate_(const std::vector<uint8_t>& f32_blob, const std::vector<std::str
     (*out_range)[l.name] = {l.out_min, l.out_max};
     if (l.name == "conv1") *input_range = {l.in_min, l.in_max};
   }
-  for (const blob::ConvSpec& c : blob::resnet18_convs())
+  for (const resnet18::ConvSpec& c : resnet18::convs())
     if (!out_range->count(c.name)) {
       *err = std::string("calibration: the engine reported no activations for ") + c.name;
       return false;
@@ -209,7 +210,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   const bool half = opt.dtype == "f16";
   std::vector<blob::TensorIn> tensors;
   std::vector<std::vector<float>> folded_w, folded_b;   // int8: OHWI weights and bias per conv
-  for (const blob::ConvSpec& c : blob::resnet18_convs()) {
+  for (const resnet18::ConvSpec& c : resnet18::convs()) {
     const std::string bn = c.torch_bn;
     std::vector<float> w_ohwi, bias;
     if (!fold_bn(get(std::string(c.torch_conv) + ".weight"), c.out_c, c.in_c, c.k, c.k,
@@ -266,8 +267,8 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     std::pair<float, float> in_range;
     size_t used = 0;
     if (!calibrate_(file, calib, &ranges, &in_range, &used, err)) return false;
-    const std::vector<blob::ConvSpec>& convs = blob::resnet18_convs();
-    const std::vector<int>& inputs = blob::resnet18_conv_inputs();
+    const std::vector<resnet18::ConvSpec>& convs = resnet18::convs();
+    const std::vector<int>& inputs = resnet18::conv_inputs();
     std::vector<QuantParams> out_q(convs.size());
     for (size_t i = 0; i < convs.size(); ++i)
       out_q[i] = choose_qs8_params(ranges[convs[i].name].first, ranges[convs[i].name].second);
@@ -275,7 +276,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     std::vector<blob::TensorIn> qt;
     nlohmann::json act = nlohmann::json::object();
     for (size_t i = 0; i < convs.size(); ++i) {
-      const blob::ConvSpec& c = convs[i];
+      const resnet18::ConvSpec& c = convs[i];
       const QuantParams in_q = inputs[i] < 0 ? image_q : out_q[size_t(inputs[i])];
       if (!quant_params_valid(in_q) || !quant_params_valid(out_q[i]))
         return fail(std::string("calibration: invalid activation range for ") + c.name);

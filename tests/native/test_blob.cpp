@@ -9,6 +9,7 @@
 
 #include "blob.h"
 #include "ops/ops.h"
+#include "resnet18.h"
 #include "safetensors.h"
 #include "sha256.h"
 
@@ -74,7 +75,7 @@ const std::vector<uint8_t>& full_model_() {
   static std::vector<uint8_t> file;
   if (!file.empty()) return file;
   std::vector<bl::TensorIn> ts;
-  for (const bl::ConvSpec& c : bl::resnet18_convs()) {
+  for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     mc::ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0};
     size_t n = mc::conv_packed_f32_size(s);
     ts.push_back(bl::tensor_f32(c.name, {int64_t(n)}, std::vector<float>(n, 0.0f),
@@ -228,7 +229,7 @@ TEST_CASE("a complete resnet18 blob passes the model checks", "[blob]") {
   INFO(err);
   REQUIRE(bl::Blob::parse(f.data(), f.size(), &b, &err));
   CHECK(b.tensors().size() == 22);
-  for (const bl::ConvSpec& c : bl::resnet18_convs()) REQUIRE(b.find(c.name));
+  for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) REQUIRE(b.find(c.name));
   CHECK(b.packed_layout() == mc::conv_packed_layout_name());
 }
 

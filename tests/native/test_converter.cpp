@@ -17,6 +17,7 @@
 #include "image.h"
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
+#include "resnet18.h"
 #include "safetensors.h"
 #include "sha256.h"
 
@@ -70,7 +71,7 @@ std::vector<StTensor> random_resnet18_(uint32_t seed) {
   std::mt19937 g(seed);
   std::uniform_real_distribution<float> u(0.0f, 1.0f);
   std::vector<StTensor> ts;
-  for (const bl::ConvSpec& c : bl::resnet18_convs()) {
+  for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     size_t n = size_t(c.out_c) * c.in_c * c.k * c.k;
     ts.push_back({std::string(c.torch_conv) + ".weight", {c.out_c, c.in_c, c.k, c.k},
                   randn_(g, n, std::sqrt(2.0f / float(c.in_c * c.k * c.k)))});
@@ -195,7 +196,7 @@ TEST_CASE("convert round trip: the reader gives back the folded, packed weights"
       CHECK(h["weights"]["bn_folded"] == true);
       CHECK(h["input"]["scale"].get<double>() == 1.0 / 255);   // unknown keys kept
       const bool half = std::string(dtype) == "f16";
-      for (const bl::ConvSpec& c : bl::resnet18_convs()) {
+      for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
         const std::string bn = c.torch_bn;
         std::vector<float> w_ohwi, bias;
         REQUIRE(mc::convert::fold_bn(by_name_(model_(), std::string(c.torch_conv) + ".weight").values,
@@ -395,8 +396,8 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
   CHECK(out.size() < f32.size() / 3);
 
   // producers: conv1 -> layer1.0.conv1 / conv2, the downsample reads the block input
-  const auto& convs = bl::resnet18_convs();
-  const auto& inputs = bl::resnet18_conv_inputs();
+  const auto& convs = mc::resnet18::convs();
+  const auto& inputs = mc::resnet18::conv_inputs();
   auto idx = [&](const std::string& n) {
     for (size_t i = 0; i < convs.size(); ++i)
       if (n == convs[i].name) return int(i);

@@ -26,6 +26,7 @@
 #include "malaria.h"
 #include "ops/ops.h"
 #include "preprocess.h"
+#include "resnet18.h"
 #include "sha256.h"
 #include "test_util.h"
 
@@ -78,7 +79,7 @@ TorchTensors synthetic_torch(uint32_t seed) {
     return lo + (hi - lo) * float(s >> 8) / float(1 << 24);
   };
   TorchTensors t;
-  for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+  for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     TorchTensor w;
     w.shape = {c.out_c, c.in_c, c.k, c.k};
     const float a = std::sqrt(6.0f / float(c.in_c * c.k * c.k));
@@ -114,7 +115,7 @@ struct Folded {
 
 std::map<std::string, Folded> fold(const TorchTensors& t) {
   std::map<std::string, Folded> out;
-  for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+  for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     const std::vector<float>& w = t.at(std::string(c.torch_conv) + ".weight").data;
     const std::string bn = c.torch_bn;
     const auto& g = t.at(bn + ".weight").data;
@@ -161,7 +162,7 @@ std::vector<uint8_t> make_blob(const TorchTensors& t, const BlobSpec& spec, std:
   };
   const std::map<std::string, Folded> folded = fold(t);
   std::vector<mc::blob::TensorIn> ts;
-  for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+  for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     const mc::ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, c.stride, c.pad};
     std::vector<float> packed(mc::conv_packed_f32_size(s));
     mc::conv_pack_f32(s, folded.at(c.name).w_ohwi.data(), folded.at(c.name).bias.data(), packed.data());
@@ -258,7 +259,7 @@ struct RefNet_ {
   std::vector<float> fc_w, fc_b;
 
   static std::vector<double> conv(const std::vector<double>& in, int H, int W, int C,
-                                  const mc::blob::ConvSpec& c, const mc_test::Folded& w, int* oh,
+                                  const mc::resnet18::ConvSpec& c, const mc_test::Folded& w, int* oh,
                                   int* ow) {
     const int OH = (H + 2 * c.pad - c.k) / c.stride + 1, OW = (W + 2 * c.pad - c.k) / c.stride + 1;
     std::vector<double> out(size_t(OH) * OW * c.out_c);
@@ -285,8 +286,8 @@ struct RefNet_ {
   }
 
   void run(const std::vector<float>& x, int S, double logits[2]) const {
-    std::map<std::string, const mc::blob::ConvSpec*> spec;
-    for (const auto& c : mc::blob::resnet18_convs()) spec[c.name] = &c;
+    std::map<std::string, const mc::resnet18::ConvSpec*> spec;
+    for (const auto& c : mc::resnet18::convs()) spec[c.name] = &c;
     std::vector<double> a(x.begin(), x.end());
     int H = S, W = S, C = 3, oh, ow;
     a = conv(a, H, W, C, *spec["conv1"], f.at("conv1"), &oh, &ow);
@@ -719,8 +720,8 @@ std::vector<uint8_t> int8_blob_(const TorchTensors& t, const mc_test::BlobSpec& 
   ranges.detach(*e);
   std::map<std::string, mc::ActivationRanges::Layer> by_name;
   for (const auto& l : ranges.layers()) by_name[l.name] = l;
-  const auto& convs = mc::blob::resnet18_convs();
-  const auto& inputs = mc::blob::resnet18_conv_inputs();
+  const auto& convs = mc::resnet18::convs();
+  const auto& inputs = mc::resnet18::conv_inputs();
   std::vector<mc::QuantParams> qout(convs.size());
   for (size_t i = 0; i < convs.size(); ++i) {
     const auto& l = by_name.at(convs[i].name);

@@ -8,6 +8,7 @@
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
 #include "out_of_line.h"
+#include "resnet18.h"
 #include "sha256.h"
 
 namespace mc {
@@ -40,55 +41,6 @@ bool dtype_from_name(const std::string& s, DType* out) {
   for (DType d : all)
     if (s == dtype_name(d)) { *out = d; return true; }
   return false;
-}
-
-const std::vector<ConvSpec>& resnet18_convs() {
-  static const std::vector<ConvSpec> convs = {
-      {"conv1", 64, 3, 7, 2, 3, "conv1", "bn1"},
-      {"layer1.0.conv1", 64, 64, 3, 1, 1, "layer1.0.conv1", "layer1.0.bn1"},
-      {"layer1.0.conv2", 64, 64, 3, 1, 1, "layer1.0.conv2", "layer1.0.bn2"},
-      {"layer1.1.conv1", 64, 64, 3, 1, 1, "layer1.1.conv1", "layer1.1.bn1"},
-      {"layer1.1.conv2", 64, 64, 3, 1, 1, "layer1.1.conv2", "layer1.1.bn2"},
-      {"layer2.0.conv1", 128, 64, 3, 2, 1, "layer2.0.conv1", "layer2.0.bn1"},
-      {"layer2.0.conv2", 128, 128, 3, 1, 1, "layer2.0.conv2", "layer2.0.bn2"},
-      {"layer2.0.downsample", 128, 64, 1, 2, 0, "layer2.0.downsample.0", "layer2.0.downsample.1"},
-      {"layer2.1.conv1", 128, 128, 3, 1, 1, "layer2.1.conv1", "layer2.1.bn1"},
-      {"layer2.1.conv2", 128, 128, 3, 1, 1, "layer2.1.conv2", "layer2.1.bn2"},
-      {"layer3.0.conv1", 256, 128, 3, 2, 1, "layer3.0.conv1", "layer3.0.bn1"},
-      {"layer3.0.conv2", 256, 256, 3, 1, 1, "layer3.0.conv2", "layer3.0.bn2"},
-      {"layer3.0.downsample", 256, 128, 1, 2, 0, "layer3.0.downsample.0", "layer3.0.downsample.1"},
-      {"layer3.1.conv1", 256, 256, 3, 1, 1, "layer3.1.conv1", "layer3.1.bn1"},
-      {"layer3.1.conv2", 256, 256, 3, 1, 1, "layer3.1.conv2", "layer3.1.bn2"},
-      {"layer4.0.conv1", 512, 256, 3, 2, 1, "layer4.0.conv1", "layer4.0.bn1"},
-      {"layer4.0.conv2", 512, 512, 3, 1, 1, "layer4.0.conv2", "layer4.0.bn2"},
-      {"layer4.0.downsample", 512, 256, 1, 2, 0, "layer4.0.downsample.0", "layer4.0.downsample.1"},
-      {"layer4.1.conv1", 512, 512, 3, 1, 1, "layer4.1.conv1", "layer4.1.bn1"},
-      {"layer4.1.conv2", 512, 512, 3, 1, 1, "layer4.1.conv2", "layer4.1.bn2"},
-  };
-  return convs;
-}
-
-const std::vector<int>& resnet18_conv_inputs() {
-  static const std::vector<int> inputs = [] {
-    const std::vector<ConvSpec>& c = resnet18_convs();
-    std::vector<int> r(c.size(), -1);
-    int block_in = 0, block_conv1 = 0;   // after conv1 (+ max pool) the stream is conv1's output
-    for (size_t i = 1; i < c.size(); ++i) {
-      const std::string n = c[i].name;
-      if (n.size() >= 5 && n.compare(n.size() - 5, 5, "conv1") == 0) {
-        r[i] = block_in;
-        block_conv1 = int(i);
-      } else if (n.size() >= 5 && n.compare(n.size() - 5, 5, "conv2") == 0) {
-        r[i] = block_conv1;
-      } else {   // downsample: reads the block input, like the block's conv1
-        r[i] = r[size_t(block_conv1)];
-      }
-      // the block output (conv2 + shortcut, ReLU) is the next block's input
-      if (n.size() >= 5 && n.compare(n.size() - 5, 5, "conv2") == 0) block_in = int(i);
-    }
-    return r;
-  }();
-  return inputs;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -501,7 +453,7 @@ struct BlobParser_ {
       for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
       return r + "]";
     };
-    for (const ConvSpec& c : resnet18_convs()) {
+    for (const resnet18::ConvSpec& c : resnet18::convs()) {
       known.insert(c.name);
       const Tensor* t = b.find(c.name);
       if (!t) return detail::out_of_line([&] { return fail("missing tensor " + q_(c.name) + " required by resnet18"); });
@@ -523,8 +475,8 @@ struct BlobParser_ {
     if (int8 && opt.check_layout) {
       // the quantization recorded in each packed header: valid, and each conv's input
       // parameters equal its producer's output parameters (the engine relies on it)
-      const std::vector<ConvSpec>& convs = resnet18_convs();
-      const std::vector<int>& inputs = resnet18_conv_inputs();
+      const std::vector<resnet18::ConvSpec>& convs = resnet18::convs();
+      const std::vector<int>& inputs = resnet18::conv_inputs();
       for (size_t i = 0; i < convs.size(); ++i) {
         const Tensor* t = b.find(convs[i].name);
         QuantParams qi = conv_packed_qs8_input_params(t->data);
@@ -542,7 +494,8 @@ struct BlobParser_ {
     }
     const int n_cls = int(b.labels_.size());
     struct Fc { const char* name; std::vector<int64_t> shape; };
-    const Fc fcs[] = {{"fc.weight", {n_cls, kResnet18Features}}, {"fc.bias", {n_cls}}};
+    const Fc fcs[] = {{resnet18::kFcWeight, {n_cls, resnet18::kFeatures}},
+                      {resnet18::kFcBias, {n_cls}}};
     for (const Fc& f : fcs) {
       known.insert(f.name);
       const Tensor* t = b.find(f.name);

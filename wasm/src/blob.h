@@ -6,7 +6,7 @@
 //   if (!mc::blob::Blob::parse(bytes, len, &b, &err)) { report(err); return; }  // names the check
 //   const mc::blob::InputSpec& in = b.input();              // in.size, in.mean[c], in.std[c]
 //   const mc::blob::Calibration& cal = b.calibration();     // cal.temperature, cal.band_lo/hi
-//   for (const mc::blob::ConvSpec& c : mc::blob::resnet18_convs()) {
+//   for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {   // resnet18.h
 //     const mc::blob::Tensor* t = b.find(c.name);          // never null after a successful parse
 //     // t->dtype F32: t->data holds t->elements floats (packed by mc::conv_pack_f32)
 //     // t->dtype F16: t->elements halfs, widen with mc::blob::f16_to_f32
@@ -128,21 +128,6 @@ class Blob {
   std::string packed_layout_;
   std::string packed_layout_int8_;
 };
-
-// The 20 convolutions of torchvision's ResNet18, in graph order, with the torchvision names
-// of their weights and BatchNorm (the converter reads those; the blob uses `name`).
-struct ConvSpec {
-  const char* name;             // blob tensor name, e.g. "layer2.0.downsample"
-  int out_c, in_c, k, stride, pad;
-  const char* torch_conv;       // e.g. "layer2.0.downsample.0" (+ ".weight")
-  const char* torch_bn;         // e.g. "layer2.0.downsample.1" (+ ".weight", ".bias", ...)
-};
-const std::vector<ConvSpec>& resnet18_convs();
-// For each entry of resnet18_convs(): the index of the convolution whose output is its input
-// (through the max pool for conv1), or -1 for the network input. In int8 blobs each conv's
-// input quantization equals the output quantization of that producer.
-const std::vector<int>& resnet18_conv_inputs();
-constexpr int kResnet18Features = 512;
 
 // ---- writer ----
 struct TensorIn {

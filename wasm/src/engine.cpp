@@ -13,6 +13,7 @@
 #include "ops/conv_winograd_qs8.h"
 #include "ops/ops_qs8.h"
 #include "out_of_line.h"
+#include "resnet18.h"
 
 namespace mc {
 
@@ -132,14 +133,15 @@ int band_of(float p, float lo, float hi) {
 // the graph
 
 struct Conv_ {
-  std::string name;
+  const resnet18::ConvSpec* spec = nullptr;   // its entry in the topology table
+  std::string name() const { return spec->name; }
   ConvShape shape{};
   std::vector<float> packed;                 // conv_pack_f32 layout, bias inside
   std::vector<const float*> indirection;     // set up once, points into the arena
   const float* in = nullptr;
   float* out = nullptr;
   const float* residual = nullptr;           // added before the ReLU (conv2 of a block)
-  bool relu = true;
+  bool relu = true;                          // from spec
   bool rows = false;                         // row form (conv_rows_*, ops.h): the stem, which
                                              // reads a pre-padded copy of its input
   size_t in_count = 0, out_count = 0;
@@ -211,9 +213,9 @@ struct Engine::Impl_ {
   // comes sooner, and every result is the same either way (the int8 Winograd is exact)
   bool defer_winograd = false;
 
-  std::vector<Conv_> convs;                  // graph order (blob::resnet18_convs())
+  std::vector<Conv_> convs;                  // blob order (resnet18::convs())
   Conv_* stem = nullptr;
-  Block_ blocks[8];
+  Block_ blocks[resnet18::kBlocks];          // run order: downsample, conv1, conv2
 
   // maxpool 3x3/2 pad 1 after the stem
   int pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;
@@ -282,6 +284,8 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   blob::Blob b;
   std::string perr;
   blob::ParseOptions popt;
+  popt.check_model = true;    // every tensor of resnet18.h, as this graph reads it
+  popt.check_layout = true;   // packed by the kernels of this build
   popt.payload_sha256 = payload_sha256;
   if (!blob::Blob::parse(data, len, &b, &perr, popt)) {
     MC_FAIL_(err, perr);
@@ -320,42 +324,21 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   if (!pre.init(S, in.mean, in.std, lim, err)) return false;
   metadata = b.header_text();
 
-  // convolutions, in graph order
-  const std::vector<blob::ConvSpec>& specs = blob::resnet18_convs();
-  if (specs.size() != 20) {
-    MC_FAIL_(err, "internal: resnet18 has 20 convolutions");
-  }
+  // convolutions, in blob order: Blob::parse (check_model, check_layout) checked each one's
+  // dtype, logical shape, stride, pad and stored size against resnet18::convs()
+  const std::vector<resnet18::ConvSpec>& specs = resnet18::convs();
   convs.resize(specs.size());
   for (size_t i = 0; i < specs.size(); ++i) {
-    const blob::ConvSpec& sp = specs[i];
+    const resnet18::ConvSpec& sp = specs[i];
     const blob::Tensor* t = b.find(sp.name);
-    const std::string tn = std::string("tensor '") + sp.name + "': ";
     if (!t) {
       MC_FAIL_(err, std::string("missing tensor '") + sp.name + "' required by resnet18");
     }
-    if (int8 ? t->dtype != blob::DType::I8
-             : (t->dtype != blob::DType::F32 && t->dtype != blob::DType::F16)) {
-      MC_FAIL_(err, tn + "dtype " + blob::dtype_name(t->dtype) + " does not match weights.dtype " + dtype);
-    }
-    const std::vector<int64_t> want_logical = {sp.out_c, sp.k, sp.k, sp.in_c};
-    if (t->logical_shape != want_logical) {
-      MC_FAIL_(err, tn + "logical_shape " + shape_str_(t->logical_shape) + ", expected " +
-                        shape_str_(want_logical));
-    }
-    if (t->stride != sp.stride || t->pad != sp.pad) {
-      MC_FAIL_(err, tn + "stride/pad " + std::to_string(t->stride) + "/" + std::to_string(t->pad) +
-                        ", expected " + std::to_string(sp.stride) + "/" + std::to_string(sp.pad));
-    }
     Conv_& c = convs[i];
-    c.name = sp.name;
+    c.spec = &sp;
+    c.relu = sp.relu;
     // in_h/in_w are set by plan(); the packed size does not depend on them
     c.shape = ConvShape{sp.k, sp.k, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};
-    const size_t want = int8 ? conv_packed_qs8_size(c.shape) : conv_packed_f32_size(c.shape);
-    if (t->shape.size() != 1 || t->elements != want || want == 0) {
-      MC_FAIL_(err, tn + "stored shape " + shape_str_(t->shape) + ", expected [" +
-                        std::to_string(want) + "] (packed '" +
-                        (int8 ? conv_packed_qs8_layout_name() : conv_packed_layout_name()) + "')");
-    }
     if (int8) {
       if (blob_owned) {   // the engine owns the blob: read the stored weights in place
         c.wq = t->data;
@@ -365,33 +348,21 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
       }
       c.qin = conv_packed_qs8_input_params(c.wq);
       c.qout = conv_packed_qs8_output_params(c.wq);
-      if (!quant_params_valid(c.qin) || !quant_params_valid(c.qout)) {
-        MC_FAIL_(err, tn + "invalid quantization parameters in the packed header");
-      }
     } else if (!widen_(*t, &c.packed, err)) {
       return false;
     }
   }
 
-  const blob::Tensor* fw = b.find("fc.weight");
-  const blob::Tensor* fb = b.find("fc.bias");
-  const std::vector<int64_t> want_w = {2, blob::kResnet18Features}, want_b = {2};
+  const blob::Tensor* fw = b.find(resnet18::kFcWeight);
+  const blob::Tensor* fb = b.find(resnet18::kFcBias);
   if (!fw || !fb) {
-    MC_FAIL_(err, std::string("missing tensor '") + (fw ? "fc.bias" : "fc.weight") +
+    MC_FAIL_(err, std::string("missing tensor '") + (fw ? resnet18::kFcBias : resnet18::kFcWeight) +
                       "' required by resnet18");
   }
-  if (fw->shape != want_w || (fw->dtype != blob::DType::F32 && fw->dtype != blob::DType::F16)) {
-    MC_FAIL_(err, "tensor 'fc.weight': need f32/f16 of shape [2, 512], got " +
-                      std::string(blob::dtype_name(fw->dtype)) + " " + shape_str_(fw->shape));
-  }
-  if (fb->shape != want_b || (fb->dtype != blob::DType::F32 && fb->dtype != blob::DType::F16)) {
-    MC_FAIL_(err, "tensor 'fc.bias': need f32/f16 of shape [2], got " +
-                      std::string(blob::dtype_name(fb->dtype)) + " " + shape_str_(fb->shape));
-  }
   if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
-  cam_w.resize(blob::kResnet18Features);
-  for (int c = 0; c < blob::kResnet18Features; ++c)
-    cam_w[c] = fc_w[blob::kResnet18Features + c] - fc_w[c];
+  const int C = resnet18::kFeatures;
+  cam_w.resize(C);
+  for (int c = 0; c < C; ++c) cam_w[c] = fc_w[C + c] - fc_w[c];
   return plan(err);
 }
 
@@ -400,34 +371,20 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
 // indirection for batch_size images; called again (int8) to grow the batch.
 bool Engine::Impl_::plan(std::string* err, int batch_size) {
   indirection_pointers = 0;
-  // wire the graph: stem, then blocks (conv1, conv2 [, downsample]) per resnet18_convs() names
-  stem = &convs[0];
-  if (stem->name != "conv1") {
-    MC_FAIL_(err, "internal: first convolution is not conv1");
+  // the graph from the topology table: the stem, then per block conv1, conv2 and downsample
+  stem = nullptr;
+  for (Block_& bl : blocks) bl = Block_{};
+  for (Conv_& cv : convs) {
+    const resnet18::ConvSpec& sp = *cv.spec;
+    if (sp.role == resnet18::Role::Stem) {
+      stem = &cv;
+      continue;
+    }
+    Block_& bl = blocks[sp.block_index()];
+    (sp.role == resnet18::Role::Conv1 ? bl.conv1 : sp.role == resnet18::Role::Conv2 ? bl.conv2 : bl.down) = &cv;
   }
-  int nb = 0;
-  for (size_t i = 1; i < convs.size(); ++i) {
-    const std::string& n = convs[i].name;
-    // names: layerL.B.conv1 | layerL.B.conv2 | layerL.B.downsample
-    if (n.size() < 10 || n.compare(0, 5, "layer") != 0) {
-      MC_FAIL_(err, "internal: unexpected convolution name " + n);
-    }
-    const int L = n[5] - '1', B = n[7] - '0';
-    const int bi = L * 2 + B;
-    if (L < 0 || L > 3 || B < 0 || B > 1) {
-      MC_FAIL_(err, "internal: unexpected convolution name " + n);
-    }
-    const std::string leaf = n.substr(9);
-    if (leaf == "conv1") blocks[bi].conv1 = &convs[i];
-    else if (leaf == "conv2") blocks[bi].conv2 = &convs[i];
-    else if (leaf == "downsample") blocks[bi].down = &convs[i];
-    else {
-      MC_FAIL_(err, "internal: unexpected convolution name " + n);
-    }
-    nb = std::max(nb, bi + 1);
-  }
-  for (int i = 0; i < 8; ++i) {
-    if (nb != 8 || !blocks[i].conv1 || !blocks[i].conv2) {
+  for (const Block_& bl : blocks) {
+    if (!stem || !bl.conv1 || !bl.conv2) {
       MC_FAIL_(err, "internal: incomplete resnet18 block list");
     }
   }
@@ -436,17 +393,18 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
   stem->shape.in_h = stem->shape.in_w = S;
   pool_in_h = stem->shape.out_h();
   pool_in_w = stem->shape.out_w();
-  pool_out_h = (pool_in_h + 2 * 1 - 3) / 2 + 1;
-  pool_out_w = (pool_in_w + 2 * 1 - 3) / 2 + 1;
-  int h = pool_out_h, w = pool_out_w, c = 64;
-  size_t max_act = static_cast<size_t>(pool_in_h) * pool_in_w * 64;
+  using resnet18::kPoolPad, resnet18::kPoolSize, resnet18::kPoolStride;
+  pool_out_h = (pool_in_h + 2 * kPoolPad - kPoolSize) / kPoolStride + 1;
+  pool_out_w = (pool_in_w + 2 * kPoolPad - kPoolSize) / kPoolStride + 1;
+  int h = pool_out_h, w = pool_out_w, c = resnet18::kStemChannels;
+  size_t max_act = static_cast<size_t>(pool_in_h) * pool_in_w * resnet18::kStemChannels;
   for (Block_& bl : blocks) {
     for (Conv_* cv : {bl.down, bl.conv1}) {
       if (!cv) continue;
       cv->shape.in_h = h;
       cv->shape.in_w = w;
       if (cv->shape.in_c != c) {
-        MC_FAIL_(err, "tensor '" + cv->name + "': input channels do not chain");
+        MC_FAIL_(err, "tensor '" + cv->name() + "': input channels do not chain");
       }
     }
     bl.conv2->shape.in_h = bl.conv1->shape.out_h();
@@ -458,7 +416,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       MC_FAIL_(err, "input size " + std::to_string(S) + " is too small for resnet18");
     }
     if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
-      MC_FAIL_(err, "tensor '" + bl.down->name + "': shortcut shape does not match");
+      MC_FAIL_(err, "tensor '" + bl.down->name() + "': shortcut shape does not match");
     }
     for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
       if (!cv) continue;
@@ -469,7 +427,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       max_act = std::max(max_act, n);
     }
   }
-  if (c != blob::kResnet18Features) {
+  if (c != resnet18::kFeatures) {
     MC_FAIL_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
   }
   feat_h = h;
@@ -515,31 +473,41 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
   cam = base + offsets[8];
   wg_scratch = base + offsets[9];
 
-  // buffer assignment (indices into the 4 rotating buffers, -1 = network input x):
-  // stem x -> B0, maxpool B0 -> B1; block: in -> t (conv1), [in -> d (downsample)],
-  // t + (d or in) -> out, with in, t, out, d four distinct buffers
+  // buffer assignment: each activation of resnet18.h in one of the 4 rotating buffers (-1: the
+  // network input x, -2: none). The stem writes B0, the max pool B0 -> B1 (block 0's input); in
+  // a block its input, conv1's output, its output and the shortcut are four distinct buffers,
+  // and its output is the next block's input.
+  using resnet18::Act;
   struct Wire_ {
     Conv_* c;
     int in, out, res;
   };
   std::vector<Wire_> wires;
-  wires.push_back({stem, -1, 0, -2});
-  int cur = 1;   // maxpool output
+  int buf_of[int(Act::BlockOut) + 1];   // per activation: its rotating buffer
+  buf_of[int(Act::None)] = -2;
+  buf_of[int(Act::Image)] = -1;
+  buf_of[int(Act::Stem)] = 0;
+  const int pool_out_buf = 1;
+  buf_of[int(Act::BlockIn)] = pool_out_buf;
+  auto wire = [&](Conv_* cv) {
+    const resnet18::ConvSpec& sp = *cv->spec;
+    wires.push_back({cv, buf_of[int(sp.in)], buf_of[int(sp.out)], buf_of[int(sp.residual)]});
+  };
+  wire(stem);
   for (Block_& bl : blocks) {
     int free_[3], nf = 0;
     for (int i = 0; i < 4; ++i)
-      if (i != cur) free_[nf++] = i;
-    const int t = free_[0], out = free_[1], d = free_[2];
-    if (bl.down) wires.push_back({bl.down, cur, d, -2});
-    wires.push_back({bl.conv1, cur, t, -2});
-    wires.push_back({bl.conv2, t, out, bl.down ? d : cur});
-    bl.conv1->relu = bl.conv2->relu = true;
-    if (bl.down) bl.down->relu = false;
-    cur = out;
+      if (i != buf_of[int(Act::BlockIn)]) free_[nf++] = i;
+    buf_of[int(Act::Mid)] = free_[0];
+    buf_of[int(Act::BlockOut)] = free_[1];
+    buf_of[int(Act::Shortcut)] = free_[2];
+    for (Conv_* cv : {bl.down, bl.conv1, bl.conv2})
+      if (cv) wire(cv);
+    buf_of[int(Act::BlockIn)] = buf_of[int(Act::BlockOut)];
   }
-  stem->relu = true;
-  pool_in = bufs[0];
-  pool_out = bufs[1];
+  const int cur = buf_of[int(Act::BlockIn)];   // the last block's output: the features
+  pool_in = bufs[buf_of[int(Act::Stem)]];
+  pool_out = bufs[pool_out_buf];
   features = bufs[cur];
   for (const Wire_& w : wires) {
     w.c->in = w.in < 0 ? x : bufs[w.in];
@@ -579,7 +547,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
     for (const Wire_& w : wires) {
       Conv_& c = *w.c;
       if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
-        MC_FAIL_(err, "tensor '" + c.name + "': input quantization differs from the output "
+        MC_FAIL_(err, "tensor '" + c.name() + "': input quantization differs from the output "
                       "quantization of the layer before (re-convert the model)");
       }
       c.in_q = w.in < 0 ? x_q : bufs_q[w.in];
@@ -615,7 +583,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       if (to->empty()) {
         std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
         if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
-          MC_FAIL_(err, "tensor '" + c.name + "': Winograd weight transform failed");
+          MC_FAIL_(err, "tensor '" + c.name() + "': Winograd weight transform failed");
         }
         to->swap(pw);
       }
@@ -671,7 +639,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
                                      c.indirection_x16.data());
       if (c.wg_batched) {   // its Winograd form beside the direct one, for larger passes
         if (c.w16) {            // made from the stored weights, not their w16 form
-          MC_FAIL_(err, "internal: tensor '" + c.name + "' is w16 and batched Winograd");
+          MC_FAIL_(err, "internal: tensor '" + c.name() + "' is w16 and batched Winograd");
         }
         if (!winograd_(c, &c.packed_wgq)) return false;
       }
@@ -707,7 +675,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       cv.indirection_wg.assign(n, nullptr);
       if (cv.packed_wg.empty() ||
           !conv_winograd_f32_pack_from_igemm(cv.shape, m, cv.packed.data(), cv.packed_wg.data())) {
-        MC_FAIL_(err, "tensor '" + cv.name + "': Winograd weight transform failed");
+        MC_FAIL_(err, "tensor '" + cv.name() + "': Winograd weight transform failed");
       }
       conv_winograd_f32_setup(cv.shape, m, cv.in, zero, wg_scratch, cv.indirection_wg.data());
       std::vector<float>().swap(cv.packed);
@@ -757,11 +725,11 @@ void Engine::Impl_::run_conv_(int index, const Conv_& c) {
                           wg_scratch, c.out, c.residual, c.relu, isa);
   else
     conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
-  observe_(index, c.name.c_str(), c.in, c.in_count, c.out, c.out_count);
+  observe_(index, c.spec->name, c.in, c.in_count, c.out, c.out_count);
 }
 
 void Engine::Impl_::cam_(int slot) {
-  const int C = blob::kResnet18Features;
+  const int C = resnet18::kFeatures;
   const size_t grid = static_cast<size_t>(feat_h) * feat_w;
   float* cam_grid = this->cam_grid + slot * grid;   // this image's
   float* cam = this->cam + static_cast<size_t>(slot) * S * S;
@@ -801,7 +769,8 @@ void Engine::Impl_::forward_f32_() {
     std::memcpy(x_pad.data() + conv_padded_input_offset(stem->shape) + y * row_pad, x + y * row,
                 row * sizeof(float));
   run_conv_(li++, *stem);                                             // conv7x7/2 + ReLU
-  maxpool_f32(pool_in_h, pool_in_w, 64, 3, 2, 1, pool_in, pool_out, isa);   // maxpool 3x3/2
+  maxpool_f32(pool_in_h, pool_in_w, resnet18::kStemChannels, resnet18::kPoolSize,   // maxpool
+              resnet18::kPoolStride, resnet18::kPoolPad, pool_in, pool_out, isa);
   observe_(li++, "maxpool", pool_in, static_cast<size_t>(pool_in_h) * pool_in_w * 64, pool_out,
            static_cast<size_t>(pool_out_h) * pool_out_w * 64);
   for (const Block_& b : blocks) {                                    // 4 stages x 2 blocks
@@ -809,7 +778,7 @@ void Engine::Impl_::forward_f32_() {
     run_conv_(li++, *b.conv1);                                        //   conv3x3 + ReLU
     run_conv_(li++, *b.conv2);                                        //   conv3x3 + shortcut, ReLU
   }
-  const int C = blob::kResnet18Features;
+  const int C = resnet18::kFeatures;
   global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);      // GAP
   observe_(li++, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled, C);
 }
@@ -839,10 +808,11 @@ void Engine::Impl_::forward_qs8_(int k) {
   };
   const size_t pool_in_n = static_cast<size_t>(pool_in_h) * pool_in_w * 64;
   const size_t pool_out_n = static_cast<size_t>(pool_out_h) * pool_out_w * 64;
-  const size_t feat_n = static_cast<size_t>(feat_h) * feat_w * blob::kResnet18Features;
+  const size_t feat_n = static_cast<size_t>(feat_h) * feat_w * resnet18::kFeatures;
   conv(*stem);                                                          // conv7x7/2 + ReLU
   for (int i = 0; i < k; ++i)                                           // maxpool 3x3/2
-    maxpool_qs8(pool_in_h, pool_in_w, 64, 3, 2, 1, bufs_q[0] + i * pool_in_n,
+    maxpool_qs8(pool_in_h, pool_in_w, resnet18::kStemChannels, resnet18::kPoolSize,
+                resnet18::kPoolStride, resnet18::kPoolPad, bufs_q[0] + i * pool_in_n,
                 bufs_q[1] + i * pool_out_n, isa);
   for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks
     if (b.down) conv(*b.down);
@@ -850,8 +820,8 @@ void Engine::Impl_::forward_qs8_(int k) {
     conv(*b.conv2);
   }
   for (int i = 0; i < k; ++i)                                           // GAP (dequantizes)
-    global_avgpool_qs8_f32(feat_h * feat_w, blob::kResnet18Features, features_q + i * feat_n,
-                           features_qp, pooled + i * blob::kResnet18Features, isa);
+    global_avgpool_qs8_f32(feat_h * feat_w, resnet18::kFeatures, features_q + i * feat_n,
+                           features_qp, pooled + i * resnet18::kFeatures, isa);
 }
 
 void Engine::Impl_::forward(const float* input, Prediction* out) {
@@ -891,7 +861,7 @@ void Engine::Impl_::input_rgb_qs8_(int slot, const uint8_t* rgb) {
 
 // FC, CAM and the prediction of image `slot`, from its pooled vector and last features.
 void Engine::Impl_::head_(int slot, Prediction* out) {
-  const int C = blob::kResnet18Features;
+  const int C = resnet18::kFeatures;
   float logits[2];
   const float* pooled = this->pooled + slot * C;
   fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
