@@ -867,6 +867,7 @@ async function setupServiceWorker() {
     console.warn('service worker registration failed', e);
     return;
   }
+  if (!reg) return;   // registration blocked (an automation setting): nothing to update
   const offer = (worker) => {
     if (!navigator.serviceWorker.controller) return;   // first install: nothing to update
     state.updateWaiting = worker;
