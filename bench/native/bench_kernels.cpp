@@ -88,7 +88,7 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   };
   const V vs[] = {{mc::Isa::Scalar, 2, "f32 scalar 2x8"}, {mc::Isa::Simd, 4, "f32 simd128 4x8"},
                   {mc::Isa::Simd, 6, "f32 simd128 6x8"},
-                  {mc::Isa::Simd, 104, "f32 simd128 4x8s4"}};
+                  {mc::Isa::Simd, mc::detail::kF32Mr4x8s4, "f32 simd128 4x8s4"}};
   std::vector<Case> cases;
   // row form (pre-padded input, kh pointers per pixel) for convs with few input channels
   const bool rows = s.in_c <= 4;

@@ -64,7 +64,7 @@ std::vector<Variant> variants() {
   if (mc::default_isa() == mc::Isa::Simd) {
     v.push_back({mc::Isa::Simd, 4, "simd128-4x8"});
     v.push_back({mc::Isa::Simd, 6, "simd128-6x8"});
-    v.push_back({mc::Isa::Simd, 104, "simd128-4x8s4"});
+    v.push_back({mc::Isa::Simd, mc::detail::kF32Mr4x8s4, "simd128-4x8s4"});
   }
   return v;
 }

@@ -437,7 +437,7 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
     int mr;
   };
   for (TF t : {TF{mc::Isa::Scalar, 2}, TF{mc::Isa::Simd, 4}, TF{mc::Isa::Simd, 6},
-               TF{mc::Isa::Simd, 104}}) {
+               TF{mc::Isa::Simd, mc::detail::kF32Mr4x8s4}}) {
     if (mc::detail::effective_isa(t.isa) != t.isa) continue;
     INFO("f32 mr " << t.mr);
     std::vector<float> wantf(out_n), gotf(out_n, -1.0f);

@@ -46,12 +46,6 @@ void set_err_(std::string* err, const std::string& msg) {
     return false;                                            \
   } while (0)
 
-std::string shape_str_(const std::vector<int64_t>& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? ", " : "") + std::to_string(s[i]);
-  return r + "]";
-}
-
 // Copy a blob tensor to floats (f16 widened); false if it holds non-finite values.
 bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
   out->resize(static_cast<size_t>(t.elements));
@@ -72,7 +66,6 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
   return true;
 }
 
-constexpr size_t kArenaAlign_ = 16;   // floats (64 bytes)
 // Most bytes of activation buffers a batch may take (an int8 engine's batch capacity is lowered
 // for large input sizes so that its buffers stay below this).
 constexpr size_t kBatchBytes_ = size_t{256} << 20;
@@ -82,7 +75,7 @@ constexpr size_t kBatchBytes_ = size_t{256} << 20;
 // direct / F(2x2) / F(4x4)): 16x16x64 940 / 565 / 323, 8x8x128 970 / 500 / 310,
 // 4x4x256 1030 / 530 / 1110, 2x2x512 960 / 1700 / -. So F(4x4) from an 8x8 output, F(2x2)
 // from 4x4; below, one tile cannot amortize the transformed weights ((m+2)^2 matrices).
-int winograd_tile_(const ConvShape& s) {
+int f32_winograd_tile_(const ConvShape& s) {
   if (!conv_winograd_f32_applicable(s, 2)) return 0;
   if (s.out_h() >= 8 && s.out_w() >= 8) return 4;
   if (s.out_h() >= 4 && s.out_w() >= 4) return 2;
@@ -94,7 +87,7 @@ int winograd_tile_(const ConvShape& s) {
 // Measured in V8 (bench_kernels, us per conv, a16 w16 igemm incl. its widening copy / Winograd):
 // 16x16x64 435 / 293, 8x8x128 703 / 299, 4x4x256 392 / 231, 2x2x512 416 / 920 (one tile cannot
 // amortize 16 transformed weight matrices).
-bool winograd_qs8_(const ConvShape& s) {
+bool qs8_runs_winograd_(const ConvShape& s) {
   return conv_winograd_qs8_applicable(s) && s.out_h() >= 4 && s.out_w() >= 4;
 }
 
@@ -103,6 +96,12 @@ bool winograd_qs8_(const ConvShape& s) {
 // us per 3x3 512->512 conv over n images of 2x2, a16 igemm / Winograd): n=1 455 / 966,
 // n=2 858 / 903, n=3 1266 / 900, n=4 1698 / 963, n=8 3606 / 1897.
 constexpr int kWinogradBatchMin_ = 3;
+
+using resnet18::kFeatures;
+using resnet18::kPoolPad;
+using resnet18::kPoolSize;
+using resnet18::kPoolStride;
+using resnet18::kStemChannels;
 
 }  // namespace
 
@@ -132,59 +131,108 @@ int band_of(float p, float lo, float hi) {
 // ---------------------------------------------------------------------------------------------
 // the graph
 
+// How a convolution runs (chosen by plan()).
+enum class ConvForm_ : uint8_t {
+  Rows,       // the stem: the row form over a pre-padded copy of its input (conv_rows_*, ops.h)
+  Direct,     // igemm over an indirection buffer (int8: over an int16 copy of its input, a16)
+  Winograd,   // f32: F(m x m, 3x3); int8: the exact F(2x2, 3x3) (ops/conv_winograd_*.h)
+};
+
+// One convolution: its entry in the topology table, how it runs, and for the engine's dtype its
+// weights, activations and indirection. The pointers point into the engine's buffers and stay
+// valid until the next plan().
 struct Conv_ {
-  const resnet18::ConvSpec* spec = nullptr;   // its entry in the topology table
-  std::string name() const { return spec->name; }
-  ConvShape shape{};
-  std::vector<float> packed;                 // conv_pack_f32 layout, bias inside
-  std::vector<const float*> indirection;     // set up once, points into the arena
-  const float* in = nullptr;
-  float* out = nullptr;
-  const float* residual = nullptr;           // added before the ReLU (conv2 of a block)
-  bool relu = true;                          // from spec
-  bool rows = false;                         // row form (conv_rows_*, ops.h): the stem, which
-                                             // reads a pre-padded copy of its input
-  size_t in_count = 0, out_count = 0;
-  // Winograd instead of packed/indirection (set up by plan()): f32 F(m x m) with packed_wg and
-  // indirection_wg; int8 the exact F(2x2) with packed_q in the Winograd form and indirection_wq
-  int winograd = 0;                          // output tile m of F(m x m, 3x3); 0 = direct
-  std::vector<float> packed_wg;              // conv_winograd_f32_pack_from_igemm layout
-  std::vector<const float*> indirection_wg;  // input tiles and GEMM rows (arena, wg_scratch)
-  // int8 blobs: the same graph on int8 activations (ops_qs8.h). The convs run on int16 copies
-  // of their input (conv_run_qs8_a16): the int8 input is widened into `x16` before each conv,
-  // the indirection points into x16.
-  std::vector<uint8_t> packed_q;             // weights made or copied at load: the stored
-                                             // conv_pack_qs8 layout (create, not create_adopt),
-                                             // from plan() on the stem's row form, the w16 form
-                                             // (conv_qs8_a16_prefers_w16) or the Winograd form
-  const uint8_t* wq = nullptr;               // the weights the run uses: packed_q, or the stored
-                                             // tensor in the adopted blob (create_adopt)
-  bool w16 = false;                          // packed_q is in the w16 form
-  bool weights_made = false;                 // wq is the run-time form made from the stored
-                                             // one (row, w16 or Winograd form), made once
-  QuantParams qin{1, 0}, qout{1, 0};         // from the packed header
-  QuantParams qres{1, 0};                    // parameters of `residual_q`
-  std::vector<int16_t> zero_x16;             // in_c = input zero point (padding is real 0)
-  std::vector<const int16_t*> indirection_x16;
-  // layer4's 3x3 convs (2x2 outputs: one Winograd tile per image) keep the direct form for a
-  // pass of one or two images and run the exact Winograd form, packed_wgq, for passes of
-  // kWinogradBatchMin_ or more (made at the batch's plan, from the stored weights)
-  bool wg_batched = false;
-  std::vector<uint8_t> packed_wgq;
-  std::vector<int8_t> zero_q;                // int8 Winograd: in_c = input zero point
-  std::vector<const int8_t*> indirection_wq; // int8 Winograd: input tiles (arena_q)
-  size_t in_count_q = 0;                     // int8 input values widened per run (not the
-                                             // stem's: its input is made in x16_stem)
-  const int8_t* in_q = nullptr;
-  int8_t* out_q = nullptr;
-  const int8_t* residual_q = nullptr;
+  const resnet18::ConvSpec* spec = nullptr;
+  ConvShape shape{};                           // of one image; in_h and in_w set by plan()
+  ConvForm_ form = ConvForm_::Direct;
+  const char* name() const { return spec->name; }
+  bool relu() const { return spec->relu; }
+
+  struct F32 {   // f32 and f16 engines
+    std::vector<float> packed;                 // Rows, Direct: conv_pack_f32 layout, bias inside
+    int winograd_tile = 0;                     // Winograd: the output tile m of F(m x m, 3x3)
+    std::vector<float> packed_winograd;        // Winograd: conv_winograd_f32_pack_from_igemm's
+    std::vector<const float*> indirection;     // into the arena (Winograd: tiles and GEMM rows)
+    const float* in = nullptr;
+    float* out = nullptr;
+    const float* residual = nullptr;           // added before the ReLU (conv2), or null
+    size_t in_count = 0, out_count = 0;        // values of one image (observer)
+  } f32;
+
+  struct Qs8 {   // int8 engines
+    QuantParams in_q{1, 0}, out_q{1, 0};       // from the packed header
+    QuantParams residual_q{1, 0};              // of `residual`
+    // `weights` is what the run reads: the stored conv_pack_qs8 layout (in the adopted blob, or
+    // copied into `owned`) or the form made from it once, in `owned`: the stem's row form, the
+    // w16 form (conv_qs8_a16_prefers_w16) or the Winograd form
+    const uint8_t* weights = nullptr;
+    std::vector<uint8_t> owned;
+    bool weights_made = false;                 // `weights` is a made form
+    bool w16 = false;                          // Rows, Direct: the weights are in the w16 form
+    // layer4's 3x3 convs (one Winograd tile per image) run Direct in passes of one or two
+    // images and the exact Winograd form in passes of kWinogradBatchMin_ or more
+    bool winograd_batched = false;
+    std::vector<uint8_t> winograd_batched_weights;
+    const int8_t* in = nullptr;                // in the int8 arena
+    int8_t* out = nullptr;
+    const int8_t* residual = nullptr;
+    size_t in_count = 0;                       // Direct: values of one image widened per run
+    std::vector<int16_t> zero16;               // Direct: in_c x the input zero point (padding)
+    std::vector<const int16_t*> indirection16; // Rows, Direct: into the int16 copy of the input
+    std::vector<int8_t> zero8;                 // Winograd: in_c x the input zero point
+    std::vector<const int8_t*> indirection_winograd;   // Winograd: input tiles (int8 arena)
+  } q;
 };
 
 struct Block_ {
   Conv_* conv1 = nullptr;
   Conv_* conv2 = nullptr;
-  Conv_* down = nullptr;                     // null: identity shortcut
+  Conv_* down = nullptr;                       // null: identity shortcut
 };
+
+// Where a convolution reads, writes and adds: one of the 4 rotating activation buffers, or
+// kImageBuf_ (the network input) / kNoBuf_ (no residual).
+struct Wire_ {
+  Conv_* conv;
+  int in, out, residual;
+};
+constexpr int kImageBuf_ = -1, kNoBuf_ = -2;
+constexpr int kPoolInBuf_ = 0, kPoolOutBuf_ = 1;   // the max pool: the stem's output -> block 0
+
+// A tiny arena: slots reserved one after another, each 64-byte aligned, then one zero-filled
+// allocation that holds them all.
+template <typename T>
+class Arena_ {
+ public:
+  static constexpr size_t kAlign = 64 / sizeof(T);   // values per 64 bytes
+  // Reserves n values; returns the slot's offset. overflowed() tells whether the sizes overflowed.
+  size_t reserve(size_t n) {
+    const size_t at = size_;
+    size_t padded;
+    if (!add_ok_(n, kAlign - 1, &padded) || !add_ok_(size_, padded / kAlign * kAlign, &size_))
+      overflowed_ = true;
+    return at;
+  }
+  bool overflowed() const { return overflowed_; }
+  size_t size() const { return size_; }
+  // (Re)allocates *storage for every slot; returns the aligned base the offsets are from.
+  T* allocate(std::vector<T>* storage) const {
+    storage->assign(size_ + kAlign, T(0));
+    T* base = storage->data();
+    while (reinterpret_cast<uintptr_t>(base) % 64 != 0) ++base;
+    return base;
+  }
+
+ private:
+  size_t size_ = 0;
+  bool overflowed_ = false;
+};
+
+// The observer's layer indices (LayerActivations::index): the stem, the max pool, the other 19
+// convolutions in run order, the average pool, the fc.
+constexpr int kLayerMaxpool_ = 1;
+constexpr int kLayerAvgpool_ = kLayerMaxpool_ + resnet18::kConvs;
+constexpr int kLayerFc_ = kLayerAvgpool_ + 1;
 
 struct Engine::Impl_ {
   struct FreeDeleter_ {
@@ -213,47 +261,53 @@ struct Engine::Impl_ {
   // comes sooner, and every result is the same either way (the int8 Winograd is exact)
   bool defer_winograd = false;
 
+  // the graph (wire_graph_(), once)
   std::vector<Conv_> convs;                  // blob order (resnet18::convs())
   Conv_* stem = nullptr;
-  Block_ blocks[resnet18::kBlocks];          // run order: downsample, conv1, conv2
+  Block_ blocks[resnet18::kBlocks];          // each runs downsample, conv1, conv2
+  std::vector<Wire_> wires;                  // every conv in run order, with its buffers
 
-  // maxpool 3x3/2 pad 1 after the stem
-  int pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;
-  const float* pool_in = nullptr;
-  float* pool_out = nullptr;
+  // shapes (plan_shapes_())
+  int pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;   // the max pool
+  int feat_h = 0, feat_w = 0;                // last conv features f4: feat_h x feat_w x 512
+  size_t max_activation = 0;                 // values of the largest activation of one image
+  int features_buf = 0;                      // the rotating buffer that holds f4
 
   // head
-  int feat_h = 0, feat_w = 0;                // last conv features f4: feat_h x feat_w x 512
-  const float* features = nullptr;
   std::vector<float> fc_w, fc_b, cam_w;      // [2][512], [2], w[1]-w[0]
-  float* pooled = nullptr;                   // 512 per image
 
   // CAM upsampling tables (half-pixel centers), per output row/col: i0, i1, frac
   std::vector<int> up_y0, up_y1, up_x0, up_x1;
   std::vector<float> up_fy, up_fx;
 
-  // one arena for every activation
+  // the f32 arena (plan_arena_f32_(); an int8 engine's holds no activations of the convs)
   std::vector<float> arena;
   float* x = nullptr;                        // S*S*3 network input
-  float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};
+  float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};   // the rotating activation buffers
   float* zero = nullptr;                     // 512 zeros (padding taps)
+  float* pooled = nullptr;                   // 512 per image
   float* cam_grid = nullptr;                 // feat_h*feat_w per image
   float* cam = nullptr;                      // S*S per image
-  float* wg_scratch = nullptr;               // Winograd transforms, shared by those convs
-  size_t indirection_pointers = 0;
-  std::vector<float> x_pad;                  // f32 stem input, pre-padded (conv_padded_input_*)
-  // int8 activations (int8 blobs only): x_q | 4 rotating buffers, same assignment as f32
+  float* winograd_scratch = nullptr;         // Winograd transforms, shared by those convs
+  const float* pool_in = nullptr;
+  float* pool_out = nullptr;
+  const float* features = nullptr;
+  std::vector<float> stem_input;             // the stem's input, pre-padded (border 0)
+  size_t indirection_pointers = 0;           // of every conv, for arena_bytes()
+
+  // int8 engines: the int8 arena (plan_arena_q_(): the stem's input | 4 rotating buffers)
   std::vector<int8_t> arena_q;
-  int8_t* x_q = nullptr;
+  int8_t* stem_input_q = nullptr;            // pre-padded (border and slack: its zero point)
   int8_t* bufs_q[4] = {nullptr, nullptr, nullptr, nullptr};
   const int8_t* features_q = nullptr;
-  std::vector<int16_t> x16;                  // the int16 copy of the current conv's input
-  std::vector<uint8_t> wq_scratch;           // int8 Winograd transforms, shared by those convs
-  // the stem's input, pre-padded like x_q (border and slack = its zero point, set once): from
-  // the f32 input via x_q, or straight from the resized bytes by qlut (classify)
-  std::vector<int16_t> x16_stem;
-  int16_t qlut[3 * 256] = {};                // byte v of channel c -> quantized normalized value
-  QuantParams features_qp{1, 0};
+  QuantParams features_q_params{1, 0};
+  std::vector<int16_t> input16;              // the int16 copy of the running Direct conv's input
+  // the stem's input as int16, pre-padded like stem_input_q, for every image of a batch: from
+  // the f32 input via stem_input_q (forward), or from the resized bytes by stem_input_lut
+  std::vector<int16_t> stem_input16;
+  int16_t stem_input_lut[3 * 256] = {};      // byte v of channel c -> quantized normalized value
+  std::vector<uint8_t> winograd_scratch_q;   // int8 Winograd transforms, shared by those convs
+  size_t winograd_scratch_q_one_image = 0;   // the largest of one image, deferred or not
 
   LayerObserver observer = nullptr;
   void* observer_ctx = nullptr;
@@ -271,6 +325,23 @@ struct Engine::Impl_ {
   void head_(int slot, Prediction* out);
 
  private:
+  // load()
+  bool wire_graph_(std::string* err);
+  // plan(), in this order
+  bool plan_shapes_(std::string* err);
+  void choose_forms_();
+  bool plan_arena_f32_(std::string* err);
+  void point_convs_f32_();
+  bool plan_arena_q_(std::string* err);
+  bool point_convs_q_(std::string* err);
+  void plan_int16_inputs_q_();
+  bool make_weights_q_(Conv_& c, std::string* err);
+  void setup_indirection_q_(Conv_& c);
+  bool make_weights_f32_(Conv_& c, std::string* err);
+  void setup_indirection_f32_(Conv_& c);
+  void plan_cam_tables_();
+  void set_batch_capacity_();
+
   void forward_f32_();
   void run_conv_(int index, const Conv_& c);
   void observe_(int index, const char* name, const float* in, size_t n_in, const float* out,
@@ -336,19 +407,18 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     }
     Conv_& c = convs[i];
     c.spec = &sp;
-    c.relu = sp.relu;
     // in_h/in_w are set by plan(); the packed size does not depend on them
     c.shape = ConvShape{sp.k, sp.k, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};
     if (int8) {
       if (blob_owned) {   // the engine owns the blob: read the stored weights in place
-        c.wq = t->data;
+        c.q.weights = t->data;
       } else {
-        c.packed_q.assign(t->data, t->data + t->bytes);
-        c.wq = c.packed_q.data();
+        c.q.owned.assign(t->data, t->data + t->bytes);
+        c.q.weights = c.q.owned.data();
       }
-      c.qin = conv_packed_qs8_input_params(c.wq);
-      c.qout = conv_packed_qs8_output_params(c.wq);
-    } else if (!widen_(*t, &c.packed, err)) {
+      c.q.in_q = conv_packed_qs8_input_params(c.q.weights);
+      c.q.out_q = conv_packed_qs8_output_params(c.q.weights);
+    } else if (!widen_(*t, &c.f32.packed, err)) {
       return false;
     }
   }
@@ -360,139 +430,44 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
                       "' required by resnet18");
   }
   if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
-  const int C = resnet18::kFeatures;
+  const int C = kFeatures;
   cam_w.resize(C);
   for (int c = 0; c < C; ++c) cam_w[c] = fc_w[C + c] - fc_w[c];
+  if (!wire_graph_(err)) return false;
   return plan(err);
 }
 
-// Shapes, arena, buffer assignment and indirection: everything inference needs, once.
-// The graph, the weights in the forms the run uses (first call only) and every buffer and
-// indirection for batch_size images; called again (int8) to grow the batch.
-bool Engine::Impl_::plan(std::string* err, int batch_size) {
-  indirection_pointers = 0;
-  // the graph from the topology table: the stem, then per block conv1, conv2 and downsample
-  stem = nullptr;
-  for (Block_& bl : blocks) bl = Block_{};
+// The graph from the topology table, once: the stem and the blocks, and each conv's buffers.
+// Each activation of resnet18.h lives in one of the 4 rotating buffers: the stem writes B0 and
+// the max pool B0 -> B1 (block 0's input); in a block, its input, conv1's output, its output and
+// the shortcut are four distinct buffers, and its output is the next block's input.
+bool Engine::Impl_::wire_graph_(std::string* err) {
+  using resnet18::Act;
+  using resnet18::Role;
   for (Conv_& cv : convs) {
     const resnet18::ConvSpec& sp = *cv.spec;
-    if (sp.role == resnet18::Role::Stem) {
+    if (sp.role == Role::Stem) {
       stem = &cv;
       continue;
     }
     Block_& bl = blocks[sp.block_index()];
-    (sp.role == resnet18::Role::Conv1 ? bl.conv1 : sp.role == resnet18::Role::Conv2 ? bl.conv2 : bl.down) = &cv;
+    (sp.role == Role::Conv1 ? bl.conv1 : sp.role == Role::Conv2 ? bl.conv2 : bl.down) = &cv;
   }
   for (const Block_& bl : blocks) {
     if (!stem || !bl.conv1 || !bl.conv2) {
       MC_FAIL_(err, "internal: incomplete resnet18 block list");
     }
   }
-
-  // shapes
-  stem->shape.in_h = stem->shape.in_w = S;
-  pool_in_h = stem->shape.out_h();
-  pool_in_w = stem->shape.out_w();
-  using resnet18::kPoolPad, resnet18::kPoolSize, resnet18::kPoolStride;
-  pool_out_h = (pool_in_h + 2 * kPoolPad - kPoolSize) / kPoolStride + 1;
-  pool_out_w = (pool_in_w + 2 * kPoolPad - kPoolSize) / kPoolStride + 1;
-  int h = pool_out_h, w = pool_out_w, c = resnet18::kStemChannels;
-  size_t max_act = static_cast<size_t>(pool_in_h) * pool_in_w * resnet18::kStemChannels;
-  for (Block_& bl : blocks) {
-    for (Conv_* cv : {bl.down, bl.conv1}) {
-      if (!cv) continue;
-      cv->shape.in_h = h;
-      cv->shape.in_w = w;
-      if (cv->shape.in_c != c) {
-        MC_FAIL_(err, "tensor '" + cv->name() + "': input channels do not chain");
-      }
-    }
-    bl.conv2->shape.in_h = bl.conv1->shape.out_h();
-    bl.conv2->shape.in_w = bl.conv1->shape.out_w();
-    h = bl.conv2->shape.out_h();
-    w = bl.conv2->shape.out_w();
-    c = bl.conv2->shape.out_c;
-    if (h < 1 || w < 1) {
-      MC_FAIL_(err, "input size " + std::to_string(S) + " is too small for resnet18");
-    }
-    if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
-      MC_FAIL_(err, "tensor '" + bl.down->name() + "': shortcut shape does not match");
-    }
-    for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
-      if (!cv) continue;
-      size_t n;
-      if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c, &n)) {
-        MC_FAIL_(err, "activation size overflows");
-      }
-      max_act = std::max(max_act, n);
-    }
-  }
-  if (c != resnet18::kFeatures) {
-    MC_FAIL_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
-  }
-  feat_h = h;
-  feat_w = w;
-
-  // Winograd convolutions (f32) and their shared scratch
-  size_t wg_scratch_n = 0;
-  size_t wq_scratch_full = 0;   // int8: the largest Winograd scratch of one image, deferred or not
-  for (Conv_& cv : convs) {
-    cv.winograd = int8 ? 0 : winograd_tile_(cv.shape);
-    if (cv.winograd)
-      wg_scratch_n = std::max(wg_scratch_n, conv_winograd_f32_scratch_size(cv.shape, cv.winograd));
-  }
-
-  // arena: x | 4 rotating buffers | zero | pooled | cam_grid | cam | Winograd scratch
-  // (pooled, cam_grid and cam: one per image of a batch)
-  batch = int8 ? batch_size : 1;
-  const size_t SS = static_cast<size_t>(S) * S, nimg = static_cast<size_t>(batch);
-  const size_t act_f32 = int8 ? 0 : max_act;   // int8: activations live in arena_q
-  const size_t sizes[] = {SS * 3, act_f32, act_f32, act_f32, act_f32, 512, 512 * nimg,
-                          static_cast<size_t>(feat_h) * feat_w * nimg, SS * nimg, wg_scratch_n};
-  size_t offsets[10], total = 0;
-  for (int i = 0; i < 10; ++i) {
-    offsets[i] = total;
-    size_t padded;
-    if (!add_ok_(sizes[i], kArenaAlign_ - 1, &padded) || !add_ok_(total, padded / kArenaAlign_ * kArenaAlign_, &total)) {
-      MC_FAIL_(err, "arena size overflows");
-    }
-  }
-  size_t arena_bytes_;
-  if (!mul_ok_(total, sizeof(float), &arena_bytes_) || arena_bytes_ > (size_t{1} << 30)) {
-    MC_FAIL_(err, "activation arena would exceed 1 GiB (input size too large)");
-  }
-  arena.assign(total + kArenaAlign_, 0.0f);
-  // 64-byte align the base
-  float* base = arena.data();
-  while (reinterpret_cast<uintptr_t>(base) % (kArenaAlign_ * sizeof(float)) != 0) ++base;
-  x = base + offsets[0];
-  for (int i = 0; i < 4; ++i) bufs[i] = base + offsets[1 + i];
-  zero = base + offsets[5];
-  pooled = base + offsets[6];
-  cam_grid = base + offsets[7];
-  cam = base + offsets[8];
-  wg_scratch = base + offsets[9];
-
-  // buffer assignment: each activation of resnet18.h in one of the 4 rotating buffers (-1: the
-  // network input x, -2: none). The stem writes B0, the max pool B0 -> B1 (block 0's input); in
-  // a block its input, conv1's output, its output and the shortcut are four distinct buffers,
-  // and its output is the next block's input.
-  using resnet18::Act;
-  struct Wire_ {
-    Conv_* c;
-    int in, out, res;
-  };
-  std::vector<Wire_> wires;
-  int buf_of[int(Act::BlockOut) + 1];   // per activation: its rotating buffer
-  buf_of[int(Act::None)] = -2;
-  buf_of[int(Act::Image)] = -1;
-  buf_of[int(Act::Stem)] = 0;
-  const int pool_out_buf = 1;
-  buf_of[int(Act::BlockIn)] = pool_out_buf;
+  int buf_of[int(Act::BlockOut) + 1];   // per activation: its buffer
+  buf_of[int(Act::None)] = kNoBuf_;
+  buf_of[int(Act::Image)] = kImageBuf_;
+  buf_of[int(Act::Stem)] = kPoolInBuf_;
+  buf_of[int(Act::BlockIn)] = kPoolOutBuf_;
   auto wire = [&](Conv_* cv) {
     const resnet18::ConvSpec& sp = *cv->spec;
     wires.push_back({cv, buf_of[int(sp.in)], buf_of[int(sp.out)], buf_of[int(sp.residual)]});
   };
+  wires.clear();
   wire(stem);
   for (Block_& bl : blocks) {
     int free_[3], nf = 0;
@@ -505,187 +480,369 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
       if (cv) wire(cv);
     buf_of[int(Act::BlockIn)] = buf_of[int(Act::BlockOut)];
   }
-  const int cur = buf_of[int(Act::BlockIn)];   // the last block's output: the features
-  pool_in = bufs[buf_of[int(Act::Stem)]];
-  pool_out = bufs[pool_out_buf];
-  features = bufs[cur];
-  for (const Wire_& w : wires) {
-    w.c->in = w.in < 0 ? x : bufs[w.in];
-    w.c->out = bufs[w.out];
-    w.c->residual = w.res < 0 ? nullptr : bufs[w.res];
-  }
+  features_buf = buf_of[int(Act::BlockIn)];   // the last block's output
+  return true;
+}
 
+// Everything inference needs for batch_size images (int8; f32/f16 engines take one): the
+// shapes, the weights in the forms the run uses (made once), every buffer and indirection.
+// Called again (int8) to grow the batch, and by finish().
+bool Engine::Impl_::plan(std::string* err, int batch_size) {
+  batch = int8 ? batch_size : 1;
+  if (!plan_shapes_(err)) return false;
+  choose_forms_();
+  if (!plan_arena_f32_(err)) return false;
+  point_convs_f32_();
   if (int8) {
-    // int8 arena (x_q | 4 rotating buffers, each 64-byte aligned, each for `batch` images),
-    // same assignment; the quantization must chain: each conv reads its producer's output
-    // parameters
-    size_t act_q = 0, x_bytes = 0, bytes_q = 0;
-    // x_q is the stem's pre-padded input (border and slack = its zero point, set once here);
-    // x16_stem the same for every image of a batch
-    const size_t x_pad_q = conv_padded_input_size(stem->shape);
-    const size_t x_pad_b = conv_padded_input_size(batched_(stem->shape));
-    if (!mul_ok_(max_act, nimg, &act_q) || !add_ok_(act_q, 63, &act_q) ||
-        !add_ok_(x_pad_q, 63, &x_bytes) || x_pad_b == 0) {
-      MC_FAIL_(err, "int8 arena size overflows");
-    }
-    act_q = act_q / 64 * 64;
-    x_bytes = x_bytes / 64 * 64;
-    if (!mul_ok_(act_q, 4, &bytes_q) || !add_ok_(bytes_q, x_bytes + 64, &bytes_q)) {
-      MC_FAIL_(err, "int8 arena size overflows");
-    }
-    arena_q.assign(bytes_q, 0);
-    int8_t* qb = arena_q.data();
-    while (reinterpret_cast<uintptr_t>(qb) % 64 != 0) ++qb;
-    x_q = qb;
-    std::memset(x_q, static_cast<int8_t>(stem->qin.zero_point), x_pad_q);
-    for (int i = 0; i < 4; ++i) bufs_q[i] = qb + x_bytes + static_cast<size_t>(i) * act_q;
-    QuantParams buf_qp[4] = {{1, 0}, {1, 0}, {1, 0}, {1, 0}};
-    auto same = [](QuantParams a, QuantParams b) {
-      return a.scale == b.scale && a.zero_point == b.zero_point;
-    };
-    size_t x16_count = 0, wq_scratch_n = 0;
+    if (!plan_arena_q_(err) || !point_convs_q_(err)) return false;
+    plan_int16_inputs_q_();
     for (const Wire_& w : wires) {
-      Conv_& c = *w.c;
-      if (w.in >= 0 && !same(c.qin, buf_qp[w.in])) {
-        MC_FAIL_(err, "tensor '" + c.name() + "': input quantization differs from the output "
-                      "quantization of the layer before (re-convert the model)");
-      }
-      c.in_q = w.in < 0 ? x_q : bufs_q[w.in];
-      c.out_q = bufs_q[w.out];
-      c.residual_q = w.res < 0 ? nullptr : bufs_q[w.res];
-      if (w.res >= 0) c.qres = buf_qp[w.res];
-      buf_qp[w.out] = c.qout;
-      if (&c == stem) buf_qp[1] = c.qout;   // the max pool keeps its input's parameters
-      if (&c == stem) continue;
-      c.in_count_q = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
-      c.winograd = winograd_qs8_(c.shape) && !defer_winograd ? 2 : 0;
-      c.wg_batched = !c.winograd && !defer_winograd && batch >= kWinogradBatchMin_ &&
-                     conv_winograd_qs8_applicable(c.shape);
-      if (conv_winograd_qs8_applicable(c.shape))   // the batch budget counts its scratch always
-        wq_scratch_full = std::max(wq_scratch_full, conv_winograd_qs8_scratch_size(c.shape));
-      if (c.winograd || c.wg_batched)
-        wq_scratch_n = std::max(wq_scratch_n, conv_winograd_qs8_scratch_size(batched_(c.shape)));
-      if (!c.winograd)   // a Winograd conv reads its int8 input directly
-        x16_count = std::max(x16_count, c.in_count_q * nimg);
+      if (!make_weights_q_(*w.conv, err)) return false;
+      setup_indirection_q_(*w.conv);
     }
-    x16.assign(x16_count, 0);
-    wq_scratch.assign(wq_scratch_n, 0);
-    x16_stem.assign(x_pad_b, static_cast<int16_t>(stem->qin.zero_point));
-    // classify's input: quantize(normalize(v)) depends on the byte v and its channel only, so
-    // one table gives exactly what quantize_f32_qs8 gives on normalize_u8's floats
-    for (int i = 0; i < 3 * 256; ++i) {
-      int8_t q;
-      quantize_f32_qs8(1, pre.norm_lut() + i, stem->qin, &q);
-      qlut[i] = q;
+  } else {
+    for (Conv_& cv : convs) {
+      if (!make_weights_f32_(cv, err)) return false;
+      setup_indirection_f32_(cv);
     }
-    // the exact Winograd form of c's stored weights into *to, once; then its input tiles (int8)
-    auto winograd_ = [&](Conv_& c, std::vector<uint8_t>* to) {
-      if (to->empty()) {
-        std::vector<uint8_t> pw(conv_winograd_qs8_packed_size(c.shape));
-        if (pw.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.wq, pw.data())) {
-          MC_FAIL_(err, "tensor '" + c.name() + "': Winograd weight transform failed");
-        }
-        to->swap(pw);
-      }
-      c.zero_q.assign(static_cast<size_t>(c.shape.in_c), static_cast<int8_t>(c.qin.zero_point));
-      c.indirection_wq.assign(conv_winograd_qs8_indirection_size(batched_(c.shape)), nullptr);
-      conv_winograd_qs8_setup(batched_(c.shape), c.in_q, c.zero_q.data(), c.indirection_wq.data());
-      return true;
-    };
-    for (const Wire_& w : wires) {   // weights (row form, w16 form), indirection into x16
-      Conv_& c = *w.c;
-      // a conv waiting for its Winograd form runs the stored weights as they are meanwhile
-      c.w16 = !c.winograd && !winograd_qs8_(c.shape) && conv_qs8_a16_prefers_w16(c.shape);
-      if (&c == stem) {   // row form: weights repacked once, kh pointers per output pixel
-        c.rows = true;
-        if (!c.weights_made) {
-          c.weights_made = true;
-          std::vector<uint8_t> px(conv_rows_packed_qs8_size(c.shape));
-          conv_rows_repack_qs8(c.shape, c.wq, px.data());
-          c.packed_q.swap(px);
-          c.wq = c.packed_q.data();
-          if (c.w16) {
-            std::vector<uint8_t> pw(conv_rows_packed_qs8_w16_size(c.shape));
-            conv_rows_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
-            c.packed_q.swap(pw);
-            c.wq = c.packed_q.data();
-          }
-        }
-        c.indirection_x16.assign(conv_rows_indirection_size(batched_(c.shape)), nullptr);
-        conv_rows_setup_indirection_qs8_a16(batched_(c.shape), x16_stem.data(),
-                                            c.indirection_x16.data());
-        continue;
-      }
-      if (c.winograd) {   // the Winograd weights replace the direct ones
-        std::vector<uint8_t> pw;   // made from c.wq, which packed_q may still hold
-        if (!winograd_(c, c.weights_made ? &c.packed_q : &pw)) return false;
-        if (!c.weights_made) {
-          c.weights_made = true;
-          c.packed_q.swap(pw);
-          c.wq = c.packed_q.data();
-        }
-        continue;
-      }
-      if (c.w16 && !c.weights_made) {   // the stored int8 weights stay as they are otherwise
-        c.weights_made = true;
-        std::vector<uint8_t> pw(conv_packed_qs8_w16_size(c.shape));
-        conv_widen_packed_qs8_w16(c.shape, c.wq, pw.data());
-        c.packed_q.swap(pw);
-        c.wq = c.packed_q.data();
-      }
-      c.zero_x16.assign(static_cast<size_t>(c.shape.in_c), static_cast<int16_t>(c.qin.zero_point));
-      c.indirection_x16.assign(conv_indirection_size(batched_(c.shape)), nullptr);
-      conv_setup_indirection_qs8_a16(batched_(c.shape), x16.data(), c.zero_x16.data(),
-                                     c.indirection_x16.data());
-      if (c.wg_batched) {   // its Winograd form beside the direct one, for larger passes
-        if (c.w16) {            // made from the stored weights, not their w16 form
-          MC_FAIL_(err, "internal: tensor '" + c.name() + "' is w16 and batched Winograd");
-        }
-        if (!winograd_(c, &c.packed_wgq)) return false;
-      }
-    }
-    features_q = bufs_q[cur];
-    features_qp = buf_qp[cur];
   }
-
-  // indirection, pointing into the arena (which does not move until the next plan())
-  for (Conv_& cv : convs) {
-    const size_t n = int8 ? (cv.winograd ? conv_winograd_qs8_indirection_size(batched_(cv.shape))
-                             : (cv.rows ? conv_rows_indirection_size(batched_(cv.shape))
-                                        : conv_indirection_size(batched_(cv.shape))) +
-                                   (cv.wg_batched ? cv.indirection_wq.size() : 0))
-                     : cv.winograd ? conv_winograd_f32_indirection_size(cv.shape, cv.winograd)
-                                   : conv_indirection_size(cv.shape);
+  indirection_pointers = 0;
+  for (const Conv_& cv : convs) {
+    const size_t n =
+        cv.f32.indirection.size() + cv.q.indirection16.size() + cv.q.indirection_winograd.size();
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
       MC_FAIL_(err, "indirection size overflows");
     }
-    cv.in_count = static_cast<size_t>(cv.shape.in_h) * cv.shape.in_w * cv.shape.in_c;
-    cv.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
-    if (int8) continue;
-    if (&cv == stem) {   // row form on a pre-padded copy of x (border 0, set once here)
-      cv.rows = true;
-      x_pad.assign(conv_padded_input_size(cv.shape), 0.0f);
-      cv.indirection.assign(conv_rows_indirection_size(cv.shape), nullptr);
-      conv_rows_setup_indirection(cv.shape, x_pad.data(), cv.indirection.data());
-      continue;
-    }
-    if (cv.winograd) {   // the Winograd weights replace the direct ones
-      const int m = cv.winograd;
-      cv.packed_wg.assign(conv_winograd_f32_packed_size(cv.shape, m), 0.0f);
-      cv.indirection_wg.assign(n, nullptr);
-      if (cv.packed_wg.empty() ||
-          !conv_winograd_f32_pack_from_igemm(cv.shape, m, cv.packed.data(), cv.packed_wg.data())) {
-        MC_FAIL_(err, "tensor '" + cv.name() + "': Winograd weight transform failed");
-      }
-      conv_winograd_f32_setup(cv.shape, m, cv.in, zero, wg_scratch, cv.indirection_wg.data());
-      std::vector<float>().swap(cv.packed);
-      continue;
-    }
-    cv.indirection.assign(n, nullptr);
-    conv_setup_indirection(cv.shape, cv.in, zero, cv.indirection.data());
   }
+  plan_cam_tables_();
+  if (int8 && !planned) set_batch_capacity_();
+  planned = true;
+  return true;
+}
 
-  // CAM upsampling tables: src = (i + 0.5) * g / S - 0.5, clamped (like align_corners=False)
+// Every conv's input size from S (stem, max pool, blocks), the features' size and the largest
+// activation of one image.
+bool Engine::Impl_::plan_shapes_(std::string* err) {
+  stem->shape.in_h = stem->shape.in_w = S;
+  pool_in_h = stem->shape.out_h();
+  pool_in_w = stem->shape.out_w();
+  pool_out_h = (pool_in_h + 2 * kPoolPad - kPoolSize) / kPoolStride + 1;
+  pool_out_w = (pool_in_w + 2 * kPoolPad - kPoolSize) / kPoolStride + 1;
+  int h = pool_out_h, w = pool_out_w, c = kStemChannels;
+  max_activation = static_cast<size_t>(pool_in_h) * pool_in_w * kStemChannels;
+  for (Block_& bl : blocks) {
+    for (Conv_* cv : {bl.down, bl.conv1}) {
+      if (!cv) continue;
+      cv->shape.in_h = h;
+      cv->shape.in_w = w;
+      if (cv->shape.in_c != c) {
+        MC_FAIL_(err, std::string("tensor '") + cv->name() + "': input channels do not chain");
+      }
+    }
+    bl.conv2->shape.in_h = bl.conv1->shape.out_h();
+    bl.conv2->shape.in_w = bl.conv1->shape.out_w();
+    h = bl.conv2->shape.out_h();
+    w = bl.conv2->shape.out_w();
+    c = bl.conv2->shape.out_c;
+    if (h < 1 || w < 1) {
+      MC_FAIL_(err, "input size " + std::to_string(S) + " is too small for resnet18");
+    }
+    if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
+      MC_FAIL_(err, std::string("tensor '") + bl.down->name() + "': shortcut shape does not match");
+    }
+    for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
+      if (!cv) continue;
+      size_t n;
+      if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c, &n)) {
+        MC_FAIL_(err, "activation size overflows");
+      }
+      max_activation = std::max(max_activation, n);
+    }
+  }
+  if (c != kFeatures) {
+    MC_FAIL_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
+  }
+  feat_h = h;
+  feat_w = w;
+  for (Conv_& cv : convs) {
+    cv.f32.in_count = static_cast<size_t>(cv.shape.in_h) * cv.shape.in_w * cv.shape.in_c;
+    cv.f32.out_count = static_cast<size_t>(cv.shape.out_h()) * cv.shape.out_w() * cv.shape.out_c;
+  }
+  return true;
+}
+
+// How each conv runs: the stem in the row form; f32 the Winograd F(m x m) where it pays; int8
+// the exact Winograd where it pays (unless deferred), else Direct, with w16 weights where those
+// pay, and layer4's Winograd form for passes of kWinogradBatchMin_ or more.
+void Engine::Impl_::choose_forms_() {
+  for (Conv_& cv : convs) {
+    const bool is_stem = &cv == stem;
+    if (!int8) {
+      cv.f32.winograd_tile = is_stem ? 0 : f32_winograd_tile_(cv.shape);
+      cv.form = is_stem ? ConvForm_::Rows
+                        : cv.f32.winograd_tile ? ConvForm_::Winograd : ConvForm_::Direct;
+      continue;
+    }
+    const bool winograd = qs8_runs_winograd_(cv.shape);   // the form it has once not deferred
+    cv.form = is_stem ? ConvForm_::Rows
+                      : winograd && !defer_winograd ? ConvForm_::Winograd : ConvForm_::Direct;
+    // a conv waiting for its Winograd form runs the stored weights as they are meanwhile
+    cv.q.w16 = !winograd && conv_qs8_a16_prefers_w16(cv.shape);
+    cv.q.winograd_batched = !is_stem && cv.form == ConvForm_::Direct && !defer_winograd &&
+                            batch >= kWinogradBatchMin_ && conv_winograd_qs8_applicable(cv.shape);
+  }
+}
+
+// The f32 arena, one slot per buffer: the input x | 4 rotating buffers | zero | pooled |
+// cam_grid | cam | Winograd scratch (pooled, cam_grid and cam: one per image of a batch). An
+// int8 engine's rotating buffers are empty: its activations live in the int8 arena.
+bool Engine::Impl_::plan_arena_f32_(std::string* err) {
+  const size_t SS = static_cast<size_t>(S) * S, nimg = static_cast<size_t>(batch);
+  size_t scratch = 0;
+  for (const Conv_& cv : convs)
+    if (cv.f32.winograd_tile)
+      scratch = std::max(scratch, conv_winograd_f32_scratch_size(cv.shape, cv.f32.winograd_tile));
+  const size_t act = int8 ? 0 : max_activation;
+  Arena_<float> a;
+  const size_t x_at = a.reserve(SS * 3);
+  size_t bufs_at[4];
+  for (size_t& at : bufs_at) at = a.reserve(act);
+  const size_t zero_at = a.reserve(kFeatures);
+  const size_t pooled_at = a.reserve(kFeatures * nimg);
+  const size_t cam_grid_at = a.reserve(static_cast<size_t>(feat_h) * feat_w * nimg);
+  const size_t cam_at = a.reserve(SS * nimg);
+  const size_t scratch_at = a.reserve(scratch);
+  if (a.overflowed()) {
+    MC_FAIL_(err, "arena size overflows");
+  }
+  size_t bytes;
+  if (!mul_ok_(a.size(), sizeof(float), &bytes) || bytes > (size_t{1} << 30)) {
+    MC_FAIL_(err, "activation arena would exceed 1 GiB (input size too large)");
+  }
+  float* base = a.allocate(&arena);
+  x = base + x_at;
+  for (int i = 0; i < 4; ++i) bufs[i] = base + bufs_at[i];
+  zero = base + zero_at;
+  pooled = base + pooled_at;
+  cam_grid = base + cam_grid_at;
+  cam = base + cam_at;
+  winograd_scratch = base + scratch_at;
+  return true;
+}
+
+// Each conv's input, output and residual in the f32 arena, by its wire.
+void Engine::Impl_::point_convs_f32_() {
+  for (const Wire_& w : wires) {
+    Conv_::F32& f = w.conv->f32;
+    f.in = w.in == kImageBuf_ ? x : bufs[w.in];
+    f.out = bufs[w.out];
+    f.residual = w.residual == kNoBuf_ ? nullptr : bufs[w.residual];
+  }
+  pool_in = bufs[kPoolInBuf_];
+  pool_out = bufs[kPoolOutBuf_];
+  features = bufs[features_buf];
+}
+
+// The int8 arena, each slot for `batch` images: the stem's pre-padded input (border and slack:
+// its zero point, set once here) | 4 rotating buffers.
+bool Engine::Impl_::plan_arena_q_(std::string* err) {
+  size_t act = 0;
+  const size_t stem_in = conv_padded_input_size(stem->shape);
+  if (!mul_ok_(max_activation, static_cast<size_t>(batch), &act) ||
+      conv_padded_input_size(batched_(stem->shape)) == 0) {
+    MC_FAIL_(err, "int8 arena size overflows");
+  }
+  Arena_<int8_t> a;
+  const size_t stem_in_at = a.reserve(stem_in);
+  size_t bufs_at[4];
+  for (size_t& at : bufs_at) at = a.reserve(act);
+  if (a.overflowed()) {
+    MC_FAIL_(err, "int8 arena size overflows");
+  }
+  int8_t* base = a.allocate(&arena_q);
+  stem_input_q = base + stem_in_at;
+  std::memset(stem_input_q, static_cast<int8_t>(stem->q.in_q.zero_point), stem_in);
+  for (int i = 0; i < 4; ++i) bufs_q[i] = base + bufs_at[i];
+  return true;
+}
+
+// Each conv's input, output and residual in the int8 arena, by its wire, and the quantization
+// of each buffer as it is written: each conv must read its producer's output parameters (the
+// max pool keeps its input's).
+bool Engine::Impl_::point_convs_q_(std::string* err) {
+  QuantParams buf_q[4] = {{1, 0}, {1, 0}, {1, 0}, {1, 0}};
+  auto same = [](QuantParams a, QuantParams b) {
+    return a.scale == b.scale && a.zero_point == b.zero_point;
+  };
+  for (const Wire_& w : wires) {
+    Conv_& c = *w.conv;
+    Conv_::Qs8& q = c.q;
+    if (w.in != kImageBuf_ && !same(q.in_q, buf_q[w.in])) {
+      MC_FAIL_(err, std::string("tensor '") + c.name() +
+                        "': input quantization differs from the output quantization of the layer "
+                        "before (re-convert the model)");
+    }
+    q.in = w.in == kImageBuf_ ? stem_input_q : bufs_q[w.in];
+    q.out = bufs_q[w.out];
+    q.residual = w.residual == kNoBuf_ ? nullptr : bufs_q[w.residual];
+    if (w.residual != kNoBuf_) q.residual_q = buf_q[w.residual];
+    buf_q[w.out] = q.out_q;
+    if (&c == stem) buf_q[kPoolOutBuf_] = q.out_q;
+    else q.in_count = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
+  }
+  features_q = bufs_q[features_buf];
+  features_q_params = buf_q[features_buf];
+  return true;
+}
+
+// The int16 inputs of the a16 runs (the largest Direct input of a pass, the stem's pre-padded
+// input for every image), the int8 Winograd scratch, and the table that quantizes the resized
+// bytes: quantize(normalize(v)) depends on the byte v and its channel only, so one table gives
+// exactly what quantize_f32_qs8 gives on normalize_u8's floats.
+void Engine::Impl_::plan_int16_inputs_q_() {
+  const size_t nimg = static_cast<size_t>(batch);
+  size_t input16_n = 0, scratch = 0;
+  winograd_scratch_q_one_image = 0;
+  for (const Conv_& c : convs) {
+    if (&c == stem) continue;
+    if (conv_winograd_qs8_applicable(c.shape))   // the batch budget counts it, deferred or not
+      winograd_scratch_q_one_image =
+          std::max(winograd_scratch_q_one_image, conv_winograd_qs8_scratch_size(c.shape));
+    if (c.form == ConvForm_::Winograd || c.q.winograd_batched)
+      scratch = std::max(scratch, conv_winograd_qs8_scratch_size(batched_(c.shape)));
+    if (c.form == ConvForm_::Direct)   // a Winograd conv reads its int8 input directly
+      input16_n = std::max(input16_n, c.q.in_count * nimg);
+  }
+  input16.assign(input16_n, 0);
+  winograd_scratch_q.assign(scratch, 0);
+  stem_input16.assign(conv_padded_input_size(batched_(stem->shape)),
+                      static_cast<int16_t>(stem->q.in_q.zero_point));
+  for (int i = 0; i < 3 * 256; ++i) {
+    int8_t v;
+    quantize_f32_qs8(1, pre.norm_lut() + i, stem->q.in_q, &v);
+    stem_input_lut[i] = v;
+  }
+}
+
+namespace {
+// The exact Winograd form of a conv's stored int8 weights.
+bool make_winograd_qs8_(const Conv_& c, std::vector<uint8_t>* to) {
+  std::vector<uint8_t> w(conv_winograd_qs8_packed_size(c.shape));
+  if (w.empty() || !conv_winograd_qs8_pack_from_igemm(c.shape, c.q.weights, w.data())) return false;
+  to->swap(w);
+  return true;
+}
+}  // namespace
+
+// The int8 weights in the form the conv runs, made once from the stored ones: the stem's row
+// form (and its w16 form), the Winograd form, the w16 form; layer4's batched Winograd form
+// beside the stored weights. Other convs run the stored weights as they are.
+bool Engine::Impl_::make_weights_q_(Conv_& c, std::string* err) {
+  Conv_::Qs8& q = c.q;
+  auto use = [&](std::vector<uint8_t>* made) {
+    q.owned.swap(*made);
+    q.weights = q.owned.data();
+    q.weights_made = true;
+  };
+  if (c.form == ConvForm_::Rows && !q.weights_made) {
+    std::vector<uint8_t> rows(conv_rows_packed_qs8_size(c.shape));
+    conv_rows_repack_qs8(c.shape, q.weights, rows.data());
+    use(&rows);
+    if (q.w16) {
+      std::vector<uint8_t> wide(conv_rows_packed_qs8_w16_size(c.shape));
+      conv_rows_widen_packed_qs8_w16(c.shape, q.weights, wide.data());
+      use(&wide);
+    }
+  } else if (c.form == ConvForm_::Winograd && !q.weights_made) {
+    std::vector<uint8_t> wg;
+    if (!make_winograd_qs8_(c, &wg)) {
+      MC_FAIL_(err, std::string("tensor '") + c.name() + "': Winograd weight transform failed");
+    }
+    use(&wg);
+  } else if (c.form == ConvForm_::Direct && q.w16 && !q.weights_made) {
+    std::vector<uint8_t> wide(conv_packed_qs8_w16_size(c.shape));
+    conv_widen_packed_qs8_w16(c.shape, q.weights, wide.data());
+    use(&wide);
+  }
+  if (q.winograd_batched) {
+    if (q.w16) {   // made from the stored weights, not their w16 form
+      MC_FAIL_(err, std::string("internal: tensor '") + c.name() + "' is w16 and batched Winograd");
+    }
+    if (q.winograd_batched_weights.empty() && !make_winograd_qs8_(c, &q.winograd_batched_weights)) {
+      MC_FAIL_(err, std::string("tensor '") + c.name() + "': Winograd weight transform failed");
+    }
+  }
+  return true;
+}
+
+// The int8 indirection of a pass over `batch` images: the stem's rows into stem_input16, a
+// Direct conv's taps into input16 (padding taps: zero16), a Winograd conv's input tiles into
+// the int8 arena.
+void Engine::Impl_::setup_indirection_q_(Conv_& c) {
+  Conv_::Qs8& q = c.q;
+  const ConvShape s = batched_(c.shape);
+  auto winograd_tiles = [&] {
+    q.zero8.assign(static_cast<size_t>(s.in_c), static_cast<int8_t>(q.in_q.zero_point));
+    q.indirection_winograd.assign(conv_winograd_qs8_indirection_size(s), nullptr);
+    conv_winograd_qs8_setup(s, q.in, q.zero8.data(), q.indirection_winograd.data());
+  };
+  switch (c.form) {
+    case ConvForm_::Rows:
+      q.indirection16.assign(conv_rows_indirection_size(s), nullptr);
+      conv_rows_setup_indirection_qs8_a16(s, stem_input16.data(), q.indirection16.data());
+      break;
+    case ConvForm_::Winograd:
+      std::vector<const int16_t*>().swap(q.indirection16);   // of a staged plan
+      winograd_tiles();
+      break;
+    case ConvForm_::Direct:
+      q.zero16.assign(static_cast<size_t>(s.in_c), static_cast<int16_t>(q.in_q.zero_point));
+      q.indirection16.assign(conv_indirection_size(s), nullptr);
+      conv_setup_indirection_qs8_a16(s, input16.data(), q.zero16.data(), q.indirection16.data());
+      if (q.winograd_batched) winograd_tiles();
+      break;
+  }
+}
+
+// The f32 Winograd form of a conv's weights, made once (the direct ones are freed).
+bool Engine::Impl_::make_weights_f32_(Conv_& c, std::string* err) {
+  Conv_::F32& f = c.f32;
+  if (c.form != ConvForm_::Winograd || !f.packed_winograd.empty()) return true;
+  f.packed_winograd.assign(conv_winograd_f32_packed_size(c.shape, f.winograd_tile), 0.0f);
+  if (f.packed_winograd.empty() ||
+      !conv_winograd_f32_pack_from_igemm(c.shape, f.winograd_tile, f.packed.data(),
+                                         f.packed_winograd.data())) {
+    MC_FAIL_(err, std::string("tensor '") + c.name() + "': Winograd weight transform failed");
+  }
+  std::vector<float>().swap(f.packed);
+  return true;
+}
+
+// The f32 indirection: the stem's rows into its pre-padded input (border 0, set once here), a
+// Direct conv's taps into the arena (padding taps: zero), a Winograd conv's input tiles and
+// GEMM rows (arena and Winograd scratch).
+void Engine::Impl_::setup_indirection_f32_(Conv_& c) {
+  Conv_::F32& f = c.f32;
+  switch (c.form) {
+    case ConvForm_::Rows:
+      stem_input.assign(conv_padded_input_size(c.shape), 0.0f);
+      f.indirection.assign(conv_rows_indirection_size(c.shape), nullptr);
+      conv_rows_setup_indirection(c.shape, stem_input.data(), f.indirection.data());
+      break;
+    case ConvForm_::Winograd:
+      f.indirection.assign(conv_winograd_f32_indirection_size(c.shape, f.winograd_tile), nullptr);
+      conv_winograd_f32_setup(c.shape, f.winograd_tile, f.in, zero, winograd_scratch,
+                              f.indirection.data());
+      break;
+    case ConvForm_::Direct:
+      f.indirection.assign(conv_indirection_size(c.shape), nullptr);
+      conv_setup_indirection(c.shape, f.in, zero, f.indirection.data());
+      break;
+  }
+}
+
+// CAM upsampling tables: src = (i + 0.5) * g / S - 0.5, clamped (like align_corners=False).
+void Engine::Impl_::plan_cam_tables_() {
   auto table = [&](int g, std::vector<int>* i0, std::vector<int>* i1, std::vector<float>* f) {
     i0->resize(S);
     i1->resize(S);
@@ -702,14 +859,17 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
   };
   table(feat_h, &up_y0, &up_y1, &up_fy);
   table(feat_w, &up_x0, &up_x1, &up_fx);
-  if (int8 && !planned) {   // one image's buffers, planned just now: how many fit the budget
-    const size_t per_image = arena_q.size() + std::max(wq_scratch.size(), wq_scratch_full) +
-                             (x16.size() + x16_stem.size()) * sizeof(int16_t) +
-                             indirection_pointers * sizeof(void*) + 1;
-    batch_cap = static_cast<int>(std::max<size_t>(1, std::min<size_t>(kMaxBatch, kBatchBytes_ / per_image)));
-  }
-  planned = true;
-  return true;
+}
+
+// int8, at the first plan (one image): how many images a pass may take with its buffers under
+// kBatchBytes_.
+void Engine::Impl_::set_batch_capacity_() {
+  const size_t per_image =
+      arena_q.size() + std::max(winograd_scratch_q.size(), winograd_scratch_q_one_image) +
+      (input16.size() + stem_input16.size()) * sizeof(int16_t) +
+      indirection_pointers * sizeof(void*) + 1;
+  batch_cap = static_cast<int>(
+      std::max<size_t>(1, std::min<size_t>(kMaxBatch, kBatchBytes_ / per_image)));
 }
 
 void Engine::Impl_::observe_(int index, const char* name, const float* in, size_t n_in,
@@ -718,18 +878,27 @@ void Engine::Impl_::observe_(int index, const char* name, const float* in, size_
 }
 
 void Engine::Impl_::run_conv_(int index, const Conv_& c) {
-  if (c.rows)
-    conv_rows_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
-  else if (c.winograd)
-    conv_winograd_f32_run(c.shape, c.winograd, c.indirection_wg.data(), c.packed_wg.data(),
-                          wg_scratch, c.out, c.residual, c.relu, isa);
-  else
-    conv_run_f32(c.shape, c.indirection.data(), c.packed.data(), c.out, c.residual, c.relu, isa);
-  observe_(index, c.spec->name, c.in, c.in_count, c.out, c.out_count);
+  const Conv_::F32& f = c.f32;
+  switch (c.form) {
+    case ConvForm_::Rows:
+      conv_rows_run_f32(c.shape, f.indirection.data(), f.packed.data(), f.out, f.residual,
+                        c.relu(), isa);
+      break;
+    case ConvForm_::Winograd:
+      conv_winograd_f32_run(c.shape, f.winograd_tile, f.indirection.data(),
+                            f.packed_winograd.data(), winograd_scratch, f.out, f.residual,
+                            c.relu(), isa);
+      break;
+    case ConvForm_::Direct:
+      conv_run_f32(c.shape, f.indirection.data(), f.packed.data(), f.out, f.residual, c.relu(),
+                   isa);
+      break;
+  }
+  observe_(index, c.name(), f.in, f.in_count, f.out, f.out_count);
 }
 
 void Engine::Impl_::cam_(int slot) {
-  const int C = resnet18::kFeatures;
+  const int C = kFeatures;
   const size_t grid = static_cast<size_t>(feat_h) * feat_w;
   float* cam_grid = this->cam_grid + slot * grid;   // this image's
   float* cam = this->cam + static_cast<size_t>(slot) * S * S;
@@ -738,8 +907,8 @@ void Engine::Impl_::cam_(int slot) {
     float s = 0;
     if (int8) {   // dequantized on the fly: scale * (q - zp)
       const int8_t* f = features_q + static_cast<size_t>(p) * C;
-      for (int c = 0; c < C; ++c) s += cam_w[c] * static_cast<float>(f[c] - features_qp.zero_point);
-      s *= features_qp.scale;
+      for (int c = 0; c < C; ++c) s += cam_w[c] * static_cast<float>(f[c] - features_q_params.zero_point);
+      s *= features_q_params.scale;
     } else {
       const float* f = features + static_cast<size_t>(p) * C;
       for (int c = 0; c < C; ++c) s += cam_w[c] * f[c];
@@ -764,75 +933,82 @@ void Engine::Impl_::cam_(int slot) {
 // The network: reads like the math. x (f32, normalized) -> features -> pooled.
 void Engine::Impl_::forward_f32_() {
   int li = 0;
-  const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+  const size_t row = static_cast<size_t>(S) * 3;
+  const size_t row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
   for (int y = 0; y < S; ++y)   // into the stem's pre-padded input
-    std::memcpy(x_pad.data() + conv_padded_input_offset(stem->shape) + y * row_pad, x + y * row,
-                row * sizeof(float));
+    std::memcpy(stem_input.data() + conv_padded_input_offset(stem->shape) + y * row_pad,
+                x + y * row, row * sizeof(float));
   run_conv_(li++, *stem);                                             // conv7x7/2 + ReLU
-  maxpool_f32(pool_in_h, pool_in_w, resnet18::kStemChannels, resnet18::kPoolSize,   // maxpool
-              resnet18::kPoolStride, resnet18::kPoolPad, pool_in, pool_out, isa);
-  observe_(li++, "maxpool", pool_in, static_cast<size_t>(pool_in_h) * pool_in_w * 64, pool_out,
-           static_cast<size_t>(pool_out_h) * pool_out_w * 64);
+  maxpool_f32(pool_in_h, pool_in_w, kStemChannels, kPoolSize, kPoolStride, kPoolPad, pool_in,
+              pool_out, isa);                                         // maxpool 3x3/2
+  observe_(li++, "maxpool", pool_in, static_cast<size_t>(pool_in_h) * pool_in_w * kStemChannels,
+           pool_out, static_cast<size_t>(pool_out_h) * pool_out_w * kStemChannels);
   for (const Block_& b : blocks) {                                    // 4 stages x 2 blocks
     if (b.down) run_conv_(li++, *b.down);                             //   shortcut 1x1/2
     run_conv_(li++, *b.conv1);                                        //   conv3x3 + ReLU
     run_conv_(li++, *b.conv2);                                        //   conv3x3 + shortcut, ReLU
   }
-  const int C = resnet18::kFeatures;
+  const int C = kFeatures;
   global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);      // GAP
-  observe_(li++, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled, C);
+  observe_(kLayerAvgpool_, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled,
+           C);
 }
 
 // The same graph on int8 activations (the observer is not called: it sees f32 engines only),
-// for the first k images of a batch, from the stem's input in x16_stem. Each conv runs once
+// for the first k images of a batch, from the stem's input in stem_input16. Each conv runs once
 // over all k images (ConvShape::n = k); the pools go image by image.
 void Engine::Impl_::forward_qs8_(int k) {
-  const int8_t* widened = nullptr;   // whose values x16 holds (a block's downsample and conv1
-                                     // read the same input)
+  const int8_t* widened = nullptr;   // whose values input16 holds (a block's downsample and
+                                     // conv1 read the same input)
   auto conv = [&](const Conv_& c) {
+    const Conv_::Qs8& q = c.q;
     const ConvShape s = batched_(c.shape, k);
-    if (c.winograd || (c.wg_batched && k >= kWinogradBatchMin_)) {   // exact Winograd F(2x2, 3x3)
-      conv_winograd_qs8_run(s, c.indirection_wq.data(), c.winograd ? c.wq : c.packed_wgq.data(),
-                            wq_scratch.data(), c.out_q, c.residual_q, c.qres, c.relu, isa);
-      if (c.out_q == widened) widened = nullptr;
+    if (c.form == ConvForm_::Winograd || (q.winograd_batched && k >= kWinogradBatchMin_)) {
+      conv_winograd_qs8_run(s, q.indirection_winograd.data(),
+                            c.form == ConvForm_::Winograd ? q.weights
+                                                          : q.winograd_batched_weights.data(),
+                            winograd_scratch_q.data(), q.out, q.residual, q.residual_q, c.relu(),
+                            isa);
+      if (q.out == widened) widened = nullptr;
       return;
     }
-    if (&c != stem && c.in_q != widened) widen_qs8_a16(c.in_count_q * k, c.in_q, x16.data());
-    widened = c.out_q == c.in_q ? nullptr : c.in_q;
-    if (c.rows)
-      conv_rows_run_qs8_a16(s, c.indirection_x16.data(), c.wq, c.w16,
-                            c.out_q, c.residual_q, c.qres, c.relu, isa);
+    if (c.form != ConvForm_::Rows && q.in != widened)   // the stem reads stem_input16
+      widen_qs8_a16(q.in_count * k, q.in, input16.data());
+    widened = q.out == q.in ? nullptr : q.in;
+    if (c.form == ConvForm_::Rows)
+      conv_rows_run_qs8_a16(s, q.indirection16.data(), q.weights, q.w16, q.out, q.residual,
+                            q.residual_q, c.relu(), isa);
     else
-      conv_run_qs8_a16(s, c.indirection_x16.data(), c.wq, c.w16, c.out_q,
-                       c.residual_q, c.qres, c.relu, isa);
+      conv_run_qs8_a16(s, q.indirection16.data(), q.weights, q.w16, q.out, q.residual,
+                       q.residual_q, c.relu(), isa);
   };
-  const size_t pool_in_n = static_cast<size_t>(pool_in_h) * pool_in_w * 64;
-  const size_t pool_out_n = static_cast<size_t>(pool_out_h) * pool_out_w * 64;
-  const size_t feat_n = static_cast<size_t>(feat_h) * feat_w * resnet18::kFeatures;
+  const size_t pool_in_n = static_cast<size_t>(pool_in_h) * pool_in_w * kStemChannels;
+  const size_t pool_out_n = static_cast<size_t>(pool_out_h) * pool_out_w * kStemChannels;
+  const size_t feat_n = static_cast<size_t>(feat_h) * feat_w * kFeatures;
   conv(*stem);                                                          // conv7x7/2 + ReLU
   for (int i = 0; i < k; ++i)                                           // maxpool 3x3/2
-    maxpool_qs8(pool_in_h, pool_in_w, resnet18::kStemChannels, resnet18::kPoolSize,
-                resnet18::kPoolStride, resnet18::kPoolPad, bufs_q[0] + i * pool_in_n,
-                bufs_q[1] + i * pool_out_n, isa);
+    maxpool_qs8(pool_in_h, pool_in_w, kStemChannels, kPoolSize, kPoolStride, kPoolPad,
+                bufs_q[kPoolInBuf_] + i * pool_in_n, bufs_q[kPoolOutBuf_] + i * pool_out_n, isa);
   for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks
     if (b.down) conv(*b.down);
     conv(*b.conv1);
     conv(*b.conv2);
   }
   for (int i = 0; i < k; ++i)                                           // GAP (dequantizes)
-    global_avgpool_qs8_f32(feat_h * feat_w, resnet18::kFeatures, features_q + i * feat_n,
-                           features_qp, pooled + i * resnet18::kFeatures, isa);
+    global_avgpool_qs8_f32(feat_h * feat_w, kFeatures, features_q + i * feat_n, features_q_params,
+                           pooled + i * kFeatures, isa);
 }
 
 void Engine::Impl_::forward(const float* input, Prediction* out) {
   if (input != x) std::memcpy(x, input, static_cast<size_t>(S) * S * 3 * sizeof(float));
   if (int8) {
-    // quantize the input into the stem's pre-padded buffers (x_q, then its int16 copy)
-    const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+    // quantize the input into the stem's pre-padded buffers (stem_input_q, then its int16 copy)
+    const size_t row = static_cast<size_t>(S) * 3;
+    const size_t row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
     const size_t off = conv_padded_input_offset(stem->shape);
     for (int y = 0; y < S; ++y) {
-      quantize_f32_qs8(row, x + y * row, stem->qin, x_q + off + y * row_pad);
-      widen_qs8_a16(row, x_q + off + y * row_pad, x16_stem.data() + off + y * row_pad);
+      quantize_f32_qs8(row, x + y * row, stem->q.in_q, stem_input_q + off + y * row_pad);
+      widen_qs8_a16(row, stem_input_q + off + y * row_pad, stem_input16.data() + off + y * row_pad);
     }
     forward_qs8_(1);
   } else {
@@ -842,30 +1018,31 @@ void Engine::Impl_::forward(const float* input, Prediction* out) {
 }
 
 // int8 engines, image `slot` of a batch from its resized bytes: each byte's quantized normalized
-// value by qlut, straight into the stem's int16 input (the same values as forward() on
-// normalize_u8's floats).
+// value by stem_input_lut, straight into the stem's int16 input (the same values as forward()
+// on normalize_u8's floats).
 void Engine::Impl_::input_rgb_qs8_(int slot, const uint8_t* rgb) {
-  const size_t row = static_cast<size_t>(S) * 3, row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
-  int16_t* dst = x16_stem.data() + slot * conv_padded_image_stride(stem->shape) +
+  const size_t row = static_cast<size_t>(S) * 3;
+  const size_t row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
+  int16_t* dst = stem_input16.data() + slot * conv_padded_image_stride(stem->shape) +
                  conv_padded_input_offset(stem->shape);
   for (int y = 0; y < S; ++y) {
     const uint8_t* src = rgb + y * row;
     int16_t* d = dst + y * row_pad;
     for (size_t i = 0; i < row; i += 3) {
-      d[i] = qlut[src[i]];
-      d[i + 1] = qlut[256 + src[i + 1]];
-      d[i + 2] = qlut[512 + src[i + 2]];
+      d[i] = stem_input_lut[src[i]];
+      d[i + 1] = stem_input_lut[256 + src[i + 1]];
+      d[i + 2] = stem_input_lut[512 + src[i + 2]];
     }
   }
 }
 
 // FC, CAM and the prediction of image `slot`, from its pooled vector and last features.
 void Engine::Impl_::head_(int slot, Prediction* out) {
-  const int C = resnet18::kFeatures;
+  const int C = kFeatures;
   float logits[2];
   const float* pooled = this->pooled + slot * C;
   fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
-  if (!int8) observe_(22, "fc", pooled, C, logits, 2);
+  if (!int8) observe_(kLayerFc_, "fc", pooled, C, logits, 2);
   cam_(slot);                                                         // CAM from f4
 
   out->logits[0] = logits[0];
@@ -924,7 +1101,7 @@ bool Engine::classify(const uint8_t* pixels, int width, int height, int channels
   if (!out) {
     MC_FAIL_(err, "null result");
   }
-  if (impl_->int8) {   // the f32 input is not needed: qlut quantizes the resized bytes
+  if (impl_->int8) {   // the f32 input is not needed: stem_input_lut quantizes the bytes
     if (!impl_->pre.resize(pixels, width, height, channels, err)) return false;
     impl_->input_rgb_qs8_(0, impl_->pre.resized());
     impl_->forward_qs8_(1);
@@ -996,9 +1173,10 @@ float Engine::band_lo() const { return impl_->band_lo; }
 float Engine::band_hi() const { return impl_->band_hi; }
 const char* Engine::weight_dtype() const { return impl_->dtype.c_str(); }
 size_t Engine::arena_bytes() const {
-  return impl_->arena.size() * sizeof(float) + impl_->arena_q.size() + impl_->wq_scratch.size() +
-         (impl_->x16.size() + impl_->x16_stem.size()) * sizeof(int16_t) +
-         impl_->indirection_pointers * sizeof(void*);
+  const Impl_& m = *impl_;
+  return m.arena.size() * sizeof(float) + m.arena_q.size() + m.winograd_scratch_q.size() +
+         (m.input16.size() + m.stem_input16.size()) * sizeof(int16_t) +
+         m.indirection_pointers * sizeof(void*);
 }
 Isa Engine::isa() const { return impl_->isa; }
 

@@ -28,6 +28,7 @@ constexpr int kStemChannels = 64;
 constexpr int kStages = 4;
 constexpr int kBlocksPerStage = 2;
 constexpr int kBlocks = kStages * kBlocksPerStage;
+constexpr int kConvs = 20;            // convs().size(): the stem, 2 per block, 3 downsamples
 constexpr int kPoolSize = 3, kPoolStride = 2, kPoolPad = 1;   // the max pool after the stem
 constexpr const char* kFcWeight = "fc.weight";   // [kClasses, kFeatures], row-major
 constexpr const char* kFcBias = "fc.bias";       // [kClasses]

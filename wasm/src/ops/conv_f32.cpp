@@ -102,7 +102,7 @@ kernels::F32IgemmUkernel f32_ukernel(Isa isa, int mr) {
 #if MC_HAVE_SIMD128
     if (mr == 4) uk = kernels::f32_igemm_ukernel_4x8__simd128;
     if (mr == 6) uk = kernels::f32_igemm_ukernel_6x8__simd128;
-    if (mr == 104) uk = kernels::f32_igemm_ukernel_4x8s4__simd128;   // 4x8, 4-wide loads
+    if (mr == kF32Mr4x8s4) uk = kernels::f32_igemm_ukernel_4x8s4__simd128;
 #endif
   }
   return uk;

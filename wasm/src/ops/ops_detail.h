@@ -18,14 +18,19 @@ namespace detail {
 constexpr int kF32IgemmMrScalar = 2;
 constexpr int kF32IgemmMrSimd = 4;   // 4x8 beat 6x8 natively (SSE) and in V8 (bench)
 
-// conv_run_f32 with an explicit microkernel: mr = 2 (scalar), 4, 6 or 104 (= 4x8s4) (SIMD). Returns false
-// (and computes nothing) when that tile does not exist for the ISA or in this build.
+// The f32 4x8s4 tile (4 rows x 8 channels, activations loaded 4 channels at a time) has the
+// same 4 rows as 4x8: the functions below name it by this mr value instead.
+constexpr int kF32Mr4x8s4 = 104;
+
+// conv_run_f32 with an explicit microkernel: mr = 2 (scalar), 4, 6 or kF32Mr4x8s4 (SIMD).
+// Returns false (and computes nothing) when that tile does not exist for the ISA or in this
+// build.
 bool conv_run_f32_tile(const ConvShape& s, const float* const* indirection, const float* packed,
                        float* output, const float* residual, bool relu, Isa isa, int mr);
 
 // Tile of conv_rows_run_f32 with SIMD: 4x8s4 (4-wide activation loads pay on the long
 // kw*in_c rows: stem 7x7/2 ~7% faster than the plain conv's 4x8 in V8, where 4x8s4 is slower).
-constexpr int kF32RowsMrSimd = 104;
+constexpr int kF32RowsMrSimd = kF32Mr4x8s4;
 // conv_rows_run_f32 with an explicit microkernel (same mr values as conv_run_f32_tile).
 bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
                             const float* packed, float* output, const float* residual, bool relu,
