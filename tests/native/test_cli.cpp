@@ -437,6 +437,19 @@ TEST_CASE("cli: --mode auto: a cell crop is mode cell, a solid image is not a sm
   CHECK(f.at("cells") == 0);
   CHECK(f.at("parasitemia") == 0.0);
   CHECK(f.at("ci95") == nlohmann::json::array({0.0, 0.0}));
+  // a greyscale field, even forced to be a field, gets no count: the model needs colour
+  mc::Image field;
+  REQUIRE(mc::load_image_file(kFix_ + "fields/chula_1.png", mc::ImageLimits{}, &field, &err));
+  for (size_t i = 0; i < field.pixels.size(); i += 3) field.pixels[i] = field.pixels[i + 2] = field.pixels[i + 1];
+  const fs::path grey = s.dir / "grey_field.png";
+  REQUIRE(mc::write_png(grey.string(), field.width, field.height, 3, field.pixels.data(), &err));
+  for (const char* mode : {"auto", "field"}) {
+    const Run_ r4 = s.run(std::string("--mode ") + mode + " --model " + q_(s.model) + " " + q_(grey.string()));
+    INFO(mode << ": " << r4.out << r4.err);
+    CHECK(r4.code == 1);
+    REQUIRE(r4.lines.size() == 1);
+    CHECK(r4.lines[0].find("a greyscale image") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: --overlay writes the field with its cells outlined", "[cli][field]") {

@@ -608,6 +608,13 @@ TEST_CASE("field: classify_image_kind tells a cell crop, a field and neither apa
   why.clear();
   CHECK(mc::classify_image_kind(solid.px.data(), 640, 480, 3, mc::ImageLimits{}, &finder, &f, &why) == mc::kKindNone);
   CHECK(contains_(why, "not a blood-smear image"));
+  // a greyscale copy of a real field: neither (the model needs colour), whatever its cells
+  mc::Image grey = field;
+  for (size_t i = 0; i < grey.pixels.size(); i += 3) grey.pixels[i] = grey.pixels[i + 2] = grey.pixels[i + 1];
+  why.clear();
+  CHECK(mc::classify_image_kind(grey.pixels.data(), grey.width, grey.height, 3, mc::ImageLimits{}, &finder, &f,
+                                &why) == mc::kKindNone);
+  CHECK(contains_(why, "a greyscale image"));
   CHECK(std::string(mc::image_kind_name(mc::kKindCrop)) == "cell");
   CHECK(std::string(mc::image_kind_name(mc::kKindField)) == "field");
   CHECK(std::string(mc::image_kind_name(mc::kKindNone)) == "none");

@@ -270,6 +270,22 @@ float median_(std::vector<float> v) {
   return v[v.size() / 2];
 }
 
+// True when (nearly) every pixel is grey (max - min channel <= 6): a greyscale image, or a
+// colour one converted to grey. Sampled on a grid of about 64k pixels.
+bool greyscale_(const uint8_t* px, int W, int H, int C) {
+  const size_t n = size_t(W) * H, step = std::max<size_t>(1, n / 65536);
+  size_t seen = 0, grey = 0;
+  for (size_t i = 0; i < n; i += step) {
+    const uint8_t* p = px + i * C;
+    ++seen;
+    grey += std::max(p[0], std::max(p[1], p[2])) - std::min(p[0], std::min(p[1], p[2])) <= 6;
+  }
+  return grey >= 0.95 * seen;
+}
+
+const char* const kGreyField =
+    "a greyscale image: the model needs a colour (Giemsa-stained) field or cell image";
+
 }  // namespace
 
 const char* cell_status_name(int s) {
@@ -601,6 +617,10 @@ bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int
                     const ImageLimits& lim, FieldReport* out, std::string* err, const FieldOptions& opt,
                     Field* found) {
   *out = FieldReport{};
+  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C)) {
+    if (err) *err = kGreyField;
+    return false;
+  }
   if (found && found->width == W && found->height == H) out->field = std::move(*found);
   else if (!finder->find(px, W, H, C, lim, &out->field, err, opt)) return false;
   const Field& f = out->field;
@@ -734,6 +754,10 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
   for (int y = 1; y + 1 < H; ++y) { look(0, y); look(W - 1, y); }
   const int side = std::max(W, H);
   if (side <= kMaxCropSide || (black >= 0.4 * edge && side <= 2 * kMaxCropSide)) return kKindCrop;
+  if (greyscale_(px, W, H, C)) {
+    if (why) *why = kGreyField;
+    return kKindNone;
+  }
   std::string err;
   if (!finder->find(px, W, H, C, lim, f, &err, opt)) {
     if (why) *why = err;
