@@ -78,7 +78,7 @@ export interface CreateOptions {
   sha256?: string;
   /** Model bytes already in memory (still checked against `sha256` when given). */
   modelBytes?: ArrayBuffer | Uint8Array;
-  /** Number of Workers (default: hardwareConcurrency - 1, between 1 and 4). */
+  /** Number of Workers (default: one per core, between 1 and 4; the widget: 1). */
   workers?: number;
   /** true: run on the calling thread instead of in Workers; false: Workers only (no fallback);
    *  default: Workers (a blob: shim when this script is on another origin than the page), and

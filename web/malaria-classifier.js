@@ -36,9 +36,13 @@ import {
 
 const DEFAULT_MANIFEST = new URL('./asset-manifest.json', import.meta.url);
 
+// One Worker per core, up to 4: the page's own thread only hands files over and draws, so it
+// needs no core of its own (BENCHMARKS.md: on 2 cores two Workers classified 233-235 cells/s
+// against 120-168 for one, in the same minutes). Embedders that want to stay lighter pass
+// `workers` (the widget takes 1).
 function defaultWorkers() {
   const n = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
-  return Math.max(1, Math.min(4, n - 1));
+  return Math.max(1, Math.min(4, n));
 }
 
 /** Worker script URL usable from this page: ours, or a blob: shim that imports ours. */

@@ -126,6 +126,8 @@ export class MalariaCellClassifier extends HTMLElement {
       model: model ? new URL(model, document.baseURI).href : undefined,
       sha256: this.getAttribute('sha256') || undefined,
       engine: this.getAttribute('engine') || 'auto',
+      // one Worker: a widget shares the host page's cores with the host
+      workers: Number(this.getAttribute('workers')) || 1,
     };
   }
 
