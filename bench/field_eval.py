@@ -195,7 +195,8 @@ def main():
     chula_ov = os.path.join(tmp, "chula_overlay")
     chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", chula_ov])
     chula = chula_scores(chula_rows, args.chula)
-    res = dict(cli=args.cli, model=args.model or "default", iml=iml, chula=chula, pooled_iml=pooled[-1] if pooled else None)
+    res = dict(cli=args.cli, model=args.model or "default", iml=iml, chula=chula, pooled_iml=pooled[-1] if pooled else None,
+               iml_matched_cells=[{k: m[k] for k in ("field", "cell", "infected", "stage", "p", "band")} for m in matches])
     print(f"IML ({iml['fields_with_result']}/{iml['fields']} fields): cells recall {iml['recall']*100:.1f}% "
           f"precision {iml['precision']*100:.1f}%, median count error {iml['median_count_error']*100:.1f}%, "
           f"median parasitemia error {iml['median_parasitemia_error_pp']:.2f} pp, false positives "
