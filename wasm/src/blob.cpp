@@ -7,7 +7,7 @@
 
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
-#include "out_of_line.h"
+#include "fail.h"
 #include "resnet18.h"
 #include "sha256.h"
 
@@ -122,54 +122,59 @@ struct BlobParser_ {
   size_t len;
   const ParseOptions& opt;
   Blob& b;
-  std::string err;
+  std::string* err;   // the message of the first failed check (may be null)
 
-  bool fail(const std::string& m) { err = m; return false; }
-  bool missing(const std::string& key, const char* what) {
-    return detail::out_of_line([&] { return fail("header field " + q_(key) + " is missing or is not " + what); });
+  // FORMAT.md 6, checks 20 and 21: "header field 'K' is missing or is not T" / "... is invalid:
+  // WHY", with WHY a literal or made by why()
+  bool missing(const char* key, const char* what) {
+    return fail(err, [&] { return "header field " + q_(key) + " is missing or is not " + what; });
   }
-  bool invalid(const std::string& key, const std::string& why) {
-    return detail::out_of_line([&] { return fail("header field " + q_(key) + " is invalid: " + why); });
+  template <typename Why>
+  bool invalid(const char* key, Why why) {
+    return fail(err, [&] { return "header field " + q_(key) + " is invalid: " + why(); });
+  }
+  bool invalid(const char* key, const char* why) {
+    return invalid(key, [&] { return std::string(why); });
   }
 
   bool run() {
-    if (len == 0) return fail("not a model blob: the file is empty");
+    if (len == 0) return fail(err, "not a model blob: the file is empty");
     size_t m = len < 8 ? len : 8;
-    if (std::memcmp(p, kMagic, m) != 0) return fail(identify_bad_magic_(p, len));
+    if (std::memcmp(p, kMagic, m) != 0) return fail(err, [&] { return identify_bad_magic_(p, len); });
     if (len < kPreambleSize)
-      return detail::out_of_line([&] { return fail("truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble"); });
+      return fail(err, [&] { return "truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble"; });
     uint32_t version = rd_u32_(p + 8), reserved = rd_u32_(p + 12);
     uint64_t header_len = rd_u64_(p + 16), data_len = rd_u64_(p + 24);
     if (version != kVersion)
-      return detail::out_of_line([&] { return fail("unsupported format version " + u_(version) + " (this reader reads version 1)"); });
-    if (reserved != 0) return fail("reserved preamble field is not zero");
-    if (header_len == 0) return fail("header length is zero");
+      return fail(err, [&] { return "unsupported format version " + u_(version) + " (this reader reads version 1)"; });
+    if (reserved != 0) return fail(err, "reserved preamble field is not zero");
+    if (header_len == 0) return fail(err, "header length is zero");
     if (header_len > kMaxHeaderBytes)
-      return detail::out_of_line([&] { return fail("header length " + u_(header_len) + " exceeds the limit of " +
-                  u_(kMaxHeaderBytes) + " bytes"); });
+      return fail(err, [&] { return "header length " + u_(header_len) + " exceeds the limit of " +
+                  u_(kMaxHeaderBytes) + " bytes"; });
     if (data_len > kMaxDataBytes)
-      return detail::out_of_line([&] { return fail("data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
-                  " bytes"); });
+      return fail(err, [&] { return "data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
+                  " bytes"; });
     if (data_len % kAlign != 0)
-      return detail::out_of_line([&] { return fail("data length " + u_(data_len) + " is not a multiple of 64"); });
+      return fail(err, [&] { return "data length " + u_(data_len) + " is not a multiple of 64"; });
     uint64_t padded_header = 0;
     align_up_(header_len, &padded_header);  // cannot overflow: header_len <= 4 MiB
     const uint64_t data_start = kPreambleSize + padded_header;
     const uint64_t total = data_start + data_len;  // <= 64 + 4 MiB + 1 GiB
     if (uint64_t(len) < total)
-      return detail::out_of_line([&] { return fail("truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total)); });
+      return fail(err, [&] { return "truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total); });
     if (uint64_t(len) > total)
-      return detail::out_of_line([&] { return fail("trailing bytes: file is " + u_(len) + " bytes, the preamble declares " +
-                  u_(total)); });
+      return fail(err, [&] { return "trailing bytes: file is " + u_(len) + " bytes, the preamble declares " +
+                  u_(total); });
     for (uint64_t i = kPreambleSize + header_len; i < data_start; ++i)
-      if (p[i] != 0) return detail::out_of_line([&] { return fail("non-zero padding byte after the header at offset " + u_(i)); });
+      if (p[i] != 0) return fail(err, [&] { return "non-zero padding byte after the header at offset " + u_(i); });
     uint8_t digest[32];
     if (opt.payload_sha256)
       std::memcpy(digest, opt.payload_sha256, 32);   // hashed by the caller (ParseOptions)
     else
       sha256(p + kPreambleSize, size_t(total - kPreambleSize), digest);
     if (std::memcmp(digest, p + 32, 32) != 0)
-      return fail("checksum mismatch: the SHA-256 of the payload does not match the preamble "
+      return fail(err, "checksum mismatch: the SHA-256 of the payload does not match the preamble "
                   "(corrupted file?)");
 
     // ---- header JSON
@@ -177,19 +182,19 @@ struct BlobParser_ {
     // nlohmann's lexer ends the input at a NUL byte: without this check the header length
     // could be changed by a few bytes of zero padding and still parse. JSON text has no NULs.
     if (const void* nul = std::memchr(hb, 0, size_t(header_len)))
-      return detail::out_of_line([&] { return fail("header is not valid JSON: NUL byte at header offset " +
-                  u_(uint64_t(static_cast<const char*>(nul) - hb))); });
+      return fail(err, [&] { return "header is not valid JSON: NUL byte at header offset " +
+                  u_(uint64_t(static_cast<const char*>(nul) - hb)); });
     b.header_text_.assign(hb, size_t(header_len));
     {
       SaxDom_ sax(b.header_);
       bool ok = nlohmann::json::sax_parse(hb, hb + header_len, &sax,
                                           nlohmann::json::input_format_t::json, true);
       if (!ok || sax.is_errored())
-        return detail::out_of_line([&] { return fail("header is not valid JSON: " +
-                    (sax.message.empty() ? std::string("parse error") : sax.message)); });
+        return fail(err, [&] { return "header is not valid JSON: " +
+                    (sax.message.empty() ? std::string("parse error") : sax.message); });
     }
     const nlohmann::json& h = b.header_;
-    if (!h.is_object()) return fail("header is not a JSON object");
+    if (!h.is_object()) return fail(err, "header is not a JSON object");
     if (!header_fields(h)) return false;
     return tensor_table(h, data_start, data_len);
   }
@@ -205,12 +210,12 @@ struct BlobParser_ {
     if (!v || !v->is_string()) return missing("architecture", "a string");
     b.architecture_ = v->get<std::string>();
     if (b.architecture_ != "resnet18")
-      return detail::out_of_line([&] { return fail("unsupported architecture " + q_(b.architecture_) +
-                  " (this reader supports 'resnet18')"); });
+      return fail(err, [&] { return "unsupported architecture " + q_(b.architecture_) +
+                  " (this reader supports 'resnet18')"; });
 
     v = get(h, "labels");
     if (!v || !v->is_array()) return missing("labels", "an array");
-    if (v->size() != 2) return detail::out_of_line([&] { return invalid("labels", "expected 2 labels, got " + u_(v->size())); });
+    if (v->size() != 2) return invalid("labels", [&] { return "expected 2 labels, got " + u_(v->size()); });
     for (const auto& l : *v) {
       if (!l.is_string() || l.get_ref<const std::string&>().empty())
         return invalid("labels", "every label must be a non-empty string");
@@ -222,23 +227,23 @@ struct BlobParser_ {
     v = get(*in, "size");
     if (!v || !v->is_number_integer()) return missing("input.size", "an integer");
     if (!v->is_number_unsigned() || v->get<uint64_t>() < 8 || v->get<uint64_t>() > 1024)
-      return detail::out_of_line([&] { return invalid("input.size", "must be in [8, 1024], got " + short_dump_(*v)); });
+      return invalid("input.size", [&] { return "must be in [8, 1024], got " + short_dump_(*v); });
     b.input_.size = int(v->get<uint64_t>());
     v = get(*in, "resize_filter");
     if (!v || !v->is_string()) return missing("input.resize_filter", "a string");
     if (*v != "area-int")
-      return detail::out_of_line([&] { return invalid("input.resize_filter", "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")"); });
+      return invalid("input.resize_filter", [&] { return "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")"; });
     b.input_.resize_filter = v->get<std::string>();
     v = get(*in, "channel_order");
     if (!v || !v->is_string()) return missing("input.channel_order", "a string");
-    if (*v != "RGB") return detail::out_of_line([&] { return invalid("input.channel_order", "expected \"RGB\", got " + short_dump_(*v)); });
+    if (*v != "RGB") return invalid("input.channel_order", [&] { return "expected \"RGB\", got " + short_dump_(*v); });
     b.input_.channel_order = v->get<std::string>();
     for (int k = 0; k < 2; ++k) {
       const char* key = k == 0 ? "mean" : "std";
-      std::string dotted = std::string("input.") + key;
+      const char* dotted = k == 0 ? "input.mean" : "input.std";
       v = get(*in, key);
       if (!v || !v->is_array()) return missing(dotted, "an array");
-      if (v->size() != 3) return detail::out_of_line([&] { return invalid(dotted, "expected 3 numbers, got " + u_(v->size())); });
+      if (v->size() != 3) return invalid(dotted, [&] { return "expected 3 numbers, got " + u_(v->size()); });
       for (size_t c = 0; c < 3; ++c) {
         const nlohmann::json& x = (*v)[c];
         if (!finite_number_(x)) return invalid(dotted, "every entry must be a finite number");
@@ -254,7 +259,7 @@ struct BlobParser_ {
     v = get(*cal, "temperature");
     if (!v || !v->is_number()) return missing("calibration.temperature", "a number");
     if (!finite_number_(*v) || !(v->get<double>() > 0) || v->get<double>() > 1e6)
-      return detail::out_of_line([&] { return invalid("calibration.temperature", "must be finite and > 0, got " + short_dump_(*v)); });
+      return invalid("calibration.temperature", [&] { return "must be finite and > 0, got " + short_dump_(*v); });
     b.calibration_.temperature = float(v->get<double>());
     v = get(*cal, "band");
     if (!v || !v->is_array()) return missing("calibration.band", "an array");
@@ -262,8 +267,8 @@ struct BlobParser_ {
       return invalid("calibration.band", "expected [lo, hi], two finite numbers");
     double lo = (*v)[0].get<double>(), hi = (*v)[1].get<double>();
     if (!(0 <= lo && lo <= hi && hi <= 1))
-      return detail::out_of_line([&] { return invalid("calibration.band", "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) +
-                                            "," + short_dump_((*v)[1]) + "]"); });
+      return invalid("calibration.band", [&] { return "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) +
+                                            "," + short_dump_((*v)[1]) + "]"; });
     b.calibration_.band_lo = float(lo);
     b.calibration_.band_hi = float(hi);
 
@@ -278,23 +283,23 @@ struct BlobParser_ {
     if (!v || !v->is_string()) return missing("weights.dtype", "a string");
     b.weight_dtype_ = v->get<std::string>();
     if (b.weight_dtype_ != "f32" && b.weight_dtype_ != "f16" && b.weight_dtype_ != "int8")
-      return detail::out_of_line([&] { return fail("unsupported weight dtype " + q_(b.weight_dtype_)); });
+      return fail(err, [&] { return "unsupported weight dtype " + q_(b.weight_dtype_); });
     if (b.weight_dtype_ == "int8") {
       v = get(*w, "packed_layout_int8");
       if (!v || !v->is_string()) return missing("weights.packed_layout_int8", "a string");
       b.packed_layout_int8_ = v->get<std::string>();
       if (opt.check_layout && b.packed_layout_int8_ != conv_packed_qs8_layout_name())
-        return detail::out_of_line([&] { return fail("packed layout " + q_(b.packed_layout_int8_) +
+        return fail(err, [&] { return "packed layout " + q_(b.packed_layout_int8_) +
                     " is not supported by this build (its kernels use " +
-                    q_(conv_packed_qs8_layout_name()) + "); re-convert the model"); });
+                    q_(conv_packed_qs8_layout_name()) + "); re-convert the model"; });
     }
     v = get(*w, "packed_layout");
     if (!v || !v->is_string()) return missing("weights.packed_layout", "a string");
     b.packed_layout_ = v->get<std::string>();
     if (opt.check_layout && b.packed_layout_ != conv_packed_layout_name())
-      return detail::out_of_line([&] { return fail("packed layout " + q_(b.packed_layout_) +
+      return fail(err, [&] { return "packed layout " + q_(b.packed_layout_) +
                   " is not supported by this build (its kernels use " +
-                  q_(conv_packed_layout_name()) + "); re-convert the model"); });
+                  q_(conv_packed_layout_name()) + "); re-convert the model"; });
     return true;
   }
 
@@ -309,7 +314,7 @@ struct BlobParser_ {
     const nlohmann::json* ts = get(h, "tensors");
     if (!ts || !ts->is_array()) return missing("tensors", "an array");
     if (ts->size() > kMaxTensors)
-      return detail::out_of_line([&] { return fail("too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")"); });
+      return fail(err, [&] { return "too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")"; });
     std::set<std::string> names;
     uint64_t prev_end = 0;  // end of the previous tensor in the data section
     const uint8_t* data = p + data_start;
@@ -317,56 +322,56 @@ struct BlobParser_ {
     for (size_t i = 0; i < ts->size(); ++i) {
       const nlohmann::json& e = (*ts)[i];
       const std::string idx = "tensor #" + u_(i);
-      if (!e.is_object()) return detail::out_of_line([&] { return fail(idx + ": entry is not an object"); });
+      if (!e.is_object()) return fail(err, [&] { return idx + ": entry is not an object"; });
       Tensor t;
       const nlohmann::json* v = get(e, "name");
       if (!v || !v->is_string() || v->get_ref<const std::string&>().empty() ||
           v->get_ref<const std::string&>().size() > kMaxNameBytes)
-        return detail::out_of_line([&] { return fail(idx + ": name is missing, empty or longer than 256 bytes"); });
+        return fail(err, [&] { return idx + ": name is missing, empty or longer than 256 bytes"; });
       t.name = v->get<std::string>();
       const std::string tn = "tensor " + q_(t.name);
-      if (!names.insert(t.name).second) return detail::out_of_line([&] { return fail(tn + ": duplicate name"); });
+      if (!names.insert(t.name).second) return fail(err, [&] { return tn + ": duplicate name"; });
       v = get(e, "dtype");
       if (!v || !v->is_string() || !dtype_from_name(v->get<std::string>(), &t.dtype))
-        return detail::out_of_line([&] { return fail(tn + ": unknown dtype " + (v && v->is_string() ? q_(v->get<std::string>())
-                                                                   : q_(v ? short_dump_(*v) : ""))); });
+        return fail(err, [&] { return tn + ": unknown dtype " + (v && v->is_string() ? q_(v->get<std::string>())
+                                                                   : q_(v ? short_dump_(*v) : "")); });
       v = get(e, "shape");
-      if (!v || !v->is_array()) return detail::out_of_line([&] { return fail(tn + ": shape is missing or not an array"); });
+      if (!v || !v->is_array()) return fail(err, [&] { return tn + ": shape is missing or not an array"; });
       if (v->size() > kMaxRank)
-        return detail::out_of_line([&] { return fail(tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank)); });
+        return fail(err, [&] { return tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank); });
       uint64_t elements = 1;
       for (const auto& d : *v) {
         if (!d.is_number_unsigned() || d.get<uint64_t>() < 1 || d.get<uint64_t>() > uint64_t(kMaxDim))
-          return detail::out_of_line([&] { return fail(tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]"); });
+          return fail(err, [&] { return tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]"; });
         t.shape.push_back(int64_t(d.get<uint64_t>()));
         if (!mul_ok_(elements, d.get<uint64_t>(), &elements))
-          return detail::out_of_line([&] { return fail(tn + ": shape product overflows"); });
+          return fail(err, [&] { return tn + ": shape product overflows"; });
       }
       uint64_t expect_bytes = 0;
       if (!mul_ok_(elements, dtype_size(t.dtype), &expect_bytes))
-        return detail::out_of_line([&] { return fail(tn + ": shape product overflows"); });
+        return fail(err, [&] { return tn + ": shape product overflows"; });
       uint64_t off = 0, size = 0;
       if (!uint_field(e, "offset", &off) || !uint_field(e, "size", &size))
-        return detail::out_of_line([&] { return fail(tn + ": offset or size is missing or not an unsigned integer"); });
+        return fail(err, [&] { return tn + ": offset or size is missing or not an unsigned integer"; });
       if (size != expect_bytes)
-        return detail::out_of_line([&] { return fail(tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
-                    u_(expect_bytes) + ")"); });
-      if (off % kAlign != 0) return detail::out_of_line([&] { return fail(tn + ": offset " + u_(off) + " is not a multiple of 64"); });
+        return fail(err, [&] { return tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
+                    u_(expect_bytes) + ")"; });
+      if (off % kAlign != 0) return fail(err, [&] { return tn + ": offset " + u_(off) + " is not a multiple of 64"; });
       uint64_t expect_off = 0;
       align_up_(prev_end, &expect_off);  // prev_end <= data_len <= 1 GiB: no overflow
       if (off < prev_end)
-        return detail::out_of_line([&] { return fail(tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
-                    u_(prev_end) + ")"); });
+        return fail(err, [&] { return tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
+                    u_(prev_end) + ")"; });
       if (off != expect_off)
-        return detail::out_of_line([&] { return fail(tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")"); });
+        return fail(err, [&] { return tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")"; });
       if (off > data_len || size > data_len - off)
-        return detail::out_of_line([&] { return fail(tn + ": bytes [" + u_(off) + ", " +
+        return fail(err, [&] { return tn + ": bytes [" + u_(off) + ", " +
                     (size > UINT64_MAX - off ? std::string("overflow") : u_(off + size)) +
-                    ") extend past the data section (" + u_(data_len) + " bytes)"); });
+                    ") extend past the data section (" + u_(data_len) + " bytes)"; });
       // zero padding between the previous tensor and this one
       for (uint64_t k = prev_end; k < off; ++k)
         if (data[k] != 0)
-          return detail::out_of_line([&] { return fail("non-zero padding byte in the data section at offset " + u_(data_start + k)); });
+          return fail(err, [&] { return "non-zero padding byte in the data section at offset " + u_(data_start + k); });
       t.elements = elements;
       t.offset = off;
       t.bytes = size_t(size);
@@ -378,11 +383,11 @@ struct BlobParser_ {
     uint64_t expect_len = 0;
     align_up_(prev_end, &expect_len);
     if (data_len != expect_len)
-      return detail::out_of_line([&] { return fail("data section has " + u_(data_len - prev_end) +
-                  " bytes after the last tensor (expected " + u_(expect_len - prev_end) + ")"); });
+      return fail(err, [&] { return "data section has " + u_(data_len - prev_end) +
+                  " bytes after the last tensor (expected " + u_(expect_len - prev_end) + ")"; });
     for (uint64_t k = prev_end; k < data_len; ++k)
       if (data[k] != 0)
-        return detail::out_of_line([&] { return fail("non-zero padding byte in the data section at offset " + u_(data_start + k)); });
+        return fail(err, [&] { return "non-zero padding byte in the data section at offset " + u_(data_start + k); });
     if (opt.check_model) return check_resnet18();
     return true;
   }
@@ -399,39 +404,39 @@ struct BlobParser_ {
   bool tensor_extras(const nlohmann::json& e, const std::string& tn, Tensor* t) {
     auto it = e.find("layout");
     if (it != e.end()) {
-      if (!it->is_string()) return detail::out_of_line([&] { return fail(tn + ": layout is not a string"); });
+      if (!it->is_string()) return fail(err, [&] { return tn + ": layout is not a string"; });
       t->layout = it->get<std::string>();
     }
     it = e.find("logical_shape");
     if (it != e.end() && !int_list(*it, &t->logical_shape))
-      return detail::out_of_line([&] { return fail(tn + ": logical_shape is not an array of at most 8 dimensions"); });
+      return fail(err, [&] { return tn + ": logical_shape is not an array of at most 8 dimensions"; });
     for (int k = 0; k < 2; ++k) {
       const char* key = k ? "pad" : "stride";
       it = e.find(key);
       if (it == e.end()) continue;
       if (!it->is_number_unsigned() || it->get<uint64_t>() > 64)
-        return detail::out_of_line([&] { return fail(tn + ": " + key + " is not an integer in [0, 64]"); });
+        return fail(err, [&] { return tn + ": " + key + " is not an integer in [0, 64]"; });
       (k ? t->pad : t->stride) = int(it->get<uint64_t>());
     }
     it = e.find("quant");
     if (it != e.end()) {
       const nlohmann::json& q = *it;
-      if (!q.is_object()) return detail::out_of_line([&] { return fail(tn + ": invalid quant: not an object"); });
+      if (!q.is_object()) return fail(err, [&] { return tn + ": invalid quant: not an object"; });
       auto s = q.find("scheme");
       if (s == q.end() || *s != "symmetric-per-channel")
-        return detail::out_of_line([&] { return fail(tn + ": invalid quant: scheme must be \"symmetric-per-channel\""); });
+        return fail(err, [&] { return tn + ": invalid quant: scheme must be \"symmetric-per-channel\""; });
       t->quant.scheme = s->get<std::string>();
       auto ax = q.find("axis");
       if (ax == q.end() || !ax->is_number_unsigned() || ax->get<uint64_t>() >= t->shape.size())
-        return detail::out_of_line([&] { return fail(tn + ": invalid quant: axis missing or out of range"); });
+        return fail(err, [&] { return tn + ": invalid quant: axis missing or out of range"; });
       t->quant.axis = int(ax->get<uint64_t>());
       auto sc = q.find("scales");
       if (sc == q.end() || !sc->is_array() ||
           sc->size() != uint64_t(t->shape[size_t(t->quant.axis)]))
-        return detail::out_of_line([&] { return fail(tn + ": invalid quant: scales must have one entry per channel of the axis"); });
+        return fail(err, [&] { return tn + ": invalid quant: scales must have one entry per channel of the axis"; });
       for (const auto& x : *sc) {
         if (!finite_number_(x) || !(x.get<double>() > 0))
-          return detail::out_of_line([&] { return fail(tn + ": invalid quant: scales must be finite and > 0"); });
+          return fail(err, [&] { return tn + ": invalid quant: scales must be finite and > 0"; });
         t->quant.scales.push_back(float(x.get<double>()));
       }
     }
@@ -445,8 +450,8 @@ struct BlobParser_ {
     const std::string conv_layout = int8 ? "packed-qs8" : "packed";
     auto mismatch = [&](const std::string& name, const char* what, const std::string& want,
                         const std::string& got) {
-      return detail::out_of_line([&] { return fail("tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
-                  want + ", got " + got + ")"); });
+      return fail(err, [&] { return "tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
+                  want + ", got " + got + ")"; });
     };
     auto shape_str = [](const std::vector<int64_t>& s) {
       std::string r = "[";
@@ -456,7 +461,7 @@ struct BlobParser_ {
     for (const resnet18::ConvSpec& c : resnet18::convs()) {
       known.insert(c.name);
       const Tensor* t = b.find(c.name);
-      if (!t) return detail::out_of_line([&] { return fail("missing tensor " + q_(c.name) + " required by resnet18"); });
+      if (!t) return fail(err, [&] { return "missing tensor " + q_(c.name) + " required by resnet18"; });
       if (t->dtype != wd) return mismatch(c.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
       if (t->layout != conv_layout) return mismatch(c.name, "layout", q_(conv_layout), q_(t->layout));
       std::vector<int64_t> ls = {c.out_c, c.k, c.k, c.in_c};
@@ -482,13 +487,13 @@ struct BlobParser_ {
         QuantParams qi = conv_packed_qs8_input_params(t->data);
         QuantParams qo = conv_packed_qs8_output_params(t->data);
         if (!quant_params_valid(qi) || !quant_params_valid(qo))
-          return detail::out_of_line([&] { return fail("tensor " + q_(convs[i].name) + ": invalid quant: packed header holds invalid "
-                      "scale or zero point"); });
+          return fail(err, [&] { return "tensor " + q_(convs[i].name) + ": invalid quant: packed header holds invalid "
+                      "scale or zero point"; });
         if (inputs[i] >= 0) {
           QuantParams po = conv_packed_qs8_output_params(b.find(convs[size_t(inputs[i])].name)->data);
           if (po.scale != qi.scale || po.zero_point != qi.zero_point)
-            return detail::out_of_line([&] { return fail("tensor " + q_(convs[i].name) + ": invalid quant: input parameters differ from "
-                        "the output parameters of " + q_(convs[size_t(inputs[i])].name)); });
+            return fail(err, [&] { return "tensor " + q_(convs[i].name) + ": invalid quant: input parameters differ from "
+                        "the output parameters of " + q_(convs[size_t(inputs[i])].name); });
         }
       }
     }
@@ -499,14 +504,14 @@ struct BlobParser_ {
     for (const Fc& f : fcs) {
       known.insert(f.name);
       const Tensor* t = b.find(f.name);
-      if (!t) return detail::out_of_line([&] { return fail("missing tensor " + q_(f.name) + " required by resnet18"); });
+      if (!t) return fail(err, [&] { return "missing tensor " + q_(f.name) + " required by resnet18"; });
       const DType fd = int8 ? DType::F32 : wd;   // int8 blobs keep the fc in f32
       if (t->dtype != fd) return mismatch(f.name, "dtype", dtype_name(fd), dtype_name(t->dtype));
       if (t->shape != f.shape) return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
     }
     for (const Tensor& t : b.tensors_)
       if (!known.count(t.name))
-        return detail::out_of_line([&] { return fail("unexpected tensor " + q_(t.name) + " (not part of resnet18)"); });
+        return fail(err, [&] { return "unexpected tensor " + q_(t.name) + " (not part of resnet18)"; });
     return true;
   }
 };
@@ -514,10 +519,10 @@ struct BlobParser_ {
 bool Blob::parse(const uint8_t* data, size_t len, Blob* out, std::string* err,
                  const ParseOptions& opt) {
   Blob b;
-  BlobParser_ parser{data, len, opt, b, {}};
-  bool ok = data != nullptr || len == 0 ? parser.run() : parser.fail("not a model blob: the file is empty");
+  BlobParser_ parser{data, len, opt, b, err};
+  const bool ok = data != nullptr || len == 0 ? parser.run()
+                                              : fail(err, "not a model blob: the file is empty");
   if (!ok) {
-    if (err) *err = parser.err;
     if (out) *out = Blob();
     return false;
   }
@@ -576,6 +581,10 @@ uint16_t f32_to_f16(float f) {
 // ---------------------------------------------------------------------------------------------
 // writer
 
+namespace {
+std::vector<uint8_t> failed_(bool) { return {}; }   // write()'s result after a failed check
+}  // namespace
+
 TensorIn tensor_f32(const std::string& name, const std::vector<int64_t>& shape,
                     const std::vector<float>& values, const nlohmann::json& extra) {
   TensorIn t{name, DType::F32, shape, std::vector<uint8_t>(values.size() * 4), extra};
@@ -622,22 +631,21 @@ void reseal(std::vector<uint8_t>& file) {
 
 std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<TensorIn>& tensors,
                            std::string* err) {
-  auto fail = [&](const std::string& m) {
-    if (err) *err = m;
-    return std::vector<uint8_t>();
-  };
-  if (!header.is_object()) return fail("write: header is not an object");
+  if (!header.is_object()) return failed_(fail(err, "write: header is not an object"));
   nlohmann::json h = header;
   nlohmann::json table = nlohmann::json::array();
   uint64_t off = 0;
   for (const TensorIn& t : tensors) {
     uint64_t n = 1;
     for (int64_t d : t.shape)
-      if (d < 1 || !mul_ok_(n, uint64_t(d), &n)) return detail::out_of_line([&] { return fail("write: tensor '" + t.name + "': bad shape"); });
+      if (d < 1 || !mul_ok_(n, uint64_t(d), &n))
+        return failed_(fail(err, [&] { return "write: tensor '" + t.name + "': bad shape"; }));
     uint64_t bytes = 0;
     if (!mul_ok_(n, dtype_size(t.dtype), &bytes) || bytes != t.bytes.size())
-      return detail::out_of_line([&] { return fail("write: tensor '" + t.name + "': " + u_(t.bytes.size()) +
-                  " bytes do not match shape and dtype"); });
+      return failed_(fail(err, [&] {
+        return "write: tensor '" + t.name + "': " + u_(t.bytes.size()) +
+               " bytes do not match shape and dtype";
+      }));
     nlohmann::json e = t.extra.is_object() ? t.extra : nlohmann::json::object();
     e["name"] = t.name;
     e["dtype"] = dtype_name(t.dtype);
@@ -646,11 +654,12 @@ std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<Tenso
     e["size"] = bytes;
     table.push_back(std::move(e));
     align_up_(off + bytes, &off);
-    if (off > kMaxDataBytes) return fail("write: data exceeds the limit of 1 GiB");
+    if (off > kMaxDataBytes) return failed_(fail(err, "write: data exceeds the limit of 1 GiB"));
   }
   h["tensors"] = std::move(table);
   std::string text = h.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  if (text.size() > kMaxHeaderBytes) return fail("write: header exceeds the limit of 4 MiB");
+  if (text.size() > kMaxHeaderBytes)
+    return failed_(fail(err, "write: header exceeds the limit of 4 MiB"));
   std::vector<uint8_t> data(size_t(off), 0);
   for (size_t i = 0; i < tensors.size(); ++i) {
     if (tensors[i].bytes.empty()) continue;

@@ -12,7 +12,7 @@
 #include "ops/conv_winograd_f32.h"
 #include "ops/conv_winograd_qs8.h"
 #include "ops/ops_qs8.h"
-#include "out_of_line.h"
+#include "fail.h"
 #include "resnet18.h"
 
 namespace mc {
@@ -34,18 +34,6 @@ bool add_ok_(size_t a, size_t b, size_t* out) {
   return true;
 }
 
-void set_err_(std::string* err, const std::string& msg) {
-  if (err) *err = msg;
-}
-
-// A failed check of load()/plan(): sets *err to msg and returns false from the caller; the
-// message is built out of line (out_of_line.h).
-#define MC_FAIL_(err, msg)                                   \
-  do {                                                       \
-    detail::out_of_line([&] { set_err_(err, msg); });        \
-    return false;                                            \
-  } while (0)
-
 // Copy a blob tensor to floats (f16 widened); false if it holds non-finite values.
 bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
   out->resize(static_cast<size_t>(t.elements));
@@ -60,7 +48,7 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
   }
   for (float v : *out) {
     if (!std::isfinite(v)) {
-      MC_FAIL_(err, "tensor '" + t.name + "': contains a non-finite value (inf or nan)");
+      return fail(err, [&] { return "tensor '" + t.name + "': contains a non-finite value (inf or nan)"; });
     }
   }
   return true;
@@ -359,29 +347,29 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   popt.check_layout = true;   // packed by the kernels of this build
   popt.payload_sha256 = payload_sha256;
   if (!blob::Blob::parse(data, len, &b, &perr, popt)) {
-    MC_FAIL_(err, perr);
+    return fail(err, perr);
   }
   // the blob reader validated the structure; the checks below are what this graph relies on
   if (b.architecture() != "resnet18") {
-    MC_FAIL_(err, "unsupported architecture '" + b.architecture() + "'");
+    return fail(err, [&] { return "unsupported architecture '" + b.architecture() + "'"; });
   }
   if (b.labels().size() != 2 || b.labels()[0] != "Uninfected" || b.labels()[1] != "Parasitized") {
-    MC_FAIL_(err, "labels must be [\"Uninfected\", \"Parasitized\"]");
+    return fail(err, "labels must be [\"Uninfected\", \"Parasitized\"]");
   }
   const blob::InputSpec& in = b.input();
   if (in.resize_filter != "area-int") {
-    MC_FAIL_(err, "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')");
+    return fail(err, [&] { return "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')"; });
   }
   if (in.channel_order != "RGB") {
-    MC_FAIL_(err, "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')");
+    return fail(err, [&] { return "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')"; });
   }
   if (in.size < 8 || in.size > 1024) {
-    MC_FAIL_(err, "input.size " + std::to_string(in.size) + " is out of range [8, 1024]");
+    return fail(err, [&] { return "input.size " + std::to_string(in.size) + " is out of range [8, 1024]"; });
   }
   const blob::Calibration& cal = b.calibration();
   if (!(cal.temperature > 0) || !std::isfinite(cal.temperature) || !(cal.band_lo >= 0) ||
       !(cal.band_lo <= cal.band_hi) || !(cal.band_hi <= 1)) {
-    MC_FAIL_(err, "calibration: need temperature > 0 and 0 <= band lo <= hi <= 1");
+    return fail(err, "calibration: need temperature > 0 and 0 <= band lo <= hi <= 1");
   }
   S = in.size;
   temperature = cal.temperature;
@@ -390,7 +378,7 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   dtype = b.weight_dtype();
   int8 = dtype == "int8";
   if (dtype != "f32" && dtype != "f16" && !int8) {
-    MC_FAIL_(err, "weight dtype '" + dtype + "' is not supported by this engine");
+    return fail(err, [&] { return "weight dtype '" + dtype + "' is not supported by this engine"; });
   }
   if (!pre.init(S, in.mean, in.std, lim, err)) return false;
   metadata = b.header_text();
@@ -403,7 +391,7 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     const resnet18::ConvSpec& sp = specs[i];
     const blob::Tensor* t = b.find(sp.name);
     if (!t) {
-      MC_FAIL_(err, std::string("missing tensor '") + sp.name + "' required by resnet18");
+      return fail(err, [&] { return std::string("missing tensor '") + sp.name + "' required by resnet18"; });
     }
     Conv_& c = convs[i];
     c.spec = &sp;
@@ -426,8 +414,8 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   const blob::Tensor* fw = b.find(resnet18::kFcWeight);
   const blob::Tensor* fb = b.find(resnet18::kFcBias);
   if (!fw || !fb) {
-    MC_FAIL_(err, std::string("missing tensor '") + (fw ? resnet18::kFcBias : resnet18::kFcWeight) +
-                      "' required by resnet18");
+    return fail(err, [&] { return std::string("missing tensor '") + (fw ? resnet18::kFcBias : resnet18::kFcWeight) +
+                      "' required by resnet18"; });
   }
   if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
   const int C = kFeatures;
@@ -455,7 +443,7 @@ bool Engine::Impl_::wire_graph_(std::string* err) {
   }
   for (const Block_& bl : blocks) {
     if (!stem || !bl.conv1 || !bl.conv2) {
-      MC_FAIL_(err, "internal: incomplete resnet18 block list");
+      return fail(err, "internal: incomplete resnet18 block list");
     }
   }
   int buf_of[int(Act::BlockOut) + 1];   // per activation: its buffer
@@ -511,7 +499,7 @@ bool Engine::Impl_::plan(std::string* err, int batch_size) {
     const size_t n =
         cv.f32.indirection.size() + cv.q.indirection16.size() + cv.q.indirection_winograd.size();
     if (!add_ok_(indirection_pointers, n, &indirection_pointers)) {
-      MC_FAIL_(err, "indirection size overflows");
+      return fail(err, "indirection size overflows");
     }
   }
   plan_cam_tables_();
@@ -536,7 +524,7 @@ bool Engine::Impl_::plan_shapes_(std::string* err) {
       cv->shape.in_h = h;
       cv->shape.in_w = w;
       if (cv->shape.in_c != c) {
-        MC_FAIL_(err, std::string("tensor '") + cv->name() + "': input channels do not chain");
+        return fail(err, [&] { return std::string("tensor '") + cv->name() + "': input channels do not chain"; });
       }
     }
     bl.conv2->shape.in_h = bl.conv1->shape.out_h();
@@ -545,22 +533,22 @@ bool Engine::Impl_::plan_shapes_(std::string* err) {
     w = bl.conv2->shape.out_w();
     c = bl.conv2->shape.out_c;
     if (h < 1 || w < 1) {
-      MC_FAIL_(err, "input size " + std::to_string(S) + " is too small for resnet18");
+      return fail(err, [&] { return "input size " + std::to_string(S) + " is too small for resnet18"; });
     }
     if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
-      MC_FAIL_(err, std::string("tensor '") + bl.down->name() + "': shortcut shape does not match");
+      return fail(err, [&] { return std::string("tensor '") + bl.down->name() + "': shortcut shape does not match"; });
     }
     for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
       if (!cv) continue;
       size_t n;
       if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c, &n)) {
-        MC_FAIL_(err, "activation size overflows");
+        return fail(err, "activation size overflows");
       }
       max_activation = std::max(max_activation, n);
     }
   }
   if (c != kFeatures) {
-    MC_FAIL_(err, "last stage has " + std::to_string(c) + " channels, fc expects 512");
+    return fail(err, [&] { return "last stage has " + std::to_string(c) + " channels, fc expects 512"; });
   }
   feat_h = h;
   feat_w = w;
@@ -613,11 +601,11 @@ bool Engine::Impl_::plan_arena_f32_(std::string* err) {
   const size_t cam_at = a.reserve(SS * nimg);
   const size_t scratch_at = a.reserve(scratch);
   if (a.overflowed()) {
-    MC_FAIL_(err, "arena size overflows");
+    return fail(err, "arena size overflows");
   }
   size_t bytes;
   if (!mul_ok_(a.size(), sizeof(float), &bytes) || bytes > (size_t{1} << 30)) {
-    MC_FAIL_(err, "activation arena would exceed 1 GiB (input size too large)");
+    return fail(err, "activation arena would exceed 1 GiB (input size too large)");
   }
   float* base = a.allocate(&arena);
   x = base + x_at;
@@ -650,14 +638,14 @@ bool Engine::Impl_::plan_arena_q_(std::string* err) {
   const size_t stem_in = conv_padded_input_size(stem->shape);
   if (!mul_ok_(max_activation, static_cast<size_t>(batch), &act) ||
       conv_padded_input_size(batched_(stem->shape)) == 0) {
-    MC_FAIL_(err, "int8 arena size overflows");
+    return fail(err, "int8 arena size overflows");
   }
   Arena_<int8_t> a;
   const size_t stem_in_at = a.reserve(stem_in);
   size_t bufs_at[4];
   for (size_t& at : bufs_at) at = a.reserve(act);
   if (a.overflowed()) {
-    MC_FAIL_(err, "int8 arena size overflows");
+    return fail(err, "int8 arena size overflows");
   }
   int8_t* base = a.allocate(&arena_q);
   stem_input_q = base + stem_in_at;
@@ -678,9 +666,9 @@ bool Engine::Impl_::point_convs_q_(std::string* err) {
     Conv_& c = *w.conv;
     Conv_::Qs8& q = c.q;
     if (w.in != kImageBuf_ && !same(q.in_q, buf_q[w.in])) {
-      MC_FAIL_(err, std::string("tensor '") + c.name() +
+      return fail(err, [&] { return std::string("tensor '") + c.name() +
                         "': input quantization differs from the output quantization of the layer "
-                        "before (re-convert the model)");
+                        "before (re-convert the model)"; });
     }
     q.in = w.in == kImageBuf_ ? stem_input_q : bufs_q[w.in];
     q.out = bufs_q[w.out];
@@ -756,7 +744,7 @@ bool Engine::Impl_::make_weights_q_(Conv_& c, std::string* err) {
   } else if (c.form == ConvForm_::Winograd && !q.weights_made) {
     std::vector<uint8_t> wg;
     if (!make_winograd_qs8_(c, &wg)) {
-      MC_FAIL_(err, std::string("tensor '") + c.name() + "': Winograd weight transform failed");
+      return fail(err, [&] { return std::string("tensor '") + c.name() + "': Winograd weight transform failed"; });
     }
     use(&wg);
   } else if (c.form == ConvForm_::Direct && q.w16 && !q.weights_made) {
@@ -766,10 +754,10 @@ bool Engine::Impl_::make_weights_q_(Conv_& c, std::string* err) {
   }
   if (q.winograd_batched) {
     if (q.w16) {   // made from the stored weights, not their w16 form
-      MC_FAIL_(err, std::string("internal: tensor '") + c.name() + "' is w16 and batched Winograd");
+      return fail(err, [&] { return std::string("internal: tensor '") + c.name() + "' is w16 and batched Winograd"; });
     }
     if (q.winograd_batched_weights.empty() && !make_winograd_qs8_(c, &q.winograd_batched_weights)) {
-      MC_FAIL_(err, std::string("tensor '") + c.name() + "': Winograd weight transform failed");
+      return fail(err, [&] { return std::string("tensor '") + c.name() + "': Winograd weight transform failed"; });
     }
   }
   return true;
@@ -812,7 +800,7 @@ bool Engine::Impl_::make_weights_f32_(Conv_& c, std::string* err) {
   if (f.packed_winograd.empty() ||
       !conv_winograd_f32_pack_from_igemm(c.shape, f.winograd_tile, f.packed.data(),
                                          f.packed_winograd.data())) {
-    MC_FAIL_(err, std::string("tensor '") + c.name() + "': Winograd weight transform failed");
+    return fail(err, [&] { return std::string("tensor '") + c.name() + "': Winograd weight transform failed"; });
   }
   std::vector<float>().swap(f.packed);
   return true;
@@ -1062,7 +1050,7 @@ std::unique_ptr<Engine> Engine::create(const uint8_t* blob_data, size_t blob_len
                                        Isa isa, const ImageLimits& limits,
                                        const uint8_t* payload_sha256, bool staged) {
   if (!blob_data && blob_len) {
-    set_err_(err, "null blob");
+    fail(err, "null blob");
     return nullptr;
   }
   std::unique_ptr<Engine> e(new Engine());
@@ -1076,7 +1064,7 @@ std::unique_ptr<Engine> Engine::create_adopt(uint8_t* blob_data, size_t blob_len
                                              const uint8_t* payload_sha256, bool staged) {
   std::unique_ptr<uint8_t, Impl_::FreeDeleter_> owned(blob_data);   // freed on every path
   if (!blob_data && blob_len) {
-    set_err_(err, "null blob");
+    fail(err, "null blob");
     return nullptr;
   }
   std::unique_ptr<Engine> e(new Engine());
@@ -1099,7 +1087,7 @@ bool Engine::staged() const { return impl_->defer_winograd && impl_->int8; }
 bool Engine::classify(const uint8_t* pixels, int width, int height, int channels, Prediction* out,
                       std::string* err) {
   if (!out) {
-    MC_FAIL_(err, "null result");
+    return fail(err, "null result");
   }
   if (impl_->int8) {   // the f32 input is not needed: stem_input_lut quantizes the bytes
     if (!impl_->pre.resize(pixels, width, height, channels, err)) return false;
@@ -1117,12 +1105,14 @@ int Engine::classify_batch(int n, const uint8_t* const* pixels, const int* width
                            const int* heights, int channels, Prediction* out, std::string* errs,
                            std::string* err) {
   if (n < 1 || n > batch_capacity()) {
-    set_err_(err, "batch of " + std::to_string(n) + " images: this engine takes 1 to " +
-                      std::to_string(batch_capacity()));
+    fail(err, [&] {
+      return "batch of " + std::to_string(n) + " images: this engine takes 1 to " +
+             std::to_string(batch_capacity());
+    });
     return -1;
   }
   if (!pixels || !widths || !heights || !out) {
-    set_err_(err, "null pixels, sizes or results");
+    fail(err, "null pixels, sizes or results");
     return -1;
   }
   // the first batch: buffers and indirection for batch_capacity() images, once (the weights stay)

@@ -19,6 +19,8 @@
 
 #include <jpeglib.h>
 
+#include "fail.h"
+
 // stb, private to this translation unit (static linkage: no clash with other users of stb).
 #define STB_IMAGE_STATIC
 #define STB_IMAGE_IMPLEMENTATION
@@ -55,10 +57,6 @@ struct StbiFree_ {
 struct FileClose_ {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
-
-void set_err_(std::string* err, const std::string& msg) {
-  if (err) *err = msg;
-}
 
 uint32_t be32_(const uint8_t* p) {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
@@ -124,9 +122,10 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   if (setjmp(jerr.jump)) {
     std::free(buf);
     jpeg_destroy_decompress(&cinfo);
-    set_err_(err, std::string(stage == 0 ? "not a readable JPEG image (" : "corrupt or truncated JPEG (") +
-                      jerr.msg + ")");
-    return false;
+    return fail(err, [&] {
+      return std::string(stage == 0 ? "not a readable JPEG image (" : "corrupt or truncated JPEG (") +
+             jerr.msg + ")";
+    });
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(len));
@@ -136,8 +135,7 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     if (!check_image_size(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height),
                           3, lim, &size_err)) {
       jpeg_destroy_decompress(&cinfo);
-      set_err_(err, size_err);
-      return false;
+      return fail(err, size_err);
     }
   }
   cinfo.out_color_space = JCS_RGB;
@@ -145,16 +143,14 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   jpeg_start_decompress(&cinfo);
   if (cinfo.output_components != 3) {
     jpeg_destroy_decompress(&cinfo);
-    set_err_(err, "unsupported JPEG colour space");
-    return false;
+    return fail(err, "unsupported JPEG colour space");
   }
   const size_t w = cinfo.output_width, h = cinfo.output_height;
   buf = static_cast<unsigned char*>(std::malloc(w * h * 3));   // w, h checked against the limits
   unsigned char* const px = buf;   // the same pointer, non-volatile, for the reads below
   if (!px) {
     jpeg_destroy_decompress(&cinfo);
-    set_err_(err, "out of memory decoding JPEG");
-    return false;
+    return fail(err, "out of memory decoding JPEG");
   }
   while (cinfo.output_scanline < cinfo.output_height) {
     JSAMPROW row = px + static_cast<size_t>(cinfo.output_scanline) * w * 3;
@@ -194,16 +190,15 @@ bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
 bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image* out,
                   std::string* err) {
   if (!out) {
-    set_err_(err, "null output image");
-    return false;
+    return fail(err, "null output image");
   }
   if (!data || len == 0) {
-    set_err_(err, "empty file (0 bytes)");
-    return false;
+    return fail(err, "empty file (0 bytes)");
   }
   if (len > kMaxImageFileBytes || len > static_cast<size_t>(INT_MAX)) {
-    set_err_(err, "file too large (limit " + std::to_string(kMaxImageFileBytes >> 20) + " MiB)");
-    return false;
+    return fail(err, [&] {
+      return "file too large (limit " + std::to_string(kMaxImageFileBytes >> 20) + " MiB)";
+    });
   }
   if (len >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF) {
     return decode_jpeg_(data, len, lim, out, err);
@@ -211,10 +206,7 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   if (len >= 8 && std::memcmp(data, png_sig, 8) == 0) {
     std::string why;
-    if (!png_structure_ok_(data, len, &why)) {
-      set_err_(err, why);
-      return false;
-    }
+    if (!png_structure_ok_(data, len, &why)) return fail(err, why);
   }
   const int n = static_cast<int>(len);
   int w = 0, h = 0, comp = 0;
@@ -223,30 +215,28 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     int64_t pw = 0, ph = 0;
     if (peek_dimensions_(data, len, &pw, &ph) &&
         (pw > lim.max_side || ph > lim.max_side || pw * ph > lim.max_pixels)) {
-      set_err_(err, "image too large: " + std::to_string(pw) + " x " + std::to_string(ph) +
-                        " (limits " + std::to_string(lim.max_side) + " pixels per side, " +
-                        std::to_string(lim.max_pixels) + " pixels)");
-      return false;
+      return fail(err, [&] {
+        return "image too large: " + std::to_string(pw) + " x " + std::to_string(ph) +
+               " (limits " + std::to_string(lim.max_side) + " pixels per side, " +
+               std::to_string(lim.max_pixels) + " pixels)";
+      });
     }
-    set_err_(err, std::string("not a readable PNG, JPEG or BMP image (") +
-                      (why ? why : "unknown") + ")");
-    return false;
+    return fail(err, [&] {
+      return std::string("not a readable PNG, JPEG or BMP image (") + (why ? why : "unknown") + ")";
+    });
   }
   std::string size_err;
-  if (!check_image_size(w, h, 3, lim, &size_err)) {
-    set_err_(err, size_err);
-    return false;
-  }
+  if (!check_image_size(w, h, 3, lim, &size_err)) return fail(err, size_err);
   int w2 = 0, h2 = 0, comp2 = 0;
   std::unique_ptr<unsigned char, StbiFree_> px(stbi_load_from_memory(data, n, &w2, &h2, &comp2, 3));
   if (!px) {
     const char* why = stbi_failure_reason();
-    set_err_(err, std::string("corrupt or truncated image (") + (why ? why : "unknown") + ")");
-    return false;
+    return fail(err, [&] {
+      return std::string("corrupt or truncated image (") + (why ? why : "unknown") + ")";
+    });
   }
   if (w2 != w || h2 != h) {   // header and decoder disagree: refuse rather than guess
-    set_err_(err, "corrupt image (inconsistent dimensions)");
-    return false;
+    return fail(err, "corrupt image (inconsistent dimensions)");
   }
   const size_t bytes = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;   // checked above
   out->width = w;
@@ -272,17 +262,16 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
   // file is refused before a byte is read. Regular files ignore the flag; it is cleared anyway.
   const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
-    set_err_(err, std::string("cannot open file: ") + std::strerror(errno));
-    return false;
+    return fail(err, [&] { return std::string("cannot open file: ") + std::strerror(errno); });
   }
   struct stat sb;
   if (::fstat(fd, &sb) != 0) {
-    set_err_(err, std::string("cannot read file: ") + std::strerror(errno));
+    fail(err, [&] { return std::string("cannot read file: ") + std::strerror(errno); });
     ::close(fd);
     return false;
   }
   if (!S_ISREG(sb.st_mode)) {
-    set_err_(err, std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")");
+    fail(err, [&] { return std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")"; });
     ::close(fd);
     return false;
   }
@@ -290,7 +279,7 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
   if (fl != -1) ::fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
   std::unique_ptr<std::FILE, FileClose_> f(::fdopen(fd, "rb"));
   if (!f) {
-    set_err_(err, std::string("cannot open file: ") + std::strerror(errno));
+    fail(err, [&] { return std::string("cannot open file: ") + std::strerror(errno); });
     ::close(fd);
     return false;
   }
@@ -301,9 +290,8 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
   for (;;) {
     const size_t have = out->size();
     if (have > max_bytes) {
-      set_err_(err, "file too large (limit " + std::to_string(max_bytes) + " bytes)");
       out->clear();
-      return false;
+      return fail(err, [&] { return "file too large (limit " + std::to_string(max_bytes) + " bytes)"; });
     }
     const size_t want = cap < max_bytes + 1 - have ? cap : max_bytes + 1 - have;
     out->resize(have + want);
@@ -311,7 +299,7 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
     out->resize(have + got);
     if (got < want) {
       if (std::ferror(f.get())) {
-        set_err_(err, std::string("cannot read file: ") + std::strerror(errno));
+        fail(err, [&] { return std::string("cannot read file: ") + std::strerror(errno); });
         out->clear();
         return false;
       }
@@ -320,9 +308,8 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
     if (cap < (16u << 20)) cap *= 2;
   }
   if (out->size() > max_bytes) {
-    set_err_(err, "file too large (limit " + std::to_string(max_bytes) + " bytes)");
     out->clear();
-    return false;
+    return fail(err, [&] { return "file too large (limit " + std::to_string(max_bytes) + " bytes)"; });
   }
   return true;
 }
@@ -338,12 +325,10 @@ bool write_png(const std::string& path, int width, int height, int channels,
                const uint8_t* pixels, std::string* err) {
   if (!pixels || width <= 0 || height <= 0 || channels < 1 || channels > 4 ||
       width > INT_MAX / channels) {
-    set_err_(err, "bad image for PNG writing");
-    return false;
+    return fail(err, "bad image for PNG writing");
   }
   if (!stbi_write_png(path.c_str(), width, height, channels, pixels, width * channels)) {
-    set_err_(err, "cannot write PNG: " + path);
-    return false;
+    return fail(err, [&] { return "cannot write PNG: " + path; });
   }
   return true;
 }

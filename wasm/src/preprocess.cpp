@@ -2,45 +2,38 @@
 #include "preprocess.h"
 
 #include <cmath>
-#include <cstdio>
+
+#include "fail.h"
 
 namespace mc {
 
-namespace {
-
-void set_err_(std::string* err, const char* msg) {
-  if (err) *err = msg;
-}
-
-}  // namespace
-
 bool check_image_size(int width, int height, int channels, const ImageLimits& lim,
                       std::string* err) {
-  char buf[200];
+  using std::to_string;
   if (channels != 3 && channels != 4) {
-    std::snprintf(buf, sizeof buf, "unsupported channel count %d (need 3 RGB or 4 RGBA)",
-                  channels);
-    set_err_(err, buf);
-    return false;
+    return fail(err, [&] {
+      return "unsupported channel count " + to_string(channels) + " (need 3 RGB or 4 RGBA)";
+    });
   }
   if (width <= 0 || height <= 0) {
-    std::snprintf(buf, sizeof buf, "empty image (%d x %d)", width, height);
-    set_err_(err, buf);
-    return false;
+    return fail(err, [&] {
+      return "empty image (" + to_string(width) + " x " + to_string(height) + ")";
+    });
   }
   if (width > lim.max_side || height > lim.max_side) {
-    std::snprintf(buf, sizeof buf, "image too large: %d x %d (limit %d pixels per side)", width,
-                  height, lim.max_side);
-    set_err_(err, buf);
-    return false;
+    return fail(err, [&] {
+      return "image too large: " + to_string(width) + " x " + to_string(height) + " (limit " +
+             to_string(lim.max_side) + " pixels per side)";
+    });
   }
   // both factors are <= max_side (an int), so the product fits in int64
   const int64_t n = static_cast<int64_t>(width) * static_cast<int64_t>(height);
   if (n > lim.max_pixels) {
-    std::snprintf(buf, sizeof buf, "image too large: %d x %d = %lld pixels (limit %lld)", width,
-                  height, static_cast<long long>(n), static_cast<long long>(lim.max_pixels));
-    set_err_(err, buf);
-    return false;
+    return fail(err, [&] {
+      return "image too large: " + to_string(width) + " x " + to_string(height) + " = " +
+             to_string(static_cast<long long>(n)) + " pixels (limit " +
+             to_string(static_cast<long long>(lim.max_pixels)) + ")";
+    });
   }
   return true;
 }
@@ -48,12 +41,10 @@ bool check_image_size(int width, int height, int channels, const ImageLimits& li
 bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, int S,
                     uint8_t* out, const ImageLimits& lim, std::string* err) {
   if (!pixels || !out) {
-    set_err_(err, "null pixel buffer");
-    return false;
+    return fail(err, "null pixel buffer");
   }
   if (S <= 0 || S > 4096) {
-    set_err_(err, "bad output size S");
-    return false;
+    return fail(err, "bad output size S");
   }
   if (!check_image_size(width, height, channels, lim, err)) return false;
   const int64_t W = width, H = height, C = channels;
@@ -112,18 +103,15 @@ void normalize_u8(const uint8_t* rgb, size_t n_pixels, const float lut[3 * 256],
 bool Preprocessor::init(int S, const float mean[3], const float stdev[3], const ImageLimits& lim,
                         std::string* err) {
   if (S <= 0 || S > 4096) {
-    set_err_(err, "input size S must be in [1, 4096]");
-    return false;
+    return fail(err, "input size S must be in [1, 4096]");
   }
   for (int c = 0; c < 3; ++c) {
     if (!std::isfinite(mean[c]) || !std::isfinite(stdev[c]) || !(stdev[c] > 0.0f)) {
-      set_err_(err, "normalization mean/std must be finite with std > 0");
-      return false;
+      return fail(err, "normalization mean/std must be finite with std > 0");
     }
   }
   if (lim.max_side <= 0 || lim.max_pixels <= 0) {
-    set_err_(err, "image limits must be positive");
-    return false;
+    return fail(err, "image limits must be positive");
   }
   S_ = S;
   lim_ = lim;
@@ -135,8 +123,7 @@ bool Preprocessor::init(int S, const float mean[3], const float stdev[3], const 
 bool Preprocessor::run(const uint8_t* pixels, int width, int height, int channels, float* out,
                        std::string* err) {
   if (S_ > 0 && !out) {
-    set_err_(err, "null output buffer");
-    return false;
+    return fail(err, "null output buffer");
   }
   if (!resize(pixels, width, height, channels, err)) return false;
   normalize_u8(resized_.data(), static_cast<size_t>(S_) * S_, lut_, out);
@@ -146,8 +133,7 @@ bool Preprocessor::run(const uint8_t* pixels, int width, int height, int channel
 bool Preprocessor::resize(const uint8_t* pixels, int width, int height, int channels,
                           std::string* err) {
   if (S_ <= 0) {
-    set_err_(err, "preprocessor not initialised");
-    return false;
+    return fail(err, "preprocessor not initialised");
   }
   return area_resize_u8(pixels, width, height, channels, S_, resized_.data(), lim_, err);
 }
