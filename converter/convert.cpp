@@ -54,8 +54,8 @@ bool is_bn_counter_(const std::string& name) {
 // .png / .jpg / .jpeg / .bmp (any case), not hidden: what is picked up from a folder.
 bool is_image_name_(const std::string& name) {
   if (name.empty() || name[0] == '.') return false;
-  std::string ext = name.substr(name.find_last_of('.') == std::string::npos ? name.size()
-                                                                            : name.find_last_of('.'));
+  std::string ext = name.substr(
+      name.find_last_of('.') == std::string::npos ? name.size() : name.find_last_of('.'));
   for (char& ch : ext) ch = char(std::tolower(static_cast<unsigned char>(ch)));
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
@@ -72,7 +72,10 @@ bool list_calibration_files_(const std::vector<std::string>& args, std::vector<s
       for (fs::recursive_directory_iterator it(a, ec), end; !ec && it != end; it.increment(ec))
         if (it->is_regular_file(ec) && is_image_name_(it->path().filename().string()))
           out->push_back(it->path().string());
-      if (ec) { *err = "calibration: cannot list " + a + ": " + ec.message(); return false; }
+      if (ec) {
+        *err = "calibration: cannot list " + a + ": " + ec.message();
+        return false;
+      }
     } else if (fs::is_regular_file(a, ec)) {
       out->push_back(a);
     } else {
@@ -91,7 +94,10 @@ bool calibrate_(const std::vector<uint8_t>& f32_blob, const std::vector<std::str
                 std::map<std::string, std::pair<float, float>>* out_range,
                 std::pair<float, float>* input_range, size_t* used, std::string* err) {
   std::unique_ptr<Engine> e = Engine::create(f32_blob.data(), f32_blob.size(), err);
-  if (!e) { *err = "calibration: the f32 engine rejected the model: " + *err; return false; }
+  if (!e) {
+    *err = "calibration: the f32 engine rejected the model: " + *err;
+    return false;
+  }
   ActivationRanges ranges;
   ranges.attach(*e);
   *used = 0;
@@ -186,13 +192,17 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   for (const Expected_& e : expected) {
     expected_names.insert(e.name);
     const safetensors::Tensor* t = f.find(e.name);
-    if (!t) { missing.push_back(e.name); continue; }
+    if (!t) {
+      missing.push_back(e.name);
+      continue;
+    }
     if (t->dtype != safetensors::DType::F32 && t->dtype != safetensors::DType::F16)
-      return fail("weights: tensor '" + e.name + "' has dtype " + safetensors::dtype_name(t->dtype) +
-                  ", expected F32 or F16");
+      return fail("weights: tensor '" + e.name + "' has dtype " +
+                  safetensors::dtype_name(t->dtype) + ", expected F32 or F16");
     if (t->shape != e.shape)
       return fail("weights: tensor '" + e.name + "' has shape " + shape_str_(t->shape) +
-                  ", expected " + shape_str_(e.shape) + " (not a torchvision ResNet18 with 2 classes?)");
+                  ", expected " + shape_str_(e.shape) +
+                  " (not a torchvision ResNet18 with 2 classes?)");
   }
   if (!missing.empty()) {
     std::string m = "weights: missing tensor" + std::string(missing.size() > 1 ? "s " : " ");
@@ -202,14 +212,15 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   }
   for (const safetensors::Tensor& t : f.tensors())
     if (!expected_names.count(t.name) && !is_bn_counter_(t.name))
-      return fail("weights: unexpected tensor '" + t.name + "' (not part of a torchvision ResNet18)");
+      return fail("weights: unexpected tensor '" + t.name +
+                  "' (not part of a torchvision ResNet18)");
 
   auto get = [&](const std::string& name) { return safetensors::to_f32(*f.find(name)); };
 
   // ---- fold, transpose, pack
   const bool half = opt.dtype == "f16";
   std::vector<blob::TensorIn> tensors;
-  std::vector<std::vector<float>> folded_w, folded_b;   // int8: OHWI weights and bias per conv
+  std::vector<std::vector<float>> folded_w, folded_b;  // int8: OHWI weights and bias per conv
   for (const resnet18::ConvSpec& c : resnet18::convs()) {
     const std::string bn = c.torch_bn;
     std::vector<float> w_ohwi, bias;
@@ -238,7 +249,8 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   for (const char* name : {"fc.weight", "fc.bias"}) {
     std::vector<float> v = get(name);
     for (float x : v)
-      if (!std::isfinite(x)) return fail(std::string("weights: tensor '") + name + "' holds non-finite values");
+      if (!std::isfinite(x))
+        return fail(std::string("weights: tensor '") + name + "' holds non-finite values");
     const std::vector<int64_t>& shape = f.find(name)->shape;
     nlohmann::json extra = {{"layout", "row-major"}};
     tensors.push_back(half ? blob::tensor_f16(name, shape, v, extra)
@@ -248,7 +260,8 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   // ---- header: the metadata as given, plus what the converter knows
   nlohmann::json h = meta;
   h.erase("tensors");
-  if (!h.contains("provenance") || !h["provenance"].is_object()) h["provenance"] = nlohmann::json::object();
+  if (!h.contains("provenance") || !h["provenance"].is_object())
+    h["provenance"] = nlohmann::json::object();
   if (!h.contains("metrics")) h["metrics"] = nlohmann::json::object();
   h["provenance"]["converter"] = kConverterVersion;
   h["provenance"]["source_sha256"] = sha256_hex(st, len);
@@ -300,12 +313,12 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
                      {"output", {{"scale", out_q[i].scale}, {"zero_point", out_q[i].zero_point}}}};
       qt.push_back(std::move(t));
     }
-    for (size_t k = tensors.size() - 2; k < tensors.size(); ++k) {   // fc stays f32
+    for (size_t k = tensors.size() - 2; k < tensors.size(); ++k) {  // fc stays f32
       qt.push_back(tensors[k]);
     }
     h["weights"]["dtype"] = "int8";
     h["weights"]["packed_layout_int8"] = conv_packed_qs8_layout_name();
-    h["weights"]["activation_quant"] = act;   // informative copy of the packed headers
+    h["weights"]["activation_quant"] = act;  // informative copy of the packed headers
     h["provenance"]["calibration_images"] = used;
     file = blob::write(h, qt, &werr);
     if (file.empty()) return fail(werr);
@@ -314,8 +327,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   // ---- the reader must accept what we wrote (catches bad metadata with the reader's words)
   blob::Blob check;
   std::string perr;
-  if (!blob::Blob::parse(file.data(), file.size(), &check, &perr))
-    return fail("metadata: " + perr);
+  if (!blob::Blob::parse(file.data(), file.size(), &check, &perr)) return fail("metadata: " + perr);
   *out = std::move(file);
   return true;
 }

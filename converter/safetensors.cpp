@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "blob.h"   // f16_to_f32
+#include "blob.h"  // f16_to_f32
 
 namespace mc {
 namespace safetensors {
@@ -48,30 +48,41 @@ std::string u_(uint64_t v) { return std::to_string(v); }
 
 struct StParser_ {
   std::string err;
-  bool fail(const std::string& m) { err = "safetensors: " + m; return false; }
+  bool fail(const std::string& m) {
+    err = "safetensors: " + m;
+    return false;
+  }
 
   bool run(const uint8_t* p, size_t len, File& f) {
-    if (len < 8) return fail("truncated: " + u_(len) + " bytes, shorter than the 8-byte header length");
+    if (len < 8)
+      return fail("truncated: " + u_(len) + " bytes, shorter than the 8-byte header length");
     uint64_t n = 0;
     for (int i = 0; i < 8; ++i) n |= uint64_t(p[i]) << (8 * i);
     if (n == 0) return fail("header length is zero");
     if (n > kMaxHeaderBytes)
-      return fail("header length " + u_(n) + " exceeds the limit of " + u_(kMaxHeaderBytes) + " bytes");
+      return fail("header length " + u_(n) + " exceeds the limit of " + u_(kMaxHeaderBytes) +
+                  " bytes");
     if (n > len - 8)
-      return fail("truncated: header length " + u_(n) + " but only " + u_(len - 8) + " bytes follow");
+      return fail("truncated: header length " + u_(n) + " but only " + u_(len - 8) +
+                  " bytes follow");
     if (p[8] != '{') return fail("header does not start with '{'");
     const char* hb = reinterpret_cast<const char*>(p + 8);
     nlohmann::json h;
     StSax_ sax(h);
-    bool ok = nlohmann::json::sax_parse(hb, hb + n, &sax, nlohmann::json::input_format_t::json, true);
+    bool ok =
+        nlohmann::json::sax_parse(hb, hb + n, &sax, nlohmann::json::input_format_t::json, true);
     if (!ok || sax.is_errored())
-      return fail("header is not valid JSON: " + (sax.message.empty() ? std::string("parse error") : sax.message));
+      return fail("header is not valid JSON: " +
+                  (sax.message.empty() ? std::string("parse error") : sax.message));
     if (!h.is_object()) return fail("header is not a JSON object");
     const uint8_t* data = p + 8 + n;
     const uint64_t data_len = len - 8 - n;
     if (h.size() > kMaxTensors + 1)
       return fail("too many tensors: " + u_(h.size()) + " (limit " + u_(kMaxTensors) + ")");
-    struct Span { uint64_t b, e; size_t idx; };
+    struct Span {
+      uint64_t b, e;
+      size_t idx;
+    };
     std::vector<Span> spans;
     for (auto it = h.begin(); it != h.end(); ++it) {
       const std::string& name = it.key();
@@ -79,7 +90,8 @@ struct StParser_ {
       if (name == "__metadata__") {
         if (!e.is_object()) return fail("__metadata__ is not an object");
         for (auto m = e.begin(); m != e.end(); ++m) {
-          if (!m.value().is_string()) return fail("__metadata__ value of '" + m.key() + "' is not a string");
+          if (!m.value().is_string())
+            return fail("__metadata__ value of '" + m.key() + "' is not a string");
           f.metadata_[m.key()] = m.value().get<std::string>();
         }
         continue;
@@ -92,13 +104,18 @@ struct StParser_ {
       auto d = e.find("dtype");
       if (d == e.end() || !d->is_string()) return fail(tn + ": dtype is missing");
       const std::string& ds = d->get_ref<const std::string&>();
-      if (ds == "F32") t.dtype = DType::F32;
-      else if (ds == "F16") t.dtype = DType::F16;
-      else if (ds == "I64") t.dtype = DType::I64;
-      else return fail(tn + ": unsupported dtype '" + ds.substr(0, 32) + "' (F32, F16, I64 are read)");
+      if (ds == "F32")
+        t.dtype = DType::F32;
+      else if (ds == "F16")
+        t.dtype = DType::F16;
+      else if (ds == "I64")
+        t.dtype = DType::I64;
+      else
+        return fail(tn + ": unsupported dtype '" + ds.substr(0, 32) + "' (F32, F16, I64 are read)");
       auto s = e.find("shape");
       if (s == e.end() || !s->is_array()) return fail(tn + ": shape is missing or not an array");
-      if (s->size() > kMaxRank) return fail(tn + ": rank " + u_(s->size()) + " exceeds the limit of 8");
+      if (s->size() > kMaxRank)
+        return fail(tn + ": rank " + u_(s->size()) + " exceeds the limit of 8");
       uint64_t elements = 1;
       for (const auto& dim : *s) {
         if (!dim.is_number_unsigned() || dim.get<uint64_t>() > kMaxDim)
@@ -108,7 +125,8 @@ struct StParser_ {
         elements *= v;
         t.shape.push_back(int64_t(v));
       }
-      if (elements > UINT64_MAX / dtype_size(t.dtype)) return fail(tn + ": shape product overflows");
+      if (elements > UINT64_MAX / dtype_size(t.dtype))
+        return fail(tn + ": shape product overflows");
       uint64_t bytes = elements * dtype_size(t.dtype);
       auto o = e.find("data_offsets");
       if (o == e.end() || !o->is_array() || o->size() != 2 || !(*o)[0].is_number_unsigned() ||
@@ -120,20 +138,21 @@ struct StParser_ {
         return fail(tn + ": data_offsets [" + u_(b) + ", " + u_(en) + "] extend past the data (" +
                     u_(data_len) + " bytes; truncated file?)");
       if (en - b != bytes)
-        return fail(tn + ": data_offsets span " + u_(en - b) + " bytes, shape and dtype need " + u_(bytes));
+        return fail(tn + ": data_offsets span " + u_(en - b) + " bytes, shape and dtype need " +
+                    u_(bytes));
       t.elements = elements;
       t.bytes = size_t(bytes);
       t.data = data + b;
       spans.push_back({b, en, f.tensors_.size()});
       f.tensors_.push_back(std::move(t));
     }
-    std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
-      return a.b != b.b ? a.b < b.b : a.e < b.e;
-    });
+    std::sort(spans.begin(), spans.end(),
+              [](const Span& a, const Span& b) { return a.b != b.b ? a.b < b.b : a.e < b.e; });
     uint64_t pos = 0;
     for (const Span& s : spans) {
       if (s.b < pos) return fail("tensor '" + f.tensors_[s.idx].name + "' overlaps another tensor");
-      if (s.b > pos) return fail("data bytes [" + u_(pos) + ", " + u_(s.b) + ") belong to no tensor");
+      if (s.b > pos)
+        return fail("data bytes [" + u_(pos) + ", " + u_(s.b) + ") belong to no tensor");
       pos = s.e;
     }
     if (pos != data_len)
@@ -167,14 +186,12 @@ std::vector<float> to_f32(const Tensor& t) {
   for (size_t i = 0; i < out.size(); ++i) {
     switch (t.dtype) {
       case DType::F32: {
-        uint32_t u = uint32_t(p[4 * i]) | uint32_t(p[4 * i + 1]) << 8 | uint32_t(p[4 * i + 2]) << 16 |
-                     uint32_t(p[4 * i + 3]) << 24;
+        uint32_t u = uint32_t(p[4 * i]) | uint32_t(p[4 * i + 1]) << 8 |
+                     uint32_t(p[4 * i + 2]) << 16 | uint32_t(p[4 * i + 3]) << 24;
         std::memcpy(&out[i], &u, 4);
         break;
       }
-      case DType::F16:
-        out[i] = blob::f16_to_f32(uint16_t(p[2 * i] | p[2 * i + 1] << 8));
-        break;
+      case DType::F16: out[i] = blob::f16_to_f32(uint16_t(p[2 * i] | p[2 * i + 1] << 8)); break;
       case DType::I64: {
         uint64_t u = 0;
         for (int k = 0; k < 8; ++k) u |= uint64_t(p[8 * i + k]) << (8 * k);

@@ -23,13 +23,13 @@
 namespace mc {
 namespace safetensors {
 
-constexpr uint64_t kMaxHeaderBytes = 100u << 20;   // 100 MB, as the reference implementation
+constexpr uint64_t kMaxHeaderBytes = 100u << 20;  // 100 MB, as the reference implementation
 constexpr size_t kMaxTensors = 4096;
 constexpr size_t kMaxRank = 8;
 constexpr uint64_t kMaxDim = 2147483647;
 
 enum class DType : uint8_t { F32, F16, I64 };
-const char* dtype_name(DType d);   // "F32", "F16", "I64"
+const char* dtype_name(DType d);  // "F32", "F16", "I64"
 size_t dtype_size(DType d);
 
 struct Tensor {
@@ -37,7 +37,7 @@ struct Tensor {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
   uint64_t elements = 1;
-  const uint8_t* data = nullptr;   // little-endian, not necessarily aligned
+  const uint8_t* data = nullptr;  // little-endian, not necessarily aligned
   size_t bytes = 0;
 };
 
@@ -45,7 +45,7 @@ class File {
  public:
   static bool parse(const uint8_t* data, size_t len, File* out, std::string* err);
   const Tensor* find(const std::string& name) const;
-  const std::vector<Tensor>& tensors() const { return tensors_; }   // sorted by name
+  const std::vector<Tensor>& tensors() const { return tensors_; }  // sorted by name
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
 
  private:

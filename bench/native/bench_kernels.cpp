@@ -18,16 +18,16 @@
 #include <random>
 #include <vector>
 
-#include "ops/ops.h"
 #include "ops/conv_winograd_f32.h"
+#include "ops/ops.h"
 #include "ops/ops_detail.h"
 #if MC_BENCH_XNNPACK
 #include <xnnpack.h>
 #include <cmath>
 #endif
 #if __has_include("ops/ops_qs8.h")
-#include "ops/ops_qs8.h"
 #include "ops/conv_winograd_qs8.h"
+#include "ops/ops_qs8.h"
 #define BENCH_QS8 1
 #endif
 
@@ -46,7 +46,7 @@ struct Case {
 // best time per call: robust against a machine shared with other work.
 void run_cases(const char* layer, std::vector<Case>& cases, double flops) {
   using clk = std::chrono::steady_clock;
-  for (auto& c : cases) c.fn();   // warm up
+  for (auto& c : cases) c.fn();  // warm up
   for (int round = 0; round < 7; round++) {
     for (auto& c : cases) {
       int iters = 0;
@@ -86,7 +86,8 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
     int mr;
     const char* n;
   };
-  const V vs[] = {{mc::Isa::Scalar, 2, "f32 scalar 2x8"}, {mc::Isa::Simd, 4, "f32 simd128 4x8"},
+  const V vs[] = {{mc::Isa::Scalar, 2, "f32 scalar 2x8"},
+                  {mc::Isa::Simd, 4, "f32 simd128 4x8"},
                   {mc::Isa::Simd, 6, "f32 simd128 6x8"},
                   {mc::Isa::Simd, mc::detail::kF32Mr4x8s4, "f32 simd128 4x8s4"}};
   std::vector<Case> cases;
@@ -97,7 +98,9 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   if (rows) mc::conv_rows_setup_indirection(s, padf.data(), rindf.data());
   for (const auto& v : vs) {
     if (rows && v.isa == mc::Isa::Simd && mc::default_isa() == mc::Isa::Simd)
-      cases.push_back({v.mr == 4 ? "f32 rows 4x8" : v.mr == 6 ? "f32 rows 6x8" : "f32 rows 4x8s4",
+      cases.push_back({v.mr == 4   ? "f32 rows 4x8"
+                       : v.mr == 6 ? "f32 rows 6x8"
+                                   : "f32 rows 4x8s4",
                        "GFLOP/s", [&, v] {
                          mc::detail::conv_rows_run_f32_tile(s, rindf.data(), packed.data(),
                                                             out.data(), nullptr, true, v.isa, v.mr);
@@ -118,11 +121,13 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
     wg_scratch[v].resize(mc::conv_winograd_f32_scratch_size(s, m));
     wg_ind[v].resize(mc::conv_winograd_f32_indirection_size(s, m));
     if (!mc::conv_winograd_f32_pack_from_igemm(s, m, packed.data(), wg[v].data())) continue;
-    mc::conv_winograd_f32_setup(s, m, in.data(), zero.data(), wg_scratch[v].data(), wg_ind[v].data());
-    cases.push_back({m == 2 ? "f32 winograd 2x2" : "f32 winograd 4x4", "GFLOP/s (direct)", [&, v, m] {
-                       mc::conv_winograd_f32_run(s, m, wg_ind[v].data(), wg[v].data(),
-                                                 wg_scratch[v].data(), out.data(), nullptr, true);
-                     }});
+    mc::conv_winograd_f32_setup(s, m, in.data(), zero.data(), wg_scratch[v].data(),
+                                wg_ind[v].data());
+    cases.push_back(
+        {m == 2 ? "f32 winograd 2x2" : "f32 winograd 4x4", "GFLOP/s (direct)", [&, v, m] {
+           mc::conv_winograd_f32_run(s, m, wg_ind[v].data(), wg[v].data(), wg_scratch[v].data(),
+                                     out.data(), nullptr, true);
+         }});
   }
 #if BENCH_QS8
   std::uniform_int_distribution<int> di(-128, 127);
@@ -158,20 +163,18 @@ void bench_layer(const char* name, const mc::ConvShape& s) {
   if (mc::default_isa() == mc::Isa::Simd)
     for (bool w16 : {false, true}) {
       if (rows)
-        cases.push_back({w16 ? "qs8 rows a16 4x8c2_w16" : "qs8 rows a16 4x8c2", "GOP/s",
-                         [&, w16] {
+        cases.push_back({w16 ? "qs8 rows a16 4x8c2_w16" : "qs8 rows a16 4x8c2", "GOP/s", [&, w16] {
                            mc::widen_qs8_a16(padq.size(), padq.data(), padq16.data());
                            mc::conv_rows_run_qs8_a16(s, rindq16.data(),
                                                      w16 ? rpacked16.data() : rpacked.data(), w16,
                                                      qout.data(), nullptr, {1.0f, 0}, true);
                          }});
-      cases.push_back({w16 ? "qs8 a16 simd128 4x8c2_w16" : "qs8 a16 simd128 4x8c2", "GOP/s",
-                       [&, w16] {
-                         mc::widen_qs8_a16(qin.size(), qin.data(), qin16.data());
-                         mc::conv_run_qs8_a16(s, qind16.data(),
-                                              w16 ? qpacked16.data() : qpacked.data(), w16,
-                                              qout.data(), nullptr, {1.0f, 0}, true);
-                       }});
+      cases.push_back(
+          {w16 ? "qs8 a16 simd128 4x8c2_w16" : "qs8 a16 simd128 4x8c2", "GOP/s", [&, w16] {
+             mc::widen_qs8_a16(qin.size(), qin.data(), qin16.data());
+             mc::conv_run_qs8_a16(s, qind16.data(), w16 ? qpacked16.data() : qpacked.data(), w16,
+                                  qout.data(), nullptr, {1.0f, 0}, true);
+           }});
     }
   // exact int8 Winograd F(2x2, 3x3) on the same weights (GOP/s counted as the direct conv's)
   std::vector<uint8_t> qwg(mc::conv_winograd_qs8_packed_size(s)),

@@ -19,7 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   float acc = 0;
   for (const mc::safetensors::Tensor& t : f.tensors()) {
-    if (t.elements > (1u << 20)) continue;   // keep each run fast; the bounds are checked below
+    if (t.elements > (1u << 20)) continue;  // keep each run fast; the bounds are checked below
     for (float v : mc::safetensors::to_f32(t)) acc += v;
     if (t.bytes) acc += float(t.data[t.bytes - 1]);
   }

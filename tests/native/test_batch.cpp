@@ -50,8 +50,9 @@ F32Case f32_case(const mc::ConvShape& s, uint32_t seed) {
 // images [first, first + s.n) of the case's tensors (laid out for `all` images)
 std::vector<float> run_f32(const mc::ConvShape& s, const F32Case& c, size_t first, bool rows,
                            mc::Isa isa, const mc::ConvShape* setup_for = nullptr) {
-  const mc::ConvShape& su = setup_for ? *setup_for : s;   // the indirection's shape
-  const size_t img_in = size_t(s.in_h) * s.in_w * s.in_c, img_out = size_t(s.out_h()) * s.out_w() * s.out_c;
+  const mc::ConvShape& su = setup_for ? *setup_for : s;  // the indirection's shape
+  const size_t img_in = size_t(s.in_h) * s.in_w * s.in_c,
+               img_out = size_t(s.out_h()) * s.out_w() * s.out_c;
   std::vector<float> out(out_count(su), -7.f);
   const float* res = c.res.data() + first * img_out;
   if (rows) {
@@ -59,8 +60,8 @@ std::vector<float> run_f32(const mc::ConvShape& s, const F32Case& c, size_t firs
     const size_t wp = size_t(s.in_w) + 2 * s.pad;
     for (int b = 0; b < s.n; b++)
       for (int y = 0; y < s.in_h; y++)
-        std::memcpy(xp.data() + b * mc::conv_padded_image_stride(su) + mc::conv_padded_input_offset(su) +
-                        size_t(y) * wp * s.in_c,
+        std::memcpy(xp.data() + b * mc::conv_padded_image_stride(su) +
+                        mc::conv_padded_input_offset(su) + size_t(y) * wp * s.in_c,
                     c.in.data() + (first + b) * img_in + size_t(y) * s.in_w * s.in_c,
                     size_t(s.in_w) * s.in_c * sizeof(float));
     std::vector<const float*> ind(mc::conv_rows_indirection_size(su));
@@ -110,7 +111,8 @@ enum class Q { A16, A16W16, RowsA16, Winograd };
 std::vector<int8_t> run_qs8(const mc::ConvShape& s, const Qs8Case& c, size_t first, Q kind,
                             mc::Isa isa, const mc::ConvShape* setup_for = nullptr) {
   const mc::ConvShape& su = setup_for ? *setup_for : s;
-  const size_t img_in = size_t(s.in_h) * s.in_w * s.in_c, img_out = size_t(s.out_h()) * s.out_w() * s.out_c;
+  const size_t img_in = size_t(s.in_h) * s.in_w * s.in_c,
+               img_out = size_t(s.out_h()) * s.out_w() * s.out_c;
   const int8_t* in = c.in.data() + first * img_in;
   const int8_t* res = c.res.data() + first * img_out;
   const int8_t zp = int8_t(c.qin.zero_point);
@@ -138,12 +140,14 @@ std::vector<int8_t> run_qs8(const mc::ConvShape& s, const Qs8Case& c, size_t fir
         for (int y = 0; y < s.in_h; y++)
           for (int x = 0; x < s.in_w * s.in_c; x++)
             xp[b * mc::conv_padded_image_stride(su) + mc::conv_padded_input_offset(su) +
-               size_t(y) * wp * s.in_c + size_t(x)] = in[b * img_in + size_t(y) * s.in_w * s.in_c + size_t(x)];
+               size_t(y) * wp * s.in_c + size_t(x)] =
+                in[b * img_in + size_t(y) * s.in_w * s.in_c + size_t(x)];
       std::vector<uint8_t> rp(mc::conv_rows_packed_qs8_size(s));
       mc::conv_rows_repack_qs8(s, c.packed.data(), rp.data());
       std::vector<const int16_t*> ind(mc::conv_rows_indirection_size(su));
       mc::conv_rows_setup_indirection_qs8_a16(su, xp.data(), ind.data());
-      mc::conv_rows_run_qs8_a16(s, ind.data(), rp.data(), false, out.data(), res, c.qres, true, isa);
+      mc::conv_rows_run_qs8_a16(s, ind.data(), rp.data(), false, out.data(), res, c.qres, true,
+                                isa);
       break;
     }
     case Q::Winograd: {
@@ -164,12 +168,12 @@ std::vector<int8_t> run_qs8(const mc::ConvShape& s, const Qs8Case& c, size_t fir
 
 const mc::ConvShape kShapes[] = {
     // in_h, in_w, in_c, out_c, kh, kw, stride, pad
-    {5, 7, 3, 13, 3, 3, 1, 1},     // odd everything
-    {1, 1, 8, 9, 1, 1, 1, 0},      // one pixel
-    {9, 6, 17, 8, 3, 3, 2, 1},     // stride 2
-    {4, 4, 24, 16, 1, 1, 2, 0},    // downsample-like
-    {2, 2, 64, 24, 3, 3, 1, 1},    // layer4-like: one tile per image
-    {13, 11, 5, 7, 7, 7, 2, 3},    // stem-like
+    {5, 7, 3, 13, 3, 3, 1, 1},   // odd everything
+    {1, 1, 8, 9, 1, 1, 1, 0},    // one pixel
+    {9, 6, 17, 8, 3, 3, 2, 1},   // stride 2
+    {4, 4, 24, 16, 1, 1, 2, 0},  // downsample-like
+    {2, 2, 64, 24, 3, 3, 1, 1},  // layer4-like: one tile per image
+    {13, 11, 5, 7, 7, 7, 2, 3},  // stem-like
 };
 
 }  // namespace
@@ -183,15 +187,16 @@ TEST_CASE("batched conv: ConvShape::n and the sizes that scale with it", "[batch
   CHECK(mc::conv_indirection_size(s) == 5 * ind1);
   CHECK(mc::conv_padded_input_size(s) == 5 * (pad1 - 8) + 8);
   CHECK(mc::conv_padded_image_stride(s) == pad1 - 8);
-  CHECK(mc::conv_winograd_qs8_indirection_size(s) == 5 * mc::conv_winograd_qs8_indirection_size(batched(s, 1)));
-  CHECK_FALSE(mc::conv_winograd_f32_applicable(s, 2));   // f32 Winograd: one image only
+  CHECK(mc::conv_winograd_qs8_indirection_size(s) ==
+        5 * mc::conv_winograd_qs8_indirection_size(batched(s, 1)));
+  CHECK_FALSE(mc::conv_winograd_f32_applicable(s, 2));  // f32 Winograd: one image only
   s.n = 0;
   CHECK_FALSE(mc::conv_shape_valid(s));
   CHECK(mc::conv_indirection_size(s) == 0);
-  s.n = 65537;   // each field <= 65536
+  s.n = 65537;  // each field <= 65536
   CHECK_FALSE(mc::conv_shape_valid(s));
   mc::ConvShape big{256, 256, 16, 16, 3, 3, 1, 1};
-  big.n = 3000;   // 3000 x 256 x 256 x 16 > 2^31 elements
+  big.n = 3000;  // 3000 x 256 x 256 x 16 > 2^31 elements
   CHECK_FALSE(mc::conv_shape_valid(big));
   big.n = 100;
   CHECK(mc::conv_shape_valid(big));

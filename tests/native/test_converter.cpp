@@ -73,7 +73,8 @@ std::vector<StTensor> random_resnet18_(uint32_t seed) {
   std::vector<StTensor> ts;
   for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     size_t n = size_t(c.out_c) * c.in_c * c.k * c.k;
-    ts.push_back({std::string(c.torch_conv) + ".weight", {c.out_c, c.in_c, c.k, c.k},
+    ts.push_back({std::string(c.torch_conv) + ".weight",
+                  {c.out_c, c.in_c, c.k, c.k},
                   randn_(g, n, std::sqrt(2.0f / float(c.in_c * c.k * c.k)))});
     std::vector<float> gamma(size_t(c.out_c)), var(size_t(c.out_c));
     for (float& x : gamma) x = 0.75f + 0.5f * u(g);
@@ -91,14 +92,19 @@ std::vector<StTensor> random_resnet18_(uint32_t seed) {
 }
 
 json meta_() {
-  return json{{"architecture", "resnet18"},
-              {"labels", {"Uninfected", "Parasitized"}},
-              {"input",
-               {{"size", 64}, {"resize_filter", "area-int"}, {"mean", {0.52, 0.42, 0.45}},
-                {"std", {0.33, 0.26, 0.27}}, {"channel_order", "RGB"}, {"scale", 1.0 / 255}}},
-              {"calibration", {{"temperature", 1.3}, {"band", {0.1, 0.9}}, {"positive", "Parasitized"}}},
-              {"provenance", {{"source", "test"}, {"split_sha256", std::string(64, 'a')}}},
-              {"metrics", {{"test", {{"accuracy", 0.97}}}}}};
+  return json{
+      {"architecture", "resnet18"},
+      {"labels", {"Uninfected", "Parasitized"}},
+      {"input",
+       {{"size", 64},
+        {"resize_filter", "area-int"},
+        {"mean", {0.52, 0.42, 0.45}},
+        {"std", {0.33, 0.26, 0.27}},
+        {"channel_order", "RGB"},
+        {"scale", 1.0 / 255}}},
+      {"calibration", {{"temperature", 1.3}, {"band", {0.1, 0.9}}, {"positive", "Parasitized"}}},
+      {"provenance", {{"source", "test"}, {"split_sha256", std::string(64, 'a')}}},
+      {"metrics", {{"test", {{"accuracy", 0.97}}}}}};
 }
 
 const StTensor& by_name_(const std::vector<StTensor>& ts, const std::string& name) {
@@ -108,7 +114,8 @@ const StTensor& by_name_(const std::vector<StTensor>& ts, const std::string& nam
   return ts[0];
 }
 
-std::string convert_err_(const std::vector<uint8_t>& st, const json& meta, const std::string& dtype = "f32") {
+std::string convert_err_(const std::vector<uint8_t>& st, const json& meta,
+                         const std::string& dtype = "f32") {
   mc::convert::Options opt;
   opt.dtype = dtype;
   std::vector<uint8_t> out;
@@ -147,28 +154,33 @@ TEST_CASE("BatchNorm folding matches conv + BN on a random small case", "[conver
   std::vector<float> w_ohwi, bias;
   REQUIRE(mc::convert::fold_bn(w, O, I, K, K, gamma, beta, mean, var, 1e-5, &w_ohwi, &bias));
   // one output pixel of a 3x3 input patch (NHWC), reference in float: BN(conv(x))
-  std::vector<float> x = randn_(g, size_t(K * K * I), 1.0f);   // [y][x][i]
+  std::vector<float> x = randn_(g, size_t(K * K * I), 1.0f);  // [y][x][i]
   for (int o = 0; o < O; ++o) {
     float conv = 0;
     for (int i = 0; i < I; ++i)
       for (int y = 0; y < K; ++y)
         for (int xx = 0; xx < K; ++xx)
           conv += w[size_t(((o * I + i) * K + y) * K + xx)] * x[size_t((y * K + xx) * I + i)];
-    const float ref = gamma[size_t(o)] * (conv - mean[size_t(o)]) / std::sqrt(var[size_t(o)] + 1e-5f) + beta[size_t(o)];
+    const float ref =
+        gamma[size_t(o)] * (conv - mean[size_t(o)]) / std::sqrt(var[size_t(o)] + 1e-5f) +
+        beta[size_t(o)];
     float folded = bias[size_t(o)];
     for (int y = 0; y < K; ++y)
       for (int xx = 0; xx < K; ++xx)
         for (int i = 0; i < I; ++i)
-          folded += w_ohwi[size_t(((o * K + y) * K + xx) * I + i)] * x[size_t((y * K + xx) * I + i)];
+          folded +=
+              w_ohwi[size_t(((o * K + y) * K + xx) * I + i)] * x[size_t((y * K + xx) * I + i)];
     CHECK(folded == Approx(ref).epsilon(1e-5).margin(1e-5));
   }
   // bad statistics are refused
   std::vector<float> bad_var = var;
   bad_var[2] = -1.0f;
-  CHECK_FALSE(mc::convert::fold_bn(w, O, I, K, K, gamma, beta, mean, bad_var, 1e-5, &w_ohwi, &bias));
+  CHECK_FALSE(
+      mc::convert::fold_bn(w, O, I, K, K, gamma, beta, mean, bad_var, 1e-5, &w_ohwi, &bias));
   std::vector<float> nan_w = w;
   nan_w[4] = std::nanf("");
-  CHECK_FALSE(mc::convert::fold_bn(nan_w, O, I, K, K, gamma, beta, mean, var, 1e-5, &w_ohwi, &bias));
+  CHECK_FALSE(
+      mc::convert::fold_bn(nan_w, O, I, K, K, gamma, beta, mean, var, 1e-5, &w_ohwi, &bias));
 }
 
 TEST_CASE("convert round trip: the reader gives back the folded, packed weights", "[converter]") {
@@ -194,16 +206,16 @@ TEST_CASE("convert round trip: the reader gives back the folded, packed weights"
       CHECK(h["provenance"]["split_sha256"] == std::string(64, 'a'));
       CHECK(h["metrics"]["test"]["accuracy"] == 0.97);
       CHECK(h["weights"]["bn_folded"] == true);
-      CHECK(h["input"]["scale"].get<double>() == 1.0 / 255);   // unknown keys kept
+      CHECK(h["input"]["scale"].get<double>() == 1.0 / 255);  // unknown keys kept
       const bool half = std::string(dtype) == "f16";
       for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
         const std::string bn = c.torch_bn;
         std::vector<float> w_ohwi, bias;
-        REQUIRE(mc::convert::fold_bn(by_name_(model_(), std::string(c.torch_conv) + ".weight").values,
-                                     c.out_c, c.in_c, c.k, c.k, by_name_(model_(), bn + ".weight").values,
-                                     by_name_(model_(), bn + ".bias").values,
-                                     by_name_(model_(), bn + ".running_mean").values,
-                                     by_name_(model_(), bn + ".running_var").values, 1e-5, &w_ohwi, &bias));
+        REQUIRE(mc::convert::fold_bn(
+            by_name_(model_(), std::string(c.torch_conv) + ".weight").values, c.out_c, c.in_c, c.k,
+            c.k, by_name_(model_(), bn + ".weight").values, by_name_(model_(), bn + ".bias").values,
+            by_name_(model_(), bn + ".running_mean").values,
+            by_name_(model_(), bn + ".running_var").values, 1e-5, &w_ohwi, &bias));
         mc::ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0};
         std::vector<float> packed(mc::conv_packed_f32_size(s));
         mc::conv_pack_f32(s, w_ohwi.data(), bias.data(), packed.data());
@@ -233,8 +245,10 @@ TEST_CASE("convert round trip: the reader gives back the folded, packed weights"
       CHECK(fw->shape == std::vector<int64_t>{2, 512});
       const std::vector<float>& ref = by_name_(model_(), "fc.weight").values;
       float v0;
-      if (half) v0 = bl::f16_to_f32(uint16_t(fw->data[2 * 700] | fw->data[2 * 700 + 1] << 8));
-      else std::memcpy(&v0, fw->data + 4 * 700, 4);
+      if (half)
+        v0 = bl::f16_to_f32(uint16_t(fw->data[2 * 700] | fw->data[2 * 700 + 1] << 8));
+      else
+        std::memcpy(&v0, fw->data + 4 * 700, 4);
       CHECK(v0 == (half ? bl::f16_to_f32(bl::f32_to_f16(ref[700])) : ref[700]));
     }
   }
@@ -254,7 +268,7 @@ TEST_CASE("convert is deterministic (library and executable)", "[converter]") {
   write_(w, st);
   std::string ms = meta_().dump(2);
   write_(m, std::vector<uint8_t>(ms.begin(), ms.end()));
-  for (int run = 0; run < 1; ++run) {   // the executable writes the library's bytes
+  for (int run = 0; run < 1; ++run) {  // the executable writes the library's bytes
     std::string out = dir + "/test_conv_out" + std::to_string(run) + ".mcb";
     std::string cmd = std::string("\"") + MC_CONVERT_EXE + "\" --weights " + w + " --meta " + m +
                       " --dtype f32 -o " + out + " > /dev/null";
@@ -263,9 +277,10 @@ TEST_CASE("convert is deterministic (library and executable)", "[converter]") {
     std::remove(out.c_str());
   }
   // usage and conversion errors: exit 2 and 1
-  CHECK(std::system((std::string("\"") + MC_CONVERT_EXE + "\" --weights x 2> /dev/null").c_str()) != 0);
-  std::string bad = std::string("\"") + MC_CONVERT_EXE + "\" --weights " + m + " --meta " + m + " -o " + dir +
-                    "/never.mcb 2> " + dir + "/test_conv_err.txt";
+  CHECK(std::system((std::string("\"") + MC_CONVERT_EXE + "\" --weights x 2> /dev/null").c_str()) !=
+        0);
+  std::string bad = std::string("\"") + MC_CONVERT_EXE + "\" --weights " + m + " --meta " + m +
+                    " -o " + dir + "/never.mcb 2> " + dir + "/test_conv_err.txt";
   CHECK(std::system(bad.c_str()) != 0);
   std::vector<uint8_t> e = read_(dir + "/test_conv_err.txt");
   CHECK(std::string(e.begin(), e.end()).find("malaria-convert: weights: safetensors:") == 0);
@@ -282,7 +297,10 @@ TEST_CASE("convert names the missing, misshaped or mistyped tensor", "[converter
   };
   auto drop = [](std::vector<StTensor>& ts, const std::string& name) {
     for (size_t i = 0; i < ts.size(); ++i)
-      if (ts[i].name == name) { ts.erase(ts.begin() + long(i)); return; }
+      if (ts[i].name == name) {
+        ts.erase(ts.begin() + long(i));
+        return;
+      }
   };
   auto find = [](std::vector<StTensor>& ts, const std::string& name) -> StTensor& {
     for (StTensor& t : ts)
@@ -292,26 +310,40 @@ TEST_CASE("convert names the missing, misshaped or mistyped tensor", "[converter
   SECTION("missing") {
     CHECK(convert_err_(edited([&](auto& ts) { drop(ts, "layer2.1.bn1.running_var"); }), meta_()) ==
           "weights: missing tensor 'layer2.1.bn1.running_var' (not a torchvision ResNet18?)");
-    CHECK(convert_err_(edited([&](auto& ts) { drop(ts, "fc.bias"); drop(ts, "conv1.weight"); }), meta_()) ==
+    CHECK(convert_err_(edited([&](auto& ts) {
+                         drop(ts, "fc.bias");
+                         drop(ts, "conv1.weight");
+                       }),
+                       meta_()) ==
           "weights: missing tensors 'conv1.weight', 'fc.bias' (not a torchvision ResNet18?)");
   }
   SECTION("misshaped") {
     CHECK(convert_err_(edited([&](auto& ts) {
-            StTensor& t = find(ts, "fc.weight");
-            t.shape = {10, 512};
-            t.values.resize(5120, 0.0f);
-          }), meta_()) ==
-          "weights: tensor 'fc.weight' has shape [10, 512], expected [2, 512] (not a torchvision ResNet18 with 2 classes?)");
-    CHECK(convert_err_(edited([&](auto& ts) { find(ts, "layer1.0.conv1.weight").shape = {64, 64, 9}; }), meta_()) ==
-          "weights: tensor 'layer1.0.conv1.weight' has shape [64, 64, 9], expected [64, 64, 3, 3] (not a torchvision ResNet18 with 2 classes?)");
+                         StTensor& t = find(ts, "fc.weight");
+                         t.shape = {10, 512};
+                         t.values.resize(5120, 0.0f);
+                       }),
+                       meta_()) ==
+          "weights: tensor 'fc.weight' has shape [10, 512], expected [2, 512] (not a torchvision "
+          "ResNet18 with 2 classes?)");
+    CHECK(convert_err_(edited([&](auto& ts) {
+                         find(ts, "layer1.0.conv1.weight").shape = {64, 64, 9};
+                       }),
+                       meta_()) ==
+          "weights: tensor 'layer1.0.conv1.weight' has shape [64, 64, 9], expected [64, 64, 3, 3] "
+          "(not a torchvision ResNet18 with 2 classes?)");
   }
   SECTION("wrong dtype") {
     CHECK(convert_err_(edited([&](auto& ts) { find(ts, "bn1.bias").dtype = "I64"; }), meta_()) ==
           "weights: tensor 'bn1.bias' has dtype I64, expected F32 or F16");
   }
   SECTION("unexpected tensor (another architecture)") {
-    CHECK(convert_err_(edited([&](auto& ts) { ts.push_back({"layer1.2.conv1.weight", {1}, {0.0f}}); }), meta_()) ==
-          "weights: unexpected tensor 'layer1.2.conv1.weight' (not part of a torchvision ResNet18)");
+    CHECK(
+        convert_err_(edited([&](auto& ts) {
+                       ts.push_back({"layer1.2.conv1.weight", {1}, {0.0f}});
+                     }),
+                     meta_()) ==
+        "weights: unexpected tensor 'layer1.2.conv1.weight' (not part of a torchvision ResNet18)");
   }
   SECTION("truncated file") {
     std::vector<uint8_t> st = model_st_();
@@ -325,26 +357,33 @@ TEST_CASE("convert names the missing, misshaped or mistyped tensor", "[converter
     CHECK(convert_err_(st, meta_()).rfind("weights: safetensors: ", 0) == 0);
   }
   SECTION("non-finite weights") {
-    CHECK(convert_err_(edited([&](auto& ts) { find(ts, "layer3.0.bn2.running_var").values[5] = -2.0f; }), meta_()) ==
-          "weights: cannot fold BatchNorm 'layer3.0.bn2' into 'layer3.0.conv2': non-finite values or running_var + eps <= 0");
+    CHECK(convert_err_(
+              edited([&](auto& ts) { find(ts, "layer3.0.bn2.running_var").values[5] = -2.0f; }),
+              meta_()) ==
+          "weights: cannot fold BatchNorm 'layer3.0.bn2' into 'layer3.0.conv2': non-finite values "
+          "or running_var + eps <= 0");
   }
   SECTION("bad metadata, in the reader's words") {
     json m = meta_();
     m["input"].erase("size");
-    CHECK(convert_err_(model_st_(), m) == "metadata: header field 'input.size' is missing or is not an integer");
+    CHECK(convert_err_(model_st_(), m) ==
+          "metadata: header field 'input.size' is missing or is not an integer");
     m = meta_();
     m["calibration"]["band"] = {0.9, 0.1};
     CHECK(convert_err_(model_st_(), m) ==
-          "metadata: header field 'calibration.band' is invalid: need 0 <= lo <= hi <= 1, got [0.9,0.1]");
+          "metadata: header field 'calibration.band' is invalid: need 0 <= lo <= hi <= 1, got "
+          "[0.9,0.1]");
   }
   SECTION("dtype") {
     CHECK(convert_err_(model_st_(), meta_(), "int8") ==
           "--dtype int8 needs calibration images (--calib FOLDER_OR_FILES)");
-    CHECK(convert_err_(model_st_(), meta_(), "bf16") == "unknown --dtype 'bf16' (expected f32, f16 or int8)");
+    CHECK(convert_err_(model_st_(), meta_(), "bf16") ==
+          "unknown --dtype 'bf16' (expected f32, f16 or int8)");
   }
 }
 
-TEST_CASE("the exported development model converts (if model/export.py output is present)", "[converter]") {
+TEST_CASE("the exported development model converts (if model/export.py output is present)",
+          "[converter]") {
   const std::string dir = std::string(MC_REPO_ROOT) + "/model/";
   std::vector<uint8_t> st = read_(dir + "malaria_resnet18.safetensors");
   std::vector<uint8_t> mj = read_(dir + "malaria_resnet18.json");
@@ -357,7 +396,8 @@ TEST_CASE("the exported development model converts (if model/export.py output is
   CHECK(convert_err_(st, meta, "f16") == "OK");
 }
 
-TEST_CASE("int8: calibration, per-channel weights, consistent activation quantization", "[converter]") {
+TEST_CASE("int8: calibration, per-channel weights, consistent activation quantization",
+          "[converter]") {
   // calibration images: smooth random color fields, written as PNG into the build folder
   const std::string dir = std::string(MC_BUILD_DIR) + "/test_calib";
   std::vector<std::string> files;
@@ -368,7 +408,8 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
     for (int y = 0; y < h; ++y)
       for (int x = 0; x < w; ++x)
         for (int c = 0; c < 3; ++c)
-          px[size_t((y * w + x) * 3 + c)] = uint8_t((x * (3 + c) + y * (5 - c) + int(g() % 40)) & 255);
+          px[size_t((y * w + x) * 3 + c)] =
+              uint8_t((x * (3 + c) + y * (5 - c) + int(g() % 40)) & 255);
     files.push_back(dir + "_" + std::to_string(k) + ".png");
     std::string err;
     REQUIRE(mc::write_png(files.back(), w, h, 3, px.data(), &err));
@@ -382,7 +423,7 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
   INFO(err);
   REQUIRE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &out, &err));
   REQUIRE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &again, &err));
-  CHECK(out == again);   // deterministic
+  CHECK(out == again);  // deterministic
   mc::convert::Options o32;
   REQUIRE(mc::convert::convert(st.data(), st.size(), meta_(), o32, &f32, &err));
 
@@ -417,12 +458,13 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
     std::vector<uint8_t> broken = out;
     const bl::Tensor* t = b.find("layer2.0.conv2");
     size_t at = size_t(t->data - out.data());
-    broken[at + 4] ^= 1;   // input zero point of layer2.0.conv2
+    broken[at + 4] ^= 1;  // input zero point of layer2.0.conv2
     bl::reseal(broken);
     bl::Blob x;
     CHECK_FALSE(bl::Blob::parse(broken.data(), broken.size(), &x, &err));
-    CHECK(err == "tensor 'layer2.0.conv2': invalid quant: input parameters differ from the output "
-                 "parameters of 'layer2.0.conv1'");
+    CHECK(err ==
+          "tensor 'layer2.0.conv2': invalid quant: input parameters differ from the output "
+          "parameters of 'layer2.0.conv1'");
   }
 
   // conv1 in int8 against conv1 in f32 on a random input in the calibrated range
@@ -453,7 +495,8 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
   mc::dequantize_qs8_f32(yq.size(), yq.data(), qout, yd.data());
   double err2 = 0, ref2 = 0;
   for (size_t i = 0; i < yd.size(); ++i) {
-    const double r = std::min(double(y32[i]), double(qout.scale) * (127 - qout.zero_point));   // clip
+    const double r =
+        std::min(double(y32[i]), double(qout.scale) * (127 - qout.zero_point));  // clip
     err2 += (yd[i] - r) * (yd[i] - r);
     ref2 += r * r;
   }
@@ -463,7 +506,8 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
 
   // calibration errors
   opt.calib_files = {dir + "_missing.png"};
-  CHECK(convert_err_(st, meta_(), "int8") == "--dtype int8 needs calibration images (--calib FOLDER_OR_FILES)");
+  CHECK(convert_err_(st, meta_(), "int8") ==
+        "--dtype int8 needs calibration images (--calib FOLDER_OR_FILES)");
   std::vector<uint8_t> o2;
   CHECK_FALSE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &o2, &err));
   CHECK(err == "calibration: no such file or folder: " + dir + "_missing.png");

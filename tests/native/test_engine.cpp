@@ -158,14 +158,16 @@ std::vector<uint8_t> make_blob(const TorchTensors& t, const BlobSpec& spec, std:
   const bool f16 = spec.dtype == "f16";
   auto tensor = [&](const std::string& name, const std::vector<int64_t>& shape,
                     const std::vector<float>& v, const nlohmann::json& extra) {
-    return f16 ? mc::blob::tensor_f16(name, shape, v, extra) : mc::blob::tensor_f32(name, shape, v, extra);
+    return f16 ? mc::blob::tensor_f16(name, shape, v, extra)
+               : mc::blob::tensor_f32(name, shape, v, extra);
   };
   const std::map<std::string, Folded> folded = fold(t);
   std::vector<mc::blob::TensorIn> ts;
   for (const mc::resnet18::ConvSpec& c : mc::resnet18::convs()) {
     const mc::ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, c.stride, c.pad};
     std::vector<float> packed(mc::conv_packed_f32_size(s));
-    mc::conv_pack_f32(s, folded.at(c.name).w_ohwi.data(), folded.at(c.name).bias.data(), packed.data());
+    mc::conv_pack_f32(s, folded.at(c.name).w_ohwi.data(), folded.at(c.name).bias.data(),
+                      packed.data());
     ts.push_back(tensor(c.name, {int64_t(packed.size())}, packed,
                         {{"layout", "packed"},
                          {"logical_shape", {c.out_c, c.k, c.k, c.in_c}},
@@ -223,8 +225,8 @@ using mc_test::TorchTensors;
 struct Golden_ {
   int S = 0, N = 0;
   std::vector<std::string> files;
-  std::vector<float> input;    // NCHW
-  std::vector<float> logits;   // N x 2
+  std::vector<float> input;   // NCHW
+  std::vector<float> logits;  // N x 2
   std::vector<float> p;
 };
 
@@ -259,8 +261,8 @@ struct RefNet_ {
   std::vector<float> fc_w, fc_b;
 
   static std::vector<double> conv(const std::vector<double>& in, int H, int W, int C,
-                                  const mc::resnet18::ConvSpec& c, const mc_test::Folded& w, int* oh,
-                                  int* ow) {
+                                  const mc::resnet18::ConvSpec& c, const mc_test::Folded& w,
+                                  int* oh, int* ow) {
     const int OH = (H + 2 * c.pad - c.k) / c.stride + 1, OW = (W + 2 * c.pad - c.k) / c.stride + 1;
     std::vector<double> out(size_t(OH) * OW * c.out_c);
     for (int y = 0; y < OH; ++y)
@@ -302,7 +304,8 @@ struct RefNet_ {
             const int iy = y * 2 - 1 + ky, ix = xx * 2 - 1 + kx;
             if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
             for (int c = 0; c < C; ++c)
-              p[(size_t(y) * PW + xx) * C + c] = std::max(p[(size_t(y) * PW + xx) * C + c], a[(size_t(iy) * W + ix) * C + c]);
+              p[(size_t(y) * PW + xx) * C + c] =
+                  std::max(p[(size_t(y) * PW + xx) * C + c], a[(size_t(iy) * W + ix) * C + c]);
           }
     a = p;
     H = PH, W = PW;
@@ -313,7 +316,8 @@ struct RefNet_ {
         std::vector<double> t = conv(a, H, W, C, c1, f.at(pre + "conv1"), &oh, &ow);
         for (double& v : t) v = std::max(v, 0.0);
         int oh2, ow2;
-        std::vector<double> y = conv(t, oh, ow, c1.out_c, *spec[pre + "conv2"], f.at(pre + "conv2"), &oh2, &ow2);
+        std::vector<double> y =
+            conv(t, oh, ow, c1.out_c, *spec[pre + "conv2"], f.at(pre + "conv2"), &oh2, &ow2);
         std::vector<double> sc = a;
         if (spec.count(pre + "downsample"))
           sc = conv(a, H, W, C, *spec[pre + "downsample"], f.at(pre + "downsample"), &oh, &ow);
@@ -358,7 +362,8 @@ TEST_CASE("engine: golden logits of PyTorch (f32, <= 1e-3)", "[engine]") {
   nlohmann::json meta;
   REQUIRE(mc_test::golden_model(&t, &meta));
   std::string err;
-  const std::vector<uint8_t> blob = mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f32"), &err);
+  const std::vector<uint8_t> blob =
+      mc_test::make_blob(t, mc_test::spec_from_meta(meta, "f32"), &err);
   REQUIRE(!blob.empty());
   for (mc::Isa isa : {mc::Isa::Simd, mc::Isa::Scalar}) {
     auto e = make_engine_(blob, isa);
@@ -367,7 +372,8 @@ TEST_CASE("engine: golden logits of PyTorch (f32, <= 1e-3)", "[engine]") {
     for (int n = 0; n < g.N; ++n) {
       mc::Prediction r;
       e->forward(nhwc_(g.input, n, g.S).data(), &r);
-      for (int k = 0; k < 2; ++k) worst = std::max(worst, double(std::fabs(r.logits[k] - g.logits[n * 2 + k])));
+      for (int k = 0; k < 2; ++k)
+        worst = std::max(worst, double(std::fabs(r.logits[k] - g.logits[n * 2 + k])));
       worst_p = std::max(worst_p, double(std::fabs(r.p_parasitized - g.p[n])));
       CHECK(r.label == (g.logits[n * 2 + 1] > g.logits[n * 2] ? 1 : 0));
       // from the PNG file: preprocessing is bit-exact, so the same logits bit for bit
@@ -382,7 +388,8 @@ TEST_CASE("engine: golden logits of PyTorch (f32, <= 1e-3)", "[engine]") {
     INFO("isa " << (isa == mc::Isa::Simd ? "simd" : "scalar"));
     CHECK(worst <= 1e-3);
     CHECK(worst_p <= 1e-4);
-    WARN("golden f32 (" << (isa == mc::Isa::Simd ? "simd" : "scalar") << "): max |logit diff| = " << worst);
+    WARN("golden f32 (" << (isa == mc::Isa::Simd ? "simd" : "scalar")
+                        << "): max |logit diff| = " << worst);
   }
 }
 
@@ -407,14 +414,15 @@ TEST_CASE("engine: f16 blob is widened at load and stays close", "[engine]") {
     e32->forward(x.data(), &a);
     e16->forward(x.data(), &b);
     for (int k = 0; k < 2; ++k)
-      worst = std::max(worst, double(std::fabs(a.logits[k] - b.logits[k])) / std::max(1.0, double(std::fabs(a.logits[k]))));
+      worst = std::max(worst, double(std::fabs(a.logits[k] - b.logits[k])) /
+                                  std::max(1.0, double(std::fabs(a.logits[k]))));
   }
   CHECK(worst < 2e-2);
   WARN("f16 vs f32: max relative logit diff = " << worst);
 }
 
 TEST_CASE("engine: matches a naive double-precision reference (synthetic weights)", "[engine]") {
-  const int S = 40;   // odd stage sizes: 20 -> 10 -> 10 -> 5 -> 3 -> 2
+  const int S = 40;  // odd stage sizes: 20 -> 10 -> 10 -> 5 -> 3 -> 2
   const TorchTensors t = mc_test::synthetic_torch(7);
   mc_test::BlobSpec spec;
   spec.S = S;
@@ -464,7 +472,7 @@ TEST_CASE("engine: SIMD and scalar kernels give the same logits", "[engine]") {
 }
 
 TEST_CASE("engine: class activation map is consistent with the logits", "[engine]") {
-  for (int S : {8, 64, 96}) {   // 8: the smallest input the blob format allows (1x1 features)
+  for (int S : {8, 64, 96}) {  // 8: the smallest input the blob format allows (1x1 features)
     const auto blob = mc_test::synthetic_blob(S, "f32", 5);
     auto e = make_engine_(blob);
     mc::Prediction r;
@@ -499,7 +507,7 @@ TEST_CASE("engine: calibration, band and label", "[engine]") {
   CHECK(mc::calibrated_p(l, 2.0f) == Approx(1.0 / (1.0 + std::exp(-1.0))));
   l[0] = 1000.0f;
   l[1] = -1000.0f;
-  CHECK(mc::calibrated_p(l, 1.0f) == 0.0f);   // no overflow / nan
+  CHECK(mc::calibrated_p(l, 1.0f) == 0.0f);  // no overflow / nan
   CHECK(mc::band_of(0.1f, 0.2f, 0.8f) == mc::kBandUninfected);
   CHECK(mc::band_of(0.2f, 0.2f, 0.8f) == mc::kBandUninfected);
   CHECK(mc::band_of(0.5f, 0.2f, 0.8f) == mc::kBandUncertain);
@@ -526,7 +534,7 @@ TEST_CASE("engine: classify allocates nothing and is deterministic", "[engine]")
   for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 31 + (i >> 7));
   mc::Prediction a, b;
   std::string err;
-  REQUIRE(e->classify(px.data(), 150, 130, 4, &a, &err));   // warm-up
+  REQUIRE(e->classify(px.data(), 150, 130, 4, &a, &err));  // warm-up
   const long before = g_mc_test_allocs.load();
   const bool ok = e->classify(px.data(), 150, 130, 4, &b, &err);
   const long after = g_mc_test_allocs.load();
@@ -546,7 +554,7 @@ TEST_CASE("engine: calibration hook reports every layer's range", "[engine]") {
   for (uint32_t s = 1; s <= 3; ++s) e->forward(random_input_(32, s).data(), &r);
   ranges.detach(*e);
   const auto& L = ranges.layers();
-  REQUIRE(L.size() == 23);   // 20 convs + maxpool + avgpool + fc
+  REQUIRE(L.size() == 23);  // 20 convs + maxpool + avgpool + fc
   CHECK(L[0].name == "conv1");
   CHECK(L[1].name == "maxpool");
   CHECK(L[21].name == "avgpool");
@@ -600,7 +608,8 @@ TEST_CASE("engine: C API", "[engine]") {
   mc_engine* e = mc_engine_create(blob.data(), blob.size(), err, sizeof err);
   REQUIRE(e);
   CHECK(mc_input_size(e) == 64);
-  CHECK(std::string(mc_metadata_json(e)).find("\"architecture\":\"resnet18\"") != std::string::npos);
+  CHECK(std::string(mc_metadata_json(e)).find("\"architecture\":\"resnet18\"") !=
+        std::string::npos);
   std::vector<uint8_t> px(100 * 90 * 4, 128);
   for (size_t i = 0; i < px.size(); i += 5) px[i] = uint8_t(i);
   mc_result r;
@@ -636,18 +645,19 @@ TEST_CASE("engine: C API", "[engine]") {
   mc_engine_destroy(nullptr);
 }
 
-TEST_CASE("engine: a payload digest computed by the host replaces the reader's hashing", "[engine]") {
+TEST_CASE("engine: a payload digest computed by the host replaces the reader's hashing",
+          "[engine]") {
   auto blob = mc_test::synthetic_blob(64, "f32", 10);
   char err[256];
   uint8_t d[32];
-  mc::sha256(blob.data() + 64, blob.size() - 64, d);   // what the page computes with WebCrypto
+  mc::sha256(blob.data() + 64, blob.size() - 64, d);  // what the page computes with WebCrypto
   mc_engine* e = mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err);
   REQUIRE(e);
   mc_result a, b;
   std::vector<uint8_t> px(64 * 64 * 4, 77);
   REQUIRE(mc_classify_rgba(e, px.data(), 64, 64, 4, &a, err, sizeof err) == 0);
   mc_engine_destroy(e);
-  e = mc_engine_create_digest(blob.data(), blob.size(), nullptr, err, sizeof err);   // hashes itself
+  e = mc_engine_create_digest(blob.data(), blob.size(), nullptr, err, sizeof err);  // hashes itself
   REQUIRE(e);
   REQUIRE(mc_classify_rgba(e, px.data(), 64, 64, 4, &b, err, sizeof err) == 0);
   CHECK(a.logits[0] == b.logits[0]);
@@ -686,13 +696,15 @@ TEST_CASE("engine: golden logits with a blob made by the converter library", "[e
     std::vector<uint8_t> blob;
     std::string err;
     INFO(dtype << ": " << err);
-    REQUIRE(mc::convert::convert(reinterpret_cast<const uint8_t*>(st.data()), st.size(), meta, opt, &blob, &err));
+    REQUIRE(mc::convert::convert(reinterpret_cast<const uint8_t*>(st.data()), st.size(), meta, opt,
+                                 &blob, &err));
     auto e = make_engine_(blob);
     double worst = 0;
     for (int n = 0; n < g.N; ++n) {
       mc::Prediction r;
       e->forward(nhwc_(g.input, n, g.S).data(), &r);
-      for (int k = 0; k < 2; ++k) worst = std::max(worst, double(std::fabs(r.logits[k] - g.logits[n * 2 + k])));
+      for (int k = 0; k < 2; ++k)
+        worst = std::max(worst, double(std::fabs(r.logits[k] - g.logits[n * 2 + k])));
     }
     CHECK(worst <= (std::string(dtype) == "f32" ? 1e-3 : 2e-2));
     WARN("converter blob " << dtype << ": max |logit diff| vs PyTorch = " << worst);
@@ -752,12 +764,16 @@ std::vector<uint8_t> int8_blob_(const TorchTensors& t, const mc_test::BlobSpec& 
     ti.bytes.resize(mc::conv_packed_qs8_size(s));
     mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout[i], ti.bytes.data());
     ti.shape = {int64_t(ti.bytes.size())};
-    ti.extra = {{"layout", "packed-qs8"}, {"logical_shape", {c.out_c, c.k, c.k, c.in_c}},
-                {"stride", c.stride}, {"pad", c.pad}};
+    ti.extra = {{"layout", "packed-qs8"},
+                {"logical_shape", {c.out_c, c.k, c.k, c.in_c}},
+                {"stride", c.stride},
+                {"pad", c.pad}};
     ts.push_back(std::move(ti));
   }
-  ts.push_back(mc::blob::tensor_f32("fc.weight", {2, 512}, t.at("fc.weight").data, {{"layout", "row-major"}}));
-  ts.push_back(mc::blob::tensor_f32("fc.bias", {2}, t.at("fc.bias").data, {{"layout", "row-major"}}));
+  ts.push_back(mc::blob::tensor_f32("fc.weight", {2, 512}, t.at("fc.weight").data,
+                                    {{"layout", "row-major"}}));
+  ts.push_back(
+      mc::blob::tensor_f32("fc.bias", {2}, t.at("fc.bias").data, {{"layout", "row-major"}}));
   return mc::blob::write(h, ts, err);
 }
 
@@ -802,8 +818,9 @@ TEST_CASE("engine: int8 blob runs the qs8 graph close to f32", "[engine]") {
   }
   CHECK(worst <= 0.1 * scale);
   WARN("int8 vs f32 on " << inputs.size() << " inputs: max |logit diff| = " << worst
-       << " (logit scale " << scale << "), labels agree " << agree << "/" << inputs.size()
-       << ", int8 blob " << b8.size() << " bytes vs f32 " << b32.size());
+                         << " (logit scale " << scale << "), labels agree " << agree << "/"
+                         << inputs.size() << ", int8 blob " << b8.size() << " bytes vs f32 "
+                         << b32.size());
   // classify works end to end and allocates nothing
   std::vector<uint8_t> px(120 * 110 * 3, 90);
   mc::Prediction r;
@@ -848,7 +865,8 @@ TEST_CASE("engine: the shipped blob agrees with PyTorch on the golden cells", "[
   INFO(err);
   REQUIRE(e);
   if (e->input_size() != g.S) {
-    WARN("shipped model S=" << e->input_size() << " differs from the golden S=" << g.S << "; skipped");
+    WARN("shipped model S=" << e->input_size() << " differs from the golden S=" << g.S
+                            << "; skipped");
     return;
   }
   int agree = 0;
@@ -866,10 +884,11 @@ TEST_CASE("engine: the shipped blob agrees with PyTorch on the golden cells", "[
   CHECK(agree >= g.N - 1);
   CHECK(worst_p <= 0.05);
   WARN("shipped " << e->weight_dtype() << " blob: label agreement with PyTorch " << agree << "/"
-       << g.N << ", max |p - p_torch| = " << worst_p);
+                  << g.N << ", max |p - p_torch| = " << worst_p);
 }
 
-TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns the buffer", "[engine]") {
+TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns the buffer",
+          "[engine]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
   std::string err;
@@ -895,7 +914,8 @@ TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns 
     REQUIRE(a->classify(px.data(), 90, 80, 4, &ra, &err));
     CHECK(re.logits[0] == ra.logits[0]);
     CHECK(re.logits[1] == ra.logits[1]);
-    for (int i = 0; i < a->input_size() * a->input_size(); i += 97) CHECK(e->cam()[i] == a->cam()[i]);
+    for (int i = 0; i < a->input_size() * a->input_size(); i += 97)
+      CHECK(e->cam()[i] == a->cam()[i]);
   }
   // a damaged blob is refused with the reader's message; the buffer is freed either way
   std::vector<uint8_t> bad = blob;
@@ -905,7 +925,8 @@ TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns 
   CHECK_FALSE(mc::Engine::create_adopt(nullptr, 10, &err));
 }
 
-TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success and on failure", "[engine]") {
+TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success and on failure",
+          "[engine]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
   std::string e;
@@ -918,20 +939,23 @@ TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success a
     return p;
   };
   char err[256];
-  mc_engine* ok = mc_engine_create_adopt(take(blob.size(), 0), blob.size(), nullptr, err, sizeof err);
+  mc_engine* ok =
+      mc_engine_create_adopt(take(blob.size(), 0), blob.size(), nullptr, err, sizeof err);
   REQUIRE(ok);
   CHECK(std::string(err).empty());
   CHECK(mc_input_size(ok) > 0);
-  mc_engine_destroy(ok);   // frees the adopted buffer (LeakSanitizer would report it otherwise)
+  mc_engine_destroy(ok);  // frees the adopted buffer (LeakSanitizer would report it otherwise)
   CHECK_FALSE(mc_engine_create_adopt(take(blob.size(), 1), blob.size(), nullptr, err, sizeof err));
   CHECK(std::string(err).find("checksum mismatch") != std::string::npos);
   CHECK_FALSE(mc_engine_create_adopt(take(100, 0), 100, nullptr, err, sizeof err));
   CHECK(std::strlen(err) > 0);
-  CHECK_FALSE(mc_engine_create_adopt(static_cast<uint8_t*>(std::malloc(8)), 0, nullptr, err, sizeof err));
+  CHECK_FALSE(
+      mc_engine_create_adopt(static_cast<uint8_t*>(std::malloc(8)), 0, nullptr, err, sizeof err));
   CHECK(std::string(err).find("empty") != std::string::npos);
 }
 
-TEST_CASE("engine: a staged engine gives the results of a whole one, before and after finish", "[engine][batch]") {
+TEST_CASE("engine: a staged engine gives the results of a whole one, before and after finish",
+          "[engine][batch]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
   std::string err;
@@ -945,7 +969,8 @@ TEST_CASE("engine: a staged engine gives the results of a whole one, before and 
   const int W = 77, H = 91, n = 3;
   std::vector<std::vector<uint8_t>> imgs(n, std::vector<uint8_t>(W * H * 4));
   for (int k = 0; k < n; ++k)
-    for (size_t i = 0; i < imgs[k].size(); ++i) imgs[k][i] = uint8_t((i * (37 + 2 * k)) ^ (i >> (7 + k)));
+    for (size_t i = 0; i < imgs[k].size(); ++i)
+      imgs[k][i] = uint8_t((i * (37 + 2 * k)) ^ (i >> (7 + k)));
   const uint8_t* ptrs[n] = {imgs[0].data(), imgs[1].data(), imgs[2].data()};
   const int ws[n] = {W, W, W}, hs[n] = {H, H, H};
   for (mc::Isa isa : {mc::default_isa(), mc::Isa::Scalar}) {
@@ -967,7 +992,8 @@ TEST_CASE("engine: a staged engine gives the results of a whole one, before and 
       CHECK(std::memcmp(cam, want_cam[k].data(), want_cam[k].size() * sizeof(float)) == 0);
     };
     // one image first, then a batch (it grows to its capacity while staged), then finish
-    auto s = mc::Engine::create_adopt(copy(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
+    auto s =
+        mc::Engine::create_adopt(copy(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
     REQUIRE(s);
     CHECK(s->staged());
     for (int round = 0; round < 2; ++round) {
@@ -981,10 +1007,11 @@ TEST_CASE("engine: a staged engine gives the results of a whole one, before and 
       for (int k = 0; k < n; ++k) same(ps[k], s->cam(k), k);
       REQUIRE(s->finish(&err));
     }
-    CHECK(s->finish(&err));   // nothing left: at once
+    CHECK(s->finish(&err));  // nothing left: at once
     CHECK(s->batch_capacity() == whole->batch_capacity());
     // finish before any batch, then a batch
-    auto t = mc::Engine::create(blob.data(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
+    auto t =
+        mc::Engine::create(blob.data(), blob.size(), &err, isa, mc::ImageLimits{}, nullptr, true);
     REQUIRE(t);
     // something is deferred: no Winograd scratch and larger int16 copies until finish, then the
     // buffers of the whole engine (both at one image)
@@ -1025,7 +1052,7 @@ TEST_CASE("C API: mc_engine_create_staged and mc_engine_finish", "[engine]") {
     CHECK(mc_engine_finish(s, err, sizeof err) == 0);
     CHECK(std::string(err).empty());
   }
-  CHECK(mc_engine_finish(a, err, sizeof err) == 0);   // a whole engine: nothing to do
+  CHECK(mc_engine_finish(a, err, sizeof err) == 0);  // a whole engine: nothing to do
   CHECK(mc_engine_finish(nullptr, err, sizeof err) == -1);
   CHECK(std::string(err).find("null") != std::string::npos);
   CHECK_FALSE(mc_engine_create_staged(take(1), blob.size(), nullptr, err, sizeof err));
@@ -1035,7 +1062,8 @@ TEST_CASE("C API: mc_engine_create_staged and mc_engine_finish", "[engine]") {
   mc_engine_destroy(s);
 }
 
-TEST_CASE("engine: classify_batch gives each image what classify gives it alone, bit for bit", "[engine][batch]") {
+TEST_CASE("engine: classify_batch gives each image what classify gives it alone, bit for bit",
+          "[engine][batch]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
   std::string err;
@@ -1059,7 +1087,8 @@ TEST_CASE("engine: classify_batch gives each image what classify gives it alone,
     img.width = 60 + 17 * k;
     img.height = 140 - 13 * k;
     img.pixels.resize(size_t(img.width) * img.height * 3);
-    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t((i * (7 + k)) ^ (i >> 6));
+    for (size_t i = 0; i < img.pixels.size(); ++i)
+      img.pixels[i] = uint8_t((i * (7 + k)) ^ (i >> 6));
     imgs.push_back(std::move(img));
   }
   REQUIRE(imgs.size() >= size_t(mc::kMaxBatch));
@@ -1073,24 +1102,25 @@ TEST_CASE("engine: classify_batch gives each image what classify gives it alone,
   // planned for one image at load, for kMaxBatch at the first batch of more (allocating once)
   const size_t arena1 = e->arena_bytes();
   bool grown = false;
-  auto check_batch = [&](size_t first, int n, int bad) {   // bad: index made unreadable, or -1
+  auto check_batch = [&](size_t first, int n, int bad) {  // bad: index made unreadable, or -1
     INFO("batch of " << n << " from " << first << ", unreadable " << bad);
     std::vector<const uint8_t*> px;
     std::vector<int> w, h;
     for (int i = 0; i < n; ++i) {
       const mc::Image& im = imgs[(first + size_t(i)) % imgs.size()];
       px.push_back(im.pixels.data());
-      w.push_back(i == bad ? 0 : im.width);   // width 0: refused by the preprocessor
+      w.push_back(i == bad ? 0 : im.width);  // width 0: refused by the preprocessor
       h.push_back(im.height);
     }
     std::vector<mc::Prediction> out(static_cast<size_t>(n));
     std::vector<std::string> errs(static_cast<size_t>(n));
     const long before = g_mc_test_allocs.load();
-    const int good = e->classify_batch(n, px.data(), w.data(), h.data(), 3, out.data(), errs.data(), &err);
+    const int good =
+        e->classify_batch(n, px.data(), w.data(), h.data(), 3, out.data(), errs.data(), &err);
     const long after = g_mc_test_allocs.load();
     CHECK(good == n - (bad >= 0 ? 1 : 0));
 #ifndef MC_TEST_ASAN_
-    if (bad < 0 && grown) CHECK(after - before == 0);   // nothing allocated when every image is fine
+    if (bad < 0 && grown) CHECK(after - before == 0);  // nothing allocated when every image is fine
 #endif
     if (n > 1) grown = true;
     for (int i = 0; i < n; ++i) {
@@ -1135,7 +1165,8 @@ TEST_CASE("engine: classify_batch gives each image what classify gives it alone,
   REQUIRE(ce);
   CHECK(mc_batch_capacity(ce) == mc::kMaxBatch);
   const uint8_t* cpx[3] = {imgs[0].pixels.data(), imgs[1].pixels.data(), imgs[2].pixels.data()};
-  int32_t cw[3] = {imgs[0].width, 0, imgs[2].width}, ch[3] = {imgs[0].height, imgs[1].height, imgs[2].height};
+  int32_t cw[3] = {imgs[0].width, 0, imgs[2].width},
+          ch[3] = {imgs[0].height, imgs[1].height, imgs[2].height};
   mc_result cr[3];
   int32_t st[3];
   CHECK(mc_classify_batch_rgba(ce, 3, cpx, cw, ch, 3, cr, st, cerr, sizeof cerr) == 2);
@@ -1166,12 +1197,13 @@ TEST_CASE("engine: f32 engines take one image per batch", "[engine][batch]") {
   CHECK(e->classify_batch(2, &p, &w, &h, 4, b, nullptr, &err) == -1);
 }
 
-TEST_CASE("engine: a large input size lowers the batch capacity, and batches there still match", "[engine][batch]") {
+TEST_CASE("engine: a large input size lowers the batch capacity, and batches there still match",
+          "[engine][batch]") {
   TorchTensors t;
   nlohmann::json meta;
   REQUIRE(mc_test::golden_model(&t, &meta));
   mc_test::BlobSpec spec = mc_test::spec_from_meta(meta, "f32");
-  spec.S = 512;   // one image's int8 buffers ~50 MB: fewer than kMaxBatch fit 256 MiB
+  spec.S = 512;  // one image's int8 buffers ~50 MB: fewer than kMaxBatch fit 256 MiB
   std::string err;
   const auto b8 = int8_blob_(t, spec, {random_input_(512, 7)}, &err);
   INFO(err);
@@ -1186,7 +1218,8 @@ TEST_CASE("engine: a large input size lowers the batch capacity, and batches the
   for (size_t k = 0; k < 2; ++k)
     for (size_t i = 0; i < px[k].size(); ++i) px[k][i] = uint8_t((i * (5 + k)) ^ (i >> 8));
   mc::Prediction alone[2], both[2];
-  for (int k = 0; k < 2; ++k) REQUIRE(e->classify(px[size_t(k)].data(), 300, 280, 4, &alone[k], &err));
+  for (int k = 0; k < 2; ++k)
+    REQUIRE(e->classify(px[size_t(k)].data(), 300, 280, 4, &alone[k], &err));
   if (cap >= 2) {
     const uint8_t* p[2] = {px[0].data(), px[1].data()};
     int w[2] = {300, 300}, h[2] = {280, 280};
@@ -1196,5 +1229,6 @@ TEST_CASE("engine: a large input size lowers the batch capacity, and batches the
     CHECK(e->arena_bytes() <= arena1 * size_t(cap) + (size_t(1) << 20));
     CHECK(e->arena_bytes() < (size_t(256) << 20) + arena1);
   }
-  WARN("S=512 int8: batch capacity " << cap << ", one image's buffers " << arena1 / (1 << 20) << " MiB");
+  WARN("S=512 int8: batch capacity " << cap << ", one image's buffers " << arena1 / (1 << 20)
+                                     << " MiB");
 }

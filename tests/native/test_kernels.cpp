@@ -2,11 +2,11 @@
 // tile shape) against a naive direct convolution written here, at awkward and at ResNet18 sizes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <string>
-#include <algorithm>
 #include <vector>
 
 #include "ops/ops.h"
@@ -73,8 +73,8 @@ std::vector<Variant> variants() {
 // compares with the naive reference (relative to the sum of |terms|) and SIMD with scalar.
 void check_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed) {
   INFO("shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k "
-                   << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad
-                   << " res " << with_res << " relu " << relu);
+                   << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad << " res "
+                   << with_res << " relu " << relu);
   REQUIRE(mc::conv_shape_valid(s));
   std::mt19937 rng(seed);
   const size_t ks = size_t(s.kh) * s.kw;
@@ -95,7 +95,7 @@ void check_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed)
   std::vector<float> first;
   for (const auto& v : variants()) {
     INFO("variant " << v.name);
-    std::vector<float> out(out_n + 1, 12345.0f);   // one guard element past the end
+    std::vector<float> out(out_n + 1, 12345.0f);  // one guard element past the end
     REQUIRE(mc::detail::conv_run_f32_tile(s, ind.data(), packed.data(), out.data(),
                                           with_res ? res.data() : nullptr, relu, v.isa, v.mr));
     REQUIRE(out[out_n] == 12345.0f);
@@ -123,7 +123,7 @@ void check_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed)
     size_t diff = 0;
     for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
     CHECK(diff == 0);
-    if (with_res) {   // the residual may be the output buffer itself (in-place add)
+    if (with_res) {  // the residual may be the output buffer itself (in-place add)
       std::vector<float> inplace = res;
       mc::conv_run_f32(s, ind.data(), packed.data(), inplace.data(), inplace.data(), relu, isa);
       diff = 0;
@@ -150,14 +150,14 @@ TEST_CASE("conv f32: awkward sizes", "[kernels]") {
   const int chans[] = {1, 3, 13, 127};
   for (int in_c : chans)
     for (int out_c : chans) {
-      if (in_c == 127 && out_c == 127) continue;   // covered below at smaller pixel counts
+      if (in_c == 127 && out_c == 127) continue;  // covered below at smaller pixel counts
       for (int stride : {1, 2})
         for (int k : {1, 3}) {
           const int pad = k / 2;
           for (int w_out : {1, 3, 13}) {
             const int in_w = (w_out - 1) * stride + k - 2 * pad;
-            mc::ConvShape s{w_out == 13 ? 2 : 1, in_w < 1 ? 1 : in_w, in_c, out_c, k, k,
-                            stride, pad};
+            mc::ConvShape s{
+                w_out == 13 ? 2 : 1, in_w < 1 ? 1 : in_w, in_c, out_c, k, k, stride, pad};
             if (!mc::conv_shape_valid(s)) continue;
             check_conv(s, (seed & 1) != 0, (seed & 2) != 0, seed);
             seed++;
@@ -180,18 +180,16 @@ TEST_CASE("conv f32: ResNet18 layers at S=64", "[kernels]") {
     bool res, relu;
   };
   const L layers[] = {
-      {{64, 64, 3, 64, 7, 7, 2, 3}, false, true},       // stem
-      {{16, 16, 64, 64, 3, 3, 1, 1}, false, true},      // layer1 conv1
-      {{16, 16, 64, 64, 3, 3, 1, 1}, true, true},       // layer1 conv2 + residual
-      {{16, 16, 64, 128, 3, 3, 2, 1}, false, true},     // layer2 conv1
-      {{16, 16, 64, 128, 1, 1, 2, 0}, false, false},    // layer2 downsample
-      {{8, 8, 128, 128, 3, 3, 1, 1}, true, true},       // layer2 conv2
-      {{8, 8, 128, 256, 3, 3, 2, 1}, false, true},      // layer3
-      {{8, 8, 128, 256, 1, 1, 2, 0}, false, false},
-      {{4, 4, 256, 256, 3, 3, 1, 1}, true, true},
-      {{4, 4, 256, 512, 3, 3, 2, 1}, false, true},      // layer4
-      {{4, 4, 256, 512, 1, 1, 2, 0}, false, false},
-      {{2, 2, 512, 512, 3, 3, 1, 1}, true, true},
+      {{64, 64, 3, 64, 7, 7, 2, 3}, false, true},     // stem
+      {{16, 16, 64, 64, 3, 3, 1, 1}, false, true},    // layer1 conv1
+      {{16, 16, 64, 64, 3, 3, 1, 1}, true, true},     // layer1 conv2 + residual
+      {{16, 16, 64, 128, 3, 3, 2, 1}, false, true},   // layer2 conv1
+      {{16, 16, 64, 128, 1, 1, 2, 0}, false, false},  // layer2 downsample
+      {{8, 8, 128, 128, 3, 3, 1, 1}, true, true},     // layer2 conv2
+      {{8, 8, 128, 256, 3, 3, 2, 1}, false, true},    // layer3
+      {{8, 8, 128, 256, 1, 1, 2, 0}, false, false},  {{4, 4, 256, 256, 3, 3, 1, 1}, true, true},
+      {{4, 4, 256, 512, 3, 3, 2, 1}, false, true},  // layer4
+      {{4, 4, 256, 512, 1, 1, 2, 0}, false, false},  {{2, 2, 512, 512, 3, 3, 1, 1}, true, true},
   };
   uint32_t seed = 1000;
   for (const auto& l : layers) check_conv(l.s, l.res, l.relu, seed++);
@@ -222,8 +220,9 @@ TEST_CASE("maxpool f32", "[kernels]") {
                      {2, 2, 5, 2, 2, 0},    {7, 7, 12, 3, 3, 2}};
   for (const auto& p : cases) {
     INFO(p.h << "x" << p.w << "x" << p.c << " k" << p.k << " s" << p.stride << " p" << p.pad);
-    auto in = random_vec(size_t(p.h) * p.w * p.c, rng, -3.0f, -1.0f);   // negative: pad must not win
-    const int oh = (p.h + 2 * p.pad - p.k) / p.stride + 1, ow = (p.w + 2 * p.pad - p.k) / p.stride + 1;
+    auto in = random_vec(size_t(p.h) * p.w * p.c, rng, -3.0f, -1.0f);  // negative: pad must not win
+    const int oh = (p.h + 2 * p.pad - p.k) / p.stride + 1,
+              ow = (p.w + 2 * p.pad - p.k) / p.stride + 1;
     std::vector<float> ref(size_t(oh) * ow * p.c);
     for (int oy = 0; oy < oh; oy++)
       for (int ox = 0; ox < ow; ox++)
@@ -286,8 +285,10 @@ TEST_CASE("global avgpool and fully connected f32", "[kernels]") {
           }
           CHECK(std::fabs(out[o] - s) <= 1e-5 * m + 1e-7);
         }
-        if (first.empty()) first = out;
-        else CHECK(out == first);   // scalar and SIMD sum in the same order: bit-identical
+        if (first.empty())
+          first = out;
+        else
+          CHECK(out == first);  // scalar and SIMD sum in the same order: bit-identical
       }
     }
 }

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "ops/ops.h"
-#include "ops/ops_qs8.h"
 #include "ops/ops_detail.h"
+#include "ops/ops_qs8.h"
 
 namespace {
 
@@ -23,15 +23,15 @@ std::vector<float> rnd(size_t n, std::mt19937& rng, float lo, float hi) {
 }
 
 struct ConvRef {
-  std::vector<double> deq;     // conv of the dequantized operands (before output quantization)
-  std::vector<double> orig;    // conv of the original float operands
-  std::vector<double> bound;   // |orig - deq| bound from the operand quantization
+  std::vector<double> deq;    // conv of the dequantized operands (before output quantization)
+  std::vector<double> orig;   // conv of the original float operands
+  std::vector<double> bound;  // |orig - deq| bound from the operand quantization
 };
 
 void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed) {
-  INFO("qs8 shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c
-                       << " k " << s.kh << "x" << s.kw << " stride " << s.stride << " pad "
-                       << s.pad << " res " << with_res << " relu " << relu);
+  INFO("qs8 shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k "
+                       << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad
+                       << " res " << with_res << " relu " << relu);
   REQUIRE(mc::conv_shape_valid(s));
   std::mt19937 rng(seed);
   const size_t ks = size_t(s.kh) * s.kw, kc = size_t(s.in_c);
@@ -52,7 +52,8 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
   mc::quantize_f32_qs8(out_n, res.data(), qres, res_q.data());
   mc::dequantize_qs8_f32(in_n, in_q.data(), qin, in_d.data());
   mc::dequantize_qs8_f32(out_n, res_q.data(), qres, res_d.data());
-  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(), b_q.data());
+  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(),
+                                b_q.data());
 
   ConvRef ref;
   ref.deq.assign(out_n, 0);
@@ -121,7 +122,8 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
     CHECK(out[out_n] == 77);
     out.pop_back();
     size_t bad_deq = 0, bad_orig = 0;
-    const double omin = double(qout.scale) * (-128 - qout.zero_point), omax = double(qout.scale) * (127 - qout.zero_point);
+    const double omin = double(qout.scale) * (-128 - qout.zero_point),
+                 omax = double(qout.scale) * (127 - qout.zero_point);
     for (size_t i = 0; i < out_n; i++) {
       const double got = double(qout.scale) * (int32_t(out[i]) - qout.zero_point);
       const double want_d = std::min(omax, std::max(omin, ref.deq[i]));
@@ -138,13 +140,13 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
     } else {
       size_t diff = 0;
       for (size_t i = 0; i < out_n; i++) diff += out[i] != first[i];
-      CHECK(diff == 0);   // integer math + identical fp32 epilogue: bit-exact
+      CHECK(diff == 0);  // integer math + identical fp32 epilogue: bit-exact
     }
   }
 
   // the w16 form of the weights (int16): the same int8 output, every ISA, in place too
   std::vector<uint8_t> pw(mc::conv_packed_qs8_w16_size(s));
-  const size_t panels = size_t(s.out_c + 7) / 8;   // each: 64 bytes of bias and scale, weights x2
+  const size_t panels = size_t(s.out_c + 7) / 8;  // each: 64 bytes of bias and scale, weights x2
   REQUIRE(pw.size() == 16 + 2 * (packed.size() - 16) - 64 * panels);
   mc::conv_widen_packed_qs8_w16(s, packed.data(), pw.data());
   for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd})
@@ -152,15 +154,15 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
       INFO("a16 isa " << (isa == mc::Isa::Simd ? "simd" : "scalar") << " w16 " << w16);
       const void* wts = w16 ? static_cast<const void*>(pw.data()) : packed.data();
       std::vector<int8_t> out(out_n + 1, int8_t(77));
-      mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, out.data(),
-                           with_res ? res_q.data() : nullptr, qres, relu, isa);
+      mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, out.data(), with_res ? res_q.data() : nullptr,
+                           qres, relu, isa);
       CHECK(out[out_n] == 77);
       out.pop_back();
       CHECK(out == first);
-      if (with_res) {   // the residual may be the output buffer itself (in-place add)
+      if (with_res) {  // the residual may be the output buffer itself (in-place add)
         std::vector<int8_t> inplace = res_q;
-        mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, inplace.data(), inplace.data(), qres,
-                             relu, isa);
+        mc::conv_run_qs8_a16(s, ind16.data(), wts, w16, inplace.data(), inplace.data(), qres, relu,
+                             isa);
         CHECK(inplace == first);
       }
     }
@@ -205,7 +207,8 @@ TEST_CASE("qs8 conv: awkward sizes", "[qs8]") {
           const int pad = k / 2;
           for (int w_out : {1, 3, 13}) {
             const int in_w = (w_out - 1) * stride + k - 2 * pad;
-            mc::ConvShape s{w_out == 13 ? 2 : 1, in_w < 1 ? 1 : in_w, in_c, out_c, k, k, stride, pad};
+            mc::ConvShape s{
+                w_out == 13 ? 2 : 1, in_w < 1 ? 1 : in_w, in_c, out_c, k, k, stride, pad};
             if (!mc::conv_shape_valid(s)) continue;
             check_conv_qs8(s, (seed & 1) != 0, (seed & 2) != 0, seed);
             seed++;
@@ -218,7 +221,7 @@ TEST_CASE("qs8 conv: awkward sizes", "[qs8]") {
   check_conv_qs8({9, 10, 5, 9, 5, 5, 1, 2}, true, false, 301);
   check_conv_qs8({7, 9, 4, 17, 1, 3, 1, 0}, true, true, 302);
   check_conv_qs8({8, 8, 16, 16, 3, 3, 2, 0}, false, false, 303);
-  check_conv_qs8({5, 5, 24, 16, 3, 3, 1, 1}, true, true, 304);   // in_c = 3 blocks of 8
+  check_conv_qs8({5, 5, 24, 16, 3, 3, 1, 1}, true, true, 304);  // in_c = 3 blocks of 8
 }
 
 TEST_CASE("qs8 conv: ResNet18 layers at S=64", "[qs8]") {
@@ -227,12 +230,12 @@ TEST_CASE("qs8 conv: ResNet18 layers at S=64", "[qs8]") {
     bool res, relu;
   };
   const L layers[] = {
-      {{64, 64, 3, 64, 7, 7, 2, 3}, false, true},   {{16, 16, 64, 64, 3, 3, 1, 1}, false, true},
-      {{16, 16, 64, 64, 3, 3, 1, 1}, true, true},   {{16, 16, 64, 128, 3, 3, 2, 1}, false, true},
+      {{64, 64, 3, 64, 7, 7, 2, 3}, false, true},    {{16, 16, 64, 64, 3, 3, 1, 1}, false, true},
+      {{16, 16, 64, 64, 3, 3, 1, 1}, true, true},    {{16, 16, 64, 128, 3, 3, 2, 1}, false, true},
       {{16, 16, 64, 128, 1, 1, 2, 0}, false, false}, {{8, 8, 128, 128, 3, 3, 1, 1}, true, true},
-      {{8, 8, 128, 256, 3, 3, 2, 1}, false, true},  {{8, 8, 128, 256, 1, 1, 2, 0}, false, false},
-      {{4, 4, 256, 256, 3, 3, 1, 1}, true, true},   {{4, 4, 256, 512, 3, 3, 2, 1}, false, true},
-      {{4, 4, 256, 512, 1, 1, 2, 0}, false, false}, {{2, 2, 512, 512, 3, 3, 1, 1}, true, true},
+      {{8, 8, 128, 256, 3, 3, 2, 1}, false, true},   {{8, 8, 128, 256, 1, 1, 2, 0}, false, false},
+      {{4, 4, 256, 256, 3, 3, 1, 1}, true, true},    {{4, 4, 256, 512, 3, 3, 2, 1}, false, true},
+      {{4, 4, 256, 512, 1, 1, 2, 0}, false, false},  {{2, 2, 512, 512, 3, 3, 1, 1}, true, true},
   };
   uint32_t seed = 1000;
   for (const auto& l : layers) check_conv_qs8(l.s, l.res, l.relu, seed++);
@@ -240,7 +243,7 @@ TEST_CASE("qs8 conv: ResNet18 layers at S=64", "[qs8]") {
 
 TEST_CASE("qs8 conv: bad packed header or residual params do nothing", "[qs8]") {
   const mc::ConvShape s{2, 2, 3, 4, 1, 1, 1, 0};
-  std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s), 0);   // output scale 0: invalid
+  std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s), 0);  // output scale 0: invalid
   std::vector<int16_t> in(12, 1), zero(3, 0);
   std::vector<int8_t> out(16, 5), res(16, 0);
   std::vector<const int16_t*> ind(mc::conv_indirection_size(s));
@@ -254,14 +257,14 @@ TEST_CASE("qs8 conv: bad packed header or residual params do nothing", "[qs8]") 
                        false);
   CHECK(std::all_of(out.begin(), out.end(), [](int8_t v) { return v == 5; }));
   mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), nullptr, {0.0f, 0}, false);
-  CHECK(out[0] == 0);   // 3 * 1 * 1 * 0.1 * 0.01 / 0.1 rounds to 0
+  CHECK(out[0] == 0);  // 3 * 1 * 1 * 0.1 * 0.01 / 0.1 rounds to 0
 }
 
 TEST_CASE("qs8 conv: nearly dead channel with a real bias, accumulation limits", "[qs8]") {
   const mc::ConvShape s{3, 3, 16, 2, 3, 3, 1, 1};
   const size_t wn = 2 * 9 * 16;
   std::vector<float> w(wn, 1e-9f), b{0.5f, -0.25f};
-  for (size_t i = 0; i < wn / 2; i++) w[wn / 2 + i] = (i % 7) * 0.01f - 0.03f;   // channel 1 normal
+  for (size_t i = 0; i < wn / 2; i++) w[wn / 2 + i] = (i % 7) * 0.01f - 0.03f;  // channel 1 normal
   std::vector<int8_t> wq(wn);
   std::vector<float> ws(2);
   std::vector<int32_t> bq(2);
@@ -276,11 +279,11 @@ TEST_CASE("qs8 conv: nearly dead channel with a real bias, accumulation limits",
   std::vector<const int16_t*> ind(mc::conv_indirection_size(s));
   mc::conv_setup_indirection_qs8_a16(s, in.data(), zero.data(), ind.data());
   for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
-    mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), nullptr, {1.0f, 0},
-                         false, isa);
-    for (int p = 0; p < 9; p++) CHECK(out[size_t(p) * 2] == 50);   // 0.5 / 0.01, weights ~ 0
+    mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, out.data(), nullptr, {1.0f, 0}, false,
+                         isa);
+    for (int p = 0; p < 9; p++) CHECK(out[size_t(p) * 2] == 50);  // 0.5 / 0.01, weights ~ 0
   }
-  CHECK(mc::conv_packed_qs8_size({1, 1, 8193, 1, 3, 3, 1, 1}) == 0);   // 9*8193 > 65536
+  CHECK(mc::conv_packed_qs8_size({1, 1, 8193, 1, 3, 3, 1, 1}) == 0);  // 9*8193 > 65536
   CHECK(mc::conv_packed_qs8_size({1, 1, 7281, 1, 3, 3, 1, 1}) > 0);
 }
 
@@ -290,13 +293,17 @@ TEST_CASE("qs8 maxpool and global avgpool", "[qs8]") {
   struct P {
     int h, w, c, k, stride, pad;
   };
-  const P cases[] = {{32, 32, 64, 3, 2, 1}, {5, 7, 13, 3, 2, 1}, {4, 4, 1, 3, 2, 1},
-                     {9, 6, 127, 3, 2, 1},  {7, 7, 33, 3, 3, 2}};
+  const P cases[] = {{32, 32, 64, 3, 2, 1},
+                     {5, 7, 13, 3, 2, 1},
+                     {4, 4, 1, 3, 2, 1},
+                     {9, 6, 127, 3, 2, 1},
+                     {7, 7, 33, 3, 3, 2}};
   for (const auto& p : cases) {
     INFO(p.h << "x" << p.w << "x" << p.c);
     std::vector<int8_t> in(size_t(p.h) * p.w * p.c);
     for (auto& x : in) x = int8_t(di(rng));
-    const int oh = (p.h + 2 * p.pad - p.k) / p.stride + 1, ow = (p.w + 2 * p.pad - p.k) / p.stride + 1;
+    const int oh = (p.h + 2 * p.pad - p.k) / p.stride + 1,
+              ow = (p.w + 2 * p.pad - p.k) / p.stride + 1;
     std::vector<int8_t> ref(size_t(oh) * ow * p.c);
     for (int oy = 0; oy < oh; oy++)
       for (int ox = 0; ox < ow; ox++)
@@ -305,7 +312,8 @@ TEST_CASE("qs8 maxpool and global avgpool", "[qs8]") {
           for (int ky = 0; ky < p.k; ky++)
             for (int kx = 0; kx < p.k; kx++) {
               const int y = oy * p.stride - p.pad + ky, x = ox * p.stride - p.pad + kx;
-              if (y >= 0 && y < p.h && x >= 0 && x < p.w) m = std::max(m, int(in[(size_t(y) * p.w + x) * p.c + c]));
+              if (y >= 0 && y < p.h && x >= 0 && x < p.w)
+                m = std::max(m, int(in[(size_t(y) * p.w + x) * p.c + c]));
             }
           ref[(size_t(oy) * ow + ox) * p.c + c] = int8_t(m);
         }
@@ -341,9 +349,9 @@ TEST_CASE("qs8 maxpool and global avgpool", "[qs8]") {
 // int8 bit-identical for every tile and ISA, f32 bit-identical (same accumulation order).
 namespace {
 void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t seed) {
-  INFO("rows shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c
-                        << " k " << s.kh << "x" << s.kw << " stride " << s.stride << " pad "
-                        << s.pad << " res " << with_res << " relu " << relu);
+  INFO("rows shape in " << s.in_h << "x" << s.in_w << "x" << s.in_c << " out_c " << s.out_c << " k "
+                        << s.kh << "x" << s.kw << " stride " << s.stride << " pad " << s.pad
+                        << " res " << with_res << " relu " << relu);
   REQUIRE(mc::conv_shape_valid(s));
   std::mt19937 rng(seed);
   const size_t ks = size_t(s.kh) * s.kw, kc = size_t(s.in_c);
@@ -375,7 +383,8 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
   std::vector<int32_t> b_q(size_t(s.out_c));
   mc::quantize_f32_qs8(in_n, in.data(), qin, in_q.data());
   mc::quantize_f32_qs8(out_n, res.data(), qres, res_q.data());
-  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(), b_q.data());
+  mc::quantize_conv_weights_qs8(s, w.data(), b.data(), qin.scale, w_q.data(), w_s.data(),
+                                b_q.data());
   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
   mc::conv_pack_qs8(s, w_q.data(), w_s.data(), b_q.data(), qin, qout, packed.data());
   // the plain form on the scalar reference kernel gives the wanted output
@@ -393,7 +402,8 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
   // slack/border = zero point; the slack values meet zero weights only, so any value would do:
   // poison them to prove it. The whole padded buffer is widened to int16, slack included.
   auto pad_q = padded(int8_t(qin.zero_point), in_q.data());
-  for (size_t i = pad_q.size() - 8; i < pad_q.size(); i++) pad_q[i] = int8_t(-128 + int(i % 7) * 41);
+  for (size_t i = pad_q.size() - 8; i < pad_q.size(); i++)
+    pad_q[i] = int8_t(-128 + int(i % 7) * 41);
   std::vector<uint8_t> rpw(mc::conv_rows_packed_qs8_w16_size(s));
   REQUIRE(!rpw.empty());
   mc::conv_rows_widen_packed_qs8_w16(s, rows_packed.data(), rpw.data());
@@ -406,15 +416,15 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
     mc::Isa isa;
     int mr;
   };
-  for (bool w16 : {false, true}) {   // with the int8 weights or their w16 form
+  for (bool w16 : {false, true}) {  // with the int8 weights or their w16 form
     const void* wts = w16 ? static_cast<const void*>(rpw.data()) : rows_packed.data();
     for (T t : {T{mc::Isa::Scalar, 2}, T{mc::Isa::Simd, 4}}) {
       if (mc::detail::effective_isa(t.isa) != t.isa) continue;
       INFO("qs8 a16 mr " << t.mr << " w16 " << w16);
       std::vector<int8_t> got(out_n, 0x55);
       REQUIRE(mc::detail::conv_rows_run_qs8_a16_tile(s, rind16.data(), wts, w16, got.data(),
-                                                     with_res ? res_q.data() : nullptr, qres,
-                                                     relu, t.isa, t.mr));
+                                                     with_res ? res_q.data() : nullptr, qres, relu,
+                                                     t.isa, t.mr));
       CHECK(got == want);
     }
     std::vector<int8_t> got(out_n, 0x55);
@@ -444,8 +454,7 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
     REQUIRE(mc::detail::conv_run_f32_tile(s, indf.data(), packed_f.data(), wantf.data(),
                                           with_res ? res.data() : nullptr, relu, t.isa, t.mr));
     REQUIRE(mc::detail::conv_rows_run_f32_tile(s, rindf.data(), packed_f.data(), gotf.data(),
-                                               with_res ? res.data() : nullptr, relu, t.isa,
-                                               t.mr));
+                                               with_res ? res.data() : nullptr, relu, t.isa, t.mr));
     CHECK(gotf == wantf);
   }
 }
@@ -453,7 +462,7 @@ void check_rows_conv(const mc::ConvShape& s, bool with_res, bool relu, uint32_t 
 
 TEST_CASE("row-form conv (stem) equals the plain conv, qs8 and f32", "[qs8]") {
   uint32_t seed = 5000;
-  check_rows_conv({64, 64, 3, 64, 7, 7, 2, 3}, false, true, seed++);   // the stem
+  check_rows_conv({64, 64, 3, 64, 7, 7, 2, 3}, false, true, seed++);  // the stem
   check_rows_conv({13, 11, 3, 13, 7, 7, 2, 3}, true, false, seed++);
   check_rows_conv({1, 1, 3, 1, 7, 7, 2, 3}, false, true, seed++);
   check_rows_conv({3, 3, 1, 3, 7, 7, 1, 3}, true, true, seed++);

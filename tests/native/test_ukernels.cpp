@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
-#include <utility>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include "kernels/kernels.h"
@@ -37,7 +37,7 @@ std::vector<F32Uk> f32_ukernels() {
 TEST_CASE("f32 igemm microkernels: every mr x nc, untouched outside the tile", "[kernels]") {
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> d(-1, 1);
-  const size_t kStride = 11;   // output row stride > 8
+  const size_t kStride = 11;  // output row stride > 8
   for (size_t kc : {1, 2, 5, 8}) {
     for (size_t ks : {1, 3}) {
       // 6 rows of input per tap (distinct buffers), row-major pointers a[m * ks + t]
@@ -85,24 +85,28 @@ TEST_CASE("f32 igemm microkernels: every mr x nc, untouched outside the tile", "
   }
 }
 
-TEST_CASE("qs8 igemm microkernels (a16, int8 and w16 weights): every mr x nc, untouched outside the tile", "[qs8]") {
+TEST_CASE(
+    "qs8 igemm microkernels (a16, int8 and w16 weights): every mr x nc, untouched outside the tile",
+    "[qs8]") {
   std::mt19937 rng(6);
   std::uniform_int_distribution<int> di(-128, 127);
   const size_t kStride = 11;
-  using Uk16 = void (*)(size_t, size_t, size_t, size_t, const int16_t* const*, size_t,
-                        const void*, int8_t*, size_t, const int8_t*,
-                        const mc::kernels::Qs8IgemmParams&);
-  struct K16 {   // int16 activations, int8 (w16 = false) or int16 weights
+  using Uk16 = void (*)(size_t, size_t, size_t, size_t, const int16_t* const*, size_t, const void*,
+                        int8_t*, size_t, const int8_t*, const mc::kernels::Qs8IgemmParams&);
+  struct K16 {  // int16 activations, int8 (w16 = false) or int16 weights
     Uk16 fn;
     size_t mr;
     bool w16;
     const char* name;
   };
-  std::vector<K16> uks16{{mc::kernels::qs8_igemm_a16_ukernel_2x8c2__scalar, 2, false, "a16 scalar 2x8c2"},
-                         {mc::kernels::qs8_igemm_a16_ukernel_2x8c2_w16__scalar, 2, true, "a16 scalar 2x8c2_w16"}};
+  std::vector<K16> uks16{
+      {mc::kernels::qs8_igemm_a16_ukernel_2x8c2__scalar, 2, false, "a16 scalar 2x8c2"},
+      {mc::kernels::qs8_igemm_a16_ukernel_2x8c2_w16__scalar, 2, true, "a16 scalar 2x8c2_w16"}};
 #if MC_HAVE_SIMD128
-  uks16.push_back({mc::kernels::qs8_igemm_a16_ukernel_4x8c2__simd128, 4, false, "a16 simd128 4x8c2"});
-  uks16.push_back({mc::kernels::qs8_igemm_a16_ukernel_4x8c2_w16__simd128, 4, true, "a16 simd128 4x8c2_w16"});
+  uks16.push_back(
+      {mc::kernels::qs8_igemm_a16_ukernel_4x8c2__simd128, 4, false, "a16 simd128 4x8c2"});
+  uks16.push_back(
+      {mc::kernels::qs8_igemm_a16_ukernel_4x8c2_w16__simd128, 4, true, "a16 simd128 4x8c2_w16"});
 #endif
   for (size_t kc : {1, 2, 3, 8, 9, 17}) {
     for (size_t ks : {1, 2}) {
@@ -146,7 +150,7 @@ TEST_CASE("qs8 igemm microkernels (a16, int8 and w16 weights): every mr x nc, un
       for (bool relu : {false, true})
         for (bool with_r : {false, true}) {
           prm.out_min = relu ? 0.0f : float(-128 + 7);
-          std::map<std::pair<size_t, size_t>, std::vector<int8_t>> ref;   // (mr, nc) -> tile
+          std::map<std::pair<size_t, size_t>, std::vector<int8_t>> ref;  // (mr, nc) -> tile
           for (const auto& uk : uks16)
             for (size_t mr = 1; mr <= uk.mr; mr++)
               for (size_t nc = 1; nc <= 8; nc++) {
@@ -178,8 +182,10 @@ TEST_CASE("qs8 igemm microkernels (a16, int8 and w16 weights): every mr x nc, un
                 CHECK(bad == 0);
                 // scalar vs SIMD, int8 vs w16 weights: bit-exact for every shared tile
                 auto& first = ref[{mr, nc}];
-                if (first.empty()) first = c;
-                else CHECK(c == first);
+                if (first.empty())
+                  first = c;
+                else
+                  CHECK(c == first);
               }
         }
     }

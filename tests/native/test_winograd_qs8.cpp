@@ -22,7 +22,7 @@ struct Case {
   mc::ConvShape s;
   mc::QuantParams qin, qout, qres;
   std::vector<int8_t> in, res;
-  std::vector<uint8_t> packed;   // direct layout
+  std::vector<uint8_t> packed;  // direct layout
 };
 
 // Random int8 tensors and weights; extreme = inputs all -128 / 127 and weights +-127 in a
@@ -39,10 +39,11 @@ Case make_case(const mc::ConvShape& s, uint32_t seed, bool extreme) {
   c.in.resize(in_n);
   c.res.resize(out_n);
   std::vector<int8_t> w(size_t(s.out_c) * ks * kc);
-  for (size_t i = 0; i < in_n; i++) c.in[i] = int8_t(extreme ? ((i / kc) % 3 ? -128 : 127) : d8(rng));
+  for (size_t i = 0; i < in_n; i++)
+    c.in[i] = int8_t(extreme ? ((i / kc) % 3 ? -128 : 127) : d8(rng));
   for (auto& x : c.res) x = int8_t(d8(rng));
   for (size_t i = 0; i < w.size(); i++) {
-    const size_t t = (i / kc) % ks;   // OHWI: tap of this weight
+    const size_t t = (i / kc) % ks;  // OHWI: tap of this weight
     w[i] = int8_t(extreme ? ((t == 4 || t % 2 == 1) ? -127 : 127) : dw(rng));
   }
   std::vector<float> ws(size_t(s.out_c));
@@ -82,24 +83,25 @@ std::vector<int8_t> run_winograd(const Case& c, int res_mode, bool relu, mc::Isa
   mc::conv_winograd_qs8_setup(c.s, c.in.data(), zero.data(), ind.data());
   std::vector<int8_t> out = res_mode == 2 ? c.res : std::vector<int8_t>(c.res.size(), -77);
   const int8_t* r = res_mode == 0 ? nullptr : res_mode == 1 ? c.res.data() : out.data();
-  mc::conv_winograd_qs8_run(c.s, ind.data(), wg.data(), scratch.data(), out.data(), r, c.qres,
-                            relu, isa);
+  mc::conv_winograd_qs8_run(c.s, ind.data(), wg.data(), scratch.data(), out.data(), r, c.qres, relu,
+                            isa);
   return out;
 }
 
 void check_exact(const mc::ConvShape& s, uint32_t seed, bool extreme = false) {
   const Case c = make_case(s, seed, extreme);
-  {   // the comparison means something only where outputs are not clamped to the int8 range
+  {  // the comparison means something only where outputs are not clamped to the int8 range
     const std::vector<int8_t> y = run_direct(c, 0, false);
-    const size_t inside = size_t(std::count_if(y.begin(), y.end(), [](int8_t v) { return v > -128 && v < 127; }));
-    INFO("shape " << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c << ": "
-                  << inside << " of " << y.size() << " outputs unsaturated");
+    const size_t inside =
+        size_t(std::count_if(y.begin(), y.end(), [](int8_t v) { return v > -128 && v < 127; }));
+    INFO("shape " << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c << ": " << inside
+                  << " of " << y.size() << " outputs unsaturated");
     CHECK(inside * 2 >= y.size());
   }
   for (int res_mode = 0; res_mode < 3; res_mode++)
     for (bool relu : {false, true}) {
-      INFO("shape " << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c
-                    << " res " << res_mode << " relu " << relu << " extreme " << extreme);
+      INFO("shape " << s.in_h << "x" << s.in_w << "x" << s.in_c << " -> " << s.out_c << " res "
+                    << res_mode << " relu " << relu << " extreme " << extreme);
       const std::vector<int8_t> want = run_direct(c, res_mode, relu);
       CHECK(run_winograd(c, res_mode, relu, mc::Isa::Scalar) == want);
       CHECK(run_winograd(c, res_mode, relu, mc::Isa::Simd) == want);
@@ -112,7 +114,7 @@ TEST_CASE("qs8 winograd: applicability and layout", "[winograd][qs8]") {
   CHECK(mc::conv_winograd_qs8_applicable({16, 16, 64, 64, 3, 3, 1, 1}));
   CHECK(mc::conv_winograd_qs8_applicable({1, 1, 1, 1, 3, 3, 1, 1}));
   CHECK(mc::conv_winograd_qs8_applicable({2, 2, 2048, 8, 3, 3, 1, 1}));
-  CHECK_FALSE(mc::conv_winograd_qs8_applicable({2, 2, 2049, 8, 3, 3, 1, 1}));   // Y may not fit
+  CHECK_FALSE(mc::conv_winograd_qs8_applicable({2, 2, 2049, 8, 3, 3, 1, 1}));  // Y may not fit
   CHECK_FALSE(mc::conv_winograd_qs8_applicable({16, 16, 64, 64, 3, 3, 2, 1}));
   CHECK_FALSE(mc::conv_winograd_qs8_applicable({16, 16, 64, 64, 1, 1, 1, 0}));
   CHECK_FALSE(mc::conv_winograd_qs8_applicable({16, 16, 64, 64, 3, 3, 1, 0}));
@@ -127,13 +129,13 @@ TEST_CASE("qs8 winograd: applicability and layout", "[winograd][qs8]") {
   std::vector<uint8_t> wg(mc::conv_winograd_qs8_packed_size(c.s));
   REQUIRE(mc::conv_winograd_qs8_pack_from_igemm(c.s, c.packed.data(), wg.data()));
   const int32_t bad_zp = 300;
-  std::memcpy(wg.data() + 12, &bad_zp, 4);   // output zero point
+  std::memcpy(wg.data() + 12, &bad_zp, 4);  // output zero point
   std::vector<uint8_t> scratch(mc::conv_winograd_qs8_scratch_size(c.s));
   std::vector<const int8_t*> ind(mc::conv_winograd_qs8_indirection_size(c.s));
   std::vector<int8_t> zero(8, 0), out(4 * 4 * 8, 55);
   mc::conv_winograd_qs8_setup(c.s, c.in.data(), zero.data(), ind.data());
-  mc::conv_winograd_qs8_run(c.s, ind.data(), wg.data(), scratch.data(), out.data(), nullptr,
-                            c.qres, true);
+  mc::conv_winograd_qs8_run(c.s, ind.data(), wg.data(), scratch.data(), out.data(), nullptr, c.qres,
+                            true);
   CHECK(std::all_of(out.begin(), out.end(), [](int8_t v) { return v == 55; }));
 }
 
@@ -142,16 +144,17 @@ TEST_CASE("qs8 winograd: equals the direct conv bit for bit at awkward shapes", 
   const int chans[] = {1, 3, 13, 127};
   for (int in_c : chans)
     for (int out_c : chans)
-      for (int hw : {1, 3, 13}) check_exact({hw, hw == 13 ? 5 : hw, in_c, out_c, 3, 3, 1, 1}, seed++);
-  check_exact({16, 16, 64, 64, 3, 3, 1, 1}, 100);   // ResNet18 layer1 at S=64
-  check_exact({8, 8, 128, 128, 3, 3, 1, 1}, 101);   // layer2
-  check_exact({4, 4, 256, 256, 3, 3, 1, 1}, 102);   // layer3
+      for (int hw : {1, 3, 13})
+        check_exact({hw, hw == 13 ? 5 : hw, in_c, out_c, 3, 3, 1, 1}, seed++);
+  check_exact({16, 16, 64, 64, 3, 3, 1, 1}, 100);  // ResNet18 layer1 at S=64
+  check_exact({8, 8, 128, 128, 3, 3, 1, 1}, 101);  // layer2
+  check_exact({4, 4, 256, 256, 3, 3, 1, 1}, 102);  // layer3
   check_exact({7, 2, 24, 16, 3, 3, 1, 1}, 103);
 }
 
 TEST_CASE("qs8 winograd: exact at the accumulation extremes", "[winograd][qs8]") {
   check_exact({4, 4, 512, 8, 3, 3, 1, 1}, 200, true);
-  check_exact({3, 5, 2048, 9, 3, 3, 1, 1}, 201, true);   // the largest in_c allowed
+  check_exact({3, 5, 2048, 9, 3, 3, 1, 1}, 201, true);  // the largest in_c allowed
   check_exact({5, 4, 64, 16, 3, 3, 1, 1}, 202, true);
 }
 
@@ -184,9 +187,9 @@ TEST_CASE("qs8 winograd microkernels: SIMD equals scalar", "[winograd][qs8][kern
       for (size_t cols = 1; cols <= 2; cols++)
         for (bool res : {false, true}) {
           std::vector<int8_t> o0(2 * 2 * c, 9), o1(2 * 2 * c, 9);
-          mc::kernels::qs8_winograd_output_ukernel_4x4__scalar(
-              c, m.data(), c + 1, bias.data(), scale.data(), o0.data(), 2 * c, rows, cols,
-              res ? r.data() : nullptr, p);
+          mc::kernels::qs8_winograd_output_ukernel_4x4__scalar(c, m.data(), c + 1, bias.data(),
+                                                               scale.data(), o0.data(), 2 * c, rows,
+                                                               cols, res ? r.data() : nullptr, p);
           mc::kernels::qs8_winograd_output_ukernel_4x4__simd128(
               c, m.data(), c + 1, bias.data(), scale.data(), o1.data(), 2 * c, rows, cols,
               res ? r.data() : nullptr, p);
@@ -201,7 +204,7 @@ TEST_CASE("qs8 winograd microkernels: SIMD equals scalar", "[winograd][qs8][kern
         for (auto& x : a) x = int16_t(d16(rng) / 2);
         for (auto& x : w) x = int16_t(d16(rng));
         std::vector<int32_t> c0(4 * 9, 3), c1(4 * 9, 3);
-        for (size_t m0 = 0; m0 < mr; m0 += 2)   // the scalar kernel does 2 rows
+        for (size_t m0 = 0; m0 < mr; m0 += 2)  // the scalar kernel does 2 rows
           mc::kernels::s16_gemm_ukernel_2x8c2__scalar(std::min<size_t>(2, mr - m0), nc, kc,
                                                       a.data() + m0 * (kc + 2), kc + 2, w.data(),
                                                       c0.data() + m0 * 9, 9);

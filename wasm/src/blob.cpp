@@ -5,9 +5,9 @@
 #include <cstring>
 #include <set>
 
+#include "fail.h"
 #include "ops/ops.h"
 #include "ops/ops_qs8.h"
-#include "fail.h"
 #include "resnet18.h"
 #include "sha256.h"
 
@@ -39,7 +39,10 @@ size_t dtype_size(DType d) {
 bool dtype_from_name(const std::string& s, DType* out) {
   static const DType all[] = {DType::F32, DType::F16, DType::I8, DType::I32};
   for (DType d : all)
-    if (s == dtype_name(d)) { *out = d; return true; }
+    if (s == dtype_name(d)) {
+      *out = d;
+      return true;
+    }
   return false;
 }
 
@@ -52,8 +55,12 @@ uint32_t rd_u32_(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;
 }
 uint64_t rd_u64_(const uint8_t* p) { return uint64_t(rd_u32_(p)) | uint64_t(rd_u32_(p + 4)) << 32; }
-void wr_u32_(uint8_t* p, uint32_t v) { for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i)); }
-void wr_u64_(uint8_t* p, uint64_t v) { for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i)); }
+void wr_u32_(uint8_t* p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+void wr_u64_(uint8_t* p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i));
+}
 
 // align64 without overflow: false if x + 63 overflows.
 bool align_up_(uint64_t x, uint64_t* out) {
@@ -122,7 +129,7 @@ struct BlobParser_ {
   size_t len;
   const ParseOptions& opt;
   Blob& b;
-  std::string* err;   // the message of the first failed check (may be null)
+  std::string* err;  // the message of the first failed check (may be null)
 
   // FORMAT.md 6, checks 20 and 21: "header field 'K' is missing or is not T" / "... is invalid:
   // WHY", with WHY a literal or made by why()
@@ -140,21 +147,30 @@ struct BlobParser_ {
   bool run() {
     if (len == 0) return fail(err, "not a model blob: the file is empty");
     size_t m = len < 8 ? len : 8;
-    if (std::memcmp(p, kMagic, m) != 0) return fail(err, [&] { return identify_bad_magic_(p, len); });
+    if (std::memcmp(p, kMagic, m) != 0)
+      return fail(err, [&] { return identify_bad_magic_(p, len); });
     if (len < kPreambleSize)
-      return fail(err, [&] { return "truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble"; });
+      return fail(err, [&] {
+        return "truncated: " + u_(len) + " bytes, shorter than the 64-byte preamble";
+      });
     uint32_t version = rd_u32_(p + 8), reserved = rd_u32_(p + 12);
     uint64_t header_len = rd_u64_(p + 16), data_len = rd_u64_(p + 24);
     if (version != kVersion)
-      return fail(err, [&] { return "unsupported format version " + u_(version) + " (this reader reads version 1)"; });
+      return fail(err, [&] {
+        return "unsupported format version " + u_(version) + " (this reader reads version 1)";
+      });
     if (reserved != 0) return fail(err, "reserved preamble field is not zero");
     if (header_len == 0) return fail(err, "header length is zero");
     if (header_len > kMaxHeaderBytes)
-      return fail(err, [&] { return "header length " + u_(header_len) + " exceeds the limit of " +
-                  u_(kMaxHeaderBytes) + " bytes"; });
+      return fail(err, [&] {
+        return "header length " + u_(header_len) + " exceeds the limit of " + u_(kMaxHeaderBytes) +
+               " bytes";
+      });
     if (data_len > kMaxDataBytes)
-      return fail(err, [&] { return "data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
-                  " bytes"; });
+      return fail(err, [&] {
+        return "data length " + u_(data_len) + " exceeds the limit of " + u_(kMaxDataBytes) +
+               " bytes";
+      });
     if (data_len % kAlign != 0)
       return fail(err, [&] { return "data length " + u_(data_len) + " is not a multiple of 64"; });
     uint64_t padded_header = 0;
@@ -162,19 +178,25 @@ struct BlobParser_ {
     const uint64_t data_start = kPreambleSize + padded_header;
     const uint64_t total = data_start + data_len;  // <= 64 + 4 MiB + 1 GiB
     if (uint64_t(len) < total)
-      return fail(err, [&] { return "truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total); });
+      return fail(err, [&] {
+        return "truncated: file is " + u_(len) + " bytes, the preamble declares " + u_(total);
+      });
     if (uint64_t(len) > total)
-      return fail(err, [&] { return "trailing bytes: file is " + u_(len) + " bytes, the preamble declares " +
-                  u_(total); });
+      return fail(err, [&] {
+        return "trailing bytes: file is " + u_(len) + " bytes, the preamble declares " + u_(total);
+      });
     for (uint64_t i = kPreambleSize + header_len; i < data_start; ++i)
-      if (p[i] != 0) return fail(err, [&] { return "non-zero padding byte after the header at offset " + u_(i); });
+      if (p[i] != 0)
+        return fail(err,
+                    [&] { return "non-zero padding byte after the header at offset " + u_(i); });
     uint8_t digest[32];
     if (opt.payload_sha256)
-      std::memcpy(digest, opt.payload_sha256, 32);   // hashed by the caller (ParseOptions)
+      std::memcpy(digest, opt.payload_sha256, 32);  // hashed by the caller (ParseOptions)
     else
       sha256(p + kPreambleSize, size_t(total - kPreambleSize), digest);
     if (std::memcmp(digest, p + 32, 32) != 0)
-      return fail(err, "checksum mismatch: the SHA-256 of the payload does not match the preamble "
+      return fail(err,
+                  "checksum mismatch: the SHA-256 of the payload does not match the preamble "
                   "(corrupted file?)");
 
     // ---- header JSON
@@ -182,16 +204,20 @@ struct BlobParser_ {
     // nlohmann's lexer ends the input at a NUL byte: without this check the header length
     // could be changed by a few bytes of zero padding and still parse. JSON text has no NULs.
     if (const void* nul = std::memchr(hb, 0, size_t(header_len)))
-      return fail(err, [&] { return "header is not valid JSON: NUL byte at header offset " +
-                  u_(uint64_t(static_cast<const char*>(nul) - hb)); });
+      return fail(err, [&] {
+        return "header is not valid JSON: NUL byte at header offset " +
+               u_(uint64_t(static_cast<const char*>(nul) - hb));
+      });
     b.header_text_.assign(hb, size_t(header_len));
     {
       SaxDom_ sax(b.header_);
       bool ok = nlohmann::json::sax_parse(hb, hb + header_len, &sax,
                                           nlohmann::json::input_format_t::json, true);
       if (!ok || sax.is_errored())
-        return fail(err, [&] { return "header is not valid JSON: " +
-                    (sax.message.empty() ? std::string("parse error") : sax.message); });
+        return fail(err, [&] {
+          return "header is not valid JSON: " +
+                 (sax.message.empty() ? std::string("parse error") : sax.message);
+        });
     }
     const nlohmann::json& h = b.header_;
     if (!h.is_object()) return fail(err, "header is not a JSON object");
@@ -210,12 +236,15 @@ struct BlobParser_ {
     if (!v || !v->is_string()) return missing("architecture", "a string");
     b.architecture_ = v->get<std::string>();
     if (b.architecture_ != "resnet18")
-      return fail(err, [&] { return "unsupported architecture " + q_(b.architecture_) +
-                  " (this reader supports 'resnet18')"; });
+      return fail(err, [&] {
+        return "unsupported architecture " + q_(b.architecture_) +
+               " (this reader supports 'resnet18')";
+      });
 
     v = get(h, "labels");
     if (!v || !v->is_array()) return missing("labels", "an array");
-    if (v->size() != 2) return invalid("labels", [&] { return "expected 2 labels, got " + u_(v->size()); });
+    if (v->size() != 2)
+      return invalid("labels", [&] { return "expected 2 labels, got " + u_(v->size()); });
     for (const auto& l : *v) {
       if (!l.is_string() || l.get_ref<const std::string&>().empty())
         return invalid("labels", "every label must be a non-empty string");
@@ -232,18 +261,23 @@ struct BlobParser_ {
     v = get(*in, "resize_filter");
     if (!v || !v->is_string()) return missing("input.resize_filter", "a string");
     if (*v != "area-int")
-      return invalid("input.resize_filter", [&] { return "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")"; });
+      return invalid("input.resize_filter", [&] {
+        return "unsupported filter " + short_dump_(*v) + " (expected \"area-int\")";
+      });
     b.input_.resize_filter = v->get<std::string>();
     v = get(*in, "channel_order");
     if (!v || !v->is_string()) return missing("input.channel_order", "a string");
-    if (*v != "RGB") return invalid("input.channel_order", [&] { return "expected \"RGB\", got " + short_dump_(*v); });
+    if (*v != "RGB")
+      return invalid("input.channel_order",
+                     [&] { return "expected \"RGB\", got " + short_dump_(*v); });
     b.input_.channel_order = v->get<std::string>();
     for (int k = 0; k < 2; ++k) {
       const char* key = k == 0 ? "mean" : "std";
       const char* dotted = k == 0 ? "input.mean" : "input.std";
       v = get(*in, key);
       if (!v || !v->is_array()) return missing(dotted, "an array");
-      if (v->size() != 3) return invalid(dotted, [&] { return "expected 3 numbers, got " + u_(v->size()); });
+      if (v->size() != 3)
+        return invalid(dotted, [&] { return "expected 3 numbers, got " + u_(v->size()); });
       for (size_t c = 0; c < 3; ++c) {
         const nlohmann::json& x = (*v)[c];
         if (!finite_number_(x)) return invalid(dotted, "every entry must be a finite number");
@@ -259,7 +293,8 @@ struct BlobParser_ {
     v = get(*cal, "temperature");
     if (!v || !v->is_number()) return missing("calibration.temperature", "a number");
     if (!finite_number_(*v) || !(v->get<double>() > 0) || v->get<double>() > 1e6)
-      return invalid("calibration.temperature", [&] { return "must be finite and > 0, got " + short_dump_(*v); });
+      return invalid("calibration.temperature",
+                     [&] { return "must be finite and > 0, got " + short_dump_(*v); });
     b.calibration_.temperature = float(v->get<double>());
     v = get(*cal, "band");
     if (!v || !v->is_array()) return missing("calibration.band", "an array");
@@ -267,8 +302,10 @@ struct BlobParser_ {
       return invalid("calibration.band", "expected [lo, hi], two finite numbers");
     double lo = (*v)[0].get<double>(), hi = (*v)[1].get<double>();
     if (!(0 <= lo && lo <= hi && hi <= 1))
-      return invalid("calibration.band", [&] { return "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) +
-                                            "," + short_dump_((*v)[1]) + "]"; });
+      return invalid("calibration.band", [&] {
+        return "need 0 <= lo <= hi <= 1, got [" + short_dump_((*v)[0]) + "," +
+               short_dump_((*v)[1]) + "]";
+      });
     b.calibration_.band_lo = float(lo);
     b.calibration_.band_hi = float(hi);
 
@@ -289,17 +326,21 @@ struct BlobParser_ {
       if (!v || !v->is_string()) return missing("weights.packed_layout_int8", "a string");
       b.packed_layout_int8_ = v->get<std::string>();
       if (opt.check_layout && b.packed_layout_int8_ != conv_packed_qs8_layout_name())
-        return fail(err, [&] { return "packed layout " + q_(b.packed_layout_int8_) +
-                    " is not supported by this build (its kernels use " +
-                    q_(conv_packed_qs8_layout_name()) + "); re-convert the model"; });
+        return fail(err, [&] {
+          return "packed layout " + q_(b.packed_layout_int8_) +
+                 " is not supported by this build (its kernels use " +
+                 q_(conv_packed_qs8_layout_name()) + "); re-convert the model";
+        });
     }
     v = get(*w, "packed_layout");
     if (!v || !v->is_string()) return missing("weights.packed_layout", "a string");
     b.packed_layout_ = v->get<std::string>();
     if (opt.check_layout && b.packed_layout_ != conv_packed_layout_name())
-      return fail(err, [&] { return "packed layout " + q_(b.packed_layout_) +
-                  " is not supported by this build (its kernels use " +
-                  q_(conv_packed_layout_name()) + "); re-convert the model"; });
+      return fail(err, [&] {
+        return "packed layout " + q_(b.packed_layout_) +
+               " is not supported by this build (its kernels use " + q_(conv_packed_layout_name()) +
+               "); re-convert the model";
+      });
     return true;
   }
 
@@ -314,7 +355,9 @@ struct BlobParser_ {
     const nlohmann::json* ts = get(h, "tensors");
     if (!ts || !ts->is_array()) return missing("tensors", "an array");
     if (ts->size() > kMaxTensors)
-      return fail(err, [&] { return "too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")"; });
+      return fail(err, [&] {
+        return "too many tensors: " + u_(ts->size()) + " (limit " + u_(kMaxTensors) + ")";
+      });
     std::set<std::string> names;
     uint64_t prev_end = 0;  // end of the previous tensor in the data section
     const uint8_t* data = p + data_start;
@@ -333,16 +376,24 @@ struct BlobParser_ {
       if (!names.insert(t.name).second) return fail(err, [&] { return tn + ": duplicate name"; });
       v = get(e, "dtype");
       if (!v || !v->is_string() || !dtype_from_name(v->get<std::string>(), &t.dtype))
-        return fail(err, [&] { return tn + ": unknown dtype " + (v && v->is_string() ? q_(v->get<std::string>())
-                                                                   : q_(v ? short_dump_(*v) : "")); });
+        return fail(err, [&] {
+          return tn + ": unknown dtype " +
+                 (v && v->is_string() ? q_(v->get<std::string>()) : q_(v ? short_dump_(*v) : ""));
+        });
       v = get(e, "shape");
-      if (!v || !v->is_array()) return fail(err, [&] { return tn + ": shape is missing or not an array"; });
+      if (!v || !v->is_array())
+        return fail(err, [&] { return tn + ": shape is missing or not an array"; });
       if (v->size() > kMaxRank)
-        return fail(err, [&] { return tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank); });
+        return fail(err, [&] {
+          return tn + ": rank " + u_(v->size()) + " exceeds the limit of " + u_(kMaxRank);
+        });
       uint64_t elements = 1;
       for (const auto& d : *v) {
-        if (!d.is_number_unsigned() || d.get<uint64_t>() < 1 || d.get<uint64_t>() > uint64_t(kMaxDim))
-          return fail(err, [&] { return tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]"; });
+        if (!d.is_number_unsigned() || d.get<uint64_t>() < 1 ||
+            d.get<uint64_t>() > uint64_t(kMaxDim))
+          return fail(err, [&] {
+            return tn + ": dimension " + short_dump_(d) + " is out of range [1, 2147483647]";
+          });
         t.shape.push_back(int64_t(d.get<uint64_t>()));
         if (!mul_ok_(elements, d.get<uint64_t>(), &elements))
           return fail(err, [&] { return tn + ": shape product overflows"; });
@@ -352,26 +403,38 @@ struct BlobParser_ {
         return fail(err, [&] { return tn + ": shape product overflows"; });
       uint64_t off = 0, size = 0;
       if (!uint_field(e, "offset", &off) || !uint_field(e, "size", &size))
-        return fail(err, [&] { return tn + ": offset or size is missing or not an unsigned integer"; });
+        return fail(err,
+                    [&] { return tn + ": offset or size is missing or not an unsigned integer"; });
       if (size != expect_bytes)
-        return fail(err, [&] { return tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
-                    u_(expect_bytes) + ")"; });
-      if (off % kAlign != 0) return fail(err, [&] { return tn + ": offset " + u_(off) + " is not a multiple of 64"; });
+        return fail(err, [&] {
+          return tn + ": size " + u_(size) + " does not match shape and dtype (expected " +
+                 u_(expect_bytes) + ")";
+        });
+      if (off % kAlign != 0)
+        return fail(err, [&] { return tn + ": offset " + u_(off) + " is not a multiple of 64"; });
       uint64_t expect_off = 0;
       align_up_(prev_end, &expect_off);  // prev_end <= data_len <= 1 GiB: no overflow
       if (off < prev_end)
-        return fail(err, [&] { return tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
-                    u_(prev_end) + ")"; });
+        return fail(err, [&] {
+          return tn + ": offset " + u_(off) + " overlaps the previous tensor (ends at " +
+                 u_(prev_end) + ")";
+        });
       if (off != expect_off)
-        return fail(err, [&] { return tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")"; });
+        return fail(err, [&] {
+          return tn + ": offset " + u_(off) + " leaves a gap (expected " + u_(expect_off) + ")";
+        });
       if (off > data_len || size > data_len - off)
-        return fail(err, [&] { return tn + ": bytes [" + u_(off) + ", " +
-                    (size > UINT64_MAX - off ? std::string("overflow") : u_(off + size)) +
-                    ") extend past the data section (" + u_(data_len) + " bytes)"; });
+        return fail(err, [&] {
+          return tn + ": bytes [" + u_(off) + ", " +
+                 (size > UINT64_MAX - off ? std::string("overflow") : u_(off + size)) +
+                 ") extend past the data section (" + u_(data_len) + " bytes)";
+        });
       // zero padding between the previous tensor and this one
       for (uint64_t k = prev_end; k < off; ++k)
         if (data[k] != 0)
-          return fail(err, [&] { return "non-zero padding byte in the data section at offset " + u_(data_start + k); });
+          return fail(err, [&] {
+            return "non-zero padding byte in the data section at offset " + u_(data_start + k);
+          });
       t.elements = elements;
       t.offset = off;
       t.bytes = size_t(size);
@@ -383,11 +446,15 @@ struct BlobParser_ {
     uint64_t expect_len = 0;
     align_up_(prev_end, &expect_len);
     if (data_len != expect_len)
-      return fail(err, [&] { return "data section has " + u_(data_len - prev_end) +
-                  " bytes after the last tensor (expected " + u_(expect_len - prev_end) + ")"; });
+      return fail(err, [&] {
+        return "data section has " + u_(data_len - prev_end) +
+               " bytes after the last tensor (expected " + u_(expect_len - prev_end) + ")";
+      });
     for (uint64_t k = prev_end; k < data_len; ++k)
       if (data[k] != 0)
-        return fail(err, [&] { return "non-zero padding byte in the data section at offset " + u_(data_start + k); });
+        return fail(err, [&] {
+          return "non-zero padding byte in the data section at offset " + u_(data_start + k);
+        });
     if (opt.check_model) return check_resnet18();
     return true;
   }
@@ -409,7 +476,8 @@ struct BlobParser_ {
     }
     it = e.find("logical_shape");
     if (it != e.end() && !int_list(*it, &t->logical_shape))
-      return fail(err, [&] { return tn + ": logical_shape is not an array of at most 8 dimensions"; });
+      return fail(err,
+                  [&] { return tn + ": logical_shape is not an array of at most 8 dimensions"; });
     for (int k = 0; k < 2; ++k) {
       const char* key = k ? "pad" : "stride";
       it = e.find(key);
@@ -424,7 +492,8 @@ struct BlobParser_ {
       if (!q.is_object()) return fail(err, [&] { return tn + ": invalid quant: not an object"; });
       auto s = q.find("scheme");
       if (s == q.end() || *s != "symmetric-per-channel")
-        return fail(err, [&] { return tn + ": invalid quant: scheme must be \"symmetric-per-channel\""; });
+        return fail(
+            err, [&] { return tn + ": invalid quant: scheme must be \"symmetric-per-channel\""; });
       t->quant.scheme = s->get<std::string>();
       auto ax = q.find("axis");
       if (ax == q.end() || !ax->is_number_unsigned() || ax->get<uint64_t>() >= t->shape.size())
@@ -433,7 +502,9 @@ struct BlobParser_ {
       auto sc = q.find("scales");
       if (sc == q.end() || !sc->is_array() ||
           sc->size() != uint64_t(t->shape[size_t(t->quant.axis)]))
-        return fail(err, [&] { return tn + ": invalid quant: scales must have one entry per channel of the axis"; });
+        return fail(err, [&] {
+          return tn + ": invalid quant: scales must have one entry per channel of the axis";
+        });
       for (const auto& x : *sc) {
         if (!finite_number_(x) || !(x.get<double>() > 0))
           return fail(err, [&] { return tn + ": invalid quant: scales must be finite and > 0"; });
@@ -450,8 +521,10 @@ struct BlobParser_ {
     const std::string conv_layout = int8 ? "packed-qs8" : "packed";
     auto mismatch = [&](const std::string& name, const char* what, const std::string& want,
                         const std::string& got) {
-      return fail(err, [&] { return "tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " +
-                  want + ", got " + got + ")"; });
+      return fail(err, [&] {
+        return "tensor " + q_(name) + ": " + what + " does not match resnet18 (expected " + want +
+               ", got " + got + ")";
+      });
     };
     auto shape_str = [](const std::vector<int64_t>& s) {
       std::string r = "[";
@@ -461,9 +534,11 @@ struct BlobParser_ {
     for (const resnet18::ConvSpec& c : resnet18::convs()) {
       known.insert(c.name);
       const Tensor* t = b.find(c.name);
-      if (!t) return fail(err, [&] { return "missing tensor " + q_(c.name) + " required by resnet18"; });
+      if (!t)
+        return fail(err, [&] { return "missing tensor " + q_(c.name) + " required by resnet18"; });
       if (t->dtype != wd) return mismatch(c.name, "dtype", dtype_name(wd), dtype_name(t->dtype));
-      if (t->layout != conv_layout) return mismatch(c.name, "layout", q_(conv_layout), q_(t->layout));
+      if (t->layout != conv_layout)
+        return mismatch(c.name, "layout", q_(conv_layout), q_(t->layout));
       std::vector<int64_t> ls = {c.out_c, c.k, c.k, c.in_c};
       if (t->logical_shape != ls)
         return mismatch(c.name, "logical_shape", shape_str(ls), shape_str(t->logical_shape));
@@ -473,8 +548,10 @@ struct BlobParser_ {
         return mismatch(c.name, "pad", std::to_string(c.pad), std::to_string(t->pad));
       if (opt.check_layout) {
         ConvShape s{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0};
-        std::vector<int64_t> want = {int64_t(int8 ? conv_packed_qs8_size(s) : conv_packed_f32_size(s))};
-        if (t->shape != want) return mismatch(c.name, "stored shape", shape_str(want), shape_str(t->shape));
+        std::vector<int64_t> want = {
+            int64_t(int8 ? conv_packed_qs8_size(s) : conv_packed_f32_size(s))};
+        if (t->shape != want)
+          return mismatch(c.name, "stored shape", shape_str(want), shape_str(t->shape));
       }
     }
     if (int8 && opt.check_layout) {
@@ -487,31 +564,45 @@ struct BlobParser_ {
         QuantParams qi = conv_packed_qs8_input_params(t->data);
         QuantParams qo = conv_packed_qs8_output_params(t->data);
         if (!quant_params_valid(qi) || !quant_params_valid(qo))
-          return fail(err, [&] { return "tensor " + q_(convs[i].name) + ": invalid quant: packed header holds invalid "
-                      "scale or zero point"; });
+          return fail(err, [&] {
+            return "tensor " + q_(convs[i].name) +
+                   ": invalid quant: packed header holds invalid "
+                   "scale or zero point";
+          });
         if (inputs[i] >= 0) {
-          QuantParams po = conv_packed_qs8_output_params(b.find(convs[size_t(inputs[i])].name)->data);
+          QuantParams po =
+              conv_packed_qs8_output_params(b.find(convs[size_t(inputs[i])].name)->data);
           if (po.scale != qi.scale || po.zero_point != qi.zero_point)
-            return fail(err, [&] { return "tensor " + q_(convs[i].name) + ": invalid quant: input parameters differ from "
-                        "the output parameters of " + q_(convs[size_t(inputs[i])].name); });
+            return fail(err, [&] {
+              return "tensor " + q_(convs[i].name) +
+                     ": invalid quant: input parameters differ from "
+                     "the output parameters of " +
+                     q_(convs[size_t(inputs[i])].name);
+            });
         }
       }
     }
     const int n_cls = int(b.labels_.size());
-    struct Fc { const char* name; std::vector<int64_t> shape; };
+    struct Fc {
+      const char* name;
+      std::vector<int64_t> shape;
+    };
     const Fc fcs[] = {{resnet18::kFcWeight, {n_cls, resnet18::kFeatures}},
                       {resnet18::kFcBias, {n_cls}}};
     for (const Fc& f : fcs) {
       known.insert(f.name);
       const Tensor* t = b.find(f.name);
-      if (!t) return fail(err, [&] { return "missing tensor " + q_(f.name) + " required by resnet18"; });
-      const DType fd = int8 ? DType::F32 : wd;   // int8 blobs keep the fc in f32
+      if (!t)
+        return fail(err, [&] { return "missing tensor " + q_(f.name) + " required by resnet18"; });
+      const DType fd = int8 ? DType::F32 : wd;  // int8 blobs keep the fc in f32
       if (t->dtype != fd) return mismatch(f.name, "dtype", dtype_name(fd), dtype_name(t->dtype));
-      if (t->shape != f.shape) return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
+      if (t->shape != f.shape)
+        return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
     }
     for (const Tensor& t : b.tensors_)
       if (!known.count(t.name))
-        return fail(err, [&] { return "unexpected tensor " + q_(t.name) + " (not part of resnet18)"; });
+        return fail(err,
+                    [&] { return "unexpected tensor " + q_(t.name) + " (not part of resnet18)"; });
     return true;
   }
 };
@@ -520,8 +611,8 @@ bool Blob::parse(const uint8_t* data, size_t len, Blob* out, std::string* err,
                  const ParseOptions& opt) {
   Blob b;
   BlobParser_ parser{data, len, opt, b, err};
-  const bool ok = data != nullptr || len == 0 ? parser.run()
-                                              : fail(err, "not a model blob: the file is empty");
+  const bool ok =
+      data != nullptr || len == 0 ? parser.run() : fail(err, "not a model blob: the file is empty");
   if (!ok) {
     if (out) *out = Blob();
     return false;
@@ -549,7 +640,10 @@ float f16_to_f32(uint16_t h) {
     bits = sign;
   } else {  // subnormal: normalise
     int e = -1;
-    do { ++e; man <<= 1; } while (!(man & 0x400));
+    do {
+      ++e;
+      man <<= 1;
+    } while (!(man & 0x400));
     bits = sign | uint32_t(112 - e) << 23 | ((man & 0x3FF) << 13);
   }
   float f;
@@ -565,10 +659,10 @@ uint16_t f32_to_f16(float f) {
   if (exp == 0xFF) return uint16_t(sign | 0x7C00 | (man ? 0x200 | (man >> 13) : 0));
   int e = int(exp) - 127 + 15;
   if (e >= 0x1F) return uint16_t(sign | 0x7C00);  // overflow -> inf
-  if (e <= 0) {                                    // subnormal half or zero
+  if (e <= 0) {                                   // subnormal half or zero
     if (e < -10) return sign;
     man |= 0x800000;
-    int shift = 14 - e;                            // 14..24
+    int shift = 14 - e;  // 14..24
     uint32_t half = man >> shift, rem = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
     if (rem > mid || (rem == mid && (half & 1))) ++half;
     return uint16_t(sign | half);
@@ -582,7 +676,7 @@ uint16_t f32_to_f16(float f) {
 // writer
 
 namespace {
-std::vector<uint8_t> failed_(bool) { return {}; }   // write()'s result after a failed check
+std::vector<uint8_t> failed_(bool) { return {}; }  // write()'s result after a failed check
 }  // namespace
 
 TensorIn tensor_f32(const std::string& name, const std::vector<int64_t>& shape,
@@ -607,8 +701,9 @@ TensorIn tensor_f16(const std::string& name, const std::vector<int64_t>& shape,
   return t;
 }
 
-std::vector<uint8_t> assemble(const std::string& header_text, const std::vector<uint8_t>& data_section,
-                              uint32_t version, uint32_t reserved) {
+std::vector<uint8_t> assemble(const std::string& header_text,
+                              const std::vector<uint8_t>& data_section, uint32_t version,
+                              uint32_t reserved) {
   uint64_t padded = 0;
   align_up_(header_text.size(), &padded);
   std::vector<uint8_t> f(kPreambleSize + size_t(padded) + data_section.size(), 0);

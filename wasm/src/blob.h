@@ -38,22 +38,22 @@ namespace blob {
 constexpr uint32_t kVersion = 1;
 constexpr size_t kPreambleSize = 64;
 constexpr size_t kAlign = 64;
-constexpr uint64_t kMaxHeaderBytes = 4u << 20;   // 4 MiB
-constexpr uint64_t kMaxDataBytes = 1u << 30;     // 1 GiB
+constexpr uint64_t kMaxHeaderBytes = 4u << 20;  // 4 MiB
+constexpr uint64_t kMaxDataBytes = 1u << 30;    // 1 GiB
 constexpr size_t kMaxTensors = 1024;
 constexpr size_t kMaxRank = 8;
 constexpr size_t kMaxNameBytes = 256;
 constexpr int64_t kMaxDim = 2147483647;
-extern const uint8_t kMagic[8];                  // 89 4D 43 42 0D 0A 1A 0A
+extern const uint8_t kMagic[8];  // 89 4D 43 42 0D 0A 1A 0A
 
 enum class DType : uint8_t { F32, F16, I8, I32 };
-const char* dtype_name(DType d);                 // "f32", "f16", "i8", "i32"
+const char* dtype_name(DType d);  // "f32", "f16", "i8", "i32"
 size_t dtype_size(DType d);
 bool dtype_from_name(const std::string& s, DType* out);
 
 // Quantization parameters of an int8 tensor (empty scheme: not quantized).
 struct Quant {
-  std::string scheme;           // "symmetric-per-channel"
+  std::string scheme;  // "symmetric-per-channel"
   int axis = 0;
   std::vector<float> scales;
 };
@@ -62,8 +62,8 @@ struct Quant {
 struct Tensor {
   std::string name;
   DType dtype = DType::F32;
-  std::vector<int64_t> shape;          // stored shape
-  uint64_t elements = 1;               // product of shape
+  std::vector<int64_t> shape;  // stored shape
+  uint64_t elements = 1;       // product of shape
   const uint8_t* data = nullptr;
   size_t bytes = 0;                    // elements * dtype_size(dtype)
   uint64_t offset = 0;                 // from the start of the data section
@@ -74,11 +74,11 @@ struct Tensor {
 };
 
 struct InputSpec {
-  int size = 0;                        // S
-  std::string resize_filter;           // "area-int"
+  int size = 0;               // S
+  std::string resize_filter;  // "area-int"
   float mean[3] = {0, 0, 0};
   float std[3] = {1, 1, 1};
-  std::string channel_order;           // "RGB"
+  std::string channel_order;  // "RGB"
 };
 
 struct Calibration {
@@ -87,9 +87,9 @@ struct Calibration {
 };
 
 struct ParseOptions {
-  bool check_model = true;      // require exactly the resnet18 tensor set (FORMAT.md 3)
-  bool check_layout = true;     // require weights.packed_layout == mc::conv_packed_layout_name()
-                                // (and _int8 == conv_packed_qs8_layout_name()), packed sizes
+  bool check_model = true;   // require exactly the resnet18 tensor set (FORMAT.md 3)
+  bool check_layout = true;  // require weights.packed_layout == mc::conv_packed_layout_name()
+                             // (and _int8 == conv_packed_qs8_layout_name()), packed sizes
   // The SHA-256 of the payload (bytes [64, len) of the buffer given to parse), computed by the
   // caller with a faster hash than ours (the browser's WebCrypto: ~15 ms for 11 MB against
   // ~60-100 ms in wasm). The reader compares it with the preamble's checksum instead of hashing
@@ -103,17 +103,17 @@ class Blob {
   static bool parse(const uint8_t* data, size_t len, Blob* out, std::string* err,
                     const ParseOptions& opt = ParseOptions());
 
-  const Tensor* find(const std::string& name) const;   // nullptr if absent
+  const Tensor* find(const std::string& name) const;  // nullptr if absent
   const std::vector<Tensor>& tensors() const { return tensors_; }
   const nlohmann::json& header() const { return header_; }
-  const std::string& header_text() const { return header_text_; }   // the JSON bytes
+  const std::string& header_text() const { return header_text_; }  // the JSON bytes
   const std::string& architecture() const { return architecture_; }
   const std::vector<std::string>& labels() const { return labels_; }
   const InputSpec& input() const { return input_; }
   const Calibration& calibration() const { return calibration_; }
-  const std::string& weight_dtype() const { return weight_dtype_; }     // "f32" | "f16" | "int8"
+  const std::string& weight_dtype() const { return weight_dtype_; }  // "f32" | "f16" | "int8"
   const std::string& packed_layout() const { return packed_layout_; }
-  const std::string& packed_layout_int8() const { return packed_layout_int8_; }   // int8 only
+  const std::string& packed_layout_int8() const { return packed_layout_int8_; }  // int8 only
 
  private:
   friend struct BlobParser_;
@@ -134,14 +134,14 @@ struct TensorIn {
   std::string name;
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  std::vector<uint8_t> bytes;          // little-endian element data
-  nlohmann::json extra = nlohmann::json::object();   // layout, logical_shape, stride, pad, quant
+  std::vector<uint8_t> bytes;                       // little-endian element data
+  nlohmann::json extra = nlohmann::json::object();  // layout, logical_shape, stride, pad, quant
 };
 TensorIn tensor_f32(const std::string& name, const std::vector<int64_t>& shape,
                     const std::vector<float>& values,
                     const nlohmann::json& extra = nlohmann::json::object());
 TensorIn tensor_f16(const std::string& name, const std::vector<int64_t>& shape,
-                    const std::vector<float>& values,     // rounded to nearest even
+                    const std::vector<float>& values,  // rounded to nearest even
                     const nlohmann::json& extra = nlohmann::json::object());
 
 // The full file: `header` (an object, without "tensors") plus the tensor table built from
@@ -153,8 +153,8 @@ std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<Tenso
                            std::string* err = nullptr);
 // Low level: preamble + header_text + zero padding + data_section, with a correct checksum.
 std::vector<uint8_t> assemble(const std::string& header_text,
-                              const std::vector<uint8_t>& data_section,
-                              uint32_t version = kVersion, uint32_t reserved = 0);
+                              const std::vector<uint8_t>& data_section, uint32_t version = kVersion,
+                              uint32_t reserved = 0);
 // Recompute the preamble checksum after the payload of `file` was edited (tests).
 void reseal(std::vector<uint8_t>& file);
 

@@ -9,10 +9,10 @@
 #include <limits>
 
 #include "blob.h"
+#include "fail.h"
 #include "ops/conv_winograd_f32.h"
 #include "ops/conv_winograd_qs8.h"
 #include "ops/ops_qs8.h"
-#include "fail.h"
 #include "resnet18.h"
 
 namespace mc {
@@ -48,7 +48,8 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
   }
   for (float v : *out) {
     if (!std::isfinite(v)) {
-      return fail(err, [&] { return "tensor '" + t.name + "': contains a non-finite value (inf or nan)"; });
+      return fail(
+          err, [&] { return "tensor '" + t.name + "': contains a non-finite value (inf or nan)"; });
     }
   }
   return true;
@@ -93,7 +94,9 @@ using resnet18::kStemChannels;
 
 }  // namespace
 
-const char* label_name(int label) { return label == kLabelParasitized ? "Parasitized" : "Uninfected"; }
+const char* label_name(int label) {
+  return label == kLabelParasitized ? "Parasitized" : "Uninfected";
+}
 
 const char* band_name(int band) {
   switch (band) {
@@ -121,9 +124,9 @@ int band_of(float p, float lo, float hi) {
 
 // How a convolution runs (chosen by plan()).
 enum class ConvForm_ : uint8_t {
-  Rows,       // the stem: the row form over a pre-padded copy of its input (conv_rows_*, ops.h)
-  Direct,     // igemm over an indirection buffer (int8: over an int16 copy of its input, a16)
-  Winograd,   // f32: F(m x m, 3x3); int8: the exact F(2x2, 3x3) (ops/conv_winograd_*.h)
+  Rows,      // the stem: the row form over a pre-padded copy of its input (conv_rows_*, ops.h)
+  Direct,    // igemm over an indirection buffer (int8: over an int16 copy of its input, a16)
+  Winograd,  // f32: F(m x m, 3x3); int8: the exact F(2x2, 3x3) (ops/conv_winograd_*.h)
 };
 
 // One convolution: its entry in the topology table, how it runs, and for the engine's dtype its
@@ -131,51 +134,51 @@ enum class ConvForm_ : uint8_t {
 // valid until the next plan().
 struct Conv_ {
   const resnet18::ConvSpec* spec = nullptr;
-  ConvShape shape{};                           // of one image; in_h and in_w set by plan()
+  ConvShape shape{};  // of one image; in_h and in_w set by plan()
   ConvForm_ form = ConvForm_::Direct;
   const char* name() const { return spec->name; }
   bool relu() const { return spec->relu; }
 
-  struct F32 {   // f32 and f16 engines
-    std::vector<float> packed;                 // Rows, Direct: conv_pack_f32 layout, bias inside
-    int winograd_tile = 0;                     // Winograd: the output tile m of F(m x m, 3x3)
-    std::vector<float> packed_winograd;        // Winograd: conv_winograd_f32_pack_from_igemm's
-    std::vector<const float*> indirection;     // into the arena (Winograd: tiles and GEMM rows)
+  struct F32 {                              // f32 and f16 engines
+    std::vector<float> packed;              // Rows, Direct: conv_pack_f32 layout, bias inside
+    int winograd_tile = 0;                  // Winograd: the output tile m of F(m x m, 3x3)
+    std::vector<float> packed_winograd;     // Winograd: conv_winograd_f32_pack_from_igemm's
+    std::vector<const float*> indirection;  // into the arena (Winograd: tiles and GEMM rows)
     const float* in = nullptr;
     float* out = nullptr;
-    const float* residual = nullptr;           // added before the ReLU (conv2), or null
-    size_t in_count = 0, out_count = 0;        // values of one image (observer)
+    const float* residual = nullptr;     // added before the ReLU (conv2), or null
+    size_t in_count = 0, out_count = 0;  // values of one image (observer)
   } f32;
 
-  struct Qs8 {   // int8 engines
-    QuantParams in_q{1, 0}, out_q{1, 0};       // from the packed header
-    QuantParams residual_q{1, 0};              // of `residual`
+  struct Qs8 {                            // int8 engines
+    QuantParams in_q{1, 0}, out_q{1, 0};  // from the packed header
+    QuantParams residual_q{1, 0};         // of `residual`
     // `weights` is what the run reads: the stored conv_pack_qs8 layout (in the adopted blob, or
     // copied into `owned`) or the form made from it once, in `owned`: the stem's row form, the
     // w16 form (conv_qs8_a16_prefers_w16) or the Winograd form
     const uint8_t* weights = nullptr;
     std::vector<uint8_t> owned;
-    bool weights_made = false;                 // `weights` is a made form
-    bool w16 = false;                          // Rows, Direct: the weights are in the w16 form
+    bool weights_made = false;  // `weights` is a made form
+    bool w16 = false;           // Rows, Direct: the weights are in the w16 form
     // layer4's 3x3 convs (one Winograd tile per image) run Direct in passes of one or two
     // images and the exact Winograd form in passes of kWinogradBatchMin_ or more
     bool winograd_batched = false;
     std::vector<uint8_t> winograd_batched_weights;
-    const int8_t* in = nullptr;                // in the int8 arena
+    const int8_t* in = nullptr;  // in the int8 arena
     int8_t* out = nullptr;
     const int8_t* residual = nullptr;
-    size_t in_count = 0;                       // Direct: values of one image widened per run
-    std::vector<int16_t> zero16;               // Direct: in_c x the input zero point (padding)
-    std::vector<const int16_t*> indirection16; // Rows, Direct: into the int16 copy of the input
-    std::vector<int8_t> zero8;                 // Winograd: in_c x the input zero point
-    std::vector<const int8_t*> indirection_winograd;   // Winograd: input tiles (int8 arena)
+    size_t in_count = 0;                        // Direct: values of one image widened per run
+    std::vector<int16_t> zero16;                // Direct: in_c x the input zero point (padding)
+    std::vector<const int16_t*> indirection16;  // Rows, Direct: into the int16 copy of the input
+    std::vector<int8_t> zero8;                  // Winograd: in_c x the input zero point
+    std::vector<const int8_t*> indirection_winograd;  // Winograd: input tiles (int8 arena)
   } q;
 };
 
 struct Block_ {
   Conv_* conv1 = nullptr;
   Conv_* conv2 = nullptr;
-  Conv_* down = nullptr;                       // null: identity shortcut
+  Conv_* down = nullptr;  // null: identity shortcut
 };
 
 // Where a convolution reads, writes and adds: one of the 4 rotating activation buffers, or
@@ -185,14 +188,14 @@ struct Wire_ {
   int in, out, residual;
 };
 constexpr int kImageBuf_ = -1, kNoBuf_ = -2;
-constexpr int kPoolInBuf_ = 0, kPoolOutBuf_ = 1;   // the max pool: the stem's output -> block 0
+constexpr int kPoolInBuf_ = 0, kPoolOutBuf_ = 1;  // the max pool: the stem's output -> block 0
 
 // A tiny arena: slots reserved one after another, each 64-byte aligned, then one zero-filled
 // allocation that holds them all.
 template <typename T>
 class Arena_ {
  public:
-  static constexpr size_t kAlign = 64 / sizeof(T);   // values per 64 bytes
+  static constexpr size_t kAlign = 64 / sizeof(T);  // values per 64 bytes
   // Reserves n values; returns the slot's offset. overflowed() tells whether the sizes overflowed.
   size_t reserve(size_t n) {
     const size_t at = size_;
@@ -226,7 +229,7 @@ struct Engine::Impl_ {
   struct FreeDeleter_ {
     void operator()(uint8_t* p) const { std::free(p); }
   };
-  std::unique_ptr<uint8_t, FreeDeleter_> blob_owned;   // create_adopt: the blob, kept
+  std::unique_ptr<uint8_t, FreeDeleter_> blob_owned;  // create_adopt: the blob, kept
   Isa isa = Isa::Scalar;
   std::string metadata;
   std::string dtype;
@@ -240,9 +243,9 @@ struct Engine::Impl_ {
   // image; a pass over k <= batch images runs every op once with ConvShape::n = k, so that each
   // weight panel is read once for all of them.
   int batch = 1;
-  int batch_cap = 1;                         // what it may grow to: kMaxBatch, fewer where one
-                                             // image's buffers are large (kBatchBytes_)
-  bool planned = false;                      // plan() ran once (batch_cap set)
+  int batch_cap = 1;     // what it may grow to: kMaxBatch, fewer where one
+                         // image's buffers are large (kBatchBytes_)
+  bool planned = false;  // plan() ran once (batch_cap set)
   // staged (create_adopt(..., staged = true), int8): the convolutions that have a Winograd form
   // run the direct a16 form on the stored weights (no transform, ~8 MB less to allocate and
   // touch) until finish(), which makes the Winograd weights and plans again: the first result
@@ -250,19 +253,19 @@ struct Engine::Impl_ {
   bool defer_winograd = false;
 
   // the graph (wire_graph_(), once)
-  std::vector<Conv_> convs;                  // blob order (resnet18::convs())
+  std::vector<Conv_> convs;  // blob order (resnet18::convs())
   Conv_* stem = nullptr;
-  Block_ blocks[resnet18::kBlocks];          // each runs downsample, conv1, conv2
-  std::vector<Wire_> wires;                  // every conv in run order, with its buffers
+  Block_ blocks[resnet18::kBlocks];  // each runs downsample, conv1, conv2
+  std::vector<Wire_> wires;          // every conv in run order, with its buffers
 
   // shapes (plan_shapes_())
-  int pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;   // the max pool
-  int feat_h = 0, feat_w = 0;                // last conv features f4: feat_h x feat_w x 512
-  size_t max_activation = 0;                 // values of the largest activation of one image
-  int features_buf = 0;                      // the rotating buffer that holds f4
+  int pool_in_h = 0, pool_in_w = 0, pool_out_h = 0, pool_out_w = 0;  // the max pool
+  int feat_h = 0, feat_w = 0;  // last conv features f4: feat_h x feat_w x 512
+  size_t max_activation = 0;   // values of the largest activation of one image
+  int features_buf = 0;        // the rotating buffer that holds f4
 
   // head
-  std::vector<float> fc_w, fc_b, cam_w;      // [2][512], [2], w[1]-w[0]
+  std::vector<float> fc_w, fc_b, cam_w;  // [2][512], [2], w[1]-w[0]
 
   // CAM upsampling tables (half-pixel centers), per output row/col: i0, i1, frac
   std::vector<int> up_y0, up_y1, up_x0, up_x1;
@@ -270,32 +273,32 @@ struct Engine::Impl_ {
 
   // the f32 arena (plan_arena_f32_(); an int8 engine's holds no activations of the convs)
   std::vector<float> arena;
-  float* x = nullptr;                        // S*S*3 network input
-  float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};   // the rotating activation buffers
-  float* zero = nullptr;                     // 512 zeros (padding taps)
-  float* pooled = nullptr;                   // 512 per image
-  float* cam_grid = nullptr;                 // feat_h*feat_w per image
-  float* cam = nullptr;                      // S*S per image
-  float* winograd_scratch = nullptr;         // Winograd transforms, shared by those convs
+  float* x = nullptr;                                     // S*S*3 network input
+  float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};  // the rotating activation buffers
+  float* zero = nullptr;                                  // 512 zeros (padding taps)
+  float* pooled = nullptr;                                // 512 per image
+  float* cam_grid = nullptr;                              // feat_h*feat_w per image
+  float* cam = nullptr;                                   // S*S per image
+  float* winograd_scratch = nullptr;  // Winograd transforms, shared by those convs
   const float* pool_in = nullptr;
   float* pool_out = nullptr;
   const float* features = nullptr;
-  std::vector<float> stem_input;             // the stem's input, pre-padded (border 0)
-  size_t indirection_pointers = 0;           // of every conv, for arena_bytes()
+  std::vector<float> stem_input;    // the stem's input, pre-padded (border 0)
+  size_t indirection_pointers = 0;  // of every conv, for arena_bytes()
 
   // int8 engines: the int8 arena (plan_arena_q_(): the stem's input | 4 rotating buffers)
   std::vector<int8_t> arena_q;
-  int8_t* stem_input_q = nullptr;            // pre-padded (border and slack: its zero point)
+  int8_t* stem_input_q = nullptr;  // pre-padded (border and slack: its zero point)
   int8_t* bufs_q[4] = {nullptr, nullptr, nullptr, nullptr};
   const int8_t* features_q = nullptr;
   QuantParams features_q_params{1, 0};
-  std::vector<int16_t> input16;              // the int16 copy of the running Direct conv's input
+  std::vector<int16_t> input16;  // the int16 copy of the running Direct conv's input
   // the stem's input as int16, pre-padded like stem_input_q, for every image of a batch: from
   // the f32 input via stem_input_q (forward), or from the resized bytes by stem_input_lut
   std::vector<int16_t> stem_input16;
-  int16_t stem_input_lut[3 * 256] = {};      // byte v of channel c -> quantized normalized value
-  std::vector<uint8_t> winograd_scratch_q;   // int8 Winograd transforms, shared by those convs
-  size_t winograd_scratch_q_one_image = 0;   // the largest of one image, deferred or not
+  int16_t stem_input_lut[3 * 256] = {};     // byte v of channel c -> quantized normalized value
+  std::vector<uint8_t> winograd_scratch_q;  // int8 Winograd transforms, shared by those convs
+  size_t winograd_scratch_q_one_image = 0;  // the largest of one image, deferred or not
 
   LayerObserver observer = nullptr;
   void* observer_ctx = nullptr;
@@ -303,7 +306,7 @@ struct Engine::Impl_ {
   bool load(const uint8_t* data, size_t len, Isa isa_, const ImageLimits& lim,
             const uint8_t* payload_sha256, std::string* err);
   bool plan(std::string* err, int batch_size = 1);
-  ConvShape batched_(ConvShape s, int n = 0) const {   // the shape of a pass over n (batch) images
+  ConvShape batched_(ConvShape s, int n = 0) const {  // the shape of a pass over n (batch) images
     s.n = n > 0 ? n : batch;
     return s;
   }
@@ -343,8 +346,8 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   blob::Blob b;
   std::string perr;
   blob::ParseOptions popt;
-  popt.check_model = true;    // every tensor of resnet18.h, as this graph reads it
-  popt.check_layout = true;   // packed by the kernels of this build
+  popt.check_model = true;   // every tensor of resnet18.h, as this graph reads it
+  popt.check_layout = true;  // packed by the kernels of this build
   popt.payload_sha256 = payload_sha256;
   if (!blob::Blob::parse(data, len, &b, &perr, popt)) {
     return fail(err, perr);
@@ -358,13 +361,19 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   }
   const blob::InputSpec& in = b.input();
   if (in.resize_filter != "area-int") {
-    return fail(err, [&] { return "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')"; });
+    return fail(err, [&] {
+      return "input.resize_filter '" + in.resize_filter + "' is not supported (need 'area-int')";
+    });
   }
   if (in.channel_order != "RGB") {
-    return fail(err, [&] { return "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')"; });
+    return fail(err, [&] {
+      return "input.channel_order '" + in.channel_order + "' is not supported (need 'RGB')";
+    });
   }
   if (in.size < 8 || in.size > 1024) {
-    return fail(err, [&] { return "input.size " + std::to_string(in.size) + " is out of range [8, 1024]"; });
+    return fail(err, [&] {
+      return "input.size " + std::to_string(in.size) + " is out of range [8, 1024]";
+    });
   }
   const blob::Calibration& cal = b.calibration();
   if (!(cal.temperature > 0) || !std::isfinite(cal.temperature) || !(cal.band_lo >= 0) ||
@@ -378,7 +387,8 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   dtype = b.weight_dtype();
   int8 = dtype == "int8";
   if (dtype != "f32" && dtype != "f16" && !int8) {
-    return fail(err, [&] { return "weight dtype '" + dtype + "' is not supported by this engine"; });
+    return fail(err,
+                [&] { return "weight dtype '" + dtype + "' is not supported by this engine"; });
   }
   if (!pre.init(S, in.mean, in.std, lim, err)) return false;
   metadata = b.header_text();
@@ -391,14 +401,16 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     const resnet18::ConvSpec& sp = specs[i];
     const blob::Tensor* t = b.find(sp.name);
     if (!t) {
-      return fail(err, [&] { return std::string("missing tensor '") + sp.name + "' required by resnet18"; });
+      return fail(err, [&] {
+        return std::string("missing tensor '") + sp.name + "' required by resnet18";
+      });
     }
     Conv_& c = convs[i];
     c.spec = &sp;
     // in_h/in_w are set by plan(); the packed size does not depend on them
     c.shape = ConvShape{sp.k, sp.k, sp.in_c, sp.out_c, sp.k, sp.k, sp.stride, sp.pad};
     if (int8) {
-      if (blob_owned) {   // the engine owns the blob: read the stored weights in place
+      if (blob_owned) {  // the engine owns the blob: read the stored weights in place
         c.q.weights = t->data;
       } else {
         c.q.owned.assign(t->data, t->data + t->bytes);
@@ -414,8 +426,10 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   const blob::Tensor* fw = b.find(resnet18::kFcWeight);
   const blob::Tensor* fb = b.find(resnet18::kFcBias);
   if (!fw || !fb) {
-    return fail(err, [&] { return std::string("missing tensor '") + (fw ? resnet18::kFcBias : resnet18::kFcWeight) +
-                      "' required by resnet18"; });
+    return fail(err, [&] {
+      return std::string("missing tensor '") + (fw ? resnet18::kFcBias : resnet18::kFcWeight) +
+             "' required by resnet18";
+    });
   }
   if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
   const int C = kFeatures;
@@ -446,7 +460,7 @@ bool Engine::Impl_::wire_graph_(std::string* err) {
       return fail(err, "internal: incomplete resnet18 block list");
     }
   }
-  int buf_of[int(Act::BlockOut) + 1];   // per activation: its buffer
+  int buf_of[int(Act::BlockOut) + 1];  // per activation: its buffer
   buf_of[int(Act::None)] = kNoBuf_;
   buf_of[int(Act::Image)] = kImageBuf_;
   buf_of[int(Act::Stem)] = kPoolInBuf_;
@@ -468,7 +482,7 @@ bool Engine::Impl_::wire_graph_(std::string* err) {
       if (cv) wire(cv);
     buf_of[int(Act::BlockIn)] = buf_of[int(Act::BlockOut)];
   }
-  features_buf = buf_of[int(Act::BlockIn)];   // the last block's output
+  features_buf = buf_of[int(Act::BlockIn)];  // the last block's output
   return true;
 }
 
@@ -524,7 +538,9 @@ bool Engine::Impl_::plan_shapes_(std::string* err) {
       cv->shape.in_h = h;
       cv->shape.in_w = w;
       if (cv->shape.in_c != c) {
-        return fail(err, [&] { return std::string("tensor '") + cv->name() + "': input channels do not chain"; });
+        return fail(err, [&] {
+          return std::string("tensor '") + cv->name() + "': input channels do not chain";
+        });
       }
     }
     bl.conv2->shape.in_h = bl.conv1->shape.out_h();
@@ -533,22 +549,27 @@ bool Engine::Impl_::plan_shapes_(std::string* err) {
     w = bl.conv2->shape.out_w();
     c = bl.conv2->shape.out_c;
     if (h < 1 || w < 1) {
-      return fail(err, [&] { return "input size " + std::to_string(S) + " is too small for resnet18"; });
+      return fail(err,
+                  [&] { return "input size " + std::to_string(S) + " is too small for resnet18"; });
     }
     if (bl.down && (bl.down->shape.out_h() != h || bl.down->shape.out_w() != w)) {
-      return fail(err, [&] { return std::string("tensor '") + bl.down->name() + "': shortcut shape does not match"; });
+      return fail(err, [&] {
+        return std::string("tensor '") + bl.down->name() + "': shortcut shape does not match";
+      });
     }
     for (Conv_* cv : {bl.down, bl.conv1, bl.conv2}) {
       if (!cv) continue;
       size_t n;
-      if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c, &n)) {
+      if (!mul_ok_(static_cast<size_t>(cv->shape.out_h()) * cv->shape.out_w(), cv->shape.out_c,
+                   &n)) {
         return fail(err, "activation size overflows");
       }
       max_activation = std::max(max_activation, n);
     }
   }
   if (c != kFeatures) {
-    return fail(err, [&] { return "last stage has " + std::to_string(c) + " channels, fc expects 512"; });
+    return fail(
+        err, [&] { return "last stage has " + std::to_string(c) + " channels, fc expects 512"; });
   }
   feat_h = h;
   feat_w = w;
@@ -567,13 +588,15 @@ void Engine::Impl_::choose_forms_() {
     const bool is_stem = &cv == stem;
     if (!int8) {
       cv.f32.winograd_tile = is_stem ? 0 : f32_winograd_tile_(cv.shape);
-      cv.form = is_stem ? ConvForm_::Rows
-                        : cv.f32.winograd_tile ? ConvForm_::Winograd : ConvForm_::Direct;
+      cv.form = is_stem                ? ConvForm_::Rows
+                : cv.f32.winograd_tile ? ConvForm_::Winograd
+                                       : ConvForm_::Direct;
       continue;
     }
-    const bool winograd = qs8_runs_winograd_(cv.shape);   // the form it has once not deferred
-    cv.form = is_stem ? ConvForm_::Rows
-                      : winograd && !defer_winograd ? ConvForm_::Winograd : ConvForm_::Direct;
+    const bool winograd = qs8_runs_winograd_(cv.shape);  // the form it has once not deferred
+    cv.form = is_stem                       ? ConvForm_::Rows
+              : winograd && !defer_winograd ? ConvForm_::Winograd
+                                            : ConvForm_::Direct;
     // a conv waiting for its Winograd form runs the stored weights as they are meanwhile
     cv.q.w16 = !winograd && conv_qs8_a16_prefers_w16(cv.shape);
     cv.q.winograd_batched = !is_stem && cv.form == ConvForm_::Direct && !defer_winograd &&
@@ -666,17 +689,21 @@ bool Engine::Impl_::point_convs_q_(std::string* err) {
     Conv_& c = *w.conv;
     Conv_::Qs8& q = c.q;
     if (w.in != kImageBuf_ && !same(q.in_q, buf_q[w.in])) {
-      return fail(err, [&] { return std::string("tensor '") + c.name() +
-                        "': input quantization differs from the output quantization of the layer "
-                        "before (re-convert the model)"; });
+      return fail(err, [&] {
+        return std::string("tensor '") + c.name() +
+               "': input quantization differs from the output quantization of the layer "
+               "before (re-convert the model)";
+      });
     }
     q.in = w.in == kImageBuf_ ? stem_input_q : bufs_q[w.in];
     q.out = bufs_q[w.out];
     q.residual = w.residual == kNoBuf_ ? nullptr : bufs_q[w.residual];
     if (w.residual != kNoBuf_) q.residual_q = buf_q[w.residual];
     buf_q[w.out] = q.out_q;
-    if (&c == stem) buf_q[kPoolOutBuf_] = q.out_q;
-    else q.in_count = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
+    if (&c == stem)
+      buf_q[kPoolOutBuf_] = q.out_q;
+    else
+      q.in_count = static_cast<size_t>(c.shape.in_h) * c.shape.in_w * c.shape.in_c;
   }
   features_q = bufs_q[features_buf];
   features_q_params = buf_q[features_buf];
@@ -693,12 +720,12 @@ void Engine::Impl_::plan_int16_inputs_q_() {
   winograd_scratch_q_one_image = 0;
   for (const Conv_& c : convs) {
     if (&c == stem) continue;
-    if (conv_winograd_qs8_applicable(c.shape))   // the batch budget counts it, deferred or not
+    if (conv_winograd_qs8_applicable(c.shape))  // the batch budget counts it, deferred or not
       winograd_scratch_q_one_image =
           std::max(winograd_scratch_q_one_image, conv_winograd_qs8_scratch_size(c.shape));
     if (c.form == ConvForm_::Winograd || c.q.winograd_batched)
       scratch = std::max(scratch, conv_winograd_qs8_scratch_size(batched_(c.shape)));
-    if (c.form == ConvForm_::Direct)   // a Winograd conv reads its int8 input directly
+    if (c.form == ConvForm_::Direct)  // a Winograd conv reads its int8 input directly
       input16_n = std::max(input16_n, c.q.in_count * nimg);
   }
   input16.assign(input16_n, 0);
@@ -744,7 +771,9 @@ bool Engine::Impl_::make_weights_q_(Conv_& c, std::string* err) {
   } else if (c.form == ConvForm_::Winograd && !q.weights_made) {
     std::vector<uint8_t> wg;
     if (!make_winograd_qs8_(c, &wg)) {
-      return fail(err, [&] { return std::string("tensor '") + c.name() + "': Winograd weight transform failed"; });
+      return fail(err, [&] {
+        return std::string("tensor '") + c.name() + "': Winograd weight transform failed";
+      });
     }
     use(&wg);
   } else if (c.form == ConvForm_::Direct && q.w16 && !q.weights_made) {
@@ -753,11 +782,15 @@ bool Engine::Impl_::make_weights_q_(Conv_& c, std::string* err) {
     use(&wide);
   }
   if (q.winograd_batched) {
-    if (q.w16) {   // made from the stored weights, not their w16 form
-      return fail(err, [&] { return std::string("internal: tensor '") + c.name() + "' is w16 and batched Winograd"; });
+    if (q.w16) {  // made from the stored weights, not their w16 form
+      return fail(err, [&] {
+        return std::string("internal: tensor '") + c.name() + "' is w16 and batched Winograd";
+      });
     }
     if (q.winograd_batched_weights.empty() && !make_winograd_qs8_(c, &q.winograd_batched_weights)) {
-      return fail(err, [&] { return std::string("tensor '") + c.name() + "': Winograd weight transform failed"; });
+      return fail(err, [&] {
+        return std::string("tensor '") + c.name() + "': Winograd weight transform failed";
+      });
     }
   }
   return true;
@@ -780,7 +813,7 @@ void Engine::Impl_::setup_indirection_q_(Conv_& c) {
       conv_rows_setup_indirection_qs8_a16(s, stem_input16.data(), q.indirection16.data());
       break;
     case ConvForm_::Winograd:
-      std::vector<const int16_t*>().swap(q.indirection16);   // of a staged plan
+      std::vector<const int16_t*>().swap(q.indirection16);  // of a staged plan
       winograd_tiles();
       break;
     case ConvForm_::Direct:
@@ -800,7 +833,9 @@ bool Engine::Impl_::make_weights_f32_(Conv_& c, std::string* err) {
   if (f.packed_winograd.empty() ||
       !conv_winograd_f32_pack_from_igemm(c.shape, f.winograd_tile, f.packed.data(),
                                          f.packed_winograd.data())) {
-    return fail(err, [&] { return std::string("tensor '") + c.name() + "': Winograd weight transform failed"; });
+    return fail(err, [&] {
+      return std::string("tensor '") + c.name() + "': Winograd weight transform failed";
+    });
   }
   std::vector<float>().swap(f.packed);
   return true;
@@ -852,12 +887,12 @@ void Engine::Impl_::plan_cam_tables_() {
 // int8, at the first plan (one image): how many images a pass may take with its buffers under
 // kBatchBytes_.
 void Engine::Impl_::set_batch_capacity_() {
-  const size_t per_image =
-      arena_q.size() + std::max(winograd_scratch_q.size(), winograd_scratch_q_one_image) +
-      (input16.size() + stem_input16.size()) * sizeof(int16_t) +
-      indirection_pointers * sizeof(void*) + 1;
-  batch_cap = static_cast<int>(
-      std::max<size_t>(1, std::min<size_t>(kMaxBatch, kBatchBytes_ / per_image)));
+  const size_t per_image = arena_q.size() +
+                           std::max(winograd_scratch_q.size(), winograd_scratch_q_one_image) +
+                           (input16.size() + stem_input16.size()) * sizeof(int16_t) +
+                           indirection_pointers * sizeof(void*) + 1;
+  batch_cap =
+      static_cast<int>(std::max<size_t>(1, std::min<size_t>(kMaxBatch, kBatchBytes_ / per_image)));
 }
 
 void Engine::Impl_::observe_(int index, const char* name, const float* in, size_t n_in,
@@ -869,13 +904,13 @@ void Engine::Impl_::run_conv_(int index, const Conv_& c) {
   const Conv_::F32& f = c.f32;
   switch (c.form) {
     case ConvForm_::Rows:
-      conv_rows_run_f32(c.shape, f.indirection.data(), f.packed.data(), f.out, f.residual,
-                        c.relu(), isa);
+      conv_rows_run_f32(c.shape, f.indirection.data(), f.packed.data(), f.out, f.residual, c.relu(),
+                        isa);
       break;
     case ConvForm_::Winograd:
       conv_winograd_f32_run(c.shape, f.winograd_tile, f.indirection.data(),
-                            f.packed_winograd.data(), winograd_scratch, f.out, f.residual,
-                            c.relu(), isa);
+                            f.packed_winograd.data(), winograd_scratch, f.out, f.residual, c.relu(),
+                            isa);
       break;
     case ConvForm_::Direct:
       conv_run_f32(c.shape, f.indirection.data(), f.packed.data(), f.out, f.residual, c.relu(),
@@ -888,14 +923,15 @@ void Engine::Impl_::run_conv_(int index, const Conv_& c) {
 void Engine::Impl_::cam_(int slot) {
   const int C = kFeatures;
   const size_t grid = static_cast<size_t>(feat_h) * feat_w;
-  float* cam_grid = this->cam_grid + slot * grid;   // this image's
+  float* cam_grid = this->cam_grid + slot * grid;  // this image's
   float* cam = this->cam + static_cast<size_t>(slot) * S * S;
   const int8_t* features_q = this->features_q + slot * grid * C;
   for (int p = 0; p < feat_h * feat_w; ++p) {
     float s = 0;
-    if (int8) {   // dequantized on the fly: scale * (q - zp)
+    if (int8) {  // dequantized on the fly: scale * (q - zp)
       const int8_t* f = features_q + static_cast<size_t>(p) * C;
-      for (int c = 0; c < C; ++c) s += cam_w[c] * static_cast<float>(f[c] - features_q_params.zero_point);
+      for (int c = 0; c < C; ++c)
+        s += cam_w[c] * static_cast<float>(f[c] - features_q_params.zero_point);
       s *= features_q_params.scale;
     } else {
       const float* f = features + static_cast<size_t>(p) * C;
@@ -923,21 +959,21 @@ void Engine::Impl_::forward_f32_() {
   int li = 0;
   const size_t row = static_cast<size_t>(S) * 3;
   const size_t row_pad = (static_cast<size_t>(S) + 2 * stem->shape.pad) * 3;
-  for (int y = 0; y < S; ++y)   // into the stem's pre-padded input
+  for (int y = 0; y < S; ++y)  // into the stem's pre-padded input
     std::memcpy(stem_input.data() + conv_padded_input_offset(stem->shape) + y * row_pad,
                 x + y * row, row * sizeof(float));
-  run_conv_(li++, *stem);                                             // conv7x7/2 + ReLU
+  run_conv_(li++, *stem);  // conv7x7/2 + ReLU
   maxpool_f32(pool_in_h, pool_in_w, kStemChannels, kPoolSize, kPoolStride, kPoolPad, pool_in,
-              pool_out, isa);                                         // maxpool 3x3/2
+              pool_out, isa);  // maxpool 3x3/2
   observe_(li++, "maxpool", pool_in, static_cast<size_t>(pool_in_h) * pool_in_w * kStemChannels,
            pool_out, static_cast<size_t>(pool_out_h) * pool_out_w * kStemChannels);
-  for (const Block_& b : blocks) {                                    // 4 stages x 2 blocks
-    if (b.down) run_conv_(li++, *b.down);                             //   shortcut 1x1/2
-    run_conv_(li++, *b.conv1);                                        //   conv3x3 + ReLU
-    run_conv_(li++, *b.conv2);                                        //   conv3x3 + shortcut, ReLU
+  for (const Block_& b : blocks) {         // 4 stages x 2 blocks
+    if (b.down) run_conv_(li++, *b.down);  //   shortcut 1x1/2
+    run_conv_(li++, *b.conv1);             //   conv3x3 + ReLU
+    run_conv_(li++, *b.conv2);             //   conv3x3 + shortcut, ReLU
   }
   const int C = kFeatures;
-  global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);      // GAP
+  global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);  // GAP
   observe_(kLayerAvgpool_, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled,
            C);
 }
@@ -946,43 +982,42 @@ void Engine::Impl_::forward_f32_() {
 // for the first k images of a batch, from the stem's input in stem_input16. Each conv runs once
 // over all k images (ConvShape::n = k); the pools go image by image.
 void Engine::Impl_::forward_qs8_(int k) {
-  const int8_t* widened = nullptr;   // whose values input16 holds (a block's downsample and
-                                     // conv1 read the same input)
+  const int8_t* widened = nullptr;  // whose values input16 holds (a block's downsample and
+                                    // conv1 read the same input)
   auto conv = [&](const Conv_& c) {
     const Conv_::Qs8& q = c.q;
     const ConvShape s = batched_(c.shape, k);
     if (c.form == ConvForm_::Winograd || (q.winograd_batched && k >= kWinogradBatchMin_)) {
-      conv_winograd_qs8_run(s, q.indirection_winograd.data(),
-                            c.form == ConvForm_::Winograd ? q.weights
-                                                          : q.winograd_batched_weights.data(),
-                            winograd_scratch_q.data(), q.out, q.residual, q.residual_q, c.relu(),
-                            isa);
+      conv_winograd_qs8_run(
+          s, q.indirection_winograd.data(),
+          c.form == ConvForm_::Winograd ? q.weights : q.winograd_batched_weights.data(),
+          winograd_scratch_q.data(), q.out, q.residual, q.residual_q, c.relu(), isa);
       if (q.out == widened) widened = nullptr;
       return;
     }
-    if (c.form != ConvForm_::Rows && q.in != widened)   // the stem reads stem_input16
+    if (c.form != ConvForm_::Rows && q.in != widened)  // the stem reads stem_input16
       widen_qs8_a16(q.in_count * k, q.in, input16.data());
     widened = q.out == q.in ? nullptr : q.in;
     if (c.form == ConvForm_::Rows)
       conv_rows_run_qs8_a16(s, q.indirection16.data(), q.weights, q.w16, q.out, q.residual,
                             q.residual_q, c.relu(), isa);
     else
-      conv_run_qs8_a16(s, q.indirection16.data(), q.weights, q.w16, q.out, q.residual,
-                       q.residual_q, c.relu(), isa);
+      conv_run_qs8_a16(s, q.indirection16.data(), q.weights, q.w16, q.out, q.residual, q.residual_q,
+                       c.relu(), isa);
   };
   const size_t pool_in_n = static_cast<size_t>(pool_in_h) * pool_in_w * kStemChannels;
   const size_t pool_out_n = static_cast<size_t>(pool_out_h) * pool_out_w * kStemChannels;
   const size_t feat_n = static_cast<size_t>(feat_h) * feat_w * kFeatures;
-  conv(*stem);                                                          // conv7x7/2 + ReLU
-  for (int i = 0; i < k; ++i)                                           // maxpool 3x3/2
+  conv(*stem);                 // conv7x7/2 + ReLU
+  for (int i = 0; i < k; ++i)  // maxpool 3x3/2
     maxpool_qs8(pool_in_h, pool_in_w, kStemChannels, kPoolSize, kPoolStride, kPoolPad,
                 bufs_q[kPoolInBuf_] + i * pool_in_n, bufs_q[kPoolOutBuf_] + i * pool_out_n, isa);
-  for (const Block_& b : blocks) {                                      // 4 stages x 2 blocks
+  for (const Block_& b : blocks) {  // 4 stages x 2 blocks
     if (b.down) conv(*b.down);
     conv(*b.conv1);
     conv(*b.conv2);
   }
-  for (int i = 0; i < k; ++i)                                           // GAP (dequantizes)
+  for (int i = 0; i < k; ++i)  // GAP (dequantizes)
     global_avgpool_qs8_f32(feat_h * feat_w, kFeatures, features_q + i * feat_n, features_q_params,
                            pooled + i * kFeatures, isa);
 }
@@ -1029,9 +1064,9 @@ void Engine::Impl_::head_(int slot, Prediction* out) {
   const int C = kFeatures;
   float logits[2];
   const float* pooled = this->pooled + slot * C;
-  fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);   // FC
+  fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);  // FC
   if (!int8) observe_(kLayerFc_, "fc", pooled, C, logits, 2);
-  cam_(slot);                                                         // CAM from f4
+  cam_(slot);  // CAM from f4
 
   out->logits[0] = logits[0];
   out->logits[1] = logits[1];
@@ -1062,7 +1097,7 @@ std::unique_ptr<Engine> Engine::create(const uint8_t* blob_data, size_t blob_len
 std::unique_ptr<Engine> Engine::create_adopt(uint8_t* blob_data, size_t blob_len, std::string* err,
                                              Isa isa, const ImageLimits& limits,
                                              const uint8_t* payload_sha256, bool staged) {
-  std::unique_ptr<uint8_t, Impl_::FreeDeleter_> owned(blob_data);   // freed on every path
+  std::unique_ptr<uint8_t, Impl_::FreeDeleter_> owned(blob_data);  // freed on every path
   if (!blob_data && blob_len) {
     fail(err, "null blob");
     return nullptr;
@@ -1076,10 +1111,10 @@ std::unique_ptr<Engine> Engine::create_adopt(uint8_t* blob_data, size_t blob_len
 
 bool Engine::finish(std::string* err) {
   Impl_& m = *impl_;
-  const bool work = m.defer_winograd && m.int8;   // f32/f16 engines are built whole
+  const bool work = m.defer_winograd && m.int8;  // f32/f16 engines are built whole
   m.defer_winograd = false;
   if (!work) return true;
-  return m.plan(err, m.batch);   // the same batch capacity, now with the Winograd forms
+  return m.plan(err, m.batch);  // the same batch capacity, now with the Winograd forms
 }
 
 bool Engine::staged() const { return impl_->defer_winograd && impl_->int8; }
@@ -1089,7 +1124,7 @@ bool Engine::classify(const uint8_t* pixels, int width, int height, int channels
   if (!out) {
     return fail(err, "null result");
   }
-  if (impl_->int8) {   // the f32 input is not needed: stem_input_lut quantizes the bytes
+  if (impl_->int8) {  // the f32 input is not needed: stem_input_lut quantizes the bytes
     if (!impl_->pre.resize(pixels, width, height, channels, err)) return false;
     impl_->input_rgb_qs8_(0, impl_->pre.resized());
     impl_->forward_qs8_(1);
@@ -1117,7 +1152,7 @@ int Engine::classify_batch(int n, const uint8_t* const* pixels, const int* width
   }
   // the first batch: buffers and indirection for batch_capacity() images, once (the weights stay)
   if (n > impl_->batch && !impl_->plan(err, batch_capacity())) return -1;
-  if (!impl_->int8) {   // one image: the f32/f16 path
+  if (!impl_->int8) {  // one image: the f32/f16 path
     std::string e;
     const bool ok = classify(pixels[0], widths[0], heights[0], channels, out, &e);
     if (errs) errs[0] = e;
@@ -1150,7 +1185,8 @@ void Engine::forward(const float* input_nhwc, Prediction* out) { impl_->forward(
 int Engine::input_size() const { return impl_->S; }
 const float* Engine::cam() const { return impl_->cam; }
 const float* Engine::cam(int i) const {
-  return i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S : nullptr;
+  return i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S
+                                    : nullptr;
 }
 int Engine::batch_capacity() const { return impl_->int8 ? impl_->batch_cap : 1; }
 const float* Engine::cam_grid() const { return impl_->cam_grid; }
@@ -1185,7 +1221,7 @@ void ActivationRanges::observe_(void* ctx, const LayerActivations& a) {
   auto* self = static_cast<ActivationRanges*>(ctx);
   if (a.index < 0) return;
   const size_t i = static_cast<size_t>(a.index);
-  if (self->layers_.size() <= i) {   // grows during the first forward only
+  if (self->layers_.size() <= i) {  // grows during the first forward only
     const float inf = std::numeric_limits<float>::infinity();
     self->layers_.resize(i + 1, Layer{"", inf, -inf, inf, -inf});
   }

@@ -4,13 +4,13 @@
 #ifndef __EMSCRIPTEN__
 #include "image.h"
 
-#include <cerrno>
 #include <algorithm>
+#include <cerrno>
 #include <climits>
+#include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <csetjmp>
 #include <memory>
 
 #include <fcntl.h>
@@ -26,7 +26,7 @@
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_ONLY_BMP
-#define STBI_NO_STDIO          // we read files ourselves, with a size cap
+#define STBI_NO_STDIO  // we read files ourselves, with a size cap
 #define STBI_NO_LINEAR
 #define STBI_NO_HDR
 #define STB_IMAGE_WRITE_STATIC
@@ -77,7 +77,7 @@ bool peek_dimensions_(const uint8_t* d, size_t n, int64_t* w, int64_t* h) {
   }
   if (n >= 26 && d[0] == 'B' && d[1] == 'M') {
     *w = static_cast<int32_t>(le32_(d + 18));
-    const int32_t hh = static_cast<int32_t>(le32_(d + 22));   // negative: top-down rows
+    const int32_t hh = static_cast<int32_t>(le32_(d + 22));  // negative: top-down rows
     *h = hh < 0 ? -static_cast<int64_t>(hh) : hh;
     return true;
   }
@@ -100,7 +100,7 @@ void jpeg_error_exit_(j_common_ptr cinfo) {
   (*cinfo->err->format_message)(cinfo, e->msg);
   std::longjmp(e->jump, 1);
 }
-void jpeg_quiet_(j_common_ptr, int) {}   // warnings (corrupt data recovered) are not printed
+void jpeg_quiet_(j_common_ptr, int) {}  // warnings (corrupt data recovered) are not printed
 
 // Decodes a JPEG to RGB. Kept free of C++ objects with destructors between setjmp and longjmp.
 // Every local that is changed after setjmp and read after a longjmp back to it is volatile: a
@@ -117,13 +117,14 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   jerr.mgr.error_exit = jpeg_error_exit_;
   jerr.mgr.emit_message = jpeg_quiet_;
   jerr.msg[0] = 0;
-  unsigned char* volatile buf = nullptr;   // volatile: see above
-  volatile int stage = 0;                  // 0 header, 1 decoding
+  unsigned char* volatile buf = nullptr;  // volatile: see above
+  volatile int stage = 0;                 // 0 header, 1 decoding
   if (setjmp(jerr.jump)) {
     std::free(buf);
     jpeg_destroy_decompress(&cinfo);
     return fail(err, [&] {
-      return std::string(stage == 0 ? "not a readable JPEG image (" : "corrupt or truncated JPEG (") +
+      return std::string(stage == 0 ? "not a readable JPEG image ("
+                                    : "corrupt or truncated JPEG (") +
              jerr.msg + ")";
     });
   }
@@ -146,8 +147,8 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     return fail(err, "unsupported JPEG colour space");
   }
   const size_t w = cinfo.output_width, h = cinfo.output_height;
-  buf = static_cast<unsigned char*>(std::malloc(w * h * 3));   // w, h checked against the limits
-  unsigned char* const px = buf;   // the same pointer, non-volatile, for the reads below
+  buf = static_cast<unsigned char*>(std::malloc(w * h * 3));  // w, h checked against the limits
+  unsigned char* const px = buf;  // the same pointer, non-volatile, for the reads below
   if (!px) {
     jpeg_destroy_decompress(&cinfo);
     return fail(err, "out of memory decoding JPEG");
@@ -169,7 +170,7 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
 // behaviour, flagged by UBSan in fuzz_image; harmless in practice). No encoder writes an empty
 // IDAT before the image data, so such files are refused as corrupt.
 bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
-  size_t i = 8;   // after the signature
+  size_t i = 8;  // after the signature
   while (i + 8 <= n) {
     const size_t len = be32_(d + i);
     if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
@@ -177,9 +178,9 @@ bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
         *why = "corrupt PNG (empty IDAT chunk before the image data)";
         return false;
       }
-      return true;   // first non-empty IDAT: stb has its buffer from here on
+      return true;  // first non-empty IDAT: stb has its buffer from here on
     }
-    if (len > n) return true;   // stb refuses the file itself
+    if (len > n) return true;  // stb refuses the file itself
     i += 12 + len;
   }
   return true;
@@ -216,8 +217,8 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     if (peek_dimensions_(data, len, &pw, &ph) &&
         (pw > lim.max_side || ph > lim.max_side || pw * ph > lim.max_pixels)) {
       return fail(err, [&] {
-        return "image too large: " + std::to_string(pw) + " x " + std::to_string(ph) +
-               " (limits " + std::to_string(lim.max_side) + " pixels per side, " +
+        return "image too large: " + std::to_string(pw) + " x " + std::to_string(ph) + " (limits " +
+               std::to_string(lim.max_side) + " pixels per side, " +
                std::to_string(lim.max_pixels) + " pixels)";
       });
     }
@@ -235,10 +236,10 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
       return std::string("corrupt or truncated image (") + (why ? why : "unknown") + ")";
     });
   }
-  if (w2 != w || h2 != h) {   // header and decoder disagree: refuse rather than guess
+  if (w2 != w || h2 != h) {  // header and decoder disagree: refuse rather than guess
     return fail(err, "corrupt image (inconsistent dimensions)");
   }
-  const size_t bytes = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;   // checked above
+  const size_t bytes = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;  // checked above
   out->width = w;
   out->height = h;
   out->pixels.assign(px.get(), px.get() + bytes);
@@ -271,7 +272,8 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
     return false;
   }
   if (!S_ISREG(sb.st_mode)) {
-    fail(err, [&] { return std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")"; });
+    fail(err,
+         [&] { return std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")"; });
     ::close(fd);
     return false;
   }
@@ -291,7 +293,8 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
     const size_t have = out->size();
     if (have > max_bytes) {
       out->clear();
-      return fail(err, [&] { return "file too large (limit " + std::to_string(max_bytes) + " bytes)"; });
+      return fail(err,
+                  [&] { return "file too large (limit " + std::to_string(max_bytes) + " bytes)"; });
     }
     const size_t want = cap < max_bytes + 1 - have ? cap : max_bytes + 1 - have;
     out->resize(have + want);
@@ -303,13 +306,14 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
         out->clear();
         return false;
       }
-      break;   // EOF
+      break;  // EOF
     }
     if (cap < (16u << 20)) cap *= 2;
   }
   if (out->size() > max_bytes) {
     out->clear();
-    return fail(err, [&] { return "file too large (limit " + std::to_string(max_bytes) + " bytes)"; });
+    return fail(err,
+                [&] { return "file too large (limit " + std::to_string(max_bytes) + " bytes)"; });
   }
   return true;
 }
@@ -321,8 +325,8 @@ bool load_image_file(const std::string& path, const ImageLimits& lim, Image* out
   return decode_image(bytes.data(), bytes.size(), lim, out, err);
 }
 
-bool write_png(const std::string& path, int width, int height, int channels,
-               const uint8_t* pixels, std::string* err) {
+bool write_png(const std::string& path, int width, int height, int channels, const uint8_t* pixels,
+               std::string* err) {
   if (!pixels || width <= 0 || height <= 0 || channels < 1 || channels > 4 ||
       width > INT_MAX / channels) {
     return fail(err, "bad image for PNG writing");

@@ -16,9 +16,8 @@ bool check_image_size(int width, int height, int channels, const ImageLimits& li
     });
   }
   if (width <= 0 || height <= 0) {
-    return fail(err, [&] {
-      return "empty image (" + to_string(width) + " x " + to_string(height) + ")";
-    });
+    return fail(
+        err, [&] { return "empty image (" + to_string(width) + " x " + to_string(height) + ")"; });
   }
   if (width > lim.max_side || height > lim.max_side) {
     return fail(err, [&] {
@@ -38,8 +37,8 @@ bool check_image_size(int width, int height, int channels, const ImageLimits& li
   return true;
 }
 
-bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, int S,
-                    uint8_t* out, const ImageLimits& lim, std::string* err) {
+bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, int S, uint8_t* out,
+                    const ImageLimits& lim, std::string* err) {
   if (!pixels || !out) {
     return fail(err, "null pixel buffer");
   }
@@ -49,7 +48,7 @@ bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, 
   if (!check_image_size(width, height, channels, lim, err)) return false;
   const int64_t W = width, H = height, C = channels;
   const size_t row_bytes = static_cast<size_t>(W * C);
-  if (W == S && H == S) {   // every box is one pixel: (2 * v + 1) / 2 == v, a copy
+  if (W == S && H == S) {  // every box is one pixel: (2 * v + 1) / 2 == v, a copy
     for (size_t i = 0; i < static_cast<size_t>(S) * S; ++i) {
       out[3 * i + 0] = pixels[i * C + 0];
       out[3 * i + 1] = pixels[i * C + 1];
@@ -65,14 +64,15 @@ bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, 
       const int64_t x1 = ((ox + 1) * W + S - 1) / S;
       uint64_t s0 = 0, s1 = 0, s2 = 0;
       for (int64_t y = y0; y < y1; ++y) {
-        const uint8_t* p = pixels + static_cast<size_t>(y) * row_bytes + static_cast<size_t>(x0 * C);
+        const uint8_t* p =
+            pixels + static_cast<size_t>(y) * row_bytes + static_cast<size_t>(x0 * C);
         for (int64_t x = x0; x < x1; ++x, p += C) {
           s0 += p[0];
           s1 += p[1];
           s2 += p[2];
         }
       }
-      const uint64_t n = static_cast<uint64_t>((y1 - y0) * (x1 - x0));   // >= 1
+      const uint64_t n = static_cast<uint64_t>((y1 - y0) * (x1 - x0));  // >= 1
       uint8_t* o = out + (static_cast<size_t>(oy) * S + static_cast<size_t>(ox)) * 3;
       o[0] = static_cast<uint8_t>((2 * s0 + n) / (2 * n));
       o[1] = static_cast<uint8_t>((2 * s1 + n) / (2 * n));

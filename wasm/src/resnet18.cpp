@@ -23,6 +23,8 @@ const std::vector<ConvSpec>& convs() {
   constexpr Role Conv1 = Role::Conv1, Conv2 = Role::Conv2, Downsample = Role::Downsample;
   constexpr Act None = Act::None, Image = Act::Image, BlockIn = Act::BlockIn, Mid = Act::Mid,
                 Shortcut = Act::Shortcut, BlockOut = Act::BlockOut;
+  // one convolution per entry, on two lines
+  // clang-format off
   static const std::vector<ConvSpec> table = {
       // name, stage, block, role, out_c, in_c, k, stride, pad, in, out, residual, relu,
       //   torch_conv, torch_bn
@@ -67,6 +69,7 @@ const std::vector<ConvSpec>& convs() {
       {"layer4.1.conv2", 4, 1, Conv2, 512, 512, 3, 1, 1, Mid, BlockOut, BlockIn, true,
        "layer4.1.conv2", "layer4.1.bn2"},
   };
+  // clang-format on
   return table;
 }
 
@@ -74,11 +77,11 @@ const std::vector<int>& conv_inputs() {
   static const std::vector<int> inputs = [] {
     const std::vector<ConvSpec>& c = convs();
     std::vector<int> r(c.size(), -1);
-    int writer[int(Act::BlockOut) + 1];   // per Act: the conv that wrote it last
+    int writer[int(Act::BlockOut) + 1];  // per Act: the conv that wrote it last
     for (int& w : writer) w = -1;
     int stage = 0, block = 0;
     for (size_t i = 0; i < c.size(); ++i) {
-      if (c[i].stage != stage || c[i].block != block) {   // a new block: its input
+      if (c[i].stage != stage || c[i].block != block) {  // a new block: its input
         writer[int(Act::BlockIn)] = writer[int(stage == 0 ? Act::Stem : Act::BlockOut)];
         stage = c[i].stage;
         block = c[i].block;

@@ -23,15 +23,15 @@ namespace mc {
 namespace resnet18 {
 
 constexpr int kClasses = 2;
-constexpr int kFeatures = 512;        // channels of the last stage: the fc's inputs
+constexpr int kFeatures = 512;  // channels of the last stage: the fc's inputs
 constexpr int kStemChannels = 64;
 constexpr int kStages = 4;
 constexpr int kBlocksPerStage = 2;
 constexpr int kBlocks = kStages * kBlocksPerStage;
-constexpr int kConvs = 20;            // convs().size(): the stem, 2 per block, 3 downsamples
-constexpr int kPoolSize = 3, kPoolStride = 2, kPoolPad = 1;   // the max pool after the stem
-constexpr const char* kFcWeight = "fc.weight";   // [kClasses, kFeatures], row-major
-constexpr const char* kFcBias = "fc.bias";       // [kClasses]
+constexpr int kConvs = 20;  // convs().size(): the stem, 2 per block, 3 downsamples
+constexpr int kPoolSize = 3, kPoolStride = 2, kPoolPad = 1;  // the max pool after the stem
+constexpr const char* kFcWeight = "fc.weight";               // [kClasses, kFeatures], row-major
+constexpr const char* kFcBias = "fc.bias";                   // [kClasses]
 
 // What a convolution is in the graph.
 enum class Role : uint8_t { Stem, Conv1, Conv2, Downsample };
@@ -39,29 +39,29 @@ enum class Role : uint8_t { Stem, Conv1, Conv2, Downsample };
 // The activations a convolution reads and writes, named by what they hold. The max pool turns
 // the stem's output into block 0's input; each block's output is the next block's input.
 enum class Act : uint8_t {
-  None,       // (residual) nothing is added
-  Image,      // the network input, S x S x 3
-  Stem,       // the stem's output, the max pool's input
-  BlockIn,    // the input of the current block
-  Mid,        // conv1's output inside a block
-  Shortcut,   // the downsample's output
-  BlockOut,   // the block's output: conv2 + shortcut, ReLU
+  None,      // (residual) nothing is added
+  Image,     // the network input, S x S x 3
+  Stem,      // the stem's output, the max pool's input
+  BlockIn,   // the input of the current block
+  Mid,       // conv1's output inside a block
+  Shortcut,  // the downsample's output
+  BlockOut,  // the block's output: conv2 + shortcut, ReLU
 };
-const char* act_name(Act a);   // "image", "stem", "block input", ...
+const char* act_name(Act a);  // "image", "stem", "block input", ...
 
 struct ConvSpec {
-  const char* name;             // blob tensor name, e.g. "layer2.0.downsample"
-  int stage;                    // 0: the stem; 1..4: layer1..layer4
-  int block;                    // 0..1 in its stage
+  const char* name;  // blob tensor name, e.g. "layer2.0.downsample"
+  int stage;         // 0: the stem; 1..4: layer1..layer4
+  int block;         // 0..1 in its stage
   Role role;
   int out_c, in_c, k, stride, pad;
-  Act in, out;                  // the activation read and the one written
-  Act residual;                 // added before the ReLU (conv2), or None
+  Act in, out;   // the activation read and the one written
+  Act residual;  // added before the ReLU (conv2), or None
   bool relu;
-  const char* torch_conv;       // e.g. "layer2.0.downsample.0" (+ ".weight")
-  const char* torch_bn;         // e.g. "layer2.0.downsample.1" (+ ".weight", ".bias", ...)
+  const char* torch_conv;  // e.g. "layer2.0.downsample.0" (+ ".weight")
+  const char* torch_bn;    // e.g. "layer2.0.downsample.1" (+ ".weight", ".bias", ...)
 
-  int block_index() const { return (stage - 1) * kBlocksPerStage + block; }   // 0..7 (not stem)
+  int block_index() const { return (stage - 1) * kBlocksPerStage + block; }  // 0..7 (not stem)
 };
 
 // The 20 convolutions in blob order (torchvision's state_dict order: a block's downsample comes

@@ -30,13 +30,13 @@ namespace kernels {
 
 constexpr int kIgemmNR = 8;
 
-using F32IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
-                                 const float* const* a, size_t a_stride, const float* w,
-                                 float* c, size_t c_stride, const float* r, bool relu);
+using F32IgemmUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
+                                 size_t a_stride, const float* w, float* c, size_t c_stride,
+                                 const float* r, bool relu);
 
 void f32_igemm_ukernel_2x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
-                                   const float* const* a, size_t a_stride, const float* w,
-                                   float* c, size_t c_stride, const float* r, bool relu);
+                                   const float* const* a, size_t a_stride, const float* w, float* c,
+                                   size_t c_stride, const float* r, bool relu);
 #if MC_HAVE_SIMD128
 void f32_igemm_ukernel_4x8__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                     const float* const* a, size_t a_stride, const float* w,
@@ -98,10 +98,10 @@ void f32_fc_ukernel__simd128(size_t n_in, size_t n_out, const float* w, const fl
 // ---- qs8 ----------------------------------------------------------------------------------------
 struct Qs8IgemmParams {
   int32_t out_zero_point;
-  float out_min;        // clamp bounds of (y = acc*scale + residual term), before rounding:
-  float out_max;        //   [-128 - zp or 0 with relu, 127 - zp]
+  float out_min;  // clamp bounds of (y = acc*scale + residual term), before rounding:
+  float out_max;  //   [-128 - zp or 0 with relu, 127 - zp]
   int32_t res_zero_point;
-  float res_scale;      // residual scale / output scale (used when r != null)
+  float res_scale;  // residual scale / output scale (used when r != null)
 };
 // The qs8 igemm runs on int16 activations ("a16": int16 copies of the int8 tensors), with the
 // stored int8 weights or with the weights widened to int16 ("_w16", layout
@@ -151,10 +151,9 @@ void s16_gemm_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, const int1
                                      size_t a_stride, const int16_t* w, int32_t* c,
                                      size_t c_stride);
 void qs8_winograd_output_ukernel_4x4__simd128(size_t c, const int32_t* m, size_t m_stride,
-                                              const int32_t* bias, const float* scale,
-                                              int8_t* out, size_t out_stride, size_t rows,
-                                              size_t cols, const int8_t* r,
-                                              const Qs8IgemmParams& p);
+                                              const int32_t* bias, const float* scale, int8_t* out,
+                                              size_t out_stride, size_t rows, size_t cols,
+                                              const int8_t* r, const Qs8IgemmParams& p);
 #endif
 void s8_maxpool_ukernel__scalar(size_t n, size_t c, const int8_t* const* in, int8_t* out);
 // out[c] = scale * (sum_hw in[hw][c] - hw*zero_point) / hw   computed as documented in the .cpp

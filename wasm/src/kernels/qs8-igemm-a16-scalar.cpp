@@ -45,8 +45,8 @@ void igemm_qs8_a16_scalar(size_t mr, size_t nc, size_t kc, size_t ks, const int1
   }
   for (size_t m = 0; m < mr && m < MR; m++) {
     for (size_t j = 0; j < nc && j < NR; j++) {
-      c[m * c_stride + j] = detail::requantize_scalar(acc[m][j], scale[j],
-                                                      r ? r + m * c_stride + j : nullptr, p);
+      c[m * c_stride + j] =
+          detail::requantize_scalar(acc[m][j], scale[j], r ? r + m * c_stride + j : nullptr, p);
     }
   }
 }

@@ -21,12 +21,14 @@ namespace {
 using namespace mc::simd;
 
 // The 8 channels' weights of one input channel pair: W = int8_t (16 bytes) or int16_t (32).
-inline __attribute__((always_inline)) void load_pair_weights(const int8_t* w, i16x8* lo, i16x8* hi) {
+inline __attribute__((always_inline)) void load_pair_weights(const int8_t* w, i16x8* lo,
+                                                             i16x8* hi) {
   const i8x16 wv = i8x16_load(w);
-  *lo = i16x8_widen_lo_i8x16(wv);   // channels 0..3, (k, k+1) interleaved
-  *hi = i16x8_widen_hi_i8x16(wv);   // channels 4..7
+  *lo = i16x8_widen_lo_i8x16(wv);  // channels 0..3, (k, k+1) interleaved
+  *hi = i16x8_widen_hi_i8x16(wv);  // channels 4..7
 }
-inline __attribute__((always_inline)) void load_pair_weights(const int16_t* w, i16x8* lo, i16x8* hi) {
+inline __attribute__((always_inline)) void load_pair_weights(const int16_t* w, i16x8* lo,
+                                                             i16x8* hi) {
   *lo = i32x4_load(w);
   *hi = i32x4_load(w + 8);
 }
@@ -75,7 +77,7 @@ inline void igemm_qs8_a16(size_t mr, size_t nc, size_t kc, size_t ks, const int1
       pair_step<MR>(ap, k, w, acc0, acc1);
       w += 16;
     }
-    if (k < kc) {   // odd kc: the last pair is (x[kc-1], 0); never read past the row
+    if (k < kc) {  // odd kc: the last pair is (x[kc-1], 0); never read past the row
       i16x8 wlo, whi;
       load_pair_weights(w, &wlo, &whi);
       for (int m = 0; m < MR; m++) {
@@ -86,7 +88,7 @@ inline void igemm_qs8_a16(size_t mr, size_t nc, size_t kc, size_t ks, const int1
       w += 16;
     }
   }
-  const detail::Qs8RequantSimd rq(p);   // fp32 requantization, as detail::requantize_scalar
+  const detail::Qs8RequantSimd rq(p);  // fp32 requantization, as detail::requantize_scalar
   for (int m = 0; m < MR; m++) {
     if (size_t(m) >= mr) break;
     rq.store(acc0[m], acc1[m], scale0, scale1, r ? r + m * c_stride : nullptr, c + m * c_stride,

@@ -144,9 +144,8 @@ bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
   const kernels::F32IgemmUkernel uk = f32_ukernel(isa, mr);
   if (!uk) return false;
   if (!conv_shape_valid(s) || !indirection || !packed || !output) return false;
-  run_tiles_f32(uk, size_t(mr % 100), s, s.out_pixels(),
-                size_t(s.kw) * size_t(s.in_c), size_t(s.kh), indirection, packed, output,
-                residual, relu);
+  run_tiles_f32(uk, size_t(mr % 100), s, s.out_pixels(), size_t(s.kw) * size_t(s.in_c),
+                size_t(s.kh), indirection, packed, output, residual, relu);
   return true;
 }
 
@@ -154,7 +153,8 @@ bool conv_rows_run_f32_tile(const ConvShape& s, const float* const* indirection,
 
 size_t conv_padded_image_stride(const ConvShape& s) {
   if (!conv_shape_valid(s)) return 0;
-  return (size_t(s.in_h) + 2 * size_t(s.pad)) * (size_t(s.in_w) + 2 * size_t(s.pad)) * size_t(s.in_c);
+  return (size_t(s.in_h) + 2 * size_t(s.pad)) * (size_t(s.in_w) + 2 * size_t(s.pad)) *
+         size_t(s.in_c);
 }
 
 size_t conv_padded_input_size(const ConvShape& s) {

@@ -15,7 +15,7 @@ namespace {
 
 constexpr size_t NR = kernels::kIgemmNR;
 constexpr size_t kHeaderBytes = 16;
-constexpr double kBiasLimit = 1073741824.0;   // 2^30
+constexpr double kBiasLimit = 1073741824.0;  // 2^30
 // Largest |sum of products| of one output: every tap and channel at 128 * 128.
 double max_accumulation(const ConvShape& s) {
   return double(s.kh) * double(s.kw) * double(s.in_c) * 16384.0;
@@ -181,9 +181,8 @@ namespace {
 // in_c, ks = kh*kw); pixels output rows of ks pointers each (into int16 activations); w16: the
 // weights are in the w16 form.
 bool run_tiles_qs8(kernels::Qs8A16IgemmUkernel uk, size_t MR, const ConvShape& w_shape,
-                   size_t pixels, const int16_t* const* indirection, const void* packed_,
-                   bool w16, int8_t* output, const int8_t* residual, QuantParams residual_q,
-                   bool relu) {
+                   size_t pixels, const int16_t* const* indirection, const void* packed_, bool w16,
+                   int8_t* output, const int8_t* residual, QuantParams residual_q, bool relu) {
   const ConvShape& s = w_shape;
   if (!indirection || !packed_ || !output) return false;
   kernels::Qs8IgemmParams p;
@@ -226,11 +225,11 @@ void widen_packed_qs8(const ConvShape& w_shape, const void* packed_, void* w16_)
   const uint8_t* src = static_cast<const uint8_t*>(packed_);
   uint8_t* dst = static_cast<uint8_t*>(w16_);
   std::memcpy(dst, src, kHeaderBytes);
-  const size_t n = panel_bytes(w_shape) - 64;   // weights per panel
+  const size_t n = panel_bytes(w_shape) - 64;  // weights per panel
   for (size_t p = 0; p < num_panels(w_shape); p++) {
     const uint8_t* sp = src + kHeaderBytes + p * panel_bytes(w_shape);
     uint8_t* dp = dst + kHeaderBytes + p * panel_bytes(w_shape, 2);
-    std::memcpy(dp, sp, 64);   // bias, scale
+    std::memcpy(dp, sp, 64);  // bias, scale
     for (size_t i = 0; i < n; i++) {
       const int16_t v = int8_t(sp[64 + i]);
       std::memcpy(dp + 64 + 2 * i, &v, 2);
@@ -265,20 +264,18 @@ bool conv_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection
                            QuantParams residual_q, bool relu, Isa isa, int mr) {
   const kernels::Qs8A16IgemmUkernel uk = qs8_a16_ukernel(isa, mr, w16);
   if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(s)) return false;
-  return run_tiles_qs8(uk, size_t(mr), s, s.out_pixels(), indirection,
-                       packed, w16, output, residual, residual_q, relu);
+  return run_tiles_qs8(uk, size_t(mr), s, s.out_pixels(), indirection, packed, w16, output,
+                       residual, residual_q, relu);
 }
 
 bool conv_rows_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
                                 const void* rows_packed, bool w16, int8_t* output,
-                                const int8_t* residual, QuantParams residual_q, bool relu,
-                                Isa isa, int mr) {
+                                const int8_t* residual, QuantParams residual_q, bool relu, Isa isa,
+                                int mr) {
   const kernels::Qs8A16IgemmUkernel uk = qs8_a16_ukernel(isa, mr, w16);
-  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s)))
-    return false;
-  return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s),
-                       s.out_pixels(), indirection, rows_packed, w16,
-                       output, residual, residual_q, relu);
+  if (!uk || !conv_shape_valid(s) || !qs8_weights_shape_valid(rows_weights_shape(s))) return false;
+  return run_tiles_qs8(uk, size_t(mr), rows_weights_shape(s), s.out_pixels(), indirection,
+                       rows_packed, w16, output, residual, residual_q, relu);
 }
 
 }  // namespace detail
@@ -299,11 +296,11 @@ void conv_rows_repack_qs8(const ConvShape& s, const void* packed_, void* rows_pa
   for (size_t p = 0; p < num_panels(s); p++) {
     const uint8_t* sp = src + kHeaderBytes + p * panel_bytes(s);
     uint8_t* dp = dst + kHeaderBytes + p * panel_bytes(r);
-    std::memcpy(dp, sp, 64);   // bias, scale
+    std::memcpy(dp, sp, 64);  // bias, scale
     const int8_t* sw = reinterpret_cast<const int8_t*>(sp + 64);
     int8_t* dw = reinterpret_cast<int8_t*>(dp + 64);
     for (size_t ky = 0; ky < size_t(s.kh); ky++)
-      for (size_t k = 0; k < kr; k++)   // row channel k = kx*in_c + c
+      for (size_t k = 0; k < kr; k++)  // row channel k = kx*in_c + c
         for (size_t j = 0; j < NR; j++) {
           const size_t kx = k / kc, c = k % kc, t = ky * kw + kx;
           dw[((ky * kr + k) / 2) * 2 * NR + 2 * j + k % 2] =
@@ -352,7 +349,7 @@ bool conv_qs8_a16_prefers_w16(const ConvShape& s) {
 
 void widen_qs8_a16(size_t n, const int8_t* in, int16_t* out) {
   if (!in || !out) return;
-  for (size_t i = 0; i < n; i++) out[i] = in[i];   // the compiler vectorizes this
+  for (size_t i = 0; i < n; i++) out[i] = in[i];  // the compiler vectorizes this
 }
 
 void conv_setup_indirection_qs8_a16(const ConvShape& s, const int16_t* input, const int16_t* zero,
@@ -377,8 +374,8 @@ void conv_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection, con
 void conv_rows_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection,
                            const void* rows_packed, bool w16, int8_t* output,
                            const int8_t* residual, QuantParams residual_q, bool relu, Isa isa) {
-  detail::conv_rows_run_qs8_a16_tile(s, indirection, rows_packed, w16, output, residual,
-                                     residual_q, relu, isa, a16_mr(isa));
+  detail::conv_rows_run_qs8_a16_tile(s, indirection, rows_packed, w16, output, residual, residual_q,
+                                     relu, isa, a16_mr(isa));
 }
 
 }  // namespace mc

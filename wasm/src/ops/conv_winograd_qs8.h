@@ -22,7 +22,8 @@
 //     std::vector<const int8_t*> ind(mc::conv_winograd_qs8_indirection_size(s));
 //     std::vector<int8_t> zero(s.in_c, int8_t(qin.zero_point));   // padding is real 0
 //     mc::conv_winograd_qs8_setup(s, input_q, zero.data(), ind.data());
-//     mc::conv_winograd_qs8_run(s, ind.data(), wg.data(), scratch.data(), out_q, res_q, qres, true);
+//     mc::conv_winograd_qs8_run(s, ind.data(), wg.data(), scratch.data(), out_q, res_q, qres,
+//     true);
 //   }
 #pragma once
 #include <cstddef>
@@ -44,7 +45,7 @@ bool conv_winograd_qs8_applicable(const ConvShape& s);
 // positions x and each panel: int16 U[ceil(in_c/2)][8][2] (channel pairs as in the direct
 // layout, missing channels 0). 0 when not applicable.
 size_t conv_winograd_qs8_packed_size(const ConvShape& s);
-const char* conv_winograd_qs8_layout_name();   // "winograd-qs8-f2x2-w16"
+const char* conv_winograd_qs8_layout_name();  // "winograd-qs8-f2x2-w16"
 // From the direct packed weights of the same shape; false when not applicable or a pointer is
 // null.
 bool conv_winograd_qs8_pack_from_igemm(const ConvShape& s, const void* packed_qs8, void* out);
@@ -62,9 +63,8 @@ void conv_winograd_qs8_setup(const ConvShape& s, const int8_t* input, const int8
 // output = requantize(conv(input) [+ residual]) [ReLU] as conv_run_qs8_a16, bit for bit. residual
 // may be the output itself; input, scratch and output must not overlap. Allocates nothing; does
 // nothing on an invalid argument.
-void conv_winograd_qs8_run(const ConvShape& s, const int8_t* const* indirection,
-                           const void* packed, void* scratch, int8_t* output,
-                           const int8_t* residual, QuantParams residual_q, bool relu,
-                           Isa isa = default_isa());
+void conv_winograd_qs8_run(const ConvShape& s, const int8_t* const* indirection, const void* packed,
+                           void* scratch, int8_t* output, const int8_t* residual,
+                           QuantParams residual_q, bool relu, Isa isa = default_isa());
 
 }  // namespace mc

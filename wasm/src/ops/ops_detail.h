@@ -16,7 +16,7 @@ namespace detail {
 
 // Tile rows used by conv_run_f32 for each ISA.
 constexpr int kF32IgemmMrScalar = 2;
-constexpr int kF32IgemmMrSimd = 4;   // 4x8 beat 6x8 natively (SSE) and in V8 (bench)
+constexpr int kF32IgemmMrSimd = 4;  // 4x8 beat 6x8 natively (SSE) and in V8 (bench)
 
 // The f32 4x8s4 tile (4 rows x 8 channels, activations loaded 4 channels at a time) has the
 // same 4 rows as 4x8: the functions below name it by this mr value instead.
@@ -45,8 +45,8 @@ bool conv_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection
                            QuantParams residual_q, bool relu, Isa isa, int mr);
 bool conv_rows_run_qs8_a16_tile(const ConvShape& s, const int16_t* const* indirection,
                                 const void* rows_packed, bool w16, int8_t* output,
-                                const int8_t* residual, QuantParams residual_q, bool relu,
-                                Isa isa, int mr);
+                                const int8_t* residual, QuantParams residual_q, bool relu, Isa isa,
+                                int mr);
 
 // The epilogue parameters of the qs8 kernels from a packed header (conv_pack_qs8 layout or any
 // layout starting with its 16-byte header), the residual's parameters and ReLU; false when
@@ -66,20 +66,20 @@ void setup_indirection(const ConvShape& s, const T* input, const T* zero, const 
   const size_t in_image = size_t(s.in_h) * size_t(s.in_w) * size_t(s.in_c);
   const size_t ind_image = size_t(oh) * size_t(ow) * ks;
   for (int b = 0; b < s.n; b++, input += in_image, ind += ind_image)
-  for (int oy = 0; oy < oh; oy++) {
-    for (int ox = 0; ox < ow; ox++) {
-      const T** row = ind + (size_t(oy) * size_t(ow) + size_t(ox)) * ks;
-      for (int ky = 0; ky < s.kh; ky++) {
-        const int iy = oy * s.stride - s.pad + ky;
-        for (int kx = 0; kx < s.kw; kx++) {
-          const int ix = ox * s.stride - s.pad + kx;
-          const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
-          row[size_t(ky) * size_t(s.kw) + size_t(kx)] =
-              inside ? input + (size_t(iy) * size_t(s.in_w) + size_t(ix)) * size_t(s.in_c) : zero;
+    for (int oy = 0; oy < oh; oy++) {
+      for (int ox = 0; ox < ow; ox++) {
+        const T** row = ind + (size_t(oy) * size_t(ow) + size_t(ox)) * ks;
+        for (int ky = 0; ky < s.kh; ky++) {
+          const int iy = oy * s.stride - s.pad + ky;
+          for (int kx = 0; kx < s.kw; kx++) {
+            const int ix = ox * s.stride - s.pad + kx;
+            const bool inside = iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w;
+            row[size_t(ky) * size_t(s.kw) + size_t(kx)] =
+                inside ? input + (size_t(iy) * size_t(s.in_w) + size_t(ix)) * size_t(s.in_c) : zero;
+          }
         }
       }
     }
-  }
 }
 
 // Row indirection of the row-form convolutions (ops.h): ind[p * kh + ky] points to the first of
@@ -91,11 +91,11 @@ void setup_row_indirection(const ConvShape& s, const T* padded, const T** ind) {
   const size_t in_image = (size_t(s.in_h) + 2 * size_t(s.pad)) * wp * c;
   const size_t ind_image = size_t(oh) * size_t(ow) * size_t(s.kh);
   for (int b = 0; b < s.n; b++, padded += in_image, ind += ind_image)
-  for (int oy = 0; oy < oh; oy++)
-    for (int ox = 0; ox < ow; ox++)
-      for (int ky = 0; ky < s.kh; ky++)
-        ind[(size_t(oy) * size_t(ow) + size_t(ox)) * size_t(s.kh) + size_t(ky)] =
-            padded + ((size_t(oy) * s.stride + size_t(ky)) * wp + size_t(ox) * s.stride) * c;
+    for (int oy = 0; oy < oh; oy++)
+      for (int ox = 0; ox < ow; ox++)
+        for (int ky = 0; ky < s.kh; ky++)
+          ind[(size_t(oy) * size_t(ow) + size_t(ox)) * size_t(s.kh) + size_t(ky)] =
+              padded + ((size_t(oy) * s.stride + size_t(ky)) * wp + size_t(ox) * s.stride) * c;
 }
 
 bool pool_args_valid(int in_h, int in_w, int c, int k, int stride, int pad);
@@ -106,7 +106,7 @@ template <typename T, typename Ukernel>
 void maxpool_windows(int in_h, int in_w, int c, int k, int stride, int pad, const T* in, T* out,
                      Ukernel ukernel) {
   const int oh = (in_h + 2 * pad - k) / stride + 1, ow = (in_w + 2 * pad - k) / stride + 1;
-  const T* rows[256];   // k <= 16
+  const T* rows[256];  // k <= 16
   for (int oy = 0; oy < oh; oy++) {
     const int y0 = oy * stride - pad < 0 ? 0 : oy * stride - pad;
     const int y1 = oy * stride - pad + k > in_h ? in_h : oy * stride - pad + k;

@@ -13,10 +13,11 @@
 //
 // Usage:
 //   mc::QuantParams qin{0.02f, -10}, qout{0.05f, -128};          // from calibration
-//   std::vector<int8_t> wq(n_weights); std::vector<float> ws(out_c); std::vector<int32_t> bq(out_c);
-//   mc::quantize_conv_weights_qs8(s, w_ohwi, bias, qin.scale, wq.data(), ws.data(), bq.data());
-//   std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));            // converter side,
-//   mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, packed.data());  // stored
+//   std::vector<int8_t> wq(n_weights); std::vector<float> ws(out_c); std::vector<int32_t>
+//   bq(out_c); mc::quantize_conv_weights_qs8(s, w_ohwi, bias, qin.scale, wq.data(), ws.data(),
+//   bq.data()); std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));            // converter
+//   side, mc::conv_pack_qs8(s, wq.data(), ws.data(), bq.data(), qin, qout, packed.data());  //
+//   stored
 //   // then run it on int16 copies of the int8 activations (conv_run_qs8_a16, below) or as the
 //   // exact Winograd transform (conv_winograd_qs8.h)
 //
@@ -39,8 +40,8 @@
 namespace mc {
 
 struct QuantParams {
-  float scale;          // > 0
-  int32_t zero_point;   // in [-128, 127]
+  float scale;         // > 0
+  int32_t zero_point;  // in [-128, 127]
 };
 
 // True for finite scale > 0 (and not tiny/huge: 1e-30 .. 1e30) and zero_point in [-128, 127].
@@ -63,11 +64,11 @@ void quantize_conv_weights_qs8(const ConvShape& s, const float* w_ohwi, const fl
 
 // Packing looks at the weights part of the shape only (conv_weights_shape_valid, and
 // kh*kw*in_c <= 65536 so that the int32 accumulation cannot overflow).
-size_t conv_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
+size_t conv_packed_qs8_size(const ConvShape& s);  // bytes; 0 for an invalid shape
 // Does nothing on an invalid shape or invalid quantization parameters.
 void conv_pack_qs8(const ConvShape& s, const int8_t* w_q_ohwi, const float* w_scale,
                    const int32_t* bias_q, QuantParams input, QuantParams output, void* packed);
-const char* conv_packed_qs8_layout_name();   // "igemm-qs8-nr8-kp2-v1"
+const char* conv_packed_qs8_layout_name();  // "igemm-qs8-nr8-kp2-v1"
 // The input / output parameters recorded in a packed buffer's header.
 QuantParams conv_packed_qs8_input_params(const void* packed);
 QuantParams conv_packed_qs8_output_params(const void* packed);
@@ -77,7 +78,7 @@ QuantParams conv_packed_qs8_output_params(const void* packed);
 // to 8 (zero weights), so the SIMD kernel runs only full 8-deep steps; the padded input (border
 // and slack = the input zero point) and conv_rows_setup_indirection_qs8_a16 give kh pointers per
 // output pixel. Bit-identical to the plain form (int32 accumulation is exact).
-size_t conv_rows_packed_qs8_size(const ConvShape& s);   // bytes; 0 for an invalid shape
+size_t conv_rows_packed_qs8_size(const ConvShape& s);  // bytes; 0 for an invalid shape
 void conv_rows_repack_qs8(const ConvShape& s, const void* packed, void* rows_packed);
 
 // The int8 convolution runs on int16 activations ("a16"): the input is widened to int16
@@ -100,10 +101,10 @@ void conv_rows_repack_qs8(const ConvShape& s, const void* packed, void* rows_pac
 //   mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind16.data()); // load time
 //   mc::widen_qs8_a16(n_in, input_q, in16.data());                                  // per run
 //   mc::conv_run_qs8_a16(s, ind16.data(), packed.data(), false, out_q, nullptr, qres, true);
-const char* conv_packed_qs8_w16_layout_name();   // "igemm-qs8-nr8-kp2-w16"
-size_t conv_packed_qs8_w16_size(const ConvShape& s);        // bytes; 0 for an invalid shape
+const char* conv_packed_qs8_w16_layout_name();        // "igemm-qs8-nr8-kp2-w16"
+size_t conv_packed_qs8_w16_size(const ConvShape& s);  // bytes; 0 for an invalid shape
 void conv_widen_packed_qs8_w16(const ConvShape& s, const void* packed, void* packed_w16);
-size_t conv_rows_packed_qs8_w16_size(const ConvShape& s);   // bytes; 0 for an invalid shape
+size_t conv_rows_packed_qs8_w16_size(const ConvShape& s);  // bytes; 0 for an invalid shape
 void conv_rows_widen_packed_qs8_w16(const ConvShape& s, const void* rows_packed,
                                     void* rows_packed_w16);
 // True when the w16 form pays on this machine class: at least kQs8W16MinPixels output pixels
