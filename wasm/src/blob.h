@@ -91,9 +91,9 @@ struct ParseOptions {
   bool check_layout = true;  // require weights.packed_layout == mc::conv_packed_layout_name()
                              // (and _int8 == conv_packed_qs8_layout_name()), packed sizes
   // The SHA-256 of the payload (bytes [64, len) of the buffer given to parse), computed by the
-  // caller with a faster hash than ours (the browser's WebCrypto: ~15 ms for 11 MB against
-  // ~60-100 ms in wasm). The reader compares it with the preamble's checksum instead of hashing
-  // (same failure message). It must be the digest of exactly the bytes passed; null: hash here.
+  // caller with a faster hash than ours (the browser's WebCrypto, native code). The reader
+  // compares it with the preamble's checksum instead of hashing (same failure message). It must
+  // be the digest of exactly the bytes passed; null: hash here.
   const uint8_t* payload_sha256 = nullptr;
 };
 

@@ -60,10 +60,9 @@ bool widen_(const blob::Tensor& t, std::vector<float>* out, std::string* err) {
 constexpr size_t kBatchBytes_ = size_t{256} << 20;
 
 // f32 convolutions that run as Winograd F(m x m, 3x3) instead of the direct igemm (returns m,
-// 0 = direct): 3x3 stride 1 pad 1. Measured in V8 (bench_kernels, 64x64 input, us per conv,
-// direct / F(2x2) / F(4x4)): 16x16x64 940 / 565 / 323, 8x8x128 970 / 500 / 310,
-// 4x4x256 1030 / 530 / 1110, 2x2x512 960 / 1700 / -. So F(4x4) from an 8x8 output, F(2x2)
-// from 4x4; below, one tile cannot amortize the transformed weights ((m+2)^2 matrices).
+// 0 = direct): 3x3 stride 1 pad 1, F(4x4) from an 8x8 output, F(2x2) from a 4x4 one. On smaller
+// outputs too few tiles share the (m+2)^2 transformed weight matrices to pay for reading them
+// (bench/native/bench_kernels.cpp times each form on the ResNet18 layers).
 int f32_winograd_tile_(const ConvShape& s) {
   if (!conv_winograd_f32_applicable(s, 2)) return 0;
   if (s.out_h() >= 8 && s.out_w() >= 8) return 4;
@@ -73,17 +72,16 @@ int f32_winograd_tile_(const ConvShape& s) {
 
 // int8 convolutions that run as the exact Winograd F(2x2, 3x3) (conv_winograd_qs8.h) instead of
 // the a16 igemm: 3x3 stride 1 pad 1 with at least 4 output tiles (one full 4-row GEMM tile).
-// Measured in V8 (bench_kernels, us per conv, a16 w16 igemm incl. its widening copy / Winograd):
-// 16x16x64 435 / 293, 8x8x128 703 / 299, 4x4x256 392 / 231, 2x2x512 416 / 920 (one tile cannot
-// amortize 16 transformed weight matrices).
+// layer4's 2x2 outputs are one tile per image: for one image the 16 transformed weight matrices
+// cost more than the direct conv (per-layer times: BENCHMARKS.md, "int8 Winograd F(2x2, 3x3),
+// exact").
 bool qs8_runs_winograd_(const ConvShape& s) {
   return conv_winograd_qs8_applicable(s) && s.out_h() >= 4 && s.out_w() >= 4;
 }
 
 // Passes of this many images or more run layer4's 3x3 convs (2x2 outputs) as the Winograd
-// transform too: n tiles share each transformed weight matrix. Measured in V8 (bench_kernels,
-// us per 3x3 512->512 conv over n images of 2x2, a16 igemm / Winograd): n=1 455 / 966,
-// n=2 858 / 903, n=3 1266 / 900, n=4 1698 / 963, n=8 3606 / 1897.
+// transform too: the pass's n tiles share each transformed weight matrix, which pays from 3
+// images on (BENCHMARKS.md, "layer4 as Winograd in batched passes").
 constexpr int kWinogradBatchMin_ = 3;
 
 using resnet18::kFeatures;
