@@ -215,6 +215,7 @@ def main():
                     help="v1: mild colour jitter; v2: strong stain/colour augmentation, label "
                          "smoothing 0.1 and an exponential moving average of the weights")
     ap.add_argument("--ema", type=float, default=0.998, help="EMA decay per step (recipe v2)")
+    ap.add_argument("--smoothing", type=float, default=None, help="label smoothing (default: 0.1 with v2, 0 with v1)")
     ap.add_argument("--all-slides", action="store_true",
                     help="the final model: train on every slide (train + val + test); temperature "
                          "and band are taken from --calib-from (a run of the same recipe on the split)")
@@ -249,7 +250,7 @@ def main():
                          for k in sets["train"]}
         print(f"all slides: training on {len(sets['train']['y'])} cells", flush=True)
     strong = args.recipe == "v2"
-    smoothing = 0.1 if strong else 0.0
+    smoothing = args.smoothing if args.smoothing is not None else (0.1 if strong else 0.0)
     Xtr = sets["train"]["X"]
     mean = Xtr.float().mean(dim=(0, 1, 2)) / 255.0
     std = (Xtr.float() / 255.0).std(dim=(0, 1, 2))
@@ -353,7 +354,7 @@ def main():
     del val["per_slide"]
     # MACs of one forward pass at S
     macs = resnet18_macs(S)
-    results = dict(size=S, epochs=args.epochs, recipe=args.recipe, all_slides=args.all_slides, batch=args.batch, lr=args.lr, train_seconds=round(train_seconds),
+    results = dict(size=S, epochs=args.epochs, recipe=args.recipe, all_slides=args.all_slides, smoothing=smoothing, batch=args.batch, lr=args.lr, train_seconds=round(train_seconds),
                    threads=args.threads, norm=norm, temperature=T, band=[lo, hi], macs=macs,
                    val=val, test=test, torch=torch.__version__,
                    manifest_sha256=common.manifest_fingerprint(args.data))
