@@ -116,7 +116,8 @@ export function register({ buildDir, nativeCli }) {
         assert(c.outline.length === 48 && c.outline.every(Number.isFinite), `cell ${k}: outline of 24 points`);
       });
       // a solid colour of camera size: not a smear; a grey copy of a cell: not a cell crop
-      const solid = { data: new Uint8Array(640 * 480 * 4).fill(200), width: 640, height: 480 };
+      const solid = { data: new Uint8Array(640 * 480 * 4), width: 640, height: 480 };
+      for (let i = 0; i < solid.data.length; i += 4) solid.data.set([200, 215, 205, 255], i);   // plasma-coloured
       let msg = '';
       try { engine.analyze(solid, 'auto'); } catch (e) { msg = e.message; }
       assert(/not a blood-smear image/.test(msg), `solid image: "${msg}"`);
