@@ -112,6 +112,10 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
     CHECK_FALSE(mc::load_image_file(kImgDir_ + "png_empty_first_idat.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "empty IDAT"));
   }
+  SECTION("PNG whose IDAT declares more bytes than the file has (stb grew its buffer to 2 GB; found by the fuzz campaign)") {
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "png_huge_chunk.png", mc::ImageLimits{}, &img, &err));
+    CHECK(contains_(err, "a chunk runs past the end of the file"));
+  }
   SECTION("missing file") {
     CHECK_FALSE(mc::load_image_file(kImgDir_ + "does-not-exist.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "cannot open"));

@@ -166,21 +166,28 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   return true;
 }
 
-// stb 2.27 copies a zero-length first IDAT chunk with memcpy(NULL, p, 0) (undefined
-// behaviour, flagged by UBSan in fuzz_image; harmless in practice). No encoder writes an empty
-// IDAT before the image data, so such files are refused as corrupt.
+// Every chunk must fit in the file (length + type + data + CRC): stb 2.27 grows its IDAT
+// buffer to a chunk's declared length before reading it, so a 1 KB file declaring a 1 GB chunk
+// made it allocate 2 GB (found by the fuzz campaign, docs/FUZZ.md). And stb copies a zero-length
+// first IDAT chunk with memcpy(NULL, p, 0) (undefined behaviour, flagged by UBSan); no encoder
+// writes an empty IDAT before the image data, so such files are refused as corrupt too.
 bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   size_t i = 8;  // after the signature
+  bool idat = false;
   while (i + 8 <= n) {
     const size_t len = be32_(d + i);
+    if (len > n - i - 8 || n - i - 8 - len < 4) {
+      *why = "corrupt or truncated PNG (a chunk runs past the end of the file)";
+      return false;
+    }
     if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
-      if (len == 0) {
+      if (len == 0 && !idat) {
         *why = "corrupt PNG (empty IDAT chunk before the image data)";
         return false;
       }
-      return true;  // first non-empty IDAT: stb has its buffer from here on
+      idat = true;
     }
-    if (len > n) return true;  // stb refuses the file itself
+    if (std::memcmp(d + i + 4, "IEND", 4) == 0) return true;
     i += 12 + len;
   }
   return true;
