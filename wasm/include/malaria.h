@@ -143,6 +143,22 @@ int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, i
  * not a cryptographic hash. */
 void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]);
 
+/* ---- Heat map: occlusion, computed on demand for one cell (wasm/src/explain.h) ----
+ * Where covering the cell lowers the network's evidence for Parasitized: a 6 x 6 patch of the
+ * S x S network input slides over the cell with stride 4 (the cell's pixels under it take the
+ * cell's mean colour, the black surround stays black) and map[p] is the mean drop of the
+ * Parasitized logit over the patches covering pixel p. map: S*S floats (S = mc_input_size(e)),
+ * row-major over the network input, which covers the whole image. result (may be NULL): the
+ * unoccluded image's result, as mc_classify_rgba gives it. peak (may be NULL): 2 floats, the
+ * map's peak over the cell in S-pixel coordinates (x, y; pixel centres at +0.5). Returns the
+ * number of network passes it took (up to 257 at S = 64, in batches of mc_batch_capacity), or
+ * -1 with a message (bad size, no cell pixel). Measured on the test slides' parasitized cells:
+ * model/report/heatmap.md. It answers "where is the evidence for Parasitized", so it means
+ * something only on a cell that is not called Uninfected. */
+int32_t mc_explain(mc_engine* e, const uint8_t* pixels, int32_t width, int32_t height,
+                   int32_t channels, float* map, mc_result* result, float* peak, char* err,
+                   size_t err_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "engine.h"
+#include "explain.h"
 #include "field.h"
 #include "malaria.h"
 #include "xxh64.h"
@@ -288,6 +289,35 @@ void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]) {
   if (!out) return;
   const uint64_t h = mc::xxh64(data, data ? len : 0);
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(h >> (8 * i));
+}
+
+int32_t mc_explain(mc_engine* e, const uint8_t* pixels, int32_t width, int32_t height,
+                   int32_t channels, float* map, mc_result* result, float* peak, char* err,
+                   size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!e || !pixels || !map) {
+    copy_err_(err, err_len, "null engine, pixels or map");
+    return -1;
+  }
+  mc::Explanation x;
+  std::string msg;
+  bool ok = false;
+  try {   // the copies, the map (and the engine's batch buffers at its first batch) are allocated
+    ok = mc::explain(e->engine.get(), pixels, width, height, channels, &x, &msg);
+  } catch (const std::bad_alloc&) {
+    msg = "out of memory for the heat map";
+  }
+  if (!ok) {
+    copy_err_(err, err_len, msg.c_str());
+    return -1;
+  }
+  std::memcpy(map, x.map.data(), x.map.size() * sizeof(float));
+  if (result) *result = result_of_(x.base);
+  if (peak) {
+    peak[0] = x.peak_x;
+    peak[1] = x.peak_y;
+  }
+  return x.passes;
 }
 
 }  // extern "C"
