@@ -13,6 +13,9 @@
 //      (mode 'auto' | 'cell' | 'field': a cut-out cell gets a cell result, batched with others;
 //      a whole field {mode:'field', cells, counted, parasitemia, ...} (Engine.analyze); an
 //      image that is neither an error with the core's reason)
+//   -> {type:'explain', id, input, name}                        <- {id, ok, result | error}
+//      (the occlusion heat map of one cut-out cell, Engine.explain: {map, size, ms, passes, peak,
+//      label, pParasitized, band}; an image that fails the cell gate gets the core's reason)
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
 // thread never holds decoded pixels. Images start decoding as their messages arrive (while the
@@ -76,6 +79,18 @@ async function handle(msg) {
       source = { modelBytes: new Uint8Array(msg.modelBytes), digest: msg.digest ? new Uint8Array(msg.digest) : null };
       const info = await start();
       return { info, checksum: engine.checksum };   // what a local copy of these bytes records
+    }
+    case 'explain': {
+      if (!engine) throw new Error('classifier not initialised');
+      if (engine.broken) {             // a trap in an earlier call: start a fresh instance
+        engine = null;
+        module = startModule(moduleArgs);
+        if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
+      }
+      const img = await decodeImage(msg.input, msg.name || 'image');
+      engine.analyze(img, 'cell');     // the cell gate: throws its reason for what is not a cell
+      const result = engine.explain(img);
+      return { result, transfer: [result.map.buffer] };
     }
     case 'dispose':
       if (engine) engine.dispose();

@@ -29,6 +29,28 @@ export interface ClassificationResult {
   ms: number;
 }
 
+/** The occlusion heat map of one cut-out cell (MalariaClassifier.explain). */
+export interface Explanation {
+  /** size*size floats, row-major over the whole image (the network input): the mean drop of the
+   *  Parasitized logit over the 6x6 patches (stride 4) covering each input pixel; positive where
+   *  covering the cell lowers the evidence for Parasitized. */
+  map: Float32Array;
+  /** Side of the network input and of the map. */
+  size: number;
+  /** Milliseconds spent in the engine. */
+  ms: number;
+  /** Network passes it took (the cell itself + one per patch position touching the cell). */
+  passes: number;
+  /** The map's peak over the cell, image pixels [x, y]. */
+  peak: [number, number];
+  width: number;
+  height: number;
+  /** Of the unoccluded image, as classify() gives them. */
+  label: Label;
+  pParasitized: number;
+  band: Band;
+}
+
 export type CellStatus = 'counted' | 'border' | 'white' | 'debris' | 'clump';
 
 /** One region found in a field. Only 'counted' ones (whole red cells) are classified. */
@@ -143,6 +165,10 @@ export declare class MalariaClassifier extends EventTarget {
    *  field (docs/FIELD.md); 'cell' / 'field' force it. Rejects for an image that is neither. */
   classify(input: ImageInput, options?: { name?: string; mode?: 'auto' | 'cell' | 'field' }):
     Promise<ClassificationResult | FieldResult>;
+  /** The occlusion heat map of one cut-out cell, computed on demand (up to 257 network
+   *  passes: ~0.8 s with SIMD128). Rejects for an image that is not a single red-cell crop. Meant
+   *  for a cell that is not called Uninfected (model/report/heatmap.md). */
+  explain(input: ImageInput, options?: { name?: string }): Promise<Explanation>;
   dispose(): void;
 }
 export default MalariaClassifier;

@@ -6,6 +6,7 @@
 //   const r = await c.classify(fileOrBlobOrImageBitmapOrImageData);
 //   // r = {label, pParasitized, band, logits, cam: Float32Array, size, ms, ...}
 //   c.dispose();
+//   const h = await c.explain(cellBlob);   // occlusion heat map of one cell, on demand
 //   // many images: keep c.inFlight classify() calls going; each Worker classifies the images
 //   // waiting for it in one pass of its engine (up to 8 for the int8 model), same results
 //
@@ -354,6 +355,34 @@ export class MalariaClassifier extends EventTarget {
                            label, strikes: 0, retry: false, budget: this._budgetOf(input) });
       this._pump();
     });
+  }
+
+  /**
+   * The occlusion heat map of one cut-out cell, computed on demand (Engine.explain in
+   * engine.js: up to 257 network passes, ~0.8 s). `input` as for classify(). Resolves
+   * {map: Float32Array size*size (row-major over the whole image; positive where covering the
+   * cell lowers the evidence for Parasitized), size, ms, passes, peak: [x, y] image pixels,
+   * width, height, label, pParasitized, band}. Rejects for an image that is not a single
+   * red-cell crop. Meant for a cell that is not called Uninfected (model/report/heatmap.md).
+   */
+  async explain(input, { name } = {}) {
+    if (this._disposed) throw new Error('classifier disposed');
+    const label = name || (input && input.name) || 'image';
+    if (this.inline) {
+      const run = this._queue.then(async () => {
+        const img = await decodeImage(input, label);
+        this._engine.analyze(img, 'cell');   // the cell gate
+        return this._engine.explain(img);
+      });
+      this._queue = run.catch(() => {});
+      return run;
+    }
+    const live = this._slots.filter((s) => !s.dead);
+    if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
+    const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const transfer = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
+    const { result } = await slot.call({ type: 'explain', input, name: label }, transfer);
+    return result;
   }
 
   // ---- Workers that stop: restart, retry once, watchdog (see the top) ----------------------

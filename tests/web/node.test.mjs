@@ -5,8 +5,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test, assert, assertClose, fixtureCells, siteInfo, nativeClassify, REPO } from './lib/harness.mjs';
 import { decodePNG } from './lib/png.mjs';
+import { register as registerExplain } from './explain.test.mjs';
 
 export function register({ buildDir, nativeCli }) {
+  registerExplain({ buildDir, nativeCli });   // the heat map (explain.test.mjs)
   const { site, manifest, modelPath } = siteInfo(buildDir);
   const engineUrl = pathToFileURL(path.join(REPO, 'web/engine.js')).href;
   const cells = fixtureCells();
