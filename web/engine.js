@@ -545,7 +545,7 @@ export class Engine {
    * peak: [x, y] (the map's peak over the cell, in image pixels), width, height, label,
    * pParasitized, band (of the unoccluded image, as classifyPixels gives them)}. Up to 257
    * network passes at S = 64: ~0.8 s with SIMD128 (~6 s scalar), on the engine's thread.
-   * Measured on the test slides' parasitized cells in model/report/heatmap.md; it has nothing
+   * Measured on the test slides' parasitized cells in model/REPORT.md, "Heat map"; it has nothing
    * to point at on a cell called Uninfected.
    */
   explain(img) {

@@ -167,7 +167,7 @@ export declare class MalariaClassifier extends EventTarget {
     Promise<ClassificationResult | FieldResult>;
   /** The occlusion heat map of one cut-out cell, computed on demand (up to 257 network
    *  passes: ~0.8 s with SIMD128). Rejects for an image that is not a single red-cell crop. Meant
-   *  for a cell that is not called Uninfected (model/report/heatmap.md). */
+   *  for a cell that is not called Uninfected (model/REPORT.md, "Heat map"). */
   explain(input: ImageInput, options?: { name?: string }): Promise<Explanation>;
   dispose(): void;
 }

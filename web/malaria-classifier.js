@@ -363,7 +363,7 @@ export class MalariaClassifier extends EventTarget {
    * {map: Float32Array size*size (row-major over the whole image; positive where covering the
    * cell lowers the evidence for Parasitized), size, ms, passes, peak: [x, y] image pixels,
    * width, height, label, pParasitized, band}. Rejects for an image that is not a single
-   * red-cell crop. Meant for a cell that is not called Uninfected (model/report/heatmap.md).
+   * red-cell crop. Meant for a cell that is not called Uninfected (model/REPORT.md, "Heat map").
    */
   async explain(input, { name } = {}) {
     if (this._disposed) throw new Error('classifier disposed');

@@ -95,7 +95,7 @@ void usage_(std::FILE* f) {
                "                  \"peak\",\"map\"} (peak in image pixels; map: size*size logit drops,\n"
                "                  row-major over the whole image). On the test slides' parasitized\n"
                "                  cells its peak lies on a parasite (a dark purple stain blob) in\n"
-               "                  95%% of cells, on the largest one in 84%% (model/report/heatmap.md);\n"
+               "                  95%% of cells, on the largest one in 84%% (model/REPORT.md);\n"
                "                  on a cell called Uninfected it has no parasite to point at.\n"
                "                  Fields get none.\n"
                "  -h, --help      this help\n"
@@ -118,15 +118,6 @@ bool has_image_ext_(const fs::path& p) {
   return e == ".png" || e == ".jpg" || e == ".jpeg" || e == ".bmp";
 }
 
-const char* file_type_name_(mode_t mode) {
-  if (S_ISFIFO(mode)) return "fifo";
-  if (S_ISSOCK(mode)) return "socket";
-  if (S_ISCHR(mode)) return "character device";
-  if (S_ISBLK(mode)) return "block device";
-  if (S_ISDIR(mode)) return "directory";
-  return "unknown type";
-}
-
 // Why `path` cannot be read as an image, found with stat() alone (opening a FIFO would block
 // until a writer comes): "" for a regular file or a link to one, and for errors the read names
 // itself (missing file, permission). mc::read_file_bytes refuses non-regular files too
@@ -145,7 +136,7 @@ std::string not_readable_(const std::string& path) {
     }
     return "";
   }
-  if (!S_ISREG(sb.st_mode)) return std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")";
+  if (!S_ISREG(sb.st_mode)) return std::string("not a regular file (") + mc::file_type_name(sb.st_mode) + ")";
   return "";
 }
 

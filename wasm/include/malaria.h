@@ -153,7 +153,7 @@ void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]);
  * map's peak over the cell in S-pixel coordinates (x, y; pixel centres at +0.5). Returns the
  * number of network passes it took (up to 257 at S = 64, in batches of mc_batch_capacity), or
  * -1 with a message (bad size, no cell pixel). Measured on the test slides' parasitized cells:
- * model/report/heatmap.md. It answers "where is the evidence for Parasitized", so it means
+ * model/REPORT.md, "Heat map". It answers "where is the evidence for Parasitized", so it means
  * something only on a cell that is not called Uninfected. */
 int32_t mc_explain(mc_engine* e, const uint8_t* pixels, int32_t width, int32_t height,
                    int32_t channels, float* map, mc_result* result, float* peak, char* err,

@@ -11,7 +11,7 @@
 //   // x.base: the unoccluded image's prediction (the same as Engine::classify gives it)
 //
 // The method (measured in model/heatmap_eval.py, which computes the same with PyTorch; result
-// and numbers in model/report/heatmap.md):
+// and numbers in model/REPORT.md, "Heat map"):
 //   1. the image is area-resized to the S x S network input (preprocess.h), once;
 //   2. cell pixels: max(R, G, B) > kExplainCellLevel; fill colour: their mean, rounded
 //      ((2 * sum + n) / (2 * n) per channel);
@@ -40,7 +40,7 @@ namespace mc {
 constexpr int kExplainCellLevel = 24;   // S x S input: a cell pixel has max(R, G, B) > this
 
 struct ExplainOptions {
-  // chosen on the validation slides' parasitized cells (model/report/heatmap.md): 6 / 4 put the
+  // chosen on the validation slides' parasitized cells (model/REPORT.md, "Heat map"): 6 / 4 put the
   // peak on the parasite more often than 4, 5 or 8 px patches and than strides 2 or 3
   int patch = 6;    // side of the occluding square, network-input pixels
   int stride = 4;   // step between positions

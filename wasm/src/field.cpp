@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <queue>
 #include <utility>
 
 namespace mc {
@@ -68,9 +67,8 @@ void box3_(const float* src, int W, int H, float* dst) {
 int otsu_(const float* v, size_t n, float* gap) {
   double hist[256] = {};
   for (size_t i = 0; i < n; ++i) hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
-  double total = 0, sum = 0, sum2 = 0;
-  for (int i = 0; i < 256; ++i) { total += hist[i]; sum += i * hist[i]; sum2 += double(i) * i * hist[i]; }
-  const double var = total > 0 ? sum2 / total - (sum / total) * (sum / total) : 0;
+  double total = 0, sum = 0;
+  for (int i = 0; i < 256; ++i) { total += hist[i]; sum += i * hist[i]; }
   double wb = 0, sb = 0, best = -1;
   int t = 127;
   for (int i = 0; i < 256; ++i) {
@@ -83,7 +81,6 @@ int otsu_(const float* v, size_t n, float* gap) {
     const double between = wb * wf * (mb - mf) * (mb - mf) / (total * total);
     if (between > best) { best = between; t = i; if (gap) *gap = static_cast<float>(mf - mb); }
   }
-  (void)var;
   return t;
 }
 
@@ -150,7 +147,11 @@ void components_(const uint8_t* mask, uint8_t value, int W, int H, std::vector<i
   }
 }
 
-float median_(std::vector<float> v);
+float median_(std::vector<float> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
 
 // Foreground of a working-scale image: Otsu on the (blurred) green channel; then holes below
 // max_hole px are filled when tiny (< tiny_hole px), when their colour is not the background's
@@ -264,11 +265,6 @@ float solidity_(const std::vector<int32_t>& pix, int W) {
   return area > 0 ? float(pix.size() / area) : 1.0f;
 }
 
-float median_(std::vector<float> v) {
-  if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
-  return v[v.size() / 2];
-}
 
 // True when (nearly) every pixel is grey (max - min channel <= 6): a greyscale image, or a
 // colour one converted to grey. Sampled on a grid of about 64k pixels.

@@ -253,7 +253,7 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   return true;
 }
 
-static const char* file_type_name_(unsigned mode) {
+const char* file_type_name(unsigned mode) {
   if (S_ISFIFO(mode)) return "fifo";
   if (S_ISSOCK(mode)) return "socket";
   if (S_ISCHR(mode)) return "character device";
@@ -280,7 +280,7 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
   }
   if (!S_ISREG(sb.st_mode)) {
     fail(err,
-         [&] { return std::string("not a regular file (") + file_type_name_(sb.st_mode) + ")"; });
+         [&] { return std::string("not a regular file (") + file_type_name(sb.st_mode) + ")"; });
     ::close(fd);
     return false;
   }

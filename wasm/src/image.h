@@ -42,6 +42,10 @@ bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint
 // read_file_bytes + decode_image.
 bool load_image_file(const std::string& path, const ImageLimits& lim, Image* out,
                      std::string* err);
+// "fifo", "socket", "character device", "block device", "directory", "symbolic link",
+// "regular file" or "unknown type" for a stat() st_mode (the refusal messages of non-regular
+// files, here and in the CLI).
+const char* file_type_name(unsigned mode);
 // Write 8-bit pixels (channels 1..4) as a PNG file.
 bool write_png(const std::string& path, int width, int height, int channels,
                const uint8_t* pixels, std::string* err);
