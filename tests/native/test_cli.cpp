@@ -130,7 +130,7 @@ TEST_CASE("cli: mixed folder, jsonl, exit 1, batch goes on", "[cli]") {
       CHECK(!j.at("error").get<std::string>().empty());
     }
   }
-  CHECK(nlohmann::json::parse(r.lines[2])["error"].get<std::string>().find("not a readable") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.lines[2])["error"].get<std::string>().find("a text file, not an image") != std::string::npos);
   CHECK(nlohmann::json::parse(r.lines[3])["error"].get<std::string>().find("truncated") != std::string::npos);
   CHECK(nlohmann::json::parse(r.lines[4])["error"].get<std::string>().find("empty") != std::string::npos);
   // the disclaimer is on stderr, once, never in the jsonl stream

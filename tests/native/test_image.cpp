@@ -59,7 +59,7 @@ TEST_CASE("image: type comes from the content, not the extension", "[image]") {
   // a text file named .png fails
   mc::Image t;
   CHECK_FALSE(mc::load_image_file(kImgDir_ + "text.png", mc::ImageLimits{}, &t, &err));
-  CHECK(contains_(err, "not a readable PNG, JPEG or BMP image"));
+  CHECK(contains_(err, "a text file, not an image"));
 }
 
 TEST_CASE("image: JPEG decodes close to the source", "[image]") {
@@ -178,4 +178,112 @@ TEST_CASE("image: file size cap", "[image]") {
   CHECK(contains_(err, "too large"));
   CHECK(mc::read_file_bytes(kSmallCell_, 2161, &bytes, &err));
   CHECK(bytes.size() == 2161);
+}
+
+// ---- The input policy (docs/INPUT.md): the CLI refuses what the page refuses, in its words ----
+
+namespace {
+const std::string kPolicyDir_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/policy/";
+
+std::string load_error_(const std::string& path) {
+  mc::Image img;
+  std::string err;
+  if (mc::load_image_file(path, mc::ImageLimits{}, &img, &err)) return "";
+  return err;
+}
+
+mc::Image rot90cw_(const mc::Image& a) {  // independent of image.cpp's orientation code
+  mc::Image b;
+  b.width = a.height;
+  b.height = a.width;
+  b.pixels.resize(a.pixels.size());
+  for (int y = 0; y < a.height; ++y)
+    for (int x = 0; x < a.width; ++x)
+      for (int c = 0; c < 3; ++c)
+        b.pixels[(size_t(x) * b.width + (a.height - 1 - y)) * 3 + c] = a.pixels[(size_t(y) * a.width + x) * 3 + c];
+  return b;
+}
+mc::Image flip_h_(const mc::Image& a) {
+  mc::Image b = a;
+  for (int y = 0; y < a.height; ++y)
+    for (int x = 0; x < a.width; ++x)
+      for (int c = 0; c < 3; ++c)
+        b.pixels[(size_t(y) * a.width + x) * 3 + c] = a.pixels[(size_t(y) * a.width + (a.width - 1 - x)) * 3 + c];
+  return b;
+}
+}  // namespace
+
+TEST_CASE("image: files the policy refuses are named as the page names them", "[image]") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"cell.gif", "a GIF image: not supported (PNG, JPEG or BMP"},
+      {"cell_animated.gif", "an animated GIF: not supported"},
+      {"cell.tiff", "a TIFF image (or a camera raw file): not supported"},
+      {"cell.pdf", "a PDF document: not supported"},
+      {"cell.svg", "an SVG drawing: not supported"},
+      {"cell.heic", "a HEIC/HEIF image: not supported"},
+      {"cell.avif", "an AVIF image: not supported"},
+      {"cell.ico", "an ICO icon: not supported"},
+      {"notes.png", "a text file, not an image"},
+      {"cell.webp", "a WebP image: not read by the command-line tool"},
+      {"cell_animated.webp", "an animated WebP: multi-frame images are not supported; save one frame as a PNG"},
+      {"cell_apng.png", "an animated PNG (APNG, 2 frames): multi-frame images are not supported; save one frame as a PNG"},
+      {"cell_cmyk.jpg", "a CMYK JPEG: not supported (the model needs RGB; save it as an RGB JPEG or PNG)"},
+      {"cell_truncated.jpg", "corrupt or truncated JPEG image: could not be decoded (no end-of-image marker)"},
+      {"cell_truncated.png", "corrupt or truncated PNG image: could not be decoded (a chunk runs past the end"},
+      {"empty.png", "empty file (0 bytes)"},
+  };
+  for (const auto& [file, want] : cases) {
+    const std::string err = load_error_(kPolicyDir_ + file);
+    INFO(file << ": " << err);
+    CHECK(err.rfind(want, 0) == 0);
+  }
+  // an unknown binary file: its first bytes are shown
+  const std::vector<uint8_t> junk = {0x00, 0x01, 0x02, 0x03, 0xfe, 0xff, 0x10, 0x20, 0x30};
+  mc::Image img;
+  std::string err;
+  CHECK_FALSE(mc::decode_image(junk.data(), junk.size(), mc::ImageLimits{}, &img, &err));
+  CHECK(err == "not a PNG, JPEG or BMP image (unknown type; first bytes 00 01 02 03 fe ff 10 20)");
+}
+
+TEST_CASE("image: EXIF orientation 1-8 is applied as browsers apply it", "[image]") {
+  // the Chula field stored 480 x 640 with orientation 6; the same bytes with the tag's value
+  // rewritten give each orientation
+  std::vector<uint8_t> bytes;
+  std::string err;
+  REQUIRE(mc::read_file_bytes(kPolicyDir_ + "field_exif_rot90.jpg", mc::kMaxImageFileBytes, &bytes, &err));
+  size_t at = 0;   // the orientation entry (tag 0x0112, type SHORT, count 1) in IFD0
+  for (size_t i = 0; i + 10 <= bytes.size() && !at; ++i) {
+    const bool mm = bytes[i] == 0x01 && bytes[i + 1] == 0x12 && bytes[i + 2] == 0 && bytes[i + 3] == 3;
+    const bool ii = bytes[i] == 0x12 && bytes[i + 1] == 0x01 && bytes[i + 2] == 3 && bytes[i + 3] == 0;
+    if (mm || ii) at = i;
+  }
+  REQUIRE(at != 0);
+  const bool big_endian = bytes[at] == 0x01;
+  auto decode_as = [&](int o) {
+    std::vector<uint8_t> b = bytes;
+    b[at + 8] = big_endian ? 0 : uint8_t(o);
+    b[at + 9] = big_endian ? uint8_t(o) : 0;
+    mc::Image img;
+    std::string e;
+    REQUIRE(mc::decode_image(b.data(), b.size(), mc::ImageLimits{}, &img, &e));
+    return img;
+  };
+  const mc::Image stored = decode_as(1);
+  CHECK(stored.width == 480);
+  CHECK(stored.height == 640);
+  const mc::Image r90 = rot90cw_(stored), r180 = rot90cw_(r90), r270 = rot90cw_(r180);
+  const mc::Image want[9] = {stored, stored, flip_h_(stored), r180, flip_h_(r180),
+                             flip_h_(r90), r90, flip_h_(r270), r270};
+  for (int o = 1; o <= 8; ++o) {
+    INFO("orientation " << o);
+    const mc::Image got = decode_as(o);
+    CHECK(got.width == want[o].width);
+    CHECK(got.height == want[o].height);
+    CHECK(got.pixels == want[o].pixels);
+  }
+  // the file as it is: shown upright, 640 x 480
+  mc::Image img;
+  REQUIRE(mc::load_image_file(kPolicyDir_ + "field_exif_rot90.jpg", mc::ImageLimits{}, &img, &err));
+  CHECK(img.width == 640);
+  CHECK(img.height == 480);
 }

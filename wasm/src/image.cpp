@@ -5,6 +5,7 @@
 #include "image.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <csetjmp>
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include <jpeglib.h>
+#include <jerror.h>  // JWRN_JPEG_EOF
 
 #include "fail.h"
 
@@ -84,6 +86,177 @@ bool peek_dimensions_(const uint8_t* d, size_t n, int64_t* w, int64_t* h) {
   return false;
 }
 
+// ---- What a file is, when it is not an image this reader decodes --------------------------
+// The same signature table and words as web/image-input.js (sniffImage / policyProblem), so that
+// the CLI and the page refuse a file with the same message (docs/INPUT.md).
+
+constexpr const char* kAccepted_ = "PNG, JPEG or BMP; the page also reads WebP";
+
+bool starts_(const uint8_t* d, size_t n, const char* sig, size_t k, size_t at = 0) {
+  return n >= at + k && std::memcmp(d + at, sig, k) == 0;
+}
+
+// ISO base media (ftyp box): AVIF, HEIC/HEIF, CR3, QuickTime, MP4; "" when not one.
+std::string iso_media_(const uint8_t* d, size_t n, bool* image) {
+  if (!starts_(d, n, "ftyp", 4, 4) || n < 12) return "";
+  const size_t size = std::min<size_t>(be32_(d), n);
+  std::vector<std::string> brands{std::string(reinterpret_cast<const char*>(d + 8), 4)};
+  for (size_t i = 16; i + 4 <= size; i += 4) brands.emplace_back(reinterpret_cast<const char*>(d + i), 4);
+  auto any = [&](std::initializer_list<const char*> set) {
+    for (const auto& b : brands)
+      for (const char* s : set)
+        if (b == s) return true;
+    return false;
+  };
+  *image = true;
+  if (any({"avif", "avis"})) return "an AVIF image";
+  if (any({"heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"}))
+    return "a HEIC/HEIF image";
+  if (brands[0] == "crx ") return "a Canon raw (CR3) photo";
+  *image = false;
+  if (brands[0] == "qt  ") return "a QuickTime video";
+  std::string b0;
+  for (char c : brands[0]) b0 += (c >= 32 && c < 127 && c != '"' && c != '\\') ? c : '?';
+  return "an MP4 or other ISO media file (brand \"" + b0 + "\")";
+}
+
+// A text-like head: SVG, HTML, XML or plain text; "" otherwise.
+std::string text_kind_(const uint8_t* d, size_t n, bool* image) {
+  const size_t m = std::min<size_t>(n, 1024);
+  size_t bad = 0;
+  for (size_t i = 0; i < m; ++i) {
+    const uint8_t c = d[i];
+    if (c == 0) return "";
+    if (c < 9 || (c > 13 && c < 32) || c == 127) ++bad;
+  }
+  if (m == 0 || bad * 50 > m) return "";
+  size_t i = starts_(d, m, "\xEF\xBB\xBF", 3) ? 3 : 0;
+  while (i < m && (d[i] == ' ' || (d[i] >= 9 && d[i] <= 13))) ++i;
+  std::string head(reinterpret_cast<const char*>(d + i), m - i);
+  for (char& c : head) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  auto begins = [&](const char* s) { return head.rfind(s, 0) == 0; };
+  *image = false;
+  if (begins("<svg") || (begins("<?xml") && head.find("<svg") != std::string::npos)) {
+    *image = true;
+    return "an SVG drawing";
+  }
+  if (begins("<!doctype html") || begins("<html")) return "an HTML page";
+  if (begins("<?xml")) return "an XML file";
+  return "a text file";
+}
+
+// The refusal of a file that is not a PNG, JPEG or BMP, named by its signature.
+std::string unsupported_file_(const uint8_t* d, size_t n) {
+  struct Sig {
+    const char* sig;
+    size_t len;
+    const char* what;
+    bool image;
+  };
+  static const Sig kSigs[] = {
+      {"GIF8", 4, "a GIF image", true},
+      {"II*\0", 4, "a TIFF image (or a camera raw file)", true},
+      {"MM\0*", 4, "a TIFF image (or a camera raw file)", true},
+      {"%PDF-", 5, "a PDF document", true},
+      {"\0\0\1\0", 4, "an ICO icon", true},
+      {"\0\0\2\0", 4, "a CUR cursor", true},
+      {"\xFF\x0A", 2, "a JPEG XL image", true},
+      {"\0\0\0\x0CJXL ", 8, "a JPEG XL image", true},
+      {"\0\0\0\x0CjP  ", 8, "a JPEG 2000 image", true},
+      {"\xFF\x4F\xFF\x51", 4, "a JPEG 2000 image", true},
+      {"8BPS", 4, "a Photoshop (PSD) document", true},
+      {"PK\3\4", 4, "a ZIP archive (or an office document)", false},
+      {"\x1F\x8B", 2, "a gzip archive", false},
+      {"7z\xBC\xAF\x27\x1C", 6, "a 7-Zip archive", false},
+      {"Rar!", 4, "a RAR archive", false},
+      {"\x1A\x45\xDF\xA3", 4, "a WebM/Matroska video", false},
+  };
+  auto refuse = [](const std::string& what, bool image) {
+    return image ? what + ": not supported (" + kAccepted_ + ")" : what + ", not an image";
+  };
+  if (starts_(d, n, "RIFF", 4) && starts_(d, n, "WEBP", 4, 8)) {
+    if (n >= 21 && starts_(d, n, "VP8X", 4, 12) && (d[20] & 0x02)) {
+      return "an animated WebP: multi-frame images are not supported; save one frame as a PNG";
+    }
+    return "a WebP image: not read by the command-line tool (PNG, JPEG or BMP; the page reads WebP)";
+  }
+  for (const Sig& s : kSigs) {
+    if (!starts_(d, n, s.sig, s.len)) continue;
+    if (std::strcmp(s.what, "a GIF image") == 0) {
+      static const char kLoop[] = "NETSCAPE2.0";
+      if (std::search(d, d + n, kLoop, kLoop + 11) != d + n) return refuse("an animated GIF", true);
+    }
+    return refuse(s.what, s.image);
+  }
+  bool image = false;
+  std::string what = iso_media_(d, n, &image);
+  if (what.empty() && n >= 132 && starts_(d, n, "DICM", 4, 128)) {
+    what = "a DICOM file";
+    image = true;
+  }
+  if (what.empty()) what = text_kind_(d, n, &image);
+  if (!what.empty()) return refuse(what, image);
+  std::string hex;
+  for (size_t i = 0; i < std::min<size_t>(n, 8); ++i) {
+    char b[4];
+    std::snprintf(b, sizeof b, "%02x", d[i]);
+    hex += (i ? " " : "") + std::string(b);
+  }
+  return "not a PNG, JPEG or BMP image (unknown type; first bytes " + hex + ")";
+}
+
+// EXIF orientation (1..8) from a JPEG's APP1 "Exif\0\0" segment (its TIFF header, IFD0's tag
+// 0x0112); 0 when absent or unreadable. seg: the segment's data, n bytes.
+int exif_orientation_(const uint8_t* seg, size_t n) {
+  if (n < 6 + 8 || std::memcmp(seg, "Exif\0\0", 6) != 0) return 0;
+  const uint8_t* t = seg + 6;
+  const size_t tn = n - 6;
+  const bool le = t[0] == 'I' && t[1] == 'I';
+  if (!le && !(t[0] == 'M' && t[1] == 'M')) return 0;
+  auto u16 = [&](size_t i) { return le ? unsigned(t[i] | t[i + 1] << 8) : unsigned(t[i] << 8 | t[i + 1]); };
+  auto u32 = [&](size_t i) { return le ? le32_(t + i) : be32_(t + i); };
+  const size_t ifd = u32(4);
+  if (ifd > tn || tn - ifd < 2) return 0;
+  const unsigned count = u16(ifd);
+  for (unsigned k = 0; k < count; ++k) {
+    const size_t e = ifd + 2 + 12 * size_t(k);
+    if (e + 12 > tn) break;
+    if (u16(e) == 0x0112) {
+      const unsigned v = u16(e + 8);
+      return v >= 1 && v <= 8 ? static_cast<int>(v) : 0;
+    }
+  }
+  return 0;
+}
+
+// Turns RGB pixels stored with EXIF orientation o into the upright image (o = 5..8 swap width
+// and height), as browsers show it (createImageBitmap's imageOrientation 'from-image').
+void apply_orientation_(Image* img, int o) {
+  if (o <= 1 || o > 8) return;
+  const size_t w = static_cast<size_t>(img->width), h = static_cast<size_t>(img->height);
+  const bool swap = o >= 5;
+  const size_t ow = swap ? h : w, oh = swap ? w : h;
+  std::vector<uint8_t> out(ow * oh * 3);
+  for (size_t y = 0; y < oh; ++y) {
+    for (size_t x = 0; x < ow; ++x) {
+      size_t sx = x, sy = y;
+      switch (o) {
+        case 2: sx = w - 1 - x; break;                      // mirrored
+        case 3: sx = w - 1 - x; sy = h - 1 - y; break;      // rotated 180
+        case 4: sy = h - 1 - y; break;                      // mirrored vertically
+        case 5: sx = y; sy = x; break;                      // transposed
+        case 6: sx = y; sy = h - 1 - x; break;              // rotate 90 clockwise to view
+        case 7: sx = w - 1 - y; sy = h - 1 - x; break;      // transversed
+        case 8: sx = w - 1 - y; sy = x; break;              // rotate 90 counter-clockwise
+      }
+      std::memcpy(&out[(y * ow + x) * 3], &img->pixels[(sy * w + sx) * 3], 3);
+    }
+  }
+  img->width = static_cast<int>(ow);
+  img->height = static_cast<int>(oh);
+  img->pixels.swap(out);
+}
+
 // JPEG goes to libjpeg-turbo, not to stb_image: stb 2.27 (the Debian package) has known
 // memory-safety bugs on crafted JPEGs (nothings/stb #1289, #1291, #1178; our fuzz_image hit an
 // out-of-bounds Huffman write and an over-wide shift in its bitstream reader), while
@@ -100,7 +273,16 @@ void jpeg_error_exit_(j_common_ptr cinfo) {
   (*cinfo->err->format_message)(cinfo, e->msg);
   std::longjmp(e->jump, 1);
 }
-void jpeg_quiet_(j_common_ptr, int) {}  // warnings (corrupt data recovered) are not printed
+// Warnings (corrupt data recovered) are not printed, except the one that means the file ends
+// before its image does: libjpeg-turbo would fill the rest with grey and the cell would be
+// classified from part of it, where the page (Chromium) refuses the file. That one is an error.
+void jpeg_warning_(j_common_ptr cinfo, int level) {
+  if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
+    JpegErr_* e = reinterpret_cast<JpegErr_*>(cinfo->err);
+    std::snprintf(e->msg, sizeof e->msg, "no end-of-image marker");
+    std::longjmp(e->jump, 1);
+  }
+}
 
 // Decodes a JPEG to RGB. Kept free of C++ objects with destructors between setjmp and longjmp.
 // Every local that is changed after setjmp and read after a longjmp back to it is volatile: a
@@ -115,7 +297,7 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   JpegErr_ jerr;
   cinfo.err = jpeg_std_error(&jerr.mgr);
   jerr.mgr.error_exit = jpeg_error_exit_;
-  jerr.mgr.emit_message = jpeg_quiet_;
+  jerr.mgr.emit_message = jpeg_warning_;
   jerr.msg[0] = 0;
   unsigned char* volatile buf = nullptr;  // volatile: see above
   volatile int stage = 0;                 // 0 header, 1 decoding
@@ -123,14 +305,37 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     std::free(buf);
     jpeg_destroy_decompress(&cinfo);
     return fail(err, [&] {
-      return std::string(stage == 0 ? "not a readable JPEG image ("
-                                    : "corrupt or truncated JPEG (") +
+      return std::string(stage == 0 ? "corrupt JPEG image: could not be decoded ("
+                                    : "corrupt or truncated JPEG image: could not be decoded (") +
              jerr.msg + ")";
     });
   }
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, data, static_cast<unsigned long>(len));
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xFFFF);  // APP1: EXIF orientation
   jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    const bool ycck = cinfo.jpeg_color_space == JCS_YCCK;
+    jpeg_destroy_decompress(&cinfo);
+    return fail(err, ycck ? "a YCCK JPEG: not supported (the model needs RGB; save it as an RGB "
+                            "JPEG or PNG)"
+                          : "a CMYK JPEG: not supported (the model needs RGB; save it as an RGB "
+                            "JPEG or PNG)");
+  }
+  if (cinfo.num_components != 1 && cinfo.num_components != 3) {
+    const int nc = cinfo.num_components;
+    jpeg_destroy_decompress(&cinfo);
+    return fail(err, [&] {
+      return "a JPEG with " + std::to_string(nc) +
+             " colour components: not supported (RGB or greyscale only)";
+    });
+  }
+  int orientation = 0;
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
+    if (m->marker == JPEG_APP0 + 1 && !orientation) {
+      orientation = exif_orientation_(m->data, m->data_length);
+    }
+  }
   {
     std::string size_err;
     if (!check_image_size(static_cast<int>(cinfo.image_width), static_cast<int>(cinfo.image_height),
@@ -163,6 +368,7 @@ bool decode_jpeg_(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   out->height = static_cast<int>(h);
   out->pixels.assign(px, px + w * h * 3);
   std::free(px);
+  apply_orientation_(out, orientation);
   return true;
 }
 
@@ -177,15 +383,23 @@ bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   while (i + 8 <= n) {
     const size_t len = be32_(d + i);
     if (len > n - i - 8 || n - i - 8 - len < 4) {
-      *why = "corrupt or truncated PNG (a chunk runs past the end of the file)";
+      *why = "corrupt or truncated PNG image: could not be decoded (a chunk runs past the end "
+             "of the file)";
       return false;
     }
     if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
       if (len == 0 && !idat) {
-        *why = "corrupt PNG (empty IDAT chunk before the image data)";
+        *why = "corrupt PNG image: could not be decoded (empty IDAT chunk before the image data)";
         return false;
       }
       idat = true;
+    }
+    // APNG: an acTL chunk before the first IDAT announces its frames; stb would read the first
+    // one only, which the page refuses (multi-frame images are not taken)
+    if (!idat && len >= 8 && std::memcmp(d + i + 4, "acTL", 4) == 0 && be32_(d + i + 8) > 1) {
+      *why = "an animated PNG (APNG, " + std::to_string(be32_(d + i + 8)) +
+             " frames): multi-frame images are not supported; save one frame as a PNG";
+      return false;
     }
     if (std::memcmp(d + i + 4, "IEND", 4) == 0) return true;
     i += 12 + len;
@@ -212,10 +426,14 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     return decode_jpeg_(data, len, lim, out, err);
   }
   static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  if (len >= 8 && std::memcmp(data, png_sig, 8) == 0) {
+  const bool png = len >= 8 && std::memcmp(data, png_sig, 8) == 0;
+  if (png) {
     std::string why;
     if (!png_structure_ok_(data, len, &why)) return fail(err, why);
   }
+  const bool bmp = len >= 18 && data[0] == 'B' && data[1] == 'M';
+  if (!png && !bmp) return fail(err, [&] { return unsupported_file_(data, len); });
+  const char* kind = png ? "PNG" : "BMP";
   const int n = static_cast<int>(len);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(data, n, &w, &h, &comp)) {
@@ -230,7 +448,8 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
       });
     }
     return fail(err, [&] {
-      return std::string("not a readable PNG, JPEG or BMP image (") + (why ? why : "unknown") + ")";
+      return std::string("corrupt ") + kind + " image: could not be decoded (" +
+             (why ? why : "unknown") + ")";
     });
   }
   std::string size_err;
@@ -240,11 +459,12 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
   if (!px) {
     const char* why = stbi_failure_reason();
     return fail(err, [&] {
-      return std::string("corrupt or truncated image (") + (why ? why : "unknown") + ")";
+      return std::string("corrupt or truncated ") + kind + " image: could not be decoded (" +
+             (why ? why : "unknown") + ")";
     });
   }
   if (w2 != w || h2 != h) {  // header and decoder disagree: refuse rather than guess
-    return fail(err, "corrupt image (inconsistent dimensions)");
+    return fail(err, std::string("corrupt ") + kind + " image: could not be decoded (inconsistent dimensions)");
   }
   const size_t bytes = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;  // checked above
   out->width = w;
