@@ -147,10 +147,12 @@ function buildCard(rec) {
     body.append(meter);
     body.append(el('p', { class: 'card-band', text: BAND_TEXT[r.band] || r.band }));
     body.append(modeLine(rec, 'cell'));
-    if (r.cam && r.cam.length) {
+    // The occlusion heat map (where covering the cell lowers the evidence for Parasitized),
+    // computed on demand: it answers a question only for a cell not called Uninfected.
+    if (r.band !== 'uninfected' && rec.blob) {
       const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
       canvas.hidden = true;
-      fitOverlay(canvas, r.width, r.height);   // the CAM covers the whole image
+      fitOverlay(canvas, r.width, r.height);   // the map covers the whole image
       box.append(canvas);
       const btn = el('button', { type: 'button', class: 'btn small heat-btn', text: 'Heat map',
                                  'aria-pressed': 'false' });
@@ -167,17 +169,37 @@ function buildCard(rec) {
   return card;
 }
 
+// Heat maps are computed one at a time (each is up to 257 network passes, ~0.7 s), so that a
+// batch of them never holds back the classification of new images for long.
+let heatQueue = Promise.resolve();
+
 function setHeat(card, on) {
   const entry = state.cards.get(Number(card.dataset.id));
   const canvas = card.querySelector('canvas.cam');
   const btn = card.querySelector('.heat-btn');
-  if (!canvas || !entry || !entry.rec.result) return;
-  if (on && !canvas.dataset.drawn) {
-    drawCam(canvas, entry.rec.result.cam, entry.rec.result.size);
-    canvas.dataset.drawn = '1';
-  }
-  canvas.hidden = !on;
+  if (!canvas || !entry || !entry.rec.result || !btn) return;
   btn.setAttribute('aria-pressed', String(on));
+  if (!on) { canvas.hidden = true; return; }
+  if (canvas.dataset.drawn) { canvas.hidden = false; return; }
+  if (entry.heat) return;   // being computed: shown when it is done (if still wanted)
+  btn.textContent = 'Heat map: computing…';
+  btn.setAttribute('aria-busy', 'true');
+  const { rec } = entry;
+  entry.heat = heatQueue = heatQueue.then(() => state.classifier.explain(rec.blob, { name: rec.name }))
+    .then((h) => {
+      drawCam(canvas, h.map, h.size);
+      canvas.dataset.drawn = '1';
+      canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
+      btn.textContent = 'Heat map';
+    }, (e) => {
+      entry.heat = null;   // may be asked again
+      btn.textContent = 'Heat map';
+      btn.setAttribute('aria-pressed', 'false');
+      const msg = card.querySelector('.card-heat-error') || el('p', { class: 'card-error card-heat-error' });
+      msg.textContent = `Heat map not available: ${e.message || e}`;
+      btn.parentElement.after(msg);
+    })
+    .finally(() => btn.removeAttribute('aria-busy'));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
-// cam-overlay.js -- draws a class activation map (S*S floats, Parasitized-minus-Uninfected
-// evidence) as a translucent colour map. Positive evidence (for Parasitized) is warm
-// (yellow -> red), negative evidence (for Uninfected) is a faint blue.
+// cam-overlay.js -- draws a heat map (S*S floats over the network input: the occlusion map of
+// mc_explain, or the class activation map) as a translucent colour map. Positive values
+// (evidence for Parasitized) are warm (yellow -> red), negative ones a faint blue.
 
 function warm(t) {              // t in [0,1]: faint yellow -> orange -> red, alpha grows with t
   return [255, Math.round(230 - 190 * t), Math.round(60 * (1 - t)), Math.round(170 * Math.pow(t, 1.3))];

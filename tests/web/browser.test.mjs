@@ -265,14 +265,25 @@ window.sent = true;`);
       }
       const expectedCls = new Set(cells.map((c) => c.cls).filter(Boolean));
       assert(expectedCls.size === 2, 'fixtures of both classes');
-      // heat map overlay
+      // heat map (occlusion, on demand): offered on the cells not called Uninfected only
+      const offered = await page.$$eval('.card', (cs) => cs.map((c) => ({ band: c.dataset.band, heat: !!c.querySelector('.heat-btn') })));
+      assert(offered.every((c) => c.heat === (c.band !== 'uninfected')) && offered.some((c) => c.heat),
+        `heat map buttons: ${JSON.stringify(offered)}`);
       const btn = page.locator('.card .heat-btn').first();
       await btn.click();
       assert(await btn.getAttribute('aria-pressed') === 'true', 'heat toggle pressed');
-      const visible = await page.$eval('.card canvas.cam', (c) => !c.hidden && c.width > 0);
-      assert(visible, 'heat map canvas drawn');
+      await page.waitForFunction(() => document.querySelector('.card canvas.cam[data-drawn="1"]:not([hidden])'), null, { timeout: 30000 });
+      const warm = await page.$eval('.card canvas.cam[data-drawn="1"]', (c) => {
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) n += d[i] > 0 && d[i - 3] === 255 ? 1 : 0;
+        return { n, size: c.width };
+      });
+      assert(warm.size > 0 && warm.n > 0, `heat map drawn with evidence for parasitized: ${JSON.stringify(warm)}`);
       await page.check('#all-heat');
-      await page.waitForTimeout(200);
+      const want = offered.filter((c) => c.heat).length;
+      await page.waitForFunction((n) => document.querySelectorAll('.card canvas.cam[data-drawn="1"]:not([hidden])').length === n,
+        want, { timeout: 120000 });
       await page.screenshot({ path: path.join(shotDir, 'heatmap.png') });
       await page.uncheck('#all-heat');
       // sort and filter
