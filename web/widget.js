@@ -191,7 +191,10 @@ export class MalariaCellClassifier extends HTMLElement {
     const img = this._q('.thumb img');
     if (this._url) img.src = this._url; else img.removeAttribute('src');
     if (r.mode === 'field') { this._showField(name, r); return; }
-    this._q('.heat').hidden = false;
+    // the occlusion heat map, on demand: for a cell not called Uninfected, given as a file
+    this._heatInput = input instanceof Blob && r.band !== 'uninfected' ? input : null;
+    this._heatName = name;
+    this._q('.heat').hidden = !this._heatInput;
     img.alt = `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
     const label = this._q('.label');
     label.textContent = `${r.labelIndex === 1 ? '✚' : '○'} ${r.label}`;
@@ -227,16 +230,29 @@ export class MalariaCellClassifier extends HTMLElement {
     this._status(`${name}: whole field, ${counts}.`);
   }
 
-  _toggleHeat() {
+  async _toggleHeat() {
     const canvas = this._q('canvas');
     const btn = this._q('.heat');
     const on = btn.getAttribute('aria-pressed') !== 'true';
-    if (on && !canvas.dataset.drawn && this._result) {
-      drawCam(canvas, this._result.cam, this._result.size);
-      canvas.dataset.drawn = '1';
-    }
-    canvas.hidden = !on;
     btn.setAttribute('aria-pressed', String(on));
+    if (!on || canvas.dataset.drawn) { canvas.hidden = !on; return; }
+    const input = this._heatInput;
+    if (!input || btn.getAttribute('aria-busy') === 'true') return;
+    btn.setAttribute('aria-busy', 'true');
+    this._status('Computing the heat map…');
+    try {
+      const h = await (await this._classifier()).explain(input, { name: this._heatName });
+      if (input !== this._heatInput) return;   // another image came meanwhile
+      drawCam(canvas, h.map, h.size);
+      canvas.dataset.drawn = '1';
+      canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
+      this._status(`${this._heatName}: heat map drawn (where covering the cell lowers P(parasitized)).`);
+    } catch (e) {
+      btn.setAttribute('aria-pressed', 'false');
+      this._fail(e);
+    } finally {
+      btn.removeAttribute('aria-busy');
+    }
   }
 }
 
