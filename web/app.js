@@ -433,7 +433,18 @@ function updateCard(rec) {
   const card = buildCard(rec);
   if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
   else $('grid').append(card);
-  applyView();
+  scheduleView();
+}
+
+// Results arrive faster than frames: the order, filter and summary are brought up to date once
+// per frame, not once per result (one layout per frame instead of one per card). The timer is
+// for a page out of view, where frames stop.
+let viewFrame = 0;
+let viewTimer = 0;
+function scheduleView() {
+  if (viewFrame) return;
+  viewFrame = requestAnimationFrame(() => applyView());
+  viewTimer = setTimeout(() => applyView(), 250);
 }
 
 function matches(rec, filter) {
@@ -455,6 +466,7 @@ function matches(rec, filter) {
 }
 
 function applyView() {
+  if (viewFrame) { cancelAnimationFrame(viewFrame); clearTimeout(viewTimer); viewFrame = 0; }
   const filter = $('filter').value;
   const sort = $('sort').value;
   const recs = state.records.slice();
