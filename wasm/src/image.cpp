@@ -176,15 +176,11 @@ bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   bool idat = false;
   while (i + 8 <= n) {
     const size_t len = be32_(d + i);
-    if (len > n - i - 8 || n - i - 8 - len < 4) {
-      *why = "corrupt or truncated PNG (a chunk runs past the end of the file)";
-      return false;
-    }
+    if (len > n - i - 8 || n - i - 8 - len < 4)
+      return fail(why, "corrupt or truncated PNG (a chunk runs past the end of the file)");
     if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
-      if (len == 0 && !idat) {
-        *why = "corrupt PNG (empty IDAT chunk before the image data)";
-        return false;
-      }
+      if (len == 0 && !idat)
+        return fail(why, "corrupt PNG (empty IDAT chunk before the image data)");
       idat = true;
     }
     if (std::memcmp(d + i + 4, "IEND", 4) == 0) return true;
