@@ -40,9 +40,7 @@ import { readModelCopy, writeModelCopy, dropModelCopy } from './model-copy.js';
 const DEFAULT_MANIFEST = new URL('./asset-manifest.json', import.meta.url);
 
 // One Worker per core, up to 4: the page's own thread only hands files over and draws, so it
-// needs no core of its own (BENCHMARKS.md: on 2 cores two Workers classified 233-235 cells/s
-// against 120-168 for one, in the same minutes). Embedders that want to stay lighter pass
-// `workers` (the widget takes 1).
+// needs no core of its own. Embedders that want to stay lighter pass `workers` (the widget: 1).
 function defaultWorkers() {
   const n = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   return Math.max(1, Math.min(4, n));
