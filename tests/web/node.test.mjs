@@ -43,8 +43,8 @@ export function register({ buildDir, nativeCli }) {
       assert(engine.staged === false, 'finished before its second classification');
       const labels = new Set(cells.map((c) => native.get(path.basename(c.path)).label));
       assert(labels.size >= 1, 'labels seen');
-      // the XXH64 that a local copy of the model records (web/engine.js checksum64): the
-      // published value of "abc", and the engine's own record of the model bytes
+      // the XXH64 that a local copy of the model records (engine.js checksum64; model-copy.js):
+      // the published value of "abc", and the engine's own record of the model bytes
       const { checksum64 } = await import(engineUrl);
       const M = engine.M, q = M._malloc(3);
       M.HEAPU8.set([97, 98, 99], q);

@@ -148,8 +148,8 @@ int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, i
                       int32_t channels, int32_t i, uint8_t* out);
 
 /* XXH64 (seed 0) of data[0, len), written to out[0..8) little-endian: the fast checksum that
- * shows bytes unchanged since a SHA-256 check (the page's local copy of the model, web/engine.js);
- * not a cryptographic hash. */
+ * shows bytes unchanged since a SHA-256 check (the page's local copy of the model,
+ * web/model-copy.js); not a cryptographic hash. */
 void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]);
 
 /* ---- Heat map: occlusion, computed on demand for one cell (wasm/src/explain.h) ----
