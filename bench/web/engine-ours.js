@@ -74,7 +74,8 @@ self.BENCH_ENGINE = {
     this.res = M._malloc(this.R.size);
     this.px = M._malloc(ctx.S * ctx.S * 4);
     // batch passes: cap cells' pixels, and the pointer / size / status arrays and the results
-    const cap = this.cap = engine.batchCapacity;
+    const cap = engine.batchCapacity;
+    this.cap = cap;
     this.bpx = M._malloc(cap * ctx.S * ctx.S * 4);
     this.arr = M._malloc(cap * (16 + this.R.size));
     for (let k = 0; k < cap; k++) {
