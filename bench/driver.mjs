@@ -213,7 +213,6 @@ function assetBytes(log) {
 async function runEngine(E) {
   const res = { id: E.id, label: E.label, dtype: E.dtype, latency: {}, batch: {}, pool: null, cold: null };
   const base = { engine: E.engine, ...(E.model ? { model: E.model } : {}) };
-  const k = ref.logits[0].length;
   const tol = E.dtype === 'f32' ? TOL : TOL_Q;
   const checks = [];
   const check = (what, logits, rows) => {
@@ -389,7 +388,6 @@ async function main() {
     engines: [],
     peak: null,
   };
-  let browser;
   try {
     const b = await chromium.launch({ executablePath: CHROME, headless: true, args: ['--no-sandbox'] });
     results.versions.chromium = b.version();

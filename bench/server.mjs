@@ -7,6 +7,7 @@
 //          /nm/          bench/node_modules/*  (onnxruntime-web, tfjs)
 //          /assets/      bench/out/assets/*    (models, inputs, peak.wasm)
 //          /ours/        OURS_DIR/*            (our wasm modules; default build-wasm/web/modules)
+//          /web/         web/*                 (the page's JS modules, which engine-ours.js uses)
 //          /__log        GET: JSON of the requests since the last /__log?reset ; ?reset clears
 //          /__result     POST: a bench page with no automation attached reports its result here;
 //                        GET: the results posted since the last GET (and clears them)
@@ -26,6 +27,7 @@ const ROUTES = [
   ['/nm/', path.join(HERE, 'node_modules')],
   ['/assets/', path.join(HERE, 'out/assets')],
   ['/ours/', OURS],
+  ['/web/', path.join(ROOT, 'web')],
   ['/', path.join(HERE, 'web')],
 ];
 const TYPES = {

@@ -21,7 +21,6 @@ import argparse
 import collections
 import json
 import os
-import random
 import subprocess
 import sys
 import tempfile

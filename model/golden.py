@@ -12,7 +12,6 @@ slides, including the smallest and largest images), OUT/golden.safetensors with
 and OUT/golden.json (file names, labels, S, logits, calibrated p, the weights' sha256).
 """
 import argparse
-import hashlib
 import json
 import os
 import shutil

@@ -517,7 +517,7 @@ def main():
             return rec[name + "_peak"]
 
         cam = net.cam(x)
-        cam_pk = score("cam", cam)
+        score("cam", cam)   # records the CAM peak in rec
         omaps = {}
         for k, s in configs:
             mz, mp, dt, npass = occlusion(net, x, k, s)

@@ -12,7 +12,6 @@ Stages (each resumable; finished stages are skipped on rerun):
 Export with model/export.py, report with model/report.py (run_all.sh does all).
 """
 import argparse
-import csv
 import json
 import math
 import os

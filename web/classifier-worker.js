@@ -23,9 +23,10 @@
 // engine then takes the first waiting image together with every later one already decoded (up
 // to its batch capacity, 8 for int8) in one pass of the network (Engine.classifyBatch: the same
 // results as one by one, each weight read once per pass), and answers each message on its own.
-import {
-  startModule, Engine, payloadDigest, decodeImage, openModelCopy, ModelIntegrityError,
-} from './engine.js';
+import { startModule, payloadDigest } from './assets.js';
+import { Engine, ModelIntegrityError } from './engine.js';
+import { decodeImage } from './image-decode.js';
+import { openModelCopy } from './model-copy.js';
 
 let engine = null;
 let moduleArgs = null;     // {assets, baseUrl, prefer} of 'prepare'

@@ -1,8 +1,10 @@
-// engine.js -- the binding of the C API (wasm/include/malaria.h) for one wasm instance.
+// engine.js -- the binding of the C API (wasm/include/malaria.h) for one wasm instance: the
+// Engine (create, classify, batch, field, heat map) and loadEngine.
 // Runs in a Worker (the page), on the main thread (the widget) and under Node (tests).
-// No DOM access at import time.
-// Files are held to the input policy before decoding (image-input.js, docs/INPUT.md).
-import { sniffImage, policyProblem, decodeFailure, sizeProblem, MAX_FILE_BYTES } from './image-input.js';
+// No DOM access at import time. Loading the module: assets.js; the model's local copy:
+// model-copy.js; decoding images: image-decode.js.
+import { payloadDigest, startModule } from './assets.js';
+import { COPY_TRAILER, copyTrailerMatches } from './model-copy.js';
 
 export const LABELS = ['Uninfected', 'Parasitized'];
 export const BANDS = ['uninfected', 'uncertain', 'parasitized'];
@@ -11,156 +13,39 @@ const ERR_LEN = 512;
 /** Largest image the page will hand to the core (pixels); the core has its own limit too. */
 export const MAX_PIXELS = 64 * 1024 * 1024;
 
-// (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)) -- validates only where
-// the engine supports SIMD128.
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
-  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+// The structs the binding reads and writes: sizes and field offsets in bytes, entry by entry
+// from mc_web_layout (web/wasm/entry.c lists the same names in the same order).
+const LAYOUT = {
+  result: ['size', 'logits', 'p_parasitized', 'label', 'band'],
+  params: ['size', 'blob', 'blob_len', 'payload_sha256', 'adopt', 'staged'],
+  cell: ['size', 'x', 'y', 'w', 'h', 'status', 'label', 'band', 'p_parasitized', 'outline'],
+  summary: ['size', 'regions', 'counted', 'parasitized', 'uncertain', 'border', 'white', 'debris',
+            'clump', 'parasitemia', 'ci95_lo', 'ci95_hi', 'cell_diameter'],
+};
+const layouts = new WeakMap();   // module -> its layout
 
-export function simdSupported() {
-  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
-}
-
-const hexOf = (digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
-
-/** Hex sha256 of bytes (crypto.subtle: browsers, workers, Node >= 19). */
-export async function sha256Hex(bytes) {
-  return hexOf(await crypto.subtle.digest('SHA-256', bytes));
-}
-
-/** Fetch the build's asset manifest that lies next to this script (or at an explicit URL). */
-export async function loadManifest(url = new URL('./asset-manifest.json', import.meta.url)) {
-  const res = await fetch(url, { credentials: 'same-origin' });
-  if (!res.ok) throw new Error(`asset manifest ${url}: HTTP ${res.status}`);
-  return res.json();
-}
-
-/** fetch() that turns a network failure or an HTTP error into an Error naming the asset. */
-async function fetchOk(url, what) {
-  let res;
-  try {
-    res = await fetch(url, { credentials: 'same-origin' });
-  } catch (e) {
-    throw new Error(`${what} ${url} could not be loaded (${e.message}); offline before the first visit?`);
-  }
-  if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status} ${res.statusText}`);
-  return res;
-}
-
-/** Fetch bytes and check them against an expected sha256 (hex) where one is known. */
-export async function fetchVerified(url, expectedSha256, what) {
-  const res = await fetchOk(url, what);
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  await checkBytes(bytes, expectedSha256, `${what} ${url}`);
-  return bytes;
-}
-
-export async function checkBytes(bytes, expectedSha256, what) {
-  if (bytes.length === 0) throw new Error(`${what} is empty`);
-  const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
-  if (head.startsWith('<!doctype') || head.startsWith('<html') || head.startsWith('<')) {
-    throw new Error(`${what} is an HTML page, not the expected binary (a wrong URL or a cached error page)`);
-  }
-  if (expectedSha256) {
-    const got = await sha256Hex(bytes);
-    if (got !== expectedSha256.toLowerCase()) {
-      throw new Error(`${what} failed its integrity check: sha256 ${got.slice(0, 16)}... ` +
-                      `expected ${expectedSha256.slice(0, 16)}...`);
+/** The struct layout of module M ({result: {size, logits, ...}, params, cell, summary}). */
+export function layoutOf(M) {
+  let out = layouts.get(M);
+  if (out) return out;
+  out = {};
+  let i = 0;
+  for (const [struct, names] of Object.entries(LAYOUT)) {
+    out[struct] = {};
+    for (const name of names) {
+      const v = M._mc_web_layout(i++);
+      // every field is 4 bytes or an array of them: an offset that is not a multiple of 4
+      // means a module and a binding that do not belong together
+      if (!(v >= 0 && v % 4 === 0)) throw new Error(`unexpected ${struct}.${name} layout entry ${v}`);
+      out[struct][name] = v;
     }
   }
+  if (M._mc_web_layout(i) !== -1) throw new Error('the module lays out more struct fields than this binding reads');
+  layouts.set(M, out);
+  return out;
 }
 
-/**
- * Fetch and compile a wasm module, checking its bytes against an expected sha256 (hex).
- * Compiles with WebAssembly.compileStreaming while the bytes arrive, so that V8 can cache the
- * optimized machine code of a module served from the HTTP or service-worker cache (a repeat
- * visit then skips compilation and runs optimized code from the first call), and hashes a clone
- * of the response at the same time; the module is used only if the hash matches. Falls back to
- * compiling the bytes where streaming is not possible (no compileStreaming, a server that does
- * not send application/wasm).
- */
-export async function compileVerified(url, expectedSha256, what = 'wasm module') {
-  const res = await fetchOk(url, what);
-  const streaming = typeof WebAssembly.compileStreaming === 'function' &&
-    /^application\/wasm\b/.test(res.headers.get('Content-Type') || '');
-  if (!streaming) {
-    const bytes = new Uint8Array(await res.arrayBuffer());
-    await checkBytes(bytes, expectedSha256, `${what} ${url}`);
-    return WebAssembly.compile(bytes);
-  }
-  const copy = res.clone();
-  const [module] = await Promise.all([
-    WebAssembly.compileStreaming(res),
-    copy.arrayBuffer().then((b) => checkBytes(new Uint8Array(b), expectedSha256, `${what} ${url}`)),
-  ]);
-  return module;
-}
-
-/**
- * Instantiate one wasm module: the Emscripten glue `jsUrl` with `wasm`, either the module's
- * bytes or an already compiled WebAssembly.Module.
- */
-export async function instantiateModule(jsUrl, wasm) {
-  const { default: factory } = await import(/* @vite-ignore */ jsUrl);
-  const printErr = [];
-  const opts = {
-    print: () => {},
-    printErr: (s) => { printErr.push(String(s)); if (printErr.length > 20) printErr.shift(); },
-  };
-  let failed = null;
-  if (wasm instanceof WebAssembly.Module) {
-    // Emscripten's hook for a module compiled elsewhere (here: streamed and verified). The glue
-    // would wait forever if instantiation failed, so that failure rejects on its own.
-    failed = new Promise((resolve, reject) => {
-      opts.instantiateWasm = (imports, receive) => {
-        WebAssembly.instantiate(wasm, imports).then((inst) => receive(inst, wasm), reject);
-        return {};
-      };
-    });
-  } else {
-    opts.wasmBinary = wasm;
-  }
-  const M = await (failed ? Promise.race([factory(opts), failed]) : factory(opts));
-  M.__printErr = printErr;
-  return M;
-}
-
-/**
- * SHA-256 of a model blob's payload (bytes [64, end), what the preamble's checksum covers),
- * with WebCrypto: the core then compares it with the preamble instead of hashing 11 MB in wasm
- * (docs/FORMAT.md). Null for a buffer too short to have a payload (the core reports that).
- */
-export async function payloadDigest(modelBytes) {
-  if (!(modelBytes && modelBytes.length > 64) || !(globalThis.crypto && crypto.subtle)) return null;
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', modelBytes.subarray(64)));
-}
-
-/**
- * The payload digest that the preamble records (bytes [32, 64)), for a blob whose whole-file
- * sha256 has just been checked against the build's asset manifest: that check already proves
- * the payload intact, so a second 11 MB hash would add nothing. Never use it for bytes that
- * were not checked that way (payloadDigest then).
- */
-export function manifestCheckedDigest(modelBytes) {
-  return modelBytes && modelBytes.length > 64 ? modelBytes.slice(32, 64) : null;
-}
-
-// ---- the model's local copy (origin private file system) ----------------------------------
-// Reading 11 MB out of the HTTP or service-worker cache takes ~60-95 ms here; the same bytes
-// from an OPFS file ~35-45 ms with getFile(), ~11 ms read by a Worker straight into its wasm heap
-// (openModelCopy, Engine.createChecked; BENCHMARKS.md). The copy is named by the sha256 that the
-// asset manifest gives the model, written only from bytes checked against that sha256, atomically
-// (createWritable swaps the file in on close), and replaced when the model changes. Its file is
-// the blob followed by a 16-byte trailer, 'MCBCOPY1' and the XXH64 of the blob (mc_checksum64,
-// little-endian): every read checks that the bytes are still the ones written, in ~3 ms of wasm.
-// (A SHA-256 of the copy at every read cost ~20 ms: WebCrypto hashes on the calling thread in
-// Chromium, and that thread is the one building the engine.) Only the page uses it (an
-// embedding site's storage is not ours to fill).
-const COPY_DIR = 'malaria-model-copy';
-const COPY_TRAILER = 16;
-const COPY_MAGIC = new TextEncoder().encode('MCBCOPY1');
-const copyName = (sha256) => `${sha256}.copy`;
-
-/** XXH64 of M.HEAPU8[ptr, ptr + n) as 8 bytes (mc_checksum64). */
+/** XXH64 of M.HEAPU8[ptr, ptr + n) as 8 bytes (mc_checksum64): what a local copy records. */
 export function checksum64(M, ptr, n) {
   const out = M._malloc(8);
   if (!out) throw new Error('out of memory');
@@ -172,98 +57,8 @@ export function checksum64(M, ptr, n) {
   }
 }
 
-/** Whether file[n, n + 16) is the trailer of a copy whose blob file[0, n) has XXH64 `sum`. */
-function copyTrailerMatches(file, n, sum) {
-  return file.length === n + COPY_TRAILER && COPY_MAGIC.every((v, i) => file[n + i] === v)
-    && sum.every((v, i) => file[n + 8 + i] === v);
-}
-
-async function copyDir(create) {
-  if (typeof navigator === 'undefined' || !navigator.storage || !navigator.storage.getDirectory) return null;
-  return (await navigator.storage.getDirectory()).getDirectoryHandle(COPY_DIR, { create });
-}
-
-/**
- * The blob of the local copy of the model whose sha256 (hex) is `sha256` (its trailer taken
- * off, not checked here: the caller hashes the blob), or null (none, too short, no OPFS).
- */
-export async function readModelCopy(sha256) {
-  try {
-    const dir = await copyDir(false);
-    if (!dir) return null;
-    const file = await (await dir.getFileHandle(copyName(sha256))).getFile();
-    // empty while another page of this origin is writing it (the data lands on close)
-    if (file.size <= 64 + COPY_TRAILER) return null;
-    return new Uint8Array(await file.arrayBuffer(), 0, file.size - COPY_TRAILER);
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Open the local copy for reading into wasm memory, or null (none, empty, no OPFS). In a
- * dedicated Worker: {sync}, a read-only sync access handle (Engine.createChecked reads the file
- * straight into the wasm heap: no Blob round trip, no second copy; read-only handles do not lock
- * out the page's other Workers); elsewhere, or where sync handles are missing or busy: {bytes}.
- * The caller closes `sync`.
- */
-export async function openModelCopy(sha256) {
-  try {
-    const dir = await copyDir(false);
-    if (!dir) return null;
-    const fh = await dir.getFileHandle(copyName(sha256));
-    if (typeof fh.createSyncAccessHandle === 'function') {
-      for (const opt of [{ mode: 'read-only' }, undefined]) {
-        let h;
-        try { h = await fh.createSyncAccessHandle(opt); } catch { continue; }
-        if (h.getSize() > 0) return { sync: h };
-        h.close();
-        return null;   // empty while another page of this origin is writing it
-      }
-    }
-    const file = await fh.getFile();
-    return file.size ? { bytes: new Uint8Array(await file.arrayBuffer()) } : null;
-  } catch {
-    return null;
-  }
-}
-
 /** A model blob whose bytes are not the ones the manifest names (Engine.createChecked). */
 export class ModelIntegrityError extends Error {}
-
-/**
- * Store `bytes` (already checked against `sha256`) as the local copy, with `checksum`, their
- * XXH64 from checksum64 (the engine that was built from them computes it); drops older copies.
- * False when nothing was written (no OPFS, no checksum).
- */
-export async function writeModelCopy(sha256, bytes, checksum) {
-  try {
-    if (!(checksum && checksum.length === 8)) return false;
-    const dir = await copyDir(true);
-    if (!dir) return false;
-    const name = copyName(sha256);
-    const trailer = new Uint8Array(COPY_TRAILER);
-    trailer.set(COPY_MAGIC);
-    trailer.set(checksum, 8);
-    const fh = await dir.getFileHandle(name, { create: true });
-    const w = await fh.createWritable();
-    await w.write(bytes);
-    await w.write(trailer);
-    await w.close();
-    for await (const other of dir.keys()) if (other !== name) await dir.removeEntry(other);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Remove the local copy (a copy that failed its check). */
-export async function dropModelCopy(sha256) {
-  try {
-    const dir = await copyDir(false);
-    if (dir) await dir.removeEntry(copyName(sha256));
-  } catch { /* nothing to drop */ }
-}
 
 // The checks classify makes before any byte goes to wasm: a message naming what is wrong.
 function checkPixels(pixels, width, height, channels) {
@@ -290,79 +85,54 @@ export class Engine {
     this.M = M;
     this.ptr = enginePtr;
     this.variant = variant;
+    this.layout = layoutOf(M);
     this.err = M._malloc(ERR_LEN);
-    this.res = M._malloc(32);
+    this.res = M._malloc(this.layout.result.size);
     this.size = M._mc_input_size(enginePtr);
     const metaText = cString(M, M._mc_metadata_json(enginePtr));
     try { this.metadata = JSON.parse(metaText); } catch { this.metadata = { raw: metaText }; }
     const labels = this.metadata && Array.isArray(this.metadata.labels) ? this.metadata.labels : null;
     this.labels = labels && labels.length === 2 ? labels.map(String) : LABELS;
-    this.layout = [0, 1, 2, 3, 4].map((i) => M._mc_web_result_layout(i));
-    if (this.layout.join() !== '20,0,8,12,16') {
-      throw new Error(`unexpected mc_result layout ${this.layout.join()}`);
-    }
     this.broken = null;
-    this.staged = false;        // set by create / createChecked for a staged engine
+    this.staged = false;        // set by _adopt for a staged engine
     this._classified = false;
   }
 
   /**
    * Create from model bytes; rejects with the core's message for a bad blob. `digest`: the
-   * payloadDigest() of exactly these bytes, or null to let the core hash them.
+   * payloadDigest() of exactly these bytes, or null to let the core hash them. The engine gets
+   * `checksum`, the XXH64 that a local copy of these bytes records (model-copy.js).
    */
   static create(M, modelBytes, variant, digest = null) {
-    const err = M._malloc(ERR_LEN);
     const blob = M._malloc(modelBytes.length);
-    const dig = digest ? M._malloc(32) : 0;
-    if (!err || !blob || (digest && !dig)) {
-      for (const q of [err, blob, dig]) if (q) M._free(q);
-      throw new Error('out of memory while loading the model');
-    }
-    M.HEAPU8.fill(0, err, err + ERR_LEN);
+    if (!blob) throw new Error('out of memory while loading the model');
     M.HEAPU8.set(modelBytes, blob);
-    if (dig) M.HEAPU8.set(digest, dig);
-    // what a local copy of these bytes records (writeModelCopy), before the engine owns them;
-    // none (no copy is written then) where the module lacks it or 8 bytes cannot be had
-    let checksum = null;
-    try { if (M._mc_checksum64) checksum = checksum64(M, blob, modelBytes.length); } catch { /* none */ }
-    let ptr;
+    let checksum;
     try {
-      // the engine takes the buffer over (and frees it): the weights that run as stored are
-      // read in place, not copied once more
-      ptr = (M._mc_engine_create_staged || M._mc_engine_create_adopt)(blob, modelBytes.length, dig, err, ERR_LEN);
+      checksum = checksum64(M, blob, modelBytes.length);   // before the engine owns the bytes
     } catch (e) {
-      throw new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
-    } finally {
-      if (dig) M._free(dig);
+      M._free(blob);
+      throw e;
     }
-    const msg = cString(M, err);
-    M._free(err);
-    if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
-    const engine = new Engine(M, ptr, variant);
-    engine.staged = !!M._mc_engine_create_staged;
-    engine.checksum = checksum;   // XXH64 of the model bytes (8 bytes)
+    const engine = Engine._adopt(M, variant, blob, modelBytes.length, digest);
+    engine.checksum = checksum;
     return engine;
   }
 
   /**
-   * Create from the local copy of the model (openModelCopy: {sync}, a FileSystemSyncAccessHandle
-   * read straight into the wasm heap, or {bytes}, the whole file). The copy was written only
-   * from bytes checked against the manifest's sha256 (`expectedSha256`, which names it); its
-   * trailer's XXH64 must still match the blob, else this rejects with a ModelIntegrityError
-   * before any engine exists. The check proves the payload intact, so the core is given the
-   * preamble's own payload digest instead of hashing 11 MB once more.
+   * Create from the local copy of the model (model-copy.js openModelCopy: {sync}, a
+   * FileSystemSyncAccessHandle read straight into the wasm heap, or {bytes}, the whole file).
+   * The copy was written only from bytes checked against the manifest's sha256
+   * (`expectedSha256`, which names it); its trailer's XXH64 must still match the blob, else this
+   * rejects with a ModelIntegrityError before any engine exists. The check proves the payload
+   * intact, so the core is given the preamble's own payload digest instead of hashing it again.
    */
   static async createChecked(M, src, variant, expectedSha256) {
     const size = src.sync ? src.sync.getSize() : src.bytes.length;
     if (!(size > 64 + COPY_TRAILER)) throw new ModelIntegrityError(`model copy is too short (${size} bytes)`);
     const n = size - COPY_TRAILER;
-    const err = M._malloc(ERR_LEN);
     const blob = M._malloc(size);
-    const dig = M._malloc(32);
-    if (!err || !blob || !dig) {
-      for (const q of [err, blob, dig]) if (q) M._free(q);
-      throw new Error('out of memory while loading the model');
-    }
+    if (!blob) throw new Error('out of memory while loading the model');
     try {
       if (src.sync) {
         const got = src.sync.read(M.HEAPU8.subarray(blob, blob + size), { at: 0 });
@@ -370,32 +140,55 @@ export class Engine {
       } else {
         M.HEAPU8.set(src.bytes, blob);
       }
-      const sum = checksum64(M, blob, n);
-      if (!copyTrailerMatches(M.HEAPU8.subarray(blob, blob + size), n, sum)) {
+      if (!copyTrailerMatches(M.HEAPU8.subarray(blob, blob + size), n, checksum64(M, blob, n))) {
         throw new ModelIntegrityError(`model copy (sha256 ${String(expectedSha256).slice(0, 16)}...) ` +
                                       'failed its checksum: damaged since it was written');
       }
-      M.HEAPU8.fill(0, err, err + ERR_LEN);
-      M.HEAPU8.copyWithin(dig, blob + 32, blob + 64);
     } catch (e) {
-      for (const q of [err, blob, dig]) M._free(q);
+      M._free(blob);
       throw e;
     }
+    return Engine._adopt(M, variant, blob, n, M.HEAPU8.slice(blob + 32, blob + 64));
+  }
+
+  /**
+   * The one way to an engine: mc_engine_create taking over `blob` (n bytes from M._malloc, freed
+   * by the core on every path), staged (the first result comes before the Winograd weights
+   * exist). `digest`: the payload's SHA-256 (32 bytes) or null.
+   */
+  static _adopt(M, variant, blob, n, digest) {
+    const lay = layoutOf(M).params;
+    const params = M._malloc(lay.size + 32 + ERR_LEN);   // params, digest, message
+    if (!params) {
+      M._free(blob);
+      throw new Error('out of memory while loading the model');
+    }
+    const dig = params + lay.size, err = dig + 32;
     let ptr = 0;
     try {
-      // takes the buffer over; staged: the first result comes before the Winograd weights exist
-      ptr = (M._mc_engine_create_staged || M._mc_engine_create_adopt)(blob, n, dig, err, ERR_LEN);
-    } catch (e) {
-      const x = new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
-      x.instanceBroken = true;   // the instance is unusable from here on
-      throw x;
+      M.HEAPU8.fill(0, params, params + lay.size);
+      M.HEAPU8[err] = 0;
+      M.HEAPU32[(params + lay.blob) >> 2] = blob;
+      M.HEAPU32[(params + lay.blob_len) >> 2] = n;
+      if (digest) {
+        M.HEAPU8.set(digest, dig);
+        M.HEAPU32[(params + lay.payload_sha256) >> 2] = dig;
+      }
+      M.HEAP32[(params + lay.adopt) >> 2] = 1;
+      M.HEAP32[(params + lay.staged) >> 2] = 1;
+      try {
+        ptr = M._mc_engine_create(params, err, ERR_LEN);
+      } catch (e) {
+        const x = new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
+        x.instanceBroken = true;   // the instance is unusable from here on
+        throw x;
+      }
+      if (!ptr) throw new Error(`model rejected: ${cString(M, err) || 'unknown reason'}`);
+    } finally {
+      try { M._free(params); } catch { /* instance already aborted */ }
     }
-    const msg = cString(M, err);
-    M._free(dig);
-    M._free(err);
-    if (!ptr) throw new Error(`model rejected: ${msg || 'unknown reason'}`);
     const engine = new Engine(M, ptr, variant);
-    engine.staged = !!M._mc_engine_create_staged;
+    engine.staged = true;
     return engine;
   }
 
@@ -446,7 +239,7 @@ export class Engine {
     const todo = images.map((img, i) => i).filter((i) => !out[i]);
     if (todo.length > this.batchCapacity) throw new Error(`batch of ${todo.length} images: this engine takes ${this.batchCapacity}`);
     if (!todo.length) return out;
-    const M = this.M, n = todo.length, RES = 20;   // sizeof(mc_result)
+    const M = this.M, n = todo.length, RES = this.layout.result.size;
     const t0 = performance.now();
     // one block: pixel pointers, widths, heights, status (int32 each), results; then the pixels
     const arrays = M._malloc(n * (4 * 4 + RES));
@@ -506,8 +299,6 @@ export class Engine {
     checkPixels(img.data, img.width, img.height, 4);
     const M = this.M;
     if (!this.field) {
-      const lay = [0, 1, 2, 3, 4, 5, 6].map((i) => M._mc_web_field_layout(i));
-      if (lay.join() !== '224,16,28,32,48,32,44') throw new Error(`unexpected mc_field layout ${lay.join()}`);
       this.field = M._mc_field_create();
       if (!this.field) throw new Error('out of memory for the cell finder');
     }
@@ -587,35 +378,41 @@ export class Engine {
 
   _fieldResult(width, height, n, ms) {
     const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32;
-    const s = M._mc_field_summary_of(this.field) >> 2;
+    const C = this.layout.cell, S = this.layout.summary;
+    const s = M._mc_field_summary_of(this.field);
     const cells = [];
     const base = M._mc_field_cells(this.field);
+    const outline = (C.size - C.outline) >> 2;   // the last field: 2 * MC_OUTLINE_POINTS floats
     for (let i = 0; i < n; i++) {
-      const c = (base + 224 * i) >> 2;
-      const status = STATUSES[i32[c + 4]] || 'debris';
+      const c = base + C.size * i;
+      const at = (field) => (c + C[field]) >> 2;
+      const status = STATUSES[i32[at('status')]] || 'debris';
       const counted = status === 'counted';
       cells.push({
-        index: i, x: i32[c], y: i32[c + 1], w: i32[c + 2], h: i32[c + 3], status,
-        label: counted ? (i32[c + 5] === 1 ? 'Parasitized' : 'Uninfected') : null,
-        band: counted ? (BANDS[i32[c + 6]] || 'uncertain') : null,
-        pParasitized: counted ? f32[c + 7] : null,
-        outline: Array.from(f32.subarray(c + 8, c + 8 + 48), (v) => Math.round(v * 10) / 10),
+        index: i, x: i32[at('x')], y: i32[at('y')], w: i32[at('w')], h: i32[at('h')], status,
+        label: counted ? (i32[at('label')] === 1 ? 'Parasitized' : 'Uninfected') : null,
+        band: counted ? (BANDS[i32[at('band')]] || 'uncertain') : null,
+        pParasitized: counted ? f32[at('p_parasitized')] : null,
+        outline: Array.from(f32.subarray(at('outline'), at('outline') + outline), (v) => Math.round(v * 10) / 10),
       });
     }
+    const int = (field) => i32[(s + S[field]) >> 2], flt = (field) => f32[(s + S[field]) >> 2];
     return {
-      mode: 'field', width, height, regions: i32[s], counted: i32[s + 1], parasitized: i32[s + 2],
-      uncertain: i32[s + 3],
-      excluded: { border: i32[s + 4], white: i32[s + 5], debris: i32[s + 6], clump: i32[s + 7] },
-      parasitemia: f32[s + 8], ci95: [f32[s + 9], f32[s + 10]], cellDiameter: f32[s + 11], ms, cells,
+      mode: 'field', width, height, regions: int('regions'), counted: int('counted'),
+      parasitized: int('parasitized'), uncertain: int('uncertain'),
+      excluded: { border: int('border'), white: int('white'), debris: int('debris'), clump: int('clump') },
+      parasitemia: flt('parasitemia'), ci95: [flt('ci95_lo'), flt('ci95_hi')],
+      cellDiameter: flt('cell_diameter'),
+      ms, cells,
     };
   }
 
   _result(r, camPtr, width, height, ms, batch) {
-    const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32;
-    const logits = [f32[r >> 2], f32[(r >> 2) + 1]];
-    const pParasitized = f32[(r + 8) >> 2];
-    const labelIndex = i32[(r + 12) >> 2];
-    const bandIndex = i32[(r + 16) >> 2];
+    const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32, R = this.layout.result;
+    const logits = [f32[(r + R.logits) >> 2], f32[((r + R.logits) >> 2) + 1]];
+    const pParasitized = f32[(r + R.p_parasitized) >> 2];
+    const labelIndex = i32[(r + R.label) >> 2];
+    const bandIndex = i32[(r + R.band) >> 2];
     const S = this.size;
     const cam = camPtr ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice() : new Float32Array(0);
     return {
@@ -627,7 +424,7 @@ export class Engine {
 
   /**
    * A staged engine (made for the quickest first result: its Winograd weights deferred,
-   * mc_engine_create_staged) makes what it deferred. classify calls do it themselves before
+   * mc_engine_params.staged) makes what it deferred. classify calls do it themselves before
    * the engine's second classification; results are the same before and after.
    */
   finish() {
@@ -679,129 +476,3 @@ export async function loadEngine({ assets, baseUrl, modelBytes, prefer = 'auto',
   return Engine.create(M, modelBytes, variant, await digest);
 }
 
-/**
- * Fetch, verify, compile and instantiate the wasm module that fits this machine, before the
- * model is there (the page starts it while the model downloads). Resolves {M, variant}.
- * `prefer`: 'auto' | 'simd' | 'nosimd'; falls back to the scalar module if SIMD fails to start.
- */
-export async function startModule({ assets, baseUrl, prefer = 'auto', wasmBytes = null }) {
-  const order = prefer === 'nosimd' ? ['nosimd']
-    : prefer === 'simd' ? ['simd']
-      : simdSupported() ? ['simd', 'nosimd'] : ['nosimd'];
-  let lastErr;
-  for (const variant of order) {
-    const a = assets.wasm[variant];
-    try {
-      const wasm = wasmBytes && wasmBytes[variant] ||
-        await compileVerified(new URL(a.wasm, baseUrl).href, a.sha256, 'wasm module');
-      return { M: await instantiateModule(new URL(a.js, baseUrl).href, wasm), variant };
-    } catch (e) {
-      lastErr = new Error(`could not start the ${variant} engine: ${e.message || e}`);
-    }
-  }
-  throw lastErr;
-}
-
-/**
- * Decode an image with the browser: Blob/File, ImageBitmap, ImageData or {data,width,height}.
- * Returns {data: Uint8ClampedArray RGBA, width, height}. Never premultiplies, never converts colour
- * spaces, so the core sees the file's own pixel values; applies the EXIF orientation.
- * A file is first held to the input policy (image-input.js, docs/INPUT.md): told what it is from
- * its first bytes (not its name or declared type), refused with a message that says what it is
- * and why (not a PNG, JPEG, BMP or WebP image; animated; CMYK; over the core's size limits, read
- * from the header before anything is decoded; empty), and a decoding failure says corrupt or
- * truncated. Images with an alpha channel are decoded with WebCodecs' ImageDecoder where there is
- * one: a 2D canvas stores premultiplied pixels, which would change the colour of every pixel that
- * is not opaque, while the native CLI reads the stored RGB and ignores alpha.
- */
-export async function decodeImage(input, name = 'image') {
-  if (input && typeof input === 'object' && 'data' in input && 'width' in input && 'height' in input &&
-      !(typeof Blob !== 'undefined' && input instanceof Blob)) {
-    return { data: input.data, width: input.width, height: input.height };
-  }
-  const fail = (msg) => new Error(`${name}: ${msg}`);
-  const isBitmap = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap;
-  if (isBitmap) {
-    const tooBig = sizeProblem(input.width, input.height);
-    if (tooBig) throw fail(tooBig);
-    return pixelsOf(input);
-  }
-  if (!(typeof Blob !== 'undefined' && input instanceof Blob)) {
-    throw fail('unsupported input (expected a Blob, File, ImageBitmap or ImageData)');
-  }
-  if (input.size === 0) throw fail('empty file (0 bytes)');
-  if (input.size > MAX_FILE_BYTES) {
-    throw fail(`file too large (${input.size} bytes; limit ${MAX_FILE_BYTES / (1024 * 1024)} MiB)`);
-  }
-  // the header: 64 KiB, more while it goes on (a JPEG's EXIF and ICC segments come first)
-  let head, info;
-  for (let n = Math.min(input.size, 65536); ; n = Math.min(input.size, n * 8)) {
-    head = new Uint8Array(await input.slice(0, n).arrayBuffer());
-    info = sniffImage(head, input.size);
-    if (!info.needMore || n >= input.size || n >= 16 * 1024 * 1024) break;
-  }
-  const refused = policyProblem(info, head);
-  if (refused) throw fail(refused);
-  let img = null;
-  if (info.alpha) img = await decodeUnpremultiplied(input, info);   // null: not here, or not this one
-  if (!img) {
-    let bitmap;
-    try {
-      bitmap = await createImageBitmap(input, {
-        colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image',
-      });
-    } catch {
-      const tail = new Uint8Array(await input.slice(Math.max(0, input.size - 64)).arrayBuffer());
-      throw fail(decodeFailure(info, tail));
-    }
-    try {
-      const tooBig = sizeProblem(bitmap.width, bitmap.height);
-      if (tooBig) throw fail(tooBig);
-      img = pixelsOf(bitmap);
-    } finally {
-      bitmap.close();
-    }
-  }
-  return img;
-}
-
-function pixelsOf(bitmap) {
-  const { width, height } = bitmap;
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
-  ctx.drawImage(bitmap, 0, 0);
-  const img = ctx.getImageData(0, 0, width, height);
-  return { data: img.data, width, height };
-}
-
-/**
- * The stored RGBA of an image with an alpha channel, not premultiplied (ImageDecoder with
- * premultiplyAlpha 'none'), or null where that cannot be had (no ImageDecoder, a type or pixel
- * format it does not give, a frame with an orientation to apply): the caller then decodes
- * through a canvas.
- */
-async function decodeUnpremultiplied(blob, info) {
-  const type = { png: 'image/png', webp: 'image/webp', bmp: 'image/bmp' }[info.kind];
-  if (!type || typeof ImageDecoder === 'undefined') return null;
-  let dec = null, frame = null;
-  try {
-    if (!(await ImageDecoder.isTypeSupported(type))) return null;
-    dec = new ImageDecoder({ data: await blob.arrayBuffer(), type, premultiplyAlpha: 'none',
-                             colorSpaceConversion: 'none' });
-    frame = (await dec.decode({ frameIndex: 0 })).image;
-    const w = frame.codedWidth, h = frame.codedHeight;
-    const swap = { RGBA: false, RGBX: false, BGRA: true, BGRX: true }[frame.format];
-    if (swap === undefined || frame.rotation || frame.flip || w !== frame.displayWidth || h !== frame.displayHeight) return null;
-    if (sizeProblem(w, h)) return null;
-    const data = new Uint8ClampedArray(w * h * 4);
-    await frame.copyTo(data);
-    if (swap) for (let i = 0; i < data.length; i += 4) { const r = data[i + 2]; data[i + 2] = data[i]; data[i] = r; }
-    if (frame.format.endsWith('X')) for (let i = 3; i < data.length; i += 4) data[i] = 255;
-    return { data, width: w, height: h };
-  } catch {
-    return null;   // decoded again through a canvas, which says what is wrong
-  } finally {
-    if (frame) frame.close();
-    if (dec) dec.close();
-  }
-}

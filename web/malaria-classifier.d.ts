@@ -140,7 +140,10 @@ export interface ClassifierInfo {
   size: number;
   variant: 'simd' | 'nosimd';
   labels: [string, string];
+  /** Workers classifying (0: the engine runs on the calling thread). */
   workers: number;
+  /** Images one pass of an engine takes (8 for an int8 model, 1 for f32/f16). */
+  batch: number;
   /** Where the model bytes came from. */
   modelSource: 'network' | 'local copy' | 'bytes';
   /** Set when no Worker could start and the engine runs on the calling thread. */
@@ -157,6 +160,9 @@ export declare class MalariaClassifier extends EventTarget {
   readonly metadata: Record<string, unknown>;
   /** How many images can be classified at the same time (the number of workers). */
   readonly concurrency: number;
+  /** classify() calls to keep in flight for full speed on many images: per Worker, one batch
+   *  (`info.batch`) plus two being decoded or answered meanwhile; 2 on the calling thread. */
+  readonly inFlight: number;
   /** Rejects with an Error naming the problem (the input policy, docs/INPUT.md: not a PNG,
    *  JPEG, BMP or WebP image and what it is instead, multi-frame, CMYK, too large with the
    *  limits, empty, corrupt or truncated; the core's refusals; "this image stopped the

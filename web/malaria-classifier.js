@@ -31,16 +31,16 @@
 // event). The classifier is an EventTarget: a `worker` event (detail {state: 'lost' | 'restarted'
 // | 'failed', reason, retried, rejected, workers}) tells the page.
 import {
-  loadManifest, fetchVerified, startModule, Engine, payloadDigest, manifestCheckedDigest,
-  decodeImage, checkBytes, readModelCopy, writeModelCopy, dropModelCopy,
-} from './engine.js';
+  loadManifest, fetchVerified, startModule, payloadDigest, manifestCheckedDigest, checkBytes,
+} from './assets.js';
+import { Engine } from './engine.js';
+import { decodeImage } from './image-decode.js';
+import { readModelCopy, writeModelCopy, dropModelCopy } from './model-copy.js';
 
 const DEFAULT_MANIFEST = new URL('./asset-manifest.json', import.meta.url);
 
 // One Worker per core, up to 4: the page's own thread only hands files over and draws, so it
-// needs no core of its own (BENCHMARKS.md: on 2 cores two Workers classified 233-235 cells/s
-// against 120-168 for one, in the same minutes). Embedders that want to stay lighter pass
-// `workers` (the widget takes 1).
+// needs no core of its own. Embedders that want to stay lighter pass `workers` (the widget: 1).
 function defaultWorkers() {
   const n = (typeof navigator !== 'undefined' && navigator.hardwareConcurrency) || 2;
   return Math.max(1, Math.min(4, n));
@@ -185,7 +185,7 @@ export class MalariaClassifier extends EventTarget {
     const isShipped = !options.modelBytes && modelUrl === shipped;
     const expected = options.sha256 || (isShipped ? assets.model.sha256 : null);
     // the shipped blob, checked whole against our own manifest: its preamble's payload digest
-    // can stand in for a second hash (engine.js manifestCheckedDigest)
+    // can stand in for a second hash (assets.js manifestCheckedDigest)
     const trustPreamble = isShipped && !options.sha256 && !!expected;
     const copyKey = options.localCopy && isShipped && expected ? expected.toLowerCase() : null;
     let c = new MalariaClassifier();
@@ -298,7 +298,8 @@ export class MalariaClassifier extends EventTarget {
       this._engine = Engine.create(M, modelBytes, variant, digest);
       this._checksum = this._engine.checksum;
       this.info = { metadata: this._engine.metadata, size: this._engine.size,
-                    variant: this._engine.variant, labels: this._engine.labels, workers: 0 };
+                    variant: this._engine.variant, labels: this._engine.labels,
+                    batch: this._engine.batchCapacity, workers: 0 };
       return;
     }
     // the payload is hashed once here, not once per Worker

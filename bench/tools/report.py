@@ -210,7 +210,7 @@ def table(res, native):
                      "(p10–p90) in ms. Pool, cold start, bytes and memory: one fresh browser per scenario.")
         lines.append("")
     lines.append("| engine | weights | batch-1 median, 1 thread | batch-1 median, 2 threads | GFLOP/s (1 thread) | "
-                 f"throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (cached): no automation / Playwright attached | "
+                 "throughput 1 thread | 2 threads | 2 Workers | cold start, first visit | repeat visit (cached): no automation / Playwright attached | "
                  "bytes before first result (raw / gzip) | wasm memory | renderer peak RSS | measureUserAgentSpecificMemory* | logits vs PyTorch |")
     lines.append("|" + "---|" * 15)
     for e in eng:

@@ -65,26 +65,32 @@ const names = wasmNames(path.join(dir, 'malaria-simd.wasm'));
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 const q = new URLSearchParams(location.search), t0 = performance.now(), m = {};
 const mark = (k) => { m[k] = +(performance.now() - t0).toFixed(1); };
-const [{ default: factory }, wasm, bytes] = await Promise.all([
-  import('./malaria-simd.mjs'), WebAssembly.compileStreaming(fetch('malaria-simd.wasm')),
+const [{ default: factory }, { layoutOf }, wasm, bytes] = await Promise.all([
+  import('./malaria-simd.mjs'), import('./web/engine.js'), WebAssembly.compileStreaming(fetch('malaria-simd.wasm')),
   fetch('model.mcb').then((r) => r.arrayBuffer()).then((b) => new Uint8Array(b))]);
 mark('loaded');
 const M = await factory({ instantiateWasm: (imp, rcv) => { WebAssembly.instantiate(wasm, imp).then((i) => rcv(i, wasm)); return {}; }, print() {}, printErr() {} });
 mark('instantiated');
-const err = M._malloc(512), p = M._malloc(bytes.length), d = M._malloc(32);
+const L = layoutOf(M).params;   // mc_engine_params: the blob taken over, its digest from the preamble
+const err = M._malloc(512), p = M._malloc(bytes.length), d = M._malloc(32), par = M._malloc(L.size);
 M.HEAPU8.fill(0, err, err + 512); M.HEAPU8.set(bytes, p); M.HEAPU8.copyWithin(d, p + 32, p + 64);
+M.HEAPU8.fill(0, par, par + L.size);
+M.HEAPU32[(par + L.blob) >> 2] = p; M.HEAPU32[(par + L.blob_len) >> 2] = bytes.length;
+M.HEAPU32[(par + L.payload_sha256) >> 2] = d; M.HEAP32[(par + L.adopt) >> 2] = 1;
 mark('copied');
-const e = M._mc_engine_create_adopt(p, bytes.length, d, err, 512);
+const e = M._mc_engine_create(par, err, 512);
 if (!e) throw new Error('model rejected');
 mark('created');
 const S = M._mc_input_size(e), px = M._malloc(S * S * 4), res = M._malloc(32);
 for (let i = 0; i < Number(q.get('n')); i++) { M._mc_classify_rgba(e, px, S, S, 4, res, err, 512); if (i < 3) mark('classify' + i); }
 window.DONE = m;
 </script>`;
-const TYPES = { '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+const WEB = path.join(path.dirname(new URL(import.meta.url).pathname), '../../web');   // engine.js and its imports
 const server = http.createServer((req, res) => {
   const p = new URL(req.url, 'http://x').pathname;
-  const file = p === '/model.mcb' ? model : path.join(dir, path.basename(p));
+  const file = p === '/model.mcb' ? model
+    : p.startsWith('/web/') ? path.join(WEB, path.basename(p)) : path.join(dir, path.basename(p));
   if (p === '/blank') { res.writeHead(200, { 'Content-Type': 'text/html' }); return res.end('<!doctype html>'); }
   if (p === '/' || p === '/index.html') { res.writeHead(200, { 'Content-Type': 'text/html' }); return res.end(PAGE); }
   if (!fs.existsSync(file)) { res.writeHead(404); return res.end(); }

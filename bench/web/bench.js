@@ -41,7 +41,7 @@ async function measureUA() {
     const r = await Promise.race([performance.measureUserAgentSpecificMemory(),
       new Promise((res) => setTimeout(() => res(null), 15000))]);
     return r ? r.bytes : null;
-  } catch (e) { return null; }
+  } catch { return null; }
 }
 
 async function main() {

@@ -355,6 +355,19 @@ std::unique_ptr<mc::Engine> make_engine_(const std::vector<uint8_t>& blob,
 
 }  // namespace
 
+// The C API's one constructor with these fields set (the others zero, the defaults).
+static mc_engine* c_create_(const uint8_t* blob, size_t blob_len, char* err, size_t err_len,
+                            const uint8_t* payload_sha256 = nullptr, int32_t adopt = 0,
+                            int32_t staged = 0) {
+  mc_engine_params p = {};
+  p.blob = blob;
+  p.blob_len = blob_len;
+  p.payload_sha256 = payload_sha256;
+  p.adopt = adopt;
+  p.staged = staged;
+  return mc_engine_create(&p, err, err_len);
+}
+
 TEST_CASE("engine: golden logits of PyTorch (f32, <= 1e-3)", "[engine]") {
   Golden_ g;
   REQUIRE(load_golden_(&g));
@@ -605,7 +618,7 @@ TEST_CASE("engine: bad inputs and bad blobs give clear errors", "[engine]") {
 TEST_CASE("engine: C API", "[engine]") {
   const auto blob = mc_test::synthetic_blob(64, "f32", 10);
   char err[256];
-  mc_engine* e = mc_engine_create(blob.data(), blob.size(), err, sizeof err);
+  mc_engine* e = c_create_(blob.data(), blob.size(), err, sizeof err);
   REQUIRE(e);
   CHECK(mc_input_size(e) == 64);
   CHECK(std::string(mc_metadata_json(e)).find("\"architecture\":\"resnet18\"") !=
@@ -637,10 +650,13 @@ TEST_CASE("engine: C API", "[engine]") {
   mc_engine_destroy(e);
 
   const uint8_t html[] = "<html><body>404</body></html>";
-  CHECK(mc_engine_create(html, sizeof html - 1, err, sizeof err) == nullptr);
+  CHECK(c_create_(html, sizeof html - 1, err, sizeof err) == nullptr);
   CHECK(std::string(err).find("HTML") != std::string::npos);
-  CHECK(mc_engine_create(nullptr, 0, err, sizeof err) == nullptr);
-  CHECK(mc_engine_create(html, sizeof html - 1, tiny, 1) == nullptr);
+  CHECK(c_create_(nullptr, 0, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == "not a model blob: the file is empty");
+  CHECK(mc_engine_create(nullptr, err, sizeof err) == nullptr);
+  CHECK(std::string(err) == "null engine params");
+  CHECK(c_create_(html, sizeof html - 1, tiny, 1) == nullptr);
   CHECK(tiny[0] == '\0');
   mc_engine_destroy(nullptr);
 }
@@ -651,13 +667,13 @@ TEST_CASE("engine: a payload digest computed by the host replaces the reader's h
   char err[256];
   uint8_t d[32];
   mc::sha256(blob.data() + 64, blob.size() - 64, d);  // what the page computes with WebCrypto
-  mc_engine* e = mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err);
+  mc_engine* e = c_create_(blob.data(), blob.size(), err, sizeof err, d);
   REQUIRE(e);
   mc_result a, b;
   std::vector<uint8_t> px(64 * 64 * 4, 77);
   REQUIRE(mc_classify_rgba(e, px.data(), 64, 64, 4, &a, err, sizeof err) == 0);
   mc_engine_destroy(e);
-  e = mc_engine_create_digest(blob.data(), blob.size(), nullptr, err, sizeof err);  // hashes itself
+  e = c_create_(blob.data(), blob.size(), err, sizeof err, nullptr);  // hashes itself
   REQUIRE(e);
   REQUIRE(mc_classify_rgba(e, px.data(), 64, 64, 4, &b, err, sizeof err) == 0);
   CHECK(a.logits[0] == b.logits[0]);
@@ -667,15 +683,15 @@ TEST_CASE("engine: a payload digest computed by the host replaces the reader's h
       "checksum mismatch: the SHA-256 of the payload does not match the preamble (corrupted file?)";
   // a wrong digest is refused exactly like a wrong payload
   d[5] ^= 1;
-  CHECK(mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err) == nullptr);
+  CHECK(c_create_(blob.data(), blob.size(), err, sizeof err, d) == nullptr);
   CHECK(std::string(err) == mismatch);
   // a corrupted payload hashed honestly by the host is refused too
   blob[blob.size() - 100] ^= 0x40;
   mc::sha256(blob.data() + 64, blob.size() - 64, d);
-  CHECK(mc_engine_create_digest(blob.data(), blob.size(), d, err, sizeof err) == nullptr);
+  CHECK(c_create_(blob.data(), blob.size(), err, sizeof err, d) == nullptr);
   CHECK(std::string(err) == mismatch);
   // the structural checks before the checksum still run first
-  CHECK(mc_engine_create_digest(blob.data(), 40, d, err, sizeof err) == nullptr);
+  CHECK(c_create_(blob.data(), 40, err, sizeof err, d) == nullptr);
   CHECK(std::string(err).find("truncated") == 0);
 }
 
@@ -925,7 +941,7 @@ TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns 
   CHECK_FALSE(mc::Engine::create_adopt(nullptr, 10, &err));
 }
 
-TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success and on failure",
+TEST_CASE("C API: an adopting mc_engine_create frees the buffer it takes, on success and on failure",
           "[engine]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
@@ -940,17 +956,17 @@ TEST_CASE("C API: mc_engine_create_adopt frees the buffer it takes, on success a
   };
   char err[256];
   mc_engine* ok =
-      mc_engine_create_adopt(take(blob.size(), 0), blob.size(), nullptr, err, sizeof err);
+      c_create_(take(blob.size(), 0), blob.size(), err, sizeof err, nullptr, 1);
   REQUIRE(ok);
   CHECK(std::string(err).empty());
   CHECK(mc_input_size(ok) > 0);
   mc_engine_destroy(ok);  // frees the adopted buffer (LeakSanitizer would report it otherwise)
-  CHECK_FALSE(mc_engine_create_adopt(take(blob.size(), 1), blob.size(), nullptr, err, sizeof err));
+  CHECK_FALSE(c_create_(take(blob.size(), 1), blob.size(), err, sizeof err, nullptr, 1));
   CHECK(std::string(err).find("checksum mismatch") != std::string::npos);
-  CHECK_FALSE(mc_engine_create_adopt(take(100, 0), 100, nullptr, err, sizeof err));
+  CHECK_FALSE(c_create_(take(100, 0), 100, err, sizeof err, nullptr, 1));
   CHECK(std::strlen(err) > 0);
   CHECK_FALSE(
-      mc_engine_create_adopt(static_cast<uint8_t*>(std::malloc(8)), 0, nullptr, err, sizeof err));
+      c_create_(static_cast<uint8_t*>(std::malloc(8)), 0, err, sizeof err, nullptr, 1));
   CHECK(std::string(err).find("empty") != std::string::npos);
 }
 
@@ -1024,7 +1040,7 @@ TEST_CASE("engine: a staged engine gives the results of a whole one, before and 
   }
 }
 
-TEST_CASE("C API: mc_engine_create_staged and mc_engine_finish", "[engine]") {
+TEST_CASE("C API: a staged mc_engine_create and mc_engine_finish", "[engine]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
   std::string e;
@@ -1037,29 +1053,36 @@ TEST_CASE("C API: mc_engine_create_staged and mc_engine_finish", "[engine]") {
     return p;
   };
   char err[256];
-  mc_engine* a = mc_engine_create_adopt(take(0), blob.size(), nullptr, err, sizeof err);
-  mc_engine* s = mc_engine_create_staged(take(0), blob.size(), nullptr, err, sizeof err);
+  mc_engine* a = c_create_(take(0), blob.size(), err, sizeof err, nullptr, 1);
+  mc_engine* s = c_create_(take(0), blob.size(), err, sizeof err, nullptr, 1, 1);
+  mc_engine* c = c_create_(blob.data(), blob.size(), err, sizeof err, nullptr, 0, 1);  // copied
   REQUIRE(a);
   REQUIRE(s);
+  REQUIRE(c);
   std::vector<uint8_t> px(64 * 64 * 4);
   for (size_t i = 0; i < px.size(); ++i) px[i] = uint8_t(i * 13 + (i >> 6));
-  mc_result ra, rs;
+  mc_result ra, rs, rc;
   for (int round = 0; round < 2; ++round) {
     REQUIRE(mc_classify_rgba(a, px.data(), 64, 64, 4, &ra, err, sizeof err) == 0);
     REQUIRE(mc_classify_rgba(s, px.data(), 64, 64, 4, &rs, err, sizeof err) == 0);
+    REQUIRE(mc_classify_rgba(c, px.data(), 64, 64, 4, &rc, err, sizeof err) == 0);
     CHECK(ra.logits[0] == rs.logits[0]);
     CHECK(ra.logits[1] == rs.logits[1]);
+    CHECK(ra.logits[0] == rc.logits[0]);
+    CHECK(ra.logits[1] == rc.logits[1]);
     CHECK(mc_engine_finish(s, err, sizeof err) == 0);
     CHECK(std::string(err).empty());
+    CHECK(mc_engine_finish(c, err, sizeof err) == 0);
   }
   CHECK(mc_engine_finish(a, err, sizeof err) == 0);  // a whole engine: nothing to do
   CHECK(mc_engine_finish(nullptr, err, sizeof err) == -1);
   CHECK(std::string(err).find("null") != std::string::npos);
-  CHECK_FALSE(mc_engine_create_staged(take(1), blob.size(), nullptr, err, sizeof err));
+  CHECK_FALSE(c_create_(take(1), blob.size(), err, sizeof err, nullptr, 1, 1));
   CHECK(std::string(err).find("checksum mismatch") != std::string::npos);
-  CHECK_FALSE(mc_engine_create_staged(nullptr, 0, nullptr, err, sizeof err));
+  CHECK_FALSE(c_create_(nullptr, 0, err, sizeof err, nullptr, 1, 1));
   mc_engine_destroy(a);
   mc_engine_destroy(s);
+  mc_engine_destroy(c);
 }
 
 TEST_CASE("engine: classify_batch gives each image what classify gives it alone, bit for bit",
@@ -1161,7 +1184,7 @@ TEST_CASE("engine: classify_batch gives each image what classify gives it alone,
 
   // C API: the same through mc_classify_batch_rgba
   char cerr[256];
-  mc_engine* ce = mc_engine_create(blob.data(), blob.size(), cerr, sizeof cerr);
+  mc_engine* ce = c_create_(blob.data(), blob.size(), cerr, sizeof cerr);
   REQUIRE(ce);
   CHECK(mc_batch_capacity(ce) == mc::kMaxBatch);
   const uint8_t* cpx[3] = {imgs[0].pixels.data(), imgs[1].pixels.data(), imgs[2].pixels.data()};

@@ -235,7 +235,10 @@ TEST_CASE("explain: bad inputs give messages", "[explain]") {
 TEST_CASE("explain: the C API gives explain()'s map, result and peak", "[explain]") {
   const std::vector<uint8_t> blob = mc_test::synthetic_blob(32, "f32", 13);
   char err[256];
-  mc_engine* h = mc_engine_create(blob.data(), blob.size(), err, sizeof err);
+  mc_engine_params params = {};
+  params.blob = blob.data();
+  params.blob_len = blob.size();
+  mc_engine* h = mc_engine_create(&params, err, sizeof err);
   REQUIRE(h);
   std::vector<uint8_t> rgba(size_t(36) * 36 * 4, 0);
   for (int y = 4; y < 32; ++y)

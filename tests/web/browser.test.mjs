@@ -631,7 +631,7 @@ window.sent = true;`);
         out.payload = await msg(() => MalariaClassifier.create({ modelBytes: bad, workers: 1 }));
         out.payloadInline = await msg(() => MalariaClassifier.create({ modelBytes: bad, inline: true }));
         // a streamed wasm module whose bytes do not match the manifest is never used
-        const { compileVerified } = await import('./engine.js');
+        const { compileVerified } = await import('./assets.js');
         const man = await (await fetch('asset-manifest.json')).json();
         out.wasm = await msg(() => compileVerified(man.wasm.simd.wasm, 'f'.repeat(64)));
         out.wasmOk = (await compileVerified(man.wasm.simd.wasm, man.wasm.simd.sha256)) instanceof WebAssembly.Module;
@@ -715,7 +715,8 @@ window.sent = true;`);
       const page = await openSite(ctx);   // the page creates its classifier with localCopy: true
       const r = await page.evaluate(async (cell) => {
         const { MalariaClassifier } = await import('./malaria-classifier.js');
-        const { readModelCopy, writeModelCopy, sha256Hex } = await import('./engine.js');
+        const { readModelCopy, writeModelCopy } = await import('./model-copy.js');
+        const { sha256Hex } = await import('./assets.js');
         const sha = (await (await fetch('asset-manifest.json')).json()).model.sha256;
         const out = {};
         let copy = null;   // the page writes it after its engine started

@@ -11,6 +11,7 @@ export function register({ buildDir, nativeCli }) {
   registerExplain({ buildDir, nativeCli });   // the heat map (explain.test.mjs)
   const { site, manifest, modelPath } = siteInfo(buildDir);
   const engineUrl = pathToFileURL(path.join(REPO, 'web/engine.js')).href;
+  const assetsUrl = pathToFileURL(path.join(REPO, 'web/assets.js')).href;
   const cells = fixtureCells();
 
   for (const variant of ['simd', 'nosimd']) {
@@ -22,7 +23,7 @@ export function register({ buildDir, nativeCli }) {
         modelBytes: fs.readFileSync(modelPath),
       });
       assert(engine.variant === variant, `engine variant ${engine.variant}`);
-      // staged (mc_engine_create_staged): the first cell before the Winograd weights exist,
+      // staged (mc_engine_params.staged): the first cell before the Winograd weights exist,
       // the others after (finish() before the second call); all must match the native CLI
       assert(engine.staged === true, 'the engine starts staged');
       const native = nativeClassify(nativeCli, modelPath, cells.map((c) => c.path));
@@ -42,8 +43,8 @@ export function register({ buildDir, nativeCli }) {
       assert(engine.staged === false, 'finished before its second classification');
       const labels = new Set(cells.map((c) => native.get(path.basename(c.path)).label));
       assert(labels.size >= 1, 'labels seen');
-      // the XXH64 that a local copy of the model records (web/engine.js checksum64): the
-      // published value of "abc", and the engine's own record of the model bytes
+      // the XXH64 that a local copy of the model records (engine.js checksum64; model-copy.js):
+      // the published value of "abc", and the engine's own record of the model bytes
       const { checksum64 } = await import(engineUrl);
       const M = engine.M, q = M._malloc(3);
       M.HEAPU8.set([97, 98, 99], q);
@@ -60,7 +61,8 @@ export function register({ buildDir, nativeCli }) {
   }
 
   test('wasm under Node: a bad blob and a bad image are rejected with the core\'s message', async () => {
-    const { loadEngine, Engine, instantiateModule } = await import(engineUrl);
+    const { loadEngine, Engine } = await import(engineUrl);
+    const { instantiateModule } = await import(assetsUrl);
     const a = manifest.wasm.nosimd;
     const M = await instantiateModule(pathToFileURL(path.join(site, a.js)).href, fs.readFileSync(path.join(site, a.wasm)));
     let msg = '';
@@ -179,6 +181,15 @@ export function register({ buildDir, nativeCli }) {
       assert(list.includes(f), `precache list has ${f}`);
     }
     for (const f of list) if (f !== './') assert(fs.existsSync(path.join(site, f)), `precached file exists: ${f}`);
+    // every module a precached script imports is precached too (offline, a missing one breaks
+    // the page): web/tools/build-site.mjs STATIC must list each new module
+    for (const f of list.filter((x) => x.endsWith('.js'))) {
+      const src = fs.readFileSync(path.join(site, f), 'utf8');
+      for (const m of src.matchAll(/\bfrom\s+'\.\/([\w.-]+\.js)'|\bimport\(\s*'\.\/([\w.-]+\.js)'\s*\)/g)) {
+        const dep = m[1] || m[2];
+        assert(list.includes(dep), `${f} imports ${dep}, which is not precached`);
+      }
+    }
     const html = fs.readFileSync(path.join(site, 'index.html'), 'utf8');
     assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), 'no inline scripts in index.html');
     assert(!/\sstyle=/.test(html), 'no inline styles in index.html');

@@ -2,7 +2,10 @@
  *
  * Usage:
  *   char err[256];
- *   mc_engine* e = mc_engine_create(blob_bytes, blob_len, err, sizeof err);
+ *   mc_engine_params p = {0};       // zero: the defaults (blob copied, hashed by the core)
+ *   p.blob = blob_bytes;
+ *   p.blob_len = blob_len;
+ *   mc_engine* e = mc_engine_create(&p, err, sizeof err);
  *   if (!e) { fprintf(stderr, "model rejected: %s\n", err); return 2; }
  *   mc_result r;
  *   if (mc_classify_rgba(e, rgba, width, height, 4, &r, err, sizeof err) != 0) { ... }
@@ -10,9 +13,9 @@
  *   const float* cam = mc_cam(e);   // S*S floats of the last classify call
  *   mc_engine_destroy(e);
  *
- * The engine copies nothing it does not need: the blob may be freed after create. All buffers
- * are allocated in create; classify allocates nothing. An engine is not thread-safe: use one
- * per thread / worker.
+ * The engine copies nothing it does not need: the blob may be freed after create (or handed
+ * over: mc_engine_params.adopt). All buffers are allocated in create; classify allocates
+ * nothing. An engine is not thread-safe: use one per thread / worker.
  */
 #ifndef MALARIA_H
 #define MALARIA_H
@@ -33,25 +36,31 @@ typedef struct mc_result {
   int32_t band;           /* MC_BAND_*: p <= lo uninfected, p >= hi parasitized, else uncertain */
 } mc_result;
 
-/* Returns NULL and writes a message naming the failed check into err on a bad blob. */
-mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, size_t err_len);
-/* The same, with the SHA-256 of blob[64, blob_len) (the payload the preamble's checksum covers)
- * computed by the caller, e.g. with WebCrypto, which is several times faster than hashing in
- * wasm: the core compares it with the preamble instead of hashing (a mismatch is rejected with
- * the same message). It must be the digest of exactly these bytes. NULL: as mc_engine_create. */
-mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
-                                   const uint8_t* payload_sha256, char* err, size_t err_len);
-/* The same, taking over `blob`, a buffer from malloc(): the engine frees it (on destroy, or at
- * once when it returns NULL) and reads the weights that run as stored in place instead of
- * copying them (int8: ~8 MB less memory and one copy less at load). */
-mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
-                                  char* err, size_t err_len);
-/* As mc_engine_create_adopt, built for the quickest first result (int8; f32/f16 engines are
- * built whole): the 3x3 convolutions that run as the exact Winograd transform run the direct
- * form on the stored weights until mc_engine_finish(e), so that ~8 MB of transformed weights
- * are neither made nor touched before the first result. Results are bit-identical either way. */
-mc_engine* mc_engine_create_staged(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
-                                   char* err, size_t err_len);
+/* How to build an engine. All-zero fields are the defaults: `mc_engine_params p = {0};` then set
+ * blob and blob_len (as ggml_init(params)). */
+typedef struct mc_engine_params {
+  const uint8_t* blob;            /* the .mcb bytes */
+  size_t blob_len;
+  /* Optional (NULL: the core hashes the payload itself): the SHA-256 of blob[64, blob_len), the
+   * payload the preamble's checksum covers, computed by the caller, e.g. with WebCrypto, which is
+   * several times faster than hashing in wasm. The core compares it with the preamble (a
+   * mismatch is rejected with the same message). It must be the digest of exactly these bytes. */
+  const uint8_t* payload_sha256;
+  /* Nonzero: `blob` is a buffer from malloc() that the engine takes over and frees (on destroy,
+   * or at once when create returns NULL); the weights that run as stored are read in place
+   * instead of copied (int8: ~8 MB less memory and one copy less at load). Zero: the engine
+   * copies what it needs and the caller may free blob after create. */
+  int32_t adopt;
+  /* Nonzero (int8; f32/f16 engines are built whole): built for the quickest first result. The 3x3
+   * convolutions that run as the exact Winograd transform run the direct form on the stored
+   * weights until mc_engine_finish(e), so that ~8 MB of transformed weights are neither made nor
+   * touched before the first result. Results are bit-identical either way. */
+  int32_t staged;
+} mc_engine_params;
+
+/* Returns NULL and writes a message naming the failed check into err on a bad blob (or NULL
+ * params, an empty blob). */
+mc_engine* mc_engine_create(const mc_engine_params* params, char* err, size_t err_len);
 /* Makes what a staged engine deferred and plans its buffers again (allocates: call it between
  * classifications, e.g. once the first result is out). 0 (at once when nothing is deferred),
  * or -1 with a message: out of memory, after which the engine must be destroyed. */
@@ -139,8 +148,8 @@ int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, i
                       int32_t channels, int32_t i, uint8_t* out);
 
 /* XXH64 (seed 0) of data[0, len), written to out[0..8) little-endian: the fast checksum that
- * shows bytes unchanged since a SHA-256 check (the page's local copy of the model, web/engine.js);
- * not a cryptographic hash. */
+ * shows bytes unchanged since a SHA-256 check (the page's local copy of the model,
+ * web/model-copy.js); not a cryptographic hash. */
 void mc_checksum64(const uint8_t* data, size_t len, uint8_t out[8]);
 
 /* ---- Heat map: occlusion, computed on demand for one cell (wasm/src/explain.h) ----

@@ -131,7 +131,7 @@ struct BlobParser_ {
   Blob& b;
   std::string* err;  // the message of the first failed check (may be null)
 
-  // FORMAT.md 6, checks 20 and 21: "header field 'K' is missing or is not T" / "... is invalid:
+  // FORMAT.md 6, checks 21 and 22: "header field 'K' is missing or is not T" / "... is invalid:
   // WHY", with WHY a literal or made by why()
   bool missing(const char* key, const char* what) {
     return fail(err, [&] { return "header field " + q_(key) + " is missing or is not " + what; });

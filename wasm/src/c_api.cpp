@@ -39,20 +39,33 @@ mc_result result_of_(const mc::Prediction& p) {
   return mc_result{{p.logits[0], p.logits[1]}, p.p_parasitized, p.label, p.band};
 }
 
-mc_engine* empty_blob_(char* err, size_t err_len) {
-  copy_err_(err, err_len, "not a model blob: the file is empty");
-  return nullptr;
-}
+}  // namespace
 
-// An engine from make(&message), its message (or the exception's) in err on failure.
-template <typename Make>
-mc_engine* create_(char* err, size_t err_len, Make make) {
+extern "C" {
+
+mc_engine* mc_engine_create(const mc_engine_params* params, char* err, size_t err_len) {
+  if (!params) {
+    copy_err_(err, err_len, "null engine params");
+    return nullptr;
+  }
+  const mc_engine_params p = *params;
+  // an adopted buffer is the engine's from here on, freed on every path
+  uint8_t* owned = p.adopt ? const_cast<uint8_t*>(p.blob) : nullptr;
+  if (!p.blob || p.blob_len == 0) {
+    std::free(owned);
+    copy_err_(err, err_len, "not a model blob: the file is empty");
+    return nullptr;
+  }
   copy_err_(err, err_len, "");
   try {
-    std::string e;
-    std::unique_ptr<mc::Engine> eng = make(&e);
+    std::string msg;
+    std::unique_ptr<mc::Engine> eng =
+        owned ? mc::Engine::create_adopt(owned, p.blob_len, &msg, mc::default_isa(),
+                                         mc::ImageLimits{}, p.payload_sha256, p.staged != 0)
+              : mc::Engine::create(p.blob, p.blob_len, &msg, mc::default_isa(), mc::ImageLimits{},
+                                   p.payload_sha256, p.staged != 0);
     if (!eng) {
-      copy_err_(err, err_len, e.empty() ? "model rejected" : e.c_str());
+      copy_err_(err, err_len, msg.empty() ? "model rejected" : msg.c_str());
       return nullptr;
     }
     mc_engine* h = new mc_engine;
@@ -66,45 +79,6 @@ mc_engine* create_(char* err, size_t err_len, Make make) {
     copy_err_(err, err_len, "unknown error while loading the model");
   }
   return nullptr;
-}
-
-// mc_engine_create_adopt / _staged: the engine takes `blob` over (freed on every path).
-mc_engine* adopt_(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256, bool staged,
-                  char* err, size_t err_len) {
-  if (!blob || blob_len == 0) {
-    std::free(blob);
-    return empty_blob_(err, err_len);
-  }
-  return create_(err, err_len, [&](std::string* e) {
-    return mc::Engine::create_adopt(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{},
-                                    payload_sha256, staged);
-  });
-}
-
-}  // namespace
-
-extern "C" {
-
-mc_engine* mc_engine_create(const uint8_t* blob, size_t blob_len, char* err, size_t err_len) {
-  return mc_engine_create_digest(blob, blob_len, nullptr, err, err_len);
-}
-
-mc_engine* mc_engine_create_digest(const uint8_t* blob, size_t blob_len,
-                                   const uint8_t* payload_sha256, char* err, size_t err_len) {
-  if (!blob || blob_len == 0) return empty_blob_(err, err_len);
-  return create_(err, err_len, [&](std::string* e) {
-    return mc::Engine::create(blob, blob_len, e, mc::default_isa(), mc::ImageLimits{}, payload_sha256);
-  });
-}
-
-mc_engine* mc_engine_create_adopt(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
-                                  char* err, size_t err_len) {
-  return adopt_(blob, blob_len, payload_sha256, false, err, err_len);
-}
-
-mc_engine* mc_engine_create_staged(uint8_t* blob, size_t blob_len, const uint8_t* payload_sha256,
-                                   char* err, size_t err_len) {
-  return adopt_(blob, blob_len, payload_sha256, true, err, err_len);
 }
 
 int32_t mc_engine_finish(mc_engine* e, char* err, size_t err_len) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "fail.h"
 #include "preprocess.h"
 
 namespace mc {
@@ -59,14 +60,10 @@ void explain_peak(const float* map, const uint8_t* rgb, int S, float* peak_x, fl
 
 bool explain(Engine* engine, const uint8_t* pixels, int width, int height, int channels,
              Explanation* out, std::string* err, const ExplainOptions& options) {
-  auto fail = [&](const std::string& m) {
-    if (err) *err = m;
-    return false;
-  };
-  if (!engine || !pixels || !out) return fail("null engine, pixels or result");
+  if (!engine || !pixels || !out) return fail(err, "null engine, pixels or result");
   const int S = engine->input_size();
   const int k = options.patch, s = options.stride;
-  if (k < 1 || k > S || s < 1 || s > k) return fail("occlusion patch must be 1..S and stride 1..patch");
+  if (k < 1 || k > S || s < 1 || s > k) return fail(err, "occlusion patch must be 1..S and stride 1..patch");
   std::vector<uint8_t> x(static_cast<size_t>(S) * S * 3);
   if (!area_resize_u8(pixels, width, height, channels, S, x.data(), ImageLimits{}, err)) return false;
 
@@ -79,7 +76,7 @@ bool explain(Engine* engine, const uint8_t* pixels, int width, int height, int c
     for (int c = 0; c < 3; ++c) sum[c] += x[3 * i + c];
     ++n;
   }
-  if (n == 0) return fail("nothing to explain: no cell in the image (all pixels near black)");
+  if (n == 0) return fail(err, "nothing to explain: no cell in the image (all pixels near black)");
   uint8_t fill[3];
   for (int c = 0; c < 3; ++c) fill[c] = static_cast<uint8_t>((2 * sum[c] + n) / (2 * n));
 
@@ -120,7 +117,8 @@ bool explain(Engine* engine, const uint8_t* pixels, int width, int height, int c
     }
     const int got = engine->classify_batch(m, ptr.data(), ws.data(), hs.data(), 3, pred.data(),
                                            errs.data(), err);
-    if (got != m) return fail(got < 0 ? (err ? *err : std::string("classification failed")) : errs[0]);
+    if (got < 0) return false;   // err says why
+    if (got != m) return fail(err, errs[0]);
     for (int j = 0; j < m; ++j) {
       const int idx = b + j;
       if (idx == 0) {

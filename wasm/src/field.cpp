@@ -7,6 +7,8 @@
 #include <cstring>
 #include <utility>
 
+#include "fail.h"
+
 namespace mc {
 
 namespace {
@@ -317,9 +319,10 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   f->width = W; f->height = H;
   if (!check_image_size(W, H, C, lim, err)) return false;
   if (W < 32 || H < 32) {
-    if (err) *err = "image too small for a field: " + std::to_string(W) + "x" + std::to_string(H) +
-                    " (a field needs at least 32x32 pixels)";
-    return false;
+    return fail(err, [&] {
+      return "image too small for a field: " + std::to_string(W) + "x" + std::to_string(H) +
+             " (a field needs at least 32x32 pixels)";
+    });
   }
   std::vector<uint32_t> colsum;
   std::vector<int32_t> seen, comp;
@@ -613,10 +616,7 @@ bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int
                     const ImageLimits& lim, FieldReport* out, std::string* err, const FieldOptions& opt,
                     Field* found) {
   *out = FieldReport{};
-  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C)) {
-    if (err) *err = kGreyField;
-    return false;
-  }
+  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C)) return fail(err, kGreyField);
   if (found && found->width == W && found->height == H) out->field = std::move(*found);
   else if (!finder->find(px, W, H, C, lim, &out->field, err, opt)) return false;
   const Field& f = out->field;
@@ -639,7 +639,7 @@ bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int
     }
     if (e->classify_batch(n, ptr.data(), ws.data(), hs.data(), 3, pred.data(), errs.data(), err) < 0) return false;
     for (int k = 0; k < n; ++k) {
-      if (!errs[k].empty()) { if (err) *err = errs[k]; return false; }
+      if (!errs[k].empty()) return fail(err, errs[k]);
       out->predictions[todo[at + k]] = pred[k];
       out->parasitized += pred[k].band == kBandParasitized;
       out->uncertain += pred[k].band == kBandUncertain;
@@ -652,12 +652,16 @@ bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int
 }
 
 bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* why) {
-  auto no = [&](std::string m) { if (why) *why = std::move(m); return false; };
   if (W < 24 || H < 24)
-    return no("too small for a cell crop (" + std::to_string(W) + "x" + std::to_string(H) +
-              "; a cell crop is at least 24x24 pixels)");
+    return fail(why, [&] {
+      return "too small for a cell crop (" + std::to_string(W) + "x" + std::to_string(H) +
+             "; a cell crop is at least 24x24 pixels)";
+    });
   const double aspect = double(std::max(W, H)) / std::min(W, H);
-  if (aspect > 2.5) return no("too elongated for a single cell (" + std::to_string(W) + "x" + std::to_string(H) + ")");
+  if (aspect > 2.5)
+    return fail(why, [&] {
+      return "too elongated for a single cell (" + std::to_string(W) + "x" + std::to_string(H) + ")";
+    });
   // statistics of the non-black pixels (the cell; the crop's surround is black)
   int64_t n = 0, grey = 0;
   double s[3] = {0, 0, 0}, s2[3] = {0, 0, 0};
@@ -669,12 +673,12 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
     if (mx - mn <= 6) ++grey;
     for (int c = 0; c < 3; ++c) { s[c] += p[c]; s2[c] += double(p[c]) * p[c]; }
   }
-  if (n < 0.2 * W * H) return no("mostly black: no cell in it");
+  if (n < 0.2 * W * H) return fail(why, "mostly black: no cell in it");
   if (grey > 0.9 * n)
-    return no("a greyscale image: the model needs a colour (Giemsa-stained) cell image");
+    return fail(why, "a greyscale image: the model needs a colour (Giemsa-stained) cell image");
   double sd = 0;
   for (int c = 0; c < 3; ++c) sd += std::sqrt(std::max(0.0, s2[c] / n - (s[c] / n) * (s[c] / n)));
-  if (sd / 3 < 2.0) return no("a single flat colour, not a cell");
+  if (sd / 3 < 2.0) return fail(why, "a single flat colour, not a cell");
   // neighbouring pixels of a cell photo are alike; noise is not
   double diff = 0;
   int64_t m = 0;
@@ -686,7 +690,7 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
       diff += std::abs(int(p[1]) - int(q[1]));
       ++m;
     }
-  if (m && diff / m > 0.6 * (sd / 3) + 12) return no("looks like noise, not a cell photo");
+  if (m && diff / m > 0.6 * (sd / 3) + 12) return fail(why, "looks like noise, not a cell photo");
   // the form of the training set (NIH cell_images) and of this tool's field crops: one cell
   // cut out on black, filling its box. A photo, a field or a crop of several cells has no
   // black surround; several cells on black are several components.
@@ -698,7 +702,7 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
   for (int x = 0; x < W; ++x) { edge += 2; black += dark(x, 0) + dark(x, H - 1); }
   for (int y = 1; y + 1 < H; ++y) { edge += 2; black += dark(0, y) + dark(W - 1, y); }
   if (black < 0.25 * edge)
-    return no("not a cell cut out on a black surround (the form of the NIH cell images and of "
+    return fail(why, "not a cell cut out on a black surround (the form of the NIH cell images and of "
               "this tool's field crops); for a photo of a whole field use field mode");
   std::vector<uint8_t> on(size_t(W) * H);
   for (int y = 0; y < H; ++y)
@@ -716,9 +720,9 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
     }
   });
   if (biggest < 0.85 * n)
-    return no("several separate objects on the black surround, not one cell");
+    return fail(why, "several separate objects on the black surround, not one cell");
   if (bx1 - bx0 + 1 < 0.75 * W || by1 - by0 + 1 < 0.75 * H)
-    return no("the object does not fill its crop as a cut-out cell does");
+    return fail(why, "the object does not fill its crop as a cut-out cell does");
   // Giemsa-stained red cells are pink to purple-grey: red and blue at least as strong as green
   // (orange, yellow, green or blue objects are not), nearly every pixel so, and bright
   int64_t off = 0;
@@ -730,9 +734,9 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
     bright += mx;
     if (p[1] > p[0] + 15 || p[1] > p[2] + 25 || p[2] > p[0] + 60) ++off;
   }
-  if (bright / n < 60) return no("too dark for a cell photographed in bright field");
+  if (bright / n < 60) return fail(why, "too dark for a cell photographed in bright field");
   if (s[1] > s[0] + 0.03 * n * 255 || s[1] > s[2] + 0.06 * n * 255 || off > 0.10 * n)
-    return no("its colours are not those of a Giemsa-stained red cell");
+    return fail(why, "its colours are not those of a Giemsa-stained red cell");
   return true;
 }
 
@@ -751,12 +755,12 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
   const int side = std::max(W, H);
   if (side <= kMaxCropSide || (black >= 0.4 * edge && side <= 2 * kMaxCropSide)) return kKindCrop;
   if (greyscale_(px, W, H, C)) {
-    if (why) *why = kGreyField;
+    fail(why, kGreyField);
     return kKindNone;
   }
   std::string err;
   if (!finder->find(px, W, H, C, lim, f, &err, opt)) {
-    if (why) *why = err;
+    fail(why, err);
     return kKindNone;
   }
   double covered = 0;
@@ -769,9 +773,11 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
   for (float a : areas) var += (a - mean) * (a - mean);
   const double cv = areas.size() > 1 ? std::sqrt(var / (areas.size() - 1)) / mean : 1e9;
   if (f->counted < kMinFieldCells || covered < 0.10 * double(W) * H || cv > 0.6) {
-    if (why)
-      *why = "not a blood-smear image: " + std::to_string(f->counted) + " red-cell-like regions (a field needs " +
-             std::to_string(kMinFieldCells) + "+ cells of like size covering 10%+ of the image)";
+    fail(why, [&] {
+      return "not a blood-smear image: " + std::to_string(f->counted) +
+             " red-cell-like regions (a field needs " + std::to_string(kMinFieldCells) +
+             "+ cells of like size covering 10%+ of the image)";
+    });
     return kKindNone;
   }
   return kKindField;

@@ -382,24 +382,22 @@ bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   bool idat = false;
   while (i + 8 <= n) {
     const size_t len = be32_(d + i);
-    if (len > n - i - 8 || n - i - 8 - len < 4) {
-      *why = "corrupt or truncated PNG image: could not be decoded (a chunk runs past the end "
-             "of the file)";
-      return false;
-    }
+    if (len > n - i - 8 || n - i - 8 - len < 4)
+      return fail(why, "corrupt or truncated PNG image: could not be decoded (a chunk runs past the "
+                       "end of the file)");
     if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
-      if (len == 0 && !idat) {
-        *why = "corrupt PNG image: could not be decoded (empty IDAT chunk before the image data)";
-        return false;
-      }
+      if (len == 0 && !idat)
+        return fail(why,
+                    "corrupt PNG image: could not be decoded (empty IDAT chunk before the image data)");
       idat = true;
     }
     // APNG: an acTL chunk before the first IDAT announces its frames; stb would read the first
     // one only, which the page refuses (multi-frame images are not taken)
     if (!idat && len >= 8 && std::memcmp(d + i + 4, "acTL", 4) == 0 && be32_(d + i + 8) > 1) {
-      *why = "an animated PNG (APNG, " + std::to_string(be32_(d + i + 8)) +
-             " frames): multi-frame images are not supported; save one frame as a PNG";
-      return false;
+      return fail(why, [&] {
+        return "an animated PNG (APNG, " + std::to_string(be32_(d + i + 8)) +
+               " frames): multi-frame images are not supported; save one frame as a PNG";
+      });
     }
     if (std::memcmp(d + i + 4, "IEND", 4) == 0) return true;
     i += 12 + len;

@@ -1,6 +1,6 @@
 // xxh64.h -- XXH64 (Yann Collet's xxHash, 64-bit variant), a fast non-cryptographic checksum.
 // Used where bytes already proven by SHA-256 only need to be shown unchanged since: the page's
-// local copy of the model (web/engine.js) carries the XXH64 of its bytes, checked at every
+// local copy of the model (web/model-copy.js) carries the XXH64 of its bytes, checked at every
 // read in ~2-3 ms of wasm instead of ~20 ms of synchronous WebCrypto SHA-256 (BENCHMARKS.md).
 // Not a defence against a deliberate change; the SHA-256 checks stay where bytes arrive.
 //

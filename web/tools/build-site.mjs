@@ -24,7 +24,7 @@ const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 // Files of web/ that make up the site (copied under the same name).
 const STATIC = [
   'index.html', 'app.css', 'app.js', 'store.js', 'stats.js', 'camera.js', 'cam-overlay.js',
-  'engine.js', 'image-input.js', 'classifier-worker.js', 'malaria-classifier.js', 'malaria-classifier.d.ts',
+  'engine.js', 'assets.js', 'model-copy.js', 'image-decode.js', 'image-input.js', 'classifier-worker.js', 'malaria-classifier.js', 'malaria-classifier.d.ts',
   'widget.js', 'embed.html', 'embed.js', 'embed.css', 'embed-config.json', 'manifest.webmanifest',
   'icons/icon-192.png', 'icons/icon-512.png', 'icons/icon-maskable-512.png', 'icons/favicon.png',
 ];

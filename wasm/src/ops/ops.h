@@ -49,7 +49,7 @@ bool conv_weights_shape_valid(const ConvShape& s);
 // kernels and identified in the blob by conv_packed_layout_name().
 size_t conv_packed_f32_size(const ConvShape& s);
 void conv_pack_f32(const ConvShape& s, const float* w_ohwi, const float* bias, float* packed);
-const char* conv_packed_layout_name();   // e.g. "igemm-f32-nr8"; bump when the layout changes
+const char* conv_packed_layout_name();   // "igemm-f32-nr8-v1"; bump when the layout changes
 
 // Indirection buffer: for every output pixel and kernel tap, a pointer to the in_c input values
 // it reads (NHWC), or to `zero` (>= in_c zero floats) in the padding.
