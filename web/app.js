@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toJSON, pct, parasitemiaText, isField, isRefusal } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -32,6 +32,8 @@ const state = {
   reloadAfterBatch: false,
   allHeat: false,
   modelName: '',
+  modelDigest: '',        // the blob's sha256 (asset manifest, checked at load)
+  band: null,             // [lo, hi] of the uncertain band (the blob's calibration.band)
   modelError: null,       // why the model could not be loaded (the Retry banner is up)
   loading: null,          // the loadClassifier() in progress
   workerStops: 0,         // Workers that stopped and were restarted (the notice)
@@ -486,7 +488,7 @@ function renderSummary() {
   const any = state.records.length > 0;
   $('empty').hidden = any;
   $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
-  $('export-json').disabled = $('export-csv').disabled;
+  for (const id of ['export-slides-csv', 'export-json', 'export-fhir']) $(id).disabled = $('export-csv').disabled;
   $('clear-btn').disabled = !any || state.running;
 }
 
@@ -747,7 +749,9 @@ function download(text, type, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-function exportMeta() { return { model: state.modelName, exported: new Date().toISOString() }; }
+function exportMeta() {
+  return { model: state.modelName, digest: state.modelDigest, band: state.band, exported: new Date().toISOString() };
+}
 function exportRecords() { return state.records.filter((r) => r.result || r.error); }
 
 function setupResultsControls() {
@@ -760,8 +764,12 @@ function setupResultsControls() {
   const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   $('export-csv').addEventListener('click', () =>
     download(toCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-${stamp()}.csv`));
+  $('export-slides-csv').addEventListener('click', () =>
+    download(toSlidesCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-slides-${stamp()}.csv`));
   $('export-json').addEventListener('click', () =>
     download(toJSON(exportRecords(), exportMeta()), 'application/json', `malaria-screen-${stamp()}.json`));
+  $('export-fhir').addEventListener('click', () =>
+    download(toFHIR(exportRecords(), exportMeta()), 'application/fhir+json', `malaria-screen-${stamp()}.fhir.json`));
   $('clear-btn').addEventListener('click', async () => {
     if (state.running) return;
     if (!window.confirm(`Delete all ${state.records.length} results from this device?`)) return;
@@ -981,6 +989,9 @@ async function loadClassifier() {
       const m = info.metadata || {};
       state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
         ` (sha256 ${assets.model.sha256.slice(0, 12)})`;
+      state.modelDigest = assets.model.sha256;
+      const band = m.calibration && m.calibration.band;
+      state.band = Array.isArray(band) && band.length === 2 && band.every(Number.isFinite) ? band : null;
       chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
       chip.dataset.state = 'ready';
       $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;

@@ -310,15 +310,16 @@ window.sent = true;`);
       assert(/Done: 50 of 52/.test(status) && /2 not readable/.test(status), `status: ${status}`);
       const nP = Number(await page.textContent('#n-parasitized'));
       const nU = Number(await page.textContent('#n-uninfected'));
-      assert(nP + nU === 50, 'counts add up');
+      const nR = Number(await page.textContent('#n-uncertain'));
+      assert(nP + nU + nR === 50, 'counts add up: parasitized, to review and uninfected make the count');
       const detail = await page.textContent('#share-detail');
       assert(detail.includes(`${nP} of 50 classified`) && /95% Wilson interval/.test(detail), `share: ${detail}`);
       await page.screenshot({ path: path.join(shotDir, 'batch.png') });
       // exports
       const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
       const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/);
-      assert(/^# Intended use:.*not a diagnosis/i.test(csv[0]), 'CSV notice');
-      assert(csv.filter((l) => !l.startsWith('#')).length === 53, `CSV rows ${csv.length}`);
+      assert(/^"# malaria-screen export\. Intended use:.*not a diagnosis/i.test(csv[0]), 'CSV notice');
+      assert(csv.length === 1 + 1 + 52, `CSV rows ${csv.length}: notice, header, 50 cells, 2 errors`);
       const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
       const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
       assert(/not a diagnosis/i.test(json.intendedUse), 'JSON notice');
@@ -333,6 +334,133 @@ window.sent = true;`);
       assert(await page.$$eval('.card', (c) => c.length) === 0, 'cleared results stay cleared');
     } finally { await ctx.close(); }
   }, { timeout: 240000 });
+
+  // Every export of the page read back by Python's csv and json modules (what an analyst uses):
+  // numbers stay numbers, only text that a spreadsheet would run as a formula is guarded, the
+  // metadata row is one field; the FHIR Bundle's required fields and value types.
+  test('exports: cells CSV, slides CSV, JSON and FHIR parse in Python with numbers as numbers; formula text guarded; FHIR required fields', async () => {
+    const dir = path.join(tmp, 'export-names');
+    fs.mkdirSync(dir, { recursive: true });
+    const tricky = ['=SUM(1+1).png', '-neg.png', '+plus.png', '@at.png', 'a,b "quoted".png', '-3.5.png'];
+    const files = tricky.map((n, i) => {
+      fs.copyFileSync(cells[i % cells.length].path, path.join(dir, n));
+      return path.join(dir, n);
+    });
+    for (let i = 0; i < 6; i++) files.push(cells[(i * 3 + 1) % cells.length].path);
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', [...files, FIELD]);
+      await waitIdle(page, files.length + 1);
+      const got = {};
+      for (const [id, key] of [['#export-csv', 'cells'], ['#export-slides-csv', 'slides'], ['#export-json', 'json'], ['#export-fhir', 'fhir']]) {
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
+        got[key] = path.join(tmp, `export-${key}`);
+        fs.copyFileSync(await dl.path(), got[key]);
+        assert(/\.(csv|json)$/.test(dl.suggestedFilename()), `${key}: file name ${dl.suggestedFilename()}`);
+      }
+      const digest = manifest.model.sha256;
+      const py = `
+import csv, json, sys
+out = {}
+def read(p):
+    with open(p, newline='', encoding='utf-8') as f:
+        return list(csv.reader(f))
+for key in ('cells', 'slides'):
+    rows = read(sys.argv[1] if key == 'cells' else sys.argv[2])
+    head, data = rows[1], rows[2:]
+    nums, texts = {}, {}
+    for row in data:
+        assert len(row) == len(head), (key, len(row), len(head), row)
+        for k, v in zip(head, row):
+            if v == '':
+                continue
+            try:
+                x = float(v)
+            except ValueError:
+                texts[k] = texts.get(k, 0) + 1
+                continue
+            nums.setdefault(k, []).append(x)
+    out[key] = {'meta': rows[0], 'head': head, 'n': len(data),
+                'columns': {k: row for k, row in zip(head, zip(*data))},
+                # a column counts as numeric when every non-empty cell is a number
+                'numeric': {k: len(v) for k, v in nums.items() if k not in texts},
+                'min': {k: min(v) for k, v in nums.items()}}
+with open(sys.argv[3], encoding='utf-8') as f:
+    out['json'] = json.load(f)
+with open(sys.argv[4], encoding='utf-8') as f:
+    out['fhir'] = json.load(f)
+print(json.dumps(out))
+`;
+      const res = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, got.cells, got.slides, got.json, got.fhir],
+                                          { encoding: 'utf8', maxBuffer: 1 << 26 }));
+      // cells CSV
+      const c = res.cells;
+      assert(c.meta.length === 1 && /^# malaria-screen export\. Intended use:.*not a diagnosis/i.test(c.meta[0]) &&
+             c.meta[0].includes(digest) && /uncertain band 0\.\d{3} < p <= 0\.\d{3}/.test(c.meta[0]),
+             `metadata row read as one field: ${JSON.stringify(c.meta).slice(0, 300)}`);
+      const fieldCells = await page.$eval('.card[data-class="field"]', (e) => Number(e.dataset.counted));
+      assert(c.n === tricky.length + 6 + fieldCells, `cells CSV rows ${c.n} (want ${tricky.length + 6} cut-out + ${fieldCells} field cells)`);
+      for (const k of ['p_parasitized', 'logit_uninfected', 'logit_parasitized', 'width', 'height', 'ms', 'x', 'y', 'w', 'h', 'cell', 'reviewed']) {
+        assert(typeof c.numeric[k] === 'number' && c.numeric[k] > 0, `cells CSV: column ${k} all numbers (${c.numeric[k]})`);
+      }
+      assert(c.min.logit_uninfected < 0 || c.min.logit_parasitized < 0, 'a negative logit read back as a negative number');
+      const names = c.columns.file;
+      for (const n of ['=SUM(1+1).png', '-neg.png', '+plus.png', '@at.png']) {
+        assert(names.includes(`'${n}`) && !names.includes(n), `formula-like name guarded: ${n}`);
+      }
+      assert(names.includes('a,b "quoted".png'), 'a name with a comma and quotes read back whole');
+      assert(names.includes("'-3.5.png"), 'a name that starts like a number but is text is guarded');
+      const calls = new Set(c.columns.model_call);
+      assert([...calls].every((x) => ['parasitized', 'uninfected', 'to review'].includes(x)), `model_call values ${[...calls]}`);
+      // slides CSV: one row per source of the one slide (no ID given)
+      const sl = res.slides;
+      assert(sl.meta.length === 1 && sl.meta[0].includes(digest) && /not a diagnosis/i.test(sl.meta[0]), 'slides metadata row');
+      assert(sl.n === 2 && sl.columns.source.join() === 'fields,cut-out cells', `slides rows ${JSON.stringify(sl.columns.source)}`);
+      for (const k of ['images', 'cells', 'parasitized', 'to_review', 'uninfected', 'share_parasitized', 'ci95_lo', 'ci95_hi', 'denominator']) {
+        assert(typeof sl.numeric[k] === 'number', `slides CSV: ${k} numbers (${sl.numeric[k]})`);
+      }
+      const fi = sl.columns.source.indexOf('fields');
+      const num = (k, i) => Number(sl.columns[k][i]);
+      assert(num('cells', fi) === fieldCells && num('parasitized', fi) + num('to_review', fi) + num('uninfected', fi) === fieldCells,
+        'slides CSV: the field row adds up');
+      const ci = 1 - fi;
+      assert(num('cells', ci) === tricky.length + 6 && num('denominator', ci) === tricky.length + 6, 'slides CSV: cut-out cells');
+      assert(num('ci95_lo', fi) <= num('share_parasitized', fi) && num('share_parasitized', fi) <= num('ci95_hi', fi), 'interval holds the share');
+      // JSON: the same figures
+      const j = res.json;
+      assert(/not a diagnosis/i.test(j.intendedUse) && j.modelSha256 === digest && j.uncertainBand && j.uncertainBand.low < j.uncertainBand.high, 'JSON metadata');
+      assert(j.slides.length === 1 && j.slides[0].fields.counted === fieldCells && j.slides[0].crops.model.n === tricky.length + 6, 'JSON per-slide summary');
+      assert(j.slides[0].fields.model.parasitized === num('parasitized', fi), 'JSON and CSV agree');
+      // FHIR R4 Bundle
+      const b = res.fhir;
+      assert(b.resourceType === 'Bundle' && ['collection', 'document'].includes(b.type) && Array.isArray(b.entry), 'Bundle type');
+      assert(b.entry.length === 2, `one Observation per slide and source (${b.entry.length})`);
+      const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+      for (const e of b.entry) {
+        assert(/^urn:uuid:[0-9a-f-]{36}$/.test(e.fullUrl), `fullUrl ${e.fullUrl}`);
+        const o = e.resource;
+        assert(o.resourceType === 'Observation', 'Observation');
+        assert(['registered', 'preliminary', 'final', 'amended'].includes(o.status), `status ${o.status}`);
+        assert(o.code && (typeof o.code.text === 'string' || Array.isArray(o.code.coding)), 'code');
+        const q = o.valueQuantity;
+        assert(q && isNum(q.value) && q.unit === '%' && q.system === 'http://unitsofmeasure.org' && q.code === '%', `valueQuantity ${JSON.stringify(q)}`);
+        assert(!Number.isNaN(Date.parse(o.effectiveDateTime)), 'effectiveDateTime');
+        for (const comp of o.component) {
+          assert(comp.code && typeof comp.code.text === 'string', 'component code');
+          const vals = Object.keys(comp).filter((k) => k.startsWith('value'));
+          assert(vals.length === 1 && (vals[0] === 'valueInteger' ? Number.isInteger(comp.valueInteger)
+            : vals[0] === 'valueQuantity' && isNum(comp.valueQuantity.value) && comp.valueQuantity.code === '%'),
+            `component value ${JSON.stringify(comp)}`);
+        }
+        assert(o.note.some((n) => /not a diagnosis/i.test(n.text)), 'intended-use notice in the Observation');
+        assert(o.method.text.includes(digest), 'model digest in the method');
+      }
+      const fo = b.entry.find((e) => /counted red cells/.test(e.resource.code.text)).resource;
+      assertClose(fo.valueQuantity.value, 100 * num('share_parasitized', fi), 1e-3, 'FHIR parasitemia = slides CSV');
+      assert(fo.component.find((x) => /denominator/.test(x.code.text)).valueInteger === fieldCells, 'FHIR denominator');
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
 
   test('page: a whole field (Chula) shows every counted cell of the native CLI outlined, its counts and a cell on click; a solid image is refused', async () => {
     const ref = nativeField(nativeCli, modelPath, FIELD);
@@ -415,17 +543,15 @@ window.sent = true;`);
       await page.locator(card).screenshot({ path: path.join(shotDir, 'field.png') });
       // exports: one row per counted cell and one per field; JSON pools the fields
       const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
-      const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/).filter((l) => !l.startsWith('#'));
-      const head = csv[0].split(',');
-      const rows = csv.slice(1).map((l) => l.split(','));
+      const lines = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/).slice(1);   // after the notice
+      const head = lines[0].split(',');
       const col = (k) => head.indexOf(k);
-      assert(head.slice(0, 10).join(',') === 'file,label,p_parasitized,band,logit_uninfected,logit_parasitized,width,height,ms,error',
-        'CSV keeps its columns for cells');
-      assert(rows.filter((c) => c[col('mode')] === 'field-cell').length === f.cells, 'CSV: a row per counted cell');
-      const sum = rows.find((c) => c[col('mode')] === 'field');
-      assert(sum && Number(sum[col('cells_counted')]) === f.cells && Number(sum[col('parasitized')]) === f.parasitized,
-        `CSV field row ${sum}`);
-      assert(rows.some((c) => c[0] === 'solid-640x480.png' && /not a blood-smear image/.test(c[col('error')])), 'CSV: the refusal');
+      assert(head.slice(0, 4).join(',') === 'slide,file,mode,cell', `CSV columns ${head}`);
+      const fieldRows = lines.slice(1).filter((l) => l.includes(',field-cell,')).map((l) => l.split(','));
+      assert(fieldRows.length === f.cells, 'CSV: a row per counted cell');
+      assert(fieldRows.filter((c) => c[col('band')] === 'parasitized').length === f.parasitized &&
+             fieldRows.filter((c) => c[col('model_call')] === 'to review').length === f.uncertain, 'CSV: the field\'s calls');
+      assert(lines.some((l) => l.startsWith(',solid-640x480.png,') && /not a blood-smear image/.test(l)), 'CSV: the refusal');
       const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
       const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
       assert(json.summary.fields.counted === f.cells && json.summary.fields.images === 1, 'JSON: fields pooled');
