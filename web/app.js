@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -40,12 +40,41 @@ const state = {
   lastStop: null,         // the last one's 'worker' event detail
 };
 
-const BAND_TEXT = {
-  uninfected: 'Confident: uninfected',
-  parasitized: 'Confident: parasitized',
+// A cell's call is its band: outside the uncertain band the model's call, inside it none (the
+// words and the colour say "to review"; the argmax label is never shown as a call there).
+const CALL_TEXT = {
+  parasitized: 'Parasitized',
+  uninfected: 'Uninfected',
   uncertain: 'Uncertain: refer to a microscopist',
 };
-const SYMBOL = { parasitized: '✚', uninfected: '○', error: '!', refused: '!', pending: '…' };
+const SYMBOL = { parasitized: '✚', uninfected: '○', uncertain: '?', error: '!', refused: '!', pending: '…' };
+const f3 = (x) => x.toFixed(3);
+/** The line under the bar: where p lies against the band. */
+function bandText(band) {
+  const b = state.band;
+  if (!b) return { uninfected: 'Confident: uninfected', parasitized: 'Confident: parasitized',
+                   uncertain: 'In the uncertain band: to review' }[band] || band;
+  if (band === 'parasitized') return `Confident: p above ${f3(b[1])}, the uncertain band's top`;
+  if (band === 'uninfected') return `Confident: p at or below ${f3(b[0])}, the uncertain band's bottom`;
+  return `In the uncertain band (${f3(b[0])}–${f3(b[1])}): to review, no call`;
+}
+/** The probability bar: the band marked (hatched), the fill and a tick at p, in the call's colour. */
+function meterEl(p, band) {
+  const call = modelCall(band);
+  const meter = el('div', { class: 'meter', 'aria-hidden': 'true', 'data-call': call });
+  if (state.band) {
+    const zone = el('span', { class: 'meter-band' });
+    zone.style.left = `${(100 * state.band[0]).toFixed(1)}%`;
+    zone.style.width = `${(100 * (state.band[1] - state.band[0])).toFixed(1)}%`;
+    meter.append(zone);
+  }
+  const fill = el('span', { class: 'meter-fill' });
+  fill.style.width = `${(100 * p).toFixed(1)}%`;
+  const mark = el('span', { class: 'meter-mark' });
+  mark.style.left = `${(100 * p).toFixed(1)}%`;
+  meter.append(fill, mark);
+  return meter;
+}
 const MODE_TEXT = { cell: 'cut-out cell', field: 'whole field' };
 const EXCLUDED_TEXT = { border: 'cut by the border', white: 'white blood cells', debris: 'debris or platelets',
                         clump: 'clumps not split' };
@@ -76,15 +105,14 @@ function classOf(rec) {
   if (rec.error) return isRefusal(rec.error) ? 'refused' : 'error';
   if (!rec.result) return 'pending';
   if (isField(rec)) return 'field';
-  return rec.result.labelIndex === 1 ? 'parasitized' : 'uninfected';
+  return modelCall(rec.result.band);
 }
 
 function altText(rec) {
   if (rec.error) return `${rec.name}: not readable`;
   if (!rec.result) return `${rec.name}: not classified yet`;
   const r = rec.result;
-  return `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}` +
-         `${r.band === 'uncertain' ? ', uncertain' : ''}: ${rec.name}`;
+  return `${CALL_TEXT[modelCall(r.band)]}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${rec.name}`;
 }
 
 /** How the image was read ("Read as whole field (auto)") and a button per other way to read it. */
@@ -142,12 +170,10 @@ function buildCard(rec) {
   } else {
     const r = rec.result;
     body.append(el('p', { class: 'card-label' },
-      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), r.label));
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), CALL_TEXT[cls]));
     body.append(el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }));
-    const meter = el('div', { class: 'meter', 'aria-hidden': 'true' }, el('span'));
-    meter.firstChild.style.width = `${(100 * r.pParasitized).toFixed(1)}%`;
-    body.append(meter);
-    body.append(el('p', { class: 'card-band', text: BAND_TEXT[r.band] || r.band }));
+    body.append(meterEl(r.pParasitized, r.band));
+    body.append(el('p', { class: 'card-band', text: bandText(r.band) }));
     body.append(modeLine(rec, 'cell'));
     if (r.cam && r.cam.length) {
       const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
@@ -193,8 +219,7 @@ function svgEl(tag, attrs) {
   return e;
 }
 
-const cellText = (c) => `Cell ${c.index}: ${c.label}, P(parasitized) ${c.pParasitized.toFixed(3)}, ` +
-  `${(BAND_TEXT[c.band] || c.band).toLowerCase()}`;
+const cellText = (c) => `Cell ${c.index}: ${CALL_TEXT[modelCall(c.band)]}, P(parasitized) ${c.pParasitized.toFixed(3)}`;
 
 function excludedLine(ex) {
   const parts = Object.keys(EXCLUDED_TEXT).filter((k) => ex && ex[k] > 0).map((k) => `${ex[k]} ${EXCLUDED_TEXT[k]}`);
@@ -310,16 +335,14 @@ function showCell(card, view, c) {
   box.dataset.band = c.band;
   box.dataset.p = String(c.pParasitized);
   const canvas = el('canvas', { class: 'cell-crop', role: 'img', 'aria-label': `Cell ${c.index}, cut out along its outline` });
-  const cls = c.label === 'Parasitized' ? 'parasitized' : 'uninfected';
-  const meter = el('div', { class: 'meter', 'aria-hidden': 'true' }, el('span'));
-  meter.firstChild.style.width = `${(100 * c.pParasitized).toFixed(1)}%`;
+  const cls = modelCall(c.band);
   box.append(canvas, el('div', { class: 'cell-info' },
     el('h4', { class: 'cell-title', text: `Cell ${c.index}` }),
     el('p', { class: 'card-label', 'data-class': cls },
-      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), c.label),
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), CALL_TEXT[cls]),
     el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
-    meter,
-    el('p', { class: 'card-band', text: BAND_TEXT[c.band] || c.band }),
+    meterEl(c.pParasitized, c.band),
+    el('p', { class: 'card-band', text: bandText(c.band) }),
     el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` })));
   drawCellCrop(canvas, view.source, view.r, c, view.ready);
 }
@@ -428,9 +451,7 @@ function matches(rec, filter) {
     if (filter === 'uninfected') return r.parasitized + r.uncertain === 0;
     return true;
   }
-  if (filter === 'uncertain') return rec.result.band === 'uncertain';
-  if (filter === 'parasitized') return rec.result.labelIndex === 1;
-  if (filter === 'uninfected') return rec.result.labelIndex === 0;
+  return filter === modelCall(rec.result.band);
   return true;
 }
 
@@ -454,6 +475,16 @@ function applyView() {
   renderSummary();
 }
 
+/** One sentence on the band, with the blob's own test figures when it has them. */
+function bandNote() {
+  const [lo, hi] = state.band;
+  const t = (state.metrics && state.metrics.test) || {};
+  const err = Number.isFinite(t.error_outside_band) ? ` (outside it, ${pct(t.error_outside_band)} of the calls on held-out test cells were wrong)` : '';
+  return `A cell is "to review" when the model's probability of parasitized lies in its uncertain band, ` +
+    `above ${f3(lo)} and up to ${f3(hi)}, where its calls are not reliable enough${err}: it stays in the count ` +
+    'and is neither parasitized nor uninfected until a microscopist calls it.';
+}
+
 function renderSummary() {
   const s = summarize(state.records);
   const f = s.fields;
@@ -472,6 +503,7 @@ function renderSummary() {
     $('field-share-detail').textContent = `Pooled parasitemia: ${parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted)}` +
       `; left out: ${excludedLine(f.excluded)}`;
   }
+  $('n-classified').textContent = s.classified;
   $('n-parasitized').textContent = s.parasitized;
   $('n-uninfected').textContent = s.uninfected;
   $('n-uncertain').textContent = s.uncertain;
@@ -479,13 +511,15 @@ function renderSummary() {
   if (s.classified > 0) {
     $('share').textContent = pct(s.share.p);
     $('share-detail').textContent =
-      `Parasitized: ${s.parasitized} of ${s.classified} classified cells; 95% Wilson interval ` +
-      `${pct(s.share.lo)} to ${pct(s.share.hi)}`;
+      `Parasitized: ${s.parasitized} of ${s.classified} classified cells (the ${s.uncertain} to review are in the ` +
+      `${s.classified}); 95% Wilson interval ${pct(s.share.lo)} to ${pct(s.share.hi)}`;
   } else {
     $('share').textContent = '–';
     $('share-detail').textContent = 'Parasitized share (95% Wilson interval)';
   }
   const any = state.records.length > 0;
+  $('band-note').hidden = !state.band || s.classified + f.counted === 0;
+  if (state.band) $('band-note').textContent = bandNote();
   $('empty').hidden = any;
   $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
   for (const id of ['export-slides-csv', 'export-json', 'export-fhir']) $(id).disabled = $('export-csv').disabled;
@@ -584,7 +618,7 @@ async function runBatch() {
            `classified${errors > refused ? `, ${errors - refused} not readable` : ''}` +
            `${refused ? `, ${refused} refused (not a blood-smear image or not one cell)` : ''}` +
            `${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
-           `In all: ${s.parasitized} parasitized, ${s.uninfected} uninfected, ${s.uncertain} uncertain` +
+           `In all: ${s.classified} cells, ${s.parasitized} parasitized, ${s.uncertain} to review, ${s.uninfected} uninfected` +
            `${f.images ? `; whole fields: ${f.counted} red cells counted, ${f.parasitized} parasitized, ` +
                          `${f.uncertain} to review` : ''}.`);
   applyView();
@@ -804,43 +838,77 @@ function renderValue(v) {
   return String(v);
 }
 
+/** The model card in plain words from the blob's metadata (what it was trained on, how it was
+ *  measured, its limits); the engine and digest; the raw metadata folded in a <details>. */
+function modelCardPlain(meta) {
+  const out = [];
+  const prov = meta.provenance || {};
+  const t = (meta.metrics && meta.metrics.test) || {};
+  const band = meta.calibration && meta.calibration.band;
+  const num = (x) => Number.isFinite(x);
+  out.push(['What it does', 'For each red blood cell it gives the probability that the cell is parasitized ' +
+    '(Plasmodium, in a Giemsa-stained thin smear). Whole-field images are cut into red cells first; white ' +
+    'cells, debris, clumps and cells cut by the border are left out and counted apart.']);
+  if (prov.data) {
+    out.push(['Trained on', `${prov.data}${prov.split ? `; split ${prov.split.replace(/ \(.*\)$/, '')}, so no slide ` +
+      'is in more than one of training, validation and test' : ''}.`]);
+  }
+  if (num(t.accuracy) && num(t.n)) {
+    out.push(['Measured accuracy', `On ${t.n.toLocaleString('en')} cut-out cells of held-out test slides: ` +
+      `${pct(t.accuracy)} of the calls were right` +
+      `${num(t.sensitivity) ? `; ${pct(t.sensitivity)} of the parasitized cells were found (sensitivity)` : ''}` +
+      `${num(t.specificity) ? `; ${pct(t.specificity)} of the uninfected cells were called uninfected (specificity)` : ''}.` +
+      `${num(t.uncertain_share) && Array.isArray(band) ? ` ${pct(t.uncertain_share)} of those cells fell in the uncertain band ` +
+        `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
+        `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.` : ''}`]);
+  }
+  out.push(['Limits', 'Measured on cut-out cells from the same public data set it was trained on (one ' +
+    'collection, one kind of camera and stain). It has not been measured on other microscopes, cameras, stains, ' +
+    'Plasmodium species or on the cells this page finds in whole fields, and it does not tell species or stages. ' +
+    'It is a screening aid for research and education, not a diagnosis and not a medical device: a ' +
+    'microscopist reviews every result, the cells to review above all.']);
+  return out;
+}
+
 function renderModelCard(info, assets) {
   const body = $('model-card-body');
   body.textContent = '';
   const meta = info.metadata || {};
-  body.append(el('p', { class: 'notice-inline', text:
-    'A screening aid for research and education, not a diagnosis. The metrics below were measured ' +
-    'on held-out slides of one public data set and may not hold for other microscopes, stains or sites.' }));
+  const plain = el('dl', { class: 'plain' });
+  for (const [k, v] of modelCardPlain(meta)) plain.append(el('dt', { text: k }), el('dd', { text: v }));
+  body.append(plain);
   const dl = el('dl');
   const row = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
+  row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}, on this device`);
+  if (info.modelSource) row('model read from', info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource);
+  if (assets) row('model sha256', assets.model.sha256);
+  body.append(el('h3', { text: 'This copy' }), dl);
+  // the raw metadata, folded: every key as the blob has it (the tensor table left out), then the JSON
+  const raw = el('details', { class: 'raw-meta' }, el('summary', { text: 'Technical metadata (as stored in the model file)' }));
+  const top = el('dl');
   const nested = [];
-  // What a reader of a model card needs first; the blob's tensor table and other long technical
-  // lists stay in the full JSON below.
   const ORDER = ['intended_use', 'architecture', 'labels', 'metrics', 'calibration', 'input', 'provenance'];
   const keys = [...ORDER.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !ORDER.includes(k)).sort()];
   for (const k of keys) {
     const v = meta[k];
     if (k === 'tensors' || (Array.isArray(v) && (v.length > 8 || v.some((x) => x && typeof x === 'object')))) continue;
     if (v && typeof v === 'object' && !Array.isArray(v)) nested.push([k, v]);
-    else row(k, v);
+    else top.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
   }
-  row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}`);
-  if (info.modelSource) row('model read from', info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource);
-  if (assets) row('model sha256', assets.model.sha256);
-  body.append(dl);
+  raw.append(top);
   const section = (title, obj, depth) => {
-    body.append(el(depth === 0 ? 'h3' : 'h4', { text: title }));
+    raw.append(el(depth === 0 ? 'h3' : 'h4', { text: title }));
     const d = el('dl');
     const deeper = [];
     for (const [k, v] of Object.entries(obj)) {
       if (v && typeof v === 'object' && !Array.isArray(v) && depth < 1) deeper.push([k, v]);
       else d.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
     }
-    if (d.children.length) body.append(d);
+    if (d.children.length) raw.append(d);
     for (const [k, v] of deeper) section(`${title} · ${k}`, v, depth + 1);
   };
   for (const [k, v] of nested) section(k, v, 0);
-  const raw = el('details', {}, el('summary', { text: 'Full metadata (JSON)' }), el('pre', { text: JSON.stringify(meta, null, 2) }));
+  raw.append(el('pre', { text: JSON.stringify(meta, null, 2) }));
   body.append(raw);
 }
 
@@ -992,6 +1060,11 @@ async function loadClassifier() {
       state.modelDigest = assets.model.sha256;
       const band = m.calibration && m.calibration.band;
       state.band = Array.isArray(band) && band.length === 2 && band.every(Number.isFinite) ? band : null;
+      state.metrics = m.metrics || null;
+      for (const { rec, card } of [...state.cards.values()]) {   // restored cards: the band on their bars
+        if (rec && rec.result && card && card.isConnected) card.replaceWith(buildCard(rec));
+      }
+      applyView();
       chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
       chip.dataset.state = 'ready';
       $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;

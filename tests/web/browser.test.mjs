@@ -258,9 +258,10 @@ window.sent = true;`);
         assert(g.label === r.label, `${g.name}: label ${g.label} vs native ${r.label}`);
         assert(g.band === r.band, `${g.name}: band ${g.band} vs native ${r.band}`);
         assertClose(g.p, r.p_parasitized, 1e-4, `${g.name}: p_parasitized`);
-        assert(g.alt.includes(g.label) && g.alt.includes(g.p.toFixed(3)), `alt text: ${g.alt}`);
-        assert(g.text.includes(g.label), 'label written, not only coloured');
-        if (g.band === 'uncertain') assert(/refer to a microscopist/.test(g.text), 'uncertain text');
+        // the call written, not only coloured: the label outside the band, "Uncertain" in it
+        const call = g.band === 'uncertain' ? 'Uncertain: refer to a microscopist' : g.label;
+        assert(g.alt.includes(call) && g.alt.includes(g.p.toFixed(3)), `alt text: ${g.alt}`);
+        assert(g.text.includes(call), 'call written, not only coloured');
         labels.add(r.label);
       }
       const expectedCls = new Set(cells.map((c) => c.cls).filter(Boolean));
@@ -286,6 +287,85 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  // The band as the page shows it: the words and colours of each card follow the band (a cell in
+  // it is never also "Parasitized"), the bar marks the band, the tiles count "to review" in the
+  // count, one sentence explains the band; the model card in plain words from the blob.
+  test('band: bar marks the band, words match colours, tiles count to review in the count, band explained, plain model card', async () => {
+    const ref = nativeRef();
+    const blob = fs.readFileSync(modelPath);
+    const meta = JSON.parse(blob.subarray(64, 64 + Number(blob.readBigUInt64LE(16))).toString('utf8'));
+    const [lo, hi] = meta.calibration.band;
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', cells.map((c) => c.path));
+      await waitIdle(page, cells.length);
+      const got = await page.$$eval('.card', (cs) => {
+        const probe = (v) => { const e = document.createElement('span'); e.style.color = `var(${v})`; document.body.append(e);
+          const c = getComputedStyle(e).color; e.remove(); return c; };
+        const colours = { parasitized: probe('--para'), uninfected: probe('--unin'), uncertain: probe('--unc') };
+        return cs.map((c) => {
+          const m = c.querySelector('.meter').getBoundingClientRect();
+          const z = c.querySelector('.meter-band').getBoundingClientRect();
+          const k = c.querySelector('.meter-mark').getBoundingClientRect();
+          const lab = c.querySelector('.card-label');
+          return { name: c.dataset.name, cls: c.dataset.class, p: Number(c.dataset.p), label: lab.textContent,
+                   band: c.querySelector('.card-band').textContent, colour: getComputedStyle(lab).color,
+                   fill: getComputedStyle(c.querySelector('.meter-fill')).backgroundColor, colours,
+                   mw: m.width, zl: (z.left - m.left) / m.width, zw: z.width / m.width, mark: (k.left + k.width / 2 - m.left) / m.width };
+        });
+      });
+      const want = { parasitized: 'Parasitized', uninfected: 'Uninfected', uncertain: 'Uncertain: refer to a microscopist' };
+      const counts = { parasitized: 0, uninfected: 0, uncertain: 0 };
+      for (const g of got) {
+        const r = ref.get(g.name);
+        assert(g.cls === r.band, `${g.name}: class ${g.cls}, native band ${r.band}`);
+        counts[g.cls]++;
+        assert(g.label.endsWith(want[g.cls]), `${g.name}: words ${g.label}`);
+        assert(g.colour === g.colours[g.cls] && g.fill === g.colours[g.cls], `${g.name}: colour ${g.colour}/${g.fill} for ${g.cls}`);
+        if (g.cls === 'uncertain') {
+          assert(!/Parasitized|Uninfected/.test(g.label + g.band), `${g.name}: an uncertain cell shows no call: ${g.label} / ${g.band}`);
+          assert(g.band.includes(`${lo.toFixed(3)}–${hi.toFixed(3)}`), `band line ${g.band}`);
+        }
+        const px = 1.5 / g.mw;   // within a pixel and a half
+        assertClose(g.zl, lo, px, `${g.name}: band starts at ${lo}`);
+        assertClose(g.zw, hi - lo, 2 * px, `${g.name}: band width`);
+        assertClose(g.mark, g.p, px, `${g.name}: tick at p`);
+      }
+      assert(counts.uncertain >= 2 && counts.parasitized >= 2 && counts.uninfected >= 2, `fixtures in every band ${JSON.stringify(counts)}`);
+      // tiles: to review is part of the count, not a third class
+      const tile = async (id) => Number(await page.textContent(id));
+      assert(await tile('#n-classified') === cells.length, 'the count');
+      assert(await tile('#n-parasitized') === counts.parasitized && await tile('#n-uncertain') === counts.uncertain &&
+             await tile('#n-uninfected') === counts.uninfected, 'tiles follow the band');
+      const tileText = await page.textContent('#summary');
+      assert(/To review \(in the count\)/.test(tileText) && !/Uncertain \(refer\)/.test(tileText), `tiles: ${tileText}`);
+      assert((await page.textContent('#share-detail')).includes(`the ${counts.uncertain} to review are in the ${cells.length}`), 'share says so');
+      const note = await page.textContent('#band-note');
+      assert(await page.isVisible('#band-note') && note.includes(lo.toFixed(3)) && note.includes(hi.toFixed(3)) &&
+             /to review/.test(note) && note.split(/[.:] [A-Z]/).length === 1, `one sentence on the band: ${note}`);
+      assert(note.includes(`${(100 * meta.metrics.test.error_outside_band).toFixed(1)}%`), 'with the measured error outside the band');
+      // filter: "to review" shows the uncertain cards only
+      await page.selectOption('#filter', 'uncertain');
+      const shown = await page.$$eval('.card:not([hidden])', (cs) => cs.map((c) => c.dataset.class));
+      assert(shown.length === counts.uncertain && shown.every((c) => c === 'uncertain'), `filter to review: ${shown}`);
+      await page.selectOption('#filter', 'all');
+      await page.screenshot({ path: path.join(shotDir, 'band.png') });
+      // the model card: plain words first, the blob's raw keys folded away
+      await page.click('#model-card-btn');
+      await page.waitForSelector('#model-card[open]');
+      const visible = await page.$eval('#model-card-body', (e) => e.innerText);
+      const t = meta.metrics.test;
+      for (const s of ['What it does', 'Trained on', meta.provenance.data, 'Measured accuracy', `${(100 * t.accuracy).toFixed(1)}%`,
+        `${(100 * t.sensitivity).toFixed(1)}%`, `${(100 * t.specificity).toFixed(1)}%`, t.n.toLocaleString('en'), 'Limits', 'not a diagnosis']) {
+        assert(visible.includes(s), `model card says ${s}`);
+      }
+      assert(!/val_accuracy|ece_after|zero_point/.test(visible), 'raw keys folded away');
+      assert(await page.$eval('#model-card-body details.raw-meta', (d) => !d.open && /val_accuracy/.test(d.textContent)), 'raw metadata in <details>');
+      await page.screenshot({ path: path.join(shotDir, 'model-card-plain.png') });
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
   test('page: a folder of 50 cells + a corrupt file + a non-image; progress, summary, exports', async () => {
     const dir = makeFolder('folder50', 50);
     const ctx = await newContext([env.siteOrigin]);
@@ -298,7 +378,7 @@ window.sent = true;`);
       await waitIdle(page, 52);
       assert(await page.isHidden('#progress-box'), 'progress hidden when done');
       const got = await cardsOf(page);
-      const ok = got.filter((g) => g.cls === 'parasitized' || g.cls === 'uninfected');
+      const ok = got.filter((g) => ['parasitized', 'uninfected', 'uncertain'].includes(g.cls));
       const errs = got.filter((g) => g.cls === 'error');
       assert(ok.length === 50, `${ok.length} classified`);
       assert(errs.length === 2, `${errs.length} errors`);
@@ -900,6 +980,15 @@ print(json.dumps(out))
       const info = await page.evaluate(() => document.getElementById('mc').ready());
       assert(info.workers >= 1, `widget engine in Workers on a foreign page: ${JSON.stringify(info)}`);
       await page.screenshot({ path: path.join(shotDir, 'widget.png') });
+      // a cell in the uncertain band: "Uncertain" in its colour, no class named
+      const u = cells.find((x) => ref.get(x.name).band === 'uncertain' && ref.get(x.name).label === 'Parasitized');
+      await page.evaluate(() => { window.lastResult = null; });
+      await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(u.path);
+      await page.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+      const ul = await page.locator('malaria-cell-classifier .label').evaluate((e) => ({ text: e.textContent, cls: e.className }));
+      const ub = await page.locator('malaria-cell-classifier .band').textContent();
+      assert(/Uncertain: refer to a microscopist/.test(ul.text) && ul.cls === 'label uncertain' && !/Parasitized|Uninfected/.test(ul.text + ub),
+        `widget: an uncertain cell shows no call: ${JSON.stringify(ul)} / ${ub}`);
       // a whole field: its counts, the native CLI's
       await page.evaluate(() => { window.lastResult = null; });
       await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(FIELD);
