@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -24,7 +24,9 @@ const el = (tag, props = {}, ...kids) => {
 const state = {
   classifier: null,
   store: null,
-  records: [],            // in the order added
+  session: null,          // the session shown: {id, created, updated, operator}
+  slide: '',              // the slide ID images are added to (typed or scanned)
+  records: [],            // the session's, in the order added
   cards: new Map(),       // id -> {card, url}
   running: false,
   cancel: false,
@@ -92,6 +94,14 @@ function announce(text) {
   lastAnnounce = text;
   $('status').textContent = text;
 }
+/** The message for a write to IndexedDB that failed; a full device said plainly. */
+function saveError(e, what) {
+  if (e && (e.name === 'QuotaExceededError' || /quota/i.test(e.message || ''))) {
+    return `Storage on this device is full: ${what} could not be saved. Export the sessions you need, ` +
+      'then delete earlier ones (Sessions…) to make room.';
+  }
+  return `Could not save ${what}: ${e && e.message || e}`;
+}
 function showError(text) {
   const a = $('alert');
   a.hidden = !text;
@@ -158,6 +168,8 @@ function buildCard(rec) {
 
   const body = el('div', { class: 'card-body' });
   body.append(el('h3', { class: 'card-name', text: rec.name, title: rec.name }));
+  card.dataset.slide = rec.slide || '';
+  if (rec.slide) body.append(el('p', { class: 'card-slide', text: `Slide ${rec.slide}` }));
   if (cls === 'error' || cls === 'refused') {
     body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }),
                    cls === 'refused' ? 'Not analysed' : 'Not readable'));
@@ -386,7 +398,8 @@ function buildFieldCard(rec, entry) {
   const side = el('div', { class: 'field-side' },
     el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '▦' }), 'Whole field'),
     counts, modeLine(rec, 'field'), detail);
-  const head = el('h3', { class: 'card-name', text: rec.name, title: rec.name });
+  const head = el('h3', { class: 'card-name', text: rec.slide ? `${rec.name} · slide ${rec.slide}` : rec.name, title: rec.name });
+  card.dataset.slide = rec.slide || '';
   card.append(head, el('div', { class: 'field-main' }, el('figure', { class: 'field-figure' }, stage, legend), side));
 
   const byId = new Map(r.cells.map((c) => [c.index, c]));
@@ -424,7 +437,7 @@ async function rereadAs(rec, mode) {
   delete rec.result;
   delete rec.error;
   rec.status = 'pending';
-  try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+  try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
   updateCard(rec);
   announce(`Reading ${rec.name} again as a ${MODE_TEXT[mode]}…`);
   runBatch();
@@ -518,6 +531,7 @@ function renderSummary() {
     $('share-detail').textContent = 'Parasitized share (95% Wilson interval)';
   }
   const any = state.records.length > 0;
+  renderSlides();
   $('band-note').hidden = !state.band || s.classified + f.counted === 0;
   if (state.band) $('band-note').textContent = bandNote();
   $('empty').hidden = any;
@@ -533,9 +547,17 @@ function batchId() { return `b${Date.now().toString(36)}`; }
 
 async function addFiles(items) {
   if (!items.length) return;
-  if (!state.store) { showError('Storage is not available; results cannot be kept.'); return; }
+  if (!state.store || !state.session) { showError('Storage is not available; results cannot be kept.'); return; }
   const mode = $('mode-select').value;
-  const recs = await state.store.addPending(batchId(), items.map((it) => ({ ...it, mode: it.mode || mode })));
+  for (const it of items) if (it.slide === undefined) it.slide = state.slide;
+  let recs;
+  try {
+    recs = await state.store.addPending(state.session.id, batchId(), items.map((it) => ({ ...it, mode: it.mode || mode })));
+  } catch (e) {
+    showError(saveError(e, `the ${items.length} image${items.length === 1 ? '' : 's'} added`));
+    return;
+  }
+  touchSession();
   for (const r of recs) { state.records.push(r); updateCard(r); }
   $('resume-banner').hidden = true;
   runBatch();
@@ -584,7 +606,7 @@ async function runBatch() {
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
-      try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+      try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
       updateCard(rec);
       done++;
       bar.value = done;
@@ -664,7 +686,31 @@ function fromFileList(list) {
     if (!isHidden(name)) out.push({ name, blob: f });
   }
   out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  return out;
+  return assignSlides(out);
+}
+
+/**
+ * Slides from the paths of folders: a folder picked or dropped alone that has subfolders gives
+ * one slide per subfolder (its first level of folders; files loose in it go to a slide named
+ * after it); several folders dropped, or one without subfolders, give one slide each. Loose
+ * files keep the slide typed in the field. Says what it did.
+ */
+function assignSlides(items) {
+  const parts = items.map((it) => it.name.split('/'));
+  if (!parts.some((p) => p.length > 1)) return items;
+  const roots = new Set(parts.filter((p) => p.length > 1).map((p) => p[0]));
+  const split = roots.size === 1 && parts.every((p) => p.length > 1) && parts.some((p) => p.length > 2);
+  items.forEach((it, i) => {
+    const p = parts[i];
+    if (p.length > 1) it.slide = split && p.length > 2 ? p[1] : p[0];
+  });
+  const n = new Map();
+  for (const it of items) if (it.slide !== undefined) n.set(it.slide, (n.get(it.slide) || 0) + 1);
+  const list = [...n].map(([k, v]) => `${k} (${v} image${v === 1 ? '' : 's'})`).join(', ');
+  $('slide-hint').textContent = split
+    ? `The folder ${[...roots][0]} gave ${n.size} slide${n.size === 1 ? '' : 's'}, one per subfolder: ${list}.`
+    : `Folder${roots.size === 1 ? '' : 's'} as slide${n.size === 1 ? '' : 's'}: ${list}.`;
+  return items;
 }
 
 function readAllEntries(dirEntry) {
@@ -701,7 +747,7 @@ async function filesFromDrop(dt) {
     else if (t.file && !isHidden(t.file.name)) out.push({ name: t.file.name, blob: t.file });
   }
   out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  return out;
+  return assignSlides(out);
 }
 
 function setupInput() {
@@ -784,7 +830,8 @@ function download(text, type, filename) {
 }
 
 function exportMeta() {
-  return { model: state.modelName, digest: state.modelDigest, band: state.band, exported: new Date().toISOString() };
+  return { model: state.modelName, digest: state.modelDigest, band: state.band, exported: new Date().toISOString(),
+           operator: state.session && state.session.operator, session: state.session && sessionLabel(state.session) };
 }
 function exportRecords() { return state.records.filter((r) => r.result || r.error); }
 
@@ -806,8 +853,8 @@ function setupResultsControls() {
     download(toFHIR(exportRecords(), exportMeta()), 'application/fhir+json', `malaria-screen-${stamp()}.fhir.json`));
   $('clear-btn').addEventListener('click', async () => {
     if (state.running) return;
-    if (!window.confirm(`Delete all ${state.records.length} results from this device?`)) return;
-    await state.store.clear();
+    if (!window.confirm(`Delete all ${state.records.length} results of this session from this device?`)) return;
+    await state.store.clearSession(state.session.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
     state.records = [];
     $('resume-banner').hidden = true;
@@ -965,25 +1012,167 @@ async function setupServiceWorker() {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-async function loadStore() {
-  try {
-    state.store = await ResultStore.open();
-    state.records = await state.store.all();
-  } catch (e) {
-    showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
-    state.records = [];
-    return;
-  }
+// ---------------------------------------------------------------------------------------------
+// Sessions and slides
+
+const when = (iso) => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+};
+function sessionLabel(sess) {
+  return sess.legacy ? `Earlier results (kept before sessions, ${when(sess.created)})` : `Session of ${when(sess.created)}`;
+}
+
+function showSessionInfo() {
+  const sess = state.session;
+  $('session-name').textContent = sess ? sessionLabel(sess) : 'No session';
+  $('operator-input').value = (sess && sess.operator) || '';
+}
+
+/** The session was written to: its time moves up (the list shows the latest first). */
+function touchSession() {
+  if (!state.session) return;
+  state.session.updated = new Date().toISOString();
+  state.store.putSession(state.session).catch((e) => showError(saveError(e, 'the session')));
+}
+
+/** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
+async function openSession(sess, how = 'opened') {
+  for (const id of [...state.cards.keys()]) dropCard(id);
+  state.session = sess;
+  state.records = await state.store.ofSession(sess.id);
+  showSessionInfo();
   for (const r of state.records) $('grid').append(buildCard(r));
   applyView();
   const left = pendingRecords().length;
+  $('resume-banner').hidden = !left;
   if (left) {
     $('resume-text').textContent = `${left} image${left === 1 ? '' : 's'} from an interrupted batch ` +
       `${left === 1 ? 'has' : 'have'} not been classified yet.`;
-    $('resume-banner').hidden = false;
   }
-  if (state.records.length) {
-    announce(`${state.records.length - left} earlier result${state.records.length - left === 1 ? '' : 's'} restored from this device.`);
+  document.documentElement.dataset.session = String(sess.id);
+  const n = state.records.length - left;
+  if (how === 'reopened' && !state.records.length) return;
+  announce(how === 'new' ? `${sessionLabel(sess)} started: images you add go to it.`
+    : `${sessionLabel(sess)} ${how}: ${n} result${n === 1 ? '' : 's'}${left ? `, ${left} waiting` : ''}.`);
+}
+
+async function newSession() {
+  if (state.running) return;
+  let sess;
+  try { sess = await state.store.newSession({ operator: $('operator-input').value.trim() }); } catch (e) {
+    showError(saveError(e, 'a new session'));
+    return;
+  }
+  $('slide-input').value = '';
+  state.slide = '';
+  await openSession(sess, 'new');
+  requestPersistence();
+}
+
+async function renderSessionList() {
+  const list = $('sessions-list');
+  list.textContent = '';
+  for (const sess of await state.store.sessions()) {
+    const current = state.session && sess.id === state.session.id;
+    const slides = sess.slides.filter(Boolean);
+    const li = el('li', { class: 'session-item', 'data-id': String(sess.id) });
+    li.append(el('div', { class: 'session-text' },
+      el('strong', { text: sessionLabel(sess) + (current ? ' (shown)' : '') }),
+      el('span', { text: `${sess.images} image${sess.images === 1 ? '' : 's'}` +
+        `${slides.length ? `; slide${slides.length === 1 ? '' : 's'} ${slides.join(', ')}` : ''}` +
+        `${sess.operator ? `; operator ${sess.operator}` : ''}; last change ${when(sess.updated)}` })));
+    const open = el('button', { type: 'button', class: 'btn small open-session', text: 'Open' });
+    open.setAttribute('aria-label', `Open ${sessionLabel(sess)}`);
+    open.disabled = current || state.running;
+    open.addEventListener('click', async () => {
+      $('sessions-dialog').close();
+      touchSessionOpened(sess);
+      await openSession(sess, 'reopened');
+    });
+    const del = el('button', { type: 'button', class: 'btn small danger delete-session', text: 'Delete' });
+    del.setAttribute('aria-label', `Delete ${sessionLabel(sess)}`);
+    del.disabled = state.running && current;
+    del.addEventListener('click', async () => {
+      if (!window.confirm(`Delete ${sessionLabel(sess)} and its ${sess.images} result${sess.images === 1 ? '' : 's'} from this device?`)) return;
+      await state.store.deleteSession(sess.id);
+      if (current) {
+        const rest = await state.store.sessions();
+        await openSession(rest[0] || await state.store.newSession({ operator: '' }), rest[0] ? 'reopened' : 'new');
+      }
+      announce(`${sessionLabel(sess)} deleted from this device.`);
+      renderSessionList();
+    });
+    li.append(el('div', { class: 'session-actions' }, open, del));
+    list.append(li);
+  }
+}
+
+/** A reopened session becomes the latest: a reload shows it again. */
+function touchSessionOpened(sess) {
+  sess.updated = new Date().toISOString();
+  const { images, slides, ...rec } = sess;
+  state.store.putSession(rec).catch(() => {});
+  Object.assign(sess, rec);
+  delete sess.images; delete sess.slides;
+}
+
+function setupSessions() {
+  $('new-session-btn').addEventListener('click', () => newSession());
+  $('sessions-btn').addEventListener('click', async () => {
+    await renderSessionList();
+    $('sessions-dialog').showModal();
+  });
+  $('sessions-close').addEventListener('click', () => $('sessions-dialog').close());
+  $('operator-input').addEventListener('change', () => {
+    if (!state.session) return;
+    state.session.operator = $('operator-input').value.trim();
+    touchSession();
+  });
+  const setSlide = () => {
+    state.slide = $('slide-input').value.trim();
+    $('slide-hint').textContent = state.slide ? `Images you add now go to slide ${state.slide}.`
+      : 'Images you add go to no slide ID. A folder gives one slide per subfolder (its first level of folders), named after the subfolder.';
+  };
+  $('slide-input').addEventListener('input', setSlide);
+  $('slide-input').addEventListener('keydown', (ev) => {   // a barcode scanner ends with Enter
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    setSlide();
+    announce(state.slide ? `Slide ${state.slide}: images you add now go to it.` : 'No slide ID.');
+  });
+}
+
+/** The per-slide table: the slides CSV's rows as the page shows them. */
+function renderSlides() {
+  const rows = slideRows(state.records.filter((r) => r.result || r.error));
+  const tbody = $('slides-table').tBodies[0];
+  tbody.textContent = '';
+  $('slides-box').hidden = rows.length === 0;
+  for (const r of rows) {
+    const tr = el('tr', { 'data-slide': r.slide, 'data-source': r.source });
+    const td = (text, k) => { const c = el('td', { text: String(text) }); if (k) c.dataset.k = k; tr.append(c); };
+    tr.append(el('th', { scope: 'row', text: r.slide || '(no ID)' }));
+    td(r.source === 'fields' ? `${r.images} whole field${r.images === 1 ? '' : 's'}` : r.source ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'}` : '–', 'from');
+    td(r.cells, 'cells');
+    td(r.parasitized, 'parasitized');
+    td(r.to_review, 'to_review');
+    td(r.cells ? `${r.source === 'fields' ? 'parasitemia' : 'share'} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}` : '–', 'share');
+    td(r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–', 'excluded');
+    td(r.images_not_read, 'not_read');
+    tbody.append(tr);
+  }
+}
+
+async function loadStore() {
+  try {
+    state.store = await ResultStore.open();
+    const list = await state.store.sessions();
+    const sess = list[0] ? (({ images, slides, ...rec }) => rec)(list[0]) : await state.store.newSession();
+    await openSession(sess, 'reopened');
+  } catch (e) {
+    showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
+    state.records = [];
   }
 }
 
@@ -1002,7 +1191,7 @@ async function failWaiting() {
   for (const rec of left) {
     rec.error = `not classified: the model could not be loaded (${state.modelError || 'unknown reason'})`;
     rec.status = 'error';
-    try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+    try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
     updateCard(rec);
   }
   $('resume-banner').hidden = true;
@@ -1107,6 +1296,7 @@ async function main() {
   setupInput();
   setupCamera();
   setupResultsControls();
+  setupSessions();
   setupModelCard();
   setupModelRecovery();
   renderSummary();

@@ -366,6 +366,113 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  // Sessions and slides (issue 18 item 1): a folder's subfolders become slides, a typed (or
+  // scanned) slide ID takes the images added after it, a summary per slide; sessions kept in
+  // IndexedDB, listed, reopened and deleted one by one; persistence asked; a full device said.
+  test('sessions: a folder of two slides, a typed slide ID, per-slide summary; sessions listed, reopened, deleted one by one; persist asked; storage full said', async () => {
+    const root = path.join(tmp, 'visit-3');
+    for (const [slide, n, off] of [['slideA', 5, 0], ['slideB', 4, 5]]) {
+      fs.mkdirSync(path.join(root, slide), { recursive: true });
+      for (let i = 0; i < n; i++) fs.copyFileSync(cells[(off + i) % cells.length].path, path.join(root, slide, `c${i}.png`));
+    }
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      await ctx.addInitScript(() => {
+        window.__persist = 0;
+        if (navigator.storage && navigator.storage.persist) {
+          const orig = navigator.storage.persist.bind(navigator.storage);
+          navigator.storage.persist = () => { window.__persist++; return orig(); };
+        }
+        // a full device on demand: IndexedDB writes fail as the browser fails them
+        for (const m of ['add', 'put']) {
+          const o = IDBObjectStore.prototype[m];
+          IDBObjectStore.prototype[m] = function (...a) {
+            if (window.__full) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            return o.apply(this, a);
+          };
+        }
+      });
+      const page = await openSite(ctx);
+      await page.fill('#operator-input', 'A. Tester');
+      await page.press('#operator-input', 'Tab');
+      await page.setInputFiles('#folder-input', root);
+      await waitIdle(page, 9);
+      await page.waitForFunction(() => window.__persist >= 1, null, { timeout: 10000 });   // persistent storage asked
+      const bySlide = await page.$$eval('.card', (cs) => cs.map((c) => ({ slide: c.dataset.slide, cls: c.dataset.class })));
+      const count = (s, cls) => bySlide.filter((c) => c.slide === s && (!cls || c.cls === cls)).length;
+      assert(count('slideA') === 5 && count('slideB') === 4, `cards by slide ${JSON.stringify(bySlide)}`);
+      const hint = await page.textContent('#slide-hint');
+      assert(/visit-3 gave 2 slides, one per subfolder: slideA \(5 images\), slideB \(4 images\)/.test(hint), `the page says so: ${hint}`);
+      const table = () => page.$$eval('#slides-table tbody tr', (rs) => rs.map((r) => ({
+        slide: r.dataset.slide, source: r.dataset.source,
+        ...Object.fromEntries([...r.querySelectorAll('td')].map((td) => [td.dataset.k, td.textContent])) })));
+      let rows = await table();
+      assert(rows.length === 2 && rows[0].slide === 'slideA' && rows[1].slide === 'slideB', `slide rows ${JSON.stringify(rows)}`);
+      for (const r of rows) {
+        assert(Number(r.cells) === count(r.slide) && Number(r.parasitized) === count(r.slide, 'parasitized') &&
+               Number(r.to_review) === count(r.slide, 'uncertain'), `slide ${r.slide}: ${JSON.stringify(r)}`);
+        assert(new RegExp(`^share \\d+\\.\\d % \\(95% CI \\d+\\.\\d–\\d+\\.\\d %\\) of ${count(r.slide)} cells$`).test(r.share), `share with its interval and denominator: ${r.share}`);
+      }
+      // a typed slide ID (a scanner types it and presses Enter): the next images go to it
+      await page.fill('#slide-input', 'P-001');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', [FIELD, cells[0].path, cells[1].path]);
+      await waitIdle(page, 12);
+      rows = await table();
+      const pf = rows.find((r) => r.slide === 'P-001' && r.source === 'fields');
+      const pc = rows.find((r) => r.slide === 'P-001' && r.source === 'cut-out cells');
+      const fc = await page.$eval('.card[data-class="field"]', (c) => ({
+        slide: c.dataset.slide, counted: c.dataset.counted, parasitized: c.dataset.parasitized, uncertain: c.dataset.uncertain,
+        parasitemia: c.querySelector('.field-counts dd[data-k="parasitemia"]').textContent,
+        excluded: c.querySelector('.field-counts dd[data-k="excluded"]').textContent }));
+      assert(fc.slide === 'P-001' && pf && pf.cells === fc.counted && pf.parasitized === fc.parasitized && pf.to_review === fc.uncertain,
+        `the field's slide row ${JSON.stringify(pf)} vs the card ${JSON.stringify(fc)}`);
+      assert(pf.share === `parasitemia ${fc.parasitemia}` && fc.excluded.startsWith(`${pf.excluded} `), `parasitemia and left out: ${JSON.stringify(pf)}`);
+      assert(pc && pc.cells === '2', `P-001 cut-out cells ${JSON.stringify(pc)}`);
+      const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+      const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
+      assert(json.slides.map((x) => x.slide).join() === 'slideA,slideB,P-001' && json.operator === 'A. Tester' && /^Session of /.test(json.session),
+        `JSON per slide, operator, session: ${json.slides.map((x) => x.slide)} ${json.operator} ${json.session}`);
+      await page.screenshot({ path: path.join(shotDir, 'slides.png') });
+      const first = await page.getAttribute('html', 'data-session');
+      // a new session: empty; then one image in it
+      await page.click('#new-session-btn');
+      await page.waitForFunction((id) => document.documentElement.dataset.session !== id, first);
+      assert(await page.$$eval('.card', (c) => c.length) === 0 && await page.isHidden('#slides-box'), 'a new session starts empty');
+      await page.setInputFiles('#file-input', [cells[2].path]);
+      await waitIdle(page, 1);
+      const second = await page.getAttribute('html', 'data-session');
+      // the list: both, the latest first; reopen the first
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      const items = await page.$$eval('.session-item', (l) => l.map((i) => ({ id: i.dataset.id, text: i.textContent })));
+      assert(items.length === 2 && items[0].id === second && items[1].id === first, `sessions listed ${JSON.stringify(items)}`);
+      assert(/12 images; slides slideA, slideB, P-001; operator A\. Tester/.test(items[1].text) && /\(shown\)/.test(items[0].text), `list text ${items[1].text}`);
+      await page.click(`.session-item[data-id="${first}"] .open-session`);
+      await page.waitForFunction((id) => document.documentElement.dataset.session === id, first);
+      assert(await page.$$eval('.card', (c) => c.length) === 12 && await page.inputValue('#operator-input') === 'A. Tester', 'reopened with its results');
+      // delete the second one only
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      page.once('dialog', (d) => d.accept());
+      await page.click(`.session-item[data-id="${second}"] .delete-session`);
+      await page.waitForFunction(() => document.querySelectorAll('.session-item').length === 1);
+      assert(await page.$eval('.session-item', (i) => i.dataset.id) === first, 'the other session kept');
+      await page.screenshot({ path: path.join(shotDir, 'sessions.png') });
+      await page.click('#sessions-close');
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      assert(await page.getAttribute('html', 'data-session') === first && await page.$$eval('.card', (c) => c.length) === 12,
+        'a reload shows the reopened session');
+      // a full device: the page says so
+      await page.evaluate(() => { window.__full = true; });
+      await page.setInputFiles('#file-input', [cells[3].path]);
+      await page.waitForSelector('#alert:not([hidden])');
+      const alert = await page.textContent('#alert');
+      assert(/^Storage on this device is full: the 1 image added could not be saved\. Export the sessions you need, then delete earlier ones/.test(alert), `full: ${alert}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
   test('page: a folder of 50 cells + a corrupt file + a non-image; progress, summary, exports', async () => {
     const dir = makeFolder('folder50', 50);
     const ctx = await newContext([env.siteOrigin]);
