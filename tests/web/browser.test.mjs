@@ -473,6 +473,40 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 240000 });
 
+  test('sessions: results stored before sessions (IndexedDB version 1) reopen as one session of earlier results', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      // a version-1 database as the page before sessions left it, written before the page opens it
+      await ctx.addInitScript(() => {
+        if (sessionStorage.getItem('seeded')) return;
+        sessionStorage.setItem('seeded', '1');
+        const open = indexedDB.open('malaria-screen', 1);
+        open.onupgradeneeded = () => open.result.createObjectStore('cells', { keyPath: 'id', autoIncrement: true });
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction('cells', 'readwrite');
+          for (const [name, p, band] of [['old-1.png', 0.01, 'uninfected'], ['old-2.png', 0.99, 'parasitized']]) {
+            tx.objectStore('cells').add({ batch: 'b0', name, blob: new Blob([new Uint8Array(8)], { type: 'image/png' }), mode: 'auto', status: 'done',
+              result: { mode: 'cell', label: p > 0.5 ? 'Parasitized' : 'Uninfected', labelIndex: p > 0.5 ? 1 : 0, pParasitized: p, band,
+                        bandIndex: 0, logits: [0, 0], cam: [], size: 64, width: 8, height: 8, ms: 1 } });
+          }
+          tx.oncomplete = () => db.close();
+        };
+      });
+      const page = await openSite(ctx);
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 2);
+      assert(/^Earlier results \(kept before sessions/.test(await page.textContent('#session-name')), 'the old results as one session');
+      const names = await page.$$eval('.card', (cs) => cs.map((c) => c.dataset.name).join());
+      assert(names === 'old-1.png,old-2.png', `old results shown: ${names}`);
+      await page.click('#new-session-btn');
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 0);
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      const items = await page.$$eval('.session-item', (l) => l.map((i) => i.textContent));
+      assert(items.length === 2 && /Earlier results/.test(items[1]) && /2 images/.test(items[1]), `listed: ${items}`);
+    } finally { await ctx.close(); }
+  });
+
   test('page: a folder of 50 cells + a corrupt file + a non-image; progress, summary, exports', async () => {
     const dir = makeFolder('folder50', 50);
     const ctx = await newContext([env.siteOrigin]);
