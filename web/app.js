@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -186,6 +186,8 @@ function buildCard(rec) {
     body.append(el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }));
     body.append(meterEl(r.pParasitized, r.band));
     body.append(el('p', { class: 'card-band', text: bandText(r.band) }));
+    body.append(reviewBar(rec, null, r.band));
+    card.dataset.reviewed = reviewOf(rec) ? reviewOf(rec).call : '';
     body.append(modeLine(rec, 'cell'));
     if (r.cam && r.cam.length) {
       const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
@@ -205,6 +207,82 @@ function buildCard(rec) {
   state.cards.set(rec.id, entry);
   if (state.allHeat) setHeat(card, true);
   return card;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review: the technician confirms or overturns a cell's call (buttons, or keys on a focused card
+// or field cell: P parasitized, U uninfected, C confirm the model's call, Delete or X undo).
+
+const REVIEW_KEYS = { p: 'parasitized', u: 'uninfected', c: 'confirm', delete: null, backspace: null, x: null };
+const confirmCall = (band) => (band === 'parasitized' || band === 'uninfected' ? band : undefined);
+
+function reviewBar(rec, index, band) {
+  const rv = reviewOf(rec, index);
+  const what = index === null ? rec.name : `cell ${index} of ${rec.name}`;
+  const bar = el('div', { class: 'review', role: 'group', 'aria-label': `Your call on ${what}` });
+  bar.dataset.reviewed = rv ? rv.call : '';
+  const model = modelCall(band);
+  const verdict = !rv ? 'Your call:'
+    : model === 'uncertain' ? `Reviewed: ${CALL_TEXT[rv.call]}`
+    : rv.call === model ? `Reviewed: ${CALL_TEXT[rv.call]} (confirmed)` : `Reviewed: ${CALL_TEXT[rv.call]} (overturned)`;
+  bar.append(el('span', { class: 'review-label', text: verdict }));
+  for (const call of ['parasitized', 'uninfected']) {
+    const b = el('button', { type: 'button', class: 'btn small review-btn', text: call === 'parasitized' ? 'Parasitized' : 'Uninfected',
+                             'aria-pressed': String(!!rv && rv.call === call) });
+    b.dataset.call = call;
+    b.setAttribute('aria-label', `${rv && rv.call === call ? 'Undo your call' : 'Call'} ${what}: ${call}`);
+    b.title = `${call === 'parasitized' ? 'P' : 'U'}; C confirms the model's call, Delete undoes`;
+    b.addEventListener('click', () => setReview(rec, index, rv && rv.call === call ? null : call));
+    bar.append(b);
+  }
+  return bar;
+}
+
+async function setReview(rec, index, call) {
+  if (call === undefined || !rec.result) return;   // nothing to confirm in the band
+  const at = new Date().toISOString();
+  if (index === null) {
+    if (call) rec.review = { call, at }; else delete rec.review;
+  } else {
+    rec.reviews = { ...(rec.reviews || {}) };
+    if (call) rec.reviews[index] = { call, at }; else delete rec.reviews[index];
+  }
+  try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the review of ${rec.name}`)); }
+  touchSession();
+  const entry = state.cards.get(rec.id);
+  if (index === null) {
+    const old = entry && entry.card;
+    const had = old && old.contains(document.activeElement) ? document.activeElement : null;
+    const focusCall = had && had.dataset ? had.dataset.call : null;
+    const card = buildCard(rec);
+    if (old && old.isConnected) old.replaceWith(card);
+    if (had) (card.querySelector(`.review-btn[data-call="${focusCall}"]`) || card.querySelector('.review-btn')).focus();
+    applyView();
+  } else if (entry && entry.view) {
+    const v = entry.view;
+    const poly = v.byIndex.get(index);
+    if (call) poly.setAttribute('data-reviewed', call); else poly.removeAttribute('data-reviewed');
+    const c = v.r.cells.find((x) => x.index === index);
+    const focused = document.activeElement;
+    showCell(v.card, v, c);
+    if (focused && focused.dataset && focused.dataset.call) {
+      const b = v.detail.querySelector(`.review-btn[data-call="${focused.dataset.call}"]`);
+      if (b) b.focus();
+    }
+    const dd = v.card.querySelector('.field-counts dd[data-k="reviewed"]');
+    if (dd) dd.textContent = fieldReviewText(rec);
+    renderSummary();
+  }
+  announce(call ? `${index === null ? rec.name : `Cell ${index}`}: your call ${call}.` : `${index === null ? rec.name : `Cell ${index}`}: your call undone.`);
+}
+
+/** "3 cells reviewed: 2 parasitized, 20 to review; parasitemia ..." for one field (or "none yet"). */
+function fieldReviewText(rec) {
+  const g = summarizeGroup([rec]).fields;
+  if (!g.reviewedCells) return 'no cell reviewed yet';
+  const v = g.reviewed;
+  return `${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed: ${v.parasitized} parasitized, ${v.uncertain} to review; ` +
+    `parasitemia ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}`;
 }
 
 function setHeat(card, on) {
@@ -262,7 +340,7 @@ function fieldSource(rec, entry, alt) {
   return entry.preview;
 }
 
-function buildOverlay(r, name) {
+function buildOverlay(r, name, rec = null) {
   const svg = svgEl('svg', { class: 'field-overlay', viewBox: `0 0 ${r.width} ${r.height}`,
                              preserveAspectRatio: 'none', role: 'group',
                              'aria-label': `Red cells of ${name}: arrow keys move between cells` });
@@ -283,6 +361,7 @@ function buildOverlay(r, name) {
       class: 'cell', points: pts, 'data-status': 'counted', 'data-band': c.band, 'data-index': String(c.index),
       tabindex: c === order[0] ? '0' : '-1', role: 'button', 'aria-label': cellText(c),
     }));
+    if (rec && reviewOf(rec, c.index)) counted.lastChild.setAttribute('data-reviewed', reviewOf(rec, c.index).call);
   }
   svg.append(left, counted);
   return { svg, order };
@@ -355,7 +434,8 @@ function showCell(card, view, c) {
     el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
     meterEl(c.pParasitized, c.band),
     el('p', { class: 'card-band', text: bandText(c.band) }),
-    el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` })));
+    el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` }),
+    reviewBar(view.rec, c.index, c.band)));
   drawCellCrop(canvas, view.source, view.r, c, view.ready);
 }
 
@@ -371,7 +451,7 @@ function buildFieldCard(rec, entry) {
   const alt = `${rec.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
               `${r.uncertain} to review`;
   const source = fieldSource(rec, entry, alt);
-  const { svg, order } = buildOverlay(r, rec.name);
+  const { svg, order } = buildOverlay(r, rec.name, rec);
   const stage = el('div', { class: 'field-view' }, source, svg);
   stage.style.aspectRatio = `${r.width} / ${r.height}`;
   const legend = el('p', { class: 'field-legend', 'aria-hidden': 'true' },
@@ -391,6 +471,7 @@ function buildFieldCard(rec, entry) {
   row('To review (uncertain, in the count)', String(r.uncertain), 'uncertain');
   row('Parasitemia', parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted), 'parasitemia');
   row('Left out', excludedLine(r.excluded), 'excluded');
+  row('After review', fieldReviewText(rec), 'reviewed');
 
   const detail = el('div', { class: 'cell-detail' },
     el('p', { class: 'hint', text: r.counted ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
@@ -403,7 +484,8 @@ function buildFieldCard(rec, entry) {
   card.append(head, el('div', { class: 'field-main' }, el('figure', { class: 'field-figure' }, stage, legend), side));
 
   const byId = new Map(r.cells.map((c) => [c.index, c]));
-  const view = { svg, detail, source, r, ready: entry.previewReady, byIndex: new Map() };
+  const view = { svg, detail, source, r, rec, card, ready: entry.previewReady, byIndex: new Map() };
+  entry.view = view;
   for (const p of svg.querySelectorAll('.counted .cell')) view.byIndex.set(Number(p.dataset.index), p);
   const cellOf = (t) => (t && t.closest ? byId.get(Number((t.closest('.counted .cell') || {}).dataset?.index)) : null);
   svg.addEventListener('click', (ev) => {
@@ -418,6 +500,12 @@ function buildFieldCard(rec, entry) {
     const c = cellOf(ev.target);
     if (!c) return;
     let to = null;
+    const k = REVIEW_KEYS[ev.key.toLowerCase()];
+    if (k !== undefined && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      setReview(rec, c.index, k === 'confirm' ? confirmCall(c.band) : k);
+      return;
+    }
     if (ev.key === 'Home') to = order[0];
     else if (ev.key === 'End') to = order[order.length - 1];
     else if (ev.key.startsWith('Arrow')) to = neighbour(order, c, ev.key);
@@ -488,6 +576,14 @@ function applyView() {
   renderSummary();
 }
 
+/** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
+function reviewedLine(g, what) {
+  const v = g.reviewed;
+  return `After your review (${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed): ${v.parasitized} parasitized, ` +
+    `${v.uncertain} to review, ${v.uninfected} uninfected; ${what} ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}. ` +
+    `The model's: ${g.model.parasitized} parasitized, ${g.model.uncertain} to review.`;
+}
+
 /** One sentence on the band, with the blob's own test figures when it has them. */
 function bandNote() {
   const [lo, hi] = state.band;
@@ -531,6 +627,11 @@ function renderSummary() {
     $('share-detail').textContent = 'Parasitized share (95% Wilson interval)';
   }
   const any = state.records.length > 0;
+  const g = s.group;
+  $('review-detail').hidden = !g.crops.reviewedCells;
+  if (g.crops.reviewedCells) $('review-detail').textContent = reviewedLine(g.crops, 'share');
+  $('field-review-detail').hidden = !g.fields.reviewedCells;
+  if (g.fields.reviewedCells) $('field-review-detail').textContent = reviewedLine(g.fields, 'parasitemia');
   renderSlides();
   $('band-note').hidden = !state.band || s.classified + f.counted === 0;
   if (state.band) $('band-note').textContent = bandNote();
@@ -836,6 +937,24 @@ function exportMeta() {
 function exportRecords() { return state.records.filter((r) => r.result || r.error); }
 
 function setupResultsControls() {
+  // review keys on a focused cut-out card (or the review buttons of a field's chosen cell)
+  $('grid').addEventListener('keydown', (ev) => {
+    const k = REVIEW_KEYS[ev.key.toLowerCase()];
+    if (k === undefined || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest('svg')) return;
+    const card = ev.target.closest('.card');
+    const entry = card && state.cards.get(Number(card.dataset.id));
+    if (!entry || !entry.rec || !entry.rec.result) return;
+    if (isField(entry.rec)) {
+      const detail = ev.target.closest('.cell-detail');
+      if (!detail || detail.dataset.index === undefined) return;
+      const c = entry.rec.result.cells.find((x) => x.index === Number(detail.dataset.index));
+      ev.preventDefault();
+      setReview(entry.rec, c.index, k === 'confirm' ? confirmCall(c.band) : k);
+      return;
+    }
+    ev.preventDefault();
+    setReview(entry.rec, null, k === 'confirm' ? confirmCall(entry.rec.result.band) : k);
+  });
   $('filter').addEventListener('change', applyView);
   $('sort').addEventListener('change', applyView);
   $('all-heat').addEventListener('change', (ev) => {
@@ -1159,6 +1278,8 @@ function renderSlides() {
     td(r.to_review, 'to_review');
     td(r.cells ? `${r.source === 'fields' ? 'parasitemia' : 'share'} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}` : '–', 'share');
     td(r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–', 'excluded');
+    td(r.reviewed_cells ? `${r.reviewed_cells} reviewed: ${r.reviewed_parasitized} parasitized, ${r.reviewed_to_review} to review; ` +
+       `${parasitemiaText(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi, r.denominator)}` : '–', 'reviewed');
     td(r.images_not_read, 'not_read');
     tbody.append(tr);
   }

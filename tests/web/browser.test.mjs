@@ -507,6 +507,107 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   });
 
+  // Review (issue 18 item 2): the technician confirms or overturns calls, by click and by key;
+  // the summaries show the model's figures and the reviewed ones; kept in IndexedDB; every
+  // export carries both and which cells were reviewed.
+  test('review: confirm and overturn by click and keyboard (cut-out cells, a field cell); model and reviewed figures; kept after a reload; exports carry both', async () => {
+    const ref = nativeRef();
+    const fref = nativeField(nativeCli, modelPath, FIELD).field;
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.fill('#slide-input', 'R-1');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', [...cells.map((c) => c.path), FIELD]);
+      await waitIdle(page, cells.length + 1);
+      const names = (b) => cells.map((c) => c.name).filter((n) => ref.get(n).band === b);
+      const n0 = { parasitized: names('parasitized').length, uncertain: names('uncertain').length, uninfected: names('uninfected').length };
+      const [u, pz, un] = [names('uncertain')[0], names('parasitized')[0], names('uninfected')[0]];
+      const card = (n) => `.card[data-name="${n}"]`;
+      // click: an uncertain cell called parasitized
+      await page.click(`${card(u)} .review-btn[data-call="parasitized"]`);
+      await page.waitForSelector(`${card(u)}[data-reviewed="parasitized"]`);
+      // keyboard: U overturns a confident parasitized call, C confirms a confident uninfected one
+      await page.focus(`${card(pz)} .review-btn[data-call="parasitized"]`);
+      await page.keyboard.press('u');
+      await page.waitForSelector(`${card(pz)}[data-reviewed="uninfected"]`);
+      assert(await page.evaluate(() => document.activeElement.closest('.card').dataset.name) === pz, 'focus stays on the card');
+      await page.focus(`${card(un)} .review-btn`);
+      await page.keyboard.press('c');
+      await page.waitForSelector(`${card(un)}[data-reviewed="uninfected"]`);
+      assert(/Reviewed: Uninfected \(overturned\)/.test(await page.textContent(card(pz))) &&
+             /Reviewed: Uninfected \(confirmed\)/.test(await page.textContent(card(un))) &&
+             /Reviewed: Parasitized/.test(await page.textContent(card(u))), 'the cards say what was done');
+      // C on a cell to review has nothing to confirm; Delete undoes
+      const u2 = names('uncertain')[1];
+      await page.focus(`${card(u2)} .review-btn`);
+      await page.keyboard.press('c');
+      await page.keyboard.press('p');
+      await page.waitForSelector(`${card(u2)}[data-reviewed="parasitized"]`);
+      await page.keyboard.press('Delete');
+      await page.waitForSelector(`${card(u2)}[data-reviewed=""]`);
+      // a field cell: chosen on the picture, P calls it parasitized
+      const fcard = '.card[data-class="field"]';
+      await page.locator(`${fcard} .field-overlay .cell[data-band="uncertain"]`).first().click();
+      await page.keyboard.press('p');
+      await page.waitForSelector(`${fcard} .field-overlay .cell[data-reviewed="parasitized"]`);
+      assert(await page.$$eval(`${fcard} .field-overlay .cell[data-reviewed]`, (p) => p.length) === 1, 'one field cell reviewed');
+      // summaries: the model's figures unchanged, the reviewed ones beside them
+      assert(Number(await page.textContent('#n-parasitized')) === n0.parasitized && Number(await page.textContent('#n-uncertain')) === n0.uncertain,
+        'the tiles keep the model\'s calls');
+      const rd = await page.textContent('#review-detail');
+      assert(rd.includes(`(3 cells reviewed): ${n0.parasitized} parasitized, ${n0.uncertain - 1} to review, ${n0.uninfected + 1} uninfected`) &&
+             rd.includes(`The model's: ${n0.parasitized} parasitized, ${n0.uncertain} to review`), `reviewed figures: ${rd}`);
+      const fd = await page.textContent('#field-review-detail');
+      assert(fd.includes(`(1 cell reviewed): ${fref.parasitized + 1} parasitized, ${fref.uncertain - 1} to review`), `field reviewed: ${fd}`);
+      assert((await page.textContent(`${fcard} .field-counts dd[data-k="reviewed"]`)).startsWith('1 cell reviewed'), 'the field card says so');
+      const row = await page.$eval('#slides-table tr[data-slide="R-1"][data-source="fields"] td[data-k="reviewed"]', (e) => e.textContent);
+      assert(row.startsWith(`1 reviewed: ${fref.parasitized + 1} parasitized, ${fref.uncertain - 1} to review`), `slide row after review: ${row}`);
+      await page.screenshot({ path: path.join(shotDir, 'review.png') });
+      // kept after a reload
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      await page.waitForSelector(`${fcard} .field-overlay`);
+      const kept = await page.$$eval('.card[data-reviewed]:not([data-reviewed=""])', (cs) => cs.map((c) => `${c.dataset.name}=${c.dataset.reviewed}`).sort());
+      assert(kept.join() === [`${u}=parasitized`, `${pz}=uninfected`, `${un}=uninfected`].sort().join(), `reviews kept: ${kept}`);
+      assert(await page.$$eval(`${fcard} .field-overlay .cell[data-reviewed="parasitized"]`, (p) => p.length) === 1, 'field review kept');
+      // exports: both figures, and which cells were reviewed
+      const files = {};
+      for (const [id, key] of [['#export-csv', 'cells'], ['#export-slides-csv', 'slides'], ['#export-json', 'json'], ['#export-fhir', 'fhir']]) {
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
+        files[key] = path.join(tmp, `review-${key}`);
+        fs.copyFileSync(await dl.path(), files[key]);
+      }
+      const py = `
+import csv, json, sys
+def rows(p):
+    with open(p, newline='', encoding='utf-8') as f:
+        r = csv.reader(f); next(r)
+        return list(csv.DictReader(f, fieldnames=next(r)))
+print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
+                  'json': json.load(open(sys.argv[3], encoding='utf-8')), 'fhir': json.load(open(sys.argv[4], encoding='utf-8'))}))
+`;
+      const res = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, files.cells, files.slides, files.json, files.fhir], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+      const rev = res.cells.filter((r) => r.reviewed === '1');
+      const key = (r) => `${r.file}${r.cell ? `#${r.cell}` : ''}=${r.reviewed_call}/${r.model_call}/${r.final_call}`;
+      assert(rev.length === 4 && res.cells.filter((r) => r.reviewed === '0').length === res.cells.length - 4, `4 cells reviewed in the CSV: ${rev.map(key)}`);
+      assert(rev.some((r) => r.file === u && r.reviewed_call === 'parasitized' && r.model_call === 'to review' && r.final_call === 'parasitized') &&
+             rev.some((r) => r.file === pz && r.reviewed_call === 'uninfected' && r.model_call === 'parasitized') &&
+             rev.some((r) => r.mode === 'field-cell' && r.model_call === 'to review' && r.final_call === 'parasitized'), `reviewed rows ${rev.map(key)}`);
+      const sf = res.slides.find((r) => r.source === 'fields'), sc = res.slides.find((r) => r.source === 'cut-out cells');
+      assert(Number(sf.parasitized) === fref.parasitized && Number(sf.reviewed_parasitized) === fref.parasitized + 1 &&
+             Number(sf.reviewed_to_review) === fref.uncertain - 1 && Number(sf.reviewed_cells) === 1, `slides CSV fields ${JSON.stringify(sf)}`);
+      assert(Number(sc.parasitized) === n0.parasitized && Number(sc.reviewed_uninfected) === n0.uninfected + 1 && Number(sc.reviewed_cells) === 3,
+        `slides CSV cut-out ${JSON.stringify(sc)}`);
+      const jc = res.json.cells.filter((c) => c.reviewed).map((c) => c.file).sort();
+      assert(jc.join() === [u, pz, un].sort().join() && res.json.slides[0].fields.reviewedCells === 1, `JSON reviewed: ${jc}`);
+      const fo = res.fhir.entry.map((e) => e.resource).find((o) => /counted red cells/.test(o.code.text));
+      const comp = (t) => fo.component.find((c) => c.code.text === t).valueInteger;
+      assert(comp('Cells reviewed by the technician') === 1 && comp('Cells called parasitized') === fref.parasitized + 1 &&
+             fo.note.some((n) => /after review/i.test(n.text)), 'FHIR: the reviewed figures, said to be so');
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
   test('page: a folder of 50 cells + a corrupt file + a non-image; progress, summary, exports', async () => {
     const dir = makeFolder('folder50', 50);
     const ctx = await newContext([env.siteOrigin]);
