@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup, slidesOf, cellsOf, bandText as bandRange, INTENDED_USE } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -595,6 +595,7 @@ function bandNote() {
 }
 
 function renderSummary() {
+  state.reportStale = true;
   const s = summarize(state.records);
   const f = s.fields;
   $('field-summary').hidden = f.images === 0;
@@ -637,7 +638,7 @@ function renderSummary() {
   if (state.band) $('band-note').textContent = bandNote();
   $('empty').hidden = any;
   $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
-  for (const id of ['export-slides-csv', 'export-json', 'export-fhir']) $(id).disabled = $('export-csv').disabled;
+  for (const id of ['export-slides-csv', 'export-json', 'export-fhir', 'print-btn']) $(id).disabled = $('export-csv').disabled;
   $('clear-btn').disabled = !any || state.running;
 }
 
@@ -921,6 +922,98 @@ function setupCamera() {
 // ---------------------------------------------------------------------------------------------
 // Exports, clearing, model card
 
+// ---------------------------------------------------------------------------------------------
+// The printable slide report: one A4 page per slide (app.css, @media print), built into
+// #print-report before printing: the slide's ID, dates, operator, the model and its blob digest,
+// the counts and parasitemia with its interval (the model's and, when reviewed, the reviewed
+// ones), thumbnails of the cells to review and of the parasitized ones, the intended-use notice.
+
+const REPORT_THUMBS = 30;   // per group and page (three rows of ten fit under the counts)
+
+async function renderReport() {
+  const root = $('print-report');
+  root.textContent = '';
+  const waits = [];
+  const recs = state.records.filter((r) => r.result || r.error);
+  const rowsBySlide = new Map();
+  for (const r of slideRows(recs)) {
+    if (!rowsBySlide.has(r.slide)) rowsBySlide.set(r.slide, []);
+    rowsBySlide.get(r.slide).push(r);
+  }
+  const m = state.modelMeta || {};
+  const printed = new Date();
+  for (const { slide, records } of slidesOf(recs)) {
+    const art = el('article', { class: 'slide-report', 'data-slide': slide });
+    art.append(el('header', { class: 'report-head' },
+      el('p', { class: 'report-kind', text: 'Malaria screening report (research and education use only)' }),
+      el('h1', { text: `Slide ${slide || '(no ID given)'}` })));
+    const meta = el('dl', { class: 'report-meta' });
+    const item = (k, v) => meta.append(el('dt', { text: k }), el('dd', { text: v }));
+    if (state.session) item('Session', `${when(state.session.created)}`);
+    item('Printed', when(printed.toISOString()));
+    if (state.session && state.session.operator) item('Operator', state.session.operator);
+    item('Model', `${m.name || m.model || 'malaria_resnet18'}${m.version ? ` version ${m.version}` : ''}` +
+      `${m.architecture ? ` (${m.architecture})` : ''}; site version ${state.siteVersion || '–'}`);
+    item('Model blob sha256', state.modelDigest || '–');
+    item('Uncertain band', state.band ? `${bandRange(state.band).replace('uncertain band ', '')}: cells to review, in the count` : '–');
+    art.append(meta);
+    const table = el('table', { class: 'report-counts' });
+    table.append(el('thead', {}, el('tr', {}, ...['From', 'Cells counted', 'Parasitized', 'To review', 'Uninfected',
+      'Parasitemia or share (95% Wilson interval)', 'Left out', 'Not read'].map((t) => el('th', { scope: 'col', text: t })))));
+    const tb = el('tbody');
+    for (const r of rowsBySlide.get(slide) || []) {
+      const share = (v, lo, hi) => (r.cells ? parasitemiaText(v, lo, hi, r.denominator) : '–');
+      const from = r.source === 'fields' ? `${r.images} whole field${r.images === 1 ? '' : 's'} (model)`
+        : r.source ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'} (model)` : '–';
+      tb.append(el('tr', { 'data-source': r.source }, ...[from, r.cells, r.parasitized, r.to_review, r.uninfected,
+        `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.share_parasitized, r.ci95_lo, r.ci95_hi)}`,
+        r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–',
+        r.images_not_read].map((t) => el('td', { text: String(t) }))));
+      if (r.reviewed_cells) {
+        tb.append(el('tr', { class: 'reviewed', 'data-source': `${r.source} reviewed` }, ...[`after review (${r.reviewed_cells} reviewed)`,
+          r.cells, r.reviewed_parasitized, r.reviewed_to_review, r.reviewed_uninfected,
+          `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi)}`,
+          '', ''].map((t) => el('td', { text: String(t) }))));
+      }
+    }
+    table.append(tb);
+    art.append(table);
+    const cells = cellsOf(records);
+    for (const [call, title] of [['uncertain', 'Cells to review'], ['parasitized', 'Parasitized cells']]) {
+      const group = cells.filter((c) => c.final === call);
+      const sec = el('section', { class: 'report-thumbs', 'data-call': call });
+      sec.append(el('h2', { text: `${title} (${group.length})${group.length > REPORT_THUMBS ? `: the first ${REPORT_THUMBS} shown` : ''}` }));
+      const grid = el('div', { class: 'thumb-row' });
+      for (const c of group.slice(0, REPORT_THUMBS)) {
+        const entry = state.cards.get(c.rec.id) || {};
+        const label = `${c.index === null ? c.rec.name : `${c.rec.name}, cell ${c.index}`}: p ${c.cell.pParasitized.toFixed(3)}${c.reviewed ? ', reviewed' : ''}`;
+        const fig = el('figure', { class: 'report-thumb' });
+        if (c.index === null && entry.url) {
+          const img = el('img', { src: entry.url, alt: label });
+          waits.push(img.decode().catch(() => {}));
+          fig.append(img);
+        } else if (c.index !== null && entry.view) {
+          const cv = el('canvas', { role: 'img', 'aria-label': label });
+          waits.push(drawCellCrop(cv, entry.view.source, entry.view.r, c.cell, entry.view.ready).catch(() => {}));
+          fig.append(cv);
+        }
+        fig.append(el('figcaption', { text: `${c.cell.pParasitized.toFixed(2)}${c.reviewed ? ' ✓' : ''}` }));
+        grid.append(fig);
+      }
+      if (!group.length) grid.append(el('p', { class: 'none', text: 'none' }));
+      sec.append(grid);
+      art.append(sec);
+    }
+    art.append(el('p', { class: 'report-legend', text: 'Under each thumbnail: the model\'s probability of parasitized; ✓: reviewed by the technician.' }));
+    art.append(el('footer', { class: 'report-notice', text: INTENDED_USE }));
+    root.append(art);
+  }
+  await Promise.all(waits);
+  state.reportStale = false;
+  document.documentElement.dataset.report = String(root.children.length);
+  return root.children.length;
+}
+
 function download(text, type, filename) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = el('a', { href: url, download: filename });
@@ -937,6 +1030,14 @@ function exportMeta() {
 function exportRecords() { return state.records.filter((r) => r.result || r.error); }
 
 function setupResultsControls() {
+  $('print-btn').addEventListener('click', async () => {
+    const n = await renderReport();
+    announce(`Slide report ready: ${n} page${n === 1 ? '' : 's'}, one per slide.`);
+    window.print();
+  });
+  // Ctrl+P without the button: the report as it can be built at once (field cell crops are drawn
+  // while the dialog opens; the button waits for every thumbnail)
+  window.addEventListener('beforeprint', () => { if (state.reportStale) renderReport(); });
   // review keys on a focused cut-out card (or the review buttons of a field's chosen cell)
   $('grid').addEventListener('keydown', (ev) => {
     const k = REVIEW_KEYS[ev.key.toLowerCase()];
@@ -1378,6 +1479,8 @@ async function loadClassifier() {
       chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
       chip.dataset.state = 'ready';
       $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;
+      state.siteVersion = assets.version;
+      state.modelMeta = m;
       renderModelCard(info, assets);
       $('model-card-btn').disabled = false;
       const wasFailed = !!state.modelError;

@@ -478,7 +478,7 @@ window.sent = true;`);
     try {
       // a version-1 database as the page before sessions left it, written before the page opens it
       await ctx.addInitScript(() => {
-        if (sessionStorage.getItem('seeded')) return;
+        if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return;   // the site only, once
         sessionStorage.setItem('seeded', '1');
         const open = indexedDB.open('malaria-screen', 1);
         open.onupgradeneeded = () => open.result.createObjectStore('cells', { keyPath: 'id', autoIncrement: true });
@@ -605,6 +605,67 @@ print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
       const comp = (t) => fo.component.find((c) => c.code.text === t).valueInteger;
       assert(comp('Cells reviewed by the technician') === 1 && comp('Cells called parasitized') === fref.parasitized + 1 &&
              fo.note.some((n) => /after review/i.test(n.text)), 'FHIR: the reviewed figures, said to be so');
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
+  // The printable slide report (issue 18 item 3): printed to PDF by Chromium, one A4 page per
+  // slide, each with its ID, the dates, the operator, the model and its digest, the counts, the
+  // parasitemia with its interval, the thumbnails and the notice (the PDF's own text, decoded).
+  test('print: the slide report prints one A4 page per slide with its ID, operator, model digest, counts, parasitemia, thumbnails and the notice', async () => {
+    const { pdfPages } = await import(pathToFileURL(path.join(REPO, 'tests/web/lib/pdf.mjs')).href);
+    const fref = nativeField(nativeCli, modelPath, FIELD).field;
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      await ctx.addInitScript(() => { window.__printed = 0; window.print = () => { window.__printed++; }; });
+      const page = await openSite(ctx);
+      await page.fill('#operator-input', 'B. Printer');
+      await page.press('#operator-input', 'Tab');
+      await page.fill('#slide-input', 'S-1');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', cells.map((c) => c.path));
+      await waitIdle(page, cells.length);
+      await page.fill('#slide-input', 'S-2');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', [FIELD]);
+      await waitIdle(page, cells.length + 1);
+      const s1 = await page.$$eval('.card[data-slide="S-1"]', (cs) => ({
+        n: cs.length, p: cs.filter((c) => c.dataset.class === 'parasitized').length, r: cs.filter((c) => c.dataset.class === 'uncertain').length }));
+      await page.click('#print-btn');
+      await page.waitForFunction(() => window.__printed === 1 && document.documentElement.dataset.report === '2');
+      const thumbs = await page.$$eval('.slide-report', (as) => as.map((a) => ({
+        slide: a.dataset.slide,
+        review: a.querySelectorAll('.report-thumbs[data-call="uncertain"] .report-thumb').length,
+        pos: a.querySelectorAll('.report-thumbs[data-call="parasitized"] .report-thumb').length,
+        drawn: [...a.querySelectorAll('.report-thumb img, .report-thumb canvas')].every((e) => (e.naturalWidth || e.width) > 0) })));
+      assert(thumbs[0].slide === 'S-1' && thumbs[0].review === s1.r && thumbs[0].pos === s1.p && thumbs[0].drawn, `S-1 thumbnails ${JSON.stringify(thumbs[0])}`);
+      assert(thumbs[1].slide === 'S-2' && thumbs[1].review === Math.min(30, fref.uncertain) && thumbs[1].pos === fref.parasitized && thumbs[1].drawn,
+        `S-2 thumbnails ${JSON.stringify(thumbs[1])}`);
+      const pdf = await page.pdf({ format: 'A4', preferCSSPageSize: true, printBackground: true });
+      fs.writeFileSync(path.join(outDir, 'slide-report.pdf'), pdf);
+      const pageBoxes = [...pdf.toString('latin1').matchAll(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      const pages = pdfPages(pdf);
+      assert(pages.length === 2, `one page per slide: ${pages.length} pages`);
+      assert(pageBoxes.length >= 2 && pageBoxes.every(([w, h]) => Math.abs(w - 595.92) < 2 && Math.abs(h - 842.88) < 2), `A4 pages ${JSON.stringify(pageBoxes)}`);
+      // Skia places runs and single glyphs apart (kerning): compare without any white space
+      const flat = pages.map((p) => p.text.normalize('NFKC').replace(/\s+/g, ''));   // NFKC: the fi ligature
+      const has = (t, want) => t.toLowerCase().includes(want.replace(/\s+/g, '').toLowerCase());
+      const digest = manifest.model.sha256;
+      for (const [i, slide] of [[0, 'S-1'], [1, 'S-2']]) {
+        const t = flat[i];
+        for (const want of [`Slide ${slide}`, 'Operator', 'B. Printer', 'Printed', digest, 'malaria_resnet18', 'Parasitized cells', 'Cells to review',
+          'not a diagnosis', 'must be reviewed by a trained microscopist']) {
+          assert(has(t, want), `page ${i + 1} says "${want}": ${t.slice(0, 400)}`);
+        }
+      }
+      assert(has(flat[0], `${cells.length} cut-out cells (model) ${s1.n} ${s1.p} ${s1.r} ${s1.n - s1.p - s1.r} share`), `S-1 counts: ${flat[0].slice(0, 900)}`);
+      const pctText = (x) => (100 * x).toFixed(1);
+      assert(has(flat[1], `1 whole field (model) ${fref.cells} ${fref.parasitized} ${fref.uncertain}`) &&
+             has(flat[1], `parasitemia ${pctText(fref.parasitemia)} % (95% CI ${pctText(fref.ci95[0])}–${pctText(fref.ci95[1])} %) of ${fref.cells} cells`),
+             `S-2 counts and parasitemia: ${flat[1].slice(0, 900)}`);
+      assert(!has(flat.join(''), 'Add images') && !has(flat.join(''), 'Sort by'), 'none of the page\'s controls printed');
+      await page.emulateMedia({ media: 'print' });
+      await page.screenshot({ path: path.join(shotDir, 'slide-report.png'), fullPage: true });
+      await page.emulateMedia({ media: 'screen' });
     } finally { await ctx.close(); }
   }, { timeout: 240000 });
 
