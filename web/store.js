@@ -47,6 +47,8 @@ export class ResultStore {
     };
     const s = new ResultStore();
     s.db = await req(open);
+    // a newer page in another tab upgrades the database: let it (this tab's writes then fail, said so)
+    s.db.onversionchange = () => s.db.close();
     return s;
   }
 
