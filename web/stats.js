@@ -350,8 +350,7 @@ export function toFHIR(records, meta = {}) {
       const shown = useReviewed ? v : m;
       const id = uuid(`${meta.session || ''}|${slide}|${source}|${exported}`);
       const obs = {
-        resourceType: 'Observation',
-        id,
+        resourceType: 'Observation',   // no id: the entry's fullUrl (urn:uuid) names it
         status: 'preliminary',
         category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category',
                                 code: 'laboratory', display: 'Laboratory' }] }],
@@ -362,7 +361,6 @@ export function toFHIR(records, meta = {}) {
         issued: exported,
         ...(slide ? { specimen: { display: `Slide ${slide}`, identifier: { value: slide } } } : {}),
         valueQuantity: pctQ(shown.share.value),
-        interpretation: undefined,
         method: { text: `Automated classification of ${source === 'fields' ? 'the red cells found in whole-field images' : 'cut-out cell images'}` +
           ` by ${meta.model || 'the model'} (blob sha256 ${meta.digest || 'unknown'}); ${bandText(meta.band)}: cells in the band are to review` +
           `${useReviewed ? `; ${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed by the technician` : '; not reviewed'}` },
@@ -383,7 +381,6 @@ export function toFHIR(records, meta = {}) {
         ],
       };
       if (meta.operator) obs.performer = [{ display: meta.operator }];
-      delete obs.interpretation;
       entries.push({ fullUrl: `urn:uuid:${id}`, resource: obs });
     }
   }

@@ -819,6 +819,7 @@ print(json.dumps(out))
       const b = res.fhir;
       assert(b.resourceType === 'Bundle' && ['collection', 'document'].includes(b.type) && Array.isArray(b.entry), 'Bundle type');
       assert(b.entry.length === 2, `one Observation per slide and source (${b.entry.length})`);
+      assert(new Set(b.entry.map((e) => e.fullUrl)).size === b.entry.length, 'each entry its own fullUrl');
       const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
       for (const e of b.entry) {
         assert(/^urn:uuid:[0-9a-f-]{36}$/.test(e.fullUrl), `fullUrl ${e.fullUrl}`);

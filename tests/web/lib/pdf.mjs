@@ -19,7 +19,7 @@ function objects(buf) {
     const si = body.indexOf('stream');
     if (si >= 0 && /^stream\r?\n/.test(body.slice(si))) {
       const dataStart = start + si + (body[si + 6] === '\r' ? 8 : 7);
-      const lenM = /\/Length (\d+)(?! \d+ R)/.exec(body.slice(0, si));
+      const lenM = /\/Length (\d+)(?!\d| \d+ R)/.exec(body.slice(0, si));   // a direct length, not a reference
       const len = lenM ? Number(lenM[1]) : body.lastIndexOf('endstream') - (si + 7);
       let data = buf.subarray(dataStart, dataStart + len);
       if (/\/Filter\s*\/FlateDecode/.test(body.slice(0, si))) data = zlib.inflateSync(data);
