@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup, slidesOf, cellsOf, bandText as bandRange, INTENDED_USE } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup, slidesOf, slidesFromPaths, cellsOf, bandText as bandRange, INTENDED_USE } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -798,20 +798,15 @@ function fromFileList(list) {
  * files keep the slide typed in the field. Says what it did.
  */
 function assignSlides(items) {
-  const parts = items.map((it) => it.name.split('/'));
-  if (!parts.some((p) => p.length > 1)) return items;
-  const roots = new Set(parts.filter((p) => p.length > 1).map((p) => p[0]));
-  const split = roots.size === 1 && parts.every((p) => p.length > 1) && parts.some((p) => p.length > 2);
-  items.forEach((it, i) => {
-    const p = parts[i];
-    if (p.length > 1) it.slide = split && p.length > 2 ? p[1] : p[0];
-  });
+  const { slides, split, roots } = slidesFromPaths(items.map((it) => it.name));
+  if (!roots.length) return items;
+  items.forEach((it, i) => { if (slides[i] !== undefined) it.slide = slides[i]; });
   const n = new Map();
   for (const it of items) if (it.slide !== undefined) n.set(it.slide, (n.get(it.slide) || 0) + 1);
   const list = [...n].map(([k, v]) => `${k} (${v} image${v === 1 ? '' : 's'})`).join(', ');
   $('slide-hint').textContent = split
-    ? `The folder ${[...roots][0]} gave ${n.size} slide${n.size === 1 ? '' : 's'}, one per subfolder: ${list}.`
-    : `Folder${roots.size === 1 ? '' : 's'} as slide${n.size === 1 ? '' : 's'}: ${list}.`;
+    ? `The folder ${roots[0]} gave ${n.size} slide${n.size === 1 ? '' : 's'}, one per subfolder: ${list}.`
+    : `Folder${roots.length === 1 ? '' : 's'} as slide${n.size === 1 ? '' : 's'}: ${list}.`;
   return items;
 }
 

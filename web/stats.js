@@ -103,6 +103,21 @@ export function summarizeGroup(records) {
   return s;
 }
 
+/**
+ * Slides from the relative paths of the files of folders ('a/b/c.png'): one folder (picked or
+ * dropped alone) that has subfolders gives one slide per subfolder, its first level of folders
+ * (files loose in it: a slide named after it); several folders, or one without subfolders, one
+ * slide each, named after the folder. A path without a folder gets no slide (undefined: the
+ * slide typed on the page). -> {slides: [slide or undefined per path], split, roots}
+ */
+export function slidesFromPaths(paths) {
+  const parts = paths.map((p) => p.split('/'));
+  const roots = [...new Set(parts.filter((p) => p.length > 1).map((p) => p[0]))];
+  const split = roots.length === 1 && parts.every((p) => p.length > 1) && parts.some((p) => p.length > 2);
+  const slides = parts.map((p) => (p.length < 2 ? undefined : split && p.length > 2 ? p[1] : p[0]));
+  return { slides, split, roots };
+}
+
 /** The records grouped by slide, in the order each slide first appears: [{slide, records, summary}]. */
 export function slidesOf(records) {
   const m = new Map();

@@ -249,6 +249,12 @@ export function register({ buildDir, nativeCli }) {
            slides[0].images_not_read === 1, `slide rows ${JSON.stringify(slides)}`);
     assert(slides[1].parasitized === 1 && slides[1].reviewed_parasitized === 0 && slides[1].reviewed_uninfected === 1 &&
            slides[1].reviewed_cells === 1, 'a review overrides the model\'s call in the reviewed figures only');
+    // folders -> slides: a parent's subfolders; several folders; one folder; loose files
+    const sl = (p) => JSON.stringify(s.slidesFromPaths(p).slides);
+    assert(sl(['visit/A/1.png', 'visit/B/2.png', 'visit/3.png']) === '["A","B","visit"]', 'one folder with subfolders: a slide each');
+    assert(sl(['A/1.png', 'B/x/2.png']) === '["A","B"]', 'several folders: a slide each, named after them');
+    assert(sl(['folder50/1.png', 'folder50/2.png']) === '["folder50","folder50"]', 'one folder without subfolders: one slide');
+    assert(sl(['A/1.png', 'loose.png']) === '["A",null]' && s.slidesFromPaths(['x.png']).roots.length === 0, 'loose files keep the typed slide');
     const fhir = JSON.parse(s.toFHIR(recs, { model: 'm', digest: 'abc', band: [0.2, 0.98] }));
     assert(fhir.resourceType === 'Bundle' && fhir.type === 'collection' && fhir.entry.length === 1 &&
            fhir.entry[0].resource.valueQuantity.value === 50 && fhir.entry[0].resource.status === 'preliminary', 'FHIR bundle');
