@@ -524,6 +524,8 @@ async function rereadAs(rec, mode) {
   rec.mode = mode;
   delete rec.result;
   delete rec.error;
+  delete rec.review;    // a review belongs to the result it was made on
+  delete rec.reviews;
   rec.status = 'pending';
   try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
   updateCard(rec);
