@@ -605,6 +605,12 @@ print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
       const comp = (t) => fo.component.find((c) => c.code.text === t).valueInteger;
       assert(comp('Cells reviewed by the technician') === 1 && comp('Cells called parasitized') === fref.parasitized + 1 &&
              fo.note.some((n) => /after review/i.test(n.text)), 'FHIR: the reviewed figures, said to be so');
+      // read again the other way and back: the review of the old result is gone
+      await page.click(`${card(u)} .reread[data-mode="field"]`);
+      await page.waitForSelector(`${card(u)}[data-asked="field"]:not([data-class="pending"])`, { timeout: 60000 });
+      await page.click(`${card(u)} .reread[data-mode="cell"]`);
+      await page.waitForSelector(`${card(u)}[data-asked="cell"][data-class="uncertain"]`, { timeout: 60000 });
+      assert(await page.getAttribute(card(u), 'data-reviewed') === '', 'a new result starts unreviewed');
     } finally { await ctx.close(); }
   }, { timeout: 240000 });
 
