@@ -1126,11 +1126,12 @@ function modelCardPlain(meta) {
         `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
         `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.` : ''}`]);
   }
-  out.push(['Limits', 'Measured on cut-out cells from the same public data set it was trained on (one ' +
-    'collection, one kind of camera and stain). It has not been measured on other microscopes, cameras, stains, ' +
-    'Plasmodium species or on the cells this page finds in whole fields, and it does not tell species or stages. ' +
-    'It is a screening aid for research and education, not a diagnosis and not a medical device: a ' +
-    'microscopist reviews every result, the cells to review above all.']);
+  out.push(['Limits', 'The figures above are from cut-out cells of the public data set it was trained on ' +
+    '(one hospital, smartphone photographs, P. falciparum). On whole fields from another site and microscope ' +
+    '(docs/FIELD.md) it called about 1 % of the uninfected cells parasitized and put about a third of the ' +
+    'cells in the uncertain band. It has not been validated for other microscopes, stains or Plasmodium ' +
+    'species, and it does not tell species or stages. It is a screening aid for research and education, ' +
+    'not a diagnosis and not a medical device: a microscopist reviews every result, the cells to review above all.']);
   return out;
 }
 
