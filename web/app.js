@@ -4,7 +4,7 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toJSON, pct, parasitemiaText, isField, isRefusal } from './stats.js';
+import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup, slidesOf, slidesFromPaths, cellsOf, bandText as bandRange, INTENDED_USE } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -24,7 +24,9 @@ const el = (tag, props = {}, ...kids) => {
 const state = {
   classifier: null,
   store: null,
-  records: [],            // in the order added
+  session: null,          // the session shown: {id, created, updated, operator}
+  slide: '',              // the slide ID images are added to (typed or scanned)
+  records: [],            // the session's, in the order added
   cards: new Map(),       // id -> {card, url}
   running: false,
   cancel: false,
@@ -32,18 +34,49 @@ const state = {
   reloadAfterBatch: false,
   allHeat: false,
   modelName: '',
+  modelDigest: '',        // the blob's sha256 (asset manifest, checked at load)
+  band: null,             // [lo, hi] of the uncertain band (the blob's calibration.band)
   modelError: null,       // why the model could not be loaded (the Retry banner is up)
   loading: null,          // the loadClassifier() in progress
   workerStops: 0,         // Workers that stopped and were restarted (the notice)
   lastStop: null,         // the last one's 'worker' event detail
 };
 
-const BAND_TEXT = {
-  uninfected: 'Confident: uninfected',
-  parasitized: 'Confident: parasitized',
+// A cell's call is its band: outside the uncertain band the model's call, inside it none (the
+// words and the colour say "to review"; the argmax label is never shown as a call there).
+const CALL_TEXT = {
+  parasitized: 'Parasitized',
+  uninfected: 'Uninfected',
   uncertain: 'Uncertain: refer to a microscopist',
 };
-const SYMBOL = { parasitized: '✚', uninfected: '○', error: '!', refused: '!', pending: '…' };
+const SYMBOL = { parasitized: '✚', uninfected: '○', uncertain: '?', error: '!', refused: '!', pending: '…' };
+const f3 = (x) => x.toFixed(3);
+/** The line under the bar: where p lies against the band. */
+function bandText(band) {
+  const b = state.band;
+  if (!b) return { uninfected: 'Confident: uninfected', parasitized: 'Confident: parasitized',
+                   uncertain: 'In the uncertain band: to review' }[band] || band;
+  if (band === 'parasitized') return `Confident: p above ${f3(b[1])}, the uncertain band's top`;
+  if (band === 'uninfected') return `Confident: p at or below ${f3(b[0])}, the uncertain band's bottom`;
+  return `In the uncertain band (${f3(b[0])}–${f3(b[1])}): to review, no call`;
+}
+/** The probability bar: the band marked (hatched), the fill and a tick at p, in the call's colour. */
+function meterEl(p, band) {
+  const call = modelCall(band);
+  const meter = el('div', { class: 'meter', 'aria-hidden': 'true', 'data-call': call });
+  if (state.band) {
+    const zone = el('span', { class: 'meter-band' });
+    zone.style.left = `${(100 * state.band[0]).toFixed(1)}%`;
+    zone.style.width = `${(100 * (state.band[1] - state.band[0])).toFixed(1)}%`;
+    meter.append(zone);
+  }
+  const fill = el('span', { class: 'meter-fill' });
+  fill.style.width = `${(100 * p).toFixed(1)}%`;
+  const mark = el('span', { class: 'meter-mark' });
+  mark.style.left = `${(100 * p).toFixed(1)}%`;
+  meter.append(fill, mark);
+  return meter;
+}
 const MODE_TEXT = { cell: 'cut-out cell', field: 'whole field' };
 const EXCLUDED_TEXT = { border: 'cut by the border', white: 'white blood cells', debris: 'debris or platelets',
                         clump: 'clumps not split' };
@@ -61,6 +94,14 @@ function announce(text) {
   lastAnnounce = text;
   $('status').textContent = text;
 }
+/** The message for a write to IndexedDB that failed; a full device said plainly. */
+function saveError(e, what) {
+  if (e && (e.name === 'QuotaExceededError' || /quota/i.test(e.message || ''))) {
+    return `Storage on this device is full: ${what} could not be saved. Export the sessions you need, ` +
+      'then delete earlier ones (Sessions…) to make room.';
+  }
+  return `Could not save ${what}: ${e && e.message || e}`;
+}
 function showError(text) {
   const a = $('alert');
   a.hidden = !text;
@@ -74,15 +115,14 @@ function classOf(rec) {
   if (rec.error) return isRefusal(rec.error) ? 'refused' : 'error';
   if (!rec.result) return 'pending';
   if (isField(rec)) return 'field';
-  return rec.result.labelIndex === 1 ? 'parasitized' : 'uninfected';
+  return modelCall(rec.result.band);
 }
 
 function altText(rec) {
   if (rec.error) return `${rec.name}: not readable`;
   if (!rec.result) return `${rec.name}: not classified yet`;
   const r = rec.result;
-  return `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}` +
-         `${r.band === 'uncertain' ? ', uncertain' : ''}: ${rec.name}`;
+  return `${CALL_TEXT[modelCall(r.band)]}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${rec.name}`;
 }
 
 /** How the image was read ("Read as whole field (auto)") and a button per other way to read it. */
@@ -128,6 +168,8 @@ function buildCard(rec) {
 
   const body = el('div', { class: 'card-body' });
   body.append(el('h3', { class: 'card-name', text: rec.name, title: rec.name }));
+  card.dataset.slide = rec.slide || '';
+  if (rec.slide) body.append(el('p', { class: 'card-slide', text: `Slide ${rec.slide}` }));
   if (cls === 'error' || cls === 'refused') {
     body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }),
                    cls === 'refused' ? 'Not analysed' : 'Not readable'));
@@ -140,12 +182,12 @@ function buildCard(rec) {
   } else {
     const r = rec.result;
     body.append(el('p', { class: 'card-label' },
-      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), r.label));
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), CALL_TEXT[cls]));
     body.append(el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }));
-    const meter = el('div', { class: 'meter', 'aria-hidden': 'true' }, el('span'));
-    meter.firstChild.style.width = `${(100 * r.pParasitized).toFixed(1)}%`;
-    body.append(meter);
-    body.append(el('p', { class: 'card-band', text: BAND_TEXT[r.band] || r.band }));
+    body.append(meterEl(r.pParasitized, r.band));
+    body.append(el('p', { class: 'card-band', text: bandText(r.band) }));
+    body.append(reviewBar(rec, null, r.band));
+    card.dataset.reviewed = reviewOf(rec) ? reviewOf(rec).call : '';
     body.append(modeLine(rec, 'cell'));
     // The occlusion heat map (where covering the cell lowers the evidence for Parasitized),
     // computed on demand: it answers a question only for a cell not called Uninfected.
@@ -167,6 +209,82 @@ function buildCard(rec) {
   state.cards.set(rec.id, entry);
   if (state.allHeat) setHeat(card, true);
   return card;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Review: the technician confirms or overturns a cell's call (buttons, or keys on a focused card
+// or field cell: P parasitized, U uninfected, C confirm the model's call, Delete or X undo).
+
+const REVIEW_KEYS = { p: 'parasitized', u: 'uninfected', c: 'confirm', delete: null, backspace: null, x: null };
+const confirmCall = (band) => (band === 'parasitized' || band === 'uninfected' ? band : undefined);
+
+function reviewBar(rec, index, band) {
+  const rv = reviewOf(rec, index);
+  const what = index === null ? rec.name : `cell ${index} of ${rec.name}`;
+  const bar = el('div', { class: 'review', role: 'group', 'aria-label': `Your call on ${what}` });
+  bar.dataset.reviewed = rv ? rv.call : '';
+  const model = modelCall(band);
+  const verdict = !rv ? 'Your call:'
+    : model === 'uncertain' ? `Reviewed: ${CALL_TEXT[rv.call]}`
+    : rv.call === model ? `Reviewed: ${CALL_TEXT[rv.call]} (confirmed)` : `Reviewed: ${CALL_TEXT[rv.call]} (overturned)`;
+  bar.append(el('span', { class: 'review-label', text: verdict }));
+  for (const call of ['parasitized', 'uninfected']) {
+    const b = el('button', { type: 'button', class: 'btn small review-btn', text: call === 'parasitized' ? 'Parasitized' : 'Uninfected',
+                             'aria-pressed': String(!!rv && rv.call === call) });
+    b.dataset.call = call;
+    b.setAttribute('aria-label', `${rv && rv.call === call ? 'Undo your call' : 'Call'} ${what}: ${call}`);
+    b.title = `${call === 'parasitized' ? 'P' : 'U'}; C confirms the model's call, Delete undoes`;
+    b.addEventListener('click', () => setReview(rec, index, rv && rv.call === call ? null : call));
+    bar.append(b);
+  }
+  return bar;
+}
+
+async function setReview(rec, index, call) {
+  if (call === undefined || !rec.result) return;   // nothing to confirm in the band
+  const at = new Date().toISOString();
+  if (index === null) {
+    if (call) rec.review = { call, at }; else delete rec.review;
+  } else {
+    rec.reviews = { ...(rec.reviews || {}) };
+    if (call) rec.reviews[index] = { call, at }; else delete rec.reviews[index];
+  }
+  try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the review of ${rec.name}`)); }
+  touchSession();
+  const entry = state.cards.get(rec.id);
+  if (index === null) {
+    const old = entry && entry.card;
+    const had = old && old.contains(document.activeElement) ? document.activeElement : null;
+    const focusCall = had && had.dataset ? had.dataset.call : null;
+    const card = buildCard(rec);
+    if (old && old.isConnected) old.replaceWith(card);
+    if (had) (card.querySelector(`.review-btn[data-call="${focusCall}"]`) || card.querySelector('.review-btn')).focus();
+    applyView();
+  } else if (entry && entry.view) {
+    const v = entry.view;
+    const poly = v.byIndex.get(index);
+    if (call) poly.setAttribute('data-reviewed', call); else poly.removeAttribute('data-reviewed');
+    const c = v.r.cells.find((x) => x.index === index);
+    const focused = document.activeElement;
+    showCell(v.card, v, c);
+    if (focused && focused.dataset && focused.dataset.call) {
+      const b = v.detail.querySelector(`.review-btn[data-call="${focused.dataset.call}"]`);
+      if (b) b.focus();
+    }
+    const dd = v.card.querySelector('.field-counts dd[data-k="reviewed"]');
+    if (dd) dd.textContent = fieldReviewText(rec);
+    renderSummary();
+  }
+  announce(call ? `${index === null ? rec.name : `Cell ${index}`}: your call ${call}.` : `${index === null ? rec.name : `Cell ${index}`}: your call undone.`);
+}
+
+/** "3 cells reviewed: 2 parasitized, 20 to review; parasitemia ..." for one field (or "none yet"). */
+function fieldReviewText(rec) {
+  const g = summarizeGroup([rec]).fields;
+  if (!g.reviewedCells) return 'no cell reviewed yet';
+  const v = g.reviewed;
+  return `${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed: ${v.parasitized} parasitized, ${v.uncertain} to review; ` +
+    `parasitemia ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}`;
 }
 
 // Heat maps are computed one at a time (each is up to 257 network passes, ~0.7 s), so that a
@@ -213,8 +331,7 @@ function svgEl(tag, attrs) {
   return e;
 }
 
-const cellText = (c) => `Cell ${c.index}: ${c.label}, P(parasitized) ${c.pParasitized.toFixed(3)}, ` +
-  `${(BAND_TEXT[c.band] || c.band).toLowerCase()}`;
+const cellText = (c) => `Cell ${c.index}: ${CALL_TEXT[modelCall(c.band)]}, P(parasitized) ${c.pParasitized.toFixed(3)}`;
 
 function excludedLine(ex) {
   const parts = Object.keys(EXCLUDED_TEXT).filter((k) => ex && ex[k] > 0).map((k) => `${ex[k]} ${EXCLUDED_TEXT[k]}`);
@@ -245,7 +362,7 @@ function fieldSource(rec, entry, alt) {
   return entry.preview;
 }
 
-function buildOverlay(r, name) {
+function buildOverlay(r, name, rec = null) {
   const svg = svgEl('svg', { class: 'field-overlay', viewBox: `0 0 ${r.width} ${r.height}`,
                              preserveAspectRatio: 'none', role: 'group',
                              'aria-label': `Red cells of ${name}: arrow keys move between cells` });
@@ -266,6 +383,7 @@ function buildOverlay(r, name) {
       class: 'cell', points: pts, 'data-status': 'counted', 'data-band': c.band, 'data-index': String(c.index),
       tabindex: c === order[0] ? '0' : '-1', role: 'button', 'aria-label': cellText(c),
     }));
+    if (rec && reviewOf(rec, c.index)) counted.lastChild.setAttribute('data-reviewed', reviewOf(rec, c.index).call);
   }
   svg.append(left, counted);
   return { svg, order };
@@ -330,17 +448,16 @@ function showCell(card, view, c) {
   box.dataset.band = c.band;
   box.dataset.p = String(c.pParasitized);
   const canvas = el('canvas', { class: 'cell-crop', role: 'img', 'aria-label': `Cell ${c.index}, cut out along its outline` });
-  const cls = c.label === 'Parasitized' ? 'parasitized' : 'uninfected';
-  const meter = el('div', { class: 'meter', 'aria-hidden': 'true' }, el('span'));
-  meter.firstChild.style.width = `${(100 * c.pParasitized).toFixed(1)}%`;
+  const cls = modelCall(c.band);
   box.append(canvas, el('div', { class: 'cell-info' },
     el('h4', { class: 'cell-title', text: `Cell ${c.index}` }),
     el('p', { class: 'card-label', 'data-class': cls },
-      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), c.label),
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), CALL_TEXT[cls]),
     el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
-    meter,
-    el('p', { class: 'card-band', text: BAND_TEXT[c.band] || c.band }),
-    el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` })));
+    meterEl(c.pParasitized, c.band),
+    el('p', { class: 'card-band', text: bandText(c.band) }),
+    el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` }),
+    reviewBar(view.rec, c.index, c.band)));
   drawCellCrop(canvas, view.source, view.r, c, view.ready);
 }
 
@@ -356,7 +473,7 @@ function buildFieldCard(rec, entry) {
   const alt = `${rec.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
               `${r.uncertain} to review`;
   const source = fieldSource(rec, entry, alt);
-  const { svg, order } = buildOverlay(r, rec.name);
+  const { svg, order } = buildOverlay(r, rec.name, rec);
   const stage = el('div', { class: 'field-view' }, source, svg);
   stage.style.aspectRatio = `${r.width} / ${r.height}`;
   const legend = el('p', { class: 'field-legend', 'aria-hidden': 'true' },
@@ -376,6 +493,7 @@ function buildFieldCard(rec, entry) {
   row('To review (uncertain, in the count)', String(r.uncertain), 'uncertain');
   row('Parasitemia', parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted), 'parasitemia');
   row('Left out', excludedLine(r.excluded), 'excluded');
+  row('After review', fieldReviewText(rec), 'reviewed');
 
   const detail = el('div', { class: 'cell-detail' },
     el('p', { class: 'hint', text: r.counted ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
@@ -383,11 +501,13 @@ function buildFieldCard(rec, entry) {
   const side = el('div', { class: 'field-side' },
     el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '▦' }), 'Whole field'),
     counts, modeLine(rec, 'field'), detail);
-  const head = el('h3', { class: 'card-name', text: rec.name, title: rec.name });
+  const head = el('h3', { class: 'card-name', text: rec.slide ? `${rec.name} · slide ${rec.slide}` : rec.name, title: rec.name });
+  card.dataset.slide = rec.slide || '';
   card.append(head, el('div', { class: 'field-main' }, el('figure', { class: 'field-figure' }, stage, legend), side));
 
   const byId = new Map(r.cells.map((c) => [c.index, c]));
-  const view = { svg, detail, source, r, ready: entry.previewReady, byIndex: new Map() };
+  const view = { svg, detail, source, r, rec, card, ready: entry.previewReady, byIndex: new Map() };
+  entry.view = view;
   for (const p of svg.querySelectorAll('.counted .cell')) view.byIndex.set(Number(p.dataset.index), p);
   const cellOf = (t) => (t && t.closest ? byId.get(Number((t.closest('.counted .cell') || {}).dataset?.index)) : null);
   svg.addEventListener('click', (ev) => {
@@ -402,6 +522,12 @@ function buildFieldCard(rec, entry) {
     const c = cellOf(ev.target);
     if (!c) return;
     let to = null;
+    const k = REVIEW_KEYS[ev.key.toLowerCase()];
+    if (k !== undefined && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+      ev.preventDefault();
+      setReview(rec, c.index, k === 'confirm' ? confirmCall(c.band) : k);
+      return;
+    }
     if (ev.key === 'Home') to = order[0];
     else if (ev.key === 'End') to = order[order.length - 1];
     else if (ev.key.startsWith('Arrow')) to = neighbour(order, c, ev.key);
@@ -420,8 +546,10 @@ async function rereadAs(rec, mode) {
   rec.mode = mode;
   delete rec.result;
   delete rec.error;
+  delete rec.review;    // a review belongs to the result it was made on
+  delete rec.reviews;
   rec.status = 'pending';
-  try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+  try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
   updateCard(rec);
   announce(`Reading ${rec.name} again as a ${MODE_TEXT[mode]}…`);
   runBatch();
@@ -459,9 +587,7 @@ function matches(rec, filter) {
     if (filter === 'uninfected') return r.parasitized + r.uncertain === 0;
     return true;
   }
-  if (filter === 'uncertain') return rec.result.band === 'uncertain';
-  if (filter === 'parasitized') return rec.result.labelIndex === 1;
-  if (filter === 'uninfected') return rec.result.labelIndex === 0;
+  return filter === modelCall(rec.result.band);
   return true;
 }
 
@@ -486,7 +612,26 @@ function applyView() {
   renderSummary();
 }
 
+/** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
+function reviewedLine(g, what) {
+  const v = g.reviewed;
+  return `After your review (${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed): ${v.parasitized} parasitized, ` +
+    `${v.uncertain} to review, ${v.uninfected} uninfected; ${what} ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}. ` +
+    `The model's: ${g.model.parasitized} parasitized, ${g.model.uncertain} to review.`;
+}
+
+/** One sentence on the band, with the blob's own test figures when it has them. */
+function bandNote() {
+  const [lo, hi] = state.band;
+  const t = (state.metrics && state.metrics.test) || {};
+  const err = Number.isFinite(t.error_outside_band) ? ` (outside it, ${pct(t.error_outside_band)} of the calls on held-out test cells were wrong)` : '';
+  return `A cell is "to review" when the model's probability of parasitized lies in its uncertain band, ` +
+    `above ${f3(lo)} and up to ${f3(hi)}, where its calls are not reliable enough${err}: it stays in the count ` +
+    'and is neither parasitized nor uninfected until a microscopist calls it.';
+}
+
 function renderSummary() {
+  state.reportStale = true;
   const s = summarize(state.records);
   const f = s.fields;
   $('field-summary').hidden = f.images === 0;
@@ -504,6 +649,7 @@ function renderSummary() {
     $('field-share-detail').textContent = `Pooled parasitemia: ${parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted)}` +
       `; left out: ${excludedLine(f.excluded)}`;
   }
+  $('n-classified').textContent = s.classified;
   $('n-parasitized').textContent = s.parasitized;
   $('n-uninfected').textContent = s.uninfected;
   $('n-uncertain').textContent = s.uncertain;
@@ -511,16 +657,24 @@ function renderSummary() {
   if (s.classified > 0) {
     $('share').textContent = pct(s.share.p);
     $('share-detail').textContent =
-      `Parasitized: ${s.parasitized} of ${s.classified} classified cells; 95% Wilson interval ` +
-      `${pct(s.share.lo)} to ${pct(s.share.hi)}`;
+      `Parasitized: ${s.parasitized} of ${s.classified} classified cells (the ${s.uncertain} to review are in the ` +
+      `${s.classified}); 95% Wilson interval ${pct(s.share.lo)} to ${pct(s.share.hi)}`;
   } else {
     $('share').textContent = '–';
     $('share-detail').textContent = 'Parasitized share (95% Wilson interval)';
   }
   const any = state.records.length > 0;
+  const g = s.group;
+  $('review-detail').hidden = !g.crops.reviewedCells;
+  if (g.crops.reviewedCells) $('review-detail').textContent = reviewedLine(g.crops, 'share');
+  $('field-review-detail').hidden = !g.fields.reviewedCells;
+  if (g.fields.reviewedCells) $('field-review-detail').textContent = reviewedLine(g.fields, 'parasitemia');
+  renderSlides();
+  $('band-note').hidden = !state.band || s.classified + f.counted === 0;
+  if (state.band) $('band-note').textContent = bandNote();
   $('empty').hidden = any;
   $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
-  $('export-json').disabled = $('export-csv').disabled;
+  for (const id of ['export-slides-csv', 'export-json', 'export-fhir', 'print-btn']) $(id).disabled = $('export-csv').disabled;
   $('clear-btn').disabled = !any || state.running;
 }
 
@@ -531,9 +685,17 @@ function batchId() { return `b${Date.now().toString(36)}`; }
 
 async function addFiles(items) {
   if (!items.length) return;
-  if (!state.store) { showError('Storage is not available; results cannot be kept.'); return; }
+  if (!state.store || !state.session) { showError('Storage is not available; results cannot be kept.'); return; }
   const mode = $('mode-select').value;
-  const recs = await state.store.addPending(batchId(), items.map((it) => ({ ...it, mode: it.mode || mode })));
+  for (const it of items) if (it.slide === undefined) it.slide = state.slide;
+  let recs;
+  try {
+    recs = await state.store.addPending(state.session.id, batchId(), items.map((it) => ({ ...it, mode: it.mode || mode })));
+  } catch (e) {
+    showError(saveError(e, `the ${items.length} image${items.length === 1 ? '' : 's'} added`));
+    return;
+  }
+  touchSession();
   for (const r of recs) { state.records.push(r); updateCard(r); }
   $('resume-banner').hidden = true;
   runBatch();
@@ -582,7 +744,7 @@ async function runBatch() {
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
-      try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+      try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
       updateCard(rec);
       done++;
       bar.value = done;
@@ -616,7 +778,7 @@ async function runBatch() {
            `classified${errors > refused ? `, ${errors - refused} not readable` : ''}` +
            `${refused ? `, ${refused} refused (not a blood-smear image or not one cell)` : ''}` +
            `${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
-           `In all: ${s.parasitized} parasitized, ${s.uninfected} uninfected, ${s.uncertain} uncertain` +
+           `In all: ${s.classified} cells, ${s.parasitized} parasitized, ${s.uncertain} to review, ${s.uninfected} uninfected` +
            `${f.images ? `; whole fields: ${f.counted} red cells counted, ${f.parasitized} parasitized, ` +
                          `${f.uncertain} to review` : ''}.`);
   applyView();
@@ -662,7 +824,26 @@ function fromFileList(list) {
     if (!isHidden(name)) out.push({ name, blob: f });
   }
   out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  return out;
+  return assignSlides(out);
+}
+
+/**
+ * Slides from the paths of folders: a folder picked or dropped alone that has subfolders gives
+ * one slide per subfolder (its first level of folders; files loose in it go to a slide named
+ * after it); several folders dropped, or one without subfolders, give one slide each. Loose
+ * files keep the slide typed in the field. Says what it did.
+ */
+function assignSlides(items) {
+  const { slides, split, roots } = slidesFromPaths(items.map((it) => it.name));
+  if (!roots.length) return items;
+  items.forEach((it, i) => { if (slides[i] !== undefined) it.slide = slides[i]; });
+  const n = new Map();
+  for (const it of items) if (it.slide !== undefined) n.set(it.slide, (n.get(it.slide) || 0) + 1);
+  const list = [...n].map(([k, v]) => `${k} (${v} image${v === 1 ? '' : 's'})`).join(', ');
+  $('slide-hint').textContent = split
+    ? `The folder ${roots[0]} gave ${n.size} slide${n.size === 1 ? '' : 's'}, one per subfolder: ${list}.`
+    : `Folder${roots.length === 1 ? '' : 's'} as slide${n.size === 1 ? '' : 's'}: ${list}.`;
+  return items;
 }
 
 function readAllEntries(dirEntry) {
@@ -699,7 +880,7 @@ async function filesFromDrop(dt) {
     else if (t.file && !isHidden(t.file.name)) out.push({ name: t.file.name, blob: t.file });
   }
   out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  return out;
+  return assignSlides(out);
 }
 
 function setupInput() {
@@ -772,6 +953,98 @@ function setupCamera() {
 // ---------------------------------------------------------------------------------------------
 // Exports, clearing, model card
 
+// ---------------------------------------------------------------------------------------------
+// The printable slide report: one A4 page per slide (app.css, @media print), built into
+// #print-report before printing: the slide's ID, dates, operator, the model and its blob digest,
+// the counts and parasitemia with its interval (the model's and, when reviewed, the reviewed
+// ones), thumbnails of the cells to review and of the parasitized ones, the intended-use notice.
+
+const REPORT_THUMBS = 30;   // per group and page (three rows of ten fit under the counts)
+
+async function renderReport() {
+  const root = $('print-report');
+  root.textContent = '';
+  const waits = [];
+  const recs = state.records.filter((r) => r.result || r.error);
+  const rowsBySlide = new Map();
+  for (const r of slideRows(recs)) {
+    if (!rowsBySlide.has(r.slide)) rowsBySlide.set(r.slide, []);
+    rowsBySlide.get(r.slide).push(r);
+  }
+  const m = state.modelMeta || {};
+  const printed = new Date();
+  for (const { slide, records } of slidesOf(recs)) {
+    const art = el('article', { class: 'slide-report', 'data-slide': slide });
+    art.append(el('header', { class: 'report-head' },
+      el('p', { class: 'report-kind', text: 'Malaria screening report (research and education use only)' }),
+      el('h1', { text: `Slide ${slide || '(no ID given)'}` })));
+    const meta = el('dl', { class: 'report-meta' });
+    const item = (k, v) => meta.append(el('dt', { text: k }), el('dd', { text: v }));
+    if (state.session) item('Session', `${when(state.session.created)}`);
+    item('Printed', when(printed.toISOString()));
+    if (state.session && state.session.operator) item('Operator', state.session.operator);
+    item('Model', `${m.name || m.model || 'malaria_resnet18'}${m.version ? ` version ${m.version}` : ''}` +
+      `${m.architecture ? ` (${m.architecture})` : ''}; site version ${state.siteVersion || '–'}`);
+    item('Model blob sha256', state.modelDigest || '–');
+    item('Uncertain band', state.band ? `${bandRange(state.band).replace('uncertain band ', '')}: cells to review, in the count` : '–');
+    art.append(meta);
+    const table = el('table', { class: 'report-counts' });
+    table.append(el('thead', {}, el('tr', {}, ...['From', 'Cells counted', 'Parasitized', 'To review', 'Uninfected',
+      'Parasitemia or share (95% Wilson interval)', 'Left out', 'Not read'].map((t) => el('th', { scope: 'col', text: t })))));
+    const tb = el('tbody');
+    for (const r of rowsBySlide.get(slide) || []) {
+      const share = (v, lo, hi) => (r.cells ? parasitemiaText(v, lo, hi, r.denominator) : '–');
+      const from = r.source === 'fields' ? `${r.images} whole field${r.images === 1 ? '' : 's'} (model)`
+        : r.source ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'} (model)` : '–';
+      tb.append(el('tr', { 'data-source': r.source }, ...[from, r.cells, r.parasitized, r.to_review, r.uninfected,
+        `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.share_parasitized, r.ci95_lo, r.ci95_hi)}`,
+        r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–',
+        r.images_not_read].map((t) => el('td', { text: String(t) }))));
+      if (r.reviewed_cells) {
+        tb.append(el('tr', { class: 'reviewed', 'data-source': `${r.source} reviewed` }, ...[`after review (${r.reviewed_cells} reviewed)`,
+          r.cells, r.reviewed_parasitized, r.reviewed_to_review, r.reviewed_uninfected,
+          `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi)}`,
+          '', ''].map((t) => el('td', { text: String(t) }))));
+      }
+    }
+    table.append(tb);
+    art.append(table);
+    const cells = cellsOf(records);
+    for (const [call, title] of [['uncertain', 'Cells to review'], ['parasitized', 'Parasitized cells']]) {
+      const group = cells.filter((c) => c.final === call);
+      const sec = el('section', { class: 'report-thumbs', 'data-call': call });
+      sec.append(el('h2', { text: `${title} (${group.length})${group.length > REPORT_THUMBS ? `: the first ${REPORT_THUMBS} shown` : ''}` }));
+      const grid = el('div', { class: 'thumb-row' });
+      for (const c of group.slice(0, REPORT_THUMBS)) {
+        const entry = state.cards.get(c.rec.id) || {};
+        const label = `${c.index === null ? c.rec.name : `${c.rec.name}, cell ${c.index}`}: p ${c.cell.pParasitized.toFixed(3)}${c.reviewed ? ', reviewed' : ''}`;
+        const fig = el('figure', { class: 'report-thumb' });
+        if (c.index === null && entry.url) {
+          const img = el('img', { src: entry.url, alt: label });
+          waits.push(img.decode().catch(() => {}));
+          fig.append(img);
+        } else if (c.index !== null && entry.view) {
+          const cv = el('canvas', { role: 'img', 'aria-label': label });
+          waits.push(drawCellCrop(cv, entry.view.source, entry.view.r, c.cell, entry.view.ready).catch(() => {}));
+          fig.append(cv);
+        }
+        fig.append(el('figcaption', { text: `${c.cell.pParasitized.toFixed(2)}${c.reviewed ? ' ✓' : ''}` }));
+        grid.append(fig);
+      }
+      if (!group.length) grid.append(el('p', { class: 'none', text: 'none' }));
+      sec.append(grid);
+      art.append(sec);
+    }
+    art.append(el('p', { class: 'report-legend', text: 'Under each thumbnail: the model\'s probability of parasitized; ✓: reviewed by the technician.' }));
+    art.append(el('footer', { class: 'report-notice', text: INTENDED_USE }));
+    root.append(art);
+  }
+  await Promise.all(waits);
+  state.reportStale = false;
+  document.documentElement.dataset.report = String(root.children.length);
+  return root.children.length;
+}
+
 function download(text, type, filename) {
   const url = URL.createObjectURL(new Blob([text], { type }));
   const a = el('a', { href: url, download: filename });
@@ -781,10 +1054,39 @@ function download(text, type, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
-function exportMeta() { return { model: state.modelName, exported: new Date().toISOString() }; }
+function exportMeta() {
+  return { model: state.modelName, digest: state.modelDigest, band: state.band, exported: new Date().toISOString(),
+           operator: state.session && state.session.operator, session: state.session && sessionLabel(state.session) };
+}
 function exportRecords() { return state.records.filter((r) => r.result || r.error); }
 
 function setupResultsControls() {
+  $('print-btn').addEventListener('click', async () => {
+    const n = await renderReport();
+    announce(`Slide report ready: ${n} page${n === 1 ? '' : 's'}, one per slide.`);
+    window.print();
+  });
+  // Ctrl+P without the button: the report as it can be built at once (field cell crops are drawn
+  // while the dialog opens; the button waits for every thumbnail)
+  window.addEventListener('beforeprint', () => { if (state.reportStale) renderReport(); });
+  // review keys on a focused cut-out card (or the review buttons of a field's chosen cell)
+  $('grid').addEventListener('keydown', (ev) => {
+    const k = REVIEW_KEYS[ev.key.toLowerCase()];
+    if (k === undefined || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest('svg')) return;
+    const card = ev.target.closest('.card');
+    const entry = card && state.cards.get(Number(card.dataset.id));
+    if (!entry || !entry.rec || !entry.rec.result) return;
+    if (isField(entry.rec)) {
+      const detail = ev.target.closest('.cell-detail');
+      if (!detail || detail.dataset.index === undefined) return;
+      const c = entry.rec.result.cells.find((x) => x.index === Number(detail.dataset.index));
+      ev.preventDefault();
+      setReview(entry.rec, c.index, k === 'confirm' ? confirmCall(c.band) : k);
+      return;
+    }
+    ev.preventDefault();
+    setReview(entry.rec, null, k === 'confirm' ? confirmCall(entry.rec.result.band) : k);
+  });
   $('filter').addEventListener('change', applyView);
   $('sort').addEventListener('change', applyView);
   $('all-heat').addEventListener('change', (ev) => {
@@ -794,12 +1096,16 @@ function setupResultsControls() {
   const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   $('export-csv').addEventListener('click', () =>
     download(toCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-${stamp()}.csv`));
+  $('export-slides-csv').addEventListener('click', () =>
+    download(toSlidesCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-slides-${stamp()}.csv`));
   $('export-json').addEventListener('click', () =>
     download(toJSON(exportRecords(), exportMeta()), 'application/json', `malaria-screen-${stamp()}.json`));
+  $('export-fhir').addEventListener('click', () =>
+    download(toFHIR(exportRecords(), exportMeta()), 'application/fhir+json', `malaria-screen-${stamp()}.fhir.json`));
   $('clear-btn').addEventListener('click', async () => {
     if (state.running) return;
-    if (!window.confirm(`Delete all ${state.records.length} results from this device?`)) return;
-    await state.store.clear();
+    if (!window.confirm(`Delete all ${state.records.length} results of this session from this device?`)) return;
+    await state.store.clearSession(state.session.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
     state.records = [];
     $('resume-banner').hidden = true;
@@ -830,43 +1136,78 @@ function renderValue(v) {
   return String(v);
 }
 
+/** The model card in plain words from the blob's metadata (what it was trained on, how it was
+ *  measured, its limits); the engine and digest; the raw metadata folded in a <details>. */
+function modelCardPlain(meta) {
+  const out = [];
+  const prov = meta.provenance || {};
+  const t = (meta.metrics && meta.metrics.test) || {};
+  const band = meta.calibration && meta.calibration.band;
+  const num = (x) => Number.isFinite(x);
+  out.push(['What it does', 'For each red blood cell it gives the probability that the cell is parasitized ' +
+    '(Plasmodium, in a Giemsa-stained thin smear). Whole-field images are cut into red cells first; white ' +
+    'cells, debris, clumps and cells cut by the border are left out and counted apart.']);
+  if (prov.data) {
+    out.push(['Trained on', `${prov.data}${prov.split ? `; split ${prov.split.replace(/ \(.*\)$/, '')}, so no slide ` +
+      'is in more than one of training, validation and test' : ''}.`]);
+  }
+  if (num(t.accuracy) && num(t.n)) {
+    out.push(['Measured accuracy', `On ${t.n.toLocaleString('en')} cut-out cells of held-out test slides: ` +
+      `${pct(t.accuracy)} of the calls were right` +
+      `${num(t.sensitivity) ? `; ${pct(t.sensitivity)} of the parasitized cells were found (sensitivity)` : ''}` +
+      `${num(t.specificity) ? `; ${pct(t.specificity)} of the uninfected cells were called uninfected (specificity)` : ''}.` +
+      `${num(t.uncertain_share) && Array.isArray(band) ? ` ${pct(t.uncertain_share)} of those cells fell in the uncertain band ` +
+        `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
+        `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.` : ''}`]);
+  }
+  out.push(['Limits', 'The figures above are from cut-out cells of the public data set it was trained on ' +
+    '(one hospital, smartphone photographs, P. falciparum). On whole fields from another site and microscope ' +
+    '(docs/FIELD.md) it called about 1 % of the uninfected cells parasitized and put about a third of the ' +
+    'cells in the uncertain band. It has not been validated for other microscopes, stains or Plasmodium ' +
+    'species, and it does not tell species or stages. It is a screening aid for research and education, ' +
+    'not a diagnosis and not a medical device: a microscopist reviews every result, the cells to review above all.']);
+  return out;
+}
+
 function renderModelCard(info, assets) {
   const body = $('model-card-body');
   body.textContent = '';
   const meta = info.metadata || {};
-  body.append(el('p', { class: 'notice-inline', text:
-    'A screening aid for research and education, not a diagnosis. The metrics below were measured ' +
-    'on held-out slides of one public data set and may not hold for other microscopes, stains or sites.' }));
+  const plain = el('dl', { class: 'plain' });
+  for (const [k, v] of modelCardPlain(meta)) plain.append(el('dt', { text: k }), el('dd', { text: v }));
+  body.append(plain);
   const dl = el('dl');
   const row = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
+  row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}, on this device`);
+  if (info.modelSource) row('model read from', info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource);
+  if (assets) row('model sha256', assets.model.sha256);
+  body.append(el('h3', { text: 'This copy' }), dl);
+  // the raw metadata, folded: every key as the blob has it (the tensor table left out), then the JSON
+  const raw = el('details', { class: 'raw-meta' }, el('summary', { text: 'Technical metadata (as stored in the model file)' }));
+  const top = el('dl');
   const nested = [];
-  // What a reader of a model card needs first; the blob's tensor table and other long technical
-  // lists stay in the full JSON below.
   const ORDER = ['intended_use', 'architecture', 'labels', 'metrics', 'calibration', 'input', 'provenance'];
   const keys = [...ORDER.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !ORDER.includes(k)).sort()];
   for (const k of keys) {
     const v = meta[k];
     if (k === 'tensors' || (Array.isArray(v) && (v.length > 8 || v.some((x) => x && typeof x === 'object')))) continue;
     if (v && typeof v === 'object' && !Array.isArray(v)) nested.push([k, v]);
-    else row(k, v);
+    else top.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
   }
-  row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}`);
-  if (info.modelSource) row('model read from', info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource);
-  if (assets) row('model sha256', assets.model.sha256);
-  body.append(dl);
+  raw.append(top);
   const section = (title, obj, depth) => {
-    body.append(el(depth === 0 ? 'h3' : 'h4', { text: title }));
+    raw.append(el(depth === 0 ? 'h3' : 'h4', { text: title }));
     const d = el('dl');
     const deeper = [];
     for (const [k, v] of Object.entries(obj)) {
       if (v && typeof v === 'object' && !Array.isArray(v) && depth < 1) deeper.push([k, v]);
       else d.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
     }
-    if (d.children.length) body.append(d);
+    if (d.children.length) raw.append(d);
     for (const [k, v] of deeper) section(`${title} · ${k}`, v, depth + 1);
   };
   for (const [k, v] of nested) section(k, v, 0);
-  const raw = el('details', {}, el('summary', { text: 'Full metadata (JSON)' }), el('pre', { text: JSON.stringify(meta, null, 2) }));
+  raw.append(el('pre', { text: JSON.stringify(meta, null, 2) }));
   body.append(raw);
 }
 
@@ -923,25 +1264,169 @@ async function setupServiceWorker() {
 // ---------------------------------------------------------------------------------------------
 // Start
 
-async function loadStore() {
-  try {
-    state.store = await ResultStore.open();
-    state.records = await state.store.all();
-  } catch (e) {
-    showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
-    state.records = [];
-    return;
-  }
+// ---------------------------------------------------------------------------------------------
+// Sessions and slides
+
+const when = (iso) => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+};
+function sessionLabel(sess) {
+  return sess.legacy ? `Earlier results (kept before sessions, ${when(sess.created)})` : `Session of ${when(sess.created)}`;
+}
+
+function showSessionInfo() {
+  const sess = state.session;
+  $('session-name').textContent = sess ? sessionLabel(sess) : 'No session';
+  $('operator-input').value = (sess && sess.operator) || '';
+}
+
+/** The session was written to: its time moves up (the list shows the latest first). */
+function touchSession() {
+  if (!state.session) return;
+  state.session.updated = new Date().toISOString();
+  state.store.putSession(state.session).catch((e) => showError(saveError(e, 'the session')));
+}
+
+/** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
+async function openSession(sess, how = 'opened') {
+  for (const id of [...state.cards.keys()]) dropCard(id);
+  state.session = sess;
+  state.records = await state.store.ofSession(sess.id);
+  showSessionInfo();
   for (const r of state.records) $('grid').append(buildCard(r));
   applyView();
   const left = pendingRecords().length;
+  $('resume-banner').hidden = !left;
   if (left) {
     $('resume-text').textContent = `${left} image${left === 1 ? '' : 's'} from an interrupted batch ` +
       `${left === 1 ? 'has' : 'have'} not been classified yet.`;
-    $('resume-banner').hidden = false;
   }
-  if (state.records.length) {
-    announce(`${state.records.length - left} earlier result${state.records.length - left === 1 ? '' : 's'} restored from this device.`);
+  document.documentElement.dataset.session = String(sess.id);
+  const n = state.records.length - left;
+  if (how === 'reopened' && !state.records.length) return;
+  announce(how === 'new' ? `${sessionLabel(sess)} started: images you add go to it.`
+    : `${sessionLabel(sess)} ${how}: ${n} result${n === 1 ? '' : 's'}${left ? `, ${left} waiting` : ''}.`);
+}
+
+async function newSession() {
+  if (state.running) return;
+  let sess;
+  try { sess = await state.store.newSession({ operator: $('operator-input').value.trim() }); } catch (e) {
+    showError(saveError(e, 'a new session'));
+    return;
+  }
+  $('slide-input').value = '';
+  state.slide = '';
+  await openSession(sess, 'new');
+  requestPersistence();
+}
+
+async function renderSessionList() {
+  const list = $('sessions-list');
+  list.textContent = '';
+  for (const sess of await state.store.sessions()) {
+    const current = state.session && sess.id === state.session.id;
+    const slides = sess.slides.filter(Boolean);
+    const li = el('li', { class: 'session-item', 'data-id': String(sess.id) });
+    li.append(el('div', { class: 'session-text' },
+      el('strong', { text: sessionLabel(sess) + (current ? ' (shown)' : '') }),
+      el('span', { text: `${sess.images} image${sess.images === 1 ? '' : 's'}` +
+        `${slides.length ? `; slide${slides.length === 1 ? '' : 's'} ${slides.join(', ')}` : ''}` +
+        `${sess.operator ? `; operator ${sess.operator}` : ''}; last change ${when(sess.updated)}` })));
+    const open = el('button', { type: 'button', class: 'btn small open-session', text: 'Open' });
+    open.setAttribute('aria-label', `Open ${sessionLabel(sess)}`);
+    open.disabled = current || state.running;
+    open.addEventListener('click', async () => {
+      $('sessions-dialog').close();
+      touchSessionOpened(sess);
+      await openSession(sess, 'reopened');
+    });
+    const del = el('button', { type: 'button', class: 'btn small danger delete-session', text: 'Delete' });
+    del.setAttribute('aria-label', `Delete ${sessionLabel(sess)}`);
+    del.disabled = state.running && current;
+    del.addEventListener('click', async () => {
+      if (!window.confirm(`Delete ${sessionLabel(sess)} and its ${sess.images} result${sess.images === 1 ? '' : 's'} from this device?`)) return;
+      await state.store.deleteSession(sess.id);
+      if (current) {
+        const rest = await state.store.sessions();
+        await openSession(rest[0] || await state.store.newSession({ operator: '' }), rest[0] ? 'reopened' : 'new');
+      }
+      announce(`${sessionLabel(sess)} deleted from this device.`);
+      renderSessionList();
+    });
+    li.append(el('div', { class: 'session-actions' }, open, del));
+    list.append(li);
+  }
+}
+
+/** A reopened session becomes the latest: a reload shows it again. */
+function touchSessionOpened(sess) {
+  sess.updated = new Date().toISOString();
+  const { images, slides, ...rec } = sess;
+  state.store.putSession(rec).catch(() => {});
+  Object.assign(sess, rec);
+  delete sess.images; delete sess.slides;
+}
+
+function setupSessions() {
+  $('new-session-btn').addEventListener('click', () => newSession());
+  $('sessions-btn').addEventListener('click', async () => {
+    await renderSessionList();
+    $('sessions-dialog').showModal();
+  });
+  $('sessions-close').addEventListener('click', () => $('sessions-dialog').close());
+  $('operator-input').addEventListener('change', () => {
+    if (!state.session) return;
+    state.session.operator = $('operator-input').value.trim();
+    touchSession();
+  });
+  const setSlide = () => {
+    state.slide = $('slide-input').value.trim();
+    $('slide-hint').textContent = state.slide ? `Images you add now go to slide ${state.slide}.`
+      : 'Images you add go to no slide ID. A folder gives one slide per subfolder (its first level of folders), named after the subfolder.';
+  };
+  $('slide-input').addEventListener('input', setSlide);
+  $('slide-input').addEventListener('keydown', (ev) => {   // a barcode scanner ends with Enter
+    if (ev.key !== 'Enter') return;
+    ev.preventDefault();
+    setSlide();
+    announce(state.slide ? `Slide ${state.slide}: images you add now go to it.` : 'No slide ID.');
+  });
+}
+
+/** The per-slide table: the slides CSV's rows as the page shows them. */
+function renderSlides() {
+  const rows = slideRows(state.records.filter((r) => r.result || r.error));
+  const tbody = $('slides-table').tBodies[0];
+  tbody.textContent = '';
+  $('slides-box').hidden = rows.length === 0;
+  for (const r of rows) {
+    const tr = el('tr', { 'data-slide': r.slide, 'data-source': r.source });
+    const td = (text, k) => { const c = el('td', { text: String(text) }); if (k) c.dataset.k = k; tr.append(c); };
+    tr.append(el('th', { scope: 'row', text: r.slide || '(no ID)' }));
+    td(r.source === 'fields' ? `${r.images} whole field${r.images === 1 ? '' : 's'}` : r.source ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'}` : '–', 'from');
+    td(r.cells, 'cells');
+    td(r.parasitized, 'parasitized');
+    td(r.to_review, 'to_review');
+    td(r.cells ? `${r.source === 'fields' ? 'parasitemia' : 'share'} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}` : '–', 'share');
+    td(r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–', 'excluded');
+    td(r.reviewed_cells ? `${r.reviewed_cells} reviewed: ${r.reviewed_parasitized} parasitized, ${r.reviewed_to_review} to review; ` +
+       `${parasitemiaText(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi, r.denominator)}` : '–', 'reviewed');
+    td(r.images_not_read, 'not_read');
+    tbody.append(tr);
+  }
+}
+
+async function loadStore() {
+  try {
+    state.store = await ResultStore.open();
+    const list = await state.store.sessions();
+    const sess = list[0] ? (({ images, slides, ...rec }) => rec)(list[0]) : await state.store.newSession();
+    await openSession(sess, 'reopened');
+  } catch (e) {
+    showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
+    state.records = [];
   }
 }
 
@@ -960,7 +1445,7 @@ async function failWaiting() {
   for (const rec of left) {
     rec.error = `not classified: the model could not be loaded (${state.modelError || 'unknown reason'})`;
     rec.status = 'error';
-    try { await state.store.put(rec); } catch (e) { showError(`Could not save a result: ${e.message}`); }
+    try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
     updateCard(rec);
   }
   $('resume-banner').hidden = true;
@@ -1015,9 +1500,19 @@ async function loadClassifier() {
       const m = info.metadata || {};
       state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
         ` (sha256 ${assets.model.sha256.slice(0, 12)})`;
+      state.modelDigest = assets.model.sha256;
+      const band = m.calibration && m.calibration.band;
+      state.band = Array.isArray(band) && band.length === 2 && band.every(Number.isFinite) ? band : null;
+      state.metrics = m.metrics || null;
+      for (const { rec, card } of [...state.cards.values()]) {   // restored cards: the band on their bars
+        if (rec && rec.result && card && card.isConnected) card.replaceWith(buildCard(rec));
+      }
+      applyView();
       chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
       chip.dataset.state = 'ready';
       $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;
+      state.siteVersion = assets.version;
+      state.modelMeta = m;
       renderModelCard(info, assets);
       $('model-card-btn').disabled = false;
       const wasFailed = !!state.modelError;
@@ -1057,6 +1552,7 @@ async function main() {
   setupInput();
   setupCamera();
   setupResultsControls();
+  setupSessions();
   setupModelCard();
   setupModelRecovery();
   renderSummary();

@@ -1,11 +1,17 @@
-// store.js -- results (and the images of a batch not yet classified) in IndexedDB, so a reload in
-// the middle of a batch loses nothing. One object store, one record per image:
-//   {id, batch, name, blob, mode: 'auto'|'cell'|'field' (as asked), status: 'pending'|'done'|'error',
-//    result?, error?}
+// store.js -- sessions, and the results (and the images of a batch not yet classified) in
+// IndexedDB, so a reload in the middle of a batch loses nothing. Two object stores:
+//   sessions: {id, created, updated, operator}   (one sitting's work, ISO times)
+//   cells:    one record per image, indexed by session:
+//     {id, session, slide, batch, name, blob, mode: 'auto'|'cell'|'field' (as asked),
+//      status: 'pending'|'done'|'error', result?, error?, review?, reviews?}
 // result is the classifier's as it came: a cut-out cell's, or a whole field's with its cells
-// (box, status, call, outline) in the same record.
+// (box, status, call, outline) in the same record. Results stored before sessions existed
+// (version 1) are moved into one session, "earlier results", when the database is upgraded.
+// A write that does not fit rejects with the browser's error (name 'QuotaExceededError' when the
+// device's storage is full): the page says so.
 const DB_NAME = 'malaria-screen';
 const STORE = 'cells';
+const SESSIONS = 'sessions';
 
 function req(r) {
   return new Promise((resolve, reject) => {
@@ -16,30 +22,105 @@ function req(r) {
 
 export class ResultStore {
   static async open() {
-    const open = indexedDB.open(DB_NAME, 1);
-    open.onupgradeneeded = () => {
+    const open = indexedDB.open(DB_NAME, 2);
+    open.onupgradeneeded = (ev) => {
       const db = open.result;
-      if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: 'id', autoIncrement: true });
+      const tx = open.transaction;
+      const cells = db.objectStoreNames.contains(STORE) ? tx.objectStore(STORE)
+        : db.createObjectStore(STORE, { keyPath: 'id', autoIncrement: true });
+      if (!cells.indexNames.contains('session')) cells.createIndex('session', 'session');
+      if (!db.objectStoreNames.contains(SESSIONS)) {
+        const sessions = db.createObjectStore(SESSIONS, { keyPath: 'id', autoIncrement: true });
+        if (ev.oldVersion >= 1) {   // results from before sessions: one session of their own
+          const now = new Date().toISOString();
+          sessions.add({ created: now, updated: now, operator: '', legacy: true }).onsuccess = (e) => {
+            const sid = e.target.result;
+            cells.openCursor().onsuccess = (c) => {
+              const cur = c.target.result;
+              if (!cur) return;
+              if (cur.value.session === undefined) cur.update({ ...cur.value, session: sid, slide: cur.value.slide || '' });
+              cur.continue();
+            };
+          };
+        }
+      }
     };
     const s = new ResultStore();
     s.db = await req(open);
+    // a newer page in another tab upgrades the database: let it (this tab's writes then fail, said so)
+    s.db.onversionchange = () => s.db.close();
     return s;
   }
 
-  _tx(mode, fn) {
+  _tx(mode, fn, stores = STORE) {
     return new Promise((resolve, reject) => {
-      const tx = this.db.transaction(STORE, mode);
+      const tx = this.db.transaction(stores, mode);
       let out;
       tx.oncomplete = () => resolve(out);
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction aborted'));
-      out = fn(tx.objectStore(STORE));
+      try {
+        out = Array.isArray(stores) ? fn(...stores.map((n) => tx.objectStore(n))) : fn(tx.objectStore(stores));
+      } catch (e) {
+        try { tx.abort(); } catch { /* already finished */ }
+        reject(e);
+      }
     });
   }
 
-  /** Add pending records for files ({name, blob}); resolves to the records with their ids. */
-  async addPending(batch, items) {
-    const recs = items.map((it) => ({ batch, name: it.name, blob: it.blob, mode: it.mode || 'auto', status: 'pending' }));
+  // --- sessions
+
+  async newSession(fields = {}) {
+    const now = new Date().toISOString();
+    const rec = { created: now, updated: now, operator: '', ...fields };
+    await this._tx('readwrite', (os) => { os.add(rec).onsuccess = (ev) => { rec.id = ev.target.result; }; }, SESSIONS);
+    return rec;
+  }
+
+  async putSession(rec) {
+    await this._tx('readwrite', (os) => os.put(rec), SESSIONS);
+    return rec;
+  }
+
+  /** Every session with its counts: [{...session, images, slides: [ids]}], the latest first. */
+  async sessions() {
+    const [list, counts] = await this._tx('readonly', (ss, cs) => {
+      const out = [[], new Map()];
+      ss.getAll().onsuccess = (ev) => { out[0] = ev.target.result; };
+      cs.openCursor().onsuccess = (ev) => {
+        const c = ev.target.result;
+        if (!c) return;
+        const k = c.value.session;
+        if (!out[1].has(k)) out[1].set(k, { images: 0, slides: new Set() });
+        out[1].get(k).images++;
+        out[1].get(k).slides.add(c.value.slide || '');
+        c.continue();
+      };
+      return out;
+    }, [SESSIONS, STORE]);
+    return list.map((s) => ({ ...s, images: (counts.get(s.id) || { images: 0 }).images,
+                              slides: [...((counts.get(s.id) || {}).slides || [])] }))
+      .sort((a, b) => (b.updated || '').localeCompare(a.updated || '') || b.id - a.id);
+  }
+
+  /** Delete a session and every record of it. */
+  async deleteSession(id) {
+    await this._tx('readwrite', (ss, cs) => {
+      ss.delete(id);
+      cs.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
+        const c = ev.target.result;
+        if (c) { cs.delete(c.primaryKey); c.continue(); }
+      };
+    }, [SESSIONS, STORE]);
+  }
+
+  // --- records
+
+  /** Add pending records for files ({name, blob, slide, mode}) to a session; resolves to the
+   *  records with their ids. */
+  async addPending(session, batch, items) {
+    const recs = items.map((it) => ({ session, slide: it.slide || '', batch, name: it.name, blob: it.blob,
+                                      mode: it.mode || 'auto', status: 'pending' }));
     await this._tx('readwrite', (os) => {
       for (const r of recs) { os.add(r).onsuccess = (ev) => { r.id = ev.target.result; }; }
     });
@@ -51,12 +132,12 @@ export class ResultStore {
     return rec;
   }
 
-  async all() {
+  /** The records of one session, in the order added. */
+  async ofSession(id) {
     return this._tx('readonly', (os) => {
       const out = [];
-      os.openCursor().onsuccess = (ev) => {
-        const c = ev.target.result;
-        if (c) { out.push(c.value); c.continue(); }
+      os.index('session').getAll(IDBKeyRange.only(id)).onsuccess = (ev) => {
+        out.push(...ev.target.result.sort((a, b) => a.id - b.id));
       };
       return out;
     });
@@ -66,7 +147,13 @@ export class ResultStore {
     await this._tx('readwrite', (os) => { for (const id of ids) os.delete(id); });
   }
 
-  async clear() {
-    await this._tx('readwrite', (os) => os.clear());
+  /** Delete the records of one session (the session stays). */
+  async clearSession(id) {
+    await this._tx('readwrite', (os) => {
+      os.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
+        const c = ev.target.result;
+        if (c) { os.delete(c.primaryKey); c.continue(); }
+      };
+    });
   }
 }

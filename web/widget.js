@@ -43,7 +43,7 @@ const CSS = `
 .thumb img { position: absolute; inset: 0; width: 100%; height: 100%; object-fit: contain; }
 .thumb canvas { position: absolute; left: 0; top: 0; width: 100%; height: 100%; }
 .label { font-size: 17px; font-weight: 700; margin: 0 0 4px; }
-.label.parasitized { color: #a3262a; } .label.uninfected { color: #1f6b3a; }
+.label.parasitized { color: #a3262a; } .label.uninfected { color: #1f6b3a; } .label.uncertain { color: #7a4d00; }
 .prob { margin: 0 0 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
 .band { font-size: 13px; padding: 3px 6px; border-radius: 5px; background: #eef2f6; margin: 0 0 8px; }
 .band.uncertain { background: #fff4dc; color: #7a4d00; font-weight: 600; }
@@ -195,22 +195,24 @@ export class MalariaCellClassifier extends HTMLElement {
     this._heatInput = input instanceof Blob && r.band !== 'uninfected' ? input : null;
     this._heatName = name;
     this._q('.heat').hidden = !this._heatInput;
-    img.alt = `${r.label}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
+    // the call follows the band: in the uncertain band no class is shown, only "to review"
+    const call = r.band === 'parasitized' || r.band === 'uninfected' ? r.band : 'uncertain';
+    const words = { parasitized: '✚ Parasitized', uninfected: '○ Uninfected', uncertain: '? Uncertain: refer to a microscopist' }[call];
+    img.alt = `${words.slice(2)}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
     const label = this._q('.label');
-    label.textContent = `${r.labelIndex === 1 ? '✚' : '○'} ${r.label}`;
-    label.className = `label ${r.labelIndex === 1 ? 'parasitized' : 'uninfected'}`;
+    label.textContent = words;
+    label.className = `label ${call}`;
     this._q('.prob').textContent = `P(parasitized) = ${r.pParasitized.toFixed(3)}`;
     const band = this._q('.band');
-    band.textContent = r.band === 'uncertain' ? 'Uncertain: refer to a microscopist'
-      : `Confident: ${r.band}`;
-    band.className = `band ${r.band}`;
+    band.textContent = call === 'uncertain' ? 'In the uncertain band: to review, no call' : `Confident: ${r.band}`;
+    band.className = `band ${call}`;
     const canvas = this._q('canvas');
     canvas.hidden = true;
     canvas.dataset.drawn = '';
     fitOverlay(canvas, r.width, r.height);
     this._q('.heat').setAttribute('aria-pressed', 'false');
     this._q('.result').hidden = false;
-    this._status(`${name}: ${r.label}, P(parasitized) ${r.pParasitized.toFixed(3)}.`);
+    this._status(`${name}: ${words.slice(2)}, P(parasitized) ${r.pParasitized.toFixed(3)}.`);
   }
 
   /** A whole field: its counts and parasitemia (the page draws the cells; `result` has them all). */

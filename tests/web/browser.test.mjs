@@ -258,9 +258,10 @@ window.sent = true;`);
         assert(g.label === r.label, `${g.name}: label ${g.label} vs native ${r.label}`);
         assert(g.band === r.band, `${g.name}: band ${g.band} vs native ${r.band}`);
         assertClose(g.p, r.p_parasitized, 1e-4, `${g.name}: p_parasitized`);
-        assert(g.alt.includes(g.label) && g.alt.includes(g.p.toFixed(3)), `alt text: ${g.alt}`);
-        assert(g.text.includes(g.label), 'label written, not only coloured');
-        if (g.band === 'uncertain') assert(/refer to a microscopist/.test(g.text), 'uncertain text');
+        // the call written, not only coloured: the label outside the band, "Uncertain" in it
+        const call = g.band === 'uncertain' ? 'Uncertain: refer to a microscopist' : g.label;
+        assert(g.alt.includes(call) && g.alt.includes(g.p.toFixed(3)), `alt text: ${g.alt}`);
+        assert(g.text.includes(call), 'call written, not only coloured');
         labels.add(r.label);
       }
       const expectedCls = new Set(cells.map((c) => c.cls).filter(Boolean));
@@ -297,6 +298,394 @@ window.sent = true;`);
     } finally { await ctx.close(); }
   }, { timeout: 180000 });
 
+  // The band as the page shows it: the words and colours of each card follow the band (a cell in
+  // it is never also "Parasitized"), the bar marks the band, the tiles count "to review" in the
+  // count, one sentence explains the band; the model card in plain words from the blob.
+  test('band: bar marks the band, words match colours, tiles count to review in the count, band explained, plain model card', async () => {
+    const ref = nativeRef();
+    const blob = fs.readFileSync(modelPath);
+    const meta = JSON.parse(blob.subarray(64, 64 + Number(blob.readBigUInt64LE(16))).toString('utf8'));
+    const [lo, hi] = meta.calibration.band;
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', cells.map((c) => c.path));
+      await waitIdle(page, cells.length);
+      const got = await page.$$eval('.card', (cs) => {
+        const probe = (v) => { const e = document.createElement('span'); e.style.color = `var(${v})`; document.body.append(e);
+          const c = getComputedStyle(e).color; e.remove(); return c; };
+        const colours = { parasitized: probe('--para'), uninfected: probe('--unin'), uncertain: probe('--unc') };
+        return cs.map((c) => {
+          const m = c.querySelector('.meter').getBoundingClientRect();
+          const z = c.querySelector('.meter-band').getBoundingClientRect();
+          const k = c.querySelector('.meter-mark').getBoundingClientRect();
+          const lab = c.querySelector('.card-label');
+          return { name: c.dataset.name, cls: c.dataset.class, p: Number(c.dataset.p), label: lab.textContent,
+                   band: c.querySelector('.card-band').textContent, colour: getComputedStyle(lab).color,
+                   fill: getComputedStyle(c.querySelector('.meter-fill')).backgroundColor, colours,
+                   mw: m.width, zl: (z.left - m.left) / m.width, zw: z.width / m.width, mark: (k.left + k.width / 2 - m.left) / m.width };
+        });
+      });
+      const want = { parasitized: 'Parasitized', uninfected: 'Uninfected', uncertain: 'Uncertain: refer to a microscopist' };
+      const counts = { parasitized: 0, uninfected: 0, uncertain: 0 };
+      for (const g of got) {
+        const r = ref.get(g.name);
+        assert(g.cls === r.band, `${g.name}: class ${g.cls}, native band ${r.band}`);
+        counts[g.cls]++;
+        assert(g.label.endsWith(want[g.cls]), `${g.name}: words ${g.label}`);
+        assert(g.colour === g.colours[g.cls] && g.fill === g.colours[g.cls], `${g.name}: colour ${g.colour}/${g.fill} for ${g.cls}`);
+        if (g.cls === 'uncertain') {
+          assert(!/Parasitized|Uninfected/.test(g.label + g.band), `${g.name}: an uncertain cell shows no call: ${g.label} / ${g.band}`);
+          assert(g.band.includes(`${lo.toFixed(3)}–${hi.toFixed(3)}`), `band line ${g.band}`);
+        }
+        const px = 1.5 / g.mw;   // within a pixel and a half
+        assertClose(g.zl, lo, px, `${g.name}: band starts at ${lo}`);
+        assertClose(g.zw, hi - lo, 2 * px, `${g.name}: band width`);
+        assertClose(g.mark, g.p, px, `${g.name}: tick at p`);
+      }
+      assert(counts.uncertain >= 2 && counts.parasitized >= 2 && counts.uninfected >= 2, `fixtures in every band ${JSON.stringify(counts)}`);
+      // tiles: to review is part of the count, not a third class
+      const tile = async (id) => Number(await page.textContent(id));
+      assert(await tile('#n-classified') === cells.length, 'the count');
+      assert(await tile('#n-parasitized') === counts.parasitized && await tile('#n-uncertain') === counts.uncertain &&
+             await tile('#n-uninfected') === counts.uninfected, 'tiles follow the band');
+      const tileText = await page.textContent('#summary');
+      assert(/To review \(in the count\)/.test(tileText) && !/Uncertain \(refer\)/.test(tileText), `tiles: ${tileText}`);
+      assert((await page.textContent('#share-detail')).includes(`the ${counts.uncertain} to review are in the ${cells.length}`), 'share says so');
+      const note = await page.textContent('#band-note');
+      assert(await page.isVisible('#band-note') && note.includes(lo.toFixed(3)) && note.includes(hi.toFixed(3)) &&
+             /to review/.test(note) && note.split(/[.:] [A-Z]/).length === 1, `one sentence on the band: ${note}`);
+      assert(note.includes(`${(100 * meta.metrics.test.error_outside_band).toFixed(1)}%`), 'with the measured error outside the band');
+      // filter: "to review" shows the uncertain cards only
+      await page.selectOption('#filter', 'uncertain');
+      const shown = await page.$$eval('.card:not([hidden])', (cs) => cs.map((c) => c.dataset.class));
+      assert(shown.length === counts.uncertain && shown.every((c) => c === 'uncertain'), `filter to review: ${shown}`);
+      await page.selectOption('#filter', 'all');
+      await page.screenshot({ path: path.join(shotDir, 'band.png') });
+      // the model card: plain words first, the blob's raw keys folded away
+      await page.click('#model-card-btn');
+      await page.waitForSelector('#model-card[open]');
+      const visible = await page.$eval('#model-card-body', (e) => e.innerText);
+      const t = meta.metrics.test;
+      for (const s of ['What it does', 'Trained on', meta.provenance.data, 'Measured accuracy', `${(100 * t.accuracy).toFixed(1)}%`,
+        `${(100 * t.sensitivity).toFixed(1)}%`, `${(100 * t.specificity).toFixed(1)}%`, t.n.toLocaleString('en'), 'Limits', 'not a diagnosis']) {
+        assert(visible.includes(s), `model card says ${s}`);
+      }
+      assert(!/val_accuracy|ece_after|zero_point/.test(visible), 'raw keys folded away');
+      assert(await page.$eval('#model-card-body details.raw-meta', (d) => !d.open && /val_accuracy/.test(d.textContent)), 'raw metadata in <details>');
+      await page.screenshot({ path: path.join(shotDir, 'model-card-plain.png') });
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
+
+  // Sessions and slides (issue 18 item 1): a folder's subfolders become slides, a typed (or
+  // scanned) slide ID takes the images added after it, a summary per slide; sessions kept in
+  // IndexedDB, listed, reopened and deleted one by one; persistence asked; a full device said.
+  test('sessions: a folder of two slides, a typed slide ID, per-slide summary; sessions listed, reopened, deleted one by one; persist asked; storage full said', async () => {
+    const root = path.join(tmp, 'visit-3');
+    for (const [slide, n, off] of [['slideA', 5, 0], ['slideB', 4, 5]]) {
+      fs.mkdirSync(path.join(root, slide), { recursive: true });
+      for (let i = 0; i < n; i++) fs.copyFileSync(cells[(off + i) % cells.length].path, path.join(root, slide, `c${i}.png`));
+    }
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      await ctx.addInitScript(() => {
+        window.__persist = 0;
+        if (navigator.storage && navigator.storage.persist) {
+          const orig = navigator.storage.persist.bind(navigator.storage);
+          navigator.storage.persist = () => { window.__persist++; return orig(); };
+        }
+        // a full device on demand: IndexedDB writes fail as the browser fails them
+        for (const m of ['add', 'put']) {
+          const o = IDBObjectStore.prototype[m];
+          IDBObjectStore.prototype[m] = function (...a) {
+            if (window.__full) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            return o.apply(this, a);
+          };
+        }
+      });
+      const page = await openSite(ctx);
+      await page.fill('#operator-input', 'A. Tester');
+      await page.press('#operator-input', 'Tab');
+      await page.setInputFiles('#folder-input', root);
+      await waitIdle(page, 9);
+      await page.waitForFunction(() => window.__persist >= 1, null, { timeout: 10000 });   // persistent storage asked
+      const bySlide = await page.$$eval('.card', (cs) => cs.map((c) => ({ slide: c.dataset.slide, cls: c.dataset.class })));
+      const count = (s, cls) => bySlide.filter((c) => c.slide === s && (!cls || c.cls === cls)).length;
+      assert(count('slideA') === 5 && count('slideB') === 4, `cards by slide ${JSON.stringify(bySlide)}`);
+      const hint = await page.textContent('#slide-hint');
+      assert(/visit-3 gave 2 slides, one per subfolder: slideA \(5 images\), slideB \(4 images\)/.test(hint), `the page says so: ${hint}`);
+      const table = () => page.$$eval('#slides-table tbody tr', (rs) => rs.map((r) => ({
+        slide: r.dataset.slide, source: r.dataset.source,
+        ...Object.fromEntries([...r.querySelectorAll('td')].map((td) => [td.dataset.k, td.textContent])) })));
+      let rows = await table();
+      assert(rows.length === 2 && rows[0].slide === 'slideA' && rows[1].slide === 'slideB', `slide rows ${JSON.stringify(rows)}`);
+      for (const r of rows) {
+        assert(Number(r.cells) === count(r.slide) && Number(r.parasitized) === count(r.slide, 'parasitized') &&
+               Number(r.to_review) === count(r.slide, 'uncertain'), `slide ${r.slide}: ${JSON.stringify(r)}`);
+        assert(new RegExp(`^share \\d+\\.\\d % \\(95% CI \\d+\\.\\d–\\d+\\.\\d %\\) of ${count(r.slide)} cells$`).test(r.share), `share with its interval and denominator: ${r.share}`);
+      }
+      // a typed slide ID (a scanner types it and presses Enter): the next images go to it
+      await page.fill('#slide-input', 'P-001');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', [FIELD, cells[0].path, cells[1].path]);
+      await waitIdle(page, 12);
+      rows = await table();
+      const pf = rows.find((r) => r.slide === 'P-001' && r.source === 'fields');
+      const pc = rows.find((r) => r.slide === 'P-001' && r.source === 'cut-out cells');
+      const fc = await page.$eval('.card[data-class="field"]', (c) => ({
+        slide: c.dataset.slide, counted: c.dataset.counted, parasitized: c.dataset.parasitized, uncertain: c.dataset.uncertain,
+        parasitemia: c.querySelector('.field-counts dd[data-k="parasitemia"]').textContent,
+        excluded: c.querySelector('.field-counts dd[data-k="excluded"]').textContent }));
+      assert(fc.slide === 'P-001' && pf && pf.cells === fc.counted && pf.parasitized === fc.parasitized && pf.to_review === fc.uncertain,
+        `the field's slide row ${JSON.stringify(pf)} vs the card ${JSON.stringify(fc)}`);
+      assert(pf.share === `parasitemia ${fc.parasitemia}` && fc.excluded.startsWith(`${pf.excluded} `), `parasitemia and left out: ${JSON.stringify(pf)}`);
+      assert(pc && pc.cells === '2', `P-001 cut-out cells ${JSON.stringify(pc)}`);
+      const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
+      const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
+      assert(json.slides.map((x) => x.slide).join() === 'slideA,slideB,P-001' && json.operator === 'A. Tester' && /^Session of /.test(json.session),
+        `JSON per slide, operator, session: ${json.slides.map((x) => x.slide)} ${json.operator} ${json.session}`);
+      await page.screenshot({ path: path.join(shotDir, 'slides.png') });
+      const first = await page.getAttribute('html', 'data-session');
+      // a new session: empty; then one image in it
+      await page.click('#new-session-btn');
+      await page.waitForFunction((id) => document.documentElement.dataset.session !== id, first);
+      assert(await page.$$eval('.card', (c) => c.length) === 0 && await page.isHidden('#slides-box'), 'a new session starts empty');
+      await page.setInputFiles('#file-input', [cells[2].path]);
+      await waitIdle(page, 1);
+      const second = await page.getAttribute('html', 'data-session');
+      // the list: both, the latest first; reopen the first
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      const items = await page.$$eval('.session-item', (l) => l.map((i) => ({ id: i.dataset.id, text: i.textContent })));
+      assert(items.length === 2 && items[0].id === second && items[1].id === first, `sessions listed ${JSON.stringify(items)}`);
+      assert(/12 images; slides slideA, slideB, P-001; operator A\. Tester/.test(items[1].text) && /\(shown\)/.test(items[0].text), `list text ${items[1].text}`);
+      await page.click(`.session-item[data-id="${first}"] .open-session`);
+      await page.waitForFunction((id) => document.documentElement.dataset.session === id, first);
+      assert(await page.$$eval('.card', (c) => c.length) === 12 && await page.inputValue('#operator-input') === 'A. Tester', 'reopened with its results');
+      // delete the second one only
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      page.once('dialog', (d) => d.accept());
+      await page.click(`.session-item[data-id="${second}"] .delete-session`);
+      await page.waitForFunction(() => document.querySelectorAll('.session-item').length === 1);
+      assert(await page.$eval('.session-item', (i) => i.dataset.id) === first, 'the other session kept');
+      await page.screenshot({ path: path.join(shotDir, 'sessions.png') });
+      await page.click('#sessions-close');
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      assert(await page.getAttribute('html', 'data-session') === first && await page.$$eval('.card', (c) => c.length) === 12,
+        'a reload shows the reopened session');
+      // a full device: the page says so
+      await page.evaluate(() => { window.__full = true; });
+      await page.setInputFiles('#file-input', [cells[3].path]);
+      await page.waitForSelector('#alert:not([hidden])');
+      const alert = await page.textContent('#alert');
+      assert(/^Storage on this device is full: the 1 image added could not be saved\. Export the sessions you need, then delete earlier ones/.test(alert), `full: ${alert}`);
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
+  test('sessions: results stored before sessions (IndexedDB version 1) reopen as one session of earlier results', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      // a version-1 database as the page before sessions left it, written before the page opens it
+      await ctx.addInitScript(() => {
+        if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return;   // the site only, once
+        sessionStorage.setItem('seeded', '1');
+        const open = indexedDB.open('malaria-screen', 1);
+        open.onupgradeneeded = () => open.result.createObjectStore('cells', { keyPath: 'id', autoIncrement: true });
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction('cells', 'readwrite');
+          for (const [name, p, band] of [['old-1.png', 0.01, 'uninfected'], ['old-2.png', 0.99, 'parasitized']]) {
+            tx.objectStore('cells').add({ batch: 'b0', name, blob: new Blob([new Uint8Array(8)], { type: 'image/png' }), mode: 'auto', status: 'done',
+              result: { mode: 'cell', label: p > 0.5 ? 'Parasitized' : 'Uninfected', labelIndex: p > 0.5 ? 1 : 0, pParasitized: p, band,
+                        bandIndex: 0, logits: [0, 0], cam: [], size: 64, width: 8, height: 8, ms: 1 } });
+          }
+          tx.oncomplete = () => db.close();
+        };
+      });
+      const page = await openSite(ctx);
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 2);
+      assert(/^Earlier results \(kept before sessions/.test(await page.textContent('#session-name')), 'the old results as one session');
+      const names = await page.$$eval('.card', (cs) => cs.map((c) => c.dataset.name).join());
+      assert(names === 'old-1.png,old-2.png', `old results shown: ${names}`);
+      await page.click('#new-session-btn');
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 0);
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      const items = await page.$$eval('.session-item', (l) => l.map((i) => i.textContent));
+      assert(items.length === 2 && /Earlier results/.test(items[1]) && /2 images/.test(items[1]), `listed: ${items}`);
+    } finally { await ctx.close(); }
+  });
+
+  // Review (issue 18 item 2): the technician confirms or overturns calls, by click and by key;
+  // the summaries show the model's figures and the reviewed ones; kept in IndexedDB; every
+  // export carries both and which cells were reviewed.
+  test('review: confirm and overturn by click and keyboard (cut-out cells, a field cell); model and reviewed figures; kept after a reload; exports carry both', async () => {
+    const ref = nativeRef();
+    const fref = nativeField(nativeCli, modelPath, FIELD).field;
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.fill('#slide-input', 'R-1');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', [...cells.map((c) => c.path), FIELD]);
+      await waitIdle(page, cells.length + 1);
+      const names = (b) => cells.map((c) => c.name).filter((n) => ref.get(n).band === b);
+      const n0 = { parasitized: names('parasitized').length, uncertain: names('uncertain').length, uninfected: names('uninfected').length };
+      const [u, pz, un] = [names('uncertain')[0], names('parasitized')[0], names('uninfected')[0]];
+      const card = (n) => `.card[data-name="${n}"]`;
+      // click: an uncertain cell called parasitized
+      await page.click(`${card(u)} .review-btn[data-call="parasitized"]`);
+      await page.waitForSelector(`${card(u)}[data-reviewed="parasitized"]`);
+      // keyboard: U overturns a confident parasitized call, C confirms a confident uninfected one
+      await page.focus(`${card(pz)} .review-btn[data-call="parasitized"]`);
+      await page.keyboard.press('u');
+      await page.waitForSelector(`${card(pz)}[data-reviewed="uninfected"]`);
+      assert(await page.evaluate(() => document.activeElement.closest('.card').dataset.name) === pz, 'focus stays on the card');
+      await page.focus(`${card(un)} .review-btn`);
+      await page.keyboard.press('c');
+      await page.waitForSelector(`${card(un)}[data-reviewed="uninfected"]`);
+      assert(/Reviewed: Uninfected \(overturned\)/.test(await page.textContent(card(pz))) &&
+             /Reviewed: Uninfected \(confirmed\)/.test(await page.textContent(card(un))) &&
+             /Reviewed: Parasitized/.test(await page.textContent(card(u))), 'the cards say what was done');
+      // C on a cell to review has nothing to confirm; Delete undoes
+      const u2 = names('uncertain')[1];
+      await page.focus(`${card(u2)} .review-btn`);
+      await page.keyboard.press('c');
+      await page.keyboard.press('p');
+      await page.waitForSelector(`${card(u2)}[data-reviewed="parasitized"]`);
+      await page.keyboard.press('Delete');
+      await page.waitForSelector(`${card(u2)}[data-reviewed=""]`);
+      // a field cell: chosen on the picture, P calls it parasitized
+      const fcard = '.card[data-class="field"]';
+      await page.locator(`${fcard} .field-overlay .cell[data-band="uncertain"]`).first().click();
+      await page.keyboard.press('p');
+      await page.waitForSelector(`${fcard} .field-overlay .cell[data-reviewed="parasitized"]`);
+      assert(await page.$$eval(`${fcard} .field-overlay .cell[data-reviewed]`, (p) => p.length) === 1, 'one field cell reviewed');
+      // summaries: the model's figures unchanged, the reviewed ones beside them
+      assert(Number(await page.textContent('#n-parasitized')) === n0.parasitized && Number(await page.textContent('#n-uncertain')) === n0.uncertain,
+        'the tiles keep the model\'s calls');
+      const rd = await page.textContent('#review-detail');
+      assert(rd.includes(`(3 cells reviewed): ${n0.parasitized} parasitized, ${n0.uncertain - 1} to review, ${n0.uninfected + 1} uninfected`) &&
+             rd.includes(`The model's: ${n0.parasitized} parasitized, ${n0.uncertain} to review`), `reviewed figures: ${rd}`);
+      const fd = await page.textContent('#field-review-detail');
+      assert(fd.includes(`(1 cell reviewed): ${fref.parasitized + 1} parasitized, ${fref.uncertain - 1} to review`), `field reviewed: ${fd}`);
+      assert((await page.textContent(`${fcard} .field-counts dd[data-k="reviewed"]`)).startsWith('1 cell reviewed'), 'the field card says so');
+      const row = await page.$eval('#slides-table tr[data-slide="R-1"][data-source="fields"] td[data-k="reviewed"]', (e) => e.textContent);
+      assert(row.startsWith(`1 reviewed: ${fref.parasitized + 1} parasitized, ${fref.uncertain - 1} to review`), `slide row after review: ${row}`);
+      await page.screenshot({ path: path.join(shotDir, 'review.png') });
+      // kept after a reload
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]');
+      await page.waitForSelector(`${fcard} .field-overlay`);
+      const kept = await page.$$eval('.card[data-reviewed]:not([data-reviewed=""])', (cs) => cs.map((c) => `${c.dataset.name}=${c.dataset.reviewed}`).sort());
+      assert(kept.join() === [`${u}=parasitized`, `${pz}=uninfected`, `${un}=uninfected`].sort().join(), `reviews kept: ${kept}`);
+      assert(await page.$$eval(`${fcard} .field-overlay .cell[data-reviewed="parasitized"]`, (p) => p.length) === 1, 'field review kept');
+      // exports: both figures, and which cells were reviewed
+      const files = {};
+      for (const [id, key] of [['#export-csv', 'cells'], ['#export-slides-csv', 'slides'], ['#export-json', 'json'], ['#export-fhir', 'fhir']]) {
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
+        files[key] = path.join(tmp, `review-${key}`);
+        fs.copyFileSync(await dl.path(), files[key]);
+      }
+      const py = `
+import csv, json, sys
+def rows(p):
+    with open(p, newline='', encoding='utf-8') as f:
+        r = csv.reader(f); next(r)
+        return list(csv.DictReader(f, fieldnames=next(r)))
+print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
+                  'json': json.load(open(sys.argv[3], encoding='utf-8')), 'fhir': json.load(open(sys.argv[4], encoding='utf-8'))}))
+`;
+      const res = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, files.cells, files.slides, files.json, files.fhir], { encoding: 'utf8', maxBuffer: 1 << 26 }));
+      const rev = res.cells.filter((r) => r.reviewed === '1');
+      const key = (r) => `${r.file}${r.cell ? `#${r.cell}` : ''}=${r.reviewed_call}/${r.model_call}/${r.final_call}`;
+      assert(rev.length === 4 && res.cells.filter((r) => r.reviewed === '0').length === res.cells.length - 4, `4 cells reviewed in the CSV: ${rev.map(key)}`);
+      assert(rev.some((r) => r.file === u && r.reviewed_call === 'parasitized' && r.model_call === 'to review' && r.final_call === 'parasitized') &&
+             rev.some((r) => r.file === pz && r.reviewed_call === 'uninfected' && r.model_call === 'parasitized') &&
+             rev.some((r) => r.mode === 'field-cell' && r.model_call === 'to review' && r.final_call === 'parasitized'), `reviewed rows ${rev.map(key)}`);
+      const sf = res.slides.find((r) => r.source === 'fields'), sc = res.slides.find((r) => r.source === 'cut-out cells');
+      assert(Number(sf.parasitized) === fref.parasitized && Number(sf.reviewed_parasitized) === fref.parasitized + 1 &&
+             Number(sf.reviewed_to_review) === fref.uncertain - 1 && Number(sf.reviewed_cells) === 1, `slides CSV fields ${JSON.stringify(sf)}`);
+      assert(Number(sc.parasitized) === n0.parasitized && Number(sc.reviewed_uninfected) === n0.uninfected + 1 && Number(sc.reviewed_cells) === 3,
+        `slides CSV cut-out ${JSON.stringify(sc)}`);
+      const jc = res.json.cells.filter((c) => c.reviewed).map((c) => c.file).sort();
+      assert(jc.join() === [u, pz, un].sort().join() && res.json.slides[0].fields.reviewedCells === 1, `JSON reviewed: ${jc}`);
+      const fo = res.fhir.entry.map((e) => e.resource).find((o) => /counted red cells/.test(o.code.text));
+      const comp = (t) => fo.component.find((c) => c.code.text === t).valueInteger;
+      assert(comp('Cells reviewed by the technician') === 1 && comp('Cells called parasitized') === fref.parasitized + 1 &&
+             fo.note.some((n) => /after review/i.test(n.text)), 'FHIR: the reviewed figures, said to be so');
+      // read again the other way and back: the review of the old result is gone
+      await page.click(`${card(u)} .reread[data-mode="field"]`);
+      await page.waitForSelector(`${card(u)}[data-asked="field"]:not([data-class="pending"])`, { timeout: 60000 });
+      await page.click(`${card(u)} .reread[data-mode="cell"]`);
+      await page.waitForSelector(`${card(u)}[data-asked="cell"][data-class="uncertain"]`, { timeout: 60000 });
+      assert(await page.getAttribute(card(u), 'data-reviewed') === '', 'a new result starts unreviewed');
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
+  // The printable slide report (issue 18 item 3): printed to PDF by Chromium, one A4 page per
+  // slide, each with its ID, the dates, the operator, the model and its digest, the counts, the
+  // parasitemia with its interval, the thumbnails and the notice (the PDF's own text, decoded).
+  test('print: the slide report prints one A4 page per slide with its ID, operator, model digest, counts, parasitemia, thumbnails and the notice', async () => {
+    const { pdfPages } = await import(pathToFileURL(path.join(REPO, 'tests/web/lib/pdf.mjs')).href);
+    const fref = nativeField(nativeCli, modelPath, FIELD).field;
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      await ctx.addInitScript(() => { window.__printed = 0; window.print = () => { window.__printed++; }; });
+      const page = await openSite(ctx);
+      await page.fill('#operator-input', 'B. Printer');
+      await page.press('#operator-input', 'Tab');
+      await page.fill('#slide-input', 'S-1');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', cells.map((c) => c.path));
+      await waitIdle(page, cells.length);
+      await page.fill('#slide-input', 'S-2');
+      await page.press('#slide-input', 'Enter');
+      await page.setInputFiles('#file-input', [FIELD]);
+      await waitIdle(page, cells.length + 1);
+      const s1 = await page.$$eval('.card[data-slide="S-1"]', (cs) => ({
+        n: cs.length, p: cs.filter((c) => c.dataset.class === 'parasitized').length, r: cs.filter((c) => c.dataset.class === 'uncertain').length }));
+      await page.click('#print-btn');
+      await page.waitForFunction(() => window.__printed === 1 && document.documentElement.dataset.report === '2');
+      const thumbs = await page.$$eval('.slide-report', (as) => as.map((a) => ({
+        slide: a.dataset.slide,
+        review: a.querySelectorAll('.report-thumbs[data-call="uncertain"] .report-thumb').length,
+        pos: a.querySelectorAll('.report-thumbs[data-call="parasitized"] .report-thumb').length,
+        drawn: [...a.querySelectorAll('.report-thumb img, .report-thumb canvas')].every((e) => (e.naturalWidth || e.width) > 0) })));
+      assert(thumbs[0].slide === 'S-1' && thumbs[0].review === s1.r && thumbs[0].pos === s1.p && thumbs[0].drawn, `S-1 thumbnails ${JSON.stringify(thumbs[0])}`);
+      assert(thumbs[1].slide === 'S-2' && thumbs[1].review === Math.min(30, fref.uncertain) && thumbs[1].pos === fref.parasitized && thumbs[1].drawn,
+        `S-2 thumbnails ${JSON.stringify(thumbs[1])}`);
+      const pdf = await page.pdf({ format: 'A4', preferCSSPageSize: true, printBackground: true });
+      fs.writeFileSync(path.join(outDir, 'slide-report.pdf'), pdf);
+      const pageBoxes = [...pdf.toString('latin1').matchAll(/\/MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]/g)].map((m) => [Number(m[1]), Number(m[2])]);
+      const pages = pdfPages(pdf);
+      assert(pages.length === 2, `one page per slide: ${pages.length} pages`);
+      assert(pageBoxes.length >= 2 && pageBoxes.every(([w, h]) => Math.abs(w - 595.92) < 2 && Math.abs(h - 842.88) < 2), `A4 pages ${JSON.stringify(pageBoxes)}`);
+      // Skia places runs and single glyphs apart (kerning): compare without any white space
+      const flat = pages.map((p) => p.text.normalize('NFKC').replace(/\s+/g, ''));   // NFKC: the fi ligature
+      const has = (t, want) => t.toLowerCase().includes(want.replace(/\s+/g, '').toLowerCase());
+      const digest = manifest.model.sha256;
+      for (const [i, slide] of [[0, 'S-1'], [1, 'S-2']]) {
+        const t = flat[i];
+        for (const want of [`Slide ${slide}`, 'Operator', 'B. Printer', 'Printed', digest, 'malaria_resnet18', 'Parasitized cells', 'Cells to review',
+          'not a diagnosis', 'must be reviewed by a trained microscopist']) {
+          assert(has(t, want), `page ${i + 1} says "${want}": ${t.slice(0, 400)}`);
+        }
+      }
+      assert(has(flat[0], `${cells.length} cut-out cells (model) ${s1.n} ${s1.p} ${s1.r} ${s1.n - s1.p - s1.r} share`), `S-1 counts: ${flat[0].slice(0, 900)}`);
+      const pctText = (x) => (100 * x).toFixed(1);
+      assert(has(flat[1], `1 whole field (model) ${fref.cells} ${fref.parasitized} ${fref.uncertain}`) &&
+             has(flat[1], `parasitemia ${pctText(fref.parasitemia)} % (95% CI ${pctText(fref.ci95[0])}–${pctText(fref.ci95[1])} %) of ${fref.cells} cells`),
+             `S-2 counts and parasitemia: ${flat[1].slice(0, 900)}`);
+      assert(!has(flat.join(''), 'Add images') && !has(flat.join(''), 'Sort by'), 'none of the page\'s controls printed');
+      await page.emulateMedia({ media: 'print' });
+      await page.screenshot({ path: path.join(shotDir, 'slide-report.png'), fullPage: true });
+      await page.emulateMedia({ media: 'screen' });
+    } finally { await ctx.close(); }
+  }, { timeout: 240000 });
+
   test('page: a folder of 50 cells + a corrupt file + a non-image; progress, summary, exports', async () => {
     const dir = makeFolder('folder50', 50);
     const ctx = await newContext([env.siteOrigin]);
@@ -309,7 +698,7 @@ window.sent = true;`);
       await waitIdle(page, 52);
       assert(await page.isHidden('#progress-box'), 'progress hidden when done');
       const got = await cardsOf(page);
-      const ok = got.filter((g) => g.cls === 'parasitized' || g.cls === 'uninfected');
+      const ok = got.filter((g) => ['parasitized', 'uninfected', 'uncertain'].includes(g.cls));
       const errs = got.filter((g) => g.cls === 'error');
       assert(ok.length === 50, `${ok.length} classified`);
       assert(errs.length === 2, `${errs.length} errors`);
@@ -321,15 +710,16 @@ window.sent = true;`);
       assert(/Done: 50 of 52/.test(status) && /2 not readable/.test(status), `status: ${status}`);
       const nP = Number(await page.textContent('#n-parasitized'));
       const nU = Number(await page.textContent('#n-uninfected'));
-      assert(nP + nU === 50, 'counts add up');
+      const nR = Number(await page.textContent('#n-uncertain'));
+      assert(nP + nU + nR === 50, 'counts add up: parasitized, to review and uninfected make the count');
       const detail = await page.textContent('#share-detail');
       assert(detail.includes(`${nP} of 50 classified`) && /95% Wilson interval/.test(detail), `share: ${detail}`);
       await page.screenshot({ path: path.join(shotDir, 'batch.png') });
       // exports
       const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
       const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/);
-      assert(/^# Intended use:.*not a diagnosis/i.test(csv[0]), 'CSV notice');
-      assert(csv.filter((l) => !l.startsWith('#')).length === 53, `CSV rows ${csv.length}`);
+      assert(/^"# malaria-screen export\. Intended use:.*not a diagnosis/i.test(csv[0]), 'CSV notice');
+      assert(csv.length === 1 + 1 + 52, `CSV rows ${csv.length}: notice, header, 50 cells, 2 errors`);
       const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
       const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
       assert(/not a diagnosis/i.test(json.intendedUse), 'JSON notice');
@@ -344,6 +734,134 @@ window.sent = true;`);
       assert(await page.$$eval('.card', (c) => c.length) === 0, 'cleared results stay cleared');
     } finally { await ctx.close(); }
   }, { timeout: 240000 });
+
+  // Every export of the page read back by Python's csv and json modules (what an analyst uses):
+  // numbers stay numbers, only text that a spreadsheet would run as a formula is guarded, the
+  // metadata row is one field; the FHIR Bundle's required fields and value types.
+  test('exports: cells CSV, slides CSV, JSON and FHIR parse in Python with numbers as numbers; formula text guarded; FHIR required fields', async () => {
+    const dir = path.join(tmp, 'export-names');
+    fs.mkdirSync(dir, { recursive: true });
+    const tricky = ['=SUM(1+1).png', '-neg.png', '+plus.png', '@at.png', 'a,b "quoted".png', '-3.5.png'];
+    const files = tricky.map((n, i) => {
+      fs.copyFileSync(cells[i % cells.length].path, path.join(dir, n));
+      return path.join(dir, n);
+    });
+    for (let i = 0; i < 6; i++) files.push(cells[(i * 3 + 1) % cells.length].path);
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const page = await openSite(ctx);
+      await page.setInputFiles('#file-input', [...files, FIELD]);
+      await waitIdle(page, files.length + 1);
+      const got = {};
+      for (const [id, key] of [['#export-csv', 'cells'], ['#export-slides-csv', 'slides'], ['#export-json', 'json'], ['#export-fhir', 'fhir']]) {
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click(id)]);
+        got[key] = path.join(tmp, `export-${key}`);
+        fs.copyFileSync(await dl.path(), got[key]);
+        assert(/\.(csv|json)$/.test(dl.suggestedFilename()), `${key}: file name ${dl.suggestedFilename()}`);
+      }
+      const digest = manifest.model.sha256;
+      const py = `
+import csv, json, sys
+out = {}
+def read(p):
+    with open(p, newline='', encoding='utf-8') as f:
+        return list(csv.reader(f))
+for key in ('cells', 'slides'):
+    rows = read(sys.argv[1] if key == 'cells' else sys.argv[2])
+    head, data = rows[1], rows[2:]
+    nums, texts = {}, {}
+    for row in data:
+        assert len(row) == len(head), (key, len(row), len(head), row)
+        for k, v in zip(head, row):
+            if v == '':
+                continue
+            try:
+                x = float(v)
+            except ValueError:
+                texts[k] = texts.get(k, 0) + 1
+                continue
+            nums.setdefault(k, []).append(x)
+    out[key] = {'meta': rows[0], 'head': head, 'n': len(data),
+                'columns': {k: row for k, row in zip(head, zip(*data))},
+                # a column counts as numeric when every non-empty cell is a number
+                'numeric': {k: len(v) for k, v in nums.items() if k not in texts},
+                'min': {k: min(v) for k, v in nums.items()}}
+with open(sys.argv[3], encoding='utf-8') as f:
+    out['json'] = json.load(f)
+with open(sys.argv[4], encoding='utf-8') as f:
+    out['fhir'] = json.load(f)
+print(json.dumps(out))
+`;
+      const res = JSON.parse(execFileSync('/usr/bin/python3', ['-c', py, got.cells, got.slides, got.json, got.fhir],
+                                          { encoding: 'utf8', maxBuffer: 1 << 26 }));
+      // cells CSV
+      const c = res.cells;
+      assert(c.meta.length === 1 && /^# malaria-screen export\. Intended use:.*not a diagnosis/i.test(c.meta[0]) &&
+             c.meta[0].includes(digest) && /uncertain band 0\.\d{3} < p <= 0\.\d{3}/.test(c.meta[0]),
+             `metadata row read as one field: ${JSON.stringify(c.meta).slice(0, 300)}`);
+      const fieldCells = await page.$eval('.card[data-class="field"]', (e) => Number(e.dataset.counted));
+      assert(c.n === tricky.length + 6 + fieldCells, `cells CSV rows ${c.n} (want ${tricky.length + 6} cut-out + ${fieldCells} field cells)`);
+      for (const k of ['p_parasitized', 'logit_uninfected', 'logit_parasitized', 'width', 'height', 'ms', 'x', 'y', 'w', 'h', 'cell', 'reviewed']) {
+        assert(typeof c.numeric[k] === 'number' && c.numeric[k] > 0, `cells CSV: column ${k} all numbers (${c.numeric[k]})`);
+      }
+      assert(c.min.logit_uninfected < 0 || c.min.logit_parasitized < 0, 'a negative logit read back as a negative number');
+      const names = c.columns.file;
+      for (const n of ['=SUM(1+1).png', '-neg.png', '+plus.png', '@at.png']) {
+        assert(names.includes(`'${n}`) && !names.includes(n), `formula-like name guarded: ${n}`);
+      }
+      assert(names.includes('a,b "quoted".png'), 'a name with a comma and quotes read back whole');
+      assert(names.includes("'-3.5.png"), 'a name that starts like a number but is text is guarded');
+      const calls = new Set(c.columns.model_call);
+      assert([...calls].every((x) => ['parasitized', 'uninfected', 'to review'].includes(x)), `model_call values ${[...calls]}`);
+      // slides CSV: one row per source of the one slide (no ID given)
+      const sl = res.slides;
+      assert(sl.meta.length === 1 && sl.meta[0].includes(digest) && /not a diagnosis/i.test(sl.meta[0]), 'slides metadata row');
+      assert(sl.n === 2 && sl.columns.source.join() === 'fields,cut-out cells', `slides rows ${JSON.stringify(sl.columns.source)}`);
+      for (const k of ['images', 'cells', 'parasitized', 'to_review', 'uninfected', 'share_parasitized', 'ci95_lo', 'ci95_hi', 'denominator']) {
+        assert(typeof sl.numeric[k] === 'number', `slides CSV: ${k} numbers (${sl.numeric[k]})`);
+      }
+      const fi = sl.columns.source.indexOf('fields');
+      const num = (k, i) => Number(sl.columns[k][i]);
+      assert(num('cells', fi) === fieldCells && num('parasitized', fi) + num('to_review', fi) + num('uninfected', fi) === fieldCells,
+        'slides CSV: the field row adds up');
+      const ci = 1 - fi;
+      assert(num('cells', ci) === tricky.length + 6 && num('denominator', ci) === tricky.length + 6, 'slides CSV: cut-out cells');
+      assert(num('ci95_lo', fi) <= num('share_parasitized', fi) && num('share_parasitized', fi) <= num('ci95_hi', fi), 'interval holds the share');
+      // JSON: the same figures
+      const j = res.json;
+      assert(/not a diagnosis/i.test(j.intendedUse) && j.modelSha256 === digest && j.uncertainBand && j.uncertainBand.low < j.uncertainBand.high, 'JSON metadata');
+      assert(j.slides.length === 1 && j.slides[0].fields.counted === fieldCells && j.slides[0].crops.model.n === tricky.length + 6, 'JSON per-slide summary');
+      assert(j.slides[0].fields.model.parasitized === num('parasitized', fi), 'JSON and CSV agree');
+      // FHIR R4 Bundle
+      const b = res.fhir;
+      assert(b.resourceType === 'Bundle' && ['collection', 'document'].includes(b.type) && Array.isArray(b.entry), 'Bundle type');
+      assert(b.entry.length === 2, `one Observation per slide and source (${b.entry.length})`);
+      assert(new Set(b.entry.map((e) => e.fullUrl)).size === b.entry.length, 'each entry its own fullUrl');
+      const isNum = (x) => typeof x === 'number' && Number.isFinite(x);
+      for (const e of b.entry) {
+        assert(/^urn:uuid:[0-9a-f-]{36}$/.test(e.fullUrl), `fullUrl ${e.fullUrl}`);
+        const o = e.resource;
+        assert(o.resourceType === 'Observation', 'Observation');
+        assert(['registered', 'preliminary', 'final', 'amended'].includes(o.status), `status ${o.status}`);
+        assert(o.code && (typeof o.code.text === 'string' || Array.isArray(o.code.coding)), 'code');
+        const q = o.valueQuantity;
+        assert(q && isNum(q.value) && q.unit === '%' && q.system === 'http://unitsofmeasure.org' && q.code === '%', `valueQuantity ${JSON.stringify(q)}`);
+        assert(!Number.isNaN(Date.parse(o.effectiveDateTime)), 'effectiveDateTime');
+        for (const comp of o.component) {
+          assert(comp.code && typeof comp.code.text === 'string', 'component code');
+          const vals = Object.keys(comp).filter((k) => k.startsWith('value'));
+          assert(vals.length === 1 && (vals[0] === 'valueInteger' ? Number.isInteger(comp.valueInteger)
+            : vals[0] === 'valueQuantity' && isNum(comp.valueQuantity.value) && comp.valueQuantity.code === '%'),
+            `component value ${JSON.stringify(comp)}`);
+        }
+        assert(o.note.some((n) => /not a diagnosis/i.test(n.text)), 'intended-use notice in the Observation');
+        assert(o.method.text.includes(digest), 'model digest in the method');
+      }
+      const fo = b.entry.find((e) => /counted red cells/.test(e.resource.code.text)).resource;
+      assertClose(fo.valueQuantity.value, 100 * num('share_parasitized', fi), 1e-3, 'FHIR parasitemia = slides CSV');
+      assert(fo.component.find((x) => /denominator/.test(x.code.text)).valueInteger === fieldCells, 'FHIR denominator');
+    } finally { await ctx.close(); }
+  }, { timeout: 180000 });
 
   test('page: a whole field (Chula) shows every counted cell of the native CLI outlined, its counts and a cell on click; a solid image is refused', async () => {
     const ref = nativeField(nativeCli, modelPath, FIELD);
@@ -426,17 +944,15 @@ window.sent = true;`);
       await page.locator(card).screenshot({ path: path.join(shotDir, 'field.png') });
       // exports: one row per counted cell and one per field; JSON pools the fields
       const [csvDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
-      const csv = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/).filter((l) => !l.startsWith('#'));
-      const head = csv[0].split(',');
-      const rows = csv.slice(1).map((l) => l.split(','));
+      const lines = fs.readFileSync(await csvDl.path(), 'utf8').trim().split(/\r?\n/).slice(1);   // after the notice
+      const head = lines[0].split(',');
       const col = (k) => head.indexOf(k);
-      assert(head.slice(0, 10).join(',') === 'file,label,p_parasitized,band,logit_uninfected,logit_parasitized,width,height,ms,error',
-        'CSV keeps its columns for cells');
-      assert(rows.filter((c) => c[col('mode')] === 'field-cell').length === f.cells, 'CSV: a row per counted cell');
-      const sum = rows.find((c) => c[col('mode')] === 'field');
-      assert(sum && Number(sum[col('cells_counted')]) === f.cells && Number(sum[col('parasitized')]) === f.parasitized,
-        `CSV field row ${sum}`);
-      assert(rows.some((c) => c[0] === 'solid-640x480.png' && /not a blood-smear image/.test(c[col('error')])), 'CSV: the refusal');
+      assert(head.slice(0, 4).join(',') === 'slide,file,mode,cell', `CSV columns ${head}`);
+      const fieldRows = lines.slice(1).filter((l) => l.includes(',field-cell,')).map((l) => l.split(','));
+      assert(fieldRows.length === f.cells, 'CSV: a row per counted cell');
+      assert(fieldRows.filter((c) => c[col('band')] === 'parasitized').length === f.parasitized &&
+             fieldRows.filter((c) => c[col('model_call')] === 'to review').length === f.uncertain, 'CSV: the field\'s calls');
+      assert(lines.some((l) => l.startsWith(',solid-640x480.png,') && /not a blood-smear image/.test(l)), 'CSV: the refusal');
       const [jsonDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-json')]);
       const json = JSON.parse(fs.readFileSync(await jsonDl.path(), 'utf8'));
       assert(json.summary.fields.counted === f.cells && json.summary.fields.images === 1, 'JSON: fields pooled');
@@ -789,6 +1305,15 @@ window.sent = true;`);
       const info = await page.evaluate(() => document.getElementById('mc').ready());
       assert(info.workers >= 1, `widget engine in Workers on a foreign page: ${JSON.stringify(info)}`);
       await page.screenshot({ path: path.join(shotDir, 'widget.png') });
+      // a cell in the uncertain band: "Uncertain" in its colour, no class named
+      const u = cells.find((x) => ref.get(x.name).band === 'uncertain' && ref.get(x.name).label === 'Parasitized');
+      await page.evaluate(() => { window.lastResult = null; });
+      await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(u.path);
+      await page.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+      const ul = await page.locator('malaria-cell-classifier .label').evaluate((e) => ({ text: e.textContent, cls: e.className }));
+      const ub = await page.locator('malaria-cell-classifier .band').textContent();
+      assert(/Uncertain: refer to a microscopist/.test(ul.text) && ul.cls === 'label uncertain' && !/Parasitized|Uninfected/.test(ul.text + ub),
+        `widget: an uncertain cell shows no call: ${JSON.stringify(ul)} / ${ub}`);
       // a whole field: its counts, the native CLI's
       await page.evaluate(() => { window.lastResult = null; });
       await page.locator('malaria-cell-classifier input[type=file]').setInputFiles(FIELD);

@@ -244,9 +244,31 @@ export function register({ buildDir, nativeCli }) {
     const sum = s.summarize(recs);
     assert(sum.classified === 2 && sum.parasitized === 1 && sum.uncertain === 1 && sum.errors === 1, JSON.stringify(sum));
     const csv = s.toCSV(recs, { model: 'm' });
-    assert(csv.startsWith('# Intended use:'), 'CSV notice first');
+    assert(csv.startsWith('"# malaria-screen export. Intended use:'), 'CSV notice first, one quoted field');
     assert(csv.includes("'=cmd|x.png"), 'formula neutralised');
     assert(csv.includes('"a,b.png"'), 'comma quoted');
+    // only text that is not a number is guarded: numbers (and numeric strings) stay numbers
+    assert(s.csvField(-3.306405) === '-3.306405' && s.csvField('-3.5') === '-3.5' && s.csvField('+2e-3') === '+2e-3',
+      'numbers not guarded');
+    assert(s.csvField('-neg') === "'-neg" && s.csvField('+x') === "'+x" && s.csvField('@a') === "'@a" &&
+           s.csvField('=1+1') === "'=1+1" && s.csvField('-3.5.png') === "'-3.5.png", 'formula-like text guarded');
+    assert(csv.split('\r\n')[2].split(',').includes('0') && csv.includes(',2,'), 'logits written as numbers');
+    // the model's calls by band: the uncertain cell is to review, in the count
+    assert(sum.uninfected === 0 && sum.share.p === 0.5, `band-based counts: ${JSON.stringify(sum)}`);
+    const slides = s.slideRows([...recs.map((r) => ({ ...r, slide: 'S1' })), { ...recs[0], slide: 'S2', review: { call: 'uninfected' } }]);
+    assert(slides.length === 2 && slides[0].slide === 'S1' && slides[0].cells === 2 && slides[0].to_review === 1 &&
+           slides[0].images_not_read === 1, `slide rows ${JSON.stringify(slides)}`);
+    assert(slides[1].parasitized === 1 && slides[1].reviewed_parasitized === 0 && slides[1].reviewed_uninfected === 1 &&
+           slides[1].reviewed_cells === 1, 'a review overrides the model\'s call in the reviewed figures only');
+    // folders -> slides: a parent's subfolders; several folders; one folder; loose files
+    const sl = (p) => JSON.stringify(s.slidesFromPaths(p).slides);
+    assert(sl(['visit/A/1.png', 'visit/B/2.png', 'visit/3.png']) === '["A","B","visit"]', 'one folder with subfolders: a slide each');
+    assert(sl(['A/1.png', 'B/x/2.png']) === '["A","B"]', 'several folders: a slide each, named after them');
+    assert(sl(['folder50/1.png', 'folder50/2.png']) === '["folder50","folder50"]', 'one folder without subfolders: one slide');
+    assert(sl(['A/1.png', 'loose.png']) === '["A",null]' && s.slidesFromPaths(['x.png']).roots.length === 0, 'loose files keep the typed slide');
+    const fhir = JSON.parse(s.toFHIR(recs, { model: 'm', digest: 'abc', band: [0.2, 0.98] }));
+    assert(fhir.resourceType === 'Bundle' && fhir.type === 'collection' && fhir.entry.length === 1 &&
+           fhir.entry[0].resource.valueQuantity.value === 50 && fhir.entry[0].resource.status === 'preliminary', 'FHIR bundle');
     const json = JSON.parse(s.toJSON(recs, { model: 'm' }));
     assert(/not a diagnosis/i.test(json.intendedUse), 'JSON notice');
     assert(json.summary.shareParasitized.denominator === 2, 'denominator');
