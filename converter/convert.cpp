@@ -233,7 +233,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     const nlohmann::json& mh = meta["head"];
     if (!mh.is_object() || !mh.contains("kind") || !mh["kind"].is_string() ||
         !mh.contains("pooling") || !mh["pooling"].is_string() || !mh.contains("positive") ||
-        !mh["positive"].is_number_unsigned())
+        !mh["positive"].is_number_integer() || mh["positive"].get<int64_t>() < 0)
       return fail("metadata: 'head' must be an object with \"kind\" (\"linear\" or \"mlp\"), "
                   "\"pooling\" (\"avg\" or \"concat-max-avg\") and \"positive\" (a label index)");
     head_kind = mh["kind"].get<std::string>();
@@ -242,7 +242,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
       return fail("metadata: head.kind '" + head_kind + "' is not \"linear\" or \"mlp\"");
     if (pooling != "avg" && pooling != "concat-max-avg")
       return fail("metadata: head.pooling '" + pooling + "' is not \"avg\" or \"concat-max-avg\"");
-    positive = int(std::min<uint64_t>(mh["positive"].get<uint64_t>(), 1u << 20));
+    positive = int(std::min<int64_t>(mh["positive"].get<int64_t>(), 1 << 20));
   }
   const bool mlp = head_kind == "mlp";
   const int64_t F = pooling == "avg" ? resnet18::kFeatures : 2 * resnet18::kFeatures;
@@ -287,13 +287,24 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   }
   std::set<std::string> expected_names;
   std::vector<std::string> missing;
+  bool head_missing = false;
   for (const Expected_& e : expected) {
     expected_names.insert(e.name);
-    const safetensors::Tensor* t = f.find(e.name);
-    if (!t) {
+    if (!f.find(e.name)) {
       missing.push_back(e.name);
-      continue;
+      head_missing = head_missing || e.name.compare(0, 5, "head.") == 0;
     }
+  }
+  if (!missing.empty()) {
+    std::string m = "weights: missing tensor" + std::string(missing.size() > 1 ? "s " : " ");
+    for (size_t i = 0; i < missing.size() && i < 5; ++i) m += (i ? ", '" : "'") + missing[i] + "'";
+    if (missing.size() > 5) m += " and " + std::to_string(missing.size() - 5) + " more";
+    return fail(m + (has_head && head_missing
+                         ? " (head \"" + head_kind + "\" with pooling \"" + pooling + "\")"
+                         : std::string(" (not a torchvision ResNet18?)")));
+  }
+  for (const Expected_& e : expected) {
+    const safetensors::Tensor* t = f.find(e.name);
     if (t->dtype != safetensors::DType::F32 && t->dtype != safetensors::DType::F16)
       return fail("weights: tensor '" + e.name + "' has dtype " +
                   safetensors::dtype_name(t->dtype) + ", expected F32 or F16");
@@ -304,12 +315,6 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
                    : e.name.compare(0, 5, "head.") == 0 || e.name.compare(0, 3, "fc.") == 0
                        ? " (head \"" + head_kind + "\" with pooling \"" + pooling + "\")"
                        : std::string(" (not a torchvision ResNet18?)")));
-  }
-  if (!missing.empty()) {
-    std::string m = "weights: missing tensor" + std::string(missing.size() > 1 ? "s " : " ");
-    for (size_t i = 0; i < missing.size() && i < 5; ++i) m += (i ? ", '" : "'") + missing[i] + "'";
-    if (missing.size() > 5) m += " and " + std::to_string(missing.size() - 5) + " more";
-    return fail(m + " (not a torchvision ResNet18?)");
   }
   for (const safetensors::Tensor& t : f.tensors())
     if (!expected_names.count(t.name) && !is_bn_counter_(t.name))
@@ -325,9 +330,6 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     if (positive >= N)
       return fail("metadata: head.positive " + std::to_string(positive) +
                   " is not a label index (0 to " + std::to_string(N - 1) + ")");
-    if (!has_head && N != 2)
-      return fail("metadata: a head with " + std::to_string(N) +
-                  " classes needs a 'head' object (model/export.py writes it)");
   }
 
   auto get = [&](const std::string& name) { return safetensors::to_f32(*f.find(name)); };
