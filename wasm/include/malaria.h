@@ -71,8 +71,9 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
 /* Class activation map of the last successful classify: S*S floats, row-major, the
  * Parasitized-minus-Uninfected evidence of the last conv features, bilinearly upsampled to
  * the S x S network input (which covers the whole image). Valid until the next classify.
- * NULL for a model whose head is not one linear layer on the average pool (a fast.ai head with
- * a hidden layer or concat pooling): use the occlusion map (mc_explain) for those. */
+ * With N > 2 classes the evidence is the parasitized row of the fc minus the mean of the other
+ * rows. NULL for a model whose head is not one linear layer on the average pool (a fast.ai head
+ * with a hidden layer or concat pooling): use the occlusion map (mc_explain) for those. */
 const float* mc_cam(const mc_engine* e);
 
 /* The model's classes (format version 2 blobs may have N = 2 .. 64; version 1: 2): their count,
