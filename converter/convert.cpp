@@ -32,7 +32,7 @@ struct Expected_ {
   std::vector<int64_t> shape;
 };
 
-// Every tensor of torchvision's resnet18(num_classes=2) state_dict, in a fixed order.
+// Every tensor of the body of torchvision's resnet18 state_dict, in a fixed order.
 std::vector<Expected_> expected_tensors_() {
   std::vector<Expected_> e;
   for (const resnet18::ConvSpec& c : resnet18::convs()) {
@@ -40,9 +40,49 @@ std::vector<Expected_> expected_tensors_() {
     for (const char* p : {".weight", ".bias", ".running_mean", ".running_var"})
       e.push_back({std::string(c.torch_bn) + p, {c.out_c}});
   }
-  e.push_back({"fc.weight", {resnet18::kClasses, resnet18::kFeatures}});
-  e.push_back({"fc.bias", {resnet18::kClasses}});
   return e;
+}
+
+const char* const kBnParts_[4] = {".weight", ".bias", ".running_mean", ".running_var"};
+
+// One linear layer of the head after folding: w [out][in] row-major, b [out].
+struct Linear_ {
+  int out = 0, in = 0;
+  std::vector<float> w, b;
+};
+
+// y = W (BN(x)) + b with BN(x)_i = s_i x_i + t_i (s = gamma / sqrt(var + eps), t = beta - mean s)
+// is W' x + b' with W'[o][i] = W[o][i] s_i, b'[o] = b[o] + sum_i W[o][i] t_i (in double).
+// after: BN(W x + b) = W'' x + b'' with W''[o][i] = s_o W[o][i], b''[o] = s_o b[o] + t_o.
+bool fold_bn1d_(Linear_* l, const std::vector<float>& gamma, const std::vector<float>& beta,
+                const std::vector<float>& mean, const std::vector<float>& var, bool before) {
+  const int n = before ? l->in : l->out;
+  std::vector<double> sc(static_cast<size_t>(n)), sh(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const double v = double(var[size_t(i)]) + kBnEps;
+    if (!(v > 0) || !std::isfinite(v)) return false;
+    sc[size_t(i)] = double(gamma[size_t(i)]) / std::sqrt(v);
+    sh[size_t(i)] = double(beta[size_t(i)]) - double(mean[size_t(i)]) * sc[size_t(i)];
+    if (!std::isfinite(sc[size_t(i)]) || !std::isfinite(sh[size_t(i)])) return false;
+  }
+  for (int o = 0; o < l->out; ++o) {
+    float* row = l->w.data() + size_t(o) * size_t(l->in);
+    double acc = l->b[size_t(o)];
+    if (before) {
+      for (int i = 0; i < l->in; ++i) {
+        acc += double(row[i]) * sh[size_t(i)];
+        row[i] = float(double(row[i]) * sc[size_t(i)]);
+      }
+    } else {
+      for (int i = 0; i < l->in; ++i) row[i] = float(double(row[i]) * sc[size_t(o)]);
+      acc = acc * sc[size_t(o)] + sh[size_t(o)];
+    }
+    l->b[size_t(o)] = float(acc);
+    if (!std::isfinite(acc)) return false;
+  }
+  for (float x : l->w)
+    if (!std::isfinite(x)) return false;
+  return true;
 }
 
 bool is_bn_counter_(const std::string& name) {
@@ -185,35 +225,112 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   std::string serr;
   if (!safetensors::File::parse(st, len, &f, &serr)) return fail("weights: " + serr);
 
+  // ---- the head the metadata names (absent: torchvision's fc on the average pool)
+  std::string head_kind = "linear", pooling = "avg";
+  int positive = 1;
+  const bool has_head = meta.contains("head");
+  if (has_head) {
+    const nlohmann::json& mh = meta["head"];
+    if (!mh.is_object() || !mh.contains("kind") || !mh["kind"].is_string() ||
+        !mh.contains("pooling") || !mh["pooling"].is_string() || !mh.contains("positive") ||
+        !mh["positive"].is_number_integer() || mh["positive"].get<int64_t>() < 0)
+      return fail("metadata: 'head' must be an object with \"kind\" (\"linear\" or \"mlp\"), "
+                  "\"pooling\" (\"avg\" or \"concat-max-avg\") and \"positive\" (a label index)");
+    head_kind = mh["kind"].get<std::string>();
+    pooling = mh["pooling"].get<std::string>();
+    if (head_kind != "linear" && head_kind != "mlp")
+      return fail("metadata: head.kind '" + head_kind + "' is not \"linear\" or \"mlp\"");
+    if (pooling != "avg" && pooling != "concat-max-avg")
+      return fail("metadata: head.pooling '" + pooling + "' is not \"avg\" or \"concat-max-avg\"");
+    positive = int(std::min<int64_t>(mh["positive"].get<int64_t>(), 1 << 20));
+  }
+  const bool mlp = head_kind == "mlp";
+  const int64_t F = pooling == "avg" ? resnet18::kFeatures : 2 * resnet18::kFeatures;
+
   // ---- every expected tensor present, with its shape and a float dtype; nothing else
-  const std::vector<Expected_> expected = expected_tensors_();
+  std::vector<Expected_> expected = expected_tensors_();
+  // the head's tensors: torchvision's fc, or the canonical names of model/export.py
+  // (head.bn1 -> head.fc1 [-> ReLU -> head.bn2 -> head.fc2] [-> head.bn_final]; BatchNorm1d
+  // and biases optional)
+  std::vector<std::string> optional_names;
+  auto opt_bn = [&](const std::string& bn, int64_t n) {
+    for (const char* p : kBnParts_)
+      if (f.find(bn + p)) {
+        for (const char* q : kBnParts_) expected.push_back({bn + q, {n}});
+        return;
+      }
+  };
+  const bool torchvision_fc = !has_head || (!mlp && f.find("fc.weight"));
+  int64_t H = 0, N = 0;
+  if (torchvision_fc) {
+    const safetensors::Tensor* w = f.find("fc.weight");
+    N = !has_head ? resnet18::kClasses : w->shape.size() == 2 && w->shape[0] >= 1 ? w->shape[0] : 1;
+    expected.push_back({"fc.weight", {N, F}});
+    expected.push_back({"fc.bias", {N}});
+  } else {
+    const safetensors::Tensor* w1 = f.find("head.fc1.weight");
+    const safetensors::Tensor* w2 = f.find("head.fc2.weight");
+    int64_t rows1 = w1 && w1->shape.size() == 2 && w1->shape[0] >= 1 ? w1->shape[0] : 1;
+    opt_bn("head.bn1", F);
+    expected.push_back({"head.fc1.weight", {rows1, F}});
+    if (f.find("head.fc1.bias")) expected.push_back({"head.fc1.bias", {rows1}});
+    if (mlp) {
+      H = rows1;
+      N = w2 && w2->shape.size() == 2 && w2->shape[0] >= 1 ? w2->shape[0] : 1;
+      opt_bn("head.bn2", H);
+      expected.push_back({"head.fc2.weight", {N, H}});
+      if (f.find("head.fc2.bias")) expected.push_back({"head.fc2.bias", {N}});
+    } else {
+      N = rows1;
+    }
+    opt_bn("head.bn_final", N);
+  }
   std::set<std::string> expected_names;
   std::vector<std::string> missing;
+  bool head_missing = false;
   for (const Expected_& e : expected) {
     expected_names.insert(e.name);
-    const safetensors::Tensor* t = f.find(e.name);
-    if (!t) {
+    if (!f.find(e.name)) {
       missing.push_back(e.name);
-      continue;
+      head_missing = head_missing || e.name.compare(0, 5, "head.") == 0;
     }
+  }
+  if (!missing.empty()) {
+    std::string m = "weights: missing tensor" + std::string(missing.size() > 1 ? "s " : " ");
+    for (size_t i = 0; i < missing.size() && i < 5; ++i) m += (i ? ", '" : "'") + missing[i] + "'";
+    if (missing.size() > 5) m += " and " + std::to_string(missing.size() - 5) + " more";
+    return fail(m + (has_head && head_missing
+                         ? " (head \"" + head_kind + "\" with pooling \"" + pooling + "\")"
+                         : std::string(" (not a torchvision ResNet18?)")));
+  }
+  for (const Expected_& e : expected) {
+    const safetensors::Tensor* t = f.find(e.name);
     if (t->dtype != safetensors::DType::F32 && t->dtype != safetensors::DType::F16)
       return fail("weights: tensor '" + e.name + "' has dtype " +
                   safetensors::dtype_name(t->dtype) + ", expected F32 or F16");
     if (t->shape != e.shape)
       return fail("weights: tensor '" + e.name + "' has shape " + shape_str_(t->shape) +
                   ", expected " + shape_str_(e.shape) +
-                  " (not a torchvision ResNet18 with 2 classes?)");
-  }
-  if (!missing.empty()) {
-    std::string m = "weights: missing tensor" + std::string(missing.size() > 1 ? "s " : " ");
-    for (size_t i = 0; i < missing.size() && i < 5; ++i) m += (i ? ", '" : "'") + missing[i] + "'";
-    if (missing.size() > 5) m += " and " + std::to_string(missing.size() - 5) + " more";
-    return fail(m + " (not a torchvision ResNet18?)");
+                  (!has_head ? std::string(" (not a torchvision ResNet18 with 2 classes?)")
+                   : e.name.compare(0, 5, "head.") == 0 || e.name.compare(0, 3, "fc.") == 0
+                       ? " (head \"" + head_kind + "\" with pooling \"" + pooling + "\")"
+                       : std::string(" (not a torchvision ResNet18?)")));
   }
   for (const safetensors::Tensor& t : f.tensors())
     if (!expected_names.count(t.name) && !is_bn_counter_(t.name))
       return fail("weights: unexpected tensor '" + t.name +
-                  "' (not part of a torchvision ResNet18)");
+                  (has_head ? "' (not part of a ResNet18 with head \"" + head_kind + "\")"
+                            : std::string("' (not part of a torchvision ResNet18)")));
+  {
+    const size_t n_labels = meta.contains("labels") && meta["labels"].is_array()
+                                ? meta["labels"].size() : 0;
+    if (n_labels != size_t(N))
+      return fail("metadata: " + std::to_string(n_labels) + " labels for a head with " +
+                  std::to_string(N) + " outputs (give one label per class)");
+    if (positive >= N)
+      return fail("metadata: head.positive " + std::to_string(positive) +
+                  " is not a label index (0 to " + std::to_string(N - 1) + ")");
+  }
 
   auto get = [&](const std::string& name) { return safetensors::to_f32(*f.find(name)); };
 
@@ -246,15 +363,56 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     tensors.push_back(half ? blob::tensor_f16(c.name, shape, packed, extra)
                            : blob::tensor_f32(c.name, shape, packed, extra));
   }
-  for (const char* name : {"fc.weight", "fc.bias"}) {
-    std::vector<float> v = get(name);
-    for (float x : v)
-      if (!std::isfinite(x))
-        return fail(std::string("weights: tensor '") + name + "' holds non-finite values");
-    const std::vector<int64_t>& shape = f.find(name)->shape;
+  // ---- the head: BatchNorm1d folded into the neighbouring linear layers
+  std::vector<Linear_> lin;
+  auto load_linear = [&](const std::string& base) {
+    Linear_ l;
+    const safetensors::Tensor* w = f.find(base + ".weight");
+    l.out = int(w->shape[0]);
+    l.in = int(w->shape[1]);
+    l.w = get(base + ".weight");
+    l.b = f.find(base + ".bias") ? get(base + ".bias") : std::vector<float>(size_t(l.out), 0.0f);
+    return l;
+  };
+  auto fold = [&](Linear_* l, const std::string& bn, bool before) {
+    if (!f.find(bn + ".weight")) return true;
+    return fold_bn1d_(l, get(bn + ".weight"), get(bn + ".bias"), get(bn + ".running_mean"),
+                      get(bn + ".running_var"), before);
+  };
+  if (torchvision_fc) {
+    lin.push_back(load_linear("fc"));
+  } else {
+    lin.push_back(load_linear("head.fc1"));
+    if (!fold(&lin[0], "head.bn1", true))
+      return fail("weights: cannot fold BatchNorm1d 'head.bn1' into 'head.fc1': non-finite values "
+                  "or running_var + eps <= 0");
+    if (mlp) {
+      lin.push_back(load_linear("head.fc2"));
+      if (!fold(&lin[1], "head.bn2", true))
+        return fail("weights: cannot fold BatchNorm1d 'head.bn2' into 'head.fc2': non-finite "
+                    "values or running_var + eps <= 0");
+    }
+    if (!fold(&lin.back(), "head.bn_final", false))
+      return fail("weights: cannot fold BatchNorm1d 'head.bn_final' into the last linear layer: "
+                  "non-finite values or running_var + eps <= 0");
+  }
+  const size_t head_tensors = 2 * lin.size();
+  for (size_t k = 0; k < lin.size(); ++k) {
+    const std::string wname = !mlp ? resnet18::kFcWeight
+                              : k == 0 ? resnet18::kHeadFc1Weight : resnet18::kHeadFc2Weight;
+    const std::string bname = !mlp ? resnet18::kFcBias
+                              : k == 0 ? resnet18::kHeadFc1Bias : resnet18::kHeadFc2Bias;
+    for (const std::vector<float>* v : {&lin[k].w, &lin[k].b})
+      for (float x : *v)
+        if (!std::isfinite(x))
+          return fail("weights: the head's layer '" + wname.substr(0, wname.size() - 7) +
+                      "' holds non-finite values");
     nlohmann::json extra = {{"layout", "row-major"}};
-    tensors.push_back(half ? blob::tensor_f16(name, shape, v, extra)
-                           : blob::tensor_f32(name, shape, v, extra));
+    const std::vector<int64_t> ws = {lin[k].out, lin[k].in}, bs = {lin[k].out};
+    tensors.push_back(half ? blob::tensor_f16(wname, ws, lin[k].w, extra)
+                           : blob::tensor_f32(wname, ws, lin[k].w, extra));
+    tensors.push_back(half ? blob::tensor_f16(bname, bs, lin[k].b, extra)
+                           : blob::tensor_f32(bname, bs, lin[k].b, extra));
   }
 
   // ---- header: the metadata as given, plus what the converter knows
@@ -263,6 +421,11 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   if (!h.contains("provenance") || !h["provenance"].is_object())
     h["provenance"] = nlohmann::json::object();
   if (!h.contains("metrics")) h["metrics"] = nlohmann::json::object();
+  if (has_head) {  // format version 2 (blob::write): the head with its layer sizes
+    nlohmann::json sizes = mlp ? nlohmann::json{F, H, N} : nlohmann::json{F, N};
+    h["head"] = {{"kind", head_kind}, {"pooling", pooling}, {"sizes", sizes},
+                 {"positive", positive}, {"bn1d_folded", true}};
+  }
   h["provenance"]["converter"] = kConverterVersion;
   h["provenance"]["source_sha256"] = sha256_hex(st, len);
   h["weights"] = {{"dtype", int8 ? "f32" : opt.dtype},
@@ -313,7 +476,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
                      {"output", {{"scale", out_q[i].scale}, {"zero_point", out_q[i].zero_point}}}};
       qt.push_back(std::move(t));
     }
-    for (size_t k = tensors.size() - 2; k < tensors.size(); ++k) {  // fc stays f32
+    for (size_t k = tensors.size() - head_tensors; k < tensors.size(); ++k) {  // the head stays f32
       qt.push_back(tensors[k]);
     }
     h["weights"]["dtype"] = "int8";

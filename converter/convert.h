@@ -7,7 +7,11 @@
 //
 // What it does: checks that the safetensors file holds exactly the tensors of a torchvision
 // ResNet18 with a 2-class fc (num_batches_tracked ignored), each with its shape and a float
-// dtype; folds every BatchNorm (eps 1e-5) into its convolution (w * gamma/sqrt(var+eps),
+// dtype -- or, when the metadata has a "head" {kind, pooling, positive} (model/export.py writes
+// it for fast.ai learners and N-class models), the body plus that head's tensors (head.bn1 ->
+// head.fc1 [-> ReLU -> head.bn2 -> head.fc2] [-> head.bn_final], BatchNorm1d and biases
+// optional; or fc.* for a linear head), whose BatchNorm1d it folds into the neighbouring linear
+// layer and records as a format version 2 header (FORMAT.md 2); folds every BatchNorm (eps 1e-5) into its convolution (w * gamma/sqrt(var+eps),
 // bias = beta - mean * gamma/sqrt(var+eps), in double); transposes OIHW -> OHWI; packs with
 // mc::conv_pack_f32; stores f32 or f16; writes the header (metadata + weights + provenance)
 // and finally re-parses the result with the blob reader (full checks). Deterministic.

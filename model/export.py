@@ -3,14 +3,18 @@
 
     # the trained model (weights + calibration + metrics from a training run)
     /usr/bin/python3 model/export.py --run model/runs/S64 -o model
-    # a ResNet18 trained elsewhere: plain state_dict (.pth, torchvision names), a fast.ai-style
-    # checkpoint {'model': state_dict}, or a training checkpoint of ours
-    /usr/bin/python3 model/export.py --checkpoint their.pth --size 64 --mean .5 .5 .5 --std .25 .25 .25 -o out/
+    # a ResNet18 trained elsewhere (model/foreign.py): a torchvision state_dict (.pth), a fast.ai
+    # v1/v2 learner checkpoint (learn.save: body 0.*, head 1.*), or an ONNX export of either;
+    # --labels names the head's outputs in order, --positive the parasitized one
+    /usr/bin/python3 model/export.py --checkpoint their.pth --size 128 \
+        --mean 0.485 0.456 0.406 --std 0.229 0.224 0.225 --labels Parasitized,Uninfected -o out/
     # a randomly initialised one, with random BatchNorm statistics (development and tests)
     /usr/bin/python3 model/export.py --random --size 64 --seed 1 -o /tmp/dev
 
 Writes OUT/malaria_resnet18.safetensors (float32 tensors with torchvision names; the
-num_batches_tracked counters are dropped) and OUT/malaria_resnet18.json (metadata).
+num_batches_tracked counters are dropped; a fast.ai head as head.bn1 / head.fc1 / head.bn2 /
+head.fc2 / head.bn_final, see foreign.canonical) and OUT/malaria_resnet18.json (metadata; with
+"head" {kind, pooling, positive} unless the head is torchvision's 2-class fc).
 safetensors layout: u64 little-endian header length N, N bytes of JSON (padded with spaces to
 a multiple of 8), then the raw little-endian tensor data, offsets relative to the data start.
 """
@@ -25,6 +29,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
+import foreign  # noqa: E402
 
 BASENAME = "malaria_resnet18"
 _DT = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
@@ -136,11 +141,12 @@ def sha256_file(path):
     return h.hexdigest()
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--run", help="a training run folder of model/train.py (final.pth + results.json)")
-    src.add_argument("--checkpoint", help="a .pth state_dict or {'model': state_dict}")
+    src.add_argument("--checkpoint", help="a .pth state_dict, {'model': state_dict} (fast.ai learn.save), "
+                                          "or an .onnx export of a ResNet18")
     src.add_argument("--random", action="store_true", help="random weights (development, tests)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--size", type=int, default=64)
@@ -149,8 +155,13 @@ def main():
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--band", type=float, nargs=2, default=[0.5, 0.5])
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--labels", help="--checkpoint: the head's classes in output order, comma-separated "
+                                     "(fast.ai: the learner's dls.vocab); default Uninfected,Parasitized "
+                                     "for a torchvision 2-class fc")
+    ap.add_argument("--positive", help="--checkpoint: the label of the parasitized class "
+                                       "(default: Parasitized)")
     ap.add_argument("--data", help="data folder, to fingerprint its manifest if the run did not")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     import torch
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -189,7 +200,17 @@ def main():
                            "val_accuracy": res["val"]["accuracy"]}
         meta["provenance"]["source"] = "model/train.py"
     elif args.checkpoint:
-        sd = normalize_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+        try:
+            body, head = foreign.load(args.checkpoint)
+            labels = args.labels.split(",") if args.labels else None
+            sd, head_meta, labels = foreign.canonical(body, head, labels, args.positive)
+        except ValueError as e:
+            sys.exit(f"export.py: {args.checkpoint}: {e}")
+        sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}
+        meta["labels"] = labels
+        meta["calibration"]["positive"] = labels[head_meta["positive"]] if head_meta else "Parasitized"
+        if head_meta:
+            meta["head"] = head_meta
         meta["provenance"] = {"source": os.path.basename(args.checkpoint),
                               "source_sha256": sha256_file(args.checkpoint),
                               "note": "imported checkpoint; input spec and calibration from the command line"}

@@ -360,13 +360,13 @@ TEST_CASE("malformed blobs are rejected, each with its own message", "[blob]") {
          return f;
        },
        "not a model blob: magic damaged by a text-mode transfer (download it in binary mode)"},
-      {"version + 1",
+      {"version 3",
        [&] {
          auto f = good;
-         put_u32_(f, 8, bl::kVersion + 1);
+         put_u32_(f, 8, bl::kVersionHead + 1);
          return f;
        },
-       "unsupported format version 2 (this reader reads version 1)"},
+       "unsupported format version 3 (this reader reads versions 1 and 2)"},
       {"reserved field",
        [&] {
          auto f = good;

@@ -512,3 +512,145 @@ TEST_CASE("int8: calibration, per-channel weights, consistent activation quantiz
   CHECK_FALSE(mc::convert::convert(st.data(), st.size(), meta_(), opt, &o2, &err));
   CHECK(err == "calibration: no such file or folder: " + dir + "_missing.png");
 }
+
+namespace {
+
+// The body of random_resnet18_ with fast.ai's head in model/export.py's canonical names:
+// head.bn1 (1024) -> head.fc1 [8, 1024] + bias -> ReLU -> head.bn2 (8) -> head.fc2 [3, 8] (no
+// bias, as fast.ai v2) -> head.bn_final (3).
+std::vector<StTensor> fastai_head_model_(uint32_t seed) {
+  std::vector<StTensor> ts;
+  for (StTensor& t : random_resnet18_(seed))
+    if (t.name.compare(0, 3, "fc.") != 0) ts.push_back(t);
+  std::mt19937 g(seed + 1);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  auto bn = [&](const std::string& name, int64_t n) {
+    std::vector<float> gamma(static_cast<size_t>(n)), var(static_cast<size_t>(n));
+    for (float& x : gamma) x = 0.5f + u(g);
+    for (float& x : var) x = 0.5f + u(g);
+    ts.push_back({name + ".weight", {n}, gamma});
+    ts.push_back({name + ".bias", {n}, randn_(g, size_t(n), 0.2f)});
+    ts.push_back({name + ".running_mean", {n}, randn_(g, size_t(n), 0.3f)});
+    ts.push_back({name + ".running_var", {n}, var});
+    ts.push_back({name + ".num_batches_tracked", {}, {7.0f}, "I64"});
+  };
+  bn("head.bn1", 1024);
+  ts.push_back({"head.fc1.weight", {8, 1024}, randn_(g, 8 * 1024, 0.05f)});
+  ts.push_back({"head.fc1.bias", {8}, randn_(g, 8, 0.1f)});
+  bn("head.bn2", 8);
+  ts.push_back({"head.fc2.weight", {3, 8}, randn_(g, 24, 0.4f)});
+  bn("head.bn_final", 3);
+  return ts;
+}
+
+json fastai_meta_() {
+  json m = meta_();
+  m["labels"] = {"Gametocyte", "Parasitized", "Uninfected"};
+  m["head"] = {{"kind", "mlp"}, {"pooling", "concat-max-avg"}, {"positive", 1}};
+  return m;
+}
+
+std::vector<float> blob_floats_(const bl::Blob& b, const std::string& name) {
+  const bl::Tensor* t = b.find(name);
+  REQUIRE(t);
+  REQUIRE(t->dtype == bl::DType::F32);
+  std::vector<float> v(t->elements);
+  std::memcpy(v.data(), t->data, t->bytes);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("fast.ai heads: every BatchNorm1d folded into its linear layer, a version 2 header",
+          "[converter]") {
+  const std::vector<StTensor> ts = fastai_head_model_(5);
+  const std::vector<uint8_t> st = write_st_(ts);
+  mc::convert::Options opt;
+  std::vector<uint8_t> out;
+  std::string err;
+  REQUIRE(mc::convert::convert(st.data(), st.size(), fastai_meta_(), opt, &out, &err));
+  bl::Blob b;
+  REQUIRE(bl::Blob::parse(out.data(), out.size(), &b, &err));
+  CHECK(b.version() == 2);
+  CHECK(b.head().mlp);
+  CHECK(b.head().hidden == 8);
+  CHECK(b.header()["head"]["sizes"] == json({1024, 8, 3}));
+  CHECK(b.header()["head"]["bn1d_folded"] == true);
+
+  // the unfolded head, in double, against the folded layers as the engine runs them
+  auto get = [&](const std::string& n) { return by_name_(ts, n).values; };
+  auto bn = [&](const std::string& n, std::vector<double> x) {
+    std::vector<float> w = get(n + ".weight"), bb = get(n + ".bias"), m = get(n + ".running_mean"),
+                       v = get(n + ".running_var");
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = (x[i] - m[i]) / std::sqrt(double(v[i]) + 1e-5) * w[i] + bb[i];
+    return x;
+  };
+  auto linear = [](const std::vector<float>& w, const std::vector<float>* bias, size_t out,
+                   const std::vector<double>& x) {
+    std::vector<double> y(out, 0.0);
+    for (size_t o = 0; o < out; ++o) {
+      double s = bias ? (*bias)[o] : 0.0;
+      for (size_t i = 0; i < x.size(); ++i) s += double(w[o * x.size() + i]) * x[i];
+      y[o] = s;
+    }
+    return y;
+  };
+  std::mt19937 g(9);
+  const std::vector<float> f1w = blob_floats_(b, "head.fc1.weight"), f1b = blob_floats_(b, "head.fc1.bias"),
+                           f2w = blob_floats_(b, "head.fc2.weight"), f2b = blob_floats_(b, "head.fc2.bias");
+  const std::vector<float> w1 = get("head.fc1.weight"), b1 = get("head.fc1.bias"), w2 = get("head.fc2.weight");
+  double worst = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    std::vector<float> xf = randn_(g, 1024, 1.0f, 0.5f);
+    std::vector<double> x(xf.begin(), xf.end());
+    std::vector<double> h = linear(w1, &b1, 8, bn("head.bn1", x));
+    for (double& v : h) v = v > 0 ? v : 0;
+    std::vector<double> ref = bn("head.bn_final", linear(w2, nullptr, 3, bn("head.bn2", h)));
+    std::vector<double> h2 = linear(f1w, &f1b, 8, x);
+    for (double& v : h2) v = v > 0 ? v : 0;
+    std::vector<double> got = linear(f2w, &f2b, 3, h2);
+    for (size_t k = 0; k < 3; ++k) worst = std::max(worst, std::fabs(got[k] - ref[k]));
+  }
+  INFO("max |folded - unfolded| = " << worst);
+  CHECK(worst < 1e-4);
+}
+
+TEST_CASE("fast.ai heads: what the converter refuses", "[converter]") {
+  const std::vector<StTensor> ts = fastai_head_model_(6);
+  const std::vector<uint8_t> st = write_st_(ts);
+  json m = fastai_meta_();
+  m["labels"] = {"Uninfected", "Parasitized"};
+  CHECK(convert_err_(st, m) == "metadata: 2 labels for a head with 3 outputs (give one label per class)");
+  m = fastai_meta_();
+  m["head"]["positive"] = 5;
+  CHECK(convert_err_(st, m) == "metadata: head.positive 5 is not a label index (0 to 2)");
+  m = fastai_meta_();
+  m["head"] = "mlp";
+  CHECK(convert_err_(st, m) ==
+        "metadata: 'head' must be an object with \"kind\" (\"linear\" or \"mlp\"), \"pooling\" "
+        "(\"avg\" or \"concat-max-avg\") and \"positive\" (a label index)");
+  m = fastai_meta_();
+  m["head"]["kind"] = "resnet";
+  CHECK(convert_err_(st, m) == "metadata: head.kind 'resnet' is not \"linear\" or \"mlp\"");
+  m = fastai_meta_();
+  m["head"]["pooling"] = "avg";
+  CHECK(convert_err_(st, m) ==
+        "weights: tensor 'head.bn1.weight' has shape [1024], expected [512] (head \"mlp\" with "
+        "pooling \"avg\")");
+  std::vector<StTensor> bad = ts;
+  for (StTensor& t : bad)
+    if (t.name == "head.bn2.running_var") t.values[3] = -1.0f;
+  CHECK(convert_err_(write_st_(bad), fastai_meta_()) ==
+        "weights: cannot fold BatchNorm1d 'head.bn2' into 'head.fc2': non-finite values or "
+        "running_var + eps <= 0");
+  bad = ts;
+  bad.push_back({"head.fc3.weight", {3, 3}, std::vector<float>(9, 0.0f)});
+  CHECK(convert_err_(write_st_(bad), fastai_meta_()) ==
+        "weights: unexpected tensor 'head.fc3.weight' (not part of a ResNet18 with head \"mlp\")");
+  bad.clear();
+  for (const StTensor& t : ts)
+    if (t.name != "head.fc2.weight") bad.push_back(t);
+  CHECK(convert_err_(write_st_(bad), fastai_meta_()) ==
+        "weights: missing tensor 'head.fc2.weight' (head \"mlp\" with pooling \"concat-max-avg\")");
+}

@@ -98,6 +98,8 @@ void usage_(std::FILE* f) {
                "                  95%% of cells, on the largest one in 84%% (model/REPORT.md);\n"
                "                  on a cell called Uninfected it has no parasite to point at.\n"
                "                  Fields get none.\n"
+               "  --logits        jsonl, cell crops: also \"class\" (the label of the largest logit) and\n"
+               "                  \"logits\" (the model's N raw logits, in the order of its labels)\n"
                "  -h, --help      this help\n"
                "\n"
                "band: parasitized / uninfected outside the model's calibrated uncertainty band,\n"
@@ -309,7 +311,10 @@ class Output {
                   "excluded,parasitemia,ci95_lo,ci95_hi,error\n");
     }
   }
-  void cell(const std::string& f, const mc::Prediction& r, double ms) {
+  // logits_of: also the model's class (its label of the largest logit) and all its logits
+  // (--logits, jsonl only)
+  void cell(const std::string& f, const mc::Prediction& r, double ms,
+            const mc::Engine* logits_of = nullptr) {
     if (csv_) {
       std::printf("%s,cell,,,,,,%s,%.6f,%s,%.3f,,,,,,,,\n", csv_field_(f).c_str(), mc::label_name(r.label),
                   r.p_parasitized, mc::band_name(r.band), ms);
@@ -321,6 +326,15 @@ class Output {
       j["p_parasitized"] = rounded_(r.p_parasitized, 6);
       j["band"] = mc::band_name(r.band);
       j["ms"] = rounded_(ms, 3);
+      if (logits_of) {
+        const float* z = logits_of->class_logits(0);
+        const int n = logits_of->num_classes();
+        int best = 0;
+        for (int k = 1; k < n; ++k)
+          if (z[k] > z[best]) best = k;
+        j["class"] = logits_of->labels()[size_t(best)];
+        j["logits"] = std::vector<float>(z, z + n);
+      }
       line_(j);
     }
   }
@@ -430,6 +444,7 @@ bool write_overlay_(const std::string& path, const mc::Image& img, const mc::Fie
 
 int main(int argc, char** argv) {
   std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir, overlay_dir, crops_dir, mode = "auto";
+  bool logits = false;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -471,6 +486,8 @@ int main(int argc, char** argv) {
       const char* v = value("--overlay");
       if (!v) return 2;
       overlay_dir = v;
+    } else if (a == "--logits") {
+      logits = true;
     } else if (a == "--cam") {
       const char* v = value("--cam");
       if (!v) return 2;
@@ -581,7 +598,7 @@ int main(int argc, char** argv) {
       ok = engine->classify(img.pixels.data(), img.width, img.height, 3, &r, &ferr);
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (ok) {
-        out.cell(f, r, ms);
+        out.cell(f, r, ms, logits ? engine.get() : nullptr);
         if (!cam_dir.empty()) {   // the occlusion heat map (explain.h), computed for this cell
           std::string werr;
           mc::Explanation x;

@@ -30,8 +30,9 @@ typedef struct mc_engine mc_engine;
 enum { MC_BAND_UNINFECTED = 0, MC_BAND_UNCERTAIN = 1, MC_BAND_PARASITIZED = 2 };
 
 typedef struct mc_result {
-  float logits[2];        /* raw logits, index 0 Uninfected, 1 Parasitized */
-  float p_parasitized;    /* softmax(logits / temperature)[1] */
+  float logits[2];        /* raw logits, index 0 Uninfected, 1 Parasitized (a model with N classes:
+                             [1] the parasitized class's, [0] the largest other; all N: mc_logits_at) */
+  float p_parasitized;    /* softmax(logits / temperature)[1] (N classes: over all N) */
   int32_t label;          /* argmax of logits: 0 Uninfected, 1 Parasitized */
   int32_t band;           /* MC_BAND_*: p <= lo uninfected, p >= hi parasitized, else uncertain */
 } mc_result;
@@ -78,8 +79,19 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
 
 /* Class activation map of the last successful classify: S*S floats, row-major, the
  * Parasitized-minus-Uninfected evidence of the last conv features, bilinearly upsampled to
- * the S x S network input (which covers the whole image). Valid until the next classify. */
+ * the S x S network input (which covers the whole image). Valid until the next classify.
+ * With N > 2 classes the evidence is the parasitized row of the fc minus the mean of the other
+ * rows. NULL for a model whose head is not one linear layer on the average pool (a fast.ai head
+ * with a hidden layer or concat pooling): use the occlusion map (mc_explain) for those. */
 const float* mc_cam(const mc_engine* e);
+
+/* The model's classes (format version 2 blobs may have N = 2 .. 64; version 1: 2): their count,
+ * which one is "parasitized" (an index into the blob header's "labels"), and the N raw logits of
+ * image i of the last mc_classify_batch_rgba (i = 0: also of the last mc_classify_rgba), in label
+ * order; NULL for i out of range. Valid until the next classify call. */
+int32_t mc_num_classes(const mc_engine* e);
+int32_t mc_positive_class(const mc_engine* e);
+const float* mc_logits_at(const mc_engine* e, int32_t i);
 
 /* Images one mc_classify_batch_rgba call takes: 8 for an int8 model (fewer at input sizes
  * where a batch's buffers would pass 256 MiB), 1 for f32/f16. */

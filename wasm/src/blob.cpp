@@ -155,10 +155,12 @@ struct BlobParser_ {
       });
     uint32_t version = rd_u32_(p + 8), reserved = rd_u32_(p + 12);
     uint64_t header_len = rd_u64_(p + 16), data_len = rd_u64_(p + 24);
-    if (version != kVersion)
+    if (version != kVersion && version != kVersionHead)
       return fail(err, [&] {
-        return "unsupported format version " + u_(version) + " (this reader reads version 1)";
+        return "unsupported format version " + u_(version) +
+               " (this reader reads versions 1 and 2)";
       });
+    b.version_ = version;
     if (reserved != 0) return fail(err, "reserved preamble field is not zero");
     if (header_len == 0) return fail(err, "header length is zero");
     if (header_len > kMaxHeaderBytes)
@@ -231,6 +233,67 @@ struct BlobParser_ {
     return it == o.end() ? nullptr : &*it;
   }
 
+  // "head": absent in version 1 (fc over the average pool, labels[1] parasitized), required in
+  // version 2, where it names the pooling, the layers and the parasitized label.
+  bool head_field(const nlohmann::json& h) {
+    Head& hd = b.head_;
+    hd.classes = int(b.labels_.size());
+    const nlohmann::json* o = get(h, "head");
+    if (b.version_ != kVersionHead) {
+      if (o) return invalid("head", "needs format version 2 (this file is version 1)");
+      return true;
+    }
+    if (!o || !o->is_object()) return missing("head", "an object");
+    const nlohmann::json* v = get(*o, "kind");
+    if (!v || !v->is_string()) return missing("head.kind", "a string");
+    if (*v != "linear" && *v != "mlp")
+      return invalid("head.kind",
+                     [&] { return "expected \"linear\" or \"mlp\", got " + short_dump_(*v); });
+    hd.mlp = *v == "mlp";
+    v = get(*o, "pooling");
+    if (!v || !v->is_string()) return missing("head.pooling", "a string");
+    if (*v != "avg" && *v != "concat-max-avg")
+      return invalid("head.pooling", [&] {
+        return "expected \"avg\" or \"concat-max-avg\", got " + short_dump_(*v);
+      });
+    hd.concat_pool = *v == "concat-max-avg";
+    v = get(*o, "sizes");
+    if (!v || !v->is_array()) return missing("head.sizes", "an array");
+    const size_t want = hd.mlp ? 3 : 2;
+    if (v->size() != want)
+      return invalid("head.sizes", hd.mlp ? "expected [F, H, N] for an mlp head"
+                                          : "expected [F, N] for a linear head");
+    int64_t sz[3] = {0, 0, 0};
+    for (size_t i = 0; i < want; ++i) {
+      if (!(*v)[i].is_number_unsigned() || (*v)[i].get<uint64_t>() > uint64_t(kMaxHidden))
+        return invalid("head.sizes", "every size must be an integer in [1, 4096]");
+      sz[i] = int64_t((*v)[i].get<uint64_t>());
+      if (sz[i] < 1) return invalid("head.sizes", "every size must be an integer in [1, 4096]");
+    }
+    const int64_t F = hd.concat_pool ? 2 * resnet18::kFeatures : resnet18::kFeatures;
+    if (sz[0] != F)
+      return invalid("head.sizes", [&] {
+        return "F must be " + u_(uint64_t(F)) + " with pooling " +
+               (hd.concat_pool ? "\"concat-max-avg\"" : "\"avg\"") + ", got " +
+               u_(uint64_t(sz[0]));
+      });
+    if (sz[want - 1] != hd.classes)
+      return invalid("head.sizes", [&] {
+        return "N = " + u_(uint64_t(sz[want - 1])) + " does not match the " + u_(hd.classes) +
+               " labels";
+      });
+    hd.features = int(F);
+    hd.hidden = hd.mlp ? int(sz[1]) : 0;
+    v = get(*o, "positive");
+    if (!v || !v->is_number_integer()) return missing("head.positive", "an integer");
+    if (!v->is_number_unsigned() || v->get<uint64_t>() >= uint64_t(hd.classes))
+      return invalid("head.positive", [&] {
+        return "must index the labels (0 to " + u_(hd.classes - 1) + "), got " + short_dump_(*v);
+      });
+    hd.positive = int(v->get<uint64_t>());
+    return true;
+  }
+
   bool header_fields(const nlohmann::json& h) {
     const nlohmann::json* v = get(h, "architecture");
     if (!v || !v->is_string()) return missing("architecture", "a string");
@@ -243,13 +306,22 @@ struct BlobParser_ {
 
     v = get(h, "labels");
     if (!v || !v->is_array()) return missing("labels", "an array");
-    if (v->size() != 2)
+    const bool v2 = b.version_ == kVersionHead;
+    if (!v2 && v->size() != 2)
       return invalid("labels", [&] { return "expected 2 labels, got " + u_(v->size()); });
+    if (v2 && (v->size() < 2 || v->size() > size_t(kMaxClasses)))
+      return invalid("labels", [&] {
+        return "expected 2 to " + u_(kMaxClasses) + " labels, got " + u_(v->size());
+      });
     for (const auto& l : *v) {
       if (!l.is_string() || l.get_ref<const std::string&>().empty())
         return invalid("labels", "every label must be a non-empty string");
+      for (const std::string& seen : b.labels_)
+        if (seen == l.get_ref<const std::string&>())
+          return invalid("labels", [&] { return "duplicate label " + short_dump_(l); });
       b.labels_.push_back(l.get<std::string>());
     }
+    if (!head_field(h)) return false;
 
     const nlohmann::json* in = get(h, "input");
     if (!in || !in->is_object()) return missing("input", "an object");
@@ -582,13 +654,18 @@ struct BlobParser_ {
         }
       }
     }
-    const int n_cls = int(b.labels_.size());
+    const Head& hd = b.head_;
     struct Fc {
       const char* name;
       std::vector<int64_t> shape;
     };
-    const Fc fcs[] = {{resnet18::kFcWeight, {n_cls, resnet18::kFeatures}},
-                      {resnet18::kFcBias, {n_cls}}};
+    const std::vector<Fc> fcs =
+        hd.mlp ? std::vector<Fc>{{resnet18::kHeadFc1Weight, {hd.hidden, hd.features}},
+                                 {resnet18::kHeadFc1Bias, {hd.hidden}},
+                                 {resnet18::kHeadFc2Weight, {hd.classes, hd.hidden}},
+                                 {resnet18::kHeadFc2Bias, {hd.classes}}}
+               : std::vector<Fc>{{resnet18::kFcWeight, {hd.classes, hd.features}},
+                                 {resnet18::kFcBias, {hd.classes}}};
     for (const Fc& f : fcs) {
       known.insert(f.name);
       const Tensor* t = b.find(f.name);
@@ -761,7 +838,7 @@ std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<Tenso
     size_t o = size_t(h["tensors"][i]["offset"].get<uint64_t>());
     std::memcpy(&data[o], tensors[i].bytes.data(), tensors[i].bytes.size());
   }
-  return assemble(text, data);
+  return assemble(text, data, header.is_object() && header.contains("head") ? kVersionHead : kVersion);
 }
 
 }  // namespace blob

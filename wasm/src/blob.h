@@ -11,7 +11,9 @@
 //     // t->dtype F32: t->data holds t->elements floats (packed by mc::conv_pack_f32)
 //     // t->dtype F16: t->elements halfs, widen with mc::blob::f16_to_f32
 //   }
-//   const mc::blob::Tensor* fcw = b.find("fc.weight");       // [2][512] row-major
+//   const mc::blob::Tensor* fcw = b.find("fc.weight");       // [N][F] row-major (linear head)
+//   const mc::blob::Head& hd = b.head();   // version 2: mlp head "head.fc1.*", "head.fc2.*",
+//                                          // N labels, labels()[hd.positive] is parasitized
 //   // int8 blobs (weight_dtype() == "int8"): convs are I8 byte buffers packed by
 //   // mc::conv_pack_qs8 (quantization in their header), fc stays f32; see FORMAT.md 5.
 //
@@ -35,7 +37,10 @@
 namespace mc {
 namespace blob {
 
-constexpr uint32_t kVersion = 1;
+constexpr uint32_t kVersion = 1;      // a header without "head": ResNet18 + fc, 2 labels
+constexpr uint32_t kVersionHead = 2;  // a header with "head" (FORMAT.md 2): any head it names
+constexpr int kMaxClasses = 64;       // labels of a version 2 blob
+constexpr int kMaxHidden = 4096;      // the hidden layer of an "mlp" head
 constexpr size_t kPreambleSize = 64;
 constexpr size_t kAlign = 64;
 constexpr uint64_t kMaxHeaderBytes = 4u << 20;  // 4 MiB
@@ -81,6 +86,16 @@ struct InputSpec {
   std::string channel_order;  // "RGB"
 };
 
+// The classifier after the last stage (FORMAT.md 2, "head"). Version 1 blobs: the defaults.
+struct Head {
+  bool mlp = false;          // kind "mlp": fc1 -> ReLU -> fc2; else "linear": one fc
+  bool concat_pool = false;  // pooling "concat-max-avg": [max, avg] of the last features; "avg"
+  int features = 512;        // F: 512 (avg) or 1024 (concat-max-avg)
+  int hidden = 0;            // H (mlp only)
+  int classes = 2;           // N = labels().size()
+  int positive = 1;          // labels()[positive] is the parasitized class
+};
+
 struct Calibration {
   float temperature = 1;
   float band_lo = 0.5f, band_hi = 0.5f;
@@ -109,6 +124,8 @@ class Blob {
   const std::string& header_text() const { return header_text_; }  // the JSON bytes
   const std::string& architecture() const { return architecture_; }
   const std::vector<std::string>& labels() const { return labels_; }
+  const Head& head() const { return head_; }
+  uint32_t version() const { return version_; }  // kVersion or kVersionHead
   const InputSpec& input() const { return input_; }
   const Calibration& calibration() const { return calibration_; }
   const std::string& weight_dtype() const { return weight_dtype_; }  // "f32" | "f16" | "int8"
@@ -122,6 +139,8 @@ class Blob {
   std::string header_text_;
   std::string architecture_;
   std::vector<std::string> labels_;
+  Head head_;
+  uint32_t version_ = kVersion;
   InputSpec input_;
   Calibration calibration_;
   std::string weight_dtype_;
@@ -145,7 +164,8 @@ TensorIn tensor_f16(const std::string& name, const std::vector<int64_t>& shape,
                     const nlohmann::json& extra = nlohmann::json::object());
 
 // The full file: `header` (an object, without "tensors") plus the tensor table built from
-// `tensors` (in that order, packed at 64-byte alignment). Keys sorted, no whitespace.
+// `tensors` (in that order, packed at 64-byte alignment). Keys sorted, no whitespace. Format
+// version kVersionHead when the header has a "head" key, else kVersion.
 // Returns an empty vector and sets *err if a tensor's bytes do not match its shape/dtype or
 // the result would exceed the limits. Never validates the header's content: tests use it to
 // build malformed blobs.

@@ -124,6 +124,12 @@ int32_t mc_classify_rgba(mc_engine* e, const uint8_t* pixels, int32_t width, int
 
 const float* mc_cam(const mc_engine* e) { return e ? e->engine->cam() : nullptr; }
 
+int32_t mc_num_classes(const mc_engine* e) { return e ? e->engine->num_classes() : 0; }
+int32_t mc_positive_class(const mc_engine* e) { return e ? e->engine->positive_class() : -1; }
+const float* mc_logits_at(const mc_engine* e, int32_t i) {
+  return e ? e->engine->class_logits(i) : nullptr;
+}
+
 int32_t mc_batch_capacity(const mc_engine* e) { return e ? e->engine->batch_capacity() : 0; }
 
 int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pixels,

@@ -90,6 +90,24 @@ using resnet18::kPoolSize;
 using resnet18::kPoolStride;
 using resnet18::kStemChannels;
 
+// The max half of fast.ai's concat pooling: per channel, the largest of hw NHWC values.
+void global_maxpool_f32_(int hw, int c, const float* in, float* out) {
+  std::memcpy(out, in, static_cast<size_t>(c) * sizeof(float));
+  for (int p = 1; p < hw; ++p) {
+    const float* row = in + static_cast<size_t>(p) * c;
+    for (int k = 0; k < c; ++k) out[k] = std::max(out[k], row[k]);
+  }
+}
+
+// The same on int8 values, dequantized (real = scale * (q - zero_point) is increasing in q).
+void global_maxpool_qs8_f32_(int hw, int c, const int8_t* in, QuantParams q, float* out) {
+  for (int k = 0; k < c; ++k) {
+    int m = in[k];
+    for (int p = 1; p < hw; ++p) m = std::max(m, static_cast<int>(in[static_cast<size_t>(p) * c + k]));
+    out[k] = q.scale * static_cast<float>(m - q.zero_point);
+  }
+}
+
 }  // namespace
 
 const char* label_name(int label) {
@@ -109,6 +127,14 @@ float calibrated_p(const float logits[2], float temperature) {
   if (z >= 0) return static_cast<float>(1.0 / (1.0 + std::exp(-z)));
   const double e = std::exp(z);
   return static_cast<float>(e / (1.0 + e));
+}
+
+float calibrated_p_n(const float* logits, int n, int positive, float temperature) {
+  double m = logits[0];
+  for (int j = 1; j < n; ++j) m = std::max(m, static_cast<double>(logits[j]));
+  double sum = 0;
+  for (int j = 0; j < n; ++j) sum += std::exp((logits[j] - m) / temperature);
+  return static_cast<float>(std::exp((logits[positive] - m) / temperature) / sum);
 }
 
 int band_of(float p, float lo, float hi) {
@@ -262,8 +288,15 @@ struct Engine::Impl_ {
   size_t max_activation = 0;   // values of the largest activation of one image
   int features_buf = 0;        // the rotating buffer that holds f4
 
-  // head
-  std::vector<float> fc_w, fc_b, cam_w;  // [2][512], [2], w[1]-w[0]
+  // head (blob::Head): pooling [avg] or [max, avg] -> fc, or fc1 -> ReLU -> fc2
+  blob::Head head;
+  std::vector<std::string> labels;
+  std::vector<float> fc_w, fc_b;      // linear: [N][F], [N]; mlp: fc1 [H][F], [H]
+  std::vector<float> fc2_w, fc2_b;    // mlp: [N][H], [N]
+  std::vector<float> hidden;          // mlp: the H values between fc1 and fc2 (head_())
+  std::vector<float> class_logits;    // N per image of a batch (kMaxBatch), of the last pass
+  bool has_cam = false;               // a linear head over the average pool only
+  std::vector<float> cam_w;           // w[positive] - (mean of) w[others]
 
   // CAM upsampling tables (half-pixel centers), per output row/col: i0, i1, frac
   std::vector<int> up_y0, up_y1, up_x0, up_x1;
@@ -274,7 +307,7 @@ struct Engine::Impl_ {
   float* x = nullptr;                                     // S*S*3 network input
   float* bufs[4] = {nullptr, nullptr, nullptr, nullptr};  // the rotating activation buffers
   float* zero = nullptr;                                  // 512 zeros (padding taps)
-  float* pooled = nullptr;                                // 512 per image
+  float* pooled = nullptr;                                // F (512 or 1024) per image
   float* cam_grid = nullptr;                              // feat_h*feat_w per image
   float* cam = nullptr;                                   // S*S per image
   float* winograd_scratch = nullptr;  // Winograd transforms, shared by those convs
@@ -354,9 +387,10 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
   if (b.architecture() != "resnet18") {
     return fail(err, [&] { return "unsupported architecture '" + b.architecture() + "'"; });
   }
-  if (b.labels().size() != 2 || b.labels()[0] != "Uninfected" || b.labels()[1] != "Parasitized") {
-    return fail(err, "labels must be [\"Uninfected\", \"Parasitized\"]");
-  }
+  // the head and the labels: validated by the reader (a version 1 blob: fc over the average
+  // pool, 2 labels, labels[1] parasitized)
+  head = b.head();
+  labels = b.labels();
   const blob::InputSpec& in = b.input();
   if (in.resize_filter != "area-int") {
     return fail(err, [&] {
@@ -421,18 +455,38 @@ bool Engine::Impl_::load(const uint8_t* data, size_t len, Isa isa_, const ImageL
     }
   }
 
-  const blob::Tensor* fw = b.find(resnet18::kFcWeight);
-  const blob::Tensor* fb = b.find(resnet18::kFcBias);
-  if (!fw || !fb) {
-    return fail(err, [&] {
-      return std::string("missing tensor '") + (fw ? resnet18::kFcBias : resnet18::kFcWeight) +
-             "' required by resnet18";
-    });
+  const char* names[4] = {resnet18::kFcWeight, resnet18::kFcBias, nullptr, nullptr};
+  if (head.mlp) {
+    names[0] = resnet18::kHeadFc1Weight;
+    names[1] = resnet18::kHeadFc1Bias;
+    names[2] = resnet18::kHeadFc2Weight;
+    names[3] = resnet18::kHeadFc2Bias;
   }
-  if (!widen_(*fw, &fc_w, err) || !widen_(*fb, &fc_b, err)) return false;
-  const int C = kFeatures;
-  cam_w.resize(C);
-  for (int c = 0; c < C; ++c) cam_w[c] = fc_w[C + c] - fc_w[c];
+  std::vector<float>* dst[4] = {&fc_w, &fc_b, &fc2_w, &fc2_b};
+  for (int k = 0; k < 4 && names[k]; ++k) {
+    const blob::Tensor* t = b.find(names[k]);
+    if (!t) {
+      return fail(err, [&] {
+        return std::string("missing tensor '") + names[k] + "' required by resnet18";
+      });
+    }
+    if (!widen_(*t, dst[k], err)) return false;
+  }
+  hidden.assign(static_cast<size_t>(head.hidden), 0.0f);
+  class_logits.assign(static_cast<size_t>(head.classes) * kMaxBatch, 0.0f);
+  // the CAM is the positive class's evidence minus the others' of a linear head on the average
+  // pool; other heads have none (cam() returns null)
+  has_cam = !head.mlp && !head.concat_pool;
+  if (has_cam) {
+    const int C = kFeatures, N = head.classes, pos = head.positive;
+    cam_w.assign(C, 0.0f);
+    for (int c = 0; c < C; ++c) {
+      float others = 0;
+      for (int j = 0; j < N; ++j)
+        if (j != pos) others += fc_w[static_cast<size_t>(j) * C + c];
+      cam_w[c] = fc_w[static_cast<size_t>(pos) * C + c] - others / static_cast<float>(N - 1);
+    }
+  }
   if (!wire_graph_(err)) return false;
   return plan(err);
 }
@@ -617,7 +671,7 @@ bool Engine::Impl_::plan_arena_f32_(std::string* err) {
   size_t bufs_at[4];
   for (size_t& at : bufs_at) at = a.reserve(act);
   const size_t zero_at = a.reserve(kFeatures);
-  const size_t pooled_at = a.reserve(kFeatures * nimg);
+  const size_t pooled_at = a.reserve(static_cast<size_t>(head.features) * nimg);
   const size_t cam_grid_at = a.reserve(static_cast<size_t>(feat_h) * feat_w * nimg);
   const size_t cam_at = a.reserve(SS * nimg);
   const size_t scratch_at = a.reserve(scratch);
@@ -971,9 +1025,10 @@ void Engine::Impl_::forward_f32_() {
     run_conv_(li++, *b.conv2);             //   conv3x3 + shortcut, ReLU
   }
   const int C = kFeatures;
-  global_avgpool_f32(feat_h * feat_w, C, features, pooled, isa);  // GAP
-  observe_(kLayerAvgpool_, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, pooled,
-           C);
+  float* avg = head.concat_pool ? pooled + C : pooled;  // concat: [max, avg]
+  if (head.concat_pool) global_maxpool_f32_(feat_h * feat_w, C, features, pooled);
+  global_avgpool_f32(feat_h * feat_w, C, features, avg, isa);  // GAP
+  observe_(kLayerAvgpool_, "avgpool", features, static_cast<size_t>(feat_h) * feat_w * C, avg, C);
 }
 
 // The same graph on int8 activations (the observer is not called: it sees f32 engines only),
@@ -1015,9 +1070,15 @@ void Engine::Impl_::forward_qs8_(int k) {
     conv(*b.conv1);
     conv(*b.conv2);
   }
-  for (int i = 0; i < k; ++i)  // GAP (dequantizes)
+  const int F = head.features;
+  for (int i = 0; i < k; ++i) {  // GAP (dequantizes); concat: [max, avg]
+    float* avg = pooled + static_cast<size_t>(i) * F + (head.concat_pool ? kFeatures : 0);
+    if (head.concat_pool)
+      global_maxpool_qs8_f32_(feat_h * feat_w, kFeatures, features_q + i * feat_n,
+                              features_q_params, pooled + static_cast<size_t>(i) * F);
     global_avgpool_qs8_f32(feat_h * feat_w, kFeatures, features_q + i * feat_n, features_q_params,
-                           pooled + i * kFeatures, isa);
+                           avg, isa);
+  }
 }
 
 void Engine::Impl_::forward(const float* input, Prediction* out) {
@@ -1057,19 +1118,31 @@ void Engine::Impl_::input_rgb_qs8_(int slot, const uint8_t* rgb) {
   }
 }
 
-// FC, CAM and the prediction of image `slot`, from its pooled vector and last features.
+// The head, CAM and the prediction of image `slot`, from its pooled vector and last features.
 void Engine::Impl_::head_(int slot, Prediction* out) {
-  const int C = kFeatures;
-  float logits[2];
-  const float* pooled = this->pooled + slot * C;
-  fully_connected_f32(C, 2, fc_w.data(), fc_b.data(), pooled, logits, isa);  // FC
-  if (!int8) observe_(kLayerFc_, "fc", pooled, C, logits, 2);
-  cam_(slot);  // CAM from f4
+  const int F = head.features, N = head.classes, pos = head.positive;
+  const float* pooled = this->pooled + static_cast<size_t>(slot) * F;
+  float* z = class_logits.data() + static_cast<size_t>(slot) * N;
+  if (head.mlp) {  // fc1 -> ReLU -> fc2 (BatchNorm folded in by the converter)
+    fully_connected_f32(F, head.hidden, fc_w.data(), fc_b.data(), pooled, hidden.data(), isa);
+    for (float& v : hidden) v = v > 0 ? v : 0.0f;
+    fully_connected_f32(head.hidden, N, fc2_w.data(), fc2_b.data(), hidden.data(), z, isa);
+  } else {
+    fully_connected_f32(F, N, fc_w.data(), fc_b.data(), pooled, z, isa);  // FC
+  }
+  if (!int8) observe_(kLayerFc_, "fc", pooled, F, z, N);
+  if (has_cam) cam_(slot);  // CAM from f4
 
-  out->logits[0] = logits[0];
-  out->logits[1] = logits[1];
-  out->label = logits[1] > logits[0] ? kLabelParasitized : kLabelUninfected;
-  out->p_parasitized = calibrated_p(logits, temperature);
+  // logits[1]: the positive class; logits[0]: the strongest of the others (with 2 classes, the
+  // other one), so that label = 1 exactly when the positive class wins
+  int other = -1;
+  for (int j = 0; j < N; ++j)
+    if (j != pos && (other < 0 || z[j] > z[other])) other = j;
+  out->logits[0] = z[other];
+  out->logits[1] = z[pos];
+  out->label = out->logits[1] > out->logits[0] ? kLabelParasitized : kLabelUninfected;
+  out->p_parasitized =
+      N == 2 ? calibrated_p(out->logits, temperature) : calibrated_p_n(z, N, pos, temperature);
   out->band = band_of(out->p_parasitized, band_lo, band_hi);
 }
 
@@ -1181,13 +1254,21 @@ int Engine::classify_batch(int n, const uint8_t* const* pixels, const int* width
 void Engine::forward(const float* input_nhwc, Prediction* out) { impl_->forward(input_nhwc, out); }
 
 int Engine::input_size() const { return impl_->S; }
-const float* Engine::cam() const { return impl_->cam; }
+const float* Engine::cam() const { return impl_->has_cam ? impl_->cam : nullptr; }
 const float* Engine::cam(int i) const {
-  return i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S
+  return impl_->has_cam && i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S
                                     : nullptr;
 }
 int Engine::batch_capacity() const { return impl_->int8 ? impl_->batch_cap : 1; }
-const float* Engine::cam_grid() const { return impl_->cam_grid; }
+const float* Engine::cam_grid() const { return impl_->has_cam ? impl_->cam_grid : nullptr; }
+int Engine::num_classes() const { return impl_->head.classes; }
+int Engine::positive_class() const { return impl_->head.positive; }
+const std::vector<std::string>& Engine::labels() const { return impl_->labels; }
+const float* Engine::class_logits(int i) const {
+  return i >= 0 && i < impl_->batch
+             ? impl_->class_logits.data() + static_cast<size_t>(i) * impl_->head.classes
+             : nullptr;
+}
 int Engine::cam_grid_h() const { return impl_->feat_h; }
 int Engine::cam_grid_w() const { return impl_->feat_w; }
 const uint8_t* Engine::resized() const { return impl_->pre.resized(); }

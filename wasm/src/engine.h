@@ -24,8 +24,11 @@
 // The graph is torchvision's ResNet18 with BatchNorm folded into the convolutions:
 //   x -> conv7x7/2 + ReLU -> maxpool 3x3/2 -> 4 stages x 2 BasicBlocks -> GAP -> FC -> logits
 //   BasicBlock: y = ReLU(conv2(ReLU(conv1(x))) + shortcut(x)), shortcut = 1x1/2 conv or identity
-// Class activation map, from the same pass: cam_grid[p] = (w_fc[1] - w_fc[0]) . f4[p] over the
-// last conv features f4, bilinearly upsampled (half-pixel centers) to S x S.
+// The head (blob.h Head): fc over the average pool (torchvision), or fast.ai's head with its
+// BatchNorm1d folded in: [max, avg] pool (concat_pool) or avg -> fc1 -> ReLU -> fc2, N classes.
+// Class activation map, from the same pass (linear head on the average pool only):
+// cam_grid[p] = (w_fc[pos] - mean of the other rows) . f4[p] over the last conv features f4,
+// bilinearly upsampled (half-pixel centers) to S x S.
 //
 // Calibration hook (for the int8 converter): set_observer() is called after every layer with
 // its input and output activations; ActivationRanges collects per-layer min/max from it.
@@ -42,6 +45,8 @@
 #include <string>
 #include <vector>
 
+#include "blob.h"
+
 #include "ops/ops.h"
 #include "preprocess.h"
 
@@ -57,9 +62,11 @@ const char* label_name(int label);   // "Uninfected" | "Parasitized"
 const char* band_name(int band);     // "uninfected" | "uncertain" | "parasitized"
 
 struct Prediction {
-  float logits[2] = {0, 0};   // index 0 Uninfected, 1 Parasitized
-  float p_parasitized = 0;    // softmax(logits / T)[1]
-  int label = 0;              // argmax(logits) (ties -> Uninfected)
+  float logits[2] = {0, 0};   // index 0 Uninfected, 1 Parasitized. N classes (format version 2):
+                              // [1] the positive class's logit, [0] the largest of the others
+                              // (all N: Engine::class_logits)
+  float p_parasitized = 0;    // softmax(logits / T)[1]; N classes: softmax(z / T)[positive]
+  int label = 0;              // argmax(logits) (ties -> Uninfected): 1 iff the positive class wins
   int band = 0;               // k Band*: p <= lo uninfected, p >= hi parasitized, else uncertain
 };
 
@@ -124,6 +131,14 @@ class Engine {
   void forward(const float* input_nhwc, Prediction* out);
 
   int input_size() const;                       // S
+  int num_classes() const;                      // N (labels().size(); 2 in a version 1 blob)
+  int positive_class() const;                   // index of the parasitized label
+  const std::vector<std::string>& labels() const;
+  // the N logits of image i of the last classify_batch (i = 0: of the last classify/forward),
+  // in label order; null for i out of range
+  const float* class_logits(int i = 0) const;
+  // the CAM exists for a linear head on the average pool only (torchvision's fc, fast.ai's
+  // head with concat_pool=False and no hidden layer): other heads return null here
   const float* cam() const;                     // S*S, of the last classify/forward
   const float* cam(int i) const;                // S*S, of image i of the last classify_batch
   const float* cam_grid() const;                // gh*gw, before upsampling
@@ -168,6 +183,8 @@ class ActivationRanges {
 
 // p = softmax(logits / T)[1] computed stably; band from [lo, hi].
 float calibrated_p(const float logits[2], float temperature);
+// p = softmax(logits / T)[positive] over n logits, computed stably (in double).
+float calibrated_p_n(const float* logits, int n, int positive, float temperature);
 int band_of(float p, float lo, float hi);
 
 }  // namespace mc

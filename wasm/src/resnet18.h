@@ -32,6 +32,11 @@ constexpr int kConvs = 20;  // convs().size(): the stem, 2 per block, 3 downsamp
 constexpr int kPoolSize = 3, kPoolStride = 2, kPoolPad = 1;  // the max pool after the stem
 constexpr const char* kFcWeight = "fc.weight";               // [kClasses, kFeatures], row-major
 constexpr const char* kFcBias = "fc.bias";                   // [kClasses]
+// Format version 2 blobs with an "mlp" head (blob.h Head): fc1 [H, F] -> ReLU -> fc2 [N, H].
+constexpr const char* kHeadFc1Weight = "head.fc1.weight";
+constexpr const char* kHeadFc1Bias = "head.fc1.bias";
+constexpr const char* kHeadFc2Weight = "head.fc2.weight";
+constexpr const char* kHeadFc2Bias = "head.fc2.bias";
 
 // What a convolution is in the graph.
 enum class Role : uint8_t { Stem, Conv1, Conv2, Downsample };
