@@ -1160,6 +1160,15 @@ function modelCardPlain(meta) {
         `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
         `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.` : ''}`]);
   }
+  if (meta.input && Number.isFinite(meta.input.size)) {
+    const S = meta.input.size;
+    out.push(['Input', `Each cell is resized to ${S} x ${S} pixels for the network` +
+      `${S > 64 ? ` (${((S / 64) ** 2).toFixed(S % 64 ? 1 : 0)} times the pixels of a 64 x 64 model: expect it about that many times slower)` : ''}.`]);
+  }
+  if (Array.isArray(meta.labels) && meta.labels.length > 2) {
+    const pos = meta.head && Number.isInteger(meta.head.positive) ? meta.labels[meta.head.positive] : null;
+    out.push(['Classes', `${meta.labels.join(', ')}${pos ? `; "${pos}" is the parasitized class, every other class counts as not parasitized` : ''}.`]);
+  }
   out.push(['Limits', 'The figures above are from cut-out cells of the public data set it was trained on ' +
     '(one hospital, smartphone photographs, P. falciparum). On whole fields from another site and microscope ' +
     '(docs/FIELD.md) it called about 1 % of the uninfected cells parasitized and put about a third of the ' +

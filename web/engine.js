@@ -91,8 +91,14 @@ export class Engine {
     this.size = M._mc_input_size(enginePtr);
     const metaText = cString(M, M._mc_metadata_json(enginePtr));
     try { this.metadata = JSON.parse(metaText); } catch { this.metadata = { raw: metaText }; }
-    const labels = this.metadata && Array.isArray(this.metadata.labels) ? this.metadata.labels : null;
-    this.labels = labels && labels.length === 2 ? labels.map(String) : LABELS;
+    // The model's classes (2 for ours; a fast.ai or other model may have N, one of them the
+    // parasitized class: FORMAT.md, 'head'). Calls stay Parasitized / Uninfected (not the
+    // parasitized class); the N logits and the strongest class's name come with each result.
+    this.numClasses = M._mc_num_classes(enginePtr);
+    this.positiveClass = M._mc_positive_class(enginePtr);
+    const labels = this.metadata && Array.isArray(this.metadata.labels) ? this.metadata.labels.map(String) : null;
+    this.classLabels = labels && labels.length === this.numClasses ? labels : null;
+    this.labels = labels && labels.length === 2 ? labels : LABELS;
     this.broken = null;
     this.staged = false;        // set by _adopt for a staged engine
     this._classified = false;
@@ -271,7 +277,7 @@ export class Engine {
       const ms = (performance.now() - t0) / n;
       todo.forEach((i, k) => {
         out[i] = M.HEAP32[(arrays >> 2) + 3 * n + k] === 0
-          ? { result: this._result(arrays + 16 * n + RES * k, M._mc_cam_at(this.ptr, k), images[i].width, images[i].height, ms, n) }
+          ? { result: this._result(arrays + 16 * n + RES * k, M._mc_cam_at(this.ptr, k), images[i].width, images[i].height, ms, n, k) }
           : { error: `image could not be read (${images[i].width}x${images[i].height})` };
       });
       return out;
@@ -407,7 +413,7 @@ export class Engine {
     };
   }
 
-  _result(r, camPtr, width, height, ms, batch) {
+  _result(r, camPtr, width, height, ms, batch, index = 0) {
     const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32, R = this.layout.result;
     const logits = [f32[(r + R.logits) >> 2], f32[((r + R.logits) >> 2) + 1]];
     const pParasitized = f32[(r + R.p_parasitized) >> 2];
@@ -415,11 +421,18 @@ export class Engine {
     const bandIndex = i32[(r + R.band) >> 2];
     const S = this.size;
     const cam = camPtr ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice() : new Float32Array(0);
-    return {
+    const out = {
       mode: 'cell', label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
       labelIndex, pParasitized, band: BANDS[bandIndex] || 'uncertain', bandIndex,
       logits, cam, size: S, width, height, ms, batch,
     };
+    if (this.numClasses > 2) {   // every class's logit, and the strongest class by name
+      const p = M._mc_logits_at(this.ptr, index);
+      out.classLogits = p ? Array.from(new Float32Array(M.HEAPF32.buffer, p, this.numClasses)) : [];
+      const top = out.classLogits.reduce((b, v, k, a) => (v > a[b] ? k : b), 0);
+      out.topClass = this.classLabels ? this.classLabels[top] : String(top);
+    }
+    return out;
   }
 
   /**

@@ -14,6 +14,42 @@ export function register({ buildDir, nativeCli }) {
   const assetsUrl = pathToFileURL(path.join(REPO, 'web/assets.js')).href;
   const cells = fixtureCells();
 
+  // A model people bring (issue 17): a fast.ai v2 learner's ResNet18 with 3 classes, format
+  // version 2, made here with torch (tests/python/make_v2_blob.py); the wasm engine must give the
+  // native CLI's N logits and p.
+  test('wasm under Node: a fast.ai head with 3 classes (blob version 2) gives the native CLI\'s logits', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const os = await import('node:os');
+    const blobPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'v2-')), 'fastai3.mcb');
+    const convert = path.join(path.dirname(path.dirname(nativeCli)), 'converter', 'malaria-convert');
+    execFileSync('/usr/bin/python3', [path.join(REPO, 'tests/python/make_v2_blob.py'), blobPath, convert], { stdio: 'pipe' });
+    const { loadEngine } = await import(engineUrl);
+    const engine = await loadEngine({
+      assets: manifest, baseUrl: pathToFileURL(site + '/').href, prefer: 'simd',
+      wasmBytes: { simd: fs.readFileSync(path.join(site, manifest.wasm.simd.wasm)) },
+      modelBytes: fs.readFileSync(blobPath),
+    });
+    let out;
+    try {
+      out = execFileSync(nativeCli, ['--model', blobPath, '--mode', 'cell', '--logits', ...cells.map((c) => c.path)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) { out = e.stdout || ''; }
+    const native = new Map(out.split('\n').filter(Boolean).map((l) => JSON.parse(l)).map((j) => [path.basename(j.file), j]));
+    assert(engine.numClasses === 3 && engine.positiveClass === 0 && engine.classLabels.join() === 'Parasitized,Uninfected,Other',
+      `classes ${engine.numClasses}, positive ${engine.positiveClass}, ${engine.classLabels}`);
+    for (const c of cells) {
+      const img = decodePNG(fs.readFileSync(c.path));
+      const r = engine.classifyPixels(img.data, img.width, img.height, 4);
+      const ref = native.get(path.basename(c.path));
+      assert(ref && ref.logits && ref.logits.length === 3, `native logits for ${c.name}`);
+      assert(r.classLogits.length === 3 && r.topClass === ref.class, `${c.name}: ${r.topClass} vs native ${ref.class}`);
+      r.classLogits.forEach((v, k) => assertClose(v, ref.logits[k], 1e-3, `${c.name}: logit ${k}`));
+      assertClose(r.pParasitized, ref.p_parasitized, 1e-4, `${c.name}: p`);
+      assert(r.cam.length === 0, 'no CAM for a head that is not one linear layer');
+    }
+    engine.dispose();
+    fs.rmSync(path.dirname(blobPath), { recursive: true, force: true });
+  });
+
   for (const variant of ['simd', 'nosimd']) {
     test(`wasm under Node (${variant}): fixture cells match the native CLI within 1e-4`, async () => {
       const { loadEngine } = await import(engineUrl);
