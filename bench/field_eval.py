@@ -69,41 +69,82 @@ def iml_scores(rows, ann_path, W=1280, H=960):
         gt = [b for b in allb if not near(*b[1:])]
         det = [c for c in cells.get(name, []) if not near(c["x"], c["y"], c["w"], c["h"])]
         used = set()
-        nb += len(gt); nd += len(det)
+        nb += len(gt)
+        nd += len(det)
         for c in det:
             cx, cy = c["x"] + c["w"] / 2, c["y"] + c["h"] / 2
-            cand = [(abs(cx - (b[1] + b[3] / 2)) + abs(cy - (b[2] + b[4] / 2)), i) for i, b in enumerate(gt)
-                    if i not in used and b[1] <= cx <= b[1] + b[3] and b[2] <= cy <= b[2] + b[4]]
+            cand = [
+                (abs(cx - (b[1] + b[3] / 2)) + abs(cy - (b[2] + b[4] / 2)), i)
+                for i, b in enumerate(gt)
+                if i not in used and b[1] <= cx <= b[1] + b[3] and b[2] <= cy <= b[2] + b[4]
+            ]
             if not cand:
                 continue
-            i = min(cand)[1]; used.add(i); tp += 1
+            i = min(cand)[1]
+            used.add(i)
+            tp += 1
             infected = gt[i][0] != "red blood cell"
-            matches.append(dict(field=name, cell=c["cell"], infected=infected, stage=gt[i][0],
-                                p=c["p_parasitized"], band=c["band"]))
+            matches.append(
+                dict(
+                    field=name,
+                    cell=c["cell"],
+                    infected=infected,
+                    stage=gt[i][0],
+                    p=c["p_parasitized"],
+                    band=c["band"],
+                )
+            )
             if infected:
-                inf_n += 1; inf_hit += c["band"] == "parasitized"
+                inf_n += 1
+                inf_hit += c["band"] == "parasitized"
             else:
-                unin += 1; fp += c["band"] == "parasitized"
+                unin += 1
+                fp += c["band"] == "parasitized"
         f = fields[name]
-        counted += f["cells"]; unc += f["uncertain"]
+        counted += f["cells"]
+        unc += f["uncertain"]
         true_p = sum(b[0] != "red blood cell" for b in allb) / max(len(allb), 1)
-        per_field.append(dict(field=name, boxes=len(gt), found=len(det), matched=len(used),
-                              count_error=abs(len(det) - len(gt)) / max(len(gt), 1),
-                              parasitemia=f["parasitemia"], annotated_parasitemia=true_p,
-                              parasitemia_error_pp=abs(f["parasitemia"] - true_p) * 100,
-                              uncertain=f["uncertain"], counted=f["cells"], excluded=f["excluded_by"],
-                              ms=f.get("ms")))
+        per_field.append(
+            dict(
+                field=name,
+                boxes=len(gt),
+                found=len(det),
+                matched=len(used),
+                count_error=abs(len(det) - len(gt)) / max(len(gt), 1),
+                parasitemia=f["parasitemia"],
+                annotated_parasitemia=true_p,
+                parasitemia_error_pp=abs(f["parasitemia"] - true_p) * 100,
+                uncertain=f["uncertain"],
+                counted=f["cells"],
+                excluded=f["excluded_by"],
+                ms=f.get("ms"),
+            )
+        )
     ok = [p for p in per_field if "error" not in p]
-    return dict(
-        fields=len(ann), fields_with_result=len(ok), recall=tp / max(nb, 1), precision=tp / max(nd, 1),
-        median_count_error=statistics.median(p["count_error"] for p in ok) if ok else None,
-        median_parasitemia_error_pp=statistics.median(p["parasitemia_error_pp"] for p in ok) if ok else None,
-        false_positives_per_1000_uninfected=1000 * fp / max(unin, 1), uninfected_matched=unin,
-        infected_recall=inf_hit / max(inf_n, 1), infected_matched=inf_n,
-        uncertain_share=unc / max(counted, 1), counted=counted,
-        median_ms_per_field=statistics.median(p["ms"] for p in ok if p.get("ms")) if ok else None,
-        white_excluded=sum(p["excluded"]["white"] for p in ok),
-        per_field=per_field), matches
+    return (
+        dict(
+            fields=len(ann),
+            fields_with_result=len(ok),
+            recall=tp / max(nb, 1),
+            precision=tp / max(nd, 1),
+            median_count_error=statistics.median(p["count_error"] for p in ok) if ok else None,
+            median_parasitemia_error_pp=statistics.median(p["parasitemia_error_pp"] for p in ok)
+            if ok
+            else None,
+            false_positives_per_1000_uninfected=1000 * fp / max(unin, 1),
+            uninfected_matched=unin,
+            infected_recall=inf_hit / max(inf_n, 1),
+            infected_matched=inf_n,
+            uncertain_share=unc / max(counted, 1),
+            counted=counted,
+            median_ms_per_field=statistics.median(p["ms"] for p in ok if p.get("ms"))
+            if ok
+            else None,
+            white_excluded=sum(p["excluded"]["white"] for p in ok),
+            per_field=per_field,
+        ),
+        matches,
+    )
 
 
 def chula_scores(rows, data_dir):
@@ -111,43 +152,80 @@ def chula_scores(rows, data_dir):
     out = []
     for name in sorted(fields, key=lambda s: int(os.path.splitext(s)[0])):
         stem = os.path.splitext(name)[0]
-        marks = [tuple(map(float, l.split()[:2])) for l in open(os.path.join(data_dir, "labels", stem + ".txt")) if l.strip()]
+        marks = [
+            tuple(map(float, l.split()[:2]))
+            for l in open(os.path.join(data_dir, "labels", stem + ".txt"))
+            if l.strip()
+        ]
         f = fields[name]
         d = f.get("cell_diameter") or 40
         W, H = 640, 480
         inner = [(x, y) for x, y in marks if min(x, y, W - x, H - y) > 0.6 * d]
         cs = cells.get(name, [])
-        once = sum(1 for x, y in inner if sum(1 for c in cs if c["x"] <= x <= c["x"] + c["w"] and c["y"] <= y <= c["y"] + c["h"]) == 1)
-        out.append(dict(field=name, marks=len(marks), marks_inner=len(inner), counted=f["cells"],
-                        count_error=(f["cells"] - len(inner)) / max(len(inner), 1),
-                        marks_in_one_cell=once / max(len(inner), 1)))
-    return dict(per_field=out,
-                median_abs_count_error=statistics.median(abs(p["count_error"]) for p in out) if out else None,
-                within_5pct=sum(abs(p["count_error"]) <= 0.05 for p in out), fields=len(out),
-                marks_in_one_cell=sum(p["marks_in_one_cell"] * p["marks_inner"] for p in out) /
-                max(sum(p["marks_inner"] for p in out), 1))
+        once = sum(
+            1
+            for x, y in inner
+            if sum(
+                1 for c in cs if c["x"] <= x <= c["x"] + c["w"] and c["y"] <= y <= c["y"] + c["h"]
+            )
+            == 1
+        )
+        out.append(
+            dict(
+                field=name,
+                marks=len(marks),
+                marks_inner=len(inner),
+                counted=f["cells"],
+                count_error=(f["cells"] - len(inner)) / max(len(inner), 1),
+                marks_in_one_cell=once / max(len(inner), 1),
+            )
+        )
+    return dict(
+        per_field=out,
+        median_abs_count_error=statistics.median(abs(p["count_error"]) for p in out)
+        if out
+        else None,
+        within_5pct=sum(abs(p["count_error"]) <= 0.05 for p in out),
+        fields=len(out),
+        marks_in_one_cell=sum(p["marks_in_one_cell"] * p["marks_inner"] for p in out)
+        / max(sum(p["marks_inner"] for p in out), 1),
+    )
 
 
-def pictures(out_dir, matches, iml_overlay_dir, crops_dir, chula_rows, chula_scores_, chula_overlay_dir,
-             include_iml):
+def pictures(
+    out_dir,
+    matches,
+    iml_overlay_dir,
+    crops_dir,
+    chula_rows,
+    chula_scores_,
+    chula_overlay_dir,
+    include_iml,
+):
     """Overlays and contact sheets. The IML fields carry no licence: pictures made from them are
     written only with include_iml (for a local look, never committed); the Chula fields are MIT."""
     from PIL import Image, ImageDraw
+
     os.makedirs(out_dir, exist_ok=True)
     written = []
     per = sorted(chula_scores_["per_field"], key=lambda p: abs(p["count_error"]))
-    for p in per[:3] + per[-3:]:                                   # best and worst counts
+    for p in per[:3] + per[-3:]:  # best and worst counts
         stem = os.path.splitext(p["field"])[0]
         src = os.path.join(chula_overlay_dir, stem + ".overlay.png")
         if os.path.exists(src):
-            im = Image.open(src).convert("RGB"); im.thumbnail((800, 800))
+            im = Image.open(src).convert("RGB")
+            im.thumbnail((800, 800))
             dst = os.path.join(out_dir, "overlay_chula_%s.jpg" % stem)
-            im.save(dst, quality=82); written.append(dst)
+            im.save(dst, quality=82)
+            written.append(dst)
     if not include_iml:
         return written
     for f in sorted(os.listdir(iml_overlay_dir)):
-        im = Image.open(os.path.join(iml_overlay_dir, f)).convert("RGB"); im.thumbnail((800, 800))
-        dst = os.path.join(out_dir, "iml_" + os.path.splitext(f)[0] + ".jpg"); im.save(dst, quality=82); written.append(dst)
+        im = Image.open(os.path.join(iml_overlay_dir, f)).convert("RGB")
+        im.thumbnail((800, 800))
+        dst = os.path.join(out_dir, "iml_" + os.path.splitext(f)[0] + ".jpg")
+        im.save(dst, quality=82)
+        written.append(dst)
 
     def sheet(items, path, title):
         S, cols = 72, 12
@@ -159,56 +237,97 @@ def pictures(out_dir, matches, iml_overlay_dir, crops_dir, chula_rows, chula_sco
             f = os.path.join(crops_dir, os.path.splitext(m["field"])[0] + ".cell%d.png" % m["cell"])
             if not os.path.exists(f):
                 continue
-            c = Image.open(f).convert("RGB"); c.thumbnail((S - 4, S - 4))
+            c = Image.open(f).convert("RGB")
+            c.thumbnail((S - 4, S - 4))
             x, y = (k % cols) * S, 18 + (k // cols) * (S + 14)
             im.paste(c, (x + 2, y + 2))
-            col = (200, 0, 0) if m["band"] == "parasitized" else (200, 130, 0) if m["band"] == "uncertain" else (0, 140, 0)
+            col = (
+                (200, 0, 0)
+                if m["band"] == "parasitized"
+                else (200, 130, 0)
+                if m["band"] == "uncertain"
+                else (0, 140, 0)
+            )
             d.text((x + 2, y + S - 2), "%.2f" % m["p"], fill=col)
-        im.save(path, optimize=True); written.append(path)
+        im.save(path, optimize=True)
+        written.append(path)
+
     infected = [m for m in matches if m["infected"]]
     false_pos = [m for m in matches if not m["infected"] and m["band"] == "parasitized"]
-    sheet(infected[:60], os.path.join(out_dir, "iml_crops_infected.png"),
-          "IML annotated infected cells: crops as classified (p; red parasitized, amber uncertain, green uninfected)")
-    sheet(false_pos[:60], os.path.join(out_dir, "iml_crops_false_positive.png"),
-          "IML uninfected cells called parasitized (p)")
+    sheet(
+        infected[:60],
+        os.path.join(out_dir, "iml_crops_infected.png"),
+        "IML annotated infected cells: crops as classified (p; red parasitized, amber uncertain, green uninfected)",
+    )
+    sheet(
+        false_pos[:60],
+        os.path.join(out_dir, "iml_crops_false_positive.png"),
+        "IML uninfected cells called parasitized (p)",
+    )
     return written
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--iml", required=True)
     ap.add_argument("--chula", required=True)
     ap.add_argument("--cli", default=os.path.join(REPO, "build/wasm/malaria-classify"))
     ap.add_argument("--model", default=None)
-    ap.add_argument("--pictures", default=None, help="folder for overlays (Chula) and contact sheets")
-    ap.add_argument("--iml-pictures", action="store_true",
-                    help="also pictures of the IML fields (no licence: for a local look, never commit them)")
+    ap.add_argument(
+        "--pictures", default=None, help="folder for overlays (Chula) and contact sheets"
+    )
+    ap.add_argument(
+        "--iml-pictures",
+        action="store_true",
+        help="also pictures of the IML fields (no licence: for a local look, never commit them)",
+    )
     ap.add_argument("--out", default=None, help="results JSON")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="field_eval_")
     ov, crops = os.path.join(tmp, "overlay"), os.path.join(tmp, "crops")
-    iml_files = sorted(os.path.join(args.iml, "images", f) for f in os.listdir(os.path.join(args.iml, "images")))
+    iml_files = sorted(
+        os.path.join(args.iml, "images", f) for f in os.listdir(os.path.join(args.iml, "images"))
+    )
     iml_rows, err = run_cli(args.cli, args.model, iml_files, ["--overlay", ov, "--crops", crops])
     pooled = [l for l in err.splitlines() if "pooled" in l]
     iml, matches = iml_scores(iml_rows, os.path.join(args.iml, "annotations.json"))
-    chula_files = sorted(os.path.join(args.chula, "images", f) for f in os.listdir(os.path.join(args.chula, "images")))
+    chula_files = sorted(
+        os.path.join(args.chula, "images", f)
+        for f in os.listdir(os.path.join(args.chula, "images"))
+    )
     chula_ov = os.path.join(tmp, "chula_overlay")
     chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", chula_ov])
     chula = chula_scores(chula_rows, args.chula)
-    res = dict(cli=args.cli, model=args.model or "default", iml=iml, chula=chula, pooled_iml=pooled[-1] if pooled else None,
-               iml_matched_cells=[{k: m[k] for k in ("field", "cell", "infected", "stage", "p", "band")} for m in matches])
-    print(f"IML ({iml['fields_with_result']}/{iml['fields']} fields): cells recall {iml['recall']*100:.1f}% "
-          f"precision {iml['precision']*100:.1f}%, median count error {iml['median_count_error']*100:.1f}%, "
-          f"median parasitemia error {iml['median_parasitemia_error_pp']:.2f} pp, false positives "
-          f"{iml['false_positives_per_1000_uninfected']:.1f} per 1,000 uninfected ({iml['uninfected_matched']}), "
-          f"infected recall {iml['infected_recall']*100:.0f}% of {iml['infected_matched']}, uncertain "
-          f"{iml['uncertain_share']*100:.1f}% of {iml['counted']} counted, white cells excluded {iml['white_excluded']}, "
-          f"median {iml['median_ms_per_field']:.0f} ms per field (native, find + classify)")
-    print(f"Chula ({chula['fields']} fields): median |count error| {chula['median_abs_count_error']*100:.1f}%, "
-          f"{chula['within_5pct']}/{chula['fields']} fields within 5%, marks in exactly one cell "
-          f"{chula['marks_in_one_cell']*100:.1f}%")
+    res = dict(
+        cli=args.cli,
+        model=args.model or "default",
+        iml=iml,
+        chula=chula,
+        pooled_iml=pooled[-1] if pooled else None,
+        iml_matched_cells=[
+            {k: m[k] for k in ("field", "cell", "infected", "stage", "p", "band")} for m in matches
+        ],
+    )
+    print(
+        f"IML ({iml['fields_with_result']}/{iml['fields']} fields): cells recall {iml['recall']*100:.1f}% "
+        f"precision {iml['precision']*100:.1f}%, median count error {iml['median_count_error']*100:.1f}%, "
+        f"median parasitemia error {iml['median_parasitemia_error_pp']:.2f} pp, false positives "
+        f"{iml['false_positives_per_1000_uninfected']:.1f} per 1,000 uninfected ({iml['uninfected_matched']}), "
+        f"infected recall {iml['infected_recall']*100:.0f}% of {iml['infected_matched']}, uncertain "
+        f"{iml['uncertain_share']*100:.1f}% of {iml['counted']} counted, white cells excluded {iml['white_excluded']}, "
+        f"median {iml['median_ms_per_field']:.0f} ms per field (native, find + classify)"
+    )
+    print(
+        f"Chula ({chula['fields']} fields): median |count error| {chula['median_abs_count_error']*100:.1f}%, "
+        f"{chula['within_5pct']}/{chula['fields']} fields within 5%, marks in exactly one cell "
+        f"{chula['marks_in_one_cell']*100:.1f}%"
+    )
     if args.pictures:
-        res["pictures"] = pictures(args.pictures, matches, ov, crops, chula_rows, chula, chula_ov, args.iml_pictures)
+        res["pictures"] = pictures(
+            args.pictures, matches, ov, crops, chula_rows, chula, chula_ov, args.iml_pictures
+        )
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
         with open(args.out, "w") as f:

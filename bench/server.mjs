@@ -31,9 +31,15 @@ const ROUTES = [
   ['/', path.join(HERE, 'web')],
 ];
 const TYPES = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
-  '.wasm': 'application/wasm', '.json': 'application/json', '.onnx': 'application/octet-stream',
-  '.bin': 'application/octet-stream', '.mcb': 'application/octet-stream', '.css': 'text/css',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript',
+  '.mjs': 'text/javascript',
+  '.wasm': 'application/wasm',
+  '.json': 'application/json',
+  '.onnx': 'application/octet-stream',
+  '.bin': 'application/octet-stream',
+  '.mcb': 'application/octet-stream',
+  '.css': 'text/css',
 };
 
 let log = [];
@@ -60,22 +66,36 @@ const server = http.createServer((req, res) => {
   if (u.pathname === '/__log') {
     const body = JSON.stringify(log);
     if (u.searchParams.has('reset')) log = [];
-    res.writeHead(200, { ...common, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.writeHead(200, {
+      ...common,
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+    });
     res.end(body);
     return;
   }
   if (u.pathname === '/__result') {
     if (req.method === 'POST') {
       let body = '';
-      req.on('data', (d) => { body += d; });
+      req.on('data', (d) => {
+        body += d;
+      });
       req.on('end', () => {
-        try { posted.push(JSON.parse(body)); } catch (e) { posted.push({ error: 'unreadable result: ' + String(e) }); }
+        try {
+          posted.push(JSON.parse(body));
+        } catch (e) {
+          posted.push({ error: 'unreadable result: ' + String(e) });
+        }
         res.writeHead(204, { ...common, 'Cache-Control': 'no-store' });
         res.end();
       });
       return;
     }
-    res.writeHead(200, { ...common, 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+    res.writeHead(200, {
+      ...common,
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-store',
+    });
     res.end(JSON.stringify(posted));
     posted = [];
     return;
@@ -104,11 +124,15 @@ const server = http.createServer((req, res) => {
   }
   headers['Content-Length'] = st.size;
   res.writeHead(200, headers);
-  if (req.method === 'HEAD') { res.end(); return; }
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
   fs.createReadStream(f).pipe(res);
   log.push({ path: u.pathname, file: f, status: 200, bytes: st.size, t: Date.now() });
 });
-if (process.env.BENCH_SERVER_CHILD) {     // started by driver.mjs: go when the driver goes
+if (process.env.BENCH_SERVER_CHILD) {
+  // started by driver.mjs: go when the driver goes
   process.stdin.on('end', () => process.exit(0));
   process.stdin.on('error', () => process.exit(0));
   process.stdin.resume();

@@ -234,8 +234,9 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     if (!mh.is_object() || !mh.contains("kind") || !mh["kind"].is_string() ||
         !mh.contains("pooling") || !mh["pooling"].is_string() || !mh.contains("positive") ||
         !mh["positive"].is_number_integer() || mh["positive"].get<int64_t>() < 0)
-      return fail("metadata: 'head' must be an object with \"kind\" (\"linear\" or \"mlp\"), "
-                  "\"pooling\" (\"avg\" or \"concat-max-avg\") and \"positive\" (a label index)");
+      return fail(
+          "metadata: 'head' must be an object with \"kind\" (\"linear\" or \"mlp\"), "
+          "\"pooling\" (\"avg\" or \"concat-max-avg\") and \"positive\" (a label index)");
     head_kind = mh["kind"].get<std::string>();
     pooling = mh["pooling"].get<std::string>();
     if (head_kind != "linear" && head_kind != "mlp")
@@ -322,8 +323,8 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
                   (has_head ? "' (not part of a ResNet18 with head \"" + head_kind + "\")"
                             : std::string("' (not part of a torchvision ResNet18)")));
   {
-    const size_t n_labels = meta.contains("labels") && meta["labels"].is_array()
-                                ? meta["labels"].size() : 0;
+    const size_t n_labels =
+        meta.contains("labels") && meta["labels"].is_array() ? meta["labels"].size() : 0;
     if (n_labels != size_t(N))
       return fail("metadata: " + std::to_string(n_labels) + " labels for a head with " +
                   std::to_string(N) + " outputs (give one label per class)");
@@ -384,24 +385,29 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   } else {
     lin.push_back(load_linear("head.fc1"));
     if (!fold(&lin[0], "head.bn1", true))
-      return fail("weights: cannot fold BatchNorm1d 'head.bn1' into 'head.fc1': non-finite values "
-                  "or running_var + eps <= 0");
+      return fail(
+          "weights: cannot fold BatchNorm1d 'head.bn1' into 'head.fc1': non-finite values "
+          "or running_var + eps <= 0");
     if (mlp) {
       lin.push_back(load_linear("head.fc2"));
       if (!fold(&lin[1], "head.bn2", true))
-        return fail("weights: cannot fold BatchNorm1d 'head.bn2' into 'head.fc2': non-finite "
-                    "values or running_var + eps <= 0");
+        return fail(
+            "weights: cannot fold BatchNorm1d 'head.bn2' into 'head.fc2': non-finite "
+            "values or running_var + eps <= 0");
     }
     if (!fold(&lin.back(), "head.bn_final", false))
-      return fail("weights: cannot fold BatchNorm1d 'head.bn_final' into the last linear layer: "
-                  "non-finite values or running_var + eps <= 0");
+      return fail(
+          "weights: cannot fold BatchNorm1d 'head.bn_final' into the last linear layer: "
+          "non-finite values or running_var + eps <= 0");
   }
   const size_t head_tensors = 2 * lin.size();
   for (size_t k = 0; k < lin.size(); ++k) {
-    const std::string wname = !mlp ? resnet18::kFcWeight
-                              : k == 0 ? resnet18::kHeadFc1Weight : resnet18::kHeadFc2Weight;
-    const std::string bname = !mlp ? resnet18::kFcBias
-                              : k == 0 ? resnet18::kHeadFc1Bias : resnet18::kHeadFc2Bias;
+    const std::string wname = !mlp     ? resnet18::kFcWeight
+                              : k == 0 ? resnet18::kHeadFc1Weight
+                                       : resnet18::kHeadFc2Weight;
+    const std::string bname = !mlp     ? resnet18::kFcBias
+                              : k == 0 ? resnet18::kHeadFc1Bias
+                                       : resnet18::kHeadFc2Bias;
     for (const std::vector<float>* v : {&lin[k].w, &lin[k].b})
       for (float x : *v)
         if (!std::isfinite(x))
@@ -423,8 +429,11 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   if (!h.contains("metrics")) h["metrics"] = nlohmann::json::object();
   if (has_head) {  // format version 2 (blob::write): the head with its layer sizes
     nlohmann::json sizes = mlp ? nlohmann::json{F, H, N} : nlohmann::json{F, N};
-    h["head"] = {{"kind", head_kind}, {"pooling", pooling}, {"sizes", sizes},
-                 {"positive", positive}, {"bn1d_folded", true}};
+    h["head"] = {{"kind", head_kind},
+                 {"pooling", pooling},
+                 {"sizes", sizes},
+                 {"positive", positive},
+                 {"bn1d_folded", true}};
   }
   h["provenance"]["converter"] = kConverterVersion;
   h["provenance"]["source_sha256"] = sha256_hex(st, len);

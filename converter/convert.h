@@ -11,10 +11,11 @@
 // it for fast.ai learners and N-class models), the body plus that head's tensors (head.bn1 ->
 // head.fc1 [-> ReLU -> head.bn2 -> head.fc2] [-> head.bn_final], BatchNorm1d and biases
 // optional; or fc.* for a linear head), whose BatchNorm1d it folds into the neighbouring linear
-// layer and records as a format version 2 header (FORMAT.md 2); folds every BatchNorm (eps 1e-5) into its convolution (w * gamma/sqrt(var+eps),
-// bias = beta - mean * gamma/sqrt(var+eps), in double); transposes OIHW -> OHWI; packs with
-// mc::conv_pack_f32; stores f32 or f16; writes the header (metadata + weights + provenance)
-// and finally re-parses the result with the blob reader (full checks). Deterministic.
+// layer and records as a format version 2 header (FORMAT.md 2); folds every BatchNorm (eps 1e-5)
+// into its convolution (w * gamma/sqrt(var+eps), bias = beta - mean * gamma/sqrt(var+eps), in
+// double); transposes OIHW -> OHWI; packs with mc::conv_pack_f32; stores f32 or f16; writes the
+// header (metadata + weights + provenance) and finally re-parses the result with the blob reader
+// (full checks). Deterministic.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -30,12 +31,12 @@ constexpr const char* kConverterVersion = "malaria-convert 1";
 constexpr double kBnEps = 1e-5;
 
 struct Options {
-  std::string dtype = "f32";              // f32 | f16 | int8 (int8: not supported yet)
-  std::vector<std::string> calib_files;   // int8 calibration images (phase 2)
+  std::string dtype = "f32";             // f32 | f16 | int8 (int8: not supported yet)
+  std::vector<std::string> calib_files;  // int8 calibration images (phase 2)
 };
 
-bool convert(const uint8_t* safetensors, size_t len, const nlohmann::json& meta,
-             const Options& opt, std::vector<uint8_t>* out, std::string* err);
+bool convert(const uint8_t* safetensors, size_t len, const nlohmann::json& meta, const Options& opt,
+             std::vector<uint8_t>* out, std::string* err);
 
 // BatchNorm folding of one convolution (exposed for tests). w_oihw: [O][I][kh][kw].
 // Outputs OHWI weights and the bias. False if a value is non-finite or var + eps <= 0.

@@ -23,9 +23,15 @@ const char* kUsage =
 
 bool read_file_(const std::string& path, std::vector<uint8_t>* out, std::string* err) {
   std::ifstream f(path, std::ios::binary);
-  if (!f) { *err = "cannot open " + path; return false; }
+  if (!f) {
+    *err = "cannot open " + path;
+    return false;
+  }
   out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  if (f.bad()) { *err = "cannot read " + path; return false; }
+  if (f.bad()) {
+    *err = "cannot read " + path;
+    return false;
+  }
   return true;
 }
 
@@ -47,12 +53,20 @@ int main(int argc, char** argv) {
       *dst = argv[++i];
       return true;
     };
-    if (a == "-h" || a == "--help") { std::fputs(kUsage, stdout); return 0; }
-    if (a == "--weights") { if (!value(&weights)) return usage_("--weights needs a file"); }
-    else if (a == "--meta") { if (!value(&meta_path)) return usage_("--meta needs a file"); }
-    else if (a == "-o" || a == "--out") { if (!value(&out_path)) return usage_("-o needs a file"); }
-    else if (a == "--dtype") { if (!value(&opt.dtype)) return usage_("--dtype needs a value"); have_dtype = true; }
-    else if (a == "--calib") {
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    }
+    if (a == "--weights") {
+      if (!value(&weights)) return usage_("--weights needs a file");
+    } else if (a == "--meta") {
+      if (!value(&meta_path)) return usage_("--meta needs a file");
+    } else if (a == "-o" || a == "--out") {
+      if (!value(&out_path)) return usage_("-o needs a file");
+    } else if (a == "--dtype") {
+      if (!value(&opt.dtype)) return usage_("--dtype needs a value");
+      have_dtype = true;
+    } else if (a == "--calib") {
       while (i + 1 < argc && argv[i + 1][0] != '-') opt.calib_files.push_back(argv[++i]);
       if (opt.calib_files.empty()) return usage_("--calib needs a folder or files");
     } else {
@@ -90,7 +104,8 @@ int main(int argc, char** argv) {
     }
   }
   if (std::rename(tmp.c_str(), out_path.c_str()) != 0) {
-    std::fprintf(stderr, "malaria-convert: cannot rename %s to %s\n", tmp.c_str(), out_path.c_str());
+    std::fprintf(stderr, "malaria-convert: cannot rename %s to %s\n", tmp.c_str(),
+                 out_path.c_str());
     std::remove(tmp.c_str());
     return 1;
   }

@@ -17,7 +17,7 @@ import random
 
 import numpy as np
 
-LABELS = ["Uninfected", "Parasitized"]   # index 1 is the positive class
+LABELS = ["Uninfected", "Parasitized"]  # index 1 is the positive class
 
 
 def read_manifest(data_dir):
@@ -54,8 +54,8 @@ def make_split(rows, seed=20261126, fractions=(0.70, 0.15, 0.15)):
         n_val = round(n * fractions[1])
         n_test = round(n * fractions[2])
         out["val"] += g[:n_val]
-        out["test"] += g[n_val:n_val + n_test]
-        out["train"] += g[n_val + n_test:]
+        out["test"] += g[n_val : n_val + n_test]
+        out["train"] += g[n_val + n_test :]
     return {k: sorted(v, key=lambda s: int(s[1:])) for k, v in out.items()}
 
 
@@ -85,17 +85,19 @@ def area_resize_u8(img, S):
     y1 = ((o + 1) * H + S - 1) // S
     x0 = (o * W) // S
     x1 = ((o + 1) * W + S - 1) // S
-    s = (ii[y1][:, x1] - ii[y0][:, x1] - ii[y1][:, x0] + ii[y0][:, x0])
+    s = ii[y1][:, x1] - ii[y0][:, x1] - ii[y1][:, x0] + ii[y0][:, x0]
     n = ((y1 - y0)[:, None] * (x1 - x0)[None, :])[:, :, None]
     return ((2 * s + n) // (2 * n)).astype(np.uint8)
 
 
 def decode_rgb(path):
     from PIL import Image
+
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
 
 
 def build_model(num_classes=2):
     import torchvision
+
     return torchvision.models.resnet18(weights=None, num_classes=num_classes)

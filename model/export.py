@@ -41,7 +41,11 @@ def write_safetensors(path, tensors, metadata=None):
     for name in sorted(tensors):
         a = np.ascontiguousarray(tensors[name], dtype=np.float32)
         b = a.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + len(b)]}
+        header[name] = {
+            "dtype": "F32",
+            "shape": list(a.shape),
+            "data_offsets": [offset, offset + len(b)],
+        }
         blobs.append(b)
         offset += len(b)
     if metadata:
@@ -65,7 +69,7 @@ def read_safetensors(path):
     (n,) = struct.unpack("<Q", data[:8])
     if n > 100_000_000 or 8 + n > len(data):
         raise ValueError(f"{path}: header length {n} does not fit the file")
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     meta = header.pop("__metadata__", {})
     base = 8 + n
     out = {}
@@ -73,7 +77,9 @@ def read_safetensors(path):
         a, b = t["data_offsets"]
         if not (0 <= a <= b <= len(data) - base):
             raise ValueError(f"{path}: tensor {name} offsets {a}..{b} outside the data")
-        arr = np.frombuffer(data[base + a:base + b], dtype=np.dtype(_DT[t["dtype"]]).newbyteorder("<"))
+        arr = np.frombuffer(
+            data[base + a : base + b], dtype=np.dtype(_DT[t["dtype"]]).newbyteorder("<")
+        )
         out[name] = arr.reshape(t["shape"]).astype(np.float32)
     return out, meta
 
@@ -82,6 +88,7 @@ def normalize_state_dict(obj):
     """Accept a plain state_dict, {'model': sd}, {'state_dict': sd}, DataParallel 'module.'
     prefixes and fast.ai body indices ('0.0.' conv1, '0.1.' bn1, '0.4.'..'0.7.' layer1..4)."""
     import torch
+
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
     for key in ("model", "state_dict"):
@@ -89,35 +96,46 @@ def normalize_state_dict(obj):
             obj = obj[key]
     if not isinstance(obj, dict):
         raise ValueError("checkpoint is not a state_dict (nor {'model': state_dict})")
-    fastai = {"0.0.": "conv1.", "0.1.": "bn1.", "0.4.": "layer1.", "0.5.": "layer2.",
-              "0.6.": "layer3.", "0.7.": "layer4."}
+    fastai = {
+        "0.0.": "conv1.",
+        "0.1.": "bn1.",
+        "0.4.": "layer1.",
+        "0.5.": "layer2.",
+        "0.6.": "layer3.",
+        "0.7.": "layer4.",
+    }
     sd = {}
     for k, v in obj.items():
         if k.startswith("module."):
-            k = k[len("module."):]
+            k = k[len("module.") :]
         for a, b in fastai.items():
             if k.startswith(a):
-                k = b + k[len(a):]
+                k = b + k[len(a) :]
         sd[k] = v
     model = common.build_model()
     expected = model.state_dict()
     missing = [k for k in expected if k not in sd and not k.endswith("num_batches_tracked")]
     if missing:
-        raise ValueError(f"not a torchvision ResNet18 with a 2-class fc: missing {missing[:5]}"
-                         f"{' ...' if len(missing) > 5 else ''}")
+        raise ValueError(
+            f"not a torchvision ResNet18 with a 2-class fc: missing {missing[:5]}"
+            f"{' ...' if len(missing) > 5 else ''}"
+        )
     for k, v in expected.items():
         if k in sd and tuple(sd[k].shape) != tuple(v.shape):
-            raise ValueError(f"tensor {k} has shape {tuple(sd[k].shape)}, expected {tuple(v.shape)}")
+            raise ValueError(
+                f"tensor {k} has shape {tuple(sd[k].shape)}, expected {tuple(v.shape)}"
+            )
     return {k: sd[k] for k in expected if k in sd}
 
 
 def random_state_dict(seed):
     import torch
+
     torch.manual_seed(seed)
     model = common.build_model()
     g = torch.Generator().manual_seed(seed)
     for m in model.modules():
-        if isinstance(m, torch.nn.BatchNorm2d):   # non-trivial statistics, so folding is tested
+        if isinstance(m, torch.nn.BatchNorm2d):  # non-trivial statistics, so folding is tested
             n = m.num_features
             m.running_mean.copy_(torch.randn(n, generator=g) * 0.1)
             m.running_var.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)
@@ -142,11 +160,18 @@ def sha256_file(path):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     src = ap.add_mutually_exclusive_group(required=True)
-    src.add_argument("--run", help="a training run folder of model/train.py (final.pth + results.json)")
-    src.add_argument("--checkpoint", help="a .pth state_dict, {'model': state_dict} (fast.ai learn.save), "
-                                          "or an .onnx export of a ResNet18")
+    src.add_argument(
+        "--run", help="a training run folder of model/train.py (final.pth + results.json)"
+    )
+    src.add_argument(
+        "--checkpoint",
+        help="a .pth state_dict, {'model': state_dict} (fast.ai learn.save), "
+        "or an .onnx export of a ResNet18",
+    )
     src.add_argument("--random", action="store_true", help="random weights (development, tests)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
     ap.add_argument("--size", type=int, default=64)
@@ -155,11 +180,16 @@ def main(argv=None):
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--band", type=float, nargs=2, default=[0.5, 0.5])
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--labels", help="--checkpoint: the head's classes in output order, comma-separated "
-                                     "(fast.ai: the learner's dls.vocab); default Uninfected,Parasitized "
-                                     "for a torchvision 2-class fc")
-    ap.add_argument("--positive", help="--checkpoint: the label of the parasitized class "
-                                       "(default: Parasitized)")
+    ap.add_argument(
+        "--labels",
+        help="--checkpoint: the head's classes in output order, comma-separated "
+        "(fast.ai: the learner's dls.vocab); default Uninfected,Parasitized "
+        "for a torchvision 2-class fc",
+    )
+    ap.add_argument(
+        "--positive",
+        help="--checkpoint: the label of the parasitized class " "(default: Parasitized)",
+    )
     ap.add_argument("--data", help="data folder, to fingerprint its manifest if the run did not")
     args = ap.parse_args(argv)
     import torch
@@ -168,36 +198,67 @@ def main(argv=None):
     meta = {
         "architecture": "resnet18",
         "labels": common.LABELS,
-        "input": {"size": args.size, "resize_filter": "area-int", "mean": args.mean, "std": args.std,
-                  "channel_order": "RGB", "scale": 1 / 255, "alpha": "ignored"},
-        "calibration": {"temperature": args.temperature, "band": args.band, "positive": "Parasitized",
-                        "max_error_outside_band": None},
+        "input": {
+            "size": args.size,
+            "resize_filter": "area-int",
+            "mean": args.mean,
+            "std": args.std,
+            "channel_order": "RGB",
+            "scale": 1 / 255,
+            "alpha": "ignored",
+        },
+        "calibration": {
+            "temperature": args.temperature,
+            "band": args.band,
+            "positive": "Parasitized",
+            "max_error_outside_band": None,
+        },
         "provenance": {},
         "metrics": {},
         "intended_use": "Screening aid for research and education; not a diagnosis. "
-                        "Uncertain cells must be referred to a microscopist.",
+        "Uncertain cells must be referred to a microscopist.",
     }
     if args.run:
         with open(os.path.join(args.run, "results.json")) as f:
             res = json.load(f)
-        sd = normalize_state_dict(torch.load(os.path.join(args.run, "final.pth"), map_location="cpu"))
+        sd = normalize_state_dict(
+            torch.load(os.path.join(args.run, "final.pth"), map_location="cpu")
+        )
         meta["input"].update(size=res["size"], mean=res["norm"]["mean"], std=res["norm"]["std"])
-        meta["calibration"].update(temperature=res["temperature"], band=res["band"], max_error_outside_band=0.01)
+        meta["calibration"].update(
+            temperature=res["temperature"], band=res["band"], max_error_outside_band=0.01
+        )
         split_dir = os.path.join(here, "splits")
         meta["provenance"] = {
             "data": "NIH/NLM malaria cell images (cell_images), 146 slides",
-            "data_manifest_sha256": res.get("manifest_sha256") or (
-                common.manifest_fingerprint(args.data) if args.data else None),
+            "data_manifest_sha256": res.get("manifest_sha256")
+            or (common.manifest_fingerprint(args.data) if args.data else None),
             "split_sha256": common.split_fingerprint(split_dir),
             "split": "by slide, 70/15/15, stratified healthy-only vs infected (model/splits)",
-            "epochs": res["epochs"], "train_seconds": res["train_seconds"], "torch": res["torch"],
+            "epochs": res["epochs"],
+            "train_seconds": res["train_seconds"],
+            "torch": res["torch"],
             "trained_on": f"{res['threads']} CPU threads",
         }
         t = res["test"]
-        meta["metrics"] = {"test": {k: t[k] for k in ("n", "accuracy", "sensitivity", "specificity", "roc_auc",
-                                                       "confusion", "ece_before", "ece_after",
-                                                       "uncertain_share", "error_outside_band")},
-                           "val_accuracy": res["val"]["accuracy"]}
+        meta["metrics"] = {
+            "test": {
+                k: t[k]
+                for k in (
+                    "n",
+                    "accuracy",
+                    "sensitivity",
+                    "specificity",
+                    "roc_auc",
+                    "confusion",
+                    "ece_before",
+                    "ece_after",
+                    "uncertain_share",
+                    "error_outside_band",
+                )
+            },
+            "val_accuracy": res["val"]["accuracy"],
+        }
         meta["provenance"]["source"] = "model/train.py"
     elif args.checkpoint:
         try:
@@ -208,19 +269,29 @@ def main(argv=None):
             sys.exit(f"export.py: {args.checkpoint}: {e}")
         sd = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in sd.items()}
         meta["labels"] = labels
-        meta["calibration"]["positive"] = labels[head_meta["positive"]] if head_meta else "Parasitized"
+        meta["calibration"]["positive"] = (
+            labels[head_meta["positive"]] if head_meta else "Parasitized"
+        )
         if head_meta:
             meta["head"] = head_meta
-        meta["provenance"] = {"source": os.path.basename(args.checkpoint),
-                              "source_sha256": sha256_file(args.checkpoint),
-                              "note": "imported checkpoint; input spec and calibration from the command line"}
+        meta["provenance"] = {
+            "source": os.path.basename(args.checkpoint),
+            "source_sha256": sha256_file(args.checkpoint),
+            "note": "imported checkpoint; input spec and calibration from the command line",
+        }
     else:
         sd = random_state_dict(args.seed)
-        meta["provenance"] = {"source": f"random initialisation, seed {args.seed}",
-                              "note": "untrained: for development and tests only"}
+        meta["provenance"] = {
+            "source": f"random initialisation, seed {args.seed}",
+            "note": "untrained: for development and tests only",
+        }
 
     os.makedirs(args.out, exist_ok=True)
-    tensors = {k: v.detach().cpu().float().numpy() for k, v in sd.items() if not k.endswith("num_batches_tracked")}
+    tensors = {
+        k: v.detach().cpu().float().numpy()
+        for k, v in sd.items()
+        if not k.endswith("num_batches_tracked")
+    }
     st_path = os.path.join(args.out, BASENAME + ".safetensors")
     write_safetensors(st_path, tensors, {"format": "pt", "architecture": "resnet18"})
     meta["provenance"]["weights_sha256"] = sha256_file(st_path)

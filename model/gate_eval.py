@@ -38,13 +38,17 @@ def make_ood(out, iml, chula, rng):
     kinds = collections.defaultdict(list)
 
     def save(kind, arr_or_img):
-        im = arr_or_img if isinstance(arr_or_img, Image.Image) else Image.fromarray(np.asarray(arr_or_img, np.uint8))
+        im = (
+            arr_or_img
+            if isinstance(arr_or_img, Image.Image)
+            else Image.fromarray(np.asarray(arr_or_img, np.uint8))
+        )
         p = os.path.join(out, f"{kind}_{len(kinds[kind]):03d}.png")
         im.convert("RGB").save(p)
         kinds[kind].append(p)
 
     sizes = [(1, 1), (8, 8), (48, 48), (64, 64), (128, 128), (150, 120), (300, 300), (640, 480)]
-    for (w, h) in sizes:
+    for w, h in sizes:
         for c in [(255, 255, 255), (0, 0, 0), (30, 60, 200), (200, 120, 140), (128, 128, 128)]:
             save("solid", np.full((h, w, 3), c))
         save("noise_uniform", rng.integers(0, 256, (h, w, 3)))
@@ -53,16 +57,19 @@ def make_ood(out, iml, chula, rng):
         save("gradient", g)
         yy, xx = np.mgrid[0:h, 0:w]
         save("checkerboard", (((yy // 8 + xx // 8) % 2) * 255)[:, :, None].repeat(3, 2))
-    for i in range(20):   # text on a page, UI-like screenshots
+    for i in range(20):  # text on a page, UI-like screenshots
         w, h = rng.choice([64, 128, 200, 300, 640]), rng.choice([64, 128, 200, 300, 480])
         im = Image.new("RGB", (int(w), int(h)), tuple(int(v) for v in rng.integers(200, 256, 3)))
         d = ImageDraw.Draw(im)
         for k in range(8):
-            d.text((int(rng.integers(0, max(1, w - 40))), int(rng.integers(0, max(1, h - 10)))),
-                   "Result: p=0.%d" % rng.integers(0, 99), fill=tuple(int(v) for v in rng.integers(0, 120, 3)))
+            d.text(
+                (int(rng.integers(0, max(1, w - 40))), int(rng.integers(0, max(1, h - 10)))),
+                "Result: p=0.%d" % rng.integers(0, 99),
+                fill=tuple(int(v) for v in rng.integers(0, 120, 3)),
+            )
         d.rectangle([5, 5, w // 2, 20], outline=(0, 0, 200))
         save("screenshot", im)
-    for i in range(20):   # coloured shapes on black (the crop's own surround)
+    for i in range(20):  # coloured shapes on black (the crop's own surround)
         S = int(rng.integers(64, 200))
         im = Image.new("RGB", (S, S), (0, 0, 0))
         d = ImageDraw.Draw(im)
@@ -75,8 +82,19 @@ def make_ood(out, iml, chula, rng):
     photos = []
     try:
         import skimage.data as sd
-        for name in ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry",
-                     "retina", "skin", "cat", "colorwheel"]:
+
+        for name in [
+            "astronaut",
+            "coffee",
+            "chelsea",
+            "rocket",
+            "hubble_deep_field",
+            "immunohistochemistry",
+            "retina",
+            "skin",
+            "cat",
+            "colorwheel",
+        ]:
             try:
                 a = getattr(sd, name)()
                 if a.ndim == 3 and a.shape[2] >= 3:
@@ -92,20 +110,26 @@ def make_ood(out, iml, chula, rng):
         save("photo", a)
         save("photo_small", Image.fromarray(a).resize((128, 128)))
         H, W = a.shape[:2]
-        for k in range(6):   # cell-sized pieces
+        for k in range(6):  # cell-sized pieces
             S = int(rng.integers(60, 200))
             if H > S and W > S:
                 y, x = int(rng.integers(0, H - S)), int(rng.integers(0, W - S))
-                save("photo_piece", a[y:y + S, x:x + S])
+                save("photo_piece", a[y : y + S, x : x + S])
     fields = []
     if iml:
-        fields += sorted(os.path.join(iml, "images", f) for f in os.listdir(os.path.join(iml, "images")))[:8]
+        fields += sorted(
+            os.path.join(iml, "images", f) for f in os.listdir(os.path.join(iml, "images"))
+        )[:8]
     if chula:
-        fields += sorted(os.path.join(chula, "images", f) for f in os.listdir(os.path.join(chula, "images")))[:4]
+        fields += sorted(
+            os.path.join(chula, "images", f) for f in os.listdir(os.path.join(chula, "images"))
+        )[:4]
     for f in fields:
         im = Image.open(f).convert("RGB")
         save("field", im)
-        im2 = im.copy(); im2.thumbnail((256, 256)); save("field_small", im2)
+        im2 = im.copy()
+        im2.thumbnail((256, 256))
+        save("field_small", im2)
     if iml:
         ann = json.load(open(os.path.join(iml, "annotations.json")))
         for a in ann[:16]:
@@ -115,9 +139,13 @@ def make_ood(out, iml, chula, rng):
                 n = int(rng.integers(2, 5))
                 b0 = boxes[int(rng.integers(0, len(boxes)))]
                 cx, cy = b0[0] + b0[2] / 2, b0[1] + b0[3] / 2
-                near = sorted(boxes, key=lambda b: (b[0] + b[2] / 2 - cx) ** 2 + (b[1] + b[3] / 2 - cy) ** 2)[:n]
-                x0 = min(b[0] for b in near); y0 = min(b[1] for b in near)
-                x1 = max(b[0] + b[2] for b in near); y1 = max(b[1] + b[3] for b in near)
+                near = sorted(
+                    boxes, key=lambda b: (b[0] + b[2] / 2 - cx) ** 2 + (b[1] + b[3] / 2 - cy) ** 2
+                )[:n]
+                x0 = min(b[0] for b in near)
+                y0 = min(b[1] for b in near)
+                x1 = max(b[0] + b[2] for b in near)
+                y1 = max(b[1] + b[3] for b in near)
                 save("cells_2to4", im.crop((int(x0), int(y0), int(x1), int(y1))))
     return kinds
 
@@ -125,19 +153,24 @@ def make_ood(out, iml, chula, rng):
 def run_cli(cli, model, files):
     refused, msgs = {}, collections.Counter()
     for i in range(0, len(files), 500):
-        cmd = [cli, "--mode", "cell"] + (["--model", model] if model else []) + files[i:i + 500]
+        cmd = [cli, "--mode", "cell"] + (["--model", model] if model else []) + files[i : i + 500]
         p = subprocess.run(cmd, capture_output=True, text=True)
         for l in p.stdout.splitlines():
             r = json.loads(l)
             refused[r["file"]] = "error" in r
             if "error" in r:
-                msgs[r["error"].split(":")[0] + ": " + r["error"].split(":")[1].split("(")[0].strip()
-                     if ":" in r["error"] else r["error"]] += 1
+                msgs[
+                    r["error"].split(":")[0] + ": " + r["error"].split(":")[1].split("(")[0].strip()
+                    if ":" in r["error"]
+                    else r["error"]
+                ] += 1
     return refused, msgs
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", required=True)
     ap.add_argument("--iml", default=None)
     ap.add_argument("--chula", default=None)
@@ -150,20 +183,43 @@ def main():
     kinds = make_ood(tmp, args.iml, args.chula, rng)
     ood_files = [f for v in kinds.values() for f in v]
     refused, ood_msgs = run_cli(args.cli, args.model, ood_files)
-    per_kind = {k: dict(n=len(v), refused=sum(refused.get(f, False) for f in v)) for k, v in kinds.items()}
+    per_kind = {
+        k: dict(n=len(v), refused=sum(refused.get(f, False) for f in v)) for k, v in kinds.items()
+    }
     passed = [f for f in ood_files if not refused.get(f, False)]
     split = common.load_split(os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits"))
-    test = [common.file_path(args.data, r) for r in common.read_manifest(args.data) if r["slide"] in set(split["test"])]
+    test = [
+        common.file_path(args.data, r)
+        for r in common.read_manifest(args.data)
+        if r["slide"] in set(split["test"])
+    ]
     ref_test, test_msgs = run_cli(args.cli, args.model, test)
     n_ood, n_ood_ref = len(ood_files), sum(refused.get(f, False) for f in ood_files)
     n_test, n_test_ref = len(test), sum(ref_test.values())
-    res = dict(ood=dict(n=n_ood, refused=n_ood_ref, share=n_ood_ref / max(n_ood, 1), per_kind=per_kind,
-                        messages=dict(ood_msgs), accepted_examples=[os.path.basename(f) for f in passed[:40]]),
-               test_cells=dict(n=n_test, refused=n_test_ref, share=n_test_ref / max(n_test, 1), messages=dict(test_msgs)))
-    print(f"out-of-distribution: {n_ood_ref}/{n_ood} refused ({100 * n_ood_ref / max(n_ood, 1):.1f} %, goal >= 99 %)")
+    res = dict(
+        ood=dict(
+            n=n_ood,
+            refused=n_ood_ref,
+            share=n_ood_ref / max(n_ood, 1),
+            per_kind=per_kind,
+            messages=dict(ood_msgs),
+            accepted_examples=[os.path.basename(f) for f in passed[:40]],
+        ),
+        test_cells=dict(
+            n=n_test,
+            refused=n_test_ref,
+            share=n_test_ref / max(n_test, 1),
+            messages=dict(test_msgs),
+        ),
+    )
+    print(
+        f"out-of-distribution: {n_ood_ref}/{n_ood} refused ({100 * n_ood_ref / max(n_ood, 1):.1f} %, goal >= 99 %)"
+    )
     for k, v in sorted(per_kind.items()):
         print(f"  {k:16s} {v['refused']:4d}/{v['n']:<4d}")
-    print(f"test-slide cells: {n_test_ref}/{n_test} refused ({100 * n_test_ref / max(n_test, 1):.2f} %, goal <= 0.5 %)")
+    print(
+        f"test-slide cells: {n_test_ref}/{n_test} refused ({100 * n_test_ref / max(n_test, 1):.2f} %, goal <= 0.5 %)"
+    )
     for m, c in test_msgs.most_common(5):
         print(f"  {c:5d}  {m}")
     if args.out:

@@ -26,11 +26,17 @@ import export  # noqa: E402
 
 def pick_cells(data, n_per_class=8):
     rows = common.read_manifest(data)
-    test = set(common.load_split(os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits"))["test"])
+    test = set(
+        common.load_split(os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits"))[
+            "test"
+        ]
+    )
     out = []
     for cls in common.LABELS:
-        cand = sorted((r for r in rows if r["slide"] in test and r["class"] == cls),
-                      key=lambda r: int(r["bytes"]))
+        cand = sorted(
+            (r for r in rows if r["slide"] in test and r["class"] == cls),
+            key=lambda r: int(r["bytes"]),
+        )
         # smallest, largest, then one per slide spread over the list
         chosen = [cand[0], cand[-1]]
         seen = {cand[0]["slide"], cand[-1]["slide"]}
@@ -39,13 +45,15 @@ def pick_cells(data, n_per_class=8):
             if len(chosen) >= n_per_class:
                 break
             if r["slide"] not in seen:
-                chosen.append(r); seen.add(r["slide"])
+                chosen.append(r)
+                seen.add(r["slide"])
         out += chosen[:n_per_class]
     return out
 
 
 def forward(weights_path, meta, X_u8):
     import torch
+
     tensors, _ = export.read_safetensors(weights_path)
     model = export.load_model({k: torch.from_numpy(v) for k, v in tensors.items()})
     mean = np.array(meta["input"]["mean"], dtype=np.float32)
@@ -57,9 +65,13 @@ def forward(weights_path, meta, X_u8):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", help="data folder (to pick cells); without it, reuse OUT/cells")
-    ap.add_argument("--model", default="model", help="folder with malaria_resnet18.{safetensors,json}")
+    ap.add_argument(
+        "--model", default="model", help="folder with malaria_resnet18.{safetensors,json}"
+    )
     ap.add_argument("-o", "--out", default="tests/fixtures")
     args = ap.parse_args()
     wpath = os.path.join(args.model, export.BASENAME + ".safetensors")
@@ -70,23 +82,40 @@ def main():
     if args.data:
         os.makedirs(cells_dir, exist_ok=True)
         for r in pick_cells(args.data):
-            shutil.copyfile(common.file_path(args.data, r), os.path.join(cells_dir, r["class"] + "_" + r["filename"]))
+            shutil.copyfile(
+                common.file_path(args.data, r),
+                os.path.join(cells_dir, r["class"] + "_" + r["filename"]),
+            )
     files = sorted(os.listdir(cells_dir))
-    X = np.stack([common.area_resize_u8(common.decode_rgb(os.path.join(cells_dir, f)), S) for f in files])
+    X = np.stack(
+        [common.area_resize_u8(common.decode_rgb(os.path.join(cells_dir, f)), S) for f in files]
+    )
     x, logits = forward(wpath, meta, X)
     T = meta["calibration"]["temperature"]
     z = logits / T
     p = np.exp(z[:, 1] - np.logaddexp(z[:, 0], z[:, 1]))
-    export.write_safetensors(os.path.join(args.out, "golden.safetensors"),
-                             {"input_u8": X.astype(np.float32), "input": x, "logits": logits})
+    export.write_safetensors(
+        os.path.join(args.out, "golden.safetensors"),
+        {"input_u8": X.astype(np.float32), "input": x, "logits": logits},
+    )
     with open(os.path.join(args.out, "golden.json"), "w") as f:
-        json.dump({"size": S, "weights_sha256": export.sha256_file(wpath),
-                   "files": ["cells/" + fn for fn in files],
-                   "labels": [fn.split("_", 1)[0] for fn in files],
-                   "logits": logits.tolist(), "p_parasitized": p.tolist()}, f, indent=1)
+        json.dump(
+            {
+                "size": S,
+                "weights_sha256": export.sha256_file(wpath),
+                "files": ["cells/" + fn for fn in files],
+                "labels": [fn.split("_", 1)[0] for fn in files],
+                "logits": logits.tolist(),
+                "p_parasitized": p.tolist(),
+            },
+            f,
+            indent=1,
+        )
         f.write("\n")
     acc = np.mean([(l[1] > l[0]) == (fn.startswith("Parasitized")) for l, fn in zip(logits, files)])
-    print(f"{len(files)} golden cells at S={S}; PyTorch label agreement with ground truth {acc:.3f}")
+    print(
+        f"{len(files)} golden cells at S={S}; PyTorch label agreement with ground truth {acc:.3f}"
+    )
 
 
 if __name__ == "__main__":

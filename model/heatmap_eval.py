@@ -53,19 +53,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 import export  # noqa: E402
 
-CELL_LEVEL = 24          # S x S mask: a pixel belongs to the cell when max(R, G, B) > this
+CELL_LEVEL = 24  # S x S mask: a pixel belongs to the cell when max(R, G, B) > this
 STAIN = dict(rel=0.65, abs_=30, erode=0, min_px=8, dilate=2)
 
 
 # ---------------------------------------------------------------- the parasite (stain rule)
 def _disc(r):
-    y, x = np.mgrid[-r:r + 1, -r:r + 1]
+    y, x = np.mgrid[-r : r + 1, -r : r + 1]
     return (x * x + y * y) <= r * r
 
 
 def stain(rgb):
     """-> (cell mask, [blob masks of >= min_px, largest first]) at crop resolution."""
     from scipy import ndimage
+
     a = rgb.astype(np.int32)
     G, B = a[..., 1], a[..., 2]
     fg = a.max(2) > 10
@@ -75,8 +76,11 @@ def stain(rgb):
     sizes = ndimage.sum(fg, lab, range(1, n + 1))
     cell = lab == (1 + int(np.argmax(sizes)))
     gmed = float(np.median(G[cell]))
-    inner = (ndimage.binary_erosion(cell, structure=np.ones((3, 3)), iterations=STAIN["erode"])
-             if STAIN["erode"] > 0 else cell)
+    inner = (
+        ndimage.binary_erosion(cell, structure=np.ones((3, 3)), iterations=STAIN["erode"])
+        if STAIN["erode"] > 0
+        else cell
+    )
     cand = inner & (G < STAIN["rel"] * gmed) & (G <= gmed - STAIN["abs_"]) & (B >= G)
     lab, n = ndimage.label(cand, structure=np.ones((3, 3)))
     if n == 0:
@@ -96,13 +100,19 @@ def hit_zones(rgb):
     """-> (cell, largest blob, all blobs, zone of the largest, zone of all) or None parts:
     the zones are the blobs dilated by a disc of radius STAIN['dilate']."""
     from scipy import ndimage
+
     cell, blobs = stain(rgb)
     if not blobs:
         return cell, None, None, None, None
     every = np.logical_or.reduce(blobs)
     disc = _disc(STAIN["dilate"])
-    return (cell, blobs[0], every, ndimage.binary_dilation(blobs[0], structure=disc),
-            ndimage.binary_dilation(every, structure=disc))
+    return (
+        cell,
+        blobs[0],
+        every,
+        ndimage.binary_dilation(blobs[0], structure=disc),
+        ndimage.binary_dilation(every, structure=disc),
+    )
 
 
 # ---------------------------------------------------------------- maps
@@ -123,16 +133,20 @@ def occluded_batch(x_u8, k, s):
     S = x_u8.shape[0]
     m = cell_mask_s(x_u8)
     n = int(m.sum())
-    fill = ((2 * x_u8[m].astype(np.int64).sum(0) + n) // (2 * n)).astype(np.uint8) if n else np.zeros(3, np.uint8)
+    fill = (
+        ((2 * x_u8[m].astype(np.int64).sum(0) + n) // (2 * n)).astype(np.uint8)
+        if n
+        else np.zeros(3, np.uint8)
+    )
     pos = [(py, px) for py in positions(S, k, s) for px in positions(S, k, s)]
     out, index = [], []
     for py, px in pos:
-        mm = m[py:py + k, px:px + k]
+        mm = m[py : py + k, px : px + k]
         if not mm.any():
-            index.append(-1)          # nothing of the cell under the patch: drop 0
+            index.append(-1)  # nothing of the cell under the patch: drop 0
             continue
         o = x_u8.copy()
-        o[py:py + k, px:px + k][mm] = fill
+        o[py : py + k, px : px + k][mm] = fill
         index.append(len(out))
         out.append(o)
     return (np.stack(out) if out else np.zeros((0, S, S, 3), np.uint8)), pos, index
@@ -142,8 +156,8 @@ def accumulate(drops, pos, S, k):
     acc = np.zeros((S, S), np.float64)
     cnt = np.zeros((S, S), np.float64)
     for d, (py, px) in zip(drops, pos):
-        acc[py:py + k, px:px + k] += d
-        cnt[py:py + k, px:px + k] += 1
+        acc[py : py + k, px : px + k] += d
+        cnt[py : py + k, px : px + k] += 1
     return (acc / np.maximum(cnt, 1)).astype(np.float32)
 
 
@@ -151,6 +165,7 @@ def peak(m, mask):
     """Peak of map m (S x S) over mask: centroid (x, y) of the tied maximum's component, in
     S-pixel coordinates with pixel centres at +0.5."""
     from scipy import ndimage
+
     v = np.where(mask, m, -np.inf) if mask.any() else m
     top = v.max()
     tied = v == top
@@ -163,6 +178,7 @@ def peak(m, mask):
 class Net:
     def __init__(self, model_dir):
         import torch
+
         self.torch = torch
         wpath = os.path.join(model_dir, export.BASENAME + ".safetensors")
         with open(os.path.join(model_dir, export.BASENAME + ".json")) as f:
@@ -177,14 +193,17 @@ class Net:
         self.w_diff = w[1] - w[0]
 
     def _x(self, u8):
-        return self.torch.from_numpy(((u8.astype(np.float32) / np.float32(255.0) - self.mean) / self.std)
-                                     .transpose(0, 3, 1, 2).copy())
+        return self.torch.from_numpy(
+            ((u8.astype(np.float32) / np.float32(255.0) - self.mean) / self.std)
+            .transpose(0, 3, 1, 2)
+            .copy()
+        )
 
     def logits(self, u8, batch=256):
         out = []
         with self.torch.no_grad():
             for i in range(0, len(u8), batch):
-                out.append(self.model(self._x(u8[i:i + batch])).numpy())
+                out.append(self.model(self._x(u8[i : i + batch])).numpy())
         return np.concatenate(out)
 
     def cam(self, u8):
@@ -193,11 +212,14 @@ class Net:
         with torch.no_grad():
             x = self._x(u8[None])
             x = m.maxpool(m.relu(m.bn1(m.conv1(x))))
-            f4 = m.layer4(m.layer3(m.layer2(m.layer1(x))))[0].numpy()      # 512, gh, gw
-            grid = np.tensordot(self.w_diff, f4, axes=(0, 0))               # gh, gw
-            up = torch.nn.functional.interpolate(torch.from_numpy(grid)[None, None].float(),
-                                                 size=(self.S, self.S), mode="bilinear",
-                                                 align_corners=False)
+            f4 = m.layer4(m.layer3(m.layer2(m.layer1(x))))[0].numpy()  # 512, gh, gw
+            grid = np.tensordot(self.w_diff, f4, axes=(0, 0))  # gh, gw
+            up = torch.nn.functional.interpolate(
+                torch.from_numpy(grid)[None, None].float(),
+                size=(self.S, self.S),
+                mode="bilinear",
+                align_corners=False,
+            )
         return up[0, 0].numpy()
 
     def p(self, z):
@@ -220,6 +242,7 @@ def occlusion(net, x_u8, k, s):
 # ---------------------------------------------------------------- contact sheet
 def draw_sheet(path, items, tile=150):
     from PIL import Image, ImageDraw
+
     cols = 5
     rows = (len(items) + cols - 1) // cols
     pad = 4
@@ -227,22 +250,40 @@ def draw_sheet(path, items, tile=150):
     H = 28 + rows * (tile + 16 + pad)
     sheet = Image.new("RGB", (W, H), (255, 255, 255))
     d = ImageDraw.Draw(sheet)
-    d.text((4, 4), "per cell: left = crop, stain blobs (largest green, others cyan), CAM peak (blue x), "
-                   "occlusion peak (yellow +; ring: on a blob); right = occlusion map (logit drop)",
-           fill=(0, 0, 0))
+    d.text(
+        (4, 4),
+        "per cell: left = crop, stain blobs (largest green, others cyan), CAM peak (blue x), "
+        "occlusion peak (yellow +; ring: on a blob); right = occlusion map (logit drop)",
+        fill=(0, 0, 0),
+    )
     for i, it in enumerate(items):
         r, c = divmod(i, cols)
         x0 = c * (2 * tile + 3 * pad) + pad
         y0 = 28 + r * (tile + 16 + pad)
-        rgb, blobs, cam_pk, occ_pk, omap, label = it["rgb"], it["blobs"], it["cam"], it["occ"], it["omap"], it["label"]
+        rgb, blobs, cam_pk, occ_pk, omap, label = (
+            it["rgb"],
+            it["blobs"],
+            it["cam"],
+            it["occ"],
+            it["omap"],
+            it["label"],
+        )
         h, w = rgb.shape[:2]
         sc = tile / max(h, w)
-        img = Image.fromarray(rgb).resize((max(1, round(w * sc)), max(1, round(h * sc))), Image.NEAREST)
+        img = Image.fromarray(rgb).resize(
+            (max(1, round(w * sc)), max(1, round(h * sc))), Image.NEAREST
+        )
         im = np.asarray(img).copy()
         from scipy import ndimage
-        for j, blob in enumerate(blobs):   # the largest green, the others cyan
+
+        for j, blob in enumerate(blobs):  # the largest green, the others cyan
             edge = blob & ~ndimage.binary_erosion(blob)
-            big = np.asarray(Image.fromarray(edge.astype(np.uint8) * 255).resize(img.size, Image.NEAREST)) > 0
+            big = (
+                np.asarray(
+                    Image.fromarray(edge.astype(np.uint8) * 255).resize(img.size, Image.NEAREST)
+                )
+                > 0
+            )
             im[ndimage.binary_dilation(big)] = (0, 230, 0) if j == 0 else (0, 220, 255)
         img = Image.fromarray(im)
         dd = ImageDraw.Draw(img)
@@ -263,8 +304,12 @@ def draw_sheet(path, items, tile=150):
         t = m[ys][:, xs]
         base = np.asarray(Image.fromarray(rgb).resize(img.size, Image.NEAREST)).astype(np.float32)
         a = (0.6 * np.clip(np.abs(t), 0, 1))[..., None]
-        col = np.where((t > 0)[..., None], np.array([255, 0, 0], np.float32), np.array([0, 0, 255], np.float32))
-        sheet.paste(Image.fromarray((base * (1 - a) + col * a).astype(np.uint8)), (x0 + tile + pad, y0))
+        col = np.where(
+            (t > 0)[..., None], np.array([255, 0, 0], np.float32), np.array([0, 0, 255], np.float32)
+        )
+        sheet.paste(
+            Image.fromarray((base * (1 - a) + col * a).astype(np.uint8)), (x0 + tile + pad, y0)
+        )
         d.text((x0, y0 + tile + 2), label, fill=(0, 0, 0))
     sheet.quantize(colors=256, method=Image.MEDIANCUT).save(path, optimize=True)
 
@@ -273,9 +318,15 @@ def draw_sheet(path, items, tile=150):
 def parasitized_rows(args):
     here = os.path.dirname(os.path.abspath(__file__))
     slides = set(common.load_split(os.path.join(here, "splits"))[args.split])
-    rows = sorted((r for r in common.read_manifest(args.data)
-                   if r["slide"] in slides and r["class"] == "Parasitized"), key=lambda r: r["filename"])
-    return rows[:args.limit] if args.limit else rows
+    rows = sorted(
+        (
+            r
+            for r in common.read_manifest(args.data)
+            if r["slide"] in slides and r["class"] == "Parasitized"
+        ),
+        key=lambda r: r["filename"],
+    )
+    return rows[: args.limit] if args.limit else rows
 
 
 def score_cells(data_dir, recs, keys):
@@ -287,7 +338,11 @@ def score_cells(data_dir, recs, keys):
         rgb = common.decode_rgb(common.file_path(data_dir, by_name[rec["file"]]))
         H, W = rgb.shape[:2]
         cell, big, every, zone, zone_all = hit_zones(rgb)
-        for k in [k for k in list(rec) if k.endswith("_hit") or k.endswith("_hit_blobs") or k.startswith("chance")]:
+        for k in [
+            k
+            for k in list(rec)
+            if k.endswith("_hit") or k.endswith("_hit_blobs") or k.startswith("chance")
+        ]:
             del rec[k]
         rec["parasite_px"] = int(big.sum()) if big is not None else 0
         rec["blobs_px"] = int(every.sum()) if every is not None else 0
@@ -312,16 +367,26 @@ def summarize(recs, keys):
         v = [r[key] for r in rs if key in r]
         return round(float(np.mean(v)), 4) if v else None
 
-    out = {"cells": len(recs), "no_stain_blob": len(recs) - len(scored), "scored": len(scored),
-           "scored_called_parasitized": len(called), "stain_rule": STAIN, "cell_level_S": CELL_LEVEL,
-           "chance": share(scored, "chance"), "chance_blobs": share(scored, "chance_blobs"),
-           "methods": {}}
+    out = {
+        "cells": len(recs),
+        "no_stain_blob": len(recs) - len(scored),
+        "scored": len(scored),
+        "scored_called_parasitized": len(called),
+        "stain_rule": STAIN,
+        "cell_level_S": CELL_LEVEL,
+        "chance": share(scored, "chance"),
+        "chance_blobs": share(scored, "chance_blobs"),
+        "methods": {},
+    }
     for key in keys:
         if not any(key + "_hit" in r for r in scored):
             continue
-        out["methods"][key] = {"hit": share(scored, key + "_hit"), "hit_blobs": share(scored, key + "_hit_blobs"),
-                               "hit_called": share(called, key + "_hit"),
-                               "hit_blobs_called": share(called, key + "_hit_blobs")}
+        out["methods"][key] = {
+            "hit": share(scored, key + "_hit"),
+            "hit_blobs": share(scored, key + "_hit_blobs"),
+            "hit_called": share(called, key + "_hit"),
+            "hit_blobs_called": share(called, key + "_hit_blobs"),
+        }
     return out
 
 
@@ -330,7 +395,7 @@ def write_json(path, summary, recs):
     first rows: the peaks over the whole image and of the p maps are in the summary only)."""
     drop = ("_any_peak", "_any_hit", "_any_hit_blobs", "_p_peak", "_p_hit", "_p_hit_blobs")
     recs = [{k: v for k, v in r.items() if not k.endswith(drop)} for r in recs]
-    with open(path, "w") as f:   # the summary readable, then one line per cell
+    with open(path, "w") as f:  # the summary readable, then one line per cell
         f.write('{"summary": ' + json.dumps(summary, indent=1) + ',\n "cells": [\n')
         f.write(",\n".join(json.dumps(r, separators=(",", ":")) for r in recs))
         f.write("\n]}\n")
@@ -348,8 +413,17 @@ def score_native(args):
         stem = os.path.splitext(r["filename"])[0]
         with open(os.path.join(args.native, stem + ".cam.json")) as f:
             j = json.load(f)
-        rec = {"file": r["filename"], "slide": r["slide"], "w": None, "h": None, "native_peak": j["peak"],
-               "ms": j["ms"], "passes": j["passes"], "patch": j["patch"], "stride": j["stride"]}
+        rec = {
+            "file": r["filename"],
+            "slide": r["slide"],
+            "w": None,
+            "h": None,
+            "native_peak": j["peak"],
+            "ms": j["ms"],
+            "passes": j["passes"],
+            "patch": j["patch"],
+            "stride": j["stride"],
+        }
         tag = f"occ{j['patch']}_{j['stride']}"
         q = py.get(r["filename"], {})
         if tag + "_peak" in q:
@@ -358,8 +432,10 @@ def score_native(args):
             rec["w"], rec["h"] = q["w"], q["h"]
             # the same peak up to half an input pixel (an input pixel is W / S crop pixels)
             cx, cy = j["peak"]
-            rec["same_peak_as_torch"] = bool(abs(q[tag + "_peak"][0] - cx) <= 0.5 * q["w"] / j["size"] and
-                                             abs(q[tag + "_peak"][1] - cy) <= 0.5 * q["h"] / j["size"])
+            rec["same_peak_as_torch"] = bool(
+                abs(q[tag + "_peak"][0] - cx) <= 0.5 * q["w"] / j["size"]
+                and abs(q[tag + "_peak"][1] - cy) <= 0.5 * q["h"] / j["size"]
+            )
         recs.append(rec)
     tags = sorted(set(f"occ{r['patch']}_{r['stride']}" for r in recs))
     score_cells(args.data, recs, ["native"] + tags)
@@ -369,9 +445,13 @@ def score_native(args):
     summary["passes_mean"] = round(float(np.mean([r["passes"] for r in recs])), 1)
     both = [r for r in recs if "same_peak_as_torch" in r]
     if both:
-        summary["same_peak_as_torch"] = round(float(np.mean([r["same_peak_as_torch"] for r in both])), 4)
+        summary["same_peak_as_torch"] = round(
+            float(np.mean([r["same_peak_as_torch"] for r in both])), 4
+        )
         sc = [r for r in both if "native_hit" in r]
-        summary["same_hit_as_torch"] = round(float(np.mean([r["native_hit"] == r[tags[0] + "_hit"] for r in sc])), 4)
+        summary["same_hit_as_torch"] = round(
+            float(np.mean([r["native_hit"] == r[tags[0] + "_hit"] for r in sc])), 4
+        )
     print(json.dumps(summary, indent=1))
     if args.json:
         write_json(args.json, summary, recs)
@@ -384,6 +464,7 @@ def other_blob_sheet(args, recs, n=24):
     blobs parasites? Largest blob green, the others cyan, the peak yellow."""
     from scipy import ndimage
     from PIL import Image, ImageDraw
+
     other = [c for c in recs if c.get("native_hit_blobs") and not c.get("native_hit")]
     rng = random.Random(args.sheet_seed)
     pick = rng.sample(other, min(n, len(other)))
@@ -408,9 +489,10 @@ def other_blob_sheet(args, recs, n=24):
         tiles.append(np.asarray(t))
     while len(tiles) % 6:
         tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.concatenate(tiles[i:i + 6], 1) for i in range(0, len(tiles), 6)]
+    rows = [np.concatenate(tiles[i : i + 6], 1) for i in range(0, len(tiles), 6)]
     Image.fromarray(np.concatenate(rows, 0)).resize((1200, 200 * len(rows))).quantize(
-        colors=256, method=Image.MEDIANCUT).save(args.sheet, optimize=True)
+        colors=256, method=Image.MEDIANCUT
+    ).save(args.sheet, optimize=True)
 
 
 def method_keys(configs):
@@ -429,7 +511,10 @@ def rescore(args):
     configs = [tuple(int(v) for v in c.split("/")) for c in args.configs.split(",")]
     keys = method_keys(configs)
     score_cells(args.data, recs, keys)
-    summary = {**{k: v for k, v in old["summary"].items() if k not in ("methods",)}, **summarize(recs, keys)}
+    summary = {
+        **{k: v for k, v in old["summary"].items() if k not in ("methods",)},
+        **summarize(recs, keys),
+    }
     for key, v in old["summary"].get("methods", {}).items():
         for extra in ("seconds_per_cell_torch", "passes_max", "passes_mean"):
             if extra in v and key in summary["methods"]:
@@ -455,33 +540,61 @@ def rescore(args):
 
 
 def sheet_item(rgb, blobs, rec, tag, omap):
-    return {"rgb": rgb, "blobs": blobs, "cam": rec["cam_peak"], "occ": rec[tag + "_peak"], "omap": omap,
-            "occ_hit": rec.get(tag + "_hit_blobs", False),
-            "label": f"{rec['slide']} p={rec['p']:.2f}" + ("" if blobs else " no stain")}
+    return {
+        "rgb": rgb,
+        "blobs": blobs,
+        "cam": rec["cam_peak"],
+        "occ": rec[tag + "_peak"],
+        "omap": omap,
+        "occ_hit": rec.get(tag + "_hit_blobs", False),
+        "label": f"{rec['slide']} p={rec['p']:.2f}" + ("" if blobs else " no stain"),
+    }
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", default="model")
-    ap.add_argument("--configs", default="6/4,8/4,12/4", help="patch/stride pairs, comma separated; the first is drawn on the sheet")
+    ap.add_argument(
+        "--configs",
+        default="6/4,8/4,12/4",
+        help="patch/stride pairs, comma separated; the first is drawn on the sheet",
+    )
     ap.add_argument("--limit", type=int, default=0, help="first N cells only (a quick look)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--sheet", help="contact sheet of 50 cells (PNG); with --native: of 24 cells whose "
-                                     "peak lies on a stain blob other than the largest")
+    ap.add_argument(
+        "--sheet",
+        help="contact sheet of 50 cells (PNG); with --native: of 24 cells whose "
+        "peak lies on a stain blob other than the largest",
+    )
     ap.add_argument("--sheet-seed", type=int, default=15)
     ap.add_argument("--json", help="results (JSON)")
     ap.add_argument("--maps", help="per-cell maps (npz, for a closer look)")
-    ap.add_argument("--split", default="test", choices=["test", "val"],
-                    help="whose parasitized cells (the configuration was chosen on val)")
-    ap.add_argument("--native", metavar="DIR",
-                    help="score the C++ engine's maps instead: DIR holds NAME.cam.json of "
-                         "'malaria-classify --cam DIR' run over the same cells (no PyTorch)")
-    ap.add_argument("--compare", metavar="JSON",
-                    help="with --native: a --json of this script's PyTorch run, to compare peaks")
+    ap.add_argument(
+        "--split",
+        default="test",
+        choices=["test", "val"],
+        help="whose parasitized cells (the configuration was chosen on val)",
+    )
+    ap.add_argument(
+        "--native",
+        metavar="DIR",
+        help="score the C++ engine's maps instead: DIR holds NAME.cam.json of "
+        "'malaria-classify --cam DIR' run over the same cells (no PyTorch)",
+    )
+    ap.add_argument(
+        "--compare",
+        metavar="JSON",
+        help="with --native: a --json of this script's PyTorch run, to compare peaks",
+    )
     ap.add_argument("--list", action="store_true", help="print the cells' paths and stop")
-    ap.add_argument("--rescore", metavar="JSON",
-                    help="score the peaks of an earlier run's --json again (and redraw --sheet from its --maps)")
+    ap.add_argument(
+        "--rescore",
+        metavar="JSON",
+        help="score the peaks of an earlier run's --json again (and redraw --sheet from its --maps)",
+    )
     args = ap.parse_args()
     if args.rescore:
         return rescore(args)
@@ -492,6 +605,7 @@ def main():
         return score_native(args)
 
     import torch
+
     torch.set_num_threads(args.threads)
     net = Net(args.model)
     S = net.S
@@ -508,16 +622,25 @@ def main():
         x = common.area_resize_u8(rgb, S)
         mask_s = cell_mask_s(x)
         z0 = net.logits(x[None])[0]
-        rec = {"file": r["filename"], "slide": r["slide"], "w": W, "h": H, "p": float(net.p(z0[None])[0])}
+        rec = {
+            "file": r["filename"],
+            "slide": r["slide"],
+            "w": W,
+            "h": H,
+            "p": float(net.p(z0[None])[0]),
+        }
 
         def score(name, m):
             for suffix, msk in (("", mask_s), ("_any", np.ones_like(mask_s))):
                 px, py = peak(m, msk)
-                rec[name + suffix + "_peak"] = [round(float(px * W / S), 2), round(float(py * H / S), 2)]
+                rec[name + suffix + "_peak"] = [
+                    round(float(px * W / S), 2),
+                    round(float(py * H / S), 2),
+                ]
             return rec[name + "_peak"]
 
         cam = net.cam(x)
-        score("cam", cam)   # records the CAM peak in rec
+        score("cam", cam)  # records the CAM peak in rec
         omaps = {}
         for k, s in configs:
             mz, mp, dt, npass = occlusion(net, x, k, s)
@@ -535,7 +658,10 @@ def main():
             sheet_maps[r["filename"]] = omaps[f"occ{k}_{s}"]
         if (i + 1) % 50 == 0 or i + 1 == len(rows):
             el = time.time() - t_start
-            print(f"{i + 1}/{len(rows)} cells, {el:.0f} s, eta {el / (i + 1) * (len(rows) - i - 1):.0f} s", flush=True)
+            print(
+                f"{i + 1}/{len(rows)} cells, {el:.0f} s, eta {el / (i + 1) * (len(rows) - i - 1):.0f} s",
+                flush=True,
+            )
 
     # scores and summary
     keys = method_keys(configs)
@@ -545,7 +671,9 @@ def main():
         t = [r[f"occ{k}_{s}_s"] for r in recs]
         summary["methods"][f"occ{k}_{s}"]["seconds_per_cell_torch"] = round(float(np.median(t)), 4)
         summary["methods"][f"occ{k}_{s}"]["passes_max"] = 1 + len(positions(S, k, s)) ** 2
-        summary["methods"][f"occ{k}_{s}"]["passes_mean"] = round(float(np.mean([r[f"occ{k}_{s}_passes"] for r in recs])), 1)
+        summary["methods"][f"occ{k}_{s}"]["passes_mean"] = round(
+            float(np.mean([r[f"occ{k}_{s}_passes"] for r in recs])), 1
+        )
     summary["torch_threads"] = args.threads
     print(json.dumps(summary, indent=1))
     if args.json:
@@ -557,7 +685,9 @@ def main():
         for rec in recs:
             if rec["file"] in sheet_maps:
                 rgb = common.decode_rgb(common.file_path(args.data, by_name[rec["file"]]))
-                items.append(sheet_item(rgb, stain(rgb)[1], rec, f"occ{k}_{s}", sheet_maps[rec["file"]]))
+                items.append(
+                    sheet_item(rgb, stain(rgb)[1], rec, f"occ{k}_{s}", sheet_maps[rec["file"]])
+                )
         draw_sheet(args.sheet, items)
     if args.maps:
         np.savez_compressed(args.maps, **{k.replace(".", "_"): v for k, v in maps.items()})

@@ -18,20 +18,30 @@ import common  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", required=True)
     ap.add_argument("--n", type=int, default=3000, help="cells sampled")
     args = ap.parse_args()
     split = common.load_split(os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits"))
-    rows = [r for r in common.read_manifest(args.data)
-            if r["class"] == "Uninfected" and r["slide"] in set(split["train"])]
+    rows = [
+        r
+        for r in common.read_manifest(args.data)
+        if r["class"] == "Uninfected" and r["slide"] in set(split["train"])
+    ]
     random.Random(0).shuffle(rows)
-    s = np.zeros(3); s2 = np.zeros(3); n = 0
-    for r in rows[:args.n]:
+    s = np.zeros(3)
+    s2 = np.zeros(3)
+    n = 0
+    for r in rows[: args.n]:
         x = common.decode_rgb(common.file_path(args.data, r)).reshape(-1, 3).astype(np.float64)
         x = x[x.max(1) > 10]
-        s += x.sum(0); s2 += (x * x).sum(0); n += len(x)
-    mean = s / n; std = np.sqrt(s2 / n - mean * mean)
+        s += x.sum(0)
+        s2 += (x * x).sum(0)
+        n += len(x)
+    mean = s / n
+    std = np.sqrt(s2 / n - mean * mean)
     print(f"cells {min(args.n, len(rows))}, pixels {n}")
     print("ref_mean = {%s}" % ", ".join(f"{v:.1f}f" for v in mean))
     print("ref_std  = {%s}" % ", ".join(f"{v:.1f}f" for v in std))

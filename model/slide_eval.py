@@ -23,7 +23,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--data", required=True)
     ap.add_argument("--cli", default=os.path.join(REPO, "build/wasm/malaria-classify"))
     ap.add_argument("--blob", default=os.path.join(REPO, "model/malaria_resnet18.mcb"))
@@ -35,7 +37,9 @@ def main():
     paths = sorted(by_path)
     out = {}
     for i in range(0, len(paths), 500):
-        p = subprocess.run([args.cli, "--model", args.blob] + paths[i:i + 500], capture_output=True, text=True)
+        p = subprocess.run(
+            [args.cli, "--model", args.blob] + paths[i : i + 500], capture_output=True, text=True
+        )
         for line in p.stdout.splitlines():
             j = json.loads(line)
             out[os.path.abspath(j["file"])] = j
@@ -51,7 +55,9 @@ def main():
         s["called"] += j["band"] == "parasitized"
         s["half"] += j["p_parasitized"] >= 0.5
         s["band"] += j["band"] == "uncertain"
-    print("| slide | cells | labelled parasitized | called parasitized (band) | p >= 0.5 | uncertain band | refused by the gate |")
+    print(
+        "| slide | cells | labelled parasitized | called parasitized (band) | p >= 0.5 | uncertain band | refused by the gate |"
+    )
     print("|---|---|---|---|---|---|---|")
     healthy = 0
     for name in sorted(slides, key=lambda v: int(v[1:])):
@@ -59,9 +65,13 @@ def main():
         h = s["pos"] == 0
         healthy += s["called"] if h else 0
         pct = lambda k: 100.0 * s[k] / s["n"]
-        print(f"| {name}{' (healthy)' if h else ''} | {s['n']} | {pct('pos'):.1f}% | {pct('called'):.1f}% | "
-              f"{pct('half'):.1f}% | {pct('band'):.1f}% | {s['refused']} |")
-    print(f"\nConfident positives (parasitized band) on the healthy-only {args.split} slides: {healthy}")
+        print(
+            f"| {name}{' (healthy)' if h else ''} | {s['n']} | {pct('pos'):.1f}% | {pct('called'):.1f}% | "
+            f"{pct('half'):.1f}% | {pct('band'):.1f}% | {s['refused']} |"
+        )
+    print(
+        f"\nConfident positives (parasitized band) on the healthy-only {args.split} slides: {healthy}"
+    )
 
 
 if __name__ == "__main__":

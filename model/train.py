@@ -57,8 +57,12 @@ def load_sets(cache_path, split):
     sets = {}
     for k, sl in split.items():
         m = np.isin(d["slides"], sl)
-        sets[k] = dict(X=torch.from_numpy(d["X"][m]), y=torch.from_numpy(d["y"][m]),
-                       slides=d["slides"][m], names=d["names"][m])
+        sets[k] = dict(
+            X=torch.from_numpy(d["X"][m]),
+            y=torch.from_numpy(d["y"][m]),
+            slides=d["slides"][m],
+            names=d["names"][m],
+        )
     return sets
 
 
@@ -84,32 +88,37 @@ def augment(xb, gen, strong=False):
     flip = torch.rand(n, generator=gen) < 0.5
     x[flip] = x[flip].flip(2)
     if not strong:
-        b = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2    # brightness +-10%
-        c = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2    # contrast +-10%
-        g = 1 + (torch.rand(n, 1, 1, 3, generator=gen) - 0.5) * 0.1    # per-channel gain +-5%
+        b = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2  # brightness +-10%
+        c = 1 + (torch.rand(n, 1, 1, 1, generator=gen) - 0.5) * 0.2  # contrast +-10%
+        g = 1 + (torch.rand(n, 1, 1, 3, generator=gen) - 0.5) * 0.1  # per-channel gain +-5%
         m = x.mean(dim=(1, 2, 3), keepdim=True)
         x = ((x - m) * c + m) * b * g
         return x.clamp_(0, 255)
-    surround = x.sum(dim=3, keepdim=True) <= 3                        # the crop's black outside
+    surround = x.sum(dim=3, keepdim=True) <= 3  # the crop's black outside
     u = lambda *shape: torch.rand(n, *shape, generator=gen)
     x = x / 255.0
-    x = x.pow(0.7 + 0.7 * u(1, 1, 1))                                  # gamma 0.7..1.4
+    x = x.pow(0.7 + 0.7 * u(1, 1, 1))  # gamma 0.7..1.4
     grey = x.mean(dim=3, keepdim=True)
-    x = grey + (x - grey) * (0.6 + 0.8 * u(1, 1, 1))                   # saturation 0.6..1.4
+    x = grey + (x - grey) * (0.6 + 0.8 * u(1, 1, 1))  # saturation 0.6..1.4
     # hue: rotate the colour about the (1,1,1) axis by theta (Rodrigues' formula)
     theta = (u() - 0.5) * (2 * math.pi * 24 / 360)
     cos, sin = torch.cos(theta), torch.sin(theta)
     a = (1 - cos) / 3
     s3 = sin / math.sqrt(3)
-    R = torch.stack([torch.stack([cos + a, a - s3, a + s3], 1),
-                     torch.stack([a + s3, cos + a, a - s3], 1),
-                     torch.stack([a - s3, a + s3, cos + a], 1)], 1)   # n x 3 x 3
+    R = torch.stack(
+        [
+            torch.stack([cos + a, a - s3, a + s3], 1),
+            torch.stack([a + s3, cos + a, a - s3], 1),
+            torch.stack([a - s3, a + s3, cos + a], 1),
+        ],
+        1,
+    )  # n x 3 x 3
     x = torch.einsum("nhwc,ndc->nhwd", x, R)
     cell = ~surround
     cnt = cell.sum(dim=(1, 2, 3), keepdim=True).clamp(min=1)
     m = (x * cell).sum(dim=(1, 2), keepdim=True).sum(dim=3, keepdim=True) / (3 * cnt)
-    x = ((x - m) * (0.8 + 0.4 * u(1, 1, 1)) + m)                       # contrast +-20%
-    x = x * (0.8 + 0.4 * u(1, 1, 1)) * (0.85 + 0.3 * u(1, 1, 3))       # brightness, gain
+    x = (x - m) * (0.8 + 0.4 * u(1, 1, 1)) + m  # contrast +-20%
+    x = x * (0.8 + 0.4 * u(1, 1, 1)) * (0.85 + 0.3 * u(1, 1, 3))  # brightness, gain
     blur = u() < 0.25
     if blur.any():
         xb_ = x[blur].permute(0, 3, 1, 2)
@@ -124,7 +133,7 @@ def predict(model, X, mean, std, bs=256):
     model.eval()
     out = []
     for i in range(0, len(X), bs):
-        out.append(model(normalize(X[i:i + bs], mean, std)).float())
+        out.append(model(normalize(X[i : i + bs], mean, std)).float())
     return torch.cat(out)
 
 
@@ -137,6 +146,7 @@ def fit_temperature(logits, y):
         loss = F.cross_entropy(logits / logT.exp(), y)
         loss.backward()
         return loss
+
     opt.step(closure)
     return float(logT.exp())
 
@@ -144,37 +154,45 @@ def fit_temperature(logits, y):
 def band_edges(p, y, max_err=0.01):
     """Smallest band [lo, hi] around 0.5 such that calls p >= hi are Parasitized with error
     <= max_err and calls p <= lo are Uninfected with error <= max_err (validation cells)."""
-    p = np.asarray(p); y = np.asarray(y)
+    p = np.asarray(p)
+    y = np.asarray(y)
     order = np.sort(np.unique(p))
     hi = 1.0
     for t in order[order >= 0.5]:
         sel = p >= t
         if sel.sum() and (y[sel] == 0).mean() <= max_err:
-            hi = float(t); break
+            hi = float(t)
+            break
     lo = 0.0
     for t in order[order <= 0.5][::-1]:
         sel = p <= t
         if sel.sum() and (y[sel] == 1).mean() <= max_err:
-            lo = float(t); break
+            lo = float(t)
+            break
     return lo, hi
 
 
 def roc_auc(p, y):
-    p = np.asarray(p, dtype=np.float64); y = np.asarray(y)
+    p = np.asarray(p, dtype=np.float64)
+    y = np.asarray(y)
     order = np.argsort(p, kind="mergesort")
-    ranks = np.empty(len(p)); ranks[order] = np.arange(1, len(p) + 1)
+    ranks = np.empty(len(p))
+    ranks[order] = np.arange(1, len(p) + 1)
     # average ranks for ties
     _, inv, cnt = np.unique(p, return_inverse=True, return_counts=True)
     sums = np.bincount(inv, weights=ranks)
     ranks = (sums / cnt)[inv]
-    npos = (y == 1).sum(); nneg = len(y) - npos
+    npos = (y == 1).sum()
+    nneg = len(y) - npos
     return float((ranks[y == 1].sum() - npos * (npos + 1) / 2) / (npos * nneg))
 
 
 def ece(p, y, bins=15):
     """Expected calibration error of the predicted class's confidence."""
-    p = np.asarray(p); y = np.asarray(y)
-    conf = np.maximum(p, 1 - p); pred = (p >= 0.5).astype(int)
+    p = np.asarray(p)
+    y = np.asarray(y)
+    conf = np.maximum(p, 1 - p)
+    pred = (p >= 0.5).astype(int)
     edges = np.linspace(0.5, 1.0, bins + 1)
     e = 0.0
     for a, b in zip(edges[:-1], edges[1:]):
@@ -185,23 +203,39 @@ def ece(p, y, bins=15):
 
 
 def metrics(p, y, slides):
-    p = np.asarray(p); y = np.asarray(y)
+    p = np.asarray(p)
+    y = np.asarray(y)
     pred = (p >= 0.5).astype(int)
-    tp = int(((pred == 1) & (y == 1)).sum()); tn = int(((pred == 0) & (y == 0)).sum())
-    fp = int(((pred == 1) & (y == 0)).sum()); fn = int(((pred == 0) & (y == 1)).sum())
+    tp = int(((pred == 1) & (y == 1)).sum())
+    tn = int(((pred == 0) & (y == 0)).sum())
+    fp = int(((pred == 1) & (y == 0)).sum())
+    fn = int(((pred == 0) & (y == 1)).sum())
     per_slide = {}
     for s in np.unique(slides):
         m = slides == s
-        per_slide[str(s)] = dict(n=int(m.sum()), parasitized=int((y[m] == 1).sum()),
-                                 accuracy=float((pred[m] == y[m]).mean()))
-    return dict(n=len(y), accuracy=float((pred == y).mean()), sensitivity=tp / max(tp + fn, 1),
-                specificity=tn / max(tn + fp, 1), roc_auc=roc_auc(p, y),
-                confusion=dict(tp=tp, fn=fn, fp=fp, tn=tn), per_slide=per_slide)
+        per_slide[str(s)] = dict(
+            n=int(m.sum()),
+            parasitized=int((y[m] == 1).sum()),
+            accuracy=float((pred[m] == y[m]).mean()),
+        )
+    return dict(
+        n=len(y),
+        accuracy=float((pred == y).mean()),
+        sensitivity=tp / max(tp + fn, 1),
+        specificity=tn / max(tn + fp, 1),
+        roc_auc=roc_auc(p, y),
+        confusion=dict(tp=tp, fn=fn, fp=fp, tn=tn),
+        per_slide=per_slide,
+    )
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", required=True, help="folder of the NIH cell images (with manifest.tsv)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--data", required=True, help="folder of the NIH cell images (with manifest.tsv)"
+    )
     ap.add_argument("--size", type=int, default=64, help="input side S")
     ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--batch", type=int, default=128)
@@ -210,15 +244,29 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--run", default=None, help="run folder (default model/runs/S{S})")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--recipe", choices=["v1", "v2"], default="v1",
-                    help="v1: mild colour jitter; v2: strong stain/colour augmentation, label "
-                         "smoothing 0.1 and an exponential moving average of the weights")
+    ap.add_argument(
+        "--recipe",
+        choices=["v1", "v2"],
+        default="v1",
+        help="v1: mild colour jitter; v2: strong stain/colour augmentation, label "
+        "smoothing 0.1 and an exponential moving average of the weights",
+    )
     ap.add_argument("--ema", type=float, default=0.998, help="EMA decay per step (recipe v2)")
-    ap.add_argument("--smoothing", type=float, default=None, help="label smoothing (default: 0.1 with v2, 0 with v1)")
-    ap.add_argument("--all-slides", action="store_true",
-                    help="the final model: train on every slide (train + val + test); temperature "
-                         "and band are taken from --calib-from (a run of the same recipe on the split)")
-    ap.add_argument("--calib-from", default=None, help="run folder whose results.json gives T and band")
+    ap.add_argument(
+        "--smoothing",
+        type=float,
+        default=None,
+        help="label smoothing (default: 0.1 with v2, 0 with v1)",
+    )
+    ap.add_argument(
+        "--all-slides",
+        action="store_true",
+        help="the final model: train on every slide (train + val + test); temperature "
+        "and band are taken from --calib-from (a run of the same recipe on the split)",
+    )
+    ap.add_argument(
+        "--calib-from", default=None, help="run folder whose results.json gives T and band"
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -239,14 +287,22 @@ def main():
     build_cache(args.data, S, cache)
     sets = load_sets(cache, split)
     for k, v in sets.items():
-        print(f"{k}: {len(split[k])} slides, {len(v['y'])} cells, {int(v['y'].sum())} parasitized", flush=True)
+        print(
+            f"{k}: {len(split[k])} slides, {len(v['y'])} cells, {int(v['y'].sum())} parasitized",
+            flush=True,
+        )
 
     if args.all_slides:
         if not args.calib_from:
             sys.exit("--all-slides needs --calib-from RUN (a run of the same recipe on the split)")
-        sets["train"] = {k: (torch.cat([sets[s][k] for s in ("train", "val", "test")]) if torch.is_tensor(sets["train"][k])
-                             else np.concatenate([sets[s][k] for s in ("train", "val", "test")]))
-                         for k in sets["train"]}
+        sets["train"] = {
+            k: (
+                torch.cat([sets[s][k] for s in ("train", "val", "test")])
+                if torch.is_tensor(sets["train"][k])
+                else np.concatenate([sets[s][k] for s in ("train", "val", "test")])
+            )
+            for k in sets["train"]
+        }
         print(f"all slides: training on {len(sets['train']['y'])} cells", flush=True)
     strong = args.recipe == "v2"
     smoothing = args.smoothing if args.smoothing is not None else (0.1 if strong else 0.0)
@@ -254,20 +310,24 @@ def main():
     mean = Xtr.float().mean(dim=(0, 1, 2)) / 255.0
     std = (Xtr.float() / 255.0).std(dim=(0, 1, 2))
     norm = dict(mean=[round(float(v), 6) for v in mean], std=[round(float(v), 6) for v in std])
-    mean = torch.tensor(norm["mean"]); std = torch.tensor(norm["std"])
+    mean = torch.tensor(norm["mean"])
+    std = torch.tensor(norm["std"])
 
     model = common.build_model()
     ema = {k: v.detach().clone().float() for k, v in model.state_dict().items()} if strong else None
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     steps_per_epoch = math.ceil(len(Xtr) / args.batch)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs,
-                                                steps_per_epoch=steps_per_epoch, pct_start=0.25)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch, pct_start=0.25
+    )
     ckpt_path = os.path.join(run, "ckpt.pt")
     csv_path = os.path.join(run, "epochs.csv")
     start_epoch, train_seconds = 0, 0.0
     if os.path.exists(ckpt_path):
         ck = torch.load(ckpt_path, weights_only=False)
-        model.load_state_dict(ck["model"]); opt.load_state_dict(ck["opt"]); sched.load_state_dict(ck["sched"])
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
         start_epoch, train_seconds = ck["epoch"], ck["train_seconds"]
         torch.set_rng_state(ck["rng"])
         if ema is not None:
@@ -284,7 +344,7 @@ def main():
         perm = torch.randperm(len(Xtr), generator=gen)
         tot, nb = 0.0, 0
         for i in range(0, len(perm), args.batch):
-            idx = perm[i:i + args.batch]
+            idx = perm[i : i + args.batch]
             if len(idx) < 2:
                 continue
             x = augment(Xtr[idx], gen, strong)
@@ -292,7 +352,8 @@ def main():
             loss = F.cross_entropy(model(x), sets["train"]["y"][idx], label_smoothing=smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            opt.step(); sched.step()
+            opt.step()
+            sched.step()
             if ema is not None:
                 with torch.no_grad():
                     for k, v in model.state_dict().items():
@@ -300,13 +361,18 @@ def main():
                             ema[k].mul_(args.ema).add_(v.float(), alpha=1 - args.ema)
                         else:
                             ema[k].copy_(v)
-            tot += float(loss); nb += 1
+            tot += float(loss)
+            nb += 1
             if nb % 20 == 0:
-                print(f"  epoch {epoch + 1} batch {nb}/{steps_per_epoch} loss {tot / nb:.4f} "
-                      f"{(time.time() - t0) / nb:.2f} s/batch", flush=True)
+                print(
+                    f"  epoch {epoch + 1} batch {nb}/{steps_per_epoch} loss {tot / nb:.4f} "
+                    f"{(time.time() - t0) / nb:.2f} s/batch",
+                    flush=True,
+                )
         evalm = model
         if ema is not None:
-            evalm = common.build_model(); evalm.load_state_dict(ema)
+            evalm = common.build_model()
+            evalm.load_state_dict(ema)
         lv = predict(evalm, sets["val"]["X"], mean, std)
         val_loss = float(F.cross_entropy(lv, sets["val"]["y"]))
         val_acc = float((lv.argmax(1) == sets["val"]["y"]).float().mean())
@@ -317,12 +383,27 @@ def main():
             if new:
                 f.write("epoch,train_loss,val_loss,val_acc,seconds\n")
             f.write(f"{epoch + 1},{tot / nb:.5f},{val_loss:.5f},{val_acc:.5f},{dt:.1f}\n")
-        print(f"epoch {epoch + 1}/{args.epochs} train_loss {tot / nb:.4f} val_loss {val_loss:.4f} "
-              f"val_acc {val_acc:.4f} ({dt:.0f} s)", flush=True)
+        print(
+            f"epoch {epoch + 1}/{args.epochs} train_loss {tot / nb:.4f} val_loss {val_loss:.4f} "
+            f"val_acc {val_acc:.4f} ({dt:.0f} s)",
+            flush=True,
+        )
         tmp = ckpt_path + ".tmp"
-        torch.save(dict(model=model.state_dict(), opt=opt.state_dict(), sched=sched.state_dict(),
-                        epoch=epoch + 1, train_seconds=train_seconds, rng=torch.get_rng_state(),
-                        norm=norm, size=S, ema=ema, recipe=args.recipe), tmp)
+        torch.save(
+            dict(
+                model=model.state_dict(),
+                opt=opt.state_dict(),
+                sched=sched.state_dict(),
+                epoch=epoch + 1,
+                train_seconds=train_seconds,
+                rng=torch.get_rng_state(),
+                norm=norm,
+                size=S,
+                ema=ema,
+                recipe=args.recipe,
+            ),
+            tmp,
+        )
         os.replace(tmp, ckpt_path)
 
     if ema is not None:
@@ -344,27 +425,55 @@ def main():
     p_raw = torch.softmax(lt, 1)[:, 1].numpy()
     p_cal = torch.softmax(lt / T, 1)[:, 1].numpy()
     test = metrics(p_cal, yt, sets["test"]["slides"])
-    test["ece_before"] = ece(p_raw, yt); test["ece_after"] = ece(p_cal, yt)
+    test["ece_before"] = ece(p_raw, yt)
+    test["ece_after"] = ece(p_cal, yt)
     inband = (p_cal > lo) & (p_cal < hi)
-    out = (~inband)
+    out = ~inband
     test["uncertain_share"] = float(inband.mean())
-    test["error_outside_band"] = float(((p_cal[out] >= 0.5).astype(int) != yt[out]).mean()) if out.any() else 0.0
+    test["error_outside_band"] = (
+        float(((p_cal[out] >= 0.5).astype(int) != yt[out]).mean()) if out.any() else 0.0
+    )
     val = metrics(pv, sets["val"]["y"].numpy(), sets["val"]["slides"])
     del val["per_slide"]
     # MACs of one forward pass at S
     macs = resnet18_macs(S)
-    results = dict(size=S, epochs=args.epochs, recipe=args.recipe, all_slides=args.all_slides, smoothing=smoothing, batch=args.batch, lr=args.lr, train_seconds=round(train_seconds),
-                   threads=args.threads, norm=norm, temperature=T, band=[lo, hi], macs=macs,
-                   val=val, test=test, torch=torch.__version__,
-                   manifest_sha256=common.manifest_fingerprint(args.data))
+    results = dict(
+        size=S,
+        epochs=args.epochs,
+        recipe=args.recipe,
+        all_slides=args.all_slides,
+        smoothing=smoothing,
+        batch=args.batch,
+        lr=args.lr,
+        train_seconds=round(train_seconds),
+        threads=args.threads,
+        norm=norm,
+        temperature=T,
+        band=[lo, hi],
+        macs=macs,
+        val=val,
+        test=test,
+        torch=torch.__version__,
+        manifest_sha256=common.manifest_fingerprint(args.data),
+    )
     with open(os.path.join(run, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
-    np.savez(os.path.join(run, "test_pred.npz"), p_raw=p_raw, p_cal=p_cal, y=yt,
-             slides=sets["test"]["slides"], names=sets["test"]["names"], logits=lt.numpy())
+    np.savez(
+        os.path.join(run, "test_pred.npz"),
+        p_raw=p_raw,
+        p_cal=p_cal,
+        y=yt,
+        slides=sets["test"]["slides"],
+        names=sets["test"]["names"],
+        logits=lt.numpy(),
+    )
     torch.save(model.state_dict(), os.path.join(run, "final.pth"))
     print(json.dumps({k: v for k, v in results.items() if k != "test"}, indent=1))
-    print(f"test accuracy {test['accuracy']:.4f} AUC {test['roc_auc']:.4f} "
-          f"sens {test['sensitivity']:.4f} spec {test['specificity']:.4f}", flush=True)
+    print(
+        f"test accuracy {test['accuracy']:.4f} AUC {test['roc_auc']:.4f} "
+        f"sens {test['sensitivity']:.4f} spec {test['specificity']:.4f}",
+        flush=True,
+    )
 
 
 def resnet18_macs(S):
@@ -377,7 +486,12 @@ def resnet18_macs(S):
             total += o.numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
         elif isinstance(m, torch.nn.Linear):
             total += m.in_features * m.out_features
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+
+    hs = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
+    ]
     with torch.no_grad():
         model(torch.zeros(1, 3, S, S))
     for h in hs:

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Formatting and lint of the project's own source (not wired into ./run test yet):
+# Formatting and lint of the project's own source (./run test runs --check):
 #   bash tests/lint.sh --check   list what is not formatted or has lint findings; exit 1 if any
 #   bash tests/lint.sh --fix     format in place (and apply Biome's safe lint fixes), then check
 # C++   (wasm/ converter/ tests/ bench/native/ web/wasm/): clang-format 14, .clang-format

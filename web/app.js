@@ -4,7 +4,26 @@
 // the service worker's update prompt.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { ResultStore } from './store.js';
-import { summarize, toCSV, toSlidesCSV, toJSON, toFHIR, pct, parasitemiaText, isField, isRefusal, modelCall, slideRows, reviewOf, summarizeGroup, slidesOf, slidesFromPaths, cellsOf, bandText as bandRange, INTENDED_USE } from './stats.js';
+import {
+  summarize,
+  toCSV,
+  toSlidesCSV,
+  toJSON,
+  toFHIR,
+  pct,
+  parasitemiaText,
+  isField,
+  isRefusal,
+  modelCall,
+  slideRows,
+  reviewOf,
+  summarizeGroup,
+  slidesOf,
+  slidesFromPaths,
+  cellsOf,
+  bandText as bandRange,
+  INTENDED_USE,
+} from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 
@@ -14,7 +33,8 @@ const el = (tag, props = {}, ...kids) => {
   for (const [k, v] of Object.entries(props)) {
     if (k === 'class') e.className = v;
     else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'alt') e.setAttribute(k, v);
+    else if (k.startsWith('data-') || k.startsWith('aria-') || k === 'role' || k === 'alt')
+      e.setAttribute(k, v);
     else e[k] = v;
   }
   e.append(...kids);
@@ -24,22 +44,22 @@ const el = (tag, props = {}, ...kids) => {
 const state = {
   classifier: null,
   store: null,
-  session: null,          // the session shown: {id, created, updated, operator}
-  slide: '',              // the slide ID images are added to (typed or scanned)
-  records: [],            // the session's, in the order added
-  cards: new Map(),       // id -> {card, url}
+  session: null, // the session shown: {id, created, updated, operator}
+  slide: '', // the slide ID images are added to (typed or scanned)
+  records: [], // the session's, in the order added
+  cards: new Map(), // id -> {card, url}
   running: false,
   cancel: false,
   updateWaiting: null,
   reloadAfterBatch: false,
   allHeat: false,
   modelName: '',
-  modelDigest: '',        // the blob's sha256 (asset manifest, checked at load)
-  band: null,             // [lo, hi] of the uncertain band (the blob's calibration.band)
-  modelError: null,       // why the model could not be loaded (the Retry banner is up)
-  loading: null,          // the loadClassifier() in progress
-  workerStops: 0,         // Workers that stopped and were restarted (the notice)
-  lastStop: null,         // the last one's 'worker' event detail
+  modelDigest: '', // the blob's sha256 (asset manifest, checked at load)
+  band: null, // [lo, hi] of the uncertain band (the blob's calibration.band)
+  modelError: null, // why the model could not be loaded (the Retry banner is up)
+  loading: null, // the loadClassifier() in progress
+  workerStops: 0, // Workers that stopped and were restarted (the notice)
+  lastStop: null, // the last one's 'worker' event detail
 };
 
 // A cell's call is its band: outside the uncertain band the model's call, inside it none (the
@@ -49,15 +69,29 @@ const CALL_TEXT = {
   uninfected: 'Uninfected',
   uncertain: 'Uncertain: refer to a microscopist',
 };
-const SYMBOL = { parasitized: '✚', uninfected: '○', uncertain: '?', error: '!', refused: '!', pending: '…' };
+const SYMBOL = {
+  parasitized: '✚',
+  uninfected: '○',
+  uncertain: '?',
+  error: '!',
+  refused: '!',
+  pending: '…',
+};
 const f3 = (x) => x.toFixed(3);
 /** The line under the bar: where p lies against the band. */
 function bandText(band) {
   const b = state.band;
-  if (!b) return { uninfected: 'Confident: uninfected', parasitized: 'Confident: parasitized',
-                   uncertain: 'In the uncertain band: to review' }[band] || band;
+  if (!b)
+    return (
+      {
+        uninfected: 'Confident: uninfected',
+        parasitized: 'Confident: parasitized',
+        uncertain: 'In the uncertain band: to review',
+      }[band] || band
+    );
   if (band === 'parasitized') return `Confident: p above ${f3(b[1])}, the uncertain band's top`;
-  if (band === 'uninfected') return `Confident: p at or below ${f3(b[0])}, the uncertain band's bottom`;
+  if (band === 'uninfected')
+    return `Confident: p at or below ${f3(b[0])}, the uncertain band's bottom`;
   return `In the uncertain band (${f3(b[0])}–${f3(b[1])}): to review, no call`;
 }
 /** The probability bar: the band marked (hatched), the fill and a tick at p, in the call's colour. */
@@ -78,8 +112,12 @@ function meterEl(p, band) {
   return meter;
 }
 const MODE_TEXT = { cell: 'cut-out cell', field: 'whole field' };
-const EXCLUDED_TEXT = { border: 'cut by the border', white: 'white blood cells', debris: 'debris or platelets',
-                        clump: 'clumps not split' };
+const EXCLUDED_TEXT = {
+  border: 'cut by the border',
+  white: 'white blood cells',
+  debris: 'debris or platelets',
+  clump: 'clumps not split',
+};
 // A field's preview is the file itself up to this side; larger photos are shown (and their cells
 // cut) from a bitmap downscaled to it, not decoded whole in every card.
 const PREVIEW_MAX_SIDE = 2048;
@@ -97,10 +135,12 @@ function announce(text) {
 /** The message for a write to IndexedDB that failed; a full device said plainly. */
 function saveError(e, what) {
   if (e && (e.name === 'QuotaExceededError' || /quota/i.test(e.message || ''))) {
-    return `Storage on this device is full: ${what} could not be saved. Export the sessions you need, ` +
-      'then delete earlier ones (Sessions…) to make room.';
+    return (
+      `Storage on this device is full: ${what} could not be saved. Export the sessions you need, ` +
+      'then delete earlier ones (Sessions…) to make room.'
+    );
   }
-  return `Could not save ${what}: ${e && e.message || e}`;
+  return `Could not save ${what}: ${(e && e.message) || e}`;
 }
 function showError(text) {
   const a = $('alert');
@@ -129,7 +169,10 @@ function altText(rec) {
 function modeLine(rec, read) {
   const asked = rec.mode || 'auto';
   const line = el('div', { class: 'card-mode' });
-  if (read) line.append(el('span', { text: `Read as ${MODE_TEXT[read]}${asked === 'auto' ? ' (auto)' : ''}` }));
+  if (read)
+    line.append(
+      el('span', { text: `Read as ${MODE_TEXT[read]}${asked === 'auto' ? ' (auto)' : ''}` }),
+    );
   else if (asked !== 'auto') line.append(el('span', { text: `Tried as ${MODE_TEXT[asked]}` }));
   for (const m of ['field', 'cell']) {
     if (m === read || m === asked) continue;
@@ -160,7 +203,12 @@ function buildCard(rec) {
   const box = el('div', { class: 'thumb-box' });
   const thumb = el('div', { class: 'thumb' }, box);
   if (entry.url && cls !== 'error' && cls !== 'refused') {
-    const img = el('img', { alt: altText(rec), decoding: 'async', loading: 'lazy', src: entry.url });
+    const img = el('img', {
+      alt: altText(rec),
+      decoding: 'async',
+      loading: 'lazy',
+      src: entry.url,
+    });
     box.append(img);
   } else {
     box.append(el('span', { class: 'placeholder', 'aria-hidden': 'true', text: SYMBOL[cls] }));
@@ -171,19 +219,42 @@ function buildCard(rec) {
   card.dataset.slide = rec.slide || '';
   if (rec.slide) body.append(el('p', { class: 'card-slide', text: `Slide ${rec.slide}` }));
   if (cls === 'error' || cls === 'refused') {
-    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }),
-                   cls === 'refused' ? 'Not analysed' : 'Not readable'));
+    body.append(
+      el(
+        'p',
+        { class: 'card-label' },
+        el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }),
+        cls === 'refused' ? 'Not analysed' : 'Not readable',
+      ),
+    );
     body.append(el('p', { class: 'card-error', text: rec.error }));
     if (cls === 'refused') body.append(modeLine(rec, null));
   } else if (cls === 'pending') {
-    body.append(el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }),
-                   state.modelError ? 'Waiting for the model' : 'Waiting'));
-    if (state.modelError) body.append(el('p', { class: 'card-error', text: 'The model could not be loaded: Retry it above.' }));
+    body.append(
+      el(
+        'p',
+        { class: 'card-label' },
+        el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }),
+        state.modelError ? 'Waiting for the model' : 'Waiting',
+      ),
+    );
+    if (state.modelError)
+      body.append(
+        el('p', { class: 'card-error', text: 'The model could not be loaded: Retry it above.' }),
+      );
   } else {
     const r = rec.result;
-    body.append(el('p', { class: 'card-label' },
-      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), CALL_TEXT[cls]));
-    body.append(el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }));
+    body.append(
+      el(
+        'p',
+        { class: 'card-label' },
+        el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }),
+        CALL_TEXT[cls],
+      ),
+    );
+    body.append(
+      el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }),
+    );
     body.append(meterEl(r.pParasitized, r.band));
     body.append(el('p', { class: 'card-band', text: bandText(r.band) }));
     body.append(reviewBar(rec, null, r.band));
@@ -194,12 +265,18 @@ function buildCard(rec) {
     if (r.band !== 'uninfected' && rec.blob) {
       const canvas = el('canvas', { class: 'cam', 'aria-hidden': 'true' });
       canvas.hidden = true;
-      fitOverlay(canvas, r.width, r.height);   // the map covers the whole image
+      fitOverlay(canvas, r.width, r.height); // the map covers the whole image
       box.append(canvas);
-      const btn = el('button', { type: 'button', class: 'btn small heat-btn', text: 'Heat map',
-                                 'aria-pressed': 'false' });
+      const btn = el('button', {
+        type: 'button',
+        class: 'btn small heat-btn',
+        text: 'Heat map',
+        'aria-pressed': 'false',
+      });
       btn.setAttribute('aria-label', `Heat map for ${rec.name}`);
-      btn.addEventListener('click', () => setHeat(card, btn.getAttribute('aria-pressed') !== 'true'));
+      btn.addEventListener('click', () =>
+        setHeat(card, btn.getAttribute('aria-pressed') !== 'true'),
+      );
       body.append(el('div', { class: 'card-actions' }, btn));
     }
   }
@@ -215,7 +292,14 @@ function buildCard(rec) {
 // Review: the technician confirms or overturns a cell's call (buttons, or keys on a focused card
 // or field cell: P parasitized, U uninfected, C confirm the model's call, Delete or X undo).
 
-const REVIEW_KEYS = { p: 'parasitized', u: 'uninfected', c: 'confirm', delete: null, backspace: null, x: null };
+const REVIEW_KEYS = {
+  p: 'parasitized',
+  u: 'uninfected',
+  c: 'confirm',
+  delete: null,
+  backspace: null,
+  x: null,
+};
 const confirmCall = (band) => (band === 'parasitized' || band === 'uninfected' ? band : undefined);
 
 function reviewBar(rec, index, band) {
@@ -224,15 +308,26 @@ function reviewBar(rec, index, band) {
   const bar = el('div', { class: 'review', role: 'group', 'aria-label': `Your call on ${what}` });
   bar.dataset.reviewed = rv ? rv.call : '';
   const model = modelCall(band);
-  const verdict = !rv ? 'Your call:'
-    : model === 'uncertain' ? `Reviewed: ${CALL_TEXT[rv.call]}`
-    : rv.call === model ? `Reviewed: ${CALL_TEXT[rv.call]} (confirmed)` : `Reviewed: ${CALL_TEXT[rv.call]} (overturned)`;
+  const verdict = !rv
+    ? 'Your call:'
+    : model === 'uncertain'
+      ? `Reviewed: ${CALL_TEXT[rv.call]}`
+      : rv.call === model
+        ? `Reviewed: ${CALL_TEXT[rv.call]} (confirmed)`
+        : `Reviewed: ${CALL_TEXT[rv.call]} (overturned)`;
   bar.append(el('span', { class: 'review-label', text: verdict }));
   for (const call of ['parasitized', 'uninfected']) {
-    const b = el('button', { type: 'button', class: 'btn small review-btn', text: call === 'parasitized' ? 'Parasitized' : 'Uninfected',
-                             'aria-pressed': String(!!rv && rv.call === call) });
+    const b = el('button', {
+      type: 'button',
+      class: 'btn small review-btn',
+      text: call === 'parasitized' ? 'Parasitized' : 'Uninfected',
+      'aria-pressed': String(!!rv && rv.call === call),
+    });
     b.dataset.call = call;
-    b.setAttribute('aria-label', `${rv && rv.call === call ? 'Undo your call' : 'Call'} ${what}: ${call}`);
+    b.setAttribute(
+      'aria-label',
+      `${rv && rv.call === call ? 'Undo your call' : 'Call'} ${what}: ${call}`,
+    );
     b.title = `${call === 'parasitized' ? 'P' : 'U'}; C confirms the model's call, Delete undoes`;
     b.addEventListener('click', () => setReview(rec, index, rv && rv.call === call ? null : call));
     bar.append(b);
@@ -241,15 +336,21 @@ function reviewBar(rec, index, band) {
 }
 
 async function setReview(rec, index, call) {
-  if (call === undefined || !rec.result) return;   // nothing to confirm in the band
+  if (call === undefined || !rec.result) return; // nothing to confirm in the band
   const at = new Date().toISOString();
   if (index === null) {
-    if (call) rec.review = { call, at }; else delete rec.review;
+    if (call) rec.review = { call, at };
+    else delete rec.review;
   } else {
     rec.reviews = { ...(rec.reviews || {}) };
-    if (call) rec.reviews[index] = { call, at }; else delete rec.reviews[index];
+    if (call) rec.reviews[index] = { call, at };
+    else delete rec.reviews[index];
   }
-  try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the review of ${rec.name}`)); }
+  try {
+    await state.store.put(rec);
+  } catch (e) {
+    showError(saveError(e, `the review of ${rec.name}`));
+  }
   touchSession();
   const entry = state.cards.get(rec.id);
   if (index === null) {
@@ -258,12 +359,17 @@ async function setReview(rec, index, call) {
     const focusCall = had && had.dataset ? had.dataset.call : null;
     const card = buildCard(rec);
     if (old && old.isConnected) old.replaceWith(card);
-    if (had) (card.querySelector(`.review-btn[data-call="${focusCall}"]`) || card.querySelector('.review-btn')).focus();
+    if (had)
+      (
+        card.querySelector(`.review-btn[data-call="${focusCall}"]`) ||
+        card.querySelector('.review-btn')
+      ).focus();
     applyView();
   } else if (entry && entry.view) {
     const v = entry.view;
     const poly = v.byIndex.get(index);
-    if (call) poly.setAttribute('data-reviewed', call); else poly.removeAttribute('data-reviewed');
+    if (call) poly.setAttribute('data-reviewed', call);
+    else poly.removeAttribute('data-reviewed');
     const c = v.r.cells.find((x) => x.index === index);
     const focused = document.activeElement;
     showCell(v.card, v, c);
@@ -275,7 +381,11 @@ async function setReview(rec, index, call) {
     if (dd) dd.textContent = fieldReviewText(rec);
     renderSummary();
   }
-  announce(call ? `${index === null ? rec.name : `Cell ${index}`}: your call ${call}.` : `${index === null ? rec.name : `Cell ${index}`}: your call undone.`);
+  announce(
+    call
+      ? `${index === null ? rec.name : `Cell ${index}`}: your call ${call}.`
+      : `${index === null ? rec.name : `Cell ${index}`}: your call undone.`,
+  );
 }
 
 /** "3 cells reviewed: 2 parasitized, 20 to review; parasitemia ..." for one field (or "none yet"). */
@@ -283,8 +393,10 @@ function fieldReviewText(rec) {
   const g = summarizeGroup([rec]).fields;
   if (!g.reviewedCells) return 'no cell reviewed yet';
   const v = g.reviewed;
-  return `${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed: ${v.parasitized} parasitized, ${v.uncertain} to review; ` +
-    `parasitemia ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}`;
+  return (
+    `${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed: ${v.parasitized} parasitized, ${v.uncertain} to review; ` +
+    `parasitemia ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}`
+  );
 }
 
 // Heat maps are computed one at a time (each is up to 257 network passes, ~0.7 s), so that a
@@ -297,26 +409,38 @@ function setHeat(card, on) {
   const btn = card.querySelector('.heat-btn');
   if (!canvas || !entry || !entry.rec.result || !btn) return;
   btn.setAttribute('aria-pressed', String(on));
-  if (!on) { canvas.hidden = true; return; }
-  if (canvas.dataset.drawn) { canvas.hidden = false; return; }
-  if (entry.heat) return;   // being computed: shown when it is done (if still wanted)
+  if (!on) {
+    canvas.hidden = true;
+    return;
+  }
+  if (canvas.dataset.drawn) {
+    canvas.hidden = false;
+    return;
+  }
+  if (entry.heat) return; // being computed: shown when it is done (if still wanted)
   btn.textContent = 'Heat map: computing…';
   btn.setAttribute('aria-busy', 'true');
   const { rec } = entry;
-  entry.heat = heatQueue = heatQueue.then(() => state.classifier.explain(rec.blob, { name: rec.name }))
-    .then((h) => {
-      drawCam(canvas, h.map, h.size);
-      canvas.dataset.drawn = '1';
-      canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
-      btn.textContent = 'Heat map';
-    }, (e) => {
-      entry.heat = null;   // may be asked again
-      btn.textContent = 'Heat map';
-      btn.setAttribute('aria-pressed', 'false');
-      const msg = card.querySelector('.card-heat-error') || el('p', { class: 'card-error card-heat-error' });
-      msg.textContent = `Heat map not available: ${e.message || e}`;
-      btn.parentElement.after(msg);
-    })
+  entry.heat = heatQueue = heatQueue
+    .then(() => state.classifier.explain(rec.blob, { name: rec.name }))
+    .then(
+      (h) => {
+        drawCam(canvas, h.map, h.size);
+        canvas.dataset.drawn = '1';
+        canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
+        btn.textContent = 'Heat map';
+      },
+      (e) => {
+        entry.heat = null; // may be asked again
+        btn.textContent = 'Heat map';
+        btn.setAttribute('aria-pressed', 'false');
+        const msg =
+          card.querySelector('.card-heat-error') ||
+          el('p', { class: 'card-error card-heat-error' });
+        msg.textContent = `Heat map not available: ${e.message || e}`;
+        btn.parentElement.after(msg);
+      },
+    )
     .finally(() => btn.removeAttribute('aria-busy'));
 }
 
@@ -331,10 +455,13 @@ function svgEl(tag, attrs) {
   return e;
 }
 
-const cellText = (c) => `Cell ${c.index}: ${CALL_TEXT[modelCall(c.band)]}, P(parasitized) ${c.pParasitized.toFixed(3)}`;
+const cellText = (c) =>
+  `Cell ${c.index}: ${CALL_TEXT[modelCall(c.band)]}, P(parasitized) ${c.pParasitized.toFixed(3)}`;
 
 function excludedLine(ex) {
-  const parts = Object.keys(EXCLUDED_TEXT).filter((k) => ex && ex[k] > 0).map((k) => `${ex[k]} ${EXCLUDED_TEXT[k]}`);
+  const parts = Object.keys(EXCLUDED_TEXT)
+    .filter((k) => ex && ex[k] > 0)
+    .map((k) => `${ex[k]} ${EXCLUDED_TEXT[k]}`);
   const n = Object.values(ex || {}).reduce((a, b) => a + b, 0);
   return n ? `${n} (${parts.join(', ')})` : 'none';
 }
@@ -354,23 +481,36 @@ function fieldSource(rec, entry, alt) {
     c.height = Math.round(r.height * s);
     entry.preview = c;
     entry.previewReady = createImageBitmap(rec.blob, {
-      resizeWidth: c.width, resizeHeight: c.height, resizeQuality: 'medium', imageOrientation: 'from-image',
-    }).then((bmp) => { c.getContext('2d').drawImage(bmp, 0, 0); bmp.close(); })
-      .catch(() => {});   // the overlay and the counts stay; the picture stays black
+      resizeWidth: c.width,
+      resizeHeight: c.height,
+      resizeQuality: 'medium',
+      imageOrientation: 'from-image',
+    })
+      .then((bmp) => {
+        c.getContext('2d').drawImage(bmp, 0, 0);
+        bmp.close();
+      })
+      .catch(() => {}); // the overlay and the counts stay; the picture stays black
   }
   entry.preview.setAttribute('aria-label', alt);
   return entry.preview;
 }
 
 function buildOverlay(r, name, rec = null) {
-  const svg = svgEl('svg', { class: 'field-overlay', viewBox: `0 0 ${r.width} ${r.height}`,
-                             preserveAspectRatio: 'none', role: 'group',
-                             'aria-label': `Red cells of ${name}: arrow keys move between cells` });
+  const svg = svgEl('svg', {
+    class: 'field-overlay',
+    viewBox: `0 0 ${r.width} ${r.height}`,
+    preserveAspectRatio: 'none',
+    role: 'group',
+    'aria-label': `Red cells of ${name}: arrow keys move between cells`,
+  });
   const left = svgEl('g', { class: 'left-out', 'aria-hidden': 'true' });
   const counted = svgEl('g', { class: 'counted' });
   // reading order (rows of about one cell, left to right): Tab enters at the first cell
-  const d = r.cellDiameter > 0 && r.cellDiameter < Math.max(r.width, r.height) ? r.cellDiameter : 40;
-  const order = r.cells.filter((c) => c.status === 'counted')
+  const d =
+    r.cellDiameter > 0 && r.cellDiameter < Math.max(r.width, r.height) ? r.cellDiameter : 40;
+  const order = r.cells
+    .filter((c) => c.status === 'counted')
     .sort((a, b) => Math.round((a.y + a.h / 2) / d) - Math.round((b.y + b.h / 2) / d) || a.x - b.x);
   for (const c of r.cells) {
     let pts = '';
@@ -379,11 +519,20 @@ function buildOverlay(r, name, rec = null) {
       left.append(svgEl('polygon', { class: 'cell', points: pts, 'data-status': c.status }));
       continue;
     }
-    counted.append(svgEl('polygon', {
-      class: 'cell', points: pts, 'data-status': 'counted', 'data-band': c.band, 'data-index': String(c.index),
-      tabindex: c === order[0] ? '0' : '-1', role: 'button', 'aria-label': cellText(c),
-    }));
-    if (rec && reviewOf(rec, c.index)) counted.lastChild.setAttribute('data-reviewed', reviewOf(rec, c.index).call);
+    counted.append(
+      svgEl('polygon', {
+        class: 'cell',
+        points: pts,
+        'data-status': 'counted',
+        'data-band': c.band,
+        'data-index': String(c.index),
+        tabindex: c === order[0] ? '0' : '-1',
+        role: 'button',
+        'aria-label': cellText(c),
+      }),
+    );
+    if (rec && reviewOf(rec, c.index))
+      counted.lastChild.setAttribute('data-reviewed', reviewOf(rec, c.index).call);
   }
   svg.append(left, counted);
   return { svg, order };
@@ -391,17 +540,23 @@ function buildOverlay(r, name, rec = null) {
 
 /** The counted cell whose centre is nearest in the arrow's direction (or null). */
 function neighbour(cells, from, key) {
-  const cx = (c) => c.x + c.w / 2, cy = (c) => c.y + c.h / 2;
+  const cx = (c) => c.x + c.w / 2,
+    cy = (c) => c.y + c.h / 2;
   const dir = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] }[key];
-  let best = null, bestCost = Infinity;
+  let best = null,
+    bestCost = Infinity;
   for (const c of cells) {
     if (c === from) continue;
-    const dx = cx(c) - cx(from), dy = cy(c) - cy(from);
+    const dx = cx(c) - cx(from),
+      dy = cy(c) - cy(from);
     const along = dx * dir[0] + dy * dir[1];
     const across = Math.abs(dx * dir[1] - dy * dir[0]);
-    if (along <= 0 || across > 2 * along) continue;   // within ~63 degrees of the arrow
+    if (along <= 0 || across > 2 * along) continue; // within ~63 degrees of the arrow
     const cost = along + 2 * across;
-    if (cost < bestCost) { bestCost = cost; best = c; }
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = c;
+    }
   }
   return best;
 }
@@ -419,15 +574,21 @@ async function drawCellCrop(canvas, source, r, c, ready) {
   else return;
   const m = 0.08 * Math.max(c.w, c.h) + 2;
   const s = canvas.width / (Math.max(c.w, c.h) + 2 * m);
-  const ox = (canvas.width - c.w * s) / 2 - c.x * s, oy = (canvas.height - c.h * s) / 2 - c.y * s;
+  const ox = (canvas.width - c.w * s) / 2 - c.x * s,
+    oy = (canvas.height - c.h * s) / 2 - c.y * s;
   const path = new Path2D();
-  for (let i = 0; i + 1 < c.outline.length; i += 2) path[i ? 'lineTo' : 'moveTo'](c.outline[i], c.outline[i + 1]);
+  for (let i = 0; i + 1 < c.outline.length; i += 2)
+    path[i ? 'lineTo' : 'moveTo'](c.outline[i], c.outline[i + 1]);
   path.closePath();
-  ctx.setTransform(s, 0, 0, s, ox, oy);      // image pixels -> canvas pixels
+  ctx.setTransform(s, 0, 0, s, ox, oy); // image pixels -> canvas pixels
   ctx.save();
   ctx.clip(path);
   ctx.imageSmoothingQuality = 'high';
-  try { ctx.drawImage(source, 0, 0, r.width, r.height); } catch { /* not decodable: stays black */ }
+  try {
+    ctx.drawImage(source, 0, 0, r.width, r.height);
+  } catch {
+    /* not decodable: stays black */
+  }
   ctx.restore();
   ctx.lineWidth = (1.5 * dpr) / s;
   ctx.strokeStyle = getComputedStyle(canvas).getPropertyValue(`--band-${c.band}`).trim() || '#fff';
@@ -440,47 +601,74 @@ function showCell(card, view, c) {
   if (prev) prev.classList.remove('sel');
   const poly = view.byIndex.get(c.index);
   poly.classList.add('sel');
-  for (const p of view.svg.querySelectorAll('.counted .cell[tabindex="0"]')) if (p !== poly) p.setAttribute('tabindex', '-1');
+  for (const p of view.svg.querySelectorAll('.counted .cell[tabindex="0"]'))
+    if (p !== poly) p.setAttribute('tabindex', '-1');
   poly.setAttribute('tabindex', '0');
   const box = view.detail;
   box.textContent = '';
   box.dataset.index = String(c.index);
   box.dataset.band = c.band;
   box.dataset.p = String(c.pParasitized);
-  const canvas = el('canvas', { class: 'cell-crop', role: 'img', 'aria-label': `Cell ${c.index}, cut out along its outline` });
+  const canvas = el('canvas', {
+    class: 'cell-crop',
+    role: 'img',
+    'aria-label': `Cell ${c.index}, cut out along its outline`,
+  });
   const cls = modelCall(c.band);
-  box.append(canvas, el('div', { class: 'cell-info' },
-    el('h4', { class: 'cell-title', text: `Cell ${c.index}` }),
-    el('p', { class: 'card-label', 'data-class': cls },
-      el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }), CALL_TEXT[cls]),
-    el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
-    meterEl(c.pParasitized, c.band),
-    el('p', { class: 'card-band', text: bandText(c.band) }),
-    el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` }),
-    reviewBar(view.rec, c.index, c.band)));
+  box.append(
+    canvas,
+    el(
+      'div',
+      { class: 'cell-info' },
+      el('h4', { class: 'cell-title', text: `Cell ${c.index}` }),
+      el(
+        'p',
+        { class: 'card-label', 'data-class': cls },
+        el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }),
+        CALL_TEXT[cls],
+      ),
+      el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
+      meterEl(c.pParasitized, c.band),
+      el('p', { class: 'card-band', text: bandText(c.band) }),
+      el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` }),
+      reviewBar(view.rec, c.index, c.band),
+    ),
+  );
   drawCellCrop(canvas, view.source, view.r, c, view.ready);
 }
 
 function buildFieldCard(rec, entry) {
   const r = rec.result;
-  const card = el('article', { class: 'card field-card', 'data-class': 'field', 'data-id': String(rec.id) });
+  const card = el('article', {
+    class: 'card field-card',
+    'data-class': 'field',
+    'data-id': String(rec.id),
+  });
   card.dataset.name = rec.name;
   card.dataset.mode = 'field';
   card.dataset.asked = rec.mode || 'auto';
   for (const k of ['counted', 'parasitized', 'uncertain']) card.dataset[k] = String(r[k]);
   card.dataset.parasitemia = String(r.parasitemia);
 
-  const alt = `${rec.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
-              `${r.uncertain} to review`;
+  const alt =
+    `${rec.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
+    `${r.uncertain} to review`;
   const source = fieldSource(rec, entry, alt);
   const { svg, order } = buildOverlay(r, rec.name, rec);
   const stage = el('div', { class: 'field-view' }, source, svg);
   stage.style.aspectRatio = `${r.width} / ${r.height}`;
-  const legend = el('p', { class: 'field-legend', 'aria-hidden': 'true' },
-    el('span', { class: 'key parasitized' }), 'parasitized',
-    el('span', { class: 'key uncertain' }), 'to review',
-    el('span', { class: 'key uninfected' }), 'uninfected',
-    el('span', { class: 'key left-out' }), 'left out');
+  const legend = el(
+    'p',
+    { class: 'field-legend', 'aria-hidden': 'true' },
+    el('span', { class: 'key parasitized' }),
+    'parasitized',
+    el('span', { class: 'key uncertain' }),
+    'to review',
+    el('span', { class: 'key uninfected' }),
+    'uninfected',
+    el('span', { class: 'key left-out' }),
+    'left out',
+  );
 
   const counts = el('dl', { class: 'field-counts' });
   const row = (k, v, key) => {
@@ -491,25 +679,60 @@ function buildFieldCard(rec, entry) {
   row('Red cells counted', String(r.counted), 'counted');
   row('Parasitized', String(r.parasitized), 'parasitized');
   row('To review (uncertain, in the count)', String(r.uncertain), 'uncertain');
-  row('Parasitemia', parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted), 'parasitemia');
+  row(
+    'Parasitemia',
+    parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted),
+    'parasitemia',
+  );
   row('Left out', excludedLine(r.excluded), 'excluded');
   row('After review', fieldReviewText(rec), 'reviewed');
 
-  const detail = el('div', { class: 'cell-detail' },
-    el('p', { class: 'hint', text: r.counted ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
-                                            : 'No red cells were counted in this image.' }));
-  const side = el('div', { class: 'field-side' },
-    el('p', { class: 'card-label' }, el('span', { class: 'badge', 'aria-hidden': 'true', text: '▦' }), 'Whole field'),
-    counts, modeLine(rec, 'field'), detail);
-  const head = el('h3', { class: 'card-name', text: rec.slide ? `${rec.name} · slide ${rec.slide}` : rec.name, title: rec.name });
+  const detail = el(
+    'div',
+    { class: 'cell-detail' },
+    el('p', {
+      class: 'hint',
+      text: r.counted
+        ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
+        : 'No red cells were counted in this image.',
+    }),
+  );
+  const side = el(
+    'div',
+    { class: 'field-side' },
+    el(
+      'p',
+      { class: 'card-label' },
+      el('span', { class: 'badge', 'aria-hidden': 'true', text: '▦' }),
+      'Whole field',
+    ),
+    counts,
+    modeLine(rec, 'field'),
+    detail,
+  );
+  const head = el('h3', {
+    class: 'card-name',
+    text: rec.slide ? `${rec.name} · slide ${rec.slide}` : rec.name,
+    title: rec.name,
+  });
   card.dataset.slide = rec.slide || '';
-  card.append(head, el('div', { class: 'field-main' }, el('figure', { class: 'field-figure' }, stage, legend), side));
+  card.append(
+    head,
+    el(
+      'div',
+      { class: 'field-main' },
+      el('figure', { class: 'field-figure' }, stage, legend),
+      side,
+    ),
+  );
 
   const byId = new Map(r.cells.map((c) => [c.index, c]));
   const view = { svg, detail, source, r, rec, card, ready: entry.previewReady, byIndex: new Map() };
   entry.view = view;
-  for (const p of svg.querySelectorAll('.counted .cell')) view.byIndex.set(Number(p.dataset.index), p);
-  const cellOf = (t) => (t && t.closest ? byId.get(Number((t.closest('.counted .cell') || {}).dataset?.index)) : null);
+  for (const p of svg.querySelectorAll('.counted .cell'))
+    view.byIndex.set(Number(p.dataset.index), p);
+  const cellOf = (t) =>
+    t && t.closest ? byId.get(Number((t.closest('.counted .cell') || {}).dataset?.index)) : null;
   svg.addEventListener('click', (ev) => {
     const c = cellOf(ev.target);
     if (c) view.byIndex.get(c.index).focus();
@@ -546,10 +769,14 @@ async function rereadAs(rec, mode) {
   rec.mode = mode;
   delete rec.result;
   delete rec.error;
-  delete rec.review;    // a review belongs to the result it was made on
+  delete rec.review; // a review belongs to the result it was made on
   delete rec.reviews;
   rec.status = 'pending';
-  try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
+  try {
+    await state.store.put(rec);
+  } catch (e) {
+    showError(saveError(e, `the result of ${rec.name}`));
+  }
   updateCard(rec);
   announce(`Reading ${rec.name} again as a ${MODE_TEXT[mode]}…`);
   runBatch();
@@ -557,7 +784,7 @@ async function rereadAs(rec, mode) {
 
 function updateCard(rec) {
   const old = state.cards.get(rec.id);
-  const oldCard = old && old.card;      // buildCard() updates the entry in place
+  const oldCard = old && old.card; // buildCard() updates the entry in place
   const card = buildCard(rec);
   if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
   else $('grid').append(card);
@@ -580,7 +807,8 @@ function matches(rec, filter) {
   if (filter === 'error') return !!rec.error;
   if (!rec.result) return false;
   if (filter === 'field') return isField(rec);
-  if (isField(rec)) {   // a field with parasitized cells, with cells to review, or with neither
+  if (isField(rec)) {
+    // a field with parasitized cells, with cells to review, or with neither
     const r = rec.result;
     if (filter === 'parasitized') return r.parasitized > 0;
     if (filter === 'uncertain') return r.uncertain > 0;
@@ -588,18 +816,22 @@ function matches(rec, filter) {
     return true;
   }
   return filter === modelCall(rec.result.band);
-  return true;
 }
 
 function applyView() {
-  if (viewFrame) { cancelAnimationFrame(viewFrame); clearTimeout(viewTimer); viewFrame = 0; }
+  if (viewFrame) {
+    cancelAnimationFrame(viewFrame);
+    clearTimeout(viewTimer);
+    viewFrame = 0;
+  }
   const filter = $('filter').value;
   const sort = $('sort').value;
   const recs = state.records.slice();
   const p = (r) => (r.result ? (isField(r) ? r.result.parasitemia : r.result.pParasitized) : -1);
   if (sort === 'p-desc') recs.sort((a, b) => p(b) - p(a));
   else if (sort === 'p-asc') recs.sort((a, b) => (p(a) < 0 ? 2 : p(a)) - (p(b) < 0 ? 2 : p(b)));
-  else if (sort === 'name') recs.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+  else if (sort === 'name')
+    recs.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
   const grid = $('grid');
   let i = 0;
   for (const r of recs) {
@@ -615,19 +847,25 @@ function applyView() {
 /** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
 function reviewedLine(g, what) {
   const v = g.reviewed;
-  return `After your review (${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed): ${v.parasitized} parasitized, ` +
+  return (
+    `After your review (${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed): ${v.parasitized} parasitized, ` +
     `${v.uncertain} to review, ${v.uninfected} uninfected; ${what} ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}. ` +
-    `The model's: ${g.model.parasitized} parasitized, ${g.model.uncertain} to review.`;
+    `The model's: ${g.model.parasitized} parasitized, ${g.model.uncertain} to review.`
+  );
 }
 
 /** One sentence on the band, with the blob's own test figures when it has them. */
 function bandNote() {
   const [lo, hi] = state.band;
   const t = (state.metrics && state.metrics.test) || {};
-  const err = Number.isFinite(t.error_outside_band) ? ` (outside it, ${pct(t.error_outside_band)} of the calls on held-out test cells were wrong)` : '';
-  return `A cell is "to review" when the model's probability of parasitized lies in its uncertain band, ` +
+  const err = Number.isFinite(t.error_outside_band)
+    ? ` (outside it, ${pct(t.error_outside_band)} of the calls on held-out test cells were wrong)`
+    : '';
+  return (
+    `A cell is "to review" when the model's probability of parasitized lies in its uncertain band, ` +
     `above ${f3(lo)} and up to ${f3(hi)}, where its calls are not reliable enough${err}: it stays in the count ` +
-    'and is neither parasitized nor uninfected until a microscopist calls it.';
+    'and is neither parasitized nor uninfected until a microscopist calls it.'
+  );
 }
 
 function renderSummary() {
@@ -641,12 +879,14 @@ function renderSummary() {
   $('summary').hidden = f.images > 0 && s.classified + s.errors + s.pending === 0;
   $('cell-summary-title').hidden ||= $('summary').hidden;
   if (f.images) {
-    $('n-fields').textContent = `Red cells counted in ${f.images} field${f.images === 1 ? '' : 's'}`;
+    $('n-fields').textContent =
+      `Red cells counted in ${f.images} field${f.images === 1 ? '' : 's'}`;
     $('n-field-cells').textContent = f.counted;
     $('n-field-parasitized').textContent = f.parasitized;
     $('n-field-uncertain').textContent = f.uncertain;
     $('field-share').textContent = f.counted ? `${(100 * f.pooled.p).toFixed(1)} %` : '–';
-    $('field-share-detail').textContent = `Pooled parasitemia: ${parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted)}` +
+    $('field-share-detail').textContent =
+      `Pooled parasitemia: ${parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted)}` +
       `; left out: ${excludedLine(f.excluded)}`;
   }
   $('n-classified').textContent = s.classified;
@@ -668,46 +908,65 @@ function renderSummary() {
   $('review-detail').hidden = !g.crops.reviewedCells;
   if (g.crops.reviewedCells) $('review-detail').textContent = reviewedLine(g.crops, 'share');
   $('field-review-detail').hidden = !g.fields.reviewedCells;
-  if (g.fields.reviewedCells) $('field-review-detail').textContent = reviewedLine(g.fields, 'parasitemia');
+  if (g.fields.reviewedCells)
+    $('field-review-detail').textContent = reviewedLine(g.fields, 'parasitemia');
   renderSlides();
   $('band-note').hidden = !state.band || s.classified + f.counted === 0;
   if (state.band) $('band-note').textContent = bandNote();
   $('empty').hidden = any;
   $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
-  for (const id of ['export-slides-csv', 'export-json', 'export-fhir', 'print-btn']) $(id).disabled = $('export-csv').disabled;
+  for (const id of ['export-slides-csv', 'export-json', 'export-fhir', 'print-btn'])
+    $(id).disabled = $('export-csv').disabled;
   $('clear-btn').disabled = !any || state.running;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Batches
 
-function batchId() { return `b${Date.now().toString(36)}`; }
+function batchId() {
+  return `b${Date.now().toString(36)}`;
+}
 
 async function addFiles(items) {
   if (!items.length) return;
-  if (!state.store || !state.session) { showError('Storage is not available; results cannot be kept.'); return; }
+  if (!state.store || !state.session) {
+    showError('Storage is not available; results cannot be kept.');
+    return;
+  }
   const mode = $('mode-select').value;
   for (const it of items) if (it.slide === undefined) it.slide = state.slide;
   let recs;
   try {
-    recs = await state.store.addPending(state.session.id, batchId(), items.map((it) => ({ ...it, mode: it.mode || mode })));
+    recs = await state.store.addPending(
+      state.session.id,
+      batchId(),
+      items.map((it) => ({ ...it, mode: it.mode || mode })),
+    );
   } catch (e) {
     showError(saveError(e, `the ${items.length} image${items.length === 1 ? '' : 's'} added`));
     return;
   }
   touchSession();
-  for (const r of recs) { state.records.push(r); updateCard(r); }
+  for (const r of recs) {
+    state.records.push(r);
+    updateCard(r);
+  }
   $('resume-banner').hidden = true;
   runBatch();
 }
 
-function pendingRecords() { return state.records.filter((r) => !r.result && !r.error); }
+function pendingRecords() {
+  return state.records.filter((r) => !r.result && !r.error);
+}
 
 async function runBatch() {
   if (state.running) return;
   if (!state.classifier) {
-    announce(state.modelError ? 'Images added; they wait for the model, which could not be loaded (Retry above).'
-      : 'Images added; they will be classified once the model has loaded.');
+    announce(
+      state.modelError
+        ? 'Images added; they wait for the model, which could not be loaded (Retry above).'
+        : 'Images added; they will be classified once the model has loaded.',
+    );
     if (state.modelError) showModelFailure();
     return;
   }
@@ -735,16 +994,23 @@ async function runBatch() {
   async function lane() {
     for (let rec = next(); rec; rec = next()) {
       try {
-        const result = await state.classifier.classify(rec.blob, { name: rec.name, mode: rec.mode || 'auto' });
+        const result = await state.classifier.classify(rec.blob, {
+          name: rec.name,
+          mode: rec.mode || 'auto',
+        });
         rec.result = result;
         rec.status = 'done';
       } catch (e) {
-        rec.error = String(e && e.message || e);
+        rec.error = String((e && e.message) || e);
         rec.status = 'error';
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
-      try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
+      try {
+        await state.store.put(rec);
+      } catch (e) {
+        showError(saveError(e, `the result of ${rec.name}`));
+      }
       updateCard(rec);
       done++;
       bar.value = done;
@@ -774,17 +1040,23 @@ async function runBatch() {
   box.hidden = true;
   const s = summarize(state.records);
   const f = s.fields;
-  announce(`${state.cancel ? 'Cancelled' : 'Done'}: ${done - errors} of ${total} image${total === 1 ? '' : 's'} ` +
-           `classified${errors > refused ? `, ${errors - refused} not readable` : ''}` +
-           `${refused ? `, ${refused} refused (not a blood-smear image or not one cell)` : ''}` +
-           `${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
-           `In all: ${s.classified} cells, ${s.parasitized} parasitized, ${s.uncertain} to review, ${s.uninfected} uninfected` +
-           `${f.images ? `; whole fields: ${f.counted} red cells counted, ${f.parasitized} parasitized, ` +
-                         `${f.uncertain} to review` : ''}.`);
+  announce(
+    `${state.cancel ? 'Cancelled' : 'Done'}: ${done - errors} of ${total} image${total === 1 ? '' : 's'} ` +
+      `classified${errors > refused ? `, ${errors - refused} not readable` : ''}` +
+      `${refused ? `, ${refused} refused (not a blood-smear image or not one cell)` : ''}` +
+      `${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
+      `In all: ${s.classified} cells, ${s.parasitized} parasitized, ${s.uncertain} to review, ${s.uninfected} uninfected` +
+      `${
+        f.images
+          ? `; whole fields: ${f.counted} red cells counted, ${f.parasitized} parasitized, ` +
+            `${f.uncertain} to review`
+          : ''
+      }.`,
+  );
   applyView();
   requestPersistence();
   if (state.reloadAfterBatch) applyUpdate();
-  else if (pendingRecords().length) runBatch();   // images added while this batch ran
+  else if (pendingRecords().length) runBatch(); // images added while this batch ran
 }
 
 function dropCard(id) {
@@ -806,16 +1078,21 @@ async function requestPersistence(ask = true) {
     if (navigator.storage.estimate) {
       const { usage, quota } = await navigator.storage.estimate();
       const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-      $('storage-info').textContent = `Stored on this device: ${(usage / 1e6).toFixed(1)} MB of ` +
+      $('storage-info').textContent =
+        `Stored on this device: ${(usage / 1e6).toFixed(1)} MB of ` +
         `${(quota / 1e9).toFixed(1)} GB${persisted ? ' (persistent)' : ''}.`;
     }
-  } catch { /* informational only */ }
+  } catch {
+    /* informational only */
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Input
 
-function isHidden(name) { return name.split('/').some((p) => p.startsWith('.')); }
+function isHidden(name) {
+  return name.split('/').some((p) => p.startsWith('.'));
+}
 
 function fromFileList(list) {
   const out = [];
@@ -836,7 +1113,9 @@ function fromFileList(list) {
 function assignSlides(items) {
   const { slides, split, roots } = slidesFromPaths(items.map((it) => it.name));
   if (!roots.length) return items;
-  items.forEach((it, i) => { if (slides[i] !== undefined) it.slide = slides[i]; });
+  items.forEach((it, i) => {
+    if (slides[i] !== undefined) it.slide = slides[i];
+  });
   const n = new Map();
   for (const it of items) if (it.slide !== undefined) n.set(it.slide, (n.get(it.slide) || 0) + 1);
   const list = [...n].map(([k, v]) => `${k} (${v} image${v === 1 ? '' : 's'})`).join(', ');
@@ -850,11 +1129,15 @@ function readAllEntries(dirEntry) {
   const reader = dirEntry.createReader();
   const all = [];
   return new Promise((resolve, reject) => {
-    const step = () => reader.readEntries((batch) => {
-      if (!batch.length) { resolve(all); return; }   // Chromium returns at most 100 per call
-      all.push(...batch);
-      step();
-    }, reject);
+    const step = () =>
+      reader.readEntries((batch) => {
+        if (!batch.length) {
+          resolve(all);
+          return;
+        } // Chromium returns at most 100 per call
+        all.push(...batch);
+        step();
+      }, reject);
     step();
   });
 }
@@ -872,7 +1155,10 @@ async function walkEntry(entry, out) {
 async function filesFromDrop(dt) {
   // Everything must be taken from the DataTransfer before the first await.
   const items = dt.items ? [...dt.items].filter((i) => i.kind === 'file') : [];
-  const taken = items.map((i) => ({ entry: i.webkitGetAsEntry ? i.webkitGetAsEntry() : null, file: i.getAsFile() }));
+  const taken = items.map((i) => ({
+    entry: i.webkitGetAsEntry ? i.webkitGetAsEntry() : null,
+    file: i.getAsFile(),
+  }));
   if (!items.length && dt.files) return fromFileList(dt.files);
   const out = [];
   for (const t of taken) {
@@ -900,25 +1186,35 @@ function setupInput() {
       zone.classList.add('over');
     }
   });
-  document.addEventListener('dragleave', (ev) => { if (!ev.relatedTarget) zone.classList.remove('over'); });
+  document.addEventListener('dragleave', (ev) => {
+    if (!ev.relatedTarget) zone.classList.remove('over');
+  });
   document.addEventListener('drop', (ev) => {
     ev.preventDefault();
     zone.classList.remove('over');
-    filesFromDrop(ev.dataTransfer).then(addFiles).catch((e) => showError(`Could not read the dropped files: ${e.message}`));
+    filesFromDrop(ev.dataTransfer)
+      .then(addFiles)
+      .catch((e) => showError(`Could not read the dropped files: ${e.message}`));
   });
   document.addEventListener('paste', (ev) => {
     const files = ev.clipboardData ? [...ev.clipboardData.files] : [];
     if (!files.length) return;
     ev.preventDefault();
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    addFiles(files.map((f, i) => ({ name: `pasted-${stamp}${files.length > 1 ? `-${i + 1}` : ''}.${(f.type.split('/')[1] || 'png')}`, blob: f })))
-      .catch((e) => showError(e.message));
+    addFiles(
+      files.map((f, i) => ({
+        name: `pasted-${stamp}${files.length > 1 ? `-${i + 1}` : ''}.${f.type.split('/')[1] || 'png'}`,
+        blob: f,
+      })),
+    ).catch((e) => showError(e.message));
   });
 }
 
 function setupCamera() {
   const panel = $('camera-panel');
-  const msg = (t) => { $('camera-message').textContent = t; };
+  const msg = (t) => {
+    $('camera-message').textContent = t;
+  };
   const cam = new Camera({ video: $('camera-video'), select: $('camera-select'), onMessage: msg });
   const open = async (deviceId) => {
     panel.hidden = false;
@@ -945,8 +1241,10 @@ function setupCamera() {
     try {
       const blob = await cam.capture();
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-      await addFiles([{ name: `camera-${stamp}.png`, blob }]);   // read like a file (the mode chosen above)
-    } catch (e) { msg(e.message); }
+      await addFiles([{ name: `camera-${stamp}.png`, blob }]); // read like a file (the mode chosen above)
+    } catch (e) {
+      msg(e.message);
+    }
   });
 }
 
@@ -959,7 +1257,7 @@ function setupCamera() {
 // the counts and parasitemia with its interval (the model's and, when reviewed, the reviewed
 // ones), thumbnails of the cells to review and of the parasitized ones, the intended-use notice.
 
-const REPORT_THUMBS = 30;   // per group and page (three rows of ten fit under the counts)
+const REPORT_THUMBS = 30; // per group and page (three rows of ten fit under the counts)
 
 async function renderReport() {
   const root = $('print-report');
@@ -975,45 +1273,116 @@ async function renderReport() {
   const printed = new Date();
   for (const { slide, records } of slidesOf(recs)) {
     const art = el('article', { class: 'slide-report', 'data-slide': slide });
-    art.append(el('header', { class: 'report-head' },
-      el('p', { class: 'report-kind', text: 'Malaria screening report (research and education use only)' }),
-      el('h1', { text: `Slide ${slide || '(no ID given)'}` })));
+    art.append(
+      el(
+        'header',
+        { class: 'report-head' },
+        el('p', {
+          class: 'report-kind',
+          text: 'Malaria screening report (research and education use only)',
+        }),
+        el('h1', { text: `Slide ${slide || '(no ID given)'}` }),
+      ),
+    );
     const meta = el('dl', { class: 'report-meta' });
     const item = (k, v) => meta.append(el('dt', { text: k }), el('dd', { text: v }));
     if (state.session) item('Session', `${when(state.session.created)}`);
     item('Printed', when(printed.toISOString()));
     if (state.session && state.session.operator) item('Operator', state.session.operator);
-    item('Model', `${m.name || m.model || 'malaria_resnet18'}${m.version ? ` version ${m.version}` : ''}` +
-      `${m.architecture ? ` (${m.architecture})` : ''}; site version ${state.siteVersion || '–'}`);
+    item(
+      'Model',
+      `${m.name || m.model || 'malaria_resnet18'}${m.version ? ` version ${m.version}` : ''}` +
+        `${m.architecture ? ` (${m.architecture})` : ''}; site version ${state.siteVersion || '–'}`,
+    );
     item('Model blob sha256', state.modelDigest || '–');
-    item('Uncertain band', state.band ? `${bandRange(state.band).replace('uncertain band ', '')}: cells to review, in the count` : '–');
+    item(
+      'Uncertain band',
+      state.band
+        ? `${bandRange(state.band).replace('uncertain band ', '')}: cells to review, in the count`
+        : '–',
+    );
     art.append(meta);
     const table = el('table', { class: 'report-counts' });
-    table.append(el('thead', {}, el('tr', {}, ...['From', 'Cells counted', 'Parasitized', 'To review', 'Uninfected',
-      'Parasitemia or share (95% Wilson interval)', 'Left out', 'Not read'].map((t) => el('th', { scope: 'col', text: t })))));
+    table.append(
+      el(
+        'thead',
+        {},
+        el(
+          'tr',
+          {},
+          ...[
+            'From',
+            'Cells counted',
+            'Parasitized',
+            'To review',
+            'Uninfected',
+            'Parasitemia or share (95% Wilson interval)',
+            'Left out',
+            'Not read',
+          ].map((t) => el('th', { scope: 'col', text: t })),
+        ),
+      ),
+    );
     const tb = el('tbody');
     for (const r of rowsBySlide.get(slide) || []) {
       const share = (v, lo, hi) => (r.cells ? parasitemiaText(v, lo, hi, r.denominator) : '–');
-      const from = r.source === 'fields' ? `${r.images} whole field${r.images === 1 ? '' : 's'} (model)`
-        : r.source ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'} (model)` : '–';
-      tb.append(el('tr', { 'data-source': r.source }, ...[from, r.cells, r.parasitized, r.to_review, r.uninfected,
-        `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.share_parasitized, r.ci95_lo, r.ci95_hi)}`,
-        r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–',
-        r.images_not_read].map((t) => el('td', { text: String(t) }))));
+      const from =
+        r.source === 'fields'
+          ? `${r.images} whole field${r.images === 1 ? '' : 's'} (model)`
+          : r.source
+            ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'} (model)`
+            : '–';
+      tb.append(
+        el(
+          'tr',
+          { 'data-source': r.source },
+          ...[
+            from,
+            r.cells,
+            r.parasitized,
+            r.to_review,
+            r.uninfected,
+            `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.share_parasitized, r.ci95_lo, r.ci95_hi)}`,
+            r.source === 'fields'
+              ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump
+              : '–',
+            r.images_not_read,
+          ].map((t) => el('td', { text: String(t) })),
+        ),
+      );
       if (r.reviewed_cells) {
-        tb.append(el('tr', { class: 'reviewed', 'data-source': `${r.source} reviewed` }, ...[`after review (${r.reviewed_cells} reviewed)`,
-          r.cells, r.reviewed_parasitized, r.reviewed_to_review, r.reviewed_uninfected,
-          `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi)}`,
-          '', ''].map((t) => el('td', { text: String(t) }))));
+        tb.append(
+          el(
+            'tr',
+            { class: 'reviewed', 'data-source': `${r.source} reviewed` },
+            ...[
+              `after review (${r.reviewed_cells} reviewed)`,
+              r.cells,
+              r.reviewed_parasitized,
+              r.reviewed_to_review,
+              r.reviewed_uninfected,
+              `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi)}`,
+              '',
+              '',
+            ].map((t) => el('td', { text: String(t) })),
+          ),
+        );
       }
     }
     table.append(tb);
     art.append(table);
     const cells = cellsOf(records);
-    for (const [call, title] of [['uncertain', 'Cells to review'], ['parasitized', 'Parasitized cells']]) {
+    for (const [call, title] of [
+      ['uncertain', 'Cells to review'],
+      ['parasitized', 'Parasitized cells'],
+    ]) {
       const group = cells.filter((c) => c.final === call);
       const sec = el('section', { class: 'report-thumbs', 'data-call': call });
-      sec.append(el('h2', { text: `${title} (${group.length})${group.length > REPORT_THUMBS ? `: the first ${REPORT_THUMBS} shown` : ''}` }));
+      sec.append(
+        el('h2', {
+          text: `${title} (${group.length})${group.length > REPORT_THUMBS ? `: the first ${REPORT_THUMBS} shown` : ''}`,
+        }),
+      );
       const grid = el('div', { class: 'thumb-row' });
       for (const c of group.slice(0, REPORT_THUMBS)) {
         const entry = state.cards.get(c.rec.id) || {};
@@ -1025,17 +1394,28 @@ async function renderReport() {
           fig.append(img);
         } else if (c.index !== null && entry.view) {
           const cv = el('canvas', { role: 'img', 'aria-label': label });
-          waits.push(drawCellCrop(cv, entry.view.source, entry.view.r, c.cell, entry.view.ready).catch(() => {}));
+          waits.push(
+            drawCellCrop(cv, entry.view.source, entry.view.r, c.cell, entry.view.ready).catch(
+              () => {},
+            ),
+          );
           fig.append(cv);
         }
-        fig.append(el('figcaption', { text: `${c.cell.pParasitized.toFixed(2)}${c.reviewed ? ' ✓' : ''}` }));
+        fig.append(
+          el('figcaption', { text: `${c.cell.pParasitized.toFixed(2)}${c.reviewed ? ' ✓' : ''}` }),
+        );
         grid.append(fig);
       }
       if (!group.length) grid.append(el('p', { class: 'none', text: 'none' }));
       sec.append(grid);
       art.append(sec);
     }
-    art.append(el('p', { class: 'report-legend', text: 'Under each thumbnail: the model\'s probability of parasitized; ✓: reviewed by the technician.' }));
+    art.append(
+      el('p', {
+        class: 'report-legend',
+        text: "Under each thumbnail: the model's probability of parasitized; ✓: reviewed by the technician.",
+      }),
+    );
     art.append(el('footer', { class: 'report-notice', text: INTENDED_USE }));
     root.append(art);
   }
@@ -1055,10 +1435,18 @@ function download(text, type, filename) {
 }
 
 function exportMeta() {
-  return { model: state.modelName, digest: state.modelDigest, band: state.band, exported: new Date().toISOString(),
-           operator: state.session && state.session.operator, session: state.session && sessionLabel(state.session) };
+  return {
+    model: state.modelName,
+    digest: state.modelDigest,
+    band: state.band,
+    exported: new Date().toISOString(),
+    operator: state.session && state.session.operator,
+    session: state.session && sessionLabel(state.session),
+  };
 }
-function exportRecords() { return state.records.filter((r) => r.result || r.error); }
+function exportRecords() {
+  return state.records.filter((r) => r.result || r.error);
+}
 
 function setupResultsControls() {
   $('print-btn').addEventListener('click', async () => {
@@ -1068,11 +1456,14 @@ function setupResultsControls() {
   });
   // Ctrl+P without the button: the report as it can be built at once (field cell crops are drawn
   // while the dialog opens; the button waits for every thumbnail)
-  window.addEventListener('beforeprint', () => { if (state.reportStale) renderReport(); });
+  window.addEventListener('beforeprint', () => {
+    if (state.reportStale) renderReport();
+  });
   // review keys on a focused cut-out card (or the review buttons of a field's chosen cell)
   $('grid').addEventListener('keydown', (ev) => {
     const k = REVIEW_KEYS[ev.key.toLowerCase()];
-    if (k === undefined || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest('svg')) return;
+    if (k === undefined || ev.ctrlKey || ev.metaKey || ev.altKey || ev.target.closest('svg'))
+      return;
     const card = ev.target.closest('.card');
     const entry = card && state.cards.get(Number(card.dataset.id));
     if (!entry || !entry.rec || !entry.rec.result) return;
@@ -1095,16 +1486,37 @@ function setupResultsControls() {
   });
   const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   $('export-csv').addEventListener('click', () =>
-    download(toCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-${stamp()}.csv`));
+    download(toCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-${stamp()}.csv`),
+  );
   $('export-slides-csv').addEventListener('click', () =>
-    download(toSlidesCSV(exportRecords(), exportMeta()), 'text/csv', `malaria-screen-slides-${stamp()}.csv`));
+    download(
+      toSlidesCSV(exportRecords(), exportMeta()),
+      'text/csv',
+      `malaria-screen-slides-${stamp()}.csv`,
+    ),
+  );
   $('export-json').addEventListener('click', () =>
-    download(toJSON(exportRecords(), exportMeta()), 'application/json', `malaria-screen-${stamp()}.json`));
+    download(
+      toJSON(exportRecords(), exportMeta()),
+      'application/json',
+      `malaria-screen-${stamp()}.json`,
+    ),
+  );
   $('export-fhir').addEventListener('click', () =>
-    download(toFHIR(exportRecords(), exportMeta()), 'application/fhir+json', `malaria-screen-${stamp()}.fhir.json`));
+    download(
+      toFHIR(exportRecords(), exportMeta()),
+      'application/fhir+json',
+      `malaria-screen-${stamp()}.fhir.json`,
+    ),
+  );
   $('clear-btn').addEventListener('click', async () => {
     if (state.running) return;
-    if (!window.confirm(`Delete all ${state.records.length} results of this session from this device?`)) return;
+    if (
+      !window.confirm(
+        `Delete all ${state.records.length} results of this session from this device?`,
+      )
+    )
+      return;
     await state.store.clearSession(state.session.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
     state.records = [];
@@ -1112,7 +1524,10 @@ function setupResultsControls() {
     applyView();
     announce('All results were deleted from this device.');
   });
-  $('resume-btn').addEventListener('click', () => { $('resume-banner').hidden = true; runBatch(); });
+  $('resume-btn').addEventListener('click', () => {
+    $('resume-banner').hidden = true;
+    runBatch();
+  });
   $('discard-btn').addEventListener('click', async () => {
     const left = pendingRecords();
     await state.store.remove(left.map((r) => r.id));
@@ -1130,9 +1545,13 @@ function setupResultsControls() {
 
 function renderValue(v) {
   if (v === null || v === undefined) return '–';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
+  if (typeof v === 'number')
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(4)));
   if (Array.isArray(v)) return v.map(renderValue).join(', ');
-  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}: ${renderValue(x)}`).join('; ');
+  if (typeof v === 'object')
+    return Object.entries(v)
+      .map(([k, x]) => `${k}: ${renderValue(x)}`)
+      .join('; ');
   return String(v);
 }
 
@@ -1144,37 +1563,64 @@ function modelCardPlain(meta) {
   const t = (meta.metrics && meta.metrics.test) || {};
   const band = meta.calibration && meta.calibration.band;
   const num = (x) => Number.isFinite(x);
-  out.push(['What it does', 'For each red blood cell it gives the probability that the cell is parasitized ' +
-    '(Plasmodium, in a Giemsa-stained thin smear). Whole-field images are cut into red cells first; white ' +
-    'cells, debris, clumps and cells cut by the border are left out and counted apart.']);
+  out.push([
+    'What it does',
+    'For each red blood cell it gives the probability that the cell is parasitized ' +
+      '(Plasmodium, in a Giemsa-stained thin smear). Whole-field images are cut into red cells first; white ' +
+      'cells, debris, clumps and cells cut by the border are left out and counted apart.',
+  ]);
   if (prov.data) {
-    out.push(['Trained on', `${prov.data}${prov.split ? `; split ${prov.split.replace(/ \(.*\)$/, '')}, so no slide ` +
-      'is in more than one of training, validation and test' : ''}.`]);
+    out.push([
+      'Trained on',
+      `${prov.data}${
+        prov.split
+          ? `; split ${prov.split.replace(/ \(.*\)$/, '')}, so no slide ` +
+            'is in more than one of training, validation and test'
+          : ''
+      }.`,
+    ]);
   }
   if (num(t.accuracy) && num(t.n)) {
-    out.push(['Measured accuracy', `On ${t.n.toLocaleString('en')} cut-out cells of held-out test slides: ` +
-      `${pct(t.accuracy)} of the calls were right` +
-      `${num(t.sensitivity) ? `; ${pct(t.sensitivity)} of the parasitized cells were found (sensitivity)` : ''}` +
-      `${num(t.specificity) ? `; ${pct(t.specificity)} of the uninfected cells were called uninfected (specificity)` : ''}.` +
-      `${num(t.uncertain_share) && Array.isArray(band) ? ` ${pct(t.uncertain_share)} of those cells fell in the uncertain band ` +
-        `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
-        `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.` : ''}`]);
+    out.push([
+      'Measured accuracy',
+      `On ${t.n.toLocaleString('en')} cut-out cells of held-out test slides: ` +
+        `${pct(t.accuracy)} of the calls were right` +
+        `${num(t.sensitivity) ? `; ${pct(t.sensitivity)} of the parasitized cells were found (sensitivity)` : ''}` +
+        `${num(t.specificity) ? `; ${pct(t.specificity)} of the uninfected cells were called uninfected (specificity)` : ''}.` +
+        `${
+          num(t.uncertain_share) && Array.isArray(band)
+            ? ` ${pct(t.uncertain_share)} of those cells fell in the uncertain band ` +
+              `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
+              `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.`
+            : ''
+        }`,
+    ]);
   }
   if (meta.input && Number.isFinite(meta.input.size)) {
     const S = meta.input.size;
-    out.push(['Input', `Each cell is resized to ${S} x ${S} pixels for the network` +
-      `${S > 64 ? ` (${((S / 64) ** 2).toFixed(S % 64 ? 1 : 0)} times the pixels of a 64 x 64 model: expect it about that many times slower)` : ''}.`]);
+    out.push([
+      'Input',
+      `Each cell is resized to ${S} x ${S} pixels for the network` +
+        `${S > 64 ? ` (${((S / 64) ** 2).toFixed(S % 64 ? 1 : 0)} times the pixels of a 64 x 64 model: expect it about that many times slower)` : ''}.`,
+    ]);
   }
   if (Array.isArray(meta.labels) && meta.labels.length > 2) {
-    const pos = meta.head && Number.isInteger(meta.head.positive) ? meta.labels[meta.head.positive] : null;
-    out.push(['Classes', `${meta.labels.join(', ')}${pos ? `; "${pos}" is the parasitized class, every other class counts as not parasitized` : ''}.`]);
+    const pos =
+      meta.head && Number.isInteger(meta.head.positive) ? meta.labels[meta.head.positive] : null;
+    out.push([
+      'Classes',
+      `${meta.labels.join(', ')}${pos ? `; "${pos}" is the parasitized class, every other class counts as not parasitized` : ''}.`,
+    ]);
   }
-  out.push(['Limits', 'The figures above are from cut-out cells of the public data set it was trained on ' +
-    '(one hospital, smartphone photographs, P. falciparum). On whole fields from another site and microscope ' +
-    '(docs/FIELD.md) it called about 1 % of the uninfected cells parasitized and put about a third of the ' +
-    'cells in the uncertain band. It has not been validated for other microscopes, stains or Plasmodium ' +
-    'species, and it does not tell species or stages. It is a screening aid for research and education, ' +
-    'not a diagnosis and not a medical device: a microscopist reviews every result, the cells to review above all.']);
+  out.push([
+    'Limits',
+    'The figures above are from cut-out cells of the public data set it was trained on ' +
+      '(one hospital, smartphone photographs, P. falciparum). On whole fields from another site and microscope ' +
+      '(docs/FIELD.md) it called about 1 % of the uninfected cells parasitized and put about a third of the ' +
+      'cells in the uncertain band. It has not been validated for other microscopes, stains or Plasmodium ' +
+      'species, and it does not tell species or stages. It is a screening aid for research and education, ' +
+      'not a diagnosis and not a medical device: a microscopist reviews every result, the cells to review above all.',
+  ]);
   return out;
 }
 
@@ -1183,23 +1629,52 @@ function renderModelCard(info, assets) {
   body.textContent = '';
   const meta = info.metadata || {};
   const plain = el('dl', { class: 'plain' });
-  for (const [k, v] of modelCardPlain(meta)) plain.append(el('dt', { text: k }), el('dd', { text: v }));
+  for (const [k, v] of modelCardPlain(meta))
+    plain.append(el('dt', { text: k }), el('dd', { text: v }));
   body.append(plain);
   const dl = el('dl');
   const row = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
-  row('engine', `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}, on this device`);
-  if (info.modelSource) row('model read from', info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource);
+  row(
+    'engine',
+    `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}, on this device`,
+  );
+  if (info.modelSource)
+    row(
+      'model read from',
+      info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource,
+    );
   if (assets) row('model sha256', assets.model.sha256);
   body.append(el('h3', { text: 'This copy' }), dl);
   // the raw metadata, folded: every key as the blob has it (the tensor table left out), then the JSON
-  const raw = el('details', { class: 'raw-meta' }, el('summary', { text: 'Technical metadata (as stored in the model file)' }));
+  const raw = el(
+    'details',
+    { class: 'raw-meta' },
+    el('summary', { text: 'Technical metadata (as stored in the model file)' }),
+  );
   const top = el('dl');
   const nested = [];
-  const ORDER = ['intended_use', 'architecture', 'labels', 'metrics', 'calibration', 'input', 'provenance'];
-  const keys = [...ORDER.filter((k) => k in meta), ...Object.keys(meta).filter((k) => !ORDER.includes(k)).sort()];
+  const ORDER = [
+    'intended_use',
+    'architecture',
+    'labels',
+    'metrics',
+    'calibration',
+    'input',
+    'provenance',
+  ];
+  const keys = [
+    ...ORDER.filter((k) => k in meta),
+    ...Object.keys(meta)
+      .filter((k) => !ORDER.includes(k))
+      .sort(),
+  ];
   for (const k of keys) {
     const v = meta[k];
-    if (k === 'tensors' || (Array.isArray(v) && (v.length > 8 || v.some((x) => x && typeof x === 'object')))) continue;
+    if (
+      k === 'tensors' ||
+      (Array.isArray(v) && (v.length > 8 || v.some((x) => x && typeof x === 'object')))
+    )
+      continue;
     if (v && typeof v === 'object' && !Array.isArray(v)) nested.push([k, v]);
     else top.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
   }
@@ -1251,9 +1726,9 @@ async function setupServiceWorker() {
     console.warn('service worker registration failed', e);
     return;
   }
-  if (!reg) return;   // registration blocked (an automation setting): nothing to update
+  if (!reg) return; // registration blocked (an automation setting): nothing to update
   const offer = (worker) => {
-    if (!navigator.serviceWorker.controller) return;   // first install: nothing to update
+    if (!navigator.serviceWorker.controller) return; // first install: nothing to update
     state.updateWaiting = worker;
     $('update-banner').hidden = false;
   };
@@ -1261,7 +1736,9 @@ async function setupServiceWorker() {
   reg.addEventListener('updatefound', () => {
     const w = reg.installing;
     if (!w) return;
-    w.addEventListener('statechange', () => { if (w.state === 'installed') offer(w); });
+    w.addEventListener('statechange', () => {
+      if (w.state === 'installed') offer(w);
+    });
   });
   navigator.serviceWorker.addEventListener('controllerchange', () => {
     if (state.reloading) location.reload();
@@ -1278,10 +1755,14 @@ async function setupServiceWorker() {
 
 const when = (iso) => {
   const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? '' : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  return Number.isNaN(d.getTime())
+    ? ''
+    : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
 };
 function sessionLabel(sess) {
-  return sess.legacy ? `Earlier results (kept before sessions, ${when(sess.created)})` : `Session of ${when(sess.created)}`;
+  return sess.legacy
+    ? `Earlier results (kept before sessions, ${when(sess.created)})`
+    : `Session of ${when(sess.created)}`;
 }
 
 function showSessionInfo() {
@@ -1308,20 +1789,26 @@ async function openSession(sess, how = 'opened') {
   const left = pendingRecords().length;
   $('resume-banner').hidden = !left;
   if (left) {
-    $('resume-text').textContent = `${left} image${left === 1 ? '' : 's'} from an interrupted batch ` +
+    $('resume-text').textContent =
+      `${left} image${left === 1 ? '' : 's'} from an interrupted batch ` +
       `${left === 1 ? 'has' : 'have'} not been classified yet.`;
   }
   document.documentElement.dataset.session = String(sess.id);
   const n = state.records.length - left;
   if (how === 'reopened' && !state.records.length) return;
-  announce(how === 'new' ? `${sessionLabel(sess)} started: images you add go to it.`
-    : `${sessionLabel(sess)} ${how}: ${n} result${n === 1 ? '' : 's'}${left ? `, ${left} waiting` : ''}.`);
+  announce(
+    how === 'new'
+      ? `${sessionLabel(sess)} started: images you add go to it.`
+      : `${sessionLabel(sess)} ${how}: ${n} result${n === 1 ? '' : 's'}${left ? `, ${left} waiting` : ''}.`,
+  );
 }
 
 async function newSession() {
   if (state.running) return;
   let sess;
-  try { sess = await state.store.newSession({ operator: $('operator-input').value.trim() }); } catch (e) {
+  try {
+    sess = await state.store.newSession({ operator: $('operator-input').value.trim() });
+  } catch (e) {
     showError(saveError(e, 'a new session'));
     return;
   }
@@ -1338,11 +1825,19 @@ async function renderSessionList() {
     const current = state.session && sess.id === state.session.id;
     const slides = sess.slides.filter(Boolean);
     const li = el('li', { class: 'session-item', 'data-id': String(sess.id) });
-    li.append(el('div', { class: 'session-text' },
-      el('strong', { text: sessionLabel(sess) + (current ? ' (shown)' : '') }),
-      el('span', { text: `${sess.images} image${sess.images === 1 ? '' : 's'}` +
-        `${slides.length ? `; slide${slides.length === 1 ? '' : 's'} ${slides.join(', ')}` : ''}` +
-        `${sess.operator ? `; operator ${sess.operator}` : ''}; last change ${when(sess.updated)}` })));
+    li.append(
+      el(
+        'div',
+        { class: 'session-text' },
+        el('strong', { text: sessionLabel(sess) + (current ? ' (shown)' : '') }),
+        el('span', {
+          text:
+            `${sess.images} image${sess.images === 1 ? '' : 's'}` +
+            `${slides.length ? `; slide${slides.length === 1 ? '' : 's'} ${slides.join(', ')}` : ''}` +
+            `${sess.operator ? `; operator ${sess.operator}` : ''}; last change ${when(sess.updated)}`,
+        }),
+      ),
+    );
     const open = el('button', { type: 'button', class: 'btn small open-session', text: 'Open' });
     open.setAttribute('aria-label', `Open ${sessionLabel(sess)}`);
     open.disabled = current || state.running;
@@ -1351,15 +1846,27 @@ async function renderSessionList() {
       touchSessionOpened(sess);
       await openSession(sess, 'reopened');
     });
-    const del = el('button', { type: 'button', class: 'btn small danger delete-session', text: 'Delete' });
+    const del = el('button', {
+      type: 'button',
+      class: 'btn small danger delete-session',
+      text: 'Delete',
+    });
     del.setAttribute('aria-label', `Delete ${sessionLabel(sess)}`);
     del.disabled = state.running && current;
     del.addEventListener('click', async () => {
-      if (!window.confirm(`Delete ${sessionLabel(sess)} and its ${sess.images} result${sess.images === 1 ? '' : 's'} from this device?`)) return;
+      if (
+        !window.confirm(
+          `Delete ${sessionLabel(sess)} and its ${sess.images} result${sess.images === 1 ? '' : 's'} from this device?`,
+        )
+      )
+        return;
       await state.store.deleteSession(sess.id);
       if (current) {
         const rest = await state.store.sessions();
-        await openSession(rest[0] || await state.store.newSession({ operator: '' }), rest[0] ? 'reopened' : 'new');
+        await openSession(
+          rest[0] || (await state.store.newSession({ operator: '' })),
+          rest[0] ? 'reopened' : 'new',
+        );
       }
       announce(`${sessionLabel(sess)} deleted from this device.`);
       renderSessionList();
@@ -1375,7 +1882,8 @@ function touchSessionOpened(sess) {
   const { images, slides, ...rec } = sess;
   state.store.putSession(rec).catch(() => {});
   Object.assign(sess, rec);
-  delete sess.images; delete sess.slides;
+  delete sess.images;
+  delete sess.slides;
 }
 
 function setupSessions() {
@@ -1392,11 +1900,13 @@ function setupSessions() {
   });
   const setSlide = () => {
     state.slide = $('slide-input').value.trim();
-    $('slide-hint').textContent = state.slide ? `Images you add now go to slide ${state.slide}.`
+    $('slide-hint').textContent = state.slide
+      ? `Images you add now go to slide ${state.slide}.`
       : 'Images you add go to no slide ID. A folder gives one slide per subfolder (its first level of folders), named after the subfolder.';
   };
   $('slide-input').addEventListener('input', setSlide);
-  $('slide-input').addEventListener('keydown', (ev) => {   // a barcode scanner ends with Enter
+  $('slide-input').addEventListener('keydown', (ev) => {
+    // a barcode scanner ends with Enter
     if (ev.key !== 'Enter') return;
     ev.preventDefault();
     setSlide();
@@ -1412,16 +1922,42 @@ function renderSlides() {
   $('slides-box').hidden = rows.length === 0;
   for (const r of rows) {
     const tr = el('tr', { 'data-slide': r.slide, 'data-source': r.source });
-    const td = (text, k) => { const c = el('td', { text: String(text) }); if (k) c.dataset.k = k; tr.append(c); };
+    const td = (text, k) => {
+      const c = el('td', { text: String(text) });
+      if (k) c.dataset.k = k;
+      tr.append(c);
+    };
     tr.append(el('th', { scope: 'row', text: r.slide || '(no ID)' }));
-    td(r.source === 'fields' ? `${r.images} whole field${r.images === 1 ? '' : 's'}` : r.source ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'}` : '–', 'from');
+    td(
+      r.source === 'fields'
+        ? `${r.images} whole field${r.images === 1 ? '' : 's'}`
+        : r.source
+          ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'}`
+          : '–',
+      'from',
+    );
     td(r.cells, 'cells');
     td(r.parasitized, 'parasitized');
     td(r.to_review, 'to_review');
-    td(r.cells ? `${r.source === 'fields' ? 'parasitemia' : 'share'} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}` : '–', 'share');
-    td(r.source === 'fields' ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump : '–', 'excluded');
-    td(r.reviewed_cells ? `${r.reviewed_cells} reviewed: ${r.reviewed_parasitized} parasitized, ${r.reviewed_to_review} to review; ` +
-       `${parasitemiaText(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi, r.denominator)}` : '–', 'reviewed');
+    td(
+      r.cells
+        ? `${r.source === 'fields' ? 'parasitemia' : 'share'} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}`
+        : '–',
+      'share',
+    );
+    td(
+      r.source === 'fields'
+        ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump
+        : '–',
+      'excluded',
+    );
+    td(
+      r.reviewed_cells
+        ? `${r.reviewed_cells} reviewed: ${r.reviewed_parasitized} parasitized, ${r.reviewed_to_review} to review; ` +
+            `${parasitemiaText(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi, r.denominator)}`
+        : '–',
+      'reviewed',
+    );
     td(r.images_not_read, 'not_read');
     tbody.append(tr);
   }
@@ -1431,7 +1967,9 @@ async function loadStore() {
   try {
     state.store = await ResultStore.open();
     const list = await state.store.sessions();
-    const sess = list[0] ? (({ images, slides, ...rec }) => rec)(list[0]) : await state.store.newSession();
+    const sess = list[0]
+      ? (({ images, slides, ...rec }) => rec)(list[0])
+      : await state.store.newSession();
     await openSession(sess, 'reopened');
   } catch (e) {
     showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
@@ -1442,8 +1980,11 @@ async function loadStore() {
 /** The failure banner: the model's reason, Retry, and for waiting images a way to give up. */
 function showModelFailure() {
   const waiting = pendingRecords().length;
-  $('model-banner-text').textContent = `The model could not be loaded: ${state.modelError}${/[.?!]$/.test(state.modelError) ? '' : '.'} ` +
-    (waiting ? `${waiting} image${waiting === 1 ? ' is' : 's are'} waiting for it.` : 'Images added meanwhile wait for it.');
+  $('model-banner-text').textContent =
+    `The model could not be loaded: ${state.modelError}${/[.?!]$/.test(state.modelError) ? '' : '.'} ` +
+    (waiting
+      ? `${waiting} image${waiting === 1 ? ' is' : 's are'} waiting for it.`
+      : 'Images added meanwhile wait for it.');
   $('model-giveup-btn').hidden = !waiting;
   $('model-banner').hidden = false;
 }
@@ -1454,7 +1995,11 @@ async function failWaiting() {
   for (const rec of left) {
     rec.error = `not classified: the model could not be loaded (${state.modelError || 'unknown reason'})`;
     rec.status = 'error';
-    try { await state.store.put(rec); } catch (e) { showError(saveError(e, `the result of ${rec.name}`)); }
+    try {
+      await state.store.put(rec);
+    } catch (e) {
+      showError(saveError(e, `the result of ${rec.name}`));
+    }
     updateCard(rec);
   }
   $('resume-banner').hidden = true;
@@ -1466,7 +2011,8 @@ async function failWaiting() {
 function onWorkerEvent(ev) {
   const d = ev.detail || {};
   let text;
-  const lost = (x, verb = 'will be') => `${x.retried ? `; the ${x.retried} image${x.retried === 1 ? '' : 's'} it was reading ${verb} tried again` : ''}` +
+  const lost = (x, verb = 'will be') =>
+    `${x.retried ? `; the ${x.retried} image${x.retried === 1 ? '' : 's'} it was reading ${verb} tried again` : ''}` +
     `${x.rejected ? `; ${x.rejected} image${x.rejected === 1 ? '' : 's'} that stopped it twice marked as failed` : ''}`;
   if (d.state === 'lost') {
     state.workerStops++;
@@ -1474,10 +2020,12 @@ function onWorkerEvent(ev) {
     text = `A classifier Worker stopped (${d.reason}) and is being restarted${lost(d)}.`;
   } else if (d.state === 'restarted') {
     const x = state.lastStop || {};
-    text = `A classifier Worker stopped (${x.reason || 'unknown reason'}) and was restarted${lost(x, x.retried === 1 ? 'was' : 'were')}.` +
+    text =
+      `A classifier Worker stopped (${x.reason || 'unknown reason'}) and was restarted${lost(x, x.retried === 1 ? 'was' : 'were')}.` +
       `${state.workerStops > 1 ? ` Workers stopped ${state.workerStops} times since the page was opened.` : ''}`;
   } else if (d.state === 'failed') {
-    text = d.workers ? `A classifier Worker could not be restarted (${d.reason}); ${d.workers} still work.`
+    text = d.workers
+      ? `A classifier Worker could not be restarted (${d.reason}); ${d.workers} still work.`
       : `${d.reason}. The images left are marked as not classified; reload the page to try again.`;
   } else return;
   $('worker-notice-text').textContent = text;
@@ -1501,19 +2049,24 @@ async function loadClassifier() {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         assets = await res.json();
       } catch (e) {
-        throw new Error(`the site's asset manifest could not be read (${e.message}); offline before the first visit, or the server is down?`);
+        throw new Error(
+          `the site's asset manifest could not be read (${e.message}); offline before the first visit, or the server is down?`,
+        );
       }
       state.classifier = await MalariaClassifier.create({ localCopy: true });
       state.classifier.addEventListener('worker', onWorkerEvent);
       const info = state.classifier.info;
       const m = info.metadata || {};
-      state.modelName = [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
+      state.modelName =
+        [m.name || m.model || 'malaria_resnet18', m.version].filter(Boolean).join(' ') +
         ` (sha256 ${assets.model.sha256.slice(0, 12)})`;
       state.modelDigest = assets.model.sha256;
       const band = m.calibration && m.calibration.band;
-      state.band = Array.isArray(band) && band.length === 2 && band.every(Number.isFinite) ? band : null;
+      state.band =
+        Array.isArray(band) && band.length === 2 && band.every(Number.isFinite) ? band : null;
       state.metrics = m.metrics || null;
-      for (const { rec, card } of [...state.cards.values()]) {   // restored cards: the band on their bars
+      for (const { rec, card } of [...state.cards.values()]) {
+        // restored cards: the band on their bars
         if (rec && rec.result && card && card.isConnected) card.replaceWith(buildCard(rec));
       }
       applyView();
@@ -1534,7 +2087,7 @@ async function loadClassifier() {
       }
       if (pendingRecords().length && $('resume-banner').hidden) runBatch();
     } catch (e) {
-      state.modelError = String(e && e.message || e);
+      state.modelError = String((e && e.message) || e);
       chip.textContent = 'Model failed to load';
       chip.dataset.state = 'error';
       document.documentElement.dataset.engine = 'error';
@@ -1552,9 +2105,13 @@ async function loadClassifier() {
 function setupModelRecovery() {
   $('model-retry-btn').addEventListener('click', () => loadClassifier());
   $('model-giveup-btn').addEventListener('click', () => failWaiting());
-  $('worker-notice-close').addEventListener('click', () => { $('worker-notice').hidden = true; });
+  $('worker-notice-close').addEventListener('click', () => {
+    $('worker-notice').hidden = true;
+  });
   // back online after a failure: try again by itself
-  window.addEventListener('online', () => { if (state.modelError && !state.classifier) loadClassifier(); });
+  window.addEventListener('online', () => {
+    if (state.modelError && !state.classifier) loadClassifier();
+  });
 }
 
 async function main() {
@@ -1570,7 +2127,7 @@ async function main() {
   // content-hashed files from the HTTP cache instead of downloading them a second time.
   await loadClassifier();
   setupServiceWorker();
-  requestPersistence(false);   // show usage; ask for persistence after the first batch
+  requestPersistence(false); // show usage; ask for persistence after the first batch
 }
 
 main();

@@ -3,14 +3,21 @@
 // Runs in a Worker, on the main thread and under Node (tests). No DOM access at import time.
 // (module (func (result v128) i32.const 0 i8x16.splat i8x16.popcnt)) -- validates only where
 // the engine supports SIMD128.
-const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0,
-  10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+const SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15,
+  253, 98, 11,
+]);
 
 export function simdSupported() {
-  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+  try {
+    return WebAssembly.validate(SIMD_PROBE);
+  } catch {
+    return false;
+  }
 }
 
-const hexOf = (digest) => Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+const hexOf = (digest) =>
+  Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 
 /** Hex sha256 of bytes (crypto.subtle: browsers, workers, Node >= 19). */
 export async function sha256Hex(bytes) {
@@ -30,7 +37,9 @@ async function fetchOk(url, what) {
   try {
     res = await fetch(url, { credentials: 'same-origin' });
   } catch (e) {
-    throw new Error(`${what} ${url} could not be loaded (${e.message}); offline before the first visit?`);
+    throw new Error(
+      `${what} ${url} could not be loaded (${e.message}); offline before the first visit?`,
+    );
   }
   if (!res.ok) throw new Error(`${what} ${url}: HTTP ${res.status} ${res.statusText}`);
   return res;
@@ -48,13 +57,17 @@ export async function checkBytes(bytes, expectedSha256, what) {
   if (bytes.length === 0) throw new Error(`${what} is empty`);
   const head = new TextDecoder().decode(bytes.subarray(0, 64)).trimStart().toLowerCase();
   if (head.startsWith('<!doctype') || head.startsWith('<html') || head.startsWith('<')) {
-    throw new Error(`${what} is an HTML page, not the expected binary (a wrong URL or a cached error page)`);
+    throw new Error(
+      `${what} is an HTML page, not the expected binary (a wrong URL or a cached error page)`,
+    );
   }
   if (expectedSha256) {
     const got = await sha256Hex(bytes);
     if (got !== expectedSha256.toLowerCase()) {
-      throw new Error(`${what} failed its integrity check: sha256 ${got.slice(0, 16)}... ` +
-                      `expected ${expectedSha256.slice(0, 16)}...`);
+      throw new Error(
+        `${what} failed its integrity check: sha256 ${got.slice(0, 16)}... ` +
+          `expected ${expectedSha256.slice(0, 16)}...`,
+      );
     }
   }
 }
@@ -70,7 +83,8 @@ export async function checkBytes(bytes, expectedSha256, what) {
  */
 export async function compileVerified(url, expectedSha256, what = 'wasm module') {
   const res = await fetchOk(url, what);
-  const streaming = typeof WebAssembly.compileStreaming === 'function' &&
+  const streaming =
+    typeof WebAssembly.compileStreaming === 'function' &&
     /^application\/wasm\b/.test(res.headers.get('Content-Type') || '');
   if (!streaming) {
     const bytes = new Uint8Array(await res.arrayBuffer());
@@ -94,7 +108,10 @@ export async function instantiateModule(jsUrl, wasm) {
   const printErr = [];
   const opts = {
     print: () => {},
-    printErr: (s) => { printErr.push(String(s)); if (printErr.length > 20) printErr.shift(); },
+    printErr: (s) => {
+      printErr.push(String(s));
+      if (printErr.length > 20) printErr.shift();
+    },
   };
   let failed = null;
   if (wasm instanceof WebAssembly.Module) {
@@ -140,15 +157,21 @@ export function manifestCheckedDigest(modelBytes) {
  * `prefer`: 'auto' | 'simd' | 'nosimd'; falls back to the scalar module if SIMD fails to start.
  */
 export async function startModule({ assets, baseUrl, prefer = 'auto', wasmBytes = null }) {
-  const order = prefer === 'nosimd' ? ['nosimd']
-    : prefer === 'simd' ? ['simd']
-      : simdSupported() ? ['simd', 'nosimd'] : ['nosimd'];
+  const order =
+    prefer === 'nosimd'
+      ? ['nosimd']
+      : prefer === 'simd'
+        ? ['simd']
+        : simdSupported()
+          ? ['simd', 'nosimd']
+          : ['nosimd'];
   let lastErr;
   for (const variant of order) {
     const a = assets.wasm[variant];
     try {
-      const wasm = wasmBytes && wasmBytes[variant] ||
-        await compileVerified(new URL(a.wasm, baseUrl).href, a.sha256, 'wasm module');
+      const wasm =
+        (wasmBytes && wasmBytes[variant]) ||
+        (await compileVerified(new URL(a.wasm, baseUrl).href, a.sha256, 'wasm module'));
       return { M: await instantiateModule(new URL(a.js, baseUrl).href, wasm), variant };
     } catch (e) {
       lastErr = new Error(`could not start the ${variant} engine: ${e.message || e}`);
@@ -156,4 +179,3 @@ export async function startModule({ assets, baseUrl, prefer = 'auto', wasmBytes 
   }
   throw lastErr;
 }
-

@@ -2,8 +2,14 @@
 // mc_explain, or the class activation map) as a translucent colour map. Positive values
 // (evidence for Parasitized) are warm (yellow -> red), negative ones a faint blue.
 
-function warm(t) {              // t in [0,1]: faint yellow -> orange -> red, alpha grows with t
-  return [255, Math.round(230 - 190 * t), Math.round(60 * (1 - t)), Math.round(170 * Math.pow(t, 1.3))];
+function warm(t) {
+  // t in [0,1]: faint yellow -> orange -> red, alpha grows with t
+  return [
+    255,
+    Math.round(230 - 190 * t),
+    Math.round(60 * (1 - t)),
+    Math.round(170 * Math.pow(t, 1.3)),
+  ];
 }
 
 /** Paint `cam` (size*size) into `canvas` (set to size x size; CSS stretches it over the image). */
@@ -20,10 +26,15 @@ export function drawCam(canvas, cam, size) {
     const o = i * 4;
     if (v > 0.15) {
       const [r, g, b, a] = warm((v - 0.15) / 0.85);
-      img.data[o] = r; img.data[o + 1] = g; img.data[o + 2] = b; img.data[o + 3] = a;
+      img.data[o] = r;
+      img.data[o + 1] = g;
+      img.data[o + 2] = b;
+      img.data[o + 3] = a;
     } else if (v < -0.25) {
-      img.data[o] = 40; img.data[o + 1] = 110; img.data[o + 2] = 255;
-      img.data[o + 3] = Math.round(80 * (-v - 0.25) / 0.75);
+      img.data[o] = 40;
+      img.data[o + 1] = 110;
+      img.data[o + 2] = 255;
+      img.data[o + 3] = Math.round((80 * (-v - 0.25)) / 0.75);
     }
   }
   ctx.putImageData(img, 0, 0);

@@ -6,15 +6,23 @@ const PROMPT_TIMEOUT_MS = 10000;
 export function cameraErrorMessage(e) {
   const name = e && e.name;
   if (name === 'NotAllowedError' || name === 'SecurityError') {
-    return 'Camera access was denied. Allow the camera for this page in the browser\'s site settings ' +
-           '(the icon left of the address bar), then try again.';
+    return (
+      "Camera access was denied. Allow the camera for this page in the browser's site settings " +
+      '(the icon left of the address bar), then try again.'
+    );
   }
-  if (name === 'NotFoundError' || name === 'OverconstrainedError' || name === 'DevicesNotFoundError') {
+  if (
+    name === 'NotFoundError' ||
+    name === 'OverconstrainedError' ||
+    name === 'DevicesNotFoundError'
+  ) {
     return 'No camera was found. Connect the microscope camera (USB) and try again.';
   }
   if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') {
-    return 'The camera is in use by another application or could not be started. Close the other ' +
-           'application and try again.';
+    return (
+      'The camera is in use by another application or could not be started. Close the other ' +
+      'application and try again.'
+    );
   }
   return `The camera could not be started (${(e && (e.message || e.name)) || 'unknown error'}).`;
 }
@@ -31,8 +39,10 @@ export class Camera {
   /** Why the camera cannot be used here, or null. */
   static unavailableReason() {
     if (!globalThis.isSecureContext) {
-      return 'The camera needs a secure page (https:// or http://localhost). Open this page over ' +
-             'https, or use the file picker instead.';
+      return (
+        'The camera needs a secure page (https:// or http://localhost). Open this page over ' +
+        'https, or use the file picker instead.'
+      );
     }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       return 'This browser does not offer camera access. Use the file picker instead.';
@@ -46,17 +56,26 @@ export class Camera {
     this.stop();
     const constraints = {
       audio: false,
-      video: deviceId ? { deviceId: { exact: deviceId } } : { width: { ideal: 1920 }, height: { ideal: 1080 } },
+      video: deviceId
+        ? { deviceId: { exact: deviceId } }
+        : { width: { ideal: 1920 }, height: { ideal: 1080 } },
     };
     // A permission prompt that nobody answers never settles: tell the user what is going on.
-    const timer = setTimeout(() => this.ui.onMessage(
-      'Waiting for camera permission: answer the browser\'s prompt (near the address bar). ' +
-      'If no prompt is visible, check the site settings.'), PROMPT_TIMEOUT_MS);
+    const timer = setTimeout(
+      () =>
+        this.ui.onMessage(
+          "Waiting for camera permission: answer the browser's prompt (near the address bar). " +
+            'If no prompt is visible, check the site settings.',
+        ),
+      PROMPT_TIMEOUT_MS,
+    );
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia(constraints);
     } catch (e) {
-      throw Object.assign(e instanceof Error ? e : new Error(String(e)), { friendly: cameraErrorMessage(e) });
+      throw Object.assign(e instanceof Error ? e : new Error(String(e)), {
+        friendly: cameraErrorMessage(e),
+      });
     } finally {
       clearTimeout(timer);
     }
@@ -67,7 +86,14 @@ export class Camera {
     if (!v.videoWidth) {
       await new Promise((resolve) => {
         const t = setTimeout(resolve, 3000);
-        v.addEventListener('loadedmetadata', () => { clearTimeout(t); resolve(); }, { once: true });
+        v.addEventListener(
+          'loadedmetadata',
+          () => {
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     await this.listDevices(stream.getVideoTracks()[0]);
@@ -75,7 +101,9 @@ export class Camera {
   }
 
   async listDevices(activeTrack) {
-    const devices = (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
+    const devices = (await navigator.mediaDevices.enumerateDevices()).filter(
+      (d) => d.kind === 'videoinput',
+    );
     const sel = this.ui.select;
     const active = activeTrack && activeTrack.getSettings ? activeTrack.getSettings().deviceId : '';
     sel.textContent = '';
@@ -97,8 +125,12 @@ export class Camera {
     canvas.width = v.videoWidth;
     canvas.height = v.videoHeight;
     canvas.getContext('2d').drawImage(v, 0, 0);
-    return new Promise((resolve, reject) => canvas.toBlob(
-      (b) => (b ? resolve(b) : reject(new Error('Could not capture a still.'))), 'image/png'));
+    return new Promise((resolve, reject) =>
+      canvas.toBlob(
+        (b) => (b ? resolve(b) : reject(new Error('Could not capture a still.'))),
+        'image/png',
+      ),
+    );
   }
 
   stop() {

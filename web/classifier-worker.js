@@ -29,13 +29,18 @@ import { decodeImage } from './image-decode.js';
 import { openModelCopy } from './model-copy.js';
 
 let engine = null;
-let moduleArgs = null;     // {assets, baseUrl, prefer} of 'prepare'
-let module = null;         // Promise of {M, variant}
-let copyOpen = null;       // Promise of openModelCopy(prepare's copy), taken by the first init
-let source = null;         // how the engine was made: {copy} or {modelBytes, digest}
+let moduleArgs = null; // {assets, baseUrl, prefer} of 'prepare'
+let module = null; // Promise of {M, variant}
+let copyOpen = null; // Promise of openModelCopy(prepare's copy), taken by the first init
+let source = null; // how the engine was made: {copy} or {modelBytes, digest}
 
-const infoOf = (e) => ({ metadata: e.metadata, size: e.size, variant: e.variant, labels: e.labels,
-                         batch: e.batchCapacity });
+const infoOf = (e) => ({
+  metadata: e.metadata,
+  size: e.size,
+  variant: e.variant,
+  labels: e.labels,
+  batch: e.batchCapacity,
+});
 
 async function start() {
   const { M, variant } = await module;
@@ -50,7 +55,7 @@ async function start() {
       if (src.sync) src.sync.close();
     }
   } else {
-    source.digest = source.digest || await payloadDigest(source.modelBytes);
+    source.digest = source.digest || (await payloadDigest(source.modelBytes));
     engine = Engine.create(M, source.modelBytes, variant, source.digest);
   }
   return infoOf(engine);
@@ -72,24 +77,29 @@ async function handle(msg) {
           const info = await start();
           return info ? { info, copy: 'used' } : { info: null, copy: 'missing' };
         } catch (e) {
-          if (e.instanceBroken) module = startModule(moduleArgs);   // a trap: a fresh instance
+          if (e.instanceBroken) module = startModule(moduleArgs); // a trap: a fresh instance
           if (e instanceof ModelIntegrityError) return { info: null, copy: 'damaged' };
           throw e;
         }
       }
-      source = { modelBytes: new Uint8Array(msg.modelBytes), digest: msg.digest ? new Uint8Array(msg.digest) : null };
+      source = {
+        modelBytes: new Uint8Array(msg.modelBytes),
+        digest: msg.digest ? new Uint8Array(msg.digest) : null,
+      };
       const info = await start();
-      return { info, checksum: engine.checksum };   // what a local copy of these bytes records
+      return { info, checksum: engine.checksum }; // what a local copy of these bytes records
     }
     case 'explain': {
       if (!engine) throw new Error('classifier not initialised');
-      if (engine.broken) {             // a trap in an earlier call: start a fresh instance
+      if (engine.broken) {
+        // a trap in an earlier call: start a fresh instance
         engine = null;
         module = startModule(moduleArgs);
-        if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
+        if (!(await start()))
+          throw new Error('classifier could not restart: its model copy is gone');
       }
       const img = await decodeImage(msg.input, msg.name || 'image');
-      engine.analyze(img, 'cell');     // the cell gate: throws its reason for what is not a cell
+      engine.analyze(img, 'cell'); // the cell gate: throws its reason for what is not a cell
       const result = engine.explain(img);
       return { result, transfer: [result.map.buffer] };
     }
@@ -104,7 +114,7 @@ async function handle(msg) {
 
 // classify: messages waiting for the engine, in arrival order, decoding meanwhile
 const waiting = [];
-const HOLD_BYTES = 64 * 1024 * 1024;   // decoded pixels held ahead of the engine, at most (+1 image)
+const HOLD_BYTES = 64 * 1024 * 1024; // decoded pixels held ahead of the engine, at most (+1 image)
 let held = 0;
 
 // Start decoding the waiting images in order while the decoded ones hold less than HOLD_BYTES
@@ -114,20 +124,41 @@ function decodeAhead() {
     if (item.decoded) continue;
     if (held >= HOLD_BYTES && item !== waiting[0]) break;
     item.decoded = decodeImage(item.input, item.name)
-      .then((img) => { item.img = img; item.bytes = img.data.length; held += item.bytes; },
-            (e) => { item.error = e; })
-      .finally(() => { item.settled = true; item.input = null; decodeAhead(); });
+      .then(
+        (img) => {
+          item.img = img;
+          item.bytes = img.data.length;
+          held += item.bytes;
+        },
+        (e) => {
+          item.error = e;
+        },
+      )
+      .finally(() => {
+        item.settled = true;
+        item.input = null;
+        decodeAhead();
+      });
   }
 }
 
 function reply(id, got) {
-  if (got.error !== undefined) self.postMessage({ id, ok: false, error: String(got.error && got.error.message || got.error) });
-  else self.postMessage({ id, ok: true, result: got.result }, got.result.cam ? [got.result.cam.buffer] : []);
+  if (got.error !== undefined)
+    self.postMessage({
+      id,
+      ok: false,
+      error: String((got.error && got.error.message) || got.error),
+    });
+  else
+    self.postMessage(
+      { id, ok: true, result: got.result },
+      got.result.cam ? [got.result.cam.buffer] : [],
+    );
 }
 
 // One pass: the first waiting image (once decoded) and the later ones already decoded.
 async function classifyWaiting() {
-  if (!waiting.length) return;       // an earlier pass took this message's image
+  if (!waiting.length) return; // an earlier pass took this message's image
   decodeAhead();
   await waiting[0].decoded;
   const cap = engine && !engine.broken ? engine.batchCapacity : 1;
@@ -136,16 +167,22 @@ async function classifyWaiting() {
   try {
     await classifyTaken(take);
   } finally {
-    for (const t of take) { held -= t.bytes || 0; t.img = null; }
+    for (const t of take) {
+      held -= t.bytes || 0;
+      t.img = null;
+    }
     decodeAhead();
   }
 }
 
 async function classifyTaken(take) {
-  const fail = (e) => { for (const t of take) reply(t.id, { error: t.error || e }); };
+  const fail = (e) => {
+    for (const t of take) reply(t.id, { error: t.error || e });
+  };
   try {
     if (!engine) throw new Error('classifier not initialised');
-    if (engine.broken) {             // a trap in the previous call: start a fresh instance
+    if (engine.broken) {
+      // a trap in the previous call: start a fresh instance
       engine = null;
       module = startModule(moduleArgs);
       if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
@@ -159,7 +196,10 @@ async function classifyTaken(take) {
     if (t.error) continue;
     try {
       const a = engine.analyze(t.img, t.mode);
-      if (a.kind === 'field') { reply(t.id, { result: a.result }); t.done = true; }
+      if (a.kind === 'field') {
+        reply(t.id, { result: a.result });
+        t.done = true;
+      }
     } catch (e) {
       t.error = e;
     }
@@ -181,8 +221,17 @@ let chain = Promise.resolve();
 self.onmessage = (ev) => {
   const msg = ev.data || {};
   if (msg.type === 'classify') {
-    waiting.push({ id: msg.id, input: msg.input, name: msg.name || 'image', mode: msg.mode || 'auto', decoded: null,
-                   img: null, bytes: 0, error: null, settled: false });
+    waiting.push({
+      id: msg.id,
+      input: msg.input,
+      name: msg.name || 'image',
+      mode: msg.mode || 'auto',
+      decoded: null,
+      img: null,
+      bytes: 0,
+      error: null,
+      settled: false,
+    });
     decodeAhead();
     chain = chain.then(classifyWaiting).catch(() => {});
     return;
@@ -192,7 +241,7 @@ self.onmessage = (ev) => {
       const { transfer = [], ...rest } = await handle(msg);
       self.postMessage({ id: msg.id, ok: true, ...rest }, transfer);
     } catch (e) {
-      self.postMessage({ id: msg.id, ok: false, error: String(e && e.message || e) });
+      self.postMessage({ id: msg.id, ok: false, error: String((e && e.message) || e) });
     }
   });
 };

@@ -8,7 +8,7 @@ import { COPY_TRAILER, copyTrailerMatches } from './model-copy.js';
 
 export const LABELS = ['Uninfected', 'Parasitized'];
 export const BANDS = ['uninfected', 'uncertain', 'parasitized'];
-export const STATUSES = ['counted', 'border', 'white', 'debris', 'clump'];   // mc_field_cell.status
+export const STATUSES = ['counted', 'border', 'white', 'debris', 'clump']; // mc_field_cell.status
 const ERR_LEN = 512;
 /** Largest image the page will hand to the core (pixels); the core has its own limit too. */
 export const MAX_PIXELS = 64 * 1024 * 1024;
@@ -19,10 +19,23 @@ const LAYOUT = {
   result: ['size', 'logits', 'p_parasitized', 'label', 'band'],
   params: ['size', 'blob', 'blob_len', 'payload_sha256', 'adopt', 'staged'],
   cell: ['size', 'x', 'y', 'w', 'h', 'status', 'label', 'band', 'p_parasitized', 'outline'],
-  summary: ['size', 'regions', 'counted', 'parasitized', 'uncertain', 'border', 'white', 'debris',
-            'clump', 'parasitemia', 'ci95_lo', 'ci95_hi', 'cell_diameter'],
+  summary: [
+    'size',
+    'regions',
+    'counted',
+    'parasitized',
+    'uncertain',
+    'border',
+    'white',
+    'debris',
+    'clump',
+    'parasitemia',
+    'ci95_lo',
+    'ci95_hi',
+    'cell_diameter',
+  ],
 };
-const layouts = new WeakMap();   // module -> its layout
+const layouts = new WeakMap(); // module -> its layout
 
 /** The struct layout of module M ({result: {size, logits, ...}, params, cell, summary}). */
 export function layoutOf(M) {
@@ -36,11 +49,13 @@ export function layoutOf(M) {
       const v = M._mc_web_layout(i++);
       // every field is 4 bytes or an array of them: an offset that is not a multiple of 4
       // means a module and a binding that do not belong together
-      if (!(v >= 0 && v % 4 === 0)) throw new Error(`unexpected ${struct}.${name} layout entry ${v}`);
+      if (!(v >= 0 && v % 4 === 0))
+        throw new Error(`unexpected ${struct}.${name} layout entry ${v}`);
       out[struct][name] = v;
     }
   }
-  if (M._mc_web_layout(i) !== -1) throw new Error('the module lays out more struct fields than this binding reads');
+  if (M._mc_web_layout(i) !== -1)
+    throw new Error('the module lays out more struct fields than this binding reads');
   layouts.set(M, out);
   return out;
 }
@@ -67,7 +82,9 @@ function checkPixels(pixels, width, height, channels) {
     throw new Error(`image too large: ${width}x${height} pixels (limit ${MAX_PIXELS})`);
   }
   if (!pixels || pixels.length !== width * height * channels) {
-    throw new Error(`pixel buffer of ${pixels ? pixels.length : 0} bytes does not match ${width}x${height}x${channels}`);
+    throw new Error(
+      `pixel buffer of ${pixels ? pixels.length : 0} bytes does not match ${width}x${height}x${channels}`,
+    );
   }
 }
 
@@ -90,17 +107,24 @@ export class Engine {
     this.res = M._malloc(this.layout.result.size);
     this.size = M._mc_input_size(enginePtr);
     const metaText = cString(M, M._mc_metadata_json(enginePtr));
-    try { this.metadata = JSON.parse(metaText); } catch { this.metadata = { raw: metaText }; }
+    try {
+      this.metadata = JSON.parse(metaText);
+    } catch {
+      this.metadata = { raw: metaText };
+    }
     // The model's classes (2 for ours; a fast.ai or other model may have N, one of them the
     // parasitized class: FORMAT.md, 'head'). Calls stay Parasitized / Uninfected (not the
     // parasitized class); the N logits and the strongest class's name come with each result.
     this.numClasses = M._mc_num_classes(enginePtr);
     this.positiveClass = M._mc_positive_class(enginePtr);
-    const labels = this.metadata && Array.isArray(this.metadata.labels) ? this.metadata.labels.map(String) : null;
+    const labels =
+      this.metadata && Array.isArray(this.metadata.labels)
+        ? this.metadata.labels.map(String)
+        : null;
     this.classLabels = labels && labels.length === this.numClasses ? labels : null;
     this.labels = labels && labels.length === 2 ? labels : LABELS;
     this.broken = null;
-    this.staged = false;        // set by _adopt for a staged engine
+    this.staged = false; // set by _adopt for a staged engine
     this._classified = false;
   }
 
@@ -115,7 +139,7 @@ export class Engine {
     M.HEAPU8.set(modelBytes, blob);
     let checksum;
     try {
-      checksum = checksum64(M, blob, modelBytes.length);   // before the engine owns the bytes
+      checksum = checksum64(M, blob, modelBytes.length); // before the engine owns the bytes
     } catch (e) {
       M._free(blob);
       throw e;
@@ -135,7 +159,8 @@ export class Engine {
    */
   static async createChecked(M, src, variant, expectedSha256) {
     const size = src.sync ? src.sync.getSize() : src.bytes.length;
-    if (!(size > 64 + COPY_TRAILER)) throw new ModelIntegrityError(`model copy is too short (${size} bytes)`);
+    if (!(size > 64 + COPY_TRAILER))
+      throw new ModelIntegrityError(`model copy is too short (${size} bytes)`);
     const n = size - COPY_TRAILER;
     const blob = M._malloc(size);
     if (!blob) throw new Error('out of memory while loading the model');
@@ -147,8 +172,10 @@ export class Engine {
         M.HEAPU8.set(src.bytes, blob);
       }
       if (!copyTrailerMatches(M.HEAPU8.subarray(blob, blob + size), n, checksum64(M, blob, n))) {
-        throw new ModelIntegrityError(`model copy (sha256 ${String(expectedSha256).slice(0, 16)}...) ` +
-                                      'failed its checksum: damaged since it was written');
+        throw new ModelIntegrityError(
+          `model copy (sha256 ${String(expectedSha256).slice(0, 16)}...) ` +
+            'failed its checksum: damaged since it was written',
+        );
       }
     } catch (e) {
       M._free(blob);
@@ -164,12 +191,13 @@ export class Engine {
    */
   static _adopt(M, variant, blob, n, digest) {
     const lay = layoutOf(M).params;
-    const params = M._malloc(lay.size + 32 + ERR_LEN);   // params, digest, message
+    const params = M._malloc(lay.size + 32 + ERR_LEN); // params, digest, message
     if (!params) {
       M._free(blob);
       throw new Error('out of memory while loading the model');
     }
-    const dig = params + lay.size, err = dig + 32;
+    const dig = params + lay.size,
+      err = dig + 32;
     let ptr = 0;
     try {
       M.HEAPU8.fill(0, params, params + lay.size);
@@ -185,13 +213,19 @@ export class Engine {
       try {
         ptr = M._mc_engine_create(params, err, ERR_LEN);
       } catch (e) {
-        const x = new Error(`model rejected: the engine crashed while reading it (${e.message || e})`);
-        x.instanceBroken = true;   // the instance is unusable from here on
+        const x = new Error(
+          `model rejected: the engine crashed while reading it (${e.message || e})`,
+        );
+        x.instanceBroken = true; // the instance is unusable from here on
         throw x;
       }
       if (!ptr) throw new Error(`model rejected: ${cString(M, err) || 'unknown reason'}`);
     } finally {
-      try { M._free(params); } catch { /* instance already aborted */ }
+      try {
+        M._free(params);
+      } catch {
+        /* instance already aborted */
+      }
     }
     const engine = new Engine(M, ptr, variant);
     engine.staged = true;
@@ -217,10 +251,14 @@ export class Engine {
       M.HEAPU8[this.err] = 0;
       rc = M._mc_classify_rgba(this.ptr, px, width, height, channels, this.res, this.err, ERR_LEN);
     } catch (e) {
-      this.broken = String(e && e.message || e);
+      this.broken = String((e && e.message) || e);
       throw new Error(`engine crashed: ${this.broken}`);
     } finally {
-      try { M._free(px); } catch { /* engine already broken */ }
+      try {
+        M._free(px);
+      } catch {
+        /* engine already broken */
+      }
     }
     const ms = performance.now() - t0;
     if (rc !== 0) throw new Error(cString(M, this.err) || `classification failed (code ${rc})`);
@@ -228,7 +266,9 @@ export class Engine {
   }
 
   /** Images one classifyBatch pass takes (8 for an int8 model, 1 for f32/f16). */
-  get batchCapacity() { return this.M._mc_batch_capacity(this.ptr); }
+  get batchCapacity() {
+    return this.M._mc_batch_capacity(this.ptr);
+  }
 
   /**
    * Classify up to batchCapacity images ({data, width, height}, RGBA) in one pass of the network
@@ -240,12 +280,20 @@ export class Engine {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
     this._finishIfDue();
     const out = images.map((img) => {
-      try { checkPixels(img.data, img.width, img.height, 4); return null; } catch (e) { return { error: e.message }; }
+      try {
+        checkPixels(img.data, img.width, img.height, 4);
+        return null;
+      } catch (e) {
+        return { error: e.message };
+      }
     });
     const todo = images.map((img, i) => i).filter((i) => !out[i]);
-    if (todo.length > this.batchCapacity) throw new Error(`batch of ${todo.length} images: this engine takes ${this.batchCapacity}`);
+    if (todo.length > this.batchCapacity)
+      throw new Error(`batch of ${todo.length} images: this engine takes ${this.batchCapacity}`);
     if (!todo.length) return out;
-    const M = this.M, n = todo.length, RES = this.layout.result.size;
+    const M = this.M,
+      n = todo.length,
+      RES = this.layout.result.size;
     const t0 = performance.now();
     // one block: pixel pointers, widths, heights, status (int32 each), results; then the pixels
     const arrays = M._malloc(n * (4 * 4 + RES));
@@ -267,18 +315,40 @@ export class Engine {
       M.HEAPU8[this.err] = 0;
       let rc;
       try {
-        rc = M._mc_classify_batch_rgba(this.ptr, n, arrays, arrays + 4 * n, arrays + 8 * n, 4,
-                                       arrays + 16 * n, arrays + 12 * n, this.err, ERR_LEN);
-      } catch (e) {   // a trap: this instance is done for
-        this.broken = String(e && e.message || e);
+        rc = M._mc_classify_batch_rgba(
+          this.ptr,
+          n,
+          arrays,
+          arrays + 4 * n,
+          arrays + 8 * n,
+          4,
+          arrays + 16 * n,
+          arrays + 12 * n,
+          this.err,
+          ERR_LEN,
+        );
+      } catch (e) {
+        // a trap: this instance is done for
+        this.broken = String((e && e.message) || e);
         throw new Error(`engine crashed: ${this.broken}`);
       }
       if (rc < 0) throw new Error(cString(M, this.err) || `classification failed (code ${rc})`);
       const ms = (performance.now() - t0) / n;
       todo.forEach((i, k) => {
-        out[i] = M.HEAP32[(arrays >> 2) + 3 * n + k] === 0
-          ? { result: this._result(arrays + 16 * n + RES * k, M._mc_cam_at(this.ptr, k), images[i].width, images[i].height, ms, n, k) }
-          : { error: `image could not be read (${images[i].width}x${images[i].height})` };
+        out[i] =
+          M.HEAP32[(arrays >> 2) + 3 * n + k] === 0
+            ? {
+                result: this._result(
+                  arrays + 16 * n + RES * k,
+                  M._mc_cam_at(this.ptr, k),
+                  images[i].width,
+                  images[i].height,
+                  ms,
+                  n,
+                  k,
+                ),
+              }
+            : { error: `image could not be read (${images[i].width}x${images[i].height})` };
       });
       return out;
     } finally {
@@ -315,13 +385,35 @@ export class Engine {
       M.HEAPU8.set(img.data, px);
       M.HEAPU8[this.err] = 0;
       const want = mode === 'cell' ? 0 : mode === 'field' ? 1 : -1;
-      const kind = M._mc_image_kind(this.field, px, img.width, img.height, 4, want, this.err, ERR_LEN);
-      if (kind < 0 || kind === 2) throw new Error(cString(M, this.err) || 'not a blood-smear image');
+      const kind = M._mc_image_kind(
+        this.field,
+        px,
+        img.width,
+        img.height,
+        4,
+        want,
+        this.err,
+        ERR_LEN,
+      );
+      if (kind < 0 || kind === 2)
+        throw new Error(cString(M, this.err) || 'not a blood-smear image');
       if (kind === 0) return { kind: 'cell' };
       this._finishIfDue();
-      const n = M._mc_classify_field(this.ptr, this.field, px, img.width, img.height, 4, this.err, ERR_LEN);
+      const n = M._mc_classify_field(
+        this.ptr,
+        this.field,
+        px,
+        img.width,
+        img.height,
+        4,
+        this.err,
+        ERR_LEN,
+      );
       if (n < 0) throw new Error(cString(M, this.err) || 'field analysis failed');
-      return { kind: 'field', result: this._fieldResult(img.width, img.height, n, performance.now() - t0) };
+      return {
+        kind: 'field',
+        result: this._fieldResult(img.width, img.height, n, performance.now() - t0),
+      };
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError || (e && e.name === 'RuntimeError')) {
         this.broken = String(e.message || e);
@@ -349,7 +441,8 @@ export class Engine {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
     this._finishIfDue();
     checkPixels(img.data, img.width, img.height, 4);
-    const M = this.M, S = this.size;
+    const M = this.M,
+      S = this.size;
     const t0 = performance.now();
     // one block: the map (S*S floats), the peak (2 floats); then the pixels
     const block = M._malloc(4 * (S * S + 2));
@@ -363,9 +456,21 @@ export class Engine {
       M.HEAPU8.set(img.data, px);
       M.HEAPU8[this.err] = 0;
       try {
-        rc = M._mc_explain(this.ptr, px, img.width, img.height, 4, block, this.res, block + 4 * S * S, this.err, ERR_LEN);
-      } catch (e) {   // a trap: this instance is done for
-        this.broken = String(e && e.message || e);
+        rc = M._mc_explain(
+          this.ptr,
+          px,
+          img.width,
+          img.height,
+          4,
+          block,
+          this.res,
+          block + 4 * S * S,
+          this.err,
+          ERR_LEN,
+        );
+      } catch (e) {
+        // a trap: this instance is done for
+        this.broken = String((e && e.message) || e);
         throw new Error(`engine crashed: ${this.broken}`);
       }
       if (rc < 0) throw new Error(cString(M, this.err) || `heat map failed (code ${rc})`);
@@ -373,60 +478,110 @@ export class Engine {
       const pk = new Float32Array(M.HEAPF32.buffer, block + 4 * S * S, 2);
       const r = this._result(this.res, 0, img.width, img.height, 0, 1);
       return {
-        map, size: S, ms: performance.now() - t0, passes: rc,
-        peak: [pk[0] * img.width / S, pk[1] * img.height / S], width: img.width, height: img.height,
-        label: r.label, pParasitized: r.pParasitized, band: r.band,
+        map,
+        size: S,
+        ms: performance.now() - t0,
+        passes: rc,
+        peak: [(pk[0] * img.width) / S, (pk[1] * img.height) / S],
+        width: img.width,
+        height: img.height,
+        label: r.label,
+        pParasitized: r.pParasitized,
+        band: r.band,
       };
     } finally {
-      if (!this.broken) { M._free(px); M._free(block); }
+      if (!this.broken) {
+        M._free(px);
+        M._free(block);
+      }
     }
   }
 
   _fieldResult(width, height, n, ms) {
-    const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32;
-    const C = this.layout.cell, S = this.layout.summary;
+    const M = this.M,
+      f32 = M.HEAPF32,
+      i32 = M.HEAP32;
+    const C = this.layout.cell,
+      S = this.layout.summary;
     const s = M._mc_field_summary_of(this.field);
     const cells = [];
     const base = M._mc_field_cells(this.field);
-    const outline = (C.size - C.outline) >> 2;   // the last field: 2 * MC_OUTLINE_POINTS floats
+    const outline = (C.size - C.outline) >> 2; // the last field: 2 * MC_OUTLINE_POINTS floats
     for (let i = 0; i < n; i++) {
       const c = base + C.size * i;
       const at = (field) => (c + C[field]) >> 2;
       const status = STATUSES[i32[at('status')]] || 'debris';
       const counted = status === 'counted';
       cells.push({
-        index: i, x: i32[at('x')], y: i32[at('y')], w: i32[at('w')], h: i32[at('h')], status,
+        index: i,
+        x: i32[at('x')],
+        y: i32[at('y')],
+        w: i32[at('w')],
+        h: i32[at('h')],
+        status,
         label: counted ? (i32[at('label')] === 1 ? 'Parasitized' : 'Uninfected') : null,
-        band: counted ? (BANDS[i32[at('band')]] || 'uncertain') : null,
+        band: counted ? BANDS[i32[at('band')]] || 'uncertain' : null,
         pParasitized: counted ? f32[at('p_parasitized')] : null,
-        outline: Array.from(f32.subarray(at('outline'), at('outline') + outline), (v) => Math.round(v * 10) / 10),
+        outline: Array.from(
+          f32.subarray(at('outline'), at('outline') + outline),
+          (v) => Math.round(v * 10) / 10,
+        ),
       });
     }
-    const int = (field) => i32[(s + S[field]) >> 2], flt = (field) => f32[(s + S[field]) >> 2];
+    const int = (field) => i32[(s + S[field]) >> 2],
+      flt = (field) => f32[(s + S[field]) >> 2];
     return {
-      mode: 'field', width, height, regions: int('regions'), counted: int('counted'),
-      parasitized: int('parasitized'), uncertain: int('uncertain'),
-      excluded: { border: int('border'), white: int('white'), debris: int('debris'), clump: int('clump') },
-      parasitemia: flt('parasitemia'), ci95: [flt('ci95_lo'), flt('ci95_hi')],
+      mode: 'field',
+      width,
+      height,
+      regions: int('regions'),
+      counted: int('counted'),
+      parasitized: int('parasitized'),
+      uncertain: int('uncertain'),
+      excluded: {
+        border: int('border'),
+        white: int('white'),
+        debris: int('debris'),
+        clump: int('clump'),
+      },
+      parasitemia: flt('parasitemia'),
+      ci95: [flt('ci95_lo'), flt('ci95_hi')],
       cellDiameter: flt('cell_diameter'),
-      ms, cells,
+      ms,
+      cells,
     };
   }
 
   _result(r, camPtr, width, height, ms, batch, index = 0) {
-    const M = this.M, f32 = M.HEAPF32, i32 = M.HEAP32, R = this.layout.result;
+    const M = this.M,
+      f32 = M.HEAPF32,
+      i32 = M.HEAP32,
+      R = this.layout.result;
     const logits = [f32[(r + R.logits) >> 2], f32[((r + R.logits) >> 2) + 1]];
     const pParasitized = f32[(r + R.p_parasitized) >> 2];
     const labelIndex = i32[(r + R.label) >> 2];
     const bandIndex = i32[(r + R.band) >> 2];
     const S = this.size;
-    const cam = camPtr ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice() : new Float32Array(0);
+    const cam = camPtr
+      ? new Float32Array(M.HEAPF32.buffer, camPtr, S * S).slice()
+      : new Float32Array(0);
     const out = {
-      mode: 'cell', label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
-      labelIndex, pParasitized, band: BANDS[bandIndex] || 'uncertain', bandIndex,
-      logits, cam, size: S, width, height, ms, batch,
+      mode: 'cell',
+      label: labelIndex === 1 ? 'Parasitized' : 'Uninfected',
+      labelIndex,
+      pParasitized,
+      band: BANDS[bandIndex] || 'uncertain',
+      bandIndex,
+      logits,
+      cam,
+      size: S,
+      width,
+      height,
+      ms,
+      batch,
     };
-    if (this.numClasses > 2) {   // every class's logit, and the strongest class by name
+    if (this.numClasses > 2) {
+      // every class's logit, and the strongest class by name
       const p = M._mc_logits_at(this.ptr, index);
       out.classLogits = p ? Array.from(new Float32Array(M.HEAPF32.buffer, p, this.numClasses)) : [];
       const top = out.classLogits.reduce((b, v, k, a) => (v > a[b] ? k : b), 0);
@@ -449,7 +604,7 @@ export class Engine {
       M.HEAPU8[this.err] = 0;
       rc = M._mc_engine_finish(this.ptr, this.err, ERR_LEN);
     } catch (e) {
-      this.broken = String(e && e.message || e);
+      this.broken = String((e && e.message) || e);
       throw new Error(`engine crashed: ${this.broken}`);
     }
     if (rc !== 0) {
@@ -471,7 +626,9 @@ export class Engine {
       this.M._mc_engine_destroy(this.ptr);
       this.M._free(this.err);
       this.M._free(this.res);
-    } catch { /* instance already aborted */ }
+    } catch {
+      /* instance already aborted */
+    }
     this.ptr = 0;
   }
 }
@@ -481,11 +638,16 @@ export class Engine {
  * `assets`: the build's asset manifest; `baseUrl`: where the manifest's relative paths start.
  * `prefer`: 'auto' | 'simd' | 'nosimd'. Falls back to the scalar module if SIMD fails to start.
  */
-export async function loadEngine({ assets, baseUrl, modelBytes, prefer = 'auto', wasmBytes = null }) {
+export async function loadEngine({
+  assets,
+  baseUrl,
+  modelBytes,
+  prefer = 'auto',
+  wasmBytes = null,
+}) {
   const instance = startModule({ assets, baseUrl, prefer, wasmBytes });
-  const digest = payloadDigest(modelBytes);   // hashed while the module compiles
+  const digest = payloadDigest(modelBytes); // hashed while the module compiles
   const { M, variant } = await instance;
   // A bad model is not a reason to try the other module: report it as it is.
   return Engine.create(M, modelBytes, variant, await digest);
 }
-

@@ -1,6 +1,12 @@
 // image-decode.js -- images to RGBA pixels with the browser's decoders, held to the input policy
 // first (image-input.js, docs/INPUT.md). Runs in a Worker or on the main thread.
-import { sniffImage, policyProblem, decodeFailure, sizeProblem, MAX_FILE_BYTES } from './image-input.js';
+import {
+  sniffImage,
+  policyProblem,
+  decodeFailure,
+  sizeProblem,
+  MAX_FILE_BYTES,
+} from './image-input.js';
 
 /**
  * Decode an image with the browser: Blob/File, ImageBitmap, ImageData or {data,width,height}.
@@ -15,8 +21,14 @@ import { sniffImage, policyProblem, decodeFailure, sizeProblem, MAX_FILE_BYTES }
  * is not opaque, while the native CLI reads the stored RGB and ignores alpha.
  */
 export async function decodeImage(input, name = 'image') {
-  if (input && typeof input === 'object' && 'data' in input && 'width' in input && 'height' in input &&
-      !(typeof Blob !== 'undefined' && input instanceof Blob)) {
+  if (
+    input &&
+    typeof input === 'object' &&
+    'data' in input &&
+    'width' in input &&
+    'height' in input &&
+    !(typeof Blob !== 'undefined' && input instanceof Blob)
+  ) {
     return { data: input.data, width: input.width, height: input.height };
   }
   const fail = (msg) => new Error(`${name}: ${msg}`);
@@ -43,12 +55,14 @@ export async function decodeImage(input, name = 'image') {
   const refused = policyProblem(info, head);
   if (refused) throw fail(refused);
   let img = null;
-  if (info.alpha) img = await decodeUnpremultiplied(input, info);   // null: not here, or not this one
+  if (info.alpha) img = await decodeUnpremultiplied(input, info); // null: not here, or not this one
   if (!img) {
     let bitmap;
     try {
       bitmap = await createImageBitmap(input, {
-        colorSpaceConversion: 'none', premultiplyAlpha: 'none', imageOrientation: 'from-image',
+        colorSpaceConversion: 'none',
+        premultiplyAlpha: 'none',
+        imageOrientation: 'from-image',
       });
     } catch {
       const tail = new Uint8Array(await input.slice(Math.max(0, input.size - 64)).arrayBuffer());
@@ -83,23 +97,41 @@ function pixelsOf(bitmap) {
 async function decodeUnpremultiplied(blob, info) {
   const type = { png: 'image/png', webp: 'image/webp', bmp: 'image/bmp' }[info.kind];
   if (!type || typeof ImageDecoder === 'undefined') return null;
-  let dec = null, frame = null;
+  let dec = null,
+    frame = null;
   try {
     if (!(await ImageDecoder.isTypeSupported(type))) return null;
-    dec = new ImageDecoder({ data: await blob.arrayBuffer(), type, premultiplyAlpha: 'none',
-                             colorSpaceConversion: 'none' });
+    dec = new ImageDecoder({
+      data: await blob.arrayBuffer(),
+      type,
+      premultiplyAlpha: 'none',
+      colorSpaceConversion: 'none',
+    });
     frame = (await dec.decode({ frameIndex: 0 })).image;
-    const w = frame.codedWidth, h = frame.codedHeight;
+    const w = frame.codedWidth,
+      h = frame.codedHeight;
     const swap = { RGBA: false, RGBX: false, BGRA: true, BGRX: true }[frame.format];
-    if (swap === undefined || frame.rotation || frame.flip || w !== frame.displayWidth || h !== frame.displayHeight) return null;
+    if (
+      swap === undefined ||
+      frame.rotation ||
+      frame.flip ||
+      w !== frame.displayWidth ||
+      h !== frame.displayHeight
+    )
+      return null;
     if (sizeProblem(w, h)) return null;
     const data = new Uint8ClampedArray(w * h * 4);
     await frame.copyTo(data);
-    if (swap) for (let i = 0; i < data.length; i += 4) { const r = data[i + 2]; data[i + 2] = data[i]; data[i] = r; }
+    if (swap)
+      for (let i = 0; i < data.length; i += 4) {
+        const r = data[i + 2];
+        data[i + 2] = data[i];
+        data[i] = r;
+      }
     if (frame.format.endsWith('X')) for (let i = 3; i < data.length; i += 4) data[i] = 255;
     return { data, width: w, height: h };
   } catch {
-    return null;   // decoded again through a canvas, which says what is wrong
+    return null; // decoded again through a canvas, which says what is wrong
   } finally {
     if (frame) frame.close();
     if (dec) dec.close();

@@ -57,7 +57,10 @@ export type CellStatus = 'counted' | 'border' | 'white' | 'debris' | 'clump';
 export interface FieldCell {
   index: number;
   /** Box in image pixels. */
-  x: number; y: number; w: number; h: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
   /** counted, or why it was left out: cut by the image border, a white blood cell, debris /
    *  platelet, a clump of cells that could not be split. */
   status: CellStatus;
@@ -71,7 +74,8 @@ export interface FieldCell {
 /** A whole microscope field: every red cell found, classified and counted. */
 export interface FieldResult {
   mode: 'field';
-  width: number; height: number;
+  width: number;
+  height: number;
   regions: number;
   /** Red cells counted (whole, inside the image). */
   counted: number;
@@ -89,8 +93,12 @@ export interface FieldResult {
   cells: FieldCell[];
 }
 
-export type ImageInput = Blob | File | ImageBitmap | ImageData |
-  { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
+export type ImageInput =
+  | Blob
+  | File
+  | ImageBitmap
+  | ImageData
+  | { data: Uint8Array | Uint8ClampedArray; width: number; height: number };
 
 export interface CreateOptions {
   /** URL of the model blob; default: the blob shipped with the build. */
@@ -169,8 +177,10 @@ export declare class MalariaClassifier extends EventTarget {
    *  classifier twice: ..." for an image whose Worker stopped twice while it was in flight alone). */
   /** `mode` 'auto' (default): the core decides whether the image is a cut-out cell or a whole
    *  field (docs/FIELD.md); 'cell' / 'field' force it. Rejects for an image that is neither. */
-  classify(input: ImageInput, options?: { name?: string; mode?: 'auto' | 'cell' | 'field' }):
-    Promise<ClassificationResult | FieldResult>;
+  classify(
+    input: ImageInput,
+    options?: { name?: string; mode?: 'auto' | 'cell' | 'field' },
+  ): Promise<ClassificationResult | FieldResult>;
   /** The occlusion heat map of one cut-out cell, computed on demand (up to 257 network
    *  passes: ~0.8 s with SIMD128). Rejects for an image that is not a single red-cell crop. Meant
    *  for a cell that is not called Uninfected (model/REPORT.md, "Heat map"). */

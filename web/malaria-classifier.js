@@ -31,7 +31,12 @@
 // event). The classifier is an EventTarget: a `worker` event (detail {state: 'lost' | 'restarted'
 // | 'failed', reason, retried, rejected, workers}) tells the page.
 import {
-  loadManifest, fetchVerified, startModule, payloadDigest, manifestCheckedDigest, checkBytes,
+  loadManifest,
+  fetchVerified,
+  startModule,
+  payloadDigest,
+  manifestCheckedDigest,
+  checkBytes,
 } from './assets.js';
 import { Engine } from './engine.js';
 import { decodeImage } from './image-decode.js';
@@ -49,9 +54,17 @@ function defaultWorkers() {
 /** Worker script URL usable from this page: ours, or a blob: shim that imports ours. */
 function workerScript() {
   const url = new URL('./classifier-worker.js', import.meta.url);
-  if (typeof location === 'undefined' || url.origin === location.origin) return { url: url.href, revoke() {} };
-  const shim = URL.createObjectURL(new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }));
-  return { url: shim, revoke() { URL.revokeObjectURL(shim); } };
+  if (typeof location === 'undefined' || url.origin === location.origin)
+    return { url: url.href, revoke() {} };
+  const shim = URL.createObjectURL(
+    new Blob([`import ${JSON.stringify(url.href)};\n`], { type: 'text/javascript' }),
+  );
+  return {
+    url: shim,
+    revoke() {
+      URL.revokeObjectURL(shim);
+    },
+  };
 }
 
 class WorkerStartError extends Error {}
@@ -62,33 +75,37 @@ class WorkerStartError extends Error {}
 // on the shared test VM; a phone is slower. Pixels are exact for pixel inputs and estimated from
 // the size of a file (20 pixels a byte: more than any field photo has; JPEG fields have ~5).
 const WATCHDOG_BASE_MS = 60000;
-const WATCHDOG_PER_MPIXEL = 0.25;   // of the base, per megapixel: 15 s by default
-const MAX_PIXELS_CORE = 40e6;       // wasm/src/preprocess.h ImageLimits
-const RESTART_TRIES = 3;            // failed starts in a row before a Worker is given up
+const WATCHDOG_PER_MPIXEL = 0.25; // of the base, per megapixel: 15 s by default
+const MAX_PIXELS_CORE = 40e6; // wasm/src/preprocess.h ImageLimits
+const RESTART_TRIES = 3; // failed starts in a row before a Worker is given up
 // a reply that says the wasm instance trapped (engine.js): the Worker is replaced
 const CRASH_REPLY = /^engine (crashed|unusable)\b/;
 
 function pixelsOf(input) {
-  if (typeof Blob !== 'undefined' && input instanceof Blob) return Math.min(MAX_PIXELS_CORE, 20 * input.size);
-  if (input && input.width > 0 && input.height > 0) return Math.min(MAX_PIXELS_CORE, input.width * input.height);
+  if (typeof Blob !== 'undefined' && input instanceof Blob)
+    return Math.min(MAX_PIXELS_CORE, 20 * input.size);
+  if (input && input.width > 0 && input.height > 0)
+    return Math.min(MAX_PIXELS_CORE, input.width * input.height);
   return 0;
 }
 
 class WorkerSlot {
   constructor(url) {
-    this.pending = new Map();   // id -> {resolve, reject, job, budget}, oldest first
+    this.pending = new Map(); // id -> {resolve, reject, job, budget}, oldest first
     this.nextId = 1;
-    this.dead = null;           // why this Worker stopped (while dead)
-    this.starting = false;      // being restarted
-    this.gaveUp = false;        // could not be restarted: dead for good
-    this.isolating = null;      // a retried job alone on this Worker
-    this.onDeath = null;        // (slot, reason, pending) once the classifier is up; else pending rejects
+    this.dead = null; // why this Worker stopped (while dead)
+    this.starting = false; // being restarted
+    this.gaveUp = false; // could not be restarted: dead for good
+    this.isolating = null; // a retried job alone on this Worker
+    this.onDeath = null; // (slot, reason, pending) once the classifier is up; else pending rejects
     this.watchBase = WATCHDOG_BASE_MS;
     this._spawn(url);
   }
 
   /** Messages sent and not answered yet. */
-  get busy() { return this.pending.size; }
+  get busy() {
+    return this.pending.size;
+  }
 
   _spawn(url) {
     const worker = new Worker(url, { type: 'module', name: 'malaria-classifier' });
@@ -101,27 +118,36 @@ class WorkerSlot {
       const { id, ok, error, ...rest } = ev.data || {};
       const p = this.pending.get(id);
       if (!p) return;
-      if (!ok && p.job && CRASH_REPLY.test(String(error))) {   // the image stays in flight: retried
+      if (!ok && p.job && CRASH_REPLY.test(String(error))) {
+        // the image stays in flight: retried
         this.kill(`its engine crashed (${error})`);
         return;
       }
       this.pending.delete(id);
-      if (ok) p.resolve(rest); else p.reject(new Error(error));
+      if (ok) p.resolve(rest);
+      else p.reject(new Error(error));
     };
     const fail = (what, otherwise) => (ev) => {
       if (ev && ev.preventDefault) ev.preventDefault();
-      if (this.worker === worker) this.kill(`${what}: ${ev && ev.message ? ev.message : otherwise}`);
+      if (this.worker === worker)
+        this.kill(`${what}: ${ev && ev.message ? ev.message : otherwise}`);
     };
     // listeners, not on* properties: Chromium's Worker.onmessageerror misses some dispatches
-    worker.addEventListener('error', fail('classifier worker failed', 'the worker script could not be loaded'));
-    worker.addEventListener('messageerror', fail('classifier worker message error', 'a message could not be read'));
+    worker.addEventListener(
+      'error',
+      fail('classifier worker failed', 'the worker script could not be loaded'),
+    );
+    worker.addEventListener(
+      'messageerror',
+      fail('classifier worker message error', 'a message could not be read'),
+    );
   }
 
   /** Send a message; resolves with its answer. `extra`: {job, budget} of a classify() job. */
   call(msg, transfer = [], extra = null) {
     if (this.dead) return Promise.reject(new Error(this.dead));
     const id = this.nextId++;
-    if (!this.pending.size) this.heard = Date.now();   // silence counts from the first message
+    if (!this.pending.size) this.heard = Date.now(); // silence counts from the first message
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, budget: this.watchBase, ...extra });
       this.worker.postMessage({ ...msg, id }, transfer);
@@ -139,7 +165,7 @@ class WorkerSlot {
     if (this.dead) return;
     this.dead = reason;
     const w = this.worker;
-    w.onmessage = null;   // its error listeners check this.worker
+    w.onmessage = null; // its error listeners check this.worker
     w.terminate();
     const pending = [...this.pending.values()];
     this.pending.clear();
@@ -150,7 +176,7 @@ class WorkerSlot {
   terminate() {
     this.onDeath = null;
     const w = this.worker;
-    w.onmessage = null;   // its error listeners check this.worker
+    w.onmessage = null; // its error listeners check this.worker
     w.terminate();
     this.dead = this.dead || 'classifier disposed';
     for (const p of this.pending.values()) p.reject(new Error('classifier disposed'));
@@ -178,10 +204,15 @@ export class MalariaClassifier extends EventTarget {
    *                                      60 s + 15 s per megapixel, 11 min for the largest field)
    */
   static async create(options = {}) {
-    const manifestUrl = new URL(options.manifest || DEFAULT_MANIFEST, globalThis.location ? location.href : undefined);
+    const manifestUrl = new URL(
+      options.manifest || DEFAULT_MANIFEST,
+      globalThis.location ? location.href : undefined,
+    );
     const assets = await loadManifest(manifestUrl);
     const shipped = new URL(assets.model.url, manifestUrl).href;
-    const modelUrl = options.model ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href : shipped;
+    const modelUrl = options.model
+      ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href
+      : shipped;
     const isShipped = !options.modelBytes && modelUrl === shipped;
     const expected = options.sha256 || (isShipped ? assets.model.sha256 : null);
     // the shipped blob, checked whole against our own manifest: its preamble's payload digest
@@ -195,7 +226,8 @@ export class MalariaClassifier extends EventTarget {
     let modelBytes = null;
     let source = options.modelBytes ? 'bytes' : 'network';
     const download = async () => {
-      const b = options.modelBytes ? new Uint8Array(options.modelBytes)
+      const b = options.modelBytes
+        ? new Uint8Array(options.modelBytes)
         : await fetchVerified(modelUrl, expected, 'model');
       if (options.modelBytes) await checkBytes(b, expected, 'model');
       return b;
@@ -208,7 +240,7 @@ export class MalariaClassifier extends EventTarget {
         const got = await c._startFromCopy(prepared, copyKey);
         started = got === 'used';
         if (started) source = 'local copy';
-        else if (got === 'damaged') await dropModelCopy(copyKey);   // download it again
+        else if (got === 'damaged') await dropModelCopy(copyKey); // download it again
       } else if (copyKey) {
         const copy = await readModelCopy(copyKey);
         if (copy) {
@@ -217,12 +249,12 @@ export class MalariaClassifier extends EventTarget {
             modelBytes = copy;
             source = 'local copy';
           } catch {
-            await dropModelCopy(copyKey);   // damaged: download again
+            await dropModelCopy(copyKey); // damaged: download again
           }
         }
       }
       if (!started) {
-        modelBytes = modelBytes || await download();
+        modelBytes = modelBytes || (await download());
         await c._start(prepared, modelBytes, trustPreamble);
       }
     } catch (e) {
@@ -231,7 +263,8 @@ export class MalariaClassifier extends EventTarget {
       // no Worker could start here (host CSP): the same engine on this thread
       c = new MalariaClassifier();
       prepared = c._prepare(assets, manifestUrl.href, { ...options, inline: true });
-      if (!modelBytes) {   // the Workers failed before the model was read here
+      if (!modelBytes) {
+        // the Workers failed before the model was read here
         modelBytes = await download();
         source = options.modelBytes ? 'bytes' : 'network';
       }
@@ -240,12 +273,20 @@ export class MalariaClassifier extends EventTarget {
     }
     c.info.modelSource = source;
     if (!c.inline) {
-      c._keepAlive(options, source === 'local copy' ? { copy: copyKey } : { bytes: modelBytes }, download, trustPreamble);
+      c._keepAlive(
+        options,
+        source === 'local copy' ? { copy: copyKey } : { bytes: modelBytes },
+        download,
+        trustPreamble,
+      );
     }
     if (copyKey && source === 'network') {
       c._copyWritten = writeModelCopy(copyKey, modelBytes, c._checksum);
       // once the copy is there a restarted Worker reads it: the bytes need not be kept
-      c._copyWritten.then((ok) => { if (ok && c._restartFrom) c._restartFrom = { ...c._restartFrom, copy: copyKey, bytes: null }; });
+      c._copyWritten.then((ok) => {
+        if (ok && c._restartFrom)
+          c._restartFrom = { ...c._restartFrom, copy: copyKey, bytes: null };
+      });
     }
     return c;
   }
@@ -257,7 +298,9 @@ export class MalariaClassifier extends EventTarget {
    */
   async _startFromCopy(prepared, copyKey) {
     // sent at once: each Worker handles it right after 'prepare' (its messages run in order)
-    const inits = Promise.all(this._slots.map((slot) => slot.call({ type: 'init', copy: copyKey })));
+    const inits = Promise.all(
+      this._slots.map((slot) => slot.call({ type: 'init', copy: copyKey })),
+    );
     inits.catch(() => {});
     await prepared;
     const got = await inits;
@@ -265,7 +308,9 @@ export class MalariaClassifier extends EventTarget {
       this.info = { ...got[0].info, workers: this._slots.length };
       return 'used';
     }
-    await Promise.all(this._slots.map((slot, i) => (got[i].info ? slot.call({ type: 'dispose' }) : null)));
+    await Promise.all(
+      this._slots.map((slot, i) => (got[i].info ? slot.call({ type: 'dispose' }) : null)),
+    );
     return got.some((g) => g.copy === 'damaged') ? 'damaged' : 'missing';
   }
 
@@ -273,22 +318,29 @@ export class MalariaClassifier extends EventTarget {
     const prefer = options.engine || 'auto';
     this.inline = !!options.inline;
     this._queue = Promise.resolve();
-    this._waiting = [];   // classify() jobs not sent to a Worker yet (Workers: _pump)
+    this._waiting = []; // classify() jobs not sent to a Worker yet (Workers: _pump)
     if (this.inline) return startModule({ assets, baseUrl, prefer });
     const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
-    this._prepareArgs = { assets, baseUrl, prefer };   // what a restarted Worker is sent again
+    this._prepareArgs = { assets, baseUrl, prefer }; // what a restarted Worker is sent again
     const script = workerScript();
     this._slots = [];
     try {
       for (let i = 0; i < n; i++) this._slots.push(new WorkerSlot(script.url));
-    } catch (e) {   // a CSP that forbids the Worker may throw here or fire `error` later
-      return Promise.reject(new WorkerStartError(`classifier worker could not start: ${e.message || e}`));
+    } catch (e) {
+      // a CSP that forbids the Worker may throw here or fire `error` later
+      return Promise.reject(
+        new WorkerStartError(`classifier worker could not start: ${e.message || e}`),
+      );
     }
-    const copy = options.copy || null;   // the local copy's sha256: each Worker opens it meanwhile
-    const calls = this._slots.map((slot) => slot.call({ type: 'prepare', assets, baseUrl, prefer, copy }));
-    return Promise.all(calls).finally(() => script.revoke()).catch((e) => {
-      throw this._slots.some((s) => s.dead) ? new WorkerStartError(e.message) : e;
-    });
+    const copy = options.copy || null; // the local copy's sha256: each Worker opens it meanwhile
+    const calls = this._slots.map((slot) =>
+      slot.call({ type: 'prepare', assets, baseUrl, prefer, copy }),
+    );
+    return Promise.all(calls)
+      .finally(() => script.revoke())
+      .catch((e) => {
+        throw this._slots.some((s) => s.dead) ? new WorkerStartError(e.message) : e;
+      });
   }
 
   async _start(prepared, modelBytes, trustPreamble) {
@@ -297,25 +349,32 @@ export class MalariaClassifier extends EventTarget {
       const [{ M, variant }, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
       this._engine = Engine.create(M, modelBytes, variant, digest);
       this._checksum = this._engine.checksum;
-      this.info = { metadata: this._engine.metadata, size: this._engine.size,
-                    variant: this._engine.variant, labels: this._engine.labels,
-                    batch: this._engine.batchCapacity, workers: 0 };
+      this.info = {
+        metadata: this._engine.metadata,
+        size: this._engine.size,
+        variant: this._engine.variant,
+        labels: this._engine.labels,
+        batch: this._engine.batchCapacity,
+        workers: 0,
+      };
       return;
     }
     // the payload is hashed once here, not once per Worker
     const [, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
-    this._digest = digest;   // a restarted Worker gets the same bytes and digest
+    this._digest = digest; // a restarted Worker gets the same bytes and digest
     const infos = this._slots.map((slot) => {
-      const copy = modelBytes.slice().buffer;   // each worker gets its own copy
+      const copy = modelBytes.slice().buffer; // each worker gets its own copy
       return slot.call({ type: 'init', modelBytes: copy, digest }, [copy]);
     });
     const got = await Promise.all(infos);
     this.info = { ...got[0].info, workers: this._slots.length };
-    this._checksum = got[0].checksum || null;   // XXH64 of modelBytes, for the local copy
+    this._checksum = got[0].checksum || null; // XXH64 of modelBytes, for the local copy
   }
 
   /** Number of classifications that can run at the same time. */
-  get concurrency() { return this.inline ? 1 : (this._slots ? this._slots.length : 0); }
+  get concurrency() {
+    return this.inline ? 1 : this._slots ? this._slots.length : 0;
+  }
 
   /**
    * classify() calls to keep in flight for full speed on many images: per Worker, one batch
@@ -327,7 +386,9 @@ export class MalariaClassifier extends EventTarget {
   }
 
   /** Model metadata (the blob's JSON header). */
-  get metadata() { return this.info && this.info.metadata; }
+  get metadata() {
+    return this.info && this.info.metadata;
+  }
 
   /**
    * Classify one image. `input`: Blob/File, ImageBitmap, ImageData or {data, width, height}.
@@ -344,16 +405,28 @@ export class MalariaClassifier extends EventTarget {
       const run = this._queue.then(async () => {
         const img = await decodeImage(input, label);
         const a = this._engine.analyze(img, mode);
-        return a.kind === 'field' ? a.result : this._engine.classifyPixels(img.data, img.width, img.height, 4);
+        return a.kind === 'field'
+          ? a.result
+          : this._engine.classifyPixels(img.data, img.width, img.height, 4);
       });
       this._queue = run.catch(() => {});
       return run;
     }
-    if (this._slots.every((s) => s.gaveUp)) throw new Error(`${label}: ${this._slots[0].dead || 'no classifier worker alive'}`);
-    const transfer = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
+    if (this._slots.every((s) => s.gaveUp))
+      throw new Error(`${label}: ${this._slots[0].dead || 'no classifier worker alive'}`);
+    const transfer =
+      typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
     return new Promise((resolve, reject) => {
-      this._waiting.push({ msg: { type: 'classify', input, name: label, mode }, transfer, resolve, reject,
-                           label, strikes: 0, retry: false, budget: this._budgetOf(input) });
+      this._waiting.push({
+        msg: { type: 'classify', input, name: label, mode },
+        transfer,
+        resolve,
+        reject,
+        label,
+        strikes: 0,
+        retry: false,
+        budget: this._budgetOf(input),
+      });
       this._pump();
     });
   }
@@ -372,7 +445,7 @@ export class MalariaClassifier extends EventTarget {
     if (this.inline) {
       const run = this._queue.then(async () => {
         const img = await decodeImage(input, label);
-        this._engine.analyze(img, 'cell');   // the cell gate
+        this._engine.analyze(img, 'cell'); // the cell gate
         return this._engine.explain(img);
       });
       this._queue = run.catch(() => {});
@@ -381,7 +454,8 @@ export class MalariaClassifier extends EventTarget {
     const live = this._slots.filter((s) => !s.dead);
     if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
     const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
-    const transfer = typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
+    const transfer =
+      typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
     const { result } = await slot.call({ type: 'explain', input, name: label }, transfer);
     return result;
   }
@@ -392,10 +466,17 @@ export class MalariaClassifier extends EventTarget {
   _keepAlive(options, from, download, trustPreamble) {
     const base = options.watchdogMs > 0 ? options.watchdogMs : WATCHDOG_BASE_MS;
     this._watch = { base, perMPixel: base * WATCHDOG_PER_MPIXEL };
-    this._restartFrom = { ...from, digest: this._digest || null, download: async () => {
-      const bytes = await download();
-      return { bytes, digest: trustPreamble ? manifestCheckedDigest(bytes) : await payloadDigest(bytes) };
-    } };
+    this._restartFrom = {
+      ...from,
+      digest: this._digest || null,
+      download: async () => {
+        const bytes = await download();
+        return {
+          bytes,
+          digest: trustPreamble ? manifestCheckedDigest(bytes) : await payloadDigest(bytes),
+        };
+      },
+    };
     for (const slot of this._slots) {
       slot.watchBase = base;
       slot.onDeath = (s, reason, pending) => this._onDeath(s, reason, pending);
@@ -408,23 +489,33 @@ export class MalariaClassifier extends EventTarget {
       const now = Date.now();
       const gap = now - last;
       last = now;
-      if (gap > 2 * base) { for (const s of this._slots) s.heard = Math.max(s.heard, now); return; }
+      if (gap > 2 * base) {
+        for (const s of this._slots) s.heard = Math.max(s.heard, now);
+        return;
+      }
       for (const s of this._slots) {
-        if (s.overdue(now)) s.kill(`it stopped answering (nothing for ${Math.round((now - s.heard) / 1000)} s)`);
+        if (s.overdue(now))
+          s.kill(`it stopped answering (nothing for ${Math.round((now - s.heard) / 1000)} s)`);
       }
     }, tick);
     if (this._watchTimer.unref) this._watchTimer.unref();
   }
 
   _budgetOf(input) {
-    const w = this._watch || { base: WATCHDOG_BASE_MS, perMPixel: WATCHDOG_BASE_MS * WATCHDOG_PER_MPIXEL };
+    const w = this._watch || {
+      base: WATCHDOG_BASE_MS,
+      perMPixel: WATCHDOG_BASE_MS * WATCHDOG_PER_MPIXEL,
+    };
     return w.base + w.perMPixel * (pixelsOf(input) / 1e6);
   }
 
   _emit(detail) {
     const workers = this._slots.filter((s) => !s.gaveUp).length;
     const d = { ...detail, workers };
-    const ev = typeof CustomEvent === 'function' ? new CustomEvent('worker', { detail: d }) : Object.assign(new Event('worker'), { detail: d });
+    const ev =
+      typeof CustomEvent === 'function'
+        ? new CustomEvent('worker', { detail: d })
+        : Object.assign(new Event('worker'), { detail: d });
     this.dispatchEvent(ev);
   }
 
@@ -439,7 +530,7 @@ export class MalariaClassifier extends EventTarget {
           const why = this._slots[0].dead || 'no classifier worker alive';
           for (const j of q.splice(0)) j.reject(new Error(`${j.label}: ${why}`));
         }
-        return;   // a Worker is being restarted
+        return; // a Worker is being restarted
       }
       let slot;
       if (job.retry) {
@@ -448,18 +539,21 @@ export class MalariaClassifier extends EventTarget {
         const open = ready.filter((s) => !s.isolating);
         slot = open.length ? open.reduce((a, b) => (b.busy < a.busy ? b : a)) : null;
       }
-      if (!slot) return;   // sent when a Worker is free
+      if (!slot) return; // sent when a Worker is free
       q.shift();
       if (job.retry) slot.isolating = job;
-      slot.call(job.msg, job.transfer, { job, budget: job.budget }).then((r) => {
-        if (slot.isolating === job) slot.isolating = null;
-        job.resolve(r.result);
-        this._pump();
-      }, (e) => {
-        if (slot.isolating === job) slot.isolating = null;
-        job.reject(e);
-        this._pump();
-      });
+      slot.call(job.msg, job.transfer, { job, budget: job.budget }).then(
+        (r) => {
+          if (slot.isolating === job) slot.isolating = null;
+          job.resolve(r.result);
+          this._pump();
+        },
+        (e) => {
+          if (slot.isolating === job) slot.isolating = null;
+          job.reject(e);
+          this._pump();
+        },
+      );
     }
   }
 
@@ -471,7 +565,8 @@ export class MalariaClassifier extends EventTarget {
       if (p.job) lost.push(p.job);
       else p.reject(new Error(`classifier worker stopped: ${reason}`));
     }
-    if (slot.starting || this._disposed) {   // a restart that failed: _restart tries again
+    if (slot.starting || this._disposed) {
+      // a restart that failed: _restart tries again
       for (const job of lost) this._waiting.unshift(job);
       return;
     }
@@ -483,8 +578,12 @@ export class MalariaClassifier extends EventTarget {
         job.reject(new Error(`${job.label}: this image stopped the classifier twice: ${reason}`));
         rejected++;
       } else if (job.transfer.length) {
-        job.reject(new Error(`${job.label}: the classifier stopped while reading it (${reason}); ` +
-                             'an ImageBitmap is handed over to the Worker and cannot be sent again'));
+        job.reject(
+          new Error(
+            `${job.label}: the classifier stopped while reading it (${reason}); ` +
+              'an ImageBitmap is handed over to the Worker and cannot be sent again',
+          ),
+        );
         rejected++;
       } else {
         job.retry = true;
@@ -534,7 +633,7 @@ export class MalariaClassifier extends EventTarget {
     if (from.copy) {
       const got = await slot.call({ type: 'init', copy: from.copy });
       if (got.info) return;
-      if (!from.bytes) Object.assign(from, await from.download());   // the copy is gone or damaged
+      if (!from.bytes) Object.assign(from, await from.download()); // the copy is gone or damaged
     }
     const buf = from.bytes.slice().buffer;
     await slot.call({ type: 'init', modelBytes: buf, digest: from.digest }, [buf]);
@@ -545,8 +644,14 @@ export class MalariaClassifier extends EventTarget {
     if (this._watchTimer) clearInterval(this._watchTimer);
     this._watchTimer = null;
     for (const job of (this._waiting || []).splice(0)) job.reject(new Error('classifier disposed'));
-    if (this._engine) { this._engine.dispose(); this._engine = null; }
-    if (this._slots) { for (const s of this._slots) s.terminate(); this._slots = []; }
+    if (this._engine) {
+      this._engine.dispose();
+      this._engine = null;
+    }
+    if (this._slots) {
+      for (const s of this._slots) s.terminate();
+      this._slots = [];
+    }
   }
 }
 

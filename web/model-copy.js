@@ -14,12 +14,16 @@ const copyName = (key) => `${key}.copy`;
 
 /** Whether file[n, n + 16) is the trailer of a copy whose blob file[0, n) has XXH64 `sum`. */
 export function copyTrailerMatches(file, n, sum) {
-  return file.length === n + COPY_TRAILER && COPY_MAGIC.every((v, i) => file[n + i] === v)
-    && sum.every((v, i) => file[n + 8 + i] === v);
+  return (
+    file.length === n + COPY_TRAILER &&
+    COPY_MAGIC.every((v, i) => file[n + i] === v) &&
+    sum.every((v, i) => file[n + 8 + i] === v)
+  );
 }
 
 async function copyDir(create) {
-  if (typeof navigator === 'undefined' || !navigator.storage || !navigator.storage.getDirectory) return null;
+  if (typeof navigator === 'undefined' || !navigator.storage || !navigator.storage.getDirectory)
+    return null;
   return (await navigator.storage.getDirectory()).getDirectoryHandle(COPY_DIR, { create });
 }
 
@@ -55,10 +59,14 @@ export async function openModelCopy(sha256) {
     if (typeof fh.createSyncAccessHandle === 'function') {
       for (const opt of [{ mode: 'read-only' }, undefined]) {
         let h;
-        try { h = await fh.createSyncAccessHandle(opt); } catch { continue; }
+        try {
+          h = await fh.createSyncAccessHandle(opt);
+        } catch {
+          continue;
+        }
         if (h.getSize() > 0) return { sync: h };
         h.close();
-        return null;   // empty while another page of this origin is writing it
+        return null; // empty while another page of this origin is writing it
       }
     }
     const file = await fh.getFile();
@@ -88,7 +96,8 @@ export async function writeModelCopy(sha256, bytes, checksum, { keepOthers = fal
     await w.write(bytes);
     await w.write(trailer);
     await w.close();
-    if (!keepOthers) for await (const other of dir.keys()) if (other !== name) await dir.removeEntry(other);
+    if (!keepOthers)
+      for await (const other of dir.keys()) if (other !== name) await dir.removeEntry(other);
     return true;
   } catch {
     return false;
@@ -100,6 +109,7 @@ export async function dropModelCopy(sha256) {
   try {
     const dir = await copyDir(false);
     if (dir) await dir.removeEntry(copyName(sha256));
-  } catch { /* nothing to drop */ }
+  } catch {
+    /* nothing to drop */
+  }
 }
-

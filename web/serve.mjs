@@ -31,9 +31,16 @@ export const MIME = {
 };
 
 const CSP_BASE = [
-  "default-src 'none'", "script-src 'self' 'wasm-unsafe-eval'", "worker-src 'self'", "connect-src 'self'",
-  "img-src 'self' blob: data:", "media-src 'self' blob:", "style-src 'self'", "manifest-src 'self'",
-  "form-action 'none'", "base-uri 'none'",
+  "default-src 'none'",
+  "script-src 'self' 'wasm-unsafe-eval'",
+  "worker-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' blob: data:",
+  "media-src 'self' blob:",
+  "style-src 'self'",
+  "manifest-src 'self'",
+  "form-action 'none'",
+  "base-uri 'none'",
 ];
 
 /** Headers for one file of the site. */
@@ -45,11 +52,16 @@ export function headersFor(rel, { embedOrigins = [] } = {}) {
     'Referrer-Policy': 'no-referrer',
     // Content-hashed files never change; everything else is revalidated (the service worker
     // keeps the offline copy).
-    'Cache-Control': /\.[0-9a-f]{10}\.(mjs|wasm|mcb)$/.test(rel) ? 'public, max-age=31536000, immutable' : 'no-cache',
+    'Cache-Control': /\.[0-9a-f]{10}\.(mjs|wasm|mcb)$/.test(rel)
+      ? 'public, max-age=31536000, immutable'
+      : 'no-cache',
   };
   if (ext === '.html') {
     const isEmbed = path.basename(rel) === 'embed.html';
-    const ancestors = isEmbed ? (embedOrigins.length ? `frame-ancestors 'self' ${embedOrigins.join(' ')}` : "frame-ancestors 'self'")
+    const ancestors = isEmbed
+      ? embedOrigins.length
+        ? `frame-ancestors 'self' ${embedOrigins.join(' ')}`
+        : "frame-ancestors 'self'"
       : "frame-ancestors 'none'";
     h['Content-Security-Policy'] = [...CSP_BASE, ancestors].join('; ');
     h['Cross-Origin-Embedder-Policy'] = 'require-corp';
@@ -58,7 +70,9 @@ export function headersFor(rel, { embedOrigins = [] } = {}) {
       h['Cross-Origin-Opener-Policy'] = 'same-origin';
       h['X-Frame-Options'] = 'DENY';
     }
-    h['Permissions-Policy'] = isEmbed ? 'camera=(), microphone=(), geolocation=()' : 'camera=(self), microphone=(), geolocation=()';
+    h['Permissions-Policy'] = isEmbed
+      ? 'camera=(), microphone=(), geolocation=()'
+      : 'camera=(self), microphone=(), geolocation=()';
   } else {
     // Scripts, wasm and the model may be loaded by the widget on other origins (CORS mode).
     h['Access-Control-Allow-Origin'] = '*';
@@ -77,21 +91,35 @@ export function headersFor(rel, { embedOrigins = [] } = {}) {
  * Start a server. Resolves to {server, url, close()}.
  * @param {{root: string, port?: number, host?: string, embedOrigins?: string[], log?: boolean}} o
  */
-export function startServer({ root, port = 8080, host = '127.0.0.1', embedOrigins = [], log = false }) {
+export function startServer({
+  root,
+  port = 8080,
+  host = '127.0.0.1',
+  embedOrigins = [],
+  log = false,
+}) {
   const base = path.resolve(root);
   if (!fs.existsSync(base) || !fs.statSync(base).isDirectory()) {
     return Promise.reject(new Error(`site folder ${base} does not exist: build it first`));
   }
   const server = http.createServer((req, res) => {
     const done = (status, body, headers = {}) => {
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff', ...headers });
+      res.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'X-Content-Type-Options': 'nosniff',
+        ...headers,
+      });
       res.end(req.method === 'HEAD' ? undefined : body);
       if (log) console.log(`${status} ${req.method} ${req.url}`);
     };
     if (req.method === 'OPTIONS') {
-      return done(204, '', { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'GET, HEAD' });
+      return done(204, '', {
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Methods': 'GET, HEAD',
+      });
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD') return done(405, 'method not allowed\n', { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return done(405, 'method not allowed\n', { Allow: 'GET, HEAD' });
     let rel;
     try {
       rel = decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/^\/+/, '');
@@ -100,7 +128,8 @@ export function startServer({ root, port = 8080, host = '127.0.0.1', embedOrigin
     }
     if (rel === '' || rel.endsWith('/')) rel += 'index.html';
     const file = path.resolve(base, rel);
-    if (file !== base && !file.startsWith(base + path.sep) || rel.includes('\0')) return done(403, 'forbidden\n');
+    if ((file !== base && !file.startsWith(base + path.sep)) || rel.includes('\0'))
+      return done(403, 'forbidden\n');
     const relNorm = path.relative(base, file).split(path.sep).join('/');
     if (relNorm === 'embed-config.json' && embedOrigins.length) {
       const body = JSON.stringify({ allowedOrigins: embedOrigins }) + '\n';
@@ -120,7 +149,15 @@ export function startServer({ root, port = 8080, host = '127.0.0.1', embedOrigin
     server.once('error', reject);
     server.listen(port, host, () => {
       const url = `http://${host}:${server.address().port}/`;
-      resolve({ server, url, close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }) });
+      resolve({
+        server,
+        url,
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections?.();
+            server.close(() => r());
+          }),
+      });
     });
   });
 }
@@ -139,16 +176,29 @@ function parseArgs(argv) {
   return o;
 }
 
-const isMain = process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
+const isMain =
+  process.argv[1] && import.meta.url === pathToFileURL(fs.realpathSync(process.argv[1])).href;
 if (isMain) {
   let o;
-  try { o = parseArgs(process.argv.slice(2)); } catch (e) { console.error(e.message); process.exit(2); }
+  try {
+    o = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
   if (o.help || !o.root) {
-    console.log('usage: node web/serve.mjs <site-dir> [--port 8080] [--allow-embed ORIGIN]... [--log]');
+    console.log(
+      'usage: node web/serve.mjs <site-dir> [--port 8080] [--allow-embed ORIGIN]... [--log]',
+    );
     process.exit(o.help ? 0 : 2);
   }
-  startServer(o).then(({ url }) => {
-    console.log(`Serving ${path.resolve(o.root)} at ${url} (127.0.0.1 only; Ctrl+C to stop)`);
-  }).catch((e) => { console.error(`serve: ${e.message}`); process.exit(1); });
+  startServer(o)
+    .then(({ url }) => {
+      console.log(`Serving ${path.resolve(o.root)} at ${url} (127.0.0.1 only; Ctrl+C to stop)`);
+    })
+    .catch((e) => {
+      console.error(`serve: ${e.message}`);
+      process.exit(1);
+    });
 }
 void fileURLToPath;

@@ -31,10 +31,12 @@ export function wilson(k, n, z = 1.959963984540054) {
 export const isField = (r) => !!(r && r.result && r.result.mode === 'field');
 
 /** The core's message for an image that is neither a cut-out cell nor a field. */
-export const isRefusal = (msg) => /not a blood-smear image|does not look like a single red-cell image/.test(msg || '');
+export const isRefusal = (msg) =>
+  /not a blood-smear image|does not look like a single red-cell image/.test(msg || '');
 
 /** The model's call from a band: 'parasitized', 'uninfected' or 'uncertain' (to review). */
-export const modelCall = (band) => (band === 'parasitized' || band === 'uninfected' ? band : 'uncertain');
+export const modelCall = (band) =>
+  band === 'parasitized' || band === 'uninfected' ? band : 'uncertain';
 
 /** The technician's call on a cut-out cell record or on cell `index` of a field record (or null). */
 export function reviewOf(rec, index = null) {
@@ -51,12 +53,25 @@ export function cellsOf(records) {
       for (const c of rec.result.cells) {
         if (c.status !== 'counted') continue;
         const rv = reviewOf(rec, c.index);
-        out.push({ rec, index: c.index, cell: c, model: modelCall(c.band), reviewed: !!rv, final: rv ? rv.call : modelCall(c.band) });
+        out.push({
+          rec,
+          index: c.index,
+          cell: c,
+          model: modelCall(c.band),
+          reviewed: !!rv,
+          final: rv ? rv.call : modelCall(c.band),
+        });
       }
     } else {
       const rv = reviewOf(rec);
-      out.push({ rec, index: null, cell: rec.result, model: modelCall(rec.result.band), reviewed: !!rv,
-                 final: rv ? rv.call : modelCall(rec.result.band) });
+      out.push({
+        rec,
+        index: null,
+        cell: rec.result,
+        model: modelCall(rec.result.band),
+        reviewed: !!rv,
+        final: rv ? rv.call : modelCall(rec.result.band),
+      });
     }
   }
   return out;
@@ -81,25 +96,38 @@ function tally(cells, key) {
 export function summarizeGroup(records) {
   const s = { images: records.length, errors: 0, refused: 0, pending: 0, reviewedCells: 0 };
   const excluded = { border: 0, white: 0, debris: 0, clump: 0 };
-  let fieldImages = 0, cropImages = 0;
+  let fieldImages = 0,
+    cropImages = 0;
   for (const r of records) {
-    if (r.error) { s.errors++; if (isRefusal(r.error)) s.refused++; }
-    else if (!r.result) s.pending++;
+    if (r.error) {
+      s.errors++;
+      if (isRefusal(r.error)) s.refused++;
+    } else if (!r.result) s.pending++;
     else if (isField(r)) {
       fieldImages++;
-      for (const k of Object.keys(excluded)) excluded[k] += (r.result.excluded && r.result.excluded[k]) || 0;
+      for (const k of Object.keys(excluded))
+        excluded[k] += (r.result.excluded && r.result.excluded[k]) || 0;
     } else cropImages++;
   }
   const all = cellsOf(records);
   const inFields = all.filter((c) => c.index !== null);
   const crops = all.filter((c) => c.index === null);
   s.reviewedCells = all.filter((c) => c.reviewed).length;
-  s.fields = { images: fieldImages, counted: inFields.length, excluded,
-               excludedTotal: Object.values(excluded).reduce((a, b) => a + b, 0),
-               model: tally(inFields, 'model'), reviewed: tally(inFields, 'final'),
-               reviewedCells: inFields.filter((c) => c.reviewed).length };
-  s.crops = { images: cropImages, model: tally(crops, 'model'), reviewed: tally(crops, 'final'),
-              reviewedCells: crops.filter((c) => c.reviewed).length };
+  s.fields = {
+    images: fieldImages,
+    counted: inFields.length,
+    excluded,
+    excludedTotal: Object.values(excluded).reduce((a, b) => a + b, 0),
+    model: tally(inFields, 'model'),
+    reviewed: tally(inFields, 'final'),
+    reviewedCells: inFields.filter((c) => c.reviewed).length,
+  };
+  s.crops = {
+    images: cropImages,
+    model: tally(crops, 'model'),
+    reviewed: tally(crops, 'final'),
+    reviewedCells: crops.filter((c) => c.reviewed).length,
+  };
   return s;
 }
 
@@ -113,7 +141,8 @@ export function summarizeGroup(records) {
 export function slidesFromPaths(paths) {
   const parts = paths.map((p) => p.split('/'));
   const roots = [...new Set(parts.filter((p) => p.length > 1).map((p) => p[0]))];
-  const split = roots.length === 1 && parts.every((p) => p.length > 1) && parts.some((p) => p.length > 2);
+  const split =
+    roots.length === 1 && parts.every((p) => p.length > 1) && parts.some((p) => p.length > 2);
   const slides = parts.map((p) => (p.length < 2 ? undefined : split && p.length > 2 ? p[1] : p[0]));
   return { slides, split, roots };
 }
@@ -136,12 +165,27 @@ export function slidesOf(records) {
  */
 export function summarize(records) {
   const g = summarizeGroup(records);
-  const c = g.crops.model, f = g.fields.model;
-  const s = { total: records.length, classified: c.n, parasitized: c.parasitized, uninfected: c.uninfected,
-              uncertain: c.uncertain, errors: g.errors, refused: g.refused, pending: g.pending };
+  const c = g.crops.model,
+    f = g.fields.model;
+  const s = {
+    total: records.length,
+    classified: c.n,
+    parasitized: c.parasitized,
+    uninfected: c.uninfected,
+    uncertain: c.uncertain,
+    errors: g.errors,
+    refused: g.refused,
+    pending: g.pending,
+  };
   s.share = wilson(c.parasitized, c.n);
-  s.fields = { images: g.fields.images, counted: f.n, parasitized: f.parasitized, uncertain: f.uncertain,
-               excluded: g.fields.excluded, pooled: wilson(f.parasitized, f.n) };
+  s.fields = {
+    images: g.fields.images,
+    counted: f.n,
+    parasitized: f.parasitized,
+    uncertain: f.uncertain,
+    excluded: g.fields.excluded,
+    pooled: wilson(f.parasitized, f.n),
+  };
   s.group = g;
   return s;
 }
@@ -176,19 +220,42 @@ const fixed = (x, d = 6) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 /** The band as text: "uncertain band 0.204 < p <= 0.980". */
 export function bandText(band) {
   return Array.isArray(band) && band.length === 2
-    ? `uncertain band ${band[0].toFixed(3)} < p <= ${band[1].toFixed(3)}` : 'uncertain band unknown';
+    ? `uncertain band ${band[0].toFixed(3)} < p <= ${band[1].toFixed(3)}`
+    : 'uncertain band unknown';
 }
 
 function metaLine(meta) {
-  return `# malaria-screen export. ${INTENDED_USE} Model: ${meta.model || 'unknown'}; blob sha256: ` +
+  return (
+    `# malaria-screen export. ${INTENDED_USE} Model: ${meta.model || 'unknown'}; blob sha256: ` +
     `${meta.digest || 'unknown'}; ${bandText(meta.band)} (p = probability of Parasitized; cells in the ` +
     `band are to review); ${meta.operator ? `operator: ${meta.operator}; ` : ''}` +
-    `${meta.session ? `session: ${meta.session}; ` : ''}exported: ${meta.exported || new Date().toISOString()}.`;
+    `${meta.session ? `session: ${meta.session}; ` : ''}exported: ${meta.exported || new Date().toISOString()}.`
+  );
 }
 
-export const CELL_COLUMNS = ['slide', 'file', 'mode', 'cell', 'x', 'y', 'w', 'h', 'label', 'p_parasitized', 'band',
-  'model_call', 'reviewed', 'reviewed_call', 'final_call', 'logit_uninfected', 'logit_parasitized', 'width', 'height',
-  'ms', 'error'];
+export const CELL_COLUMNS = [
+  'slide',
+  'file',
+  'mode',
+  'cell',
+  'x',
+  'y',
+  'w',
+  'h',
+  'label',
+  'p_parasitized',
+  'band',
+  'model_call',
+  'reviewed',
+  'reviewed_call',
+  'final_call',
+  'logit_uninfected',
+  'logit_parasitized',
+  'width',
+  'height',
+  'ms',
+  'error',
+];
 const CALL_TEXT = { parasitized: 'parasitized', uninfected: 'uninfected', uncertain: 'to review' };
 
 /** Rows of the per-cell export: one per cut-out cell image, one per counted red cell of a field,
@@ -210,25 +277,57 @@ export function cellRows(records) {
       const x = c.cell;
       const rv = c.index === null ? reviewOf(rec) : reviewOf(rec, c.index);
       rows.push({
-        ...base, mode: c.index === null ? 'cell' : 'field-cell', cell: c.index,
-        x: c.index === null ? null : x.x, y: c.index === null ? null : x.y,
-        w: c.index === null ? null : x.w, h: c.index === null ? null : x.h,
-        label: x.label, p_parasitized: fixed(x.pParasitized), band: x.band, model_call: CALL_TEXT[c.model],
-        reviewed: c.reviewed ? 1 : 0, reviewed_call: rv ? rv.call : null, final_call: CALL_TEXT[c.final],
+        ...base,
+        mode: c.index === null ? 'cell' : 'field-cell',
+        cell: c.index,
+        x: c.index === null ? null : x.x,
+        y: c.index === null ? null : x.y,
+        w: c.index === null ? null : x.w,
+        h: c.index === null ? null : x.h,
+        label: x.label,
+        p_parasitized: fixed(x.pParasitized),
+        band: x.band,
+        model_call: CALL_TEXT[c.model],
+        reviewed: c.reviewed ? 1 : 0,
+        reviewed_call: rv ? rv.call : null,
+        final_call: CALL_TEXT[c.final],
         logit_uninfected: c.index === null ? fixed(x.logits[0]) : null,
         logit_parasitized: c.index === null ? fixed(x.logits[1]) : null,
-        width: c.index === null ? x.width : rec.result.width, height: c.index === null ? x.height : rec.result.height,
-        ms: c.index === null ? fixed(x.ms, 1) : null, error: null,
+        width: c.index === null ? x.width : rec.result.width,
+        height: c.index === null ? x.height : rec.result.height,
+        ms: c.index === null ? fixed(x.ms, 1) : null,
+        error: null,
       });
     }
   }
   return rows;
 }
 
-export const SLIDE_COLUMNS = ['slide', 'source', 'images', 'cells', 'parasitized', 'to_review', 'uninfected',
-  'share_parasitized', 'ci95_lo', 'ci95_hi', 'denominator', 'reviewed_cells', 'reviewed_parasitized',
-  'reviewed_to_review', 'reviewed_uninfected', 'reviewed_share_parasitized', 'reviewed_ci95_lo', 'reviewed_ci95_hi',
-  'excluded_border', 'excluded_white', 'excluded_debris', 'excluded_clump', 'images_not_read'];
+export const SLIDE_COLUMNS = [
+  'slide',
+  'source',
+  'images',
+  'cells',
+  'parasitized',
+  'to_review',
+  'uninfected',
+  'share_parasitized',
+  'ci95_lo',
+  'ci95_hi',
+  'denominator',
+  'reviewed_cells',
+  'reviewed_parasitized',
+  'reviewed_to_review',
+  'reviewed_uninfected',
+  'reviewed_share_parasitized',
+  'reviewed_ci95_lo',
+  'reviewed_ci95_hi',
+  'excluded_border',
+  'excluded_white',
+  'excluded_debris',
+  'excluded_clump',
+  'images_not_read',
+];
 
 /** Rows of the per-slide export: per slide, one row for its whole fields (share = parasitemia of
  *  the counted red cells) and one for its cut-out cells, each with the model's and the reviewed
@@ -241,19 +340,32 @@ export function slideRows(records) {
     if (s.crops.images) parts.push(['cut-out cells', s.crops, s.crops.images]);
     if (!parts.length) parts.push(['', null, 0]);
     parts.forEach(([source, g, images], i) => {
-      const m = g && g.model, v = g && g.reviewed;
+      const m = g && g.model,
+        v = g && g.reviewed;
       const ex = source === 'fields' ? g.excluded : {};
       rows.push({
-        slide, source, images, cells: m ? m.n : 0,
-        parasitized: m ? m.parasitized : 0, to_review: m ? m.uncertain : 0, uninfected: m ? m.uninfected : 0,
-        share_parasitized: m ? fixed(m.share.value) : null, ci95_lo: m ? fixed(m.share.lo) : null,
-        ci95_hi: m ? fixed(m.share.hi) : null, denominator: m ? m.n : 0,
+        slide,
+        source,
+        images,
+        cells: m ? m.n : 0,
+        parasitized: m ? m.parasitized : 0,
+        to_review: m ? m.uncertain : 0,
+        uninfected: m ? m.uninfected : 0,
+        share_parasitized: m ? fixed(m.share.value) : null,
+        ci95_lo: m ? fixed(m.share.lo) : null,
+        ci95_hi: m ? fixed(m.share.hi) : null,
+        denominator: m ? m.n : 0,
         reviewed_cells: g ? g.reviewedCells : 0,
-        reviewed_parasitized: v ? v.parasitized : 0, reviewed_to_review: v ? v.uncertain : 0,
-        reviewed_uninfected: v ? v.uninfected : 0, reviewed_share_parasitized: v ? fixed(v.share.value) : null,
-        reviewed_ci95_lo: v ? fixed(v.share.lo) : null, reviewed_ci95_hi: v ? fixed(v.share.hi) : null,
-        excluded_border: source === 'fields' ? ex.border : null, excluded_white: source === 'fields' ? ex.white : null,
-        excluded_debris: source === 'fields' ? ex.debris : null, excluded_clump: source === 'fields' ? ex.clump : null,
+        reviewed_parasitized: v ? v.parasitized : 0,
+        reviewed_to_review: v ? v.uncertain : 0,
+        reviewed_uninfected: v ? v.uninfected : 0,
+        reviewed_share_parasitized: v ? fixed(v.share.value) : null,
+        reviewed_ci95_lo: v ? fixed(v.share.lo) : null,
+        reviewed_ci95_hi: v ? fixed(v.share.hi) : null,
+        excluded_border: source === 'fields' ? ex.border : null,
+        excluded_white: source === 'fields' ? ex.white : null,
+        excluded_debris: source === 'fields' ? ex.debris : null,
+        excluded_clump: source === 'fields' ? ex.clump : null,
         // the slide's unreadable or refused images, on its first row
         images_not_read: i === 0 ? s.errors : 0,
       });
@@ -263,73 +375,156 @@ export function slideRows(records) {
 }
 
 function toCSVRows(meta, columns, rows) {
-  const lines = [csvLine([metaLine(meta)]), csvLine(columns), ...rows.map((r) => csvLine(columns.map((k) => r[k])))];
+  const lines = [
+    csvLine([metaLine(meta)]),
+    csvLine(columns),
+    ...rows.map((r) => csvLine(columns.map((k) => r[k]))),
+  ];
   // the metadata row is always one quoted field (it holds commas and quotes)
   if (!lines[0].startsWith('"')) lines[0] = `"${lines[0]}"`;
   return lines.join('\r\n') + '\r\n';
 }
 
 /** The per-cell CSV (see cellRows). */
-export function toCSV(records, meta = {}) { return toCSVRows(meta, CELL_COLUMNS, cellRows(records)); }
+export function toCSV(records, meta = {}) {
+  return toCSVRows(meta, CELL_COLUMNS, cellRows(records));
+}
 /** The per-slide CSV (see slideRows). */
-export function toSlidesCSV(records, meta = {}) { return toCSVRows(meta, SLIDE_COLUMNS, slideRows(records)); }
+export function toSlidesCSV(records, meta = {}) {
+  return toCSVRows(meta, SLIDE_COLUMNS, slideRows(records));
+}
 
 const summaryJSON = (s) => ({
-  images: s.images, notRead: s.errors, refused: s.refused, notClassified: s.pending, reviewedCells: s.reviewedCells,
-  fields: { images: s.fields.images, counted: s.fields.counted, excluded: s.fields.excluded,
-            model: s.fields.model, reviewed: s.fields.reviewed, reviewedCells: s.fields.reviewedCells,
-            method: 'parasitemia: parasitized of the counted red cells, Wilson score interval (95%)' },
-  crops: { images: s.crops.images, model: s.crops.model, reviewed: s.crops.reviewed, reviewedCells: s.crops.reviewedCells,
-           method: 'share of cut-out cell images called parasitized, Wilson score interval (95%); not a parasitemia' },
+  images: s.images,
+  notRead: s.errors,
+  refused: s.refused,
+  notClassified: s.pending,
+  reviewedCells: s.reviewedCells,
+  fields: {
+    images: s.fields.images,
+    counted: s.fields.counted,
+    excluded: s.fields.excluded,
+    model: s.fields.model,
+    reviewed: s.fields.reviewed,
+    reviewedCells: s.fields.reviewedCells,
+    method: 'parasitemia: parasitized of the counted red cells, Wilson score interval (95%)',
+  },
+  crops: {
+    images: s.crops.images,
+    model: s.crops.model,
+    reviewed: s.crops.reviewed,
+    reviewedCells: s.crops.reviewedCells,
+    method:
+      'share of cut-out cell images called parasitized, Wilson score interval (95%); not a parasitemia',
+  },
 });
 
 /** JSON: the notice and model, a summary per slide and in all, and every image with its cells. */
 export function toJSON(records, meta = {}) {
   const s = summarize(records);
   const f = s.fields;
-  return JSON.stringify({
-    intendedUse: INTENDED_USE,
-    model: meta.model || null,
-    modelSha256: meta.digest || null,
-    uncertainBand: Array.isArray(meta.band) ? { low: meta.band[0], high: meta.band[1],
-      meaning: 'p(Parasitized) in (low, high]: to review, in the count, neither parasitized nor uninfected' } : null,
-    operator: meta.operator || null,
-    session: meta.session || null,
-    exported: meta.exported || new Date().toISOString(),
-    summary: {   // all slides together (the model's calls)
-      classified: s.classified, parasitized: s.parasitized, uninfected: s.uninfected,
-      uncertain: s.uncertain, errors: s.errors, notClassified: s.pending,
-      shareParasitized: { value: s.share.p, ci95: [s.share.lo, s.share.hi], denominator: s.classified,
-                          method: 'Wilson score interval' },
-      fields: {
-        images: f.images, counted: f.counted, parasitized: f.parasitized, uncertain: f.uncertain,
-        excluded: f.excluded,
-        parasitemia: { value: f.pooled.p, ci95: [f.pooled.lo, f.pooled.hi], denominator: f.counted,
-                       method: 'Wilson score interval, pooled over the counted red cells of all fields' },
+  return (
+    JSON.stringify(
+      {
+        intendedUse: INTENDED_USE,
+        model: meta.model || null,
+        modelSha256: meta.digest || null,
+        uncertainBand: Array.isArray(meta.band)
+          ? {
+              low: meta.band[0],
+              high: meta.band[1],
+              meaning:
+                'p(Parasitized) in (low, high]: to review, in the count, neither parasitized nor uninfected',
+            }
+          : null,
+        operator: meta.operator || null,
+        session: meta.session || null,
+        exported: meta.exported || new Date().toISOString(),
+        summary: {
+          // all slides together (the model's calls)
+          classified: s.classified,
+          parasitized: s.parasitized,
+          uninfected: s.uninfected,
+          uncertain: s.uncertain,
+          errors: s.errors,
+          notClassified: s.pending,
+          shareParasitized: {
+            value: s.share.p,
+            ci95: [s.share.lo, s.share.hi],
+            denominator: s.classified,
+            method: 'Wilson score interval',
+          },
+          fields: {
+            images: f.images,
+            counted: f.counted,
+            parasitized: f.parasitized,
+            uncertain: f.uncertain,
+            excluded: f.excluded,
+            parasitemia: {
+              value: f.pooled.p,
+              ci95: [f.pooled.lo, f.pooled.hi],
+              denominator: f.counted,
+              method: 'Wilson score interval, pooled over the counted red cells of all fields',
+            },
+          },
+        },
+        slides: slidesOf(records).map(({ slide, summary }) => ({ slide, ...summaryJSON(summary) })),
+        cells: records.map((r) => ({
+          slide: r.slide || '',
+          file: r.name,
+          ...(isField(r)
+            ? {
+                mode: 'field',
+                width: r.result.width,
+                height: r.result.height,
+                counted: r.result.counted,
+                parasitized: r.result.parasitized,
+                uncertain: r.result.uncertain,
+                excluded: r.result.excluded,
+                parasitemia: r.result.parasitemia,
+                ci95: r.result.ci95,
+                cellDiameter: r.result.cellDiameter,
+                ms: r.result.ms,
+                cells: r.result.cells
+                  .filter((c) => c.status === 'counted')
+                  .map((c) => {
+                    const rv = reviewOf(r, c.index);
+                    return {
+                      index: c.index,
+                      x: c.x,
+                      y: c.y,
+                      w: c.w,
+                      h: c.h,
+                      label: c.label,
+                      pParasitized: c.pParasitized,
+                      band: c.band,
+                      reviewed: !!rv,
+                      reviewedCall: rv ? rv.call : null,
+                      outline: c.outline,
+                    };
+                  }),
+              }
+            : r.result
+              ? {
+                  mode: 'cell',
+                  label: r.result.label,
+                  pParasitized: r.result.pParasitized,
+                  band: r.result.band,
+                  logits: r.result.logits,
+                  width: r.result.width,
+                  height: r.result.height,
+                  ms: r.result.ms,
+                  reviewed: !!reviewOf(r),
+                  reviewedCall: reviewOf(r) ? reviewOf(r).call : null,
+                }
+              : {}),
+          ...(r.error ? { error: r.error } : {}),
+        })),
       },
-    },
-    slides: slidesOf(records).map(({ slide, summary }) => ({ slide, ...summaryJSON(summary) })),
-    cells: records.map((r) => ({
-      slide: r.slide || '',
-      file: r.name,
-      ...(isField(r) ? {
-        mode: 'field', width: r.result.width, height: r.result.height, counted: r.result.counted,
-        parasitized: r.result.parasitized, uncertain: r.result.uncertain, excluded: r.result.excluded,
-        parasitemia: r.result.parasitemia, ci95: r.result.ci95, cellDiameter: r.result.cellDiameter,
-        ms: r.result.ms,
-        cells: r.result.cells.filter((c) => c.status === 'counted').map((c) => {
-          const rv = reviewOf(r, c.index);
-          return { index: c.index, x: c.x, y: c.y, w: c.w, h: c.h, label: c.label, pParasitized: c.pParasitized,
-                   band: c.band, reviewed: !!rv, reviewedCall: rv ? rv.call : null, outline: c.outline };
-        }),
-      } : r.result ? {
-        mode: 'cell', label: r.result.label, pParasitized: r.result.pParasitized, band: r.result.band,
-        logits: r.result.logits, width: r.result.width, height: r.result.height, ms: r.result.ms,
-        reviewed: !!reviewOf(r), reviewedCall: reviewOf(r) ? reviewOf(r).call : null,
-      } : {}),
-      ...(r.error ? { error: r.error } : {}),
-    })),
-  }, null, 2) + '\n';
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -345,7 +540,7 @@ const countC = (text, n) => ({ code: { text }, valueInteger: n });
 
 function uuid(seed) {
   // a stable, RFC 4122-shaped (version 4 bits) identifier from a string: FNV-1a over the seed
-  let h = [0x811c9dc5, 0x01000193, 0x6b43a9b5, 0x2f6d3c1e];
+  const h = [0x811c9dc5, 0x01000193, 0x6b43a9b5, 0x2f6d3c1e];
   for (let i = 0; i < seed.length; i++) {
     for (let j = 0; j < 4; j++) h[j] = Math.imul(h[j] ^ seed.charCodeAt(i) ^ j, 0x01000193) >>> 0;
   }
@@ -357,54 +552,102 @@ export function toFHIR(records, meta = {}) {
   const exported = meta.exported || new Date().toISOString();
   const entries = [];
   for (const { slide, summary: s } of slidesOf(records)) {
-    for (const [source, g] of [['fields', s.fields], ['cut-out cells', s.crops]]) {
+    for (const [source, g] of [
+      ['fields', s.fields],
+      ['cut-out cells', s.crops],
+    ]) {
       if (!g.model.n) continue;
-      const m = g.model, v = g.reviewed;
+      const m = g.model,
+        v = g.reviewed;
       const reviewedAll = g.reviewedCells > 0 && v.uncertain === 0;
       const useReviewed = g.reviewedCells > 0;
       const shown = useReviewed ? v : m;
       const id = uuid(`${meta.session || ''}|${slide}|${source}|${exported}`);
       const obs = {
-        resourceType: 'Observation',   // no id: the entry's fullUrl (urn:uuid) names it
+        resourceType: 'Observation', // no id: the entry's fullUrl (urn:uuid) names it
         status: 'preliminary',
-        category: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/observation-category',
-                                code: 'laboratory', display: 'Laboratory' }] }],
-        code: { text: source === 'fields'
-          ? 'Plasmodium-infected red blood cells, percent of the counted red cells (automated screening of thin-smear images)'
-          : 'Cut-out red cell images called Plasmodium-infected, percent (automated screening; a selection, not a parasitemia)' },
+        category: [
+          {
+            coding: [
+              {
+                system: 'http://terminology.hl7.org/CodeSystem/observation-category',
+                code: 'laboratory',
+                display: 'Laboratory',
+              },
+            ],
+          },
+        ],
+        code: {
+          text:
+            source === 'fields'
+              ? 'Plasmodium-infected red blood cells, percent of the counted red cells (automated screening of thin-smear images)'
+              : 'Cut-out red cell images called Plasmodium-infected, percent (automated screening; a selection, not a parasitemia)',
+        },
         effectiveDateTime: exported,
         issued: exported,
         ...(slide ? { specimen: { display: `Slide ${slide}`, identifier: { value: slide } } } : {}),
         valueQuantity: pctQ(shown.share.value),
-        method: { text: `Automated classification of ${source === 'fields' ? 'the red cells found in whole-field images' : 'cut-out cell images'}` +
-          ` by ${meta.model || 'the model'} (blob sha256 ${meta.digest || 'unknown'}); ${bandText(meta.band)}: cells in the band are to review` +
-          `${useReviewed ? `; ${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed by the technician` : '; not reviewed'}` },
+        method: {
+          text:
+            `Automated classification of ${source === 'fields' ? 'the red cells found in whole-field images' : 'cut-out cell images'}` +
+            ` by ${meta.model || 'the model'} (blob sha256 ${meta.digest || 'unknown'}); ${bandText(meta.band)}: cells in the band are to review` +
+            `${useReviewed ? `; ${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed by the technician` : '; not reviewed'}`,
+        },
         device: { display: `${meta.model || 'malaria-screen model'}` },
-        note: [{ text: INTENDED_USE },
-               { text: `${useReviewed ? 'Value and counts after review' : 'Value and counts are the model\'s calls'}; ` +
-                       `model's calls: ${m.parasitized} parasitized, ${m.uncertain} to review, ${m.uninfected} uninfected of ${m.n}.` +
-                       `${reviewedAll ? ' Every cell to review has been reviewed.' : ''}` }],
+        note: [
+          { text: INTENDED_USE },
+          {
+            text:
+              `${useReviewed ? 'Value and counts after review' : "Value and counts are the model's calls"}; ` +
+              `model's calls: ${m.parasitized} parasitized, ${m.uncertain} to review, ${m.uninfected} uninfected of ${m.n}.` +
+              `${reviewedAll ? ' Every cell to review has been reviewed.' : ''}`,
+          },
+        ],
         component: [
-          { code: { text: 'Parasitized share, 95% Wilson interval, lower bound' }, valueQuantity: pctQ(shown.share.lo) },
-          { code: { text: 'Parasitized share, 95% Wilson interval, upper bound' }, valueQuantity: pctQ(shown.share.hi) },
-          countC(source === 'fields' ? 'Red cells counted (denominator)' : 'Cut-out cells classified (denominator)', m.n),
+          {
+            code: { text: 'Parasitized share, 95% Wilson interval, lower bound' },
+            valueQuantity: pctQ(shown.share.lo),
+          },
+          {
+            code: { text: 'Parasitized share, 95% Wilson interval, upper bound' },
+            valueQuantity: pctQ(shown.share.hi),
+          },
+          countC(
+            source === 'fields'
+              ? 'Red cells counted (denominator)'
+              : 'Cut-out cells classified (denominator)',
+            m.n,
+          ),
           countC('Cells called parasitized', shown.parasitized),
           countC('Cells to review (uncertain, in the denominator)', shown.uncertain),
           countC('Cells called uninfected', shown.uninfected),
           countC('Cells reviewed by the technician', g.reviewedCells),
-          ...(source === 'fields' ? [countC('Regions left out (cut by the border, white cells, debris, clumps)', g.excludedTotal)] : []),
+          ...(source === 'fields'
+            ? [
+                countC(
+                  'Regions left out (cut by the border, white cells, debris, clumps)',
+                  g.excludedTotal,
+                ),
+              ]
+            : []),
         ],
       };
       if (meta.operator) obs.performer = [{ display: meta.operator }];
       entries.push({ fullUrl: `urn:uuid:${id}`, resource: obs });
     }
   }
-  return JSON.stringify({
-    resourceType: 'Bundle',
-    id: uuid(`bundle|${meta.session || ''}|${exported}`),
-    meta: { lastUpdated: exported },
-    type: 'collection',
-    timestamp: exported,
-    entry: entries,
-  }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      {
+        resourceType: 'Bundle',
+        id: uuid(`bundle|${meta.session || ''}|${exported}`),
+        meta: { lastUpdated: exported },
+        type: 'collection',
+        timestamp: exported,
+        entry: entries,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
 }

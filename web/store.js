@@ -26,19 +26,24 @@ export class ResultStore {
     open.onupgradeneeded = (ev) => {
       const db = open.result;
       const tx = open.transaction;
-      const cells = db.objectStoreNames.contains(STORE) ? tx.objectStore(STORE)
+      const cells = db.objectStoreNames.contains(STORE)
+        ? tx.objectStore(STORE)
         : db.createObjectStore(STORE, { keyPath: 'id', autoIncrement: true });
       if (!cells.indexNames.contains('session')) cells.createIndex('session', 'session');
       if (!db.objectStoreNames.contains(SESSIONS)) {
         const sessions = db.createObjectStore(SESSIONS, { keyPath: 'id', autoIncrement: true });
-        if (ev.oldVersion >= 1) {   // results from before sessions: one session of their own
+        if (ev.oldVersion >= 1) {
+          // results from before sessions: one session of their own
           const now = new Date().toISOString();
-          sessions.add({ created: now, updated: now, operator: '', legacy: true }).onsuccess = (e) => {
+          sessions.add({ created: now, updated: now, operator: '', legacy: true }).onsuccess = (
+            e,
+          ) => {
             const sid = e.target.result;
             cells.openCursor().onsuccess = (c) => {
               const cur = c.target.result;
               if (!cur) return;
-              if (cur.value.session === undefined) cur.update({ ...cur.value, session: sid, slide: cur.value.slide || '' });
+              if (cur.value.session === undefined)
+                cur.update({ ...cur.value, session: sid, slide: cur.value.slide || '' });
               cur.continue();
             };
           };
@@ -60,9 +65,15 @@ export class ResultStore {
       tx.onerror = () => reject(tx.error);
       tx.onabort = () => reject(tx.error || new Error('IndexedDB transaction aborted'));
       try {
-        out = Array.isArray(stores) ? fn(...stores.map((n) => tx.objectStore(n))) : fn(tx.objectStore(stores));
+        out = Array.isArray(stores)
+          ? fn(...stores.map((n) => tx.objectStore(n)))
+          : fn(tx.objectStore(stores));
       } catch (e) {
-        try { tx.abort(); } catch { /* already finished */ }
+        try {
+          tx.abort();
+        } catch {
+          /* already finished */
+        }
         reject(e);
       }
     });
@@ -73,7 +84,15 @@ export class ResultStore {
   async newSession(fields = {}) {
     const now = new Date().toISOString();
     const rec = { created: now, updated: now, operator: '', ...fields };
-    await this._tx('readwrite', (os) => { os.add(rec).onsuccess = (ev) => { rec.id = ev.target.result; }; }, SESSIONS);
+    await this._tx(
+      'readwrite',
+      (os) => {
+        os.add(rec).onsuccess = (ev) => {
+          rec.id = ev.target.result;
+        };
+      },
+      SESSIONS,
+    );
     return rec;
   }
 
@@ -84,34 +103,51 @@ export class ResultStore {
 
   /** Every session with its counts: [{...session, images, slides: [ids]}], the latest first. */
   async sessions() {
-    const [list, counts] = await this._tx('readonly', (ss, cs) => {
-      const out = [[], new Map()];
-      ss.getAll().onsuccess = (ev) => { out[0] = ev.target.result; };
-      cs.openCursor().onsuccess = (ev) => {
-        const c = ev.target.result;
-        if (!c) return;
-        const k = c.value.session;
-        if (!out[1].has(k)) out[1].set(k, { images: 0, slides: new Set() });
-        out[1].get(k).images++;
-        out[1].get(k).slides.add(c.value.slide || '');
-        c.continue();
-      };
-      return out;
-    }, [SESSIONS, STORE]);
-    return list.map((s) => ({ ...s, images: (counts.get(s.id) || { images: 0 }).images,
-                              slides: [...((counts.get(s.id) || {}).slides || [])] }))
+    const [list, counts] = await this._tx(
+      'readonly',
+      (ss, cs) => {
+        const out = [[], new Map()];
+        ss.getAll().onsuccess = (ev) => {
+          out[0] = ev.target.result;
+        };
+        cs.openCursor().onsuccess = (ev) => {
+          const c = ev.target.result;
+          if (!c) return;
+          const k = c.value.session;
+          if (!out[1].has(k)) out[1].set(k, { images: 0, slides: new Set() });
+          out[1].get(k).images++;
+          out[1].get(k).slides.add(c.value.slide || '');
+          c.continue();
+        };
+        return out;
+      },
+      [SESSIONS, STORE],
+    );
+    return list
+      .map((s) => ({
+        ...s,
+        images: (counts.get(s.id) || { images: 0 }).images,
+        slides: [...((counts.get(s.id) || {}).slides || [])],
+      }))
       .sort((a, b) => (b.updated || '').localeCompare(a.updated || '') || b.id - a.id);
   }
 
   /** Delete a session and every record of it. */
   async deleteSession(id) {
-    await this._tx('readwrite', (ss, cs) => {
-      ss.delete(id);
-      cs.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
-        const c = ev.target.result;
-        if (c) { cs.delete(c.primaryKey); c.continue(); }
-      };
-    }, [SESSIONS, STORE]);
+    await this._tx(
+      'readwrite',
+      (ss, cs) => {
+        ss.delete(id);
+        cs.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
+          const c = ev.target.result;
+          if (c) {
+            cs.delete(c.primaryKey);
+            c.continue();
+          }
+        };
+      },
+      [SESSIONS, STORE],
+    );
   }
 
   // --- records
@@ -119,10 +155,21 @@ export class ResultStore {
   /** Add pending records for files ({name, blob, slide, mode}) to a session; resolves to the
    *  records with their ids. */
   async addPending(session, batch, items) {
-    const recs = items.map((it) => ({ session, slide: it.slide || '', batch, name: it.name, blob: it.blob,
-                                      mode: it.mode || 'auto', status: 'pending' }));
+    const recs = items.map((it) => ({
+      session,
+      slide: it.slide || '',
+      batch,
+      name: it.name,
+      blob: it.blob,
+      mode: it.mode || 'auto',
+      status: 'pending',
+    }));
     await this._tx('readwrite', (os) => {
-      for (const r of recs) { os.add(r).onsuccess = (ev) => { r.id = ev.target.result; }; }
+      for (const r of recs) {
+        os.add(r).onsuccess = (ev) => {
+          r.id = ev.target.result;
+        };
+      }
     });
     return recs;
   }
@@ -144,7 +191,9 @@ export class ResultStore {
   }
 
   async remove(ids) {
-    await this._tx('readwrite', (os) => { for (const id of ids) os.delete(id); });
+    await this._tx('readwrite', (os) => {
+      for (const id of ids) os.delete(id);
+    });
   }
 
   /** Delete the records of one session (the session stays). */
@@ -152,7 +201,10 @@ export class ResultStore {
     await this._tx('readwrite', (os) => {
       os.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
         const c = ev.target.result;
-        if (c) { os.delete(c.primaryKey); c.continue(); }
+        if (c) {
+          os.delete(c.primaryKey);
+          c.continue();
+        }
       };
     });
   }

@@ -13,21 +13,27 @@ const NETWORK_FIRST = new Set(['embed-config.json']);
 const HASHED = /\.[0-9a-f]{10}\.(mjs|wasm|mcb)$/;
 
 self.addEventListener('install', (event) => {
-  event.waitUntil((async () => {
-    const cache = await caches.open(CACHE);
-    // Content-hashed files (wasm, model) may come from the HTTP cache (the page has just fetched
-    // them); everything else bypasses it so a new version never precaches stale files.
-    await cache.addAll(PRECACHE.map((p) => new Request(p, { cache: HASHED.test(p) ? 'default' : 'reload' })));
-  })());
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      // Content-hashed files (wasm, model) may come from the HTTP cache (the page has just fetched
+      // them); everything else bypasses it so a new version never precaches stale files.
+      await cache.addAll(
+        PRECACHE.map((p) => new Request(p, { cache: HASHED.test(p) ? 'default' : 'reload' })),
+      );
+    })(),
+  );
 });
 
 self.addEventListener('activate', (event) => {
-  event.waitUntil((async () => {
-    for (const key of await caches.keys()) {
-      if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
-    }
-    await self.clients.claim();
-  })());
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
 });
 
 self.addEventListener('message', (event) => {
@@ -45,22 +51,24 @@ self.addEventListener('fetch', (event) => {
   if (req.method !== 'GET' || url.origin !== self.location.origin) return;
   const rel = relPath(url);
   if (rel === null) return;
-  event.respondWith((async () => {
-    const cache = await caches.open(CACHE);
-    const key = req.mode === 'navigate' && (rel === '' || rel === 'index.html') ? './' : rel;
-    if (NETWORK_FIRST.has(key)) {
-      try {
-        const res = await fetch(req);
-        if (res.ok) await cache.put(key, res.clone());
-        return res;
-      } catch {
-        const hit = await cache.match(key);
-        if (hit) return hit;
-        throw new Error('offline');
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      const key = req.mode === 'navigate' && (rel === '' || rel === 'index.html') ? './' : rel;
+      if (NETWORK_FIRST.has(key)) {
+        try {
+          const res = await fetch(req);
+          if (res.ok) await cache.put(key, res.clone());
+          return res;
+        } catch {
+          const hit = await cache.match(key);
+          if (hit) return hit;
+          throw new Error('offline');
+        }
       }
-    }
-    const hit = await cache.match(key, { ignoreSearch: req.mode === 'navigate' });
-    if (hit) return hit;
-    return fetch(req);
-  })());
+      const hit = await cache.match(key, { ignoreSearch: req.mode === 'navigate' });
+      if (hit) return hit;
+      return fetch(req);
+    })(),
+  );
 });

@@ -17,8 +17,9 @@ import { MalariaClassifier } from './malaria-classifier.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { parasitemiaText } from './stats.js';
 
-const NOTICE = 'Screening aid for research and education only, not a diagnosis. ' +
-               'Uncertain results must be reviewed by a microscopist.';
+const NOTICE =
+  'Screening aid for research and education only, not a diagnosis. ' +
+  'Uncertain results must be reviewed by a microscopist.';
 
 const CSS = `
 :host { display: block; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -53,25 +54,33 @@ const CSS = `
 [hidden] { display: none !important; }
 `;
 
-const classifiers = new Map();   // one engine per (model, engine) on the page
+const classifiers = new Map(); // one engine per (model, engine) on the page
 
 function sheet() {
   try {
     const s = new CSSStyleSheet();
     s.replaceSync(CSS);
     return s;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 export class MalariaCellClassifier extends HTMLElement {
-  static get observedAttributes() { return ['model', 'engine', 'sha256']; }
+  static get observedAttributes() {
+    return ['model', 'engine', 'sha256'];
+  }
 
   constructor() {
     super();
     const root = this.attachShadow({ mode: 'open' });
     const s = sheet();
     if (s && 'adoptedStyleSheets' in root) root.adoptedStyleSheets = [s];
-    else { const st = document.createElement('style'); st.textContent = CSS; root.append(st); }
+    else {
+      const st = document.createElement('style');
+      st.textContent = CSS;
+      root.append(st);
+    }
     const wrap = document.createElement('div');
     wrap.innerHTML = `
       <div class="head" part="header">Malaria cell screen</div>
@@ -102,7 +111,10 @@ export class MalariaCellClassifier extends HTMLElement {
       if (f) this._run(f, f.name);
     });
     const drop = this._q('.drop');
-    drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+    drop.addEventListener('dragover', (ev) => {
+      ev.preventDefault();
+      drop.classList.add('over');
+    });
     drop.addEventListener('dragleave', () => drop.classList.remove('over'));
     drop.addEventListener('drop', (ev) => {
       ev.preventDefault();
@@ -114,11 +126,18 @@ export class MalariaCellClassifier extends HTMLElement {
     this._url = null;
   }
 
-  connectedCallback() { this._classifier().catch(() => {}); }
+  connectedCallback() {
+    this._classifier().catch(() => {});
+  }
 
-  attributeChangedCallback() { this._key = null; }
+  attributeChangedCallback() {
+    this._key = null;
+  }
 
-  disconnectedCallback() { if (this._url) URL.revokeObjectURL(this._url); this._url = null; }
+  disconnectedCallback() {
+    if (this._url) URL.revokeObjectURL(this._url);
+    this._url = null;
+  }
 
   _options() {
     const model = this.getAttribute('model');
@@ -141,8 +160,12 @@ export class MalariaCellClassifier extends HTMLElement {
       p.catch(() => classifiers.delete(key));
     }
     const p = classifiers.get(key);
-    p.then(() => { if (this._q('.status').textContent === 'Loading the model…') this._status('Ready.'); },
-      (e) => this._fail(e));
+    p.then(
+      () => {
+        if (this._q('.status').textContent === 'Loading the model…') this._status('Ready.');
+      },
+      (e) => this._fail(e),
+    );
     return p;
   }
 
@@ -152,19 +175,27 @@ export class MalariaCellClassifier extends HTMLElement {
     return { workers: c.info.workers, variant: c.info.variant };
   }
 
-  _status(text) { this._q('.status').textContent = text; }
+  _status(text) {
+    this._q('.status').textContent = text;
+  }
 
   _fail(e) {
-    const message = String(e && e.message || e);
+    const message = String((e && e.message) || e);
     const box = this._q('.error');
     box.textContent = message;
     box.hidden = false;
     this._status('');
-    this.dispatchEvent(new CustomEvent('error', { detail: { message }, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent('error', { detail: { message }, bubbles: true, composed: true }),
+    );
   }
 
   async _run(blob, name) {
-    try { await this.classify(blob, name); } catch { /* reported through the error event */ }
+    try {
+      await this.classify(blob, name);
+    } catch {
+      /* reported through the error event */
+    }
   }
 
   /** Classify one image (Blob/File, ImageBitmap or ImageData); also shows it in the widget. */
@@ -180,7 +211,9 @@ export class MalariaCellClassifier extends HTMLElement {
       throw e;
     }
     this._show(input, name, result);
-    this.dispatchEvent(new CustomEvent('result', { detail: { name, result }, bubbles: true, composed: true }));
+    this.dispatchEvent(
+      new CustomEvent('result', { detail: { name, result }, bubbles: true, composed: true }),
+    );
     return result;
   }
 
@@ -189,22 +222,31 @@ export class MalariaCellClassifier extends HTMLElement {
     if (this._url) URL.revokeObjectURL(this._url);
     this._url = input instanceof Blob ? URL.createObjectURL(input) : null;
     const img = this._q('.thumb img');
-    if (this._url) img.src = this._url; else img.removeAttribute('src');
-    if (r.mode === 'field') { this._showField(name, r); return; }
+    if (this._url) img.src = this._url;
+    else img.removeAttribute('src');
+    if (r.mode === 'field') {
+      this._showField(name, r);
+      return;
+    }
     // the occlusion heat map, on demand: for a cell not called Uninfected, given as a file
     this._heatInput = input instanceof Blob && r.band !== 'uninfected' ? input : null;
     this._heatName = name;
     this._q('.heat').hidden = !this._heatInput;
     // the call follows the band: in the uncertain band no class is shown, only "to review"
     const call = r.band === 'parasitized' || r.band === 'uninfected' ? r.band : 'uncertain';
-    const words = { parasitized: '✚ Parasitized', uninfected: '○ Uninfected', uncertain: '? Uncertain: refer to a microscopist' }[call];
+    const words = {
+      parasitized: '✚ Parasitized',
+      uninfected: '○ Uninfected',
+      uncertain: '? Uncertain: refer to a microscopist',
+    }[call];
     img.alt = `${words.slice(2)}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
     const label = this._q('.label');
     label.textContent = words;
     label.className = `label ${call}`;
     this._q('.prob').textContent = `P(parasitized) = ${r.pParasitized.toFixed(3)}`;
     const band = this._q('.band');
-    band.textContent = call === 'uncertain' ? 'In the uncertain band: to review, no call' : `Confident: ${r.band}`;
+    band.textContent =
+      call === 'uncertain' ? 'In the uncertain band: to review, no call' : `Confident: ${r.band}`;
     band.className = `band ${call}`;
     const canvas = this._q('canvas');
     canvas.hidden = true;
@@ -237,18 +279,23 @@ export class MalariaCellClassifier extends HTMLElement {
     const btn = this._q('.heat');
     const on = btn.getAttribute('aria-pressed') !== 'true';
     btn.setAttribute('aria-pressed', String(on));
-    if (!on || canvas.dataset.drawn) { canvas.hidden = !on; return; }
+    if (!on || canvas.dataset.drawn) {
+      canvas.hidden = !on;
+      return;
+    }
     const input = this._heatInput;
     if (!input || btn.getAttribute('aria-busy') === 'true') return;
     btn.setAttribute('aria-busy', 'true');
     this._status('Computing the heat map…');
     try {
       const h = await (await this._classifier()).explain(input, { name: this._heatName });
-      if (input !== this._heatInput) return;   // another image came meanwhile
+      if (input !== this._heatInput) return; // another image came meanwhile
       drawCam(canvas, h.map, h.size);
       canvas.dataset.drawn = '1';
       canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
-      this._status(`${this._heatName}: heat map drawn (where covering the cell lowers P(parasitized)).`);
+      this._status(
+        `${this._heatName}: heat map drawn (where covering the cell lowers P(parasitized)).`,
+      );
     } catch (e) {
       btn.setAttribute('aria-pressed', 'false');
       this._fail(e);

@@ -3,9 +3,11 @@
 // Usage: bench_network model.mcb [runs=200] [warmup=20] [batch=1 | batches, e.g. 1,4,8]
 // Runs Engine::classify on a fixed synthetic S x S RGBA cell (the same work as the page's
 // classify: preprocessing, the network, the CAM), or Engine::classify_batch on `batch` copies of
-// it, and prints the median, p10 and p90 in ms per cell and the network's GFLOP/s. Built natively (SSE/NEON path of the portable SIMD layer) or with
-// em++ -msimd128 for Node, the same way bench/run.sh builds the per-layer benchmark:
-//   em++ -std=c++17 -O3 -msimd128 -DNDEBUG -Iwasm/src -Iwasm/include bench/native/bench_network.cpp \
+// it, and prints the median, p10 and p90 in ms per cell and the network's GFLOP/s. Built natively
+// (SSE/NEON path of the portable SIMD layer) or with em++ -msimd128 for Node, the same way
+// bench/run.sh builds the per-layer benchmark:
+//   em++ -std=c++17 -O3 -msimd128 -DNDEBUG -Iwasm/src -Iwasm/include bench/native/bench_network.cpp
+//   \
 //     wasm/src/*.cpp wasm/src/ops/*.cpp wasm/src/kernels/*.cpp -ljpeg?  (see bench/run.sh)
 #include <algorithm>
 #include <chrono>
@@ -36,7 +38,7 @@ int main(int argc, char** argv) {
   }
   const int S = e->input_size();
   std::vector<uint8_t> px(size_t(S) * S * 4);
-  uint32_t h = 12345;   // a reproducible cell-like pattern: a bright disc on black
+  uint32_t h = 12345;  // a reproducible cell-like pattern: a bright disc on black
   for (int y = 0; y < S; y++)
     for (int x = 0; x < S; x++) {
       h = h * 1664525u + 1013904223u;
@@ -79,17 +81,21 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "classify failed: %s\n", err.c_str());
         return 1;
       }
-      t[k][size_t(i)] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() / sizes[k];
+      t[k][size_t(i)] =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+          sizes[k];
     }
   const mc::Prediction& r = rs[0];
-  const double gflop = 0.296;   // ResNet18 at S=64 (2 flops per multiply-add); scaled below
+  const double gflop = 0.296;  // ResNet18 at S=64 (2 flops per multiply-add); scaled below
   const double g = gflop * (double(S) * S) / (64.0 * 64.0);
   for (size_t k = 0; k < sizes.size(); k++) {
     std::vector<double>& tk = t[k];
     std::sort(tk.begin(), tk.end());
-    std::printf("%s S=%d dtype=%s batch=%d runs=%d median %.3f ms/cell p10 %.3f p90 %.3f  %.1f G(FL)OP/s  logits %.5f %.5f\n",
-                argv[1], S, e->weight_dtype(), sizes[k], runs, tk[size_t(runs) / 2], tk[size_t(runs) / 10],
-                tk[size_t(runs) * 9 / 10], g / (tk[size_t(runs) / 2] * 1e-3), r.logits[0], r.logits[1]);
+    std::printf(
+        "%s S=%d dtype=%s batch=%d runs=%d median %.3f ms/cell p10 %.3f p90 %.3f  %.1f G(FL)OP/s  "
+        "logits %.5f %.5f\n",
+        argv[1], S, e->weight_dtype(), sizes[k], runs, tk[size_t(runs) / 2], tk[size_t(runs) / 10],
+        tk[size_t(runs) * 9 / 10], g / (tk[size_t(runs) / 2] * 1e-3), r.logits[0], r.logits[1]);
   }
   return 0;
 }

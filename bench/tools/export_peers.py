@@ -34,7 +34,7 @@ def read_safetensors(path):
     with open(path, "rb") as f:
         data = f.read()
     (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+    header = json.loads(data[8 : 8 + n])
     base = 8 + n
     out = {}
     for name, t in header.items():
@@ -42,7 +42,7 @@ def read_safetensors(path):
             continue
         assert t["dtype"] == "F32", (name, t["dtype"])
         a, b = t["data_offsets"]
-        out[name] = np.frombuffer(data[base + a:base + b], dtype="<f4").reshape(t["shape"]).copy()
+        out[name] = np.frombuffer(data[base + a : base + b], dtype="<f4").reshape(t["shape"]).copy()
     return out
 
 
@@ -53,18 +53,20 @@ def load_model(st_path):
     missing, unexpected = m.load_state_dict(state, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
-        raise SystemExit(f"weights do not match torchvision resnet18: missing {missing} unexpected {unexpected}")
+        raise SystemExit(
+            f"weights do not match torchvision resnet18: missing {missing} unexpected {unexpected}"
+        )
     return m.eval(), sd
 
 
 def fold(sd, conv, bn, eps=1e-5):
-    w = sd[conv + ".weight"].astype(np.float64)           # OIHW
+    w = sd[conv + ".weight"].astype(np.float64)  # OIHW
     g, b = sd[bn + ".weight"], sd[bn + ".bias"]
     mu, var = sd[bn + ".running_mean"], sd[bn + ".running_var"]
     s = g.astype(np.float64) / np.sqrt(var.astype(np.float64) + eps)
     w = w * s[:, None, None, None]
     bias = b.astype(np.float64) - mu.astype(np.float64) * s
-    return w.transpose(2, 3, 1, 0).astype(np.float32), bias.astype(np.float32)   # HWIO
+    return w.transpose(2, 3, 1, 0).astype(np.float32), bias.astype(np.float32)  # HWIO
 
 
 def conv_layers(S):
@@ -72,7 +74,7 @@ def conv_layers(S):
     layers = []
     h = (S + 2 * 3 - 7) // 2 + 1
     layers.append(("conv1", S, S, 3, 64, 7, 2, 3))
-    h = (h + 2 * 1 - 3) // 2 + 1                            # maxpool
+    h = (h + 2 * 1 - 3) // 2 + 1  # maxpool
     c = 64
     for li, oc in enumerate([64, 128, 256, 512], start=1):
         for bi in range(2):
@@ -142,10 +144,16 @@ def main():
     # --- ONNX
     onnx_path = os.path.join(outdir, "resnet18.onnx")
     with torch.no_grad():
-        torch.onnx.export(model, torch.from_numpy(np.ascontiguousarray(x[:1])), onnx_path,
-                          input_names=["input"], output_names=["logits"], opset_version=13,
-                          do_constant_folding=True,
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(
+            model,
+            torch.from_numpy(np.ascontiguousarray(x[:1])),
+            onnx_path,
+            input_names=["input"],
+            output_names=["logits"],
+            opset_version=13,
+            do_constant_folding=True,
+            dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+        )
     onnx_bytes = open(onnx_path, "rb").read()
     n_bn = onnx_bytes.count(b"BatchNormalization")
 
@@ -165,22 +173,34 @@ def main():
             manifest.append({"name": name, "shape": list(a.shape), "offset": off})
             f.write(a.tobytes())
             off += a.size
-    json.dump({"format": "bench-tfjs-1", "tensors": manifest},
-              open(os.path.join(outdir, "tfjs-weights.json"), "w"))
+    json.dump(
+        {"format": "bench-tfjs-1", "tensors": manifest},
+        open(os.path.join(outdir, "tfjs-weights.json"), "w"),
+    )
 
-    json.dump({
-        "S": S, "batch": BATCH, "mean": mean.tolist(), "std": std.tolist(),
-        "labels": meta.get("labels", ["Uninfected", "Parasitized"]),
-        "logits": ref.tolist(),
-        "flops": flops(S, ref.shape[1]),
-        "conv_layers": [dict(zip(["name", "in_h", "in_w", "in_c", "out_c", "k", "stride", "pad"], l))
-                        for l in conv_layers(S)],
-        "onnx_batchnorm_nodes": n_bn,
-        "weights": os.path.abspath(st_path),
-        "torch": torch.__version__,
-    }, open(os.path.join(outdir, "reference.json"), "w"))
-    print(f"S={S} batch={BATCH} onnx {len(onnx_bytes)} B (BatchNormalization nodes: {n_bn}), "
-          f"tfjs {off * 4} B, GFLOP/image {flops(S, ref.shape[1]) / 1e9:.4f}")
+    json.dump(
+        {
+            "S": S,
+            "batch": BATCH,
+            "mean": mean.tolist(),
+            "std": std.tolist(),
+            "labels": meta.get("labels", ["Uninfected", "Parasitized"]),
+            "logits": ref.tolist(),
+            "flops": flops(S, ref.shape[1]),
+            "conv_layers": [
+                dict(zip(["name", "in_h", "in_w", "in_c", "out_c", "k", "stride", "pad"], l))
+                for l in conv_layers(S)
+            ],
+            "onnx_batchnorm_nodes": n_bn,
+            "weights": os.path.abspath(st_path),
+            "torch": torch.__version__,
+        },
+        open(os.path.join(outdir, "reference.json"), "w"),
+    )
+    print(
+        f"S={S} batch={BATCH} onnx {len(onnx_bytes)} B (BatchNormalization nodes: {n_bn}), "
+        f"tfjs {off * 4} B, GFLOP/image {flops(S, ref.shape[1]) / 1e9:.4f}"
+    )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,15 @@ function layers(S) {
 wasm.setThreadsCount(1);
 await tf.setBackend('wasm');
 await tf.ready();
-const out = { S, threads: wasm.getThreadsCount(), simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
-              tfjs: tf.version_core, layers: [] };
-let totMs = 0, totFlops = 0;
+const out = {
+  S,
+  threads: wasm.getThreadsCount(),
+  simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+  tfjs: tf.version_core,
+  layers: [],
+};
+let totMs = 0,
+  totFlops = 0;
 for (const [name, h, ic, oc, k, stride, pad] of layers(S)) {
   const x = tf.randomUniform([1, h, h, ic], -1, 1);
   const w = tf.randomUniform([k, k, ic, oc], -0.1, 0.1);
@@ -48,7 +54,9 @@ for (const [name, h, ic, oc, k, stride, pad] of layers(S)) {
     y.dispose();
   };
   for (let i = 0; i < 5; i++) run();
-  let best = Infinity, total = 0, n = 0;
+  let best = Infinity,
+    total = 0,
+    n = 0;
   while (total < MIN_S * 1000 || n < 5) {
     const t0 = performance.now();
     run();
@@ -61,8 +69,17 @@ for (const [name, h, ic, oc, k, stride, pad] of layers(S)) {
   const flops = 2 * oh * oh * oc * ic * k * k;
   totMs += best;
   totFlops += flops;
-  out.layers.push({ name, mflop: flops / 1e6, tfjs_xnnpack_ms: best, tfjs_xnnpack_gflops: flops / best / 1e6 });
+  out.layers.push({
+    name,
+    mflop: flops / 1e6,
+    tfjs_xnnpack_ms: best,
+    tfjs_xnnpack_gflops: flops / best / 1e6,
+  });
   tf.dispose([x, w, b]);
 }
-out.total = { mflop: totFlops / 1e6, tfjs_xnnpack_ms: totMs, tfjs_xnnpack_gflops: totFlops / totMs / 1e6 };
+out.total = {
+  mflop: totFlops / 1e6,
+  tfjs_xnnpack_ms: totMs,
+  tfjs_xnnpack_gflops: totFlops / totMs / 1e6,
+};
 console.log(JSON.stringify(out, null, 1));

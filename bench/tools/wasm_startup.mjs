@@ -22,35 +22,66 @@ import os from 'node:os';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
-const opt = (k, d) => { const i = args.indexOf(k); return i >= 0 ? args[i + 1] : d; };
-const [dir, model] = args.filter((a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')));
+const opt = (k, d) => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1] : d;
+};
+const [dir, model] = args.filter(
+  (a, i) => !a.startsWith('--') && !(i > 0 && args[i - 1].startsWith('--')),
+);
 if (!dir || !model) {
-  console.error('usage: node bench/tools/wasm_startup.mjs MODULE_DIR MODEL.mcb [--visits N] [--first-cells N] [--js-flags F]');
+  console.error(
+    'usage: node bench/tools/wasm_startup.mjs MODULE_DIR MODEL.mcb [--visits N] [--first-cells N] [--js-flags F]',
+  );
   process.exit(2);
 }
 const VISITS = Number(opt('--visits', 4));
 const FIRST = Number(opt('--first-cells', 50));
 const LINGER = Number(opt('--linger-ms', 3000));
-const PROFILE = args.includes('--profile');   // a CPU profile of each visit: where the load's time goes
+const PROFILE = args.includes('--profile'); // a CPU profile of each visit: where the load's time goes
 const JSFLAGS = ['--trace-wasm-compilation-times', opt('--js-flags', '')].filter(Boolean).join(' ');
-const CHROME = process.env.CHROMIUM || (fs.existsSync('/usr/lib/chromium/chromium') ? '/usr/lib/chromium/chromium' : '/usr/bin/chromium');
+const CHROME =
+  process.env.CHROMIUM ||
+  (fs.existsSync('/usr/lib/chromium/chromium')
+    ? '/usr/lib/chromium/chromium'
+    : '/usr/bin/chromium');
 
 // function index -> name, from the module's name section (if any)
 function wasmNames(file) {
   const b = fs.readFileSync(file);
   let i = 8;
-  const leb = () => { let r = 0, s = 0, x; do { x = b[i++]; r += (x & 0x7f) * 2 ** s; s += 7; } while (x & 0x80); return r; };
+  const leb = () => {
+    let r = 0,
+      s = 0,
+      x;
+    do {
+      x = b[i++];
+      r += (x & 0x7f) * 2 ** s;
+      s += 7;
+    } while (x & 0x80);
+    return r;
+  };
   const names = new Map();
   while (i < b.length) {
-    const id = b[i++], n = leb(), end = i + n;
+    const id = b[i++],
+      n = leb(),
+      end = i + n;
     if (id === 0) {
-      const l = leb(), nm = b.subarray(i, i + l).toString();
+      const l = leb(),
+        nm = b.subarray(i, i + l).toString();
       i += l;
       if (nm === 'name') {
         while (i < end) {
-          const sub = b[i++], sl = leb(), se = i + sl;
+          const sub = b[i++],
+            sl = leb(),
+            se = i + sl;
           if (sub === 1) {
-            for (let k = leb(); k > 0; k--) { const idx = leb(), ln = leb(); names.set(idx, b.subarray(i, i + ln).toString()); i += ln; }
+            for (let k = leb(); k > 0; k--) {
+              const idx = leb(),
+                ln = leb();
+              names.set(idx, b.subarray(i, i + ln).toString());
+              i += ln;
+            }
           }
           i = se;
         }
@@ -86,26 +117,58 @@ for (let i = 0; i < Number(q.get('n')); i++) { M._mc_classify_rgba(e, px, S, S, 
 window.DONE = m;
 </script>`;
 const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm' };
-const WEB = path.join(path.dirname(new URL(import.meta.url).pathname), '../../web');   // engine.js and its imports
-const server = http.createServer((req, res) => {
-  const p = new URL(req.url, 'http://x').pathname;
-  const file = p === '/model.mcb' ? model
-    : p.startsWith('/web/') ? path.join(WEB, path.basename(p)) : path.join(dir, path.basename(p));
-  if (p === '/blank') { res.writeHead(200, { 'Content-Type': 'text/html' }); return res.end('<!doctype html>'); }
-  if (p === '/' || p === '/index.html') { res.writeHead(200, { 'Content-Type': 'text/html' }); return res.end(PAGE); }
-  if (!fs.existsSync(file)) { res.writeHead(404); return res.end(); }
-  res.writeHead(200, { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
-                       'Cache-Control': 'max-age=31536000, immutable' });
-  res.end(fs.readFileSync(file));
-}).listen(0);
+const WEB = path.join(path.dirname(new URL(import.meta.url).pathname), '../../web'); // engine.js and its imports
+const server = http
+  .createServer((req, res) => {
+    const p = new URL(req.url, 'http://x').pathname;
+    const file =
+      p === '/model.mcb'
+        ? model
+        : p.startsWith('/web/')
+          ? path.join(WEB, path.basename(p))
+          : path.join(dir, path.basename(p));
+    if (p === '/blank') {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return res.end('<!doctype html>');
+    }
+    if (p === '/' || p === '/index.html') {
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return res.end(PAGE);
+    }
+    if (!fs.existsSync(file)) {
+      res.writeHead(404);
+      return res.end();
+    }
+    res.writeHead(200, {
+      'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
+      'Cache-Control': 'max-age=31536000, immutable',
+    });
+    res.end(fs.readFileSync(file));
+  })
+  .listen(0);
 const port = server.address().port;
 
 // Chromium started here (its stdout carries V8's compile trace), driven over CDP
 const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'wasm-startup-'));
 const lines = [];
-const proc = spawn(CHROME, ['--headless', '--no-sandbox', '--no-first-run', '--disable-gpu', '--disable-quic',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`,
-  '--remote-debugging-port=0', `--js-flags=${JSFLAGS}`, 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'] });
+const proc = spawn(
+  CHROME,
+  [
+    '--headless',
+    '--no-sandbox',
+    '--no-first-run',
+    '--disable-gpu',
+    '--disable-quic',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    `--user-data-dir=${profile}`,
+    '--remote-debugging-port=0',
+    `--js-flags=${JSFLAGS}`,
+    'about:blank',
+  ],
+  { stdio: ['ignore', 'pipe', 'pipe'] },
+);
 let outBuf = '';
 proc.stdout.on('data', (d) => {
   outBuf += d;
@@ -132,8 +195,12 @@ try {
     const events = [];
     cdp.on('Tracing.dataCollected', (ev) => events.push(...ev.value));
     const traced = new Promise((r) => cdp.once('Tracing.tracingComplete', r));
-    await cdp.send('Tracing.start', { traceConfig: { includedCategories: ['v8.wasm', 'disabled-by-default-devtools.timeline'] }, transferMode: 'ReportEvents' });
-    if (PROFILE) {       // same origin first, so that the profiled page stays in this renderer
+    await cdp.send('Tracing.start', {
+      traceConfig: { includedCategories: ['v8.wasm', 'disabled-by-default-devtools.timeline'] },
+      transferMode: 'ReportEvents',
+    });
+    if (PROFILE) {
+      // same origin first, so that the profiled page stays in this renderer
       await page.goto(`http://127.0.0.1:${port}/blank`);
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
@@ -156,15 +223,25 @@ try {
       tiers[m[2]].n++;
       tiers[m[2]].ms += ms;
       if (m[2] === 'TurboFan') {
-        const nm = (names.get(Number(m[1])) || `#${m[1]}`).replace(/\(.*$/, '').replace(/<.*>/, '<…>');
+        const nm = (names.get(Number(m[1])) || `#${m[1]}`)
+          .replace(/\(.*$/, '')
+          .replace(/<.*>/, '<…>');
         tf.set(nm, (tf.get(nm) || 0) + ms);
       }
     }
     const count = (n) => events.filter((e) => e.name === n).length;
     console.log(`visit ${v}: ${JSON.stringify(marks)}`);
-    console.log(`  Liftoff: ${tiers.Liftoff.n} functions, ${tiers.Liftoff.ms.toFixed(1)} ms (lazy, at first call, on the loading thread)`);
-    console.log(`  TurboFan: ${tiers.TurboFan.n} functions, ${tiers.TurboFan.ms.toFixed(1)} ms (background): ` +
-                [...tf].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(', '));
+    console.log(
+      `  Liftoff: ${tiers.Liftoff.n} functions, ${tiers.Liftoff.ms.toFixed(1)} ms (lazy, at first call, on the loading thread)`,
+    );
+    console.log(
+      `  TurboFan: ${tiers.TurboFan.n} functions, ${tiers.TurboFan.ms.toFixed(1)} ms (background): ` +
+        [...tf]
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 6)
+          .map(([k, ms]) => `${k} ${ms.toFixed(1)}`)
+          .join(', '),
+    );
     if (prof) {
       // self time per function over the whole visit (100 us samples)
       const byId = new Map(prof.nodes.map((n) => [n.id, n]));
@@ -173,13 +250,24 @@ try {
         const n = byId.get(prof.samples[i]);
         const dt = (prof.timeDeltas[i + 1] || 0) / 1000;
         const cf = n.callFrame;
-        const nm = (cf.functionName || '(anon)').replace(/<.*>/, '<…>').slice(0, 90) + (cf.url && !cf.url.includes('wasm') ? ' ' + cf.url.split('/').pop() : '');
+        const nm =
+          (cf.functionName || '(anon)').replace(/<.*>/, '<…>').slice(0, 90) +
+          (cf.url && !cf.url.includes('wasm') ? ' ' + cf.url.split('/').pop() : '');
         self.set(nm, (self.get(nm) || 0) + dt);
       }
-      console.log('  profile (self ms): ' + [...self].filter(([k]) => k !== '(idle)' && k !== '(program)').sort((a, b) => b[1] - a[1]).slice(0, 18)
-        .map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(', '));
+      console.log(
+        '  profile (self ms): ' +
+          [...self]
+            .filter(([k]) => k !== '(idle)' && k !== '(program)')
+            .sort((a, b) => b[1] - a[1])
+            .slice(0, 18)
+            .map(([k, ms]) => `${k} ${ms.toFixed(1)}`)
+            .join(', '),
+      );
     }
-    console.log(`  code cache: ${count('v8.wasm.moduleCacheHit') ? 'hit' : 'miss'}, module cached ${count('v8.wasm.cachedModule')} time(s) during the visit`);
+    console.log(
+      `  code cache: ${count('v8.wasm.moduleCacheHit') ? 'hit' : 'miss'}, module cached ${count('v8.wasm.cachedModule')} time(s) during the visit`,
+    );
   }
 } finally {
   await browser.close().catch(() => {});
@@ -187,5 +275,9 @@ try {
   proc.kill();
   await exited;
   server.close();
-  try { fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 }); } catch { /* a helper process still writing: leave it */ }
+  try {
+    fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+  } catch {
+    /* a helper process still writing: leave it */
+  }
 }

@@ -22,9 +22,12 @@ class W {
       const { id, result, error } = e.data;
       const p = this.pending.get(id);
       this.pending.delete(id);
-      if (error) p.reject(new Error(error)); else p.resolve(result);
+      if (error) p.reject(new Error(error));
+      else p.resolve(result);
     };
-    this.w.onerror = (e) => { for (const p of this.pending.values()) p.reject(new Error(e.message || 'worker error')); };
+    this.w.onerror = (e) => {
+      for (const p of this.pending.values()) p.reject(new Error(e.message || 'worker error'));
+    };
   }
   call(cmd, args = {}, transfer = []) {
     const id = ++this.n;
@@ -38,14 +41,24 @@ class W {
 async function measureUA() {
   if (!self.crossOriginIsolated || !performance.measureUserAgentSpecificMemory) return null;
   try {
-    const r = await Promise.race([performance.measureUserAgentSpecificMemory(),
-      new Promise((res) => setTimeout(() => res(null), 15000))]);
+    const r = await Promise.race([
+      performance.measureUserAgentSpecificMemory(),
+      new Promise((res) => setTimeout(() => res(null), 15000)),
+    ]);
     return r ? r.bytes : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 async function main() {
-  const out = { engine, threads, mode, model: model || null, crossOriginIsolated: self.crossOriginIsolated };
+  const out = {
+    engine,
+    threads,
+    mode,
+    model: model || null,
+    crossOriginIsolated: self.crossOriginIsolated,
+  };
   if (mode === 'cold' || mode === 'latency' || mode === 'batch') {
     // The engine's Worker starts first, as a page would start its engine at once; the bench's
     // own inputs (reference logits, cells) load meanwhile and are not part of any engine's time.
@@ -56,7 +69,8 @@ async function main() {
     const refP = fetch('/assets/reference.json').then((r) => r.json());
     const cellsP = fetch('/assets/cells.rgba').then((r) => r.arrayBuffer());
     // the input spec from the URL (the driver puts it there): the load starts at once
-    const spec = q.has('S') ? { S: num('S', 0), mean: JSON.parse(q.get('mean')), std: JSON.parse(q.get('std')) }
+    const spec = q.has('S')
+      ? { S: num('S', 0), mean: JSON.parse(q.get('mean')), std: JSON.parse(q.get('std')) }
       : await refP;
     const ctx = { threads, S: spec.S, mean: spec.mean, std: spec.std, model };
     const loadP = w.call('load', ctx);
@@ -68,12 +82,14 @@ async function main() {
     await w.call('cells', { rgba: cells.slice(0) });
     marks.cells = performance.now();
     const first = await w.call('infer', { start: 0, count: 1 });
-    out.firstResultMs = performance.now();          // since navigation start (timeOrigin)
+    out.firstResultMs = performance.now(); // since navigation start (timeOrigin)
     const nav = performance.getEntriesByType('navigation')[0];
-    if (nav) for (const k of ['fetchStart', 'responseStart', 'responseEnd', 'domInteractive']) marks['nav.' + k] = nav[k];
+    if (nav)
+      for (const k of ['fetchStart', 'responseStart', 'responseEnd', 'domInteractive'])
+        marks['nav.' + k] = nav[k];
     out.pageMarks = marks;
     out.loadMs = ld.ms;
-    const off = ld.origin - performance.timeOrigin;   // the Worker's clock, in the page's
+    const off = ld.origin - performance.timeOrigin; // the Worker's clock, in the page's
     marks.workerOrigin = off;
     marks.workerScript = off + ld.script;
     marks.workerLoad = off + ld.loadAt;
@@ -108,12 +124,16 @@ async function others(out) {
     // every configuration in its own Worker in this page, loaded once; then rounds in which each
     // configuration runs once, one after the other: a machine whose load drifts during the run
     // hits every engine alike. cfgs = id:engine:threads[:model],...
-    const cfgs = q.get('cfgs').split(',').map((c) => {
-      const [id, eng, t, ...m] = c.split(':');
-      return { id, eng, threads: Number(t), model: m.length ? m.join(':') : undefined };
-    });
+    const cfgs = q
+      .get('cfgs')
+      .split(',')
+      .map((c) => {
+        const [id, eng, t, ...m] = c.split(':');
+        return { id, eng, threads: Number(t), model: m.length ? m.join(':') : undefined };
+      });
     const failed = [];
-    for (const c of cfgs.slice()) {        // load one at a time (no overlap of loading and compiling)
+    for (const c of cfgs.slice()) {
+      // load one at a time (no overlap of loading and compiling)
       c.w = new W(c.eng);
       try {
         const ld = await c.w.call('load', { ...ctx, threads: c.threads, model: c.model });
@@ -148,8 +168,17 @@ async function others(out) {
       }
     }
     out.batch = B;
-    out.configs = cfgs.map((c) => ({ id: c.id, engine: c.eng, threads: c.threads, model: c.model || null, info: c.info,
-                                     latencyMs: c.lat, batchMs: c.bat, logits0: c.logits0, logitsBatch: c.logitsBatch }));
+    out.configs = cfgs.map((c) => ({
+      id: c.id,
+      engine: c.eng,
+      threads: c.threads,
+      model: c.model || null,
+      info: c.info,
+      latencyMs: c.lat,
+      batchMs: c.bat,
+      logits0: c.logits0,
+      logitsBatch: c.logitsBatch,
+    }));
   } else if (mode === 'pool') {
     const n = num('workers', 2);
     const B = num('batch', ref.batch);
@@ -157,8 +186,12 @@ async function others(out) {
     const ws = Array.from({ length: n }, () => new W());
     await Promise.all(ws.map((w) => w.call('load', { ...ctx, threads: 1 })));
     await Promise.all(ws.map((w) => w.call('cells', { rgba: cells.slice(0) })));
-    const peers = (q.get('peers') || '').split(',').filter(Boolean).map((eng) => ({ eng, w: new W(eng) }));
-    for (const p of peers) {   // one at a time, after ours (no overlap of loading and compiling)
+    const peers = (q.get('peers') || '')
+      .split(',')
+      .filter(Boolean)
+      .map((eng) => ({ eng, w: new W(eng) }));
+    for (const p of peers) {
+      // one at a time, after ours (no overlap of loading and compiling)
       await p.w.call('load', { ...ctx, threads: 2, model: undefined });
       await p.w.call('cells', { rgba: cells.slice(0) });
     }
@@ -167,22 +200,30 @@ async function others(out) {
     // requests of `chunk` cells (one pass of the engine each), two in flight per Worker so that
     // the next is already queued when one finishes: what the page's Workers get when the page
     // keeps a batch and two images in flight per Worker. Each Worker takes a contiguous share.
-    const runOnce = () => Promise.all(ws.map(async (w, i) => {
-      const { start, count } = part(i);
-      const logits = new Array(Math.ceil(count / chunk));
-      let k = 0;
-      const lane = async () => {
-        for (let j = k++; j * chunk < count; j = k++) {
-          logits[j] = (await w.call('infer', { start: start + j * chunk, count: Math.min(chunk, count - j * chunk) })).logits;
-        }
-      };
-      await Promise.all([lane(), lane()]);
-      return logits.flatMap((l) => Array.from(l));
-    }));
+    const runOnce = () =>
+      Promise.all(
+        ws.map(async (w, i) => {
+          const { start, count } = part(i);
+          const logits = new Array(Math.ceil(count / chunk));
+          let k = 0;
+          const lane = async () => {
+            for (let j = k++; j * chunk < count; j = k++) {
+              logits[j] = (
+                await w.call('infer', {
+                  start: start + j * chunk,
+                  count: Math.min(chunk, count - j * chunk),
+                })
+              ).logits;
+            }
+          };
+          await Promise.all([lane(), lane()]);
+          return logits.flatMap((l) => Array.from(l));
+        }),
+      );
     // warm-up: a fresh browser, so the engines' code starts in V8's baseline tier and tiers up
     // while the first batches run (on 2 cores the optimizing compiler competes with the two
     // Workers); the peers' 2-thread throughput is measured after many runs, so this is too.
-    const pause = () => new Promise((res) => setTimeout(res, 100));   // let thread pools settle
+    const pause = () => new Promise((res) => setTimeout(res, 100)); // let thread pools settle
     for (let r = 0; r < num('warmupBatches', 3); r++) {
       await runOnce();
       for (const p of peers) await p.w.call('infer', { start: 0, count: B });
@@ -207,7 +248,9 @@ async function others(out) {
     out.batch = B;
     out.batchMs = ms;
     out.logitsBatch = lg.flat();
-    out.peers = Object.fromEntries(peers.map((p) => [p.eng, { threads: 2, batchMs: p.ms, logitsBatch: p.logitsBatch }]));
+    out.peers = Object.fromEntries(
+      peers.map((p) => [p.eng, { threads: 2, batchMs: p.ms, logitsBatch: p.logitsBatch }]),
+    );
     const mems = await Promise.all(ws.map((w) => w.call('mem')));
     out.mem = { wasmBytes: mems.reduce((a, m) => a + m.wasmBytes, 0), memories: mems.length };
     out.uaMemoryBytes = await measureUA();

@@ -29,8 +29,11 @@ self.BENCH_ENGINE = {
       executionProviders: ['wasm'],
       graphOptimizationLevel: 'all',
     });
-    return { version: ort.env.versions && ort.env.versions.web, numThreads: ort.env.wasm.numThreads,
-             crossOriginIsolated: self.crossOriginIsolated };
+    return {
+      version: ort.env.versions && ort.env.versions.web,
+      numThreads: ort.env.wasm.numThreads,
+      crossOriginIsolated: self.crossOriginIsolated,
+    };
   },
   async infer(rgba, count) {
     const { S, mean, std } = this.ctx;

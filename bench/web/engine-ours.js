@@ -23,34 +23,42 @@ self.BENCH_ENGINE = {
     this.ctx = ctx;
     const base = '/assets/ours/';
     const t0 = performance.now();
-    const ph = {};   // when each step finished, ms since load() started (reported in info)
-    const mark = (k) => (v) => { ph[k] = +(performance.now() - t0).toFixed(1); return v; };
+    const ph = {}; // when each step finished, ms since load() started (reported in info)
+    const mark = (k) => (v) => {
+      ph[k] = +(performance.now() - t0).toFixed(1);
+      return v;
+    };
     const modelUrl = ctx.model || base + 'model-f32.mcb';
-    const key = 'bench-' + modelUrl.split('/').pop();   // one copy per blob (f32/f16/int8)
+    const key = 'bench-' + modelUrl.split('/').pop(); // one copy per blob (f32/f16/int8)
     const copyModule = import('/web/model-copy.js');
-    const [{ default: factory }, wasm, copy, { Engine, layoutOf }, { payloadDigest }] = await Promise.all([
-      import(base + 'malaria-simd.mjs').then(mark('glue')),
-      WebAssembly.compileStreaming(fetch(base + 'malaria-simd.wasm')).then(mark('compiled')),
-      copyModule.then((m) => m.openModelCopy(key)).then(mark('opened')),
-      import('/web/engine.js'),
-      import('/web/assets.js'),
-    ]);
+    const [{ default: factory }, wasm, copy, { Engine, layoutOf }, { payloadDigest }] =
+      await Promise.all([
+        import(base + 'malaria-simd.mjs').then(mark('glue')),
+        WebAssembly.compileStreaming(fetch(base + 'malaria-simd.wasm')).then(mark('compiled')),
+        copyModule.then((m) => m.openModelCopy(key)).then(mark('opened')),
+        import('/web/engine.js'),
+        import('/web/assets.js'),
+      ]);
     const M = await factory({
       instantiateWasm: (imports, receive) => {
         WebAssembly.instantiate(wasm, imports).then((inst) => receive(inst, wasm));
         return {};
       },
-      print: () => {}, printErr: () => {},
+      print: () => {},
+      printErr: () => {},
     });
     mark('instantiated')();
     this.M = M;
-    let engine = null, netBytes = null, copyBytes = 0;
+    let engine = null,
+      netBytes = null,
+      copyBytes = 0;
     if (copy) {
-      copyBytes = (copy.sync ? copy.sync.getSize() : copy.bytes.length) - (await copyModule).COPY_TRAILER;
+      copyBytes =
+        (copy.sync ? copy.sync.getSize() : copy.bytes.length) - (await copyModule).COPY_TRAILER;
       try {
         engine = await Engine.createChecked(M, copy, 'simd', key);
       } catch (e) {
-        if (e.instanceBroken) throw e;   // else: a damaged copy, fetched again below
+        if (e.instanceBroken) throw e; // else: a damaged copy, fetched again below
       } finally {
         if (copy.sync) copy.sync.close();
       }
@@ -63,7 +71,8 @@ self.BENCH_ENGINE = {
       engine = Engine.create(M, netBytes, 'simd', await payloadDigest(netBytes));
     }
     mark('created')();
-    if (netBytes) {   // the local copy: the checked bytes and their XXH64 trailer
+    if (netBytes) {
+      // the local copy: the checked bytes and their XXH64 trailer
       const { writeModelCopy } = await copyModule;
       setTimeout(() => writeModelCopy(key, netBytes, engine.checksum, { keepOthers: true }), 100);
     }
@@ -84,12 +93,16 @@ self.BENCH_ENGINE = {
       M.HEAP32[(this.arr >> 2) + 2 * cap + k] = ctx.S;
     }
     this.runs = 0;
-    return { S: engine.size, modelBytes: netBytes ? netBytes.length : copyBytes, phases: ph,
-             modelSource: netBytes ? 'network' : 'local copy' };
+    return {
+      S: engine.size,
+      modelBytes: netBytes ? netBytes.length : copyBytes,
+      phases: ph,
+      modelSource: netBytes ? 'network' : 'local copy',
+    };
   },
   async infer(rgba, count) {
     const { M, ctx, cap, arr, R } = this;
-    if (this.runs++ > 0) this.engine.finish();   // before the second classification, as the page
+    if (this.runs++ > 0) this.engine.finish(); // before the second classification, as the page
     const n = ctx.S * ctx.S * 4;
     const out = new Float32Array(count * 2);
     if (count === 1) {
@@ -103,8 +116,18 @@ self.BENCH_ENGINE = {
     for (let i0 = 0; i0 < count; i0 += cap) {
       const k = Math.min(cap, count - i0);
       M.HEAPU8.set(rgba.subarray(i0 * n, (i0 + k) * n), this.bpx);
-      const rc = M._mc_classify_batch_rgba(this.e, k, arr, arr + 4 * cap, arr + 8 * cap, 4,
-                                           arr + 16 * cap, arr + 12 * cap, this.err, ERR);
+      const rc = M._mc_classify_batch_rgba(
+        this.e,
+        k,
+        arr,
+        arr + 4 * cap,
+        arr + 8 * cap,
+        4,
+        arr + 16 * cap,
+        arr + 12 * cap,
+        this.err,
+        ERR,
+      );
       if (rc !== k) throw new Error('classify failed');
       for (let j = 0; j < k; j++) {
         const r = arr + 16 * cap + R.size * j + R.logits;

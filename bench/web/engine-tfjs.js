@@ -1,8 +1,10 @@
 // @tensorflow/tfjs-backend-wasm (XNNPACK inside): ResNet18 built with tf ops from our weights
 // (BatchNorm folded, fused conv+bias(+relu), NHWC).
 'use strict';
-importScripts('/nm/@tensorflow/tfjs-core/dist/tf-core.min.js',
-              '/nm/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js');
+importScripts(
+  '/nm/@tensorflow/tfjs-core/dist/tf-core.min.js',
+  '/nm/@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js',
+);
 
 self.BENCH_ENGINE = {
   W: null,
@@ -13,8 +15,10 @@ self.BENCH_ENGINE = {
     // per core): on a 2-core machine setThreadsCount(2) would still run 1 thread. Report 2 threads
     // per requested thread so that setThreadsCount(n) really gives n.
     const hc = ctx.threads * 2;
-    Object.defineProperty(Object.getPrototypeOf(self.navigator), 'hardwareConcurrency',
-                          { get: () => hc, configurable: true });
+    Object.defineProperty(Object.getPrototypeOf(self.navigator), 'hardwareConcurrency', {
+      get: () => hc,
+      configurable: true,
+    });
     tf.wasm.setThreadsCount(ctx.threads);
     await tf.setBackend('wasm');
     await tf.ready();
@@ -30,14 +34,25 @@ self.BENCH_ENGINE = {
       this.W[t.name] = tf.tensor(f.subarray(t.offset, t.offset + n), t.shape, 'float32');
     }
     const b = tf.backend();
-    return { version: tf.version_core, backend: tf.getBackend(), threads: tf.wasm.getThreadsCount(),
-             simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
-             multithread: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
-             crossOriginIsolated: self.crossOriginIsolated, hasModule: !!(b && b.wasm) };
+    return {
+      version: tf.version_core,
+      backend: tf.getBackend(),
+      threads: tf.wasm.getThreadsCount(),
+      simd: await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),
+      multithread: await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT'),
+      crossOriginIsolated: self.crossOriginIsolated,
+      hasModule: !!(b && b.wasm),
+    };
   },
   conv(x, name, stride, pad, relu) {
-    return tf.fused.conv2d({ x, filter: this.W[name + '.w'], bias: this.W[name + '.b'], strides: stride,
-                             pad, activation: relu ? 'relu' : 'linear' });
+    return tf.fused.conv2d({
+      x,
+      filter: this.W[name + '.w'],
+      bias: this.W[name + '.b'],
+      strides: stride,
+      pad,
+      activation: relu ? 'relu' : 'linear',
+    });
   },
   forward(x) {
     let h = this.conv(x, 'conv1', 2, 3, true);
@@ -49,7 +64,8 @@ self.BENCH_ENGINE = {
         const p = `layer${li + 1}.${bi}`;
         const y1 = this.conv(h, p + '.conv1', stride, 1, true);
         const y2 = this.conv(y1, p + '.conv2', 1, 1, false);
-        const sc = (stride !== 1 || c !== oc) ? this.conv(h, p + '.downsample.0', stride, 0, false) : h;
+        const sc =
+          stride !== 1 || c !== oc ? this.conv(h, p + '.downsample.0', stride, 0, false) : h;
         h = tf.relu(tf.add(y2, sc));
         c = oc;
       }

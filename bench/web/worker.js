@@ -8,14 +8,18 @@
 //   batch   {count, warmup, reps}                     -> {ms: [...], logits}
 //   mem                                               -> {wasmBytes, memories}
 'use strict';
-const T_SCRIPT = performance.now();   // this script starts running (ms since the Worker's time origin)
+const T_SCRIPT = performance.now(); // this script starts running (ms since the Worker's time origin)
 
 // --- record every wasm memory the engine creates or exports (before any engine code runs)
 const MEMS = [];
 (() => {
   const W = WebAssembly;
   const Mem = W.Memory;
-  function Memory(desc) { const m = new Mem(desc); MEMS.push(m); return m; }
+  function Memory(desc) {
+    const m = new Mem(desc);
+    MEMS.push(m);
+    return m;
+  }
   Memory.prototype = Mem.prototype;
   W.Memory = Memory;
   const grab = (r) => {
@@ -32,13 +36,17 @@ const MEMS = [];
     W.instantiateStreaming = (...a) => st(...a).then(grab);
   }
   const I = W.Instance;
-  function Instance(m, imp) { const i = new I(m, imp); grab(i); return i; }
+  function Instance(m, imp) {
+    const i = new I(m, imp);
+    grab(i);
+    return i;
+  }
   Instance.prototype = I.prototype;
   W.Instance = Instance;
 })();
 
 const ENGINE_NAME = new URL(self.location.href).searchParams.get('engine');
-let ENGINE = null;          // set by the adapter: {load(ctx) -> info, infer(rgba, count) -> Float32Array}
+let ENGINE = null; // set by the adapter: {load(ctx) -> info, infer(rgba, count) -> Float32Array}
 let CTX = null;
 let CELLS = null;
 
@@ -59,7 +67,8 @@ function slice(start, count) {
   const n = CELLS.length / px;
   if (start + count <= n) return CELLS.subarray(start * px, (start + count) * px);
   const out = new Uint8Array(count * px);
-  for (let i = 0; i < count; i++) out.set(CELLS.subarray(((start + i) % n) * px, ((start + i) % n + 1) * px), i * px);
+  for (let i = 0; i < count; i++)
+    out.set(CELLS.subarray(((start + i) % n) * px, (((start + i) % n) + 1) * px), i * px);
   return out;
 }
 
@@ -79,15 +88,30 @@ const COMMANDS = {
     const info = await ENGINE.load(msg);
     // when this Worker's clock started (its creation), when its script ran, when load arrived:
     // the page turns them into ms since its own navigation
-    return { ms: performance.now() - t0, info, origin: performance.timeOrigin, script: T_SCRIPT, loadAt: t0 };
+    return {
+      ms: performance.now() - t0,
+      info,
+      origin: performance.timeOrigin,
+      script: T_SCRIPT,
+      loadAt: t0,
+    };
   },
-  cells(msg) { CELLS = new Uint8Array(msg.rgba); return { n: CELLS.length / (CTX.S * CTX.S * 4) }; },
-  infer(msg) { return timed(msg.start || 0, msg.count || 1); },
+  cells(msg) {
+    CELLS = new Uint8Array(msg.rgba);
+    return { n: CELLS.length / (CTX.S * CTX.S * 4) };
+  },
+  infer(msg) {
+    return timed(msg.start || 0, msg.count || 1);
+  },
   async latency(msg) {
     for (let i = 0; i < msg.warmup; i++) await timed(0, 1);
     const ms = [];
     let logits;
-    for (let i = 0; i < msg.runs; i++) { const r = await timed(0, 1); ms.push(r.ms); logits = r.logits; }
+    for (let i = 0; i < msg.runs; i++) {
+      const r = await timed(0, 1);
+      ms.push(r.ms);
+      logits = r.logits;
+    }
     return { ms, logits };
   },
   async batch(msg) {
@@ -95,10 +119,16 @@ const COMMANDS = {
     for (let i = 0; i < msg.warmup; i++) await timed(start, msg.count);
     const ms = [];
     let logits;
-    for (let i = 0; i < msg.reps; i++) { const r = await timed(start, msg.count); ms.push(r.ms); logits = r.logits; }
+    for (let i = 0; i < msg.reps; i++) {
+      const r = await timed(start, msg.count);
+      ms.push(r.ms);
+      logits = r.logits;
+    }
     return { ms, logits };
   },
-  mem() { return wasmBytes(); },
+  mem() {
+    return wasmBytes();
+  },
 };
 
 self.onmessage = async (ev) => {

@@ -25,8 +25,10 @@ void parse_all_(const uint8_t* data, size_t size) {
   for (const mc::blob::ParseOptions& o : opts) {
     mc::blob::Blob b;
     std::string err;
-    if (mc::blob::Blob::parse(data, size, &b, &err, o)) walk_(b);
-    else if (err.empty()) __builtin_trap();   // every rejection must say why
+    if (mc::blob::Blob::parse(data, size, &b, &err, o))
+      walk_(b);
+    else if (err.empty())
+      __builtin_trap();  // every rejection must say why
   }
 }
 

@@ -39,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lim.max_side = 1024;
   lim.max_pixels = 1 << 20;
 
-  static mc::CellFinder finder;   // reused across inputs, as the CLI and the page reuse it
+  static mc::CellFinder finder;  // reused across inputs, as the CLI and the page reuse it
   mc::Field f;
   std::string why;
   const int kind = mc::classify_image_kind(px.data(), W, H, C, lim, &finder, &f, &why);

@@ -7,7 +7,8 @@
 // area_resize_u8 directly with odd shapes. Every rejection must carry a message.
 //
 //   tests/fuzz/run.sh 60      or, by hand:
-//   build-fuzz/tests/fuzz/fuzz_image -max_total_time=60 CORPUS tests/fixtures/images tests/fixtures/cells
+//   build-fuzz/tests/fuzz/fuzz_image -max_total_time=60 CORPUS tests/fixtures/images
+//   tests/fixtures/cells
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -21,7 +22,7 @@ namespace {
 volatile float g_sink_;
 
 mc::ImageLimits limits_() {
-  mc::ImageLimits lim;   // small caps: keep each run fast, exercise the refusals
+  mc::ImageLimits lim;  // small caps: keep each run fast, exercise the refusals
   lim.max_side = 4096;
   lim.max_pixels = 4 * 1000 * 1000;
   return lim;

@@ -22,7 +22,8 @@
 namespace fs = std::filesystem;
 
 namespace mc_test {
-std::vector<uint8_t> synthetic_blob(int S, const std::string& dtype, uint32_t seed);   // test_engine.cpp
+std::vector<uint8_t> synthetic_blob(int S, const std::string& dtype,
+                                    uint32_t seed);  // test_engine.cpp
 }
 
 namespace {
@@ -38,7 +39,7 @@ struct Run_ {
   std::vector<std::string> lines;
 };
 
-std::string q_(const std::string& s) {   // shell single-quote
+std::string q_(const std::string& s) {  // shell single-quote
   std::string r = "'";
   for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return r + "'";
@@ -62,7 +63,8 @@ struct Scratch_ {
     fs::create_directories(dir / "good");
     model = (dir / "model.mcb").string();
     const std::vector<uint8_t> blob = mc_test::synthetic_blob(64, "f32", 21);
-    std::ofstream(model, std::ios::binary).write(reinterpret_cast<const char*>(blob.data()), blob.size());
+    std::ofstream(model, std::ios::binary)
+        .write(reinterpret_cast<const char*>(blob.data()), blob.size());
     auto cp = [&](const std::string& from, const fs::path& to) { fs::copy_file(from, to); };
     cp(kFix_ + "cells/" + kCellA_, dir / "good" / "a.png");
     cp(kFix_ + "cells/" + kCellB_, dir / "good" / "b.png");
@@ -82,7 +84,8 @@ struct Scratch_ {
   Run_ run(const std::string& args, const std::string& prefix = "") const {
     Run_ r;
     const std::string errf = (dir / "stderr.txt").string();
-    const std::string cmd = prefix + (prefix.empty() ? "" : " ") + q_(kCli_) + " " + args + " 2>" + q_(errf);
+    const std::string cmd =
+        prefix + (prefix.empty() ? "" : " ") + q_(kCli_) + " " + args + " 2>" + q_(errf);
     std::FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p);
     char buf[4096];
@@ -106,13 +109,13 @@ TEST_CASE("cli: mixed folder, jsonl, exit 1, batch goes on", "[cli]") {
   const Run_ r = s.run("--model " + q_(s.model) + " " + q_((s.dir / "mixed").string()));
   INFO(r.out << r.err);
   CHECK(r.code == 1);
-  REQUIRE(r.lines.size() == 6);   // notes.txt skipped; sorted, recursive
-  const char* names[] = {"a_cell.png", "b_png_named.jpg", "c_text.png", "d_truncated.png",
-                         "sub/e_empty.png", "sub/f_cell.PNG"};
+  REQUIRE(r.lines.size() == 6);  // notes.txt skipped; sorted, recursive
+  const char* names[] = {"a_cell.png",      "b_png_named.jpg", "c_text.png",
+                         "d_truncated.png", "sub/e_empty.png", "sub/f_cell.PNG"};
   const bool good[] = {true, true, false, false, false, true};
   for (size_t i = 0; i < 6; ++i) {
     INFO(r.lines[i]);
-    const nlohmann::json j = nlohmann::json::parse(r.lines[i]);   // every stdout line is JSON
+    const nlohmann::json j = nlohmann::json::parse(r.lines[i]);  // every stdout line is JSON
     const std::string file = j.at("file");
     CHECK(file.size() >= std::strlen(names[i]));
     CHECK(file.compare(file.size() - std::strlen(names[i]), std::string::npos, names[i]) == 0);
@@ -130,9 +133,12 @@ TEST_CASE("cli: mixed folder, jsonl, exit 1, batch goes on", "[cli]") {
       CHECK(!j.at("error").get<std::string>().empty());
     }
   }
-  CHECK(nlohmann::json::parse(r.lines[2])["error"].get<std::string>().find("a text file, not an image") != std::string::npos);
-  CHECK(nlohmann::json::parse(r.lines[3])["error"].get<std::string>().find("truncated") != std::string::npos);
-  CHECK(nlohmann::json::parse(r.lines[4])["error"].get<std::string>().find("empty") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.lines[2])["error"].get<std::string>().find(
+            "a text file, not an image") != std::string::npos);
+  CHECK(nlohmann::json::parse(r.lines[3])["error"].get<std::string>().find("truncated") !=
+        std::string::npos);
+  CHECK(nlohmann::json::parse(r.lines[4])["error"].get<std::string>().find("empty") !=
+        std::string::npos);
   // the disclaimer is on stderr, once, never in the jsonl stream
   CHECK(r.err.find("not a diagnosis") != std::string::npos);
   CHECK(r.out.find("diagnosis") == std::string::npos);
@@ -171,19 +177,21 @@ TEST_CASE("cli: all good gives exit 0; results match the engine", "[cli]") {
 
 TEST_CASE("cli: csv has the disclaimer as one quoted field and a header row", "[cli]") {
   Scratch_ s;
-  const Run_ r = s.run("--format csv --model " + q_(s.model) + " " + q_((s.dir / "mixed").string()));
+  const Run_ r =
+      s.run("--format csv --model " + q_(s.model) + " " + q_((s.dir / "mixed").string()));
   CHECK(r.code == 1);
   REQUIRE(r.lines.size() == 8);
-  CHECK(r.lines[0].rfind("\"# ", 0) == 0);   // one quoted field: csv readers see one column
+  CHECK(r.lines[0].rfind("\"# ", 0) == 0);  // one quoted field: csv readers see one column
   CHECK(r.lines[0].back() == '"');
   CHECK(r.lines[0].find("not a diagnosis") != std::string::npos);
-  CHECK(r.lines[1] == "file,mode,cell,x,y,w,h,label,p_parasitized,band,ms,cells,parasitized,uncertain,"
-                      "excluded,parasitemia,ci95_lo,ci95_hi,error");
+  CHECK(r.lines[1] ==
+        "file,mode,cell,x,y,w,h,label,p_parasitized,band,ms,cells,parasitized,uncertain,"
+        "excluded,parasitemia,ci95_lo,ci95_hi,error");
   for (size_t i = 2; i < r.lines.size(); ++i) {
     INFO(r.lines[i]);
     const bool ok = r.lines[i].find(",Parasitized,") != std::string::npos ||
                     r.lines[i].find(",Uninfected,") != std::string::npos;
-    CHECK(ok == (r.lines[i].back() == ','));   // classified rows have an empty error column
+    CHECK(ok == (r.lines[i].back() == ','));  // classified rows have an empty error column
   }
 }
 
@@ -219,8 +227,9 @@ TEST_CASE("cli: usage and model errors exit 2", "[cli]") {
 TEST_CASE("cli: --cam writes overlays", "[cli]") {
   Scratch_ s;
   const fs::path cams = s.dir / "cams";
-  const Run_ r = s.run("--cam " + q_(cams.string()) + " --model " + q_(s.model) + " " +
-                       q_((s.dir / "good").string()) + " " + q_((s.dir / "good" / "a.png").string()));
+  const Run_ r =
+      s.run("--cam " + q_(cams.string()) + " --model " + q_(s.model) + " " +
+            q_((s.dir / "good").string()) + " " + q_((s.dir / "good" / "a.png").string()));
   INFO(r.err);
   CHECK(r.code == 0);
   mc::Image a, a2, b, src;
@@ -232,12 +241,12 @@ TEST_CASE("cli: --cam writes overlays", "[cli]") {
   CHECK(a.width == src.width);
   CHECK(a.height == src.height);
   CHECK(a.pixels == a2.pixels);
-  CHECK(a.pixels != src.pixels);   // something was drawn
+  CHECK(a.pixels != src.pixels);  // something was drawn
 }
 
 TEST_CASE("cli: a FIFO is refused at once, not waited on", "[cli]") {
   Scratch_ s;
-  const fs::path fifo = s.dir / "cells.png";   // an image name: the type must come from stat
+  const fs::path fifo = s.dir / "cells.png";  // an image name: the type must come from stat
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   const auto t0 = std::chrono::steady_clock::now();
   // timeout: the old CLI blocked in open() for ever (no writer ever comes)
@@ -248,7 +257,7 @@ TEST_CASE("cli: a FIFO is refused at once, not waited on", "[cli]") {
   INFO(r.out << r.err);
   CHECK(secs < 20);
   CHECK(r.code == 1);
-  REQUIRE(r.lines.size() == 2);   // the batch goes on after it
+  REQUIRE(r.lines.size() == 2);  // the batch goes on after it
   const nlohmann::json j = nlohmann::json::parse(r.lines[0]);
   CHECK(j.at("file") == fifo.string());
   CHECK(j.at("error") == "not a regular file (fifo)");
@@ -270,10 +279,10 @@ TEST_CASE("cli: every file in a folder is classified or reported", "[cli]") {
   const fs::path d = s.dir / "odd";
   fs::create_directories(d);
   fs::copy_file(kFix_ + "cells/" + kCellA_, d / "b_good.png");
-  std::ofstream(d / "a_anim.gif") << "GIF89a";                      // not looked at: named on stderr
-  std::ofstream(d / ".hidden.gif") << "GIF89a";                     // hidden: silent
-  fs::create_symlink("no-such-target.png", d / "c_dangling.png");   // an error record
-  fs::create_symlink("d_loop2", d / "d_loop1");                     // a loop: an error record
+  std::ofstream(d / "a_anim.gif") << "GIF89a";                     // not looked at: named on stderr
+  std::ofstream(d / ".hidden.gif") << "GIF89a";                    // hidden: silent
+  fs::create_symlink("no-such-target.png", d / "c_dangling.png");  // an error record
+  fs::create_symlink("d_loop2", d / "d_loop1");                    // a loop: an error record
   fs::create_symlink("d_loop1", d / "d_loop2");
   const Run_ r = s.run("--model " + q_(s.model) + " " + q_(d.string()), "timeout -k 5 60");
   INFO(r.out << r.err);
@@ -284,13 +293,17 @@ TEST_CASE("cli: every file in a folder is classified or reported", "[cli]") {
   CHECK(good.contains("label"));
   const nlohmann::json dangling = nlohmann::json::parse(r.lines[1]);
   CHECK(dangling.at("file") == (d / "c_dangling.png").string());
-  CHECK(dangling.at("error").get<std::string>().find("dangling symbolic link") != std::string::npos);
+  CHECK(dangling.at("error").get<std::string>().find("dangling symbolic link") !=
+        std::string::npos);
   for (int i = 2; i < 4; ++i)
-    CHECK(nlohmann::json::parse(r.lines[i]).at("error").get<std::string>().find("symbolic link loop") !=
-          std::string::npos);
+    CHECK(nlohmann::json::parse(r.lines[i])
+              .at("error")
+              .get<std::string>()
+              .find("symbolic link loop") != std::string::npos);
   // the summary names the skipped file, not the hidden one
-  const std::string summary = "malaria-classify: skipped 1 file that is not PNG/JPEG/BMP: " +
-                              (d / "a_anim.gif").string() + "\n";
+  const std::string summary =
+      "malaria-classify: skipped 1 file that is not PNG/JPEG/BMP: " + (d / "a_anim.gif").string() +
+      "\n";
   CHECK(r.err.find(summary) != std::string::npos);
   CHECK(r.err.find(".hidden") == std::string::npos);
   CHECK(r.out.find("a_anim.gif") == std::string::npos);
@@ -312,22 +325,43 @@ std::vector<std::vector<std::string>> parse_csv_(const std::string& text) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_quotes) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') { cell += '"'; ++i; }
-      else if (c == '"') in_quotes = false;
-      else cell += c;
+      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
+        cell += '"';
+        ++i;
+      } else if (c == '"')
+        in_quotes = false;
+      else
+        cell += c;
       continue;
     }
-    if (c == '"' && cell.empty() && !quoted) { quoted = in_quotes = any = true; continue; }
-    if (c == ',') { row.push_back(cell); cell.clear(); quoted = false; any = true; continue; }
+    if (c == '"' && cell.empty() && !quoted) {
+      quoted = in_quotes = any = true;
+      continue;
+    }
+    if (c == ',') {
+      row.push_back(cell);
+      cell.clear();
+      quoted = false;
+      any = true;
+      continue;
+    }
     if (c == '\n') {
       if (any || !cell.empty()) row.push_back(cell);
       rows.push_back(row);
-      row.clear(); cell.clear(); quoted = any = false;
+      row.clear();
+      cell.clear();
+      quoted = any = false;
       continue;
     }
-    if (c != '\r') { cell += c; any = true; }
+    if (c != '\r') {
+      cell += c;
+      any = true;
+    }
   }
-  if (any || !cell.empty()) { row.push_back(cell); rows.push_back(row); }
+  if (any || !cell.empty()) {
+    row.push_back(cell);
+    rows.push_back(row);
+  }
   return rows;
 }
 
@@ -361,7 +395,7 @@ TEST_CASE("cli: a field gives one line per counted cell, then the field's line",
   const double lo = fl.at("ci95")[0], hi = fl.at("ci95")[1];
   CHECK((0 <= lo && lo <= pm && pm <= hi && hi <= 1));
   CHECK(excluded >= 0);
-  CHECK(cells >= 50);   // 92 marked cells away from the border
+  CHECK(cells >= 50);  // 92 marked cells away from the border
   CHECK(size_t(cells) == js.size() - 1);
   CHECK(pm == Approx(cells ? double(para) / cells : 0.0).margin(1e-6));
   int n_para = 0, n_unc = 0;
@@ -369,7 +403,8 @@ TEST_CASE("cli: a field gives one line per counted cell, then the field's line",
   for (size_t i = 0; i + 1 < js.size(); ++i) {
     const nlohmann::json& j = js[i];
     INFO(j.dump());
-    const std::vector<std::string> keys = {"file", "cell", "x", "y", "w", "h", "label", "p_parasitized", "band"};
+    const std::vector<std::string> keys = {"file",  "cell",          "x",   "y", "w", "h",
+                                           "label", "p_parasitized", "band"};
     CHECK(j.size() == keys.size());
     for (const std::string& k : keys) CHECK(j.contains(k));
     if (j.size() != keys.size()) continue;
@@ -402,15 +437,21 @@ TEST_CASE("cli: a field gives one line per counted cell, then the field's line",
   }
 }
 
-TEST_CASE("cli: --mode auto: a cell crop is mode cell, a solid image is not a smear", "[cli][field]") {
+TEST_CASE("cli: --mode auto: a cell crop is mode cell, a solid image is not a smear",
+          "[cli][field]") {
   Scratch_ s;
   const fs::path solid = s.dir / "solid.png";
   std::vector<uint8_t> px(640 * 480 * 3);
-  for (size_t i = 0; i < px.size(); i += 3) { px[i] = 200; px[i + 1] = 215; px[i + 2] = 205; }
+  for (size_t i = 0; i < px.size(); i += 3) {
+    px[i] = 200;
+    px[i + 1] = 215;
+    px[i + 2] = 205;
+  }
   std::string err;
   REQUIRE(mc::write_png(solid.string(), 640, 480, 3, px.data(), &err));
   const std::string cell = (s.dir / "good" / "a.png").string();
-  const Run_ r = s.run("--mode auto --model " + q_(s.model) + " " + q_(cell) + " " + q_(solid.string()));
+  const Run_ r =
+      s.run("--mode auto --model " + q_(s.model) + " " + q_(cell) + " " + q_(solid.string()));
   INFO(r.out << r.err);
   CHECK(r.code == 1);
   REQUIRE(r.lines.size() == 2);
@@ -440,11 +481,13 @@ TEST_CASE("cli: --mode auto: a cell crop is mode cell, a solid image is not a sm
   // a greyscale field, even forced to be a field, gets no count: the model needs colour
   mc::Image field;
   REQUIRE(mc::load_image_file(kFix_ + "fields/chula_1.png", mc::ImageLimits{}, &field, &err));
-  for (size_t i = 0; i < field.pixels.size(); i += 3) field.pixels[i] = field.pixels[i + 2] = field.pixels[i + 1];
+  for (size_t i = 0; i < field.pixels.size(); i += 3)
+    field.pixels[i] = field.pixels[i + 2] = field.pixels[i + 1];
   const fs::path grey = s.dir / "grey_field.png";
   REQUIRE(mc::write_png(grey.string(), field.width, field.height, 3, field.pixels.data(), &err));
   for (const char* mode : {"auto", "field"}) {
-    const Run_ r4 = s.run(std::string("--mode ") + mode + " --model " + q_(s.model) + " " + q_(grey.string()));
+    const Run_ r4 =
+        s.run(std::string("--mode ") + mode + " --model " + q_(s.model) + " " + q_(grey.string()));
     INFO(mode << ": " << r4.out << r4.err);
     CHECK(r4.code == 1);
     REQUIRE(r4.lines.size() == 1);
@@ -455,19 +498,22 @@ TEST_CASE("cli: --mode auto: a cell crop is mode cell, a solid image is not a sm
 TEST_CASE("cli: --overlay writes the field with its cells outlined", "[cli][field]") {
   Scratch_ s;
   const fs::path dir = s.dir / "overlays";
-  const Run_ r = s.run("--mode field --overlay " + q_(dir.string()) + " --model " + q_(s.model) + " " + q_(kField_));
+  const Run_ r = s.run("--mode field --overlay " + q_(dir.string()) + " --model " + q_(s.model) +
+                       " " + q_(kField_));
   INFO(r.out << r.err);
   CHECK(r.code == 0);
   mc::Image ov, src;
   std::string err;
-  REQUIRE(mc::load_image_file((dir / "chula_1.overlay.png").string(), mc::ImageLimits{}, &ov, &err));
+  REQUIRE(
+      mc::load_image_file((dir / "chula_1.overlay.png").string(), mc::ImageLimits{}, &ov, &err));
   REQUIRE(mc::load_image_file(kField_, mc::ImageLimits{}, &src, &err));
   CHECK(ov.width == src.width);
   CHECK(ov.height == src.height);
-  CHECK(ov.pixels != src.pixels);   // outlines were drawn
+  CHECK(ov.pixels != src.pixels);  // outlines were drawn
 }
 
-TEST_CASE("cli: csv of a field: the notice is one quoted field, then the documented header", "[cli][field]") {
+TEST_CASE("cli: csv of a field: the notice is one quoted field, then the documented header",
+          "[cli][field]") {
   Scratch_ s;
   const Run_ r = s.run("--format csv --mode field --model " + q_(s.model) + " " + q_(kField_));
   INFO(r.out << r.err);
@@ -477,9 +523,10 @@ TEST_CASE("cli: csv of a field: the notice is one quoted field, then the documen
   REQUIRE(rows[0].size() == 1);
   CHECK(rows[0][0].rfind("# ", 0) == 0);
   CHECK(rows[0][0].find("not a diagnosis") != std::string::npos);
-  const std::vector<std::string> header = {"file", "mode", "cell", "x", "y", "w", "h", "label", "p_parasitized",
-                                           "band", "ms", "cells", "parasitized", "uncertain", "excluded",
-                                           "parasitemia", "ci95_lo", "ci95_hi", "error"};
+  const std::vector<std::string> header = {
+      "file",     "mode",          "cell",    "x",       "y",     "w",           "h",
+      "label",    "p_parasitized", "band",    "ms",      "cells", "parasitized", "uncertain",
+      "excluded", "parasitemia",   "ci95_lo", "ci95_hi", "error"};
   CHECK(rows[1] == header);
   size_t cell_rows = 0;
   for (size_t i = 2; i < rows.size(); ++i) {
@@ -504,9 +551,10 @@ TEST_CASE("cli: csv of a field: the notice is one quoted field, then the documen
   if (fs::exists("/usr/bin/python3")) {
     const fs::path csv = s.dir / "field.csv";
     std::ofstream(csv, std::ios::binary) << r.out;
-    const std::string cmd = "/usr/bin/python3 -c 'import csv, json, sys; "
-                            "print(json.dumps(list(csv.reader(open(sys.argv[1], newline=\"\")))))' " +
-                            q_(csv.string());
+    const std::string cmd =
+        "/usr/bin/python3 -c 'import csv, json, sys; "
+        "print(json.dumps(list(csv.reader(open(sys.argv[1], newline=\"\")))))' " +
+        q_(csv.string());
     std::FILE* p = ::popen(cmd.c_str(), "r");
     REQUIRE(p);
     std::string out;

@@ -597,9 +597,12 @@ TEST_CASE("fast.ai heads: every BatchNorm1d folded into its linear layer, a vers
     return y;
   };
   std::mt19937 g(9);
-  const std::vector<float> f1w = blob_floats_(b, "head.fc1.weight"), f1b = blob_floats_(b, "head.fc1.bias"),
-                           f2w = blob_floats_(b, "head.fc2.weight"), f2b = blob_floats_(b, "head.fc2.bias");
-  const std::vector<float> w1 = get("head.fc1.weight"), b1 = get("head.fc1.bias"), w2 = get("head.fc2.weight");
+  const std::vector<float> f1w = blob_floats_(b, "head.fc1.weight"),
+                           f1b = blob_floats_(b, "head.fc1.bias"),
+                           f2w = blob_floats_(b, "head.fc2.weight"),
+                           f2b = blob_floats_(b, "head.fc2.bias");
+  const std::vector<float> w1 = get("head.fc1.weight"), b1 = get("head.fc1.bias"),
+                           w2 = get("head.fc2.weight");
   double worst = 0;
   for (int trial = 0; trial < 5; ++trial) {
     std::vector<float> xf = randn_(g, 1024, 1.0f, 0.5f);
@@ -621,7 +624,8 @@ TEST_CASE("fast.ai heads: what the converter refuses", "[converter]") {
   const std::vector<uint8_t> st = write_st_(ts);
   json m = fastai_meta_();
   m["labels"] = {"Uninfected", "Parasitized"};
-  CHECK(convert_err_(st, m) == "metadata: 2 labels for a head with 3 outputs (give one label per class)");
+  CHECK(convert_err_(st, m) ==
+        "metadata: 2 labels for a head with 3 outputs (give one label per class)");
   m = fastai_meta_();
   m["head"]["positive"] = 5;
   CHECK(convert_err_(st, m) == "metadata: head.positive 5 is not a label index (0 to 2)");

@@ -941,8 +941,9 @@ TEST_CASE("engine: create_adopt (weights read in place) equals create, and owns 
   CHECK_FALSE(mc::Engine::create_adopt(nullptr, 10, &err));
 }
 
-TEST_CASE("C API: an adopting mc_engine_create frees the buffer it takes, on success and on failure",
-          "[engine]") {
+TEST_CASE(
+    "C API: an adopting mc_engine_create frees the buffer it takes, on success and on failure",
+    "[engine]") {
   const std::string path = std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb";
   std::vector<uint8_t> blob;
   std::string e;
@@ -955,8 +956,7 @@ TEST_CASE("C API: an adopting mc_engine_create frees the buffer it takes, on suc
     return p;
   };
   char err[256];
-  mc_engine* ok =
-      c_create_(take(blob.size(), 0), blob.size(), err, sizeof err, nullptr, 1);
+  mc_engine* ok = c_create_(take(blob.size(), 0), blob.size(), err, sizeof err, nullptr, 1);
   REQUIRE(ok);
   CHECK(std::string(err).empty());
   CHECK(mc_input_size(ok) > 0);
@@ -965,8 +965,7 @@ TEST_CASE("C API: an adopting mc_engine_create frees the buffer it takes, on suc
   CHECK(std::string(err).find("checksum mismatch") != std::string::npos);
   CHECK_FALSE(c_create_(take(100, 0), 100, err, sizeof err, nullptr, 1));
   CHECK(std::strlen(err) > 0);
-  CHECK_FALSE(
-      c_create_(static_cast<uint8_t*>(std::malloc(8)), 0, err, sizeof err, nullptr, 1));
+  CHECK_FALSE(c_create_(static_cast<uint8_t*>(std::malloc(8)), 0, err, sizeof err, nullptr, 1));
   CHECK(std::string(err).find("empty") != std::string::npos);
 }
 

@@ -23,7 +23,7 @@
 #include "malaria.h"
 #include "preprocess.h"
 
-namespace mc_test {   // tests/native/test_engine.cpp
+namespace mc_test {  // tests/native/test_engine.cpp
 std::vector<uint8_t> synthetic_blob(int S, const std::string& dtype, uint32_t seed);
 }
 
@@ -32,11 +32,13 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::string kRoot_ = MC_REPO_ROOT;
-const std::string kCell_ = kRoot_ + "/tests/fixtures/cells/Parasitized_C111P72ThinF_IMG_20150930_112609_cell_170.png";
+const std::string kCell_ =
+    kRoot_ + "/tests/fixtures/cells/Parasitized_C111P72ThinF_IMG_20150930_112609_cell_170.png";
 
 std::unique_ptr<mc::Engine> shipped_(std::string* why) {
   std::vector<uint8_t> blob;
-  if (!mc::read_file_bytes(kRoot_ + "/model/malaria_resnet18.mcb", size_t(1) << 31, &blob, why)) return nullptr;
+  if (!mc::read_file_bytes(kRoot_ + "/model/malaria_resnet18.mcb", size_t(1) << 31, &blob, why))
+    return nullptr;
   return mc::Engine::create(blob.data(), blob.size(), why);
 }
 
@@ -51,7 +53,8 @@ Ref_ reference_(mc::Engine* e, const mc::Image& img, int k, int s) {
   const int S = e->input_size();
   std::vector<uint8_t> x(size_t(S) * S * 3);
   std::string err;
-  REQUIRE(mc::area_resize_u8(img.pixels.data(), img.width, img.height, 3, S, x.data(), mc::ImageLimits{}, &err));
+  REQUIRE(mc::area_resize_u8(img.pixels.data(), img.width, img.height, 3, S, x.data(),
+                             mc::ImageLimits{}, &err));
   std::vector<bool> cell(size_t(S) * S);
   long sum[3] = {0, 0, 0}, n = 0;
   for (int i = 0; i < S * S; ++i) {
@@ -87,7 +90,7 @@ Ref_ reference_(mc::Engine* e, const mc::Image& img, int k, int s) {
       mc::Prediction p;
       REQUIRE(e->classify(o.data(), S, S, 3, &p, &err));
       const double d = double(r.z1) - double(p.logits[1]);
-      if (!touches) CHECK(d == 0.0);   // nothing changed: explain() skips these
+      if (!touches) CHECK(d == 0.0);  // nothing changed: explain() skips these
       for (int y = py; y < py + k; ++y)
         for (int xx = px; xx < px + k; ++xx) {
           acc[y * S + xx] += float(d);
@@ -132,11 +135,11 @@ TEST_CASE("explain: the shipped int8 model's map equals one computed image by im
     top = std::max(top, double(std::fabs(ref.map[i])));
   }
   CHECK(worst <= 1e-5 * std::max(1.0, top));
-  CHECK(top > 0);   // occluding this parasitized cell changes its logit somewhere
+  CHECK(top > 0);  // occluding this parasitized cell changes its logit somewhere
 
   // shape: constant between patch edges (the same patches cover those pixels), and the peak
   // at the largest value over the cell
-  std::vector<int> cut(S + 1, 0);   // cut[v]: a patch starts or ends at v
+  std::vector<int> cut(S + 1, 0);  // cut[v]: a patch starts or ends at v
   for (int v = 0; v <= S - x.patch; v += x.stride) cut[v] = cut[v + x.patch] = 1;
   cut[S - x.patch] = cut[S] = 1;
   int blocks = 0;
@@ -144,15 +147,19 @@ TEST_CASE("explain: the shipped int8 model's map equals one computed image by im
     for (int xx = 0; xx < S; ++xx) {
       const int by = cut[y] ? y : -1, bx = cut[xx] ? xx : -1;
       blocks += by >= 0 && bx >= 0;
-      if (y > 0 && !cut[y] && x.map[y * S + xx] != x.map[(y - 1) * S + xx]) FAIL("map changes inside a block at " << xx << "," << y);
-      if (xx > 0 && !cut[xx] && x.map[y * S + xx] != x.map[y * S + xx - 1]) FAIL("map changes inside a block at " << xx << "," << y);
+      if (y > 0 && !cut[y] && x.map[y * S + xx] != x.map[(y - 1) * S + xx])
+        FAIL("map changes inside a block at " << xx << "," << y);
+      if (xx > 0 && !cut[xx] && x.map[y * S + xx] != x.map[y * S + xx - 1])
+        FAIL("map changes inside a block at " << xx << "," << y);
     }
   CHECK(blocks > 100);
   std::vector<uint8_t> rs(size_t(S) * S * 3);
-  REQUIRE(mc::area_resize_u8(img.pixels.data(), img.width, img.height, 3, S, rs.data(), mc::ImageLimits{}, &err));
+  REQUIRE(mc::area_resize_u8(img.pixels.data(), img.width, img.height, 3, S, rs.data(),
+                             mc::ImageLimits{}, &err));
   float best = -1e30f;
   for (int i = 0; i < S * S; ++i)
-    if (std::max({rs[3 * i], rs[3 * i + 1], rs[3 * i + 2]}) > mc::kExplainCellLevel) best = std::max(best, x.map[i]);
+    if (std::max({rs[3 * i], rs[3 * i + 1], rs[3 * i + 2]}) > mc::kExplainCellLevel)
+      best = std::max(best, x.map[i]);
   const int pxi = int(x.peak_x), pyi = int(x.peak_y);
   REQUIRE(pxi >= 0);
   REQUIRE(pyi >= 0);
@@ -174,7 +181,8 @@ TEST_CASE("explain: the shipped int8 model's map equals one computed image by im
   std::fill(rgb.begin(), rgb.begin() + 3, 0);
   mc::explain_peak(m.data(), rgb.data(), S, &qx, &qy);
   CHECK(qx == Approx(22.0));
-  WARN("explain: " << x.passes << " passes, peak (" << x.peak_x << ", " << x.peak_y << "), largest drop " << top);
+  WARN("explain: " << x.passes << " passes, peak (" << x.peak_x << ", " << x.peak_y
+                   << "), largest drop " << top);
 }
 
 TEST_CASE("explain: an f32 engine (one image a pass) and other patch sizes", "[explain]") {
@@ -198,7 +206,8 @@ TEST_CASE("explain: an f32 engine (one image a pass) and other patch sizes", "[e
       p[1] = spot ? 30 : 150;
       p[2] = spot ? 140 : 165;
     }
-  for (const auto& opt : {mc::ExplainOptions{8, 4}, mc::ExplainOptions{6, 4}, mc::ExplainOptions{12, 5}}) {
+  for (const auto& opt :
+       {mc::ExplainOptions{8, 4}, mc::ExplainOptions{6, 4}, mc::ExplainOptions{12, 5}}) {
     mc::Explanation x;
     REQUIRE(mc::explain(e.get(), img.pixels.data(), img.width, img.height, 3, &x, &err, opt));
     const Ref_ ref = reference_(e.get(), img, opt.patch, opt.stride);
@@ -228,8 +237,8 @@ TEST_CASE("explain: bad inputs give messages", "[explain]") {
   CHECK_FALSE(mc::explain(e.get(), pink.data(), 50, 50, 4, &x, &err, mc::ExplainOptions{8, 9}));
   CHECK_FALSE(mc::explain(e.get(), pink.data(), 50, 50, 4, &x, &err, mc::ExplainOptions{33, 4}));
   CHECK_FALSE(mc::explain(nullptr, pink.data(), 50, 50, 4, &x, &err));
-  REQUIRE(mc::explain(e.get(), pink.data(), 50, 50, 4, &x, &err));   // RGBA works
-  CHECK(x.passes == 1 + 8 * 8);   // S = 32: positions 0, 4, ..., 24 and 26
+  REQUIRE(mc::explain(e.get(), pink.data(), 50, 50, 4, &x, &err));  // RGBA works
+  CHECK(x.passes == 1 + 8 * 8);  // S = 32: positions 0, 4, ..., 24 and 26
 }
 
 TEST_CASE("explain: the C API gives explain()'s map, result and peak", "[explain]") {
@@ -244,12 +253,16 @@ TEST_CASE("explain: the C API gives explain()'s map, result and peak", "[explain
   for (int y = 4; y < 32; ++y)
     for (int xx = 4; xx < 32; ++xx) {
       uint8_t* p = &rgba[4 * (y * 36 + xx)];
-      p[0] = 210; p[1] = uint8_t(120 + xx); p[2] = 160; p[3] = 255;
+      p[0] = 210;
+      p[1] = uint8_t(120 + xx);
+      p[2] = 160;
+      p[3] = 255;
     }
   std::vector<float> map(32 * 32);
   mc_result r;
   float peak[2];
-  const int32_t passes = mc_explain(h, rgba.data(), 36, 36, 4, map.data(), &r, peak, err, sizeof err);
+  const int32_t passes =
+      mc_explain(h, rgba.data(), 36, 36, 4, map.data(), &r, peak, err, sizeof err);
   CHECK(passes > 1);
   std::string e2;
   auto e = mc::Engine::create(blob.data(), blob.size(), &e2);
@@ -267,7 +280,8 @@ TEST_CASE("explain: the C API gives explain()'s map, result and peak", "[explain
   mc_engine_destroy(h);
 }
 
-TEST_CASE("explain: the CLI's --cam writes the overlay and the map that explain() computes", "[explain][cli]") {
+TEST_CASE("explain: the CLI's --cam writes the overlay and the map that explain() computes",
+          "[explain][cli]") {
   const std::string cli = std::string(MC_BUILD_DIR) + "/wasm/malaria-classify";
   const std::string model = kRoot_ + "/model/malaria_resnet18.mcb";
   if (!fs::exists(cli) || !fs::exists(model)) {
@@ -276,12 +290,14 @@ TEST_CASE("explain: the CLI's --cam writes the overlay and the map that explain(
   }
   const fs::path dir = fs::temp_directory_path() / ("mc_explain_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  const std::string cmd = "'" + cli + "' --cam '" + dir.string() + "' '" + kCell_ + "' > /dev/null 2>&1";
+  const std::string cmd =
+      "'" + cli + "' --cam '" + dir.string() + "' '" + kCell_ + "' > /dev/null 2>&1";
   REQUIRE(std::system(cmd.c_str()) == 0);
   const std::string stem = fs::path(kCell_).stem().string();
   mc::Image overlay, img;
   std::string err;
-  REQUIRE(mc::load_image_file((dir / (stem + ".cam.png")).string(), mc::ImageLimits{}, &overlay, &err));
+  REQUIRE(
+      mc::load_image_file((dir / (stem + ".cam.png")).string(), mc::ImageLimits{}, &overlay, &err));
   REQUIRE(mc::load_image_file(kCell_, mc::ImageLimits{}, &img, &err));
   CHECK(overlay.width == img.width);
   CHECK(overlay.height == img.height);
@@ -300,7 +316,8 @@ TEST_CASE("explain: the CLI's --cam writes the overlay and the map that explain(
   CHECK(j["passes"].get<int>() == x.passes);
   REQUIRE(j["map"].size() == x.map.size());
   double worst = 0;
-  for (size_t i = 0; i < x.map.size(); ++i) worst = std::max(worst, std::fabs(j["map"][i].get<double>() - x.map[i]));
+  for (size_t i = 0; i < x.map.size(); ++i)
+    worst = std::max(worst, std::fabs(j["map"][i].get<double>() - x.map[i]));
   CHECK(worst <= 1e-5);
   CHECK(j["peak"][0].get<double>() == Approx(x.peak_x * img.width / x.size).margin(0.01));
   CHECK(j["peak"][1].get<double>() == Approx(x.peak_y * img.height / x.size).margin(0.01));

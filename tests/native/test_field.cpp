@@ -25,37 +25,44 @@ namespace {
 const std::string kFix_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/";
 const std::string kChula_ = kFix_ + "fields/chula_1.png";
 
-bool contains_(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool contains_(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 // xorshift64: the same noise on every platform
 struct Rng_ {
   uint64_t s;
   explicit Rng_(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
   uint32_t next() {
-    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+    s ^= s << 13;
+    s ^= s >> 7;
+    s ^= s << 17;
     return uint32_t(s >> 32);
   }
   int noise(int a) { return a > 0 ? int(next() % uint32_t(2 * a + 1)) - a : 0; }
-  float uniform(float lo, float hi) { return lo + (hi - lo) * float(next() >> 8) / float(1u << 24); }
+  float uniform(float lo, float hi) {
+    return lo + (hi - lo) * float(next() >> 8) / float(1u << 24);
+  }
 };
 
 struct Img_ {
   int w = 0, h = 0;
-  std::vector<uint8_t> px;   // RGB
+  std::vector<uint8_t> px;  // RGB
   uint8_t* at(int x, int y) { return px.data() + (size_t(y) * w + x) * 3; }
 };
 
-const int kPlasma_[3] = {200, 215, 205};   // background
-const int kCell_[3] = {170, 120, 140};     // red cell
-const int kPallor_[3] = {186, 150, 165};   // its paler centre
-const int kLilac_[3] = {185, 150, 195};    // white cell's cytoplasm
-const int kNucleus_[3] = {90, 40, 120};    // white cell's nucleus
+const int kPlasma_[3] = {200, 215, 205};  // background
+const int kCell_[3] = {170, 120, 140};    // red cell
+const int kPallor_[3] = {186, 150, 165};  // its paler centre
+const int kLilac_[3] = {185, 150, 195};   // white cell's cytoplasm
+const int kNucleus_[3] = {90, 40, 120};   // white cell's nucleus
 
 uint8_t clamp_(int v) { return uint8_t(std::min(255, std::max(1, v))); }
 
 Img_ background_(int w, int h, int noise = 3, uint64_t seed = 1) {
   Img_ im;
-  im.w = w; im.h = h;
+  im.w = w;
+  im.h = h;
   im.px.resize(size_t(w) * h * 3);
   Rng_ r(seed);
   for (size_t i = 0; i < size_t(w) * h; ++i)
@@ -65,8 +72,10 @@ Img_ background_(int w, int h, int noise = 3, uint64_t seed = 1) {
 
 // A filled disc (pixel centres within r of (cx, cy)), clipped to the image.
 void disc_(Img_* im, float cx, float cy, float r, const int col[3], int noise, Rng_* rng) {
-  const int x0 = std::max(0, int(std::floor(cx - r - 1))), x1 = std::min(im->w - 1, int(std::ceil(cx + r + 1)));
-  const int y0 = std::max(0, int(std::floor(cy - r - 1))), y1 = std::min(im->h - 1, int(std::ceil(cy + r + 1)));
+  const int x0 = std::max(0, int(std::floor(cx - r - 1))),
+            x1 = std::min(im->w - 1, int(std::ceil(cx + r + 1)));
+  const int y0 = std::max(0, int(std::floor(cy - r - 1))),
+            y1 = std::min(im->h - 1, int(std::ceil(cy + r + 1)));
   for (int y = y0; y <= y1; ++y)
     for (int x = x0; x <= x1; ++x) {
       const float dx = x + 0.5f - cx, dy = y + 0.5f - cy;
@@ -76,7 +85,9 @@ void disc_(Img_* im, float cx, float cy, float r, const int col[3], int noise, R
     }
 }
 
-struct Disc_ { float x, y, r; };
+struct Disc_ {
+  float x, y, r;
+};
 
 void red_cell_(Img_* im, const Disc_& d, Rng_* rng) {
   disc_(im, d.x, d.y, d.r, kCell_, 4, rng);
@@ -110,20 +121,22 @@ std::vector<size_t> counted_near_(const mc::Field& f, float x, float y, float r)
   std::vector<size_t> out;
   for (size_t i = 0; i < f.cells.size(); ++i) {
     const mc::FieldCell& c = f.cells[i];
-    if (c.status == mc::kCellCounted && (c.cx - x) * (c.cx - x) + (c.cy - y) * (c.cy - y) <= r * r) out.push_back(i);
+    if (c.status == mc::kCellCounted && (c.cx - x) * (c.cx - x) + (c.cy - y) * (c.cy - y) <= r * r)
+      out.push_back(i);
   }
   return out;
 }
 
 int count_status_(const mc::Field& f, int status) {
-  return int(std::count_if(f.cells.begin(), f.cells.end(), [&](const mc::FieldCell& c) { return c.status == status; }));
+  return int(std::count_if(f.cells.begin(), f.cells.end(),
+                           [&](const mc::FieldCell& c) { return c.status == status; }));
 }
 
 std::string describe_(const mc::Field& f) {
   std::ostringstream s;
-  s << f.width << "x" << f.height << " scale " << f.scale << " work " << f.work_w << "x" << f.work_h << " diameter "
-    << f.cell_diameter << ": counted " << f.counted << " border " << f.border << " white " << f.white << " debris "
-    << f.debris << " clump " << f.clump;
+  s << f.width << "x" << f.height << " scale " << f.scale << " work " << f.work_w << "x" << f.work_h
+    << " diameter " << f.cell_diameter << ": counted " << f.counted << " border " << f.border
+    << " white " << f.white << " debris " << f.debris << " clump " << f.clump;
   return s.str();
 }
 
@@ -147,17 +160,19 @@ bool find_(mc::CellFinder* finder, const Img_& im, mc::Field* f, int channels = 
 
 bool same_field_(const mc::Field& a, const mc::Field& b) {
   if (a.width != b.width || a.height != b.height || a.scale != b.scale || a.work_w != b.work_w ||
-      a.work_h != b.work_h || a.cell_diameter != b.cell_diameter || a.counted != b.counted || a.border != b.border ||
-      a.white != b.white || a.debris != b.debris || a.clump != b.clump || a.labels != b.labels ||
-      a.cells.size() != b.cells.size())
+      a.work_h != b.work_h || a.cell_diameter != b.cell_diameter || a.counted != b.counted ||
+      a.border != b.border || a.white != b.white || a.debris != b.debris || a.clump != b.clump ||
+      a.labels != b.labels || a.cells.size() != b.cells.size())
     return false;
   for (int c = 0; c < 3; ++c)
-    if (a.cell_mean[c] != b.cell_mean[c] || a.cell_std[c] != b.cell_std[c] || a.background[c] != b.background[c])
+    if (a.cell_mean[c] != b.cell_mean[c] || a.cell_std[c] != b.cell_std[c] ||
+        a.background[c] != b.background[c])
       return false;
   for (size_t i = 0; i < a.cells.size(); ++i) {
     const mc::FieldCell &p = a.cells[i], &q = b.cells[i];
-    if (p.x != q.x || p.y != q.y || p.w != q.w || p.h != q.h || p.status != q.status || p.cx != q.cx ||
-        p.cy != q.cy || p.area != q.area || std::memcmp(p.outline, q.outline, sizeof p.outline) != 0)
+    if (p.x != q.x || p.y != q.y || p.w != q.w || p.h != q.h || p.status != q.status ||
+        p.cx != q.cx || p.cy != q.cy || p.area != q.area ||
+        std::memcmp(p.outline, q.outline, sizeof p.outline) != 0)
       return false;
   }
   return true;
@@ -219,8 +234,8 @@ void check_pairs_split_(const Pairs_& p) {
     const Disc_ &a = p.pairs[k].first, &b = p.pairs[k].second;
     const std::vector<size_t> na = counted_near_(f, a.x, a.y, 0.5f * a.r);
     const std::vector<size_t> nb = counted_near_(f, b.x, b.y, 0.5f * b.r);
-    INFO("pair " << k << " at (" << a.x << "," << a.y << ")-(" << b.x << "," << b.y << "): " << na.size() << " and "
-                 << nb.size() << " counted cells centred on its discs");
+    INFO("pair " << k << " at (" << a.x << "," << a.y << ")-(" << b.x << "," << b.y << "): "
+                 << na.size() << " and " << nb.size() << " counted cells centred on its discs");
     CHECK(na.size() == 1);
     CHECK(nb.size() == 1);
     if (na.size() == 1 && nb.size() == 1) {
@@ -234,7 +249,8 @@ void check_pairs_split_(const Pairs_& p) {
 
 }  // namespace
 
-TEST_CASE("field: isolated discs are each found once, at two scales and four image sizes", "[field]") {
+TEST_CASE("field: isolated discs are each found once, at two scales and four image sizes",
+          "[field]") {
   const int sizes[][2] = {{640, 480}, {641, 479}, {2000, 1500}, {1999, 1501}};
   const float radii[] = {20.0f, 45.0f};
   mc::CellFinder finder;
@@ -246,7 +262,8 @@ TEST_CASE("field: isolated discs are each found once, at two scales and four ima
       for (const Disc_& d : discs) red_cell_(&im, d, &rng);
       mc::Field f;
       REQUIRE(find_(&finder, im, &f));
-      INFO(sz[0] << "x" << sz[1] << ", R " << R << ", " << discs.size() << " discs; " << describe_(f));
+      INFO(sz[0] << "x" << sz[1] << ", R " << R << ", " << discs.size() << " discs; "
+                 << describe_(f));
       CHECK(f.width == sz[0]);
       CHECK(f.height == sz[1]);
       CHECK(f.counted == int(discs.size()));
@@ -261,7 +278,10 @@ TEST_CASE("field: isolated discs are each found once, at two scales and four ima
       for (const mc::FieldCell& c : f.cells) {
         if (c.status != mc::kCellCounted) continue;
         for (const Disc_& d : discs)
-          if ((c.cx - d.x) * (c.cx - d.x) + (c.cy - d.y) * (c.cy - d.y) <= 0.25f * R * R) { ++matched; break; }
+          if ((c.cx - d.x) * (c.cx - d.x) + (c.cy - d.y) * (c.cy - d.y) <= 0.25f * R * R) {
+            ++matched;
+            break;
+          }
       }
       CHECK(matched == f.counted);
     }
@@ -271,7 +291,8 @@ TEST_CASE("field: touching pairs (centres 2R apart) are split into two counted c
   check_pairs_split_(pairs_(2.0f, 3));
 }
 
-TEST_CASE("field: overlapping pairs (centres 1.6R apart) are split into two counted cells", "[field]") {
+TEST_CASE("field: overlapping pairs (centres 1.6R apart) are split into two counted cells",
+          "[field]") {
   check_pairs_split_(pairs_(1.6f, 5));
 }
 
@@ -281,13 +302,18 @@ TEST_CASE("field: cells cut by the image border are left out as border, not coun
   Rng_ rng(12);
   // interior cells, kept 3R away from the edges
   std::vector<Disc_> inner;
-  for (const Disc_& d : grid_(640 - 150, 480 - 150, R, 13)) inner.push_back({d.x + 75, d.y + 75, R});
+  for (const Disc_& d : grid_(640 - 150, 480 - 150, R, 13))
+    inner.push_back({d.x + 75, d.y + 75, R});
   for (const Disc_& d : inner) red_cell_(&im, d, &rng);
   // cut discs and a point of each inside the image
-  struct Cut { Disc_ d; float px, py; };
-  const Cut cuts[] = {{{0.4f * R, 240, R}, 0.4f * R, 240},        {{640 - 0.2f * R, 130, R}, 640 - 0.6f * R, 130},
-                      {{330, 0.3f * R, R}, 330, 0.3f * R},        {{420, 480 - 0.5f * R, R}, 420, 480 - 0.5f * R},
-                      {{0, 0, R}, 0.3f * R, 0.3f * R},            {{640, 480, R}, 640 - 0.3f * R, 480 - 0.3f * R}};
+  struct Cut {
+    Disc_ d;
+    float px, py;
+  };
+  const Cut cuts[] = {
+      {{0.4f * R, 240, R}, 0.4f * R, 240}, {{640 - 0.2f * R, 130, R}, 640 - 0.6f * R, 130},
+      {{330, 0.3f * R, R}, 330, 0.3f * R}, {{420, 480 - 0.5f * R, R}, 420, 480 - 0.5f * R},
+      {{0, 0, R}, 0.3f * R, 0.3f * R},     {{640, 480, R}, 640 - 0.3f * R, 480 - 0.3f * R}};
   for (const Cut& c : cuts) red_cell_(&im, c.d, &rng);
   mc::CellFinder finder;
   mc::Field f;
@@ -300,7 +326,8 @@ TEST_CASE("field: cells cut by the image border are left out as border, not coun
     INFO("disc at (" << c.d.x << "," << c.d.y << "), probe (" << c.px << "," << c.py << ")");
     CHECK(counted_boxes_at_(f, c.px, c.py) == 0);
     int border = 0;
-    for (const mc::FieldCell& cell : f.cells) border += cell.status == mc::kCellBorder && in_box_(cell, c.px, c.py);
+    for (const mc::FieldCell& cell : f.cells)
+      border += cell.status == mc::kCellBorder && in_box_(cell, c.px, c.py);
     CHECK(border >= 1);
   }
   for (const Disc_& d : inner) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
@@ -324,7 +351,8 @@ TEST_CASE("field: a white blood cell is left out as white, not counted", "[field
   disc_(&im, wbc[1].x, wbc[1].y, wbc[1].r, kLilac_, 4, &rng);
   for (int k = 0; k < 3; ++k) {
     const float a = 2.0f * float(M_PI) * k / 3 + 0.3f;
-    disc_(&im, wbc[1].x + 0.55f * R * std::cos(a), wbc[1].y + 0.55f * R * std::sin(a), 0.65f * R, kNucleus_, 6, &rng);
+    disc_(&im, wbc[1].x + 0.55f * R * std::cos(a), wbc[1].y + 0.55f * R * std::sin(a), 0.65f * R,
+          kNucleus_, 6, &rng);
   }
   mc::CellFinder finder;
   mc::Field f;
@@ -336,7 +364,8 @@ TEST_CASE("field: a white blood cell is left out as white, not counted", "[field
     INFO("white cell at (" << w.x << "," << w.y << ")");
     CHECK(counted_boxes_at_(f, w.x, w.y) == 0);
     int white = 0;
-    for (const mc::FieldCell& c : f.cells) white += c.status == mc::kCellWhite && in_box_(c, w.x, w.y);
+    for (const mc::FieldCell& c : f.cells)
+      white += c.status == mc::kCellWhite && in_box_(c, w.x, w.y);
     CHECK(white == 1);
   }
   for (const Disc_& d : reds) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
@@ -367,7 +396,8 @@ TEST_CASE("field: small specks are debris, not counted", "[field]") {
     INFO("speck r " << s.r << " at (" << s.x << "," << s.y << ")");
     CHECK(counted_boxes_at_(f, s.x, s.y) == 0);
     for (const mc::FieldCell& c : f.cells)
-      if (in_box_(c, s.x, s.y) && std::hypot(c.cx - s.x, c.cy - s.y) < 0.5f * R) CHECK(c.status == mc::kCellDebris);
+      if (in_box_(c, s.x, s.y) && std::hypot(c.cx - s.x, c.cy - s.y) < 0.5f * R)
+        CHECK(c.status == mc::kCellDebris);
   }
   for (const Disc_& d : reds) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
 }
@@ -376,26 +406,30 @@ namespace {
 void check_empty_(int noise) {
   mc::CellFinder finder;
   const Img_ im = background_(640, 480, noise, 41 + uint64_t(noise));
-  INFO("640x480 background (" << kPlasma_[0] << "," << kPlasma_[1] << "," << kPlasma_[2] << "), noise +-" << noise);
+  INFO("640x480 background (" << kPlasma_[0] << "," << kPlasma_[1] << "," << kPlasma_[2]
+                              << "), noise +-" << noise);
   mc::Field f;
   REQUIRE(find_(&finder, im, &f));
   INFO(describe_(f));
   CHECK(f.counted == 0);
   std::string why;
   mc::Field g;
-  CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &g, &why) == mc::kKindNone);
+  CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &g,
+                                &why) == mc::kKindNone);
   CHECK(contains_(why, "not a blood-smear image"));
 }
 }  // namespace
 
-TEST_CASE("field: an empty field (background only) has no cells and is not a blood-smear image", "[field]") {
+TEST_CASE("field: an empty field (background only) has no cells and is not a blood-smear image",
+          "[field]") {
   check_empty_(0);
 }
 
 // Noise on a plain background (uniform per channel, +-3, +-12, +-40 levels) was once cut by the
 // green channel's Otsu threshold into blobs counted as cells (340, 300, 320); the finder now
 // needs a gap of kMinGreenGap levels between the two classes' means.
-TEST_CASE("field: an empty field with noise has no cells and is not a blood-smear image", "[field]") {
+TEST_CASE("field: an empty field with noise has no cells and is not a blood-smear image",
+          "[field]") {
   for (int noise : {3, 12, 40}) check_empty_(noise);
 }
 
@@ -415,7 +449,7 @@ TEST_CASE("field: a 1x1 image and a 20000x20000 header are refused with a messag
   CHECK_FALSE(finder.find(px, 20000, 20000, 3, mc::ImageLimits{}, &f, &err));
   CHECK(contains_(err, "too large"));
   err.clear();
-  mc::ImageLimits wide;   // sides allowed, the pixel count not
+  mc::ImageLimits wide;  // sides allowed, the pixel count not
   wide.max_side = 30000;
   CHECK_FALSE(finder.find(px, 20000, 20000, 4, wide, &f, &err));
   CHECK(contains_(err, "too large"));
@@ -430,7 +464,8 @@ TEST_CASE("field: a 1x1 image and a 20000x20000 header are refused with a messag
   CHECK_FALSE(finder.find(px, 4, 4, 2, mc::ImageLimits{}, &f, &err));
   CHECK(contains_(err, "channel"));
   err.clear();
-  CHECK_FALSE(finder.find(px, 8, 8, 4, mc::ImageLimits{}, &f, &err));   // 256 bytes: the whole buffer
+  CHECK_FALSE(
+      finder.find(px, 8, 8, 4, mc::ImageLimits{}, &f, &err));  // 256 bytes: the whole buffer
   CHECK(contains_(err, "too small"));
   // and the finder still works afterwards
   Img_ im = background_(640, 480, 3, 51);
@@ -441,7 +476,8 @@ TEST_CASE("field: a 1x1 image and a 20000x20000 header are refused with a messag
   CHECK(f.counted == int(discs.size()));
 }
 
-TEST_CASE("field: crop() is the cell's box, black outside its region, the input inside", "[field]") {
+TEST_CASE("field: crop() is the cell's box, black outside its region, the input inside",
+          "[field]") {
   const float R = 25;
   Img_ im = background_(640, 480, 3, 61);
   Rng_ rng(62);
@@ -449,7 +485,8 @@ TEST_CASE("field: crop() is the cell's box, black outside its region, the input 
   const Disc_ pair[2] = {{640 - 4.5f * R, 480 - 1.8f * R, R}, {640 - 2.5f * R, 480 - 1.8f * R, R}};
   std::vector<Disc_> drawn;
   for (const Disc_& d : grid_(640, 480, R, 63))
-    if (std::hypot(d.x - pair[0].x, d.y - pair[0].y) > 3.0f * R && std::hypot(d.x - pair[1].x, d.y - pair[1].y) > 3.0f * R)
+    if (std::hypot(d.x - pair[0].x, d.y - pair[0].y) > 3.0f * R &&
+        std::hypot(d.x - pair[1].x, d.y - pair[1].y) > 3.0f * R)
       drawn.push_back(d);
   drawn.push_back(pair[0]);
   drawn.push_back(pair[1]);
@@ -486,13 +523,13 @@ TEST_CASE("field: crop() is the cell's box, black outside its region, the input 
         const uint8_t* o = &rgb[(size_t(y) * w + x) * 3];
         const uint8_t* p = im.at(c.x + x, c.y + y);
         const bool zero = o[0] == 0 && o[1] == 0 && o[2] == 0;
-        if (!zero) {   // inside: exactly the input (which has no black pixel)
+        if (!zero) {  // inside: exactly the input (which has no black pixel)
           ++inside;
           bad_value += std::memcmp(o, p, 3) != 0;
         }
         const float px = c.x + x + 0.5f, py = c.y + y + 0.5f;
         const float d_own = std::hypot(px - own->x, py - own->y);
-        if (d_own < 0.8f * R) bad_inside += zero;   // well inside its own disc (pale centre too)
+        if (d_own < 0.8f * R) bad_inside += zero;     // well inside its own disc (pale centre too)
         if (d_own > 1.15f * R) bad_outside += !zero;  // background or the other cell of a pair
       }
     CHECK(bad_value == 0);
@@ -524,7 +561,7 @@ TEST_CASE("field: wilson95 known values", "[field]") {
   CHECK(hi < 0.0184);
   mc::wilson95(0, 50, &lo, &hi);
   CHECK(lo == 0.0);
-  CHECK(hi == Approx(3.8414588 / (50 + 3.8414588)).margin(1e-6));   // z^2 / (n + z^2)
+  CHECK(hi == Approx(3.8414588 / (50 + 3.8414588)).margin(1e-6));  // z^2 / (n + z^2)
   mc::wilson95(50, 50, &lo, &hi);
   CHECK(hi == 1.0);
   CHECK(lo == Approx(50 / (50 + 3.8414588)).margin(1e-6));
@@ -543,7 +580,8 @@ TEST_CASE("field: wilson95 known values", "[field]") {
     }
 }
 
-TEST_CASE("field: looks_like_cell_crop passes NIH cells, refuses grey, tiny, flat and noise", "[field]") {
+TEST_CASE("field: looks_like_cell_crop passes NIH cells, refuses grey, tiny, flat and noise",
+          "[field]") {
   const std::vector<std::string> cells = fixture_cells_();
   REQUIRE(cells.size() >= 2);
   for (const std::string& path : cells) {
@@ -569,9 +607,14 @@ TEST_CASE("field: looks_like_cell_crop passes NIH cells, refuses grey, tiny, fla
   // a flat colour, the size of a cell
   why.clear();
   Img_ flat;
-  flat.w = 100; flat.h = 100;
+  flat.w = 100;
+  flat.h = 100;
   flat.px.resize(100 * 100 * 3);
-  for (size_t i = 0; i < flat.px.size(); i += 3) { flat.px[i] = 170; flat.px[i + 1] = 120; flat.px[i + 2] = 140; }
+  for (size_t i = 0; i < flat.px.size(); i += 3) {
+    flat.px[i] = 170;
+    flat.px[i + 1] = 120;
+    flat.px[i + 2] = 140;
+  }
   CHECK_FALSE(mc::looks_like_cell_crop(flat.px.data(), 100, 100, 3, &why));
   CHECK(contains_(why, "flat colour"));
   // uniform noise
@@ -587,33 +630,41 @@ TEST_CASE("field: classify_image_kind tells a cell crop, a field and neither apa
   mc::Field f;
   std::string why;
   const mc::Image cell = load_(fixture_cells_().front());
-  CHECK(mc::classify_image_kind(cell.pixels.data(), cell.width, cell.height, 3, mc::ImageLimits{}, &finder, &f,
-                                &why) == mc::kKindCrop);
+  CHECK(mc::classify_image_kind(cell.pixels.data(), cell.width, cell.height, 3, mc::ImageLimits{},
+                                &finder, &f, &why) == mc::kKindCrop);
   const mc::Image field = load_(kChula_);
   why.clear();
-  CHECK(mc::classify_image_kind(field.pixels.data(), field.width, field.height, 3, mc::ImageLimits{}, &finder, &f,
-                                &why) == mc::kKindField);
+  CHECK(mc::classify_image_kind(field.pixels.data(), field.width, field.height, 3,
+                                mc::ImageLimits{}, &finder, &f, &why) == mc::kKindField);
   INFO(why << "; " << describe_(f));
   CHECK(f.counted >= mc::kMinFieldCells);
   // a synthetic field too
   Img_ im = background_(640, 480, 3, 81);
   Rng_ rng(82);
   for (const Disc_& d : grid_(640, 480, 25, 83)) red_cell_(&im, d, &rng);
-  CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &f, &why) == mc::kKindField);
+  CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &f,
+                                &why) == mc::kKindField);
   // a 640x480 solid colour
   Img_ solid;
-  solid.w = 640; solid.h = 480;
+  solid.w = 640;
+  solid.h = 480;
   solid.px.assign(640 * 480 * 3, 0);
-  for (size_t i = 0; i < solid.px.size(); i += 3) { solid.px[i] = 120; solid.px[i + 1] = 160; solid.px[i + 2] = 90; }
+  for (size_t i = 0; i < solid.px.size(); i += 3) {
+    solid.px[i] = 120;
+    solid.px[i + 1] = 160;
+    solid.px[i + 2] = 90;
+  }
   why.clear();
-  CHECK(mc::classify_image_kind(solid.px.data(), 640, 480, 3, mc::ImageLimits{}, &finder, &f, &why) == mc::kKindNone);
+  CHECK(mc::classify_image_kind(solid.px.data(), 640, 480, 3, mc::ImageLimits{}, &finder, &f,
+                                &why) == mc::kKindNone);
   CHECK(contains_(why, "not a blood-smear image"));
   // a greyscale copy of a real field: neither (the model needs colour), whatever its cells
   mc::Image grey = field;
-  for (size_t i = 0; i < grey.pixels.size(); i += 3) grey.pixels[i] = grey.pixels[i + 2] = grey.pixels[i + 1];
+  for (size_t i = 0; i < grey.pixels.size(); i += 3)
+    grey.pixels[i] = grey.pixels[i + 2] = grey.pixels[i + 1];
   why.clear();
-  CHECK(mc::classify_image_kind(grey.pixels.data(), grey.width, grey.height, 3, mc::ImageLimits{}, &finder, &f,
-                                &why) == mc::kKindNone);
+  CHECK(mc::classify_image_kind(grey.pixels.data(), grey.width, grey.height, 3, mc::ImageLimits{},
+                                &finder, &f, &why) == mc::kKindNone);
   CHECK(contains_(why, "a greyscale image"));
   CHECK(std::string(mc::image_kind_name(mc::kKindCrop)) == "cell");
   CHECK(std::string(mc::image_kind_name(mc::kKindField)) == "field");
@@ -624,7 +675,9 @@ TEST_CASE("field: the Chula field's count and its marked cells", "[field]") {
   const mc::Image img = load_(kChula_);
   std::ifstream marks(kFix_ + "fields/chula_1.txt");
   REQUIRE(marks);
-  struct Mark { float x, y; };
+  struct Mark {
+    float x, y;
+  };
   std::vector<Mark> inner;
   int all = 0;
   float x, y;
@@ -644,8 +697,8 @@ TEST_CASE("field: the Chula field's count and its marked cells", "[field]") {
   // border; the finder counts 93 (border 29, white 0, debris 7, clump 0; working scale 0.745,
   // cell diameter 38 px), and 91 of the 92 marked centres (98.9%) lie in exactly one counted
   // cell's box.
-  INFO(describe_(f) << "; marked " << all << ", " << inner.size() << " away from the border; " << once
-                    << " of them in exactly one counted box");
+  INFO(describe_(f) << "; marked " << all << ", " << inner.size() << " away from the border; "
+                    << once << " of them in exactly one counted box");
   CHECK(std::abs(f.counted - int(inner.size())) <= 0.15 * inner.size());
   CHECK(once >= 0.9 * inner.size());
   CHECK(f.white == 0);
@@ -656,8 +709,10 @@ TEST_CASE("field: find() is deterministic and a reused finder matches a fresh on
   mc::CellFinder finder;
   mc::Field a, b;
   std::string err;
-  REQUIRE(finder.find(chula.pixels.data(), chula.width, chula.height, 3, mc::ImageLimits{}, &a, &err));
-  REQUIRE(finder.find(chula.pixels.data(), chula.width, chula.height, 3, mc::ImageLimits{}, &b, &err));
+  REQUIRE(
+      finder.find(chula.pixels.data(), chula.width, chula.height, 3, mc::ImageLimits{}, &a, &err));
+  REQUIRE(
+      finder.find(chula.pixels.data(), chula.width, chula.height, 3, mc::ImageLimits{}, &b, &err));
   CHECK(same_field_(a, b));
   // a big field, then a small one, through the same finder
   Img_ big = background_(2000, 1500, 3, 91);

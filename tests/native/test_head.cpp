@@ -63,8 +63,8 @@ std::vector<uint8_t> head_blob_(const json& header,
   return bl::write(header, ts, err);
 }
 
-const json kMlpHead = {{"kind", "mlp"}, {"pooling", "concat-max-avg"}, {"sizes", {1024, 16, 3}},
-                       {"positive", 1}};
+const json kMlpHead = {
+    {"kind", "mlp"}, {"pooling", "concat-max-avg"}, {"sizes", {1024, 16, 3}}, {"positive", 1}};
 const std::vector<std::pair<std::string, std::vector<int64_t>>> kMlpTensors = {
     {"head.fc1.weight", {16, 1024}},
     {"head.fc1.bias", {16}},
@@ -126,8 +126,8 @@ TEST_CASE("a version 2 blob with fast.ai's head parses and runs", "[blob]") {
   REQUIRE(e->classify(px.data(), 40, 36, 3, &p, &err));
   const float* z = e->class_logits(0);
   REQUIRE(z);
-  CHECK(e->class_logits(1) == nullptr);   // one image classified (batch 1)
-  CHECK(e->cam() == nullptr);             // no CAM for an mlp head
+  CHECK(e->class_logits(1) == nullptr);  // one image classified (batch 1)
+  CHECK(e->cam() == nullptr);            // no CAM for an mlp head
   CHECK(e->cam_grid() == nullptr);
   CHECK(p.logits[1] == z[1]);
   CHECK(p.logits[0] == std::max(z[0], z[2]));
@@ -149,8 +149,9 @@ TEST_CASE("calibrated_p_n over 2 classes equals calibrated_p", "[blob]") {
 
 TEST_CASE("a linear head with N classes keeps a CAM; an avg-pool mlp head has none", "[blob]") {
   std::string err;
-  json h = head_header_({{"kind", "linear"}, {"pooling", "avg"}, {"sizes", {512, 3}}, {"positive", 2}},
-                        {"a", "b", "Parasitized"});
+  json h =
+      head_header_({{"kind", "linear"}, {"pooling", "avg"}, {"sizes", {512, 3}}, {"positive", 2}},
+                   {"a", "b", "Parasitized"});
   std::vector<uint8_t> f = head_blob_(h, {{"fc.weight", {3, 512}}, {"fc.bias", {3}}}, &err);
   std::unique_ptr<mc::Engine> e = mc::Engine::create(f.data(), f.size(), &err);
   INFO(err);
@@ -177,32 +178,46 @@ TEST_CASE("off-spec heads are refused, each with the message FORMAT.md lists", "
   CHECK(head_err_([](json& h) { h["head"].erase("pooling"); }) ==
         "header field 'head.pooling' is missing or is not a string");
   CHECK(head_err_([](json& h) { h["head"]["pooling"] = "max"; }) ==
-        "header field 'head.pooling' is invalid: expected \"avg\" or \"concat-max-avg\", got \"max\"");
-  CHECK(head_err_([](json& h) { h["head"]["sizes"] = {1024, 3}; }) ==
-        "header field 'head.sizes' is invalid: expected [F, H, N] for an mlp head");
-  CHECK(head_err_([](json& h) { h["head"]["sizes"] = {1024, 0, 3}; }) ==
-        "header field 'head.sizes' is invalid: every size must be an integer in [1, 4096]");
-  CHECK(head_err_([](json& h) { h["head"]["sizes"] = {512, 16, 3}; }) ==
-        "header field 'head.sizes' is invalid: F must be 1024 with pooling \"concat-max-avg\", got 512");
-  CHECK(head_err_([](json& h) { h["head"]["sizes"] = {1024, 16, 2}; }) ==
-        "header field 'head.sizes' is invalid: N = 2 does not match the 3 labels");
+        "header field 'head.pooling' is invalid: expected \"avg\" or \"concat-max-avg\", got "
+        "\"max\"");
+  CHECK(head_err_([](json& h) {
+          h["head"]["sizes"] = {1024, 3};
+        }) == "header field 'head.sizes' is invalid: expected [F, H, N] for an mlp head");
+  CHECK(head_err_([](json& h) {
+          h["head"]["sizes"] = {1024, 0, 3};
+        }) == "header field 'head.sizes' is invalid: every size must be an integer in [1, 4096]");
+  CHECK(head_err_([](json& h) {
+          h["head"]["sizes"] = {512, 16, 3};
+        }) ==
+        "header field 'head.sizes' is invalid: F must be 1024 with pooling \"concat-max-avg\", got "
+        "512");
+  CHECK(head_err_([](json& h) {
+          h["head"]["sizes"] = {1024, 16, 2};
+        }) == "header field 'head.sizes' is invalid: N = 2 does not match the 3 labels");
   CHECK(head_err_([](json& h) { h["head"]["positive"] = 3; }) ==
         "header field 'head.positive' is invalid: must index the labels (0 to 2), got 3");
   CHECK(head_err_([](json& h) { h["head"]["positive"] = "Parasitized"; }) ==
         "header field 'head.positive' is missing or is not an integer");
   CHECK(head_err_([](json& h) { h["labels"] = {"a"}; }) ==
         "header field 'labels' is invalid: expected 2 to 64 labels, got 1");
-  CHECK(head_err_([](json& h) { h["labels"] = {"a", "b", "a"}; }) ==
-        "header field 'labels' is invalid: duplicate label \"a\"");
+  CHECK(head_err_([](json& h) {
+          h["labels"] = {"a", "b", "a"};
+        }) == "header field 'labels' is invalid: duplicate label \"a\"");
   // the tensors must be the head's
-  CHECK(head_err_([](json&) {}, P{{"head.fc1.weight", {16, 1024}}, {"head.fc1.bias", {16}},
+  CHECK(head_err_([](json&) {}, P{{"head.fc1.weight", {16, 1024}},
+                                  {"head.fc1.bias", {16}},
                                   {"head.fc2.weight", {3, 16}}}) ==
         "missing tensor 'head.fc2.bias' required by resnet18");
-  CHECK(head_err_([](json&) {}, P{{"head.fc1.weight", {16, 512}}, {"head.fc1.bias", {16}},
-                                  {"head.fc2.weight", {3, 16}}, {"head.fc2.bias", {3}}}) ==
-        "tensor 'head.fc1.weight': shape does not match resnet18 (expected [16, 1024], got [16, 512])");
-  CHECK(head_err_([](json&) {}, P{{"head.fc1.weight", {16, 1024}}, {"head.fc1.bias", {16}},
-                                  {"head.fc2.weight", {3, 16}}, {"head.fc2.bias", {3}},
+  CHECK(head_err_([](json&) {}, P{{"head.fc1.weight", {16, 512}},
+                                  {"head.fc1.bias", {16}},
+                                  {"head.fc2.weight", {3, 16}},
+                                  {"head.fc2.bias", {3}}}) ==
+        "tensor 'head.fc1.weight': shape does not match resnet18 (expected [16, 1024], got [16, "
+        "512])");
+  CHECK(head_err_([](json&) {}, P{{"head.fc1.weight", {16, 1024}},
+                                  {"head.fc1.bias", {16}},
+                                  {"head.fc2.weight", {3, 16}},
+                                  {"head.fc2.bias", {3}},
                                   {"fc.weight", {3, 512}}}) ==
         "unexpected tensor 'fc.weight' (not part of resnet18)");
 }
@@ -212,5 +227,6 @@ TEST_CASE("a version 1 blob may not carry a head", "[blob]") {
   std::string err;
   std::vector<uint8_t> f = head_blob_(h, {}, &err);
   REQUIRE(!f.empty());
-  CHECK(parse_err_(with_version_(f, 1)) == "header field 'head' is invalid: needs format version 2 (this file is version 1)");
+  CHECK(parse_err_(with_version_(f, 1)) ==
+        "header field 'head' is invalid: needs format version 2 (this file is version 1)");
 }

@@ -28,7 +28,8 @@ namespace {
 
 const std::string kImgDir_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/images/";
 const std::string kCellDir_ = std::string(MC_REPO_ROOT) + "/tests/fixtures/cells/";
-const std::string kSmallCell_ = kCellDir_ + "Uninfected_C94P55ThinF_IMG_20150821_170249_cell_97.png";
+const std::string kSmallCell_ =
+    kCellDir_ + "Uninfected_C94P55ThinF_IMG_20150821_170249_cell_97.png";
 
 bool contains_(const std::string& s, const std::string& what) {
   return s.find(what) != std::string::npos;
@@ -69,8 +70,9 @@ TEST_CASE("image: JPEG decodes close to the source", "[image]") {
   REQUIRE(mc::load_image_file(kImgDir_ + "cell.jpg", mc::ImageLimits{}, &jpg, &err));
   REQUIRE(jpg.pixels.size() == png.pixels.size());
   double sum = 0;
-  for (size_t i = 0; i < png.pixels.size(); ++i) sum += std::abs(int(png.pixels[i]) - int(jpg.pixels[i]));
-  CHECK(sum / png.pixels.size() < 4.0);   // quality 95
+  for (size_t i = 0; i < png.pixels.size(); ++i)
+    sum += std::abs(int(png.pixels[i]) - int(jpg.pixels[i]));
+  CHECK(sum / png.pixels.size() < 4.0);  // quality 95
 }
 
 TEST_CASE("image: alpha is dropped, gray is replicated", "[image]") {
@@ -98,26 +100,33 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
     CHECK(contains_(err, "corrupt or truncated"));
   }
   SECTION("30000 x 30000 header is refused before decoding") {
-    CHECK_FALSE(mc::load_image_file(kImgDir_ + "huge_30000x30000.png", mc::ImageLimits{}, &img, &err));
+    CHECK_FALSE(
+        mc::load_image_file(kImgDir_ + "huge_30000x30000.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "too large"));
     CHECK(contains_(err, "30000 x 30000"));
   }
   SECTION("crafted JPEGs that overflowed stb 2.27's Huffman table (found by fuzz_image)") {
-    for (const char* f : {"jpeg_huffman_overflow.jpg", "jpeg_huffman_overflow_2.jpg", "jpeg_huffman_overflow_3.jpg"}) {
+    for (const char* f : {"jpeg_huffman_overflow.jpg", "jpeg_huffman_overflow_2.jpg",
+                          "jpeg_huffman_overflow_3.jpg"}) {
       CHECK_FALSE(mc::load_image_file(kImgDir_ + f, mc::ImageLimits{}, &img, &err));
-      CHECK(contains_(err, "JPEG"));   // refused by libjpeg-turbo with its own reason
+      CHECK(contains_(err, "JPEG"));  // refused by libjpeg-turbo with its own reason
     }
   }
   SECTION("PNG with an empty first IDAT (stb 2.27 memcpy(NULL, p, 0), found by fuzz_image)") {
-    CHECK_FALSE(mc::load_image_file(kImgDir_ + "png_empty_first_idat.png", mc::ImageLimits{}, &img, &err));
+    CHECK_FALSE(
+        mc::load_image_file(kImgDir_ + "png_empty_first_idat.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "empty IDAT"));
   }
-  SECTION("PNG whose IDAT declares more bytes than the file has (stb grew its buffer to 2 GB; found by the fuzz campaign)") {
-    CHECK_FALSE(mc::load_image_file(kImgDir_ + "png_huge_chunk.png", mc::ImageLimits{}, &img, &err));
+  SECTION(
+      "PNG whose IDAT declares more bytes than the file has (stb grew its buffer to 2 GB; found by "
+      "the fuzz campaign)") {
+    CHECK_FALSE(
+        mc::load_image_file(kImgDir_ + "png_huge_chunk.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "a chunk runs past the end of the file"));
   }
   SECTION("missing file") {
-    CHECK_FALSE(mc::load_image_file(kImgDir_ + "does-not-exist.png", mc::ImageLimits{}, &img, &err));
+    CHECK_FALSE(
+        mc::load_image_file(kImgDir_ + "does-not-exist.png", mc::ImageLimits{}, &img, &err));
     CHECK(contains_(err, "cannot open"));
   }
   SECTION("a folder") {
@@ -126,12 +135,14 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
   }
   SECTION("a FIFO is refused without waiting for a writer") {
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("mc_image_fifo_" + std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() / ("mc_image_fifo_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     const fs::path fifo = dir / "cell.png";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
-    CHECK_FALSE(mc::load_image_file(fifo.string(), mc::ImageLimits{}, &img, &err));   // returns at once
+    CHECK_FALSE(
+        mc::load_image_file(fifo.string(), mc::ImageLimits{}, &img, &err));  // returns at once
     CHECK(err == "not a regular file (fifo)");
     std::vector<uint8_t> bytes;
     CHECK_FALSE(mc::read_file_bytes(fifo.string(), 1000, &bytes, &err));
@@ -140,7 +151,7 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
   }
   SECTION("pixel cap") {
     mc::ImageLimits lim;
-    lim.max_pixels = 1000;   // the 64 x 70 cell has 4480
+    lim.max_pixels = 1000;  // the 64 x 70 cell has 4480
     CHECK_FALSE(mc::load_image_file(kSmallCell_, lim, &img, &err));
     CHECK(contains_(err, "too large"));
   }
@@ -148,7 +159,8 @@ TEST_CASE("image: malformed files are rejected cleanly", "[image]") {
     std::vector<uint8_t> bytes;
     REQUIRE(mc::read_file_bytes(kSmallCell_, mc::kMaxImageFileBytes, &bytes, &err));
     int ok = 0;
-    for (size_t n = 0; n < bytes.size(); n += 7) ok += mc::decode_image(bytes.data(), n, mc::ImageLimits{}, &img, &err);
+    for (size_t n = 0; n < bytes.size(); n += 7)
+      ok += mc::decode_image(bytes.data(), n, mc::ImageLimits{}, &img, &err);
     CHECK(ok == 0);
   }
 }
@@ -161,13 +173,14 @@ TEST_CASE("image: a JPEG that fails in its scan data is refused and frees its pi
   mc::Image img;
   std::string err;
   for (int i = 0; i < 3; ++i) {
-    CHECK_FALSE(mc::load_image_file(kImgDir_ + "jpeg_unsupported_marker.jpg", mc::ImageLimits{}, &img, &err));
+    CHECK_FALSE(mc::load_image_file(kImgDir_ + "jpeg_unsupported_marker.jpg", mc::ImageLimits{},
+                                    &img, &err));
     INFO(err);
     CHECK(contains_(err, "corrupt or truncated JPEG"));
     CHECK(contains_(err, "Unsupported marker type 0x7f"));
   }
 #ifdef MC_TEST_LSAN
-  CHECK(__lsan_do_recoverable_leak_check() == 0);   // the leaked buffers, if any, are listed above
+  CHECK(__lsan_do_recoverable_leak_check() == 0);  // the leaked buffers, if any, are listed above
 #endif
 }
 
@@ -200,7 +213,8 @@ mc::Image rot90cw_(const mc::Image& a) {  // independent of image.cpp's orientat
   for (int y = 0; y < a.height; ++y)
     for (int x = 0; x < a.width; ++x)
       for (int c = 0; c < 3; ++c)
-        b.pixels[(size_t(x) * b.width + (a.height - 1 - y)) * 3 + c] = a.pixels[(size_t(y) * a.width + x) * 3 + c];
+        b.pixels[(size_t(x) * b.width + (a.height - 1 - y)) * 3 + c] =
+            a.pixels[(size_t(y) * a.width + x) * 3 + c];
   return b;
 }
 mc::Image flip_h_(const mc::Image& a) {
@@ -208,7 +222,8 @@ mc::Image flip_h_(const mc::Image& a) {
   for (int y = 0; y < a.height; ++y)
     for (int x = 0; x < a.width; ++x)
       for (int c = 0; c < 3; ++c)
-        b.pixels[(size_t(y) * a.width + x) * 3 + c] = a.pixels[(size_t(y) * a.width + (a.width - 1 - x)) * 3 + c];
+        b.pixels[(size_t(y) * a.width + x) * 3 + c] =
+            a.pixels[(size_t(y) * a.width + (a.width - 1 - x)) * 3 + c];
   return b;
 }
 }  // namespace
@@ -225,11 +240,17 @@ TEST_CASE("image: files the policy refuses are named as the page names them", "[
       {"cell.ico", "an ICO icon: not supported"},
       {"notes.png", "a text file, not an image"},
       {"cell.webp", "a WebP image: not read by the command-line tool"},
-      {"cell_animated.webp", "an animated WebP: multi-frame images are not supported; save one frame as a PNG"},
-      {"cell_apng.png", "an animated PNG (APNG, 2 frames): multi-frame images are not supported; save one frame as a PNG"},
-      {"cell_cmyk.jpg", "a CMYK JPEG: not supported (the model needs RGB; save it as an RGB JPEG or PNG)"},
-      {"cell_truncated.jpg", "corrupt or truncated JPEG image: could not be decoded (no end-of-image marker)"},
-      {"cell_truncated.png", "corrupt or truncated PNG image: could not be decoded (a chunk runs past the end"},
+      {"cell_animated.webp",
+       "an animated WebP: multi-frame images are not supported; save one frame as a PNG"},
+      {"cell_apng.png",
+       "an animated PNG (APNG, 2 frames): multi-frame images are not supported; save one frame as "
+       "a PNG"},
+      {"cell_cmyk.jpg",
+       "a CMYK JPEG: not supported (the model needs RGB; save it as an RGB JPEG or PNG)"},
+      {"cell_truncated.jpg",
+       "corrupt or truncated JPEG image: could not be decoded (no end-of-image marker)"},
+      {"cell_truncated.png",
+       "corrupt or truncated PNG image: could not be decoded (a chunk runs past the end"},
       {"empty.png", "empty file (0 bytes)"},
   };
   for (const auto& [file, want] : cases) {
@@ -250,11 +271,14 @@ TEST_CASE("image: EXIF orientation 1-8 is applied as browsers apply it", "[image
   // rewritten give each orientation
   std::vector<uint8_t> bytes;
   std::string err;
-  REQUIRE(mc::read_file_bytes(kPolicyDir_ + "field_exif_rot90.jpg", mc::kMaxImageFileBytes, &bytes, &err));
-  size_t at = 0;   // the orientation entry (tag 0x0112, type SHORT, count 1) in IFD0
+  REQUIRE(mc::read_file_bytes(kPolicyDir_ + "field_exif_rot90.jpg", mc::kMaxImageFileBytes, &bytes,
+                              &err));
+  size_t at = 0;  // the orientation entry (tag 0x0112, type SHORT, count 1) in IFD0
   for (size_t i = 0; i + 10 <= bytes.size() && !at; ++i) {
-    const bool mm = bytes[i] == 0x01 && bytes[i + 1] == 0x12 && bytes[i + 2] == 0 && bytes[i + 3] == 3;
-    const bool ii = bytes[i] == 0x12 && bytes[i + 1] == 0x01 && bytes[i + 2] == 3 && bytes[i + 3] == 0;
+    const bool mm =
+        bytes[i] == 0x01 && bytes[i + 1] == 0x12 && bytes[i + 2] == 0 && bytes[i + 3] == 3;
+    const bool ii =
+        bytes[i] == 0x12 && bytes[i + 1] == 0x01 && bytes[i + 2] == 3 && bytes[i + 3] == 0;
     if (mm || ii) at = i;
   }
   REQUIRE(at != 0);
@@ -272,8 +296,8 @@ TEST_CASE("image: EXIF orientation 1-8 is applied as browsers apply it", "[image
   CHECK(stored.width == 480);
   CHECK(stored.height == 640);
   const mc::Image r90 = rot90cw_(stored), r180 = rot90cw_(r90), r270 = rot90cw_(r180);
-  const mc::Image want[9] = {stored, stored, flip_h_(stored), r180, flip_h_(r180),
-                             flip_h_(r90), r90, flip_h_(r270), r270};
+  const mc::Image want[9] = {stored,       stored, flip_h_(stored), r180, flip_h_(r180),
+                             flip_h_(r90), r90,    flip_h_(r270),   r270};
   for (int o = 1; o <= 8; ++o) {
     INFO("orientation " << o);
     const mc::Image got = decode_as(o);

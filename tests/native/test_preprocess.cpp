@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -30,7 +30,6 @@ struct StTensor_ {
 bool read_st_(const std::string& path, std::map<std::string, StTensor_>* out) {
   return mc_test_util::read_safetensors_f32(path, out);
 }
-
 
 // Python reference, written out naively: per box sum, (2*s + n) // (2*n).
 std::vector<uint8_t> reference_resize_(const std::vector<uint8_t>& px, int W, int H, int C, int S) {
@@ -57,20 +56,20 @@ TEST_CASE("preprocess: area resize by hand", "[preprocess]") {
   const uint8_t px[2 * 2 * 3] = {0, 10, 255, 1, 10, 255, 0, 11, 255, 0, 10, 254};
   uint8_t o[3];
   REQUIRE(mc::area_resize_u8(px, 2, 2, 3, 1, o, mc::ImageLimits{}, &err));
-  CHECK(o[0] == 0);      // 1/4 = 0.25 -> 0
-  CHECK(o[1] == 10);     // 41/4 = 10.25 -> 10
-  CHECK(o[2] == 255);    // 1019/4 = 254.75 -> 255
+  CHECK(o[0] == 0);    // 1/4 = 0.25 -> 0
+  CHECK(o[1] == 10);   // 41/4 = 10.25 -> 10
+  CHECK(o[2] == 255);  // 1019/4 = 254.75 -> 255
   const uint8_t half[2 * 1 * 3] = {1, 2, 3, 2, 2, 4};
   REQUIRE(mc::area_resize_u8(half, 2, 1, 3, 1, o, mc::ImageLimits{}, &err));
-  CHECK(o[0] == 2);      // 1.5 rounds half up
-  CHECK(o[2] == 4);      // 3.5 -> 4
+  CHECK(o[0] == 2);  // 1.5 rounds half up
+  CHECK(o[2] == 4);  // 3.5 -> 4
   // 3 -> 2: boxes [0,2) and [1,3) overlap (the adaptive_avg_pool2d bins)
   const uint8_t row[3 * 1 * 3] = {0, 0, 0, 100, 100, 100, 201, 201, 201};
   uint8_t o2[2 * 2 * 3];
   REQUIRE(mc::area_resize_u8(row, 3, 1, 3, 2, o2, mc::ImageLimits{}, &err));
   CHECK(o2[0] == 50);
-  CHECK(o2[3] == 151);   // 150.5 -> 151
-  CHECK(o2[6] == 50);    // the single input row is used for both output rows
+  CHECK(o2[3] == 151);  // 150.5 -> 151
+  CHECK(o2[6] == 50);   // the single input row is used for both output rows
   // upsampling 1x1 -> 4x4 replicates
   const uint8_t one[4] = {7, 8, 9, 0};
   uint8_t o3[4 * 4 * 3];
@@ -102,7 +101,7 @@ TEST_CASE("preprocess: normalization is PyTorch's float32 arithmetic", "[preproc
   mc::make_norm_lut(mean, stdev, lut);
   for (int c = 0; c < 3; ++c)
     for (int v = 0; v < 256; ++v) {
-      volatile float x = float(v) / 255.0f;   // the division, not a reciprocal multiply
+      volatile float x = float(v) / 255.0f;  // the division, not a reciprocal multiply
       volatile float y = (x - mean[c]) / stdev[c];
       REQUIRE(lut[c * 256 + v] == y);
     }
@@ -121,7 +120,7 @@ TEST_CASE("preprocess: limits and bad arguments give clear errors", "[preprocess
   CHECK_FALSE(mc::area_resize_u8(nullptr, 16, 16, 3, 8, out.data(), lim, &err));
   CHECK_FALSE(mc::check_image_size(30000, 30000, 4, lim, &err));
   CHECK(err.find("too large") != std::string::npos);
-  CHECK_FALSE(mc::check_image_size(8000, 8000, 4, lim, &err));   // 64 Mpx > 40 Mpx
+  CHECK_FALSE(mc::check_image_size(8000, 8000, 4, lim, &err));  // 64 Mpx > 40 Mpx
   CHECK(err.find("pixels") != std::string::npos);
   CHECK(mc::check_image_size(8000, 5000, 4, lim, &err));
   CHECK_FALSE(mc::check_image_size(2147483647, 2147483647, 4, lim, &err));
@@ -131,7 +130,7 @@ TEST_CASE("preprocess: limits and bad arguments give clear errors", "[preprocess
   CHECK_FALSE(pp.init(64, mean, bad, lim, &err));
   CHECK_FALSE(pp.init(0, mean, mean, lim, &err));
   std::vector<float> x(64 * 64 * 3);
-  CHECK_FALSE(pp.run(px.data(), 16, 16, 4, x.data(), &err));   // not initialised
+  CHECK_FALSE(pp.run(px.data(), 16, 16, 4, x.data(), &err));  // not initialised
   REQUIRE(pp.init(64, mean, mean, lim, &err));
   CHECK(pp.run(px.data(), 16, 16, 4, x.data(), &err));
   CHECK(x[0] == (1.0f / 255.0f - 0.5f) / 0.5f);
@@ -161,7 +160,7 @@ TEST_CASE("preprocess: golden cells match model/common.py (uint8 and normalized)
     stdev[c] = meta["input"]["std"][c].get<float>();
   }
   REQUIRE(pp.init(S, mean, stdev, mc::ImageLimits{}, &err));
-  const StTensor_& in = g.at("input");   // NCHW
+  const StTensor_& in = g.at("input");  // NCHW
   const size_t SS = size_t(S) * S;
   std::vector<uint8_t> got(SS * 3);
   std::vector<float> x(SS * 3);
@@ -178,6 +177,6 @@ TEST_CASE("preprocess: golden cells match model/common.py (uint8 and normalized)
     size_t bad = 0;
     for (size_t p = 0; p < SS; ++p)
       for (int c = 0; c < 3; ++c) bad += x[p * 3 + c] != in.data[(i * 3 + c) * SS + p];
-    CHECK(bad == 0);   // bit-exact
+    CHECK(bad == 0);  // bit-exact
   }
 }

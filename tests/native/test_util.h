@@ -2,7 +2,8 @@
 //
 // Usage:
 //   std::map<std::string, mc_test_util::F32Tensor> t;
-//   REQUIRE(mc_test_util::read_safetensors_f32(path, &t));   // golden.safetensors, exported weights
+//   REQUIRE(mc_test_util::read_safetensors_f32(path, &t));   // golden.safetensors, exported
+//   weights
 #pragma once
 #include <cstdint>
 #include <fstream>
@@ -28,7 +29,8 @@ template <class T>
 bool read_safetensors_f32(const std::string& path, std::map<std::string, T>* out) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return false;
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
   mc::safetensors::File st;
   std::string err;
   if (!mc::safetensors::File::parse(bytes.data(), bytes.size(), &st, &err)) return false;
@@ -44,7 +46,8 @@ bool read_safetensors_f32(const std::string& path, std::map<std::string, T>* out
 // The shipped model (model/malaria_resnet18.{safetensors,json}), checked to be the one the golden
 // vectors (tests/fixtures/golden.*) were made from. Never skipped: when they disagree the tests
 // fail, and model/golden.py must be rerun.
-inline bool shipped_golden_model(std::string* weights_bytes, nlohmann::json* meta, std::string* why) {
+inline bool shipped_golden_model(std::string* weights_bytes, nlohmann::json* meta,
+                                 std::string* why) {
   const std::string root = MC_REPO_ROOT;
   std::ifstream gj(root + "/tests/fixtures/golden.json");
   std::ifstream st(root + "/model/malaria_resnet18.safetensors", std::ios::binary);
@@ -55,7 +58,8 @@ inline bool shipped_golden_model(std::string* weights_bytes, nlohmann::json* met
   }
   weights_bytes->assign(std::istreambuf_iterator<char>(st), std::istreambuf_iterator<char>());
   const nlohmann::json g = nlohmann::json::parse(gj);
-  if (mc::sha256_hex(weights_bytes->data(), weights_bytes->size()) != g["weights_sha256"].get<std::string>()) {
+  if (mc::sha256_hex(weights_bytes->data(), weights_bytes->size()) !=
+      g["weights_sha256"].get<std::string>()) {
     *why = "golden vectors were made from other weights than model/ ships: rerun model/golden.py";
     return false;
   }

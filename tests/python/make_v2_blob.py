@@ -23,12 +23,40 @@ def main():
         ckpt = os.path.join(tmp, "learner.pth")
         torch.save({"model": model.state_dict()}, ckpt)
         exp = os.path.join(tmp, "export")
-        t.export_quiet(["--checkpoint", ckpt, "--size", "64", "--mean", *map(str, t.IMAGENET[0]),
-                        "--std", *map(str, t.IMAGENET[1]), "-o", exp,
-                        "--labels", "Parasitized,Uninfected,Other", "--positive", "Parasitized"])
+        t.export_quiet(
+            [
+                "--checkpoint",
+                ckpt,
+                "--size",
+                "64",
+                "--mean",
+                *map(str, t.IMAGENET[0]),
+                "--std",
+                *map(str, t.IMAGENET[1]),
+                "-o",
+                exp,
+                "--labels",
+                "Parasitized,Uninfected,Other",
+                "--positive",
+                "Parasitized",
+            ]
+        )
         base = os.path.join(exp, t.export.BASENAME)
-        subprocess.run([convert, "--weights", base + ".safetensors", "--meta", base + ".json",
-                        "--dtype", "f32", "-o", out], check=True, capture_output=True)
+        subprocess.run(
+            [
+                convert,
+                "--weights",
+                base + ".safetensors",
+                "--meta",
+                base + ".json",
+                "--dtype",
+                "f32",
+                "-o",
+                out,
+            ],
+            check=True,
+            capture_output=True,
+        )
     print(out)
 
 

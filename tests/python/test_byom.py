@@ -13,6 +13,7 @@ Run: /usr/bin/python3 -m unittest tests/python/test_byom.py -v
 import io
 import contextlib
 import json
+import importlib.util
 import os
 import pickle
 import subprocess
@@ -38,11 +39,7 @@ HAVE_TOOLS = os.path.exists(CONVERT) and os.path.exists(CLASSIFY)
 CELLS = os.path.join(ROOT, "tests", "fixtures", "cells")
 DATA = os.path.join(ROOT, "..", "shared", "data", "nih_cells")
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
-try:
-    import onnx  # noqa: F401
-    HAVE_ONNX = True
-except ImportError:
-    HAVE_ONNX = False
+HAVE_ONNX = importlib.util.find_spec("onnx") is not None
 
 
 def randomize(model, seed):
@@ -56,7 +53,7 @@ def randomize(model, seed):
             m.weight.data.copy_(torch.rand(n, generator=g) * 0.5 + 0.75)
             m.bias.data.copy_(torch.randn(n, generator=g) * 0.1)
         elif isinstance(m, nn.Linear):
-            m.weight.data.copy_(torch.randn(m.weight.shape, generator=g) / m.in_features ** 0.5)
+            m.weight.data.copy_(torch.randn(m.weight.shape, generator=g) / m.in_features**0.5)
             if m.bias is not None:
                 m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
     return model.eval()
@@ -64,6 +61,7 @@ def randomize(model, seed):
 
 class ConcatPool(nn.Module):
     """fast.ai's AdaptiveConcatPool2d: cat([max, avg], 1)."""
+
     def __init__(self):
         super().__init__()
         self.ap, self.mp = nn.AdaptiveAvgPool2d(1), nn.AdaptiveMaxPool2d(1)
@@ -74,11 +72,19 @@ class ConcatPool(nn.Module):
 
 def fastai_body():
     r = torchvision.models.resnet18(weights=None)
-    return nn.Sequential(*list(r.children())[:-2])   # create_body: conv1 bn1 relu maxpool layer1-4
+    return nn.Sequential(*list(r.children())[:-2])  # create_body: conv1 bn1 relu maxpool layer1-4
 
 
-def fastai_head(version, n_out, concat_pool=True, lin_ftrs=None, first_bn=True, bn_final=False,
-                lin_first=False, ps=0.5):
+def fastai_head(
+    version,
+    n_out,
+    concat_pool=True,
+    lin_ftrs=None,
+    first_bn=True,
+    bn_final=False,
+    lin_first=False,
+    ps=0.5,
+):
     """fast.ai's create_head, layer by layer: v1 (bn_drop_lin, Linear with bias) and v2 (LinBnDrop,
     Linear without bias after a BatchNorm)."""
     nf = 512 * (2 if concat_pool else 1)
@@ -90,9 +96,11 @@ def fastai_head(version, n_out, concat_pool=True, lin_ftrs=None, first_bn=True, 
     if lin_first:
         layers.append(nn.Dropout(ps.pop(0)))
     for ni, no, bn, p, act in zip(ftrs[:-1], ftrs[1:], bns, ps, actns):
-        if version == 1:     # bn_drop_lin(ni, no, True, p, actn)
-            layers += [nn.BatchNorm1d(ni), nn.Dropout(p), nn.Linear(ni, no)] + ([act] if act else [])
-        else:                # LinBnDrop(ni, no, bn=bn, p=p, act=act, lin_first=lin_first)
+        if version == 1:  # bn_drop_lin(ni, no, True, p, actn)
+            layers += [nn.BatchNorm1d(ni), nn.Dropout(p), nn.Linear(ni, no)] + (
+                [act] if act else []
+            )
+        else:  # LinBnDrop(ni, no, bn=bn, p=p, act=act, lin_first=lin_first)
             bnl = [nn.BatchNorm1d(no if lin_first else ni)] if bn else []
             drop = [nn.Dropout(p)] if p else []
             lin = [nn.Linear(ni, no, bias=not bn)] + ([act] if act else [])
@@ -103,7 +111,7 @@ def fastai_head(version, n_out, concat_pool=True, lin_ftrs=None, first_bn=True, 
 
 
 def fastai_model(version, n_out, seed, **kw):
-    torch.manual_seed(seed)   # the convolutions' initialisation
+    torch.manual_seed(seed)  # the convolutions' initialisation
     return randomize(nn.Sequential(fastai_body(), fastai_head(version, n_out, **kw)), seed)
 
 
@@ -114,7 +122,9 @@ def torchvision_model(n_out, seed):
 
 def network_input(files, S, mean, std):
     X = np.stack([common.area_resize_u8(common.decode_rgb(f), S) for f in files])
-    x = (X.astype(np.float32) / np.float32(255.0) - np.array(mean, np.float32)) / np.array(std, np.float32)
+    x = (X.astype(np.float32) / np.float32(255.0) - np.array(mean, np.float32)) / np.array(
+        std, np.float32
+    )
     return torch.from_numpy(x.transpose(0, 3, 1, 2).copy())
 
 
@@ -124,8 +134,12 @@ def export_quiet(argv):
 
 
 def run_classify(blob, files):
-    r = subprocess.run([CLASSIFY, "--model", blob, "--mode", "cell", "--logits"] + files,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [CLASSIFY, "--model", blob, "--mode", "cell", "--logits"] + files,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     recs = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
     return {os.path.basename(x["file"]): x for x in recs}
 
@@ -145,23 +159,44 @@ class ParityTest(unittest.TestCase):
 
     def convert(self, src, S, labels, dtype="f32", calib=None, positive=None, name="m"):
         out = os.path.join(self.tmp.name, name)
-        argv = ["--checkpoint", src, "--size", str(S), "--mean", *map(str, IMAGENET[0]),
-                "--std", *map(str, IMAGENET[1]), "-o", out]
+        argv = [
+            "--checkpoint",
+            src,
+            "--size",
+            str(S),
+            "--mean",
+            *map(str, IMAGENET[0]),
+            "--std",
+            *map(str, IMAGENET[1]),
+            "-o",
+            out,
+        ]
         if labels:
             argv += ["--labels", ",".join(labels)]
         if positive:
             argv += ["--positive", positive]
         export_quiet(argv)
         blob = os.path.join(out, f"m.{dtype}.mcb")
-        cmd = [CONVERT, "--weights", os.path.join(out, export.BASENAME + ".safetensors"),
-               "--meta", os.path.join(out, export.BASENAME + ".json"), "--dtype", dtype, "-o", blob]
+        cmd = [
+            CONVERT,
+            "--weights",
+            os.path.join(out, export.BASENAME + ".safetensors"),
+            "--meta",
+            os.path.join(out, export.BASENAME + ".json"),
+            "--dtype",
+            dtype,
+            "-o",
+            blob,
+        ]
         if calib:
             cmd += ["--calib", *calib]
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 0, r.stderr)
         return blob
 
-    def check_f32(self, model, src, S, labels, positive="Parasitized", name="m", dtype="f32", tol=1e-3):
+    def check_f32(
+        self, model, src, S, labels, positive="Parasitized", name="m", dtype="f32", tol=1e-3
+    ):
         blob = self.convert(src, S, labels, dtype=dtype, positive=positive, name=name)
         with torch.no_grad():
             ref = model(network_input(self.files, S, *IMAGENET)).numpy()
@@ -179,11 +214,19 @@ class ParityTest(unittest.TestCase):
             zz = ref[i].astype(np.float64) / T
             p = np.exp(zz[pos] - np.logaddexp.reduce(zz))
             self.assertAlmostEqual(rec["p_parasitized"], p, delta=tol / 10)
-            self.assertEqual(rec["label"], "Parasitized" if np.argmax(ref[i]) == pos else "Uninfected")
-        self.assertLess(worst, tol, f"{name}: max |logit diff| {worst:.3g} "
-                                    f"(logits up to {np.abs(ref).max():.3g})")
-        print(f"\n  {name}: {dtype} engine vs PyTorch, max |logit diff| {worst:.2g} over {len(self.files)} cells "
-              f"(|logits| up to {np.abs(ref).max():.3g})", file=sys.stderr)
+            self.assertEqual(
+                rec["label"], "Parasitized" if np.argmax(ref[i]) == pos else "Uninfected"
+            )
+        self.assertLess(
+            worst,
+            tol,
+            f"{name}: max |logit diff| {worst:.3g} " f"(logits up to {np.abs(ref).max():.3g})",
+        )
+        print(
+            f"\n  {name}: {dtype} engine vs PyTorch, max |logit diff| {worst:.2g} over {len(self.files)} cells "
+            f"(|logits| up to {np.abs(ref).max():.3g})",
+            file=sys.stderr,
+        )
         return blob, worst
 
     def save(self, obj, name):
@@ -193,71 +236,115 @@ class ParityTest(unittest.TestCase):
 
     def export_onnx(self, model, S, name, fold):
         p = os.path.join(self.tmp.name, name)
-        kw = dict(do_constant_folding=fold, opset_version=11 if fold else 17,
-                  training=torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE)
+        kw = dict(
+            do_constant_folding=fold,
+            opset_version=11 if fold else 17,
+            training=torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE,
+        )
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            torch.onnx.export(model, torch.zeros(1, 3, S, S), p, input_names=["x"], output_names=["y"], **kw)
+            torch.onnx.export(
+                model, torch.zeros(1, 3, S, S), p, input_names=["x"], output_names=["y"], **kw
+            )
         return p
 
     def blob_header(self, blob):
         with open(blob, "rb") as f:
             b = f.read()
         n = int.from_bytes(b[16:24], "little")
-        return int.from_bytes(b[8:12], "little"), json.loads(b[64:64 + n])
+        return int.from_bytes(b[8:12], "little"), json.loads(b[64 : 64 + n])
 
     def test_fastai_v1_S128_2_classes(self):
         m = fastai_model(1, 2, seed=11)
-        src = self.save({"model": m.state_dict(), "opt": {}}, "v1.pth")   # learn.save(...)
+        src = self.save({"model": m.state_dict(), "opt": {}}, "v1.pth")  # learn.save(...)
         blob, _ = self.check_f32(m, src, 128, ["Parasitized", "Uninfected"], name="v1_128")
         version, h = self.blob_header(blob)
         self.assertEqual(version, 2)
-        self.assertEqual(h["head"], {"kind": "mlp", "pooling": "concat-max-avg", "sizes": [1024, 512, 2],
-                                     "positive": 0, "bn1d_folded": True})
+        self.assertEqual(
+            h["head"],
+            {
+                "kind": "mlp",
+                "pooling": "concat-max-avg",
+                "sizes": [1024, 512, 2],
+                "positive": 0,
+                "bn1d_folded": True,
+            },
+        )
         self.assertEqual(h["input"]["size"], 128)
         self.assertEqual(h["labels"], ["Parasitized", "Uninfected"])
         # f16 weights: the same classes, logits within 1e-2
-        self.check_f32(m, src, 128, ["Parasitized", "Uninfected"], name="v1_128_f16", dtype="f16", tol=1e-2)
+        self.check_f32(
+            m, src, 128, ["Parasitized", "Uninfected"], name="v1_128_f16", dtype="f16", tol=1e-2
+        )
 
     def test_fastai_v2_S64_3_classes(self):
         m = fastai_model(2, 3, seed=12)
-        self.assertIsNone(m[1][4].bias)   # LinBnDrop: no bias after a BatchNorm
-        src = self.save(m.state_dict(), "v2.pth")   # torch.save(learn.model.state_dict())
+        self.assertIsNone(m[1][4].bias)  # LinBnDrop: no bias after a BatchNorm
+        src = self.save(m.state_dict(), "v2.pth")  # torch.save(learn.model.state_dict())
         self.check_f32(m, src, 64, ["Gametocyte", "Parasitized", "Uninfected"], name="v2_64_3")
 
     def test_fastai_v2_variants(self):
         # avg pool instead of concat, a hidden size of 256, no first BatchNorm, bn_final
-        m = fastai_model(2, 2, seed=13, concat_pool=False, lin_ftrs=[256], first_bn=False, bn_final=True)
-        self.check_f32(m, self.save({"model": m.state_dict()}, "v2b.pth"), 64,
-                       ["Uninfected", "Parasitized"], name="v2_avg_256")
+        m = fastai_model(
+            2, 2, seed=13, concat_pool=False, lin_ftrs=[256], first_bn=False, bn_final=True
+        )
+        self.check_f32(
+            m,
+            self.save({"model": m.state_dict()}, "v2b.pth"),
+            64,
+            ["Uninfected", "Parasitized"],
+            name="v2_avg_256",
+        )
         # no hidden layer (lin_ftrs=[]): one linear layer on the concat pool, BatchNorm1d folded
         m = fastai_model(2, 3, seed=14, lin_ftrs=[])
-        blob, _ = self.check_f32(m, self.save({"model": m.state_dict()}, "v2c.pth"), 128,
-                                 ["a", "Parasitized", "c"], name="v2_linear_128")
+        blob, _ = self.check_f32(
+            m,
+            self.save({"model": m.state_dict()}, "v2c.pth"),
+            128,
+            ["a", "Parasitized", "c"],
+            name="v2_linear_128",
+        )
         self.assertEqual(self.blob_header(blob)[1]["head"]["kind"], "linear")
         # v1 on the average pool
         m = fastai_model(1, 2, seed=15, concat_pool=False)
-        self.check_f32(m, self.save({"model": m.state_dict()}, "v1b.pth"), 64,
-                       ["Parasitized", "Uninfected"], name="v1_avg_64")
+        self.check_f32(
+            m,
+            self.save({"model": m.state_dict()}, "v1b.pth"),
+            64,
+            ["Parasitized", "Uninfected"],
+            name="v1_avg_64",
+        )
 
     def test_torchvision_3_classes_S128(self):
         m = torchvision_model(3, seed=16)
-        blob, _ = self.check_f32(m, self.save(m.state_dict(), "tv3.pth"), 128,
-                                 ["Uninfected", "Parasitized", "Other"], name="tv3_128")
+        blob, _ = self.check_f32(
+            m,
+            self.save(m.state_dict(), "tv3.pth"),
+            128,
+            ["Uninfected", "Parasitized", "Other"],
+            name="tv3_128",
+        )
         self.assertEqual(self.blob_header(blob)[1]["head"]["kind"], "linear")
 
     def test_torchvision_2_classes_is_a_version_1_blob(self):
         m = torchvision_model(2, seed=17)
-        blob, _ = self.check_f32(m, self.save(m.state_dict(), "tv2.pth"), 128, None or
-                                 ["Uninfected", "Parasitized"], name="tv2_128")
+        blob, _ = self.check_f32(
+            m,
+            self.save(m.state_dict(), "tv2.pth"),
+            128,
+            None or ["Uninfected", "Parasitized"],
+            name="tv2_128",
+        )
         version, h = self.blob_header(blob)
         self.assertEqual(version, 1)
         self.assertNotIn("head", h)
 
     @unittest.skipUnless(HAVE_ONNX, "python3-onnx not installed")
     def test_onnx_exports(self):
-        cases = [("v1", fastai_model(1, 2, seed=21), 128, ["Parasitized", "Uninfected"]),
-                 ("v2", fastai_model(2, 3, seed=22), 64, ["x", "Parasitized", "y"]),
-                 ("tv", torchvision_model(2, seed=23), 64, ["Uninfected", "Parasitized"])]
+        cases = [
+            ("v1", fastai_model(1, 2, seed=21), 128, ["Parasitized", "Uninfected"]),
+            ("v2", fastai_model(2, 3, seed=22), 64, ["x", "Parasitized", "y"]),
+            ("tv", torchvision_model(2, seed=23), 64, ["Uninfected", "Parasitized"]),
+        ]
         for name, m, S, labels in cases:
             for fold in (True, False):
                 with self.subTest(model=name, bn_folded=fold):
@@ -275,9 +362,11 @@ class ParityTest(unittest.TestCase):
         pick = [rows[i] for i in rng.choice(len(rows), 340, replace=False)]
         files = [common.file_path(DATA, r) for r in pick]
         calib, test = files[:40], files[40:]
-        for name, m, S, labels in [("v1", fastai_model(1, 2, seed=31), 128, ["Parasitized", "Uninfected"]),
-                                   ("v2", fastai_model(2, 3, seed=35), 128, ["Parasitized", "Uninfected", "z"]),
-                                   ("v2_near_ties", fastai_model(2, 3, seed=32), 64, ["x", "Parasitized", "y"])]:
+        for name, m, S, labels in [
+            ("v1", fastai_model(1, 2, seed=31), 128, ["Parasitized", "Uninfected"]),
+            ("v2", fastai_model(2, 3, seed=35), 128, ["Parasitized", "Uninfected", "z"]),
+            ("v2_near_ties", fastai_model(2, 3, seed=32), 64, ["x", "Parasitized", "y"]),
+        ]:
             with self.subTest(model=name):
                 src = self.save({"model": m.state_dict()}, f"{name}_i8.pth")
                 blob = self.convert(src, S, labels, dtype="int8", calib=calib, name=f"{name}_i8")
@@ -291,17 +380,24 @@ class ParityTest(unittest.TestCase):
                 for i, f in enumerate(test):
                     rec = got.get(os.path.basename(f))
                     if rec is None or "error" in rec:
-                        continue   # refused by the cell gate: not a classification
+                        continue  # refused by the cell gate: not a classification
                     n += 1
                     agree = rec["class"] == labels[int(np.argmax(ref[i]))]
                     same += agree
                     if not agree:
-                        self.assertLess(margin[i], 0.15, f"{name}: {f} differs with a margin of {margin[i]:.3f}")
+                        self.assertLess(
+                            margin[i], 0.15, f"{name}: {f} differs with a margin of {margin[i]:.3f}"
+                        )
                 self.assertGreaterEqual(n, 250)
-                print(f"\n  {name}: int8 label = PyTorch's on {same}/{n} cells (median top-2 margin "
-                      f"{np.median(margin):.3g})", file=sys.stderr)
+                print(
+                    f"\n  {name}: int8 label = PyTorch's on {same}/{n} cells (median top-2 margin "
+                    f"{np.median(margin):.3g})",
+                    file=sys.stderr,
+                )
                 if np.median(margin) >= 1:
-                    self.assertGreaterEqual(same / n, 0.99, f"{name}: int8 label = PyTorch's on {same}/{n}")
+                    self.assertGreaterEqual(
+                        same / n, 0.99, f"{name}: int8 label = PyTorch's on {same}/{n}"
+                    )
 
 
 class RefusalTest(unittest.TestCase):
@@ -326,7 +422,9 @@ class RefusalTest(unittest.TestCase):
         self.assertIn("this checkpoint is a ResNet34 (3/4/6/3 blocks", msg)
         self.assertIn("only ResNet18 is supported", msg)
         msg = self.refusal(torchvision.models.resnet50(weights=None).state_dict())
-        self.assertIn("this checkpoint is a ResNet50 (3/4/6/3 blocks in its 4 stages, Bottleneck", msg)
+        self.assertIn(
+            "this checkpoint is a ResNet50 (3/4/6/3 blocks in its 4 stages, Bottleneck", msg
+        )
         # a fast.ai learner on resnet34: the body under 0.*
         r = torchvision.models.resnet34(weights=None)
         m = nn.Sequential(nn.Sequential(*list(r.children())[:-2]), fastai_head(2, 2))
@@ -340,7 +438,9 @@ class RefusalTest(unittest.TestCase):
     def test_fastai_without_labels_or_positive(self):
         sd = {"model": fastai_model(1, 2, seed=1).state_dict()}
         self.assertIn("name them in order with --labels", self.refusal(sd))
-        self.assertIn("--labels names 3 classes but the head has 2 outputs", self.refusal(sd, ["a", "b", "c"]))
+        self.assertIn(
+            "--labels names 3 classes but the head has 2 outputs", self.refusal(sd, ["a", "b", "c"])
+        )
         self.assertIn("which class is parasitized?", self.refusal(sd, ["a", "b"]))
         self.assertIn("--positive 'P' is not one of the labels", self.refusal(sd, ["a", "b"], "P"))
 
@@ -367,20 +467,41 @@ class RefusalTest(unittest.TestCase):
         sd = fastai_model(2, 2, seed=2).state_dict()
         bad = dict(sd)
         del bad["0.6.1.conv2.weight"]
-        self.assertIn("not a complete ResNet18 body: missing layer3.1.conv2.weight", self.refusal(bad, ["a", "Parasitized"]))
+        self.assertIn(
+            "not a complete ResNet18 body: missing layer3.1.conv2.weight",
+            self.refusal(bad, ["a", "Parasitized"]),
+        )
         bad = dict(sd)
         bad["0.0.weight"] = torch.zeros(64, 1, 7, 7)
-        self.assertIn("tensor conv1.weight has shape (64, 1, 7, 7), expected (64, 3, 7, 7)",
-                      self.refusal(bad, ["a", "Parasitized"]))
+        self.assertIn(
+            "tensor conv1.weight has shape (64, 1, 7, 7), expected (64, 3, 7, 7)",
+            self.refusal(bad, ["a", "Parasitized"]),
+        )
         bad = dict(sd)
         bad["1.4.weight"] = torch.zeros(512, 2048)
-        self.assertIn("the head's first linear layer takes 2048 features", self.refusal(bad, ["a", "Parasitized"]))
+        self.assertIn(
+            "the head's first linear layer takes 2048 features",
+            self.refusal(bad, ["a", "Parasitized"]),
+        )
         bad = dict(sd)
         bad["1.3.weight"] = torch.zeros(3, 3, 3)
-        self.assertIn("head layer 1.3 (weight) is neither a BatchNorm1d nor a Linear", self.refusal(bad))
-        self.assertIn("no classifier found", self.refusal(
-            {k: v for k, v in torchvision.models.resnet18(weights=None).state_dict().items() if "fc" not in k}))
-        self.assertIn("not a ResNet (no layer1..layer4", self.refusal({"weight": torch.zeros(3), "fc.weight": torch.zeros(2, 3)}))
+        self.assertIn(
+            "head layer 1.3 (weight) is neither a BatchNorm1d nor a Linear", self.refusal(bad)
+        )
+        self.assertIn(
+            "no classifier found",
+            self.refusal(
+                {
+                    k: v
+                    for k, v in torchvision.models.resnet18(weights=None).state_dict().items()
+                    if "fc" not in k
+                }
+            ),
+        )
+        self.assertIn(
+            "not a ResNet (no layer1..layer4",
+            self.refusal({"weight": torch.zeros(3), "fc.weight": torch.zeros(2, 3)}),
+        )
         self.assertIn("not a PyTorch checkpoint", self.refusal(b"hello, not a checkpoint"))
 
     @unittest.skipUnless(HAVE_TOOLS, "native build not present")
@@ -394,20 +515,42 @@ class RefusalTest(unittest.TestCase):
             t, _ = export.read_safetensors(st)
             t["head.bn2.running_var"] = np.ones(300, np.float32)
             export.write_safetensors(st, t)
-            r = subprocess.run([CONVERT, "--weights", st, "--meta", os.path.join(d, export.BASENAME + ".json"),
-                                "-o", os.path.join(d, "m.mcb")], capture_output=True, text=True)
+            r = subprocess.run(
+                [
+                    CONVERT,
+                    "--weights",
+                    st,
+                    "--meta",
+                    os.path.join(d, export.BASENAME + ".json"),
+                    "-o",
+                    os.path.join(d, "m.mcb"),
+                ],
+                capture_output=True,
+                text=True,
+            )
             self.assertEqual(r.returncode, 1)
-            self.assertIn("weights: tensor 'head.bn2.running_var' has shape [300], expected [512] "
-                          "(head \"mlp\" with pooling \"concat-max-avg\")", r.stderr)
+            self.assertIn(
+                "weights: tensor 'head.bn2.running_var' has shape [300], expected [512] "
+                '(head "mlp" with pooling "concat-max-avg")',
+                r.stderr,
+            )
 
     @unittest.skipUnless(HAVE_ONNX, "python3-onnx not installed")
     def test_onnx_other_graph(self):
         import onnx
         from onnx import helper, TensorProto
+
         x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
         y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])
-        g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="relu0"),
-                               helper.make_node("Sigmoid", ["r"], ["y"], name="gate")], "g", [x], [y])
+        g = helper.make_graph(
+            [
+                helper.make_node("Relu", ["x"], ["r"], name="relu0"),
+                helper.make_node("Sigmoid", ["r"], ["y"], name="gate"),
+            ],
+            "g",
+            [x],
+            [y],
+        )
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "m.onnx")
             onnx.save(helper.make_model(g), p)
@@ -417,8 +560,12 @@ class RefusalTest(unittest.TestCase):
         # a ResNet34 as ONNX: the count of convolutions says so
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "r34.onnx")
-            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                torch.onnx.export(torchvision.models.resnet34(weights=None).eval(), torch.zeros(1, 3, 64, 64), p)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
+                io.StringIO()
+            ):
+                torch.onnx.export(
+                    torchvision.models.resnet34(weights=None).eval(), torch.zeros(1, 3, 64, 64), p
+                )
             with self.assertRaises(ValueError) as cm:
                 foreign.load(p)
         self.assertIn("the ONNX graph has 36 Conv nodes; a ResNet18 has 20", str(cm.exception))

@@ -14,8 +14,9 @@ sys.path.insert(0, os.path.join(ROOT, "model"))
 import common  # noqa: E402
 import heatmap_eval as he  # noqa: E402
 
-CELL = os.path.join(ROOT, "tests", "fixtures", "cells",
-                    "Parasitized_C111P72ThinF_IMG_20150930_112609_cell_170.png")
+CELL = os.path.join(
+    ROOT, "tests", "fixtures", "cells", "Parasitized_C111P72ThinF_IMG_20150930_112609_cell_170.png"
+)
 
 
 def synthetic_cell(spot=True):
@@ -44,10 +45,10 @@ class StainRuleTest(unittest.TestCase):
 
     def test_too_small_or_not_purple(self):
         img = synthetic_cell(spot=False)
-        img[40:42, 70:73] = (120, 40, 150)          # 6 px: below the 8 px minimum
+        img[40:42, 70:73] = (120, 40, 150)  # 6 px: below the 8 px minimum
         self.assertIsNone(he.parasite_mask(img)[1])
         img = synthetic_cell(spot=False)
-        img[38:43, 68:73] = (150, 60, 40)           # dark but blue < green: not Giemsa chromatin
+        img[38:43, 68:73] = (150, 60, 40)  # dark but blue < green: not Giemsa chromatin
         self.assertIsNone(he.parasite_mask(img)[1])
 
 
@@ -62,16 +63,16 @@ class OcclusionTest(unittest.TestCase):
         mask = he.cell_mask_s(x)
         self.assertEqual(len(pos), 16 * 16)
         self.assertEqual(len(occ), sum(i >= 0 for i in index))
-        self.assertLess(len(occ), len(pos))           # the corners touch no cell pixel
-        fill = ((2 * x[mask].astype(np.int64).sum(0) + mask.sum()) // (2 * mask.sum()))
+        self.assertLess(len(occ), len(pos))  # the corners touch no cell pixel
+        fill = (2 * x[mask].astype(np.int64).sum(0) + mask.sum()) // (2 * mask.sum())
         for (py, px), i in zip(pos, index):
             if i < 0:
-                self.assertFalse(mask[py:py + 6, px:px + 6].any())
+                self.assertFalse(mask[py : py + 6, px : px + 6].any())
                 continue
             o = occ[i]
-            np.testing.assert_array_equal(o[~mask], x[~mask])     # black stays black
+            np.testing.assert_array_equal(o[~mask], x[~mask])  # black stays black
             win = np.zeros_like(mask)
-            win[py:py + 6, px:px + 6] = True
+            win[py : py + 6, px : px + 6] = True
             np.testing.assert_array_equal(o[win & mask], np.broadcast_to(fill, o[win & mask].shape))
             np.testing.assert_array_equal(o[~win], x[~win])
 
@@ -83,9 +84,11 @@ class OcclusionTest(unittest.TestCase):
         self.assertAlmostEqual(float(m[7, 9]), 0.25)
         self.assertAlmostEqual(float(m[9, 11]), 0.25)
         self.assertEqual(float(m[0, 0]), 0.0)
-        self.assertEqual(he.peak(m, np.ones((16, 16), bool)), (10.0, 8.0))   # the tied block's centre
+        self.assertEqual(
+            he.peak(m, np.ones((16, 16), bool)), (10.0, 8.0)
+        )  # the tied block's centre
         mask = np.ones((16, 16), bool)
-        mask[6:10, 8:12] = False                         # the peak outside the cell does not count
+        mask[6:10, 8:12] = False  # the peak outside the cell does not count
         x, y = he.peak(m, mask)
         self.assertTrue(mask[int(y), int(x)])
 
@@ -97,7 +100,7 @@ class ShippedModelTest(unittest.TestCase):
         mz, _, _, passes = he.occlusion(net, x, 6, 4)
         occ, pos, index = he.occluded_batch(x, 6, 4)
         z0 = net.logits(x[None])[0, 1]
-        k = int(np.argmax([-1 if i < 0 else 0 for i in index]))   # the first position that touches
+        k = int(np.argmax([-1 if i < 0 else 0 for i in index]))  # the first position that touches
         py, px = pos[k]
         z = net.logits(occ[index[k]][None])[0, 1]
         cover = [(qy, qx) for qy, qx in pos if qy <= py < qy + 6 and qx <= px < qx + 6]
@@ -105,7 +108,9 @@ class ShippedModelTest(unittest.TestCase):
         self.assertGreaterEqual(len(cover), 1)
         if len(cover) == 1:
             self.assertAlmostEqual(float(mz[py, px]), float(z0 - z), places=4)
-        self.assertGreater(float(mz.max()), 0.1)    # occluding this parasitized cell matters somewhere
+        self.assertGreater(
+            float(mz.max()), 0.1
+        )  # occluding this parasitized cell matters somewhere
 
 
 if __name__ == "__main__":

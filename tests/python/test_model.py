@@ -31,7 +31,9 @@ class ExportTest(unittest.TestCase):
         sd = export.normalize_state_dict(obj)
         with tempfile.TemporaryDirectory() as d:
             p = os.path.join(d, "w.safetensors")
-            export.write_safetensors(p, {k: v.numpy() for k, v in sd.items() if "num_batches" not in k})
+            export.write_safetensors(
+                p, {k: v.numpy() for k, v in sd.items() if "num_batches" not in k}
+            )
             t, _ = export.read_safetensors(p)
         return export.load_model({k: torch.from_numpy(v) for k, v in t.items()})(self.x)
 
@@ -40,13 +42,17 @@ class ExportTest(unittest.TestCase):
 
     def test_fastai_and_dataparallel_checkpoints(self):
         self.assertTrue(torch.equal(self.roundtrip({"model": self.sd}), self.ref))
-        self.assertTrue(torch.equal(self.roundtrip({"module." + k: v for k, v in self.sd.items()}), self.ref))
+        self.assertTrue(
+            torch.equal(self.roundtrip({"module." + k: v for k, v in self.sd.items()}), self.ref)
+        )
 
     def test_wrong_checkpoints_rejected(self):
-        bad = dict(self.sd); del bad["layer3.1.conv2.weight"]
+        bad = dict(self.sd)
+        del bad["layer3.1.conv2.weight"]
         with self.assertRaisesRegex(ValueError, "missing.*layer3.1.conv2.weight"):
             export.normalize_state_dict(bad)
-        bad = dict(self.sd); bad["fc.weight"] = torch.zeros(10, 512)
+        bad = dict(self.sd)
+        bad["fc.weight"] = torch.zeros(10, 512)
         with self.assertRaisesRegex(ValueError, "fc.weight has shape"):
             export.normalize_state_dict(bad)
 
@@ -55,7 +61,9 @@ class ExportTest(unittest.TestCase):
             t = {k: v.numpy() for k, v in self.sd.items() if "num_batches" not in k}
             export.write_safetensors(os.path.join(d, "a"), t)
             export.write_safetensors(os.path.join(d, "b"), t)
-            self.assertEqual(open(os.path.join(d, "a"), "rb").read(), open(os.path.join(d, "b"), "rb").read())
+            self.assertEqual(
+                open(os.path.join(d, "a"), "rb").read(), open(os.path.join(d, "b"), "rb").read()
+            )
 
 
 class PreprocessTest(unittest.TestCase):
@@ -65,15 +73,20 @@ class PreprocessTest(unittest.TestCase):
         # rows [0,3) and [2,5), cols [0,2) and [1,3): mean of the box, rounded half up
         box = img[0:3, 0:2].astype(np.int64).reshape(-1, 3)
         self.assertEqual(out[0, 0].tolist(), ((2 * box.sum(0) + 6) // 12).tolist())
-        sq = img[:3]                                   # 3x3 -> 6x6: every bin is one pixel
+        sq = img[:3]  # 3x3 -> 6x6: every bin is one pixel
         self.assertTrue(np.array_equal(common.area_resize_u8(sq, 6), sq.repeat(2, 0).repeat(2, 1)))
 
     def test_close_to_torch_area(self):
         rng = np.random.default_rng(1)
         for h, w in [(131, 97), (64, 64), (50, 200), (1, 1)]:
             img = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-            ref = torch.nn.functional.adaptive_avg_pool2d(
-                torch.from_numpy(img.copy()).permute(2, 0, 1).float()[None], 64)[0].permute(1, 2, 0).numpy()
+            ref = (
+                torch.nn.functional.adaptive_avg_pool2d(
+                    torch.from_numpy(img.copy()).permute(2, 0, 1).float()[None], 64
+                )[0]
+                .permute(1, 2, 0)
+                .numpy()
+            )
             self.assertLessEqual(np.abs(common.area_resize_u8(img, 64) - ref).max(), 0.5)
 
 
@@ -85,7 +98,7 @@ class SplitTest(unittest.TestCase):
         self.assertFalse(sets[0] & sets[1] or sets[0] & sets[2] or sets[1] & sets[2])
         rows = common.read_manifest(DATA)
         self.assertEqual(set().union(*sets), {r["slide"] for r in rows})
-        self.assertEqual(common.make_split(rows), split)   # reproducible from the seed
+        self.assertEqual(common.make_split(rows), split)  # reproducible from the seed
         infected = {r["slide"] for r in rows if r["class"] == "Parasitized"}
         for name, s in split.items():
             s = set(s)
@@ -105,9 +118,17 @@ class GoldenTest(unittest.TestCase):
         with open(os.path.join(ROOT, "tests", "fixtures", "golden.json")) as f:
             g = json.load(f)
         self.assertEqual(g["weights_sha256"], export.sha256_file(wpath))
-        t, _ = export.read_safetensors(os.path.join(ROOT, "tests", "fixtures", "golden.safetensors"))
-        X = np.stack([common.area_resize_u8(common.decode_rgb(os.path.join(ROOT, "tests", "fixtures", f)),
-                                            g["size"]) for f in g["files"]])
+        t, _ = export.read_safetensors(
+            os.path.join(ROOT, "tests", "fixtures", "golden.safetensors")
+        )
+        X = np.stack(
+            [
+                common.area_resize_u8(
+                    common.decode_rgb(os.path.join(ROOT, "tests", "fixtures", f)), g["size"]
+                )
+                for f in g["files"]
+            ]
+        )
         self.assertTrue(np.array_equal(X.astype(np.float32), t["input_u8"]))
         x, logits = golden.forward(wpath, meta, X)
         np.testing.assert_allclose(x, t["input"], atol=1e-6)

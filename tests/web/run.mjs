@@ -20,7 +20,9 @@ const o = parse(process.argv.slice(2));
 const buildDir = path.resolve(REPO, o.build);
 const outDir = path.resolve(REPO, o.out || path.join(o.build, 'web-test-output'));
 if (!fs.existsSync(path.join(buildDir, 'site', 'asset-manifest.json'))) {
-  console.error(`no site in ${buildDir}/site: build it first (emcmake cmake -S . -B ${o.build} && cmake --build ${o.build})`);
+  console.error(
+    `no site in ${buildDir}/site: build it first (emcmake cmake -S . -B ${o.build} && cmake --build ${o.build})`,
+  );
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -30,7 +32,9 @@ if (o.only !== 'browser') (await import('./node.test.mjs')).register(ctx);
 if (o.only !== 'node') (await import('./browser.test.mjs')).register(ctx);
 const t0 = Date.now();
 const { passed, failed, failures } = await run({ filter: o.filter });
-console.log(`web tests finished in ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${path.join(outDir, 'screenshots')}`);
+console.log(
+  `web tests finished in ${((Date.now() - t0) / 1000).toFixed(1)} s; screenshots in ${path.join(outDir, 'screenshots')}`,
+);
 if (failures.length) console.log(`failed: ${failures.join('; ')}`);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

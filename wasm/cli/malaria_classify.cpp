@@ -42,76 +42,80 @@ const char* const kDisclaimer =
     "Screening aid for research and education only, not a diagnosis. Uncertain cells must be "
     "referred to a microscopist.";
 
-constexpr size_t kMaxModelBytes = (size_t{1} << 30) + (size_t{8} << 20);   // data + header
+constexpr size_t kMaxModelBytes = (size_t{1} << 30) + (size_t{8} << 20);  // data + header
 
 void usage_(std::FILE* f) {
-  std::fprintf(f,
-               "usage: malaria-classify [--model BLOB] [--mode auto|cell|field] [--format jsonl|csv]\n"
-               "                        [--overlay DIR] [--crops DIR] [--cam DIR] PATH...\n"
-               "\n"
-               "Classifies thin-smear images (PNG, JPEG or BMP; the type is read from the content,\n"
-               "not the name): a cut-out red cell gets Parasitized or Uninfected; a whole\n"
-               "microscope field gets every red cell found, classified and counted, with the\n"
-               "field's parasitemia. PATH is an image or a\n"
-               "folder, searched recursively and sorted by path. In a folder:\n"
-               "  - *.png, *.jpg, *.jpeg, *.bmp (any case) are read;\n"
-               "  - other files are skipped and named in one summary line on stderr;\n"
-               "  - hidden files and folders (name starting with '.') are skipped silently;\n"
-               "  - broken symbolic links (dangling or looping) get an error record;\n"
-               "  - symbolic links to folders are not followed (named on stderr).\n"
-               "A FIFO, device or socket (named, or found under an image name) is refused\n"
-               "without being opened: error record \"not a regular file (fifo)\" etc.\n"
-               "\n"
-               "  --model BLOB    model blob (.mcb); default %s\n"
-               "  --mode M        auto (default): each image is a cell crop when its longest side\n"
-               "                  is <= 300 px, or <= 600 px with a black surround; otherwise a\n"
-               "                  field when 5+ red cells of like size are found in it; anything\n"
-               "                  else is refused as not a blood-smear image.\n"
-               "                  cell: every image is a cell crop; field: every image a field.\n"
-               "                  A cell crop is refused when it does not look like a single red\n"
-               "                  cell (too small, greyscale, one flat colour, noise).\n"
-               "  --format F      jsonl (default): one JSON object per line:\n"
-               "                    a cell crop: {\"file\",\"mode\":\"cell\",\"label\",\"p_parasitized\",\"band\",\"ms\"}\n"
-               "                    a field: one line per counted red cell\n"
-               "                      {\"file\",\"cell\",\"x\",\"y\",\"w\",\"h\",\"label\",\"p_parasitized\",\"band\"}\n"
-               "                    then {\"file\",\"mode\":\"field\",\"cells\",\"parasitized\",\"uncertain\",\"excluded\",\n"
-               "                      \"excluded_by\",\"parasitemia\",\"ci95\",\"cell_diameter\",\"ms\"}\n"
-               "                    a refused image: {\"file\",\"error\"}\n"
-               "                  2+ fields: their pooled counts and parasitemia on stderr\n"
-               "                  csv: the same as rows of file,mode,cell,x,y,w,h,label,p_parasitized,\n"
-               "                    band,ms,cells,parasitized,uncertain,excluded,parasitemia,ci95_lo,\n"
-               "                    ci95_hi,error after a first row holding the notice\n"
-               "  --crops DIR     also write each counted cell of a field as the classifier saw it\n"
-               "                  (its box, outside its outline black) as DIR/NAME.cellI.png\n"
-               "  --overlay DIR   also write each field with every found cell outlined by its\n"
-               "                  call (red parasitized, orange uncertain, green uninfected,\n"
-               "                  grey left out) as DIR/NAME.overlay.png\n"
-               "  --cam DIR       also write each cut-out cell's heat map: an occlusion map computed\n"
-               "                  for that cell (a 6x6 patch of the 64x64 network input slid with\n"
-               "                  stride 4; red where covering the cell lowers the evidence for\n"
-               "                  Parasitized, blue where it raises it; up to 257 passes of the\n"
-               "                  network, ~0.8 s a cell) as DIR/NAME.cam.png, and the map itself\n"
-               "                  as DIR/NAME.cam.json {\"size\",\"patch\",\"stride\",\"passes\",\"ms\",\n"
-               "                  \"peak\",\"map\"} (peak in image pixels; map: size*size logit drops,\n"
-               "                  row-major over the whole image). On the test slides' parasitized\n"
-               "                  cells its peak lies on a parasite (a dark purple stain blob) in\n"
-               "                  95%% of cells, on the largest one in 84%% (model/REPORT.md);\n"
-               "                  on a cell called Uninfected it has no parasite to point at.\n"
-               "                  Fields get none.\n"
-               "  --logits        jsonl, cell crops: also \"class\" (the label of the largest logit) and\n"
-               "                  \"logits\" (the model's N raw logits, in the order of its labels)\n"
-               "  -h, --help      this help\n"
-               "\n"
-               "band: parasitized / uninfected outside the model's calibrated uncertainty band,\n"
-               "uncertain inside it. ms: preprocessing + network time of that image.\n"
-               "Fields: cells = red cells counted (whole, inside the image); parasitized = those\n"
-               "in the parasitized band; uncertain = those in the band (to review); parasitemia =\n"
-               "parasitized / cells with its Wilson 95%% interval; excluded = regions left out\n"
-               "(cut by the border, white cells, debris/platelets, unsplit clumps).\n"
-               "Exit status: 0 all files classified, 1 some could not be read, 2 usage/model error.\n"
-               "\n"
-               "%s\n",
-               MC_DEFAULT_MODEL, kDisclaimer);
+  std::fprintf(
+      f,
+      "usage: malaria-classify [--model BLOB] [--mode auto|cell|field] [--format jsonl|csv]\n"
+      "                        [--overlay DIR] [--crops DIR] [--cam DIR] PATH...\n"
+      "\n"
+      "Classifies thin-smear images (PNG, JPEG or BMP; the type is read from the content,\n"
+      "not the name): a cut-out red cell gets Parasitized or Uninfected; a whole\n"
+      "microscope field gets every red cell found, classified and counted, with the\n"
+      "field's parasitemia. PATH is an image or a\n"
+      "folder, searched recursively and sorted by path. In a folder:\n"
+      "  - *.png, *.jpg, *.jpeg, *.bmp (any case) are read;\n"
+      "  - other files are skipped and named in one summary line on stderr;\n"
+      "  - hidden files and folders (name starting with '.') are skipped silently;\n"
+      "  - broken symbolic links (dangling or looping) get an error record;\n"
+      "  - symbolic links to folders are not followed (named on stderr).\n"
+      "A FIFO, device or socket (named, or found under an image name) is refused\n"
+      "without being opened: error record \"not a regular file (fifo)\" etc.\n"
+      "\n"
+      "  --model BLOB    model blob (.mcb); default %s\n"
+      "  --mode M        auto (default): each image is a cell crop when its longest side\n"
+      "                  is <= 300 px, or <= 600 px with a black surround; otherwise a\n"
+      "                  field when 5+ red cells of like size are found in it; anything\n"
+      "                  else is refused as not a blood-smear image.\n"
+      "                  cell: every image is a cell crop; field: every image a field.\n"
+      "                  A cell crop is refused when it does not look like a single red\n"
+      "                  cell (too small, greyscale, one flat colour, noise).\n"
+      "  --format F      jsonl (default): one JSON object per line:\n"
+      "                    a cell crop: "
+      "{\"file\",\"mode\":\"cell\",\"label\",\"p_parasitized\",\"band\",\"ms\"}\n"
+      "                    a field: one line per counted red cell\n"
+      "                      "
+      "{\"file\",\"cell\",\"x\",\"y\",\"w\",\"h\",\"label\",\"p_parasitized\",\"band\"}\n"
+      "                    then "
+      "{\"file\",\"mode\":\"field\",\"cells\",\"parasitized\",\"uncertain\",\"excluded\",\n"
+      "                      \"excluded_by\",\"parasitemia\",\"ci95\",\"cell_diameter\",\"ms\"}\n"
+      "                    a refused image: {\"file\",\"error\"}\n"
+      "                  2+ fields: their pooled counts and parasitemia on stderr\n"
+      "                  csv: the same as rows of file,mode,cell,x,y,w,h,label,p_parasitized,\n"
+      "                    band,ms,cells,parasitized,uncertain,excluded,parasitemia,ci95_lo,\n"
+      "                    ci95_hi,error after a first row holding the notice\n"
+      "  --crops DIR     also write each counted cell of a field as the classifier saw it\n"
+      "                  (its box, outside its outline black) as DIR/NAME.cellI.png\n"
+      "  --overlay DIR   also write each field with every found cell outlined by its\n"
+      "                  call (red parasitized, orange uncertain, green uninfected,\n"
+      "                  grey left out) as DIR/NAME.overlay.png\n"
+      "  --cam DIR       also write each cut-out cell's heat map: an occlusion map computed\n"
+      "                  for that cell (a 6x6 patch of the 64x64 network input slid with\n"
+      "                  stride 4; red where covering the cell lowers the evidence for\n"
+      "                  Parasitized, blue where it raises it; up to 257 passes of the\n"
+      "                  network, ~0.8 s a cell) as DIR/NAME.cam.png, and the map itself\n"
+      "                  as DIR/NAME.cam.json {\"size\",\"patch\",\"stride\",\"passes\",\"ms\",\n"
+      "                  \"peak\",\"map\"} (peak in image pixels; map: size*size logit drops,\n"
+      "                  row-major over the whole image). On the test slides' parasitized\n"
+      "                  cells its peak lies on a parasite (a dark purple stain blob) in\n"
+      "                  95%% of cells, on the largest one in 84%% (model/REPORT.md);\n"
+      "                  on a cell called Uninfected it has no parasite to point at.\n"
+      "                  Fields get none.\n"
+      "  --logits        jsonl, cell crops: also \"class\" (the label of the largest logit) and\n"
+      "                  \"logits\" (the model's N raw logits, in the order of its labels)\n"
+      "  -h, --help      this help\n"
+      "\n"
+      "band: parasitized / uninfected outside the model's calibrated uncertainty band,\n"
+      "uncertain inside it. ms: preprocessing + network time of that image.\n"
+      "Fields: cells = red cells counted (whole, inside the image); parasitized = those\n"
+      "in the parasitized band; uncertain = those in the band (to review); parasitemia =\n"
+      "parasitized / cells with its Wilson 95%% interval; excluded = regions left out\n"
+      "(cut by the border, white cells, debris/platelets, unsplit clumps).\n"
+      "Exit status: 0 all files classified, 1 some could not be read, 2 usage/model error.\n"
+      "\n"
+      "%s\n",
+      MC_DEFAULT_MODEL, kDisclaimer);
 }
 
 bool has_image_ext_(const fs::path& p) {
@@ -138,7 +142,8 @@ std::string not_readable_(const std::string& path) {
     }
     return "";
   }
-  if (!S_ISREG(sb.st_mode)) return std::string("not a regular file (") + mc::file_type_name(sb.st_mode) + ")";
+  if (!S_ISREG(sb.st_mode))
+    return std::string("not a regular file (") + mc::file_type_name(sb.st_mode) + ")";
   return "";
 }
 
@@ -160,28 +165,32 @@ std::vector<std::string> collect_(const std::vector<std::string>& paths) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       std::vector<std::string> found;
-      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec), end;
+      fs::recursive_directory_iterator it(p, fs::directory_options::skip_permission_denied, ec),
+          end;
       for (; !ec && it != end; it.increment(ec)) {
         const fs::path& fp = it->path();
         const std::string name = fp.filename().string();
-        std::error_code lec, sec;   // per entry: one bad entry (a link loop) must not end the listing
+        std::error_code lec,
+            sec;  // per entry: one bad entry (a link loop) must not end the listing
         const fs::file_status ls = it->symlink_status(lec);
-        if (!name.empty() && name[0] == '.') {   // hidden files and folders: skipped silently
+        if (!name.empty() && name[0] == '.') {  // hidden files and folders: skipped silently
           if (fs::is_directory(ls)) it.disable_recursion_pending();
           continue;
         }
-        const fs::file_status st = it->status(sec);   // through links
-        if (fs::is_directory(st)) {   // real folders are walked; links to folders are not (loops)
+        const fs::file_status st = it->status(sec);  // through links
+        if (fs::is_directory(st)) {  // real folders are walked; links to folders are not (loops)
           if (fs::is_symlink(ls)) dir_links.push_back(fp.string());
           continue;
         }
-        const bool broken_link = fs::is_symlink(ls) && !fs::exists(st);   // dangling or a loop
+        const bool broken_link = fs::is_symlink(ls) && !fs::exists(st);  // dangling or a loop
         if (broken_link || has_image_ext_(fp))
           found.push_back(fp.string());
         else
           skipped.push_back(fp.string());
       }
-      if (ec) std::fprintf(stderr, "malaria-classify: warning: %s: %s\n", p.c_str(), ec.message().c_str());
+      if (ec)
+        std::fprintf(stderr, "malaria-classify: warning: %s: %s\n", p.c_str(),
+                     ec.message().c_str());
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else {
@@ -191,11 +200,14 @@ std::vector<std::string> collect_(const std::vector<std::string>& paths) {
   if (!skipped.empty()) {
     std::sort(skipped.begin(), skipped.end());
     std::fprintf(stderr, "malaria-classify: skipped %zu %s not PNG/JPEG/BMP: %s\n", skipped.size(),
-                 skipped.size() == 1 ? "file that is" : "files that are", name_list_(skipped).c_str());
+                 skipped.size() == 1 ? "file that is" : "files that are",
+                 name_list_(skipped).c_str());
   }
   if (!dir_links.empty()) {
     std::sort(dir_links.begin(), dir_links.end());
-    std::fprintf(stderr, "malaria-classify: did not follow %zu symbolic %s to a folder (name %s to include it): %s\n",
+    std::fprintf(stderr,
+                 "malaria-classify: did not follow %zu symbolic %s to a folder (name %s to include "
+                 "it): %s\n",
                  dir_links.size(), dir_links.size() == 1 ? "link" : "links",
                  dir_links.size() == 1 ? "it" : "them", name_list_(dir_links).c_str());
   }
@@ -246,7 +258,7 @@ bool write_cam_(const std::string& path, const mc::Image& img, const float* cam,
       const float a = cam[y0 * S + x0], b = cam[y0 * S + x1];
       const float c = cam[y1 * S + x0], d = cam[y1 * S + x1];
       const float top = a + (b - a) * fx, bot = c + (d - c) * fx;
-      const float t = (top + (bot - top) * fy) / m;   // -1 .. 1
+      const float t = (top + (bot - top) * fy) / m;  // -1 .. 1
       const float alpha = 0.6f * std::min(1.0f, std::fabs(t));
       const float col[3] = {t > 0 ? 255.0f : 0.0f, 0.0f, t > 0 ? 0.0f : 255.0f};
       const size_t o = (static_cast<size_t>(y) * W + x) * 3;
@@ -307,8 +319,9 @@ class Output {
   explicit Output(bool csv) : csv_(csv) {
     if (csv_) {
       std::printf("%s\n", csv_field_(std::string("# ") + kDisclaimer).c_str());
-      std::printf("file,mode,cell,x,y,w,h,label,p_parasitized,band,ms,cells,parasitized,uncertain,"
-                  "excluded,parasitemia,ci95_lo,ci95_hi,error\n");
+      std::printf(
+          "file,mode,cell,x,y,w,h,label,p_parasitized,band,ms,cells,parasitized,uncertain,"
+          "excluded,parasitemia,ci95_lo,ci95_hi,error\n");
     }
   }
   // logits_of: also the model's class (its label of the largest logit) and all its logits
@@ -316,8 +329,8 @@ class Output {
   void cell(const std::string& f, const mc::Prediction& r, double ms,
             const mc::Engine* logits_of = nullptr) {
     if (csv_) {
-      std::printf("%s,cell,,,,,,%s,%.6f,%s,%.3f,,,,,,,,\n", csv_field_(f).c_str(), mc::label_name(r.label),
-                  r.p_parasitized, mc::band_name(r.band), ms);
+      std::printf("%s,cell,,,,,,%s,%.6f,%s,%.3f,,,,,,,,\n", csv_field_(f).c_str(),
+                  mc::label_name(r.label), r.p_parasitized, mc::band_name(r.band), ms);
     } else {
       nlohmann::ordered_json j;
       j["file"] = f;
@@ -345,20 +358,25 @@ class Output {
       if (c.status != mc::kCellCounted) continue;
       const mc::Prediction& r = rep.predictions[i];
       if (csv_) {
-        std::printf("%s,field-cell,%zu,%d,%d,%d,%d,%s,%.6f,%s,,,,,,,,,\n", csv_field_(f).c_str(), i, c.x, c.y,
-                    c.w, c.h, mc::label_name(r.label), r.p_parasitized, mc::band_name(r.band));
+        std::printf("%s,field-cell,%zu,%d,%d,%d,%d,%s,%.6f,%s,,,,,,,,,\n", csv_field_(f).c_str(), i,
+                    c.x, c.y, c.w, c.h, mc::label_name(r.label), r.p_parasitized,
+                    mc::band_name(r.band));
       } else {
         nlohmann::ordered_json j;
         j["file"] = f;
         j["cell"] = i;
-        j["x"] = c.x; j["y"] = c.y; j["w"] = c.w; j["h"] = c.h;
+        j["x"] = c.x;
+        j["y"] = c.y;
+        j["w"] = c.w;
+        j["h"] = c.h;
         j["label"] = mc::label_name(r.label);
         j["p_parasitized"] = rounded_(r.p_parasitized, 6);
         j["band"] = mc::band_name(r.band);
         line_(j);
       }
     }
-    summary_(f, "field", fd.counted, rep.parasitized, rep.uncertain, Pooled::excluded_(fd), ms, &fd);
+    summary_(f, "field", fd.counted, rep.parasitized, rep.uncertain, Pooled::excluded_(fd), ms,
+             &fd);
   }
   void error(const std::string& f, const std::string& e) {
     if (csv_) {
@@ -372,14 +390,15 @@ class Output {
   }
 
  private:
-  void summary_(const std::string& f, const char* mode, int cells, int para, int unc, int excl, double ms,
-                const mc::Field* fd) {
+  void summary_(const std::string& f, const char* mode, int cells, int para, int unc, int excl,
+                double ms, const mc::Field* fd) {
     double lo, hi;
     mc::wilson95(para, cells, &lo, &hi);
     const double p = cells ? double(para) / cells : 0;
     if (csv_) {
       std::printf("%s,%s,,,,,,,,,%s,%d,%d,%d,%d,%.6f,%.6f,%.6f,\n", csv_field_(f).c_str(), mode,
-                  ms >= 0 ? std::to_string(rounded_(ms, 3)).c_str() : "", cells, para, unc, excl, p, lo, hi);
+                  ms >= 0 ? std::to_string(rounded_(ms, 3)).c_str() : "", cells, para, unc, excl, p,
+                  lo, hi);
       return;
     }
     nlohmann::ordered_json j;
@@ -390,7 +409,10 @@ class Output {
     j["uncertain"] = unc;
     j["excluded"] = excl;
     if (fd)
-      j["excluded_by"] = {{"border", fd->border}, {"white", fd->white}, {"debris", fd->debris}, {"clump", fd->clump}};
+      j["excluded_by"] = {{"border", fd->border},
+                          {"white", fd->white},
+                          {"debris", fd->debris},
+                          {"clump", fd->clump}};
     j["parasitemia"] = rounded_(p, 6);
     j["ci95"] = {rounded_(lo, 6), rounded_(hi, 6)};
     if (fd) j["cell_diameter"] = rounded_(fd->cell_diameter, 1);
@@ -410,7 +432,7 @@ bool write_overlay_(const std::string& path, const mc::Image& img, const mc::Fie
                     std::string* err) {
   std::vector<uint8_t> o = img.pixels;
   const int W = img.width, H = img.height;
-  const int t = std::max(1, std::min(W, H) / 400);   // line half-width
+  const int t = std::max(1, std::min(W, H) / 400);  // line half-width
   auto dot = [&](int x, int y, const uint8_t* col) {
     for (int dy = -t; dy <= t; ++dy)
       for (int dx = -t; dx <= t; ++dx) {
@@ -422,14 +444,18 @@ bool write_overlay_(const std::string& path, const mc::Image& img, const mc::Fie
   const mc::Field& f = rep.field;
   for (size_t i = 0; i < f.cells.size(); ++i) {
     const mc::FieldCell& c = f.cells[i];
-    static const uint8_t kRed[3] = {230, 20, 20}, kOrange[3] = {255, 150, 0}, kGreen[3] = {0, 190, 60},
-                         kGrey[3] = {128, 128, 128}, kBlue[3] = {30, 60, 255}, kYellow[3] = {240, 220, 0};
+    static const uint8_t kRed[3] = {230, 20, 20}, kOrange[3] = {255, 150, 0},
+                         kGreen[3] = {0, 190, 60}, kGrey[3] = {128, 128, 128},
+                         kBlue[3] = {30, 60, 255}, kYellow[3] = {240, 220, 0};
     const uint8_t* col = kGrey;
     if (c.status == mc::kCellCounted)
       col = rep.predictions[i].band == mc::kBandParasitized ? kRed
-            : rep.predictions[i].band == mc::kBandUncertain ? kOrange : kGreen;
-    else if (c.status == mc::kCellWhite) col = kBlue;
-    else if (c.status != mc::kCellBorder) col = kYellow;
+            : rep.predictions[i].band == mc::kBandUncertain ? kOrange
+                                                            : kGreen;
+    else if (c.status == mc::kCellWhite)
+      col = kBlue;
+    else if (c.status != mc::kCellBorder)
+      col = kYellow;
     for (int k = 0; k < mc::kOutlinePoints; ++k) {
       const int k1 = (k + 1) % mc::kOutlinePoints;
       const float x0 = c.outline[2 * k], y0 = c.outline[2 * k + 1];
@@ -443,7 +469,8 @@ bool write_overlay_(const std::string& path, const mc::Image& img, const mc::Fie
 }
 
 int main(int argc, char** argv) {
-  std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir, overlay_dir, crops_dir, mode = "auto";
+  std::string model = MC_DEFAULT_MODEL, format = "jsonl", cam_dir, overlay_dir, crops_dir,
+              mode = "auto";
   bool logits = false;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
@@ -550,7 +577,7 @@ int main(int argc, char** argv) {
   mc::Field found;
   mc::FieldReport report;
   for (const std::string& f : files) {
-    std::string ferr = not_readable_(f);   // FIFOs, devices, broken links: refused unopened
+    std::string ferr = not_readable_(f);  // FIFOs, devices, broken links: refused unopened
     bool ok = ferr.empty() && mc::load_image_file(f, mc::ImageLimits{}, &img, &ferr);
     int kind = mode == "cell" ? mc::kKindCrop : mode == "field" ? mc::kKindField : -1;
     const auto t0 = std::chrono::steady_clock::now();
@@ -570,17 +597,19 @@ int main(int argc, char** argv) {
       ok = mc::classify_field(engine.get(), &finder, img.pixels.data(), img.width, img.height, 3,
                               mc::ImageLimits{}, &report, &ferr, mc::FieldOptions{},
                               mode == "auto" ? &found : nullptr);
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (ok) {
         out.field(f, report, ms);
         pooled.add(report);
         if (!crops_dir.empty()) {
           std::vector<uint8_t> rgb;
           int cw = 0, ch = 0;
-          const std::string base = out_path(crops_dir, f, "");   // unique per field
+          const std::string base = out_path(crops_dir, f, "");  // unique per field
           for (size_t i = 0; i < report.field.cells.size(); ++i) {
             if (report.field.cells[i].status != mc::kCellCounted) continue;
-            finder.crop(img.pixels.data(), img.width, img.height, 3, report.field, i, &rgb, &cw, &ch);
+            finder.crop(img.pixels.data(), img.width, img.height, 3, report.field, i, &rgb, &cw,
+                        &ch);
             std::string werr;
             const std::string name = base + ".cell" + std::to_string(i) + ".png";
             if (!mc::write_png(name, cw, ch, 3, rgb.data(), &werr))
@@ -596,15 +625,19 @@ int main(int argc, char** argv) {
     } else if (ok) {
       mc::Prediction r;
       ok = engine->classify(img.pixels.data(), img.width, img.height, 3, &r, &ferr);
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
       if (ok) {
         out.cell(f, r, ms, logits ? engine.get() : nullptr);
-        if (!cam_dir.empty()) {   // the occlusion heat map (explain.h), computed for this cell
+        if (!cam_dir.empty()) {  // the occlusion heat map (explain.h), computed for this cell
           std::string werr;
           mc::Explanation x;
           const auto t1 = std::chrono::steady_clock::now();
-          const bool got = mc::explain(engine.get(), img.pixels.data(), img.width, img.height, 3, &x, &werr);
-          const double xms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1).count();
+          const bool got =
+              mc::explain(engine.get(), img.pixels.data(), img.width, img.height, 3, &x, &werr);
+          const double xms =
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1)
+                  .count();
           const std::string base = out_path(cam_dir, f, "");
           if (!got || !write_cam_(base + ".cam.png", img, x.map.data(), S, &werr) ||
               !write_cam_json_(base + ".cam.json", x, img.width, img.height, xms, &werr))
@@ -620,11 +653,12 @@ int main(int argc, char** argv) {
   if (pooled.fields >= 2) {
     double lo, hi;
     mc::wilson95(pooled.parasitized, pooled.cells, &lo, &hi);
-    std::fprintf(stderr,
-                 "malaria-classify: %d fields pooled: %d red cells counted, %d parasitized, %d uncertain "
-                 "(to review), %d regions excluded; parasitemia %.2f%% (95%% CI %.2f-%.2f%%)\n",
-                 pooled.fields, pooled.cells, pooled.parasitized, pooled.uncertain, pooled.excluded,
-                 pooled.cells ? 100.0 * pooled.parasitized / pooled.cells : 0.0, 100 * lo, 100 * hi);
+    std::fprintf(
+        stderr,
+        "malaria-classify: %d fields pooled: %d red cells counted, %d parasitized, %d uncertain "
+        "(to review), %d regions excluded; parasitemia %.2f%% (95%% CI %.2f-%.2f%%)\n",
+        pooled.fields, pooled.cells, pooled.parasitized, pooled.uncertain, pooled.excluded,
+        pooled.cells ? 100.0 * pooled.parasitized / pooled.cells : 0.0, 100 * lo, 100 * hi);
   }
   if (failed)
     std::fprintf(stderr, "malaria-classify: %d of %zu files could not be classified\n", failed,

@@ -30,17 +30,17 @@ typedef struct mc_engine mc_engine;
 enum { MC_BAND_UNINFECTED = 0, MC_BAND_UNCERTAIN = 1, MC_BAND_PARASITIZED = 2 };
 
 typedef struct mc_result {
-  float logits[2];        /* raw logits, index 0 Uninfected, 1 Parasitized (a model with N classes:
-                             [1] the parasitized class's, [0] the largest other; all N: mc_logits_at) */
-  float p_parasitized;    /* softmax(logits / temperature)[1] (N classes: over all N) */
-  int32_t label;          /* argmax of logits: 0 Uninfected, 1 Parasitized */
-  int32_t band;           /* MC_BAND_*: p <= lo uninfected, p >= hi parasitized, else uncertain */
+  float logits[2];     /* raw logits, index 0 Uninfected, 1 Parasitized (a model with N classes:
+                          [1] the parasitized class's, [0] the largest other; all N: mc_logits_at) */
+  float p_parasitized; /* softmax(logits / temperature)[1] (N classes: over all N) */
+  int32_t label;       /* argmax of logits: 0 Uninfected, 1 Parasitized */
+  int32_t band;        /* MC_BAND_*: p <= lo uninfected, p >= hi parasitized, else uncertain */
 } mc_result;
 
 /* How to build an engine. All-zero fields are the defaults: `mc_engine_params p = {0};` then set
  * blob and blob_len (as ggml_init(params)). */
 typedef struct mc_engine_params {
-  const uint8_t* blob;            /* the .mcb bytes */
+  const uint8_t* blob; /* the .mcb bytes */
   size_t blob_len;
   /* Optional (NULL: the core hashes the payload itself): the SHA-256 of blob[64, blob_len), the
    * payload the preamble's checksum covers, computed by the caller, e.g. with WebCrypto, which is
@@ -70,7 +70,7 @@ void mc_engine_destroy(mc_engine* e);
 
 /* The blob's JSON header (metadata: input spec, labels, calibration, provenance, metrics). */
 const char* mc_metadata_json(const mc_engine* e);
-int32_t mc_input_size(const mc_engine* e);       /* S */
+int32_t mc_input_size(const mc_engine* e); /* S */
 
 /* Classify one image of width x height pixels, channels 3 (RGB) or 4 (RGBA, alpha ignored),
  * rows tightly packed. Returns 0, or -1 with a message in err (bad size, too large, ...). */
@@ -124,21 +124,27 @@ const float* mc_cam_at(const mc_engine* e, int32_t i);
 typedef struct mc_field mc_field;
 enum { MC_MODE_AUTO = -1, MC_MODE_CELL = 0, MC_MODE_FIELD = 1 };
 enum { MC_KIND_CELL = 0, MC_KIND_FIELD = 1, MC_KIND_NONE = 2 };
-enum { MC_CELL_COUNTED = 0, MC_CELL_BORDER = 1, MC_CELL_WHITE = 2, MC_CELL_DEBRIS = 3, MC_CELL_CLUMP = 4 };
+enum {
+  MC_CELL_COUNTED = 0,
+  MC_CELL_BORDER = 1,
+  MC_CELL_WHITE = 2,
+  MC_CELL_DEBRIS = 3,
+  MC_CELL_CLUMP = 4
+};
 #define MC_OUTLINE_POINTS 24
 typedef struct mc_field_cell {
-  int32_t x, y, w, h;        /* box, input pixels */
-  int32_t status;            /* MC_CELL_*: only counted cells are classified */
-  int32_t label, band;       /* of a counted cell (as mc_result) */
+  int32_t x, y, w, h;  /* box, input pixels */
+  int32_t status;      /* MC_CELL_*: only counted cells are classified */
+  int32_t label, band; /* of a counted cell (as mc_result) */
   float p_parasitized;
-  float outline[2 * MC_OUTLINE_POINTS];   /* (x, y) polygon, input pixels */
+  float outline[2 * MC_OUTLINE_POINTS]; /* (x, y) polygon, input pixels */
 } mc_field_cell;
 typedef struct mc_field_summary {
-  int32_t regions;           /* cells of mc_field_cells */
+  int32_t regions; /* cells of mc_field_cells */
   int32_t counted, parasitized, uncertain;
-  int32_t border, white, debris, clump;   /* regions left out, by rule */
-  float parasitemia, ci95_lo, ci95_hi;    /* parasitized / counted, Wilson 95% */
-  float cell_diameter;       /* median counted cell, input pixels */
+  int32_t border, white, debris, clump; /* regions left out, by rule */
+  float parasitemia, ci95_lo, ci95_hi;  /* parasitized / counted, Wilson 95% */
+  float cell_diameter;                  /* median counted cell, input pixels */
 } mc_field_summary;
 mc_field* mc_field_create(void);
 void mc_field_destroy(mc_field* f);

@@ -274,8 +274,7 @@ struct BlobParser_ {
     if (sz[0] != F)
       return invalid("head.sizes", [&] {
         return "F must be " + u_(uint64_t(F)) + " with pooling " +
-               (hd.concat_pool ? "\"concat-max-avg\"" : "\"avg\"") + ", got " +
-               u_(uint64_t(sz[0]));
+               (hd.concat_pool ? "\"concat-max-avg\"" : "\"avg\"") + ", got " + u_(uint64_t(sz[0]));
       });
     if (sz[want - 1] != hd.classes)
       return invalid("head.sizes", [&] {
@@ -838,7 +837,8 @@ std::vector<uint8_t> write(const nlohmann::json& header, const std::vector<Tenso
     size_t o = size_t(h["tensors"][i]["offset"].get<uint64_t>());
     std::memcpy(&data[o], tensors[i].bytes.data(), tensors[i].bytes.size());
   }
-  return assemble(text, data, header.is_object() && header.contains("head") ? kVersionHead : kVersion);
+  return assemble(text, data,
+                  header.is_object() && header.contains("head") ? kVersionHead : kVersion);
 }
 
 }  // namespace blob

@@ -18,7 +18,7 @@ struct mc_engine {
 
 struct mc_field {
   mc::CellFinder finder;
-  mc::Field found;            // of mc_image_kind, reused by mc_classify_field
+  mc::Field found;  // of mc_image_kind, reused by mc_classify_field
   mc::FieldReport report;
   std::vector<mc_field_cell> cells;
   mc_field_summary summary{};
@@ -88,7 +88,7 @@ int32_t mc_engine_finish(mc_engine* e, char* err, size_t err_len) {
   }
   std::string msg;
   bool ok = false;
-  try {   // makes the Winograd weights and plans again (allocates, once)
+  try {  // makes the Winograd weights and plans again (allocates, once)
     ok = e->engine->finish(&msg);
   } catch (const std::bad_alloc&) {
     msg = "out of memory while finishing the engine";
@@ -147,7 +147,7 @@ int32_t mc_classify_batch_rgba(mc_engine* e, int32_t n, const uint8_t* const* pi
   std::string errs[mc::kMaxBatch], msg;
   mc::Prediction p[mc::kMaxBatch];
   int good = -1;
-  try {   // the first batch plans its buffers (allocates, once)
+  try {  // the first batch plans its buffers (allocates, once)
     good = e->engine->classify_batch(n, pixels, widths, heights, channels, p, errs, &msg);
   } catch (const std::bad_alloc&) {
     msg = "out of memory for a batch of " + std::to_string(n) + " images";
@@ -214,9 +214,10 @@ int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int3
   std::string msg;
   bool ok = false;
   try {
-    ok = mc::classify_field(e->engine.get(), &f->finder, pixels, width, height, channels,
-                            mc::ImageLimits{}, &f->report, &msg, mc::FieldOptions{},
-                            f->found.width == width && f->found.height == height ? &f->found : nullptr);
+    ok = mc::classify_field(
+        e->engine.get(), &f->finder, pixels, width, height, channels, mc::ImageLimits{}, &f->report,
+        &msg, mc::FieldOptions{},
+        f->found.width == width && f->found.height == height ? &f->found : nullptr);
   } catch (const std::bad_alloc&) {
     msg = "out of memory for a field of " + std::to_string(width) + "x" + std::to_string(height);
   }
@@ -231,7 +232,10 @@ int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int3
     const mc::FieldCell& c = fd.cells[i];
     const mc::Prediction& p = f->report.predictions[i];
     mc_field_cell& o = f->cells[i];
-    o.x = c.x; o.y = c.y; o.w = c.w; o.h = c.h;
+    o.x = c.x;
+    o.y = c.y;
+    o.w = c.w;
+    o.h = c.h;
     o.status = c.status;
     o.label = c.status == mc::kCellCounted ? p.label : -1;
     o.band = c.status == mc::kCellCounted ? p.band : -1;
@@ -241,8 +245,13 @@ int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int3
   static_assert(MC_OUTLINE_POINTS == mc::kOutlinePoints, "one outline size");
   mc_field_summary& s = f->summary;
   s.regions = static_cast<int32_t>(fd.cells.size());
-  s.counted = fd.counted; s.parasitized = f->report.parasitized; s.uncertain = f->report.uncertain;
-  s.border = fd.border; s.white = fd.white; s.debris = fd.debris; s.clump = fd.clump;
+  s.counted = fd.counted;
+  s.parasitized = f->report.parasitized;
+  s.uncertain = f->report.uncertain;
+  s.border = fd.border;
+  s.white = fd.white;
+  s.debris = fd.debris;
+  s.clump = fd.clump;
   s.parasitemia = static_cast<float>(f->report.parasitemia);
   s.ci95_lo = static_cast<float>(f->report.ci95[0]);
   s.ci95_hi = static_cast<float>(f->report.ci95[1]);
@@ -251,7 +260,9 @@ int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int3
 }
 
 const mc_field_summary* mc_field_summary_of(const mc_field* f) { return f ? &f->summary : nullptr; }
-const mc_field_cell* mc_field_cells(const mc_field* f) { return f && !f->cells.empty() ? f->cells.data() : nullptr; }
+const mc_field_cell* mc_field_cells(const mc_field* f) {
+  return f && !f->cells.empty() ? f->cells.data() : nullptr;
+}
 
 int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
                       int32_t channels, int32_t i, uint8_t* out) {
@@ -282,7 +293,7 @@ int32_t mc_explain(mc_engine* e, const uint8_t* pixels, int32_t width, int32_t h
   mc::Explanation x;
   std::string msg;
   bool ok = false;
-  try {   // the copies, the map (and the engine's batch buffers at its first batch) are allocated
+  try {  // the copies, the map (and the engine's batch buffers at its first batch) are allocated
     ok = mc::explain(e->engine.get(), pixels, width, height, channels, &x, &msg);
   } catch (const std::bad_alloc&) {
     msg = "out of memory for the heat map";

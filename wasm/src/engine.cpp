@@ -103,7 +103,8 @@ void global_maxpool_f32_(int hw, int c, const float* in, float* out) {
 void global_maxpool_qs8_f32_(int hw, int c, const int8_t* in, QuantParams q, float* out) {
   for (int k = 0; k < c; ++k) {
     int m = in[k];
-    for (int p = 1; p < hw; ++p) m = std::max(m, static_cast<int>(in[static_cast<size_t>(p) * c + k]));
+    for (int p = 1; p < hw; ++p)
+      m = std::max(m, static_cast<int>(in[static_cast<size_t>(p) * c + k]));
     out[k] = q.scale * static_cast<float>(m - q.zero_point);
   }
 }
@@ -291,12 +292,12 @@ struct Engine::Impl_ {
   // head (blob::Head): pooling [avg] or [max, avg] -> fc, or fc1 -> ReLU -> fc2
   blob::Head head;
   std::vector<std::string> labels;
-  std::vector<float> fc_w, fc_b;      // linear: [N][F], [N]; mlp: fc1 [H][F], [H]
-  std::vector<float> fc2_w, fc2_b;    // mlp: [N][H], [N]
-  std::vector<float> hidden;          // mlp: the H values between fc1 and fc2 (head_())
-  std::vector<float> class_logits;    // N per image of a batch (kMaxBatch), of the last pass
-  bool has_cam = false;               // a linear head over the average pool only
-  std::vector<float> cam_w;           // w[positive] - (mean of) w[others]
+  std::vector<float> fc_w, fc_b;    // linear: [N][F], [N]; mlp: fc1 [H][F], [H]
+  std::vector<float> fc2_w, fc2_b;  // mlp: [N][H], [N]
+  std::vector<float> hidden;        // mlp: the H values between fc1 and fc2 (head_())
+  std::vector<float> class_logits;  // N per image of a batch (kMaxBatch), of the last pass
+  bool has_cam = false;             // a linear head over the average pool only
+  std::vector<float> cam_w;         // w[positive] - (mean of) w[others]
 
   // CAM upsampling tables (half-pixel centers), per output row/col: i0, i1, frac
   std::vector<int> up_y0, up_y1, up_x0, up_x1;
@@ -1256,8 +1257,9 @@ void Engine::forward(const float* input_nhwc, Prediction* out) { impl_->forward(
 int Engine::input_size() const { return impl_->S; }
 const float* Engine::cam() const { return impl_->has_cam ? impl_->cam : nullptr; }
 const float* Engine::cam(int i) const {
-  return impl_->has_cam && i >= 0 && i < impl_->batch ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S
-                                    : nullptr;
+  return impl_->has_cam && i >= 0 && i < impl_->batch
+             ? impl_->cam + static_cast<size_t>(i) * impl_->S * impl_->S
+             : nullptr;
 }
 int Engine::batch_capacity() const { return impl_->int8 ? impl_->batch_cap : 1; }
 const float* Engine::cam_grid() const { return impl_->has_cam ? impl_->cam_grid : nullptr; }

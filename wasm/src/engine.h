@@ -58,23 +58,23 @@ constexpr int kMaxBatch = 8;
 enum { kLabelUninfected = 0, kLabelParasitized = 1 };
 enum { kBandUninfected = 0, kBandUncertain = 1, kBandParasitized = 2 };
 
-const char* label_name(int label);   // "Uninfected" | "Parasitized"
-const char* band_name(int band);     // "uninfected" | "uncertain" | "parasitized"
+const char* label_name(int label);  // "Uninfected" | "Parasitized"
+const char* band_name(int band);    // "uninfected" | "uncertain" | "parasitized"
 
 struct Prediction {
-  float logits[2] = {0, 0};   // index 0 Uninfected, 1 Parasitized. N classes (format version 2):
-                              // [1] the positive class's logit, [0] the largest of the others
-                              // (all N: Engine::class_logits)
-  float p_parasitized = 0;    // softmax(logits / T)[1]; N classes: softmax(z / T)[positive]
-  int label = 0;              // argmax(logits) (ties -> Uninfected): 1 iff the positive class wins
-  int band = 0;               // k Band*: p <= lo uninfected, p >= hi parasitized, else uncertain
+  float logits[2] = {0, 0};  // index 0 Uninfected, 1 Parasitized. N classes (format version 2):
+                             // [1] the positive class's logit, [0] the largest of the others
+                             // (all N: Engine::class_logits)
+  float p_parasitized = 0;   // softmax(logits / T)[1]; N classes: softmax(z / T)[positive]
+  int label = 0;             // argmax(logits) (ties -> Uninfected): 1 iff the positive class wins
+  int band = 0;              // k Band*: p <= lo uninfected, p >= hi parasitized, else uncertain
 };
 
 // One layer's activations as seen by the observer (NHWC floats, valid during the callback).
 struct LayerActivations {
-  int index;                  // 0.. in graph order
-  const char* name;           // blob tensor name ("conv1", "layer2.0.downsample", ...) or
-                              // "maxpool", "avgpool", "fc"
+  int index;         // 0.. in graph order
+  const char* name;  // blob tensor name ("conv1", "layer2.0.downsample", ...) or
+                     // "maxpool", "avgpool", "fc"
   const float* input;
   size_t input_count;
   const float* output;
@@ -109,7 +109,7 @@ class Engine {
   // classifications, e.g. once the first result is out). True at once when nothing is deferred.
   // False with a message when planning fails (out of memory): the engine is then unusable.
   bool finish(std::string* err);
-  bool staged() const;                          // finish() has work left
+  bool staged() const;  // finish() has work left
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -130,30 +130,30 @@ class Engine {
   // The network alone on an already normalized S*S*3 NHWC input (parity tests, calibration).
   void forward(const float* input_nhwc, Prediction* out);
 
-  int input_size() const;                       // S
-  int num_classes() const;                      // N (labels().size(); 2 in a version 1 blob)
-  int positive_class() const;                   // index of the parasitized label
+  int input_size() const;      // S
+  int num_classes() const;     // N (labels().size(); 2 in a version 1 blob)
+  int positive_class() const;  // index of the parasitized label
   const std::vector<std::string>& labels() const;
   // the N logits of image i of the last classify_batch (i = 0: of the last classify/forward),
   // in label order; null for i out of range
   const float* class_logits(int i = 0) const;
   // the CAM exists for a linear head on the average pool only (torchvision's fc, fast.ai's
   // head with concat_pool=False and no hidden layer): other heads return null here
-  const float* cam() const;                     // S*S, of the last classify/forward
-  const float* cam(int i) const;                // S*S, of image i of the last classify_batch
-  const float* cam_grid() const;                // gh*gw, before upsampling
+  const float* cam() const;       // S*S, of the last classify/forward
+  const float* cam(int i) const;  // S*S, of image i of the last classify_batch
+  const float* cam_grid() const;  // gh*gw, before upsampling
   int cam_grid_h() const;
   int cam_grid_w() const;
-  const uint8_t* resized() const;               // S*S*3 RGB input of the last classify
-  const std::string& metadata_json() const;     // the blob's JSON header
+  const uint8_t* resized() const;            // S*S*3 RGB input of the last classify
+  const std::string& metadata_json() const;  // the blob's JSON header
   float temperature() const;
   float band_lo() const;
   float band_hi() const;
-  const char* weight_dtype() const;             // "f32" | "f16" | "int8" as stored in the blob
-  size_t arena_bytes() const;                   // activations + indirection, planned at load
+  const char* weight_dtype() const;  // "f32" | "f16" | "int8" as stored in the blob
+  size_t arena_bytes() const;        // activations + indirection, planned at load
   Isa isa() const;
 
-  void set_observer(LayerObserver fn, void* ctx);   // nullptr to remove
+  void set_observer(LayerObserver fn, void* ctx);  // nullptr to remove
 
   struct Impl_;
 

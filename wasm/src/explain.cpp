@@ -63,9 +63,11 @@ bool explain(Engine* engine, const uint8_t* pixels, int width, int height, int c
   if (!engine || !pixels || !out) return fail(err, "null engine, pixels or result");
   const int S = engine->input_size();
   const int k = options.patch, s = options.stride;
-  if (k < 1 || k > S || s < 1 || s > k) return fail(err, "occlusion patch must be 1..S and stride 1..patch");
+  if (k < 1 || k > S || s < 1 || s > k)
+    return fail(err, "occlusion patch must be 1..S and stride 1..patch");
   std::vector<uint8_t> x(static_cast<size_t>(S) * S * 3);
-  if (!area_resize_u8(pixels, width, height, channels, S, x.data(), ImageLimits{}, err)) return false;
+  if (!area_resize_u8(pixels, width, height, channels, S, x.data(), ImageLimits{}, err))
+    return false;
 
   // the cell and its mean colour
   std::vector<uint8_t> cell(static_cast<size_t>(S) * S);
@@ -82,7 +84,7 @@ bool explain(Engine* engine, const uint8_t* pixels, int width, int height, int c
 
   // the positions whose patch touches the cell
   const std::vector<int> pos = positions_(S, k, s);
-  std::vector<std::pair<int, int>> todo;   // (py, px)
+  std::vector<std::pair<int, int>> todo;  // (py, px)
   for (int py : pos)
     for (int px : pos) {
       bool touches = false;
@@ -117,7 +119,7 @@ bool explain(Engine* engine, const uint8_t* pixels, int width, int height, int c
     }
     const int got = engine->classify_batch(m, ptr.data(), ws.data(), hs.data(), 3, pred.data(),
                                            errs.data(), err);
-    if (got < 0) return false;   // err says why
+    if (got < 0) return false;  // err says why
     if (got != m) return fail(err, errs[0]);
     for (int j = 0; j < m; ++j) {
       const int idx = b + j;

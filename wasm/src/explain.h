@@ -37,22 +37,22 @@
 
 namespace mc {
 
-constexpr int kExplainCellLevel = 24;   // S x S input: a cell pixel has max(R, G, B) > this
+constexpr int kExplainCellLevel = 24;  // S x S input: a cell pixel has max(R, G, B) > this
 
 struct ExplainOptions {
   // chosen on the validation slides' parasitized cells (model/REPORT.md, "Heat map"): 6 / 4 put the
   // peak on the parasite more often than 4, 5 or 8 px patches and than strides 2 or 3
-  int patch = 6;    // side of the occluding square, network-input pixels
-  int stride = 4;   // step between positions
+  int patch = 6;   // side of the occluding square, network-input pixels
+  int stride = 4;  // step between positions
 };
 
 struct Explanation {
-  int size = 0;                // S
-  std::vector<float> map;      // S*S, row-major
-  float peak_x = 0, peak_y = 0;   // S-pixel coordinates of the peak (pixel centres at +0.5)
-  Prediction base;             // of the unoccluded image
-  int passes = 0;              // images classified (the image itself + occluded copies)
-  int patch = 0, stride = 0;   // as used
+  int size = 0;                  // S
+  std::vector<float> map;        // S*S, row-major
+  float peak_x = 0, peak_y = 0;  // S-pixel coordinates of the peak (pixel centres at +0.5)
+  Prediction base;               // of the unoccluded image
+  int passes = 0;                // images classified (the image itself + occluded copies)
+  int patch = 0, stride = 0;     // as used
 };
 
 // Occlusion map of one image (RGB or RGBA rows, tightly packed). Allocates (the resized copies,

@@ -18,8 +18,8 @@ constexpr float kInf = 1e20f;
 // Area downscale of RGB/RGBA to ow x oh RGB: output (y, x) is the mean of the input box rows
 // [floor(y*H/oh), ceil((y+1)*H/oh)) x cols [floor(x*W/ow), ceil((x+1)*W/ow)), as preprocess's
 // area resize. Works one output row at a time over column sums (no full-size copy).
-void area_downscale_(const uint8_t* px, int W, int H, int C, int ow, int oh, std::vector<uint8_t>* out,
-                     std::vector<uint32_t>* colsum) {
+void area_downscale_(const uint8_t* px, int W, int H, int C, int ow, int oh,
+                     std::vector<uint8_t>* out, std::vector<uint32_t>* colsum) {
   out->resize(static_cast<size_t>(ow) * oh * 3);
   colsum->resize(static_cast<size_t>(W) * 3);
   for (int y = 0; y < oh; ++y) {
@@ -43,7 +43,8 @@ void area_downscale_(const uint8_t* px, int W, int H, int C, int ow, int oh, std
         for (int c = 0; c < 3; ++c) s[c] += (*colsum)[3 * xx + c];
       const uint64_t n = static_cast<uint64_t>(y1 - y0) * (x1 - x0);
       for (int c = 0; c < 3; ++c)
-        (*out)[(static_cast<size_t>(y) * ow + x) * 3 + c] = static_cast<uint8_t>((2 * s[c] + n) / (2 * n));
+        (*out)[(static_cast<size_t>(y) * ow + x) * 3 + c] =
+            static_cast<uint8_t>((2 * s[c] + n) / (2 * n));
     }
   }
 }
@@ -57,7 +58,10 @@ void box3_(const float* src, int W, int H, float* dst) {
     const float* c = src + size_t(std::min(y + 1, H - 1)) * W;
     for (int x = 0; x < W; ++x) col[x] = a[x] + b[x] + c[x];
     float* o = dst + size_t(y) * W;
-    if (W == 1) { o[0] = col[0] / 3.0f; continue; }
+    if (W == 1) {
+      o[0] = col[0] / 3.0f;
+      continue;
+    }
     o[0] = (2 * col[0] + col[1]) / 9.0f;
     for (int x = 1; x + 1 < W; ++x) o[x] = (col[x - 1] + col[x] + col[x + 1]) / 9.0f;
     o[W - 1] = (col[W - 2] + 2 * col[W - 1]) / 9.0f;
@@ -68,9 +72,13 @@ void box3_(const float* src, int W, int H, float* dst) {
 // {v <= t} and {v > t}. *gap: the difference of the two classes' means at t.
 int otsu_(const float* v, size_t n, float* gap) {
   double hist[256] = {};
-  for (size_t i = 0; i < n; ++i) hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
+  for (size_t i = 0; i < n; ++i)
+    hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
   double total = 0, sum = 0;
-  for (int i = 0; i < 256; ++i) { total += hist[i]; sum += i * hist[i]; }
+  for (int i = 0; i < 256; ++i) {
+    total += hist[i];
+    sum += i * hist[i];
+  }
   double wb = 0, sb = 0, best = -1;
   int t = 127;
   for (int i = 0; i < 256; ++i) {
@@ -81,7 +89,11 @@ int otsu_(const float* v, size_t n, float* gap) {
     sb += i * hist[i];
     const double mb = sb / wb, mf = (sum - sb) / wf;
     const double between = wb * wf * (mb - mf) * (mb - mf) / (total * total);
-    if (between > best) { best = between; t = i; if (gap) *gap = static_cast<float>(mf - mb); }
+    if (between > best) {
+      best = between;
+      t = i;
+      if (gap) *gap = static_cast<float>(mf - mb);
+    }
   }
   return t;
 }
@@ -89,15 +101,29 @@ int otsu_(const float* v, size_t n, float* gap) {
 // Exact squared Euclidean distance transform of one line (Felzenszwalb & Huttenlocher 2012).
 void edt1d_(const float* f, int n, float* d, int* v, float* z) {
   int k = 0;
-  v[0] = 0; z[0] = -kInf; z[1] = kInf;
+  v[0] = 0;
+  z[0] = -kInf;
+  z[1] = kInf;
   for (int q = 1; q < n; ++q) {
     float s;
     for (;;) {
       s = ((f[q] + float(q) * q) - (f[v[k]] + float(v[k]) * v[k])) / (2.0f * q - 2.0f * v[k]);
-      if (s <= z[k] && k > 0) --k; else break;
+      if (s <= z[k] && k > 0)
+        --k;
+      else
+        break;
     }
-    if (s <= z[k]) { k = 0; v[0] = q; z[0] = -kInf; z[1] = kInf; continue; }
-    ++k; v[k] = q; z[k] = s; z[k + 1] = kInf;
+    if (s <= z[k]) {
+      k = 0;
+      v[0] = q;
+      z[0] = -kInf;
+      z[1] = kInf;
+      continue;
+    }
+    ++k;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = kInf;
   }
   k = 0;
   for (int q = 0; q < n; ++q) {
@@ -133,17 +159,24 @@ void components_(const uint8_t* mask, uint8_t value, int W, int H, std::vector<i
   seen.assign(size_t(W) * H, 0);
   for (int start = 0; start < W * H; ++start) {
     if (mask[start] != value || seen[start]) continue;
-    stack->clear(); comp->clear();
-    stack->push_back(start); seen[start] = 1;
+    stack->clear();
+    comp->clear();
+    stack->push_back(start);
+    seen[start] = 1;
     bool border = false;
     while (!stack->empty()) {
-      const int p = stack->back(); stack->pop_back();
+      const int p = stack->back();
+      stack->pop_back();
       comp->push_back(p);
       const int x = p % W, y = p / W;
       if (x == 0 || y == 0 || x == W - 1 || y == H - 1) border = true;
-      const int nb[4] = {x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1, y < H - 1 ? p + W : -1};
+      const int nb[4] = {x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1,
+                         y < H - 1 ? p + W : -1};
       for (int q : nb)
-        if (q >= 0 && !seen[q] && mask[q] == value) { seen[q] = 1; stack->push_back(q); }
+        if (q >= 0 && !seen[q] && mask[q] == value) {
+          seen[q] = 1;
+          stack->push_back(q);
+        }
     }
     fn(*comp, border);
   }
@@ -162,8 +195,9 @@ float median_(std::vector<float> v) {
 // directions. A gap between packed cells is plasma and its rays cross whole neighbouring cells:
 // it stays open, so that the cells around it stay apart. Components below min_area px dropped.
 void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_hole, float max_hole,
-                 float min_area, float R, const FieldOptions& opt, std::vector<uint8_t>* fg, std::vector<int32_t>* seen,
-                 std::vector<int32_t>* stack, std::vector<int32_t>* comp) {
+                 float min_area, float R, const FieldOptions& opt, std::vector<uint8_t>* fg,
+                 std::vector<int32_t>* seen, std::vector<int32_t>* stack,
+                 std::vector<int32_t>* comp) {
   const size_t N = size_t(W) * H;
   float gap = 0;
   const int t = otsu_(g, N, &gap);
@@ -182,43 +216,53 @@ void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_ho
     D2 += d * d;
   }
   std::vector<int32_t> fill_list;
-  components_(fg->data(), 0, W, H, seen, stack, comp, [&](const std::vector<int32_t>& hole, bool border) {
-    if (border || hole.size() >= max_hole) return;
-    bool fill = hole.size() < tiny_hole || R <= 0;
-    double m[3] = {0, 0, 0}, sx = 0, sy = 0;
-    for (int p : hole) {
-      for (int c = 0; c < 3; ++c) m[c] += rgb[3 * p + c];
-      sx += p % W; sy += p / W;
-    }
-    if (!fill) {
-      float d2 = 0;
-      for (int c = 0; c < 3; ++c) {
-        const float d = float(m[c] / hole.size()) - bg[c];
-        d2 += d * d;
-      }
-      fill = d2 > 0.35f * 0.35f * D2;
-    }
-    if (!fill) {
-      const float cx = float(sx / hole.size()), cy = float(sy / hole.size());
-      constexpr int kRays = 16;
-      float out[kRays];
-      for (int k = 0; k < kRays; ++k) {
-        const float a = 2.0f * float(M_PI) * k / kRays, dx = std::cos(a), dy = std::sin(a);
-        bool in_ring = false;
-        out[k] = 3 * R;
-        for (float r = 0; r < 3 * R; r += 0.5f) {
-          const int x = int(std::lround(cx + dx * r)), y = int(std::lround(cy + dy * r));
-          if (x < 0 || y < 0 || x >= W || y >= H) { out[k] = r; break; }
-          const bool f = (*fg)[size_t(y) * W + x];
-          if (f) in_ring = true;
-          else if (in_ring) { out[k] = r; break; }
+  components_(
+      fg->data(), 0, W, H, seen, stack, comp, [&](const std::vector<int32_t>& hole, bool border) {
+        if (border || hole.size() >= max_hole) return;
+        bool fill = hole.size() < tiny_hole || R <= 0;
+        double m[3] = {0, 0, 0}, sx = 0, sy = 0;
+        for (int p : hole) {
+          for (int c = 0; c < 3; ++c) m[c] += rgb[3 * p + c];
+          sx += p % W;
+          sy += p / W;
         }
-      }
-      std::sort(out, out + kRays);
-      fill = out[kRays / 2] <= opt.pallor_median * R && out[kRays * 4 / 5] <= opt.pallor_p80 * R;
-    }
-    if (fill) fill_list.insert(fill_list.end(), hole.begin(), hole.end());
-  });
+        if (!fill) {
+          float d2 = 0;
+          for (int c = 0; c < 3; ++c) {
+            const float d = float(m[c] / hole.size()) - bg[c];
+            d2 += d * d;
+          }
+          fill = d2 > 0.35f * 0.35f * D2;
+        }
+        if (!fill) {
+          const float cx = float(sx / hole.size()), cy = float(sy / hole.size());
+          constexpr int kRays = 16;
+          float out[kRays];
+          for (int k = 0; k < kRays; ++k) {
+            const float a = 2.0f * float(M_PI) * k / kRays, dx = std::cos(a), dy = std::sin(a);
+            bool in_ring = false;
+            out[k] = 3 * R;
+            for (float r = 0; r < 3 * R; r += 0.5f) {
+              const int x = int(std::lround(cx + dx * r)), y = int(std::lround(cy + dy * r));
+              if (x < 0 || y < 0 || x >= W || y >= H) {
+                out[k] = r;
+                break;
+              }
+              const bool f = (*fg)[size_t(y) * W + x];
+              if (f)
+                in_ring = true;
+              else if (in_ring) {
+                out[k] = r;
+                break;
+              }
+            }
+          }
+          std::sort(out, out + kRays);
+          fill =
+              out[kRays / 2] <= opt.pallor_median * R && out[kRays * 4 / 5] <= opt.pallor_p80 * R;
+        }
+        if (fill) fill_list.insert(fill_list.end(), hole.begin(), hole.end());
+      });
   for (int p : fill_list) (*fg)[p] = 1;
   components_(fg->data(), 1, W, H, seen, stack, comp, [&](const std::vector<int32_t>& c, bool) {
     if (c.size() < min_area)
@@ -232,24 +276,33 @@ float solidity_(const std::vector<int32_t>& pix, int W) {
   std::vector<std::pair<float, float>> pts;
   std::vector<int> lo, hi;
   int y0 = 1 << 30, y1 = -1;
-  for (int32_t p : pix) { y0 = std::min(y0, p / W); y1 = std::max(y1, p / W); }
+  for (int32_t p : pix) {
+    y0 = std::min(y0, p / W);
+    y1 = std::max(y1, p / W);
+  }
   if (y1 < y0) return 1;
-  lo.assign(y1 - y0 + 1, 1 << 30); hi.assign(y1 - y0 + 1, -1);
+  lo.assign(y1 - y0 + 1, 1 << 30);
+  hi.assign(y1 - y0 + 1, -1);
   for (int32_t p : pix) {
     const int y = p / W - y0, x = p % W;
-    lo[y] = std::min(lo[y], x); hi[y] = std::max(hi[y], x);
+    lo[y] = std::min(lo[y], x);
+    hi[y] = std::max(hi[y], x);
   }
   for (size_t y = 0; y < lo.size(); ++y) {
     if (hi[y] < 0) continue;
     const float yy = float(y + y0);
-    pts.emplace_back(float(lo[y]), yy); pts.emplace_back(float(lo[y]), yy + 1);
-    pts.emplace_back(float(hi[y] + 1), yy); pts.emplace_back(float(hi[y] + 1), yy + 1);
+    pts.emplace_back(float(lo[y]), yy);
+    pts.emplace_back(float(lo[y]), yy + 1);
+    pts.emplace_back(float(hi[y] + 1), yy);
+    pts.emplace_back(float(hi[y] + 1), yy + 1);
   }
   std::sort(pts.begin(), pts.end());
   pts.erase(std::unique(pts.begin(), pts.end()), pts.end());
   if (pts.size() < 3) return 1;
-  auto cross = [](const std::pair<float, float>& o, const std::pair<float, float>& a, const std::pair<float, float>& b) {
-    return (a.first - o.first) * (b.second - o.second) - (a.second - o.second) * (b.first - o.first);
+  auto cross = [](const std::pair<float, float>& o, const std::pair<float, float>& a,
+                  const std::pair<float, float>& b) {
+    return (a.first - o.first) * (b.second - o.second) -
+           (a.second - o.second) * (b.first - o.first);
   };
   std::vector<std::pair<float, float>> h(2 * pts.size());
   size_t k = 0;
@@ -262,11 +315,11 @@ float solidity_(const std::vector<int32_t>& pix, int W) {
     h[k++] = pts[i - 1];
   }
   double area = 0;
-  for (size_t i = 0; i + 1 < k; ++i) area += double(h[i].first) * h[i + 1].second - double(h[i + 1].first) * h[i].second;
+  for (size_t i = 0; i + 1 < k; ++i)
+    area += double(h[i].first) * h[i + 1].second - double(h[i + 1].first) * h[i].second;
   area = std::fabs(area) / 2;
   return area > 0 ? float(pix.size() / area) : 1.0f;
 }
-
 
 // True when (nearly) every pixel is grey (max - min channel <= 6): a greyscale image, or a
 // colour one converted to grey. Sampled on a grid of about 64k pixels.
@@ -302,7 +355,10 @@ const char* image_kind_name(int k) {
 }
 
 void wilson95(int k, int n, double* lo, double* hi) {
-  if (n <= 0) { *lo = *hi = 0; return; }
+  if (n <= 0) {
+    *lo = *hi = 0;
+    return;
+  }
   const double z = 1.959963984540054, p = double(k) / n, z2 = z * z;
   const double den = 1 + z2 / n;
   const double c = (p + z2 / (2 * n)) / den;
@@ -316,7 +372,8 @@ void wilson95(int k, int n, double* lo, double* hi) {
 bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits& lim, Field* f,
                       std::string* err, const FieldOptions& opt) {
   *f = Field{};
-  f->width = W; f->height = H;
+  f->width = W;
+  f->height = H;
   if (!check_image_size(W, H, C, lim, err)) return false;
   if (W < 32 || H < 32) {
     return fail(err, [&] {
@@ -331,51 +388,62 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   float diameter = opt.cell_diameter;
   if (!(diameter > 0)) {
     const float s0 = std::min(1.0f, float(kEstimateSide) / std::max(W, H));
-    const int ew = std::max(1, int(std::lround(W * s0))), eh = std::max(1, int(std::lround(H * s0)));
+    const int ew = std::max(1, int(std::lround(W * s0))),
+              eh = std::max(1, int(std::lround(H * s0)));
     area_downscale_(px, W, H, C, ew, eh, &rgb_, &colsum);
-    g_.resize(size_t(ew) * eh); tmp_.resize(g_.size()); dist_.resize(g_.size());
+    g_.resize(size_t(ew) * eh);
+    tmp_.resize(g_.size());
+    dist_.resize(g_.size());
     for (size_t i = 0; i < g_.size(); ++i) tmp_[i] = rgb_[3 * i + 1];
     box3_(tmp_.data(), ew, eh, g_.data());
-    foreground_(g_.data(), rgb_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f, 0.0f, opt, &fg_, &seen, &stack_, &comp);
+    foreground_(g_.data(), rgb_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f, 0.0f, opt, &fg_,
+                &seen, &stack_, &comp);
     distance_transform_(fg_.data(), ew, eh, dist_.data());
     // components that are one disc (area <= 1.5 pi r^2, r their deepest distance) give the
     // radius sqrt(area / pi); dense fields still hold enough of them. Without any, the median
     // of the deeper half of the distance maxima.
     std::vector<float> discs, maxima;
-    components_(fg_.data(), 1, ew, eh, &seen, &stack_, &comp, [&](const std::vector<int32_t>& c, bool border) {
-      float r = 0;
-      for (int p : c) r = std::max(r, dist_[p]);
-      if (r >= 2.5f) maxima.push_back(r);
-      if (!border && r >= 2.5f && c.size() <= 1.5f * float(M_PI) * r * r)
-        discs.push_back(std::sqrt(c.size() / float(M_PI)));
-    });
+    components_(fg_.data(), 1, ew, eh, &seen, &stack_, &comp,
+                [&](const std::vector<int32_t>& c, bool border) {
+                  float r = 0;
+                  for (int p : c) r = std::max(r, dist_[p]);
+                  if (r >= 2.5f) maxima.push_back(r);
+                  if (!border && r >= 2.5f && c.size() <= 1.5f * float(M_PI) * r * r)
+                    discs.push_back(std::sqrt(c.size() / float(M_PI)));
+                });
     std::sort(maxima.begin(), maxima.end());
     float r0 = 0;
-    if (discs.size() >= 3) r0 = median_(discs);
-    else if (!maxima.empty()) r0 = median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
+    if (discs.size() >= 3)
+      r0 = median_(discs);
+    else if (!maxima.empty())
+      r0 = median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
     diameter = r0 > 0 ? 2 * r0 / s0 : 0;
   }
-  if (!(diameter >= 8)) diameter = 8;   // nothing cell-like: still look, at a fine scale
+  if (!(diameter >= 8)) diameter = 8;  // nothing cell-like: still look, at a fine scale
 
   // 2. the working scale: a cell ~2*kWorkRadius px across
   const float s = std::min(1.0f, 2.0f * kWorkRadius / diameter);
   const int ww = std::max(1, int(std::lround(W * s))), wh = std::max(1, int(std::lround(H * s)));
-  f->scale = s; f->work_w = ww; f->work_h = wh;
+  f->scale = s;
+  f->work_w = ww;
+  f->work_h = wh;
   const size_t N = size_t(ww) * wh;
   area_downscale_(px, W, H, C, ww, wh, &rgb_, &colsum);
-  g_.resize(N); tmp_.resize(N); dist_.resize(N);
+  g_.resize(N);
+  tmp_.resize(N);
+  dist_.resize(N);
   for (size_t i = 0; i < N; ++i) tmp_[i] = rgb_[3 * i + 1];
   box3_(tmp_.data(), ww, wh, g_.data());
   const float R = kWorkRadius, cell_area = float(M_PI) * R * R;
-  foreground_(g_.data(), rgb_.data(), ww, wh, 0.03f * cell_area, 0.6f * cell_area, 0.15f * cell_area, R, opt, &fg_, &seen,
-              &stack_, &comp);
+  foreground_(g_.data(), rgb_.data(), ww, wh, 0.03f * cell_area, 0.6f * cell_area,
+              0.15f * cell_area, R, opt, &fg_, &seen, &stack_, &comp);
   const int t = otsu_(g_.data(), N, nullptr);
 
   // 3. markers
   distance_transform_(fg_.data(), ww, wh, tmp_.data());
   box3_(tmp_.data(), ww, wh, dist_.data());
   box3_(dist_.data(), ww, wh, tmp_.data());
-  std::swap(dist_, tmp_);   // dist_: the twice-blurred distance
+  std::swap(dist_, tmp_);  // dist_: the twice-blurred distance
   std::vector<std::pair<float, int32_t>> cand;
   for (int y = 0; y < wh; ++y)
     for (int x = 0; x < ww; ++x) {
@@ -386,13 +454,17 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
       for (int dy = -1; dy <= 1 && peak; ++dy)
         for (int dx = -1; dx <= 1; ++dx) {
           const int yy = y + dy, xx = x + dx;
-          if ((dx || dy) && yy >= 0 && xx >= 0 && yy < wh && xx < ww && dist_[size_t(yy) * ww + xx] > d) {
-            peak = false; break;
+          if ((dx || dy) && yy >= 0 && xx >= 0 && yy < wh && xx < ww &&
+              dist_[size_t(yy) * ww + xx] > d) {
+            peak = false;
+            break;
           }
         }
       if (peak) cand.emplace_back(d, int32_t(p));
     }
-  std::sort(cand.begin(), cand.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  std::sort(cand.begin(), cand.end(), [](auto& a, auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  });
   std::vector<int32_t> markers;
   for (auto& c : cand) {
     const float cx = float(c.second % ww), cy = float(c.second / ww);
@@ -400,7 +472,10 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     bool keep = true;
     for (int32_t m : markers) {
       const float dx = float(m % ww) - cx, dy = float(m / ww) - cy;
-      if (dx * dx + dy * dy < r * r) { keep = false; break; }
+      if (dx * dx + dy * dy < r * r) {
+        keep = false;
+        break;
+      }
     }
     if (keep) markers.push_back(c.second);
   }
@@ -414,33 +489,53 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   std::vector<std::vector<int32_t>> bucket(kLevels);
   std::vector<size_t> head(kLevels, 0);
   int cur = -1, nlab = 0;
-  auto push = [&](int32_t p) { const int l = level(p); bucket[l].push_back(p); cur = std::max(cur, l); };
-  for (int32_t m : markers) { lab[m] = ++nlab; push(m); }
+  auto push = [&](int32_t p) {
+    const int l = level(p);
+    bucket[l].push_back(p);
+    cur = std::max(cur, l);
+  };
+  for (int32_t m : markers) {
+    lab[m] = ++nlab;
+    push(m);
+  }
   while (cur >= 0) {
-    if (head[cur] == bucket[cur].size()) { --cur; continue; }
+    if (head[cur] == bucket[cur].size()) {
+      --cur;
+      continue;
+    }
     const int32_t p = bucket[cur][head[cur]++];
     const int x = p % ww, y = p / ww;
-    const int32_t nb[4] = {x > 0 ? p - 1 : -1, x < ww - 1 ? p + 1 : -1, y > 0 ? p - ww : -1, y < wh - 1 ? p + ww : -1};
+    const int32_t nb[4] = {x > 0 ? p - 1 : -1, x < ww - 1 ? p + 1 : -1, y > 0 ? p - ww : -1,
+                           y < wh - 1 ? p + ww : -1};
     for (int32_t q : nb)
-      if (q >= 0 && fg_[q] && !lab[q]) { lab[q] = lab[p]; push(q); }
+      if (q >= 0 && fg_[q] && !lab[q]) {
+        lab[q] = lab[p];
+        push(q);
+      }
   }
   // foreground components that held no marker (thin or small) become regions of their own
   {
     std::vector<uint8_t> un(N);
     for (size_t i = 0; i < N; ++i) un[i] = fg_[i] && !lab[i];
-    components_(un.data(), 1, ww, wh, &seen, &stack_, &comp, [&](const std::vector<int32_t>& c, bool) {
-      ++nlab;
-      for (int p : c) lab[p] = nlab;
-    });
+    components_(un.data(), 1, ww, wh, &seen, &stack_, &comp,
+                [&](const std::vector<int32_t>& c, bool) {
+                  ++nlab;
+                  for (int p : c) lab[p] = nlab;
+                });
   }
 
   // 5. regions
-  struct Acc { int64_t n = 0, sx = 0, sy = 0, dark = 0; int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1; bool border = false; };
+  struct Acc {
+    int64_t n = 0, sx = 0, sy = 0, dark = 0;
+    int x0 = 1 << 30, y0 = 1 << 30, x1 = -1, y1 = -1;
+    bool border = false;
+  };
   std::vector<Acc> acc;
   // dark purple (nucleus) pixels: green well below the foreground's typical green, and blue
   // above green (Giemsa's chromatin stain)
   std::vector<float> fg_green;
-  for (size_t i = 0; i < N; i += 3) if (fg_[i]) fg_green.push_back(g_[i]);
+  for (size_t i = 0; i < N; i += 3)
+    if (fg_[i]) fg_green.push_back(g_[i]);
   const float gmed = median_(fg_green);
   const float dark_g = std::max(0.0f, gmed - 0.55f * (float(t) - gmed) - 0.22f * gmed);
   auto accumulate = [&]() {
@@ -451,8 +546,13 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
         const int l = lab[p];
         if (!l) continue;
         Acc& a = acc[l];
-        ++a.n; a.sx += x; a.sy += y;
-        a.x0 = std::min(a.x0, x); a.y0 = std::min(a.y0, y); a.x1 = std::max(a.x1, x); a.y1 = std::max(a.y1, y);
+        ++a.n;
+        a.sx += x;
+        a.sy += y;
+        a.x0 = std::min(a.x0, x);
+        a.y0 = std::min(a.y0, y);
+        a.x1 = std::max(a.x1, x);
+        a.y1 = std::max(a.y1, y);
         if (x == 0 || y == 0 || x == ww - 1 || y == wh - 1) a.border = true;
         if (g_[p] < dark_g && rgb_[3 * p + 2] > rgb_[3 * p + 1] + 8) ++a.dark;
       }
@@ -460,7 +560,8 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   auto median_area = [&]() {
     std::vector<float> areas;
     for (int l = 1; l <= nlab; ++l)
-      if (acc[l].n > 0.35f * cell_area && acc[l].n < 3.0f * cell_area && !acc[l].border) areas.push_back(float(acc[l].n));
+      if (acc[l].n > 0.35f * cell_area && acc[l].n < 3.0f * cell_area && !acc[l].border)
+        areas.push_back(float(acc[l].n));
     return areas.empty() ? cell_area : median_(areas);
   };
   accumulate();
@@ -471,45 +572,66 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   // deepest points. A single enlarged (infected) cell is convex and stays whole.
   {
     std::vector<std::vector<int32_t>> pix(nlab + 1);
-    for (size_t p = 0; p < N; ++p) if (lab[p]) pix[lab[p]].push_back(int32_t(p));
+    for (size_t p = 0; p < N; ++p)
+      if (lab[p]) pix[lab[p]].push_back(int32_t(p));
     const int nlab0 = nlab;
     for (int l = 1; l <= nlab0; ++l) {
       const Acc& a = acc[l];
       if (a.border || a.n < 1.5f * amed || a.dark >= 0.6f * amed) continue;
       const int k = std::max(2, int(std::lround(a.n / amed)));
       if (a.n < 2.6f * amed && solidity_(pix[l], ww) >= 0.9f) continue;
-      if (k > 12) continue;   // a smear too thick to count here: left as one clump
+      if (k > 12) continue;  // a smear too thick to count here: left as one clump
       std::vector<float> cx, cy;
-      for (int j = 0; j < k; ++j) {   // farthest-point seeds among the deep pixels
-        float best = -1; int bp = -1;
+      for (int j = 0; j < k; ++j) {  // farthest-point seeds among the deep pixels
+        float best = -1;
+        int bp = -1;
         for (int32_t p : pix[l]) {
           const float px_ = float(p % ww), py_ = float(p / ww);
           float dmin = 1e30f;
-          for (int q = 0; q < j; ++q) dmin = std::min(dmin, (px_ - cx[q]) * (px_ - cx[q]) + (py_ - cy[q]) * (py_ - cy[q]));
+          for (int q = 0; q < j; ++q)
+            dmin = std::min(dmin, (px_ - cx[q]) * (px_ - cx[q]) + (py_ - cy[q]) * (py_ - cy[q]));
           const float score = j ? std::sqrt(dmin) * (dist_[p] > 0.4f * R ? 1.0f : 0.25f) : dist_[p];
-          if (score > best) { best = score; bp = p; }
+          if (score > best) {
+            best = score;
+            bp = p;
+          }
         }
-        cx.push_back(float(bp % ww)); cy.push_back(float(bp / ww));
+        cx.push_back(float(bp % ww));
+        cy.push_back(float(bp / ww));
       }
       std::vector<int> assign(pix[l].size());
       for (int it = 0; it < 10; ++it) {
         std::vector<double> sx(k, 0), sy(k, 0), sn(k, 0);
         for (size_t i = 0; i < pix[l].size(); ++i) {
           const float px_ = float(pix[l][i] % ww), py_ = float(pix[l][i] / ww);
-          int bj = 0; float bd = 1e30f;
+          int bj = 0;
+          float bd = 1e30f;
           for (int j = 0; j < k; ++j) {
             const float d = (px_ - cx[j]) * (px_ - cx[j]) + (py_ - cy[j]) * (py_ - cy[j]);
-            if (d < bd) { bd = d; bj = j; }
+            if (d < bd) {
+              bd = d;
+              bj = j;
+            }
           }
-          assign[i] = bj; sx[bj] += px_; sy[bj] += py_; sn[bj] += 1;
+          assign[i] = bj;
+          sx[bj] += px_;
+          sy[bj] += py_;
+          sn[bj] += 1;
         }
-        for (int j = 0; j < k; ++j) if (sn[j] > 0) { cx[j] = float(sx[j] / sn[j]); cy[j] = float(sy[j] / sn[j]); }
+        for (int j = 0; j < k; ++j)
+          if (sn[j] > 0) {
+            cx[j] = float(sx[j] / sn[j]);
+            cy[j] = float(sy[j] / sn[j]);
+          }
       }
       const int base = nlab;
       nlab += k - 1;
       for (size_t i = 0; i < pix[l].size(); ++i) lab[pix[l][i]] = assign[i] ? base + assign[i] : l;
     }
-    if (nlab != nlab0) { accumulate(); amed = median_area(); }
+    if (nlab != nlab0) {
+      accumulate();
+      amed = median_area();
+    }
   }
 
   std::vector<int> index_of(nlab + 1, -1);
@@ -518,16 +640,21 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     const Acc& a = acc[l];
     if (a.n == 0) continue;
     FieldCell c;
-    if (a.border) c.status = kCellBorder;
-    else if (a.dark >= 0.6f * amed) c.status = kCellWhite;
-    else if (a.n < 0.35f * amed) c.status = kCellDebris;
-    else if (a.n > 2.6f * amed) c.status = kCellClump;
+    if (a.border)
+      c.status = kCellBorder;
+    else if (a.dark >= 0.6f * amed)
+      c.status = kCellWhite;
+    else if (a.n < 0.35f * amed)
+      c.status = kCellDebris;
+    else if (a.n > 2.6f * amed)
+      c.status = kCellClump;
     c.x = std::max(0, int(std::floor(a.x0 * inv)));
     c.y = std::max(0, int(std::floor(a.y0 * inv)));
     c.w = std::min(W, int(std::ceil((a.x1 + 1) * inv))) - c.x;
     c.h = std::min(H, int(std::ceil((a.y1 + 1) * inv))) - c.y;
     const float mx = float(a.sx) / a.n, my = float(a.sy) / a.n;
-    c.cx = (mx + 0.5f) * inv; c.cy = (my + 0.5f) * inv;
+    c.cx = (mx + 0.5f) * inv;
+    c.cy = (my + 0.5f) * inv;
     c.area = a.n * inv * inv;
     for (int k = 0; k < kOutlinePoints; ++k) {
       const float ang = 2.0f * float(M_PI) * k / kOutlinePoints;
@@ -536,11 +663,14 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
       for (float r = 0; r < 6 * R; r += 0.5f) {
         const int xx = int(std::lround(mx + dx * r)), yy = int(std::lround(my + dy * r));
         if (xx < 0 || yy < 0 || xx >= ww || yy >= wh) break;
-        if (lab[size_t(yy) * ww + xx] == l) last = r;
-        else if (r > last + 2) break;
+        if (lab[size_t(yy) * ww + xx] == l)
+          last = r;
+        else if (r > last + 2)
+          break;
       }
       c.outline[2 * k] = std::min(float(W), std::max(0.0f, (mx + 0.5f + dx * (last + 0.5f)) * inv));
-      c.outline[2 * k + 1] = std::min(float(H), std::max(0.0f, (my + 0.5f + dy * (last + 0.5f)) * inv));
+      c.outline[2 * k + 1] =
+          std::min(float(H), std::max(0.0f, (my + 0.5f + dy * (last + 0.5f)) * inv));
     }
     index_of[l] = int(f->cells.size());
     f->cells.push_back(c);
@@ -551,7 +681,10 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   std::vector<float> dia;
   for (const FieldCell& c : f->cells) {
     switch (c.status) {
-      case kCellCounted: ++f->counted; dia.push_back(2 * std::sqrt(c.area / float(M_PI))); break;
+      case kCellCounted:
+        ++f->counted;
+        dia.push_back(2 * std::sqrt(c.area / float(M_PI)));
+        break;
       case kCellBorder: ++f->border; break;
       case kCellWhite: ++f->white; break;
       case kCellDebris: ++f->debris; break;
@@ -565,7 +698,11 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   for (size_t p = 0; p < N; ++p) {
     const int l = lab[p];
     if (l && f->cells[l - 1].status == kCellCounted) {
-      for (int c = 0; c < 3; ++c) { const double v = rgb_[3 * p + c]; s1[c] += v; s2[c] += v * v; }
+      for (int c = 0; c < 3; ++c) {
+        const double v = rgb_[3 * p + c];
+        s1[c] += v;
+        s2[c] += v * v;
+      }
       ++n;
     } else if (!fg_[p] && (p % 7) == 0) {
       for (int c = 0; c < 3; ++c) bg[c].push_back(rgb_[3 * p + c]);
@@ -584,7 +721,8 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
 void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, size_t i,
                       std::vector<uint8_t>* rgb, int* w, int* h, const FieldOptions& opt) const {
   const FieldCell& c = f.cells[i];
-  *w = c.w; *h = c.h;
+  *w = c.w;
+  *h = c.h;
   rgb->assign(size_t(c.w) * c.h * 3, 0);
   float gain[3], off[3];
   for (int k = 0; k < 3; ++k) {
@@ -592,7 +730,8 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
       gain[k] = std::min(2.5f, std::max(0.4f, opt.ref_std[k] / f.cell_std[k]));
       off[k] = opt.ref_mean[k] - f.cell_mean[k] * gain[k];
     } else {
-      gain[k] = 1; off[k] = 0;
+      gain[k] = 1;
+      off[k] = 0;
     }
   }
   const int32_t id = int32_t(i) + 1;
@@ -613,12 +752,15 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
 }
 
 bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int H, int C,
-                    const ImageLimits& lim, FieldReport* out, std::string* err, const FieldOptions& opt,
-                    Field* found) {
+                    const ImageLimits& lim, FieldReport* out, std::string* err,
+                    const FieldOptions& opt, Field* found) {
   *out = FieldReport{};
-  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C)) return fail(err, kGreyField);
-  if (found && found->width == W && found->height == H) out->field = std::move(*found);
-  else if (!finder->find(px, W, H, C, lim, &out->field, err, opt)) return false;
+  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C))
+    return fail(err, kGreyField);
+  if (found && found->width == W && found->height == H)
+    out->field = std::move(*found);
+  else if (!finder->find(px, W, H, C, lim, &out->field, err, opt))
+    return false;
   const Field& f = out->field;
   out->predictions.assign(f.cells.size(), Prediction{});
   std::vector<size_t> todo;
@@ -637,7 +779,9 @@ bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int
       errs[k].clear();
       ptr[k] = crops[k].data();
     }
-    if (e->classify_batch(n, ptr.data(), ws.data(), hs.data(), 3, pred.data(), errs.data(), err) < 0) return false;
+    if (e->classify_batch(n, ptr.data(), ws.data(), hs.data(), 3, pred.data(), errs.data(), err) <
+        0)
+      return false;
     for (int k = 0; k < n; ++k) {
       if (!errs[k].empty()) return fail(err, errs[k]);
       out->predictions[todo[at + k]] = pred[k];
@@ -660,7 +804,8 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
   const double aspect = double(std::max(W, H)) / std::min(W, H);
   if (aspect > 2.5)
     return fail(why, [&] {
-      return "too elongated for a single cell (" + std::to_string(W) + "x" + std::to_string(H) + ")";
+      return "too elongated for a single cell (" + std::to_string(W) + "x" + std::to_string(H) +
+             ")";
     });
   // statistics of the non-black pixels (the cell; the crop's surround is black)
   int64_t n = 0, grey = 0;
@@ -671,7 +816,10 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
     if (mx <= 12) continue;
     ++n;
     if (mx - mn <= 6) ++grey;
-    for (int c = 0; c < 3; ++c) { s[c] += p[c]; s2[c] += double(p[c]) * p[c]; }
+    for (int c = 0; c < 3; ++c) {
+      s[c] += p[c];
+      s2[c] += double(p[c]) * p[c];
+    }
   }
   if (n < 0.2 * W * H) return fail(why, "mostly black: no cell in it");
   if (grey > 0.9 * n)
@@ -686,7 +834,8 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
     for (int x = 0; x + 1 < W; ++x) {
       const uint8_t* p = px + (size_t(y) * W + x) * C;
       const uint8_t* q = p + C;
-      if (std::max(p[0], std::max(p[1], p[2])) <= 12 || std::max(q[0], std::max(q[1], q[2])) <= 12) continue;
+      if (std::max(p[0], std::max(p[1], p[2])) <= 12 || std::max(q[0], std::max(q[1], q[2])) <= 12)
+        continue;
       diff += std::abs(int(p[1]) - int(q[1]));
       ++m;
     }
@@ -699,11 +848,18 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
     const uint8_t* p = px + (size_t(y) * W + x) * C;
     return std::max(p[0], std::max(p[1], p[2])) <= 12;
   };
-  for (int x = 0; x < W; ++x) { edge += 2; black += dark(x, 0) + dark(x, H - 1); }
-  for (int y = 1; y + 1 < H; ++y) { edge += 2; black += dark(0, y) + dark(W - 1, y); }
+  for (int x = 0; x < W; ++x) {
+    edge += 2;
+    black += dark(x, 0) + dark(x, H - 1);
+  }
+  for (int y = 1; y + 1 < H; ++y) {
+    edge += 2;
+    black += dark(0, y) + dark(W - 1, y);
+  }
   if (black < 0.25 * edge)
-    return fail(why, "not a cell cut out on a black surround (the form of the NIH cell images and of "
-              "this tool's field crops); for a photo of a whole field use field mode");
+    return fail(why,
+                "not a cell cut out on a black surround (the form of the NIH cell images and of "
+                "this tool's field crops); for a photo of a whole field use field mode");
   std::vector<uint8_t> on(size_t(W) * H);
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) on[size_t(y) * W + x] = !dark(x, y);
@@ -713,10 +869,15 @@ bool looks_like_cell_crop(const uint8_t* px, int W, int H, int C, std::string* w
   components_(on.data(), 1, W, H, &seen, &stack, &comp, [&](const std::vector<int32_t>& c, bool) {
     if (c.size() <= biggest) return;
     biggest = c.size();
-    bx0 = W; by0 = H; bx1 = -1; by1 = -1;
+    bx0 = W;
+    by0 = H;
+    bx1 = -1;
+    by1 = -1;
     for (int p : c) {
-      bx0 = std::min(bx0, p % W); bx1 = std::max(bx1, p % W);
-      by0 = std::min(by0, p / W); by1 = std::max(by1, p / W);
+      bx0 = std::min(bx0, p % W);
+      bx1 = std::max(bx1, p % W);
+      by0 = std::min(by0, p / W);
+      by1 = std::max(by1, p / W);
     }
   });
   if (biggest < 0.85 * n)
@@ -750,8 +911,14 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
     ++edge;
     if (std::max(p[0], std::max(p[1], p[2])) <= 12) ++black;
   };
-  for (int x = 0; x < W; ++x) { look(x, 0); look(x, H - 1); }
-  for (int y = 1; y + 1 < H; ++y) { look(0, y); look(W - 1, y); }
+  for (int x = 0; x < W; ++x) {
+    look(x, 0);
+    look(x, H - 1);
+  }
+  for (int y = 1; y + 1 < H; ++y) {
+    look(0, y);
+    look(W - 1, y);
+  }
   const int side = std::max(W, H);
   if (side <= kMaxCropSide || (black >= 0.4 * edge && side <= 2 * kMaxCropSide)) return kKindCrop;
   if (greyscale_(px, W, H, C)) {
@@ -766,7 +933,10 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
   double covered = 0;
   std::vector<float> areas;
   for (const FieldCell& c : f->cells)
-    if (c.status == kCellCounted) { covered += c.area; areas.push_back(c.area); }
+    if (c.status == kCellCounted) {
+      covered += c.area;
+      areas.push_back(c.area);
+    }
   double mean = 0, var = 0;
   for (float a : areas) mean += a;
   mean /= std::max<size_t>(1, areas.size());

@@ -16,7 +16,8 @@
 //   mc::ImageKind k = mc::classify_image_kind(rgba, width, height, 4, limits, &finder, &f, &why);
 //
 // The method (one pass, O(pixels) after one downscale; see docs/FIELD.md):
-//   1. scale: the field is area-downscaled to <= kEstimateSide px a side; Otsu on the green channel gives
+//   1. scale: the field is area-downscaled to <= kEstimateSide px a side; Otsu on the green channel
+//   gives
 //      a first foreground, whose distance-transform maxima give the cells' radius. The field is
 //      then area-downscaled again so that a cell is ~kWorkRadius*2 px across (the working scale).
 //   2. foreground: green channel, 3x3 box blur, Otsu threshold (cells absorb green: darker than
@@ -42,33 +43,39 @@
 #include <string>
 #include <vector>
 
-#include "engine.h"       // Engine, Prediction
-#include "preprocess.h"   // ImageLimits
+#include "engine.h"      // Engine, Prediction
+#include "preprocess.h"  // ImageLimits
 
 namespace mc {
 
-constexpr int kOutlinePoints = 24;    // outline polygon vertices per cell
-constexpr int kWorkRadius = 14;       // a cell's radius at the working scale, pixels
-constexpr int kEstimateSide = 400;    // the first (size-estimating) pass's longest side
+constexpr int kOutlinePoints = 24;  // outline polygon vertices per cell
+constexpr int kWorkRadius = 14;     // a cell's radius at the working scale, pixels
+constexpr int kEstimateSide = 400;  // the first (size-estimating) pass's longest side
 
-enum CellStatus { kCellCounted = 0, kCellBorder = 1, kCellWhite = 2, kCellDebris = 3, kCellClump = 4 };
-const char* cell_status_name(int status);   // "counted" | "border" | "white" | "debris" | "clump"
+enum CellStatus {
+  kCellCounted = 0,
+  kCellBorder = 1,
+  kCellWhite = 2,
+  kCellDebris = 3,
+  kCellClump = 4
+};
+const char* cell_status_name(int status);  // "counted" | "border" | "white" | "debris" | "clump"
 
 struct FieldCell {
-  int x = 0, y = 0, w = 0, h = 0;   // box in input pixels
+  int x = 0, y = 0, w = 0, h = 0;  // box in input pixels
   int status = kCellCounted;
-  float cx = 0, cy = 0;             // centroid, input pixels
-  float area = 0;                   // input pixels (region area / scale^2)
-  float outline[2 * kOutlinePoints] = {};   // (x, y) polygon in input pixels
+  float cx = 0, cy = 0;                    // centroid, input pixels
+  float area = 0;                          // input pixels (region area / scale^2)
+  float outline[2 * kOutlinePoints] = {};  // (x, y) polygon in input pixels
 };
 
 struct Field {
-  int width = 0, height = 0;        // the input
-  float scale = 1;                  // working / input
+  int width = 0, height = 0;  // the input
+  float scale = 1;            // working / input
   int work_w = 0, work_h = 0;
-  float cell_diameter = 0;          // median counted cell's diameter, input pixels
-  std::vector<FieldCell> cells;     // every region found, counted or not
-  std::vector<int32_t> labels;      // work_w*work_h: 0 background, i+1 = cells[i]
+  float cell_diameter = 0;       // median counted cell's diameter, input pixels
+  std::vector<FieldCell> cells;  // every region found, counted or not
+  std::vector<int32_t> labels;   // work_w*work_h: 0 background, i+1 = cells[i]
   int counted = 0, border = 0, white = 0, debris = 0, clump = 0;
   float cell_mean[3] = {0, 0, 0};   // mean RGB of the counted cells' pixels
   float cell_std[3] = {1, 1, 1};    // their standard deviation per channel
@@ -106,7 +113,7 @@ class CellFinder {
             const FieldOptions& opt = FieldOptions{}) const;
 
  private:
-  std::vector<uint8_t> rgb_;        // working-scale RGB
+  std::vector<uint8_t> rgb_;  // working-scale RGB
   std::vector<float> g_, tmp_, dist_;
   std::vector<uint8_t> fg_;
   std::vector<int32_t> queue_, stack_;
@@ -121,7 +128,7 @@ class CellFinder {
 enum ImageKind { kKindCrop = 0, kKindField = 1, kKindNone = 2 };
 constexpr int kMaxCropSide = 300;
 constexpr int kMinFieldCells = 5;
-const char* image_kind_name(int kind);   // "cell" | "field" | "none"
+const char* image_kind_name(int kind);  // "cell" | "field" | "none"
 // `f` receives the field's cells when the finder ran (kind field or none of a large image);
 // `why` the reason for kKindNone.
 int classify_image_kind(const uint8_t* pixels, int width, int height, int channels,
@@ -135,11 +142,11 @@ bool looks_like_cell_crop(const uint8_t* pixels, int width, int height, int chan
 // A field classified: every counted cell's crop through the engine, in batched passes.
 struct FieldReport {
   Field field;
-  std::vector<Prediction> predictions;   // per field.cells[i]; meaningful for counted cells
-  int parasitized = 0;                   // counted cells in the parasitized band
-  int uncertain = 0;                     // counted cells in the uncertain band (to review)
-  double parasitemia = 0;                // parasitized / counted
-  double ci95[2] = {0, 0};               // Wilson 95% interval of it
+  std::vector<Prediction> predictions;  // per field.cells[i]; meaningful for counted cells
+  int parasitized = 0;                  // counted cells in the parasitized band
+  int uncertain = 0;                    // counted cells in the uncertain band (to review)
+  double parasitemia = 0;               // parasitized / counted
+  double ci95[2] = {0, 0};              // Wilson 95% interval of it
 };
 // found: the field's cells when the caller has found them already (e.g. by
 // classify_image_kind, with the same options); null: found here.

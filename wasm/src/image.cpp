@@ -18,8 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jpeglib.h>
 #include <jerror.h>  // JWRN_JPEG_EOF
+#include <jpeglib.h>
 
 #include "fail.h"
 
@@ -101,7 +101,8 @@ std::string iso_media_(const uint8_t* d, size_t n, bool* image) {
   if (!starts_(d, n, "ftyp", 4, 4) || n < 12) return "";
   const size_t size = std::min<size_t>(be32_(d), n);
   std::vector<std::string> brands{std::string(reinterpret_cast<const char*>(d + 8), 4)};
-  for (size_t i = 16; i + 4 <= size; i += 4) brands.emplace_back(reinterpret_cast<const char*>(d + i), 4);
+  for (size_t i = 16; i + 4 <= size; i += 4)
+    brands.emplace_back(reinterpret_cast<const char*>(d + i), 4);
   auto any = [&](std::initializer_list<const char*> set) {
     for (const auto& b : brands)
       for (const char* s : set)
@@ -178,7 +179,8 @@ std::string unsupported_file_(const uint8_t* d, size_t n) {
     if (n >= 21 && starts_(d, n, "VP8X", 4, 12) && (d[20] & 0x02)) {
       return "an animated WebP: multi-frame images are not supported; save one frame as a PNG";
     }
-    return "a WebP image: not read by the command-line tool (PNG, JPEG or BMP; the page reads WebP)";
+    return "a WebP image: not read by the command-line tool (PNG, JPEG or BMP; the page reads "
+           "WebP)";
   }
   for (const Sig& s : kSigs) {
     if (!starts_(d, n, s.sig, s.len)) continue;
@@ -213,7 +215,9 @@ int exif_orientation_(const uint8_t* seg, size_t n) {
   const size_t tn = n - 6;
   const bool le = t[0] == 'I' && t[1] == 'I';
   if (!le && !(t[0] == 'M' && t[1] == 'M')) return 0;
-  auto u16 = [&](size_t i) { return le ? unsigned(t[i] | t[i + 1] << 8) : unsigned(t[i] << 8 | t[i + 1]); };
+  auto u16 = [&](size_t i) {
+    return le ? unsigned(t[i] | t[i + 1] << 8) : unsigned(t[i] << 8 | t[i + 1]);
+  };
   auto u32 = [&](size_t i) { return le ? le32_(t + i) : be32_(t + i); };
   const size_t ifd = u32(4);
   if (ifd > tn || tn - ifd < 2) return 0;
@@ -241,13 +245,28 @@ void apply_orientation_(Image* img, int o) {
     for (size_t x = 0; x < ow; ++x) {
       size_t sx = x, sy = y;
       switch (o) {
-        case 2: sx = w - 1 - x; break;                      // mirrored
-        case 3: sx = w - 1 - x; sy = h - 1 - y; break;      // rotated 180
-        case 4: sy = h - 1 - y; break;                      // mirrored vertically
-        case 5: sx = y; sy = x; break;                      // transposed
-        case 6: sx = y; sy = h - 1 - x; break;              // rotate 90 clockwise to view
-        case 7: sx = w - 1 - y; sy = h - 1 - x; break;      // transversed
-        case 8: sx = w - 1 - y; sy = x; break;              // rotate 90 counter-clockwise
+        case 2: sx = w - 1 - x; break;  // mirrored
+        case 3:
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;                        // rotated 180
+        case 4: sy = h - 1 - y; break;  // mirrored vertically
+        case 5:
+          sx = y;
+          sy = x;
+          break;  // transposed
+        case 6:
+          sx = y;
+          sy = h - 1 - x;
+          break;  // rotate 90 clockwise to view
+        case 7:
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;  // transversed
+        case 8:
+          sx = w - 1 - y;
+          sy = x;
+          break;  // rotate 90 counter-clockwise
       }
       std::memcpy(&out[(y * ow + x) * 3], &img->pixels[(sy * w + sx) * 3], 3);
     }
@@ -383,12 +402,14 @@ bool png_structure_ok_(const uint8_t* d, size_t n, std::string* why) {
   while (i + 8 <= n) {
     const size_t len = be32_(d + i);
     if (len > n - i - 8 || n - i - 8 - len < 4)
-      return fail(why, "corrupt or truncated PNG image: could not be decoded (a chunk runs past the "
-                       "end of the file)");
+      return fail(why,
+                  "corrupt or truncated PNG image: could not be decoded (a chunk runs past the "
+                  "end of the file)");
     if (std::memcmp(d + i + 4, "IDAT", 4) == 0) {
       if (len == 0 && !idat)
-        return fail(why,
-                    "corrupt PNG image: could not be decoded (empty IDAT chunk before the image data)");
+        return fail(
+            why,
+            "corrupt PNG image: could not be decoded (empty IDAT chunk before the image data)");
       idat = true;
     }
     // APNG: an acTL chunk before the first IDAT announces its frames; stb would read the first
@@ -462,7 +483,8 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
     });
   }
   if (w2 != w || h2 != h) {  // header and decoder disagree: refuse rather than guess
-    return fail(err, std::string("corrupt ") + kind + " image: could not be decoded (inconsistent dimensions)");
+    return fail(err, std::string("corrupt ") + kind +
+                         " image: could not be decoded (inconsistent dimensions)");
   }
   const size_t bytes = static_cast<size_t>(w) * static_cast<size_t>(h) * 3;  // checked above
   out->width = w;

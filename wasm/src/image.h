@@ -22,15 +22,15 @@
 #include <string>
 #include <vector>
 
-#include "preprocess.h"   // ImageLimits
+#include "preprocess.h"  // ImageLimits
 
 namespace mc {
 
-constexpr size_t kMaxImageFileBytes = 64u << 20;   // 64 MiB
+constexpr size_t kMaxImageFileBytes = 64u << 20;  // 64 MiB
 
 struct Image {
-  int width = 0, height = 0;       // pixels
-  std::vector<uint8_t> pixels;     // RGB, width*height*3
+  int width = 0, height = 0;    // pixels
+  std::vector<uint8_t> pixels;  // RGB, width*height*3
 };
 
 // Decode an in-memory PNG/JPEG/BMP to 8-bit RGB (alpha dropped, gray replicated).
@@ -40,15 +40,14 @@ bool decode_image(const uint8_t* data, size_t len, const ImageLimits& lim, Image
 bool read_file_bytes(const std::string& path, size_t max_bytes, std::vector<uint8_t>* out,
                      std::string* err);
 // read_file_bytes + decode_image.
-bool load_image_file(const std::string& path, const ImageLimits& lim, Image* out,
-                     std::string* err);
+bool load_image_file(const std::string& path, const ImageLimits& lim, Image* out, std::string* err);
 // "fifo", "socket", "character device", "block device", "directory", "symbolic link",
 // "regular file" or "unknown type" for a stat() st_mode (the refusal messages of non-regular
 // files, here and in the CLI).
 const char* file_type_name(unsigned mode);
 // Write 8-bit pixels (channels 1..4) as a PNG file.
-bool write_png(const std::string& path, int width, int height, int channels,
-               const uint8_t* pixels, std::string* err);
+bool write_png(const std::string& path, int width, int height, int channels, const uint8_t* pixels,
+               std::string* err);
 
 }  // namespace mc
 #endif  // __EMSCRIPTEN__

@@ -35,8 +35,8 @@ bool check_image_size(int width, int height, int channels, const ImageLimits& li
 
 // Integer area resize of RGB/RGBA pixels to S x S x 3 uint8 (out has S*S*3 bytes). No
 // allocation. Returns false with a message on a bad size.
-bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, int S,
-                    uint8_t* out, const ImageLimits& lim, std::string* err);
+bool area_resize_u8(const uint8_t* pixels, int width, int height, int channels, int S, uint8_t* out,
+                    const ImageLimits& lim, std::string* err);
 
 // Normalization of an S*S*3 uint8 image into floats with a 3 x 256 lookup table built by
 // make_norm_lut (the table holds exactly (v / 255.f - mean[c]) / std[c]).
@@ -53,10 +53,10 @@ class Preprocessor {
            std::string* err);
   // Only the resize (pixels -> resized()), for callers that use norm_lut() themselves.
   bool resize(const uint8_t* pixels, int width, int height, int channels, std::string* err);
-  const float* norm_lut() const { return lut_; }   // make_norm_lut's table, 3 x 256
+  const float* norm_lut() const { return lut_; }  // make_norm_lut's table, 3 x 256
   int size() const { return S_; }
   size_t input_floats() const { return static_cast<size_t>(S_) * S_ * 3; }
-  const uint8_t* resized() const { return resized_.data(); }   // of the last successful run
+  const uint8_t* resized() const { return resized_.data(); }  // of the last successful run
   const ImageLimits& limits() const { return lim_; }
 
  private:

@@ -44,10 +44,23 @@ void Sha256::block_(const uint8_t* p) {
     uint32_t S0 = rotr_(a, 2) ^ rotr_(a, 13) ^ rotr_(a, 22);
     uint32_t maj = (a & b) ^ (a & c) ^ (b & c);
     uint32_t t2 = S0 + maj;
-    h = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    h = g;
+    g = f;
+    f = e;
+    e = d + t1;
+    d = c;
+    c = b;
+    b = a;
+    a = t1 + t2;
   }
-  h_[0] += a; h_[1] += b; h_[2] += c; h_[3] += d;
-  h_[4] += e; h_[5] += f; h_[6] += g; h_[7] += h;
+  h_[0] += a;
+  h_[1] += b;
+  h_[2] += c;
+  h_[3] += d;
+  h_[4] += e;
+  h_[5] += f;
+  h_[6] += g;
+  h_[7] += h;
 }
 
 void Sha256::update(const void* data, size_t len) {
@@ -56,13 +69,18 @@ void Sha256::update(const void* data, size_t len) {
   if (buf_len_) {
     size_t take = 64 - buf_len_ < len ? 64 - buf_len_ : len;
     std::memcpy(buf_ + buf_len_, p, take);
-    buf_len_ += take; p += take; len -= take;
+    buf_len_ += take;
+    p += take;
+    len -= take;
     if (buf_len_ < 64) return;
     block_(buf_);
     buf_len_ = 0;
   }
   for (; len >= 64; p += 64, len -= 64) block_(p);
-  if (len) { std::memcpy(buf_, p, len); buf_len_ = len; }
+  if (len) {
+    std::memcpy(buf_, p, len);
+    buf_len_ = len;
+  }
 }
 
 void Sha256::final(uint8_t digest[32]) {
@@ -72,8 +90,10 @@ void Sha256::final(uint8_t digest[32]) {
   for (int i = 0; i < 8; ++i) pad[pad_len + i] = uint8_t(bits >> (56 - 8 * i));
   update(pad, pad_len + 8);
   for (int i = 0; i < 8; ++i) {
-    digest[4 * i] = uint8_t(h_[i] >> 24); digest[4 * i + 1] = uint8_t(h_[i] >> 16);
-    digest[4 * i + 2] = uint8_t(h_[i] >> 8); digest[4 * i + 3] = uint8_t(h_[i]);
+    digest[4 * i] = uint8_t(h_[i] >> 24);
+    digest[4 * i + 1] = uint8_t(h_[i] >> 16);
+    digest[4 * i + 2] = uint8_t(h_[i] >> 8);
+    digest[4 * i + 3] = uint8_t(h_[i]);
   }
 }
 
@@ -86,7 +106,10 @@ void sha256(const void* data, size_t len, uint8_t digest[32]) {
 std::string to_hex(const uint8_t* bytes, size_t len) {
   static const char digits[] = "0123456789abcdef";
   std::string s(len * 2, '0');
-  for (size_t i = 0; i < len; ++i) { s[2 * i] = digits[bytes[i] >> 4]; s[2 * i + 1] = digits[bytes[i] & 15]; }
+  for (size_t i = 0; i < len; ++i) {
+    s[2 * i] = digits[bytes[i] >> 4];
+    s[2 * i + 1] = digits[bytes[i] & 15];
+  }
   return s;
 }
 

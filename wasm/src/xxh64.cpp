@@ -14,7 +14,7 @@ inline uint64_t rotl_(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
 
 inline uint64_t read64_(const uint8_t* p) {
   uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];   // compilers turn this into one load
+  for (int i = 7; i >= 0; --i) v = (v << 8) | p[i];  // compilers turn this into one load
   return v;
 }
 

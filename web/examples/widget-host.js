@@ -9,13 +9,27 @@ function add(text) {
 mc.addEventListener('result', (ev) => {
   const { name, result } = ev.detail;
   if (result.mode === 'field') {
-    add(`result: ${name} -> whole field, ${result.counted} red cells counted, ${result.parasitized} parasitized, ` +
-        `${result.uncertain} to review`);
-    window.lastResult = { name, mode: 'field', counted: result.counted, parasitized: result.parasitized,
-                          uncertain: result.uncertain };
+    add(
+      `result: ${name} -> whole field, ${result.counted} red cells counted, ${result.parasitized} parasitized, ` +
+        `${result.uncertain} to review`,
+    );
+    window.lastResult = {
+      name,
+      mode: 'field',
+      counted: result.counted,
+      parasitized: result.parasitized,
+      uncertain: result.uncertain,
+    };
     return;
   }
-  add(`result: ${name} -> ${result.label} (P(parasitized) ${result.pParasitized.toFixed(3)}, ${result.band})`);
-  window.lastResult = { name, label: result.label, pParasitized: result.pParasitized, band: result.band };
+  add(
+    `result: ${name} -> ${result.label} (P(parasitized) ${result.pParasitized.toFixed(3)}, ${result.band})`,
+  );
+  window.lastResult = {
+    name,
+    label: result.label,
+    pParasitized: result.pParasitized,
+    band: result.band,
+  };
 });
 mc.addEventListener('error', (ev) => add(`error: ${ev.detail.message}`));

@@ -15,7 +15,8 @@ function args() {
     if (!a[i].startsWith('--') || a[i + 1] === undefined) throw new Error(`bad argument ${a[i]}`);
     out[a[i].slice(2)] = a[i + 1];
   }
-  for (const k of ['src', 'modules', 'model', 'out']) if (!out[k]) throw new Error(`--${k} missing`);
+  for (const k of ['src', 'modules', 'model', 'out'])
+    if (!out[k]) throw new Error(`--${k} missing`);
   return out;
 }
 
@@ -23,21 +24,50 @@ const sha256 = (buf) => createHash('sha256').update(buf).digest('hex');
 
 // Files of web/ that make up the site (copied under the same name).
 const STATIC = [
-  'index.html', 'app.css', 'app.js', 'store.js', 'stats.js', 'camera.js', 'cam-overlay.js',
-  'engine.js', 'assets.js', 'model-copy.js', 'image-decode.js', 'image-input.js', 'classifier-worker.js', 'malaria-classifier.js', 'malaria-classifier.d.ts',
-  'widget.js', 'embed.html', 'embed.js', 'embed.css', 'embed-config.json', 'manifest.webmanifest',
-  'icons/icon-192.png', 'icons/icon-512.png', 'icons/icon-maskable-512.png', 'icons/favicon.png',
+  'index.html',
+  'app.css',
+  'app.js',
+  'store.js',
+  'stats.js',
+  'camera.js',
+  'cam-overlay.js',
+  'engine.js',
+  'assets.js',
+  'model-copy.js',
+  'image-decode.js',
+  'image-input.js',
+  'classifier-worker.js',
+  'malaria-classifier.js',
+  'malaria-classifier.d.ts',
+  'widget.js',
+  'embed.html',
+  'embed.js',
+  'embed.css',
+  'embed-config.json',
+  'manifest.webmanifest',
+  'icons/icon-192.png',
+  'icons/icon-512.png',
+  'icons/icon-maskable-512.png',
+  'icons/favicon.png',
 ];
 // Copied but not precached (documentation for integrators).
-const EXTRA = ['examples/widget-host.html', 'examples/widget-host.js', 'examples/iframe-host.html',
-  'examples/iframe-host.js', 'examples/host.css', 'examples/README.md'];
+const EXTRA = [
+  'examples/widget-host.html',
+  'examples/widget-host.js',
+  'examples/iframe-host.html',
+  'examples/iframe-host.js',
+  'examples/host.css',
+  'examples/README.md',
+];
 
 function main() {
   const opt = args();
   const out = path.resolve(opt.out);
   if (!fs.existsSync(opt.model)) {
-    throw new Error(`model blob ${opt.model} not found: build or download it first ` +
-                    '(or configure with -DMC_WEB_MODEL=<blob>)');
+    throw new Error(
+      `model blob ${opt.model} not found: build or download it first ` +
+        '(or configure with -DMC_WEB_MODEL=<blob>)',
+    );
   }
   fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
@@ -81,13 +111,21 @@ function main() {
   fs.writeFileSync(path.join(out, 'asset-manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   precache.push('asset-manifest.json', './');
 
-  const sw = fs.readFileSync(path.join(opt.src, 'sw.js'), 'utf8')
+  const sw = fs
+    .readFileSync(path.join(opt.src, 'sw.js'), 'utf8')
     .replace('__MC_VERSION__', manifest.version)
     .replace('__MC_PRECACHE__', JSON.stringify(precache.sort(), null, 2));
   if (sw.includes('__MC_')) throw new Error('sw.js template placeholders not all replaced');
   fs.writeFileSync(path.join(out, 'sw.js'), sw);
-  console.log(`site ${out}: version ${manifest.version}, ${precache.length} precached files, ` +
-              `model ${modelName} (${model.length} bytes)`);
+  console.log(
+    `site ${out}: version ${manifest.version}, ${precache.length} precached files, ` +
+      `model ${modelName} (${model.length} bytes)`,
+  );
 }
 
-try { main(); } catch (e) { console.error(`build-site: ${e.message}`); process.exit(1); }
+try {
+  main();
+} catch (e) {
+  console.error(`build-site: ${e.message}`);
+  process.exit(1);
+}

@@ -9,8 +9,7 @@ function objects(buf) {
   const s = buf.toString('latin1');
   const out = new Map();
   const re = /(\d+) 0 obj\b/g;
-  let m;
-  while ((m = re.exec(s))) {
+  for (let m = re.exec(s); m; m = re.exec(s)) {
     const start = m.index + m[0].length;
     const end = s.indexOf('endobj', start);
     if (end < 0) break;
@@ -19,7 +18,7 @@ function objects(buf) {
     const si = body.indexOf('stream');
     if (si >= 0 && /^stream\r?\n/.test(body.slice(si))) {
       const dataStart = start + si + (body[si + 6] === '\r' ? 8 : 7);
-      const lenM = /\/Length (\d+)(?!\d| \d+ R)/.exec(body.slice(0, si));   // a direct length, not a reference
+      const lenM = /\/Length (\d+)(?!\d| \d+ R)/.exec(body.slice(0, si)); // a direct length, not a reference
       const len = lenM ? Number(lenM[1]) : body.lastIndexOf('endstream') - (si + 7);
       let data = buf.subarray(dataStart, dataStart + len);
       if (/\/Filter\s*\/FlateDecode/.test(body.slice(0, si))) data = zlib.inflateSync(data);
@@ -32,18 +31,25 @@ function objects(buf) {
   return out;
 }
 
-const ref = (dict, key) => { const m = new RegExp(`/${key}\\s+(\\d+) 0 R`).exec(dict); return m ? Number(m[1]) : null; };
+const ref = (dict, key) => {
+  const m = new RegExp(`/${key}\\s+(\\d+) 0 R`).exec(dict);
+  return m ? Number(m[1]) : null;
+};
 
 function cmap(text) {
   const map = new Map();
   const hex = (h) => parseInt(h, 16);
   const uni = (h) => String.fromCharCode(...h.match(/.{4}/g).map(hex));
   for (const blk of text.matchAll(/beginbfchar([\s\S]*?)endbfchar/g)) {
-    for (const [, a, b] of blk[1].matchAll(/<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>/g)) map.set(hex(a), uni(b));
+    for (const [, a, b] of blk[1].matchAll(/<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>/g))
+      map.set(hex(a), uni(b));
   }
   for (const blk of text.matchAll(/beginbfrange([\s\S]*?)endbfrange/g)) {
-    for (const [, a, b, c] of blk[1].matchAll(/<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]+>|\[[^\]]*\])/g)) {
-      const lo = hex(a), hi = hex(b);
+    for (const [, a, b, c] of blk[1].matchAll(
+      /<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*(<[0-9A-Fa-f]+>|\[[^\]]*\])/g,
+    )) {
+      const lo = hex(a),
+        hi = hex(b);
       if (c.startsWith('[')) {
         const list = [...c.matchAll(/<([0-9A-Fa-f]+)>/g)].map((x) => uni(x[1]));
         for (let i = lo; i <= hi; i++) map.set(i, list[i - lo] || '');
@@ -56,14 +62,21 @@ function cmap(text) {
   return map;
 }
 
-function literal(str) {   // a PDF literal string's bytes (escapes resolved)
+function literal(str) {
+  // a PDF literal string's bytes (escapes resolved)
   const out = [];
   for (let i = 0; i < str.length; i++) {
     const ch = str[i];
-    if (ch !== '\\') { out.push(ch.charCodeAt(0)); continue; }
+    if (ch !== '\\') {
+      out.push(ch.charCodeAt(0));
+      continue;
+    }
     const n = str[++i];
-    if (/[0-7]/.test(n)) { let o = n; while (o.length < 3 && /[0-7]/.test(str[i + 1])) o += str[++i]; out.push(parseInt(o, 8)); }
-    else out.push({ n: 10, r: 13, t: 9, b: 8, f: 12 }[n] ?? n.charCodeAt(0));
+    if (/[0-7]/.test(n)) {
+      let o = n;
+      while (o.length < 3 && /[0-7]/.test(str[i + 1])) o += str[++i];
+      out.push(parseInt(o, 8));
+    } else out.push({ n: 10, r: 13, t: 9, b: 8, f: 12 }[n] ?? n.charCodeAt(0));
   }
   return out;
 }
@@ -92,34 +105,46 @@ export function pdfPages(buf) {
       for (const [, name, id] of fdict.matchAll(/\/(\w+)\s+(\d+) 0 R/g)) {
         const f = objs.get(Number(id));
         const tu = f && ref(f.dict, 'ToUnicode');
-        fonts.set(name, { map: tu !== null && objs.get(tu).stream ? cmap(objs.get(tu).stream.toString('latin1')) : new Map(),
-                          two: /Identity-H/.test(f ? f.dict : '') });
+        fonts.set(name, {
+          map:
+            tu !== null && objs.get(tu).stream
+              ? cmap(objs.get(tu).stream.toString('latin1'))
+              : new Map(),
+          two: /Identity-H/.test(f ? f.dict : ''),
+        });
       }
     }
     const contents = [];
     const cm = /\/Contents\s*(\[[^\]]*\]|\d+ 0 R)/.exec(p.dict);
-    for (const [, id] of cm[1].matchAll(/(\d+) 0 R/g)) contents.push(objs.get(Number(id)).stream.toString('latin1'));
+    for (const [, id] of cm[1].matchAll(/(\d+) 0 R/g))
+      contents.push(objs.get(Number(id)).stream.toString('latin1'));
     let text = '';
     let font = null;
     const decode = (bytes) => {
       if (!font) return '';
       let s = '';
-      if (font.two) for (let i = 0; i + 1 < bytes.length; i += 2) s += font.map.get((bytes[i] << 8) | bytes[i + 1]) ?? '';
+      if (font.two)
+        for (let i = 0; i + 1 < bytes.length; i += 2)
+          s += font.map.get((bytes[i] << 8) | bytes[i + 1]) ?? '';
       else for (const b of bytes) s += font.map.get(b) ?? String.fromCharCode(b);
       return s;
     };
-    const hexBytes = (h) => (h.replace(/\s/g, '').match(/.{1,2}/g) || []).map((x) => parseInt(x.padEnd(2, '0'), 16));
-    const tok = /\/(\w+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f\s]*)>\s*Tj|\(((?:\\.|[^\\)])*)\)\s*Tj|\[((?:<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\)|[-\d.\s])*)\]\s*TJ|\bT\*|\bTd\b|\bTD\b|\bET\b/g;
+    const hexBytes = (h) =>
+      (h.replace(/\s/g, '').match(/.{1,2}/g) || []).map((x) => parseInt(x.padEnd(2, '0'), 16));
+    const tok =
+      /\/(\w+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f\s]*)>\s*Tj|\(((?:\\.|[^\\)])*)\)\s*Tj|\[((?:<[0-9A-Fa-f\s]*>|\((?:\\.|[^\\)])*\)|[-\d.\s])*)\]\s*TJ|\bT\*|\bTd\b|\bTD\b|\bET\b/g;
     for (const c of contents) {
       for (const m of c.matchAll(tok)) {
         if (m[1]) font = fonts.get(m[1]) || null;
         else if (m[2] !== undefined) text += decode(hexBytes(m[2]));
         else if (m[3] !== undefined) text += decode(literal(m[3]));
         else if (m[4] !== undefined) {
-          for (const part of m[4].matchAll(/<([0-9A-Fa-f\s]*)>|\(((?:\\.|[^\\)])*)\)|(-?[\d.]+)/g)) {
+          for (const part of m[4].matchAll(
+            /<([0-9A-Fa-f\s]*)>|\(((?:\\.|[^\\)])*)\)|(-?[\d.]+)/g,
+          )) {
             if (part[1] !== undefined) text += decode(hexBytes(part[1]));
             else if (part[2] !== undefined) text += decode(literal(part[2]));
-            else if (Number(part[3]) < -200) text += ' ';   // a wide negative kern: a space
+            else if (Number(part[3]) < -200) text += ' '; // a wide negative kern: a space
           }
         } else text += m[0] === 'ET' ? '\n' : ' ';
       }

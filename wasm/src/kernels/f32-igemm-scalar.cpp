@@ -5,8 +5,8 @@ namespace mc {
 namespace kernels {
 
 void f32_igemm_ukernel_2x8__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
-                                   const float* const* a, size_t a_stride, const float* w,
-                                   float* c, size_t c_stride, const float* r, bool relu) {
+                                   const float* const* a, size_t a_stride, const float* w, float* c,
+                                   size_t c_stride, const float* r, bool relu) {
   constexpr size_t MR = 2, NR = 8;
   float acc[MR][NR];
   for (size_t m = 0; m < MR; m++)

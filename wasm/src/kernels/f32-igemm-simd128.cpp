@@ -34,8 +34,8 @@ inline __attribute__((always_inline)) void k_step_lane(const f32x4 (&v)[MR], con
 // otherwise one broadcast load per activation. The accumulation order is the same.
 template <int MR, bool S4>
 inline void igemm_mrx8(size_t mr, size_t nc, size_t kc, size_t ks, const float* const* a,
-                       size_t a_stride, const float* w, float* c, size_t c_stride,
-                       const float* r, bool relu) {
+                       size_t a_stride, const float* w, float* c, size_t c_stride, const float* r,
+                       bool relu) {
   f32x4 acc0[MR], acc1[MR];
   {
     const f32x4 b0 = f32x4_load(w);

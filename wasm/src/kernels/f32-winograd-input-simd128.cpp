@@ -29,7 +29,7 @@ void f32_winograd_input_ukernel_4x4__simd128(size_t c, const float* const* d, fl
       f32x4_store(vi + 3 * v_stride, f32x4_sub(t[i][1], t[i][3]));
     }
   }
-  if (k < c) {   // channel tail: the scalar reference on the remaining channels
+  if (k < c) {  // channel tail: the scalar reference on the remaining channels
     const float* dt[16];
     for (int x = 0; x < 16; x++) dt[x] = d[x] + k;
     f32_winograd_input_ukernel_4x4__scalar(c - k, dt, v + k, v_stride);
@@ -45,7 +45,8 @@ void f32_winograd_input_ukernel_6x6__simd128(size_t c, const float* const* d, fl
     for (int j = 0; j < 6; j++) {
       f32x4 x[6];
       for (int i = 0; i < 6; i++) x[i] = f32x4_load(d[i * 6 + j] + k);
-      const f32x4 a = f32x4_sub(x[4], f32x4_mul(four, x[2])), b = f32x4_sub(x[3], f32x4_mul(four, x[1]));
+      const f32x4 a = f32x4_sub(x[4], f32x4_mul(four, x[2])),
+                  b = f32x4_sub(x[3], f32x4_mul(four, x[1]));
       const f32x4 e = f32x4_sub(x[4], x[2]), f = f32x4_mul(two, f32x4_sub(x[3], x[1]));
       t[0][j] = f32x4_add(f32x4_mul(four, f32x4_sub(x[0], x[2])), e);
       t[1][j] = f32x4_add(a, b);
@@ -57,17 +58,19 @@ void f32_winograd_input_ukernel_6x6__simd128(size_t c, const float* const* d, fl
     for (int i = 0; i < 6; i++) {
       const f32x4* x = t[i];
       float* vi = v + size_t(i) * 6 * v_stride + k;
-      const f32x4 a = f32x4_sub(x[4], f32x4_mul(four, x[2])), b = f32x4_sub(x[3], f32x4_mul(four, x[1]));
+      const f32x4 a = f32x4_sub(x[4], f32x4_mul(four, x[2])),
+                  b = f32x4_sub(x[3], f32x4_mul(four, x[1]));
       const f32x4 e = f32x4_sub(x[4], x[2]), f = f32x4_mul(two, f32x4_sub(x[3], x[1]));
       f32x4_store(vi + 0 * v_stride, f32x4_add(f32x4_mul(four, f32x4_sub(x[0], x[2])), e));
       f32x4_store(vi + 1 * v_stride, f32x4_add(a, b));
       f32x4_store(vi + 2 * v_stride, f32x4_sub(a, b));
       f32x4_store(vi + 3 * v_stride, f32x4_add(e, f));
       f32x4_store(vi + 4 * v_stride, f32x4_sub(e, f));
-      f32x4_store(vi + 5 * v_stride, f32x4_add(f32x4_mul(four, f32x4_sub(x[1], x[3])), f32x4_sub(x[5], x[3])));
+      f32x4_store(vi + 5 * v_stride,
+                  f32x4_add(f32x4_mul(four, f32x4_sub(x[1], x[3])), f32x4_sub(x[5], x[3])));
     }
   }
-  if (k < c) {   // channel tail: the scalar reference on the remaining channels
+  if (k < c) {  // channel tail: the scalar reference on the remaining channels
     const float* dt[36];
     for (int x = 0; x < 36; x++) dt[x] = d[x] + k;
     f32_winograd_input_ukernel_6x6__scalar(c - k, dt, v + k, v_stride);

@@ -15,8 +15,10 @@ void f32_winograd_output_ukernel_4x4__scalar(size_t c, const float* m, size_t m_
   for (size_t k = 0; k < c; k++) {
     float t[2][4];
     for (int j = 0; j < 4; j++) {
-      const float m0 = m[size_t(0 * 4 + j) * m_stride + k], m1 = m[size_t(1 * 4 + j) * m_stride + k];
-      const float m2 = m[size_t(2 * 4 + j) * m_stride + k], m3 = m[size_t(3 * 4 + j) * m_stride + k];
+      const float m0 = m[size_t(0 * 4 + j) * m_stride + k],
+                  m1 = m[size_t(1 * 4 + j) * m_stride + k];
+      const float m2 = m[size_t(2 * 4 + j) * m_stride + k],
+                  m3 = m[size_t(3 * 4 + j) * m_stride + k];
       t[0][j] = (m0 + m1) + m2;
       t[1][j] = (m1 - m2) - m3;
     }

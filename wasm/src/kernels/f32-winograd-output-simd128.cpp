@@ -36,7 +36,7 @@ void f32_winograd_output_ukernel_4x4__simd128(size_t c, const float* m, size_t m
       }
     }
   }
-  if (k < c) {   // channel tail: the scalar reference on the remaining channels (same strides)
+  if (k < c) {  // channel tail: the scalar reference on the remaining channels (same strides)
     const size_t n = c - k;
     for (size_t kk = 0; kk < n; kk++) {
       // one channel at a time keeps the pixel stride c of the full tensor
@@ -100,7 +100,7 @@ void f32_winograd_output_ukernel_6x6__simd128(size_t c, const float* m, size_t m
       }
     }
   }
-  if (k < c) {   // channel tail, 4 lanes through a small buffer (same operations)
+  if (k < c) {  // channel tail, 4 lanes through a small buffer (same operations)
     const size_t n = c - k;
     f32x4 t[4][6];
     for (int j = 0; j < 6; j++) {
@@ -122,7 +122,8 @@ void f32_winograd_output_ukernel_6x6__simd128(size_t c, const float* m, size_t m
       for (size_t j = 0; j < cols; j++) {
         const size_t off = i * y_row_stride + j * c + k;
         float tmp[4] = {0, 0, 0, 0};
-        if (r) for (size_t kk = 0; kk < n; kk++) tmp[kk] = r[off + kk];
+        if (r)
+          for (size_t kk = 0; kk < n; kk++) tmp[kk] = r[off + kk];
         f32x4 yv = f32x4_add(o[j], b);
         if (r) yv = f32x4_add(yv, f32x4_load(tmp));
         if (relu) yv = f32x4_max(yv, z);

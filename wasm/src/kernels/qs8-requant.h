@@ -14,8 +14,8 @@ namespace mc {
 namespace kernels {
 namespace detail {
 
-constexpr float kMagic = 12582912.0f;        // 1.5 * 2^23
-constexpr int32_t kMagicBits = 0x4B400000;   // bits of kMagic
+constexpr float kMagic = 12582912.0f;       // 1.5 * 2^23
+constexpr int32_t kMagicBits = 0x4B400000;  // bits of kMagic
 
 inline int8_t requantize_scalar(int32_t acc, float scale, const int8_t* r,
                                 const Qs8IgemmParams& p) {

@@ -31,7 +31,7 @@ void qs8_winograd_input_ukernel_4x4__simd128(size_t c, const int8_t* const* d, i
       i16x8_store(v + size_t(i * 4 + 3) * v_stride + k, i16x8_sub(t[i][1], t[i][3]));
     }
   }
-  if (k < c) {   // the last c % 8 channels: the scalar reference on shifted pointers
+  if (k < c) {  // the last c % 8 channels: the scalar reference on shifted pointers
     const int8_t* dk[16];
     for (int i = 0; i < 16; i++) dk[i] = d[i] + k;
     qs8_winograd_input_ukernel_4x4__scalar(c - k, dk, v + k, v_stride);

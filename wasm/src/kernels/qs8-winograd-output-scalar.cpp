@@ -20,7 +20,7 @@ void qs8_winograd_output_ukernel_4x4__scalar(size_t c, const int32_t* m, size_t 
     uint32_t x[4][4], t[2][4];
     for (int i = 0; i < 4; i++)
       for (int j = 0; j < 4; j++) x[i][j] = uint32_t(m[size_t(i * 4 + j) * m_stride + k]);
-    for (int j = 0; j < 4; j++) {   // t = A^T x (wrapping)
+    for (int j = 0; j < 4; j++) {  // t = A^T x (wrapping)
       t[0][j] = x[0][j] + x[1][j] + x[2][j];
       t[1][j] = x[1][j] - x[2][j] - x[3][j];
     }
@@ -29,7 +29,7 @@ void qs8_winograd_output_ukernel_4x4__scalar(size_t c, const int32_t* m, size_t 
       for (size_t j = 0; j < cols && j < 2; j++) {
         int32_t yv;
         std::memcpy(&yv, &y[j], 4);
-        const int32_t acc = bias[k] + (yv >> 2);   // Y is a multiple of 4
+        const int32_t acc = bias[k] + (yv >> 2);  // Y is a multiple of 4
         const size_t o = i * out_stride + j * c + k;
         out[o] = detail::requantize_scalar(acc, scale[k], r ? r + o : nullptr, p);
       }

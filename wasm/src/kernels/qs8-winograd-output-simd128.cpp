@@ -16,8 +16,8 @@ namespace {
 using namespace mc::simd;
 
 // The 2x2 outputs (acc = bias + Y / 4) of 4 channels whose 16 sums are at m[x * m_stride].
-inline __attribute__((always_inline)) void transform4(const int32_t* m, size_t m_stride,
-                                                      i32x4 bias, i32x4 (&y)[2][2]) {
+inline __attribute__((always_inline)) void transform4(const int32_t* m, size_t m_stride, i32x4 bias,
+                                                      i32x4 (&y)[2][2]) {
   i32x4 x[4][4];
   for (int i = 0; i < 4; i++)
     for (int j = 0; j < 4; j++) x[i][j] = i32x4_load(m + size_t(i * 4 + j) * m_stride);
@@ -35,14 +35,13 @@ inline __attribute__((always_inline)) void transform4(const int32_t* m, size_t m
 }  // namespace
 
 void qs8_winograd_output_ukernel_4x4__simd128(size_t c, const int32_t* m, size_t m_stride,
-                                              const int32_t* bias, const float* scale,
-                                              int8_t* out, size_t out_stride, size_t rows,
-                                              size_t cols, const int8_t* r,
-                                              const Qs8IgemmParams& p) {
+                                              const int32_t* bias, const float* scale, int8_t* out,
+                                              size_t out_stride, size_t rows, size_t cols,
+                                              const int8_t* r, const Qs8IgemmParams& p) {
   const detail::Qs8RequantSimd rq(p);
   rows = rows < 2 ? rows : 2;
   cols = cols < 2 ? cols : 2;
-  int32_t tail[16 * 8];   // the last c % 8 channels of the 16 sums, zero-padded to 8
+  int32_t tail[16 * 8];  // the last c % 8 channels of the 16 sums, zero-padded to 8
   for (size_t k = 0; k < c; k += 8) {
     const size_t nc = c - k < 8 ? c - k : 8;
     const int32_t* mk = m + k;

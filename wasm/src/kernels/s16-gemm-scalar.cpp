@@ -26,7 +26,7 @@ void s16_gemm_ukernel_2x8c2__scalar(size_t mr, size_t nc, size_t kc, const int16
   for (size_t m = 0; m < mr && m < MR; m++)
     for (size_t j = 0; j < nc && j < NR; j++) {
       int32_t v;
-      std::memcpy(&v, &acc[m][j], 4);   // two's complement reinterpretation
+      std::memcpy(&v, &acc[m][j], 4);  // two's complement reinterpretation
       c[m * c_stride + j] = v;
     }
 }

@@ -35,7 +35,7 @@ size_t bias_floats(const ConvShape& s) { return num_panels(s) * NR; }
 bool conv_winograd_f32_applicable(const ConvShape& s, int m) {
   if (m != 2 && m != 4) return false;
   if (s.kh != 3 || s.kw != 3 || s.stride != 1 || s.pad != 1 || !conv_shape_valid(s)) return false;
-  if (s.n != 1) return false;   // one image at a time (the f32 engines do not batch)
+  if (s.n != 1) return false;  // one image at a time (the f32 engines do not batch)
   const size_t kPos = num_pos(m);
   // conv_shape_valid bounds every tensor by 2^31 elements; the products below stay in range on
   // 64-bit hosts but not necessarily in wasm32, so check them.
@@ -51,13 +51,12 @@ size_t conv_winograd_f32_packed_size(const ConvShape& s, int m) {
   return bias_floats(s) + kPos * num_panels(s) * panel_floats(s);
 }
 
-bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, int m, const float* igemm,
-                                       float* out) {
+bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, int m, const float* igemm, float* out) {
   if (!conv_winograd_f32_applicable(s, m) || !igemm || !out) return false;
   const size_t kPos = num_pos(m);
   const int A = m + 2;
   const size_t kc = size_t(s.in_c), np = num_panels(s), pf = panel_floats(s);
-  const size_t ipf = NR + 9 * kc * NR;   // direct panel: [8 bias][tap 0..8: in_c x 8]
+  const size_t ipf = NR + 9 * kc * NR;  // direct panel: [8 bias][tap 0..8: in_c x 8]
   float* bias = out;
   float* u = out + bias_floats(s);
   // U = G g G^T in double, rounded once
@@ -80,7 +79,7 @@ bool conv_winograd_f32_pack_from_igemm(const ConvShape& s, int m, const float* i
       for (size_t j = 0; j < NR; j++) {
         double g[3][3];
         for (int t = 0; t < 9; t++) g[t / 3][t % 3] = src[NR + (size_t(t) * kc + k) * NR + j];
-        double gg[6][3];   // G g
+        double gg[6][3];  // G g
         for (int a = 0; a < A; a++)
           for (int c = 0; c < 3; c++)
             gg[a][c] = G[a][0] * g[0][c] + G[a][1] * g[1][c] + G[a][2] * g[2][c];
@@ -127,9 +126,9 @@ void conv_winograd_f32_setup(const ConvShape& s, int m, const float* input, cons
   for (size_t i = 0; i < kPos * T; i++) rows[i] = scratch + i * kc;
 }
 
-void conv_winograd_f32_run(const ConvShape& s, int m, const float* const* ind,
-                           const float* packed, float* scratch, float* output,
-                           const float* residual, bool relu, Isa isa) {
+void conv_winograd_f32_run(const ConvShape& s, int m, const float* const* ind, const float* packed,
+                           float* scratch, float* output, const float* residual, bool relu,
+                           Isa isa) {
   if (!conv_winograd_f32_applicable(s, m) || !ind || !packed || !scratch || !output) return;
   const size_t kPos = num_pos(m);
   using InputUk = void (*)(size_t, const float* const*, float*, size_t);
@@ -156,8 +155,8 @@ void conv_winograd_f32_run(const ConvShape& s, int m, const float* const* ind,
   const size_t th = tiles_h(s, m), tw = tiles_w(s, m), T = th * tw;
   const size_t kc = size_t(s.in_c), oc = size_t(s.out_c), np = num_panels(s), pf = panel_floats(s);
   const size_t oh = size_t(s.out_h()), ow = size_t(s.out_w());
-  float* V = scratch;                   // [a*a][T][in_c]
-  float* M = scratch + kPos * T * kc;   // [a*a][T][out_c]
+  float* V = scratch;                  // [a*a][T][in_c]
+  float* M = scratch + kPos * T * kc;  // [a*a][T][out_c]
   const float* bias = packed;
   const float* U = packed + bias_floats(s);
   const float* const* rows = ind + T * kPos;
@@ -169,7 +168,8 @@ void conv_winograd_f32_run(const ConvShape& s, int m, const float* const* ind,
       const float* w = U + (x * np + p) * pf;
       for (size_t t0 = 0; t0 < T; t0 += MR) {
         const size_t mr = std::min(MR, T - t0);
-        gemm(mr, nc, kc, 1, rows + x * T + t0, 1, w, M + (x * T + t0) * oc + n0, oc, nullptr, false);
+        gemm(mr, nc, kc, 1, rows + x * T + t0, 1, w, M + (x * T + t0) * oc + n0, oc, nullptr,
+             false);
       }
     }
   for (size_t ty = 0; ty < th; ty++)

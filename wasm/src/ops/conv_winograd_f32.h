@@ -18,7 +18,8 @@
 //     std::vector<float> scratch(mc::conv_winograd_f32_scratch_size(s, m));
 //     std::vector<const float*> ind(mc::conv_winograd_f32_indirection_size(s, m));
 //     mc::conv_winograd_f32_setup(s, m, input, zero, scratch.data(), ind.data());  // zero: >= in_c
-//     mc::conv_winograd_f32_run(s, m, ind.data(), wg.data(), scratch.data(), output, residual, relu);
+//     mc::conv_winograd_f32_run(s, m, ind.data(), wg.data(), scratch.data(), output, residual,
+//     relu);
 //   }
 #pragma once
 #include <cstddef>

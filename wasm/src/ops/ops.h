@@ -21,7 +21,7 @@ namespace mc {
 // Which implementation the ops dispatch to. Simd = the portable 128-bit layer (wasm SIMD128 or
 // SSE2/NEON natively); Scalar = the plain C++ reference kernels (tests, no-SIMD wasm build).
 enum class Isa { Scalar, Simd };
-Isa default_isa();            // Simd when compiled with a SIMD target, else Scalar
+Isa default_isa();  // Simd when compiled with a SIMD target, else Scalar
 
 // n: a batch of n images, stored one after another (N x H x W x C); every op runs all n in one
 // pass, so that each weight panel is read once for the whole batch. Indirection buffers hold the
@@ -37,8 +37,8 @@ struct ConvShape {
 };
 
 // True when every field is in range: sizes >= 1 (each <= 65536, tensors of all n images < 2^31
-// elements), stride >= 1, 0 <= pad < kernel size, output >= 1x1. The indirection size function returns 0
-// and the setup/run functions do nothing for a shape that is not valid.
+// elements), stride >= 1, 0 <= pad < kernel size, output >= 1x1. The indirection size function
+// returns 0 and the setup/run functions do nothing for a shape that is not valid.
 bool conv_shape_valid(const ConvShape& s);
 // The weights part only (kh, kw, in_c, out_c): the packed size and packing depend on nothing
 // else (in_h/in_w/stride/pad may be anything there); 0 / nothing for an invalid one.
@@ -49,11 +49,11 @@ bool conv_weights_shape_valid(const ConvShape& s);
 // kernels and identified in the blob by conv_packed_layout_name().
 size_t conv_packed_f32_size(const ConvShape& s);
 void conv_pack_f32(const ConvShape& s, const float* w_ohwi, const float* bias, float* packed);
-const char* conv_packed_layout_name();   // "igemm-f32-nr8-v1"; bump when the layout changes
+const char* conv_packed_layout_name();  // "igemm-f32-nr8-v1"; bump when the layout changes
 
 // Indirection buffer: for every output pixel and kernel tap, a pointer to the in_c input values
 // it reads (NHWC), or to `zero` (>= in_c zero floats) in the padding.
-size_t conv_indirection_size(const ConvShape& s);   // number of pointers
+size_t conv_indirection_size(const ConvShape& s);  // number of pointers
 void conv_setup_indirection(const ConvShape& s, const float* input, const float* zero,
                             const float** indirection);
 
@@ -71,18 +71,19 @@ void conv_run_f32(const ConvShape& s, const float* const* indirection, const flo
 // (tap-major [ky][kx][c] is already [ky][kx*in_c + c]); results are bit-identical to conv_run_f32.
 // Usage (engine: stem):
 //   std::vector<float> xp(mc::conv_padded_input_size(s));       // border = 0, written once
-//   float* interior = xp.data() + mc::conv_padded_input_offset(s);  // row y at + y*(in_w+2pad)*in_c
-//   std::vector<const float*> ind(mc::conv_rows_indirection_size(s));
+//   float* interior = xp.data() + mc::conv_padded_input_offset(s);  // row y at +
+//   y*(in_w+2pad)*in_c std::vector<const float*> ind(mc::conv_rows_indirection_size(s));
 //   mc::conv_rows_setup_indirection(s, xp.data(), ind.data());
 //   mc::conv_rows_run_f32(s, ind.data(), packed, out, nullptr, true);
 // Sizes in elements; the padded size (n padded images one after another, image b at
 // b * conv_padded_image_stride) includes 8 elements of slack after the last row (kernels may
 // read up to 7 elements past a row; the weights there are 0). 0 for an invalid shape.
 size_t conv_padded_input_size(const ConvShape& s);
-size_t conv_padded_image_stride(const ConvShape& s);   // (in_h + 2 pad) * (in_w + 2 pad) * in_c
-size_t conv_padded_input_offset(const ConvShape& s);   // of image 0's interior pixel (0, 0)
-size_t conv_rows_indirection_size(const ConvShape& s);   // n * out_h * out_w * kh pointers
-void conv_rows_setup_indirection(const ConvShape& s, const float* padded, const float** indirection);
+size_t conv_padded_image_stride(const ConvShape& s);    // (in_h + 2 pad) * (in_w + 2 pad) * in_c
+size_t conv_padded_input_offset(const ConvShape& s);    // of image 0's interior pixel (0, 0)
+size_t conv_rows_indirection_size(const ConvShape& s);  // n * out_h * out_w * kh pointers
+void conv_rows_setup_indirection(const ConvShape& s, const float* padded,
+                                 const float** indirection);
 void conv_rows_run_f32(const ConvShape& s, const float* const* indirection, const float* packed,
                        float* output, const float* residual, bool relu, Isa isa = default_isa());
 

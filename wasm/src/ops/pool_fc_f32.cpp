@@ -11,8 +11,8 @@ namespace detail {
 
 bool pool_args_valid(int in_h, int in_w, int c, int k, int stride, int pad) {
   return in_h >= 1 && in_w >= 1 && c >= 1 && k >= 1 && k <= 16 && stride >= 1 && pad >= 0 &&
-         pad < k && in_h + 2 * pad >= k && in_w + 2 * pad >= k && in_h <= 65536 &&
-         in_w <= 65536 && double(in_h) * in_w * c < double(1u << 31);
+         pad < k && in_h + 2 * pad >= k && in_w + 2 * pad >= k && in_h <= 65536 && in_w <= 65536 &&
+         double(in_h) * in_w * c < double(1u << 31);
 }
 
 }  // namespace detail
