@@ -346,12 +346,14 @@ async function setReview(rec, index, call) {
     if (call) rec.reviews[index] = { call, at };
     else delete rec.reviews[index];
   }
-  try {
-    await state.store.put(rec);
-  } catch (e) {
-    showError(saveError(e, `the review of ${rec.name}`));
+  if (!rec.unsaved) {
+    try {
+      await state.store.put(rec);
+    } catch (e) {
+      showError(saveError(e, `the review of ${rec.name}`));
+    }
+    touchSession();
   }
-  touchSession();
   const entry = state.cards.get(rec.id);
   if (index === null) {
     const old = entry && entry.card;
@@ -772,10 +774,12 @@ async function rereadAs(rec, mode) {
   delete rec.review; // a review belongs to the result it was made on
   delete rec.reviews;
   rec.status = 'pending';
-  try {
-    await state.store.put(rec);
-  } catch (e) {
-    showError(saveError(e, `the result of ${rec.name}`));
+  if (!rec.unsaved) {
+    try {
+      await state.store.put(rec);
+    } catch (e) {
+      showError(saveError(e, `the result of ${rec.name}`));
+    }
   }
   updateCard(rec);
   announce(`Reading ${rec.name} again as a ${MODE_TEXT[mode]}…`);
@@ -927,26 +931,55 @@ function batchId() {
   return `b${Date.now().toString(36)}`;
 }
 
+// Records that could not be stored (storage full or unavailable) are kept on the page only, with
+// ids of their own (negative, never an IndexedDB key): they are classified and exported all the
+// same, and the page says they will not outlive it.
+let unsavedIds = 0;
+function keepUnsaved(items, session, why) {
+  const n = items.length;
+  showError(
+    `${why} The ${n} image${n === 1 ? '' : 's'} added ${n === 1 ? 'is' : 'are'} classified all the same, ` +
+      'but kept on this page only: export the results before closing it.',
+  );
+  return items.map((it) => ({
+    session,
+    slide: it.slide || '',
+    batch: batchId(),
+    name: it.name,
+    blob: it.blob,
+    mode: it.mode,
+    status: 'pending',
+    id: --unsavedIds,
+    unsaved: true,
+  }));
+}
+
 async function addFiles(items) {
   if (!items.length) return;
-  if (!state.store || !state.session) {
-    showError('Storage is not available; results cannot be kept.');
-    return;
-  }
   const mode = $('mode-select').value;
-  for (const it of items) if (it.slide === undefined) it.slide = state.slide;
-  let recs;
-  try {
-    recs = await state.store.addPending(
-      state.session.id,
-      batchId(),
-      items.map((it) => ({ ...it, mode: it.mode || mode })),
-    );
-  } catch (e) {
-    showError(saveError(e, `the ${items.length} image${items.length === 1 ? '' : 's'} added`));
-    return;
+  for (const it of items) {
+    if (it.slide === undefined) it.slide = state.slide;
+    it.mode = it.mode || mode;
   }
-  touchSession();
+  let recs;
+  if (!state.store || !state.session) {
+    recs = keepUnsaved(
+      items,
+      state.session ? state.session.id : null,
+      'Storage is not available on this device.',
+    );
+  } else {
+    try {
+      recs = await state.store.addPending(state.session.id, batchId(), items);
+    } catch (e) {
+      recs = keepUnsaved(
+        items,
+        state.session.id,
+        saveError(e, `the ${items.length} image${items.length === 1 ? '' : 's'} added`),
+      );
+    }
+  }
+  if (!recs[0].unsaved) touchSession();
   for (const r of recs) {
     state.records.push(r);
     updateCard(r);
@@ -1006,10 +1039,12 @@ async function runBatch() {
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
-      try {
-        await state.store.put(rec);
-      } catch (e) {
-        showError(saveError(e, `the result of ${rec.name}`));
+      if (!rec.unsaved) {
+        try {
+          await state.store.put(rec);
+        } catch (e) {
+          showError(saveError(e, `the result of ${rec.name}`));
+        }
       }
       updateCard(rec);
       done++;

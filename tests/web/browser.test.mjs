@@ -827,7 +827,7 @@ window.sent = true;`,
         await page.waitForSelector('#alert:not([hidden])');
         const alert = await page.textContent('#alert');
         assert(
-          /^Storage on this device is full: the 1 image added could not be saved\. Export the sessions you need, then delete earlier ones/.test(
+          /^Storage on this device is full: the 1 image added could not be saved\. Export the sessions you need, then delete earlier ones.* The 1 image added is classified all the same, but kept on this page only/.test(
             alert,
           ),
           `full: ${alert}`,
@@ -3066,6 +3066,45 @@ print(json.dumps(out))
         );
       } finally {
         await ctx2.close();
+      }
+    },
+    { timeout: 240000 },
+  );
+
+  test(
+    'page: storage full (the origin quota cut to 1 MB): the images are classified all the same and the page says they are kept on the page only',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const blank = await ctx.newPage(); // the quota is cut before the site opens its storage
+        const cdp = await ctx.newCDPSession(blank);
+        await cdp.send('Storage.overrideQuotaForOrigin', {
+          origin: env.siteOrigin,
+          quotaSize: 1 << 20,
+        });
+        const page = await openSite(ctx);
+        const many = [];
+        for (let i = 0; i < 10; i++)
+          for (const c of cells) {
+            const f = path.join(tmp, `quota-${i}-${path.basename(c.path)}`);
+            if (!fs.existsSync(f)) fs.copyFileSync(c.path, f);
+            many.push(f);
+          }
+        await page.setInputFiles('#file-input', many);
+        await waitIdle(page, many.length);
+        const got = await cardsOf(page);
+        assert(
+          got.length === many.length && got.every((g) => g.label),
+          `every image classified: ${got.filter((g) => !g.label).length} without a call`,
+        );
+        const alert = await page.textContent('#alert');
+        assert(
+          /Storage on this device is full/.test(alert) &&
+            /kept on this page only: export the results/.test(alert),
+          `the page says so: ${alert}`,
+        );
+      } finally {
+        await ctx.close();
       }
     },
     { timeout: 240000 },
