@@ -15,10 +15,16 @@ export interface ClassificationResult {
   /** Decision band; 'uncertain' means: refer the cell to a microscopist. */
   band: Band;
   bandIndex: 0 | 1 | 2;
-  /** Raw logits [Uninfected, Parasitized]. */
+  /** Raw logits [Uninfected, Parasitized] (a model with N classes: [the strongest other class,
+   *  the parasitized class]; all N in classLogits). */
   logits: [number, number];
+  /** A model with more than 2 classes (blob format version 2): every class's logit in the
+   *  model's label order, and the name of the strongest class. */
+  classLogits?: number[];
+  topClass?: string;
   /** Class activation map, size*size floats row-major, Parasitized-minus-Uninfected evidence,
-   *  covering the whole image. */
+   *  covering the whole image; empty for a head that is not one linear layer (a fast.ai head):
+   *  use explain() for the occlusion map. */
   cam: Float32Array;
   /** Side of the network input and of the CAM. */
   size: number;
