@@ -791,19 +791,29 @@ function updateCard(rec) {
   const oldCard = old && old.card; // buildCard() updates the entry in place
   const card = buildCard(rec);
   if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
-  else $('grid').append(card);
+  else gridAppend(card);
   scheduleView();
 }
 
 // Results arrive faster than frames: the order, filter and summary are brought up to date once
 // per frame, not once per result (one layout per frame instead of one per card). The timer is
 // for a page out of view, where frames stop.
+// With thousands of cards even one pass a frame costs: passes are at least VIEW_GAP_MS apart.
+const VIEW_GAP_MS = 200;
+let viewPending = false;
+let viewGap = 0;
 let viewFrame = 0;
 let viewTimer = 0;
+let viewLast = 0;
 function scheduleView() {
-  if (viewFrame) return;
-  viewFrame = requestAnimationFrame(() => applyView());
-  viewTimer = setTimeout(() => applyView(), 250);
+  if (viewPending) return;
+  viewPending = true;
+  const wait = Math.max(0, viewLast + VIEW_GAP_MS - performance.now());
+  viewGap = setTimeout(() => {
+    viewGap = 0;
+    viewFrame = requestAnimationFrame(() => applyView());
+    viewTimer = setTimeout(() => applyView(), 250);
+  }, wait);
 }
 
 function matches(rec, filter) {
@@ -823,11 +833,14 @@ function matches(rec, filter) {
 }
 
 function applyView() {
-  if (viewFrame) {
+  if (viewPending) {
+    clearTimeout(viewGap);
     cancelAnimationFrame(viewFrame);
     clearTimeout(viewTimer);
-    viewFrame = 0;
+    viewPending = false;
+    viewGap = viewFrame = viewTimer = 0;
   }
+  viewLast = performance.now();
   const filter = $('filter').value;
   const sort = $('sort').value;
   const recs = state.records.slice();
@@ -836,16 +849,56 @@ function applyView() {
   else if (sort === 'p-asc') recs.sort((a, b) => (p(a) < 0 ? 2 : p(a)) - (p(b) < 0 ? 2 : p(b)));
   else if (sort === 'name')
     recs.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  const grid = $('grid');
-  let i = 0;
+  const shown = [];
+  const hidden = [];
   for (const r of recs) {
     const entry = state.cards.get(r.id);
     if (!entry || !entry.card) continue;
-    entry.card.hidden = !matches(r, filter);
-    if (grid.children[i] !== entry.card) grid.insertBefore(entry.card, grid.children[i] || null);
-    i++;
+    const hide = !matches(r, filter);
+    if (entry.card.hidden !== hide) entry.card.hidden = hide; // a write, even of the same value, restyles
+    (hide ? hidden : shown).push(entry.card);
   }
+  const grid = $('grid');
+  const per = gridColumns(grid) * CHUNK_ROWS;
+  let c = 0;
+  for (let i = 0; i < shown.length; i += per) placeChunk(grid, c++, shown.slice(i, i + per), false);
+  placeChunk(grid, c++, hidden, true);
+  while (grid.children.length > c) grid.lastElementChild.remove(); // emptied by the moves above
   renderSummary();
+}
+
+// The grid is cut into blocks of CHUNK_ROWS full rows (cards per row as the CSS grid makes
+// them): the browser lays out and paints only the blocks in view (content-visibility on each
+// block), so a page with thousands of cards costs per frame what a screenful does. Cards that
+// the filter hides wait in a last block of their own.
+const CHUNK_ROWS = 10;
+const CARD_MIN_PX = 160;
+const GRID_GAP_PX = 12;
+function gridColumns(grid) {
+  const w = grid.clientWidth || 800;
+  return Math.max(1, Math.floor((w + GRID_GAP_PX) / (CARD_MIN_PX + GRID_GAP_PX)));
+}
+function placeChunk(grid, c, cards, isHidden) {
+  let box = grid.children[c];
+  if (!box || !box.classList.contains('grid-chunk')) {
+    box = el('div', { class: 'grid-chunk' });
+    grid.insertBefore(box, grid.children[c] || null);
+  }
+  if (box.hidden !== isHidden) box.hidden = isHidden;
+  for (let j = 0; j < cards.length; j++) {
+    if (box.children[j] !== cards[j]) box.insertBefore(cards[j], box.children[j] || null);
+  }
+}
+/** A new card goes at the end of the last block of shown cards, until the next applyView. */
+function gridAppend(card) {
+  const grid = $('grid');
+  const blocks = [...grid.children].filter((b) => !b.hidden);
+  let box = blocks[blocks.length - 1];
+  if (!box) {
+    box = el('div', { class: 'grid-chunk' });
+    grid.prepend(box);
+  }
+  box.append(card);
 }
 
 /** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
@@ -1514,6 +1567,12 @@ function setupResultsControls() {
     setReview(entry.rec, null, k === 'confirm' ? confirmCall(entry.rec.result.band) : k);
   });
   $('filter').addEventListener('change', applyView);
+  let resizeTimer = 0;
+  window.addEventListener('resize', () => {
+    // cards per row change: blocks are re-cut
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(applyView, 150);
+  });
   $('sort').addEventListener('change', applyView);
   $('all-heat').addEventListener('change', (ev) => {
     state.allHeat = ev.target.checked;
@@ -1819,7 +1878,7 @@ async function openSession(sess, how = 'opened') {
   state.session = sess;
   state.records = await state.store.ofSession(sess.id);
   showSessionInfo();
-  for (const r of state.records) $('grid').append(buildCard(r));
+  for (const r of state.records) gridAppend(buildCard(r));
   applyView();
   const left = pendingRecords().length;
   $('resume-banner').hidden = !left;
