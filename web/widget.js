@@ -37,7 +37,7 @@ const CSS = `
        background: #1d5fa8; color: #fff; cursor: pointer; position: relative; display: inline-block; }
 .btn.secondary { background: #fff; color: #17202a; border-color: #b7c2cd; }
 .btn[aria-pressed="true"] { background: #243b53; color: #fff; }
-.btn:focus-within, .btn:focus-visible { outline: 3px solid #f0a500; outline-offset: 2px; }
+.btn:focus-within, .btn:focus-visible { outline: 3px solid #17202a; outline-offset: 2px; box-shadow: 0 0 0 2px #fff; }
 .btn input { position: absolute; opacity: 0; width: 1px; height: 1px; left: 0; top: 0; }
 .result { display: grid; grid-template-columns: 120px 1fr; gap: 12px; margin-top: 12px; align-items: start; }
 .thumb { position: relative; width: 120px; height: 120px; background: #000; border-radius: 6px; overflow: hidden; }

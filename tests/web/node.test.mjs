@@ -433,6 +433,51 @@ export function register({ buildDir, nativeCli }) {
     }
   });
 
+  // The focus indicator (issue 18 item 8): every focus rule of the page and the widget draws a
+  // dark outline with a white ring inside it, so that one of the two is at least 3:1 against
+  // what surrounds it, light (the panels) or dark (the header, the blue buttons).
+  test('focus: every focus outline is >= 3:1 on white and its white ring >= 3:1 on the dark colours', async () => {
+    const lum = (hex) => {
+      const c = hex
+        .replace('#', '')
+        .match(/../g)
+        .map((h) => parseInt(h, 16) / 255)
+        .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+      return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2];
+    };
+    const contrast = (a, b) => {
+      const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+      return (x + 0.05) / (y + 0.05);
+    };
+    const css = fs.readFileSync(path.join(REPO, 'web/app.css'), 'utf8');
+    const dark = ['--brand', '--accent'].map(
+      (v) => css.match(new RegExp(`${v}:\\s*(#[0-9a-fA-F]{6})`))[1],
+    );
+    let rules = 0;
+    for (const f of ['web/app.css', 'web/widget.js']) {
+      const src = fs.readFileSync(path.join(REPO, f), 'utf8');
+      for (const m of src.matchAll(/:focus[^{]*\{([^}]*)\}/g)) {
+        const o = m[1].match(/outline:\s*\d+px solid (#[0-9a-fA-F]{6})/);
+        if (!o) continue;
+        rules++;
+        assert(
+          contrast(o[1], '#ffffff') >= 3,
+          `${f}: focus outline ${o[1]} is ${contrast(o[1], '#ffffff').toFixed(2)}:1 on white`,
+        );
+        assert(
+          /box-shadow:\s*0 0 0 \d+px #fff\b/.test(m[1]),
+          `${f}: focus rule without its white ring: ${m[0]}`,
+        );
+        for (const d of dark)
+          assert(
+            contrast('#ffffff', d) >= 3,
+            `white ring on ${d}: ${contrast('#ffffff', d).toFixed(2)}:1`,
+          );
+      }
+    }
+    assert(rules >= 3, `focus rules found: ${rules}`);
+  });
+
   test('stats: Wilson interval, summary and exports carry the intended-use notice', async () => {
     const s = await import(pathToFileURL(path.join(REPO, 'web/stats.js')).href);
     const w = s.wilson(5, 10);
