@@ -110,7 +110,6 @@ async function browser() {
     ],
     viewport: { width: 1366, height: 768 },
   });
-  results.chromium = ctx.browser() ? ctx.browser().version() : results.chromium;
   return { ctx, profile };
 }
 

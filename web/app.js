@@ -994,10 +994,11 @@ function keepUnsaved(items, session, why) {
     `${why} The ${n} image${n === 1 ? '' : 's'} added ${n === 1 ? 'is' : 'are'} classified all the same, ` +
       'but kept on this page only: export the results before closing it.',
   );
+  const batch = batchId();
   return items.map((it) => ({
     session,
     slide: it.slide || '',
-    batch: batchId(),
+    batch,
     name: it.name,
     blob: it.blob,
     mode: it.mode,

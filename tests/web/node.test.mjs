@@ -47,22 +47,11 @@ export function register({ buildDir, nativeCli }) {
       wasmBytes: { simd: fs.readFileSync(path.join(site, manifest.wasm.simd.wasm)) },
       modelBytes: fs.readFileSync(blobPath),
     });
-    let out;
-    try {
-      out = execFileSync(
-        nativeCli,
-        ['--model', blobPath, '--mode', 'cell', '--logits', ...cells.map((c) => c.path)],
-        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-    } catch (e) {
-      out = e.stdout || '';
-    }
-    const native = new Map(
-      out
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l))
-        .map((j) => [path.basename(j.file), j]),
+    const native = nativeClassify(
+      nativeCli,
+      blobPath,
+      cells.map((c) => c.path),
+      ['--mode', 'cell', '--logits'],
     );
     assert(
       engine.numClasses === 3 &&

@@ -92,8 +92,9 @@ export function siteInfo(buildDir) {
   return { site, manifest, modelPath: path.join(site, manifest.model.url) };
 }
 
-/** Run the native CLI on files; Map(basename -> {label, p_parasitized, band} | {error}). */
-export function nativeClassify(cli, model, files) {
+/** Run the native CLI on files; Map(basename -> {label, p_parasitized, band} | {error}).
+ *  `args`: more options (e.g. ['--mode', 'cell', '--logits']). */
+export function nativeClassify(cli, model, files, args = []) {
   if (!cli || !fs.existsSync(cli)) {
     throw new Error(
       `native CLI not found (${cli}); build it (cmake --build build --target malaria-classify) ` +
@@ -102,7 +103,7 @@ export function nativeClassify(cli, model, files) {
   }
   let out;
   try {
-    out = execFileSync(cli, ['--model', model, '--format', 'jsonl', ...files], {
+    out = execFileSync(cli, ['--model', model, '--format', 'jsonl', ...args, ...files], {
       encoding: 'utf8',
       maxBuffer: 1 << 26,
       stdio: ['ignore', 'pipe', 'pipe'],
