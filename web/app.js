@@ -21,11 +21,21 @@ import {
   slidesOf,
   slidesFromPaths,
   cellsOf,
-  bandText as bandRange,
-  INTENDED_USE,
+  intendedUse,
 } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
+import {
+  t,
+  num,
+  setLanguage,
+  initialLanguage,
+  language,
+  languages,
+  localize,
+  dirOf,
+  dateLocale,
+} from './i18n.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...kids) => {
@@ -64,11 +74,19 @@ const state = {
 
 // A cell's call is its band: outside the uncertain band the model's call, inside it none (the
 // words and the colour say "to review"; the argmax label is never shown as a call there).
-const CALL_TEXT = {
-  parasitized: 'Parasitized',
-  uninfected: 'Uninfected',
-  uncertain: 'Uncertain: refer to a microscopist',
+const CALL_KEY = {
+  parasitized: 'call.parasitized',
+  uninfected: 'call.uninfected',
+  uncertain: 'call.uncertain',
 };
+const callText = (call) => t(CALL_KEY[call]);
+// lower-case words for a call inside a sentence
+const CALL_WORD = {
+  parasitized: 'word.parasitized',
+  uninfected: 'word.uninfected',
+  uncertain: 'word.toReview',
+};
+const callWord = (call) => t(CALL_WORD[call]);
 const SYMBOL = {
   parasitized: '✚',
   uninfected: '○',
@@ -77,22 +95,21 @@ const SYMBOL = {
   refused: '!',
   pending: '…',
 };
-const f3 = (x) => x.toFixed(3);
+const f3 = (x) => num(x, 3);
 /** The line under the bar: where p lies against the band. */
 function bandText(band) {
   const b = state.band;
   if (!b)
     return (
       {
-        uninfected: 'Confident: uninfected',
-        parasitized: 'Confident: parasitized',
-        uncertain: 'In the uncertain band: to review',
+        uninfected: t('band.confidentUninfected'),
+        parasitized: t('band.confidentParasitized'),
+        uncertain: t('band.inBand'),
       }[band] || band
     );
-  if (band === 'parasitized') return `Confident: p above ${f3(b[1])}, the uncertain band's top`;
-  if (band === 'uninfected')
-    return `Confident: p at or below ${f3(b[0])}, the uncertain band's bottom`;
-  return `In the uncertain band (${f3(b[0])}–${f3(b[1])}): to review, no call`;
+  if (band === 'parasitized') return t('band.above', { hi: f3(b[1]) });
+  if (band === 'uninfected') return t('band.atOrBelow', { lo: f3(b[0]) });
+  return t('band.inRange', { lo: f3(b[0]), hi: f3(b[1]) });
 }
 /** The probability bar: the band marked (hatched), the fill and a tick at p, in the call's colour. */
 function meterEl(p, band) {
@@ -111,12 +128,13 @@ function meterEl(p, band) {
   meter.append(fill, mark);
   return meter;
 }
-const MODE_TEXT = { cell: 'cut-out cell', field: 'whole field' };
-const EXCLUDED_TEXT = {
-  border: 'cut by the border',
-  white: 'white blood cells',
-  debris: 'debris or platelets',
-  clump: 'clumps not split',
+const MODE_KEY = { cell: 'mode.cellName', field: 'mode.fieldName' };
+const modeText = (m) => t(MODE_KEY[m]);
+const EXCLUDED_KEY = {
+  border: 'excluded.border',
+  white: 'excluded.white',
+  debris: 'excluded.debris',
+  clump: 'excluded.clump',
 };
 // A field's preview is the file itself up to this side; larger photos are shown (and their cells
 // cut) from a bitmap downscaled to it, not decoded whole in every card.
@@ -135,17 +153,89 @@ function announce(text) {
 /** The message for a write to IndexedDB that failed; a full device said plainly. */
 function saveError(e, what) {
   if (e && (e.name === 'QuotaExceededError' || /quota/i.test(e.message || ''))) {
-    return (
-      `Storage on this device is full: ${what} could not be saved. Export the sessions you need, ` +
-      'then delete earlier ones (Sessions…) to make room.'
-    );
+    return t('save.full', { what });
   }
-  return `Could not save ${what}: ${(e && e.message) || e}`;
+  return t('save.failed', { what, error: (e && e.message) || e });
 }
 function showError(text) {
   const a = $('alert');
   a.hidden = !text;
   a.textContent = text || '';
+}
+
+/** A stored error message (the core's, the decoder's or the engine's: English text, kept as it
+ *  came so that exports and stored results do not depend on the language shown) under a
+ *  translated lead; the message itself is marked lang="en". */
+function errorLines(message) {
+  return [
+    el('p', { class: 'card-error-lead', text: t('error.lead') }),
+    el('p', { class: 'card-error', lang: 'en', text: message }),
+  ];
+}
+
+/** "parasitemia" for whole fields, "share" for cut-out cells (a selection, not a parasitemia). */
+const shareWord = (source) => t(source === 'fields' ? 'word.parasitemia' : 'word.share');
+
+function showEngineState() {
+  const chip = $('engine-state');
+  const st = chip.dataset.state;
+  chip.textContent =
+    st === 'ready'
+      ? t('engine.ready', { variant: state.variant === 'simd' ? 'SIMD' : t('engine.scalar') })
+      : st === 'error'
+        ? t('engine.failed')
+        : t('engine.loading');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Language: the user's choice (the selector, remembered), else the browser's (i18n.js)
+
+function applyLanguage() {
+  const code = language();
+  document.documentElement.lang = code;
+  document.documentElement.dir = dirOf(code);
+  localize(document);
+  $('lang-select').value = code;
+}
+
+/** Everything written from code, written again in the language now chosen. */
+function rerender() {
+  applyLanguage();
+  showEngineState();
+  showSessionInfo();
+  if (!state.slide) $('slide-hint').textContent = t('slide.hintNone');
+  else $('slide-hint').textContent = t('slide.hintSet', { slide: state.slide });
+  for (const { rec, card } of [...state.cards.values()])
+    if (rec && card && card.isConnected) card.replaceWith(buildCard(rec));
+  applyView();
+  if (state.info) {
+    renderModelCard(state.info, state.assets);
+    $('version-info').textContent = t('footer.version', {
+      version: state.assets.version,
+      model: state.modelName,
+    });
+  }
+  if (state.modelError) showModelFailure();
+  if (!$('resume-banner').hidden)
+    $('resume-text').textContent = t('resume.text', { n: pendingRecords().length });
+  requestPersistence(false);
+}
+
+function setupLanguage() {
+  const sel = $('lang-select');
+  for (const { code, name } of languages) {
+    const o = el('option', { value: code, text: name });
+    o.lang = code;
+    sel.append(o);
+  }
+  setLanguage(initialLanguage());
+  applyLanguage();
+  $('slide-hint').textContent = t('slide.hintNone');
+  sel.addEventListener('change', () => {
+    setLanguage(sel.value, { remember: true });
+    rerender();
+    announce(t('lang.changed'));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -159,10 +249,14 @@ function classOf(rec) {
 }
 
 function altText(rec) {
-  if (rec.error) return `${rec.name}: not readable`;
-  if (!rec.result) return `${rec.name}: not classified yet`;
+  if (rec.error) return t('alt.notReadable', { name: rec.name });
+  if (!rec.result) return t('alt.pending', { name: rec.name });
   const r = rec.result;
-  return `${CALL_TEXT[modelCall(r.band)]}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${rec.name}`;
+  return t('alt.cell', {
+    call: callText(modelCall(r.band)),
+    p: f3(r.pParasitized),
+    name: rec.name,
+  });
 }
 
 /** How the image was read ("Read as whole field (auto)") and a button per other way to read it. */
@@ -171,14 +265,21 @@ function modeLine(rec, read) {
   const line = el('div', { class: 'card-mode' });
   if (read)
     line.append(
-      el('span', { text: `Read as ${MODE_TEXT[read]}${asked === 'auto' ? ' (auto)' : ''}` }),
+      el('span', {
+        text: t(asked === 'auto' ? 'card.readAsAuto' : 'card.readAs', { mode: modeText(read) }),
+      }),
     );
-  else if (asked !== 'auto') line.append(el('span', { text: `Tried as ${MODE_TEXT[asked]}` }));
+  else if (asked !== 'auto')
+    line.append(el('span', { text: t('card.triedAs', { mode: modeText(asked) }) }));
   for (const m of ['field', 'cell']) {
     if (m === read || m === asked) continue;
-    const b = el('button', { type: 'button', class: 'btn small reread', text: `Read as ${m}` });
+    const b = el('button', {
+      type: 'button',
+      class: 'btn small reread',
+      text: t(m === 'field' ? 'card.rereadField' : 'card.rereadCell'),
+    });
     b.dataset.mode = m;
-    b.setAttribute('aria-label', `Read ${rec.name} again as a ${MODE_TEXT[m]}`);
+    b.setAttribute('aria-label', t('card.rereadLabel', { name: rec.name, mode: modeText(m) }));
     b.addEventListener('click', () => rereadAs(rec, m));
     line.append(b);
   }
@@ -217,17 +318,18 @@ function buildCard(rec) {
   const body = el('div', { class: 'card-body' });
   body.append(el('h3', { class: 'card-name', text: rec.name, title: rec.name }));
   card.dataset.slide = rec.slide || '';
-  if (rec.slide) body.append(el('p', { class: 'card-slide', text: `Slide ${rec.slide}` }));
+  if (rec.slide)
+    body.append(el('p', { class: 'card-slide', text: t('card.slide', { slide: rec.slide }) }));
   if (cls === 'error' || cls === 'refused') {
     body.append(
       el(
         'p',
         { class: 'card-label' },
         el('span', { class: 'badge', 'aria-hidden': 'true', text: '!' }),
-        cls === 'refused' ? 'Not analysed' : 'Not readable',
+        cls === 'refused' ? t('card.notAnalysed') : t('card.notReadable'),
       ),
     );
-    body.append(el('p', { class: 'card-error', text: rec.error }));
+    body.append(...errorLines(rec.error));
     if (cls === 'refused') body.append(modeLine(rec, null));
   } else if (cls === 'pending') {
     body.append(
@@ -235,13 +337,11 @@ function buildCard(rec) {
         'p',
         { class: 'card-label' },
         el('span', { class: 'badge', 'aria-hidden': 'true', text: '…' }),
-        state.modelError ? 'Waiting for the model' : 'Waiting',
+        state.modelError ? t('card.waitingModel') : t('card.waiting'),
       ),
     );
     if (state.modelError)
-      body.append(
-        el('p', { class: 'card-error', text: 'The model could not be loaded: Retry it above.' }),
-      );
+      body.append(el('p', { class: 'card-error', text: t('card.modelFailed') }));
   } else {
     const r = rec.result;
     body.append(
@@ -249,12 +349,10 @@ function buildCard(rec) {
         'p',
         { class: 'card-label' },
         el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }),
-        CALL_TEXT[cls],
+        callText(cls),
       ),
     );
-    body.append(
-      el('p', { class: 'card-prob', text: `P(parasitized) = ${r.pParasitized.toFixed(3)}` }),
-    );
+    body.append(el('p', { class: 'card-prob', text: t('card.prob', { p: f3(r.pParasitized) }) }));
     body.append(meterEl(r.pParasitized, r.band));
     body.append(el('p', { class: 'card-band', text: bandText(r.band) }));
     body.append(reviewBar(rec, null, r.band));
@@ -270,10 +368,10 @@ function buildCard(rec) {
       const btn = el('button', {
         type: 'button',
         class: 'btn small heat-btn',
-        text: 'Heat map',
+        text: t('heat.button'),
         'aria-pressed': 'false',
       });
-      btn.setAttribute('aria-label', `Heat map for ${rec.name}`);
+      btn.setAttribute('aria-label', t('heat.label', { name: rec.name }));
       btn.addEventListener('click', () =>
         setHeat(card, btn.getAttribute('aria-pressed') !== 'true'),
       );
@@ -304,31 +402,38 @@ const confirmCall = (band) => (band === 'parasitized' || band === 'uninfected' ?
 
 function reviewBar(rec, index, band) {
   const rv = reviewOf(rec, index);
-  const what = index === null ? rec.name : `cell ${index} of ${rec.name}`;
-  const bar = el('div', { class: 'review', role: 'group', 'aria-label': `Your call on ${what}` });
+  const what = index === null ? rec.name : t('review.cellOf', { index, name: rec.name });
+  const bar = el('div', {
+    class: 'review',
+    role: 'group',
+    'aria-label': t('review.groupLabel', { what }),
+  });
   bar.dataset.reviewed = rv ? rv.call : '';
   const model = modelCall(band);
   const verdict = !rv
-    ? 'Your call:'
+    ? t('review.yourCall')
     : model === 'uncertain'
-      ? `Reviewed: ${CALL_TEXT[rv.call]}`
+      ? t('review.reviewed', { call: callText(rv.call) })
       : rv.call === model
-        ? `Reviewed: ${CALL_TEXT[rv.call]} (confirmed)`
-        : `Reviewed: ${CALL_TEXT[rv.call]} (overturned)`;
+        ? t('review.confirmed', { call: callText(rv.call) })
+        : t('review.overturned', { call: callText(rv.call) });
   bar.append(el('span', { class: 'review-label', text: verdict }));
   for (const call of ['parasitized', 'uninfected']) {
     const b = el('button', {
       type: 'button',
       class: 'btn small review-btn',
-      text: call === 'parasitized' ? 'Parasitized' : 'Uninfected',
+      text: callText(call),
       'aria-pressed': String(!!rv && rv.call === call),
     });
     b.dataset.call = call;
     b.setAttribute(
       'aria-label',
-      `${rv && rv.call === call ? 'Undo your call' : 'Call'} ${what}: ${call}`,
+      t(rv && rv.call === call ? 'review.undoLabel' : 'review.callLabel', {
+        what,
+        call: callWord(call),
+      }),
     );
-    b.title = `${call === 'parasitized' ? 'P' : 'U'}; C confirms the model's call, Delete undoes`;
+    b.title = t('review.keys', { key: call === 'parasitized' ? 'P' : 'U' });
     b.addEventListener('click', () => setReview(rec, index, rv && rv.call === call ? null : call));
     bar.append(b);
   }
@@ -350,7 +455,7 @@ async function setReview(rec, index, call) {
     try {
       await state.store.put(rec);
     } catch (e) {
-      showError(saveError(e, `the review of ${rec.name}`));
+      showError(saveError(e, t('save.whatReview', { name: rec.name })));
     }
     touchSession();
   }
@@ -383,22 +488,23 @@ async function setReview(rec, index, call) {
     if (dd) dd.textContent = fieldReviewText(rec);
     renderSummary();
   }
+  const who = index === null ? rec.name : t('cell.title', { index });
   announce(
-    call
-      ? `${index === null ? rec.name : `Cell ${index}`}: your call ${call}.`
-      : `${index === null ? rec.name : `Cell ${index}`}: your call undone.`,
+    call ? t('review.announce', { who, call: callWord(call) }) : t('review.announceUndo', { who }),
   );
 }
 
 /** "3 cells reviewed: 2 parasitized, 20 to review; parasitemia ..." for one field (or "none yet"). */
 function fieldReviewText(rec) {
   const g = summarizeGroup([rec]).fields;
-  if (!g.reviewedCells) return 'no cell reviewed yet';
+  if (!g.reviewedCells) return t('review.noneYet');
   const v = g.reviewed;
-  return (
-    `${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed: ${v.parasitized} parasitized, ${v.uncertain} to review; ` +
-    `parasitemia ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}`
-  );
+  return t('review.fieldText', {
+    n: g.reviewedCells,
+    parasitized: v.parasitized,
+    uncertain: v.uncertain,
+    parasitemia: parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n),
+  });
 }
 
 // Heat maps are computed one at a time (each is up to 257 network passes, ~0.7 s), so that a
@@ -420,7 +526,7 @@ function setHeat(card, on) {
     return;
   }
   if (entry.heat) return; // being computed: shown when it is done (if still wanted)
-  btn.textContent = 'Heat map: computing…';
+  btn.textContent = t('heat.computing');
   btn.setAttribute('aria-busy', 'true');
   const { rec } = entry;
   entry.heat = heatQueue = heatQueue
@@ -430,16 +536,16 @@ function setHeat(card, on) {
         drawCam(canvas, h.map, h.size);
         canvas.dataset.drawn = '1';
         canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
-        btn.textContent = 'Heat map';
+        btn.textContent = t('heat.button');
       },
       (e) => {
         entry.heat = null; // may be asked again
-        btn.textContent = 'Heat map';
+        btn.textContent = t('heat.button');
         btn.setAttribute('aria-pressed', 'false');
         const msg =
           card.querySelector('.card-heat-error') ||
           el('p', { class: 'card-error card-heat-error' });
-        msg.textContent = `Heat map not available: ${e.message || e}`;
+        msg.textContent = t('heat.failed', { error: e.message || e });
         btn.parentElement.after(msg);
       },
     )
@@ -458,14 +564,14 @@ function svgEl(tag, attrs) {
 }
 
 const cellText = (c) =>
-  `Cell ${c.index}: ${CALL_TEXT[modelCall(c.band)]}, P(parasitized) ${c.pParasitized.toFixed(3)}`;
+  t('cell.text', { index: c.index, call: callText(modelCall(c.band)), p: f3(c.pParasitized) });
 
 function excludedLine(ex) {
-  const parts = Object.keys(EXCLUDED_TEXT)
+  const parts = Object.keys(EXCLUDED_KEY)
     .filter((k) => ex && ex[k] > 0)
-    .map((k) => `${ex[k]} ${EXCLUDED_TEXT[k]}`);
+    .map((k) => t(EXCLUDED_KEY[k], { n: ex[k] }));
   const n = Object.values(ex || {}).reduce((a, b) => a + b, 0);
-  return n ? `${n} (${parts.join(', ')})` : 'none';
+  return n ? `${num(n)} (${parts.join(', ')})` : t('word.none');
 }
 
 /** The element the field is shown from and cells are cut from: the file, or for a very large
@@ -504,7 +610,7 @@ function buildOverlay(r, name, rec = null) {
     viewBox: `0 0 ${r.width} ${r.height}`,
     preserveAspectRatio: 'none',
     role: 'group',
-    'aria-label': `Red cells of ${name}: arrow keys move between cells`,
+    'aria-label': t('field.overlayLabel', { name }),
   });
   const left = svgEl('g', { class: 'left-out', 'aria-hidden': 'true' });
   const counted = svgEl('g', { class: 'counted' });
@@ -614,7 +720,7 @@ function showCell(card, view, c) {
   const canvas = el('canvas', {
     class: 'cell-crop',
     role: 'img',
-    'aria-label': `Cell ${c.index}, cut out along its outline`,
+    'aria-label': t('cell.cropLabel', { index: c.index }),
   });
   const cls = modelCall(c.band);
   box.append(
@@ -622,17 +728,17 @@ function showCell(card, view, c) {
     el(
       'div',
       { class: 'cell-info' },
-      el('h4', { class: 'cell-title', text: `Cell ${c.index}` }),
+      el('h4', { class: 'cell-title', text: t('cell.title', { index: c.index }) }),
       el(
         'p',
         { class: 'card-label', 'data-class': cls },
         el('span', { class: 'badge', 'aria-hidden': 'true', text: SYMBOL[cls] }),
-        CALL_TEXT[cls],
+        callText(cls),
       ),
-      el('p', { class: 'card-prob', text: `P(parasitized) = ${c.pParasitized.toFixed(3)}` }),
+      el('p', { class: 'card-prob', text: t('card.prob', { p: f3(c.pParasitized) }) }),
       meterEl(c.pParasitized, c.band),
       el('p', { class: 'card-band', text: bandText(c.band) }),
-      el('p', { class: 'cell-box', text: `Box ${c.w}×${c.h} px at ${c.x}, ${c.y}` }),
+      el('p', { class: 'cell-box', text: t('cell.box', { w: c.w, h: c.h, x: c.x, y: c.y }) }),
       reviewBar(view.rec, c.index, c.band),
     ),
   );
@@ -652,9 +758,12 @@ function buildFieldCard(rec, entry) {
   for (const k of ['counted', 'parasitized', 'uncertain']) card.dataset[k] = String(r[k]);
   card.dataset.parasitemia = String(r.parasitemia);
 
-  const alt =
-    `${rec.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
-    `${r.uncertain} to review`;
+  const alt = t('field.alt', {
+    name: rec.name,
+    counted: r.counted,
+    parasitized: r.parasitized,
+    uncertain: r.uncertain,
+  });
   const source = fieldSource(rec, entry, alt);
   const { svg, order } = buildOverlay(r, rec.name, rec);
   const stage = el('div', { class: 'field-view' }, source, svg);
@@ -663,13 +772,13 @@ function buildFieldCard(rec, entry) {
     'p',
     { class: 'field-legend', 'aria-hidden': 'true' },
     el('span', { class: 'key parasitized' }),
-    'parasitized',
+    t('word.parasitized'),
     el('span', { class: 'key uncertain' }),
-    'to review',
+    t('word.toReview'),
     el('span', { class: 'key uninfected' }),
-    'uninfected',
+    t('word.uninfected'),
     el('span', { class: 'key left-out' }),
-    'left out',
+    t('word.leftOut'),
   );
 
   const counts = el('dl', { class: 'field-counts' });
@@ -678,25 +787,23 @@ function buildFieldCard(rec, entry) {
     if (key) dd.dataset.k = key;
     counts.append(el('dt', { text: k }), dd);
   };
-  row('Red cells counted', String(r.counted), 'counted');
-  row('Parasitized', String(r.parasitized), 'parasitized');
-  row('To review (uncertain, in the count)', String(r.uncertain), 'uncertain');
+  row(t('field.counted'), num(r.counted), 'counted');
+  row(t('call.parasitized'), num(r.parasitized), 'parasitized');
+  row(t('field.uncertainRow'), num(r.uncertain), 'uncertain');
   row(
-    'Parasitemia',
+    t('field.parasitemia'),
     parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted),
     'parasitemia',
   );
-  row('Left out', excludedLine(r.excluded), 'excluded');
-  row('After review', fieldReviewText(rec), 'reviewed');
+  row(t('slides.leftOut'), excludedLine(r.excluded), 'excluded');
+  row(t('field.afterReview'), fieldReviewText(rec), 'reviewed');
 
   const detail = el(
     'div',
     { class: 'cell-detail' },
     el('p', {
       class: 'hint',
-      text: r.counted
-        ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
-        : 'No red cells were counted in this image.',
+      text: r.counted ? t('field.hintCells') : t('field.noCells'),
     }),
   );
   const side = el(
@@ -706,7 +813,7 @@ function buildFieldCard(rec, entry) {
       'p',
       { class: 'card-label' },
       el('span', { class: 'badge', 'aria-hidden': 'true', text: '▦' }),
-      'Whole field',
+      t('field.whole'),
     ),
     counts,
     modeLine(rec, 'field'),
@@ -714,7 +821,7 @@ function buildFieldCard(rec, entry) {
   );
   const head = el('h3', {
     class: 'card-name',
-    text: rec.slide ? `${rec.name} · slide ${rec.slide}` : rec.name,
+    text: rec.slide ? t('field.headSlide', { name: rec.name, slide: rec.slide }) : rec.name,
     title: rec.name,
   });
   card.dataset.slide = rec.slide || '';
@@ -778,11 +885,11 @@ async function rereadAs(rec, mode) {
     try {
       await state.store.put(rec);
     } catch (e) {
-      showError(saveError(e, `the result of ${rec.name}`));
+      showError(saveError(e, t('save.whatResult', { name: rec.name })));
     }
   }
   updateCard(rec);
-  announce(`Reading ${rec.name} again as a ${MODE_TEXT[mode]}…`);
+  announce(t('card.rereading', { name: rec.name, mode: modeText(mode) }));
   runBatch();
 }
 
@@ -904,25 +1011,26 @@ function gridAppend(card) {
 /** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
 function reviewedLine(g, what) {
   const v = g.reviewed;
-  return (
-    `After your review (${g.reviewedCells} cell${g.reviewedCells === 1 ? '' : 's'} reviewed): ${v.parasitized} parasitized, ` +
-    `${v.uncertain} to review, ${v.uninfected} uninfected; ${what} ${parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n)}. ` +
-    `The model's: ${g.model.parasitized} parasitized, ${g.model.uncertain} to review.`
-  );
+  return t('review.after', {
+    n: g.reviewedCells,
+    parasitized: v.parasitized,
+    uncertain: v.uncertain,
+    uninfected: v.uninfected,
+    what,
+    value: parasitemiaText(v.share.value, v.share.lo, v.share.hi, v.n),
+    modelParasitized: g.model.parasitized,
+    modelUncertain: g.model.uncertain,
+  });
 }
 
 /** One sentence on the band, with the blob's own test figures when it has them. */
 function bandNote() {
   const [lo, hi] = state.band;
-  const t = (state.metrics && state.metrics.test) || {};
-  const err = Number.isFinite(t.error_outside_band)
-    ? ` (outside it, ${pct(t.error_outside_band)} of the calls on held-out test cells were wrong)`
+  const m = (state.metrics && state.metrics.test) || {};
+  const err = Number.isFinite(m.error_outside_band)
+    ? t('band.noteError', { pct: pct(m.error_outside_band) })
     : '';
-  return (
-    `A cell is "to review" when the model's probability of parasitized lies in its uncertain band, ` +
-    `above ${f3(lo)} and up to ${f3(hi)}, where its calls are not reliable enough${err}: it stays in the count ` +
-    'and is neither parasitized nor uninfected until a microscopist calls it.'
-  );
+  return t('band.note', { lo: f3(lo), hi: f3(hi), err });
 }
 
 function renderSummary() {
@@ -936,37 +1044,42 @@ function renderSummary() {
   $('summary').hidden = f.images > 0 && s.classified + s.errors + s.pending === 0;
   $('cell-summary-title').hidden ||= $('summary').hidden;
   if (f.images) {
-    $('n-fields').textContent =
-      `Red cells counted in ${f.images} field${f.images === 1 ? '' : 's'}`;
-    $('n-field-cells').textContent = f.counted;
-    $('n-field-parasitized').textContent = f.parasitized;
-    $('n-field-uncertain').textContent = f.uncertain;
-    $('field-share').textContent = f.counted ? `${(100 * f.pooled.p).toFixed(1)} %` : '–';
-    $('field-share-detail').textContent =
-      `Pooled parasitemia: ${parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted)}` +
-      `; left out: ${excludedLine(f.excluded)}`;
+    $('n-fields').textContent = t('summary.fieldsCounted', { n: f.images });
+    $('n-field-cells').textContent = num(f.counted);
+    $('n-field-parasitized').textContent = num(f.parasitized);
+    $('n-field-uncertain').textContent = num(f.uncertain);
+    $('field-share').textContent = f.counted ? `${num(100 * f.pooled.p, 1)} %` : '–';
+    $('field-share-detail').textContent = t('summary.pooled', {
+      text: parasitemiaText(f.pooled.p, f.pooled.lo, f.pooled.hi, f.counted),
+      excluded: excludedLine(f.excluded),
+    });
   }
-  $('n-classified').textContent = s.classified;
-  $('n-parasitized').textContent = s.parasitized;
-  $('n-uninfected').textContent = s.uninfected;
-  $('n-uncertain').textContent = s.uncertain;
-  $('n-errors').textContent = s.errors;
+  $('n-classified').textContent = num(s.classified);
+  $('n-parasitized').textContent = num(s.parasitized);
+  $('n-uninfected').textContent = num(s.uninfected);
+  $('n-uncertain').textContent = num(s.uncertain);
+  $('n-errors').textContent = num(s.errors);
   if (s.classified > 0) {
     $('share').textContent = pct(s.share.p);
-    $('share-detail').textContent =
-      `Parasitized: ${s.parasitized} of ${s.classified} classified cells (the ${s.uncertain} to review are in the ` +
-      `${s.classified}); 95% Wilson interval ${pct(s.share.lo)} to ${pct(s.share.hi)}`;
+    $('share-detail').textContent = t('summary.shareDetail', {
+      parasitized: s.parasitized,
+      classified: s.classified,
+      uncertain: s.uncertain,
+      lo: pct(s.share.lo),
+      hi: pct(s.share.hi),
+    });
   } else {
     $('share').textContent = '–';
-    $('share-detail').textContent = 'Parasitized share (95% Wilson interval)';
+    $('share-detail').textContent = t('summary.shareTitle');
   }
   const any = state.records.length > 0;
   const g = s.group;
   $('review-detail').hidden = !g.crops.reviewedCells;
-  if (g.crops.reviewedCells) $('review-detail').textContent = reviewedLine(g.crops, 'share');
+  if (g.crops.reviewedCells)
+    $('review-detail').textContent = reviewedLine(g.crops, t('word.share'));
   $('field-review-detail').hidden = !g.fields.reviewedCells;
   if (g.fields.reviewedCells)
-    $('field-review-detail').textContent = reviewedLine(g.fields, 'parasitemia');
+    $('field-review-detail').textContent = reviewedLine(g.fields, t('word.parasitemia'));
   renderSlides();
   $('band-note').hidden = !state.band || s.classified + f.counted === 0;
   if (state.band) $('band-note').textContent = bandNote();
@@ -990,10 +1103,7 @@ function batchId() {
 let unsavedIds = 0;
 function keepUnsaved(items, session, why) {
   const n = items.length;
-  showError(
-    `${why} The ${n} image${n === 1 ? '' : 's'} added ${n === 1 ? 'is' : 'are'} classified all the same, ` +
-      'but kept on this page only: export the results before closing it.',
-  );
+  showError(t('unsaved.text', { why, n }));
   const batch = batchId();
   return items.map((it) => ({
     session,
@@ -1017,11 +1127,7 @@ async function addFiles(items) {
   }
   let recs;
   if (!state.store || !state.session) {
-    recs = keepUnsaved(
-      items,
-      state.session ? state.session.id : null,
-      'Storage is not available on this device.',
-    );
+    recs = keepUnsaved(items, state.session ? state.session.id : null, t('storage.unavailable'));
   } else {
     try {
       recs = await state.store.addPending(state.session.id, batchId(), items);
@@ -1029,7 +1135,7 @@ async function addFiles(items) {
       recs = keepUnsaved(
         items,
         state.session.id,
-        saveError(e, `the ${items.length} image${items.length === 1 ? '' : 's'} added`),
+        saveError(e, t('save.whatImages', { n: items.length })),
       );
     }
   }
@@ -1049,11 +1155,7 @@ function pendingRecords() {
 async function runBatch() {
   if (state.running) return;
   if (!state.classifier) {
-    announce(
-      state.modelError
-        ? 'Images added; they wait for the model, which could not be loaded (Retry above).'
-        : 'Images added; they will be classified once the model has loaded.',
-    );
+    announce(state.modelError ? t('batch.waitModelFailed') : t('batch.waitModel'));
     if (state.modelError) showModelFailure();
     return;
   }
@@ -1072,9 +1174,9 @@ async function runBatch() {
   bar.max = total;
   bar.value = 0;
   $('clear-btn').disabled = true;
-  announce(`Classifying ${total} image${total === 1 ? '' : 's'}…`);
+  announce(t('batch.start', { n: total }));
   const label = $('progress-label');
-  label.textContent = `Classifying 0 of ${total}`;
+  label.textContent = t('batch.progress', { done: 0, total });
   let nextQuarter = 0.25;
 
   const next = () => (state.cancel ? null : todo.shift());
@@ -1097,15 +1199,15 @@ async function runBatch() {
         try {
           await state.store.put(rec);
         } catch (e) {
-          showError(saveError(e, `the result of ${rec.name}`));
+          showError(saveError(e, t('save.whatResult', { name: rec.name })));
         }
       }
       updateCard(rec);
       done++;
       bar.value = done;
-      label.textContent = `Classifying ${done} of ${total}`;
+      label.textContent = t('batch.progress', { done, total });
       if (done / total >= nextQuarter && done < total) {
-        announce(`${done} of ${total} images classified.`);
+        announce(t('batch.quarter', { done, total }));
         nextQuarter += 0.25;
       }
     }
@@ -1130,17 +1232,24 @@ async function runBatch() {
   const s = summarize(state.records);
   const f = s.fields;
   announce(
-    `${state.cancel ? 'Cancelled' : 'Done'}: ${done - errors} of ${total} image${total === 1 ? '' : 's'} ` +
-      `classified${errors > refused ? `, ${errors - refused} not readable` : ''}` +
-      `${refused ? `, ${refused} refused (not a blood-smear image or not one cell)` : ''}` +
-      `${cancelledCount ? `, ${cancelledCount} not started` : ''}. ` +
-      `In all: ${s.classified} cells, ${s.parasitized} parasitized, ${s.uncertain} to review, ${s.uninfected} uninfected` +
-      `${
-        f.images
-          ? `; whole fields: ${f.counted} red cells counted, ${f.parasitized} parasitized, ` +
-            `${f.uncertain} to review`
-          : ''
-      }.`,
+    t(state.cancel ? 'batch.cancelled' : 'batch.done', { ok: done - errors, n: total }) +
+      (errors > refused ? t('batch.notReadable', { n: errors - refused }) : '') +
+      (refused ? t('batch.refused', { n: refused }) : '') +
+      (cancelledCount ? t('batch.notStarted', { n: cancelledCount }) : '') +
+      t('batch.inAll', {
+        n: s.classified,
+        parasitized: s.parasitized,
+        uncertain: s.uncertain,
+        uninfected: s.uninfected,
+      }) +
+      (f.images
+        ? t('batch.fields', {
+            counted: f.counted,
+            parasitized: f.parasitized,
+            uncertain: f.uncertain,
+          })
+        : '') +
+      t('batch.end'),
   );
   applyView();
   requestPersistence();
@@ -1167,9 +1276,10 @@ async function requestPersistence(ask = true) {
     if (navigator.storage.estimate) {
       const { usage, quota } = await navigator.storage.estimate();
       const persisted = navigator.storage.persisted ? await navigator.storage.persisted() : false;
-      $('storage-info').textContent =
-        `Stored on this device: ${(usage / 1e6).toFixed(1)} MB of ` +
-        `${(quota / 1e9).toFixed(1)} GB${persisted ? ' (persistent)' : ''}.`;
+      $('storage-info').textContent = t(persisted ? 'storage.infoPersistent' : 'storage.info', {
+        used: num(usage / 1e6, 1),
+        quota: num(quota / 1e9, 1),
+      });
     }
   } catch {
     /* informational only */
@@ -1207,10 +1317,10 @@ function assignSlides(items) {
   });
   const n = new Map();
   for (const it of items) if (it.slide !== undefined) n.set(it.slide, (n.get(it.slide) || 0) + 1);
-  const list = [...n].map(([k, v]) => `${k} (${v} image${v === 1 ? '' : 's'})`).join(', ');
+  const list = [...n].map(([k, v]) => t('slides.imagesOf', { slide: k, n: v })).join(', ');
   $('slide-hint').textContent = split
-    ? `The folder ${roots[0]} gave ${n.size} slide${n.size === 1 ? '' : 's'}, one per subfolder: ${list}.`
-    : `Folder${roots.length === 1 ? '' : 's'} as slide${n.size === 1 ? '' : 's'}: ${list}.`;
+    ? t('slides.split', { folder: roots[0], n: n.size, list })
+    : t('slides.folders', { n: roots.length, list });
   return items;
 }
 
@@ -1283,7 +1393,7 @@ function setupInput() {
     zone.classList.remove('over');
     filesFromDrop(ev.dataTransfer)
       .then(addFiles)
-      .catch((e) => showError(`Could not read the dropped files: ${e.message}`));
+      .catch((e) => showError(t('input.dropFailed', { error: e.message })));
   });
   document.addEventListener('paste', (ev) => {
     const files = ev.clipboardData ? [...ev.clipboardData.files] : [];
@@ -1308,12 +1418,12 @@ function setupCamera() {
   const open = async (deviceId) => {
     panel.hidden = false;
     $('capture-btn').disabled = true;
-    msg('Starting the camera…');
+    msg(t('camera.starting'));
     try {
       await cam.start(deviceId);
       $('capture-btn').disabled = false;
       $('capture-btn').focus();
-      announce('Camera ready. Capture a still of the field.');
+      announce(t('camera.ready'));
     } catch (e) {
       msg(e.friendly || e.message);
       announce(e.friendly || e.message);
@@ -1368,27 +1478,29 @@ async function renderReport() {
         { class: 'report-head' },
         el('p', {
           class: 'report-kind',
-          text: 'Malaria screening report (research and education use only)',
+          text: t('report.kind'),
         }),
-        el('h1', { text: `Slide ${slide || '(no ID given)'}` }),
+        el('h1', { text: t('card.slide', { slide: slide || t('report.noId') }) }),
       ),
     );
     const meta = el('dl', { class: 'report-meta' });
     const item = (k, v) => meta.append(el('dt', { text: k }), el('dd', { text: v }));
-    if (state.session) item('Session', `${when(state.session.created)}`);
-    item('Printed', when(printed.toISOString()));
-    if (state.session && state.session.operator) item('Operator', state.session.operator);
+    if (state.session) item(t('report.session'), `${when(state.session.created)}`);
+    item(t('report.printed'), when(printed.toISOString()));
+    if (state.session && state.session.operator) item(t('report.operator'), state.session.operator);
+    const name = m.name || m.model || 'malaria_resnet18';
     item(
-      'Model',
-      `${m.name || m.model || 'malaria_resnet18'}${m.version ? ` version ${m.version}` : ''}` +
-        `${m.architecture ? ` (${m.architecture})` : ''}; site version ${state.siteVersion || '–'}`,
+      t('report.model'),
+      t('report.modelLine', {
+        model: m.version ? t('report.modelVersion', { name, version: m.version }) : name,
+        arch: m.architecture ? ` (${m.architecture})` : '',
+        site: state.siteVersion || '–',
+      }),
     );
-    item('Model blob sha256', state.modelDigest || '–');
+    item(t('report.digest'), state.modelDigest || '–');
     item(
-      'Uncertain band',
-      state.band
-        ? `${bandRange(state.band).replace('uncertain band ', '')}: cells to review, in the count`
-        : '–',
+      t('report.band'),
+      state.band ? t('report.bandValue', { lo: f3(state.band[0]), hi: f3(state.band[1]) }) : '–',
     );
     art.append(meta);
     const table = el('table', { class: 'report-counts' });
@@ -1400,15 +1512,15 @@ async function renderReport() {
           'tr',
           {},
           ...[
-            'From',
-            'Cells counted',
-            'Parasitized',
-            'To review',
-            'Uninfected',
-            'Parasitemia or share (95% Wilson interval)',
-            'Left out',
-            'Not read',
-          ].map((t) => el('th', { scope: 'col', text: t })),
+            t('slides.from'),
+            t('slides.cells'),
+            t('call.parasitized'),
+            t('slides.toReview'),
+            t('call.uninfected'),
+            t('report.share'),
+            t('slides.leftOut'),
+            t('slides.notRead'),
+          ].map((h) => el('th', { scope: 'col', text: h })),
         ),
       ),
     );
@@ -1417,9 +1529,9 @@ async function renderReport() {
       const share = (v, lo, hi) => (r.cells ? parasitemiaText(v, lo, hi, r.denominator) : '–');
       const from =
         r.source === 'fields'
-          ? `${r.images} whole field${r.images === 1 ? '' : 's'} (model)`
+          ? t('report.fromFields', { n: r.images })
           : r.source
-            ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'} (model)`
+            ? t('report.fromCrops', { n: r.images })
             : '–';
       tb.append(
         el(
@@ -1427,16 +1539,16 @@ async function renderReport() {
           { 'data-source': r.source },
           ...[
             from,
-            r.cells,
-            r.parasitized,
-            r.to_review,
-            r.uninfected,
-            `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.share_parasitized, r.ci95_lo, r.ci95_hi)}`,
+            num(r.cells),
+            num(r.parasitized),
+            num(r.to_review),
+            num(r.uninfected),
+            `${shareWord(r.source)} ${share(r.share_parasitized, r.ci95_lo, r.ci95_hi)}`,
             r.source === 'fields'
-              ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump
+              ? num(r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump)
               : '–',
-            r.images_not_read,
-          ].map((t) => el('td', { text: String(t) })),
+            num(r.images_not_read),
+          ].map((x) => el('td', { text: String(x) })),
         ),
       );
       if (r.reviewed_cells) {
@@ -1445,15 +1557,15 @@ async function renderReport() {
             'tr',
             { class: 'reviewed', 'data-source': `${r.source} reviewed` },
             ...[
-              `after review (${r.reviewed_cells} reviewed)`,
-              r.cells,
-              r.reviewed_parasitized,
-              r.reviewed_to_review,
-              r.reviewed_uninfected,
-              `${r.source === 'fields' ? 'parasitemia' : 'share'} ${share(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi)}`,
+              t('report.afterReview', { n: r.reviewed_cells }),
+              num(r.cells),
+              num(r.reviewed_parasitized),
+              num(r.reviewed_to_review),
+              num(r.reviewed_uninfected),
+              `${shareWord(r.source)} ${share(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi)}`,
               '',
               '',
-            ].map((t) => el('td', { text: String(t) })),
+            ].map((x) => el('td', { text: String(x) })),
           ),
         );
       }
@@ -1462,20 +1574,30 @@ async function renderReport() {
     art.append(table);
     const cells = cellsOf(records);
     for (const [call, title] of [
-      ['uncertain', 'Cells to review'],
-      ['parasitized', 'Parasitized cells'],
+      ['uncertain', t('report.toReview')],
+      ['parasitized', t('report.parasitized')],
     ]) {
       const group = cells.filter((c) => c.final === call);
       const sec = el('section', { class: 'report-thumbs', 'data-call': call });
       sec.append(
         el('h2', {
-          text: `${title} (${group.length})${group.length > REPORT_THUMBS ? `: the first ${REPORT_THUMBS} shown` : ''}`,
+          text: t(group.length > REPORT_THUMBS ? 'report.firstShown' : 'report.group', {
+            title,
+            n: group.length,
+            max: REPORT_THUMBS,
+          }),
         }),
       );
       const grid = el('div', { class: 'thumb-row' });
       for (const c of group.slice(0, REPORT_THUMBS)) {
         const entry = state.cards.get(c.rec.id) || {};
-        const label = `${c.index === null ? c.rec.name : `${c.rec.name}, cell ${c.index}`}: p ${c.cell.pParasitized.toFixed(3)}${c.reviewed ? ', reviewed' : ''}`;
+        const label = t(c.reviewed ? 'report.thumbReviewed' : 'report.thumb', {
+          what:
+            c.index === null
+              ? c.rec.name
+              : t('report.thumbCell', { name: c.rec.name, index: c.index }),
+          p: f3(c.cell.pParasitized),
+        });
         const fig = el('figure', { class: 'report-thumb' });
         if (c.index === null && entry.url) {
           const img = el('img', { src: entry.url, alt: label });
@@ -1491,21 +1613,21 @@ async function renderReport() {
           fig.append(cv);
         }
         fig.append(
-          el('figcaption', { text: `${c.cell.pParasitized.toFixed(2)}${c.reviewed ? ' ✓' : ''}` }),
+          el('figcaption', { text: `${num(c.cell.pParasitized, 2)}${c.reviewed ? ' ✓' : ''}` }),
         );
         grid.append(fig);
       }
-      if (!group.length) grid.append(el('p', { class: 'none', text: 'none' }));
+      if (!group.length) grid.append(el('p', { class: 'none', text: t('word.none') }));
       sec.append(grid);
       art.append(sec);
     }
     art.append(
       el('p', {
         class: 'report-legend',
-        text: "Under each thumbnail: the model's probability of parasitized; ✓: reviewed by the technician.",
+        text: t('report.legend'),
       }),
     );
-    art.append(el('footer', { class: 'report-notice', text: INTENDED_USE }));
+    art.append(el('footer', { class: 'report-notice', text: intendedUse() }));
     root.append(art);
   }
   await Promise.all(waits);
@@ -1540,7 +1662,7 @@ function exportRecords() {
 function setupResultsControls() {
   $('print-btn').addEventListener('click', async () => {
     const n = await renderReport();
-    announce(`Slide report ready: ${n} page${n === 1 ? '' : 's'}, one per slide.`);
+    announce(t('report.ready', { n }));
     window.print();
   });
   // Ctrl+P without the button: the report as it can be built at once (field cell crops are drawn
@@ -1606,18 +1728,13 @@ function setupResultsControls() {
   );
   $('clear-btn').addEventListener('click', async () => {
     if (state.running) return;
-    if (
-      !window.confirm(
-        `Delete all ${state.records.length} results of this session from this device?`,
-      )
-    )
-      return;
+    if (!window.confirm(t('results.clearConfirm', { n: state.records.length }))) return;
     await state.store.clearSession(state.session.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
     state.records = [];
     $('resume-banner').hidden = true;
     applyView();
-    announce('All results were deleted from this device.');
+    announce(t('results.cleared'));
   });
   $('resume-btn').addEventListener('click', () => {
     $('resume-banner').hidden = true;
@@ -1630,11 +1747,11 @@ function setupResultsControls() {
     state.records = state.records.filter((r) => !left.includes(r));
     $('resume-banner').hidden = true;
     applyView();
-    announce(`${left.length} unclassified images discarded.`);
+    announce(t('resume.discarded', { n: left.length }));
   });
   $('cancel-btn').addEventListener('click', () => {
     state.cancel = true;
-    $('progress-label').textContent = 'Cancelling after the images in progress…';
+    $('progress-label').textContent = t('batch.cancelling');
   });
 }
 
@@ -1655,67 +1772,51 @@ function renderValue(v) {
 function modelCardPlain(meta) {
   const out = [];
   const prov = meta.provenance || {};
-  const t = (meta.metrics && meta.metrics.test) || {};
+  const m = (meta.metrics && meta.metrics.test) || {};
   const band = meta.calibration && meta.calibration.band;
-  const num = (x) => Number.isFinite(x);
-  out.push([
-    'What it does',
-    'For each red blood cell it gives the probability that the cell is parasitized ' +
-      '(Plasmodium, in a Giemsa-stained thin smear). Whole-field images are cut into red cells first; white ' +
-      'cells, debris, clumps and cells cut by the border are left out and counted apart.',
-  ]);
+  const ok = (x) => Number.isFinite(x);
+  out.push([t('mc.does'), t('mc.doesText')]);
   if (prov.data) {
+    // the data set's description is the blob's own words (English)
     out.push([
-      'Trained on',
-      `${prov.data}${
-        prov.split
-          ? `; split ${prov.split.replace(/ \(.*\)$/, '')}, so no slide ` +
-            'is in more than one of training, validation and test'
-          : ''
-      }.`,
+      t('mc.trained'),
+      `${prov.data}${prov.split ? t('mc.split', { split: prov.split.replace(/ \(.*\)$/, '') }) : ''}.`,
     ]);
   }
-  if (num(t.accuracy) && num(t.n)) {
+  if (ok(m.accuracy) && ok(m.n)) {
     out.push([
-      'Measured accuracy',
-      `On ${t.n.toLocaleString('en')} cut-out cells of held-out test slides: ` +
-        `${pct(t.accuracy)} of the calls were right` +
-        `${num(t.sensitivity) ? `; ${pct(t.sensitivity)} of the parasitized cells were found (sensitivity)` : ''}` +
-        `${num(t.specificity) ? `; ${pct(t.specificity)} of the uninfected cells were called uninfected (specificity)` : ''}.` +
-        `${
-          num(t.uncertain_share) && Array.isArray(band)
-            ? ` ${pct(t.uncertain_share)} of those cells fell in the uncertain band ` +
-              `(p above ${f3(band[0])} and up to ${f3(band[1])}) and are "to review"` +
-              `${num(t.error_outside_band) ? `; of the others, ${pct(t.error_outside_band)} were called wrong` : ''}.`
-            : ''
-        }`,
+      t('mc.accuracy'),
+      t('mc.accuracyText', { n: m.n, acc: pct(m.accuracy) }) +
+        (ok(m.sensitivity) ? t('mc.sensitivity', { x: pct(m.sensitivity) }) : '') +
+        (ok(m.specificity) ? t('mc.specificity', { x: pct(m.specificity) }) : '') +
+        t('batch.end') +
+        (ok(m.uncertain_share) && Array.isArray(band)
+          ? t('mc.uncertain', { x: pct(m.uncertain_share), lo: f3(band[0]), hi: f3(band[1]) }) +
+            (ok(m.error_outside_band)
+              ? t('mc.errorOutside', { x: pct(m.error_outside_band) })
+              : '') +
+            t('batch.end')
+          : ''),
     ]);
   }
   if (meta.input && Number.isFinite(meta.input.size)) {
     const S = meta.input.size;
     out.push([
-      'Input',
-      `Each cell is resized to ${S} x ${S} pixels for the network` +
-        `${S > 64 ? ` (${((S / 64) ** 2).toFixed(S % 64 ? 1 : 0)} times the pixels of a 64 x 64 model: expect it about that many times slower)` : ''}.`,
+      t('mc.input'),
+      t('mc.inputText', { s: S }) +
+        (S > 64 ? t('mc.inputSlower', { k: num((S / 64) ** 2, S % 64 ? 1 : 0) }) : '') +
+        t('batch.end'),
     ]);
   }
   if (Array.isArray(meta.labels) && meta.labels.length > 2) {
     const pos =
       meta.head && Number.isInteger(meta.head.positive) ? meta.labels[meta.head.positive] : null;
     out.push([
-      'Classes',
-      `${meta.labels.join(', ')}${pos ? `; "${pos}" is the parasitized class, every other class counts as not parasitized` : ''}.`,
+      t('mc.classes'),
+      `${meta.labels.join(', ')}${pos ? t('mc.positive', { pos }) : ''}${t('batch.end')}`,
     ]);
   }
-  out.push([
-    'Limits',
-    'The figures above are from cut-out cells of the public data set it was trained on ' +
-      '(one hospital, smartphone photographs, P. falciparum). On whole fields from another site and microscope ' +
-      '(docs/FIELD.md) it called about 1 % of the uninfected cells parasitized and put about a third of the ' +
-      'cells in the uncertain band. It has not been validated for other microscopes, stains or Plasmodium ' +
-      'species, and it does not tell species or stages. It is a screening aid for research and education, ' +
-      'not a diagnosis and not a medical device: a microscopist reviews every result, the cells to review above all.',
-  ]);
+  out.push([t('mc.limits'), t('mc.limitsText')]);
   return out;
 }
 
@@ -1730,22 +1831,18 @@ function renderModelCard(info, assets) {
   const dl = el('dl');
   const row = (k, v) => dl.append(el('dt', { text: k }), el('dd', { text: renderValue(v) }));
   row(
-    'engine',
-    `${info.variant === 'simd' ? 'WebAssembly SIMD128' : 'WebAssembly (no SIMD)'}, ${info.workers} worker${info.workers === 1 ? '' : 's'}, on this device`,
+    t('mc.engine'),
+    t('mc.engineValue', {
+      variant: info.variant === 'simd' ? 'WebAssembly SIMD128' : t('mc.noSimd'),
+      n: info.workers,
+    }),
   );
   if (info.modelSource)
-    row(
-      'model read from',
-      info.modelSource === 'local copy' ? 'local copy (this browser, checked)' : info.modelSource,
-    );
-  if (assets) row('model sha256', assets.model.sha256);
-  body.append(el('h3', { text: 'This copy' }), dl);
+    row(t('mc.readFrom'), info.modelSource === 'local copy' ? t('mc.localCopy') : info.modelSource);
+  if (assets) row(t('mc.sha'), assets.model.sha256);
+  body.append(el('h3', { text: t('mc.thisCopy') }), dl);
   // the raw metadata, folded: every key as the blob has it (the tensor table left out), then the JSON
-  const raw = el(
-    'details',
-    { class: 'raw-meta' },
-    el('summary', { text: 'Technical metadata (as stored in the model file)' }),
-  );
+  const raw = el('details', { class: 'raw-meta' }, el('summary', { text: t('mc.raw') }));
   const top = el('dl');
   const nested = [];
   const ORDER = [
@@ -1804,7 +1901,7 @@ function applyUpdate() {
   if (!waiting) return;
   if (state.running) {
     state.reloadAfterBatch = true;
-    $('update-btn').textContent = 'Will reload when the batch finishes';
+    $('update-btn').textContent = t('update.willReload');
     $('update-btn').disabled = true;
     return;
   }
@@ -1852,17 +1949,17 @@ const when = (iso) => {
   const d = new Date(iso);
   return Number.isNaN(d.getTime())
     ? ''
-    : d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+    : d.toLocaleString(dateLocale(), { dateStyle: 'medium', timeStyle: 'short' });
 };
 function sessionLabel(sess) {
   return sess.legacy
-    ? `Earlier results (kept before sessions, ${when(sess.created)})`
-    : `Session of ${when(sess.created)}`;
+    ? t('session.legacy', { date: when(sess.created) })
+    : t('session.of', { date: when(sess.created) });
 }
 
 function showSessionInfo() {
   const sess = state.session;
-  $('session-name').textContent = sess ? sessionLabel(sess) : 'No session';
+  $('session-name').textContent = sess ? sessionLabel(sess) : t('session.none');
   $('operator-input').value = (sess && sess.operator) || '';
 }
 
@@ -1870,7 +1967,9 @@ function showSessionInfo() {
 function touchSession() {
   if (!state.session) return;
   state.session.updated = new Date().toISOString();
-  state.store.putSession(state.session).catch((e) => showError(saveError(e, 'the session')));
+  state.store
+    .putSession(state.session)
+    .catch((e) => showError(saveError(e, t('save.whatSession'))));
 }
 
 /** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
@@ -1884,17 +1983,19 @@ async function openSession(sess, how = 'opened') {
   const left = pendingRecords().length;
   $('resume-banner').hidden = !left;
   if (left) {
-    $('resume-text').textContent =
-      `${left} image${left === 1 ? '' : 's'} from an interrupted batch ` +
-      `${left === 1 ? 'has' : 'have'} not been classified yet.`;
+    $('resume-text').textContent = t('resume.text', { n: left });
   }
   document.documentElement.dataset.session = String(sess.id);
   const n = state.records.length - left;
   if (how === 'reopened' && !state.records.length) return;
   announce(
     how === 'new'
-      ? `${sessionLabel(sess)} started: images you add go to it.`
-      : `${sessionLabel(sess)} ${how}: ${n} result${n === 1 ? '' : 's'}${left ? `, ${left} waiting` : ''}.`,
+      ? t('session.started', { session: sessionLabel(sess) })
+      : t('session.reopened', {
+          session: sessionLabel(sess),
+          n,
+          waiting: left ? t('session.waiting', { n: left }) : '',
+        }),
   );
 }
 
@@ -1904,7 +2005,7 @@ async function newSession() {
   try {
     sess = await state.store.newSession({ operator: $('operator-input').value.trim() });
   } catch (e) {
-    showError(saveError(e, 'a new session'));
+    showError(saveError(e, t('save.whatNewSession')));
     return;
   }
   $('slide-input').value = '';
@@ -1924,17 +2025,26 @@ async function renderSessionList() {
       el(
         'div',
         { class: 'session-text' },
-        el('strong', { text: sessionLabel(sess) + (current ? ' (shown)' : '') }),
+        el('strong', {
+          text: current ? t('sessions.shown', { session: sessionLabel(sess) }) : sessionLabel(sess),
+        }),
         el('span', {
           text:
-            `${sess.images} image${sess.images === 1 ? '' : 's'}` +
-            `${slides.length ? `; slide${slides.length === 1 ? '' : 's'} ${slides.join(', ')}` : ''}` +
-            `${sess.operator ? `; operator ${sess.operator}` : ''}; last change ${when(sess.updated)}`,
+            t('sessions.images', { n: sess.images }) +
+            (slides.length
+              ? t('sessions.slides', { n: slides.length, list: slides.join(', ') })
+              : '') +
+            (sess.operator ? t('sessions.operator', { name: sess.operator }) : '') +
+            t('sessions.lastChange', { date: when(sess.updated) }),
         }),
       ),
     );
-    const open = el('button', { type: 'button', class: 'btn small open-session', text: 'Open' });
-    open.setAttribute('aria-label', `Open ${sessionLabel(sess)}`);
+    const open = el('button', {
+      type: 'button',
+      class: 'btn small open-session',
+      text: t('sessions.open'),
+    });
+    open.setAttribute('aria-label', t('sessions.openLabel', { session: sessionLabel(sess) }));
     open.disabled = current || state.running;
     open.addEventListener('click', async () => {
       $('sessions-dialog').close();
@@ -1944,14 +2054,14 @@ async function renderSessionList() {
     const del = el('button', {
       type: 'button',
       class: 'btn small danger delete-session',
-      text: 'Delete',
+      text: t('sessions.delete'),
     });
-    del.setAttribute('aria-label', `Delete ${sessionLabel(sess)}`);
+    del.setAttribute('aria-label', t('sessions.deleteLabel', { session: sessionLabel(sess) }));
     del.disabled = state.running && current;
     del.addEventListener('click', async () => {
       if (
         !window.confirm(
-          `Delete ${sessionLabel(sess)} and its ${sess.images} result${sess.images === 1 ? '' : 's'} from this device?`,
+          t('sessions.deleteConfirm', { session: sessionLabel(sess), n: sess.images }),
         )
       )
         return;
@@ -1963,7 +2073,7 @@ async function renderSessionList() {
           rest[0] ? 'reopened' : 'new',
         );
       }
-      announce(`${sessionLabel(sess)} deleted from this device.`);
+      announce(t('sessions.deleted', { session: sessionLabel(sess) }));
       renderSessionList();
     });
     li.append(el('div', { class: 'session-actions' }, open, del));
@@ -1996,8 +2106,8 @@ function setupSessions() {
   const setSlide = () => {
     state.slide = $('slide-input').value.trim();
     $('slide-hint').textContent = state.slide
-      ? `Images you add now go to slide ${state.slide}.`
-      : 'Images you add go to no slide ID. A folder gives one slide per subfolder (its first level of folders), named after the subfolder.';
+      ? t('slide.hintSet', { slide: state.slide })
+      : t('slide.hintNone');
   };
   $('slide-input').addEventListener('input', setSlide);
   $('slide-input').addEventListener('keydown', (ev) => {
@@ -2005,7 +2115,7 @@ function setupSessions() {
     if (ev.key !== 'Enter') return;
     ev.preventDefault();
     setSlide();
-    announce(state.slide ? `Slide ${state.slide}: images you add now go to it.` : 'No slide ID.');
+    announce(state.slide ? t('slide.set', { slide: state.slide }) : t('slide.none'));
   });
 }
 
@@ -2022,38 +2132,47 @@ function renderSlides() {
       if (k) c.dataset.k = k;
       tr.append(c);
     };
-    tr.append(el('th', { scope: 'row', text: r.slide || '(no ID)' }));
+    tr.append(el('th', { scope: 'row', text: r.slide || t('slides.noId') }));
     td(
       r.source === 'fields'
-        ? `${r.images} whole field${r.images === 1 ? '' : 's'}`
+        ? t('slides.fromFields', { n: r.images })
         : r.source
-          ? `${r.images} cut-out cell${r.images === 1 ? '' : 's'}`
+          ? t('slides.fromCrops', { n: r.images })
           : '–',
       'from',
     );
-    td(r.cells, 'cells');
-    td(r.parasitized, 'parasitized');
-    td(r.to_review, 'to_review');
+    td(num(r.cells), 'cells');
+    td(num(r.parasitized), 'parasitized');
+    td(num(r.to_review), 'to_review');
     td(
       r.cells
-        ? `${r.source === 'fields' ? 'parasitemia' : 'share'} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}`
+        ? `${shareWord(r.source)} ${parasitemiaText(r.share_parasitized, r.ci95_lo, r.ci95_hi, r.denominator)}`
         : '–',
       'share',
     );
     td(
       r.source === 'fields'
-        ? r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump
+        ? num(r.excluded_border + r.excluded_white + r.excluded_debris + r.excluded_clump)
         : '–',
       'excluded',
     );
     td(
       r.reviewed_cells
-        ? `${r.reviewed_cells} reviewed: ${r.reviewed_parasitized} parasitized, ${r.reviewed_to_review} to review; ` +
-            `${parasitemiaText(r.reviewed_share_parasitized, r.reviewed_ci95_lo, r.reviewed_ci95_hi, r.denominator)}`
+        ? t('slides.reviewed', {
+            n: r.reviewed_cells,
+            parasitized: r.reviewed_parasitized,
+            uncertain: r.reviewed_to_review,
+            share: parasitemiaText(
+              r.reviewed_share_parasitized,
+              r.reviewed_ci95_lo,
+              r.reviewed_ci95_hi,
+              r.denominator,
+            ),
+          })
         : '–',
       'reviewed',
     );
-    td(r.images_not_read, 'not_read');
+    td(num(r.images_not_read), 'not_read');
     tbody.append(tr);
   }
 }
@@ -2067,7 +2186,7 @@ async function loadStore() {
       : await state.store.newSession();
     await openSession(sess, 'reopened');
   } catch (e) {
-    showError(`Results cannot be kept on this device (IndexedDB unavailable: ${e.message}).`);
+    showError(t('store.unavailable', { error: e.message }));
     state.records = [];
   }
 }
@@ -2076,10 +2195,8 @@ async function loadStore() {
 function showModelFailure() {
   const waiting = pendingRecords().length;
   $('model-banner-text').textContent =
-    `The model could not be loaded: ${state.modelError}${/[.?!]$/.test(state.modelError) ? '' : '.'} ` +
-    (waiting
-      ? `${waiting} image${waiting === 1 ? ' is' : 's are'} waiting for it.`
-      : 'Images added meanwhile wait for it.');
+    `${t('model.failed', { reason: state.modelError })}${/[.?!]$/.test(state.modelError) ? '' : '.'} ` +
+    (waiting ? t('model.waiting', { n: waiting }) : t('model.waitNone'));
   $('model-giveup-btn').hidden = !waiting;
   $('model-banner').hidden = false;
 }
@@ -2093,35 +2210,35 @@ async function failWaiting() {
     try {
       await state.store.put(rec);
     } catch (e) {
-      showError(saveError(e, `the result of ${rec.name}`));
+      showError(saveError(e, t('save.whatResult', { name: rec.name })));
     }
     updateCard(rec);
   }
   $('resume-banner').hidden = true;
   showModelFailure();
-  announce(`${left.length} waiting image${left.length === 1 ? '' : 's'} marked as not classified.`);
+  announce(t('model.markedFailed', { n: left.length }));
 }
 
 /** A classifier Worker stopped (crash, trap, no answer): it is restarted and its images retried. */
 function onWorkerEvent(ev) {
   const d = ev.detail || {};
   let text;
-  const lost = (x, verb = 'will be') =>
-    `${x.retried ? `; the ${x.retried} image${x.retried === 1 ? '' : 's'} it was reading ${verb} tried again` : ''}` +
-    `${x.rejected ? `; ${x.rejected} image${x.rejected === 1 ? '' : 's'} that stopped it twice marked as failed` : ''}`;
+  const lost = (x, done = false) =>
+    (x.retried ? t(done ? 'worker.retriedWas' : 'worker.retriedWill', { n: x.retried }) : '') +
+    (x.rejected ? t('worker.rejected', { n: x.rejected }) : '');
   if (d.state === 'lost') {
     state.workerStops++;
     state.lastStop = d;
-    text = `A classifier Worker stopped (${d.reason}) and is being restarted${lost(d)}.`;
+    text = t('worker.lost', { reason: d.reason, more: lost(d) });
   } else if (d.state === 'restarted') {
     const x = state.lastStop || {};
     text =
-      `A classifier Worker stopped (${x.reason || 'unknown reason'}) and was restarted${lost(x, x.retried === 1 ? 'was' : 'were')}.` +
-      `${state.workerStops > 1 ? ` Workers stopped ${state.workerStops} times since the page was opened.` : ''}`;
+      t('worker.restarted', { reason: x.reason || t('worker.unknown'), more: lost(x, true) }) +
+      (state.workerStops > 1 ? t('worker.stops', { n: state.workerStops }) : '');
   } else if (d.state === 'failed') {
     text = d.workers
-      ? `A classifier Worker could not be restarted (${d.reason}); ${d.workers} still work.`
-      : `${d.reason}. The images left are marked as not classified; reload the page to try again.`;
+      ? t('worker.cannotRestart', { reason: d.reason, n: d.workers })
+      : t('worker.allFailed', { reason: d.reason });
   } else return;
   $('worker-notice-text').textContent = text;
   $('worker-notice').hidden = false;
@@ -2132,8 +2249,8 @@ function onWorkerEvent(ev) {
 async function loadClassifier() {
   if (state.loading) return state.loading;
   const chip = $('engine-state');
-  chip.textContent = 'Loading model…';
   chip.dataset.state = 'loading';
+  showEngineState();
   document.documentElement.dataset.engine = 'loading';
   $('model-retry-btn').disabled = true;
   state.loading = (async () => {
@@ -2144,9 +2261,7 @@ async function loadClassifier() {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
         assets = await res.json();
       } catch (e) {
-        throw new Error(
-          `the site's asset manifest could not be read (${e.message}); offline before the first visit, or the server is down?`,
-        );
+        throw new Error(t('model.manifest', { error: e.message }));
       }
       state.classifier = await MalariaClassifier.create({ localCopy: true });
       state.classifier.addEventListener('worker', onWorkerEvent);
@@ -2165,11 +2280,17 @@ async function loadClassifier() {
         if (rec && rec.result && card && card.isConnected) card.replaceWith(buildCard(rec));
       }
       applyView();
-      chip.textContent = `Model ready · ${info.variant === 'simd' ? 'SIMD' : 'scalar'}`;
+      state.variant = info.variant;
       chip.dataset.state = 'ready';
-      $('version-info').textContent = `Site version ${assets.version}; model ${state.modelName}.`;
+      showEngineState();
+      $('version-info').textContent = t('footer.version', {
+        version: assets.version,
+        model: state.modelName,
+      });
       state.siteVersion = assets.version;
       state.modelMeta = m;
+      state.info = info;
+      state.assets = assets;
       renderModelCard(info, assets);
       $('model-card-btn').disabled = false;
       const wasFailed = !!state.modelError;
@@ -2178,17 +2299,17 @@ async function loadClassifier() {
       document.documentElement.dataset.engine = 'ready';
       if (wasFailed) {
         for (const r of pendingRecords()) updateCard(r);
-        announce('The model is loaded.');
+        announce(t('model.loaded'));
       }
       if (pendingRecords().length && $('resume-banner').hidden) runBatch();
     } catch (e) {
       state.modelError = String((e && e.message) || e);
-      chip.textContent = 'Model failed to load';
       chip.dataset.state = 'error';
+      showEngineState();
       document.documentElement.dataset.engine = 'error';
       showModelFailure();
       for (const r of pendingRecords()) updateCard(r);
-      announce(`The model could not be loaded: ${state.modelError}`);
+      announce(t('model.failed', { reason: state.modelError }));
     } finally {
       state.loading = null;
       $('model-retry-btn').disabled = false;
@@ -2210,6 +2331,7 @@ function setupModelRecovery() {
 }
 
 async function main() {
+  setupLanguage();
   setupInput();
   setupCamera();
   setupResultsControls();

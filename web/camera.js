@@ -1,30 +1,26 @@
 // camera.js -- microscope camera capture: choose a camera, capture a still of the whole frame
 // (not mirrored) as a PNG Blob; the page reads it like a dropped file (a field or a cut-out cell).
 
+import { t } from './i18n.js';
+
 const PROMPT_TIMEOUT_MS = 10000;
 
 export function cameraErrorMessage(e) {
   const name = e && e.name;
   if (name === 'NotAllowedError' || name === 'SecurityError') {
-    return (
-      "Camera access was denied. Allow the camera for this page in the browser's site settings " +
-      '(the icon left of the address bar), then try again.'
-    );
+    return t('camera.denied');
   }
   if (
     name === 'NotFoundError' ||
     name === 'OverconstrainedError' ||
     name === 'DevicesNotFoundError'
   ) {
-    return 'No camera was found. Connect the microscope camera (USB) and try again.';
+    return t('camera.notFound');
   }
   if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') {
-    return (
-      'The camera is in use by another application or could not be started. Close the other ' +
-      'application and try again.'
-    );
+    return t('camera.inUse');
   }
-  return `The camera could not be started (${(e && (e.message || e.name)) || 'unknown error'}).`;
+  return t('camera.failed', { error: (e && (e.message || e.name)) || t('camera.unknownError') });
 }
 
 export class Camera {
@@ -39,13 +35,10 @@ export class Camera {
   /** Why the camera cannot be used here, or null. */
   static unavailableReason() {
     if (!globalThis.isSecureContext) {
-      return (
-        'The camera needs a secure page (https:// or http://localhost). Open this page over ' +
-        'https, or use the file picker instead.'
-      );
+      return t('camera.insecure');
     }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      return 'This browser does not offer camera access. Use the file picker instead.';
+      return t('camera.unsupported');
     }
     return null;
   }
@@ -62,11 +55,7 @@ export class Camera {
     };
     // A permission prompt that nobody answers never settles: tell the user what is going on.
     const timer = setTimeout(
-      () =>
-        this.ui.onMessage(
-          "Waiting for camera permission: answer the browser's prompt (near the address bar). " +
-            'If no prompt is visible, check the site settings.',
-        ),
+      () => this.ui.onMessage(t('camera.waitPermission')),
       PROMPT_TIMEOUT_MS,
     );
     let stream;
@@ -110,7 +99,7 @@ export class Camera {
     devices.forEach((d, i) => {
       const o = document.createElement('option');
       o.value = d.deviceId;
-      o.textContent = d.label || `Camera ${i + 1}`;
+      o.textContent = d.label || t('camera.nth', { n: i + 1 });
       if (d.deviceId === active) o.selected = true;
       sel.append(o);
     });
@@ -120,14 +109,14 @@ export class Camera {
   /** The whole frame, at the camera's resolution, as a PNG Blob. */
   async capture() {
     const v = this.ui.video;
-    if (!this.stream || !v.videoWidth) throw new Error('The camera is not running.');
+    if (!this.stream || !v.videoWidth) throw new Error(t('camera.notRunning'));
     const canvas = document.createElement('canvas');
     canvas.width = v.videoWidth;
     canvas.height = v.videoHeight;
     canvas.getContext('2d').drawImage(v, 0, 0);
     return new Promise((resolve, reject) =>
       canvas.toBlob(
-        (b) => (b ? resolve(b) : reject(new Error('Could not capture a still.'))),
+        (b) => (b ? resolve(b) : reject(new Error(t('camera.captureFailed')))),
         'image/png',
       ),
     );

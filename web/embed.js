@@ -11,6 +11,7 @@
 // Only messages from the parent window whose origin is in embed-config.json's allowedOrigins are
 // answered; the others are ignored (and counted in data-ignored on <html>, for tests).
 import './widget.js';
+import { matchLanguage, browserLanguage, translate } from './i18n.js';
 
 const TYPES = new Set(['malaria:ping', 'malaria:classify']);
 const MAX_BYTES = 50 * 1024 * 1024;
@@ -92,7 +93,17 @@ async function onMessage(ev) {
   }
 }
 
+/** The embed's language: ?lang= in its URL (the host chooses), else the browser's. */
+function setupLanguage() {
+  const asked = new URLSearchParams(window.location.search).get('lang');
+  const code = matchLanguage(asked) || browserLanguage();
+  document.documentElement.lang = code;
+  document.title = translate(code, 'embed.title');
+  widget.setAttribute('lang', code);
+}
+
 async function start() {
+  setupLanguage();
   try {
     const cfg = await (await fetch('embed-config.json', { cache: 'no-cache' })).json();
     allowed = new Set(

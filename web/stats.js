@@ -12,10 +12,16 @@
 // per slide; cut-out cells and whole fields are kept apart (cut-out cells were picked by someone,
 // so only the counted cells of whole fields give a parasitemia).
 
+import { translate, language, num } from './i18n.js';
+
+/** The intended-use notice in English: FHIR exports (which stay English) and the default. */
 export const INTENDED_USE =
   'Intended use: a screening aid for research and education only. Not a diagnosis and not a ' +
   'medical device. Every call, and above all every "uncertain" call, must be reviewed by a ' +
   'trained microscopist before any clinical decision.';
+
+/** The intended-use notice in the language chosen (page, printable report, CSV and JSON). */
+export const intendedUse = (code = language()) => translate(code, 'notice.intendedUse');
 
 /** Wilson score interval for k successes out of n (95% by default). */
 export function wilson(k, n, z = 1.959963984540054) {
@@ -190,13 +196,15 @@ export function summarize(records) {
   return s;
 }
 
-export const pct = (x, digits = 1) => (Number.isFinite(x) ? `${(100 * x).toFixed(digits)}%` : '–');
+/** A share as a percentage for people ("12.5%"; "12,5 %" in French): never in exports. */
+export const pct = (x, digits = 1, code = language()) =>
+  Number.isFinite(x) ? translate(code, 'stats.percent', { x: num(100 * x, digits, code) }) : '–';
 
-/** "1.2 % (95% CI 0.4–3.1 %) of 168 cells", or a note when no cell was counted. */
-export function parasitemiaText(p, lo, hi, n) {
-  if (!(n > 0)) return 'no red cells counted';
-  const f = (x) => (100 * x).toFixed(1);
-  return `${f(p)} % (95% CI ${f(lo)}–${f(hi)} %) of ${n} cell${n === 1 ? '' : 's'}`;
+/** "1.2 % (95% CI 0.4–3.1 %) of 168 cells", or a note when no cell was counted (for people). */
+export function parasitemiaText(p, lo, hi, n, code = language()) {
+  if (!(n > 0)) return translate(code, 'stats.noCells');
+  const f = (x) => num(100 * x, 1, code);
+  return translate(code, 'stats.parasitemia', { p: f(p), lo: f(lo), hi: f(hi), n });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -217,20 +225,28 @@ export function csvField(v) {
 const csvLine = (cells) => cells.map(csvField).join(',');
 const fixed = (x, d = 6) => (Number.isFinite(x) ? Number(x.toFixed(d)) : null);
 
-/** The band as text: "uncertain band 0.204 < p <= 0.980". */
-export function bandText(band) {
+/** The band as text: "uncertain band 0.204 < p <= 0.980" (in English unless `code` is given;
+ *  the numbers keep their dots in every language: this is export text). */
+export function bandText(band, code = 'en') {
   return Array.isArray(band) && band.length === 2
-    ? `uncertain band ${band[0].toFixed(3)} < p <= ${band[1].toFixed(3)}`
-    : 'uncertain band unknown';
+    ? translate(code, 'export.band', { lo: band[0].toFixed(3), hi: band[1].toFixed(3) })
+    : translate(code, 'export.bandUnknown');
 }
 
+/** The CSVs' first row: the notice and the metadata in the language chosen (its numbers, the
+ *  digest and the time as machines write them). */
 function metaLine(meta) {
-  return (
-    `# malaria-screen export. ${INTENDED_USE} Model: ${meta.model || 'unknown'}; blob sha256: ` +
-    `${meta.digest || 'unknown'}; ${bandText(meta.band)} (p = probability of Parasitized; cells in the ` +
-    `band are to review); ${meta.operator ? `operator: ${meta.operator}; ` : ''}` +
-    `${meta.session ? `session: ${meta.session}; ` : ''}exported: ${meta.exported || new Date().toISOString()}.`
-  );
+  const code = language();
+  const tr = (k, p) => translate(code, k, p);
+  return tr('export.meta', {
+    notice: intendedUse(code),
+    model: meta.model || tr('export.unknown'),
+    digest: meta.digest || tr('export.unknown'),
+    band: bandText(meta.band, code),
+    operator: meta.operator ? tr('export.operator', { name: meta.operator }) : '',
+    session: meta.session ? tr('export.session', { session: meta.session }) : '',
+    exported: meta.exported || new Date().toISOString(),
+  });
 }
 
 export const CELL_COLUMNS = [
@@ -426,7 +442,8 @@ export function toJSON(records, meta = {}) {
   return (
     JSON.stringify(
       {
-        intendedUse: INTENDED_USE,
+        intendedUse: intendedUse(),
+        language: language(),
         model: meta.model || null,
         modelSha256: meta.digest || null,
         uncertainBand: Array.isArray(meta.band)

@@ -4,7 +4,8 @@
 //   <malaria-cell-classifier model="https://screen.example/model/…mcb"></malaria-cell-classifier>
 //
 // Attributes: model (blob URL; default: the blob shipped with the build), engine (auto|simd|nosimd),
-// sha256 (expected hash of a model other than the shipped one).
+// sha256 (expected hash of a model other than the shipped one), lang (en|fr|pt|es; default: the
+// nearest lang attribute, e.g. the host's <html lang>, else the browser's languages).
 // Events: `result` (detail: {name, result}: a cut-out cell's result, or a whole field's with its
 // counts, parasitemia and every cell, malaria-classifier.d.ts) and `error` (detail: {message}: also
 // an image that is neither, "not a blood-smear image: ..."), both bubbling and composed. Methods: classify(blob) -> Promise<result>; ready() -> Promise<{workers, variant}>
@@ -16,10 +17,7 @@
 import { MalariaClassifier } from './malaria-classifier.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { parasitemiaText } from './stats.js';
-
-const NOTICE =
-  'Screening aid for research and education only, not a diagnosis. ' +
-  'Uncertain results must be reviewed by a microscopist.';
+import { translate, matchLanguage, browserLanguage, num, dirOf, localize } from './i18n.js';
 
 const CSS = `
 :host { display: block; font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
@@ -68,7 +66,7 @@ function sheet() {
 
 export class MalariaCellClassifier extends HTMLElement {
   static get observedAttributes() {
-    return ['model', 'engine', 'sha256'];
+    return ['model', 'engine', 'sha256', 'lang'];
   }
 
   constructor() {
@@ -83,11 +81,11 @@ export class MalariaCellClassifier extends HTMLElement {
     }
     const wrap = document.createElement('div');
     wrap.innerHTML = `
-      <div class="head" part="header">Malaria cell screen</div>
+      <div class="head" part="header" data-i18n="page.title"></div>
       <div class="body">
         <div class="drop" part="drop-zone">
-          <p class="drop-text">Drop a field or one cell image here, or</p>
-          <label class="btn">Choose an image<input type="file" accept="image/*"></label>
+          <p class="drop-text" data-i18n="widget.drop"></p>
+          <label class="btn"><span data-i18n="widget.choose"></span><input type="file" accept="image/*"></label>
         </div>
         <p class="status" role="status" aria-live="polite"></p>
         <p class="error" role="alert" hidden></p>
@@ -97,14 +95,18 @@ export class MalariaCellClassifier extends HTMLElement {
             <p class="label"></p>
             <p class="prob"></p>
             <p class="band"></p>
-            <button type="button" class="btn secondary heat" aria-pressed="false">Heat map</button>
+            <button type="button" class="btn secondary heat" aria-pressed="false" data-i18n="heat.button"></button>
           </div>
         </div>
       </div>
-      <p class="notice" part="notice"></p>`;
-    root.append(...wrap.childNodes);
+      <p class="notice" part="notice" data-i18n="widget.notice"></p>`;
+    this._wrap = document.createElement('div');
+    this._wrap.className = 'wrap';
+    this._wrap.append(...wrap.childNodes);
+    root.append(this._wrap);
     this._q = (sel) => root.querySelector(sel);
-    this._q('.notice').textContent = NOTICE;
+    this._lang = null;
+    this._localize();
     this._q('input').addEventListener('change', (ev) => {
       const f = ev.target.files && ev.target.files[0];
       ev.target.value = '';
@@ -127,11 +129,38 @@ export class MalariaCellClassifier extends HTMLElement {
   }
 
   connectedCallback() {
+    this._localize();
     this._classifier().catch(() => {});
   }
 
-  attributeChangedCallback() {
+  attributeChangedCallback(name) {
+    if (name === 'lang') this._localize();
     this._key = null;
+  }
+
+  /** The widget's language: its lang attribute, else the nearest lang above it (the host's
+   *  <html lang>), else the browser's languages; English when none of them is offered. */
+  get language() {
+    const own = this.getAttribute('lang');
+    if (own !== null) return matchLanguage(own) || browserLanguage();
+    const up = this.parentElement && this.parentElement.closest('[lang]');
+    const host = up ? up.getAttribute('lang') : document.documentElement.getAttribute('lang');
+    return (host && matchLanguage(host)) || browserLanguage();
+  }
+
+  _t(key, params) {
+    return translate(this._lang || this.language, key, params);
+  }
+
+  /** Writes the static words in the widget's language (again when it changes). */
+  _localize() {
+    const code = this.language;
+    if (code === this._lang) return;
+    this._lang = code;
+    this._wrap.lang = code;
+    this._wrap.dir = dirOf(code);
+    localize(this._wrap, code);
+    if (this._result) this._show(this._input, this._name, this._result);
   }
 
   disconnectedCallback() {
@@ -154,7 +183,7 @@ export class MalariaCellClassifier extends HTMLElement {
     const o = this._options();
     const key = `${o.model || ''}|${o.engine}|${o.sha256 || ''}`;
     if (!classifiers.has(key)) {
-      this._status('Loading the model…');
+      this._status(this._t('widget.loading'));
       const p = MalariaClassifier.create(o);
       classifiers.set(key, p);
       p.catch(() => classifiers.delete(key));
@@ -162,7 +191,8 @@ export class MalariaCellClassifier extends HTMLElement {
     const p = classifiers.get(key);
     p.then(
       () => {
-        if (this._q('.status').textContent === 'Loading the model…') this._status('Ready.');
+        if (this._q('.status').textContent === this._t('widget.loading'))
+          this._status(this._t('widget.ready'));
       },
       (e) => this._fail(e),
     );
@@ -182,7 +212,11 @@ export class MalariaCellClassifier extends HTMLElement {
   _fail(e) {
     const message = String((e && e.message) || e);
     const box = this._q('.error');
-    box.textContent = message;
+    // the message as the classifier gave it (English), under a lead in the widget's language
+    const text = document.createElement('span');
+    text.lang = 'en';
+    text.textContent = message;
+    box.replaceChildren(`${this._t('error.lead')} `, text);
     box.hidden = false;
     this._status('');
     this.dispatchEvent(
@@ -201,7 +235,7 @@ export class MalariaCellClassifier extends HTMLElement {
   /** Classify one image (Blob/File, ImageBitmap or ImageData); also shows it in the widget. */
   async classify(input, name = (input && input.name) || 'image') {
     this._q('.error').hidden = true;
-    this._status(`Classifying ${name}…`);
+    this._status(this._t('widget.classifying', { name }));
     let result;
     try {
       const c = await this._classifier();
@@ -219,6 +253,8 @@ export class MalariaCellClassifier extends HTMLElement {
 
   _show(input, name, r) {
     this._result = r;
+    this._input = input;
+    this._name = name;
     if (this._url) URL.revokeObjectURL(this._url);
     this._url = input instanceof Blob ? URL.createObjectURL(input) : null;
     const img = this._q('.thumb img');
@@ -234,19 +270,28 @@ export class MalariaCellClassifier extends HTMLElement {
     this._q('.heat').hidden = !this._heatInput;
     // the call follows the band: in the uncertain band no class is shown, only "to review"
     const call = r.band === 'parasitized' || r.band === 'uninfected' ? r.band : 'uncertain';
-    const words = {
-      parasitized: '✚ Parasitized',
-      uninfected: '○ Uninfected',
-      uncertain: '? Uncertain: refer to a microscopist',
-    }[call];
-    img.alt = `${words.slice(2)}, probability of parasitized ${r.pParasitized.toFixed(3)}: ${name}`;
+    const words = this._t(
+      {
+        parasitized: 'call.parasitized',
+        uninfected: 'call.uninfected',
+        uncertain: 'call.uncertain',
+      }[call],
+    );
+    const symbol = { parasitized: '✚', uninfected: '○', uncertain: '?' }[call];
+    const p = num(r.pParasitized, 3, this._lang);
+    img.alt = this._t('alt.cell', { call: words, p, name });
     const label = this._q('.label');
-    label.textContent = words;
+    label.textContent = `${symbol} ${words}`;
     label.className = `label ${call}`;
-    this._q('.prob').textContent = `P(parasitized) = ${r.pParasitized.toFixed(3)}`;
+    this._q('.prob').textContent = this._t('card.prob', { p });
     const band = this._q('.band');
-    band.textContent =
-      call === 'uncertain' ? 'In the uncertain band: to review, no call' : `Confident: ${r.band}`;
+    band.textContent = this._t(
+      call === 'uncertain'
+        ? 'widget.inBand'
+        : call === 'parasitized'
+          ? 'band.confidentParasitized'
+          : 'band.confidentUninfected',
+    );
     band.className = `band ${call}`;
     const canvas = this._q('canvas');
     canvas.hidden = true;
@@ -254,24 +299,30 @@ export class MalariaCellClassifier extends HTMLElement {
     fitOverlay(canvas, r.width, r.height);
     this._q('.heat').setAttribute('aria-pressed', 'false');
     this._q('.result').hidden = false;
-    this._status(`${name}: ${words.slice(2)}, P(parasitized) ${r.pParasitized.toFixed(3)}.`);
+    this._status(this._t('widget.statusCell', { name, call: words, p }));
   }
 
   /** A whole field: its counts and parasitemia (the page draws the cells; `result` has them all). */
   _showField(name, r) {
-    const counts = `${r.counted} red cells counted, ${r.parasitized} parasitized, ${r.uncertain} to review`;
-    this._q('.thumb img').alt = `Whole field: ${counts}: ${name}`;
+    const counts = this._t('widget.counts', {
+      counted: r.counted,
+      parasitized: r.parasitized,
+      uncertain: r.uncertain,
+    });
+    this._q('.thumb img').alt = this._t('widget.fieldAlt', { counts, name });
     const label = this._q('.label');
-    label.textContent = 'Whole field';
+    label.textContent = this._t('field.whole');
     label.className = 'label';
     this._q('.prob').textContent = `${counts}.`;
     const band = this._q('.band');
-    band.textContent = `Parasitemia ${parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted)}`;
+    band.textContent = this._t('widget.parasitemia', {
+      text: parasitemiaText(r.parasitemia, r.ci95[0], r.ci95[1], r.counted, this._lang),
+    });
     band.className = `band${r.uncertain ? ' uncertain' : ''}`;
     this._q('canvas').hidden = true;
     this._q('.heat').hidden = true;
     this._q('.result').hidden = false;
-    this._status(`${name}: whole field, ${counts}.`);
+    this._status(this._t('widget.statusField', { name, counts }));
   }
 
   async _toggleHeat() {
@@ -286,16 +337,14 @@ export class MalariaCellClassifier extends HTMLElement {
     const input = this._heatInput;
     if (!input || btn.getAttribute('aria-busy') === 'true') return;
     btn.setAttribute('aria-busy', 'true');
-    this._status('Computing the heat map…');
+    this._status(this._t('widget.heatComputing'));
     try {
       const h = await (await this._classifier()).explain(input, { name: this._heatName });
       if (input !== this._heatInput) return; // another image came meanwhile
       drawCam(canvas, h.map, h.size);
       canvas.dataset.drawn = '1';
       canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
-      this._status(
-        `${this._heatName}: heat map drawn (where covering the cell lowers P(parasitized)).`,
-      );
+      this._status(this._t('widget.heatDrawn', { name: this._heatName }));
     } catch (e) {
       btn.setAttribute('aria-pressed', 'false');
       this._fail(e);

@@ -14,9 +14,11 @@ import {
 } from './lib/harness.mjs';
 import { decodePNG } from './lib/png.mjs';
 import { register as registerExplain } from './explain.test.mjs';
+import { register as registerI18n } from './i18n.test.mjs';
 
 export function register({ buildDir, nativeCli }) {
   registerExplain({ buildDir, nativeCli }); // the heat map (explain.test.mjs)
+  registerI18n(); // the languages (i18n.test.mjs)
   const { site, manifest, modelPath } = siteInfo(buildDir);
   const engineUrl = pathToFileURL(path.join(REPO, 'web/engine.js')).href;
   const assetsUrl = pathToFileURL(path.join(REPO, 'web/assets.js')).href;
