@@ -788,7 +788,7 @@ function buildFieldCard(rec, entry) {
     counts.append(el('dt', { text: k }), dd);
   };
   row(t('field.counted'), num(r.counted), 'counted');
-  row(t('call.parasitized'), num(r.parasitized), 'parasitized');
+  row(t('count.parasitized'), num(r.parasitized), 'parasitized');
   row(t('field.uncertainRow'), num(r.uncertain), 'uncertain');
   row(
     t('field.parasitemia'),
@@ -1514,9 +1514,9 @@ async function renderReport() {
           ...[
             t('slides.from'),
             t('slides.cells'),
-            t('call.parasitized'),
+            t('count.parasitized'),
             t('slides.toReview'),
-            t('call.uninfected'),
+            t('count.uninfected'),
             t('report.share'),
             t('slides.leftOut'),
             t('slides.notRead'),

@@ -228,6 +228,7 @@ export function register({ buildDir, nativeCli, outDir }) {
       acceptDownloads: true,
       viewport: { width: 1280, height: 900 },
       serviceWorkers: 'allow',
+      locale: 'en-US', // the page's language follows the browser's (the languages test sets others)
       ...options,
     });
     const allowed = new Set(allowedOrigins);
@@ -3105,6 +3106,164 @@ print(json.dumps(out))
         );
       } finally {
         await ctx.close();
+      }
+    },
+    { timeout: 240000 },
+  );
+
+  test(
+    'languages: the page in French (selector, <html lang>, cards, refusals, report, CSV), kept on reload; pt-BR browser gets Portuguese; widget in Spanish and by its lang attribute; embed ?lang=pt',
+    async () => {
+      const { dictionaries } = await import(pathToFileURL(path.join(REPO, 'web/i18n.js')).href);
+      const { en, fr } = dictionaries;
+      const nb = (x) => String(x).replace(/[\u00a0\u202f]/g, ' ');
+      const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
+      try {
+        const page = await openSite(ctx);
+        assert((await page.getAttribute('html', 'lang')) === 'en', 'English by default');
+        await page.selectOption('#lang-select', 'fr');
+        await page.waitForFunction(() => document.documentElement.lang === 'fr');
+        assert((await page.getAttribute('html', 'dir')) === 'ltr', 'dir set');
+        const notice = await page.textContent('#intended-use');
+        assert(
+          /pas un diagnostic/.test(notice) && /microscopiste qualifié/.test(notice),
+          `French notice: ${notice}`,
+        );
+        assert((await page.textContent('#export-csv')).trim() === 'CSV des cellules', 'button');
+        assert(
+          (await page.textContent('#new-session-btn')).trim() === 'Nouvelle session',
+          'button',
+        );
+        assert((await page.title()) === fr['page.title'], 'title');
+        assert(/Modèle prêt/.test(await page.textContent('#engine-state')), 'engine chip');
+        // one cell of each kind and a file that is not an image
+        const dir = makeFolder('langs', 4);
+        const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+        await page.setInputFiles('#file-input', files);
+        await waitIdle(page, files.length);
+        // no English sentence of the page is left on screen
+        const shown = nb(await page.evaluate(() => document.body.innerText));
+        const left = Object.keys(en).filter(
+          (k) =>
+            typeof en[k] === 'string' &&
+            en[k].length > 8 &&
+            !/\{/.test(en[k]) &&
+            en[k] !== fr[k] &&
+            shown.includes(en[k]),
+        );
+        assert(left.length === 0, `English left on the French page: ${left.join(', ')}`);
+        await page.screenshot({ path: path.join(shotDir, 'page-fr.png') });
+        const got = await cardsOf(page);
+        const cellsShown = got.filter((g) => g.p !== null);
+        assert(cellsShown.length === 4, `${cellsShown.length} cells classified`);
+        for (const g of cellsShown) {
+          assert(
+            /Parasitée|Non infectée|Incertaine : à confier/.test(g.text) &&
+              /P\(parasitée\) = 0,\d{3}/.test(nb(g.text)),
+            `French card with a decimal comma: ${g.text}`,
+          );
+        }
+        const notImage = await page.$eval('.card[data-name="notes.txt"]', (c) => ({
+          lead: c.querySelector('.card-error-lead').textContent,
+          lang: c.querySelector('.card-error').lang,
+          label: c.querySelector('.card-label').textContent,
+        }));
+        assert(
+          notImage.lead === fr['error.lead'] &&
+            notImage.lang === 'en' &&
+            /Illisible|Non analysée/.test(notImage.label),
+          `refusal: translated lead, the classifier's English text marked lang=en: ${JSON.stringify(notImage)}`,
+        );
+        const status = nb(await page.textContent('#status'));
+        assert(/^Terminé : 4 images sur 6 classées/.test(status), `status: ${status}`);
+        // the printable report and the CSV's notice row follow the language
+        await page.evaluate(() => window.dispatchEvent(new Event('beforeprint')));
+        await page.waitForSelector('html[data-report]');
+        const report = await page.textContent('#print-report');
+        assert(
+          report.includes(fr['report.kind']) && report.includes(fr['notice.intendedUse']),
+          'French report',
+        );
+        const [dl] = await Promise.all([page.waitForEvent('download'), page.click('#export-csv')]);
+        const csv = fs.readFileSync(await dl.path(), 'utf8').split('\r\n');
+        assert(csv[0].startsWith('"# export malaria-screen. Usage prévu'), `CSV notice: ${csv[0]}`);
+        assert(csv[1].startsWith('slide,file,mode,cell,'), 'CSV columns stay machine keys');
+        assert(
+          csv.slice(2).some((l) => /,0\.\d{6},/.test(l)),
+          'CSV numbers with a dot (machine export)',
+        );
+        // the choice is kept
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+        assert((await page.getAttribute('html', 'lang')) === 'fr', 'French after a reload');
+        assert((await page.$eval('#lang-select', (s) => s.value)) === 'fr', 'selector shows it');
+        assert(/Ajouter des images/.test(await page.textContent('#input-heading')), 'heading');
+        await page.close();
+
+        // the widget on a Spanish host page, then told another language by its attribute
+        fs.writeFileSync(
+          path.join(tmp, 'host', 'widget-es.html'),
+          `<!doctype html><html lang="es-MX"><head><meta charset="utf-8"><title>portal</title>
+<script type="module" src="${env.siteOrigin}/widget.js"></script></head>
+<body><malaria-cell-classifier id="mc"></malaria-cell-classifier></body></html>`,
+        );
+        const host = await ctx.newPage();
+        await host.goto(`${env.hostB.url}widget-es.html`);
+        await host.waitForFunction(() => customElements.get('malaria-cell-classifier'));
+        assert(
+          (await host.textContent('malaria-cell-classifier .notice')).includes('no un diagnóstico'),
+          'widget notice in Spanish',
+        );
+        assert(
+          (await host.textContent('malaria-cell-classifier label.btn')).trim() ===
+            'Elegir una imagen',
+          'widget button in Spanish',
+        );
+        await host.locator('malaria-cell-classifier input[type=file]').setInputFiles(cells[0].path);
+        await host.waitForFunction(
+          () => {
+            const r = document.querySelector('#mc').shadowRoot.querySelector('.result');
+            return r && !r.hidden;
+          },
+          null,
+          { timeout: 90000 },
+        );
+        const es = nb(await host.textContent('malaria-cell-classifier .result'));
+        assert(
+          /Parasitada|No infectada|Incierta/.test(es) && /P\(parasitada\) = 0,\d{3}/.test(es),
+          `widget result in Spanish: ${es}`,
+        );
+        await host.evaluate(() => document.querySelector('#mc').setAttribute('lang', 'fr'));
+        const fw = nb(await host.textContent('malaria-cell-classifier .result'));
+        assert(/Parasitée|Non infectée|Incertaine/.test(fw), `widget after lang="fr": ${fw}`);
+        await host.close();
+
+        // the iframe embed in the language its URL asks
+        const emb = await ctx.newPage();
+        await emb.goto(`${env.siteSrv.url}embed.html?lang=pt`);
+        await emb.waitForSelector('html[data-embed="ready"]');
+        assert((await emb.getAttribute('html', 'lang')) === 'pt', 'embed <html lang>');
+        assert(
+          (await emb.textContent('malaria-cell-classifier .notice')).includes('não um diagnóstico'),
+          'embed in Portuguese',
+        );
+        await emb.close();
+      } finally {
+        await ctx.close();
+      }
+      // a browser set to Brazilian Portuguese gets the page in Portuguese
+      const ctxPt = await newContext([env.siteOrigin], { locale: 'pt-BR' });
+      try {
+        const page = await openSite(ctxPt);
+        assert((await page.getAttribute('html', 'lang')) === 'pt', 'pt-BR -> pt');
+        const notice = await page.textContent('#intended-use');
+        assert(/não um diagnóstico/.test(notice), `Portuguese notice: ${notice}`);
+        assert(
+          (await page.textContent('#input-heading')).trim() === 'Adicionar imagens',
+          'Portuguese heading',
+        );
+      } finally {
+        await ctxPt.close();
       }
     },
     { timeout: 240000 },

@@ -268,6 +268,8 @@ export default {
   'call.parasitized': 'Parasitized',
   'call.uninfected': 'Uninfected',
   'call.uncertain': 'Uncertain: refer to a microscopist',
+  'count.parasitized': 'Parasitized',
+  'count.uninfected': 'Uninfected',
   'word.parasitized': 'parasitized',
   'word.uninfected': 'uninfected',
   'word.toReview': 'to review',

@@ -279,6 +279,8 @@ export default {
   'call.parasitized': 'Parasitada',
   'call.uninfected': 'No infectada',
   'call.uncertain': 'Incierta: derivar a un microscopista',
+  'count.parasitized': 'Parasitadas',
+  'count.uninfected': 'No infectadas',
   'word.parasitized': 'parasitada',
   'word.uninfected': 'no infectada',
   'word.toReview': 'por revisar',

@@ -281,6 +281,8 @@ export default {
   'call.parasitized': 'Parasitée',
   'call.uninfected': 'Non infectée',
   'call.uncertain': 'Incertaine : à confier à un microscopiste',
+  'count.parasitized': 'Parasitées',
+  'count.uninfected': 'Non infectées',
   'word.parasitized': 'parasitée',
   'word.uninfected': 'non infectée',
   'word.toReview': 'à revoir',

@@ -280,6 +280,8 @@ export default {
   'call.parasitized': 'Parasitada',
   'call.uninfected': 'Não infetada',
   'call.uncertain': 'Incerta: enviar a um microscopista',
+  'count.parasitized': 'Parasitadas',
+  'count.uninfected': 'Não infetadas',
   'word.parasitized': 'parasitada',
   'word.uninfected': 'não infetada',
   'word.toReview': 'a rever',
