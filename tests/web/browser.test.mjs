@@ -3192,6 +3192,19 @@ print(json.dumps(out))
           csv.slice(2).some((l) => /,0\.\d{6},/.test(l)),
           'CSV numbers with a dot (machine export)',
         );
+        // switched with results on the page: the cards and summaries are written again
+        await page.selectOption('#lang-select', 'es');
+        await page.waitForFunction(() => document.documentElement.lang === 'es');
+        const inEs = nb(await page.textContent('#grid'));
+        assert(
+          /P\(parasitada\) = 0,\d{3}/.test(inEs) && !/parasitée/.test(inEs),
+          `cards rewritten in Spanish: ${inEs.slice(0, 200)}`,
+        );
+        assert(
+          (await page.textContent('#slides-table thead')).includes('Parasitadas'),
+          'per-slide table in Spanish',
+        );
+        await page.selectOption('#lang-select', 'fr');
         // the choice is kept
         await page.reload();
         await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });

@@ -229,8 +229,9 @@ export default {
   'band.confidentUninfected': 'Fiable: no infectada',
   'band.confidentParasitized': 'Fiable: parasitada',
   'band.inBand': 'En la zona de incertidumbre: por revisar',
-  'band.above': 'Fiable: p por encima de {hi}, el techo de la zona de incertidumbre',
-  'band.atOrBelow': 'Fiable: p igual o inferior a {lo}, el piso de la zona de incertidumbre',
+  'band.above': 'Fiable: p por encima de {hi}, el límite superior de la zona de incertidumbre',
+  'band.atOrBelow':
+    'Fiable: p igual o inferior a {lo}, el límite inferior de la zona de incertidumbre',
   'band.inRange': 'En la zona de incertidumbre ({lo}–{hi}): por revisar, sin clasificación',
   'band.note':
     'Una célula queda «por revisar» cuando la probabilidad de estar parasitada según el modelo cae en su zona de incertidumbre, por encima de {lo} y hasta {hi}, donde sus clasificaciones no son lo bastante fiables{err}: sigue en el total y no es parasitada ni no infectada hasta que un microscopista la clasifique.',

@@ -231,8 +231,9 @@ export default {
   'band.confidentUninfected': 'Fiable : non infectée',
   'band.confidentParasitized': 'Fiable : parasitée',
   'band.inBand': 'Dans la zone d’incertitude : à revoir',
-  'band.above': 'Fiable : p au-dessus de {hi}, le haut de la zone d’incertitude',
-  'band.atOrBelow': 'Fiable : p inférieur ou égal à {lo}, le bas de la zone d’incertitude',
+  'band.above': 'Fiable : p au-dessus de {hi}, la borne supérieure de la zone d’incertitude',
+  'band.atOrBelow':
+    'Fiable : p inférieur ou égal à {lo}, la borne inférieure de la zone d’incertitude',
   'band.inRange': 'Dans la zone d’incertitude ({lo}–{hi}) : à revoir, pas de verdict',
   'band.note':
     'Une cellule est « à revoir » quand la probabilité de parasitisme donnée par le modèle se situe dans sa zone d’incertitude, au-dessus de {lo} et jusqu’à {hi}, où ses verdicts ne sont pas assez fiables{err} : elle reste dans le total et n’est ni parasitée ni non infectée tant qu’un microscopiste ne l’a pas tranchée.',

@@ -230,8 +230,8 @@ export default {
   'band.confidentUninfected': 'Fiável: não infetada',
   'band.confidentParasitized': 'Fiável: parasitada',
   'band.inBand': 'Na zona de incerteza: a rever',
-  'band.above': 'Fiável: p acima de {hi}, o topo da zona de incerteza',
-  'band.atOrBelow': 'Fiável: p igual ou inferior a {lo}, a base da zona de incerteza',
+  'band.above': 'Fiável: p acima de {hi}, o limite superior da zona de incerteza',
+  'band.atOrBelow': 'Fiável: p igual ou inferior a {lo}, o limite inferior da zona de incerteza',
   'band.inRange': 'Na zona de incerteza ({lo}–{hi}): a rever, sem classificação',
   'band.note':
     'Uma célula fica "a rever" quando a probabilidade de estar parasitada, segundo o modelo, cai na sua zona de incerteza, acima de {lo} e até {hi}, onde as suas classificações não são suficientemente fiáveis{err}: fica no total e não é parasitada nem não infetada até que um microscopista a classifique.',
