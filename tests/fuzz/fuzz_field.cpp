@@ -1,6 +1,6 @@
 // libFuzzer target: the field cell finder (field.h) on raw pixels of any shape.
 //
-// The first bytes give width (1..160), height (1..160) and channels (3 or 4); the rest of the
+// The first bytes give width (1..96), height (1..96) and channels (3 or 4); the rest of the
 // input, repeated, fills the pixels. Each image goes through classify_image_kind (the
 // crop / field / neither decision, which runs CellFinder::find on larger images),
 // CellFinder::find forced, every region's crop, and the cell gate. Invariants: a refusal carries
@@ -28,8 +28,8 @@ void check_(bool ok) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 4) return 0;
-  const int W = 1 + (data[0] | (data[1] & 1) << 8) % 160;
-  const int H = 1 + (data[2] | (data[1] & 2) << 7) % 160;
+  const int W = 1 + (data[0] | (data[1] & 1) << 8) % 96;
+  const int H = 1 + (data[2] | (data[1] & 2) << 7) % 96;
   const int C = (data[3] & 1) ? 4 : 3;
   const uint8_t* src = data + 4;
   const size_t n = size - 4;

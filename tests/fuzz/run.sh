@@ -4,6 +4,7 @@
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET (default 20)] [BUILD_DIR (default build-fuzz)]
 #   MC_FUZZ_RUNS=10000000 tests/fuzz/run.sh 3600    # the campaign (docs/FUZZ.md): each target
 #                                                   # until 10 M executions or an hour
+#   MC_FUZZ_TARGETS="fuzz_blob fuzz_image" ...      # only these targets
 #
 # Seeds: tests/fuzz/seeds/<name>/ and, for fuzz_image, tests/fixtures/images/ (read only); the
 # growing corpus lives in BUILD_DIR/fuzz-corpus/<name>/, crashes in BUILD_DIR/fuzz-artifacts/.
@@ -18,7 +19,7 @@ mkdir -p "$build"
 CC=clang CXX=clang++ nice -n 10 cmake -S "$root" -B "$build" -DMC_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$build/configure.log" 2>&1 ||
   { cat "$build/configure.log"; exit 1; }
-targets=$(cd "$root/tests/fuzz" && ls fuzz_*.cpp | sed 's/\.cpp$//')
+targets=${MC_FUZZ_TARGETS:-$(cd "$root/tests/fuzz" && ls fuzz_*.cpp | sed 's/\.cpp$//')}
 # shellcheck disable=SC2086
 nice -n 10 cmake --build "$build" -j"$jobs" --target $targets
 
