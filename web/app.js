@@ -167,6 +167,10 @@ function showError(text) {
  *  came so that exports and stored results do not depend on the language shown) under a
  *  translated lead; the message itself is marked lang="en". */
 function errorLines(message) {
+  // the page's own message for images given up on (stored in English like the others)
+  const gaveUp = /^not classified: the model could not be loaded \((.*)\)$/s.exec(message);
+  if (gaveUp)
+    return [el('p', { class: 'card-error', text: t('card.gaveUp', { reason: gaveUp[1] }) })];
   return [
     el('p', { class: 'card-error-lead', text: t('error.lead') }),
     el('p', { class: 'card-error', lang: 'en', text: message }),
@@ -2205,6 +2209,7 @@ function showModelFailure() {
 async function failWaiting() {
   const left = pendingRecords();
   for (const rec of left) {
+    // stored and exported in English (the CSV's error column), shown translated (errorLines)
     rec.error = `not classified: the model could not be loaded (${state.modelError || 'unknown reason'})`;
     rec.status = 'error';
     try {

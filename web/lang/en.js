@@ -291,6 +291,7 @@ export default {
   'card.waitingModel': 'Waiting for the model',
   'card.waiting': 'Waiting',
   'card.modelFailed': 'The model could not be loaded: Retry it above.',
+  'card.gaveUp': 'not classified: the model could not be loaded ({reason})',
   'card.prob': 'P(parasitized) = {p}',
   'card.readAs': 'Read as {mode}',
   'card.readAsAuto': 'Read as {mode} (auto)',

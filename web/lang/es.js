@@ -303,6 +303,7 @@ export default {
   'card.waitingModel': 'Esperando al modelo',
   'card.waiting': 'En espera',
   'card.modelFailed': 'No se pudo cargar el modelo: reinténtelo arriba.',
+  'card.gaveUp': 'sin clasificar: no se pudo cargar el modelo ({reason})',
   'card.prob': 'P(parasitada) = {p}',
   'card.readAs': 'Leída como {mode}',
   'card.readAsAuto': 'Leída como {mode} (automático)',

@@ -305,6 +305,7 @@ export default {
   'card.waitingModel': 'En attente du modèle',
   'card.waiting': 'En attente',
   'card.modelFailed': 'Le modèle n’a pas pu être chargé : réessayez ci-dessus.',
+  'card.gaveUp': 'non classée : le modèle n’a pas pu être chargé ({reason})',
   'card.prob': 'P(parasitée) = {p}',
   'card.readAs': 'Lue comme {mode}',
   'card.readAsAuto': 'Lue comme {mode} (automatique)',

@@ -303,6 +303,7 @@ export default {
   'card.waitingModel': 'À espera do modelo',
   'card.waiting': 'Em espera',
   'card.modelFailed': 'Não foi possível carregar o modelo: tente de novo acima.',
+  'card.gaveUp': 'não classificada: não foi possível carregar o modelo ({reason})',
   'card.prob': 'P(parasitada) = {p}',
   'card.readAs': 'Lida como {mode}',
   'card.readAsAuto': 'Lida como {mode} (automático)',
