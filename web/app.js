@@ -406,7 +406,8 @@ const confirmCall = (band) => (band === 'parasitized' || band === 'uninfected' ?
 
 function reviewBar(rec, index, band) {
   const rv = reviewOf(rec, index);
-  const what = index === null ? rec.name : t('review.cellOf', { index, name: rec.name });
+  const what =
+    index === null ? rec.name : t('review.cellOf', { index: String(index), name: rec.name });
   const bar = el('div', {
     class: 'review',
     role: 'group',
@@ -492,7 +493,7 @@ async function setReview(rec, index, call) {
     if (dd) dd.textContent = fieldReviewText(rec);
     renderSummary();
   }
-  const who = index === null ? rec.name : t('cell.title', { index });
+  const who = index === null ? rec.name : t('cell.title', { index: String(index) });
   announce(
     call ? t('review.announce', { who, call: callWord(call) }) : t('review.announceUndo', { who }),
   );
@@ -568,7 +569,11 @@ function svgEl(tag, attrs) {
 }
 
 const cellText = (c) =>
-  t('cell.text', { index: c.index, call: callText(modelCall(c.band)), p: f3(c.pParasitized) });
+  t('cell.text', {
+    index: String(c.index),
+    call: callText(modelCall(c.band)),
+    p: f3(c.pParasitized),
+  });
 
 function excludedLine(ex) {
   const parts = Object.keys(EXCLUDED_KEY)
@@ -724,7 +729,7 @@ function showCell(card, view, c) {
   const canvas = el('canvas', {
     class: 'cell-crop',
     role: 'img',
-    'aria-label': t('cell.cropLabel', { index: c.index }),
+    'aria-label': t('cell.cropLabel', { index: String(c.index) }),
   });
   const cls = modelCall(c.band);
   box.append(
@@ -732,7 +737,7 @@ function showCell(card, view, c) {
     el(
       'div',
       { class: 'cell-info' },
-      el('h4', { class: 'cell-title', text: t('cell.title', { index: c.index }) }),
+      el('h4', { class: 'cell-title', text: t('cell.title', { index: String(c.index) }) }),
       el(
         'p',
         { class: 'card-label', 'data-class': cls },
@@ -742,7 +747,10 @@ function showCell(card, view, c) {
       el('p', { class: 'card-prob', text: t('card.prob', { p: f3(c.pParasitized) }) }),
       meterEl(c.pParasitized, c.band),
       el('p', { class: 'card-band', text: bandText(c.band) }),
-      el('p', { class: 'cell-box', text: t('cell.box', { w: c.w, h: c.h, x: c.x, y: c.y }) }),
+      el('p', {
+        class: 'cell-box',
+        text: t('cell.box', { w: String(c.w), h: String(c.h), x: String(c.x), y: String(c.y) }),
+      }),
       reviewBar(view.rec, c.index, c.band),
     ),
   );
@@ -1599,7 +1607,7 @@ async function renderReport() {
           what:
             c.index === null
               ? c.rec.name
-              : t('report.thumbCell', { name: c.rec.name, index: c.index }),
+              : t('report.thumbCell', { name: c.rec.name, index: String(c.index) }),
           p: f3(c.cell.pParasitized),
         });
         const fig = el('figure', { class: 'report-thumb' });

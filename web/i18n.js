@@ -6,11 +6,11 @@
 // One dictionary module per language (lang/en.js, fr.js, pt.js, es.js): flat keys -> a string
 // with {name} placeholders, or for a count {one: ..., other: ...} (Intl.PluralRules picks the form
 // by the `n` parameter). Number parameters are formatted for the language (Intl.NumberFormat:
-// 1 234 in French, 1.234 in Portuguese); a number that must keep its digits goes in as the string
-// from num(). The dictionaries are small and imported statically: t() is synchronous and works
-// in Node (stats.js exports, tests) as well as in the page, the widget and the Workers' hosts.
+// 1 234 in French, 1.234 in Portuguese); a number with set decimals goes in as the string from
+// num(), an identifier (a cell's index, a pixel position) as a String. The dictionaries are
+// small and imported statically: t() is synchronous in the page, the widget and Node (tests).
 // Which language: the user's choice (localStorage 'mc-lang'), else the first of
-// navigator.languages that matches (pt-BR -> pt), else English. tests/web/node.test.mjs checks
+// navigator.languages that matches (pt-BR -> pt), else English. tests/web/i18n.test.mjs checks
 // that every language has every key with the same placeholders and no key is unused.
 import en from './lang/en.js';
 import fr from './lang/fr.js';

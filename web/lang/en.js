@@ -1,6 +1,6 @@
 // English: the page's own words (the reference every other language is checked against).
 // A value is a string with {placeholders}, or for a count {one, other} picked by {n}
-// (Intl.PluralRules). Keep the keys sorted by area; tests/web/node.test.mjs checks the rest.
+// (Intl.PluralRules). Keep the keys sorted by area; tests/web/i18n.test.mjs checks the rest.
 export default {
   'lang.name': 'English',
   'lang.dir': 'ltr',

@@ -1,5 +1,5 @@
 // Español (neutro, para América Latina y España). Las claves y los {parámetros} son los de
-// en.js; la prueba de completitud (tests/web/node.test.mjs) lo comprueba.
+// en.js; la prueba de completitud (tests/web/i18n.test.mjs) lo comprueba.
 export default {
   'lang.name': 'Español',
   'lang.dir': 'ltr',

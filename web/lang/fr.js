@@ -1,6 +1,6 @@
 // Français. Les clés et les {paramètres} sont ceux de en.js ; le test de complétude
-// (tests/web/node.test.mjs) le vérifie. Typographie française : espace insécable avant : ; ? !
-// et %, guillemets « ».
+// (tests/web/i18n.test.mjs) le vérifie. Typographie française : espace insécable (U+00A0)
+// avant : ; ? ! et %, et à l'intérieur des guillemets « ».
 export default {
   'lang.name': 'Français',
   'lang.dir': 'ltr',
@@ -21,7 +21,7 @@ export default {
   'notice.uncertain': 'incertain',
   'notice.after': ', doit être revu par un microscopiste qualifié.',
   'notice.intendedUse':
-    'Usage prévu : aide au dépistage, pour la recherche et l’enseignement uniquement. Ce n’est ni un diagnostic ni un dispositif médical. Chaque résultat, et surtout chaque résultat « incertain », doit être revu par un microscopiste qualifié avant toute décision clinique.',
+    'Usage prévu : aide au dépistage, pour la recherche et l’enseignement uniquement. Ce n’est ni un diagnostic ni un dispositif médical. Chaque résultat, et surtout chaque résultat « incertain », doit être revu par un microscopiste qualifié avant toute décision clinique.',
 
   'engine.loading': 'Chargement du modèle…',
   'engine.ready': 'Modèle prêt · {variant}',
@@ -33,7 +33,7 @@ export default {
 
   'model.retry': 'Réessayer',
   'model.giveUp': 'Marquer les images en attente comme échouées',
-  'model.failed': 'Le modèle n’a pas pu être chargé : {reason}',
+  'model.failed': 'Le modèle n’a pas pu être chargé : {reason}',
   'model.waiting': {
     one: '{n} image l’attend.',
     other: '{n} images l’attendent.',
@@ -45,16 +45,16 @@ export default {
   },
   'model.loaded': 'Le modèle est chargé.',
   'model.manifest':
-    'le manifeste des ressources du site n’a pas pu être lu ({error}) ; hors ligne avant la première visite, ou serveur arrêté ?',
+    'le manifeste des ressources du site n’a pas pu être lu ({error}) ; hors ligne avant la première visite, ou serveur arrêté ?',
 
   'input.heading': 'Ajouter des images',
   'input.dropTitle': 'Déposez ici des images ou un dossier',
   'input.dropSub':
-    'PNG, JPEG, WebP ou BMP : un champ de microscope entier (chaque globule rouge est repéré et compté) ou une cellule découpée par image. Vous pouvez aussi coller une image (Ctrl+V).',
+    'PNG, JPEG, WebP ou BMP : un champ de microscope entier (chaque globule rouge est repéré et compté) ou une cellule découpée par image. Vous pouvez aussi coller une image (Ctrl+V).',
   'input.chooseImages': 'Choisir des images',
   'input.chooseFolder': 'Choisir un dossier',
   'input.readAs': 'Lire les images comme',
-  'input.dropFailed': 'Impossible de lire les fichiers déposés : {error}',
+  'input.dropFailed': 'Impossible de lire les fichiers déposés : {error}',
   'mode.auto': 'Automatique (champ ou cellule)',
   'mode.cell': 'Cellules découpées',
   'mode.field': 'Champs entiers',
@@ -70,10 +70,10 @@ export default {
   'session.none': 'Aucune session',
   'session.of': 'Session du {date}',
   'session.legacy': 'Résultats antérieurs (conservés avant les sessions, {date})',
-  'session.started': '{session} commencée : les images ajoutées y vont.',
+  'session.started': '{session} commencée : les images ajoutées y vont.',
   'session.reopened': {
-    one: '{session} rouverte : {n} résultat{waiting}.',
-    other: '{session} rouverte : {n} résultats{waiting}.',
+    one: '{session} rouverte : {n} résultat{waiting}.',
+    other: '{session} rouverte : {n} résultats{waiting}.',
   },
   'session.waiting': ', {n} en attente',
   'sessions.title': 'Sessions sur cet appareil',
@@ -81,16 +81,16 @@ export default {
     'Chaque session reste sur cet appareil jusqu’à ce que vous la supprimiez. Ouvrez-en une pour la revoir, la vérifier, l’imprimer ou l’exporter à nouveau.',
   'sessions.shown': '{session} (affichée)',
   'sessions.images': { one: '{n} image', other: '{n} images' },
-  'sessions.slides': { one: ' ; lame {list}', other: ' ; lames {list}' },
-  'sessions.operator': ' ; opérateur {name}',
-  'sessions.lastChange': ' ; dernière modification {date}',
+  'sessions.slides': { one: ' ; lame {list}', other: ' ; lames {list}' },
+  'sessions.operator': ' ; opérateur {name}',
+  'sessions.lastChange': ' ; dernière modification {date}',
   'sessions.open': 'Ouvrir',
   'sessions.openLabel': 'Ouvrir {session}',
   'sessions.delete': 'Supprimer',
   'sessions.deleteLabel': 'Supprimer {session}',
   'sessions.deleteConfirm': {
-    one: 'Supprimer {session} et son {n} résultat de cet appareil ?',
-    other: 'Supprimer {session} et ses {n} résultats de cet appareil ?',
+    one: 'Supprimer {session} et son {n} résultat de cet appareil ?',
+    other: 'Supprimer {session} et ses {n} résultats de cet appareil ?',
   },
   'sessions.deleted': '{session} supprimée de cet appareil.',
   'dialog.close': 'Fermer',
@@ -98,7 +98,7 @@ export default {
   'slide.hintNone':
     'Les images ajoutées ne sont rattachées à aucune lame. Un dossier donne une lame par sous-dossier (son premier niveau de dossiers), nommée d’après le sous-dossier.',
   'slide.hintSet': 'Les images ajoutées vont maintenant sur la lame {slide}.',
-  'slide.set': 'Lame {slide} : les images ajoutées y vont maintenant.',
+  'slide.set': 'Lame {slide} : les images ajoutées y vont maintenant.',
   'slide.none': 'Aucun identifiant de lame.',
 
   'camera.use': 'Utiliser la caméra du microscope',
@@ -122,7 +122,7 @@ export default {
   'camera.unsupported':
     'Ce navigateur ne donne pas accès à la caméra. Utilisez plutôt le sélecteur de fichiers.',
   'camera.waitPermission':
-    'En attente de l’autorisation de la caméra : répondez à la demande du navigateur (près de la barre d’adresse). Si aucune demande n’est visible, vérifiez les paramètres du site.',
+    'En attente de l’autorisation de la caméra : répondez à la demande du navigateur (près de la barre d’adresse). Si aucune demande n’est visible, vérifiez les paramètres du site.',
   'camera.notRunning': 'La caméra n’est pas en marche.',
   'camera.captureFailed': 'Impossible de capturer une image.',
 
@@ -140,18 +140,18 @@ export default {
   'batch.cancel': 'Annuler',
   'batch.cancelling': 'Annulation après les images en cours…',
   'batch.waitModelFailed':
-    'Images ajoutées ; elles attendent le modèle, qui n’a pas pu être chargé (Réessayer ci-dessus).',
-  'batch.waitModel': 'Images ajoutées ; elles seront classées une fois le modèle chargé.',
+    'Images ajoutées ; elles attendent le modèle, qui n’a pas pu être chargé (Réessayer ci-dessus).',
+  'batch.waitModel': 'Images ajoutées ; elles seront classées une fois le modèle chargé.',
   'batch.start': { one: 'Classement de {n} image…', other: 'Classement de {n} images…' },
-  'batch.progress': 'Classement : {done} sur {total}',
+  'batch.progress': 'Classement : {done} sur {total}',
   'batch.quarter': '{done} images sur {total} classées.',
   'batch.done': {
-    one: 'Terminé : {ok} image sur {n} classée',
-    other: 'Terminé : {ok} images sur {n} classées',
+    one: 'Terminé : {ok} image sur {n} classée',
+    other: 'Terminé : {ok} images sur {n} classées',
   },
   'batch.cancelled': {
-    one: 'Annulé : {ok} image sur {n} classée',
-    other: 'Annulé : {ok} images sur {n} classées',
+    one: 'Annulé : {ok} image sur {n} classée',
+    other: 'Annulé : {ok} images sur {n} classées',
   },
   'batch.notReadable': { one: ', {n} illisible', other: ', {n} illisibles' },
   'batch.refused': {
@@ -160,83 +160,83 @@ export default {
   },
   'batch.notStarted': { one: ', {n} non commencée', other: ', {n} non commencées' },
   'batch.inAll':
-    '. Au total : {n} cellules, {parasitized} parasitées, {uncertain} à revoir, {uninfected} non infectées',
+    '. Au total : {n} cellules, {parasitized} parasitées, {uncertain} à revoir, {uninfected} non infectées',
   'batch.fields':
-    ' ; champs entiers : {counted} globules rouges comptés, {parasitized} parasités, {uncertain} à revoir',
+    ' ; champs entiers : {counted} globules rouges comptés, {parasitized} parasités, {uncertain} à revoir',
   'batch.end': '.',
 
   'worker.dismiss': 'Fermer',
   'worker.retriedWill': {
-    one: ' ; l’image qu’il lisait sera réessayée',
-    other: ' ; les {n} images qu’il lisait seront réessayées',
+    one: ' ; l’image qu’il lisait sera réessayée',
+    other: ' ; les {n} images qu’il lisait seront réessayées',
   },
   'worker.retriedWas': {
-    one: ' ; l’image qu’il lisait a été réessayée',
-    other: ' ; les {n} images qu’il lisait ont été réessayées',
+    one: ' ; l’image qu’il lisait a été réessayée',
+    other: ' ; les {n} images qu’il lisait ont été réessayées',
   },
   'worker.rejected': {
-    one: ' ; {n} image qui l’a arrêté deux fois marquée comme échouée',
-    other: ' ; {n} images qui l’ont arrêté deux fois marquées comme échouées',
+    one: ' ; {n} image qui l’a arrêté deux fois marquée comme échouée',
+    other: ' ; {n} images qui l’ont arrêté deux fois marquées comme échouées',
   },
   'worker.lost': 'Un Worker du classificateur s’est arrêté ({reason}) et redémarre{more}.',
   'worker.restarted': 'Un Worker du classificateur s’est arrêté ({reason}) et a redémarré{more}.',
   'worker.stops': ' Des Workers se sont arrêtés {n} fois depuis l’ouverture de la page.',
   'worker.unknown': 'raison inconnue',
   'worker.cannotRestart':
-    'Un Worker du classificateur n’a pas pu redémarrer ({reason}) ; {n} fonctionnent encore.',
+    'Un Worker du classificateur n’a pas pu redémarrer ({reason}) ; {n} fonctionnent encore.',
   'worker.allFailed':
-    '{reason}. Les images restantes sont marquées comme non classées ; rechargez la page pour réessayer.',
+    '{reason}. Les images restantes sont marquées comme non classées ; rechargez la page pour réessayer.',
 
   'results.heading': 'Résultats',
   'results.clear': 'Effacer les résultats',
   'results.empty':
-    'Aucune image pour l’instant. Ajoutez des images ci-dessus ; les résultats apparaissent ici et restent sur cet appareil jusqu’à ce que vous les effaciez.',
+    'Aucune image pour l’instant. Ajoutez des images ci-dessus ; les résultats apparaissent ici et restent sur cet appareil jusqu’à ce que vous les effaciez.',
   'results.clearConfirm': {
-    one: 'Supprimer le {n} résultat de cette session de cet appareil ?',
-    other: 'Supprimer les {n} résultats de cette session de cet appareil ?',
+    one: 'Supprimer le {n} résultat de cette session de cet appareil ?',
+    other: 'Supprimer les {n} résultats de cette session de cet appareil ?',
   },
   'results.cleared': 'Tous les résultats ont été supprimés de cet appareil.',
   'export.cellsCsv': 'CSV des cellules',
   'export.slidesCsv': 'CSV des lames',
   'export.json': 'JSON',
-  'export.fhirTitle': 'Bundle HL7 FHIR R4 : une Observation par lame',
+  'export.fhirTitle': 'Bundle HL7 FHIR R4 : une Observation par lame',
   'export.print': 'Imprimer les rapports par lame',
   'export.printTitle': 'Une page A4 par lame',
 
   'summary.label': 'Résumé',
   'summary.cropsTitle': 'Images de cellules découpées',
-  'summary.classified': 'Cellules classées : le total',
+  'summary.classified': 'Cellules classées : le total',
   'summary.uninfectedWord': 'non infectées',
   'summary.toReview': 'À revoir (dans le total)',
   'summary.errors': 'Illisibles ou refusées',
-  'summary.shareTitle': 'Part de cellules parasitées (intervalle de Wilson à 95 %)',
+  'summary.shareTitle': 'Part de cellules parasitées (intervalle de Wilson à 95 %)',
   'summary.shareDetail':
-    'Parasitées : {parasitized} sur {classified} cellules classées (les {uncertain} à revoir font partie des {classified}) ; intervalle de Wilson à 95 % de {lo} à {hi}',
+    'Parasitées : {parasitized} sur {classified} cellules classées (les {uncertain} à revoir font partie des {classified}) ; intervalle de Wilson à 95 % de {lo} à {hi}',
   'summary.fieldsTitle': 'Champs entiers',
   'summary.fieldsLabel': 'Résumé des champs entiers',
   'summary.fieldsCounted': {
     one: 'Globules rouges comptés dans {n} champ',
     other: 'Globules rouges comptés dans {n} champs',
   },
-  'summary.pooled': 'Parasitémie globale : {text} ; exclus : {excluded}',
+  'summary.pooled': 'Parasitémie globale : {text} ; exclus : {excluded}',
   'summary.apart':
-    'Les cellules découpées et les champs entiers sont résumés séparément : les cellules découpées ont été choisies par quelqu’un, seules les cellules comptées dans des champs entiers donnent donc une parasitémie.',
-  'stats.percent': '{x} %',
+    'Les cellules découpées et les champs entiers sont résumés séparément : les cellules découpées ont été choisies par quelqu’un, seules les cellules comptées dans des champs entiers donnent donc une parasitémie.',
+  'stats.percent': '{x} %',
   'stats.noCells': 'aucun globule rouge compté',
   'stats.parasitemia': {
-    one: '{p} % (IC 95 % {lo}–{hi} %) de {n} cellule',
-    other: '{p} % (IC 95 % {lo}–{hi} %) de {n} cellules',
+    one: '{p} % (IC 95 % {lo}–{hi} %) de {n} cellule',
+    other: '{p} % (IC 95 % {lo}–{hi} %) de {n} cellules',
   },
 
-  'band.confidentUninfected': 'Fiable : non infectée',
-  'band.confidentParasitized': 'Fiable : parasitée',
-  'band.inBand': 'Dans la zone d’incertitude : à revoir',
-  'band.above': 'Fiable : p au-dessus de {hi}, la borne supérieure de la zone d’incertitude',
+  'band.confidentUninfected': 'Fiable : non infectée',
+  'band.confidentParasitized': 'Fiable : parasitée',
+  'band.inBand': 'Dans la zone d’incertitude : à revoir',
+  'band.above': 'Fiable : p au-dessus de {hi}, la borne supérieure de la zone d’incertitude',
   'band.atOrBelow':
-    'Fiable : p inférieur ou égal à {lo}, la borne inférieure de la zone d’incertitude',
-  'band.inRange': 'Dans la zone d’incertitude ({lo}–{hi}) : à revoir, pas de verdict',
+    'Fiable : p inférieur ou égal à {lo}, la borne inférieure de la zone d’incertitude',
+  'band.inRange': 'Dans la zone d’incertitude ({lo}–{hi}) : à revoir, pas de verdict',
   'band.note':
-    'Une cellule est « à revoir » quand la probabilité de parasitisme donnée par le modèle se situe dans sa zone d’incertitude, au-dessus de {lo} et jusqu’à {hi}, où ses verdicts ne sont pas assez fiables{err} : elle reste dans le total et n’est ni parasitée ni non infectée tant qu’un microscopiste ne l’a pas tranchée.',
+    'Une cellule est « à revoir » quand la probabilité de parasitisme donnée par le modèle se situe dans sa zone d’incertitude, au-dessus de {lo} et jusqu’à {hi}, où ses verdicts ne sont pas assez fiables{err} : elle reste dans le total et n’est ni parasitée ni non infectée tant qu’un microscopiste ne l’a pas tranchée.',
   'band.noteError':
     ' (en dehors, {pct} des verdicts sur les cellules de test mises de côté étaient faux)',
 
@@ -245,22 +245,22 @@ export default {
   'slides.from': 'Source',
   'slides.cells': 'Cellules comptées',
   'slides.toReview': 'À revoir',
-  'slides.share': 'Parasitémie ou part (intervalle de Wilson à 95 %), dénominateur',
+  'slides.share': 'Parasitémie ou part (intervalle de Wilson à 95 %), dénominateur',
   'slides.leftOut': 'Exclues',
   'slides.afterReview': 'Après votre vérification',
   'slides.notRead': 'Non lues',
   'slides.noId': '(sans identifiant)',
   'slides.fromFields': { one: '{n} champ entier', other: '{n} champs entiers' },
   'slides.fromCrops': { one: '{n} cellule découpée', other: '{n} cellules découpées' },
-  'slides.reviewed': '{n} vérifiées : {parasitized} parasitées, {uncertain} à revoir ; {share}',
+  'slides.reviewed': '{n} vérifiées : {parasitized} parasitées, {uncertain} à revoir ; {share}',
   'slides.imagesOf': { one: '{slide} ({n} image)', other: '{slide} ({n} images)' },
   'slides.split': {
-    one: 'Le dossier {folder} a donné {n} lame, une par sous-dossier : {list}.',
-    other: 'Le dossier {folder} a donné {n} lames, une par sous-dossier : {list}.',
+    one: 'Le dossier {folder} a donné {n} lame, une par sous-dossier : {list}.',
+    other: 'Le dossier {folder} a donné {n} lames, une par sous-dossier : {list}.',
   },
   'slides.folders': {
-    one: 'Dossier comme lame : {list}.',
-    other: 'Dossiers comme lames : {list}.',
+    one: 'Dossier comme lame : {list}.',
+    other: 'Dossiers comme lames : {list}.',
   },
 
   'filter.label': 'Afficher',
@@ -271,17 +271,17 @@ export default {
   'sort.pDesc': 'Probabilité, la plus haute d’abord',
   'sort.pAsc': 'Probabilité, la plus basse d’abord',
   'sort.name': 'Nom de fichier',
-  'heat.all': 'Cartes de chaleur sur toutes les cellules découpées non classées « non infectée »',
+  'heat.all': 'Cartes de chaleur sur toutes les cellules découpées non classées « non infectée »',
   'heat.lowers': 'la masquer abaisse P(parasitée)',
   'heat.raises': 'l’augmente',
   'heat.button': 'Carte de chaleur',
   'heat.label': 'Carte de chaleur de {name}',
-  'heat.computing': 'Carte de chaleur : calcul…',
-  'heat.failed': 'Carte de chaleur indisponible : {error}',
+  'heat.computing': 'Carte de chaleur : calcul…',
+  'heat.failed': 'Carte de chaleur indisponible : {error}',
 
   'call.parasitized': 'Parasitée',
   'call.uninfected': 'Non infectée',
-  'call.uncertain': 'Incertaine : à confier à un microscopiste',
+  'call.uncertain': 'Incertaine : à confier à un microscopiste',
   'count.parasitized': 'Parasitées',
   'count.uninfected': 'Non infectées',
   'word.parasitized': 'parasitée',
@@ -296,16 +296,16 @@ export default {
   'excluded.debris': { one: '{n} débris ou plaquette', other: '{n} débris ou plaquettes' },
   'excluded.clump': { one: '{n} amas non séparé', other: '{n} amas non séparés' },
 
-  'alt.notReadable': '{name} : illisible',
-  'alt.pending': '{name} : pas encore classée',
-  'alt.cell': '{call}, probabilité d’être parasitée {p} : {name}',
+  'alt.notReadable': '{name} : illisible',
+  'alt.pending': '{name} : pas encore classée',
+  'alt.cell': '{call}, probabilité d’être parasitée {p} : {name}',
   'card.slide': 'Lame {slide}',
   'card.notAnalysed': 'Non analysée',
   'card.notReadable': 'Illisible',
   'card.waitingModel': 'En attente du modèle',
   'card.waiting': 'En attente',
-  'card.modelFailed': 'Le modèle n’a pas pu être chargé : réessayez ci-dessus.',
-  'card.gaveUp': 'non classée : le modèle n’a pas pu être chargé ({reason})',
+  'card.modelFailed': 'Le modèle n’a pas pu être chargé : réessayez ci-dessus.',
+  'card.gaveUp': 'non classée : le modèle n’a pas pu être chargé ({reason})',
   'card.prob': 'P(parasitée) = {p}',
   'card.readAs': 'Lue comme {mode}',
   'card.readAsAuto': 'Lue comme {mode} (automatique)',
@@ -314,39 +314,39 @@ export default {
   'card.rereadCell': 'Lire comme cellule',
   'card.rereadLabel': 'Relire {name} comme {mode}',
   'card.rereading': 'Nouvelle lecture de {name} comme {mode}…',
-  'error.lead': 'Message du classificateur (en anglais) :',
+  'error.lead': 'Message du classificateur (en anglais) :',
 
   'review.cellOf': 'la cellule {index} de {name}',
   'review.groupLabel': 'Votre verdict sur {what}',
-  'review.yourCall': 'Votre verdict :',
-  'review.reviewed': 'Vérifiée : {call}',
-  'review.confirmed': 'Vérifiée : {call} (confirmée)',
-  'review.overturned': 'Vérifiée : {call} (infirmée)',
-  'review.callLabel': 'Classer {what} : {call}',
-  'review.undoLabel': 'Annuler votre verdict sur {what} : {call}',
-  'review.keys': '{key} ; C confirme le verdict du modèle, Suppr annule',
-  'review.announce': '{who} : votre verdict, {call}.',
-  'review.announceUndo': '{who} : votre verdict est annulé.',
+  'review.yourCall': 'Votre verdict :',
+  'review.reviewed': 'Vérifiée : {call}',
+  'review.confirmed': 'Vérifiée : {call} (confirmée)',
+  'review.overturned': 'Vérifiée : {call} (infirmée)',
+  'review.callLabel': 'Classer {what} : {call}',
+  'review.undoLabel': 'Annuler votre verdict sur {what} : {call}',
+  'review.keys': '{key} ; C confirme le verdict du modèle, Suppr annule',
+  'review.announce': '{who} : votre verdict, {call}.',
+  'review.announceUndo': '{who} : votre verdict est annulé.',
   'review.noneYet': 'aucune cellule vérifiée pour l’instant',
   'review.fieldText': {
-    one: '{n} cellule vérifiée : {parasitized} parasitées, {uncertain} à revoir ; parasitémie {parasitemia}',
+    one: '{n} cellule vérifiée : {parasitized} parasitées, {uncertain} à revoir ; parasitémie {parasitemia}',
     other:
-      '{n} cellules vérifiées : {parasitized} parasitées, {uncertain} à revoir ; parasitémie {parasitemia}',
+      '{n} cellules vérifiées : {parasitized} parasitées, {uncertain} à revoir ; parasitémie {parasitemia}',
   },
   'review.after': {
-    one: 'Après votre vérification ({n} cellule vérifiée) : {parasitized} parasitées, {uncertain} à revoir, {uninfected} non infectées ; {what} {value}. Selon le modèle : {modelParasitized} parasitées, {modelUncertain} à revoir.',
+    one: 'Après votre vérification ({n} cellule vérifiée) : {parasitized} parasitées, {uncertain} à revoir, {uninfected} non infectées ; {what} {value}. Selon le modèle : {modelParasitized} parasitées, {modelUncertain} à revoir.',
     other:
-      'Après votre vérification ({n} cellules vérifiées) : {parasitized} parasitées, {uncertain} à revoir, {uninfected} non infectées ; {what} {value}. Selon le modèle : {modelParasitized} parasitées, {modelUncertain} à revoir.',
+      'Après votre vérification ({n} cellules vérifiées) : {parasitized} parasitées, {uncertain} à revoir, {uninfected} non infectées ; {what} {value}. Selon le modèle : {modelParasitized} parasitées, {modelUncertain} à revoir.',
   },
 
   'cell.title': 'Cellule {index}',
-  'cell.text': 'Cellule {index} : {call}, P(parasitée) {p}',
+  'cell.text': 'Cellule {index} : {call}, P(parasitée) {p}',
   'cell.cropLabel': 'Cellule {index}, découpée selon son contour',
   'cell.box': 'Cadre {w}×{h} px en {x}, {y}',
   'field.overlayLabel':
-    'Globules rouges de {name} : les touches fléchées passent d’une cellule à l’autre',
+    'Globules rouges de {name} : les touches fléchées passent d’une cellule à l’autre',
   'field.alt':
-    '{name} : champ entier, {counted} globules rouges comptés, {parasitized} parasités, {uncertain} à revoir',
+    '{name} : champ entier, {counted} globules rouges comptés, {parasitized} parasités, {uncertain} à revoir',
   'field.counted': 'Globules rouges comptés',
   'field.uncertainRow': 'À revoir (incertains, dans le total)',
   'field.parasitemia': 'Parasitémie',
@@ -358,25 +358,25 @@ export default {
   'field.headSlide': '{name} · lame {slide}',
 
   'save.full':
-    'Le stockage de cet appareil est plein : impossible d’enregistrer {what}. Exportez les sessions dont vous avez besoin, puis supprimez les plus anciennes (Sessions…) pour faire de la place.',
-  'save.failed': 'Impossible d’enregistrer {what} : {error}',
+    'Le stockage de cet appareil est plein : impossible d’enregistrer {what}. Exportez les sessions dont vous avez besoin, puis supprimez les plus anciennes (Sessions…) pour faire de la place.',
+  'save.failed': 'Impossible d’enregistrer {what} : {error}',
   'save.whatResult': 'le résultat de {name}',
   'save.whatReview': 'la vérification de {name}',
   'save.whatSession': 'la session',
   'save.whatNewSession': 'une nouvelle session',
   'save.whatImages': { one: 'l’image ajoutée', other: 'les {n} images ajoutées' },
   'unsaved.text': {
-    one: '{why} L’image ajoutée est tout de même classée, mais conservée sur cette page seulement : exportez les résultats avant de la fermer.',
+    one: '{why} L’image ajoutée est tout de même classée, mais conservée sur cette page seulement : exportez les résultats avant de la fermer.',
     other:
-      '{why} Les {n} images ajoutées sont tout de même classées, mais conservées sur cette page seulement : exportez les résultats avant de la fermer.',
+      '{why} Les {n} images ajoutées sont tout de même classées, mais conservées sur cette page seulement : exportez les résultats avant de la fermer.',
   },
   'storage.unavailable': 'Le stockage n’est pas disponible sur cet appareil.',
-  'storage.info': 'Stocké sur cet appareil : {used} Mo sur {quota} Go.',
-  'storage.infoPersistent': 'Stocké sur cet appareil : {used} Mo sur {quota} Go (persistant).',
+  'storage.info': 'Stocké sur cet appareil : {used} Mo sur {quota} Go.',
+  'storage.infoPersistent': 'Stocké sur cet appareil : {used} Mo sur {quota} Go (persistant).',
   'store.unavailable':
-    'Les résultats ne peuvent pas être conservés sur cet appareil (IndexedDB indisponible : {error}).',
-  'footer.local': 'Tout se passe dans ce navigateur : les images ne quittent jamais l’appareil.',
-  'footer.version': 'Version du site {version} ; modèle {model}.',
+    'Les résultats ne peuvent pas être conservés sur cet appareil (IndexedDB indisponible : {error}).',
+  'footer.local': 'Tout se passe dans ce navigateur : les images ne quittent jamais l’appareil.',
+  'footer.version': 'Version du site {version} ; modèle {model}.',
 
   'report.kind':
     'Rapport de dépistage du paludisme (usage réservé à la recherche et à l’enseignement)',
@@ -386,11 +386,11 @@ export default {
   'report.operator': 'Opérateur',
   'report.model': 'Modèle',
   'report.modelVersion': '{name} version {version}',
-  'report.modelLine': '{model}{arch} ; version du site {site}',
+  'report.modelLine': '{model}{arch} ; version du site {site}',
   'report.digest': 'sha256 du fichier du modèle',
   'report.band': 'Zone d’incertitude',
-  'report.bandValue': '{lo} < p ≤ {hi} : cellules à revoir, dans le total',
-  'report.share': 'Parasitémie ou part (intervalle de Wilson à 95 %)',
+  'report.bandValue': '{lo} < p ≤ {hi} : cellules à revoir, dans le total',
+  'report.share': 'Parasitémie ou part (intervalle de Wilson à 95 %)',
   'report.fromFields': { one: '{n} champ entier (modèle)', other: '{n} champs entiers (modèle)' },
   'report.fromCrops': {
     one: '{n} cellule découpée (modèle)',
@@ -400,43 +400,43 @@ export default {
   'report.toReview': 'Cellules à revoir',
   'report.parasitized': 'Cellules parasitées',
   'report.group': '{title} ({n})',
-  'report.firstShown': '{title} ({n}) : les {max} premières affichées',
+  'report.firstShown': '{title} ({n}) : les {max} premières affichées',
   'report.thumbCell': '{name}, cellule {index}',
-  'report.thumb': '{what} : p {p}',
-  'report.thumbReviewed': '{what} : p {p}, vérifiée',
+  'report.thumb': '{what} : p {p}',
+  'report.thumbReviewed': '{what} : p {p}, vérifiée',
   'report.legend':
-    'Sous chaque vignette : la probabilité d’être parasitée selon le modèle ; ✓ : vérifiée par le technicien.',
+    'Sous chaque vignette : la probabilité d’être parasitée selon le modèle ; ✓ : vérifiée par le technicien.',
   'report.ready': {
-    one: 'Rapport par lame prêt : {n} page, une par lame.',
-    other: 'Rapport par lame prêt : {n} pages, une par lame.',
+    one: 'Rapport par lame prêt : {n} page, une par lame.',
+    other: 'Rapport par lame prêt : {n} pages, une par lame.',
   },
 
   'modelcard.button': 'Fiche du modèle',
   'mc.does': 'Ce qu’il fait',
   'mc.doesText':
-    'Pour chaque globule rouge, il donne la probabilité que la cellule soit parasitée (Plasmodium, sur un frottis mince coloré au Giemsa). Les images de champs entiers sont d’abord découpées en globules rouges ; les globules blancs, les débris, les amas et les cellules coupées par le bord sont exclus et comptés à part.',
+    'Pour chaque globule rouge, il donne la probabilité que la cellule soit parasitée (Plasmodium, sur un frottis mince coloré au Giemsa). Les images de champs entiers sont d’abord découpées en globules rouges ; les globules blancs, les débris, les amas et les cellules coupées par le bord sont exclus et comptés à part.',
   'mc.trained': 'Entraîné sur',
   'mc.split':
-    ' ; répartition {split}, de sorte qu’aucune lame n’apparaît dans plus d’un des jeux d’entraînement, de validation et de test',
+    ' ; répartition {split}, de sorte qu’aucune lame n’apparaît dans plus d’un des jeux d’entraînement, de validation et de test',
   'mc.accuracy': 'Exactitude mesurée',
   'mc.accuracyText':
-    'Sur {n} cellules découpées de lames de test mises de côté : {acc} des verdicts étaient justes',
-  'mc.sensitivity': ' ; {x} des cellules parasitées ont été trouvées (sensibilité)',
+    'Sur {n} cellules découpées de lames de test mises de côté : {acc} des verdicts étaient justes',
+  'mc.sensitivity': ' ; {x} des cellules parasitées ont été trouvées (sensibilité)',
   'mc.specificity':
-    ' ; {x} des cellules non infectées ont été classées non infectées (spécificité)',
+    ' ; {x} des cellules non infectées ont été classées non infectées (spécificité)',
   'mc.uncertain':
-    ' {x} de ces cellules sont tombées dans la zone d’incertitude (p au-dessus de {lo} et jusqu’à {hi}) et sont « à revoir »',
-  'mc.errorOutside': ' ; parmi les autres, {x} ont été mal classées',
+    ' {x} de ces cellules sont tombées dans la zone d’incertitude (p au-dessus de {lo} et jusqu’à {hi}) et sont « à revoir »',
+  'mc.errorOutside': ' ; parmi les autres, {x} ont été mal classées',
   'mc.input': 'Entrée',
   'mc.inputText': 'Chaque cellule est redimensionnée à {s} x {s} pixels pour le réseau',
   'mc.inputSlower':
-    ' ({k} fois les pixels d’un modèle 64 x 64 : comptez qu’il soit à peu près autant de fois plus lent)',
+    ' ({k} fois les pixels d’un modèle 64 x 64 : comptez qu’il soit à peu près autant de fois plus lent)',
   'mc.classes': 'Classes',
   'mc.positive':
-    ' ; « {pos} » est la classe parasitée, toute autre classe compte comme non parasitée',
+    ' ; « {pos} » est la classe parasitée, toute autre classe compte comme non parasitée',
   'mc.limits': 'Limites',
   'mc.limitsText':
-    'Les chiffres ci-dessus viennent de cellules découpées du jeu de données public sur lequel il a été entraîné (un seul hôpital, photos prises au smartphone, P. falciparum). Sur des champs entiers d’un autre site et d’un autre microscope (docs/FIELD.md), il a classé environ 1 % des cellules non infectées comme parasitées et placé environ un tiers des cellules dans la zone d’incertitude. Il n’a pas été validé pour d’autres microscopes, colorations ou espèces de Plasmodium, et il ne distingue ni les espèces ni les stades. C’est une aide au dépistage pour la recherche et l’enseignement, ni un diagnostic ni un dispositif médical : un microscopiste revoit chaque résultat, et avant tout les cellules à revoir.',
+    'Les chiffres ci-dessus viennent de cellules découpées du jeu de données public sur lequel il a été entraîné (un seul hôpital, photos prises au smartphone, P. falciparum). Sur des champs entiers d’un autre site et d’un autre microscope (docs/FIELD.md), il a classé environ 1 % des cellules non infectées comme parasitées et placé environ un tiers des cellules dans la zone d’incertitude. Il n’a pas été validé pour d’autres microscopes, colorations ou espèces de Plasmodium, et il ne distingue ni les espèces ni les stades. C’est une aide au dépistage pour la recherche et l’enseignement, ni un diagnostic ni un dispositif médical : un microscopiste revoit chaque résultat, et avant tout les cellules à revoir.',
   'mc.engine': 'moteur',
   'mc.engineValue': {
     one: '{variant}, {n} worker, sur cet appareil',
@@ -450,10 +450,10 @@ export default {
   'mc.raw': 'Métadonnées techniques (telles que stockées dans le fichier du modèle)',
 
   'export.meta':
-    '# export malaria-screen. {notice} Modèle : {model} ; sha256 du fichier : {digest} ; {band} (p = probabilité d’être parasitée ; les cellules dans la zone sont à revoir) ; {operator}{session}exporté : {exported}.',
+    '# export malaria-screen. {notice} Modèle : {model} ; sha256 du fichier : {digest} ; {band} (p = probabilité d’être parasitée ; les cellules dans la zone sont à revoir) ; {operator}{session}exporté : {exported}.',
   'export.unknown': 'inconnu',
-  'export.operator': 'opérateur : {name} ; ',
-  'export.session': 'session : {session} ; ',
+  'export.operator': 'opérateur : {name} ; ',
+  'export.session': 'session : {session} ; ',
   'export.band': 'zone d’incertitude {lo} < p <= {hi}',
   'export.bandUnknown': 'zone d’incertitude inconnue',
 
@@ -464,14 +464,14 @@ export default {
   'widget.loading': 'Chargement du modèle…',
   'widget.ready': 'Prêt.',
   'widget.classifying': 'Classement de {name}…',
-  'widget.inBand': 'Dans la zone d’incertitude : à revoir, pas de verdict',
-  'widget.statusCell': '{name} : {call}, P(parasitée) {p}.',
+  'widget.inBand': 'Dans la zone d’incertitude : à revoir, pas de verdict',
+  'widget.statusCell': '{name} : {call}, P(parasitée) {p}.',
   'widget.counts':
     '{counted} globules rouges comptés, {parasitized} parasités, {uncertain} à revoir',
-  'widget.fieldAlt': 'Champ entier : {counts} : {name}',
+  'widget.fieldAlt': 'Champ entier : {counts} : {name}',
   'widget.parasitemia': 'Parasitémie {text}',
-  'widget.statusField': '{name} : champ entier, {counts}.',
+  'widget.statusField': '{name} : champ entier, {counts}.',
   'widget.heatComputing': 'Calcul de la carte de chaleur…',
   'widget.heatDrawn':
-    '{name} : carte de chaleur tracée (là où masquer la cellule abaisse P(parasitée)).',
+    '{name} : carte de chaleur tracée (là où masquer la cellule abaisse P(parasitée)).',
 };

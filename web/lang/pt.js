@@ -1,6 +1,6 @@
 // Português (norma europeia e africana, Acordo Ortográfico de 1990: Moçambique, Angola,
 // Guiné-Bissau; compreensível no Brasil). As chaves e os {parâmetros} são os de en.js; o teste
-// de completude (tests/web/node.test.mjs) verifica-o.
+// de completude (tests/web/i18n.test.mjs) verifica-o.
 export default {
   'lang.name': 'Português',
   'lang.dir': 'ltr',
