@@ -3246,6 +3246,7 @@ print(json.dumps(out))
           /Parasitada|No infectada|Incierta/.test(es) && /P\(parasitada\) = 0,\d{3}/.test(es),
           `widget result in Spanish: ${es}`,
         );
+        await host.screenshot({ path: path.join(shotDir, 'widget-es.png') });
         await host.evaluate(() => document.querySelector('#mc').setAttribute('lang', 'fr'));
         const fw = nb(await host.textContent('malaria-cell-classifier .result'));
         assert(/Parasitée|Non infectée|Incertaine/.test(fw), `widget after lang="fr": ${fw}`);
@@ -3271,6 +3272,7 @@ print(json.dumps(out))
         assert((await page.getAttribute('html', 'lang')) === 'pt', 'pt-BR -> pt');
         const notice = await page.textContent('#intended-use');
         assert(/não um diagnóstico/.test(notice), `Portuguese notice: ${notice}`);
+        await page.screenshot({ path: path.join(shotDir, 'page-pt.png') });
         assert(
           (await page.textContent('#input-heading')).trim() === 'Adicionar imagens',
           'Portuguese heading',

@@ -66,7 +66,7 @@ export default {
   'session.list': 'Sessões…',
   'session.operator': 'Operador (opcional)',
   'session.slide': 'Identificação da lâmina ou do doente',
-  'session.slidePlaceholder': 'escreva ou leia o código, depois Enter',
+  'session.slidePlaceholder': 'escreva ou leia, depois Enter',
   'session.none': 'Nenhuma sessão',
   'session.of': 'Sessão de {date}',
   'session.legacy': 'Resultados anteriores (guardados antes das sessões, {date})',
