@@ -22,6 +22,7 @@ import {
   slidesFromPaths,
   cellsOf,
   intendedUse,
+  errorKind,
 } from './stats.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
@@ -172,7 +173,7 @@ function errorLines(message) {
   if (gaveUp)
     return [el('p', { class: 'card-error', text: t('card.gaveUp', { reason: gaveUp[1] }) })];
   return [
-    el('p', { class: 'card-error-lead', text: t('error.lead') }),
+    el('p', { class: 'card-error-lead', text: t('error.lead', { kind: t(errorKind(message)) }) }),
     el('p', { class: 'card-error', lang: 'en', text: message }),
   ];
 }

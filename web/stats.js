@@ -40,6 +40,28 @@ export const isField = (r) => !!(r && r.result && r.result.mode === 'field');
 export const isRefusal = (msg) =>
   /not a blood-smear image|does not look like a single red-cell image/.test(msg || '');
 
+/**
+ * What kind of failure a classifier's message tells (its key in web/lang/*.js). The messages are
+ * English text made by the core, the decoder policy (image-input.js, the core's words) or the JS
+ * API, with no code; the kind is told from the fixed words their templates use
+ * (tests/web/i18n.test.mjs runs each template through this). The page shows the kind in its
+ * language above the message as it came.
+ */
+export function errorKind(msg) {
+  const m = String(msg || '');
+  if (/stopped the classifier twice/.test(m)) return 'error.kindStopped';
+  if (/not a blood-smear image/.test(m)) return 'error.kindNotSmear';
+  if (/does not look like a single red-cell image/.test(m)) return 'error.kindNotCell';
+  if (/greyscale image/.test(m)) return 'error.kindGreyscale';
+  if (/too large/.test(m)) return 'error.kindTooLarge';
+  if (/\bempty (image|file)\b|too small/.test(m)) return 'error.kindEmpty';
+  if (/corrupt|truncated|could not be decoded/.test(m)) return 'error.kindCorrupt';
+  if (/not supported|, not an image|not a PNG, JPEG, BMP or WebP image/.test(m))
+    return 'error.kindUnsupported';
+  if (/out of memory/.test(m)) return 'error.kindMemory';
+  return 'error.kindOther';
+}
+
 /** The model's call from a band: 'parasitized', 'uninfected' or 'uncertain' (to review). */
 export const modelCall = (band) =>
   band === 'parasitized' || band === 'uninfected' ? band : 'uncertain';

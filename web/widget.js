@@ -16,7 +16,7 @@
 // styles apart; it is not a security boundary.
 import { MalariaClassifier } from './malaria-classifier.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
-import { parasitemiaText } from './stats.js';
+import { parasitemiaText, errorKind } from './stats.js';
 import { translate, matchLanguage, browserLanguage, num, dirOf, localize } from './i18n.js';
 
 const CSS = `
@@ -216,7 +216,7 @@ export class MalariaCellClassifier extends HTMLElement {
     const text = document.createElement('span');
     text.lang = 'en';
     text.textContent = message;
-    box.replaceChildren(`${this._t('error.lead')} `, text);
+    box.replaceChildren(`${this._t('error.lead', { kind: this._t(errorKind(message)) })} `, text);
     box.hidden = false;
     this._status('');
     this.dispatchEvent(

@@ -3169,7 +3169,7 @@ print(json.dumps(out))
           label: c.querySelector('.card-label').textContent,
         }));
         assert(
-          notImage.lead === fr['error.lead'] &&
+          notImage.lead === fr['error.lead'].replace('{kind}', fr['error.kindUnsupported']) &&
             notImage.lang === 'en' &&
             /Illisible|Non analysée/.test(notImage.label),
           `refusal: translated lead, the classifier's English text marked lang=en: ${JSON.stringify(notImage)}`,

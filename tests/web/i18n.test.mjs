@@ -132,6 +132,68 @@ export function register() {
     assert(tr('xx', 'call.uninfected') === 'Uninfected', 'unknown language -> English');
   });
 
+  test("i18n: a classifier's message gets its kind (core, decoder policy and JS API templates), shown translated over the English text", async () => {
+    const { errorKind } = await import(pathToFileURL(path.join(WEB, 'stats.js')).href);
+    const policy = await import(pathToFileURL(path.join(WEB, 'image-input.js')).href);
+    const { dictionaries } = await import(pathToFileURL(path.join(WEB, 'i18n.js')).href);
+    const bytes = (...xs) => new Uint8Array(xs.flat());
+    const ascii = (t) => [...t].map((c) => c.charCodeAt(0));
+    const gif = policy.sniffImage(bytes(ascii('GIF89a'), [10, 0, 10, 0], new Array(20).fill(0)));
+    const text = policy.sniffImage(bytes(ascii('slide 12, field 3: not an image\n')));
+    const unknown = bytes([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    const cases = [
+      // the decoder policy's own templates (image-input.js)
+      [policy.sizeProblem(9000, 100), 'error.kindTooLarge'],
+      [policy.sizeProblem(7000, 7000), 'error.kindTooLarge'],
+      [policy.sizeProblem(0, 10), 'error.kindEmpty'],
+      [policy.policyProblem(gif), 'error.kindUnsupported'],
+      [policy.policyProblem(text), 'error.kindUnsupported'],
+      [policy.policyProblem(policy.sniffImage(unknown), unknown), 'error.kindUnsupported'],
+      [policy.decodeFailure({ kind: 'png' }, new Uint8Array(16)), 'error.kindCorrupt'],
+      [policy.decodeFailure({ kind: 'jpeg' }, new Uint8Array(16)), 'error.kindCorrupt'],
+      // the JS API's
+      ['a.png: this image stopped the classifier twice: engine crashed', 'error.kindStopped'],
+      ['out of memory for a 4000x3000 image', 'error.kindMemory'],
+      ['something else entirely', 'error.kindOther'],
+    ];
+    // the core's, each checked against the words in its C++ source
+    const core = ['image.cpp', 'preprocess.cpp', 'field.cpp', 'c_api.cpp']
+      .map((f) => fs.readFileSync(path.join(REPO, 'wasm/src', f), 'utf8'))
+      .join('\n');
+    for (const [words, sample, kind] of [
+      [
+        'not a blood-smear image: ',
+        'not a blood-smear image: 0 red cells found',
+        'error.kindNotSmear',
+      ],
+      [
+        'does not look like a single red-cell image: ',
+        'does not look like a single red-cell image: too small for a cell crop (20x20)',
+        'error.kindNotCell',
+      ],
+      [
+        'a greyscale image: the model needs a colour (Giemsa-stained) field or cell image',
+        'a greyscale image: the model needs a colour (Giemsa-stained) field or cell image',
+        'error.kindGreyscale',
+      ],
+      [
+        'image too large: ',
+        'image too large: 9000 x 9000 (limits 8192 pixels per side)',
+        'error.kindTooLarge',
+      ],
+      ['file too large (limit ', 'file too large (limit 64 MiB)', 'error.kindTooLarge'],
+      ['empty file (0 bytes)', 'empty file (0 bytes)', 'error.kindEmpty'],
+    ]) {
+      assert(core.includes(`"${words}`), `the core still says "${words}"`);
+      cases.push([sample, kind]);
+    }
+    for (const [msg, kind] of cases) {
+      assert(typeof msg === 'string' && msg, `a message for ${kind}`);
+      assert(errorKind(msg) === kind, `"${msg}" -> ${errorKind(msg)}, expected ${kind}`);
+      for (const [code, d] of Object.entries(dictionaries)) assert(d[kind], `${code} has ${kind}`);
+    }
+  });
+
   test('i18n: exports in French: the CSV notice row and JSON notice translated, numbers and columns as machines read them', async () => {
     const i18n = await import(pathToFileURL(path.join(WEB, 'i18n.js')).href);
     const s = await import(pathToFileURL(path.join(WEB, 'stats.js')).href);
