@@ -147,6 +147,9 @@ function hostServer(root) {
     '.js': 'text/javascript',
     '.css': 'text/css',
     '.png': 'image/png',
+    '.mjs': 'text/javascript',
+    '.json': 'application/json',
+    '.wasm': 'application/wasm',
   };
   const server = http.createServer((req, res) => {
     const csp = new URL(req.url, 'http://x').searchParams.get('csp'); // ?csp=...: a strict portal
@@ -303,11 +306,25 @@ export function register({ buildDir, nativeCli, outDir }) {
         'iframe-host.js',
         'host.css',
       ]) {
+        // a portal's copy: "../" (the site, when opened from the site itself) becomes the
+        // site's URL, as examples/README.md says
         const text = fs
           .readFileSync(path.join(REPO, 'web/examples', f), 'utf8')
-          .replaceAll('http://127.0.0.1:8080', siteOrigin);
+          .replaceAll('"../widget.js"', `"${siteOrigin}/widget.js"`)
+          .replaceAll('"../embed.html"', `"${siteOrigin}/embed.html"`);
         fs.writeFileSync(path.join(hostDir, f), text);
       }
+      // the same site served without --allow-embed (frame-ancestors 'self': the framing is
+      // refused, the embed never runs), and by a plain static server (no CSP header: the embed
+      // runs, and refuses the host itself from its embed-config.json)
+      env.siteNoFlag = await startServer({ root: site, port: 0 });
+      env.sitePlain = await hostServer(site);
+      const iframeHost = fs.readFileSync(path.join(hostDir, 'iframe-host.html'), 'utf8');
+      for (const [f, srv] of [
+        ['iframe-host-noflag.html', env.siteNoFlag.url.replace(/\/$/, '')],
+        ['iframe-host-plain.html', env.sitePlain.origin],
+      ])
+        fs.writeFileSync(path.join(hostDir, f), iframeHost.replaceAll(siteOrigin, srv));
       fs.copyFileSync(cells[0].path, path.join(hostDir, 'cell.png'));
       // a third-party frame that tries to talk to the embed
       fs.writeFileSync(
@@ -2505,6 +2522,160 @@ print(json.dumps(out))
     { timeout: 180000 },
   );
 
+  // Issue 18 item 6: the examples as shipped work from the site itself and from another origin
+  // with --allow-embed; a refused embed tells the host page why; the widget names each result
+  // and replaces the previous one.
+  test(
+    'embedding as shipped: examples from the site itself and from another origin (--allow-embed); a refused embed tells the host why; the widget names each result and replaces the last',
+    async () => {
+      const ref = nativeRef();
+      const cP = cells.find((x) => x.cls === 'Parasitized') || cells[0];
+      const cU = cells.find((x) => x.cls === 'Uninfected') || cells[1];
+      const noFlag = env.siteNoFlag.url.replace(/\/$/, '');
+      const ctx = await newContext([
+        env.siteOrigin,
+        env.hostB.origin,
+        noFlag,
+        env.sitePlain.origin,
+      ]);
+      const widget = (page) => page.locator('malaria-cell-classifier');
+      const widgetState = (page) =>
+        widget(page).evaluate((w) => {
+          const q = (s) => w.shadowRoot.querySelector(s);
+          return {
+            file: q('.file').textContent,
+            label: q('.label').textContent,
+            resultShown: !q('.result').hidden,
+            error: q('.error').hidden ? null : q('.error').textContent,
+          };
+        });
+      try {
+        // 1. the widget example, opened from the site itself
+        const page = await ctx.newPage();
+        await page.goto(`${env.siteSrv.url}examples/widget-host.html`);
+        await page.waitForFunction(() => customElements.get('malaria-cell-classifier'));
+        await widget(page).locator('input[type=file]').setInputFiles(cP.path);
+        await page.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+        const r = await page.evaluate(() => window.lastResult);
+        const n = ref.get(cP.name);
+        assert(
+          r.name === cP.name && r.label === n.label,
+          `widget on the site: ${JSON.stringify(r)}`,
+        );
+        assertClose(r.pParasitized, n.p_parasitized, 1e-4, 'widget on the site: p');
+        let st = await widgetState(page);
+        assert(st.file === `File: ${cP.name}` && st.resultShown && !st.error, JSON.stringify(st));
+        // a bad file: its error, named, replaces the previous result
+        const bad = path.join(tmp, 'not-a-cell.txt');
+        fs.writeFileSync(bad, 'slide 12, field 3\n');
+        await widget(page).locator('input[type=file]').setInputFiles(bad);
+        await page.waitForFunction(() =>
+          /error: not-a-cell\.txt: /.test(document.getElementById('log').textContent),
+        );
+        st = await widgetState(page);
+        assert(
+          !st.resultShown && st.error && st.error.startsWith('not-a-cell.txt: '),
+          `after a bad file only its error shows, named: ${JSON.stringify(st)}`,
+        );
+        // the next good file: its result, named, and no error
+        await page.evaluate(() => {
+          window.lastResult = null;
+        });
+        await widget(page).locator('input[type=file]').setInputFiles(cU.path);
+        await page.waitForFunction(() => window.lastResult, null, { timeout: 90000 });
+        st = await widgetState(page);
+        assert(
+          st.file === `File: ${cU.name}` && st.resultShown && st.error === null,
+          `the next image replaces the error: ${JSON.stringify(st)}`,
+        );
+
+        // 2. the iframe example, opened from the site itself (the site's own origin is answered)
+        const pickVia = async (p, cell) => {
+          await p.setInputFiles('#pick', cell.path);
+          await p.waitForFunction(
+            (name) =>
+              [...document.querySelectorAll('#log li')].some((li) =>
+                li.textContent.startsWith(`${name}: `),
+              ),
+            cell.name,
+            { timeout: 90000 },
+          );
+          return p.evaluate(
+            (name) =>
+              [...document.querySelectorAll('#log li')].find((li) =>
+                li.textContent.startsWith(`${name}: `),
+              ).textContent,
+            cell.name,
+          );
+        };
+        const p2 = await ctx.newPage();
+        await p2.goto(`${env.siteSrv.url}examples/iframe-host.html`);
+        await p2.waitForSelector('#embed[data-state="ready"]', { timeout: 60000 });
+        let line = await pickVia(p2, cP);
+        assert(
+          line.startsWith(`${cP.name}: ${n.label} (P(parasitized) ${n.p_parasitized.toFixed(3)}`),
+          `iframe on the site: ${line}`,
+        );
+
+        // 3. from another origin, the site started with --allow-embed for it
+        const p3 = await ctx.newPage();
+        await p3.goto(`${env.hostB.url}iframe-host.html`);
+        await p3.waitForSelector('#embed[data-state="ready"]', { timeout: 60000 });
+        assert(/^Classifier ready/.test(await p3.textContent('#embed-state')), 'host says ready');
+        line = await pickVia(p3, cU);
+        const nU = ref.get(cU.name);
+        assert(
+          line.startsWith(`${cU.name}: ${nU.label} (P(parasitized) ${nU.p_parasitized.toFixed(3)}`),
+          `iframe from host B: ${line}`,
+        );
+
+        // 4. the same site without --allow-embed: the framing is refused, the embed never runs;
+        // the host page, hearing nothing, says why and what to do
+        const p4 = await ctx.newPage();
+        await p4.goto(`${env.hostB.url}iframe-host-noflag.html`);
+        await p4.waitForSelector('#embed[data-state="silent"]', { timeout: 30000 });
+        const err4 = await p4.textContent('#embed-error');
+        assert(
+          (await p4.isVisible('#embed-error')) &&
+            err4.includes(noFlag) &&
+            err4.includes(`--allow-embed ${env.hostB.origin}`),
+          `refused framing reported: ${err4}`,
+        );
+        const rej = await p4.evaluate(() =>
+          window.classifyViaEmbed(new Blob(['x']), 'x.png').then(
+            () => 'resolved',
+            (e) => e.message,
+          ),
+        );
+        assert(rej === err4, `classify rejects with the reason: ${rej}`);
+
+        // 5. a plain static server (no CSP header): the embed runs, finds the host's origin not in
+        // its embed-config.json and tells it so; it shows the same words itself
+        const p5 = await ctx.newPage();
+        await p5.goto(`${env.hostB.url}iframe-host-plain.html`);
+        await p5.waitForSelector('#embed[data-state="refused"]', { timeout: 60000 });
+        const err5 = await p5.textContent('#embed-error');
+        assert(
+          /refused this page: .*pages of http:\/\/127\.0\.0\.1:\d+: that origin is not in the screening site's embed-config\.json allowedOrigins/.test(
+            err5,
+          ) && err5.includes(env.hostB.origin),
+          `embed refusal reported: ${err5}`,
+        );
+        const inside = await p5
+          .frameLocator('#embed')
+          .locator('#refused')
+          .evaluate((e) => ({ shown: !e.hidden, text: e.textContent }));
+        assert(
+          inside.shown && err5.endsWith(inside.text),
+          `the embed shows it: ${JSON.stringify(inside)}`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 240000 },
+  );
+
   // ---- input policy (docs/INPUT.md), Workers that stop, a model that fails to load (issue 19) ----
 
   // Each kind of file (tests/fixtures/policy, made by make.py) through the JS API, and the native
@@ -3117,6 +3288,8 @@ print(json.dumps(out))
     const errs = env.consoleErrors
       .filter((e) => !/Failed to load resource.*(404|ERR_INTERNET_DISCONNECTED)/.test(e))
       .filter((e) => !(e.startsWith(env.hostC.url) && /frame-ancestors/.test(e)))
+      // the site without --allow-embed refuses to be framed by host B on purpose (under test)
+      .filter((e) => !(/iframe-host-noflag\.html/.test(e) && /frame-ancestors/.test(e)))
       // the strict-CSP widget page refuses our Worker on purpose (the inline fallback is under test)
       .filter((e) => !(/widget-host\.html\?csp=/.test(e) && /worker-src/.test(e)));
     assert(errs.length === 0, `console errors: ${errs.slice(0, 5).join(' | ')}`);
@@ -3124,7 +3297,8 @@ print(json.dumps(out))
 
   test('teardown', async () => {
     if (env.browser) await env.browser.close();
-    for (const s of [env.siteSrv, env.hostB, env.hostC]) if (s) await s.close();
+    for (const s of [env.siteSrv, env.hostB, env.hostC, env.siteNoFlag, env.sitePlain])
+      if (s) await s.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 }
