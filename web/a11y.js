@@ -76,7 +76,7 @@ const shownCells = (grid) =>
 function controlsOf(cell) {
   const out = [];
   for (let c of cell.querySelectorAll(FOCUSABLE)) {
-    if (c.closest('[hidden]') || c.disabled) continue;
+    if (c.closest('[hidden]') || c.disabled || c.tagName === 'svg') continue;
     if (c.matches('.counted .cell')) {
       const svg = c.closest('svg');
       if (out.some((x) => x.closest('svg') === svg)) continue;

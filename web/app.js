@@ -518,6 +518,7 @@ function buildOverlay(r, name, rec = null) {
     class: 'field-overlay',
     viewBox: `0 0 ${r.width} ${r.height}`,
     preserveAspectRatio: 'none',
+    tabindex: '-1', // not a tab stop of its own (Chromium focuses an inline <svg>); its cells are
     role: 'group',
     'aria-label': `Red cells of ${name}: arrow keys move between cells`,
   });
