@@ -709,7 +709,7 @@ function buildFieldCard(rec, entry) {
     el('p', {
       class: 'hint',
       text: r.counted
-        ? 'Click or tap a cell, or use the arrow keys on the picture, to see it.'
+        ? 'Click or tap a cell to see it; from the keyboard, Enter on this card, then the arrow keys.'
         : 'No red cells were counted in this image.',
     }),
   );

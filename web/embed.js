@@ -16,8 +16,8 @@
 // silently (and counted in data-ignored on <html>, for tests).
 // A server that refuses the framing itself (CSP frame-ancestors) stops the embed before it runs:
 // the host then gets no message at all, so a host page waits for 'malaria:ready' and reports a
-// refusal when none comes (examples/iframe-host.js).
-import './widget.js';
+// refusal when none comes (examples/iframe-host.js). The widget (and the model it loads) is
+// imported only when the parent may be answered, or is not known yet.
 
 // The words shown and sent when the parent's origin is not allowed (one place, for translation).
 export const REFUSED_TEXT = (origin) =>
@@ -145,12 +145,14 @@ async function start() {
   } catch {
     /* optional */
   }
+  // Announce readiness to the parent when its origin is known and allowed.
+  const parentOrigin = window.location.ancestorOrigins && window.location.ancestorOrigins[0];
+  const refusedNow = window.parent !== window && parentOrigin && !allowed.has(parentOrigin);
+  if (!refusedNow) await import('./widget.js');
   window.addEventListener('message', (ev) => {
     onMessage(ev);
   });
-  // Announce readiness to the parent when its origin is known and allowed.
-  const parentOrigin = window.location.ancestorOrigins && window.location.ancestorOrigins[0];
-  if (window.parent !== window && parentOrigin && !allowed.has(parentOrigin)) {
+  if (refusedNow) {
     refuse(parentOrigin);
     return;
   }

@@ -2652,6 +2652,10 @@ print(json.dumps(out))
         // 5. a plain static server (no CSP header): the embed runs, finds the host's origin not in
         // its embed-config.json and tells it so; it shows the same words itself
         const p5 = await ctx.newPage();
+        const loads = [];
+        p5.on('request', (q) => {
+          if (/\.(mcb|wasm)$/.test(q.url())) loads.push(q.url());
+        });
         await p5.goto(`${env.hostB.url}iframe-host-plain.html`);
         await p5.waitForSelector('#embed[data-state="refused"]', { timeout: 60000 });
         const err5 = await p5.textContent('#embed-error');
@@ -2669,6 +2673,8 @@ print(json.dumps(out))
           inside.shown && err5.endsWith(inside.text),
           `the embed shows it: ${JSON.stringify(inside)}`,
         );
+        await p5.waitForTimeout(500);
+        assert(loads.length === 0, `a refused embed loads no engine or model: ${loads.join(', ')}`);
       } finally {
         await ctx.close();
       }
@@ -3310,7 +3316,12 @@ print(json.dumps(out))
   test(
     'accessibility: axe finds no violation on every state (empty, a batch, a field cell open, review, sessions, model card, print view, offline, phone), the widget and the embed',
     async () => {
-      const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
+      const ctx = await newContext([
+        env.siteOrigin,
+        env.hostB.origin,
+        env.sitePlain.origin,
+        env.siteNoFlag.url.replace(/\/$/, ''),
+      ]);
       const checked = [];
       const check = async (target, what) => {
         await axeClean(target, what);
@@ -3381,6 +3392,19 @@ print(json.dumps(out))
           e.frames().find((f) => f.url().endsWith('/embed.html')),
           'the embed, after a result',
         );
+        // refused: by the embed itself (a plain static server), and by the server (no flag)
+        const x = await ctx.newPage();
+        await x.goto(`${env.hostB.url}iframe-host-plain.html`);
+        await x.waitForSelector('#embed[data-state="refused"]', { timeout: 60000 });
+        await check(x, 'the iframe host page told the embed refused it');
+        await check(
+          x.frames().find((f) => f.url().endsWith('/embed.html')),
+          'the embed that refused its host',
+        );
+        const y = await ctx.newPage();
+        await y.goto(`${env.hostB.url}iframe-host-noflag.html`);
+        await y.waitForSelector('#embed[data-state="silent"]', { timeout: 30000 });
+        await check(y, 'the iframe host page whose embed the server refused');
       } finally {
         await ctx.close();
       }
@@ -3395,7 +3419,7 @@ print(json.dumps(out))
       } finally {
         await phone.close();
       }
-      assert(checked.length === 14, `states checked: ${checked.join('; ')}`);
+      assert(checked.length === 17, `states checked: ${checked.join('; ')}`);
     },
     { timeout: 300000 },
   );
