@@ -175,17 +175,19 @@ export function setupGrid(grid) {
   });
   // Cards come, go, are rebuilt, filtered and sorted: new controls leave the tab order, the
   // blocks are rowgroups, and one shown cell stays the tab stop.
+  // O(1) while the tab stop stays in place (thousands of cards: no scan per mutation).
   let queued = false;
   const settle = () => {
     queued = false;
-    const cells = shownCells(grid);
-    if (!activeCell || !activeCell.isConnected || activeCell.closest('[hidden]')) {
-      const pick = grid.querySelector('.card-cell[tabindex="0"]');
-      activeCell = null;
-      setActive(pick && !pick.closest('[hidden]') ? pick : cells[0] || null);
-    }
-    for (const c of grid.querySelectorAll('.card-cell[tabindex="0"]'))
-      if (c !== activeCell) c.tabIndex = -1;
+    if (activeCell && activeCell.isConnected && !activeCell.closest('[hidden]')) return;
+    // the card that had it was rebuilt (its new cell has tabindex 0), hidden or removed
+    const rebuilt = grid.querySelector('.card-cell[tabindex="0"]');
+    const first = grid.querySelector(
+      '.grid-chunk:not([hidden]) > .card:not([hidden]) > .card-cell',
+    );
+    activeCell = null;
+    if (rebuilt && rebuilt.closest('[hidden]')) rebuilt.tabIndex = -1;
+    setActive(rebuilt && !rebuilt.closest('[hidden]') ? rebuilt : first);
   };
   new MutationObserver((records) => {
     for (const r of records) {

@@ -3565,6 +3565,23 @@ print(json.dumps(out))
           `Escape: back to the field card ${JSON.stringify(f)}`,
         );
         assert((await tabStops()) === 1, `one tab stop at the end (${await tabStops()})`);
+        // a filter that hides the card with the tab stop: it moves to a card shown
+        await page.selectOption('#filter', 'uninfected');
+        await page.waitForFunction(() =>
+          document.querySelector('.card[data-name="chula_1.png"]').closest('[hidden]'),
+        );
+        await page.waitForTimeout(100);
+        const stop = await page.$$eval('#grid .card-cell[tabindex="0"]', (cs) =>
+          cs.map((c) => ({
+            name: c.closest('.card').dataset.name,
+            hidden: !!c.closest('[hidden]'),
+          })),
+        );
+        assert(
+          stop.length === 1 && !stop[0].hidden,
+          `one tab stop, on a card shown: ${JSON.stringify(stop)}`,
+        );
+        await page.selectOption('#filter', 'all');
       } finally {
         await ctx.close();
       }
