@@ -234,7 +234,8 @@ export function isActiveCard(card) {
 // Touch screens: the camera first, no words about dropping or Ctrl+V (CSS .mouse-only and
 // .touch-only under the same media query).
 
-export const TOUCH_QUERY = '(hover: none) and (pointer: coarse)';
+// A coarse pointer (a finger) or none that hovers: neither drags files in nor has Ctrl+V at hand.
+export const TOUCH_QUERY = '(pointer: coarse), (hover: none)';
 
 export function setupTouch() {
   const q = window.matchMedia(TOUCH_QUERY);

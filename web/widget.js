@@ -55,7 +55,7 @@ const CSS = `
 .band.uncertain { background: #fff4dc; color: #7a4d00; font-weight: 600; }
 .file { font-size: 13px; color: #33414f; margin: 0 0 4px; overflow-wrap: anywhere; }
 .touch-only { display: none; }
-@media (hover: none) and (pointer: coarse) { .touch-only { display: inline; } .mouse-only { display: none; } }
+@media (pointer: coarse), (hover: none) { .touch-only { display: inline; } .mouse-only { display: none; } }
 .status { font-size: 13px; color: #4a5663; min-height: 1.2em; margin: 8px 0 0; overflow-wrap: anywhere; }
 .error { font-size: 13px; color: #6b1510; background: #fdecea; border-radius: 6px; padding: 6px 8px; margin: 8px 0 0; }
 .notice { font-size: 12px; color: #4a3b00; background: #fff8e1; padding: 6px 12px; margin: 0; border-top: 1px solid #ecd9a0; }

@@ -3596,7 +3596,7 @@ print(json.dumps(out))
       try {
         const page = await openSite(ctx);
         const t = await page.evaluate(() => ({
-          coarse: matchMedia('(hover: none) and (pointer: coarse)').matches,
+          coarse: matchMedia('(pointer: coarse)').matches && matchMedia('(hover: none)').matches,
           text: document.body.innerText,
           first: document.querySelector('#drop-zone .pick-row').firstElementChild.id,
           camTop: document.getElementById('camera-btn').getBoundingClientRect().top,
