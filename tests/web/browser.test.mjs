@@ -325,6 +325,13 @@ export function register({ buildDir, nativeCli, outDir }) {
         ['iframe-host-plain.html', env.sitePlain.origin],
       ])
         fs.writeFileSync(path.join(hostDir, f), iframeHost.replaceAll(siteOrigin, srv));
+      // a portal whose copy points at a wrong URL for the widget (HTTP 404)
+      fs.writeFileSync(
+        path.join(hostDir, 'widget-host-missing.html'),
+        fs
+          .readFileSync(path.join(hostDir, 'widget-host.html'), 'utf8')
+          .replaceAll(`${siteOrigin}/widget.js`, `${siteOrigin}/missing/widget.js`),
+      );
       fs.copyFileSync(cells[0].path, path.join(hostDir, 'cell.png'));
       // a third-party frame that tries to talk to the embed
       fs.writeFileSync(
@@ -2675,6 +2682,16 @@ print(json.dumps(out))
         );
         await p5.waitForTimeout(500);
         assert(loads.length === 0, `a refused embed loads no engine or model: ${loads.join(', ')}`);
+
+        // 6. the widget's script not found: the host page says so
+        const p6 = await ctx.newPage();
+        await p6.goto(`${env.hostB.url}widget-host-missing.html`);
+        await p6.waitForSelector('#widget-error:not([hidden])', { timeout: 30000 });
+        const err6 = await p6.textContent('#widget-error');
+        assert(
+          err6.startsWith(`The classifier widget did not load from ${env.siteOrigin}`),
+          `missing widget reported: ${err6}`,
+        );
       } finally {
         await ctx.close();
       }
