@@ -3810,6 +3810,12 @@ print(json.dumps(out))
       .filter((e) => !(e.startsWith(env.hostC.url) && /frame-ancestors/.test(e)))
       // the site without --allow-embed refuses to be framed by host B on purpose (under test)
       .filter((e) => !(/iframe-host-noflag\.html/.test(e) && /frame-ancestors/.test(e)))
+      // the portal copy pointing at a missing widget.js fails to load it on purpose (under test)
+      .filter(
+        (e) =>
+          !/\/widget-host-missing\.html: /.test(e) ||
+          !/missing\/widget\.js|Failed to load resource/.test(e),
+      )
       // the strict-CSP widget page refuses our Worker on purpose (the inline fallback is under test)
       .filter((e) => !(/widget-host\.html\?csp=/.test(e) && /worker-src/.test(e)));
     assert(errs.length === 0, `console errors: ${errs.slice(0, 5).join(' | ')}`);
