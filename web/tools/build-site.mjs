@@ -27,6 +27,7 @@ const STATIC = [
   'index.html',
   'app.css',
   'app.js',
+  'a11y.js',
   'store.js',
   'stats.js',
   'camera.js',
