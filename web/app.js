@@ -37,6 +37,18 @@ import {
   dirOf,
   dateLocale,
 } from './i18n.js';
+import {
+  asGridRow,
+  cellHadFocus,
+  isActiveCard,
+  setupGrid,
+  setupTouch,
+  setupOffline,
+  showModelProgress,
+  modelLoaded,
+  modelFailed,
+  relabel,
+} from './a11y.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...kids) => {
@@ -221,6 +233,7 @@ function rerender() {
     });
   }
   if (state.modelError) showModelFailure();
+  relabel();
   if (!$('resume-banner').hidden)
     $('resume-text').textContent = t('resume.text', { n: pendingRecords().length });
   requestPersistence(false);
@@ -284,19 +297,25 @@ function modeLine(rec, read) {
       text: t(m === 'field' ? 'card.rereadField' : 'card.rereadCell'),
     });
     b.dataset.mode = m;
-    b.setAttribute('aria-label', t('card.rereadLabel', { name: rec.name, mode: modeText(m) }));
+    // named from its words first (axe: label-content-name-mismatch)
+    b.setAttribute(
+      'aria-label',
+      t('card.rereadLabel', { button: b.textContent, name: rec.name, mode: modeText(m) }),
+    );
     b.addEventListener('click', () => rereadAs(rec, m));
     line.append(b);
   }
   return line;
 }
 
+// A card is a row of the results grid, its content one gridcell (a11y.js: one tab stop, arrow keys).
 function buildCard(rec) {
   const entry = state.cards.get(rec.id) || {};
+  const active = isActiveCard(entry.card);
   if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
   const cls = classOf(rec);
-  if (cls === 'field') return buildFieldCard(rec, entry);
-  const card = el('article', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
+  if (cls === 'field') return asGridRow(buildFieldCard(rec, entry), active);
+  const card = el('div', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
   card.dataset.name = rec.name;
   card.dataset.mode = rec.result ? 'cell' : '';
   card.dataset.asked = rec.mode || 'auto';
@@ -388,7 +407,7 @@ function buildCard(rec) {
   entry.rec = rec;
   state.cards.set(rec.id, entry);
   if (state.allHeat) setHeat(card, true);
-  return card;
+  return asGridRow(card, active);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,10 +488,12 @@ async function setReview(rec, index, call) {
   if (index === null) {
     const old = entry && entry.card;
     const had = old && old.contains(document.activeElement) ? document.activeElement : null;
+    const onCell = cellHadFocus(old); // the review keys on the card in focus: it keeps the focus
     const focusCall = had && had.dataset ? had.dataset.call : null;
     const card = buildCard(rec);
     if (old && old.isConnected) old.replaceWith(card);
-    if (had)
+    if (onCell) card.querySelector('.card-cell').focus();
+    else if (had)
       (
         card.querySelector(`.review-btn[data-call="${focusCall}"]`) ||
         card.querySelector('.review-btn')
@@ -619,6 +640,7 @@ function buildOverlay(r, name, rec = null) {
     class: 'field-overlay',
     viewBox: `0 0 ${r.width} ${r.height}`,
     preserveAspectRatio: 'none',
+    tabindex: '-1', // not a tab stop of its own (Chromium focuses an inline <svg>); its cells are
     role: 'group',
     'aria-label': t('field.overlayLabel', { name }),
   });
@@ -644,7 +666,7 @@ function buildOverlay(r, name, rec = null) {
         'data-status': 'counted',
         'data-band': c.band,
         'data-index': String(c.index),
-        tabindex: c === order[0] ? '0' : '-1',
+        tabindex: '-1',
         role: 'button',
         'aria-label': cellText(c),
       }),
@@ -652,6 +674,7 @@ function buildOverlay(r, name, rec = null) {
     if (rec && reviewOf(rec, c.index))
       counted.lastChild.setAttribute('data-reviewed', reviewOf(rec, c.index).call);
   }
+  if (order[0]) counted.querySelector(`[data-index="${order[0].index}"]`).classList.add('first');
   svg.append(left, counted);
   return { svg, order };
 }
@@ -719,9 +742,6 @@ function showCell(card, view, c) {
   if (prev) prev.classList.remove('sel');
   const poly = view.byIndex.get(c.index);
   poly.classList.add('sel');
-  for (const p of view.svg.querySelectorAll('.counted .cell[tabindex="0"]'))
-    if (p !== poly) p.setAttribute('tabindex', '-1');
-  poly.setAttribute('tabindex', '0');
   const box = view.detail;
   box.textContent = '';
   box.dataset.index = String(c.index);
@@ -760,7 +780,7 @@ function showCell(card, view, c) {
 
 function buildFieldCard(rec, entry) {
   const r = rec.result;
-  const card = el('article', {
+  const card = el('div', {
     class: 'card field-card',
     'data-class': 'field',
     'data-id': String(rec.id),
@@ -994,9 +1014,11 @@ function applyView() {
 const CHUNK_ROWS = 10;
 const CARD_MIN_PX = 160;
 const GRID_GAP_PX = 12;
+const NARROW = window.matchMedia('(max-width: 600px)'); // app.css: 2 or 3 cards a row on a phone
 function gridColumns(grid) {
   const w = grid.clientWidth || 800;
-  return Math.max(1, Math.floor((w + GRID_GAP_PX) / (CARD_MIN_PX + GRID_GAP_PX)));
+  const [min, gap] = NARROW.matches ? [128, 8] : [CARD_MIN_PX, GRID_GAP_PX];
+  return Math.max(1, Math.floor((w + gap) / (min + gap)));
 }
 function placeChunk(grid, c, cards, isHidden) {
   let box = grid.children[c];
@@ -1097,6 +1119,7 @@ function renderSummary() {
   $('band-note').hidden = !state.band || s.classified + f.counted === 0;
   if (state.band) $('band-note').textContent = bandNote();
   $('empty').hidden = any;
+  $('grid-help').hidden = !any;
   $('export-csv').disabled = !any || s.classified + s.errors + f.images === 0;
   for (const id of ['export-slides-csv', 'export-json', 'export-fhir', 'print-btn'])
     $(id).disabled = $('export-csv').disabled;
@@ -2277,7 +2300,11 @@ async function loadClassifier() {
       } catch (e) {
         throw new Error(t('model.manifest', { error: e.message }));
       }
-      state.classifier = await MalariaClassifier.create({ localCopy: true });
+      state.classifier = await MalariaClassifier.create({
+        localCopy: true,
+        onProgress: showModelProgress,
+      });
+      modelLoaded(state.classifier.info.modelSource);
       state.classifier.addEventListener('worker', onWorkerEvent);
       const info = state.classifier.info;
       const m = info.metadata || {};
@@ -2318,6 +2345,7 @@ async function loadClassifier() {
       if (pendingRecords().length && $('resume-banner').hidden) runBatch();
     } catch (e) {
       state.modelError = String((e && e.message) || e);
+      modelFailed();
       chip.dataset.state = 'error';
       showEngineState();
       document.documentElement.dataset.engine = 'error';
@@ -2346,6 +2374,9 @@ function setupModelRecovery() {
 
 async function main() {
   setupLanguage();
+  setupGrid($('grid'));
+  setupTouch();
+  setupOffline();
   setupInput();
   setupCamera();
   setupResultsControls();

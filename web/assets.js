@@ -45,12 +45,55 @@ async function fetchOk(url, what) {
   return res;
 }
 
-/** Fetch bytes and check them against an expected sha256 (hex) where one is known. */
-export async function fetchVerified(url, expectedSha256, what) {
+/**
+ * Fetch bytes and check them against an expected sha256 (hex) where one is known.
+ * `onProgress({loaded, total})`: called as the body arrives (total: the Content-Length, else
+ * `total` given, else 0 when unknown), last with loaded = the bytes read.
+ */
+export async function fetchVerified(url, expectedSha256, what, { onProgress, total = 0 } = {}) {
   const res = await fetchOk(url, what);
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  const bytes = onProgress
+    ? await readWithProgress(res, onProgress, total)
+    : new Uint8Array(await res.arrayBuffer());
   await checkBytes(bytes, expectedSha256, `${what} ${url}`);
   return bytes;
+}
+
+/** A response's body read chunk by chunk, with progress; one exactly sized buffer at the end. */
+export async function readWithProgress(res, onProgress, totalHint = 0) {
+  const header = Number(res.headers.get('Content-Length'));
+  const encoded = !!res.headers.get('Content-Encoding'); // Content-Length counts the wire bytes
+  const total = (!encoded && header > 0 && header) || totalHint || 0;
+  if (!res.body || typeof res.body.getReader !== 'function') {
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    onProgress({ loaded: bytes.length, total: total || bytes.length });
+    return bytes;
+  }
+  const reader = res.body.getReader();
+  let buf = total ? new Uint8Array(total) : null; // filled in place while the size holds
+  const chunks = [];
+  let loaded = 0;
+  onProgress({ loaded: 0, total });
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (buf && loaded + value.length <= buf.length) buf.set(value, loaded);
+    else {
+      if (buf) chunks.push(buf.subarray(0, loaded)); // more than announced: collect instead
+      buf = null;
+      chunks.push(value);
+    }
+    loaded += value.length;
+    onProgress({ loaded, total: Math.max(total, loaded) });
+  }
+  if (buf) return loaded === buf.length ? buf : buf.slice(0, loaded);
+  const out = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 export async function checkBytes(bytes, expectedSha256, what) {

@@ -8,10 +8,23 @@
 //   {type: 'malaria:pong', requestId, version}
 //   {type: 'malaria:result', requestId, result}             (result as MalariaClassifier.classify)
 //   {type: 'malaria:error', requestId, error}
-// Only messages from the parent window whose origin is in embed-config.json's allowedOrigins are
-// answered; the others are ignored (and counted in data-ignored on <html>, for tests).
-import './widget.js';
-import { matchLanguage, browserLanguage, translate } from './i18n.js';
+//   {type: 'malaria:refused', requestId?, origin, reason}   (to a parent whose origin is not allowed)
+// The embed's own origin and those in embed-config.json's allowedOrigins are answered. A parent
+// of another origin gets one 'malaria:refused' that says why (at start where the browser tells the
+// embed its parent's origin, location.ancestorOrigins; else in reply to its first message), and
+// the embed shows them in its language. Messages from other windows than the parent are ignored
+// silently (and counted in data-ignored on <html>, for tests).
+// A server that refuses the framing itself (CSP frame-ancestors) stops the embed before it runs:
+// the host then gets no message at all, so a host page waits for 'malaria:ready' and reports a
+// refusal when none comes (examples/iframe-host.js). The widget (and the model it loads) is
+// imported only when the parent may be answered, or is not known yet.
+
+import { matchLanguage, browserLanguage, translate, localize } from './i18n.js';
+
+// The words sent when the parent's origin is not allowed: English, like the rest of the
+// postMessage API (the embed shows them in its own language, embed.refused in web/lang/*.js).
+export const REFUSED_TEXT = (origin) => translate('en', 'embed.refused', { origin });
+let lang = 'en'; // the embed's language (setupLanguage)
 
 const TYPES = new Set(['malaria:ping', 'malaria:classify']);
 const MAX_BYTES = 50 * 1024 * 1024;
@@ -55,10 +68,36 @@ export function validate(msg) {
   return null;
 }
 
+let refusedSent = false;
+/** Tell a parent whose origin is not allowed why it gets no answer (once), and show it here. */
+function refuse(origin, requestId) {
+  const reason = REFUSED_TEXT(origin);
+  const box = document.getElementById('refused');
+  if (box) {
+    box.textContent = translate(lang, 'embed.refused', { origin });
+    box.hidden = false;
+  }
+  widget.hidden = true;
+  document.documentElement.dataset.embed = 'refused';
+  if (refusedSent && !requestId) return; // said once unasked; a request always gets its answer
+  refusedSent = true;
+  // to that origin only (a page of it framed us; the message says no more than the refusal)
+  if (origin && origin !== 'null')
+    window.parent.postMessage(
+      { type: 'malaria:refused', ...(requestId ? { requestId } : {}), origin, reason },
+      origin,
+    );
+}
+
 async function onMessage(ev) {
   if (ev.source !== window.parent || window.parent === window)
     return ignore('not from the parent window', ev);
-  if (!allowed.has(ev.origin)) return ignore('origin not in the allow-list', ev);
+  if (!allowed.has(ev.origin)) {
+    ignore('origin not in the allow-list', ev);
+    const id = ev.data && typeof ev.data.requestId === 'string' ? ev.data.requestId : undefined;
+    refuse(ev.origin, id && /^[\w.:-]{1,64}$/.test(id) ? id : undefined);
+    return;
+  }
   const msg = ev.data;
   const bad = validate(msg);
   if (bad) return ignore(`invalid message (${bad})`, ev);
@@ -97,8 +136,10 @@ async function onMessage(ev) {
 function setupLanguage() {
   const asked = new URLSearchParams(window.location.search).get('lang');
   const code = matchLanguage(asked) || browserLanguage();
+  lang = code;
   document.documentElement.lang = code;
   document.title = translate(code, 'embed.title');
+  localize(document, code);
   widget.setAttribute('lang', code);
 }
 
@@ -110,19 +151,26 @@ async function start() {
       (cfg.allowedOrigins || []).filter((o) => typeof o === 'string' && o !== '*' && o !== 'null'),
     );
   } catch (e) {
-    console.warn('embed: no embed-config.json, answering no host', e);
+    console.warn('embed: no embed-config.json, answering pages of this origin only', e);
   }
+  allowed.add(location.origin); // the site's own pages (examples/iframe-host.html on the site)
   try {
     version = (await (await fetch('asset-manifest.json')).json()).version || '';
   } catch {
     /* optional */
   }
+  // Announce readiness to the parent when its origin is known and allowed.
+  const parentOrigin = window.location.ancestorOrigins && window.location.ancestorOrigins[0];
+  const refusedNow = window.parent !== window && parentOrigin && !allowed.has(parentOrigin);
+  if (!refusedNow) await import('./widget.js');
   window.addEventListener('message', (ev) => {
     onMessage(ev);
   });
-  // Announce readiness to the parent when its origin is known and allowed.
-  const parentOrigin = window.location.ancestorOrigins && window.location.ancestorOrigins[0];
-  if (window.parent !== window && parentOrigin && allowed.has(parentOrigin)) {
+  if (refusedNow) {
+    refuse(parentOrigin);
+    return;
+  }
+  if (window.parent !== window && parentOrigin) {
     window.parent.postMessage({ type: 'malaria:ready', version }, parentOrigin);
   }
   document.documentElement.dataset.embed = 'ready';

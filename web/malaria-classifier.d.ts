@@ -128,6 +128,10 @@ export interface CreateOptions {
    *  from there on later visits, checked against the manifest's sha256 like a download
    *  (default false; the page sets it, the widget does not fill a host site's storage). */
   localCopy?: boolean;
+  /** The model's download as its bytes arrive (source 'network'; total: the Content-Length or
+   *  the manifest's size, 0 when unknown), or once, loaded = total, when it is read from the
+   *  local copy (source 'local copy'). */
+  onProgress?: (p: { loaded: number; total: number; source: 'network' | 'local copy' }) => void;
   /** Watchdog: how long (ms) a Worker with work pending may say nothing before it counts as
    *  stopped and is restarted, plus a quarter of it per megapixel of the image it is on
    *  (default 60000: 60 s + 15 s per megapixel). */

@@ -196,6 +196,9 @@ export class MalariaClassifier extends EventTarget {
    *                                      Worker can start
    * @param {'auto'|'simd'|'nosimd'} [options.engine]  force a wasm module
    * @param {string|URL} [options.manifest]  the build's asset-manifest.json
+   * @param {function} [options.onProgress]  ({loaded, total, source}) as the model's bytes
+   *                                      arrive (source 'network'; total 0 when unknown) or
+   *                                      once when read from the local copy ('local copy')
    * @param {boolean} [options.localCopy]  keep / read the shipped model in the origin private
    *                                      file system (default false; the page sets it)
    * @param {number} [options.watchdogMs]  how long a Worker with work pending may say nothing
@@ -225,10 +228,24 @@ export class MalariaClassifier extends EventTarget {
     prepared.catch(() => {});
     let modelBytes = null;
     let source = options.modelBytes ? 'bytes' : 'network';
+    // the model's bytes as they arrive: onProgress({loaded, total, source}), source 'network'
+    // or 'local copy' (read from this device: one call, loaded = total)
+    const progress = (p) => {
+      try {
+        if (options.onProgress) options.onProgress(p);
+      } catch {
+        /* the caller's display must not stop the load */
+      }
+    };
     const download = async () => {
       const b = options.modelBytes
         ? new Uint8Array(options.modelBytes)
-        : await fetchVerified(modelUrl, expected, 'model');
+        : await fetchVerified(modelUrl, expected, 'model', {
+            onProgress: options.onProgress
+              ? ({ loaded, total }) => progress({ loaded, total, source: 'network' })
+              : undefined,
+            total: isShipped ? assets.model.bytes || 0 : 0,
+          });
       if (options.modelBytes) await checkBytes(b, expected, 'model');
       return b;
     };
@@ -239,8 +256,11 @@ export class MalariaClassifier extends EventTarget {
       if (copyKey && !c.inline) {
         const got = await c._startFromCopy(prepared, copyKey);
         started = got === 'used';
-        if (started) source = 'local copy';
-        else if (got === 'damaged') await dropModelCopy(copyKey); // download it again
+        if (started) {
+          source = 'local copy';
+          const n = assets.model.bytes || 0;
+          progress({ loaded: n, total: n, source });
+        } else if (got === 'damaged') await dropModelCopy(copyKey); // download it again
       } else if (copyKey) {
         const copy = await readModelCopy(copyKey);
         if (copy) {
@@ -248,6 +268,7 @@ export class MalariaClassifier extends EventTarget {
             await checkBytes(copy, expected, 'model (local copy)');
             modelBytes = copy;
             source = 'local copy';
+            progress({ loaded: copy.length, total: copy.length, source });
           } catch {
             await dropModelCopy(copyKey); // damaged: download again
           }

@@ -58,12 +58,19 @@ export function headersFor(rel, { embedOrigins = [] } = {}) {
   };
   if (ext === '.html') {
     const isEmbed = path.basename(rel) === 'embed.html';
+    // The example host pages (examples/) opened from the site itself: the iframe example frames
+    // the embed of this origin.
+    const isExample = rel.startsWith('examples/');
     const ancestors = isEmbed
       ? embedOrigins.length
         ? `frame-ancestors 'self' ${embedOrigins.join(' ')}`
         : "frame-ancestors 'self'"
       : "frame-ancestors 'none'";
-    h['Content-Security-Policy'] = [...CSP_BASE, ancestors].join('; ');
+    h['Content-Security-Policy'] = [
+      ...CSP_BASE,
+      ...(isExample ? ["frame-src 'self'"] : []),
+      ancestors,
+    ].join('; ');
     h['Cross-Origin-Embedder-Policy'] = 'require-corp';
     h['Cross-Origin-Resource-Policy'] = 'same-origin';
     if (!isEmbed) {

@@ -7,8 +7,10 @@
 // sha256 (expected hash of a model other than the shipped one), lang (en|fr|pt|es; default: the
 // nearest lang attribute, e.g. the host's <html lang>, else the browser's languages).
 // Events: `result` (detail: {name, result}: a cut-out cell's result, or a whole field's with its
-// counts, parasitemia and every cell, malaria-classifier.d.ts) and `error` (detail: {message}: also
-// an image that is neither, "not a blood-smear image: ..."), both bubbling and composed. Methods: classify(blob) -> Promise<result>; ready() -> Promise<{workers, variant}>
+// counts, parasitemia and every cell, malaria-classifier.d.ts) and `error` (detail: {message, name}:
+// name is the image's file name, absent for a model that failed to load; also an image that is
+// neither, "not a blood-smear image: ..."), both bubbling and composed. Each image replaces the
+// previous one's result or error on show, labelled "File: <name>". Methods: classify(blob) -> Promise<result>; ready() -> Promise<{workers, variant}>
 // (workers: 0 when the engine runs on the page's thread).
 // The engine runs in Workers started from a same-origin blob: shim (see malaria-classifier.js),
 // one wasm instance each, no SharedArrayBuffer, so it needs no cross-origin isolation; on a host
@@ -46,6 +48,9 @@ const CSS = `
 .prob { margin: 0 0 6px; font-size: 14px; font-variant-numeric: tabular-nums; }
 .band { font-size: 13px; padding: 3px 6px; border-radius: 5px; background: #eef2f6; margin: 0 0 8px; }
 .band.uncertain { background: #fff4dc; color: #7a4d00; font-weight: 600; }
+.file { font-size: 13px; color: #33414f; margin: 0 0 4px; overflow-wrap: anywhere; }
+.touch-only { display: none; }
+@media (pointer: coarse), (hover: none) { .touch-only { display: inline; } .mouse-only { display: none; } }
 .status { font-size: 13px; color: #4a5663; min-height: 1.2em; margin: 8px 0 0; overflow-wrap: anywhere; }
 .error { font-size: 13px; color: #6b1510; background: #fdecea; border-radius: 6px; padding: 6px 8px; margin: 8px 0 0; }
 .notice { font-size: 12px; color: #4a3b00; background: #fff8e1; padding: 6px 12px; margin: 0; border-top: 1px solid #ecd9a0; }
@@ -84,7 +89,7 @@ export class MalariaCellClassifier extends HTMLElement {
       <div class="head" part="header" data-i18n="page.title"></div>
       <div class="body">
         <div class="drop" part="drop-zone">
-          <p class="drop-text" data-i18n="widget.drop"></p>
+          <p class="drop-text"><span class="mouse-only" data-i18n="widget.drop"></span><span class="touch-only" data-i18n="widget.dropTouch"></span></p>
           <label class="btn"><span data-i18n="widget.choose"></span><input type="file" accept="image/*"></label>
         </div>
         <p class="status" role="status" aria-live="polite"></p>
@@ -92,6 +97,7 @@ export class MalariaCellClassifier extends HTMLElement {
         <div class="result" hidden>
           <div class="thumb"><img alt=""><canvas aria-hidden="true" hidden></canvas></div>
           <div>
+            <p class="file" part="file-name"></p>
             <p class="label"></p>
             <p class="prob"></p>
             <p class="band"></p>
@@ -209,18 +215,27 @@ export class MalariaCellClassifier extends HTMLElement {
     this._q('.status').textContent = text;
   }
 
-  _fail(e) {
+  /** Show an error; with `name` (an image that failed) it replaces the previous result. */
+  _fail(e, name) {
     const message = String((e && e.message) || e);
     const box = this._q('.error');
-    // the message as the classifier gave it (English), under a lead in the widget's language
+    // the image's name, a lead in the widget's language, then the message as the classifier
+    // gave it (English; without the name it may start with)
     const text = document.createElement('span');
     text.lang = 'en';
-    text.textContent = message;
-    box.replaceChildren(`${this._t('error.lead', { kind: this._t(errorKind(message)) })} `, text);
+    text.textContent =
+      name && message.startsWith(`${name}: `) ? message.slice(name.length + 2) : message;
+    const lead = this._t('error.lead', { kind: this._t(errorKind(message)) });
+    box.replaceChildren(name ? `${name}: ${lead} ` : `${lead} `, text);
     box.hidden = false;
+    if (name) this._q('.result').hidden = true;
     this._status('');
     this.dispatchEvent(
-      new CustomEvent('error', { detail: { message }, bubbles: true, composed: true }),
+      new CustomEvent('error', {
+        detail: name ? { message, name } : { message },
+        bubbles: true,
+        composed: true,
+      }),
     );
   }
 
@@ -233,17 +248,24 @@ export class MalariaCellClassifier extends HTMLElement {
   }
 
   /** Classify one image (Blob/File, ImageBitmap or ImageData); also shows it in the widget. */
+  // Each image replaces the previous one's result: it is taken off while the new one runs, and
+  // the result or the error shown is the latest image's, named by its file.
   async classify(input, name = (input && input.name) || 'image') {
+    this._turn = (this._turn || 0) + 1;
+    const turn = this._turn;
     this._q('.error').hidden = true;
+    this._q('.result').hidden = true;
+    this._heatInput = null;
     this._status(this._t('widget.classifying', { name }));
     let result;
     try {
       const c = await this._classifier();
       result = await c.classify(input, { name });
     } catch (e) {
-      this._fail(e);
+      if (turn === this._turn) this._fail(e, name);
       throw e;
     }
+    if (turn !== this._turn) return result; // a later image is on show
     this._show(input, name, result);
     this.dispatchEvent(
       new CustomEvent('result', { detail: { name, result }, bubbles: true, composed: true }),
@@ -260,6 +282,7 @@ export class MalariaCellClassifier extends HTMLElement {
     const img = this._q('.thumb img');
     if (this._url) img.src = this._url;
     else img.removeAttribute('src');
+    this._q('.file').textContent = this._t('widget.file', { name });
     if (r.mode === 'field') {
       this._showField(name, r);
       return;

@@ -32,4 +32,21 @@ mc.addEventListener('result', (ev) => {
     band: result.band,
   };
 });
-mc.addEventListener('error', (ev) => add(`error: ${ev.detail.message}`));
+mc.addEventListener('error', (ev) =>
+  add(`error: ${ev.detail.name ? `${ev.detail.name}: ` : ''}${ev.detail.message}`),
+);
+// The widget's script could not be loaded (a wrong URL, the site down, a CSP of this page that
+// does not allow it): the element never becomes a widget. Say so after a while.
+const LOAD_TIMEOUT_MS = 10000;
+// The words this page shows when the widget is missing (one place, for translation).
+const NOT_LOADED = (origin) =>
+  `The classifier widget did not load from ${origin}: ` +
+  "check the script's URL and this page's Content-Security-Policy.";
+setTimeout(() => {
+  if (customElements.get('malaria-cell-classifier')) return;
+  const box = document.getElementById('widget-error');
+  box.textContent = NOT_LOADED(
+    new URL(document.querySelector('script[src$="widget.js"]').src).origin,
+  );
+  box.hidden = false;
+}, LOAD_TIMEOUT_MS);

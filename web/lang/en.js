@@ -47,7 +47,7 @@ export default {
   'input.heading': 'Add images',
   'input.dropTitle': 'Drop images or a folder here',
   'input.dropSub':
-    'PNG, JPEG, WebP or BMP: a whole microscope field (every red cell is found and counted) or one cut-out cell per image. You can also paste an image (Ctrl+V).',
+    'PNG, JPEG, WebP or BMP: a whole microscope field (every red cell is found and counted) or one cut-out cell per image.',
   'input.chooseImages': 'Choose images',
   'input.chooseFolder': 'Choose a folder',
   'input.readAs': 'Read images as',
@@ -298,7 +298,7 @@ export default {
   'card.triedAs': 'Tried as {mode}',
   'card.rereadField': 'Read as field',
   'card.rereadCell': 'Read as cell',
-  'card.rereadLabel': 'Read {name} again as a {mode}',
+  'card.rereadLabel': '{button} again: {name}, as a {mode}',
   'card.rereading': 'Reading {name} again as a {mode}…',
   'error.lead': '{kind}. The classifier says:',
   'error.kindStopped': 'This image stopped the classifier twice',
@@ -346,7 +346,8 @@ export default {
   'field.uncertainRow': 'To review (uncertain, in the count)',
   'field.parasitemia': 'Parasitemia',
   'field.afterReview': 'After review',
-  'field.hintCells': 'Click or tap a cell, or use the arrow keys on the picture, to see it.',
+  'field.hintCells':
+    'Click or tap a cell to see it; from the keyboard, Enter on this card, then the arrow keys.',
   'field.noCells': 'No red cells were counted in this image.',
   'field.whole': 'Whole field',
   'field.headSlide': '{name} · slide {slide}',
@@ -457,4 +458,23 @@ export default {
   'widget.statusField': '{name}: whole field, {counts}.',
   'widget.heatComputing': 'Computing the heat map…',
   'widget.heatDrawn': '{name}: heat map drawn (where covering the cell lowers P(parasitized)).',
+  'grid.help':
+    'The results are one stop for the Tab key: arrow keys move between cards, Home and End go to the first and last, Enter goes into a card and Escape comes back; P, U, C and Delete review the card in focus.',
+  'net.offlineStored':
+    'Offline: this page and its model are stored on this device, so screening goes on without the network.',
+  'net.offlineNotStored':
+    'Offline: screening goes on while this page stays open, but it is not stored for offline use yet: do not reload it until the network is back.',
+  'model.download': 'Model download',
+  'model.downloading': 'Downloading the model: {loaded} of {total} MB',
+  'model.downloadingSoFar': 'Downloading the model: {loaded} MB',
+  'model.downloaded': 'Model downloaded: {n} bytes.',
+  'model.fromCopy': "Model read from this device's copy ({n} bytes): nothing downloaded.",
+  'notices.label': 'Notices',
+  'input.dropTitleTouch': 'Take a photo of a field, or choose images',
+  'input.paste': ' You can also paste an image (Ctrl+V).',
+  'embed.refused':
+    "This classifier does not answer pages of {origin}: that origin is not in the screening site's embed-config.json allowedOrigins (web/serve.mjs: --allow-embed ORIGIN).",
+  'widget.dropTouch': 'A photo of a field or of one cell:',
+  'widget.file': 'File: {name}',
+  'report.landmark': 'Slide reports',
 };

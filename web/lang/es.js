@@ -49,7 +49,7 @@ export default {
   'input.heading': 'Añadir imágenes',
   'input.dropTitle': 'Suelte aquí imágenes o una carpeta',
   'input.dropSub':
-    'PNG, JPEG, WebP o BMP: un campo completo de microscopio (se encuentra y cuenta cada glóbulo rojo) o una célula recortada por imagen. También puede pegar una imagen (Ctrl+V).',
+    'PNG, JPEG, WebP o BMP: un campo completo de microscopio (se encuentra y cuenta cada glóbulo rojo) o una célula recortada por imagen.',
   'input.chooseImages': 'Elegir imágenes',
   'input.chooseFolder': 'Elegir una carpeta',
   'input.readAs': 'Leer las imágenes como',
@@ -310,7 +310,7 @@ export default {
   'card.triedAs': 'Intentada como {mode}',
   'card.rereadField': 'Leer como campo',
   'card.rereadCell': 'Leer como célula',
-  'card.rereadLabel': 'Volver a leer {name} como {mode}',
+  'card.rereadLabel': '{button} de nuevo: {name}, como {mode}',
   'card.rereading': 'Volviendo a leer {name} como {mode}…',
   'error.lead': '{kind}. Mensaje del clasificador (en inglés):',
   'error.kindStopped': 'Esta imagen detuvo el clasificador dos veces',
@@ -359,7 +359,8 @@ export default {
   'field.uncertainRow': 'Por revisar (inciertos, en el total)',
   'field.parasitemia': 'Parasitemia',
   'field.afterReview': 'Tras la revisión',
-  'field.hintCells': 'Haga clic o toque una célula, o use las flechas sobre la imagen, para verla.',
+  'field.hintCells':
+    'Haga clic o toque una célula para verla; con el teclado, Intro en esta tarjeta y luego las flechas.',
   'field.noCells': 'No se contó ningún glóbulo rojo en esta imagen.',
   'field.whole': 'Campo completo',
   'field.headSlide': '{name} · lámina {slide}',
@@ -482,4 +483,24 @@ export default {
   'widget.statusField': '{name}: campo completo, {counts}.',
   'widget.heatComputing': 'Calculando el mapa de calor…',
   'widget.heatDrawn': '{name}: mapa de calor dibujado (donde tapar la célula baja P(parasitada)).',
+  'grid.help':
+    'Los resultados son una sola parada de la tecla Tab: las flechas pasan de una tarjeta a otra, Inicio y Fin van a la primera y a la última, Intro entra en una tarjeta y Esc vuelve a salir; P, U, C y Supr revisan la tarjeta con el foco.',
+  'net.offlineStored':
+    'Sin conexión: esta página y su modelo están guardados en este dispositivo, así que el cribado continúa sin red.',
+  'net.offlineNotStored':
+    'Sin conexión: el cribado continúa mientras esta página siga abierta, pero todavía no está guardada para usarla sin conexión: no la recargue hasta que vuelva la red.',
+  'model.download': 'Descarga del modelo',
+  'model.downloading': 'Descargando el modelo: {loaded} de {total} MB',
+  'model.downloadingSoFar': 'Descargando el modelo: {loaded} MB',
+  'model.downloaded': 'Modelo descargado: {n} bytes.',
+  'model.fromCopy':
+    'Modelo leído de la copia de este dispositivo ({n} bytes): no se descargó nada.',
+  'notices.label': 'Avisos',
+  'input.dropTitleTouch': 'Fotografíe un campo o elija imágenes',
+  'input.paste': ' También puede pegar una imagen (Ctrl+V).',
+  'embed.refused':
+    'Este clasificador no responde a páginas de {origin}: ese origen no está en allowedOrigins del embed-config.json del sitio de cribado (web/serve.mjs: --allow-embed ORIGEN).',
+  'widget.dropTouch': 'Una foto de un campo o de una célula:',
+  'widget.file': 'Archivo: {name}',
+  'report.landmark': 'Informes por lámina',
 };

@@ -50,7 +50,7 @@ export default {
   'input.heading': 'Ajouter des images',
   'input.dropTitle': 'Déposez ici des images ou un dossier',
   'input.dropSub':
-    'PNG, JPEG, WebP ou BMP : un champ de microscope entier (chaque globule rouge est repéré et compté) ou une cellule découpée par image. Vous pouvez aussi coller une image (Ctrl+V).',
+    'PNG, JPEG, WebP ou BMP : un champ de microscope entier (chaque globule rouge est repéré et compté) ou une cellule découpée par image.',
   'input.chooseImages': 'Choisir des images',
   'input.chooseFolder': 'Choisir un dossier',
   'input.readAs': 'Lire les images comme',
@@ -312,7 +312,7 @@ export default {
   'card.triedAs': 'Essayée comme {mode}',
   'card.rereadField': 'Lire comme champ',
   'card.rereadCell': 'Lire comme cellule',
-  'card.rereadLabel': 'Relire {name} comme {mode}',
+  'card.rereadLabel': '{button} à nouveau : {name}, comme {mode}',
   'card.rereading': 'Nouvelle lecture de {name} comme {mode}…',
   'error.lead': '{kind}. Message du classificateur (en anglais) :',
   'error.kindStopped': 'Cette image a arrêté le classificateur deux fois',
@@ -363,7 +363,7 @@ export default {
   'field.parasitemia': 'Parasitémie',
   'field.afterReview': 'Après vérification',
   'field.hintCells':
-    'Cliquez ou touchez une cellule, ou utilisez les touches fléchées sur l’image, pour la voir.',
+    'Cliquez ou touchez une cellule pour la voir ; au clavier, Entrée sur cette carte, puis les flèches.',
   'field.noCells': 'Aucun globule rouge n’a été compté dans cette image.',
   'field.whole': 'Champ entier',
   'field.headSlide': '{name} · lame {slide}',
@@ -485,4 +485,24 @@ export default {
   'widget.heatComputing': 'Calcul de la carte de chaleur…',
   'widget.heatDrawn':
     '{name} : carte de chaleur tracée (là où masquer la cellule abaisse P(parasitée)).',
+  'grid.help':
+    'Les résultats forment un seul arrêt pour la touche Tab : les flèches passent d’une carte à l’autre, Début et Fin vont à la première et à la dernière, Entrée entre dans une carte et Échap en ressort ; P, U, C et Suppr vérifient la carte active.',
+  'net.offlineStored':
+    'Hors ligne : cette page et son modèle sont stockés sur cet appareil, le dépistage continue donc sans réseau.',
+  'net.offlineNotStored':
+    'Hors ligne : le dépistage continue tant que cette page reste ouverte, mais elle n’est pas encore stockée pour un usage hors ligne : ne la rechargez pas avant le retour du réseau.',
+  'model.download': 'Téléchargement du modèle',
+  'model.downloading': 'Téléchargement du modèle : {loaded} sur {total} Mo',
+  'model.downloadingSoFar': 'Téléchargement du modèle : {loaded} Mo',
+  'model.downloaded': 'Modèle téléchargé : {n} octets.',
+  'model.fromCopy':
+    'Modèle lu depuis la copie de cet appareil ({n} octets) : rien n’a été téléchargé.',
+  'notices.label': 'Avis',
+  'input.dropTitleTouch': 'Photographiez un champ ou choisissez des images',
+  'input.paste': ' Vous pouvez aussi coller une image (Ctrl+V).',
+  'embed.refused':
+    'Ce classificateur ne répond pas aux pages de {origin} : cette origine ne figure pas dans allowedOrigins du fichier embed-config.json du site de dépistage (web/serve.mjs : --allow-embed ORIGINE).',
+  'widget.dropTouch': 'Une photo d’un champ ou d’une cellule :',
+  'widget.file': 'Fichier : {name}',
+  'report.landmark': 'Rapports par lame',
 };

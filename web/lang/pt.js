@@ -50,7 +50,7 @@ export default {
   'input.heading': 'Adicionar imagens',
   'input.dropTitle': 'Largue aqui imagens ou uma pasta',
   'input.dropSub':
-    'PNG, JPEG, WebP ou BMP: um campo inteiro de microscópio (cada glóbulo vermelho é encontrado e contado) ou uma célula recortada por imagem. Também pode colar uma imagem (Ctrl+V).',
+    'PNG, JPEG, WebP ou BMP: um campo inteiro de microscópio (cada glóbulo vermelho é encontrado e contado) ou uma célula recortada por imagem.',
   'input.chooseImages': 'Escolher imagens',
   'input.chooseFolder': 'Escolher uma pasta',
   'input.readAs': 'Ler as imagens como',
@@ -310,7 +310,7 @@ export default {
   'card.triedAs': 'Tentada como {mode}',
   'card.rereadField': 'Ler como campo',
   'card.rereadCell': 'Ler como célula',
-  'card.rereadLabel': 'Ler {name} de novo como {mode}',
+  'card.rereadLabel': '{button} de novo: {name}, como {mode}',
   'card.rereading': 'A ler {name} de novo como {mode}…',
   'error.lead': '{kind}. Mensagem do classificador (em inglês):',
   'error.kindStopped': 'Esta imagem parou o classificador duas vezes',
@@ -359,7 +359,8 @@ export default {
   'field.uncertainRow': 'A rever (incertos, no total)',
   'field.parasitemia': 'Parasitemia',
   'field.afterReview': 'Após revisão',
-  'field.hintCells': 'Clique ou toque numa célula, ou use as setas sobre a imagem, para a ver.',
+  'field.hintCells':
+    'Clique ou toque numa célula para a ver; com o teclado, Enter neste cartão e depois as setas.',
   'field.noCells': 'Nenhum glóbulo vermelho foi contado nesta imagem.',
   'field.whole': 'Campo inteiro',
   'field.headSlide': '{name} · lâmina {slide}',
@@ -478,4 +479,23 @@ export default {
   'widget.statusField': '{name}: campo inteiro, {counts}.',
   'widget.heatComputing': 'A calcular o mapa de calor…',
   'widget.heatDrawn': '{name}: mapa de calor desenhado (onde tapar a célula baixa P(parasitada)).',
+  'grid.help':
+    'Os resultados são uma só paragem da tecla Tab: as setas passam de um cartão a outro, Home e End vão para o primeiro e o último, Enter entra num cartão e Escape volta a sair; P, U, C e Delete reveem o cartão com o foco.',
+  'net.offlineStored':
+    'Sem ligação: esta página e o seu modelo estão guardados neste dispositivo, por isso o rastreio continua sem rede.',
+  'net.offlineNotStored':
+    'Sem ligação: o rastreio continua enquanto esta página estiver aberta, mas ainda não está guardada para uso sem ligação: não a recarregue até a rede voltar.',
+  'model.download': 'Transferência do modelo',
+  'model.downloading': 'A transferir o modelo: {loaded} de {total} MB',
+  'model.downloadingSoFar': 'A transferir o modelo: {loaded} MB',
+  'model.downloaded': 'Modelo transferido: {n} bytes.',
+  'model.fromCopy': 'Modelo lido da cópia deste dispositivo ({n} bytes): nada foi transferido.',
+  'notices.label': 'Avisos',
+  'input.dropTitleTouch': 'Fotografe um campo ou escolha imagens',
+  'input.paste': ' Também pode colar uma imagem (Ctrl+V).',
+  'embed.refused':
+    'Este classificador não responde a páginas de {origin}: essa origem não está em allowedOrigins do embed-config.json do site de rastreio (web/serve.mjs: --allow-embed ORIGEM).',
+  'widget.dropTouch': 'Uma fotografia de um campo ou de uma célula:',
+  'widget.file': 'Ficheiro: {name}',
+  'report.landmark': 'Relatórios por lâmina',
 };

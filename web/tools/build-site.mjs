@@ -27,6 +27,7 @@ const STATIC = [
   'index.html',
   'app.css',
   'app.js',
+  'a11y.js',
   'i18n.js',
   'lang/en.js',
   'lang/fr.js',
