@@ -3306,7 +3306,7 @@ print(json.dumps(out))
   );
 
   test(
-    'languages: the page in French (selector, <html lang>, cards, refusals, report, CSV), kept on reload; pt-BR browser gets Portuguese; widget in Spanish and by its lang attribute; embed ?lang=pt',
+    'languages: the page in French (selector, <html lang>, cards, refusals, report, CSV), kept on reload; pt-BR browser gets Portuguese; widget in Spanish and by its lang attribute; embed ?lang=pt; a French phone gets the touch wording',
     async () => {
       const { dictionaries } = await import(pathToFileURL(path.join(REPO, 'web/i18n.js')).href);
       const { en, fr } = dictionaries;
@@ -3473,6 +3473,23 @@ print(json.dumps(out))
         );
       } finally {
         await ctxPt.close();
+      }
+      // a French phone: the touch wording in French, nothing about dropping or Ctrl+V
+      const ctxPhone = await newContext([env.siteOrigin], {
+        locale: 'fr-FR',
+        viewport: { width: 390, height: 844 },
+        hasTouch: true,
+        isMobile: true,
+      });
+      try {
+        const page = await openSite(ctxPhone);
+        const drop = nb(await page.evaluate(() => document.getElementById('drop-zone').innerText));
+        assert(
+          drop.includes(fr['input.dropTitleTouch']) && !/Ctrl\+V|Déposez/.test(drop),
+          `French touch wording: ${drop}`,
+        );
+      } finally {
+        await ctxPhone.close();
       }
     },
     { timeout: 240000 },
