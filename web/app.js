@@ -787,12 +787,37 @@ async function rereadAs(rec, mode) {
 }
 
 function updateCard(rec) {
+  staleCards.delete(rec.id);
   const old = state.cards.get(rec.id);
   const oldCard = old && old.card; // buildCard() updates the entry in place
   const card = buildCard(rec);
   if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
   else gridAppend(card);
   scheduleView();
+}
+
+// A batch's cards (new ones and those whose result came) are built in the view pass, not one by
+// one as results arrive: a result changes nothing on screen until the next pass, so the browser
+// lays out and paints once a pass (every VIEW_GAP_MS) instead of once a frame, and leaves the
+// cores to the Workers. A pass builds cards for BUILD_BUDGET_MS at most (the next pass, a frame
+// later, goes on), so a drop of thousands of files is never one long task.
+const staleCards = new Map(); // id -> record whose card is to be (re)built
+const BUILD_BUDGET_MS = 12;
+function markCard(rec) {
+  staleCards.set(rec.id, rec);
+  scheduleView();
+}
+function buildStaleCards(budget) {
+  const until = performance.now() + BUILD_BUDGET_MS;
+  for (const [id, rec] of staleCards) {
+    if (budget && performance.now() > until) return false;
+    staleCards.delete(id);
+    const old = state.cards.get(rec.id);
+    const oldCard = old && old.card;
+    const card = buildCard(rec);
+    if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
+  }
+  return true;
 }
 
 // Results arrive faster than frames: the order, filter and summary are brought up to date once
@@ -805,14 +830,14 @@ let viewGap = 0;
 let viewFrame = 0;
 let viewTimer = 0;
 let viewLast = 0;
-function scheduleView() {
+function scheduleView(soon = false) {
   if (viewPending) return;
   viewPending = true;
-  const wait = Math.max(0, viewLast + VIEW_GAP_MS - performance.now());
+  const wait = soon ? 0 : Math.max(0, viewLast + VIEW_GAP_MS - performance.now());
   viewGap = setTimeout(() => {
     viewGap = 0;
-    viewFrame = requestAnimationFrame(() => applyView());
-    viewTimer = setTimeout(() => applyView(), 250);
+    viewFrame = requestAnimationFrame(() => applyView(true));
+    viewTimer = setTimeout(() => applyView(true), 250);
   }, wait);
 }
 
@@ -832,7 +857,7 @@ function matches(rec, filter) {
   return filter === modelCall(rec.result.band);
 }
 
-function applyView() {
+function applyView(budget = false) {
   if (viewPending) {
     clearTimeout(viewGap);
     cancelAnimationFrame(viewFrame);
@@ -841,6 +866,8 @@ function applyView() {
     viewGap = viewFrame = viewTimer = 0;
   }
   viewLast = performance.now();
+  const built = buildStaleCards(budget);
+  showProgress();
   const filter = $('filter').value;
   const sort = $('sort').value;
   const recs = state.records.slice();
@@ -865,6 +892,7 @@ function applyView() {
   placeChunk(grid, c++, hidden, true);
   while (grid.children.length > c) grid.lastElementChild.remove(); // emptied by the moves above
   renderSummary();
+  if (!built) scheduleView(true); // cards left to build: the next frame goes on
 }
 
 // The grid is cut into blocks of CHUNK_ROWS full rows (cards per row as the CSS grid makes
@@ -874,8 +902,23 @@ function applyView() {
 const CHUNK_ROWS = 10;
 const CARD_MIN_PX = 160;
 const GRID_GAP_PX = 12;
+// the grid's width as its ResizeObserver last saw it: reading clientWidth in the pass, after the
+// cards were changed, would force a layout of the page there and then
+let gridWidth = 0;
+let gridObserver = null;
 function gridColumns(grid) {
-  const w = grid.clientWidth || 800;
+  if (!gridObserver && typeof ResizeObserver !== 'undefined') {
+    gridWidth = grid.clientWidth;
+    gridObserver = new ResizeObserver((entries) => {
+      const w = Math.round(entries[entries.length - 1].contentRect.width);
+      if (w && w !== gridWidth) {
+        gridWidth = w;
+        scheduleView();
+      }
+    });
+    gridObserver.observe(grid);
+  }
+  const w = (gridObserver ? gridWidth : grid.clientWidth) || 800;
   return Math.max(1, Math.floor((w + GRID_GAP_PX) / (CARD_MIN_PX + GRID_GAP_PX)));
 }
 function placeChunk(grid, c, cards, isHidden) {
@@ -1036,7 +1079,7 @@ async function addFiles(items) {
   if (!recs[0].unsaved) touchSession();
   for (const r of recs) {
     state.records.push(r);
-    updateCard(r);
+    markCard(r);
   }
   $('resume-banner').hidden = true;
   runBatch();
@@ -1075,6 +1118,7 @@ async function runBatch() {
   announce(`Classifying ${total} image${total === 1 ? '' : 's'}…`);
   const label = $('progress-label');
   label.textContent = `Classifying 0 of ${total}`;
+  progress = { done: 0, total };
   let nextQuarter = 0.25;
 
   const next = () => (state.cancel ? null : todo.shift());
@@ -1093,17 +1137,9 @@ async function runBatch() {
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
-      if (!rec.unsaved) {
-        try {
-          await state.store.put(rec);
-        } catch (e) {
-          showError(saveError(e, `the result of ${rec.name}`));
-        }
-      }
-      updateCard(rec);
+      saveResult(rec); // stored, then drawn (and the progress shown) in the next view pass
       done++;
-      bar.value = done;
-      label.textContent = `Classifying ${done} of ${total}`;
+      progress.done = done;
       if (done / total >= nextQuarter && done < total) {
         announce(`${done} of ${total} images classified.`);
         nextQuarter += 0.25;
@@ -1115,6 +1151,9 @@ async function runBatch() {
   const lanes = [];
   for (let i = 0; i < Math.max(2, state.classifier.inFlight || 0); i++) lanes.push(lane());
   await Promise.all(lanes);
+  await flushSaves(); // every result stored before the batch is said to be done
+  progress = null;
+  applyView(); // the last cards
 
   let cancelledCount = 0;
   if (state.cancel) {
@@ -1148,7 +1187,58 @@ async function runBatch() {
   else if (pendingRecords().length) runBatch(); // images added while this batch ran
 }
 
+// The progress of the running batch ({done, total}), shown by the view pass.
+let progress = null;
+function showProgress() {
+  if (!progress) return;
+  $('progress').value = progress.done;
+  const text = `Classifying ${progress.done} of ${progress.total}`;
+  if ($('progress-label').textContent !== text) $('progress-label').textContent = text;
+}
+
+// Results are stored in batches, not one IndexedDB transaction a result: one transaction at a
+// time, with every result that arrived while the previous one was being written. A result is
+// drawn once its transaction is over, so what the page shows as done is stored (a reload keeps
+// it); one not yet stored at a reload loses nothing either: its record is still stored as
+// pending, with its image, and is classified again. A write that fails (storage full) is said
+// as before; those results stay on the page.
+const saveQueue = [];
+let saving = null;
+function saveResult(rec) {
+  if (rec.unsaved || !state.store) {
+    markCard(rec);
+    return;
+  }
+  saveQueue.push(rec);
+  flushSaves();
+}
+function flushSaves() {
+  if (saving) return saving;
+  if (!saveQueue.length) return Promise.resolve();
+  saving = (async () => {
+    while (saveQueue.length) {
+      const recs = saveQueue.splice(0);
+      try {
+        await state.store.putMany(recs);
+      } catch (e) {
+        showError(
+          saveError(
+            e,
+            recs.length === 1
+              ? `the result of ${recs[0].name}`
+              : `the results of ${recs.length} images (${recs[0].name}, …)`,
+          ),
+        );
+      }
+      for (const r of recs) markCard(r);
+    }
+    saving = null;
+  })();
+  return saving;
+}
+
 function dropCard(id) {
+  staleCards.delete(id);
   const e = state.cards.get(id);
   if (!e) return;
   if (e.card) e.card.remove();
@@ -1614,6 +1704,7 @@ function setupResultsControls() {
       return;
     await state.store.clearSession(state.session.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
+    staleCards.clear();
     state.records = [];
     $('resume-banner').hidden = true;
     applyView();
@@ -1876,6 +1967,7 @@ function touchSession() {
 /** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
 async function openSession(sess, how = 'opened') {
   for (const id of [...state.cards.keys()]) dropCard(id);
+  staleCards.clear();
   state.session = sess;
   state.records = await state.store.ofSession(sess.id);
   showSessionInfo();
