@@ -65,7 +65,7 @@ if [ ! -f "$A/reference.json" ] || [ "$W.safetensors" -nt "$A/reference.json" ] 
 fi
 
 # 4. SIMD128 peak module
-if [ -z "$PAGE" ] && [ ! -f "$A/peak.wasm" ] || [ "$B/simd/peak.c" -nt "$A/peak.wasm" ]; then
+if [ -z "$PAGE" ] && { [ ! -f "$A/peak.wasm" ] || [ "$B/simd/peak.c" -nt "$A/peak.wasm" ]; }; then
   say "building peak.wasm"
   nice -n 10 emcc -O3 -msimd128 --no-entry -sSTANDALONE_WASM "$B/simd/peak.c" -o "$A/peak.wasm" || missing+=("SIMD peak module")
 fi

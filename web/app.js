@@ -185,11 +185,38 @@ function modeLine(rec, read) {
   return line;
 }
 
+/** The object URL of a record's image (made once per card entry). */
+function blobUrl(rec, entry) {
+  if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
+  return entry.url;
+}
+
+// A cell card's thumbnail gets its object URL only once its block of the grid is in view (or
+// near it): making one is a synchronous call into the browser (about 1 ms on a 2-core laptop),
+// and most cards of a large batch are never scrolled to.
+function fillThumbs(box) {
+  for (const img of box.querySelectorAll('img[data-thumb]')) {
+    const entry = state.cards.get(Number(img.closest('.card').dataset.id));
+    img.removeAttribute('data-thumb');
+    if (entry && entry.rec) img.src = blobUrl(entry.rec, entry);
+  }
+}
+function newChunk() {
+  const box = el('div', { class: 'grid-chunk' });
+  box.addEventListener('contentvisibilityautostatechange', (ev) => {
+    box.inView = !ev.skipped;
+    if (box.inView) fillThumbs(box);
+  });
+  return box;
+}
+
 function buildCard(rec) {
   const entry = state.cards.get(rec.id) || {};
-  if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
   const cls = classOf(rec);
-  if (cls === 'field') return buildFieldCard(rec, entry);
+  if (cls === 'field') {
+    blobUrl(rec, entry);
+    return buildFieldCard(rec, entry);
+  }
   const card = el('article', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
   card.dataset.name = rec.name;
   card.dataset.mode = rec.result ? 'cell' : '';
@@ -202,13 +229,10 @@ function buildCard(rec) {
 
   const box = el('div', { class: 'thumb-box' });
   const thumb = el('div', { class: 'thumb' }, box);
-  if (entry.url && cls !== 'error' && cls !== 'refused') {
-    const img = el('img', {
-      alt: altText(rec),
-      decoding: 'async',
-      loading: 'lazy',
-      src: entry.url,
-    });
+  if (rec.blob && cls !== 'error' && cls !== 'refused') {
+    const img = el('img', { alt: altText(rec), decoding: 'async', loading: 'lazy' });
+    if (entry.url) img.src = entry.url;
+    else img.dataset.thumb = ''; // fillThumbs() gives it its URL once in view
     box.append(img);
   } else {
     box.append(el('span', { class: 'placeholder', 'aria-hidden': 'true', text: SYMBOL[cls] }));
@@ -891,6 +915,7 @@ function applyView(budget = false) {
   for (let i = 0; i < shown.length; i += per) placeChunk(grid, c++, shown.slice(i, i + per), false);
   placeChunk(grid, c++, hidden, true);
   while (grid.children.length > c) grid.lastElementChild.remove(); // emptied by the moves above
+  for (const box of grid.children) if (box.inView) fillThumbs(box);
   renderSummary();
   if (!built) scheduleView(true); // cards left to build: the next frame goes on
 }
@@ -924,7 +949,7 @@ function gridColumns(grid) {
 function placeChunk(grid, c, cards, isHidden) {
   let box = grid.children[c];
   if (!box || !box.classList.contains('grid-chunk')) {
-    box = el('div', { class: 'grid-chunk' });
+    box = newChunk();
     grid.insertBefore(box, grid.children[c] || null);
   }
   if (box.hidden !== isHidden) box.hidden = isHidden;
@@ -938,10 +963,11 @@ function gridAppend(card) {
   const blocks = [...grid.children].filter((b) => !b.hidden);
   let box = blocks[blocks.length - 1];
   if (!box) {
-    box = el('div', { class: 'grid-chunk' });
+    box = newChunk();
     grid.prepend(box);
   }
   box.append(card);
+  if (box.inView) fillThumbs(box);
 }
 
 /** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
@@ -1567,7 +1593,7 @@ async function renderReport() {
         const entry = state.cards.get(c.rec.id) || {};
         const label = `${c.index === null ? c.rec.name : `${c.rec.name}, cell ${c.index}`}: p ${c.cell.pParasitized.toFixed(3)}${c.reviewed ? ', reviewed' : ''}`;
         const fig = el('figure', { class: 'report-thumb' });
-        if (c.index === null && entry.url) {
+        if (c.index === null && entry.card && blobUrl(c.rec, entry)) {
           const img = el('img', { src: entry.url, alt: label });
           waits.push(img.decode().catch(() => {}));
           fig.append(img);

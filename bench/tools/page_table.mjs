@@ -105,7 +105,7 @@ if (P.first) {
 const when = `${R.date.slice(0, 16).replace('T', ' ')} UTC`;
 const ld = (x) => (x ? x.map((v) => v.toFixed(1)).join(' ') : '?');
 let md =
-  '| what a user gets | the page | best peer, same run | ratio |\n| --- | --- | --- | --- |\n' +
+  '| what a user gets | the page | best peer, same run | page / peer |\n| --- | --- | --- | --- |\n' +
   rows.map((r) => `| ${r.join(' | ')} |`).join('\n') +
   '\n\n' +
   `Run of ${when} (\`bench/run.sh --page\`; \`${path.relative(REPO, path.resolve(file))}\`), ` +
