@@ -194,18 +194,22 @@ function blobUrl(rec, entry) {
 // A cell card's thumbnail gets its object URL only once its block of the grid is in view (or
 // near it): making one is a synchronous call into the browser (about 1 ms on a 2-core laptop),
 // and most cards of a large batch are never scrolled to.
-function fillThumbs(box) {
+// A block that comes into view with 50 cards would make 50 at once: a pass makes them for
+// BUILD_BUDGET_MS at most (until: performance.now() to stop at), the next pass goes on.
+function fillThumbs(box, until = Infinity) {
   for (const img of box.querySelectorAll('img[data-thumb]')) {
+    if (performance.now() > until) return false;
     const entry = state.cards.get(Number(img.closest('.card').dataset.id));
     img.removeAttribute('data-thumb');
     if (entry && entry.rec) img.src = blobUrl(entry.rec, entry);
   }
+  return true;
 }
 function newChunk() {
   const box = el('div', { class: 'grid-chunk' });
   box.addEventListener('contentvisibilityautostatechange', (ev) => {
     box.inView = !ev.skipped;
-    if (box.inView) fillThumbs(box);
+    if (box.inView) scheduleView(true);
   });
   return box;
 }
@@ -915,9 +919,11 @@ function applyView(budget = false) {
   for (let i = 0; i < shown.length; i += per) placeChunk(grid, c++, shown.slice(i, i + per), false);
   placeChunk(grid, c++, hidden, true);
   while (grid.children.length > c) grid.lastElementChild.remove(); // emptied by the moves above
-  for (const box of grid.children) if (box.inView) fillThumbs(box);
+  const until = budget ? performance.now() + BUILD_BUDGET_MS : Infinity;
+  let filled = true;
+  for (const box of grid.children) if (box.inView && filled) filled = fillThumbs(box, until);
   renderSummary();
-  if (!built) scheduleView(true); // cards left to build: the next frame goes on
+  if (!built || !filled) scheduleView(true); // cards or thumbnails left: the next frame goes on
 }
 
 // The grid is cut into blocks of CHUNK_ROWS full rows (cards per row as the CSS grid makes
@@ -967,7 +973,7 @@ function gridAppend(card) {
     grid.prepend(box);
   }
   box.append(card);
-  if (box.inView) fillThumbs(box);
+  if (box.inView) scheduleView(true);
 }
 
 /** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
