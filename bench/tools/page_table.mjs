@@ -57,7 +57,7 @@ const b1 = P.batch[1];
 const b4 = P.batch[4];
 const peerMs = (cells) => (peer ? (cells / peer.cps) * 1000 : null);
 const lt = (b) =>
-  `; long tasks (> 50 ms): ${b.longTasks.join(', ')}${Math.max(...b.longestTaskMs) ? ` (longest ${Math.max(...b.longestTaskMs)} ms)` : ''}`;
+  `${b.longTasks.join(', ')}${Math.max(...b.longestTaskMs) ? ` (longest ${Math.max(...b.longestTaskMs)} ms)` : ''}`;
 rows.push([
   `batch of ${n} cells, drop to every card drawn`,
   `${s(b1.bestMs)} (${((b1.cells / b1.bestMs) * 1000).toFixed(0)} cells/s)`,
@@ -104,15 +104,23 @@ if (P.first) {
 }
 const when = `${R.date.slice(0, 16).replace('T', ' ')} UTC`;
 const ld = (x) => (x ? x.map((v) => v.toFixed(1)).join(' ') : '?');
-let md =
+const table =
   '| what a user gets | the page | best peer, same run | page / peer |\n| --- | --- | --- | --- |\n' +
-  rows.map((r) => `| ${r.join(' | ')} |`).join('\n') +
-  '\n\n' +
+  rows.map((r) => `| ${r.join(' | ')} |`).join('\n');
+// README gets the table and the run in one line; BENCHMARKS.md the details too
+const short =
+  `${table}\n\n` +
+  `${when}, \`bench/run.sh --page\` (\`${path.relative(REPO, path.resolve(file))}\`); ` +
+  `${R.machine.cores} cores, load average ${ld(P.loadBefore)} (other jobs on the machine). ` +
+  `Peer: ${peer ? peer.who : 'none measured'}.`;
+let md =
+  `${table}\n\n` +
   `Run of ${when} (\`bench/run.sh --page\`; \`${path.relative(REPO, path.resolve(file))}\`), ` +
   `${R.machine.cores} cores (${R.machine.cpu || 'CPU ?'}), load average ${ld(P.loadBefore)} before the page ` +
   `and ${ld(R.machine.loadAfter || P.loadAfter)} after the peers. ` +
   `Peer: ${peer ? peer.who : 'none measured'}, batches of ${R.reference.batch} pre-decoded ` +
-  `${R.reference.S}x${R.reference.S} cells (the network alone). Page batch${lt(b1)}.`;
+  `${R.reference.S}x${R.reference.S} cells (the network alone). Tasks over 50 ms on the page's ` +
+  `thread while the batch ran, per run: ${lt(b1)}${b4 ? `; at 4x throttling ${lt(b4)}` : ''}.`;
 if (P.workers && Object.keys(P.workers).length) {
   md +=
     '\n\nWorkers (the page seeing 1, 2, 4 cores; it starts one Worker a core, up to 4): ' +
@@ -135,7 +143,8 @@ if (write) {
       console.error(`${f}: no PAGE TABLE markers; not written`);
       continue;
     }
-    fs.writeFileSync(p, `${text.slice(0, a + BEGIN.length)}\n${md}\n${text.slice(b)}`);
+    const body = f === 'README.md' ? short : md;
+    fs.writeFileSync(p, `${text.slice(0, a + BEGIN.length)}\n${body}\n${text.slice(b)}`);
     console.error(`${f}: table written`);
   }
 }
