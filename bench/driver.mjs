@@ -2,12 +2,15 @@
 // writes bench/out/results.json.
 //
 //   node bench/driver.mjs [--only ort,tfjs,ours-f32,...] [--quick] [--port 8099]
-//        [--scenarios peak,interleaved,latency,pool,cold]   (a subset while iterating; default all;
+//        [--scenarios peak,interleaved,latency,pool,cold,page]   (a subset while iterating; default all;
 //        results then go to --out, default bench/out/results-partial-scenarios.json)
 //   BENCH_PEERS=tfjs,ort (default) | tfjs | '' : the peers timed in our pool's page (diagnostics:
 //        '' shows our pool without them; the target compares with both)
 //   BENCH_POOL_WORKERS=2 (default): Workers in the pool scenario (1: one Worker's share, to see
 //        how two scale on this machine)
+//   scenario `page` (bench/page_scenario.mjs): the built site as a user gets it (BENCH_SITE, default
+//        build-wasm/site; BENCH_PAGE_CELLS cells, default 300), beside the peers' figures of the
+//        same run (pool and cold scenarios)
 //
 // Each scenario gets a fresh browser with its own profile (disk HTTP cache), so the renderer's
 // peak RSS (VmHWM) belongs to that scenario alone.
@@ -18,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import url from 'node:url';
 import zlib from 'node:zlib';
+import { runPage } from './page_scenario.mjs';
 
 const HERE = path.dirname(url.fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'out');
@@ -681,6 +685,20 @@ async function main() {
     } catch (e) {
       console.log(`!! interleaved run failed: ${e.message}`);
       results.interleaved = { error: String(e.message).slice(0, 2000) };
+    }
+    if (want('page')) {
+      // the page first: its figures and the peers' below come from the same run
+      try {
+        results.page = await runPage({
+          site: process.env.BENCH_SITE || 'build-wasm/site',
+          port: PORT + 1,
+          quick: QUICK,
+          cells: Number(process.env.BENCH_PAGE_CELLS || 300),
+        });
+      } catch (e) {
+        console.log(`!! page scenario failed: ${e.message}`);
+        results.page = { error: String(e.message).slice(0, 2000) };
+      }
     }
     for (const E of SELECTED) {
       try {

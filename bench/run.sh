@@ -3,6 +3,12 @@
 #
 #   bench/run.sh            full run (~15-20 min on 2 cores)
 #   bench/run.sh --quick    fewer repetitions (a smoke run of the harness)
+#   bench/run.sh --page     what a user gets (~15 min): the built site (build-wasm/site, built here
+#                           as ./run serve builds it) in the page scenario (bench/page_scenario.mjs:
+#                           300 cells, one field, 1x and 4x CPU throttling, 1/2/4 Workers, first
+#                           result and bytes) and, in the same run, the peers' pool and cold start
+#                           and our pool -> bench/out/page-results.json, bench/out/page-table.md
+#                           and the PAGE TABLE of README.md and BENCHMARKS.md (steps 4-5 skipped)
 #
 # 1. npm deps into bench/node_modules (bench/package.json, pinned)
 # 2. weights: model/malaria_resnet18.{safetensors,json} (the shipped model), else a random dev model
@@ -25,7 +31,9 @@ OUT=$B/out
 A=$OUT/assets
 JOBS=${JOBS:-2}
 QUICK=()
+PAGE=
 [ "${1:-}" = "--quick" ] && QUICK=(--quick)
+[ "${1:-}" = "--page" ] && PAGE=1 && BENCH_SKIP_NATIVE=1
 export NODE_PATH=/usr/share/nodejs
 mkdir -p "$A/ours" "$OUT/native"
 say() { echo "== $*"; }
@@ -57,7 +65,7 @@ if [ ! -f "$A/reference.json" ] || [ "$W.safetensors" -nt "$A/reference.json" ] 
 fi
 
 # 4. SIMD128 peak module
-if [ ! -f "$A/peak.wasm" ] || [ "$B/simd/peak.c" -nt "$A/peak.wasm" ]; then
+if [ -z "$PAGE" ] && { [ ! -f "$A/peak.wasm" ] || [ "$B/simd/peak.c" -nt "$A/peak.wasm" ]; }; then
   say "building peak.wasm"
   nice -n 10 emcc -O3 -msimd128 --no-entry -sSTANDALONE_WASM "$B/simd/peak.c" -o "$A/peak.wasm" || missing+=("SIMD peak module")
 fi
@@ -89,7 +97,7 @@ fi
 # 6. our engine: converter + blobs, wasm module
 say "our engine: malaria-convert (native) and the SIMD128 module (wasm)"
 if nice -n 10 cmake -S . -B "$OUT/build-native" -DCMAKE_BUILD_TYPE=Release >/dev/null \
-   && nice -n 10 cmake --build "$OUT/build-native" --target malaria-convert -j"$JOBS" >/dev/null; then
+   && nice -n 10 cmake --build "$OUT/build-native" --target malaria-convert ${PAGE:+malaria-classify} -j"$JOBS" >/dev/null; then
   CONV=$(find "$OUT/build-native" -name malaria-convert -type f -perm -u+x | head -1)
   for dt in f32 f16 int8; do
     extra=()
@@ -127,6 +135,18 @@ else
 fi
 
 # 7. browser
+if [ -n "$PAGE" ]; then
+  if [ -z "${BENCH_SITE:-}" ]; then
+    say "the site (build-wasm/site, as ./run serve builds it)"
+    (emcmake cmake -S . -B build-wasm -DCMAKE_BUILD_TYPE=Release >/dev/null && nice -n 10 cmake --build build-wasm -j"$JOBS" >/dev/null) \
+      || { echo "site build failed"; exit 1; }
+  fi
+  say "page scenario and the peers, one run (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
+  node "$B/driver.mjs" --only ort,tfjs,ours-int8 --scenarios pool,cold,page --out "$OUT/page-results.json" || exit 1
+  node "$B/tools/page_table.mjs" "$OUT/page-results.json" --write || exit 1
+  [ ${#missing[@]} -gt 0 ] && { echo "!! not measured:"; printf '   - %s\n' "${missing[@]}"; }
+  exit 0
+fi
 say "browser scenarios (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
 args=("${QUICK[@]}")
 [ -n "${BENCH_ONLY:-}" ] && args+=(--only "$BENCH_ONLY")

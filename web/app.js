@@ -308,13 +308,44 @@ function modeLine(rec, read) {
   return line;
 }
 
+/** The object URL of a record's image (made once per card entry). */
+function blobUrl(rec, entry) {
+  if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
+  return entry.url;
+}
+
+// A cell card's thumbnail gets its object URL only once its block of the grid is in view (or
+// near it): making one is a synchronous call into the browser (about 1 ms on a 2-core laptop),
+// and most cards of a large batch are never scrolled to.
+// A block that comes into view with 50 cards would make 50 at once: a pass makes them for
+// BUILD_BUDGET_MS at most (until: performance.now() to stop at), the next pass goes on.
+function fillThumbs(box, until = Infinity) {
+  for (const img of box.querySelectorAll('img[data-thumb]')) {
+    if (performance.now() > until) return false;
+    const entry = state.cards.get(Number(img.closest('.card').dataset.id));
+    img.removeAttribute('data-thumb');
+    if (entry && entry.rec) img.src = blobUrl(entry.rec, entry);
+  }
+  return true;
+}
+function newChunk() {
+  const box = el('div', { class: 'grid-chunk' });
+  box.addEventListener('contentvisibilityautostatechange', (ev) => {
+    box.inView = !ev.skipped;
+    if (box.inView) scheduleView(true);
+  });
+  return box;
+}
+
 // A card is a row of the results grid, its content one gridcell (a11y.js: one tab stop, arrow keys).
 function buildCard(rec) {
   const entry = state.cards.get(rec.id) || {};
   const active = isActiveCard(entry.card);
-  if (!entry.url && rec.blob) entry.url = URL.createObjectURL(rec.blob);
   const cls = classOf(rec);
-  if (cls === 'field') return asGridRow(buildFieldCard(rec, entry), active);
+  if (cls === 'field') {
+    blobUrl(rec, entry);
+    return asGridRow(buildFieldCard(rec, entry), active);
+  }
   const card = el('div', { class: 'card', 'data-class': cls, 'data-id': String(rec.id) });
   card.dataset.name = rec.name;
   card.dataset.mode = rec.result ? 'cell' : '';
@@ -327,13 +358,10 @@ function buildCard(rec) {
 
   const box = el('div', { class: 'thumb-box' });
   const thumb = el('div', { class: 'thumb' }, box);
-  if (entry.url && cls !== 'error' && cls !== 'refused') {
-    const img = el('img', {
-      alt: altText(rec),
-      decoding: 'async',
-      loading: 'lazy',
-      src: entry.url,
-    });
+  if (rec.blob && cls !== 'error' && cls !== 'refused') {
+    const img = el('img', { alt: altText(rec), decoding: 'async', loading: 'lazy' });
+    if (entry.url) img.src = entry.url;
+    else img.dataset.thumb = ''; // fillThumbs() gives it its URL once in view
     box.append(img);
   } else {
     box.append(el('span', { class: 'placeholder', 'aria-hidden': 'true', text: SYMBOL[cls] }));
@@ -927,12 +955,37 @@ async function rereadAs(rec, mode) {
 }
 
 function updateCard(rec) {
+  staleCards.delete(rec.id);
   const old = state.cards.get(rec.id);
   const oldCard = old && old.card; // buildCard() updates the entry in place
   const card = buildCard(rec);
   if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
   else gridAppend(card);
   scheduleView();
+}
+
+// A batch's cards (new ones and those whose result came) are built in the view pass, not one by
+// one as results arrive: a result changes nothing on screen until the next pass, so the browser
+// lays out and paints once a pass (every VIEW_GAP_MS) instead of once a frame, and leaves the
+// cores to the Workers. A pass builds cards for BUILD_BUDGET_MS at most (the next pass, a frame
+// later, goes on), so a drop of thousands of files is never one long task.
+const staleCards = new Map(); // id -> record whose card is to be (re)built
+const BUILD_BUDGET_MS = 12;
+function markCard(rec) {
+  staleCards.set(rec.id, rec);
+  scheduleView();
+}
+function buildStaleCards(budget) {
+  const until = performance.now() + BUILD_BUDGET_MS;
+  for (const [id, rec] of staleCards) {
+    if (budget && performance.now() > until) return false;
+    staleCards.delete(id);
+    const old = state.cards.get(rec.id);
+    const oldCard = old && old.card;
+    const card = buildCard(rec);
+    if (oldCard && oldCard.isConnected) oldCard.replaceWith(card);
+  }
+  return true;
 }
 
 // Results arrive faster than frames: the order, filter and summary are brought up to date once
@@ -945,14 +998,14 @@ let viewGap = 0;
 let viewFrame = 0;
 let viewTimer = 0;
 let viewLast = 0;
-function scheduleView() {
+function scheduleView(soon = false) {
   if (viewPending) return;
   viewPending = true;
-  const wait = Math.max(0, viewLast + VIEW_GAP_MS - performance.now());
+  const wait = soon ? 0 : Math.max(0, viewLast + VIEW_GAP_MS - performance.now());
   viewGap = setTimeout(() => {
     viewGap = 0;
-    viewFrame = requestAnimationFrame(() => applyView());
-    viewTimer = setTimeout(() => applyView(), 250);
+    viewFrame = requestAnimationFrame(() => applyView(true));
+    viewTimer = setTimeout(() => applyView(true), 250);
   }, wait);
 }
 
@@ -972,7 +1025,7 @@ function matches(rec, filter) {
   return filter === modelCall(rec.result.band);
 }
 
-function applyView() {
+function applyView(budget = false) {
   if (viewPending) {
     clearTimeout(viewGap);
     cancelAnimationFrame(viewFrame);
@@ -981,6 +1034,8 @@ function applyView() {
     viewGap = viewFrame = viewTimer = 0;
   }
   viewLast = performance.now();
+  const built = buildStaleCards(budget);
+  showProgress();
   const filter = $('filter').value;
   const sort = $('sort').value;
   const recs = state.records.slice();
@@ -1004,7 +1059,11 @@ function applyView() {
   for (let i = 0; i < shown.length; i += per) placeChunk(grid, c++, shown.slice(i, i + per), false);
   placeChunk(grid, c++, hidden, true);
   while (grid.children.length > c) grid.lastElementChild.remove(); // emptied by the moves above
+  const until = budget ? performance.now() + BUILD_BUDGET_MS : Infinity;
+  let filled = true;
+  for (const box of grid.children) if (box.inView && filled) filled = fillThumbs(box, until);
   renderSummary();
+  if (!built || !filled) scheduleView(true); // cards or thumbnails left: the next frame goes on
 }
 
 // The grid is cut into blocks of CHUNK_ROWS full rows (cards per row as the CSS grid makes
@@ -1015,15 +1074,30 @@ const CHUNK_ROWS = 10;
 const CARD_MIN_PX = 160;
 const GRID_GAP_PX = 12;
 const NARROW = window.matchMedia('(max-width: 600px)'); // app.css: 2 or 3 cards a row on a phone
+// the grid's width as its ResizeObserver last saw it: reading clientWidth in the pass, after the
+// cards were changed, would force a layout of the page there and then
+let gridWidth = 0;
+let gridObserver = null;
 function gridColumns(grid) {
-  const w = grid.clientWidth || 800;
+  if (!gridObserver && typeof ResizeObserver !== 'undefined') {
+    gridWidth = grid.clientWidth;
+    gridObserver = new ResizeObserver((entries) => {
+      const w = Math.round(entries[entries.length - 1].contentRect.width);
+      if (w && w !== gridWidth) {
+        gridWidth = w;
+        scheduleView();
+      }
+    });
+    gridObserver.observe(grid);
+  }
+  const w = (gridObserver ? gridWidth : grid.clientWidth) || 800;
   const [min, gap] = NARROW.matches ? [128, 8] : [CARD_MIN_PX, GRID_GAP_PX];
   return Math.max(1, Math.floor((w + gap) / (min + gap)));
 }
 function placeChunk(grid, c, cards, isHidden) {
   let box = grid.children[c];
   if (!box || !box.classList.contains('grid-chunk')) {
-    box = el('div', { class: 'grid-chunk' });
+    box = newChunk();
     grid.insertBefore(box, grid.children[c] || null);
   }
   if (box.hidden !== isHidden) box.hidden = isHidden;
@@ -1037,10 +1111,11 @@ function gridAppend(card) {
   const blocks = [...grid.children].filter((b) => !b.hidden);
   let box = blocks[blocks.length - 1];
   if (!box) {
-    box = el('div', { class: 'grid-chunk' });
+    box = newChunk();
     grid.prepend(box);
   }
   box.append(card);
+  if (box.inView) scheduleView(true);
 }
 
 /** The reviewed figures beside the model's: "After review (3 cells reviewed): ..." */
@@ -1178,7 +1253,7 @@ async function addFiles(items) {
   if (!recs[0].unsaved) touchSession();
   for (const r of recs) {
     state.records.push(r);
-    updateCard(r);
+    markCard(r);
   }
   $('resume-banner').hidden = true;
   runBatch();
@@ -1213,6 +1288,7 @@ async function runBatch() {
   announce(t('batch.start', { n: total }));
   const label = $('progress-label');
   label.textContent = t('batch.progress', { done: 0, total });
+  progress = { done: 0, total };
   let nextQuarter = 0.25;
 
   const next = () => (state.cancel ? null : todo.shift());
@@ -1231,17 +1307,9 @@ async function runBatch() {
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
-      if (!rec.unsaved) {
-        try {
-          await state.store.put(rec);
-        } catch (e) {
-          showError(saveError(e, t('save.whatResult', { name: rec.name })));
-        }
-      }
-      updateCard(rec);
+      saveResult(rec); // stored, then drawn (and the progress shown) in the next view pass
       done++;
-      bar.value = done;
-      label.textContent = t('batch.progress', { done, total });
+      progress.done = done;
       if (done / total >= nextQuarter && done < total) {
         announce(t('batch.quarter', { done, total }));
         nextQuarter += 0.25;
@@ -1253,6 +1321,9 @@ async function runBatch() {
   const lanes = [];
   for (let i = 0; i < Math.max(2, state.classifier.inFlight || 0); i++) lanes.push(lane());
   await Promise.all(lanes);
+  await flushSaves(); // every result stored before the batch is said to be done
+  progress = null;
+  applyView(); // the last cards
 
   let cancelledCount = 0;
   if (state.cancel) {
@@ -1293,7 +1364,58 @@ async function runBatch() {
   else if (pendingRecords().length) runBatch(); // images added while this batch ran
 }
 
+// The progress of the running batch ({done, total}), shown by the view pass.
+let progress = null;
+function showProgress() {
+  if (!progress) return;
+  $('progress').value = progress.done;
+  const text = t('batch.progress', { done: progress.done, total: progress.total });
+  if ($('progress-label').textContent !== text) $('progress-label').textContent = text;
+}
+
+// Results are stored in batches, not one IndexedDB transaction a result: one transaction at a
+// time, with every result that arrived while the previous one was being written. A result is
+// drawn once its transaction is over, so what the page shows as done is stored (a reload keeps
+// it); one not yet stored at a reload loses nothing either: its record is still stored as
+// pending, with its image, and is classified again. A write that fails (storage full) is said
+// as before; those results stay on the page.
+const saveQueue = [];
+let saving = null;
+function saveResult(rec) {
+  if (rec.unsaved || !state.store) {
+    markCard(rec);
+    return;
+  }
+  saveQueue.push(rec);
+  flushSaves();
+}
+function flushSaves() {
+  if (saving) return saving;
+  if (!saveQueue.length) return Promise.resolve();
+  saving = (async () => {
+    while (saveQueue.length) {
+      const recs = saveQueue.splice(0);
+      try {
+        await state.store.putMany(recs);
+      } catch (e) {
+        showError(
+          saveError(
+            e,
+            recs.length === 1
+              ? t('save.whatResult', { name: recs[0].name })
+              : t('save.whatResults', { n: recs.length, name: recs[0].name }),
+          ),
+        );
+      }
+      for (const r of recs) markCard(r);
+    }
+    saving = null;
+  })();
+  return saving;
+}
+
 function dropCard(id) {
+  staleCards.delete(id);
   const e = state.cards.get(id);
   if (!e) return;
   if (e.card) e.card.remove();
@@ -1635,7 +1757,7 @@ async function renderReport() {
           p: f3(c.cell.pParasitized),
         });
         const fig = el('figure', { class: 'report-thumb' });
-        if (c.index === null && entry.url) {
+        if (c.index === null && entry.card && blobUrl(c.rec, entry)) {
           const img = el('img', { src: entry.url, alt: label });
           waits.push(img.decode().catch(() => {}));
           fig.append(img);
@@ -1767,6 +1889,7 @@ function setupResultsControls() {
     if (!window.confirm(t('results.clearConfirm', { n: state.records.length }))) return;
     await state.store.clearSession(state.session.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
+    staleCards.clear();
     state.records = [];
     $('resume-banner').hidden = true;
     applyView();
@@ -2011,6 +2134,7 @@ function touchSession() {
 /** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
 async function openSession(sess, how = 'opened') {
   for (const id of [...state.cards.keys()]) dropCard(id);
+  staleCards.clear();
   state.session = sess;
   state.records = await state.store.ofSession(sess.id);
   showSessionInfo();

@@ -79,10 +79,29 @@ export async function decodeImage(input, name = 'image') {
   return img;
 }
 
+// Small images (cut-out cells) are read through one canvas kept for them: a new canvas and 2D
+// context for each cost more than reading its pixels back (300 cells in a Worker: 80-120 ms
+// against 38 ms). It draws with 'copy', so what an image leaves is what it is, as on a new
+// canvas. Larger images get a canvas of their own, not kept.
+const KEEP_SIDE = 512;
+let kept = null;
 function pixelsOf(bitmap) {
   const { width, height } = bitmap;
-  const canvas = new OffscreenCanvas(width, height);
-  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  let ctx;
+  if (width <= KEEP_SIDE && height <= KEEP_SIDE) {
+    if (!kept || kept.canvas.width < width || kept.canvas.height < height) {
+      const side = (n, k) => Math.min(KEEP_SIDE, Math.max(n, k || 0));
+      const canvas = new OffscreenCanvas(
+        side(width, kept && kept.canvas.width),
+        side(height, kept && kept.canvas.height),
+      );
+      kept = canvas.getContext('2d', { willReadFrequently: true });
+      kept.globalCompositeOperation = 'copy';
+    }
+    ctx = kept;
+  } else {
+    ctx = new OffscreenCanvas(width, height).getContext('2d', { willReadFrequently: true });
+  }
   ctx.drawImage(bitmap, 0, 0);
   const img = ctx.getImageData(0, 0, width, height);
   return { data: img.data, width, height };

@@ -190,7 +190,7 @@ export class MalariaClassifier extends EventTarget {
    * @param {string|URL} [options.model]  model blob URL (default: the one the build shipped)
    * @param {string} [options.sha256]     expected sha256 of the blob (default: from the manifest
    *                                      when `model` is the shipped blob)
-   * @param {number} [options.workers]    number of workers (default: cores - 1, 1..4)
+   * @param {number} [options.workers]    number of workers (default: one per core, 1..4)
    * @param {boolean} [options.inline]    true: run on this thread instead of in Workers; false:
    *                                      Workers only; default: Workers, this thread if no
    *                                      Worker can start

@@ -12,6 +12,7 @@
 const DB_NAME = 'malaria-screen';
 const STORE = 'cells';
 const SESSIONS = 'sessions';
+const ADD_STEP = 32; // pending records added in one task (each holds an image)
 
 function req(r) {
   return new Promise((resolve, reject) => {
@@ -164,12 +165,23 @@ export class ResultStore {
       mode: it.mode || 'auto',
       status: 'pending',
     }));
+    // ADD_STEP records a task: the next step is added from the success of the last request of
+    // the one before (the transaction stays open), so storing thousands of images at once is
+    // one transaction but never one long task
     await this._tx('readwrite', (os) => {
-      for (const r of recs) {
-        os.add(r).onsuccess = (ev) => {
-          r.id = ev.target.result;
-        };
-      }
+      let i = 0;
+      const step = () => {
+        const end = Math.min(recs.length, i + ADD_STEP);
+        for (; i < end; i++) {
+          const r = recs[i];
+          const last = i === end - 1 && end < recs.length;
+          os.add(r).onsuccess = (ev) => {
+            r.id = ev.target.result;
+            if (last) step();
+          };
+        }
+      };
+      step();
     });
     return recs;
   }
@@ -177,6 +189,14 @@ export class ResultStore {
   async put(rec) {
     await this._tx('readwrite', (os) => os.put(rec));
     return rec;
+  }
+
+  /** Store several records in one transaction (all or none). */
+  async putMany(recs) {
+    await this._tx('readwrite', (os) => {
+      for (const r of recs) os.put(r);
+    });
+    return recs;
   }
 
   /** The records of one session, in the order added. */

@@ -3092,32 +3092,44 @@ print(json.dumps(out))
       const dir = makeFolder('folder-kill', n, false);
       const ctx = await newContext([env.siteOrigin]);
       try {
-        // the page's Workers, for the test to kill one
+        // the page's Workers, for the test to kill one (with the messages each has unanswered)
         await ctx.addInitScript(() => {
           const W = window.Worker;
           window.__workers = [];
           window.Worker = class extends W {
             constructor(...a) {
               super(...a);
+              this.__sent = 0;
+              this.__got = 0;
+              this.addEventListener('message', () => this.__got++);
               window.__workers.push(this);
+            }
+            postMessage(...a) {
+              this.__sent++;
+              return super.postMessage(...a);
             }
           };
         });
         const page = await openSite(ctx);
         await page.setInputFiles('#folder-input', dir);
-        await page.waitForFunction(
-          () => document.querySelectorAll('.card:not([data-class="pending"])').length >= 5,
-          null,
-          { timeout: 60000, polling: 20 },
-        );
-        const killedAt = await doneCount(page);
-        const workers = await page.evaluate(() => {
-          const before = window.__workers.length;
-          const w = window.__workers[0];
-          w.terminate(); // its thread is gone; Chromium fires no event for that: the test fires the one a crash gives
-          w.dispatchEvent(new ErrorEvent('error', { message: 'killed by the test' }));
-          return before;
-        });
+        // killed once results are drawn and while it has images in flight (the page draws
+        // results in passes, so the cards drawn lag behind the results: the check and the kill
+        // are one step in the page)
+        const [killedAt, workers] = await (
+          await page.waitForFunction(
+            () => {
+              const w = window.__workers[0];
+              const drawn = document.querySelectorAll('.card:not([data-class="pending"])').length;
+              if (!w || drawn < 1 || w.__sent - w.__got < 2) return false;
+              const before = window.__workers.length;
+              w.terminate(); // its thread is gone; Chromium fires no event for that: the test fires the one a crash gives
+              w.dispatchEvent(new ErrorEvent('error', { message: 'killed by the test' }));
+              return [drawn, before];
+            },
+            null,
+            { timeout: 60000, polling: 20 },
+          )
+        ).jsonValue();
         assert(killedAt < n, `killed mid-batch (${killedAt} of ${n} done)`);
         await waitIdle(page, n);
         const got = await cardsOf(page);

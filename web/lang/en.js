@@ -356,6 +356,10 @@ export default {
     'Storage on this device is full: {what} could not be saved. Export the sessions you need, then delete earlier ones (Sessions…) to make room.',
   'save.failed': 'Could not save {what}: {error}',
   'save.whatResult': 'the result of {name}',
+  'save.whatResults': {
+    one: 'the result of {n} image ({name}, …)',
+    other: 'the results of {n} images ({name}, …)',
+  },
   'save.whatReview': 'the review of {name}',
   'save.whatSession': 'the session',
   'save.whatNewSession': 'a new session',

@@ -369,6 +369,10 @@ export default {
     'El almacenamiento de este dispositivo está lleno: no se pudo guardar {what}. Exporte las sesiones que necesite y luego elimine las más antiguas (Sesiones…) para hacer sitio.',
   'save.failed': 'No se pudo guardar {what}: {error}',
   'save.whatResult': 'el resultado de {name}',
+  'save.whatResults': {
+    one: 'el resultado de {n} imagen ({name}, …)',
+    other: 'los resultados de {n} imágenes ({name}, …)',
+  },
   'save.whatReview': 'la revisión de {name}',
   'save.whatSession': 'la sesión',
   'save.whatNewSession': 'una nueva sesión',

@@ -372,6 +372,10 @@ export default {
     'Le stockage de cet appareil est plein : impossible d’enregistrer {what}. Exportez les sessions dont vous avez besoin, puis supprimez les plus anciennes (Sessions…) pour faire de la place.',
   'save.failed': 'Impossible d’enregistrer {what} : {error}',
   'save.whatResult': 'le résultat de {name}',
+  'save.whatResults': {
+    one: 'le résultat de {n} image ({name}, …)',
+    other: 'les résultats de {n} images ({name}, …)',
+  },
   'save.whatReview': 'la vérification de {name}',
   'save.whatSession': 'la session',
   'save.whatNewSession': 'une nouvelle session',

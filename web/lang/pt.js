@@ -369,6 +369,10 @@ export default {
     'O armazenamento deste dispositivo está cheio: não foi possível guardar {what}. Exporte as sessões de que precisa e depois apague as mais antigas (Sessões…) para libertar espaço.',
   'save.failed': 'Não foi possível guardar {what}: {error}',
   'save.whatResult': 'o resultado de {name}',
+  'save.whatResults': {
+    one: 'o resultado de {n} imagem ({name}, …)',
+    other: 'os resultados de {n} imagens ({name}, …)',
+  },
   'save.whatReview': 'a revisão de {name}',
   'save.whatSession': 'a sessão',
   'save.whatNewSession': 'uma nova sessão',
