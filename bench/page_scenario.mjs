@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchFresh } from './tools/browser.mjs';
 import zlib from 'node:zlib';
 import { pageTime, listFiles } from './page_time.mjs';
 
@@ -99,22 +100,7 @@ export function pageCells(n, data = path.join(REPO, '../shared/data/nih_cells'))
  * profile (each after the previous one lingered LINGER_MS, as a user does not leave at once).
  */
 export async function firstResult({ url, cell, siteDir, repeats = 5, lingerMs = 3000 }) {
-  const { chromium } = await import(path.join(REPO, 'node_modules/playwright-core/index.mjs'));
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'page-first-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1366, height: 768 },
-  });
+  const { ctx, profile } = await launchFresh('page-first-');
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'page-first-cells-'));
   try {
     // the moment a card gets its verdict, in the page's own clock (from navigation start)

@@ -16,11 +16,9 @@
 // `node bench/tools/trace_summary.mjs FILE` says where the main thread's time went.
 // Needs playwright-core (npm ci) and /usr/bin/chromium. Also a module: `pageTime(options)`.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+import { launchFresh } from './tools/browser.mjs';
 
 const TRACE_CATEGORIES = [
   'devtools.timeline',
@@ -47,22 +45,7 @@ export function listFiles(dir) {
  * longTaskMs}], hardwareConcurrency, workers, throttle}.
  */
 export async function pageTime({ url, files, reps = 2, throttle = 1, workers = 0, trace = null }) {
-  const { chromium } = await import(path.join(REPO, 'node_modules/playwright-core/index.mjs'));
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'page-time-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1366, height: 768 },
-  });
+  const { ctx, profile } = await launchFresh('page-time-');
   try {
     await ctx.addInitScript(
       ({ workers }) => {

@@ -24,9 +24,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchFresh } from './tools/browser.mjs';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { chromium } = await import(path.join(REPO, 'node_modules/playwright-core/index.mjs'));
 
 // ---- arguments and inputs -------------------------------------------------------------------
 const argv = process.argv.slice(2);
@@ -95,22 +95,7 @@ const results = {
   scenarios: {},
 };
 async function browser() {
-  const profile = fs.mkdtempSync(path.join(work, 'profile-'));
-  const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--enable-precise-memory-info',
-    ],
-    viewport: { width: 1366, height: 768 },
-  });
-  return { ctx, profile };
+  return launchFresh('profile-', ['--enable-precise-memory-info'], work);
 }
 
 /** PSS (MiB) of this run's Chromium renderer processes: the page's and its Workers' memory. */
