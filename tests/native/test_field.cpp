@@ -296,6 +296,39 @@ TEST_CASE("field: overlapping pairs (centres 1.6R apart) are split into two coun
   check_pairs_split_(pairs_(1.6f, 5));
 }
 
+TEST_CASE("field: strongly overlapping pairs (centres 1.0R apart, no neck) are split in two",
+          "[field]") {
+  // their union is convex enough (solidity >= 0.9) to pass for one cell and the watershed finds
+  // one centre: the elongation rule splits them (without it 2 of these 16 pairs stay whole)
+  check_pairs_split_(pairs_(1.0f, 7));
+}
+
+TEST_CASE("field: an enlarged round cell (1.35R, 1.8x the area) stays one counted cell",
+          "[field]") {
+  const float R = 25;
+  Img_ im = background_(960, 720, 3, 11);
+  std::vector<Disc_> discs = grid_(960, 720, R, 12, 3.6f);
+  Rng_ rng(13);
+  int enlarged = 0;
+  for (size_t i = 0; i < discs.size(); i += 3) {  // a P. vivax-sized cell, away from the border
+    Disc_& d = discs[i];
+    if (d.x < 2 * R || d.y < 2 * R || d.x > 960 - 2 * R || d.y > 720 - 2 * R) continue;
+    d.r = 1.35f * R;
+    ++enlarged;
+  }
+  REQUIRE(enlarged >= 8);
+  for (const Disc_& d : discs) red_cell_(&im, d, &rng);
+  mc::CellFinder finder;
+  mc::Field f;
+  REQUIRE(find_(&finder, im, &f));
+  INFO(describe_(f));
+  CHECK(f.counted == int(discs.size()));
+  for (const Disc_& d : discs) {
+    INFO("disc at (" << d.x << "," << d.y << ") r " << d.r);
+    CHECK(counted_near_(f, d.x, d.y, 0.5f * d.r).size() == 1);
+  }
+}
+
 TEST_CASE("field: cells cut by the image border are left out as border, not counted", "[field]") {
   const float R = 25;
   Img_ im = background_(640, 480, 3, 11);

@@ -272,6 +272,28 @@ void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_ho
 
 // area / convex hull area of a region (pixels as unit squares; Andrew's monotone chain over
 // each row's two outer pixel corners).
+// Elongation of a region: the ratio of its principal axes (square root of the ratio of the
+// eigenvalues of its pixel positions' covariance). A disc is 1, a red cell seen at an angle up to
+// ~1.3; two like discs of radius r with centres d apart about sqrt(1 + d^2/r^2): >= 1.4 once
+// d >= r.
+float elongation_(const std::vector<int32_t>& pix, int W) {
+  if (pix.size() < 2) return 1;
+  double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+  for (int32_t p : pix) {
+    const double x = p % W, y = p / W;
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    syy += y * y;
+    sxy += x * y;
+  }
+  const double n = double(pix.size()), mx = sx / n, my = sy / n;
+  const double a = sxx / n - mx * mx, b = sxy / n - mx * my, c = syy / n - my * my;
+  const double mid = 0.5 * (a + c), d = std::sqrt(0.25 * (a - c) * (a - c) + b * b);
+  const double lo = mid - d, hi = mid + d;
+  return lo > 1e-9 ? float(std::sqrt(hi / lo)) : 1e3f;
+}
+
 float solidity_(const std::vector<int32_t>& pix, int W) {
   std::vector<std::pair<float, float>> pts;
   std::vector<int> lo, hi;
@@ -567,9 +589,10 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   accumulate();
   float amed = median_area();
   // 5a. clumps of overlapping cells that the watershed left whole (no neck between them): a
-  // region of >= 1.5 median cells that is not convex (solidity < 0.9), or of >= 2.6, is split
-  // into k = round(area / median) cells by k-means on its pixels' positions, seeded at its
-  // deepest points. A single enlarged (infected) cell is convex and stays whole.
+  // region of >= 1.5 median cells that is not convex (solidity < 0.9) or is elongated (two
+  // overlapping cells, elongation >= 1.4) and mostly pale, or of >= 2.6, is split into k =
+  // round(area / median) cells by k-means on its pixels' positions, seeded at its deepest points. A
+  // single enlarged (infected) cell is convex and round and stays whole.
   {
     std::vector<std::vector<int32_t>> pix(nlab + 1);
     for (size_t p = 0; p < N; ++p)
@@ -579,8 +602,11 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
       const Acc& a = acc[l];
       if (a.border || a.n < 1.5f * amed || a.dark >= 0.6f * amed) continue;
       const int k = std::max(2, int(std::lround(a.n / amed)));
-      if (a.n < 2.6f * amed && solidity_(pix[l], ww) >= 0.9f) continue;
-      if (k > 12) continue;  // a smear too thick to count here: left as one clump
+      // (elongated: only without a large dark-purple area, which may be a white cell's nucleus
+      // just under the white rule's 60%)
+      const bool pair = a.dark < 0.2f * amed && elongation_(pix[l], ww) >= 1.4f;
+      if (a.n < 2.6f * amed && solidity_(pix[l], ww) >= 0.9f && !pair) continue;
+      if (k > 16) continue;  // a smear too thick to count here: left as one clump
       std::vector<float> cx, cy;
       for (int j = 0; j < k; ++j) {  // farthest-point seeds among the deep pixels
         float best = -1;
