@@ -22,6 +22,7 @@ import path from 'node:path';
 import url from 'node:url';
 import zlib from 'node:zlib';
 import { runPage } from './page_scenario.mjs';
+import { QUIET_ARGS } from './tools/browser.mjs';
 
 const HERE = path.dirname(url.fileURLToPath(import.meta.url));
 const OUT = path.join(HERE, 'out');
@@ -191,13 +192,7 @@ async function unattendedCold(base) {
     CHROME,
     [
       '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...QUIET_ARGS,
       '--disable-extensions',
       '--disk-cache-size=2147483647',
       `--user-data-dir=${profile}`,
