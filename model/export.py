@@ -3,6 +3,9 @@
 
     # the trained model (weights + calibration + metrics from a training run)
     /usr/bin/python3 model/export.py --run model/runs/S64 -o model
+    # the final model (train.py --all-slides): its test slides were in its training set, so its
+    # metrics are the same recipe's run on the split (a run folder or that run's exported JSON)
+    /usr/bin/python3 model/export.py --run model/runs/S64_all --metrics-from model/runs/S64 -o model
     # a ResNet18 trained elsewhere (model/foreign.py): a torchvision state_dict (.pth), a fast.ai
     # v1/v2 learner checkpoint (learn.save: body 0.*, head 1.*), or an ONNX export of either;
     # --labels names the head's outputs in order, --positive the parasitized one
@@ -159,6 +162,20 @@ def sha256_file(path):
     return h.hexdigest()
 
 
+def split_run_metrics(path):
+    """(test metrics, validation accuracy) of a run on the split: its folder (results.json) or
+    its exported metadata JSON."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "results.json")
+    with open(path) as f:
+        ref = json.load(f)
+    if ref.get("all_slides") or ref.get("provenance", {}).get("all_slides"):
+        sys.exit(f"export.py: {path} is itself an all-slides run: its test slides were seen")
+    if "metrics" in ref:  # an exported model's metadata
+        return ref["metrics"]["test"], ref["metrics"]["val_accuracy"]
+    return ref["test"], ref["val"]["accuracy"]
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -191,6 +208,11 @@ def main(argv=None):
         help="--checkpoint: the label of the parasitized class " "(default: Parasitized)",
     )
     ap.add_argument("--data", help="data folder, to fingerprint its manifest if the run did not")
+    ap.add_argument(
+        "--metrics-from",
+        help="--run of an all-slides model: the same recipe's run on the split (its folder, or "
+        "its exported metadata JSON), whose test-slide metrics the metadata carries",
+    )
     args = ap.parse_args(argv)
     import torch
 
@@ -240,7 +262,20 @@ def main(argv=None):
             "torch": res["torch"],
             "trained_on": f"{res['threads']} CPU threads",
         }
-        t = res["test"]
+        t, val_accuracy = res["test"], res["val"]["accuracy"]
+        if res.get("all_slides"):
+            # its own "test" figures are of slides it learned from: carry the recipe's instead
+            if not args.metrics_from:
+                sys.exit(
+                    "export.py: this run learned from every slide (--all-slides): give the same "
+                    "recipe's run on the split with --metrics-from"
+                )
+            t, val_accuracy = split_run_metrics(args.metrics_from)
+            meta["provenance"]["all_slides"] = True
+            meta["provenance"]["metrics"] = (
+                "the same recipe trained on the training slides only, measured on the held-out "
+                "test slides of the split; this model then learned from all slides"
+            )
         meta["metrics"] = {
             "test": {
                 k: t[k]
@@ -257,7 +292,7 @@ def main(argv=None):
                     "error_outside_band",
                 )
             },
-            "val_accuracy": res["val"]["accuracy"],
+            "val_accuracy": val_accuracy,
         }
         meta["provenance"]["source"] = "model/train.py"
     elif args.checkpoint:

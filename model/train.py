@@ -229,6 +229,18 @@ def metrics(p, y, slides):
     )
 
 
+def read_calibration(path):
+    """T and band of a run folder (its results.json) or of an exported model's metadata JSON."""
+    if os.path.isdir(path):
+        path = os.path.join(path, "results.json")
+    with open(path) as f:
+        ref = json.load(f)
+    ref = ref.get("calibration", ref)
+    if "temperature" not in ref or "band" not in ref:
+        sys.exit(f"{path}: no temperature and band in it")
+    return ref
+
+
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -265,7 +277,9 @@ def main():
         "and band are taken from --calib-from (a run of the same recipe on the split)",
     )
     ap.add_argument(
-        "--calib-from", default=None, help="run folder whose results.json gives T and band"
+        "--calib-from",
+        default=None,
+        help="run folder whose results.json gives T and band, or an exported model's JSON",
     )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -295,6 +309,7 @@ def main():
     if args.all_slides:
         if not args.calib_from:
             sys.exit("--all-slides needs --calib-from RUN (a run of the same recipe on the split)")
+        read_calibration(args.calib_from)  # fail now, not after hours of training
         sets["train"] = {
             k: (
                 torch.cat([sets[s][k] for s in ("train", "val", "test")])
@@ -412,8 +427,7 @@ def main():
     # same recipe's run on the split: its validation slides are in its training set)
     lv = predict(model, sets["val"]["X"], mean, std)
     if args.all_slides:
-        with open(os.path.join(args.calib_from, "results.json")) as f:
-            ref = json.load(f)
+        ref = read_calibration(args.calib_from)
         T, (lo, hi) = ref["temperature"], ref["band"]
     else:
         T = fit_temperature(lv, sets["val"]["y"])

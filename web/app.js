@@ -1926,6 +1926,13 @@ function renderValue(v) {
   return String(v);
 }
 
+/** How the model card's figures relate to the slides the model learned from. */
+function splitNote(prov) {
+  if (!prov.split) return '';
+  const split = prov.split.replace(/ \(.*\)$/, '');
+  return t(prov.all_slides ? 'mc.allSlides' : 'mc.split', { split });
+}
+
 /** The model card in plain words from the blob's metadata (what it was trained on, how it was
  *  measured, its limits); the engine and digest; the raw metadata folded in a <details>. */
 function modelCardPlain(meta) {
@@ -1937,10 +1944,7 @@ function modelCardPlain(meta) {
   out.push([t('mc.does'), t('mc.doesText')]);
   if (prov.data) {
     // the data set's description is the blob's own words (English)
-    out.push([
-      t('mc.trained'),
-      `${prov.data}${prov.split ? t('mc.split', { split: prov.split.replace(/ \(.*\)$/, '') }) : ''}.`,
-    ]);
+    out.push([t('mc.trained'), `${prov.data}${splitNote(prov)}.`]);
   }
   if (ok(m.accuracy) && ok(m.n)) {
     out.push([

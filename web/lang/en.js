@@ -411,6 +411,8 @@ export default {
     'For each red blood cell it gives the probability that the cell is parasitized (Plasmodium, in a Giemsa-stained thin smear). Whole-field images are cut into red cells first; white cells, debris, clumps and cells cut by the border are left out and counted apart.',
   'mc.trained': 'Trained on',
   'mc.split': '; split {split}, so no slide is in more than one of training, validation and test',
+  'mc.allSlides':
+    '; this final model learned from all of them. Its figures below are those of the same recipe trained on the training slides only (split {split}) and measured on the held-out test slides',
   'mc.accuracy': 'Measured accuracy',
   'mc.accuracyText': 'On {n} cut-out cells of held-out test slides: {acc} of the calls were right',
   'mc.sensitivity': '; {x} of the parasitized cells were found (sensitivity)',

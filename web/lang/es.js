@@ -433,6 +433,8 @@ export default {
   'mc.trained': 'Entrenado con',
   'mc.split':
     '; partición {split}, de modo que ninguna lámina está en más de uno de los conjuntos de entrenamiento, validación y prueba',
+  'mc.allSlides':
+    '; este modelo final aprendió de todas ellas. Sus cifras a continuación son las de la misma receta entrenada solo con las láminas de entrenamiento (partición {split}) y medida en las láminas de prueba reservadas',
   'mc.accuracy': 'Exactitud medida',
   'mc.accuracyText':
     'En {n} células recortadas de láminas de prueba reservadas: el {acc} de las clasificaciones fueron correctas',

@@ -433,6 +433,8 @@ export default {
   'mc.trained': 'Entraîné sur',
   'mc.split':
     ' ; répartition {split}, de sorte qu’aucune lame n’apparaît dans plus d’un des jeux d’entraînement, de validation et de test',
+  'mc.allSlides':
+    ' ; ce modèle final a appris de toutes ces lames. Ses chiffres ci-dessous sont ceux de la même recette entraînée sur les seules lames d’entraînement (répartition {split}) et mesurée sur les lames de test mises de côté',
   'mc.accuracy': 'Exactitude mesurée',
   'mc.accuracyText':
     'Sur {n} cellules découpées de lames de test mises de côté : {acc} des verdicts étaient justes',

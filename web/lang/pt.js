@@ -429,6 +429,8 @@ export default {
   'mc.trained': 'Treinado com',
   'mc.split':
     '; divisão {split}, de modo que nenhuma lâmina está em mais do que um dos conjuntos de treino, validação e teste',
+  'mc.allSlides':
+    '; este modelo final aprendeu com todas elas. Os seus números abaixo são os da mesma receita treinada apenas nas lâminas de treino (divisão {split}) e medida nas lâminas de teste reservadas',
   'mc.accuracy': 'Exatidão medida',
   'mc.accuracyText':
     'Em {n} células recortadas de lâminas de teste reservadas: {acc} das classificações estavam certas',
