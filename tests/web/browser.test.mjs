@@ -3086,7 +3086,7 @@ print(json.dumps(out))
   );
 
   test(
-    "classifier: one field's cells are classified on every Worker, with one Worker's result; a Worker killed meanwhile costs nothing",
+    "classifier: one field's cells are classified on every Worker, with one Worker's result (and the inline engine's); a Worker killed meanwhile costs nothing",
     async () => {
       const ctx = await newContext([env.siteOrigin]);
       try {
@@ -3098,6 +3098,9 @@ print(json.dumps(out))
           const one = await MalariaClassifier.create({ workers: 1 });
           const ref = await one.classify(field(), { name: 'field.png' });
           one.dispose();
+          const inline = await MalariaClassifier.create({ inline: true }); // no Worker at all
+          const here = await inline.classify(field(), { name: 'field.png' });
+          inline.dispose();
           // which Worker each batch of cells went to; `kill`: terminate the Worker that gets
           // the third batch as soon as it has it (no event: the watchdog finds it)
           const post = Worker.prototype.postMessage;
@@ -3132,6 +3135,7 @@ print(json.dumps(out))
             ref: { cells: cellsOf(ref), summary: summaryOf(ref) },
             split: { cells: cellsOf(split), summary: summaryOf(split) },
             killed: { cells: cellsOf(killed), summary: summaryOf(killed) },
+            inline: { cells: cellsOf(here), summary: summaryOf(here) },
             spread,
             killedBatches: got.batches.length,
             events,
@@ -3143,7 +3147,7 @@ print(json.dumps(out))
           r.spread.workers === 2 && r.spread.batches >= Math.ceil(counted / 8),
           `one field's cells on both Workers: ${JSON.stringify(r.spread)}`,
         );
-        for (const k of ['split', 'killed']) {
+        for (const k of ['split', 'killed', 'inline']) {
           assert(
             JSON.stringify(r[k].summary) === JSON.stringify(r.ref.summary),
             `${k}: counts, parasitemia and interval ${r[k].summary} vs one Worker ${r.ref.summary}`,
