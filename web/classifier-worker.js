@@ -9,10 +9,14 @@
 //   -> {type:'init', id, modelBytes, digest}                    <- {id, ok, info, checksum | error}
 //      (digest: payloadDigest(modelBytes) from the page, or null to hash here; checksum: the
 //      bytes' XXH64, which the page's local copy of them records)
-//   -> {type:'classify', id, input, name, mode}                 <- {id, ok, result | error}
+//   -> {type:'classify', id, input, name, mode, split}          <- {id, ok, result, crops | error}
 //      (mode 'auto' | 'cell' | 'field': a cut-out cell gets a cell result, batched with others;
 //      a whole field {mode:'field', cells, counted, parasitemia, ...} (Engine.analyze); an
-//      image that is neither an error with the core's reason)
+//      image that is neither an error with the core's reason. split: a field's cells are found
+//      and not classified here: result unclassified, crops (RGB, transferred) for 'cells')
+//   -> {type:'cells', id, crops}                                <- {id, ok, results | error}
+//      (the crops of a split field's cells, one batch: classifyBatch(crops, 3) results; they go
+//      before the images waiting here, as their field waits for them)
 //   -> {type:'explain', id, input, name}                        <- {id, ok, result | error}
 //      (the occlusion heat map of one cut-out cell, Engine.explain: {map, size, ms, passes, peak,
 //      label, pParasitized, band}; an image that fails the cell gate gets the core's reason)
@@ -61,6 +65,17 @@ async function start() {
   return infoOf(engine);
 }
 
+/** The engine, started afresh after a trap in an earlier call (its instance is unusable). */
+async function usableEngine() {
+  if (!engine) throw new Error('classifier not initialised');
+  if (engine.broken) {
+    engine = null;
+    module = startModule(moduleArgs);
+    if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
+  }
+  return engine;
+}
+
 async function handle(msg) {
   switch (msg.type) {
     case 'prepare': {
@@ -90,14 +105,7 @@ async function handle(msg) {
       return { info, checksum: engine.checksum }; // what a local copy of these bytes records
     }
     case 'explain': {
-      if (!engine) throw new Error('classifier not initialised');
-      if (engine.broken) {
-        // a trap in an earlier call: start a fresh instance
-        engine = null;
-        module = startModule(moduleArgs);
-        if (!(await start()))
-          throw new Error('classifier could not restart: its model copy is gone');
-      }
+      await usableEngine();
       const img = await decodeImage(msg.input, msg.name || 'image');
       engine.analyze(img, 'cell'); // the cell gate: throws its reason for what is not a cell
       const result = engine.explain(img);
@@ -149,11 +157,42 @@ function reply(id, got) {
       ok: false,
       error: String((got.error && got.error.message) || got.error),
     });
+  else if (got.crops)
+    self.postMessage(
+      { id, ok: true, result: got.result, crops: got.crops },
+      got.crops.map((c) => c.data.buffer),
+    );
   else
     self.postMessage(
       { id, ok: true, result: got.result },
       got.result.cam ? [got.result.cam.buffer] : [],
     );
+}
+
+// The crops of split fields' cells, waiting: each message is one batch.
+const cellBatches = [];
+
+async function classifyCells(msg) {
+  try {
+    const got = (await usableEngine()).classifyBatch(msg.crops, 3);
+    const bad = got.find((g) => g.error);
+    if (bad) throw new Error(bad.error);
+    // what the field needs of each cell (no heat map: field cells have none)
+    const results = got.map(({ result: r }) => ({
+      label: r.label,
+      band: r.band,
+      pParasitized: r.pParasitized,
+    }));
+    self.postMessage({ id: msg.id, ok: true, results });
+  } catch (e) {
+    self.postMessage({ id: msg.id, ok: false, error: String((e && e.message) || e) });
+  }
+}
+
+// One step per message, so every message is handled: a batch of a split field's cells first
+// (its field waits on it, and on other Workers' batches), else a pass over the waiting images.
+function nextPass() {
+  return cellBatches.length ? classifyCells(cellBatches.shift()) : classifyWaiting();
 }
 
 // One pass: the first waiting image (once decoded) and the later ones already decoded.
@@ -180,13 +219,7 @@ async function classifyTaken(take) {
     for (const t of take) reply(t.id, { error: t.error || e });
   };
   try {
-    if (!engine) throw new Error('classifier not initialised');
-    if (engine.broken) {
-      // a trap in the previous call: start a fresh instance
-      engine = null;
-      module = startModule(moduleArgs);
-      if (!(await start())) throw new Error('classifier could not restart: its model copy is gone');
-    }
+    await usableEngine();
   } catch (e) {
     fail(e);
     return;
@@ -195,9 +228,9 @@ async function classifyTaken(take) {
   for (const t of take) {
     if (t.error) continue;
     try {
-      const a = engine.analyze(t.img, t.mode);
+      const a = engine.analyze(t.img, t.mode, { classify: !t.split });
       if (a.kind === 'field') {
-        reply(t.id, { result: a.result });
+        reply(t.id, a);
         t.done = true;
       }
     } catch (e) {
@@ -226,6 +259,7 @@ self.onmessage = (ev) => {
       input: msg.input,
       name: msg.name || 'image',
       mode: msg.mode || 'auto',
+      split: !!msg.split,
       decoded: null,
       img: null,
       bytes: 0,
@@ -233,7 +267,12 @@ self.onmessage = (ev) => {
       settled: false,
     });
     decodeAhead();
-    chain = chain.then(classifyWaiting).catch(() => {});
+    chain = chain.then(nextPass).catch(() => {});
+    return;
+  }
+  if (msg.type === 'cells') {
+    cellBatches.push(msg);
+    chain = chain.then(nextPass).catch(() => {});
     return;
   }
   chain = chain.then(async () => {

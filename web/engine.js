@@ -96,6 +96,54 @@ function cString(M, ptr) {
   return new TextDecoder().decode(heap.subarray(ptr, end));
 }
 
+/**
+ * Wilson score interval (95%) of k successes in n trials, as the core computes it (double
+ * precision, wasm/src/field.cpp wilson95); [0, 0] for n = 0.
+ */
+export function wilson95(k, n) {
+  if (n <= 0) return [0, 0];
+  const z = 1.959963984540054,
+    p = k / n,
+    z2 = z * z;
+  const den = 1 + z2 / n;
+  const c = (p + z2 / (2 * n)) / den;
+  const h = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / den;
+  return [k === 0 ? 0 : Math.max(0, c - h), k === n ? 1 : Math.min(1, c + h)];
+}
+
+/**
+ * A field found with analyze(img, mode, {classify: false}) completed from its crops' results
+ * (one classifyBatch result per crop, in the crops' order, wherever they were computed): the
+ * same result analyze gives with `classify: true`, down to the float32 rounding of the
+ * summary's parasitemia and interval (mc_field_summary holds floats). `ms`: the field's time.
+ */
+export function completeField(found, crops, results, ms) {
+  const cells = found.cells.map((c) => ({ ...c }));
+  let parasitized = 0,
+    uncertain = 0;
+  crops.forEach((crop, k) => {
+    const r = results[k];
+    Object.assign(cells[crop.index], {
+      label: r.label,
+      band: r.band,
+      pParasitized: r.pParasitized,
+    });
+    parasitized += r.band === 'parasitized';
+    uncertain += r.band === 'uncertain';
+  });
+  const n = found.counted;
+  const [lo, hi] = wilson95(parasitized, n);
+  return {
+    ...found,
+    parasitized,
+    uncertain,
+    parasitemia: Math.fround(n ? parasitized / n : 0),
+    ci95: [Math.fround(lo), Math.fround(hi)],
+    ms,
+    cells,
+  };
+}
+
 /** One engine: a wasm instance plus one mc_engine built from a model blob. */
 export class Engine {
   constructor(M, enginePtr, variant) {
@@ -274,14 +322,15 @@ export class Engine {
    * Classify up to batchCapacity images ({data, width, height}, RGBA) in one pass of the network
    * (each weight read once for all of them): the same results as classifyPixels image by image,
    * bit for bit. Returns one entry per image: {result} or {error} (an image that cannot be read
-   * does not stop the others); ms of each result is its share of the pass.
+   * does not stop the others); ms of each result is its share of the pass. `channels`: 4 (RGBA)
+   * or 3 (RGB: the crops of a field's cells, analyze's `crops`).
    */
-  classifyBatch(images) {
+  classifyBatch(images, channels = 4) {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
     this._finishIfDue();
     const out = images.map((img) => {
       try {
-        checkPixels(img.data, img.width, img.height, 4);
+        checkPixels(img.data, img.width, img.height, channels);
         return null;
       } catch (e) {
         return { error: e.message };
@@ -321,7 +370,7 @@ export class Engine {
           arrays,
           arrays + 4 * n,
           arrays + 8 * n,
-          4,
+          channels,
           arrays + 16 * n,
           arrays + 12 * n,
           this.err,
@@ -369,8 +418,12 @@ export class Engine {
    * only status 'counted' ones are classified and counted). Throws the core's message for an
    * image that is neither ("not a blood-smear image: ...", "does not look like a single red-cell
    * image: ...").
+   * With `classify: false` a field's cells are found and none classified: {kind: 'field', result
+   * (label, band and pParasitized null; counts to be made by completeField), crops: [{index,
+   * data, width, height}]}, the RGB crop of each counted cell as the core would classify it
+   * (classifyBatch(crops, 3)), so that other engines can share the work.
    */
-  analyze(img, mode = 'auto') {
+  analyze(img, mode = 'auto', { classify = true } = {}) {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
     checkPixels(img.data, img.width, img.height, 4);
     const M = this.M;
@@ -398,22 +451,27 @@ export class Engine {
       if (kind < 0 || kind === 2)
         throw new Error(cString(M, this.err) || 'not a blood-smear image');
       if (kind === 0) return { kind: 'cell' };
-      this._finishIfDue();
-      const n = M._mc_classify_field(
-        this.ptr,
-        this.field,
-        px,
-        img.width,
-        img.height,
-        4,
-        this.err,
-        ERR_LEN,
-      );
+      let n;
+      if (classify) {
+        this._finishIfDue();
+        n = M._mc_classify_field(
+          this.ptr,
+          this.field,
+          px,
+          img.width,
+          img.height,
+          4,
+          this.err,
+          ERR_LEN,
+        );
+      } else {
+        n = M._mc_find_field(this.field, px, img.width, img.height, 4, this.err, ERR_LEN);
+      }
       if (n < 0) throw new Error(cString(M, this.err) || 'field analysis failed');
-      return {
-        kind: 'field',
-        result: this._fieldResult(img.width, img.height, n, performance.now() - t0),
-      };
+      const result = this._fieldResult(img.width, img.height, n, 0);
+      const crops = classify ? null : this._crops(px, img, result.cells);
+      result.ms = performance.now() - t0;
+      return crops ? { kind: 'field', result, crops } : { kind: 'field', result };
     } catch (e) {
       if (e instanceof WebAssembly.RuntimeError || (e && e.name === 'RuntimeError')) {
         this.broken = String(e.message || e);
@@ -497,6 +555,31 @@ export class Engine {
     }
   }
 
+  /** The RGB crop of each counted cell of the field just found (mc_field_crop). */
+  _crops(px, img, cells) {
+    const M = this.M;
+    const crops = [];
+    for (const c of cells) {
+      if (c.status !== 'counted') continue;
+      const bytes = c.w * c.h * 3;
+      const out = M._malloc(bytes);
+      if (!out) throw new Error(`out of memory for a ${c.w}x${c.h} cell crop`);
+      try {
+        if (M._mc_field_crop(this.field, px, img.width, img.height, 4, c.index, out) !== 0)
+          throw new Error(`cell ${c.index} of the field could not be cut out`);
+        crops.push({
+          index: c.index,
+          data: M.HEAPU8.slice(out, out + bytes),
+          width: c.w,
+          height: c.h,
+        });
+      } finally {
+        M._free(out);
+      }
+    }
+    return crops;
+  }
+
   _fieldResult(width, height, n, ms) {
     const M = this.M,
       f32 = M.HEAPF32,
@@ -511,7 +594,7 @@ export class Engine {
       const c = base + C.size * i;
       const at = (field) => (c + C[field]) >> 2;
       const status = STATUSES[i32[at('status')]] || 'debris';
-      const counted = status === 'counted';
+      const counted = status === 'counted' && i32[at('label')] >= 0; // classified (mc_find_field: not)
       cells.push({
         index: i,
         x: i32[at('x')],

@@ -30,6 +30,15 @@
 // megapixel of the image it is on (a Worker that called close() or whose thread died fires no
 // event). The classifier is an EventTarget: a `worker` event (detail {state: 'lost' | 'restarted'
 // | 'failed', reason, retried, rejected, workers}) tells the page.
+//
+// One field, all Workers: with two Workers or more, the Worker that gets an image finds a
+// field's cells but does not classify them; it sends back their crops (small RGB buffers), and
+// these go out again in batches (one pass of an engine each) to every Worker, at most
+// CELL_BATCHES_AHEAD at a time to each (so a slower or busier one takes fewer), each Worker
+// taking them before the images waiting there. The field's result is then put together here
+// (engine.js completeField: the same result, counts and interval as one Worker gives). A batch
+// of cells is a job like an image: retried once when its Worker stops, and the field fails
+// with it the second time.
 import {
   loadManifest,
   fetchVerified,
@@ -38,7 +47,7 @@ import {
   manifestCheckedDigest,
   checkBytes,
 } from './assets.js';
-import { Engine } from './engine.js';
+import { Engine, completeField } from './engine.js';
 import { decodeImage } from './image-decode.js';
 import { readModelCopy, writeModelCopy, dropModelCopy } from './model-copy.js';
 
@@ -78,6 +87,9 @@ const WATCHDOG_BASE_MS = 60000;
 const WATCHDOG_PER_MPIXEL = 0.25; // of the base, per megapixel: 15 s by default
 const MAX_PIXELS_CORE = 40e6; // wasm/src/preprocess.h ImageLimits
 const RESTART_TRIES = 3; // failed starts in a row before a Worker is given up
+// batches of a field's cells sent to one Worker ahead of its answers: two, so that it never
+// waits for the next one, and no more, so that the batches go to whichever Worker is free
+const CELL_BATCHES_AHEAD = 2;
 // a reply that says the wasm instance trapped (engine.js): the Worker is replaced
 const CRASH_REPLY = /^engine (crashed|unusable)\b/;
 
@@ -105,6 +117,13 @@ class WorkerSlot {
   /** Messages sent and not answered yet. */
   get busy() {
     return this.pending.size;
+  }
+
+  /** Batches of a field's cells sent and not answered yet. */
+  get cellBatches() {
+    let n = 0;
+    for (const p of this.pending.values()) n += !!(p.job && p.job.cells);
+    return n;
   }
 
   _spawn(url) {
@@ -540,11 +559,14 @@ export class MalariaClassifier extends EventTarget {
     this.dispatchEvent(ev);
   }
 
-  /** Send the waiting jobs in order: a retried one only to a Worker with nothing in flight. */
+  /**
+   * Send the waiting jobs in order: a retried one only to a Worker with nothing in flight (the
+   * jobs after it wait for it), a batch of a field's cells only to a Worker with fewer than
+   * CELL_BATCHES_AHEAD of them (the images after it may go meanwhile).
+   */
   _pump() {
     const q = this._waiting;
     while (q.length && !this._disposed) {
-      const job = q[0];
       const ready = this._slots.filter((s) => !s.dead && !s.starting);
       if (!ready.length) {
         if (this._slots.every((s) => s.gaveUp)) {
@@ -553,20 +575,19 @@ export class MalariaClassifier extends EventTarget {
         }
         return; // a Worker is being restarted
       }
-      let slot;
-      if (job.retry) {
-        slot = ready.find((s) => !s.pending.size && !s.isolating);
-      } else {
-        const open = ready.filter((s) => !s.isolating);
-        slot = open.length ? open.reduce((a, b) => (b.busy < a.busy ? b : a)) : null;
-      }
+      let at = 0;
+      let slot = this._slotFor(q[0], ready);
+      while (!slot && !q[at].retry && ++at < q.length) slot = this._slotFor(q[at], ready);
       if (!slot) return; // sent when a Worker is free
-      q.shift();
+      const [job] = q.splice(at, 1);
       if (job.retry) slot.isolating = job;
-      slot.call(job.msg, job.transfer, { job, budget: job.budget }).then(
+      // a field found by one Worker has its cells classified by all (see the top)
+      const msg = job.cells ? job.msg : { ...job.msg, split: this._liveWorkers() > 1 };
+      slot.call(msg, job.transfer, { job, budget: job.budget }).then(
         (r) => {
           if (slot.isolating === job) slot.isolating = null;
-          job.resolve(r.result);
+          if (r.crops) this._spreadCells(job, r.result, r.crops);
+          else job.resolve(job.cells ? r.results : r.result);
           this._pump();
         },
         (e) => {
@@ -576,6 +597,62 @@ export class MalariaClassifier extends EventTarget {
         },
       );
     }
+  }
+
+  /** The Worker to send `job` to now, or null. */
+  _slotFor(job, ready) {
+    if (job.retry) return ready.find((s) => !s.pending.size && !s.isolating) || null;
+    const open = ready.filter(
+      (s) => !s.isolating && (!job.cells || s.cellBatches < CELL_BATCHES_AHEAD),
+    );
+    return open.length ? open.reduce((a, b) => (b.busy < a.busy ? b : a)) : null;
+  }
+
+  _liveWorkers() {
+    return this._slots.filter((s) => !s.gaveUp).length;
+  }
+
+  /**
+   * A field found by one Worker (`found`, its cells not classified) and the crops of its counted
+   * cells: batches of them, ahead of the images waiting, for whichever Workers are free; `job`
+   * (the image's) settles with the whole field once all are back, or with the first failure.
+   */
+  _spreadCells(job, found, crops) {
+    const t0 = performance.now();
+    const size = (this.info && this.info.batch) || 1;
+    const results = new Array(crops.length);
+    const batches = [];
+    let left = Math.ceil(crops.length / size);
+    const done = () =>
+      job.resolve(completeField(found, crops, results, found.ms + performance.now() - t0));
+    for (let at = 0; at < crops.length; at += size) {
+      batches.push({
+        msg: { type: 'cells', crops: crops.slice(at, at + size) }, // copied, kept for a retry
+        transfer: [],
+        cells: true,
+        label: job.label,
+        strikes: 0,
+        retry: false,
+        budget: this._budgetOf(null),
+        resolve: (got) => {
+          got.forEach((r, k) => {
+            results[at + k] = r;
+          });
+          if (--left === 0) done();
+        },
+        reject: (e) => {
+          // the field fails with its first batch that does; its other batches are dropped
+          for (const b of batches) {
+            const i = this._waiting.indexOf(b);
+            if (i >= 0) this._waiting.splice(i, 1);
+          }
+          left = -1;
+          job.reject(e);
+        },
+      });
+    }
+    if (!batches.length) done();
+    this._waiting.unshift(...batches);
   }
 
   /** A Worker stopped: its jobs are retried once (or rejected), the Worker restarted. */

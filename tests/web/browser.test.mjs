@@ -3086,6 +3086,91 @@ print(json.dumps(out))
   );
 
   test(
+    "classifier: one field's cells are classified on every Worker, with one Worker's result (and the inline engine's); a Worker killed meanwhile costs nothing",
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        const r = await page.evaluate(async (b64) => {
+          const { MalariaClassifier } = await import('./malaria-classifier.js');
+          const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+          const field = () => new Blob([bytes], { type: 'image/png' });
+          const one = await MalariaClassifier.create({ workers: 1 });
+          const ref = await one.classify(field(), { name: 'field.png' });
+          one.dispose();
+          const inline = await MalariaClassifier.create({ inline: true }); // no Worker at all
+          const here = await inline.classify(field(), { name: 'field.png' });
+          inline.dispose();
+          // which Worker each batch of cells went to; `kill`: terminate the Worker that gets
+          // the third batch as soon as it has it (no event: the watchdog finds it)
+          const post = Worker.prototype.postMessage;
+          const got = { batches: [], kill: false };
+          Worker.prototype.postMessage = function (msg, transfer) {
+            const out = post.call(this, msg, transfer);
+            if (msg && msg.type === 'cells') {
+              got.batches.push(this);
+              if (got.kill && got.batches.length === 3) this.terminate();
+            }
+            return out;
+          };
+          const c = await MalariaClassifier.create({ workers: 2, watchdogMs: 2000 });
+          const events = [];
+          c.addEventListener('worker', (e) => events.push(e.detail.state));
+          const split = await c.classify(field(), { name: 'field.png' });
+          const spread = { batches: got.batches.length, workers: new Set(got.batches).size };
+          got.batches = [];
+          got.kill = true;
+          const killed = await c.classify(field(), { name: 'field.png' });
+          Worker.prototype.postMessage = post;
+          c.dispose();
+          const cellsOf = (f) => f.cells.map((x) => [x.index, x.status, x.band, x.pParasitized]);
+          const summaryOf = (f) => [
+            f.counted,
+            f.parasitized,
+            f.uncertain,
+            f.parasitemia,
+            ...f.ci95,
+          ];
+          return {
+            ref: { cells: cellsOf(ref), summary: summaryOf(ref) },
+            split: { cells: cellsOf(split), summary: summaryOf(split) },
+            killed: { cells: cellsOf(killed), summary: summaryOf(killed) },
+            inline: { cells: cellsOf(here), summary: summaryOf(here) },
+            spread,
+            killedBatches: got.batches.length,
+            events,
+          };
+        }, fs.readFileSync(FIELD).toString('base64'));
+        const counted = r.ref.summary[0];
+        assert(counted > 50, `the reference field: ${counted} cells counted`);
+        assert(
+          r.spread.workers === 2 && r.spread.batches >= Math.ceil(counted / 8),
+          `one field's cells on both Workers: ${JSON.stringify(r.spread)}`,
+        );
+        for (const k of ['split', 'killed', 'inline']) {
+          assert(
+            JSON.stringify(r[k].summary) === JSON.stringify(r.ref.summary),
+            `${k}: counts, parasitemia and interval ${r[k].summary} vs one Worker ${r.ref.summary}`,
+          );
+          assert(r[k].cells.length === r.ref.cells.length, `${k}: every region`);
+          r[k].cells.forEach((x, i) => {
+            const y = r.ref.cells[i];
+            assert(x[0] === y[0] && x[1] === y[1] && x[2] === y[2], `${k}: cell ${i} ${x} vs ${y}`);
+            if (y[3] !== null) assertClose(x[3], y[3], 1e-6, `${k}: cell ${i} p`);
+          });
+        }
+        assert(
+          r.events.join() === 'lost,restarted' && r.killedBatches > r.spread.batches,
+          `the killed Worker restarted and its batches sent again: ${r.events} (${r.killedBatches} batches)`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
     'page: a Worker killed mid-batch is restarted; every image gets a result or an error, the page says so, progress and Clear recover',
     async () => {
       const n = 80;

@@ -245,6 +245,27 @@ export function register({ buildDir, nativeCli }) {
           `cell ${k}: outline of 24 points`,
         );
       });
+      // found only, its crops classified elsewhere (here: in other batches, last batch first)
+      // and put together by completeField: the same field, bit for bit
+      const found = engine.analyze(img, 'auto', { classify: false });
+      assert(
+        found.crops.length === f.counted && found.result.cells.every((c) => c.label === null),
+        `found only: ${found.crops.length} crops, none classified`,
+      );
+      const { completeField } = await import(engineUrl);
+      const results = [];
+      const size = engine.batchCapacity;
+      for (let at = Math.floor((found.crops.length - 1) / size) * size; at >= 0; at -= size) {
+        const got = engine.classifyBatch(found.crops.slice(at, at + size), 3);
+        got.forEach((g, k) => {
+          results[at + k] = g.result;
+        });
+      }
+      const whole = completeField(found.result, found.crops, results, f.ms);
+      assert(
+        JSON.stringify(whole) === JSON.stringify(f),
+        "completeField gives analyze's field result exactly",
+      );
       // a solid colour of camera size: not a smear; a grey copy of a cell: not a cell crop
       const solid = { data: new Uint8Array(640 * 480 * 4), width: 640, height: 480 };
       for (let i = 0; i < solid.data.length; i += 4) solid.data.set([200, 215, 205, 255], i); // plasma-coloured

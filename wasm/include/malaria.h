@@ -158,6 +158,11 @@ int32_t mc_image_kind(mc_field* f, const uint8_t* pixels, int32_t width, int32_t
  * of a field in batched passes. Returns the number of regions, or -1 with a message. */
 int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int32_t width,
                           int32_t height, int32_t channels, char* err, size_t err_len);
+/* Finds the cells as mc_classify_field does and classifies none (label, band and p -1; the
+ * summary's parasitized, uncertain, parasitemia and interval 0): for a caller that classifies
+ * the counted cells' crops (mc_field_crop) elsewhere, e.g. spread over several engines. */
+int32_t mc_find_field(mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+                      int32_t channels, char* err, size_t err_len);
 const mc_field_summary* mc_field_summary_of(const mc_field* f);
 const mc_field_cell* mc_field_cells(const mc_field* f);
 /* Cell i's crop in the training set's form (its box, outside its region black) as RGB into

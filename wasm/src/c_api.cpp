@@ -204,20 +204,27 @@ int32_t mc_image_kind(mc_field* f, const uint8_t* pixels, int32_t width, int32_t
   return kind;
 }
 
-int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int32_t width,
-                          int32_t height, int32_t channels, char* err, size_t err_len) {
-  copy_err_(err, err_len, "");
-  if (!e || !f || !pixels) {
-    copy_err_(err, err_len, "null engine, field or pixels");
-    return -1;
-  }
+}  // extern "C"
+
+namespace {
+
+// mc_classify_field (e set) and mc_find_field (e null: found, none classified): f->cells and
+// f->summary from what was done; a cell not classified has label and band -1, p -1.
+int32_t field_(mc_engine* e, mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+               int32_t channels, char* err, size_t err_len) {
   std::string msg;
   bool ok = false;
+  mc::Field* found = f->found.width == width && f->found.height == height ? &f->found : nullptr;
   try {
-    ok = mc::classify_field(
-        e->engine.get(), &f->finder, pixels, width, height, channels, mc::ImageLimits{}, &f->report,
-        &msg, mc::FieldOptions{},
-        f->found.width == width && f->found.height == height ? &f->found : nullptr);
+    if (e) {
+      ok = mc::classify_field(e->engine.get(), &f->finder, pixels, width, height, channels,
+                              mc::ImageLimits{}, &f->report, &msg, mc::FieldOptions{}, found);
+    } else {
+      f->report = mc::FieldReport{};
+      ok = mc::find_field(&f->finder, pixels, width, height, channels, mc::ImageLimits{},
+                          &f->report.field, &msg, mc::FieldOptions{}, found);
+      f->report.predictions.assign(f->report.field.cells.size(), mc::Prediction{});
+    }
   } catch (const std::bad_alloc&) {
     msg = "out of memory for a field of " + std::to_string(width) + "x" + std::to_string(height);
   }
@@ -231,15 +238,16 @@ int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int3
   for (size_t i = 0; i < fd.cells.size(); ++i) {
     const mc::FieldCell& c = fd.cells[i];
     const mc::Prediction& p = f->report.predictions[i];
+    const bool classified = e && c.status == mc::kCellCounted;
     mc_field_cell& o = f->cells[i];
     o.x = c.x;
     o.y = c.y;
     o.w = c.w;
     o.h = c.h;
     o.status = c.status;
-    o.label = c.status == mc::kCellCounted ? p.label : -1;
-    o.band = c.status == mc::kCellCounted ? p.band : -1;
-    o.p_parasitized = c.status == mc::kCellCounted ? p.p_parasitized : -1.0f;
+    o.label = classified ? p.label : -1;
+    o.band = classified ? p.band : -1;
+    o.p_parasitized = classified ? p.p_parasitized : -1.0f;
     std::memcpy(o.outline, c.outline, sizeof o.outline);
   }
   static_assert(MC_OUTLINE_POINTS == mc::kOutlinePoints, "one outline size");
@@ -257,6 +265,30 @@ int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int3
   s.ci95_hi = static_cast<float>(f->report.ci95[1]);
   s.cell_diameter = fd.cell_diameter;
   return s.regions;
+}
+
+}  // namespace
+
+extern "C" {
+
+int32_t mc_classify_field(mc_engine* e, mc_field* f, const uint8_t* pixels, int32_t width,
+                          int32_t height, int32_t channels, char* err, size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!e || !f || !pixels) {
+    copy_err_(err, err_len, "null engine, field or pixels");
+    return -1;
+  }
+  return field_(e, f, pixels, width, height, channels, err, err_len);
+}
+
+int32_t mc_find_field(mc_field* f, const uint8_t* pixels, int32_t width, int32_t height,
+                      int32_t channels, char* err, size_t err_len) {
+  copy_err_(err, err_len, "");
+  if (!f || !pixels) {
+    copy_err_(err, err_len, "null field or pixels");
+    return -1;
+  }
+  return field_(nullptr, f, pixels, width, height, channels, err, err_len);
 }
 
 const mc_field_summary* mc_field_summary_of(const mc_field* f) { return f ? &f->summary : nullptr; }

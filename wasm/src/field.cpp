@@ -777,16 +777,22 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
   (void)H;
 }
 
+bool find_field(CellFinder* finder, const uint8_t* px, int W, int H, int C, const ImageLimits& lim,
+                Field* out, std::string* err, const FieldOptions& opt, Field* found) {
+  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C))
+    return fail(err, kGreyField);
+  if (found && found->width == W && found->height == H) {
+    *out = std::move(*found);
+    return true;
+  }
+  return finder->find(px, W, H, C, lim, out, err, opt);
+}
+
 bool classify_field(Engine* e, CellFinder* finder, const uint8_t* px, int W, int H, int C,
                     const ImageLimits& lim, FieldReport* out, std::string* err,
                     const FieldOptions& opt, Field* found) {
   *out = FieldReport{};
-  if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C))
-    return fail(err, kGreyField);
-  if (found && found->width == W && found->height == H)
-    out->field = std::move(*found);
-  else if (!finder->find(px, W, H, C, lim, &out->field, err, opt))
-    return false;
+  if (!find_field(finder, px, W, H, C, lim, &out->field, err, opt, found)) return false;
   const Field& f = out->field;
   out->predictions.assign(f.cells.size(), Prediction{});
   std::vector<size_t> todo;

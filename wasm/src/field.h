@@ -150,6 +150,11 @@ struct FieldReport {
 };
 // found: the field's cells when the caller has found them already (e.g. by
 // classify_image_kind, with the same options); null: found here.
+// The first half of classify_field: the cells found (or taken from `found`), none classified;
+// for a caller that classifies the crops (CellFinder::crop) elsewhere, e.g. on other Workers.
+bool find_field(CellFinder* finder, const uint8_t* pixels, int width, int height, int channels,
+                const ImageLimits& lim, Field* out, std::string* err,
+                const FieldOptions& opt = FieldOptions{}, Field* found = nullptr);
 bool classify_field(Engine* engine, CellFinder* finder, const uint8_t* pixels, int width,
                     int height, int channels, const ImageLimits& lim, FieldReport* out,
                     std::string* err, const FieldOptions& opt = FieldOptions{},
