@@ -66,6 +66,73 @@ class ExportTest(unittest.TestCase):
             )
 
 
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+class AllSlidesExportTest(unittest.TestCase):
+    """The final model (train.py --all-slides) learned from its own test slides: its export must
+    carry the split run's test-slide figures, never its own."""
+
+    def run_folder(self, d, name, all_slides, accuracy):
+        run = os.path.join(d, name)
+        os.makedirs(run)
+        torch.save(export.random_state_dict(seed=3), os.path.join(run, "final.pth"))
+        test = dict(
+            n=3097,
+            accuracy=accuracy,
+            sensitivity=0.9,
+            specificity=0.9,
+            roc_auc=0.99,
+            confusion=dict(tp=1, fp=2, tn=3, fn=4),
+            ece_before=0.01,
+            ece_after=0.01,
+            uncertain_share=0.1,
+            error_outside_band=0.01,
+        )
+        res = dict(
+            size=64,
+            norm=dict(mean=[0.5] * 3, std=[0.25] * 3),
+            temperature=1.1,
+            band=[0.2, 0.98],
+            epochs=15,
+            train_seconds=1,
+            torch=torch.__version__,
+            threads=1,
+            all_slides=all_slides,
+            manifest_sha256="x",
+            test=test,
+            val=dict(accuracy=accuracy),
+        )
+        with open(os.path.join(run, "results.json"), "w") as f:
+            json.dump(res, f)
+        return run
+
+    def test_metrics_come_from_the_split_run(self):
+        with tempfile.TemporaryDirectory() as d:
+            final = self.run_folder(d, "all", True, 0.999)  # seen slides: flattering
+            split = self.run_folder(d, "split", False, 0.958)
+            with self.assertRaises(SystemExit) as e:
+                export.main(["--run", final, "-o", os.path.join(d, "o1")])
+            self.assertIn("--metrics-from", str(e.exception.code))
+            with self.assertRaises(SystemExit):  # an all-slides run cannot vouch for another
+                export.main(["--run", final, "--metrics-from", final, "-o", os.path.join(d, "o2")])
+            out = os.path.join(d, "o3")
+            export.main(["--run", final, "--metrics-from", split, "-o", out])
+            meta = read_json(os.path.join(out, "malaria_resnet18.json"))
+            self.assertEqual(meta["metrics"]["test"]["accuracy"], 0.958)
+            self.assertEqual(meta["metrics"]["val_accuracy"], 0.958)
+            self.assertTrue(meta["provenance"]["all_slides"])
+            # the exported split model's JSON serves as well
+            split_json = os.path.join(d, "split.json")
+            export.main(["--run", split, "-o", os.path.join(d, "o4")])
+            os.replace(os.path.join(d, "o4", "malaria_resnet18.json"), split_json)
+            export.main(["--run", final, "--metrics-from", split_json, "-o", out])
+            meta = read_json(os.path.join(out, "malaria_resnet18.json"))
+            self.assertEqual(meta["metrics"]["test"]["accuracy"], 0.958)
+
+
 class PreprocessTest(unittest.TestCase):
     def test_area_resize_integer_rule(self):
         img = np.arange(5 * 3 * 3, dtype=np.uint8).reshape(5, 3, 3)
