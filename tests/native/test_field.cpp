@@ -404,6 +404,28 @@ TEST_CASE("field: a white blood cell is left out as white, not counted", "[field
   for (const Disc_& d : reds) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
 }
 
+TEST_CASE("field: a white cell whose two-lobed nucleus the watershed cuts is left out whole",
+          "[field]") {
+  // each lobe alone holds less dark purple than the white rule's 60% of a red cell: they are
+  // judged together (IML fields PA171701, PA171702, PA171711 had such lobes counted as red cells)
+  const float R = 25;
+  Img_ im = background_(800, 600, 3, 31);
+  Rng_ rng(32);
+  const Disc_ lobes[2] = {{380, 300, 0.72f * R}, {380 + 1.3f * R, 300, 0.72f * R}};
+  std::vector<Disc_> reds;
+  for (const Disc_& d : grid_(800, 600, R, 33))
+    if (std::hypot(d.x - 400, d.y - 300) > 3.2f * R) reds.push_back(d);
+  for (const Disc_& d : reds) red_cell_(&im, d, &rng);
+  for (const Disc_& l : lobes) disc_(&im, l.x, l.y, l.r, kNucleus_, 6, &rng);
+  mc::CellFinder finder;
+  mc::Field f;
+  REQUIRE(find_(&finder, im, &f));
+  INFO(describe_(f) << "; " << reds.size() << " red cells drawn");
+  CHECK(f.counted == int(reds.size()));
+  for (const Disc_& l : lobes) CHECK(counted_boxes_at_(f, l.x, l.y) == 0);
+  for (const Disc_& d : reds) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
+}
+
 TEST_CASE("field: small specks are debris, not counted", "[field]") {
   const float R = 25;
   Img_ im = background_(640, 480, 3, 31);

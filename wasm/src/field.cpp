@@ -660,6 +660,33 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     }
   }
 
+  // 5b. a white cell's lobed nucleus may be cut into touching regions by the watershed, each under
+  // the white rule's 60%: touching regions that are each mostly dark purple (>= 40% of their
+  // pixels) are one nucleus, judged together. (An infected red cell next to a white cell's
+  // nucleus would be taken with it: rare, and left out rather than miscounted.)
+  std::vector<int> group(nlab + 1);
+  for (int l = 0; l <= nlab; ++l) group[l] = l;
+  auto root = [&](int l) {
+    while (group[l] != l) l = group[l] = group[group[l]];
+    return l;
+  };
+  auto nuclear = [&](int l) { return l > 0 && acc[l].dark >= 0.4f * acc[l].n; };
+  for (int y = 0; y < wh; ++y)
+    for (int x = 0; x < ww; ++x) {
+      const int l = lab[size_t(y) * ww + x];
+      if (!nuclear(l)) continue;
+      const int right = x + 1 < ww ? lab[size_t(y) * ww + x + 1] : 0;
+      const int down = y + 1 < wh ? lab[size_t(y + 1) * ww + x] : 0;
+      for (int m : {right, down})
+        if (m != l && nuclear(m)) group[root(m)] = root(l);
+    }
+  std::vector<int64_t> group_dark(nlab + 1, 0);
+  for (int l = 1; l <= nlab; ++l)
+    if (nuclear(l)) group_dark[root(l)] += acc[l].dark;
+  auto white = [&](int l) {
+    return acc[l].dark >= 0.6f * amed || (nuclear(l) && group_dark[root(l)] >= 0.6f * amed);
+  };
+
   std::vector<int> index_of(nlab + 1, -1);
   const float inv = 1.0f / s;
   for (int l = 1; l <= nlab; ++l) {
@@ -668,7 +695,7 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     FieldCell c;
     if (a.border)
       c.status = kCellBorder;
-    else if (a.dark >= 0.6f * amed)
+    else if (white(l))
       c.status = kCellWhite;
     else if (a.n < 0.35f * amed)
       c.status = kCellDebris;

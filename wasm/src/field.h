@@ -31,7 +31,8 @@
 //   5. each region: box, area, outline (kOutlinePoints rays from its centroid) and a status:
 //        border  its region touches the image edge (cut by the border: never counted);
 //        white   a white blood cell: it holds a dark-purple (nucleus) area of >= 60% of a median
-//                red cell (a red cell's ring or gametocyte is smaller and paler);
+//                red cell (a red cell's ring or gametocyte is smaller and paler), alone or with
+//                the mostly dark regions it touches (a lobed nucleus cut by the watershed);
 //        debris  smaller than 35% of the median cell (platelets, stain, fragments);
 //        clump   larger than 2.6x the median cell (cells the watershed could not split);
 //        counted everything else: a red cell, counted and classified.
