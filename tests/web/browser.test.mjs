@@ -644,6 +644,11 @@ window.sent = true;`,
         ]) {
           assert(visible.includes(s), `model card says ${s}`);
         }
+        // a model that learned from every slide says whose figures these are
+        assert(
+          /learned from all of them/.test(visible) === Boolean(meta.provenance.all_slides),
+          `model card on the slides it learned from (all_slides ${meta.provenance.all_slides})`,
+        );
         assert(!/val_accuracy|ece_after|zero_point/.test(visible), 'raw keys folded away');
         assert(
           await page.$eval(
@@ -3451,7 +3456,7 @@ print(json.dumps(out))
         for (const g of cellsShown) {
           assert(
             /Parasitée|Non infectée|Incertaine : à confier/.test(g.text) &&
-              /P\(parasitée\) = 0,\d{3}/.test(nb(g.text)),
+              /P\(parasitée\) = [01],\d{3}/.test(nb(g.text)),
             `French card with a decimal comma: ${g.text}`,
           );
         }
@@ -3489,7 +3494,7 @@ print(json.dumps(out))
         await page.waitForFunction(() => document.documentElement.lang === 'es');
         const inEs = nb(await page.textContent('#grid'));
         assert(
-          /P\(parasitada\) = 0,\d{3}/.test(inEs) && !/parasitée/.test(inEs),
+          /P\(parasitada\) = [01],\d{3}/.test(inEs) && !/parasitée/.test(inEs),
           `cards rewritten in Spanish: ${inEs.slice(0, 200)}`,
         );
         assert(
@@ -3535,7 +3540,7 @@ print(json.dumps(out))
         );
         const es = nb(await host.textContent('malaria-cell-classifier .result'));
         assert(
-          /Parasitada|No infectada|Incierta/.test(es) && /P\(parasitada\) = 0,\d{3}/.test(es),
+          /Parasitada|No infectada|Incierta/.test(es) && /P\(parasitada\) = [01],\d{3}/.test(es),
           `widget result in Spanish: ${es}`,
         );
         await host.screenshot({ path: path.join(shotDir, 'widget-es.png') });
