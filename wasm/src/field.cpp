@@ -270,8 +270,6 @@ void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_ho
   });
 }
 
-// area / convex hull area of a region (pixels as unit squares; Andrew's monotone chain over
-// each row's two outer pixel corners).
 // Elongation of a region: the ratio of its principal axes (square root of the ratio of the
 // eigenvalues of its pixel positions' covariance). A disc is 1, a red cell seen at an angle up to
 // ~1.3; two like discs of radius r with centres d apart about sqrt(1 + d^2/r^2): >= 1.4 once
@@ -294,6 +292,8 @@ float elongation_(const std::vector<int32_t>& pix, int W) {
   return lo > 1e-9 ? float(std::sqrt(hi / lo)) : 1e3f;
 }
 
+// area / convex hull area of a region (pixels as unit squares; Andrew's monotone chain over
+// each row's two outer pixel corners).
 float solidity_(const std::vector<int32_t>& pix, int W) {
   std::vector<std::pair<float, float>> pts;
   std::vector<int> lo, hi;
