@@ -95,19 +95,35 @@ export function pageCells(n, data = path.join(REPO, '../shared/data/nih_cells'))
 }
 
 /**
- * First result after opening: navigation start to the first drawn verdict, a cell given to the
- * file input as soon as the page has one; first visit, then `repeats` repeat visits in the same
- * profile (each after the previous one lingered LINGER_MS, as a user does not leave at once).
+ * First result after opening: navigation start to the first drawn verdict of the cell given to
+ * the file input as soon as the page takes files (in the page, the moment it marks
+ * <html data-engine>: no round trip to this script); first visit, then `repeats` repeat visits
+ * in the same profile (each after the previous one lingered LINGER_MS, as a user does not leave
+ * at once). Each visit's cell has its own name: the cards of earlier visits, restored from the
+ * session, do not count.
  */
 export async function firstResult({ url, cell, siteDir, repeats = 5, lingerMs = 3000 }) {
   const { ctx, profile } = await launchFresh('page-first-');
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'page-first-cells-'));
   try {
-    // the moment a card gets its verdict, in the page's own clock (from navigation start)
+    // The visit's cell given to the file input once the page takes files, and the moment its
+    // card gets a verdict, in the page's own clock (from navigation start). window.__firstFile
+    // ({name, b64}) is set by the visit's own init script (they run in the order added).
     await ctx.addInitScript(() => {
       window.__firstResult = null;
+      let given = false;
       new MutationObserver((_, obs) => {
-        if (document.querySelector('.card[data-label][data-name^="first-visit-"]')) {
+        const want = window.__firstFile;
+        const input = document.getElementById('file-input');
+        if (!given && want && input && document.documentElement.dataset.engine) {
+          given = true;
+          const bytes = Uint8Array.from(atob(want.b64), (c) => c.charCodeAt(0));
+          const dt = new DataTransfer();
+          dt.items.add(new File([bytes], want.name, { type: 'image/png' }));
+          input.files = dt.files;
+          input.dispatchEvent(new Event('change', { bubbles: true }));
+        }
+        const cards = given ? document.querySelectorAll('.card[data-label]') : [];
+        if ([...cards].some((c) => c.dataset.name === want.name)) {
           window.__firstResult = performance.now();
           obs.disconnect();
         }
@@ -130,15 +146,16 @@ export async function firstResult({ url, cell, siteDir, repeats = 5, lingerMs = 
         await page.close();
         page = await ctx.newPage();
       }
-      const file = path.join(work, `first-visit-${v}.png`);
-      fs.copyFileSync(cell, file);
+      const name = `first-visit-${v}.png`;
+      await ctx.addInitScript(
+        (f) => {
+          window.__firstFile = f;
+        },
+        { name, b64: fs.readFileSync(cell).toString('base64') },
+      );
       fetched = [];
       const t0 = Date.now();
       await page.goto(url, { waitUntil: 'commit' });
-      // the page takes files once its input and storage are set up (it then starts the model's
-      // load and marks <html data-engine>)
-      await page.waitForSelector('html[data-engine]', { state: 'attached', timeout: 60000 });
-      await page.setInputFiles('#file-input', [file]);
       await page.waitForFunction(() => window.__firstResult !== null, null, {
         timeout: 300000,
         polling: 'raf',
@@ -170,7 +187,6 @@ export async function firstResult({ url, cell, siteDir, repeats = 5, lingerMs = 
   } finally {
     await ctx.close();
     fs.rmSync(profile, { recursive: true, force: true });
-    fs.rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -67,6 +67,7 @@ const el = (tag, props = {}, ...kids) => {
 const state = {
   classifier: null,
   store: null,
+  storeReady: null, // loadStore() at start: files given meanwhile wait for it
   session: null, // the session shown: {id, created, updated, operator}
   slide: '', // the slide ID images are added to (typed or scanned)
   records: [], // the session's, in the order added
@@ -971,9 +972,9 @@ function updateCard(rec) {
 // later, goes on), so a drop of thousands of files is never one long task.
 const staleCards = new Map(); // id -> record whose card is to be (re)built
 const BUILD_BUDGET_MS = 12;
-function markCard(rec) {
+function markCard(rec, soon = false) {
   staleCards.set(rec.id, rec);
-  scheduleView();
+  scheduleView(soon);
 }
 function buildStaleCards(budget) {
   const until = performance.now() + BUILD_BUDGET_MS;
@@ -999,7 +1000,8 @@ let viewFrame = 0;
 let viewTimer = 0;
 let viewLast = 0;
 function scheduleView(soon = false) {
-  if (viewPending) return;
+  if (viewPending && !(soon && viewGap)) return; // a pass is due (at once, or soon enough)
+  clearTimeout(viewGap); // a pass waiting out the gap: now instead
   viewPending = true;
   const wait = soon ? 0 : Math.max(0, viewLast + VIEW_GAP_MS - performance.now());
   viewGap = setTimeout(() => {
@@ -1231,6 +1233,7 @@ function keepUnsaved(items, session, why) {
 
 async function addFiles(items) {
   if (!items.length) return;
+  await state.storeReady; // given while the page opens: stored in the session being reopened
   const mode = $('mode-select').value;
   for (const it of items) {
     if (it.slide === undefined) it.slide = state.slide;
@@ -1289,6 +1292,7 @@ async function runBatch() {
   const label = $('progress-label');
   label.textContent = t('batch.progress', { done: 0, total });
   progress = { done: 0, total };
+  firstResultDue = true;
   let nextQuarter = 0.25;
 
   const next = () => (state.cancel ? null : todo.shift());
@@ -1381,9 +1385,17 @@ function showProgress() {
 // as before; those results stay on the page.
 const saveQueue = [];
 let saving = null;
+// The first result of a batch is drawn in the next frame, not after VIEW_GAP_MS (the gap keeps
+// the passes few while results stream; before the first one there is nothing to keep few).
+let firstResultDue = false;
+function resultSoon() {
+  const soon = firstResultDue;
+  firstResultDue = false;
+  return soon;
+}
 function saveResult(rec) {
   if (rec.unsaved || !state.store) {
-    markCard(rec);
+    markCard(rec, resultSoon());
     return;
   }
   saveQueue.push(rec);
@@ -1407,7 +1419,8 @@ function flushSaves() {
           ),
         );
       }
-      for (const r of recs) markCard(r);
+      const soon = resultSoon();
+      for (const r of recs) markCard(r, soon);
     }
     saving = null;
   })();
@@ -2420,18 +2433,26 @@ async function loadClassifier() {
   $('model-retry-btn').disabled = true;
   state.loading = (async () => {
     try {
-      let assets;
-      try {
-        const res = await fetch('asset-manifest.json');
+      // the site's manifest (its version, the model's digest) and the classifier at once: the
+      // Workers start while the store opens (main), the first result comes sooner
+      const manifest = fetch('asset-manifest.json').then(async (res) => {
         if (!res.ok) throw new Error(`HTTP ${res.status}`);
-        assets = await res.json();
-      } catch (e) {
-        throw new Error(t('model.manifest', { error: e.message }));
-      }
-      state.classifier = await MalariaClassifier.create({
+        return res.json();
+      });
+      manifest.catch(() => {});
+      const created = MalariaClassifier.create({
         localCopy: true,
         onProgress: showModelProgress,
       });
+      let assets;
+      try {
+        assets = await manifest;
+      } catch (e) {
+        created.then((c) => c.dispose()).catch(() => {});
+        throw new Error(t('model.manifest', { error: e.message }));
+      }
+      state.classifier = await created;
+      await state.storeReady; // the restored cards and images waiting are the store's
       modelLoaded(state.classifier.info.modelSource);
       state.classifier.addEventListener('worker', onWorkerEvent);
       const info = state.classifier.info;
@@ -2472,6 +2493,7 @@ async function loadClassifier() {
       }
       if (pendingRecords().length && $('resume-banner').hidden) runBatch();
     } catch (e) {
+      await state.storeReady;
       state.modelError = String((e && e.message) || e);
       modelFailed();
       chip.dataset.state = 'error';
@@ -2512,10 +2534,13 @@ async function main() {
   setupModelCard();
   setupModelRecovery();
   renderSummary();
-  await loadStore();
+  // the store opens while the classifier's Workers start (both take ~50-100 ms on a repeat visit)
+  state.storeReady = loadStore();
+  const loading = loadClassifier();
+  await state.storeReady;
   // Register the service worker once the model is loaded: its precache then takes the big
   // content-hashed files from the HTTP cache instead of downloading them a second time.
-  await loadClassifier();
+  await loading;
   setupServiceWorker();
   requestPersistence(false); // show usage; ask for persistence after the first batch
 }

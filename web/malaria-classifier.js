@@ -87,6 +87,9 @@ const WATCHDOG_BASE_MS = 60000;
 const WATCHDOG_PER_MPIXEL = 0.25; // of the base, per megapixel: 15 s by default
 const MAX_PIXELS_CORE = 40e6; // wasm/src/preprocess.h ImageLimits
 const RESTART_TRIES = 3; // failed starts in a row before a Worker is given up
+// The Workers after the first start at its first answer or this long after create(), whichever
+// comes first (_startRestSoon).
+const REST_DELAY_MS = 500;
 // batches of a field's cells sent to one Worker ahead of its answers: two, so that it never
 // waits for the next one, and no more, so that the batches go to whichever Worker is free
 const CELL_BATCHES_AHEAD = 2;
@@ -102,7 +105,8 @@ function pixelsOf(input) {
 }
 
 class WorkerSlot {
-  constructor(url) {
+  /** `url`: the Worker script; `spawn` false: no Worker yet (_startRest starts it later). */
+  constructor(url, spawn = true) {
     this.pending = new Map(); // id -> {resolve, reject, job, budget}, oldest first
     this.nextId = 1;
     this.dead = null; // why this Worker stopped (while dead)
@@ -111,7 +115,8 @@ class WorkerSlot {
     this.isolating = null; // a retried job alone on this Worker
     this.onDeath = null; // (slot, reason, pending) once the classifier is up; else pending rejects
     this.watchBase = WATCHDOG_BASE_MS;
-    this._spawn(url);
+    this.worker = null;
+    if (spawn) this._spawn(url);
   }
 
   /** Messages sent and not answered yet. */
@@ -184,8 +189,10 @@ class WorkerSlot {
     if (this.dead) return;
     this.dead = reason;
     const w = this.worker;
-    w.onmessage = null; // its error listeners check this.worker
-    w.terminate();
+    if (w) {
+      w.onmessage = null; // its error listeners check this.worker
+      w.terminate();
+    }
     const pending = [...this.pending.values()];
     this.pending.clear();
     if (this.onDeath) this.onDeath(this, reason, pending);
@@ -195,8 +202,10 @@ class WorkerSlot {
   terminate() {
     this.onDeath = null;
     const w = this.worker;
-    w.onmessage = null; // its error listeners check this.worker
-    w.terminate();
+    if (w) {
+      w.onmessage = null; // its error listeners check this.worker
+      w.terminate();
+    }
     this.dead = this.dead || 'classifier disposed';
     for (const p of this.pending.values()) p.reject(new Error('classifier disposed'));
     this.pending.clear();
@@ -319,6 +328,7 @@ export class MalariaClassifier extends EventTarget {
         download,
         trustPreamble,
       );
+      c._startRestSoon();
     }
     if (copyKey && source === 'network') {
       c._copyWritten = writeModelCopy(copyKey, modelBytes, c._checksum);
@@ -337,10 +347,9 @@ export class MalariaClassifier extends EventTarget {
    * disposed again (the caller downloads the model and starts them all from it).
    */
   async _startFromCopy(prepared, copyKey) {
-    // sent at once: each Worker handles it right after 'prepare' (its messages run in order)
-    const inits = Promise.all(
-      this._slots.map((slot) => slot.call({ type: 'init', copy: copyKey })),
-    );
+    // sent at once: the Worker handles it right after 'prepare' (its messages run in order)
+    const first = this._slots.filter((s) => !s.starting);
+    const inits = Promise.all(first.map((slot) => slot.call({ type: 'init', copy: copyKey })));
     inits.catch(() => {});
     await prepared;
     const got = await inits;
@@ -349,7 +358,7 @@ export class MalariaClassifier extends EventTarget {
       return 'used';
     }
     await Promise.all(
-      this._slots.map((slot, i) => (got[i].info ? slot.call({ type: 'dispose' }) : null)),
+      first.map((slot, i) => (got[i].info ? slot.call({ type: 'dispose' }) : null)),
     );
     return got.some((g) => g.copy === 'damaged') ? 'damaged' : 'missing';
   }
@@ -365,18 +374,22 @@ export class MalariaClassifier extends EventTarget {
     const script = workerScript();
     this._slots = [];
     try {
-      for (let i = 0; i < n; i++) this._slots.push(new WorkerSlot(script.url));
+      // One Worker now; the others once it has its engine (_startRest): started together they
+      // share the cores while each reads the model, and the first result comes later.
+      for (let i = 0; i < n; i++) {
+        const slot = new WorkerSlot(script.url, i === 0);
+        slot.starting = i > 0;
+        this._slots.push(slot);
+      }
     } catch (e) {
       // a CSP that forbids the Worker may throw here or fire `error` later
       return Promise.reject(
         new WorkerStartError(`classifier worker could not start: ${e.message || e}`),
       );
     }
-    const copy = options.copy || null; // the local copy's sha256: each Worker opens it meanwhile
-    const calls = this._slots.map((slot) =>
-      slot.call({ type: 'prepare', assets, baseUrl, prefer, copy }),
-    );
-    return Promise.all(calls)
+    const copy = options.copy || null; // the local copy's sha256: the Worker opens it meanwhile
+    return this._slots[0]
+      .call({ type: 'prepare', assets, baseUrl, prefer, copy })
       .finally(() => script.revoke())
       .catch((e) => {
         throw this._slots.some((s) => s.dead) ? new WorkerStartError(e.message) : e;
@@ -402,10 +415,12 @@ export class MalariaClassifier extends EventTarget {
     // the payload is hashed once here, not once per Worker
     const [, digest] = await Promise.all([prepared, digestOf(modelBytes)]);
     this._digest = digest; // a restarted Worker gets the same bytes and digest
-    const infos = this._slots.map((slot) => {
-      const copy = modelBytes.slice().buffer; // each worker gets its own copy
-      return slot.call({ type: 'init', modelBytes: copy, digest }, [copy]);
-    });
+    const infos = this._slots
+      .filter((s) => !s.starting)
+      .map((slot) => {
+        const copy = modelBytes.slice().buffer; // each worker gets its own copy
+        return slot.call({ type: 'init', modelBytes: copy, digest }, [copy]);
+      });
     const got = await Promise.all(infos);
     this.info = { ...got[0].info, workers: this._slots.length };
     this._checksum = got[0].checksum || null; // XXH64 of modelBytes, for the local copy
@@ -585,6 +600,7 @@ export class MalariaClassifier extends EventTarget {
       const msg = job.cells ? job.msg : { ...job.msg, split: this._liveWorkers() > 1 };
       slot.call(msg, job.transfer, { job, budget: job.budget }).then(
         (r) => {
+          if (this._restTimer) this._startRest();
           if (slot.isolating === job) slot.isolating = null;
           if (r.crops) this._spreadCells(job, r.result, r.crops);
           else job.resolve(job.cells ? r.results : r.result);
@@ -693,7 +709,28 @@ export class MalariaClassifier extends EventTarget {
     this._restart(slot);
   }
 
-  async _restart(slot) {
+  /**
+   * The Workers after the first, started once it has its engine, as a restart is (a Worker that
+   * cannot start is tried again, then given up with a 'failed' event).
+   */
+  _startRest() {
+    clearTimeout(this._restTimer);
+    this._restTimer = 0;
+    for (const slot of this._slots) if (slot.starting && !slot.worker) this._restart(slot, false);
+  }
+
+  /**
+   * _startRest after the first answer to a classify() or REST_DELAY_MS, whichever comes first:
+   * a page given an image as it opens gets its first result without other Workers starting
+   * beside it on a 2-core machine (a Worker's start takes ~100 ms of a core).
+   */
+  _startRestSoon() {
+    if (!this._slots.some((s) => s.starting && !s.worker)) return;
+    this._restTimer = setTimeout(() => this._startRest(), REST_DELAY_MS);
+  }
+
+  /** Start `slot`'s Worker again (`again` false: for the first time) and send it the model. */
+  async _restart(slot, again = true) {
     slot.starting = true;
     let err = null;
     for (let attempt = 1; attempt <= RESTART_TRIES && !this._disposed; attempt++) {
@@ -715,9 +752,11 @@ export class MalariaClassifier extends EventTarget {
     if (this._disposed) return;
     if (err) {
       slot.gaveUp = true;
-      slot.dead = `the classifier stopped and could not be restarted (${err.message || err})`;
+      slot.dead = again
+        ? `the classifier stopped and could not be restarted (${err.message || err})`
+        : `a classifier worker could not start (${err.message || err})`;
       this._emit({ state: 'failed', reason: slot.dead });
-    } else {
+    } else if (again) {
       this._emit({ state: 'restarted' });
     }
     this._pump();
@@ -739,6 +778,8 @@ export class MalariaClassifier extends EventTarget {
 
   dispose() {
     this._disposed = true;
+    clearTimeout(this._restTimer);
+    this._restTimer = 0;
     if (this._watchTimer) clearInterval(this._watchTimer);
     this._watchTimer = null;
     for (const job of (this._waiting || []).splice(0)) job.reject(new Error('classifier disposed'));

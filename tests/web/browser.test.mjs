@@ -3091,6 +3091,144 @@ print(json.dumps(out))
   );
 
   test(
+    'page: images given as it opens, before its storage is open, wait for it and are stored (kept after a reload), and are classified once the model is there',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const name = 'given-at-open.png';
+        // the moment the page's script has run (its input listens) and its storage is not open
+        // yet; the first page only (the reload must show what was stored, not a new copy)
+        await ctx.addInitScript(
+          ({ name, b64 }) => {
+            if (localStorage.getItem('test-given')) return;
+            localStorage.setItem('test-given', '1');
+            document.addEventListener('DOMContentLoaded', () => {
+              const bytes = Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0));
+              const dt = new DataTransfer();
+              dt.items.add(new File([bytes], name, { type: 'image/png' }));
+              const input = document.getElementById('file-input');
+              input.files = dt.files;
+              input.dispatchEvent(new Event('change', { bubbles: true }));
+            });
+          },
+          { name, b64: fs.readFileSync(cells[0].path).toString('base64') },
+        );
+        const page = await ctx.newPage();
+        await page.goto(env.siteSrv.url);
+        await page.waitForSelector(`.card[data-name="${name}"][data-label]`, { timeout: 90000 });
+        const alert = await page.$eval('#alert', (a) => (a.hidden ? '' : a.textContent));
+        assert(alert === '', `no "not stored" message: ${JSON.stringify(alert)}`);
+        const again = await ctx.newPage();
+        await page.close();
+        await again.goto(env.siteSrv.url);
+        await again.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+        const restored = await again.$$eval(
+          `.card[data-name="${name}"][data-label]`,
+          (c) => c.length,
+        );
+        assert(restored === 1, `the image stored: restored after a reload (${restored} cards)`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
+    'classifier: the first Worker starts alone, the others once it has answered, and all take work; one that cannot start is given up with a "failed" event and the rest go on',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        const cellBytes = cells.map((c) => [...fs.readFileSync(c.path)]);
+        const r = await page.evaluate(async (cellBytes) => {
+          const { MalariaClassifier } = await import('./malaria-classifier.js');
+          const Real = Worker;
+          const made = [];
+          let broken = false; // Workers after the first get a script that is not there
+          globalThis.Worker = class extends Real {
+            constructor(url, opts) {
+              made.push(performance.now());
+              super(
+                broken && made.length > 1 ? new URL('no-such-worker.js', location.href) : url,
+                opts,
+              );
+            }
+          };
+          const posts = new Map(); // Worker -> classify messages it was sent
+          const post = Real.prototype.postMessage;
+          Real.prototype.postMessage = function (msg, transfer) {
+            if (msg && msg.type === 'classify') posts.set(this, (posts.get(this) || 0) + 1);
+            return post.call(this, msg, transfer);
+          };
+          const blob = (i) =>
+            new Blob([new Uint8Array(cellBytes[i % cellBytes.length])], { type: 'image/png' });
+          const until = async (ok) => {
+            for (const t0 = performance.now(); !ok() && performance.now() - t0 < 30000; )
+              await new Promise((res) => setTimeout(res, 20));
+          };
+          try {
+            const c = await MalariaClassifier.create({ workers: 3 });
+            const atCreate = made.length;
+            const first = await c.classify(blob(0));
+            await until(() => !c._slots.some((s) => s.starting));
+            const afterFirst = made.length;
+            posts.clear();
+            const all = await Promise.all(
+              Array.from({ length: 36 }, (_, i) => c.classify(blob(i))),
+            );
+            const used = [...posts.values()];
+            c.dispose();
+            broken = true;
+            made.length = 0;
+            const d = await MalariaClassifier.create({ workers: 2 });
+            const events = [];
+            d.addEventListener('worker', (e) => events.push(e.detail));
+            await d.classify(blob(0));
+            await until(() => events.length > 0);
+            const rest = await Promise.all(
+              Array.from({ length: 8 }, (_, i) => d.classify(blob(i))),
+            );
+            d.dispose();
+            return {
+              atCreate,
+              afterFirst,
+              first: first.pParasitized,
+              ok: all
+                .filter((_, i) => i % cellBytes.length === 0)
+                .every((x) => x.pParasitized === first.pParasitized),
+              used,
+              events,
+              rest: rest.length,
+              tries: made.length,
+            };
+          } finally {
+            globalThis.Worker = Real;
+            Real.prototype.postMessage = post;
+          }
+        }, cellBytes);
+        assert(r.atCreate === 1, `one Worker when create() resolved: ${r.atCreate}`);
+        assert(r.afterFirst === 3, `three once the first answered: ${r.afterFirst}`);
+        assert(
+          r.ok && r.used.length === 3 && r.used.every((n) => n > 0),
+          `36 cells on all three Workers: ${r.used}`,
+        );
+        assert(
+          r.events.length === 1 &&
+            r.events[0].state === 'failed' &&
+            /^a classifier worker could not start/.test(r.events[0].reason) &&
+            r.events[0].workers === 1,
+          `a Worker that cannot start: one "failed" event: ${JSON.stringify(r.events)}`,
+        );
+        assert(r.rest === 8 && r.tries === 4, `the first Worker went on (${r.tries} Workers made)`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
     "classifier: one field's cells are classified on every Worker, with one Worker's result (and the inline engine's); a Worker killed meanwhile costs nothing",
     async () => {
       const ctx = await newContext([env.siteOrigin]);
