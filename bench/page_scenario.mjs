@@ -4,6 +4,8 @@
 //   batch    N cut-out cells through the file input until every card is drawn (bench/page_time.mjs),
 //            at 1x and at 4x CPU throttling (DevTools' "4x slowdown", a stand-in for a cheap laptop)
 //   field    one 1280x960 microscope field (IML) until its overlay is drawn, 1x and 4x
+//   count    a WHO-style count: 40 fields (the 32 IML dev fields, then the first 8 again under
+//            other names, copied to bench/out/page-fields-40) until every overlay is drawn, 1x
 //   workers  the batch with the page seeing 1, 2 and 4 cores (it starts one Worker a core, up to 4)
 //   first    navigation start to the first result on the page (a cell given to the file input as
 //            soon as the page takes files), first visit (empty cache) and repeat visits (the service
@@ -190,6 +192,22 @@ export async function firstResult({ url, cell, siteDir, repeats = 5, lingerMs = 
   }
 }
 
+/** A folder of n IML dev fields: all of them, then again from the first under other names. */
+export function pageFields(n, data = path.join(REPO, '../shared/data/iml_fields_dev/images')) {
+  const dir = path.join(OUT, `page-fields-${n}`);
+  if (fs.existsSync(dir) && listFiles(dir).length === n) return dir;
+  const all = listFiles(data);
+  if (!all.length) throw new Error(`no fields in ${data}`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true });
+  for (let i = 0; i < n; i++) {
+    const f = all[i % all.length];
+    const again = Math.floor(i / all.length);
+    fs.copyFileSync(f, path.join(dir, `${again ? `again${again}-` : ''}${path.basename(f)}`));
+  }
+  return dir;
+}
+
 /** The whole page scenario; `quick`: fewer repeats. */
 export async function runPage({ site, port, quick = false, cells = 300, log = console.log }) {
   const { startServer } = await import(path.join(REPO, 'web/serve.mjs'));
@@ -235,6 +253,17 @@ export async function runPage({ site, port, quick = false, cells = 300, log = co
       const f = res.field[throttle];
       log(`   best ${(f.bestMs / 1000).toFixed(2)} s, ${f.counted} red cells counted`);
     }
+    const fields = listFiles(pageFields(quick ? 8 : 40));
+    log(`page: a count of ${fields.length} fields`);
+    res.count = {
+      ...brief(await pageTime({ url, files: fields, reps: 1 })),
+      n: fields.length,
+      load: load(),
+    };
+    log(
+      `   ${(res.count.bestMs / 1000).toFixed(1)} s, ${res.count.counted} red cells counted ` +
+        `(${((res.count.counted / res.count.bestMs) * 1000).toFixed(0)}/s)`,
+    );
     for (const w of [1, 2, 4]) {
       log(`page: ${files.length} cells, the page seeing ${w} core(s)`);
       res.workers[w] = {

@@ -79,6 +79,14 @@ if (f1)
     peer ? `${s(peerMs(f1.counted))} (network only)` : '–',
     peer ? ratio(f1.bestMs, peerMs(f1.counted)) : '',
   ]);
+const ct = P.count;
+if (ct)
+  rows.push([
+    `a count of ${ct.n || 40} fields, drop to every overlay drawn (${ct.counted} red cells)`,
+    `${s(ct.bestMs)} (${((ct.counted / ct.bestMs) * 1000).toFixed(0)} cells/s)`,
+    peer ? `${s(peerMs(ct.counted))} (network only)` : '–',
+    peer ? ratio(ct.bestMs, peerMs(ct.counted)) : '',
+  ]);
 const fv = bestBy((e) => e.cold.firstVisitMs);
 const rv = bestBy((e) => e.cold.repeatMedianMs);
 if (P.first) {
