@@ -1580,6 +1580,66 @@ function setupInput() {
   });
 }
 
+// The live count: while the camera shows its picture and no batch runs, the frame's red cells are
+// found (not classified: Engine.findCells) and outlined over the picture with their count, about
+// three times a second, so that the technician sees what a capture would count before taking it
+// (focus, a part of the smear where the cells lie in one layer). The count is not announced: it
+// changes with every frame; the capture's result is.
+const LIVE_GAP_MS = 300;
+let live = null; // {stopped, timer} of the running loop
+function startLiveCount() {
+  stopLiveCount();
+  const me = { stopped: false, timer: 0 };
+  live = me;
+  const video = $('camera-video');
+  const tick = async () => {
+    if (me.stopped) return;
+    if (state.classifier && !state.running && video.videoWidth && !document.hidden) {
+      let r = null;
+      let why = '';
+      try {
+        r = await state.classifier.findCells(await createImageBitmap(video), { name: 'frame' });
+      } catch (e) {
+        why = String((e && e.message) || e);
+      }
+      if (!me.stopped) showLiveCount(r, why);
+    }
+    if (!me.stopped) me.timer = setTimeout(tick, LIVE_GAP_MS);
+  };
+  tick();
+}
+function stopLiveCount() {
+  if (!live) return;
+  live.stopped = true;
+  clearTimeout(live.timer);
+  live = null;
+  $('camera-live').textContent = '';
+  const line = $('camera-count');
+  line.textContent = '';
+  delete line.dataset.counted;
+}
+function showLiveCount(r, why) {
+  const svg = $('camera-live');
+  const line = $('camera-count');
+  svg.textContent = '';
+  if (!r || !r.counted) {
+    line.textContent = t('camera.liveNone');
+    line.dataset.counted = '0';
+    line.title = why;
+    return;
+  }
+  svg.setAttribute('viewBox', `0 0 ${r.width} ${r.height}`);
+  for (const c of r.cells) {
+    let pts = '';
+    for (let i = 0; i + 1 < c.outline.length; i += 2) pts += `${c.outline[i]},${c.outline[i + 1]} `;
+    svg.append(svgEl('polygon', { points: pts, 'data-status': c.status }));
+  }
+  line.textContent = t('camera.live', { n: r.counted });
+  line.dataset.counted = String(r.counted);
+  line.dataset.ms = String(Math.round(r.ms));
+  line.title = '';
+}
+
 function setupCamera() {
   const panel = $('camera-panel');
   const msg = (t) => {
@@ -1589,12 +1649,14 @@ function setupCamera() {
   const open = async (deviceId) => {
     panel.hidden = false;
     $('capture-btn').disabled = true;
+    stopLiveCount();
     msg(t('camera.starting'));
     try {
       await cam.start(deviceId);
       $('capture-btn').disabled = false;
       $('capture-btn').focus();
       announce(t('camera.ready'));
+      startLiveCount();
     } catch (e) {
       msg(e.friendly || e.message);
       announce(e.friendly || e.message);
@@ -1603,6 +1665,7 @@ function setupCamera() {
   $('camera-btn').addEventListener('click', () => open());
   $('camera-select').addEventListener('change', (ev) => open(ev.target.value));
   $('camera-stop-btn').addEventListener('click', () => {
+    stopLiveCount();
     cam.stop();
     panel.hidden = true;
     $('camera-btn').focus();

@@ -20,6 +20,9 @@
 //   -> {type:'explain', id, input, name}                        <- {id, ok, result | error}
 //      (the occlusion heat map of one cut-out cell, Engine.explain: {map, size, ms, passes, peak,
 //      label, pParasitized, band}; an image that fails the cell gate gets the core's reason)
+//   -> {type:'find', id, input, name}                           <- {id, ok, result | error}
+//      (the red cells of an image read as a field, found and not classified: the camera's live
+//      count, Engine.findCells)
 //   -> {type:'dispose', id}                                     <- {id, ok}
 // Images are decoded here (createImageBitmap -> OffscreenCanvas -> getImageData), so the page's
 // thread never holds decoded pixels. Images start decoding as their messages arrive (while the
@@ -110,6 +113,11 @@ async function handle(msg) {
       engine.analyze(img, 'cell'); // the cell gate: throws its reason for what is not a cell
       const result = engine.explain(img);
       return { result, transfer: [result.map.buffer] };
+    }
+    case 'find': {
+      await usableEngine();
+      const img = await decodeImage(msg.input, msg.name || 'frame');
+      return { result: engine.findCells(img) };
     }
     case 'dispose':
       if (engine) engine.dispose();

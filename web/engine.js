@@ -421,9 +421,9 @@ export class Engine {
    * With `classify: false` a field's cells are found and none classified: {kind: 'field', result
    * (label, band and pParasitized null; counts to be made by completeField), crops: [{index,
    * data, width, height}]}, the RGB crop of each counted cell as the core would classify it
-   * (classifyBatch(crops, 3)), so that other engines can share the work.
+   * (classifyBatch(crops, 3)), so that other engines can share the work; `crops: false`, none.
    */
-  analyze(img, mode = 'auto', { classify = true } = {}) {
+  analyze(img, mode = 'auto', { classify = true, crops: wantCrops = true } = {}) {
     if (this.broken) throw new Error(`engine unusable after an earlier crash: ${this.broken}`);
     checkPixels(img.data, img.width, img.height, 4);
     const M = this.M;
@@ -469,7 +469,7 @@ export class Engine {
       }
       if (n < 0) throw new Error(cString(M, this.err) || 'field analysis failed');
       const result = this._fieldResult(img.width, img.height, n, 0);
-      const crops = classify ? null : this._crops(px, img, result.cells);
+      const crops = classify || !wantCrops ? null : this._crops(px, img, result.cells);
       result.ms = performance.now() - t0;
       return crops ? { kind: 'field', result, crops } : { kind: 'field', result };
     } catch (e) {
@@ -481,6 +481,15 @@ export class Engine {
     } finally {
       if (!this.broken) M._free(px);
     }
+  }
+
+  /**
+   * The red cells of `img` ({data, width, height}, RGBA) read as a field, found and not
+   * classified (the camera's live count): analyze's field result, every cell's label, band and
+   * pParasitized null. Throws the core's reason for an image that is not a blood smear.
+   */
+  findCells(img) {
+    return this.analyze(img, 'field', { classify: false, crops: false }).result;
   }
 
   /**

@@ -195,6 +195,10 @@ export declare class MalariaClassifier extends EventTarget {
    *  passes: ~0.8 s with SIMD128). Rejects for an image that is not a single red-cell crop. Meant
    *  for a cell that is not called Uninfected (model/REPORT.md, "Heat map"). */
   explain(input: ImageInput, options?: { name?: string }): Promise<Explanation>;
+  /** The red cells of an image read as a field, found and not classified (the camera's live
+   *  count): every cell's label, band and pParasitized null, parasitized and uncertain 0.
+   *  Rejects with the core's reason for an image that is not a blood smear. */
+  findCells(input: ImageInput, options?: { name?: string }): Promise<FieldResult>;
   dispose(): void;
 }
 export default MalariaClassifier;

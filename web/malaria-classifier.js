@@ -483,6 +483,8 @@ export class MalariaClassifier extends EventTarget {
         budget: this._budgetOf(input),
       });
       this._pump();
+      // more than one image at a time: work for every Worker, start them now
+      if (this._restTimer && this._waiting.length + this._slots[0].busy > 1) this._startRest();
     });
   }
 
@@ -512,6 +514,31 @@ export class MalariaClassifier extends EventTarget {
     const transfer =
       typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
     const { result } = await slot.call({ type: 'explain', input, name: label }, transfer);
+    return result;
+  }
+
+  /**
+   * The red cells of an image read as a field, found and not classified: the camera's live
+   * count (a 640x480 frame: ~30-60 ms). `input` as for classify(). Resolves analyze's field
+   * result ({cells: [{index, x, y, w, h, outline, status, label: null, ...}], counted, excluded,
+   * cellDiameter, width, height, ms, ...}); rejects with the core's reason for an image that is
+   * not a blood smear. Goes to the least busy Worker: a batch running meanwhile delays it.
+   */
+  async findCells(input, { name = 'frame' } = {}) {
+    if (this._disposed) throw new Error('classifier disposed');
+    if (this.inline) {
+      const run = this._queue.then(async () =>
+        this._engine.findCells(await decodeImage(input, name)),
+      );
+      this._queue = run.catch(() => {});
+      return run;
+    }
+    const live = this._slots.filter((s) => !s.dead && !s.starting);
+    if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
+    const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const transfer =
+      typeof ImageBitmap !== 'undefined' && input instanceof ImageBitmap ? [input] : [];
+    const { result } = await slot.call({ type: 'find', input, name }, transfer);
     return result;
   }
 
@@ -720,9 +747,10 @@ export class MalariaClassifier extends EventTarget {
   }
 
   /**
-   * _startRest after the first answer to a classify() or REST_DELAY_MS, whichever comes first:
-   * a page given an image as it opens gets its first result without other Workers starting
-   * beside it on a 2-core machine (a Worker's start takes ~100 ms of a core).
+   * _startRest after the first answer to a classify(), a second image given, or REST_DELAY_MS,
+   * whichever comes first: a page given one image as it opens gets its first result without
+   * other Workers starting beside it on a 2-core machine (a Worker's start takes ~100 ms of a
+   * core); a batch has them all at once.
    */
   _startRestSoon() {
     if (!this._slots.some((s) => s.starting && !s.worker)) return;

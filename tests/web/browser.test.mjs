@@ -2063,7 +2063,7 @@ print(json.dumps(out))
   );
 
   test(
-    'camera: fake device showing a field, choose camera, capture the whole frame, read as a field',
+    'camera: fake device showing a field, a live count outlined over the picture, choose camera, capture the whole frame, read as a field with the count shown live',
     async () => {
       const ctx = await newContext([env.siteOrigin]);
       try {
@@ -2074,7 +2074,29 @@ print(json.dumps(out))
         const options = await page.$$eval('#camera-select option', (o) => o.length);
         assert(options >= 1, 'camera listed');
         assert((await page.$$eval('.camera-guide', (g) => g.length)) === 0, 'no one-cell guide');
+        // the live count: the frame's red cells found (not classified) and outlined
+        await page.waitForSelector('#camera-count[data-counted]:not([data-counted="0"])', {
+          timeout: 30000,
+        });
+        const live = await page.evaluate(() => ({
+          counted: Number(document.getElementById('camera-count').dataset.counted),
+          ms: Number(document.getElementById('camera-count').dataset.ms),
+          text: document.getElementById('camera-count').textContent,
+          outlined: document.querySelectorAll('#camera-live polygon[data-status="counted"]').length,
+        }));
+        assert(
+          live.outlined === live.counted && /red cells in view/.test(live.text),
+          `live count shown and outlined: ${JSON.stringify(live)}`,
+        );
         await page.screenshot({ path: path.join(shotDir, 'camera.png') });
+        if (process.env.MC_PRINT_LIVE) {
+          const ms = [];
+          for (let i = 0; i < 10; i++) {
+            await page.waitForTimeout(400);
+            ms.push(await page.$eval('#camera-count', (e) => Number(e.dataset.ms)));
+          }
+          console.log(`live count: ${live.counted} cells, find ms ${ms.join(' ')}`);
+        }
         await page.click('#capture-btn');
         await waitIdle(page, 1);
         const got = await cardsOf(page);
@@ -2095,8 +2117,16 @@ print(json.dumps(out))
           Math.abs(counted - ref) <= 0.1 * ref,
           `whole ${size.join('x')} frame read as a field: ${counted} cells (file: ${ref})`,
         );
+        assert(
+          Math.abs(live.counted - counted) <= Math.max(2, 0.02 * counted),
+          `the live count (${live.counted}, ${live.ms} ms a frame) is what the capture counted (${counted})`,
+        );
         await page.click('#camera-stop-btn');
         assert(await page.isHidden('#camera-panel'), 'camera closed');
+        assert(
+          (await page.$$eval('#camera-live polygon', (p) => p.length)) === 0,
+          'the live outlines go with the camera',
+        );
       } finally {
         await ctx.close();
       }

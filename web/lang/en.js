@@ -120,6 +120,12 @@ export default {
     "Waiting for camera permission: answer the browser's prompt (near the address bar). If no prompt is visible, check the site settings.",
   'camera.notRunning': 'The camera is not running.',
   'camera.captureFailed': 'Could not capture a still.',
+  'camera.live': {
+    one: '{n} red cell in view (found live; classified once captured)',
+    other: '{n} red cells in view (found live; classified once captured)',
+  },
+  'camera.liveNone':
+    'No red cells found in view: focus, or move to where the cells lie in one layer.',
 
   'resume.resume': 'Resume',
   'resume.discard': 'Discard them',

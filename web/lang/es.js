@@ -123,6 +123,12 @@ export default {
     'Esperando el permiso de la cámara: responda a la solicitud del navegador (cerca de la barra de direcciones). Si no ve ninguna solicitud, revise la configuración del sitio.',
   'camera.notRunning': 'La cámara no está en marcha.',
   'camera.captureFailed': 'No se pudo capturar una imagen.',
+  'camera.live': {
+    one: '{n} glóbulo rojo a la vista (encontrado en directo; clasificado al capturarlo)',
+    other: '{n} glóbulos rojos a la vista (encontrados en directo; clasificados al capturarlos)',
+  },
+  'camera.liveNone':
+    'No se encontraron glóbulos rojos: enfoque, o vaya a donde las células forman una sola capa.',
 
   'resume.resume': 'Reanudar',
   'resume.discard': 'Descartarlas',

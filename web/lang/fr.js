@@ -125,6 +125,12 @@ export default {
     'En attente de l’autorisation de la caméra : répondez à la demande du navigateur (près de la barre d’adresse). Si aucune demande n’est visible, vérifiez les paramètres du site.',
   'camera.notRunning': 'La caméra n’est pas en marche.',
   'camera.captureFailed': 'Impossible de capturer une image.',
+  'camera.live': {
+    one: '{n} globule rouge visible (trouvé en direct ; classé une fois capturé)',
+    other: '{n} globules rouges visibles (trouvés en direct ; classés une fois capturés)',
+  },
+  'camera.liveNone':
+    'Aucun globule rouge trouvé : faites la mise au point, ou allez là où les cellules forment une seule couche.',
 
   'resume.resume': 'Reprendre',
   'resume.discard': 'Les abandonner',

@@ -124,6 +124,13 @@ export default {
     'À espera da autorização da câmara: responda ao pedido do navegador (perto da barra de endereço). Se não vir nenhum pedido, verifique as definições do site.',
   'camera.notRunning': 'A câmara não está a funcionar.',
   'camera.captureFailed': 'Não foi possível capturar uma imagem.',
+  'camera.live': {
+    one: '{n} glóbulo vermelho à vista (encontrado em direto; classificado depois de capturado)',
+    other:
+      '{n} glóbulos vermelhos à vista (encontrados em direto; classificados depois de capturados)',
+  },
+  'camera.liveNone':
+    'Nenhum glóbulo vermelho encontrado: foque, ou passe para onde as células formam uma só camada.',
 
   'resume.resume': 'Retomar',
   'resume.discard': 'Descartá-las',
