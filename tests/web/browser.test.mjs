@@ -2233,9 +2233,18 @@ print(json.dumps(out))
       try {
         const page = await openSite(ctx);
         const r = await page.evaluate(
-          async (px) => {
+          async ([px, pngs]) => {
             const { MalariaClassifier } = await import('./malaria-classifier.js');
             const c = await MalariaClassifier.create({ workers: 1 });
+            // PNG files in flight (the page's case: decoded in the Worker, asynchronously): the
+            // images decoding when a pass starts join it
+            const files = Array.from(
+              { length: 40 },
+              (_, i) => new Blob([new Uint8Array(pngs[i % pngs.length])], { type: 'image/png' }),
+            );
+            const filePasses = (await Promise.all(files.map((f) => c.classify(f)))).map(
+              (x) => x.batch,
+            );
             const imgs = px.map(
               (p) => new ImageData(new Uint8ClampedArray(p.data), p.width, p.height),
             );
@@ -2274,6 +2283,7 @@ print(json.dumps(out))
             const inFlight = c.inFlight;
             c.dispose();
             return {
+              filePasses,
               inFlight,
               batch: c.info.batch,
               err: err.error,
@@ -2289,7 +2299,15 @@ print(json.dumps(out))
               ),
             };
           },
-          Array.from({ length: 11 }, (_, k) => cellPixels(k)),
+          [
+            Array.from({ length: 11 }, (_, k) => cellPixels(k)),
+            cells.map((c) => [...fs.readFileSync(c.path)]),
+          ],
+        );
+        const inFull = r.filePasses.filter((b) => b >= 4).length;
+        assert(
+          inFull >= 0.75 * r.filePasses.length,
+          `40 PNG files in flight: ${inFull} of them in passes of 4 or more (${r.filePasses})`,
         );
         assert(
           r.batch === 8 && r.inFlight === 10,
