@@ -4,6 +4,8 @@
 //   batch    N cut-out cells through the file input until every card is drawn (bench/page_time.mjs),
 //            at 1x and at 4x CPU throttling (DevTools' "4x slowdown", a stand-in for a cheap laptop)
 //   field    one 1280x960 microscope field (IML) until its overlay is drawn, 1x and 4x
+//   api      the JS API end to end as shipped: the N cells' PNG files as Blobs through
+//            MalariaClassifier.create() with its defaults, `inFlight` at a time (decode to result)
 //   count    a WHO-style count: 40 fields (the 32 IML dev fields, then the first 8 again under
 //            other names, copied to bench/out/page-fields-40) until every overlay is drawn, 1x
 //   workers  the batch with the page seeing 1, 2 and 4 cores (it starts one Worker a core, up to 4)
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { launchFresh } from './tools/browser.mjs';
 import zlib from 'node:zlib';
 import { pageTime, listFiles } from './page_time.mjs';
+import { apiThroughput } from './tools/api_throughput.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -253,6 +256,9 @@ export async function runPage({ site, port, quick = false, cells = 300, log = co
       const f = res.field[throttle];
       log(`   best ${(f.bestMs / 1000).toFixed(2)} s, ${f.counted} red cells counted`);
     }
+    log(`page: the JS API, ${files.length} cells`);
+    res.api = await apiThroughput({ url, files, reps: quick ? 1 : 3 });
+    log(`   best ${res.api.bestMs.toFixed(0)} ms (${res.api.cellsPerS.toFixed(0)} cells/s)`);
     const fields = listFiles(pageFields(quick ? 8 : 40));
     log(`page: a count of ${fields.length} fields`);
     res.count = {

@@ -79,6 +79,13 @@ if (f1)
     peer ? `${s(peerMs(f1.counted))} (network only)` : '–',
     peer ? ratio(f1.bestMs, peerMs(f1.counted)) : '',
   ]);
+if (P.api)
+  rows.push([
+    `the JS API, ${P.api.n} cell files, decode to result (${P.api.workers} Workers)`,
+    `${s(P.api.bestMs)} (${P.api.cellsPerS.toFixed(0)} cells/s)`,
+    peer ? `${s(peerMs(P.api.n))} (${peer.cps.toFixed(0)} cells/s)` : '–',
+    peer ? ratio(P.api.bestMs, peerMs(P.api.n)) : '',
+  ]);
 const ct = P.count;
 if (ct)
   rows.push([
