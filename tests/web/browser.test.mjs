@@ -3148,6 +3148,7 @@ print(json.dumps(out))
         // yet; the first page only (the reload must show what was stored, not a new copy)
         await ctx.addInitScript(
           ({ name, b64 }) => {
+            if (location.protocol !== 'http:') return; // about:blank has no storage of its own
             if (localStorage.getItem('test-given')) return;
             localStorage.setItem('test-given', '1');
             document.addEventListener('DOMContentLoaded', () => {
@@ -3532,8 +3533,11 @@ print(json.dumps(out))
           'corrupt blob named',
         );
         await page2.setInputFiles('#file-input', [cells[0].path]);
+        // its card is drawn in the next view pass, the button shown at once
+        await page2.waitForSelector('.card[data-class="pending"]');
         await page2.waitForSelector('#model-giveup-btn:not([hidden])');
         await page2.click('#model-giveup-btn');
+        await page2.waitForSelector('.card[data-class="error"]');
         await page2.waitForFunction(
           () => document.querySelectorAll('.card[data-class="pending"]').length === 0,
         );
