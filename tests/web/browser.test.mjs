@@ -2305,8 +2305,10 @@ print(json.dumps(out))
           ],
         );
         const inFull = r.filePasses.filter((b) => b >= 4).length;
+        // (with 10 in flight the passes go 8, 2, 8, 2, ...: the 2 left when the 8 answers went
+        // out; before passes waited for the decodes under way most held one: 16 of 40 in fuller)
         assert(
-          inFull >= 0.75 * r.filePasses.length,
+          inFull >= 0.5 * r.filePasses.length,
           `40 PNG files in flight: ${inFull} of them in passes of 4 or more (${r.filePasses})`,
         );
         assert(
