@@ -664,6 +664,13 @@ function fieldSource(rec, entry, alt) {
   return entry.preview;
 }
 
+/** A cell's outline as the points of an SVG polygon. */
+function outlinePoints(c) {
+  let pts = '';
+  for (let i = 0; i + 1 < c.outline.length; i += 2) pts += `${c.outline[i]},${c.outline[i + 1]} `;
+  return pts;
+}
+
 function buildOverlay(r, name, rec = null) {
   const svg = svgEl('svg', {
     class: 'field-overlay',
@@ -682,8 +689,7 @@ function buildOverlay(r, name, rec = null) {
     .filter((c) => c.status === 'counted')
     .sort((a, b) => Math.round((a.y + a.h / 2) / d) - Math.round((b.y + b.h / 2) / d) || a.x - b.x);
   for (const c of r.cells) {
-    let pts = '';
-    for (let i = 0; i + 1 < c.outline.length; i += 2) pts += `${c.outline[i]},${c.outline[i + 1]} `;
+    const pts = outlinePoints(c);
     if (c.status !== 'counted') {
       left.append(svgEl('polygon', { class: 'cell', points: pts, 'data-status': c.status }));
       continue;
@@ -1629,11 +1635,8 @@ function showLiveCount(r, why) {
     return;
   }
   svg.setAttribute('viewBox', `0 0 ${r.width} ${r.height}`);
-  for (const c of r.cells) {
-    let pts = '';
-    for (let i = 0; i + 1 < c.outline.length; i += 2) pts += `${c.outline[i]},${c.outline[i + 1]} `;
-    svg.append(svgEl('polygon', { points: pts, 'data-status': c.status }));
-  }
+  for (const c of r.cells)
+    svg.append(svgEl('polygon', { points: outlinePoints(c), 'data-status': c.status }));
   line.textContent = t('camera.live', { n: r.counted });
   line.dataset.counted = String(r.counted);
   line.dataset.ms = String(Math.round(r.ms));

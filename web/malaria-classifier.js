@@ -87,8 +87,8 @@ const WATCHDOG_BASE_MS = 60000;
 const WATCHDOG_PER_MPIXEL = 0.25; // of the base, per megapixel: 15 s by default
 const MAX_PIXELS_CORE = 40e6; // wasm/src/preprocess.h ImageLimits
 const RESTART_TRIES = 3; // failed starts in a row before a Worker is given up
-// The Workers after the first start at its first answer or this long after create(), whichever
-// comes first (_startRestSoon).
+// The Workers after the first start at its first answer, a second image in flight, or this long
+// after create(), whichever comes first (_startRestSoon).
 const REST_DELAY_MS = 500;
 // batches of a field's cells sent to one Worker ahead of its answers: two, so that it never
 // waits for the next one, and no more, so that the batches go to whichever Worker is free
@@ -374,8 +374,8 @@ export class MalariaClassifier extends EventTarget {
     const script = workerScript();
     this._slots = [];
     try {
-      // One Worker now; the others once it has its engine (_startRest): started together they
-      // share the cores while each reads the model, and the first result comes later.
+      // One Worker now; the others later (_startRestSoon): started together they share the
+      // cores while each reads the model, and the first result comes later.
       for (let i = 0; i < n; i++) {
         const slot = new WorkerSlot(script.url, i === 0);
         slot.starting = i > 0;
@@ -519,7 +519,7 @@ export class MalariaClassifier extends EventTarget {
 
   /**
    * The red cells of an image read as a field, found and not classified: the camera's live
-   * count (a 640x480 frame: ~30-60 ms). `input` as for classify(). Resolves analyze's field
+   * count (a 640x480 frame: 29-42 ms, docs/FIELD.md). `input` as for classify(). Resolves analyze's field
    * result ({cells: [{index, x, y, w, h, outline, status, label: null, ...}], counted, excluded,
    * cellDiameter, width, height, ms, ...}); rejects with the core's reason for an image that is
    * not a blood smear. Goes to the least busy Worker: a batch running meanwhile delays it.
@@ -737,7 +737,7 @@ export class MalariaClassifier extends EventTarget {
   }
 
   /**
-   * The Workers after the first, started once it has its engine, as a restart is (a Worker that
+   * Start the Workers after the first (_startRestSoon says when), as a restart is (a Worker that
    * cannot start is tried again, then given up with a 'failed' event).
    */
   _startRest() {
