@@ -2451,10 +2451,12 @@ async function failWaiting() {
     // stored and exported in English (the CSV's error column), shown translated (errorLines)
     rec.error = `not classified: the model could not be loaded (${state.modelError || 'unknown reason'})`;
     rec.status = 'error';
-    try {
-      await state.store.put(rec);
-    } catch (e) {
-      showError(saveError(e, t('save.whatResult', { name: rec.name })));
+    if (!rec.unsaved) {
+      try {
+        await state.store.put(rec);
+      } catch (e) {
+        showError(saveError(e, t('save.whatResult', { name: rec.name })));
+      }
     }
     updateCard(rec);
   }

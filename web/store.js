@@ -1,16 +1,22 @@
 // store.js -- sessions, and the results (and the images of a batch not yet classified) in
-// IndexedDB, so a reload in the middle of a batch loses nothing. Two object stores:
+// IndexedDB, so a reload in the middle of a batch loses nothing. Three object stores:
 //   sessions: {id, created, updated, operator}   (one sitting's work, ISO times)
 //   cells:    one record per image, indexed by session:
-//     {id, session, slide, batch, name, blob, mode: 'auto'|'cell'|'field' (as asked),
+//     {id, session, slide, batch, name, mode: 'auto'|'cell'|'field' (as asked),
 //      status: 'pending'|'done'|'error', result?, error?, review?, reviews?}
+//   images:   the image of each cell record, {id (the cell's), session, blob}, indexed by session
 // result is the classifier's as it came: a cut-out cell's, or a whole field's with its cells
-// (box, status, call, outline) in the same record. Results stored before sessions existed
-// (version 1) are moved into one session, "earlier results", when the database is upgraded.
+// (box, status, call, outline) in the same record. The records this module returns carry their
+// image as `blob`; it is written once, when the image is added: a result, review or new mode
+// rewrites the cell record only (before version 3 the image was in it, and every result copied
+// the image again: BENCHMARKS.md). Upgrades: results stored before sessions (version 1) are
+// moved into one session, "earlier results"; version 1 and 2 images move to the images store.
 // A write that does not fit rejects with the browser's error (name 'QuotaExceededError' when the
 // device's storage is full): the page says so.
 const DB_NAME = 'malaria-screen';
+const DB_VERSION = 3;
 const STORE = 'cells';
+const IMAGES = 'images';
 const SESSIONS = 'sessions';
 const ADD_STEP = 32; // pending records added in one task (each holds an image)
 
@@ -23,7 +29,7 @@ function req(r) {
 
 export class ResultStore {
   static async open() {
-    const open = indexedDB.open(DB_NAME, 2);
+    const open = indexedDB.open(DB_NAME, DB_VERSION);
     open.onupgradeneeded = (ev) => {
       const db = open.result;
       const tx = open.transaction;
@@ -31,6 +37,25 @@ export class ResultStore {
         ? tx.objectStore(STORE)
         : db.createObjectStore(STORE, { keyPath: 'id', autoIncrement: true });
       if (!cells.indexNames.contains('session')) cells.createIndex('session', 'session');
+      let images = null;
+      if (!db.objectStoreNames.contains(IMAGES)) {
+        images = db.createObjectStore(IMAGES, { keyPath: 'id' });
+        images.createIndex('session', 'session');
+      }
+      // a record of version 1 or 2 as it is from version 3 on: its image in the images store
+      const moveImage = (cur, value) => {
+        const { blob, ...rec } = value;
+        if (blob !== undefined && images) images.put({ id: rec.id, session: rec.session, blob });
+        cur.update(rec);
+      };
+      const eachCell = (fn) => {
+        cells.openCursor().onsuccess = (c) => {
+          const cur = c.target.result;
+          if (!cur) return;
+          fn(cur, cur.value);
+          cur.continue();
+        };
+      };
       if (!db.objectStoreNames.contains(SESSIONS)) {
         const sessions = db.createObjectStore(SESSIONS, { keyPath: 'id', autoIncrement: true });
         if (ev.oldVersion >= 1) {
@@ -40,15 +65,17 @@ export class ResultStore {
             e,
           ) => {
             const sid = e.target.result;
-            cells.openCursor().onsuccess = (c) => {
-              const cur = c.target.result;
-              if (!cur) return;
-              if (cur.value.session === undefined)
-                cur.update({ ...cur.value, session: sid, slide: cur.value.slide || '' });
-              cur.continue();
-            };
+            eachCell((cur, v) =>
+              moveImage(cur, {
+                ...v,
+                session: v.session === undefined ? sid : v.session,
+                slide: v.slide || '',
+              }),
+            );
           };
         }
+      } else if (ev.oldVersion === 2) {
+        eachCell(moveImage);
       }
     };
     const s = new ResultStore();
@@ -137,17 +164,12 @@ export class ResultStore {
   async deleteSession(id) {
     await this._tx(
       'readwrite',
-      (ss, cs) => {
+      (ss, cells, images) => {
         ss.delete(id);
-        cs.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
-          const c = ev.target.result;
-          if (c) {
-            cs.delete(c.primaryKey);
-            c.continue();
-          }
-        };
+        deleteOfSession(cells, id);
+        deleteOfSession(images, id);
       },
-      [SESSIONS, STORE],
+      [SESSIONS, STORE, IMAGES],
     );
   }
 
@@ -168,64 +190,106 @@ export class ResultStore {
     // ADD_STEP records a task: the next step is added from the success of the last request of
     // the one before (the transaction stays open), so storing thousands of images at once is
     // one transaction but never one long task
-    await this._tx('readwrite', (os) => {
-      let i = 0;
-      const step = () => {
-        const end = Math.min(recs.length, i + ADD_STEP);
-        for (; i < end; i++) {
-          const r = recs[i];
-          const last = i === end - 1 && end < recs.length;
-          os.add(r).onsuccess = (ev) => {
-            r.id = ev.target.result;
-            if (last) step();
-          };
-        }
-      };
-      step();
-    });
+    await this._tx(
+      'readwrite',
+      (cells, images) => {
+        let i = 0;
+        const step = () => {
+          const end = Math.min(recs.length, i + ADD_STEP);
+          for (; i < end; i++) {
+            const r = recs[i];
+            const last = i === end - 1 && end < recs.length;
+            cells.add(withoutImage(r)).onsuccess = (ev) => {
+              r.id = ev.target.result;
+              images.add({ id: r.id, session, blob: r.blob });
+              if (last) step();
+            };
+          }
+        };
+        step();
+      },
+      [STORE, IMAGES],
+    );
     return recs;
   }
 
+  /** Store a record's result, review or mode (its image was stored when it was added). */
   async put(rec) {
-    await this._tx('readwrite', (os) => os.put(rec));
+    await this._tx('readwrite', (os) => os.put(withoutImage(rec)));
     return rec;
   }
 
-  /** Store several records in one transaction (all or none). */
+  /** Store several records in one transaction (all or none), as put(). */
   async putMany(recs) {
     await this._tx('readwrite', (os) => {
-      for (const r of recs) os.put(r);
+      for (const r of recs) os.put(withoutImage(r));
     });
     return recs;
   }
 
-  /** The records of one session, in the order added. */
+  /** The records of one session, in the order added, each with its image (blob). */
   async ofSession(id) {
-    return this._tx('readonly', (os) => {
-      const out = [];
-      os.index('session').getAll(IDBKeyRange.only(id)).onsuccess = (ev) => {
-        out.push(...ev.target.result.sort((a, b) => a.id - b.id));
-      };
-      return out;
-    });
+    return this._tx(
+      'readonly',
+      (cells, images) => {
+        const out = [];
+        const blobs = new Map();
+        const only = IDBKeyRange.only(id);
+        images.index('session').getAll(only).onsuccess = (ev) => {
+          for (const im of ev.target.result) blobs.set(im.id, im.blob);
+        };
+        cells.index('session').getAll(only).onsuccess = (ev) => {
+          // requests of one transaction succeed in the order made: the images are in by now
+          for (const r of ev.target.result.sort((a, b) => a.id - b.id)) {
+            if (blobs.has(r.id)) r.blob = blobs.get(r.id);
+            out.push(r);
+          }
+        };
+        return out;
+      },
+      [STORE, IMAGES],
+    );
   }
 
   async remove(ids) {
-    await this._tx('readwrite', (os) => {
-      for (const id of ids) os.delete(id);
-    });
+    await this._tx(
+      'readwrite',
+      (cells, images) => {
+        for (const id of ids) {
+          cells.delete(id);
+          images.delete(id);
+        }
+      },
+      [STORE, IMAGES],
+    );
   }
 
   /** Delete the records of one session (the session stays). */
   async clearSession(id) {
-    await this._tx('readwrite', (os) => {
-      os.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
-        const c = ev.target.result;
-        if (c) {
-          os.delete(c.primaryKey);
-          c.continue();
-        }
-      };
-    });
+    await this._tx(
+      'readwrite',
+      (cells, images) => {
+        deleteOfSession(cells, id);
+        deleteOfSession(images, id);
+      },
+      [STORE, IMAGES],
+    );
   }
+}
+
+/** Delete every record of one session from an object store indexed by session. */
+function deleteOfSession(os, id) {
+  os.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
+    const c = ev.target.result;
+    if (c) {
+      os.delete(c.primaryKey);
+      c.continue();
+    }
+  };
+}
+
+/** A record as the cells store keeps it: without its image (the images store has it). */
+function withoutImage(rec) {
+  const { blob: _image, ...rest } = rec;
+  return rest;
 }

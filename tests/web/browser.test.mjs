@@ -933,6 +933,132 @@ window.sent = true;`,
     }
   });
 
+  // Version 3 keeps each image once, in its own object store (a result rewrites the record only):
+  // a version-2 database, its images inside the records, opens with every image there, and
+  // afterwards no record holds an image and every record has exactly one.
+  test('sessions: a version-2 database (images inside the records) reopens with its images; each image is stored once', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      const png = [...fs.readFileSync(cells[0].path)];
+      await ctx.addInitScript((png) => {
+        if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return; // the site only, once
+        sessionStorage.setItem('seeded', '1');
+        const open = indexedDB.open('malaria-screen', 2);
+        open.onupgradeneeded = () => {
+          const db = open.result;
+          db.createObjectStore('cells', { keyPath: 'id', autoIncrement: true }).createIndex(
+            'session',
+            'session',
+          );
+          db.createObjectStore('sessions', { keyPath: 'id', autoIncrement: true });
+        };
+        open.onsuccess = () => {
+          const db = open.result;
+          const tx = db.transaction(['sessions', 'cells'], 'readwrite');
+          const now = new Date().toISOString();
+          tx.objectStore('sessions').add({ created: now, updated: now, operator: 'v2' }).onsuccess =
+            (e) => {
+              for (const [name, p] of [
+                ['v2-a.png', 0.02],
+                ['v2-b.png', 0.97],
+              ])
+                tx.objectStore('cells').add({
+                  session: e.target.result,
+                  slide: '',
+                  batch: 'b0',
+                  name,
+                  blob: new Blob([new Uint8Array(png)], { type: 'image/png' }),
+                  mode: 'auto',
+                  status: 'done',
+                  result: {
+                    mode: 'cell',
+                    label: p > 0.5 ? 'Parasitized' : 'Uninfected',
+                    labelIndex: p > 0.5 ? 1 : 0,
+                    pParasitized: p,
+                    band: p > 0.5 ? 'parasitized' : 'uninfected',
+                    bandIndex: p > 0.5 ? 2 : 0,
+                    logits: [0, 0],
+                    cam: [],
+                    size: 64,
+                    width: 8,
+                    height: 8,
+                    ms: 1,
+                  },
+                });
+            };
+          tx.oncomplete = () => db.close();
+        };
+      }, png);
+      const page = await openSite(ctx);
+      const thumbsLoaded = (n) =>
+        page.waitForFunction(
+          (n) => {
+            const imgs = [...document.querySelectorAll('.card .thumb img')];
+            return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0);
+          },
+          n,
+          { timeout: 30000 },
+        );
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 2);
+      await thumbsLoaded(2); // the images came back from the images store
+      await page.setInputFiles('#file-input', [cells[1].path]);
+      await waitIdle(page, 3);
+      const db = await page.evaluate(
+        () =>
+          new Promise((resolve, reject) => {
+            const open = indexedDB.open('malaria-screen');
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const d = open.result;
+              const tx = d.transaction(['cells', 'images'], 'readonly');
+              const out = { version: d.version };
+              tx.objectStore('cells').getAll().onsuccess = (e) => {
+                out.cells = e.target.result.map((r) => ({
+                  id: r.id,
+                  session: r.session,
+                  name: r.name,
+                  hasBlob: 'blob' in r,
+                  status: r.status,
+                }));
+              };
+              tx.objectStore('images').getAll().onsuccess = (e) => {
+                out.images = e.target.result.map((r) => ({
+                  id: r.id,
+                  session: r.session,
+                  size: r.blob.size,
+                }));
+              };
+              tx.oncomplete = () => {
+                d.close();
+                resolve(out);
+              };
+            };
+          }),
+      );
+      const byId = new Map(db.images.map((i) => [i.id, i]));
+      assert(
+        db.version === 3 &&
+          db.cells.length === 3 &&
+          db.images.length === 3 &&
+          db.cells.every(
+            (c) =>
+              !c.hasBlob &&
+              c.status === 'done' &&
+              byId.has(c.id) &&
+              byId.get(c.id).session === c.session &&
+              byId.get(c.id).size > 100,
+          ),
+        `stored: ${JSON.stringify(db)}`,
+      );
+      await page.reload();
+      await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+      await page.waitForFunction(() => document.querySelectorAll('.card[data-label]').length === 3);
+      await thumbsLoaded(3);
+    } finally {
+      await ctx.close();
+    }
+  });
+
   // Review (issue 18 item 2): the technician confirms or overturns calls, by click and by key;
   // the summaries show the model's figures and the reviewed ones; kept in IndexedDB; every
   // export carries both and which cells were reviewed.
