@@ -15,7 +15,10 @@ IML-Malaria fields (every red cell boxed; infected cells boxed with their stage)
 Chula RBC-12 fields (whole red cells marked by their centre): the count of counted cells against
   the marks farther than 0.6 cell diameters from the border (cells cut by the border are not
   counted by us and not always marked there), and the share of those marks that lie in exactly
-  one counted cell's box.
+  one counted cell's box. A second reading of the same marks, for how much the border rule moves
+  the figure: a mark is a whole cell when it lies in a counted cell's box, or (a cell we did not
+  count) when its centre is farther than a radius (half the field's cell diameter) + 2 px from
+  the border, so that the cell cannot touch it.
 Pictures (--pictures): overlays of the three best- and three worst-counted Chula fields; with
   --iml-pictures also the IML fields' overlays and contact sheets of the crops of annotated
   infected cells and of uninfected cells called parasitized (the IML set carries no licence:
@@ -162,6 +165,15 @@ def chula_scores(rows, data_dir):
         W, H = 640, 480
         inner = [(x, y) for x, y in marks if min(x, y, W - x, H - y) > 0.6 * d]
         cs = cells.get(name, [])
+
+        def in_counted(x, y):
+            return any(
+                c["x"] <= x <= c["x"] + c["w"] and c["y"] <= y <= c["y"] + c["h"] for c in cs
+            )
+
+        whole = [
+            (x, y) for x, y in marks if in_counted(x, y) or min(x, y, W - x, H - y) > d / 2 + 2
+        ]
         once = sum(
             1
             for x, y in inner
@@ -177,6 +189,8 @@ def chula_scores(rows, data_dir):
                 marks_inner=len(inner),
                 counted=f["cells"],
                 count_error=(f["cells"] - len(inner)) / max(len(inner), 1),
+                marks_whole=len(whole),
+                count_error_whole=(f["cells"] - len(whole)) / max(len(whole), 1),
                 marks_in_one_cell=once / max(len(inner), 1),
             )
         )
@@ -186,6 +200,10 @@ def chula_scores(rows, data_dir):
         if out
         else None,
         within_5pct=sum(abs(p["count_error"]) <= 0.05 for p in out),
+        median_abs_count_error_whole=statistics.median(abs(p["count_error_whole"]) for p in out)
+        if out
+        else None,
+        within_5pct_whole=sum(abs(p["count_error_whole"]) <= 0.05 for p in out),
         fields=len(out),
         marks_in_one_cell=sum(p["marks_in_one_cell"] * p["marks_inner"] for p in out)
         / max(sum(p["marks_inner"] for p in out), 1),
@@ -322,7 +340,15 @@ def main():
     print(
         f"Chula ({chula['fields']} fields): median |count error| {chula['median_abs_count_error']*100:.1f}%, "
         f"{chula['within_5pct']}/{chula['fields']} fields within 5%, marks in exactly one cell "
-        f"{chula['marks_in_one_cell']*100:.1f}%"
+        f"{chula['marks_in_one_cell']*100:.1f}%; read by the cell's radius: median "
+        f"{chula['median_abs_count_error_whole']*100:.1f}%, {chula['within_5pct_whole']}/{chula['fields']} "
+        f"within 5% (per field: "
+        + ", ".join(
+            f"{os.path.splitext(p['field'])[0]}: {p['marks_whole']}/{p['counted']}/"
+            f"{p['count_error_whole']*100:+.1f}%"
+            for p in chula["per_field"]
+        )
+        + ")"
     )
     if args.pictures:
         res["pictures"] = pictures(
