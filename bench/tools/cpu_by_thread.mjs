@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { launchFresh } from './browser.mjs';
 import { listFiles } from '../page_time.mjs';
+import { installApiRun } from './api_throughput.mjs';
 
 const args = process.argv.slice(2);
 const opt = (k, d) => {
@@ -102,27 +103,7 @@ try {
     });
   };
   await open();
-  if (mode === 'api') {
-    const b64s = files.map((f) => fs.readFileSync(f).toString('base64'));
-    await page.evaluate(async (b64s) => {
-      const { MalariaClassifier } = await import('./malaria-classifier.js');
-      const c = await MalariaClassifier.create();
-      const blobs = b64s.map(
-        (b) =>
-          new Blob([Uint8Array.from(atob(b), (ch) => ch.charCodeAt(0))], { type: 'image/png' }),
-      );
-      window.__cpuRun = async () => {
-        let next = 0;
-        const t0 = performance.now();
-        const lane = async () => {
-          while (next < blobs.length) await c.classify(blobs[next++]);
-        };
-        await Promise.all(Array.from({ length: c.inFlight }, lane));
-        return performance.now() - t0;
-      };
-      await window.__cpuRun(); // warm-up: every Worker started
-    }, b64s);
-  }
+  if (mode === 'api') await installApiRun(page, files);
   for (let r = 0; r < runs; r++) {
     if (mode === 'page') {
       if (r) await open();
@@ -138,7 +119,7 @@ try {
     }
     const before = sample(profile, browserPid);
     let ms;
-    if (mode === 'api') ms = await page.evaluate(() => window.__cpuRun());
+    if (mode === 'api') ms = await page.evaluate(() => window.__apiRun());
     else {
       const t0 = Date.now();
       await page.setInputFiles('#file-input', files);

@@ -869,48 +869,53 @@ window.sent = true;`,
     { timeout: 240000 },
   );
 
+  // a cut-out cell's result as an earlier page stored it (for databases of earlier versions)
+  const storedResult = (p) => ({
+    mode: 'cell',
+    label: p > 0.5 ? 'Parasitized' : 'Uninfected',
+    labelIndex: p > 0.5 ? 1 : 0,
+    pParasitized: p,
+    band: p > 0.5 ? 'parasitized' : 'uninfected',
+    bandIndex: p > 0.5 ? 2 : 0,
+    logits: [0, 0],
+    cam: [],
+    size: 64,
+    width: 8,
+    height: 8,
+    ms: 1,
+  });
+
   test('sessions: results stored before sessions (IndexedDB version 1) reopen as one session of earlier results', async () => {
     const ctx = await newContext([env.siteOrigin]);
     try {
       // a version-1 database as the page before sessions left it, written before the page opens it
-      await ctx.addInitScript(() => {
-        if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return; // the site only, once
-        sessionStorage.setItem('seeded', '1');
-        const open = indexedDB.open('malaria-screen', 1);
-        open.onupgradeneeded = () =>
-          open.result.createObjectStore('cells', { keyPath: 'id', autoIncrement: true });
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction('cells', 'readwrite');
-          for (const [name, p, band] of [
-            ['old-1.png', 0.01, 'uninfected'],
-            ['old-2.png', 0.99, 'parasitized'],
-          ]) {
-            tx.objectStore('cells').add({
-              batch: 'b0',
-              name,
-              blob: new Blob([new Uint8Array(8)], { type: 'image/png' }),
-              mode: 'auto',
-              status: 'done',
-              result: {
-                mode: 'cell',
-                label: p > 0.5 ? 'Parasitized' : 'Uninfected',
-                labelIndex: p > 0.5 ? 1 : 0,
-                pParasitized: p,
-                band,
-                bandIndex: 0,
-                logits: [0, 0],
-                cam: [],
-                size: 64,
-                width: 8,
-                height: 8,
-                ms: 1,
-              },
-            });
-          }
-          tx.oncomplete = () => db.close();
-        };
-      });
+      await ctx.addInitScript(
+        (records) => {
+          if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return; // the site only, once
+          sessionStorage.setItem('seeded', '1');
+          const open = indexedDB.open('malaria-screen', 1);
+          open.onupgradeneeded = () =>
+            open.result.createObjectStore('cells', { keyPath: 'id', autoIncrement: true });
+          open.onsuccess = () => {
+            const db = open.result;
+            const tx = db.transaction('cells', 'readwrite');
+            for (const [name, result] of records)
+              tx.objectStore('cells').add({
+                batch: 'b0',
+                name,
+                blob: new Blob([new Uint8Array(8)], { type: 'image/png' }),
+                mode: 'auto',
+                status: 'done',
+                result,
+              });
+            tx.oncomplete = () => db.close();
+          };
+        },
+        [
+          ['old-1.png', storedResult(0.01)],
+          ['old-2.png', storedResult(0.99)],
+        ],
+      );
       const page = await openSite(ctx);
       await page.waitForFunction(() => document.querySelectorAll('.card').length === 2);
       assert(
@@ -940,28 +945,27 @@ window.sent = true;`,
     const ctx = await newContext([env.siteOrigin]);
     try {
       const png = [...fs.readFileSync(cells[0].path)];
-      await ctx.addInitScript((png) => {
-        if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return; // the site only, once
-        sessionStorage.setItem('seeded', '1');
-        const open = indexedDB.open('malaria-screen', 2);
-        open.onupgradeneeded = () => {
-          const db = open.result;
-          db.createObjectStore('cells', { keyPath: 'id', autoIncrement: true }).createIndex(
-            'session',
-            'session',
-          );
-          db.createObjectStore('sessions', { keyPath: 'id', autoIncrement: true });
-        };
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction(['sessions', 'cells'], 'readwrite');
-          const now = new Date().toISOString();
-          tx.objectStore('sessions').add({ created: now, updated: now, operator: 'v2' }).onsuccess =
-            (e) => {
-              for (const [name, p] of [
-                ['v2-a.png', 0.02],
-                ['v2-b.png', 0.97],
-              ])
+      await ctx.addInitScript(
+        ({ png, records }) => {
+          if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return; // the site only, once
+          sessionStorage.setItem('seeded', '1');
+          const open = indexedDB.open('malaria-screen', 2);
+          open.onupgradeneeded = () => {
+            const db = open.result;
+            db.createObjectStore('cells', { keyPath: 'id', autoIncrement: true }).createIndex(
+              'session',
+              'session',
+            );
+            db.createObjectStore('sessions', { keyPath: 'id', autoIncrement: true });
+          };
+          open.onsuccess = () => {
+            const db = open.result;
+            const tx = db.transaction(['sessions', 'cells'], 'readwrite');
+            const now = new Date().toISOString();
+            tx
+              .objectStore('sessions')
+              .add({ created: now, updated: now, operator: 'v2' }).onsuccess = (e) => {
+              for (const [name, result] of records)
                 tx.objectStore('cells').add({
                   session: e.target.result,
                   slide: '',
@@ -970,25 +974,20 @@ window.sent = true;`,
                   blob: new Blob([new Uint8Array(png)], { type: 'image/png' }),
                   mode: 'auto',
                   status: 'done',
-                  result: {
-                    mode: 'cell',
-                    label: p > 0.5 ? 'Parasitized' : 'Uninfected',
-                    labelIndex: p > 0.5 ? 1 : 0,
-                    pParasitized: p,
-                    band: p > 0.5 ? 'parasitized' : 'uninfected',
-                    bandIndex: p > 0.5 ? 2 : 0,
-                    logits: [0, 0],
-                    cam: [],
-                    size: 64,
-                    width: 8,
-                    height: 8,
-                    ms: 1,
-                  },
+                  result,
                 });
             };
-          tx.oncomplete = () => db.close();
-        };
-      }, png);
+            tx.oncomplete = () => db.close();
+          };
+        },
+        {
+          png,
+          records: [
+            ['v2-a.png', storedResult(0.02)],
+            ['v2-b.png', storedResult(0.97)],
+          ],
+        },
+      );
       const page = await openSite(ctx);
       const thumbsLoaded = (n) =>
         page.waitForFunction(
