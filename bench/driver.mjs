@@ -4,6 +4,7 @@
 //   node bench/driver.mjs [--only ort,tfjs,ours-f32,...] [--quick] [--port 8099]
 //        [--scenarios peak,interleaved,latency,pool,cold,page]   (a subset while iterating; default all;
 //        results then go to --out, default bench/out/results-partial-scenarios.json)
+//        [--latency-threads 1,2]   (the latency scenario's thread counts; default 1)
 //   BENCH_PEERS=tfjs,ort (default) | tfjs | '' : the peers timed in our pool's page (diagnostics:
 //        '' shows our pool without them; the target compares with both)
 //   BENCH_POOL_WORKERS=2 (default): Workers in the pool scenario (1: one Worker's share, to see
@@ -43,6 +44,9 @@ const CHROME =
 const RUNS = QUICK ? 10 : Number(opt('--runs', 50));
 const SEP_RUNS = QUICK ? 10 : 50;
 const SEPARATE_ALL = args.includes('--separate-all');
+// --latency-threads 1,2: the thread counts of the one-browser-per-scenario batch-1 runs (default 1;
+// --separate-all: every thread count an engine has)
+const LATENCY_THREADS = opt('--latency-threads', '1').split(',').map(Number);
 const WARMUP = QUICK ? 3 : 30; // a fresh browser: V8 tiers the hot code up within ~30 runs
 const REPS = QUICK ? 1 : 3;
 const POOL_REPS = QUICK ? 1 : 5,
@@ -341,7 +345,11 @@ async function runEngine(E) {
   };
   // one browser per scenario: memory (wasm, RSS) and a latency cross-check at 1 thread; with
   // --separate-all also 2 threads and the batch runs (the interleaved run has those already)
-  const sepThreads = !want('latency') ? [] : SEPARATE_ALL ? E.threads : [1];
+  const sepThreads = !want('latency')
+    ? []
+    : SEPARATE_ALL
+      ? E.threads
+      : E.threads.filter((t) => LATENCY_THREADS.includes(t));
   for (const t of sepThreads) {
     console.log(`${E.id}: latency, ${t} thread(s)`);
     // (the headline latency is the interleaved run's; this one is for memory and a cross-check)

@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { launchFresh } from './tools/browser.mjs';
 import zlib from 'node:zlib';
 import { pageTime, listFiles } from './page_time.mjs';
-import { apiThroughput } from './tools/api_throughput.mjs';
+import { apiThroughput, apiBatch1 } from './tools/api_throughput.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..');
@@ -259,6 +259,9 @@ export async function runPage({ site, port, quick = false, cells = 300, log = co
     log(`page: the JS API, ${files.length} cells`);
     res.api = await apiThroughput({ url, files, reps: quick ? 1 : 3 });
     log(`   best ${res.api.bestMs.toFixed(0)} ms (${res.api.cellsPerS.toFixed(0)} cells/s)`);
+    log('page: the JS API, one cell at a time (batch-1)');
+    res.apiOne = await apiBatch1({ url, files, runs: quick ? 10 : 50, warmup: quick ? 3 : 30 });
+    log(`   median ${res.apiOne.median.toFixed(2)} ms (p10 ${res.apiOne.p10.toFixed(2)})`);
     const fields = listFiles(pageFields(quick ? 8 : 40));
     log(`page: a count of ${fields.length} fields`);
     res.count = {

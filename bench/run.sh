@@ -6,8 +6,9 @@
 #   bench/run.sh --page     what a user gets (~15 min): the built site (build-wasm/site, built here
 #                           as ./run serve builds it) in the page scenario (bench/page_scenario.mjs:
 #                           300 cells, one field, 1x and 4x CPU throttling, 1/2/4 Workers, first
-#                           result and bytes) and, in the same run, the peers' pool and cold start
-#                           and our pool -> bench/out/page-results.json, bench/out/page-table.md
+#                           result and bytes, the JS API in bulk and one cell at a time) and, in
+#                           the same run, the peers' pool, batch-1 at 1 and 2 threads and cold
+#                           start, and our pool -> bench/out/page-results.json, bench/out/page-table.md
 #                           and the PAGE TABLE of README.md and BENCHMARKS.md (steps 4-5 skipped)
 #
 # 1. npm deps into bench/node_modules (bench/package.json, pinned)
@@ -142,7 +143,7 @@ if [ -n "$PAGE" ]; then
       || { echo "site build failed"; exit 1; }
   fi
   say "page scenario and the peers, one run (load before: $(cut -d' ' -f1-3 /proc/loadavg))"
-  node "$B/driver.mjs" --only ort,tfjs,ours-int8 --scenarios pool,cold,page --out "$OUT/page-results.json" || exit 1
+  node "$B/driver.mjs" --only ort,tfjs,ours-int8 --scenarios latency,pool,cold,page --latency-threads 1,2 --out "$OUT/page-results.json" || exit 1
   node "$B/tools/page_table.mjs" "$OUT/page-results.json" --write || exit 1
   [ ${#missing[@]} -gt 0 ] && { echo "!! not measured:"; printf '   - %s\n' "${missing[@]}"; }
   exit 0

@@ -5,6 +5,8 @@
 //
 //   node web/serve.mjs build-wasm/site --port 8134 &
 //   node bench/tools/api_throughput.mjs http://127.0.0.1:8134/ DIR [REPEATS]
+//   node bench/tools/api_throughput.mjs http://127.0.0.1:8134/ DIR --one   (one cell at a time:
+//        the median ms from classify() to its answer, 50 runs after 30; apiBatch1 as a module)
 // Also a module (bench/page_scenario.mjs): apiThroughput({url, files, reps}) ->
 // {workers, inFlight, n, ms: [...], bestMs, cellsPerS}.
 import fs from 'node:fs';
@@ -28,6 +30,16 @@ export async function installApiRun(page, files) {
       (b) => new Blob([Uint8Array.from(atob(b), (ch) => ch.charCodeAt(0))], { type: 'image/png' }),
     );
     window.__apiClassifier = c;
+    // one file at a time (batch-1): the ms from classify() to its answer, for each of `n` files
+    window.__apiOneByOne = async (n) => {
+      const ms = [];
+      for (let i = 0; i < n; i++) {
+        const t0 = performance.now();
+        await c.classify(blobs[i % blobs.length]);
+        ms.push(performance.now() - t0);
+      }
+      return ms;
+    };
     window.__apiRun = async () => {
       let next = 0;
       const t0 = performance.now();
@@ -39,6 +51,30 @@ export async function installApiRun(page, files) {
     };
     await window.__apiRun();
   }, b64s);
+}
+
+/**
+ * The JS API one cell at a time: `warmup` then `runs` classify() calls each awaited before the
+ * next (decode to result, as an embedding page classifying one image gets it). Returns
+ * {median, p10, p90, runs, ms}.
+ */
+export async function apiBatch1({ url, files, runs = 50, warmup = 30 }) {
+  const { ctx, profile } = await launchFresh('api-batch1-');
+  try {
+    const page = ctx.pages()[0] || (await ctx.newPage());
+    await page.goto(url);
+    await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+    await installApiRun(page, files);
+    await page.evaluate((n) => window.__apiOneByOne(n), warmup);
+    const ms = await page.evaluate((n) => window.__apiOneByOne(n), runs);
+    await page.evaluate(() => window.__apiClassifier.dispose());
+    const sorted = ms.slice().sort((a, b) => a - b);
+    const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+    return { median: q(0.5), p10: q(0.1), p90: q(0.9), runs, ms };
+  } finally {
+    await ctx.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
 }
 
 export async function apiThroughput({ url, files, reps = 3 }) {
@@ -65,14 +101,25 @@ export async function apiThroughput({ url, files, reps = 3 }) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [url, dir, reps = '3'] = process.argv.slice(2);
+  const argv = process.argv.slice(2);
+  const one = argv.includes('--one');
+  const [url, dir, reps = '3'] = argv.filter((a) => a !== '--one');
   if (!url || !dir) {
-    console.error('usage: node bench/tools/api_throughput.mjs URL DIR [REPEATS]');
+    console.error('usage: node bench/tools/api_throughput.mjs URL DIR [REPEATS] [--one]');
     process.exit(2);
   }
-  const r = await apiThroughput({ url, files: listFiles(path.resolve(dir)), reps: Number(reps) });
-  console.log(
-    `${r.n} PNG cells through the JS API (${r.workers} Workers, ${r.inFlight} in flight): ` +
-      `best ${r.bestMs.toFixed(0)} ms, ${r.cellsPerS.toFixed(0)} cells/s; runs ${r.ms.map((x) => x.toFixed(0)).join(', ')} ms`,
-  );
+  const files = listFiles(path.resolve(dir));
+  if (one) {
+    const r = await apiBatch1({ url, files });
+    console.log(
+      `one cell at a time through the JS API: median ${r.median.toFixed(2)} ms ` +
+        `(p10 ${r.p10.toFixed(2)}, p90 ${r.p90.toFixed(2)}, ${r.runs} runs after 30)`,
+    );
+  } else {
+    const r = await apiThroughput({ url, files, reps: Number(reps) });
+    console.log(
+      `${r.n} PNG cells through the JS API (${r.workers} Workers, ${r.inFlight} in flight): ` +
+        `best ${r.bestMs.toFixed(0)} ms, ${r.cellsPerS.toFixed(0)} cells/s; runs ${r.ms.map((x) => x.toFixed(0)).join(', ')} ms`,
+    );
+  }
 }

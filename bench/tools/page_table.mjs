@@ -86,6 +86,23 @@ if (P.api)
     peer ? `${s(peerMs(P.api.n))} (${peer.cps.toFixed(0)} cells/s)` : '–',
     peer ? ratio(P.api.bestMs, peerMs(P.api.n)) : '',
   ]);
+// batch-1: the peers' median in a fresh browser at every thread count measured (the latency
+// scenario, `--latency-threads 1,2`), the best of them
+const lat = [];
+for (const e of R.engines || [])
+  if (e.id === 'ort' || e.id === 'tfjs')
+    for (const [t, l] of Object.entries(e.latency || {}))
+      if (l && Number.isFinite(l.median)) lat.push({ id: e.id, t: Number(t), ms: l.median });
+const lat1 = lat.sort((a, b) => a.ms - b.ms)[0];
+if (P.apiOne)
+  rows.push([
+    'the JS API, one cell at a time, decode to result (median)',
+    `${P.apiOne.median.toFixed(1)} ms`,
+    lat1
+      ? `${lat1.ms.toFixed(1)} ms (${name(lat1.id)}, ${lat1.t} thread${lat1.t > 1 ? 's' : ''}, network only)`
+      : '–',
+    lat1 ? ratio(P.apiOne.median, lat1.ms) : '',
+  ]);
 const ct = P.count;
 if (ct)
   rows.push([
