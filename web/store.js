@@ -37,15 +37,16 @@ export class ResultStore {
         ? tx.objectStore(STORE)
         : db.createObjectStore(STORE, { keyPath: 'id', autoIncrement: true });
       if (!cells.indexNames.contains('session')) cells.createIndex('session', 'session');
-      let images = null;
-      if (!db.objectStoreNames.contains(IMAGES)) {
-        images = db.createObjectStore(IMAGES, { keyPath: 'id' });
-        images.createIndex('session', 'session');
-      }
+      // the images store is new in version 3, so it exists here exactly when a version 1 or 2
+      // database has images to move into it
+      const images = db.objectStoreNames.contains(IMAGES)
+        ? tx.objectStore(IMAGES)
+        : db.createObjectStore(IMAGES, { keyPath: 'id' });
+      if (!images.indexNames.contains('session')) images.createIndex('session', 'session');
       // a record of version 1 or 2 as it is from version 3 on: its image in the images store
       const moveImage = (cur, value) => {
         const { blob, ...rec } = value;
-        if (blob !== undefined && images) images.put({ id: rec.id, session: rec.session, blob });
+        if (blob !== undefined) images.put({ id: rec.id, session: rec.session, blob });
         cur.update(rec);
       };
       const eachCell = (fn) => {

@@ -58,46 +58,50 @@ export async function installApiRun(page, files) {
  * next (decode to result, as an embedding page classifying one image gets it). Returns
  * {median, p10, p90, runs, ms}.
  */
-export async function apiBatch1({ url, files, runs = 50, warmup = 30 }) {
-  const { ctx, profile } = await launchFresh('api-batch1-');
-  try {
-    const page = ctx.pages()[0] || (await ctx.newPage());
-    await page.goto(url);
-    await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
-    await installApiRun(page, files);
-    await page.evaluate((n) => window.__apiOneByOne(n), warmup);
-    const ms = await page.evaluate((n) => window.__apiOneByOne(n), runs);
-    await page.evaluate(() => window.__apiClassifier.dispose());
-    const sorted = ms.slice().sort((a, b) => a - b);
-    const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
-    return { median: q(0.5), p10: q(0.1), p90: q(0.9), runs, ms };
-  } finally {
-    await ctx.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  }
-}
-
-export async function apiThroughput({ url, files, reps = 3 }) {
+/** Run fn(page) in a fresh browser on `url` (its engine ready) with installApiRun(page, files). */
+async function withApiPage(url, files, fn) {
   const { ctx, profile } = await launchFresh('api-throughput-');
   try {
     const page = ctx.pages()[0] || (await ctx.newPage());
     await page.goto(url);
     await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
     await installApiRun(page, files);
-    const ms = [];
-    for (let i = 0; i < reps; i++) ms.push(await page.evaluate(() => window.__apiRun()));
-    const r = await page.evaluate(() => {
-      const c = window.__apiClassifier;
-      const out = { workers: c.concurrency, inFlight: c.inFlight };
-      c.dispose();
-      return out;
-    });
-    const bestMs = Math.min(...ms);
-    return { ...r, n: files.length, ms, bestMs, cellsPerS: (files.length / bestMs) * 1000 };
+    const out = await fn(page);
+    await page.evaluate(() => window.__apiClassifier.dispose());
+    return out;
   } finally {
     await ctx.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
+}
+
+/**
+ * The JS API one cell at a time: `warmup` then `runs` classify() calls each awaited before the
+ * next (decode to result, as an embedding page classifying one image gets it). Returns
+ * {median, p10, p90, runs, ms}.
+ */
+export async function apiBatch1({ url, files, runs = 50, warmup = 30 }) {
+  const ms = await withApiPage(url, files, async (page) => {
+    await page.evaluate((n) => window.__apiOneByOne(n), warmup);
+    return page.evaluate((n) => window.__apiOneByOne(n), runs);
+  });
+  const sorted = ms.slice().sort((a, b) => a - b);
+  const q = (f) => sorted[Math.min(sorted.length - 1, Math.floor(f * sorted.length))];
+  return { median: q(0.5), p10: q(0.1), p90: q(0.9), runs, ms };
+}
+
+export async function apiThroughput({ url, files, reps = 3 }) {
+  const r = await withApiPage(url, files, async (page) => {
+    const ms = [];
+    for (let i = 0; i < reps; i++) ms.push(await page.evaluate(() => window.__apiRun()));
+    const c = await page.evaluate(() => ({
+      workers: window.__apiClassifier.concurrency,
+      inFlight: window.__apiClassifier.inFlight,
+    }));
+    return { ...c, ms };
+  });
+  const bestMs = Math.min(...r.ms);
+  return { ...r, n: files.length, bestMs, cellsPerS: (files.length / bestMs) * 1000 };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
