@@ -43,6 +43,20 @@ def run_cli(cli, model, files, extra):
     return rows, p.stderr
 
 
+def add_data_args(ap):
+    """The data sets and the CLI, as every field script takes them."""
+    ap.add_argument("--iml", required=True, help="iml_fields_dev (images/, annotations.json)")
+    ap.add_argument("--chula", required=True, help="chula_rbc_dev (images/, labels/)")
+    ap.add_argument("--cli", default=os.path.join(REPO, "build/wasm/malaria-classify"))
+
+
+def images(data_dir):
+    """A data set's field images, sorted by path."""
+    return sorted(
+        os.path.join(data_dir, "images", f) for f in os.listdir(os.path.join(data_dir, "images"))
+    )
+
+
 def by_file(rows):
     fields, cells, errors = {}, {}, {}
     for r in rows:
@@ -289,9 +303,7 @@ def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--iml", required=True)
-    ap.add_argument("--chula", required=True)
-    ap.add_argument("--cli", default=os.path.join(REPO, "build/wasm/malaria-classify"))
+    add_data_args(ap)
     ap.add_argument("--model", default=None)
     ap.add_argument(
         "--pictures", default=None, help="folder for overlays (Chula) and contact sheets"
@@ -305,16 +317,11 @@ def main():
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="field_eval_")
     ov, crops = os.path.join(tmp, "overlay"), os.path.join(tmp, "crops")
-    iml_files = sorted(
-        os.path.join(args.iml, "images", f) for f in os.listdir(os.path.join(args.iml, "images"))
-    )
+    iml_files = images(args.iml)
     iml_rows, err = run_cli(args.cli, args.model, iml_files, ["--overlay", ov, "--crops", crops])
     pooled = [l for l in err.splitlines() if "pooled" in l]
     iml, matches = iml_scores(iml_rows, os.path.join(args.iml, "annotations.json"))
-    chula_files = sorted(
-        os.path.join(args.chula, "images", f)
-        for f in os.listdir(os.path.join(args.chula, "images"))
-    )
+    chula_files = images(args.chula)
     chula_ov = os.path.join(tmp, "chula_overlay")
     chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", chula_ov])
     chula = chula_scores(chula_rows, args.chula)

@@ -15,7 +15,9 @@ the gate alone decides):
     whole microscope fields (IML, Chula) whole and downscaled to crop size, and crops of 2-4
     neighbouring cells from the IML fields (their annotated boxes); the share refused should
     be >= 99 %.
-The per-kind refusal rates and the messages are written to --out.
+The same out-of-distribution images are also read in --mode auto (the page's default), where
+only the whole fields may come out as fields. The per-kind refusal rates, the auto-mode readings
+and the messages are written to --out.
 """
 import argparse
 import collections
@@ -167,6 +169,21 @@ def run_cli(cli, model, files):
     return refused, msgs
 
 
+def run_auto(cli, model, files):
+    """Each file's reading in --mode auto: 'cell', 'field' or 'refused'."""
+    out = {}
+    for i in range(0, len(files), 500):
+        cmd = [cli, "--mode", "auto"] + (["--model", model] if model else []) + files[i : i + 500]
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        for l in p.stdout.splitlines():
+            r = json.loads(l)
+            if "error" in r:
+                out[r["file"]] = "refused"
+            elif r.get("mode") in ("cell", "field"):
+                out.setdefault(r["file"], r["mode"])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +204,12 @@ def main():
         k: dict(n=len(v), refused=sum(refused.get(f, False) for f in v)) for k, v in kinds.items()
     }
     passed = [f for f in ood_files if not refused.get(f, False)]
+    # the same images as the page reads them by default (--mode auto): none but the whole fields
+    # may be read as a field, and a cell verdict only after the gate
+    auto = run_auto(args.cli, args.model, ood_files)
+    auto_kind = {
+        k: dict(collections.Counter(auto.get(f, "refused") for f in v)) for k, v in kinds.items()
+    }
     split = common.load_split(os.path.join(os.path.dirname(os.path.abspath(__file__)), "splits"))
     test = [
         common.file_path(args.data, r)
@@ -204,6 +227,7 @@ def main():
             per_kind=per_kind,
             messages=dict(ood_msgs),
             accepted_examples=[os.path.basename(f) for f in passed[:40]],
+            auto_mode=auto_kind,
         ),
         test_cells=dict(
             n=n_test,
@@ -217,6 +241,15 @@ def main():
     )
     for k, v in sorted(per_kind.items()):
         print(f"  {k:16s} {v['refused']:4d}/{v['n']:<4d}")
+    not_fields = [f for k, v in kinds.items() if k != "field" for f in v]
+    as_field = [f for f in not_fields if auto.get(f) == "field"]
+    print(
+        f"auto mode: {len(as_field)}/{len(not_fields)} images that are not whole fields read as a field"
+        f" (goal 0); whole fields read as a field: {auto_kind.get('field', {}).get('field', 0)}/"
+        f"{len(kinds.get('field', []))}"
+    )
+    for k, v in sorted(auto_kind.items()):
+        print(f"  {k:16s} " + ", ".join(f"{m} {n}" for m, n in sorted(v.items())))
     print(
         f"test-slide cells: {n_test_ref}/{n_test} refused ({100 * n_test_ref / max(n_test, 1):.2f} %, goal <= 0.5 %)"
     )

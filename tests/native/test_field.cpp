@@ -366,6 +366,142 @@ TEST_CASE("field: cells cut by the image border are left out as border, not coun
   for (const Disc_& d : inner) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
 }
 
+namespace {
+
+// The field as a phone held to the eyepiece shows it: outside a circle of radius `stop` around
+// the centre near-black, with a dim ring `edge` px wide where the field stop's edge is blurred.
+void eyepiece_(Img_* im, float stop, float edge) {
+  for (int y = 0; y < im->h; ++y)
+    for (int x = 0; x < im->w; ++x) {
+      const float r = std::hypot(x + 0.5f - 0.5f * im->w, y + 0.5f - 0.5f * im->h);
+      const float k = std::min(1.0f, std::max(0.0f, (stop - r) / edge));
+      uint8_t* p = im->at(x, y);
+      for (int c = 0; c < 3; ++c) p[c] = uint8_t(std::lround(6 + (p[c] - 6) * k));
+    }
+}
+
+// A field of discs seen through the eyepiece: the discs wholly inside the stop are counted once
+// each, those the stop cuts are left out as border, and the image is a field, also at <= 600 px
+// (where a black surround alone would say "cut-out cell").
+void check_eyepiece_(int w, int h, float R, uint64_t seed) {
+  Img_ im = background_(w, h, 3, seed);
+  Rng_ rng(seed + 1);
+  const std::vector<Disc_> discs = grid_(w, h, R, seed + 2);
+  for (const Disc_& d : discs) red_cell_(&im, d, &rng);
+  const float stop = 0.45f * w, edge = 0.01f * w;
+  eyepiece_(&im, stop, edge);
+  std::vector<Disc_> whole, cut;  // (discs that end in the dim ring may go either way)
+  int ring = 0;
+  for (const Disc_& d : discs) {
+    const float r = std::hypot(d.x - 0.5f * w, d.y - 0.5f * h);
+    if (r + d.r + 1 < stop - edge)
+      whole.push_back(d);
+    else if (r + d.r > stop + 2 && r - 0.5f * d.r < stop - edge)
+      cut.push_back(d);  // cut by the stop, a good part of it in view
+    else
+      ring += r - d.r < stop - edge;
+  }
+  REQUIRE(whole.size() >= 10);
+  REQUIRE(cut.size() >= 4);
+  mc::CellFinder finder;
+  mc::Field f;
+  std::string why;
+  CHECK(mc::classify_image_kind(im.px.data(), w, h, 3, mc::ImageLimits{}, &finder, &f, &why) ==
+        mc::kKindField);
+  INFO(why << "; " << describe_(f) << "; " << whole.size() << " discs whole in view, " << cut.size()
+           << " cut by the stop, " << ring << " ending in its dim ring");
+  CHECK(f.counted >= int(whole.size()));
+  CHECK(f.counted <= int(whole.size()) + ring);
+  for (const Disc_& d : whole) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
+  for (const Disc_& d : cut) {
+    // a point of the disc inside the stop: in no counted cell's box
+    const float r = std::hypot(d.x - 0.5f * w, d.y - 0.5f * h);
+    const float k = std::max(0.0f, (r - 0.5f * d.r) / r);
+    const float px = 0.5f * w + (d.x - 0.5f * w) * k, py = 0.5f * h + (d.y - 0.5f * h) * k;
+    INFO("disc at (" << d.x << "," << d.y << ") cut by the stop, probe (" << px << "," << py
+                     << ")");
+    CHECK(counted_boxes_at_(f, px, py) == 0);
+  }
+  // the field of view: the circle, clipped by the image (numerically integrated)
+  double view = 0;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x)
+      view += std::hypot(x + 0.5f - 0.5f * w, y + 0.5f - 0.5f * h) < stop - 0.5f * edge;
+  CHECK(std::abs(f.view_area - view) <= 0.05 * view);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "field: a field seen through the eyepiece (a round field stop in black) is counted in "
+    "the stop, the cells it cuts left out",
+    "[field]") {
+  check_eyepiece_(1280, 960, 30, 201);
+  check_eyepiece_(600, 450, 15, 202);
+}
+
+TEST_CASE("field: uneven light (falling by 40 % across the field) is evened out before counting",
+          "[field]") {
+  const float R = 25;
+  for (int kind = 0; kind < 2; ++kind) {  // 0: from left to right; 1: towards the corners
+    Img_ im = background_(960, 720, 3, 211 + kind);
+    Rng_ rng(212);
+    const std::vector<Disc_> discs = grid_(960, 720, R, 213);
+    for (const Disc_& d : discs) red_cell_(&im, d, &rng);
+    mc::CellFinder finder;
+    mc::Field even;
+    REQUIRE(find_(&finder, im, &even));
+    CHECK_FALSE(even.flattened);
+    CHECK(even.counted == int(discs.size()));
+    for (int y = 0; y < im.h; ++y)
+      for (int x = 0; x < im.w; ++x) {
+        const float r = std::hypot(x - 480.0f, y - 360.0f) / 600.0f;
+        const float k = kind == 0 ? 1.0f - 0.4f * x / (im.w - 1) : 1.0f - 0.4f * r * r;
+        uint8_t* p = im.at(x, y);
+        for (int c = 0; c < 3; ++c) p[c] = clamp_(int(std::lround(p[c] * k)));
+      }
+    mc::Field f;
+    REQUIRE(find_(&finder, im, &f));
+    INFO((kind ? "vignetting: " : "gradient: ") << describe_(f));
+    CHECK(f.flattened);
+    CHECK(f.counted == int(discs.size()));
+    for (const Disc_& d : discs) CHECK(counted_boxes_at_(f, d.x, d.y) == 1);
+  }
+}
+
+TEST_CASE("field: the Chula field through the eyepiece counts its marked cells in view",
+          "[field]") {
+  mc::Image img = load_(kChula_);
+  const float stop = 0.42f * img.width, edge = 6;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      const float r = std::hypot(x + 0.5f - 0.5f * img.width, y + 0.5f - 0.5f * img.height);
+      const float k = std::min(1.0f, std::max(0.0f, (stop - r) / edge));
+      uint8_t* p = &img.pixels[(size_t(y) * img.width + x) * 3];
+      for (int c = 0; c < 3; ++c) p[c] = uint8_t(std::lround(6 + (p[c] - 6) * k));
+    }
+  std::ifstream marks(kFix_ + "fields/chula_1.txt");
+  REQUIRE(marks);
+  // marked whole cells whose disc (the field's cell radius, ~19 px) lies inside the stop and
+  // away from the image's border
+  int in_view = 0;
+  float x, y;
+  int type;
+  while (marks >> x >> y >> type) {
+    const float r = std::hypot(x - 0.5f * img.width, y - 0.5f * img.height);
+    in_view += r + 19 + 3 < stop - edge && y > 22 && y < img.height - 22;
+  }
+  mc::CellFinder finder;
+  mc::Field f;
+  std::string why;
+  CHECK(mc::classify_image_kind(img.pixels.data(), img.width, img.height, 3, mc::ImageLimits{},
+                                &finder, &f, &why) == mc::kKindField);
+  INFO(why << "; " << describe_(f) << "; " << in_view << " marked cells whole in view");
+  REQUIRE(in_view >= 40);
+  CHECK(std::abs(f.counted - in_view) <= 0.1 * in_view);
+  CHECK(f.white == 0);
+}
+
 TEST_CASE("field: a white blood cell is left out as white, not counted", "[field]") {
   const float R = 25;
   Img_ im = background_(800, 600, 3, 21);
@@ -724,6 +860,40 @@ TEST_CASE("field: classify_image_kind tells a cell crop, a field and neither apa
   CHECK(std::string(mc::image_kind_name(mc::kKindCrop)) == "cell");
   CHECK(std::string(mc::image_kind_name(mc::kKindField)) == "field");
   CHECK(std::string(mc::image_kind_name(mc::kKindNone)) == "none");
+}
+
+TEST_CASE(
+    "field: discs of many colours, or dark ones (a photo's blobs, not stained cells), are not a "
+    "smear",
+    "[field]") {
+  // the layout of a field that classify_image_kind takes (the synthetic field above), but each
+  // disc in its own colour, as the regions the finder picks out of a natural photo
+  Img_ im = background_(640, 480, 3, 91);
+  Rng_ rng(92);
+  for (const Disc_& d : grid_(640, 480, 25, 93)) {
+    const int col[3] = {80 + int(rng.next() % 120), 80 + int(rng.next() % 120),
+                        80 + int(rng.next() % 120)};
+    disc_(&im, d.x, d.y, d.r, col, 4, &rng);
+  }
+  mc::CellFinder finder;
+  mc::Field f;
+  std::string why;
+  CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &f,
+                                &why) == mc::kKindNone);
+  INFO(why << "; " << describe_(f));
+  CHECK(f.counted >= mc::kMinFieldCells);
+  CHECK(contains_(why, "not a blood-smear image"));
+  CHECK(contains_(why, "vary in colour"));
+  // dark blobs alike (ink dots, a night sky's black between its stars): red cells let most of the
+  // light through
+  Img_ dots = background_(640, 480, 3, 94);
+  const int ink[3] = {40, 30, 45};
+  for (const Disc_& d : grid_(640, 480, 25, 95)) disc_(&dots, d.x, d.y, d.r, ink, 4, &rng);
+  why.clear();
+  CHECK(mc::classify_image_kind(dots.px.data(), dots.w, dots.h, 3, mc::ImageLimits{}, &finder, &f,
+                                &why) == mc::kKindNone);
+  INFO(why << "; " << describe_(f));
+  CHECK(contains_(why, "too dark for red cells in transmitted light"));
 }
 
 TEST_CASE("field: the Chula field's count and its marked cells", "[field]") {

@@ -69,11 +69,13 @@ void box3_(const float* src, int W, int H, float* dst) {
 }
 
 // Otsu's threshold of values in [0, 255]: the t maximising the between-class variance of
-// {v <= t} and {v > t}. *gap: the difference of the two classes' means at t.
-int otsu_(const float* v, size_t n, float* gap) {
+// {v <= t} and {v > t}, over the values whose mask is set (all without a mask). *gap: the
+// difference of the two classes' means at t; *upper: the brighter class's mean.
+int otsu_(const float* v, size_t n, float* gap, const uint8_t* mask = nullptr,
+          float* upper = nullptr) {
   double hist[256] = {};
   for (size_t i = 0; i < n; ++i)
-    hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
+    if (!mask || mask[i]) hist[std::min(255, std::max(0, static_cast<int>(v[i] + 0.5f)))] += 1;
   double total = 0, sum = 0;
   for (int i = 0; i < 256; ++i) {
     total += hist[i];
@@ -93,6 +95,7 @@ int otsu_(const float* v, size_t n, float* gap) {
       best = between;
       t = i;
       if (gap) *gap = static_cast<float>(mf - mb);
+      if (upper) *upper = static_cast<float>(mf);
     }
   }
   return t;
@@ -188,27 +191,200 @@ float median_(std::vector<float> v) {
   return v[v.size() / 2];
 }
 
+// The microscope's field of view in a downscaled RGB image (*inside: 1 in it, 0 outside). A
+// photo taken through the eyepiece (a phone held to it) shows the field stop: a round bright
+// field in a black surround; a screen grab may carry black bars. Outside: the regions of dark
+// pixels (the brightest channel below 30 % of the image's bright level, its 90th percentile)
+// that touch the image's edge and hold at least min_dark pixels, and the stop's blurred edge
+// along them. A red cell's brightest channel (red) is 75-95 % of the plasma's,
+// also under vignetting; a white cell's nucleus is dark but small and inside. Returns the number
+// of pixels inside.
+size_t field_of_view_(const uint8_t* rgb, int W, int H, size_t min_dark,
+                      std::vector<uint8_t>* inside, std::vector<uint8_t>* dark_px,
+                      std::vector<float>* dist, std::vector<int32_t>* seen,
+                      std::vector<int32_t>* stack, std::vector<int32_t>* comp) {
+  const size_t N = size_t(W) * H;
+  inside->assign(N, 1);
+  auto bright = [&](size_t i) {
+    return std::max(rgb[3 * i], std::max(rgb[3 * i + 1], rgb[3 * i + 2]));
+  };
+  size_t hist[256] = {};
+  for (size_t i = 0; i < N; ++i) ++hist[bright(i)];
+  int p90 = 255;
+  for (size_t v = 0, acc = 0; v < 256; ++v)
+    if ((acc += hist[v]) * 10 >= N * 9) {
+      p90 = int(v);
+      break;
+    }
+  const int dark = p90 * 30 / 100;
+  bool any = false;  // a dark pixel on the edge at all (most fields: none)
+  for (int x = 0; x < W && !any; ++x)
+    any = bright(x) < dark || bright(size_t(H - 1) * W + x) < dark;
+  for (int y = 0; y < H && !any; ++y)
+    any = bright(size_t(y) * W) < dark || bright(size_t(y) * W + W - 1) < dark;
+  if (!any) return N;
+  dark_px->resize(N);
+  for (size_t i = 0; i < N; ++i) (*dark_px)[i] = bright(i) < dark;
+  size_t out = 0;
+  components_(dark_px->data(), 1, W, H, seen, stack, comp,
+              [&](const std::vector<int32_t>& c, bool edge) {
+                if (!edge || c.size() < min_dark) return;
+                for (int p : c) (*inside)[p] = 0;
+                out += c.size();
+              });
+  if (!out) return N;
+  // the rest of the stop's blurred edge: the pixels dimmer than 80 % of the bright level that
+  // join the dark outside within `band` px of it (a closed ring of them would enclose the
+  // plasma, and the cells along it would join), and a 1.5 px band whatever their brightness
+  const float band = std::max(2.0f, std::min(W, H) / 150.0f);
+  const int dim = p90 * 80 / 100;
+  dist->resize(N);
+  distance_transform_(inside->data(), W, H, dist->data());
+  stack->clear();
+  for (size_t i = 0; i < N; ++i)
+    if (!(*inside)[i]) stack->push_back(int32_t(i));
+  while (!stack->empty()) {
+    const int32_t p = stack->back();
+    stack->pop_back();
+    const int x = p % W, y = p / W;
+    const int32_t nb[4] = {x > 0 ? p - 1 : -1, x < W - 1 ? p + 1 : -1, y > 0 ? p - W : -1,
+                           y < H - 1 ? p + W : -1};
+    for (int32_t q : nb)
+      if (q >= 0 && (*inside)[q] && (*dist)[q] <= band && bright(size_t(q)) < dim) {
+        (*inside)[q] = 0;
+        stack->push_back(q);
+      }
+  }
+  out = 0;
+  for (size_t i = 0; i < N; ++i) {
+    if ((*dist)[i] <= 1.5f) (*inside)[i] = 0;
+    out += !(*inside)[i];
+  }
+  return N - out;
+}
+
+// Uneven illumination (vignetting, a lamp off centre). The plasma's brightness is fitted by a
+// quadratic surface in (x, y) to each tile's bright level (the 97th percentile of green over the
+// tile's pixels inside the field of view; tiles `tile` px a side), by least squares reweighted
+// over four rounds so that dense tiles (no plasma: far below the fit) hardly count. When the
+// surface varies by more than 8 % over the field of view, every pixel is scaled by max / surface
+// (its three channels alike: colours keep their ratios). Returns whether it was.
+bool flatten_(uint8_t* rgb, const uint8_t* inside, int W, int H, int tile) {
+  tile = std::max(8, tile);
+  const int nx = std::max(1, W / tile), ny = std::max(1, H / tile);
+  if (nx * ny < 9) return false;  // too few tiles for a quadratic
+  std::vector<double> tx, ty, tv;
+  std::vector<uint32_t> hist(256);
+  for (int j = 0; j < ny; ++j)
+    for (int i = 0; i < nx; ++i) {
+      const int x0 = i * W / nx, x1 = (i + 1) * W / nx, y0 = j * H / ny, y1 = (j + 1) * H / ny;
+      std::fill(hist.begin(), hist.end(), 0u);
+      size_t n = 0;
+      for (int y = y0; y < y1; ++y)
+        for (int x = x0; x < x1; ++x) {
+          const size_t p = size_t(y) * W + x;
+          if (!inside[p]) continue;
+          ++hist[rgb[3 * p + 1]];
+          ++n;
+        }
+      if (n * 4 < size_t(x1 - x0) * (y1 - y0)) continue;  // mostly outside the field of view
+      size_t acc = 0;
+      int v = 255;
+      for (int k = 0; k < 256; ++k)
+        if ((acc += hist[k]) * 100 >= n * 97) {
+          v = k;
+          break;
+        }
+      tx.push_back(2.0 * (x0 + x1) / (2.0 * W) - 1);
+      ty.push_back(2.0 * (y0 + y1) / (2.0 * H) - 1);
+      tv.push_back(v);
+    }
+  const size_t T = tv.size();
+  if (T < 9) return false;
+  auto basis = [](double x, double y, double* b) {
+    b[0] = 1;
+    b[1] = x;
+    b[2] = y;
+    b[3] = x * x;
+    b[4] = x * y;
+    b[5] = y * y;
+  };
+  double coef[6] = {0, 0, 0, 0, 0, 0};
+  std::vector<double> w(T, 1.0), fit(T);
+  std::vector<double> sorted(tv);
+  std::sort(sorted.begin(), sorted.end());
+  const double level = sorted[T / 2];
+  for (int round = 0; round < 4; ++round) {
+    double A[6][7] = {};
+    for (size_t t = 0; t < T; ++t) {
+      double b[6];
+      basis(tx[t], ty[t], b);
+      for (int r = 0; r < 6; ++r) {
+        for (int c = 0; c < 6; ++c) A[r][c] += w[t] * b[r] * b[c];
+        A[r][6] += w[t] * b[r] * tv[t];
+      }
+    }
+    for (int r = 0; r < 6; ++r) A[r][r] += 1e-6 * (A[0][0] + 1);  // ridge: never singular
+    for (int c = 0; c < 6; ++c) {  // Gaussian elimination with partial pivoting
+      int piv = c;
+      for (int r = c + 1; r < 6; ++r)
+        if (std::fabs(A[r][c]) > std::fabs(A[piv][c])) piv = r;
+      for (int k = 0; k < 7; ++k) std::swap(A[c][k], A[piv][k]);
+      for (int r = 0; r < 6; ++r) {
+        if (r == c) continue;
+        const double m = A[r][c] / A[c][c];
+        for (int k = c; k < 7; ++k) A[r][k] -= m * A[c][k];
+      }
+    }
+    for (int r = 0; r < 6; ++r) coef[r] = A[r][6] / A[r][r];
+    for (size_t t = 0; t < T; ++t) {
+      double b[6];
+      basis(tx[t], ty[t], b);
+      fit[t] = 0;
+      for (int k = 0; k < 6; ++k) fit[t] += coef[k] * b[k];
+      w[t] = tv[t] >= fit[t] - 0.05 * level ? 1.0 : 0.05;
+    }
+  }
+  const double hi = *std::max_element(fit.begin(), fit.end());
+  const double lo = *std::min_element(fit.begin(), fit.end());
+  if (!(hi > 16) || (hi - lo) <= 0.08 * hi) return false;
+  for (int y = 0; y < H; ++y)
+    for (int x = 0; x < W; ++x) {
+      const size_t p = size_t(y) * W + x;
+      if (!inside[p]) continue;
+      double b[6], z = 0;
+      basis(2.0 * (x + 0.5) / W - 1, 2.0 * (y + 0.5) / H - 1, b);
+      for (int k = 0; k < 6; ++k) z += coef[k] * b[k];
+      const double gain = hi / std::max(z, 0.3 * hi);
+      for (int c = 0; c < 3; ++c)
+        rgb[3 * p + c] = uint8_t(std::min(255.0, std::round(rgb[3 * p + c] * gain)));
+    }
+  return true;
+}
+
 // Foreground of a working-scale image: Otsu on the (blurred) green channel; then holes below
 // max_hole px are filled when tiny (< tiny_hole px), when their colour is not the background's
 // (a tinted centre), or when they are a cell's pale centre: with R > 0 (the cells' radius), rays
 // from the hole's centroid leave the ring of foreground around it within ~1.3 R in most
 // directions. A gap between packed cells is plasma and its rays cross whole neighbouring cells:
 // it stays open, so that the cells around it stay apart. Components below min_area px dropped.
-void foreground_(const float* g, const uint8_t* rgb, int W, int H, float tiny_hole, float max_hole,
-                 float min_area, float R, const FieldOptions& opt, std::vector<uint8_t>* fg,
-                 std::vector<int32_t>* seen, std::vector<int32_t>* stack,
+// Only pixels inside the field of view take part (inside: field_of_view_'s mask).
+void foreground_(const float* g, const uint8_t* rgb, const uint8_t* inside, int W, int H,
+                 float tiny_hole, float max_hole, float min_area, float R, const FieldOptions& opt,
+                 std::vector<uint8_t>* fg, std::vector<int32_t>* seen, std::vector<int32_t>* stack,
                  std::vector<int32_t>* comp) {
   const size_t N = size_t(W) * H;
-  float gap = 0;
-  const int t = otsu_(g, N, &gap);
+  float gap = 0, upper = 0;
+  const int t = otsu_(g, N, &gap, inside, &upper);
   fg->resize(N);
-  // cells and plasma differ by 25-85 green levels in the IML and Chula fields (after the 3x3
-  // blur); below kMinGreenGap the image has no cells, only noise or shading
-  constexpr float kMinGreenGap = 16;
-  for (size_t i = 0; i < N; ++i) (*fg)[i] = gap >= kMinGreenGap && g[i] <= t ? 1 : 0;
+  // cells and plasma differ by 20-35 % of the plasma's green in the IML and Chula fields (after
+  // the 3x3 blur; 24-77 green levels), also under-exposed; below 12 % of it (and 8 levels) the
+  // image has no cells, only noise or shading
+  const bool cells = gap >= std::max(8.0f, 0.12f * upper);
+  for (size_t i = 0; i < N; ++i) (*fg)[i] = cells && inside[i] && g[i] <= t ? 1 : 0;
   std::vector<float> bgc[3], fgc[3];
   for (size_t i = 0; i < N; i += 5)
-    for (int c = 0; c < 3; ++c) ((*fg)[i] ? fgc : bgc)[c].push_back(rgb[3 * i + c]);
+    for (int c = 0; c < 3 && inside[i]; ++c) ((*fg)[i] ? fgc : bgc)[c].push_back(rgb[3 * i + c]);
   float bg[3], D2 = 0;
   for (int c = 0; c < 3; ++c) {
     bg[c] = median_(bgc[c]);
@@ -413,13 +589,16 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     const int ew = std::max(1, int(std::lround(W * s0))),
               eh = std::max(1, int(std::lround(H * s0)));
     area_downscale_(px, W, H, C, ew, eh, &rgb_, &colsum);
+    field_of_view_(rgb_.data(), ew, eh, size_t(ew) * eh / 200, &inside_, &fg_, &tmp_, &seen,
+                   &stack_, &comp);
+    flatten_(rgb_.data(), inside_.data(), ew, eh, std::max(ew, eh) / 6);
     g_.resize(size_t(ew) * eh);
     tmp_.resize(g_.size());
     dist_.resize(g_.size());
     for (size_t i = 0; i < g_.size(); ++i) tmp_[i] = rgb_[3 * i + 1];
     box3_(tmp_.data(), ew, eh, g_.data());
-    foreground_(g_.data(), rgb_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f, 0.0f, opt, &fg_,
-                &seen, &stack_, &comp);
+    foreground_(g_.data(), rgb_.data(), inside_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f, 0.0f,
+                opt, &fg_, &seen, &stack_, &comp);
     distance_transform_(fg_.data(), ew, eh, dist_.data());
     // components that are one disc (area <= 1.5 pi r^2, r their deepest distance) give the
     // radius sqrt(area / pi); dense fields still hold enough of them. Without any, the median
@@ -428,7 +607,12 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     components_(fg_.data(), 1, ew, eh, &seen, &stack_, &comp,
                 [&](const std::vector<int32_t>& c, bool border) {
                   float r = 0;
-                  for (int p : c) r = std::max(r, dist_[p]);
+                  for (int p : c) {
+                    r = std::max(r, dist_[p]);
+                    // cut by the field stop: next to a pixel outside the view
+                    border = border || !inside_[p - 1] || !inside_[p + 1] || !inside_[p - ew] ||
+                             !inside_[p + ew];
+                  }
                   if (r >= 2.5f) maxima.push_back(r);
                   if (!border && r >= 2.5f && c.size() <= 1.5f * float(M_PI) * r * r)
                     discs.push_back(std::sqrt(c.size() / float(M_PI)));
@@ -437,8 +621,45 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     float r0 = 0;
     if (discs.size() >= 3)
       r0 = median_(discs);
-    else if (!maxima.empty())
-      r0 = median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
+    else if (!maxima.empty()) {
+      // a dense field (cells touching in large clumps): the distance transform's peaks, each
+      // kept when no deeper one lies within 0.9x its depth (one per cell, as the markers below)
+      std::vector<std::pair<float, int32_t>> peaks;
+      for (int y = 1; y + 1 < eh; ++y)
+        for (int x = 1; x + 1 < ew; ++x) {
+          const size_t p = size_t(y) * ew + x;
+          const float d = dist_[p];
+          if (d < 2.5f) continue;
+          bool peak = true;
+          for (int dy = -1; dy <= 1 && peak; ++dy)
+            for (int dx = -1; dx <= 1; ++dx)
+              if ((dx || dy) && dist_[p + dy * ew + dx] > d) peak = false;
+          if (peak) peaks.emplace_back(d, int32_t(p));
+        }
+      std::sort(peaks.begin(), peaks.end(), [](auto& a, auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
+      std::vector<float> kept;
+      std::vector<int32_t> at;
+      for (auto& pk : peaks) {
+        const float r = 0.9f * pk.first;
+        bool keep = true;
+        for (int32_t q : at) {
+          const float dx = float(q % ew - pk.second % ew), dy = float(q / ew - pk.second / ew);
+          if (dx * dx + dy * dy < r * r) {
+            keep = false;
+            break;
+          }
+        }
+        if (keep) {
+          kept.push_back(pk.first);
+          at.push_back(pk.second);
+        }
+      }
+      r0 = kept.size() >= 3
+               ? median_(kept)
+               : median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
+    }
     diameter = r0 > 0 ? 2 * r0 / s0 : 0;
   }
   if (!(diameter >= 8)) diameter = 8;  // nothing cell-like: still look, at a fine scale
@@ -451,15 +672,20 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   f->work_h = wh;
   const size_t N = size_t(ww) * wh;
   area_downscale_(px, W, H, C, ww, wh, &rgb_, &colsum);
+  const size_t in_view =
+      field_of_view_(rgb_.data(), ww, wh, N / 200, &inside_, &fg_, &tmp_, &seen, &stack_, &comp);
+  f->view_area = float(in_view) / (s * s);
+  f->flattened = flatten_(rgb_.data(), inside_.data(), ww, wh,
+                          std::min(6 * kWorkRadius, std::min(ww, wh) / 4));
   g_.resize(N);
   tmp_.resize(N);
   dist_.resize(N);
   for (size_t i = 0; i < N; ++i) tmp_[i] = rgb_[3 * i + 1];
   box3_(tmp_.data(), ww, wh, g_.data());
   const float R = kWorkRadius, cell_area = float(M_PI) * R * R;
-  foreground_(g_.data(), rgb_.data(), ww, wh, 0.03f * cell_area, 0.6f * cell_area,
+  foreground_(g_.data(), rgb_.data(), inside_.data(), ww, wh, 0.03f * cell_area, 0.6f * cell_area,
               0.15f * cell_area, R, opt, &fg_, &seen, &stack_, &comp);
-  const int t = otsu_(g_.data(), N, nullptr);
+  const int t = otsu_(g_.data(), N, nullptr, inside_.data());
 
   // 3. markers
   distance_transform_(fg_.data(), ww, wh, tmp_.data());
@@ -575,7 +801,10 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
         a.y0 = std::min(a.y0, y);
         a.x1 = std::max(a.x1, x);
         a.y1 = std::max(a.y1, y);
-        if (x == 0 || y == 0 || x == ww - 1 || y == wh - 1) a.border = true;
+        // cut by the image's edge, or by the field stop's (next to a pixel outside the view)
+        if (x == 0 || y == 0 || x == ww - 1 || y == wh - 1 || !inside_[p - 1] || !inside_[p + 1] ||
+            !inside_[p - ww] || !inside_[p + ww])
+          a.border = true;
         if (g_[p] < dark_g && rgb_[3 * p + 2] > rgb_[3 * p + 1] + 8) ++a.dark;
       }
   };
@@ -592,7 +821,8 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   // region of >= 1.5 median cells that is not convex (solidity < 0.9) or is elongated (two
   // overlapping cells, elongation >= 1.4) and mostly pale, or of >= 2.6, is split into k =
   // round(area / median) cells by k-means on its pixels' positions, seeded at its deepest points. A
-  // single enlarged (infected) cell is convex and round and stays whole.
+  // single enlarged (infected) cell is convex and round and stays whole. Clumps cut by the border
+  // or the field stop are split too: their pieces that do not touch it are whole cells.
   {
     std::vector<std::vector<int32_t>> pix(nlab + 1);
     for (size_t p = 0; p < N; ++p)
@@ -600,7 +830,7 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
     const int nlab0 = nlab;
     for (int l = 1; l <= nlab0; ++l) {
       const Acc& a = acc[l];
-      if (a.border || a.n < 1.5f * amed || a.dark >= 0.6f * amed) continue;
+      if (a.n < 1.5f * amed || a.dark >= 0.6f * amed) continue;
       const int k = std::max(2, int(std::lround(a.n / amed)));
       // (elongated: only without a large dark-purple area, which may be a white cell's nucleus
       // just under the white rule's 60%)
@@ -757,7 +987,7 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
         s2[c] += v * v;
       }
       ++n;
-    } else if (!fg_[p] && (p % 7) == 0) {
+    } else if (!fg_[p] && inside_[p] && (p % 7) == 0) {
       for (int c = 0; c < 3; ++c) bg[c].push_back(rgb_[3 * p + c]);
     }
   }
@@ -979,13 +1209,18 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
     look(W - 1, y);
   }
   const int side = std::max(W, H);
-  if (side <= kMaxCropSide || (black >= 0.4 * edge && side <= 2 * kMaxCropSide)) return kKindCrop;
+  if (side <= kMaxCropSide) return kKindCrop;
+  // a black surround: a cut-out cell, unless it is a small photo through the eyepiece (a round
+  // field of view in black) in which the finder counts a field
+  const bool surround = black >= 0.4 * edge && side <= 2 * kMaxCropSide;
   if (greyscale_(px, W, H, C)) {
+    if (surround) return kKindCrop;
     fail(why, kGreyField);
     return kKindNone;
   }
   std::string err;
   if (!finder->find(px, W, H, C, lim, f, &err, opt)) {
+    if (surround) return kKindCrop;
     fail(why, err);
     return kKindNone;
   }
@@ -1001,11 +1236,40 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
   mean /= std::max<size_t>(1, areas.size());
   for (float a : areas) var += (a - mean) * (a - mean);
   const double cv = areas.size() > 1 ? std::sqrt(var / (areas.size() - 1)) / mean : 1e9;
-  if (f->counted < kMinFieldCells || covered < 0.10 * double(W) * H || cv > 0.6) {
+  if (f->counted < kMinFieldCells || covered < 0.10 * double(f->view_area) || cv > 0.6) {
+    if (surround) return kKindCrop;
     fail(why, [&] {
       return "not a blood-smear image: " + std::to_string(f->counted) +
              " red-cell-like regions (a field needs " + std::to_string(kMinFieldCells) +
              "+ cells of like size covering 10%+ of the image)";
+    });
+    return kKindNone;
+  }
+  // red cells in transmitted light let most of it through: the counted cells' mean green is
+  // 59-77 % of the plasma's on the IML and Chula fields (a night sky's "cells" are black)
+  const float transmitted = f->background[1] > 0 ? f->cell_mean[1] / f->background[1] : 0.0f;
+  if (!(transmitted >= kMinCellTransmission)) {
+    if (surround) return kKindCrop;
+    fail(why, [&] {
+      return "not a blood-smear image: its " + std::to_string(f->counted) +
+             " cell-like regions are too dark for red cells in transmitted light (green " +
+             std::to_string(int(std::lround(100 * transmitted))) +
+             "% of the background's; a field's red cells: >= " +
+             std::to_string(int(std::lround(100 * kMinCellTransmission))) + "%)";
+    });
+    return kKindNone;
+  }
+  // the red cells of a stained smear look alike: over all counted cells' pixels each channel's
+  // standard deviation is 6-20 levels on the IML and Chula fields, 27-89 in the natural photos
+  // whose regions pass the rules above (model/gate_eval.py's set)
+  const float sd = std::max(f->cell_std[0], std::max(f->cell_std[1], f->cell_std[2]));
+  if (sd > kMaxCellColourSd) {
+    if (surround) return kKindCrop;
+    fail(why, [&] {
+      return "not a blood-smear image: its " + std::to_string(f->counted) +
+             " cell-like regions vary in colour as stained red cells do not (SD " +
+             std::to_string(int(std::lround(sd))) +
+             " levels; a field's red cells: <= " + std::to_string(int(kMaxCellColourSd)) + ")";
     });
     return kKindNone;
   }

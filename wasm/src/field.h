@@ -16,20 +16,25 @@
 //   mc::ImageKind k = mc::classify_image_kind(rgba, width, height, 4, limits, &finder, &f, &why);
 //
 // The method (one pass, O(pixels) after one downscale; see docs/FIELD.md):
-//   1. scale: the field is area-downscaled to <= kEstimateSide px a side; Otsu on the green channel
-//   gives
-//      a first foreground, whose distance-transform maxima give the cells' radius. The field is
-//      then area-downscaled again so that a cell is ~kWorkRadius*2 px across (the working scale).
-//   2. foreground: green channel, 3x3 box blur, Otsu threshold (cells absorb green: darker than
-//      the plasma around them); holes smaller than two cells filled (the pale centre of a cell),
-//      components smaller than 15% of a cell dropped.
+//   0. field of view and light, on each downscaled copy: dark regions touching the image's edge
+//      (the black around an eyepiece's round field stop, black bars) and the stop's blurred edge
+//      are outside the view; uneven light (vignetting) is evened out when a quadratic surface
+//      fitted to the plasma's brightness varies by more than 8%.
+//   1. scale: the field is area-downscaled to <= kEstimateSide px a side; Otsu on the green
+//      channel gives a first foreground, whose lone discs (or, in a dense field, its distance
+//      transform's peaks) give the cells' radius. The field is then area-downscaled again so
+//      that a cell is ~kWorkRadius*2 px across (the working scale).
+//   2. foreground: green channel, 3x3 box blur, Otsu threshold over the view (cells absorb
+//      green: darker than the plasma around them); a cell's pale centre filled, components
+//      smaller than 15% of a cell dropped.
 //   3. markers: maxima of the (blurred) exact Euclidean distance transform, strongest first, a
 //      maximum kept when no stronger one lies within 0.9x its own distance value (two touching
 //      cells of radius R have centres 2R apart; one oval cell's ridge is suppressed).
 //   4. watershed: the markers flood the foreground in order of decreasing distance value
-//      (priority flood), so touching and overlapping cells are split along their neck.
+//      (priority flood), so touching and overlapping cells are split along their neck; clumps
+//      it leaves whole are split by k-means (also those cut by the border).
 //   5. each region: box, area, outline (kOutlinePoints rays from its centroid) and a status:
-//        border  its region touches the image edge (cut by the border: never counted);
+//        border  its region touches the image edge or the field stop's (cut: never counted);
 //        white   a white blood cell: it holds a dark-purple (nucleus) area of >= 60% of a median
 //                red cell (a red cell's ring or gametocyte is smaller and paler), alone or with
 //                the mostly dark regions it touches (a lobed nucleus cut by the watershed);
@@ -75,6 +80,8 @@ struct Field {
   float scale = 1;            // working / input
   int work_w = 0, work_h = 0;
   float cell_diameter = 0;       // median counted cell's diameter, input pixels
+  float view_area = 0;           // input pixels inside the microscope's field of view
+  bool flattened = false;        // uneven illumination was evened out before thresholding
   std::vector<FieldCell> cells;  // every region found, counted or not
   std::vector<int32_t> labels;   // work_w*work_h: 0 background, i+1 = cells[i]
   int counted = 0, border = 0, white = 0, debris = 0, clump = 0;
@@ -116,7 +123,7 @@ class CellFinder {
  private:
   std::vector<uint8_t> rgb_;  // working-scale RGB
   std::vector<float> g_, tmp_, dist_;
-  std::vector<uint8_t> fg_;
+  std::vector<uint8_t> fg_, inside_;  // foreground; inside the field of view
   std::vector<int32_t> queue_, stack_;
 };
 
@@ -124,12 +131,17 @@ class CellFinder {
 //   crop   a cut-out cell: longest side <= kMaxCropSide px, or a black surround (>= 40% of
 //          the outermost pixels black) with the longest side <= 2 * kMaxCropSide;
 //   field  otherwise, when the cell finder counts >= kMinFieldCells red cells of consistent size
-//          covering >= 10% of the image;
+//          covering >= 10% of the field of view, alike in colour (per-channel SD of their pixels
+//          <= kMaxCellColourSd) and letting light through (mean green >= kMinCellTransmission of
+//          the plasma's); a small image with a black surround that is not such a field
+//          is a crop (a round field of view in black is a photo through the eyepiece);
 //   none   anything else (a photo, a screenshot, a solid colour, noise): not a smear image.
 enum ImageKind { kKindCrop = 0, kKindField = 1, kKindNone = 2 };
 constexpr int kMaxCropSide = 300;
 constexpr int kMinFieldCells = 5;
-const char* image_kind_name(int kind);  // "cell" | "field" | "none"
+constexpr float kMaxCellColourSd = 26;  // a field's counted cells: per-channel SD of their pixels
+constexpr float kMinCellTransmission = 0.45f;  // their mean green / the plasma's, at least
+const char* image_kind_name(int kind);         // "cell" | "field" | "none"
 // `f` receives the field's cells when the finder ran (kind field or none of a large image);
 // `why` the reason for kKindNone.
 int classify_image_kind(const uint8_t* pixels, int width, int height, int channels,
