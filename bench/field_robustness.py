@@ -56,7 +56,9 @@ def redraw(img, t):
         R = t["r"] * W
         yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
         edge = np.clip((R - np.hypot(yy - H / 2, xx - W / 2)) / EDGE_BLUR, 0, 1)
-        a = a * shading(W, H, "vignette", t["v"])[..., None] * edge[..., None] + 6 * (1 - edge[..., None])
+        a = a * shading(W, H, "vignette", t["v"])[..., None] * edge[..., None] + 6 * (
+            1 - edge[..., None]
+        )
         return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), R, 1.0
     if k in ("vignette", "gradient"):
         a = a * shading(W, H, k, t["v"])[..., None]
@@ -68,7 +70,11 @@ def redraw(img, t):
         return img.filter(ImageFilter.GaussianBlur(t["sigma"] * W / 1280)), None, 1.0
     elif k == "scale":
         s = t["s"]
-        return img.resize((round(W * s), round(H * s)), Image.BICUBIC if s > 1 else Image.BOX), None, s
+        return (
+            img.resize((round(W * s), round(H * s)), Image.BICUBIC if s > 1 else Image.BOX),
+            None,
+            s,
+        )
     return Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)), None, 1.0
 
 
@@ -155,7 +161,9 @@ def score(rows0, rows1, views, scales, ann):
                 if o["type"] != "difficult"
             ]
             gt = [b for b in boxes if ok0(*b)]
-            tp0 += match(gt, [c for c in c0.get(name0, []) if ok0(c["x"], c["y"], c["w"], c["h"])], 1.0)
+            tp0 += match(
+                gt, [c for c in c0.get(name0, []) if ok0(c["x"], c["y"], c["w"], c["h"])], 1.0
+            )
             tp += match(gt, det, s)
             nb += len(gt)
     return dict(
@@ -200,7 +208,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="field_robust_")
     res = []
     base = {k: field_eval.run_cli(args.cli, None, files, [])[0] for k, (files, _) in sets.items()}
-    print("| redrawn as | IML: recall (boxes in view) | IML: count vs as-is, median / within 5 % | Chula: count vs as-is, median / within 5 % | refused |")
+    print(
+        "| redrawn as | IML: recall (boxes in view) | IML: count vs as-is, median / within 5 % | Chula: count vs as-is, median / within 5 % | refused |"
+    )
     print("|---|---|---|---|---|")
     for i, t in enumerate(TRANSFORMS):
         if args.only and args.only not in t["name"]:

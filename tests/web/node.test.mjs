@@ -266,6 +266,21 @@ export function register({ buildDir, nativeCli }) {
         JSON.stringify(whole) === JSON.stringify(f),
         "completeField gives analyze's field result exactly",
       );
+      // the same field photographed through the eyepiece (round field stop in black, vignetting):
+      // a field, counted as the native CLI counts it
+      const eyePath = path.join(REPO, 'tests/fixtures/fields/chula_1_eyepiece.png');
+      const eye = engine.analyze(decodePNG(fs.readFileSync(eyePath)), 'auto');
+      const eyeNative = JSON.parse(
+        execFileSync(nativeCli, ['--model', modelPath, eyePath], { encoding: 'utf8' })
+          .trim()
+          .split('\n')
+          .pop(),
+      );
+      assert(eye.kind === 'field', `the eyepiece photo is a field: ${eye.kind}`);
+      assert(
+        eye.result.counted === eyeNative.cells && eye.result.counted >= 40,
+        `eyepiece photo: wasm ${eye.result.counted} cells, native ${eyeNative.cells}`,
+      );
       // a solid colour of camera size: not a smear; a grey copy of a cell: not a cell crop
       const solid = { data: new Uint8Array(640 * 480 * 4), width: 640, height: 480 };
       for (let i = 0; i < solid.data.length; i += 4) solid.data.set([200, 215, 205, 255], i); // plasma-coloured
