@@ -100,7 +100,8 @@ export default {
 
   'camera.use': 'Use microscope camera',
   'camera.heading': 'Camera',
-  'camera.hint': 'Focus the field, then capture. The whole frame is read like a file.',
+  'camera.hint':
+    'Focus the field, then capture. The whole frame is read like a file; a round field of view (a phone at the eyepiece) and uneven light are fine.',
   'camera.capture': 'Capture still',
   'camera.close': 'Close camera',
   'camera.starting': 'Starting the camera…',

@@ -102,7 +102,8 @@ export default {
 
   'camera.use': 'Usar la cámara del microscopio',
   'camera.heading': 'Cámara',
-  'camera.hint': 'Enfoque el campo y luego capture. La imagen completa se lee como un archivo.',
+  'camera.hint':
+    'Enfoque el campo y luego capture. La imagen completa se lee como un archivo; un campo de visión redondo (un teléfono en el ocular) y una luz desigual no son un problema.',
   'camera.capture': 'Capturar imagen',
   'camera.close': 'Cerrar la cámara',
   'camera.starting': 'Iniciando la cámara…',

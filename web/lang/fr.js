@@ -104,7 +104,7 @@ export default {
   'camera.use': 'Utiliser la caméra du microscope',
   'camera.heading': 'Caméra',
   'camera.hint':
-    'Faites la mise au point sur le champ, puis capturez. L’image entière est lue comme un fichier.',
+    'Faites la mise au point sur le champ, puis capturez. L’image entière est lue comme un fichier ; un champ de vision rond (un téléphone à l’oculaire) et une lumière inégale ne gênent pas.',
   'camera.capture': 'Capturer une image',
   'camera.close': 'Fermer la caméra',
   'camera.starting': 'Démarrage de la caméra…',

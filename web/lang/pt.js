@@ -103,7 +103,8 @@ export default {
 
   'camera.use': 'Usar a câmara do microscópio',
   'camera.heading': 'Câmara',
-  'camera.hint': 'Foque o campo e depois capture. A imagem inteira é lida como um ficheiro.',
+  'camera.hint':
+    'Foque o campo e depois capture. A imagem inteira é lida como um ficheiro; um campo de visão redondo (um telemóvel na ocular) e uma luz desigual não são problema.',
   'camera.capture': 'Capturar imagem',
   'camera.close': 'Fechar a câmara',
   'camera.starting': 'A iniciar a câmara…',
