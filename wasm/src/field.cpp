@@ -196,9 +196,9 @@ float median_(std::vector<float> v) {
 // field in a black surround; a screen grab may carry black bars. Outside: the regions of dark
 // pixels (the brightest channel below 30 % of the image's bright level, its 90th percentile)
 // that touch the image's edge and hold at least min_dark pixels, and the stop's blurred edge
-// along them. A red cell's brightest channel (red) is 75-95 % of the plasma's,
-// also under vignetting; a white cell's nucleus is dark but small and inside. Returns the number
-// of pixels inside.
+// along them. A red cell's brightest channel is 65-85 % of the plasma's on the IML and Chula
+// fields, also under vignetting; a white cell's nucleus is dark but small and inside. Returns the
+// number of pixels inside.
 size_t field_of_view_(const uint8_t* rgb, int W, int H, size_t min_dark,
                       std::vector<uint8_t>* inside, std::vector<uint8_t>* dark_px,
                       std::vector<float>* dist, std::vector<int32_t>* seen,
@@ -347,7 +347,9 @@ bool flatten_(uint8_t* rgb, const uint8_t* inside, int W, int H, int tile) {
   }
   const double hi = *std::max_element(fit.begin(), fit.end());
   const double lo = *std::min_element(fit.begin(), fit.end());
-  if (!(hi > 16) || (hi - lo) <= 0.08 * hi) return false;
+  // (a degenerate fit, e.g. tiles in one row, may not be finite: then no evening out)
+  if (!std::isfinite(hi) || !std::isfinite(lo) || !(hi > 16) || (hi - lo) <= 0.08 * hi)
+    return false;
   for (int y = 0; y < H; ++y)
     for (int x = 0; x < W; ++x) {
       const size_t p = size_t(y) * W + x;
