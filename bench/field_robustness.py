@@ -109,13 +109,8 @@ def in_view(W, H, R, margin=3.0):
     return ok
 
 
-def cells_of(rows):
-    fields, cells, errors = field_eval.by_file(rows)
-    return fields, cells, errors
-
-
-def run_set(cli, files, tmp, t, ann=None):
-    """Redraws files by t, runs the CLI, scores. ann: IML annotations by name, or None."""
+def run_set(cli, files, tmp, t):
+    """Redraws files by t into tmp and runs the CLI on them: (rows, views, scales)."""
     os.makedirs(tmp, exist_ok=True)
     views, scales = {}, {}
     out_files = []
@@ -139,8 +134,8 @@ def run_set(cli, files, tmp, t, ann=None):
 
 def score(rows0, rows1, views, scales, ann):
     """rows0: the CLI on the fields as they are; rows1: on the redrawn ones."""
-    f0, c0, _ = cells_of(rows0)
-    f1, c1, e1 = cells_of(rows1)
+    f0, c0, _ = field_eval.by_file(rows0)
+    f1, c1, e1 = field_eval.by_file(rows1)
     errs, tp, tp0, nb, refused = [], 0, 0, 0, []
     for name1, (W, H, R) in views.items():
         stem = os.path.splitext(name1)[0]
@@ -217,7 +212,7 @@ def main():
             continue
         row = dict(transform=t["name"])
         for k, (files, ann) in sets.items():
-            rows1, views, scales = run_set(args.cli, files, os.path.join(tmp, f"{i}_{k}"), t, ann)
+            rows1, views, scales = run_set(args.cli, files, os.path.join(tmp, f"{i}_{k}"), t)
             row[k] = score(base[k], rows1, views, scales, ann)
         res.append(row)
         iml, ch = row["IML"], row["Chula"]

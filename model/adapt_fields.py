@@ -79,24 +79,29 @@ def p_of(F, W, b, T):
     return 1 / (1 + np.exp(-z / T))
 
 
-def features(args, model, mean, std):
-    """Body features and labels: IML crops (found and cut by the CLI, matched to the boxes) and
-    the NIH cells of the training and test slides."""
-    # IML: the CLI finds and crops the cells; each counted cell is matched to a box
+def iml_field_crops(cli, iml, size=64):
+    """The IML dev fields' counted cells as the CLI finds and crops them, each matched to a box
+    as bench/field_eval.py matches them: (rows, cells by file, matches, keys (file, cell),
+    crops resized to size x size, uint8)."""
     with tempfile.TemporaryDirectory() as tmp:
-        images = os.path.join(args.iml, "images")
-        files = sorted(os.path.join(images, f) for f in os.listdir(images))
-        rows, _ = field_eval.run_cli(args.cli, None, files, ["--crops", tmp])
-        _, matches = field_eval.iml_scores(rows, os.path.join(args.iml, "annotations.json"))
-        fields, cells, _ = field_eval.by_file(rows)
+        rows, _ = field_eval.run_cli(cli, None, field_eval.images(iml), ["--crops", tmp])
+        _, matches = field_eval.iml_scores(rows, os.path.join(iml, "annotations.json"))
+        _, cells, _ = field_eval.by_file(rows)
         keys, crops = [], []
         for name in sorted(cells):
             stem = os.path.splitext(name)[0]
             for c in cells[name]:
                 img = common.decode_rgb(os.path.join(tmp, f"{stem}.cell{c['cell']}.png"))
-                crops.append(common.area_resize_u8(img, 64))
+                crops.append(common.area_resize_u8(img, size))
                 keys.append((name, c["cell"]))
-    Fi = body_features(model, np.stack(crops), mean, std)
+    return rows, cells, matches, keys, np.stack(crops)
+
+
+def features(args, model, mean, std):
+    """Body features and labels: IML crops (found and cut by the CLI, matched to the boxes) and
+    the NIH cells of the training and test slides."""
+    _, cells, matches, keys, crops = iml_field_crops(args.cli, args.iml)
+    Fi = body_features(model, crops, mean, std)
     p_cli = np.array(
         [next(c["p_parasitized"] for c in cells[n] if c["cell"] == i) for n, i in keys]
     )

@@ -17,7 +17,6 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 
 import numpy as np
 
@@ -25,9 +24,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(REPO, "bench"))
-import common  # noqa: E402
+import adapt_fields  # noqa: E402
 import export  # noqa: E402
-import field_eval  # noqa: E402
 
 
 def logits8(model, X, mean, std):
@@ -69,20 +67,10 @@ def main():
     tensors, _ = export.read_safetensors(args.model)
     model = export.load_model({k: torch.from_numpy(v) for k, v in tensors.items()}).eval()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        rows, _ = field_eval.run_cli(args.cli, None, field_eval.images(args.iml), ["--crops", tmp])
-        ann_path = os.path.join(args.iml, "annotations.json")
-        _, matches = field_eval.iml_scores(rows, ann_path)
-        _, cells, _ = field_eval.by_file(rows)
-        keys, crops = [], []
-        for name in sorted(cells):
-            stem = os.path.splitext(name)[0]
-            for c in cells[name]:
-                img = common.decode_rgb(os.path.join(tmp, f"{stem}.cell{c['cell']}.png"))
-                crops.append(common.area_resize_u8(img, 64))
-                keys.append((name, c["cell"]))
+    _, _, matches, keys, crops = adapt_fields.iml_field_crops(args.cli, args.iml)
+    ann_path = os.path.join(args.iml, "annotations.json")
     label = {(m["field"], m["cell"]): int(m["infected"]) for m in matches}
-    L = logits8(model, np.stack(crops), mean, std)
+    L = logits8(model, crops, mean, std)
     fld = np.array([k[0] for k in keys])
     y = np.array([label.get(k, -1) for k in keys])
     ann = {a["image_name"]: a for a in json.load(open(ann_path))}
