@@ -76,6 +76,8 @@ const state = {
   cancel: false,
   updateWaiting: null,
   reloadAfterBatch: false,
+  reloading: false, // the user asked for the update: reload once the new version has taken over
+  reloadStarted: false,
   allHeat: false,
   modelName: '',
   modelDigest: '', // the blob's sha256 (asset manifest, checked at load)
@@ -2148,7 +2150,21 @@ function applyUpdate() {
     return;
   }
   state.reloading = true;
+  // The page reloads as soon as the new version controls it or is active. Should neither happen
+  // within UPDATE_RELOAD_MS (the old version still busy with a request), it reloads all the same:
+  // a version told to skip waiting takes over once the page it waits on has gone.
+  waiting.addEventListener('statechange', () => {
+    if (waiting.state === 'activated' || waiting.state === 'redundant') reloadForUpdate();
+  });
+  setTimeout(reloadForUpdate, UPDATE_RELOAD_MS);
   waiting.postMessage({ type: 'SKIP_WAITING' });
+}
+
+const UPDATE_RELOAD_MS = 8000;
+function reloadForUpdate() {
+  if (state.reloadStarted) return;
+  state.reloadStarted = true;
+  location.reload();
 }
 
 async function setupServiceWorker() {
@@ -2175,7 +2191,7 @@ async function setupServiceWorker() {
     });
   });
   navigator.serviceWorker.addEventListener('controllerchange', () => {
-    if (state.reloading) location.reload();
+    if (state.reloading) reloadForUpdate();
   });
   $('update-btn').addEventListener('click', applyUpdate);
   document.documentElement.dataset.sw = 'registered';

@@ -2162,10 +2162,28 @@ print(json.dumps(out))
         );
         await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
         await page.waitForSelector('#update-banner:not([hidden])', { timeout: 60000 });
-        await Promise.all([
-          page.waitForEvent('load', { timeout: 60000 }),
-          page.click('#update-btn'),
-        ]);
+        const reloaded = page.waitForEvent('load', { timeout: 60000 });
+        await page.click('#update-btn');
+        try {
+          await reloaded;
+        } catch (e) {
+          // say where the update stood (worker states, controller, banner) when it did not reload
+          const where = await page
+            .evaluate(async () => {
+              const reg = await navigator.serviceWorker.getRegistration();
+              const c = navigator.serviceWorker.controller;
+              return JSON.stringify({
+                active: reg?.active?.state,
+                waiting: reg?.waiting?.state,
+                installing: reg?.installing?.state,
+                controller: c ? c.state : null,
+                banner: document.getElementById('update-btn').textContent,
+                caches: await caches.keys(),
+              });
+            })
+            .catch((err) => `page not readable: ${err.message}`);
+          throw new Error(`${e.message.split('\n')[0]}; after the click: ${where}`);
+        }
         await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
         const keys = await page.evaluate(async () => {
           for (let i = 0; i < 50; i++) {
