@@ -239,7 +239,17 @@ export class MalariaClassifier extends EventTarget {
       options.manifest || DEFAULT_MANIFEST,
       globalThis.location ? location.href : undefined,
     );
-    const assets = await loadManifest(manifestUrl);
+    let c = new MalariaClassifier();
+    // The first Worker starts (its script and modules load, ~50-100 ms) while the site's
+    // manifest is fetched: it needs nothing of it until 'prepare'.
+    if (!options.inline) c._spawnFirst();
+    let assets;
+    try {
+      assets = await loadManifest(manifestUrl);
+    } catch (e) {
+      c.dispose();
+      throw e;
+    }
     const shipped = new URL(assets.model.url, manifestUrl).href;
     const modelUrl = options.model
       ? new URL(options.model, globalThis.location ? location.href : manifestUrl).href
@@ -250,7 +260,6 @@ export class MalariaClassifier extends EventTarget {
     // can stand in for a second hash (assets.js manifestCheckedDigest)
     const trustPreamble = isShipped && !options.sha256 && !!expected;
     const copyKey = options.localCopy && isShipped && expected ? expected.toLowerCase() : null;
-    let c = new MalariaClassifier();
     // The engines start (fetch, verify and compile the wasm) while the model is read.
     let prepared = c._prepare(assets, manifestUrl.href, { ...options, copy: copyKey });
     prepared.catch(() => {});
@@ -363,20 +372,39 @@ export class MalariaClassifier extends EventTarget {
     return got.some((g) => g.copy === 'damaged') ? 'damaged' : 'missing';
   }
 
+  /** The first Worker, before the manifest is there (_prepare takes it); none if it throws. */
+  _spawnFirst() {
+    try {
+      const script = workerScript();
+      this._first = { script, slot: new WorkerSlot(script.url, true) };
+    } catch {
+      this._first = null; // _prepare tries again and says why
+    }
+  }
+
   _prepare(assets, baseUrl, options) {
     const prefer = options.engine || 'auto';
     this.inline = !!options.inline;
     this._queue = Promise.resolve();
     this._waiting = []; // classify() jobs not sent to a Worker yet (Workers: _pump)
-    if (this.inline) return startModule({ assets, baseUrl, prefer });
+    const first = this._first;
+    this._first = null;
+    if (this.inline) {
+      if (first) {
+        first.slot.terminate();
+        first.script.revoke();
+      }
+      return startModule({ assets, baseUrl, prefer });
+    }
     const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
     this._prepareArgs = { assets, baseUrl, prefer }; // what a restarted Worker is sent again
-    const script = workerScript();
-    this._slots = [];
+    let script = first ? first.script : null;
+    this._slots = first ? [first.slot] : [];
     try {
+      script = script || workerScript();
       // One Worker now; the others later (_startRestSoon): started together they share the
       // cores while each reads the model, and the first result comes later.
-      for (let i = 0; i < n; i++) {
+      for (let i = this._slots.length; i < n; i++) {
         const slot = new WorkerSlot(script.url, i === 0);
         slot.starting = i > 0;
         this._slots.push(slot);
@@ -818,6 +846,11 @@ export class MalariaClassifier extends EventTarget {
     if (this._slots) {
       for (const s of this._slots) s.terminate();
       this._slots = [];
+    }
+    if (this._first) {
+      this._first.slot.terminate();
+      this._first.script.revoke();
+      this._first = null;
     }
   }
 }

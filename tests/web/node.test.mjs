@@ -413,6 +413,30 @@ export function register({ buildDir, nativeCli }) {
       }
     }
     const html = fs.readFileSync(path.join(site, 'index.html'), 'utf8');
+    // index.html preloads every module app.js imports, directly or not (build-site.mjs), so the
+    // browser fetches them at once: none missing, none extra, each precached
+    const closure = new Set();
+    const walk = (f) => {
+      const src = fs.readFileSync(path.join(site, f), 'utf8');
+      for (const m of src.matchAll(/\bfrom\s+'\.\/([\w./-]+\.js)'/g)) {
+        const dep = path.posix.join(path.posix.dirname(f), m[1]);
+        if (!closure.has(dep)) {
+          closure.add(dep);
+          walk(dep);
+        }
+      }
+    };
+    walk('app.js');
+    const preloads = [...html.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map(
+      (m) => m[1],
+    );
+    assert(!html.includes('MC_MODULEPRELOAD'), 'the preload placeholder is filled in');
+    assert(
+      closure.size > 10 &&
+        preloads.length === closure.size &&
+        preloads.every((f) => closure.has(f) && list.includes(f)),
+      `modulepreload ${preloads} against app.js's modules ${[...closure]}`,
+    );
     assert(!/<script(?![^>]*\bsrc=)[^>]*>/.test(html), 'no inline scripts in index.html');
     assert(!/\sstyle=/.test(html), 'no inline styles in index.html');
     assert(

@@ -66,6 +66,37 @@ const EXTRA = [
   'examples/README.md',
 ];
 
+// The static imports of `entry` and of theirs (`from './x.js'`: the site's own modules), in the
+// order found.
+function moduleGraph(dir, entry) {
+  const seen = new Set([entry]);
+  const order = [];
+  const visit = (rel) => {
+    const text = fs.readFileSync(path.join(dir, rel), 'utf8');
+    for (const m of text.matchAll(/^\s*(?:import|export)\b[^;]*?\sfrom\s+'(\.\/[^']+)'/gms)) {
+      const dep = path.posix.normalize(path.posix.join(path.posix.dirname(rel), m[1]));
+      if (seen.has(dep)) continue;
+      seen.add(dep);
+      order.push(dep);
+      visit(dep);
+    }
+  };
+  visit(entry);
+  return order;
+}
+
+// index.html's MC_MODULEPRELOAD comment becomes one <link rel="modulepreload"> per module that
+// `entry` imports, directly or not: the browser then fetches them all at once instead of one
+// level of imports after another (~35 ms sooner on a repeat visit, BENCHMARKS.md).
+function preloadModules(out, html, entry) {
+  const file = path.join(out, html);
+  const text = fs.readFileSync(file, 'utf8');
+  const mark = /<!-- MC_MODULEPRELOAD[^>]*-->/;
+  if (!mark.test(text)) throw new Error(`${html}: no MC_MODULEPRELOAD comment`);
+  const links = moduleGraph(out, entry).map((m) => `<link rel="modulepreload" href="${m}">`);
+  fs.writeFileSync(file, text.replace(mark, links.join('\n')));
+}
+
 function main() {
   const opt = args();
   const out = path.resolve(opt.out);
@@ -87,6 +118,7 @@ function main() {
   };
   const contents = [];
   for (const rel of STATIC) contents.push(rel, copy(path.join(opt.src, rel), rel));
+  preloadModules(out, 'index.html', 'app.js');
   for (const rel of EXTRA) {
     if (fs.existsSync(path.join(opt.src, rel))) copy(path.join(opt.src, rel), rel, false);
   }
