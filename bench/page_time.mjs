@@ -60,6 +60,26 @@ export async function pageTime({ url, files, reps = 2, throttle = 1, workers = 0
         } catch {
           /* no long-task timing in this browser */
         }
+        // frames over 50 ms (Long Animation Frames): what ran in them, for a look at the long
+        // tasks above (the script's invoker, e.g. an IndexedDB callback or a frame callback)
+        window.__longFrames = [];
+        try {
+          new PerformanceObserver((l) => {
+            for (const e of l.getEntries())
+              window.__longFrames.push({
+                start: e.startTime,
+                ms: e.duration,
+                renderMs: e.renderStart ? e.startTime + e.duration - e.renderStart : 0,
+                scripts: e.scripts.map((x) => ({
+                  invoker: x.invoker,
+                  ms: Math.round(x.duration),
+                  source: `${(x.sourceURL || '').split('/').pop()}@${x.sourceCharPosition}`,
+                })),
+              });
+          }).observe({ type: 'long-animation-frame', buffered: true });
+        } catch {
+          /* no long-animation-frame timing in this browser */
+        }
       },
       { workers },
     );
@@ -126,6 +146,9 @@ export async function pageTime({ url, files, reps = 2, throttle = 1, workers = 0
           longTasks: lt.length,
           longestTaskMs: lt.reduce((m, e) => Math.max(m, e.ms), 0),
           longTaskMs: lt.reduce((s, e) => s + e.ms, 0),
+          longFrames: window.__longFrames.filter((e) => e.start >= t),
+          // before the batch: the page opening (reloaded, it reopens the last run's session)
+          longFramesOpening: window.__longFrames.filter((e) => e.start < t),
         };
       }, tStart);
       runs.push({ ms, ...got });
@@ -136,6 +159,14 @@ export async function pageTime({ url, files, reps = 2, throttle = 1, workers = 0
     await ctx.close();
     fs.rmSync(profile, { recursive: true, force: true });
   }
+}
+
+// "N (longest M ms: invoker K ms, ...; render R ms)" of a run's long animation frames
+function frames(list = []) {
+  if (!list.length) return '0';
+  const f = list.reduce((a, b) => (b.ms > a.ms ? b : a));
+  const what = f.scripts.map((x) => `${x.invoker} ${x.ms} ms`).join(', ') || 'no script';
+  return `${list.length} (longest ${f.ms.toFixed(0)} ms: ${what}; render ${f.renderMs.toFixed(0)} ms)`;
 }
 
 export function describe(res, nFiles) {
@@ -149,7 +180,9 @@ export function describe(res, nFiles) {
     `${runs.map((x) => `${(x.ms / 1000).toFixed(2)} s`).join(', ')}; best ${(best.ms / 1000).toFixed(2)} s: ` +
     `${best.cells} cut-out cells (${((best.cells / best.ms) * 1000).toFixed(0)}/s), ` +
     `${best.counted} red cells counted in fields (${((best.counted / best.ms) * 1000).toFixed(0)}/s); ` +
-    `long tasks (> 50 ms) during the batch: ${lt}`
+    `long tasks (> 50 ms) during the batch: ${lt}; ` +
+    `frames over 50 ms, what ran in the longest: ${runs.map((x) => frames(x.longFrames)).join(', ')}; ` +
+    `while the page opened: ${runs.map((x) => frames(x.longFramesOpening)).join(', ')}`
   );
 }
 

@@ -320,8 +320,8 @@ function blobUrl(rec, entry) {
 // A cell card's thumbnail gets its object URL only once its block of the grid is in view (or
 // near it): making one is a synchronous call into the browser (about 1 ms on a 2-core laptop),
 // and most cards of a large batch are never scrolled to.
-// A block that comes into view with 50 cards would make 50 at once: a pass makes them for
-// BUILD_BUDGET_MS at most (until: performance.now() to stop at), the next pass goes on.
+// A block that comes into view with 50 cards would make 50 at once: a pass makes them within its
+// PASS_BUDGET_MS (until: performance.now() to stop at), the next pass goes on.
 function fillThumbs(box, until = Infinity) {
   for (const img of box.querySelectorAll('img[data-thumb]')) {
     if (performance.now() > until) return false;
@@ -976,18 +976,20 @@ function updateCard(rec) {
 // A batch's cards (new ones and those whose result came) are built in the view pass, not one by
 // one as results arrive: a result changes nothing on screen until the next pass, so the browser
 // lays out and paints once a pass (every VIEW_GAP_MS) instead of once a frame, and leaves the
-// cores to the Workers. A pass builds cards for BUILD_BUDGET_MS at most (the next pass, a frame
-// later, goes on), so a drop of thousands of files is never one long task.
+// cores to the Workers. A pass builds cards and gives thumbnails their URLs for PASS_BUDGET_MS
+// at most, the two together (the next pass, a frame later, goes on), so a drop of thousands of
+// files is never one long task: with the pass's sorting, summary, layout and paint, a frame of
+// a 300-cell drop stays under 50 ms on a 2-core laptop (12 ms each for cards and thumbnails
+// made frames of 56-57 ms; BENCHMARKS.md).
 const staleCards = new Map(); // id -> record whose card is to be (re)built
-const BUILD_BUDGET_MS = 12;
+const PASS_BUDGET_MS = 10;
 function markCard(rec, soon = false) {
   staleCards.set(rec.id, rec);
   scheduleView(soon);
 }
-function buildStaleCards(budget) {
-  const until = performance.now() + BUILD_BUDGET_MS;
+function buildStaleCards(until) {
   for (const [id, rec] of staleCards) {
-    if (budget && performance.now() > until) return false;
+    if (performance.now() > until) return false;
     staleCards.delete(id);
     const old = state.cards.get(rec.id);
     const oldCard = old && old.card;
@@ -1044,7 +1046,8 @@ function applyView(budget = false) {
     viewGap = viewFrame = viewTimer = 0;
   }
   viewLast = performance.now();
-  const built = buildStaleCards(budget);
+  const until = budget ? viewLast + PASS_BUDGET_MS : Infinity;
+  const built = buildStaleCards(until);
   showProgress();
   const filter = $('filter').value;
   const sort = $('sort').value;
@@ -1069,7 +1072,6 @@ function applyView(budget = false) {
   for (let i = 0; i < shown.length; i += per) placeChunk(grid, c++, shown.slice(i, i + per), false);
   placeChunk(grid, c++, hidden, true);
   while (grid.children.length > c) grid.lastElementChild.remove(); // emptied by the moves above
-  const until = budget ? performance.now() + BUILD_BUDGET_MS : Infinity;
   let filled = true;
   for (const box of grid.children) if (box.inView && filled) filled = fillThumbs(box, until);
   renderSummary();
@@ -2237,8 +2239,10 @@ async function openSession(sess, how = 'opened') {
   state.session = sess;
   state.records = await state.store.ofSession(sess.id);
   showSessionInfo();
-  for (const r of state.records) gridAppend(buildCard(r));
-  applyView();
+  // the cards are built in view passes (PASS_BUDGET_MS a frame), not here at once: a session of
+  // 300 cells took 100-140 ms in one task as the page opened, one of 10,000 would freeze it
+  for (const r of state.records) staleCards.set(r.id, r);
+  applyView(true);
   const left = pendingRecords().length;
   $('resume-banner').hidden = !left;
   if (left) {
@@ -2550,10 +2554,11 @@ async function loadClassifier() {
         Array.isArray(band) && band.length === 2 && band.every(Number.isFinite) ? band : null;
       state.metrics = m.metrics || null;
       for (const { rec, card } of [...state.cards.values()]) {
-        // restored cards: the band on their bars
-        if (rec && rec.result && card && card.isConnected) card.replaceWith(buildCard(rec));
+        // restored cards: the band on their bars (rebuilt in view passes, as the session's
+        // cards are built: not all in this task)
+        if (rec && rec.result && card && card.isConnected) staleCards.set(rec.id, rec);
       }
-      applyView();
+      applyView(true);
       state.variant = info.variant;
       chip.dataset.state = 'ready';
       showEngineState();
