@@ -980,7 +980,7 @@ function updateCard(rec) {
 // at most, the two together (the next pass, a frame later, goes on), so a drop of thousands of
 // files is never one long task: with the pass's sorting, summary, layout and paint, a frame of
 // a 300-cell drop stays under 50 ms on a 2-core laptop (12 ms each for cards and thumbnails
-// made frames of 56-57 ms; BENCHMARKS.md).
+// made one of 54 ms in 4 drops; BENCHMARKS.md, "Long frames").
 const staleCards = new Map(); // id -> record whose card is to be (re)built
 const PASS_BUDGET_MS = 10;
 function markCard(rec, soon = false) {
