@@ -2142,16 +2142,25 @@ function setupModelCard() {
 // ---------------------------------------------------------------------------------------------
 // Service worker: offline and updates
 
+// The reload waits for the end of a batch (runBatch calls applyUpdate again), and says so.
+function reloadAfterBatch() {
+  state.reloadAfterBatch = true;
+  $('update-btn').textContent = t('update.willReload');
+  $('update-btn').disabled = true;
+}
+
 function applyUpdate() {
   const waiting = state.updateWaiting;
   if (!waiting) return;
   if (state.running) {
-    state.reloadAfterBatch = true;
-    $('update-btn').textContent = t('update.willReload');
-    $('update-btn').disabled = true;
+    reloadAfterBatch();
     return;
   }
   state.reloading = true;
+  if (waiting.state === 'activated' || waiting.state === 'redundant') {
+    reloadForUpdate(); // it took over while a batch ran
+    return;
+  }
   // The page reloads as soon as the new version controls it or is active. Should neither happen
   // within UPDATE_RELOAD_MS (the old version still busy with a request), it reloads all the same:
   // a version told to skip waiting takes over once the page it waits on has gone.
@@ -2165,6 +2174,10 @@ function applyUpdate() {
 const UPDATE_RELOAD_MS = 8000;
 function reloadForUpdate() {
   if (state.reloadStarted) return;
+  if (state.running) {
+    reloadAfterBatch(); // a batch began after the click
+    return;
+  }
   state.reloadStarted = true;
   location.reload();
 }

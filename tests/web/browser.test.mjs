@@ -2131,68 +2131,81 @@ print(json.dumps(out))
     { timeout: 120000 },
   );
 
+  // A copy of the site on a port of its own, opened with its service worker in control; then a
+  // new version of that service worker is put in place and found: the update banner shows.
+  async function openSiteBeforeUpdate(name) {
+    const copy = path.join(tmp, name);
+    fs.cpSync(site, copy, { recursive: true });
+    const { startServer } = await import(pathToFileURL(path.join(REPO, 'web/serve.mjs')).href);
+    const srv = await startServer({ root: copy, port: 0 });
+    const ctx = await newContext([srv.url.replace(/\/$/, '')]);
+    const page = await ctx.newPage();
+    await page.goto(srv.url);
+    await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) =>
+          navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }),
+        );
+      }
+    });
+    assert(await page.isHidden('#update-banner'), 'no update banner on the first visit');
+    const oldKeys = await page.evaluate(() => caches.keys());
+    const sw = fs.readFileSync(path.join(copy, 'sw.js'), 'utf8');
+    fs.writeFileSync(
+      path.join(copy, 'sw.js'),
+      sw.replace(`'${manifest.version}'`, `'${manifest.version}-next'`),
+    );
+    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await page.waitForSelector('#update-banner:not([hidden])', { timeout: 60000 });
+    return { srv, ctx, page, oldKeys };
+  }
+
+  // The page's reload after a click on the update button (`reloaded`: its load event, waited
+  // for since before the click); if none comes, where the update stood.
+  async function updateReloaded(page, reloaded) {
+    try {
+      await reloaded;
+    } catch (e) {
+      const where = await page
+        .evaluate(async () => {
+          const reg = await navigator.serviceWorker.getRegistration();
+          const c = navigator.serviceWorker.controller;
+          return JSON.stringify({
+            active: reg?.active?.state,
+            waiting: reg?.waiting?.state,
+            installing: reg?.installing?.state,
+            controller: c ? c.state : null,
+            banner: document.getElementById('update-btn').textContent,
+            batch: document.documentElement.dataset.batch,
+            caches: await caches.keys(),
+          });
+        })
+        .catch((err) => `page not readable: ${err.message}`);
+      throw new Error(`${e.message.split('\n')[0]}; after the click: ${where}`);
+    }
+    await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
+    // only the new version's cache is left
+    const keys = await page.evaluate(async () => {
+      for (let i = 0; i < 50; i++) {
+        const k = await caches.keys();
+        if (k.length === 1) return k;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return caches.keys();
+    });
+    return keys;
+  }
+
   test(
     'update: a new version waits, the page offers a reload, the old cache is removed',
     async () => {
-      // a copy of the site that can be changed under the running page
-      const copy = path.join(tmp, 'site-copy');
-      fs.cpSync(site, copy, { recursive: true });
-      const { startServer } = await import(pathToFileURL(path.join(REPO, 'web/serve.mjs')).href);
-      const srv = await startServer({ root: copy, port: 0 });
-      const origin = srv.url.replace(/\/$/, '');
-      const ctx = await newContext([origin]);
+      const { srv, ctx, page, oldKeys } = await openSiteBeforeUpdate('site-copy');
       try {
-        const page = await ctx.newPage();
-        await page.goto(srv.url);
-        await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
-        await page.evaluate(async () => {
-          await navigator.serviceWorker.ready;
-          if (!navigator.serviceWorker.controller) {
-            await new Promise((r) =>
-              navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }),
-            );
-          }
-        });
-        assert(await page.isHidden('#update-banner'), 'no update banner on the first visit');
-        const oldKeys = await page.evaluate(() => caches.keys());
-        const sw = fs.readFileSync(path.join(copy, 'sw.js'), 'utf8');
-        fs.writeFileSync(
-          path.join(copy, 'sw.js'),
-          sw.replace(`'${manifest.version}'`, `'${manifest.version}-next'`),
-        );
-        await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
-        await page.waitForSelector('#update-banner:not([hidden])', { timeout: 60000 });
         const reloaded = page.waitForEvent('load', { timeout: 60000 });
         await page.click('#update-btn');
-        try {
-          await reloaded;
-        } catch (e) {
-          // say where the update stood (worker states, controller, banner) when it did not reload
-          const where = await page
-            .evaluate(async () => {
-              const reg = await navigator.serviceWorker.getRegistration();
-              const c = navigator.serviceWorker.controller;
-              return JSON.stringify({
-                active: reg?.active?.state,
-                waiting: reg?.waiting?.state,
-                installing: reg?.installing?.state,
-                controller: c ? c.state : null,
-                banner: document.getElementById('update-btn').textContent,
-                caches: await caches.keys(),
-              });
-            })
-            .catch((err) => `page not readable: ${err.message}`);
-          throw new Error(`${e.message.split('\n')[0]}; after the click: ${where}`);
-        }
-        await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
-        const keys = await page.evaluate(async () => {
-          for (let i = 0; i < 50; i++) {
-            const k = await caches.keys();
-            if (k.length === 1) return k;
-            await new Promise((r) => setTimeout(r, 100));
-          }
-          return caches.keys();
-        });
+        const keys = await updateReloaded(page, reloaded);
         assert(
           keys.length === 1 && keys[0].endsWith('-next') && !oldKeys.includes(keys[0]),
           `caches after update: ${keys}`,
@@ -2203,6 +2216,53 @@ print(json.dumps(out))
       }
     },
     { timeout: 180000 },
+  );
+
+  test(
+    'update during a batch: the page says it will reload when the batch ends, and does so then with every result kept',
+    async () => {
+      const { srv, ctx, page, oldKeys } = await openSiteBeforeUpdate('site-copy-batch');
+      try {
+        await page.setInputFiles('#folder-input', makeFolder('update-batch', 150, false));
+        await page.waitForFunction(
+          () => document.documentElement.dataset.batch === 'running',
+          null,
+          {
+            timeout: 30000,
+            polling: 'raf',
+          },
+        );
+        const reloaded = page.waitForEvent('load', { timeout: 120000 });
+        // the click in the same turn as the look at the batch: it is running when clicked
+        const during = await page.evaluate(() => {
+          const running = document.documentElement.dataset.batch === 'running';
+          const btn = document.getElementById('update-btn');
+          btn.click();
+          return { running, text: btn.textContent, disabled: btn.disabled };
+        });
+        assert(
+          during.running && /when the batch finishes/.test(during.text) && during.disabled,
+          `the button clicked during the batch: ${JSON.stringify(during)}`,
+        );
+        const keys = await updateReloaded(page, reloaded);
+        assert(
+          keys.length === 1 && keys[0].endsWith('-next') && !oldKeys.includes(keys[0]),
+          `caches after update: ${keys}`,
+        );
+        // the reload came after the batch: all 150 results are there, none waiting
+        await waitIdle(page, 150);
+        const got = await cardsOf(page);
+        assert(
+          got.length === 150 && got.every((g) => g.label),
+          `after the reload: ${got.length} cards, ${got.filter((g) => g.label).length} classified`,
+        );
+        assert(await page.isHidden('#resume-banner'), 'nothing left to resume');
+      } finally {
+        await ctx.close();
+        await srv.close();
+      }
+    },
+    { timeout: 240000 },
   );
 
   test(
