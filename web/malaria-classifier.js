@@ -387,21 +387,14 @@ export class MalariaClassifier extends EventTarget {
     this.inline = !!options.inline;
     this._queue = Promise.resolve();
     this._waiting = []; // classify() jobs not sent to a Worker yet (Workers: _pump)
-    const first = this._first;
-    this._first = null;
-    if (this.inline) {
-      if (first) {
-        first.slot.terminate();
-        first.script.revoke();
-      }
-      return startModule({ assets, baseUrl, prefer });
-    }
+    if (this.inline) return startModule({ assets, baseUrl, prefer }); // (create() starts no early Worker then)
     const n = Math.max(1, Math.min(8, options.workers || defaultWorkers()));
     this._prepareArgs = { assets, baseUrl, prefer }; // what a restarted Worker is sent again
-    let script = first ? first.script : null;
+    const first = this._first; // started by create() before the manifest came
+    this._first = null;
+    const script = first ? first.script : workerScript();
     this._slots = first ? [first.slot] : [];
     try {
-      script = script || workerScript();
       // One Worker now; the others later (_startRestSoon): started together they share the
       // cores while each reads the model, and the first result comes later.
       for (let i = this._slots.length; i < n; i++) {
