@@ -1970,13 +1970,24 @@ function setupResultsControls() {
   $('clear-btn').addEventListener('click', async () => {
     if (state.running) return;
     if (!window.confirm(t('results.clearConfirm', { n: state.records.length }))) return;
-    await state.store.clearSession(state.session.id);
+    // The page is cleared at once and the store after: the deleting transaction is made here,
+    // so images given meanwhile are stored after it (IndexedDB runs overlapping readwrite
+    // transactions in the order they were made) and are not deleted with the rest.
+    const sess = state.session;
+    const deleted = state.store.clearSession(sess.id);
     for (const id of [...state.cards.keys()]) dropCard(id);
     staleCards.clear();
     state.records = [];
     $('resume-banner').hidden = true;
     applyView();
-    announce(t('results.cleared'));
+    try {
+      await deleted;
+      announce(t('results.cleared'));
+    } catch (e) {
+      // still stored: shown again, as a reload would show them
+      showError(t('results.clearFailed', { error: (e && e.message) || e }));
+      if (state.session === sess && !state.running) await openSession(sess);
+    }
   });
   $('resume-btn').addEventListener('click', () => {
     $('resume-banner').hidden = true;

@@ -278,14 +278,14 @@ export class ResultStore {
   }
 }
 
-/** Delete every record of one session from an object store indexed by session. */
+/**
+ * Delete every record of one session from an object store indexed by session: the keys in one
+ * request, then every delete at once (a cursor costs a round trip to the database per record:
+ * 0.6-0.7 s for a session of 300 cells).
+ */
 function deleteOfSession(os, id) {
-  os.index('session').openKeyCursor(IDBKeyRange.only(id)).onsuccess = (ev) => {
-    const c = ev.target.result;
-    if (c) {
-      os.delete(c.primaryKey);
-      c.continue();
-    }
+  os.index('session').getAllKeys(IDBKeyRange.only(id)).onsuccess = (ev) => {
+    for (const key of ev.target.result) os.delete(key);
   };
 }
 

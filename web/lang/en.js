@@ -194,6 +194,8 @@ export default {
     other: 'Delete all {n} results of this session from this device?',
   },
   'results.cleared': 'All results were deleted from this device.',
+  'results.clearFailed':
+    'Could not delete the results from this device ({error}): they are shown again.',
   'export.cellsCsv': 'Cells CSV',
   'export.slidesCsv': 'Slides CSV',
   'export.json': 'JSON',

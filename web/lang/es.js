@@ -201,6 +201,8 @@ export default {
     other: '¿Eliminar los {n} resultados de esta sesión de este dispositivo?',
   },
   'results.cleared': 'Se eliminaron todos los resultados de este dispositivo.',
+  'results.clearFailed':
+    'No se pudieron eliminar los resultados de este dispositivo ({error}): se muestran de nuevo.',
   'export.cellsCsv': 'CSV de células',
   'export.slidesCsv': 'CSV de láminas',
   'export.json': 'JSON',

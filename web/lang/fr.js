@@ -202,6 +202,8 @@ export default {
     other: 'Supprimer les {n} résultats de cette session de cet appareil ?',
   },
   'results.cleared': 'Tous les résultats ont été supprimés de cet appareil.',
+  'results.clearFailed':
+    'Impossible de supprimer les résultats de cet appareil ({error}) : ils sont affichés à nouveau.',
   'export.cellsCsv': 'CSV des cellules',
   'export.slidesCsv': 'CSV des lames',
   'export.json': 'JSON',

@@ -203,6 +203,8 @@ export default {
     other: 'Apagar todos os {n} resultados desta sessão deste dispositivo?',
   },
   'results.cleared': 'Todos os resultados foram apagados deste dispositivo.',
+  'results.clearFailed':
+    'Não foi possível apagar os resultados deste dispositivo ({error}): são mostrados de novo.',
   'export.cellsCsv': 'CSV das células',
   'export.slidesCsv': 'CSV das lâminas',
   'export.json': 'JSON',
