@@ -1522,6 +1522,54 @@ print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
     { timeout: 240000 },
   );
 
+  test(
+    'page: a clear that the store refuses shows the results again and says why; a reload keeps them',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        const given = cells.slice(0, 3).map((c) => c.path);
+        await page.setInputFiles('#file-input', given);
+        await waitIdle(page, 3);
+        // every delete throws: the deleting transaction aborts, nothing is deleted
+        const gone = await page.evaluate(() => {
+          window.__delete = IDBObjectStore.prototype.delete;
+          IDBObjectStore.prototype.delete = () => {
+            throw new DOMException('test: delete refused', 'UnknownError');
+          };
+          window.confirm = () => true;
+          document.querySelector('#clear-btn').click();
+          return document.querySelectorAll('.card').length;
+        });
+        assert(gone === 0, `${gone} cards left in the task of the click`);
+        await page.waitForSelector('#alert:not([hidden])');
+        const alert = await page.textContent('#alert');
+        assert(/Could not delete the results/.test(alert), `alert: ${alert}`);
+        await page.waitForFunction(
+          () => document.querySelectorAll('.card[data-label]').length === 3,
+        );
+        assert(
+          !/deleted/.test(await page.textContent('#status')),
+          `not announced as deleted: ${await page.textContent('#status')}`,
+        );
+        await page.evaluate(() => {
+          IDBObjectStore.prototype.delete = window.__delete;
+        });
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]');
+        await page.waitForFunction(
+          () => document.querySelectorAll('.card[data-label]').length >= 3,
+        );
+        const kept = (await cardsOf(page)).map((c) => c.name).sort();
+        const want = given.map((f) => path.basename(f)).sort();
+        assert(kept.join() === want.join(), `kept after a reload: ${kept.join(', ')}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 180000 },
+  );
+
   // Every export of the page read back by Python's csv and json modules (what an analyst uses):
   // numbers stay numbers, only text that a spreadsheet would run as a formula is guarded, the
   // metadata row is one field; the FHIR Bundle's required fields and value types.
