@@ -2354,10 +2354,10 @@ async function renderSessionList() {
         return;
       await state.store.deleteSession(sess.id);
       if (current) {
-        const rest = await state.store.sessions();
+        const next = await state.store.latestSession();
         await openSession(
-          rest[0] || (await state.store.newSession({ operator: '' })),
-          rest[0] ? 'reopened' : 'new',
+          next || (await state.store.newSession({ operator: '' })),
+          next ? 'reopened' : 'new',
         );
       }
       announce(t('sessions.deleted', { session: sessionLabel(sess) }));
@@ -2467,10 +2467,7 @@ function renderSlides() {
 async function loadStore() {
   try {
     state.store = await ResultStore.open();
-    const list = await state.store.sessions();
-    const sess = list[0]
-      ? (({ images, slides, ...rec }) => rec)(list[0])
-      : await state.store.newSession();
+    const sess = (await state.store.latestSession()) || (await state.store.newSession());
     await openSession(sess, 'reopened');
   } catch (e) {
     showError(t('store.unavailable', { error: e.message }));

@@ -130,6 +130,24 @@ export class ResultStore {
     return rec;
   }
 
+  /**
+   * The session last written to (null: none yet), without its counts: what the page reopens as
+   * it opens. It reads the sessions store alone, where sessions() reads every record of every
+   * session (1,500 stored cells: ~1 s before the page could show anything).
+   */
+  async latestSession() {
+    const list = await this._tx(
+      'readonly',
+      (ss) => {
+        const out = [];
+        ss.getAll().onsuccess = (ev) => out.push(...ev.target.result);
+        return out;
+      },
+      SESSIONS,
+    );
+    return list.sort(latestFirst)[0] || null;
+  }
+
   /** Every session with its counts: [{...session, images, slides: [ids]}], the latest first. */
   async sessions() {
     const [list, counts] = await this._tx(
@@ -158,7 +176,7 @@ export class ResultStore {
         images: (counts.get(s.id) || { images: 0 }).images,
         slides: [...((counts.get(s.id) || {}).slides || [])],
       }))
-      .sort((a, b) => (b.updated || '').localeCompare(a.updated || '') || b.id - a.id);
+      .sort(latestFirst);
   }
 
   /** Delete a session and every record of it. */
@@ -287,6 +305,11 @@ function deleteOfSession(os, id) {
   os.index('session').getAllKeys(IDBKeyRange.only(id)).onsuccess = (ev) => {
     for (const key of ev.target.result) os.delete(key);
   };
+}
+
+/** Sessions by their last change, the latest first (then the newest). */
+function latestFirst(a, b) {
+  return (b.updated || '').localeCompare(a.updated || '') || b.id - a.id;
 }
 
 /** A record as the cells store keeps it: without its image (the images store has it). */
