@@ -938,6 +938,109 @@ window.sent = true;`,
     }
   });
 
+  // Version 4 adds an index of [session, slide]: the sessions list reads its counts and slides
+  // from the indexes instead of every record. A version-3 database (as the page left it until
+  // 2026-12-05) upgrades, opens its latest session, and lists the other with its count and its
+  // slides in the order they were first given.
+  test('sessions: a version-3 database upgrades; the latest session reopens; the list counts images and names slides in the order given', async () => {
+    const ctx = await newContext([env.siteOrigin]);
+    try {
+      await ctx.addInitScript(
+        (sessions) => {
+          if (!location.protocol.startsWith('http') || sessionStorage.getItem('seeded')) return; // the site only, once
+          sessionStorage.setItem('seeded', '1');
+          const open = indexedDB.open('malaria-screen', 3);
+          open.onupgradeneeded = () => {
+            const db = open.result;
+            db.createObjectStore('cells', { keyPath: 'id', autoIncrement: true }).createIndex(
+              'session',
+              'session',
+            );
+            db.createObjectStore('images', { keyPath: 'id' }).createIndex('session', 'session');
+            db.createObjectStore('sessions', { keyPath: 'id', autoIncrement: true });
+          };
+          open.onsuccess = () => {
+            const db = open.result;
+            const tx = db.transaction(['sessions', 'cells', 'images'], 'readwrite');
+            const addSession = ([updated, operator, records]) => {
+              tx.objectStore('sessions').add({ created: updated, updated, operator }).onsuccess = (
+                e,
+              ) => {
+                const session = e.target.result;
+                for (const [name, slide, result] of records)
+                  tx.objectStore('cells').add({
+                    session,
+                    slide,
+                    batch: 'b0',
+                    name,
+                    mode: 'auto',
+                    status: 'done',
+                    result,
+                  }).onsuccess = (c) =>
+                    tx.objectStore('images').add({
+                      id: c.target.result,
+                      session,
+                      blob: new Blob([new Uint8Array(8)], { type: 'image/png' }),
+                    });
+              };
+            };
+            for (const sess of sessions) addSession(sess);
+            tx.oncomplete = () => db.close();
+          };
+        },
+        [
+          [
+            '2026-12-01T10:00:00.000Z',
+            'older',
+            [
+              ['a.png', 'S-2', storedResult(0.01)],
+              ['b.png', 'S-1', storedResult(0.99)],
+              ['c.png', 'S-2', storedResult(0.02)],
+              ['d.png', '', storedResult(0.03)],
+            ],
+          ],
+          ['2026-12-02T10:00:00.000Z', 'latest', [['e.png', '', storedResult(0.04)]]],
+        ],
+      );
+      const page = await openSite(ctx);
+      await page.waitForFunction(() => document.querySelectorAll('.card').length === 1);
+      const names = await page.$$eval('.card', (cs) => cs.map((c) => c.dataset.name).join());
+      assert(names === 'e.png', `the latest session reopened: ${names}`);
+      assert((await page.inputValue('#operator-input')) === 'latest', 'its operator');
+      await page.click('#sessions-btn');
+      await page.waitForSelector('#sessions-dialog[open] .session-item');
+      const items = await page.$$eval('.session-item', (l) => l.map((i) => i.textContent));
+      assert(
+        items.length === 2 &&
+          /1 image\b/.test(items[0]) &&
+          /4 images; slides S-2, S-1; operator older/.test(items[1]),
+        `listed: ${items}`,
+      );
+      const db = await page.evaluate(
+        () =>
+          new Promise((resolve, reject) => {
+            const open = indexedDB.open('malaria-screen');
+            open.onerror = () => reject(open.error);
+            open.onsuccess = () => {
+              const d = open.result;
+              const out = {
+                version: d.version,
+                indexes: [...d.transaction('cells').objectStore('cells').indexNames],
+              };
+              d.close();
+              resolve(out);
+            };
+          }),
+      );
+      assert(
+        db.version === 4 && db.indexes.includes('sessionSlide'),
+        `upgraded: ${JSON.stringify(db)}`,
+      );
+    } finally {
+      await ctx.close();
+    }
+  });
+
   // Version 3 keeps each image once, in its own object store (a result rewrites the record only):
   // a version-2 database, its images inside the records, opens with every image there, and
   // afterwards no record holds an image and every record has exactly one.
@@ -1036,7 +1139,7 @@ window.sent = true;`,
       );
       const byId = new Map(db.images.map((i) => [i.id, i]));
       assert(
-        db.version === 3 &&
+        db.version === 4 &&
           db.cells.length === 3 &&
           db.images.length === 3 &&
           db.cells.every(
