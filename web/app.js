@@ -1984,7 +1984,7 @@ function setupResultsControls() {
       await deleted;
       announce(t('results.cleared'));
     } catch (e) {
-      // still stored: shown again, as a reload would show them
+      // still stored: shown again (during a batch started meanwhile, at the next reload)
       showError(t('results.clearFailed', { error: (e && e.message) || e }));
       if (state.session === sess && !state.running) await openSession(sess);
     }

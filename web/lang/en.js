@@ -195,7 +195,7 @@ export default {
   },
   'results.cleared': 'All results were deleted from this device.',
   'results.clearFailed':
-    'Could not delete the results from this device ({error}): they are shown again.',
+    'Could not delete the results from this device ({error}): they are still stored.',
   'export.cellsCsv': 'Cells CSV',
   'export.slidesCsv': 'Slides CSV',
   'export.json': 'JSON',

@@ -202,7 +202,7 @@ export default {
   },
   'results.cleared': 'Se eliminaron todos los resultados de este dispositivo.',
   'results.clearFailed':
-    'No se pudieron eliminar los resultados de este dispositivo ({error}): se muestran de nuevo.',
+    'No se pudieron eliminar los resultados de este dispositivo ({error}): siguen guardados.',
   'export.cellsCsv': 'CSV de células',
   'export.slidesCsv': 'CSV de láminas',
   'export.json': 'JSON',

@@ -203,7 +203,7 @@ export default {
   },
   'results.cleared': 'Tous les résultats ont été supprimés de cet appareil.',
   'results.clearFailed':
-    'Impossible de supprimer les résultats de cet appareil ({error}) : ils sont affichés à nouveau.',
+    'Impossible de supprimer les résultats de cet appareil ({error}) : ils restent enregistrés.',
   'export.cellsCsv': 'CSV des cellules',
   'export.slidesCsv': 'CSV des lames',
   'export.json': 'JSON',

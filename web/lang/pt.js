@@ -204,7 +204,7 @@ export default {
   },
   'results.cleared': 'Todos os resultados foram apagados deste dispositivo.',
   'results.clearFailed':
-    'Não foi possível apagar os resultados deste dispositivo ({error}): são mostrados de novo.',
+    'Não foi possível apagar os resultados deste dispositivo ({error}): continuam guardados.',
   'export.cellsCsv': 'CSV das células',
   'export.slidesCsv': 'CSV das lâminas',
   'export.json': 'JSON',
