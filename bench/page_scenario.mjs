@@ -78,10 +78,17 @@ export function pageCells(n, data = path.join(REPO, '../shared/data/nih_cells'))
       picked.push(...part);
       continue;
     }
-    const out = execFileSync(cli, ['--mode', 'auto', '--format', 'jsonl', ...part], {
-      maxBuffer: 1 << 26,
-      stdio: ['ignore', 'pipe', 'ignore'],
-    }).toString();
+    let out;
+    try {
+      out = execFileSync(cli, ['--mode', 'auto', '--format', 'jsonl', ...part], {
+        maxBuffer: 1 << 26,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).toString();
+    } catch (e) {
+      // exit status 1: some image was refused (its line says why); the others' lines are there
+      if (e.status !== 1 || !e.stdout) throw new Error(`${cli} failed: status ${e.status}`);
+      out = e.stdout.toString();
+    }
     const ok = new Set(
       out
         .trim()
