@@ -1634,11 +1634,15 @@ print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
         const given = cells.slice(0, 3).map((c) => c.path);
         await page.setInputFiles('#file-input', given);
         await waitIdle(page, 3);
-        // every delete throws: the deleting transaction aborts, nothing is deleted
+        // every delete aborts its transaction (as a failing disk would): nothing is deleted
         const gone = await page.evaluate(() => {
           window.__delete = IDBObjectStore.prototype.delete;
-          IDBObjectStore.prototype.delete = () => {
-            throw new DOMException('test: delete refused', 'UnknownError');
+          IDBObjectStore.prototype.delete = function () {
+            try {
+              this.transaction.abort();
+            } catch {
+              /* aborted by the first delete already */
+            }
           };
           window.confirm = () => true;
           document.querySelector('#clear-btn').click();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs the web tests: wasm under Node, the static server, the site, and the browser tests.
-//   node tests/web/run.mjs --build build-wasm [--native build] [--out DIR] [--only node|browser] [--filter TEXT]
+//   node tests/web/run.mjs --build build-wasm [--native build] [--out DIR] [--only node|browser] [--filter TEXT[|TEXT...]]
 // Prints one line per test and a final "N passed, M failed"; exits 1 on any failure.
 import fs from 'node:fs';
 import path from 'node:path';
