@@ -19,7 +19,13 @@ Chula RBC-12 fields (whole red cells marked by their centre): the count of count
   the figure: a mark is a whole cell when it lies in a counted cell's box, or (a cell we did not
   count) when its centre is farther than a radius (half the field's cell diameter) + 2 px from
   the border, so that the cell cannot touch it.
-Pictures (--pictures): overlays of the three best- and three worst-counted Chula fields; with
+  Chula's cells carry no parasites (anaemia and other disorders): every counted cell called
+  parasitized is a false positive, and the pooled parasitemia (Wilson 95% interval) is what a
+  parasite-free sample from another microscope reports. The uncertain share is given per
+  morphology class of the marks (0: normal), each mark read in the counted cell whose box holds it
+  (the nearest box centre).
+Pictures (--pictures): overlays of the three best- and three worst-counted Chula fields, and a
+  contact sheet of Chula's crops (as classified) in the uncertain band, the highest p first; with
   --iml-pictures also the IML fields' overlays and contact sheets of the crops of annotated
   infected cells and of uninfected cells called parasitized (the IML set carries no licence:
   look at them locally, commit none).
@@ -221,6 +227,53 @@ def chula_scores(rows, data_dir):
         fields=len(out),
         marks_in_one_cell=sum(p["marks_in_one_cell"] * p["marks_inner"] for p in out)
         / max(sum(p["marks_inner"] for p in out), 1),
+        parasite_free=parasite_free(fields, cells, data_dir),
+    )
+
+
+def wilson(k, n, z=1.959964):
+    """Wilson 95% interval of k successes in n."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    return (max(0.0, c - h), min(1.0, c + h))
+
+
+def parasite_free(fields, cells, data_dir):
+    """Chula has no parasites: the calls on its counted cells, and the uncertain share by the
+    marks' morphology class."""
+    n = sum(f["cells"] for f in fields.values())
+    k = sum(f["parasitized"] for f in fields.values())
+    by_class = {}
+    for name, cs in cells.items():
+        stem = os.path.splitext(name)[0]
+        for line in open(os.path.join(data_dir, "labels", stem + ".txt")):
+            if not line.strip():
+                continue
+            x, y, t = line.split()[:3]
+            x, y = float(x), float(y)
+            holding = [
+                c for c in cs if c["x"] <= x < c["x"] + c["w"] and c["y"] <= y < c["y"] + c["h"]
+            ]
+            if not holding:
+                continue
+            c = min(
+                holding,
+                key=lambda c: (c["x"] + c["w"] / 2 - x) ** 2 + (c["y"] + c["h"] / 2 - y) ** 2,
+            )
+            b = by_class.setdefault(str(int(t)), dict(cells=0, uncertain=0, parasitized=0))
+            b["cells"] += 1
+            b["uncertain"] += c["band"] == "uncertain"
+            b["parasitized"] += c["band"] == "parasitized"
+    return dict(
+        counted=n,
+        parasitized=k,
+        uncertain=sum(f["uncertain"] for f in fields.values()),
+        parasitemia=k / n if n else None,
+        ci95=wilson(k, n),
+        by_class=by_class,
     )
 
 
@@ -232,6 +285,7 @@ def pictures(
     chula_rows,
     chula_scores_,
     chula_overlay_dir,
+    chula_crops_dir,
     include_iml,
 ):
     """Overlays and contact sheets. The IML fields carry no licence: pictures made from them are
@@ -250,16 +304,8 @@ def pictures(
             dst = os.path.join(out_dir, "overlay_chula_%s.jpg" % stem)
             im.save(dst, quality=82)
             written.append(dst)
-    if not include_iml:
-        return written
-    for f in sorted(os.listdir(iml_overlay_dir)):
-        im = Image.open(os.path.join(iml_overlay_dir, f)).convert("RGB")
-        im.thumbnail((800, 800))
-        dst = os.path.join(out_dir, "iml_" + os.path.splitext(f)[0] + ".jpg")
-        im.save(dst, quality=82)
-        written.append(dst)
 
-    def sheet(items, path, title):
+    def sheet(items, path, title, crops_dir=crops_dir):
         S, cols = 72, 12
         rows_ = (len(items) + cols - 1) // cols
         im = Image.new("RGB", (cols * S, 18 + rows_ * (S + 14)), "white")
@@ -270,7 +316,8 @@ def pictures(
             if not os.path.exists(f):
                 continue
             c = Image.open(f).convert("RGB")
-            c.thumbnail((S - 4, S - 4))
+            k_ = (S - 4) / max(c.size)  # small crops (Chula's ~40 px cells) drawn as large
+            c = c.resize((max(1, round(c.size[0] * k_)), max(1, round(c.size[1] * k_))))
             x, y = (k % cols) * S, 18 + (k // cols) * (S + 14)
             im.paste(c, (x + 2, y + 2))
             col = (
@@ -283,6 +330,31 @@ def pictures(
             d.text((x + 2, y + S - 2), "%.2f" % m["p"], fill=col)
         im.save(path, optimize=True)
         written.append(path)
+
+    _, chula_cells, _ = by_file(chula_rows)
+    uncertain = sorted(
+        (
+            dict(c, field=os.path.basename(c["file"]), p=c["p_parasitized"])
+            for cs in chula_cells.values()
+            for c in cs
+            if c["band"] == "uncertain"
+        ),
+        key=lambda c: -c["p"],
+    )
+    sheet(
+        uncertain[:96],
+        os.path.join(out_dir, "chula_crops_uncertain.png"),
+        "Chula RBC-12 (no parasites): counted cells in the uncertain band, highest p first",
+        crops_dir=chula_crops_dir,
+    )
+    if not include_iml:
+        return written
+    for f in sorted(os.listdir(iml_overlay_dir)):
+        im = Image.open(os.path.join(iml_overlay_dir, f)).convert("RGB")
+        im.thumbnail((800, 800))
+        dst = os.path.join(out_dir, "iml_" + os.path.splitext(f)[0] + ".jpg")
+        im.save(dst, quality=82)
+        written.append(dst)
 
     infected = [m for m in matches if m["infected"]]
     false_pos = [m for m in matches if not m["infected"] and m["band"] == "parasitized"]
@@ -323,7 +395,10 @@ def main():
     iml, matches = iml_scores(iml_rows, os.path.join(args.iml, "annotations.json"))
     chula_files = images(args.chula)
     chula_ov = os.path.join(tmp, "chula_overlay")
-    chula_rows, _ = run_cli(args.cli, args.model, chula_files, ["--overlay", chula_ov])
+    chula_crops = os.path.join(tmp, "chula_crops")
+    chula_rows, _ = run_cli(
+        args.cli, args.model, chula_files, ["--overlay", chula_ov, "--crops", chula_crops]
+    )
     chula = chula_scores(chula_rows, args.chula)
     res = dict(
         cli=args.cli,
@@ -357,9 +432,27 @@ def main():
         )
         + ")"
     )
+    pf = chula["parasite_free"]
+    print(
+        f"Chula, no parasites: {pf['parasitized']} of {pf['counted']} counted cells called parasitized "
+        f"(parasitemia {pf['parasitemia']*100:.2f}%, 95% CI {pf['ci95'][0]*100:.2f}-{pf['ci95'][1]*100:.2f}%), "
+        f"{pf['uncertain']} uncertain; uncertain share by the marks' class: "
+        + ", ".join(
+            f"{t}: {b['uncertain']}/{b['cells']}"
+            for t, b in sorted(pf["by_class"].items(), key=lambda kv: int(kv[0]))
+        )
+    )
     if args.pictures:
         res["pictures"] = pictures(
-            args.pictures, matches, ov, crops, chula_rows, chula, chula_ov, args.iml_pictures
+            args.pictures,
+            matches,
+            ov,
+            crops,
+            chula_rows,
+            chula,
+            chula_ov,
+            chula_crops,
+            args.iml_pictures,
         )
     if args.out:
         os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
