@@ -1020,13 +1020,56 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
     }
   }
   const int32_t id = int32_t(i) + 1;
+  // the region at the working scale, in its box (+1 px), opened by a disk of radius r
+  const int r = opt.mask_opening;
+  const int bx0 = std::max(0, int(c.x * f.scale) - 1);
+  const int by0 = std::max(0, int(c.y * f.scale) - 1);
+  const int bx1 = std::min(f.work_w, int((c.x + c.w) * f.scale) + 2);
+  const int by1 = std::min(f.work_h, int((c.y + c.h) * f.scale) + 2);
+  const int bw = bx1 - bx0, bh = by1 - by0;
+  std::vector<uint8_t> in(size_t(bw) * bh), keep;
+  for (int y = 0; y < bh; ++y)
+    for (int x = 0; x < bw; ++x)
+      in[size_t(y) * bw + x] = f.labels[size_t(by0 + y) * f.work_w + bx0 + x] == id;
+  if (r > 0) {
+    std::vector<std::pair<int, int>> disk;
+    for (int dy = -r; dy <= r; ++dy)
+      for (int dx = -r; dx <= r; ++dx)
+        if (dx * dx + dy * dy <= r * r + r) disk.push_back({dx, dy});
+    std::vector<uint8_t> er(in.size(), 0);
+    for (int y = 0; y < bh; ++y)
+      for (int x = 0; x < bw; ++x) {
+        bool all = in[size_t(y) * bw + x];
+        for (size_t k = 0; all && k < disk.size(); ++k) {
+          const int xx = x + disk[k].first, yy = y + disk[k].second;
+          all = xx >= 0 && yy >= 0 && xx < bw && yy < bh && in[size_t(yy) * bw + xx];
+        }
+        er[size_t(y) * bw + x] = all;
+      }
+    keep.assign(in.size(), 0);
+    for (int y = 0; y < bh; ++y)
+      for (int x = 0; x < bw; ++x) {
+        if (!er[size_t(y) * bw + x]) continue;
+        for (const auto& d : disk) {
+          const int xx = x + d.first, yy = y + d.second;
+          if (xx >= 0 && yy >= 0 && xx < bw && yy < bh) keep[size_t(yy) * bw + xx] = 1;
+        }
+      }
+    for (size_t k = 0; k < in.size(); ++k) keep[k] &= in[k];
+    bool any = false;
+    for (uint8_t v : keep) any = any || v;
+    if (!any) keep = in;  // a region thinner than the disk: kept as it is
+  } else {
+    keep = in;
+  }
   for (int y = 0; y < c.h; ++y) {
     const int iy = c.y + y;
     const int wy = std::min(f.work_h - 1, int((iy + 0.5f) * f.scale));
     for (int x = 0; x < c.w; ++x) {
       const int ix = c.x + x;
       const int wx = std::min(f.work_w - 1, int((ix + 0.5f) * f.scale));
-      if (f.labels[size_t(wy) * f.work_w + wx] != id) continue;
+      if (wx < bx0 || wy < by0 || wx >= bx1 || wy >= by1) continue;
+      if (!keep[size_t(wy - by0) * bw + (wx - bx0)]) continue;
       const uint8_t* p = px + (size_t(iy) * W + ix) * C;
       uint8_t* o = rgb->data() + (size_t(y) * c.w + x) * 3;
       for (int k = 0; k < 3; ++k)

@@ -107,6 +107,11 @@ struct FieldOptions {
   float marker_suppress = 0.9f;
   float pallor_median = 1.6f;
   float pallor_p80 = 2.0f;
+  // A crop's mask is its region opened by a disk of this radius (working pixels, a cell ~28
+  // across): what sticks out of the cell by a narrow neck (a platelet on its edge, a spur of the
+  // watershed) is cut off; the region itself (the count, the outline) is not changed. 0: the
+  // region as it is. 5 was chosen on iml_fields_dev (docs/FIELD.md, "The crop's mask").
+  int mask_opening = 5;
 };
 
 class CellFinder {
