@@ -135,8 +135,8 @@ export class ResultStore {
 
   /**
    * The session last written to (null: none yet), without its counts: what the page reopens as
-   * it opens. It reads the sessions store alone, where sessions() reads every record of every
-   * session (1,500 stored cells: ~1 s before the page could show anything).
+   * it opens. It reads the sessions store alone (the page used to take it from sessions(), which
+   * then read every record of every session: BENCHMARKS.md, "a page with history").
    */
   async latestSession() {
     const list = await this._tx(
@@ -153,9 +153,9 @@ export class ResultStore {
 
   /**
    * Every session with its counts: [{...session, images, slides: [ids, in the order first
-   * given]}], the latest first. Read from the indexes, not the records (a cursor over the
-   * records' values took 1.0-1.4 s for 1,500 stored cells): a count request a session, and one
-   * cursor step a (session, slide) pair.
+   * given]}], the latest first. Read from the indexes, not the records (a cursor over every
+   * record's value before version 4): a count request a session, and one cursor step a
+   * (session, slide) pair.
    */
   async sessions() {
     const [list, counts] = await this._tx(
