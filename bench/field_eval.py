@@ -170,16 +170,22 @@ def iml_scores(rows, ann_path, W=1280, H=960):
     )
 
 
-def chula_scores(rows, data_dir):
+def chula_marks(data_dir, stem):
+    """A Chula field's marked cells: [(x, y, morphology class)]."""
+    out = []
+    for line in open(os.path.join(data_dir, "labels", stem + ".txt")):
+        if line.strip():
+            x, y, t = line.split()[:3]
+            out.append((float(x), float(y), int(t)))
+    return out
+
+
+def chula_scores(rows, data_dir, pooled=None):
     fields, cells, errors = by_file(rows)
     out = []
     for name in sorted(fields, key=lambda s: int(os.path.splitext(s)[0])):
         stem = os.path.splitext(name)[0]
-        marks = [
-            tuple(map(float, l.split()[:2]))
-            for l in open(os.path.join(data_dir, "labels", stem + ".txt"))
-            if l.strip()
-        ]
+        marks = [(x, y) for x, y, _ in chula_marks(data_dir, stem)]
         f = fields[name]
         d = f.get("cell_diameter") or 40
         W, H = 640, 480
@@ -227,33 +233,19 @@ def chula_scores(rows, data_dir):
         fields=len(out),
         marks_in_one_cell=sum(p["marks_in_one_cell"] * p["marks_inner"] for p in out)
         / max(sum(p["marks_inner"] for p in out), 1),
-        parasite_free=parasite_free(fields, cells, data_dir),
+        parasite_free=parasite_free(fields, cells, data_dir, pooled),
     )
 
 
-def wilson(k, n, z=1.959964):
-    """Wilson 95% interval of k successes in n."""
-    if n == 0:
-        return (0.0, 1.0)
-    p = k / n
-    c = (p + z * z / (2 * n)) / (1 + z * z / n)
-    h = z / (1 + z * z / n) * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
-    return (max(0.0, c - h), min(1.0, c + h))
-
-
-def parasite_free(fields, cells, data_dir):
-    """Chula has no parasites: the calls on its counted cells, and the uncertain share by the
-    marks' morphology class."""
+def parasite_free(fields, cells, data_dir, pooled):
+    """Chula has no parasites: the calls on its counted cells (pooled: the CLI's line for the
+    fields pooled, with its Wilson interval), and the uncertain share by the marks' morphology
+    class."""
     n = sum(f["cells"] for f in fields.values())
     k = sum(f["parasitized"] for f in fields.values())
     by_class = {}
     for name, cs in cells.items():
-        stem = os.path.splitext(name)[0]
-        for line in open(os.path.join(data_dir, "labels", stem + ".txt")):
-            if not line.strip():
-                continue
-            x, y, t = line.split()[:3]
-            x, y = float(x), float(y)
+        for x, y, t in chula_marks(data_dir, os.path.splitext(name)[0]):
             holding = [
                 c for c in cs if c["x"] <= x < c["x"] + c["w"] and c["y"] <= y < c["y"] + c["h"]
             ]
@@ -263,7 +255,7 @@ def parasite_free(fields, cells, data_dir):
                 holding,
                 key=lambda c: (c["x"] + c["w"] / 2 - x) ** 2 + (c["y"] + c["h"] / 2 - y) ** 2,
             )
-            b = by_class.setdefault(str(int(t)), dict(cells=0, uncertain=0, parasitized=0))
+            b = by_class.setdefault(str(t), dict(cells=0, uncertain=0, parasitized=0))
             b["cells"] += 1
             b["uncertain"] += c["band"] == "uncertain"
             b["parasitized"] += c["band"] == "parasitized"
@@ -271,8 +263,7 @@ def parasite_free(fields, cells, data_dir):
         counted=n,
         parasitized=k,
         uncertain=sum(f["uncertain"] for f in fields.values()),
-        parasitemia=k / n if n else None,
-        ci95=wilson(k, n),
+        pooled=pooled,
         by_class=by_class,
     )
 
@@ -396,10 +387,11 @@ def main():
     chula_files = images(args.chula)
     chula_ov = os.path.join(tmp, "chula_overlay")
     chula_crops = os.path.join(tmp, "chula_crops")
-    chula_rows, _ = run_cli(
+    chula_rows, chula_err = run_cli(
         args.cli, args.model, chula_files, ["--overlay", chula_ov, "--crops", chula_crops]
     )
-    chula = chula_scores(chula_rows, args.chula)
+    chula_pooled = [l for l in chula_err.splitlines() if "pooled" in l]
+    chula = chula_scores(chula_rows, args.chula, chula_pooled[-1] if chula_pooled else None)
     res = dict(
         cli=args.cli,
         model=args.model or "default",
@@ -434,9 +426,8 @@ def main():
     )
     pf = chula["parasite_free"]
     print(
-        f"Chula, no parasites: {pf['parasitized']} of {pf['counted']} counted cells called parasitized "
-        f"(parasitemia {pf['parasitemia']*100:.2f}%, 95% CI {pf['ci95'][0]*100:.2f}-{pf['ci95'][1]*100:.2f}%), "
-        f"{pf['uncertain']} uncertain; uncertain share by the marks' class: "
+        f"Chula, no parasites: {pf['parasitized']} of {pf['counted']} counted cells called parasitized, "
+        f"{pf['uncertain']} uncertain ({pf['pooled']}); uncertain share by the marks' class: "
         + ", ".join(
             f"{t}: {b['uncertain']}/{b['cells']}"
             for t, b in sorted(pf["by_class"].items(), key=lambda kv: int(kv[0]))

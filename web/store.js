@@ -314,7 +314,7 @@ export class ResultStore {
 /**
  * Delete every record of one session from an object store indexed by session: the keys in one
  * request, then every delete at once (a cursor costs a round trip to the database per record:
- * 0.6-0.7 s for a session of 300 cells).
+ * 0.4-0.7 s for a session of 300 cells).
  */
 function deleteOfSession(os, id) {
   os.index('session').getAllKeys(IDBKeyRange.only(id)).onsuccess = (ev) => {

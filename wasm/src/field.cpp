@@ -1027,7 +1027,7 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
   const int bx1 = std::min(f.work_w, int((c.x + c.w) * f.scale) + 2);
   const int by1 = std::min(f.work_h, int((c.y + c.h) * f.scale) + 2);
   const int bw = bx1 - bx0, bh = by1 - by0;
-  std::vector<uint8_t> in(size_t(bw) * bh), keep;
+  std::vector<uint8_t> in(size_t(bw) * bh), opened;
   for (int y = 0; y < bh; ++y)
     for (int x = 0; x < bw; ++x)
       in[size_t(y) * bw + x] = f.labels[size_t(by0 + y) * f.work_w + bx0 + x] == id;
@@ -1046,22 +1046,20 @@ void CellFinder::crop(const uint8_t* px, int W, int H, int C, const Field& f, si
         }
         er[size_t(y) * bw + x] = all;
       }
-    keep.assign(in.size(), 0);
+    opened.assign(in.size(), 0);
     for (int y = 0; y < bh; ++y)
       for (int x = 0; x < bw; ++x) {
         if (!er[size_t(y) * bw + x]) continue;
         for (const auto& d : disk) {
           const int xx = x + d.first, yy = y + d.second;
-          if (xx >= 0 && yy >= 0 && xx < bw && yy < bh) keep[size_t(yy) * bw + xx] = 1;
+          if (xx >= 0 && yy >= 0 && xx < bw && yy < bh) opened[size_t(yy) * bw + xx] = 1;
         }
       }
-    for (size_t k = 0; k < in.size(); ++k) keep[k] &= in[k];
     bool any = false;
-    for (uint8_t v : keep) any = any || v;
-    if (!any) keep = in;  // a region thinner than the disk: kept as it is
-  } else {
-    keep = in;
+    for (size_t k = 0; k < in.size(); ++k) any |= (opened[k] &= in[k]) != 0;
+    if (!any) opened.clear();  // a region thinner than the disk: kept as it is
   }
+  const std::vector<uint8_t>& keep = opened.empty() ? in : opened;
   for (int y = 0; y < c.h; ++y) {
     const int iy = c.y + y;
     const int wy = std::min(f.work_h - 1, int((iy + 0.5f) * f.scale));
