@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "blob.h"
+#include "image.h"
 #include "ops/ops.h"
 #include "resnet18.h"
 #include "safetensors.h"
@@ -636,6 +637,21 @@ TEST_CASE("malformed blobs are rejected, each with its own message", "[blob]") {
        },
        "tensor 'layer2.0.conv1': stride does not match resnet18 (expected 2, got 1)", false,
        bl::ParseOptions()},
+      {"fc stored in another layout",
+       [] {
+         const auto& f = full_model_();
+         json h = header_of_(f);
+         for (auto& t : h["tensors"])
+           if (t["name"] == "fc.weight") t["layout"] = "column-major";
+         return bl::assemble(h.dump(), data_of_(f));
+       },
+       "tensor 'fc.weight': layout does not match resnet18 (expected 'row-major', got "
+       "'column-major')",
+       false, bl::ParseOptions()},
+      {"BatchNorm not folded",
+       [] { return with_header_([](json& h) { h["weights"]["bn_folded"] = false; }); },
+       "header field 'weights.bn_folded' is invalid: must be true (the runtime has no BatchNorm; "
+       "fold it with malaria-convert)"},
   };
   for (const Bad& c : cases) {
     SECTION(c.what) {
@@ -649,6 +665,33 @@ TEST_CASE("malformed blobs are rejected, each with its own message", "[blob]") {
         CHECK(err == c.message);
       }
     }
+  }
+}
+
+TEST_CASE("int8 blob: a requantization scale that is not finite or negative is refused", "[blob]") {
+  // the shipped int8 blob, one scale of one output channel changed and the blob resealed
+  std::vector<uint8_t> f;
+  std::string err;
+  if (!mc::read_file_bytes(std::string(MC_REPO_ROOT) + "/model/malaria_resnet18.mcb",
+                           size_t(1) << 31, &f, &err)) {
+    WARN("no shipped model; skipped");
+    return;
+  }
+  const json h = header_of_(f);
+  REQUIRE(h["weights"]["dtype"] == "int8");
+  REQUIRE(parse_err_(bl::assemble(h.dump(), data_of_(f)), bl::ParseOptions()) == "OK");
+  size_t at = 0;
+  for (const auto& t : h["tensors"])
+    if (t["name"] == "layer3.0.conv2") at = t["offset"].get<size_t>();
+  REQUIRE(at > 0);
+  for (float bad : {std::nanf(""), INFINITY, -0.5f}) {
+    std::vector<uint8_t> d = data_of_(f);
+    // the header (16 bytes), the second panel (64 + 9 * 128 * 16 bytes), its bias[8], scale[3]
+    std::memcpy(&d[at + 16 + (64 + 9 * 128 * 16) + 32 + 3 * 4], &bad, 4);
+    INFO(bad);
+    CHECK(parse_err_(bl::assemble(h.dump(), d), bl::ParseOptions()) ==
+          "tensor 'layer3.0.conv2': invalid quant: a requantization scale is not finite, "
+          "negative or huge");
   }
 }
 

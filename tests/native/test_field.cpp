@@ -287,6 +287,56 @@ TEST_CASE("field: isolated discs are each found once, at two scales and four ima
     }
 }
 
+TEST_CASE(
+    "field: small cells and large images are worked at the cells' own scale; cells under 16 px "
+    "are refused with a message",
+    "[field]") {
+  mc::CellFinder finder;
+  // cells of 18 px in a camera frame (enlarged to the working scale), and cells of 48 px in a
+  // 4000 px wide image (too small for the first, 400 px estimate: estimated again, finer; they
+  // were counted 4 times over when the estimate took them for nothing)
+  const struct {
+    int w, h;
+    float R;
+  } cases[] = {{1280, 960, 9.0f}, {4000, 1000, 24.0f}};
+  for (const auto& k : cases) {
+    Img_ im = background_(k.w, k.h, 3, uint64_t(k.w));
+    const std::vector<Disc_> discs = grid_(k.w, k.h, k.R, uint64_t(k.h));
+    Rng_ rng(7);
+    for (const Disc_& d : discs) red_cell_(&im, d, &rng);
+    mc::Field f;
+    REQUIRE(find_(&finder, im, &f));
+    INFO(k.w << "x" << k.h << ", R " << k.R << ", " << discs.size() << " discs; " << describe_(f));
+    CHECK(f.counted == int(discs.size()));
+    CHECK(f.cell_diameter == Approx(2 * k.R).epsilon(0.15));
+    CHECK(f.scale == Approx(2.0f * mc::kWorkRadius / (2 * k.R)).epsilon(0.15));
+    int once = 0;
+    for (const Disc_& d : discs) once += counted_boxes_at_(f, d.x, d.y) == 1;
+    CHECK(once == int(discs.size()));
+  }
+  // cells of 11 px: too few pixels to classify, said so (a count of 0 would read as a result)
+  {
+    Img_ im = background_(640, 480, 3, 5);
+    Rng_ rng(5);
+    for (const Disc_& d : grid_(640, 480, 5.5f, 5)) disc_(&im, d.x, d.y, d.r, kCell_, 4, &rng);
+    mc::Field f;
+    std::string err, why;
+    CHECK_FALSE(finder.find(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &f, &err));
+    CHECK(contains_(err, "the red cells are too small to classify: about 11 px across"));
+    CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &f,
+                                  &why) == mc::kKindNone);
+    CHECK(why == err);
+  }
+  // nothing cell-like in a large image: no cells, found without a full-resolution search
+  {
+    Img_ im = background_(4000, 3000, 3, 11);
+    mc::Field f;
+    REQUIRE(find_(&finder, im, &f));
+    CHECK(f.cells.empty());
+    CHECK(f.work_w == 0);
+  }
+}
+
 TEST_CASE("field: touching pairs (centres 2R apart) are split into two counted cells", "[field]") {
   check_pairs_split_(pairs_(2.0f, 3));
 }
@@ -822,9 +872,9 @@ TEST_CASE("field: wilson95 known values", "[field]") {
   mc::wilson95(50, 50, &lo, &hi);
   CHECK(hi == 1.0);
   CHECK(lo == Approx(50 / (50 + 3.8414588)).margin(1e-6));
-  mc::wilson95(0, 0, &lo, &hi);
+  mc::wilson95(0, 0, &lo, &hi);  // nothing counted: the interval says nothing is known
   CHECK(lo == 0.0);
-  CHECK(hi == 0.0);
+  CHECK(hi == 1.0);
   // symmetric, inside [0, 1], around k / n
   for (int n : {1, 7, 120, 5000})
     for (int k = 0; k <= n; k += std::max(1, n / 9)) {

@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -563,12 +564,16 @@ int main(int argc, char** argv) {
   if (files.empty()) std::fprintf(stderr, "malaria-classify: no images found\n");
   Output out(format == "csv");
   const int S = engine->input_size();
-  std::map<std::string, int> out_names;
+  // an output file's name: the input's stem, then -2, -3, ... until no earlier output has it
+  // (a/x.png, b/x.png and x-2.png give x, x-2 and x-2-2)
+  std::set<std::string> out_names;
   auto out_path = [&](const std::string& dir, const std::string& f, const char* suffix) {
     std::string stem = fs::path(f).stem().string();
     if (stem.empty()) stem = "image";
-    const int k = out_names[dir + "/" + stem]++;
-    return (fs::path(dir) / (stem + (k ? "-" + std::to_string(k + 1) : "") + suffix)).string();
+    std::string name = stem;
+    for (int k = 2; !out_names.insert(dir + "/" + name + suffix).second; ++k)
+      name = stem + "-" + std::to_string(k);
+    return (fs::path(dir) / (name + suffix)).string();
   };
   int failed = 0;
   Pooled pooled;

@@ -412,6 +412,12 @@ struct BlobParser_ {
                " is not supported by this build (its kernels use " + q_(conv_packed_layout_name()) +
                "); re-convert the model";
       });
+    // the runtime has no BatchNorm: a blob that says its BatchNorm is not folded cannot run
+    v = get(*w, "bn_folded");
+    if (v && !(v->is_boolean() && v->get<bool>()))
+      return fail(err,
+                  "header field 'weights.bn_folded' is invalid: must be true (the runtime "
+                  "has no BatchNorm; fold it with malaria-convert)");
     return true;
   }
 
@@ -640,6 +646,13 @@ struct BlobParser_ {
                    ": invalid quant: packed header holds invalid "
                    "scale or zero point";
           });
+        const resnet18::ConvSpec& c = convs[i];
+        if (!conv_packed_qs8_scales_valid(ConvShape{c.k, c.k, c.in_c, c.out_c, c.k, c.k, 1, 0},
+                                          t->data))
+          return fail(err, [&] {
+            return "tensor " + q_(convs[i].name) +
+                   ": invalid quant: a requantization scale is not finite, negative or huge";
+          });
         if (inputs[i] >= 0) {
           QuantParams po =
               conv_packed_qs8_output_params(b.find(convs[size_t(inputs[i])].name)->data);
@@ -674,6 +687,9 @@ struct BlobParser_ {
       if (t->dtype != fd) return mismatch(f.name, "dtype", dtype_name(fd), dtype_name(t->dtype));
       if (t->shape != f.shape)
         return mismatch(f.name, "shape", shape_str(f.shape), shape_str(t->shape));
+      // the engine reads the fc row-major: a tensor that names another layout is refused
+      if (!t->layout.empty() && t->layout != "row-major")
+        return mismatch(f.name, "layout", q_("row-major"), q_(t->layout));
     }
     for (const Tensor& t : b.tensors_)
       if (!known.count(t.name))

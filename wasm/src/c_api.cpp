@@ -300,7 +300,7 @@ int32_t mc_field_crop(const mc_field* f, const uint8_t* pixels, int32_t width, i
                       int32_t channels, int32_t i, uint8_t* out) {
   if (!f || !pixels || !out || i < 0 || size_t(i) >= f->report.field.cells.size()) return -1;
   const mc::Field& fd = f->report.field;
-  if (fd.width != width || fd.height != height) return -1;
+  if (fd.width != width || fd.height != height || (channels != 3 && channels != 4)) return -1;
   std::vector<uint8_t> rgb;
   int w = 0, h = 0;
   f->finder.crop(pixels, width, height, channels, fd, size_t(i), &rgb, &w, &h);

@@ -17,7 +17,8 @@ constexpr float kInf = 1e20f;
 
 // Area downscale of RGB/RGBA to ow x oh RGB: output (y, x) is the mean of the input box rows
 // [floor(y*H/oh), ceil((y+1)*H/oh)) x cols [floor(x*W/ow), ceil((x+1)*W/ow)), as preprocess's
-// area resize. Works one output row at a time over column sums (no full-size copy).
+// area resize; where it enlarges, each output pixel is the mean of the 1-2 input pixels it
+// overlaps. Works one output row at a time over column sums (no full-size copy).
 void area_downscale_(const uint8_t* px, int W, int H, int C, int ow, int oh,
                      std::vector<uint8_t>* out, std::vector<uint32_t>* colsum) {
   out->resize(static_cast<size_t>(ow) * oh * 3);
@@ -102,15 +103,17 @@ int otsu_(const float* v, size_t n, float* gap, const uint8_t* mask = nullptr,
 }
 
 // Exact squared Euclidean distance transform of one line (Felzenszwalb & Huttenlocher 2012).
-void edt1d_(const float* f, int n, float* d, int* v, float* z) {
+// The parabolas' intersections in double: q * q is not exact in float beyond q = 4096.
+void edt1d_(const float* f, int n, float* d, int* v, double* z) {
   int k = 0;
   v[0] = 0;
   z[0] = -kInf;
   z[1] = kInf;
   for (int q = 1; q < n; ++q) {
-    float s;
+    double s;
     for (;;) {
-      s = ((f[q] + float(q) * q) - (f[v[k]] + float(v[k]) * v[k])) / (2.0f * q - 2.0f * v[k]);
+      s = ((double(f[q]) + double(q) * q) - (double(f[v[k]]) + double(v[k]) * v[k])) /
+          (2.0 * (q - v[k]));
       if (s <= z[k] && k > 0)
         --k;
       else
@@ -131,7 +134,7 @@ void edt1d_(const float* f, int n, float* d, int* v, float* z) {
   k = 0;
   for (int q = 0; q < n; ++q) {
     while (z[k + 1] < q) ++k;
-    d[q] = (q - v[k]) * float(q - v[k]) + f[v[k]];
+    d[q] = float(double(q - v[k]) * (q - v[k]) + f[v[k]]);
   }
 }
 
@@ -139,7 +142,8 @@ void edt1d_(const float* f, int n, float* d, int* v, float* z) {
 // as foreground, so cells cut by the border keep their depth there).
 void distance_transform_(const uint8_t* fg, int W, int H, float* out) {
   const int n = std::max(W, H);
-  std::vector<float> f(n), d(n), z(n + 1);
+  std::vector<float> f(n), d(n);
+  std::vector<double> z(n + 1);
   std::vector<int> v(n);
   for (size_t i = 0; i < size_t(W) * H; ++i) out[i] = fg[i] ? kInf : 0.0f;
   for (int x = 0; x < W; ++x) {
@@ -555,8 +559,9 @@ const char* image_kind_name(int k) {
 }
 
 void wilson95(int k, int n, double* lo, double* hi) {
-  if (n <= 0) {
-    *lo = *hi = 0;
+  if (n <= 0) {  // nothing counted: nothing known
+    *lo = 0;
+    *hi = 1;
     return;
   }
   const double z = 1.959963984540054, p = double(k) / n, z2 = z * z;
@@ -584,91 +589,124 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   std::vector<uint32_t> colsum;
   std::vector<int32_t> seen, comp;
 
-  // 1. the cells' radius, from a first pass at <= kEstimateSide a side
+  // 1. the cells' radius, from a first pass at <= kEstimateSide a side; where that finds no cell
+  // or only small ones (radius < 4 px there: a large image of small cells), once more at the
+  // scale that shows a kMinCellDiameter cell 5 px across (the least radius measured is 2.5)
   float diameter = opt.cell_diameter;
   if (!(diameter > 0)) {
-    const float s0 = std::min(1.0f, float(kEstimateSide) / std::max(W, H));
-    const int ew = std::max(1, int(std::lround(W * s0))),
-              eh = std::max(1, int(std::lround(H * s0)));
-    area_downscale_(px, W, H, C, ew, eh, &rgb_, &colsum);
-    field_of_view_(rgb_.data(), ew, eh, size_t(ew) * eh / 200, &inside_, &fg_, &tmp_, &seen,
-                   &stack_, &comp);
-    flatten_(rgb_.data(), inside_.data(), ew, eh, std::max(ew, eh) / 6);
-    g_.resize(size_t(ew) * eh);
-    tmp_.resize(g_.size());
-    dist_.resize(g_.size());
-    for (size_t i = 0; i < g_.size(); ++i) tmp_[i] = rgb_[3 * i + 1];
-    box3_(tmp_.data(), ew, eh, g_.data());
-    foreground_(g_.data(), rgb_.data(), inside_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f, 0.0f,
-                opt, &fg_, &seen, &stack_, &comp);
-    distance_transform_(fg_.data(), ew, eh, dist_.data());
-    // components that are one disc (area <= 1.5 pi r^2, r their deepest distance) give the
-    // radius sqrt(area / pi); dense fields still hold enough of them. Without any, the median
-    // of the deeper half of the distance maxima.
-    std::vector<float> discs, maxima;
-    components_(fg_.data(), 1, ew, eh, &seen, &stack_, &comp,
-                [&](const std::vector<int32_t>& c, bool border) {
-                  float r = 0;
-                  for (int p : c) {
-                    r = std::max(r, dist_[p]);
-                    // cut by the field stop: next to a pixel outside the view
-                    border = border || !inside_[p - 1] || !inside_[p + 1] || !inside_[p - ew] ||
-                             !inside_[p + ew];
-                  }
-                  if (r >= 2.5f) maxima.push_back(r);
-                  if (!border && r >= 2.5f && c.size() <= 1.5f * float(M_PI) * r * r)
-                    discs.push_back(std::sqrt(c.size() / float(M_PI)));
-                });
-    std::sort(maxima.begin(), maxima.end());
-    float r0 = 0;
-    if (discs.size() >= 3)
-      r0 = median_(discs);
-    else if (!maxima.empty()) {
-      // a dense field (cells touching in large clumps): the distance transform's peaks, each
-      // kept when no deeper one lies within 0.9x its depth (one per cell, as the markers below)
-      std::vector<std::pair<float, int32_t>> peaks;
-      for (int y = 1; y + 1 < eh; ++y)
-        for (int x = 1; x + 1 < ew; ++x) {
-          const size_t p = size_t(y) * ew + x;
-          const float d = dist_[p];
-          if (d < 2.5f) continue;
-          bool peak = true;
-          for (int dy = -1; dy <= 1 && peak; ++dy)
-            for (int dx = -1; dx <= 1; ++dx)
-              if ((dx || dy) && dist_[p + dy * ew + dx] > d) peak = false;
-          if (peak) peaks.emplace_back(d, int32_t(p));
-        }
-      std::sort(peaks.begin(), peaks.end(), [](auto& a, auto& b) {
-        return a.first > b.first || (a.first == b.first && a.second < b.second);
-      });
-      std::vector<float> kept;
-      std::vector<int32_t> at;
-      for (auto& pk : peaks) {
-        const float r = 0.9f * pk.first;
-        bool keep = true;
-        for (int32_t q : at) {
-          const float dx = float(q % ew - pk.second % ew), dy = float(q / ew - pk.second / ew);
-          if (dx * dx + dy * dy < r * r) {
-            keep = false;
-            break;
+    float r0 = 0, s0 = std::min(1.0f, float(kEstimateSide) / std::max(W, H));
+    const float s_fine = std::min(1.0f, 5.0f / kMinCellDiameter);
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 1) {
+        if (r0 >= 4 || s0 >= s_fine) break;
+        s0 = s_fine;
+      }
+      const int ew = std::max(1, int(std::lround(W * s0))),
+                eh = std::max(1, int(std::lround(H * s0)));
+      area_downscale_(px, W, H, C, ew, eh, &rgb_, &colsum);
+      field_of_view_(rgb_.data(), ew, eh, size_t(ew) * eh / 200, &inside_, &fg_, &tmp_, &seen,
+                     &stack_, &comp);
+      flatten_(rgb_.data(), inside_.data(), ew, eh, std::max(ew, eh) / 6);
+      g_.resize(size_t(ew) * eh);
+      tmp_.resize(g_.size());
+      dist_.resize(g_.size());
+      for (size_t i = 0; i < g_.size(); ++i) tmp_[i] = rgb_[3 * i + 1];
+      box3_(tmp_.data(), ew, eh, g_.data());
+      foreground_(g_.data(), rgb_.data(), inside_.data(), ew, eh, 6.0f, 0.01f * ew * eh, 12.0f,
+                  0.0f, opt, &fg_, &seen, &stack_, &comp);
+      distance_transform_(fg_.data(), ew, eh, dist_.data());
+      // components that are one disc (area <= 1.5 pi r^2, r their deepest distance) give the
+      // radius sqrt(area / pi); dense fields still hold enough of them. Without any, the median
+      // of the deeper half of the distance maxima.
+      std::vector<float> discs, maxima;
+      components_(fg_.data(), 1, ew, eh, &seen, &stack_, &comp,
+                  [&](const std::vector<int32_t>& c, bool border) {
+                    float r = 0;
+                    for (int p : c) {
+                      r = std::max(r, dist_[p]);
+                      // cut by the field stop: next to a pixel outside the view
+                      border = border || !inside_[p - 1] || !inside_[p + 1] || !inside_[p - ew] ||
+                               !inside_[p + ew];
+                    }
+                    if (r >= 2.5f) maxima.push_back(r);
+                    if (!border && r >= 2.5f && c.size() <= 1.5f * float(M_PI) * r * r)
+                      discs.push_back(std::sqrt(c.size() / float(M_PI)));
+                  });
+      std::sort(maxima.begin(), maxima.end());
+      r0 = 0;
+      if (discs.size() >= 3)
+        r0 = median_(discs);
+      else if (!maxima.empty()) {
+        // a dense field (cells touching in large clumps): the distance transform's peaks, each
+        // kept when no deeper one lies within 0.9x its depth (one per cell, as the markers below)
+        std::vector<std::pair<float, int32_t>> peaks;
+        for (int y = 1; y + 1 < eh; ++y)
+          for (int x = 1; x + 1 < ew; ++x) {
+            const size_t p = size_t(y) * ew + x;
+            const float d = dist_[p];
+            if (d < 2.5f) continue;
+            bool peak = true;
+            for (int dy = -1; dy <= 1 && peak; ++dy)
+              for (int dx = -1; dx <= 1; ++dx)
+                if ((dx || dy) && dist_[p + dy * ew + dx] > d) peak = false;
+            if (peak) peaks.emplace_back(d, int32_t(p));
+          }
+        std::sort(peaks.begin(), peaks.end(), [](auto& a, auto& b) {
+          return a.first > b.first || (a.first == b.first && a.second < b.second);
+        });
+        std::vector<float> kept;
+        std::vector<int32_t> at;
+        for (auto& pk : peaks) {
+          const float r = 0.9f * pk.first;
+          bool keep = true;
+          for (int32_t q : at) {
+            const float dx = float(q % ew - pk.second % ew), dy = float(q / ew - pk.second / ew);
+            if (dx * dx + dy * dy < r * r) {
+              keep = false;
+              break;
+            }
+          }
+          if (keep) {
+            kept.push_back(pk.first);
+            at.push_back(pk.second);
           }
         }
-        if (keep) {
-          kept.push_back(pk.first);
-          at.push_back(pk.second);
-        }
+        r0 = kept.size() >= 3
+                 ? median_(kept)
+                 : median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
       }
-      r0 = kept.size() >= 3
-               ? median_(kept)
-               : median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
+      diameter = r0 > 0 ? 2 * r0 / s0 : 0;
     }
-    diameter = r0 > 0 ? 2 * r0 / s0 : 0;
+    // nothing cell-like of kMinCellDiameter px or more: no cells (not a full-resolution search
+    // of a blank or unrelated image)
+    if (!(diameter > 0)) {
+      f->scale = s0;
+      f->view_area = float(W) * float(H);
+      return true;
+    }
   }
-  if (!(diameter >= 8)) diameter = 8;  // nothing cell-like: still look, at a fine scale
+  if (!(diameter >= kMinCellDiameter)) {
+    return fail(err, [&] {
+      return "the red cells are too small to classify: about " +
+             std::to_string(int(std::lround(diameter))) + " px across (at least " +
+             std::to_string(int(kMinCellDiameter)) +
+             " px are needed: a higher magnification or camera resolution)";
+    });
+  }
 
-  // 2. the working scale: a cell ~2*kWorkRadius px across
-  const float s = std::min(1.0f, 2.0f * kWorkRadius / diameter);
+  // 2. the working scale: a cell ~2*kWorkRadius px across (cells smaller than that are enlarged,
+  // so that every rule below sees cells of one size), the working image at most kMaxWorkPixels
+  const float s = 2.0f * kWorkRadius / diameter;
   const int ww = std::max(1, int(std::lround(W * s))), wh = std::max(1, int(std::lround(H * s)));
+  if (double(ww) * wh > double(kMaxWorkPixels)) {
+    return fail(err, [&] {
+      return "the field is too large to search at its cells' size: " + std::to_string(W) + "x" +
+             std::to_string(H) + " px with red cells about " +
+             std::to_string(int(std::lround(diameter))) + " px across (at most " +
+             std::to_string(kMaxWorkPixels / 1000000) + " megapixels at " +
+             std::to_string(2 * kWorkRadius) + " px a cell: crop the image)";
+    });
+  }
   f->scale = s;
   f->work_w = ww;
   f->work_h = wh;
@@ -1081,7 +1119,8 @@ bool find_field(CellFinder* finder, const uint8_t* px, int W, int H, int C, cons
                 Field* out, std::string* err, const FieldOptions& opt, Field* found) {
   if (check_image_size(W, H, C, lim, nullptr) && greyscale_(px, W, H, C))
     return fail(err, kGreyField);
-  if (found && found->width == W && found->height == H) {
+  // (a find that failed leaves no working scale: it is not reused)
+  if (found && found->width == W && found->height == H && found->work_w > 0) {
     *out = std::move(*found);
     return true;
   }
@@ -1284,7 +1323,8 @@ int classify_image_kind(const uint8_t* px, int W, int H, int C, const ImageLimit
     fail(why, [&] {
       return "not a blood-smear image: " + std::to_string(f->counted) +
              " red-cell-like regions (a field needs " + std::to_string(kMinFieldCells) +
-             "+ cells of like size covering 10%+ of the image)";
+             "+ cells of like size, " + std::to_string(int(kMinCellDiameter)) +
+             "+ px across, covering 10%+ of the image)";
     });
     return kKindNone;
   }

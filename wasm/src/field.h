@@ -22,8 +22,11 @@
 //      fitted to the plasma's brightness varies by more than 8%.
 //   1. scale: the field is area-downscaled to <= kEstimateSide px a side; Otsu on the green
 //      channel gives a first foreground, whose lone discs (or, in a dense field, its distance
-//      transform's peaks) give the cells' radius. The field is then area-downscaled again so
-//      that a cell is ~kWorkRadius*2 px across (the working scale).
+//      transform's peaks) give the cells' radius; where that pass finds none or only small ones,
+//      a second pass at the scale that shows a kMinCellDiameter cell 5 px across. The field is
+//      then resampled so that a cell is ~kWorkRadius*2 px across (the working scale; smaller cells
+//      are enlarged). Cells under kMinCellDiameter px are refused with a message (too few pixels
+//      to classify); an image with nothing cell-like gets no cells without a finer search.
 //   2. foreground: green channel, 3x3 box blur, Otsu threshold over the view (cells absorb
 //      green: darker than the plasma around them); a cell's pale centre filled, components
 //      smaller than 15% of a cell dropped.
@@ -54,9 +57,12 @@
 
 namespace mc {
 
-constexpr int kOutlinePoints = 24;  // outline polygon vertices per cell
-constexpr int kWorkRadius = 14;     // a cell's radius at the working scale, pixels
-constexpr int kEstimateSide = 400;  // the first (size-estimating) pass's longest side
+constexpr int kOutlinePoints = 24;           // outline polygon vertices per cell
+constexpr int kWorkRadius = 14;              // a cell's radius at the working scale, pixels
+constexpr int kEstimateSide = 400;           // the first (size-estimating) pass's longest side
+constexpr float kMinCellDiameter = 16;       // smaller red cells (input px) are refused: too few
+                                             // pixels to classify
+constexpr int kMaxWorkPixels = 4096 * 3072;  // the working image's pixels, at most
 
 enum CellStatus {
   kCellCounted = 0,
@@ -178,7 +184,7 @@ bool classify_field(Engine* engine, CellFinder* finder, const uint8_t* pixels, i
                     std::string* err, const FieldOptions& opt = FieldOptions{},
                     Field* found = nullptr);
 
-// Wilson score interval (95%) of k successes in n trials; [0, 0] for n = 0.
+// Wilson score interval (95%) of k successes in n trials; [0, 1] for n = 0 (nothing known).
 void wilson95(int k, int n, double* lo, double* hi);
 
 }  // namespace mc

@@ -174,6 +174,19 @@ QuantParams conv_packed_qs8_output_params(const void* packed) {
   return {get_f32(p + 8), get_i32(p + 12)};
 }
 
+bool conv_packed_qs8_scales_valid(const ConvShape& s, const void* packed) {
+  const size_t size = conv_packed_qs8_size(s);
+  if (!packed || size == 0) return false;
+  const uint8_t* p = static_cast<const uint8_t*>(packed);
+  const size_t panel = 64 + size_t(s.kh) * s.kw * ((size_t(s.in_c) + 1) / 2) * 16;
+  for (size_t at = 16; at + panel <= size; at += panel)
+    for (int n = 0; n < 8; ++n) {
+      const float v = get_f32(p + at + 32 + 4 * n);
+      if (!(std::isfinite(v) && v >= 0.0f && v <= 1e30f)) return false;
+    }
+  return true;
+}
+
 namespace detail {
 
 namespace {

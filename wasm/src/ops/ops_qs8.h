@@ -72,6 +72,9 @@ const char* conv_packed_qs8_layout_name();  // "igemm-qs8-nr8-kp2-v1"
 // The input / output parameters recorded in a packed buffer's header.
 QuantParams conv_packed_qs8_input_params(const void* packed);
 QuantParams conv_packed_qs8_output_params(const void* packed);
+// True when every panel's requantization scale (scale[8]) is finite and in [0, 1e30] (0 for
+// the panel's missing channels): a blob's packed buffer of conv_packed_qs8_size(s) bytes.
+bool conv_packed_qs8_scales_valid(const ConvShape& s, const void* packed);
 
 // Row form (see conv_rows_run_f32 in ops.h): the stored packed weights are repacked once at load
 // to the "igemm-qs8-nr8-kp2-v1" layout of a kh x 1 convolution over kw*in_c channels rounded up
