@@ -98,10 +98,10 @@ function cString(M, ptr) {
 
 /**
  * Wilson score interval (95%) of k successes in n trials, as the core computes it (double
- * precision, wasm/src/field.cpp wilson95); [0, 0] for n = 0.
+ * precision, wasm/src/field.cpp wilson95); [0, 1] for n = 0 (nothing counted: nothing known).
  */
 export function wilson95(k, n) {
-  if (n <= 0) return [0, 0];
+  if (n <= 0) return [0, 1];
   const z = 1.959963984540054,
     p = k / n,
     z2 = z * z;
