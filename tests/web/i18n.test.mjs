@@ -183,6 +183,16 @@ export function register() {
       ],
       ['file too large (limit ', 'file too large (limit 64 MiB)', 'error.kindTooLarge'],
       ['empty file (0 bytes)', 'empty file (0 bytes)', 'error.kindEmpty'],
+      [
+        'the red cells are too small to classify: about ',
+        'the red cells are too small to classify: about 11 px across (at least 16 px are needed: a higher magnification or camera resolution)',
+        'error.kindEmpty',
+      ],
+      [
+        "the field is too large to search at its cells' size: ",
+        "the field is too large to search at its cells' size: 8192x8192 px with red cells about 20 px across (at most 12 megapixels at 28 px a cell: crop the image)",
+        'error.kindTooLarge',
+      ],
     ]) {
       assert(core.includes(`"${words}`), `the core still says "${words}"`);
       cases.push([sample, kind]);
