@@ -322,7 +322,7 @@ TEST_CASE(
     mc::Field f;
     std::string err, why;
     CHECK_FALSE(finder.find(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &f, &err));
-    CHECK(contains_(err, "the red cells are too small to classify: about 11 px across"));
+    CHECK(contains_(err, "the red cells are too small to classify: about 10 px across"));
     CHECK(mc::classify_image_kind(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &finder, &f,
                                   &why) == mc::kKindNone);
     CHECK(why == err);

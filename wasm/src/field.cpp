@@ -688,7 +688,7 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   if (!(diameter >= kMinCellDiameter)) {
     return fail(err, [&] {
       return "the red cells are too small to classify: about " +
-             std::to_string(int(std::lround(diameter))) + " px across (at least " +
+             std::to_string(int(diameter)) + " px across (at least " +
              std::to_string(int(kMinCellDiameter)) +
              " px are needed: a higher magnification or camera resolution)";
     });
