@@ -595,6 +595,7 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   float diameter = opt.cell_diameter;
   if (!(diameter > 0)) {
     float r0 = 0, s0 = std::min(1.0f, float(kEstimateSide) / std::max(W, H));
+    size_t cells_seen = 0, view = 0;  // the discs or peaks r0 was measured on; pixels in view
     const float s_fine = std::min(1.0f, 5.0f / kMinCellDiameter);
     for (int pass = 0; pass < 2; ++pass) {
       if (pass == 1) {
@@ -604,8 +605,8 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
       const int ew = std::max(1, int(std::lround(W * s0))),
                 eh = std::max(1, int(std::lround(H * s0)));
       area_downscale_(px, W, H, C, ew, eh, &rgb_, &colsum);
-      field_of_view_(rgb_.data(), ew, eh, size_t(ew) * eh / 200, &inside_, &fg_, &tmp_, &seen,
-                     &stack_, &comp);
+      view = field_of_view_(rgb_.data(), ew, eh, size_t(ew) * eh / 200, &inside_, &fg_, &tmp_,
+                            &seen, &stack_, &comp);
       flatten_(rgb_.data(), inside_.data(), ew, eh, std::max(ew, eh) / 6);
       g_.resize(size_t(ew) * eh);
       tmp_.resize(g_.size());
@@ -635,7 +636,7 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
       std::sort(maxima.begin(), maxima.end());
       r0 = 0;
       if (discs.size() >= 3)
-        r0 = median_(discs);
+        r0 = median_(discs), cells_seen = discs.size();
       else if (!maxima.empty()) {
         // a dense field (cells touching in large clumps): the distance transform's peaks, each
         // kept when no deeper one lies within 0.9x its depth (one per cell, as the markers below)
@@ -674,12 +675,17 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
         r0 = kept.size() >= 3
                  ? median_(kept)
                  : median_(std::vector<float>(maxima.begin() + maxima.size() / 2, maxima.end()));
+        cells_seen = kept.size();
       }
       diameter = r0 > 0 ? 2 * r0 / s0 : 0;
     }
     // nothing cell-like of kMinCellDiameter px or more: no cells (not a full-resolution search
-    // of a blank or unrelated image)
-    if (!(diameter > 0)) {
+    // of a blank or unrelated image); so too small blobs that are not a field of small cells
+    // (fewer than kMinFieldCells, or covering under 10% of the view: a cut-out cell's texture,
+    // specks), as classify_image_kind asks of a field
+    const double covered = double(cells_seen) * M_PI * r0 * r0;  // estimate's pixels
+    if (!(diameter > 0) || (diameter < kMinCellDiameter && (cells_seen < size_t(kMinFieldCells) ||
+                                                            covered < 0.10 * double(view)))) {
       f->scale = s0;
       f->view_area = float(W) * float(H);
       return true;
@@ -687,9 +693,8 @@ bool CellFinder::find(const uint8_t* px, int W, int H, int C, const ImageLimits&
   }
   if (!(diameter >= kMinCellDiameter)) {
     return fail(err, [&] {
-      return "the red cells are too small to classify: about " +
-             std::to_string(int(diameter)) + " px across (at least " +
-             std::to_string(int(kMinCellDiameter)) +
+      return "the red cells are too small to classify: about " + std::to_string(int(diameter)) +
+             " px across (at least " + std::to_string(int(kMinCellDiameter)) +
              " px are needed: a higher magnification or camera resolution)";
     });
   }
