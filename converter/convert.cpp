@@ -207,6 +207,16 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
     if (err) *err = m;
     return false;
   };
+  // f16 holds at most 65504: a folded value beyond it would be stored as infinity, a blob the
+  // engine then refuses. Said here, with what to do.
+  auto beyond_f16 = [&](const std::string& name, const std::vector<float>& v) {
+    for (float x : v)
+      if (std::fabs(x) > 65504.0f)
+        return !fail("weights: tensor '" + name + "' holds " + std::to_string(x) +
+                     " after BatchNorm folding, beyond f16's range (65504): convert it with "
+                     "--dtype f32 or int8");
+    return false;
+  };
   if (opt.dtype != "f32" && opt.dtype != "f16" && opt.dtype != "int8")
     return fail("unknown --dtype '" + opt.dtype + "' (expected f32, f16 or int8)");
   if (!meta.is_object()) return fail("metadata: not a JSON object");
@@ -361,6 +371,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
                             {"stride", c.stride},
                             {"pad", c.pad}};
     std::vector<int64_t> shape = {int64_t(n)};
+    if (half && beyond_f16(c.name, packed)) return false;
     tensors.push_back(half ? blob::tensor_f16(c.name, shape, packed, extra)
                            : blob::tensor_f32(c.name, shape, packed, extra));
   }
@@ -415,6 +426,7 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
                       "' holds non-finite values");
     nlohmann::json extra = {{"layout", "row-major"}};
     const std::vector<int64_t> ws = {lin[k].out, lin[k].in}, bs = {lin[k].out};
+    if (half && (beyond_f16(wname, lin[k].w) || beyond_f16(bname, lin[k].b))) return false;
     tensors.push_back(half ? blob::tensor_f16(wname, ws, lin[k].w, extra)
                            : blob::tensor_f32(wname, ws, lin[k].w, extra));
     tensors.push_back(half ? blob::tensor_f16(bname, bs, lin[k].b, extra)

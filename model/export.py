@@ -191,17 +191,19 @@ def main(argv=None):
     )
     src.add_argument("--random", action="store_true", help="random weights (development, tests)")
     ap.add_argument("-o", "--out", required=True, help="output folder")
-    ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--mean", type=float, nargs=3, default=[0.5, 0.5, 0.5])
-    ap.add_argument("--std", type=float, nargs=3, default=[0.25, 0.25, 0.25])
+    # (with --checkpoint these are required: a model trained elsewhere has its own input size
+    # and normalisation, and a default would silently feed it other numbers)
+    ap.add_argument("--size", type=int, default=None, help="input size (default 64)")
+    ap.add_argument("--mean", type=float, nargs=3, default=None, help="default 0.5 0.5 0.5")
+    ap.add_argument("--std", type=float, nargs=3, default=None, help="default 0.25 0.25 0.25")
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--band", type=float, nargs=2, default=[0.5, 0.5])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument(
         "--labels",
-        help="--checkpoint: the head's classes in output order, comma-separated "
-        "(fast.ai: the learner's dls.vocab); default Uninfected,Parasitized "
-        "for a torchvision 2-class fc",
+        help="--checkpoint (required): the head's classes in output order, comma-separated "
+        "(torchvision's ImageFolder and fast.ai sort the class folders: Parasitized,Uninfected "
+        "for the NIH folders; fast.ai: the learner's dls.vocab)",
     )
     ap.add_argument(
         "--positive",
@@ -214,6 +216,17 @@ def main(argv=None):
         "its exported metadata JSON), whose test-slide metrics the metadata carries",
     )
     args = ap.parse_args(argv)
+    if args.checkpoint:
+        missing = [f"--{k}" for k in ("size", "mean", "std") if getattr(args, k) is None]
+        if missing:
+            ap.error(
+                f"--checkpoint needs {', '.join(missing)}: the input size and normalisation the "
+                "model was trained with (ImageNet's: --mean 0.485 0.456 0.406 --std 0.229 0.224 "
+                "0.225)"
+            )
+    args.size = 64 if args.size is None else args.size
+    args.mean = [0.5, 0.5, 0.5] if args.mean is None else args.mean
+    args.std = [0.25, 0.25, 0.25] if args.std is None else args.std
     import torch
 
     here = os.path.dirname(os.path.abspath(__file__))
@@ -298,6 +311,11 @@ def main(argv=None):
     elif args.checkpoint:
         try:
             body, head = foreign.load(args.checkpoint)
+            if head.get("input_size") and head["input_size"] != args.size:
+                raise ValueError(
+                    f"the ONNX graph takes {head['input_size']}x{head['input_size']} images, "
+                    f"not --size {args.size}"
+                )
             labels = args.labels.split(",") if args.labels else None
             sd, head_meta, labels = foreign.canonical(body, head, labels, args.positive)
         except ValueError as e:
@@ -311,7 +329,8 @@ def main(argv=None):
             meta["head"] = head_meta
         meta["provenance"] = {
             "source": os.path.basename(args.checkpoint),
-            "source_sha256": sha256_file(args.checkpoint),
+            # (source_sha256 is the converter's: the SHA-256 of the safetensors it reads)
+            "checkpoint_sha256": sha256_file(args.checkpoint),
             "note": "imported checkpoint; input spec and calibration from the command line",
         }
     else:

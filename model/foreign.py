@@ -6,14 +6,17 @@
                                                    positive="Parasitized")
 
 Sources understood:
-  * a torchvision ResNet18 state_dict (plain, {'model': sd}, {'state_dict': sd}, 'module.' keys);
+  * a torchvision ResNet18 state_dict (plain, or wrapped as {'model': sd | module},
+    {'state_dict': sd} (Lightning, 'model.' keys), {'model_state_dict': sd}, with 'module.' or
+    '_orig_mod.' keys), with 2 or more outputs, or 1 (a sigmoid: exported as the logits [0, z]);
   * a fast.ai v1 `cnn_learner` / v2 `vision_learner` checkpoint (`learn.save()` ->
     {'model': sd, 'opt': ...}, or `torch.save(learn.model.state_dict())`): the body under `0.*`
     (0.0 conv1, 0.1 bn1, 0.4-0.7 layer1-4), the head under `1.*` as fast.ai's create_head builds
     it: [AdaptiveConcatPool2d | AdaptiveAvgPool2d], Flatten, then per linear layer
     [BatchNorm1d], [Dropout], Linear, ReLU between linear layers, [BatchNorm1d] (bn_final).
     v1 (bn_drop_lin) gives its Linear layers a bias, v2 (LinBnDrop) none after a BatchNorm;
-    `first_bn=False`, `lin_first=True`, `lin_ftrs=[]` or one other hidden size work too;
+    `first_bn=False`, `lin_ftrs=[]` or one other hidden size work too (`lin_first=True` adds
+    a third linear layer and is refused); fast.ai >= 2.7 with a timm body (`0.model.*`);
   * an ONNX export (torch.onnx) of either: the graph's initializers are mapped onto the same
     names, and the graph is checked by running it (a small evaluator of the ops torch.onnx emits
     for these models) against the mapped model.
@@ -102,7 +105,7 @@ def _torch_load(path, magic):
             f"instead: torch.save(model.state_dict(), 'model.pth')"
         ) from None
     except (pickle.UnpicklingError, RuntimeError, EOFError) as e:
-        if magic[:4] == b"\x08\x00\x12\x00" or magic[:2] == b"\x08\x07":
+        if magic[:4] == b"\x08\x00\x12\x00" or (magic[:1] == b"\x08" and 3 <= magic[1] <= 12):
             raise ValueError(f"{path}: looks like an ONNX file: name it .onnx") from None
         raise ValueError(f"{path} is not a PyTorch checkpoint torch.load can read ({e})") from None
 
@@ -112,9 +115,14 @@ def from_state_dict(obj):
 
     if isinstance(obj, torch.nn.Module):
         obj = obj.state_dict()
-    for key in ("model", "state_dict"):
-        if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
-            obj = obj[key]
+    # the wrappers training loops save: {'model': ...} (fast.ai's learn.save, or a module),
+    # {'state_dict': ...} (Lightning), {'model_state_dict': ...} (PyTorch's tutorial)
+    for key in ("model", "state_dict", "model_state_dict"):
+        if isinstance(obj, dict) and key in obj:
+            if isinstance(obj[key], torch.nn.Module):
+                obj[key] = obj[key].state_dict()
+            if isinstance(obj[key], dict):
+                obj = obj[key]
     if not isinstance(obj, dict) or not all(isinstance(k, str) for k in obj):
         if type(obj).__name__ == "Learner":
             raise ValueError(
@@ -126,11 +134,22 @@ def from_state_dict(obj):
         )
     sd = {}
     for k, v in obj.items():
-        if k.startswith("module."):
-            k = k[len("module.") :]
         if k.endswith("num_batches_tracked") or not hasattr(v, "shape"):
             continue
         sd[k] = v
+    # prefixes that wrap the whole model: DataParallel's 'module.', torch.compile's '_orig_mod.',
+    # a Lightning module's attribute ('model.'); fast.ai >= 2.7 with timm: its body '0.model.'
+    for pre in ("module.", "_orig_mod.", "model."):
+        if sd and all(k.startswith(pre) for k in sd):
+            sd = {k[len(pre) :]: v for k, v in sd.items()}
+    if any(k.startswith("0.model.") for k in sd):
+        sd = {
+            ("0." + k[len("0.model.") :] if k.startswith("0.model.") else k): v
+            for k, v in sd.items()
+        }
+        timm = True
+    else:
+        timm = False
     fastai = any(k.startswith("0.") for k in sd) and any(k.startswith("1.") for k in sd)
     if fastai:
         body, head_sd = {}, {}
@@ -138,10 +157,13 @@ def from_state_dict(obj):
             if k.startswith("1."):
                 head_sd[k[2:]] = v
                 continue
-            for a, b in FASTAI_BODY.items():
-                if k.startswith(a):
-                    k = b + k[len(a) :]
-                    break
+            if timm:  # timm's resnet18 has torchvision's names under the body
+                k = k[2:]
+            else:
+                for a, b in FASTAI_BODY.items():
+                    if k.startswith(a):
+                        k = b + k[len(a) :]
+                        break
             body[k] = v
         head = {"ops": _fastai_head_ops(head_sd), "pooling": None, "source": "fastai"}
     else:
@@ -285,7 +307,6 @@ def canonical(body, head, labels=None, positive=None):
             f"the head's linear layers do not chain: {tuple(first.shape)} then "
             f"{tuple(ops[linears[1]][1]['weight'].shape)}"
         )
-    torchvision_default = head["source"] == "torchvision" and N == 2 and labels is None
     if labels is None:
         if N == 1000:
             raise ValueError(
@@ -294,15 +315,34 @@ def canonical(body, head, labels=None, positive=None):
                 "with a 2-class head, or name its outputs with --labels and the parasitized "
                 "one with --positive"
             )
-        if head["source"] != "torchvision" or N != 2:
+        # never a default order: torchvision's ImageFolder and fast.ai sort the class folders
+        # (Parasitized first for the NIH set), other code does not; a wrong guess would invert
+        # every call
+        raise ValueError(
+            f"the head has {N} output{'s' if N != 1 else ''}: name the classes in the order of "
+            "the model's outputs with --labels A,B,... (torchvision's ImageFolder and fast.ai "
+            "sort the class folders: --labels Parasitized,Uninfected for the NIH folders; "
+            "fast.ai: the learner's dls.vocab) and the parasitized class with --positive"
+        )
+    if N == 1:
+        # one output trained with a sigmoid (BCEWithLogitsLoss on the class indices 0 / 1): it is
+        # the logit of the second class. As two logits [0, z]: softmax gives sigmoid(z) exactly.
+        if len(labels) != 2:
             raise ValueError(
-                f"the head has {N} outputs: name them in order with --labels A,B,... (fast.ai: "
-                "the learner's dls.vocab, e.g. --labels Parasitized,Uninfected) and the "
-                "parasitized class with --positive"
+                "the head has 1 output (a sigmoid): name the two classes in the order of their "
+                "indices in training with --labels A,B (the output is B's logit)"
             )
-        import common
-
-        labels = list(common.LABELS)
+        i = linears[-1]
+        p = ops[i][1]
+        w = np.asarray(p["weight"], dtype=np.float32)
+        b = np.asarray(p["bias"], dtype=np.float32) if "bias" in p else np.zeros(1, np.float32)
+        ops = list(ops)
+        ops[i] = (
+            "linear",
+            {"weight": np.concatenate([np.zeros_like(w), w]), "bias": np.concatenate([[0], b])},
+        )
+        head = {**head, "ops": ops}
+        N = 2
     if len(labels) != N:
         raise ValueError(f"--labels names {len(labels)} classes but the head has {N} outputs")
     if N > MAX_CLASSES:
@@ -321,7 +361,7 @@ def canonical(body, head, labels=None, positive=None):
     pos = labels.index(positive)
 
     tensors = {k: np.asarray(v, dtype=np.float32) for k, v in body.items()}
-    v1 = torchvision_default or (
+    v1 = (
         head["source"] == "torchvision"
         and labels == ["Uninfected", "Parasitized"]
         and pos == 1
@@ -625,6 +665,9 @@ def load_onnx(path):
         else "onnx"
     )
     head = {"ops": ops, "pooling": pooling, "source": source}
+    dims = [d.dim_value for d in g.input[0].type.tensor_type.shape.dim]
+    if len(dims) == 4 and dims[2] > 0 and dims[2] == dims[3]:
+        head["input_size"] = dims[2]  # exported at a fixed size: export.py checks --size
     _check_architecture(body)
     _check_onnx_equivalent(model, body, head)
     return body, head

@@ -7,6 +7,7 @@ DATA=${1:?usage: model/make_blob.sh DATA_DIR [CONVERTER]}
 CONV=${2:-build/converter/malaria-convert}
 cd "$(dirname "$0")/.."
 CAL=$(mktemp -d)
+trap 'rm -rf "$CAL"' EXIT  # also when a step fails
 /usr/bin/python3 - "$DATA" "$CAL" <<'PY'
 import os, random, sys
 sys.path.insert(0, "model")
@@ -20,5 +21,4 @@ for i, r in enumerate(sorted(rows[:200], key=lambda r: r["filename"])):
 PY
 "$CONV" --weights model/malaria_resnet18.safetensors --meta model/malaria_resnet18.json \
         --dtype int8 --calib "$CAL" -o model/malaria_resnet18.mcb
-rm -rf "$CAL"
 ls -l model/malaria_resnet18.mcb

@@ -337,6 +337,21 @@ TEST_CASE("convert names the missing, misshaped or mistyped tensor", "[converter
     CHECK(convert_err_(edited([&](auto& ts) { find(ts, "bn1.bias").dtype = "I64"; }), meta_()) ==
           "weights: tensor 'bn1.bias' has dtype I64, expected F32 or F16");
   }
+  SECTION("a folded value beyond f16's range") {
+    // running_var 0 and a large mean: the folded bias is ~ 300 gamma / sqrt(1e-5), ~ 94,868 gamma
+    const std::vector<uint8_t> st = edited([&](auto& ts) {
+      StTensor& m = find(ts, "layer3.0.bn1.running_mean");
+      std::fill(m.values.begin(), m.values.end(), -300.0f);
+      StTensor& v = find(ts, "layer3.0.bn1.running_var");
+      std::fill(v.values.begin(), v.values.end(), 0.0f);
+    });
+    const std::string err = convert_err_(st, meta_(), "f16");
+    INFO(err);
+    CHECK(err.rfind("weights: tensor 'layer3.0.conv1' holds ", 0) == 0);
+    CHECK(err.find("beyond f16's range (65504): convert it with --dtype f32 or int8") !=
+          std::string::npos);
+    CHECK(convert_err_(st, meta_(), "f32") == "OK");
+  }
   SECTION("unexpected tensor (another architecture)") {
     CHECK(
         convert_err_(edited([&](auto& ts) {

@@ -325,6 +325,28 @@ class ParityTest(unittest.TestCase):
         )
         self.assertEqual(self.blob_header(blob)[1]["head"]["kind"], "linear")
 
+    def test_torchvision_single_sigmoid_output(self):
+        # one output trained with BCEWithLogitsLoss: the logit of the second class; exported as
+        # the logits [0, z], so the engine's softmax gives sigmoid(z)
+        m = torchvision_model(1, seed=18)
+
+        class TwoLogits(nn.Module):
+            def __init__(self, inner):
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, x):
+                z = self.inner(x)
+                return torch.cat([torch.zeros_like(z), z], 1)
+
+        self.check_f32(
+            TwoLogits(m).eval(),
+            self.save(m.state_dict(), "tv1.pth"),
+            64,
+            ["Uninfected", "Parasitized"],
+            name="tv1_64",
+        )
+
     def test_torchvision_2_classes_is_a_version_1_blob(self):
         m = torchvision_model(2, seed=17)
         blob, _ = self.check_f32(
@@ -437,12 +459,83 @@ class RefusalTest(unittest.TestCase):
 
     def test_fastai_without_labels_or_positive(self):
         sd = {"model": fastai_model(1, 2, seed=1).state_dict()}
-        self.assertIn("name them in order with --labels", self.refusal(sd))
+        self.assertIn("name the classes in the order of the model's outputs", self.refusal(sd))
         self.assertIn(
             "--labels names 3 classes but the head has 2 outputs", self.refusal(sd, ["a", "b", "c"])
         )
         self.assertIn("which class is parasitized?", self.refusal(sd, ["a", "b"]))
         self.assertIn("--positive 'P' is not one of the labels", self.refusal(sd, ["a", "b"], "P"))
+
+    def test_no_default_label_order(self):
+        # a torchvision 2-class fc: ImageFolder sorts the NIH folders Parasitized, Uninfected, so
+        # no order may be assumed (the old default, Uninfected, Parasitized, inverted every call)
+        msg = self.refusal(torchvision_model(2, seed=5).state_dict())
+        self.assertIn("--labels Parasitized,Uninfected for the NIH folders", msg)
+        # a single (sigmoid) output needs the two classes named
+        self.assertIn(
+            "the head has 1 output (a sigmoid)",
+            self.refusal(torchvision_model(1, seed=5).state_dict(), ["Parasitized"]),
+        )
+
+    def test_wrappers_and_prefixes(self):
+        # the same body and head however a training loop wrapped them
+        m = torchvision_model(2, seed=6)
+        sd = m.state_dict()
+        labels = ["Parasitized", "Uninfected"]
+
+        def canon(obj, name="w.pth"):
+            with tempfile.TemporaryDirectory() as d:
+                p = os.path.join(d, name)
+                torch.save(obj, p)
+                body, head = foreign.load(p)
+                return foreign.canonical(body, head, labels, "Parasitized")
+
+        want, _, _ = canon(sd)
+        for obj in (
+            {"epoch": 3, "model_state_dict": sd, "optimizer_state_dict": {}},  # PyTorch tutorial
+            {"state_dict": {f"model.{k}": v for k, v in sd.items()}},  # Lightning
+            {"model": m},  # a module
+            {f"_orig_mod.{k}": v for k, v in sd.items()},  # torch.compile
+        ):
+            got, _, _ = canon(obj)
+            self.assertEqual(sorted(got), sorted(want))
+            for k in want:
+                np.testing.assert_array_equal(got[k], want[k], k)
+        # fast.ai >= 2.7 with a timm body: torchvision's names under 0.model.
+        fm = fastai_model(2, 2, seed=7)
+        fsd = fm.state_dict()
+        timm_sd = {
+            (f"0.model.{k}" if not k.startswith("fc.") else None): v
+            for k, v in torchvision_model(2, seed=7).state_dict().items()
+        }
+        timm_sd.pop(None)
+        timm_sd.update({k: v for k, v in fsd.items() if k.startswith("1.")})
+        got, _, _ = canon(timm_sd)
+        ref = torchvision_model(2, seed=7).state_dict()
+        for k, v in ref.items():
+            if not k.startswith("fc.") and not k.endswith("num_batches_tracked"):
+                np.testing.assert_array_equal(got[k], v.numpy(), k)
+
+    @unittest.skipUnless(HAVE_ONNX, "python3-onnx not installed")
+    def test_onnx_named_pth(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "m.pth")
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(
+                io.StringIO()
+            ):
+                torch.onnx.export(torchvision_model(2, seed=8).eval(), torch.zeros(1, 3, 64, 64), p)
+            with self.assertRaises(ValueError) as cm:
+                foreign.load(p)
+            self.assertIn("looks like an ONNX file: name it .onnx", str(cm.exception))
+
+    def test_checkpoint_needs_its_input_spec(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = os.path.join(d, "m.pth")
+            torch.save(torchvision_model(2, seed=9).state_dict(), p)
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err), self.assertRaises(SystemExit):
+                export.main(["--checkpoint", p, "--labels", "Parasitized,Uninfected", "-o", d])
+            self.assertIn("--checkpoint needs --size, --mean, --std", err.getvalue())
 
     def test_export_pkl_learner(self):
         # a pickled Learner refers to fastai's classes; without fastai installed it cannot load
@@ -510,7 +603,10 @@ class RefusalTest(unittest.TestCase):
             m = fastai_model(2, 2, seed=3)
             p = os.path.join(d, "m.pth")
             torch.save(m.state_dict(), p)
-            export_quiet(["--checkpoint", p, "--labels", "Parasitized,Uninfected", "-o", d])
+            export_quiet(
+                ["--checkpoint", p, "--labels", "Parasitized,Uninfected", "--size", "64"]
+                + ["--mean", "0.5", "0.5", "0.5", "--std", "0.25", "0.25", "0.25", "-o", d]
+            )
             st = os.path.join(d, export.BASENAME + ".safetensors")
             t, _ = export.read_safetensors(st)
             t["head.bn2.running_var"] = np.ones(300, np.float32)

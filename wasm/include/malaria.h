@@ -33,7 +33,8 @@ typedef struct mc_result {
   float logits[2];     /* raw logits, index 0 Uninfected, 1 Parasitized (a model with N classes:
                           [1] the parasitized class's, [0] the largest other; all N: mc_logits_at) */
   float p_parasitized; /* softmax(logits / temperature)[1] (N classes: over all N) */
-  int32_t label;       /* argmax of logits: 0 Uninfected, 1 Parasitized */
+  int32_t label;       /* 1 Parasitized when p_parasitized > 0.5 (2 classes: logits[1] >
+                          logits[0]), else 0 Uninfected */
   int32_t band;        /* MC_BAND_*: p <= lo uninfected, p >= hi parasitized, else uncertain */
 } mc_result;
 

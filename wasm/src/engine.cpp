@@ -1135,15 +1135,18 @@ void Engine::Impl_::head_(int slot, Prediction* out) {
   if (has_cam) cam_(slot);  // CAM from f4
 
   // logits[1]: the positive class; logits[0]: the strongest of the others (with 2 classes, the
-  // other one), so that label = 1 exactly when the positive class wins
+  // other one). label: Parasitized when p_parasitized > 0.5, the probability the band is read
+  // from (with 2 classes exactly when the positive class wins; with more, the positive class can
+  // win with p under 0.5: the label then follows p, as the band and the field's count do)
   int other = -1;
   for (int j = 0; j < N; ++j)
     if (j != pos && (other < 0 || z[j] > z[other])) other = j;
   out->logits[0] = z[other];
   out->logits[1] = z[pos];
-  out->label = out->logits[1] > out->logits[0] ? kLabelParasitized : kLabelUninfected;
   out->p_parasitized =
       N == 2 ? calibrated_p(out->logits, temperature) : calibrated_p_n(z, N, pos, temperature);
+  const bool parasitized = N == 2 ? out->logits[1] > out->logits[0] : out->p_parasitized > 0.5f;
+  out->label = parasitized ? kLabelParasitized : kLabelUninfected;
   out->band = band_of(out->p_parasitized, band_lo, band_hi);
 }
 
