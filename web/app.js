@@ -71,6 +71,7 @@ const state = {
   session: null, // the session shown: {id, created, updated, operator}
   slide: '', // the slide ID images are added to (typed or scanned)
   records: [], // the session's, in the order added
+  awaiting: new Set(), // records of an interrupted batch that wait for Resume or Discard
   cards: new Map(), // id -> {card, url}
   running: false,
   cancel: false,
@@ -238,7 +239,7 @@ function rerender() {
   if (state.modelError) showModelFailure();
   relabel();
   if (!$('resume-banner').hidden)
-    $('resume-text').textContent = t('resume.text', { n: pendingRecords().length });
+    $('resume-text').textContent = t('resume.text', { n: state.awaiting.size });
   requestPersistence(false);
 }
 
@@ -579,35 +580,48 @@ function setHeat(card, on) {
     canvas.hidden = true;
     return;
   }
+  // computed for this card or for the one it replaced (a review, a language change): drawn again
+  if (entry.heatMap && !canvas.dataset.drawn) {
+    drawCam(canvas, entry.heatMap.map, entry.heatMap.size);
+    canvas.dataset.drawn = '1';
+  }
   if (canvas.dataset.drawn) {
     canvas.hidden = false;
     return;
   }
-  if (entry.heat) return; // being computed: shown when it is done (if still wanted)
   btn.textContent = t('heat.computing');
   btn.setAttribute('aria-busy', 'true');
+  if (entry.heat) return; // being computed: shown when it is done (if still wanted)
   const { rec } = entry;
+  // the card's button when the map is done: this card's, or the one of a card rebuilt meanwhile
+  const done = () => {
+    entry.heat = null;
+    const b = entry.card && entry.card.querySelector('.heat-btn');
+    if (b) {
+      b.textContent = t('heat.button');
+      b.removeAttribute('aria-busy');
+    }
+    return b;
+  };
   entry.heat = heatQueue = heatQueue
     .then(() => state.classifier.explain(rec.blob, { name: rec.name }))
     .then(
       (h) => {
-        drawCam(canvas, h.map, h.size);
-        canvas.dataset.drawn = '1';
-        canvas.hidden = btn.getAttribute('aria-pressed') !== 'true';
-        btn.textContent = t('heat.button');
+        entry.heatMap = { map: h.map, size: h.size }; // kept: a rebuilt card draws it again
+        const b = done();
+        if (b && b.getAttribute('aria-pressed') === 'true') setHeat(entry.card, true);
       },
       (e) => {
-        entry.heat = null; // may be asked again
-        btn.textContent = t('heat.button');
-        btn.setAttribute('aria-pressed', 'false');
+        const b = done(); // may be asked again
+        if (!b) return;
+        b.setAttribute('aria-pressed', 'false');
         const msg =
-          card.querySelector('.card-heat-error') ||
+          entry.card.querySelector('.card-heat-error') ||
           el('p', { class: 'card-error card-heat-error' });
         msg.textContent = t('heat.failed', { error: e.message || e });
-        btn.parentElement.after(msg);
+        b.parentElement.after(msg);
       },
-    )
-    .finally(() => btn.removeAttribute('aria-busy'));
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -944,7 +958,14 @@ function buildFieldCard(rec, entry) {
   return card;
 }
 
+// What a record had before it was read again (id -> its fields): a re-read that a cancelled batch
+// had not started goes back to it.
+const REREAD_KEYS = ['mode', 'result', 'error', 'review', 'reviews', 'status'];
+const rereadFrom = new Map();
+
 async function rereadAs(rec, mode) {
+  if (!rereadFrom.has(rec.id))
+    rereadFrom.set(rec.id, Object.fromEntries(REREAD_KEYS.map((k) => [k, rec[k]])));
   rec.mode = mode;
   delete rec.result;
   delete rec.error;
@@ -1249,31 +1270,69 @@ async function addFiles(items) {
     if (it.slide === undefined) it.slide = state.slide;
     it.mode = it.mode || mode;
   }
+  const sess = state.session;
   let recs;
-  if (!state.store || !state.session) {
-    recs = keepUnsaved(items, state.session ? state.session.id : null, t('storage.unavailable'));
+  if (!state.store || !sess) {
+    recs = keepUnsaved(items, sess ? sess.id : null, t('storage.unavailable'));
   } else {
     try {
-      recs = await state.store.addPending(state.session.id, batchId(), items);
+      recs = await state.store.addPending(sess.id, batchId(), items);
     } catch (e) {
-      recs = keepUnsaved(
-        items,
-        state.session.id,
-        saveError(e, t('save.whatImages', { n: items.length })),
-      );
+      recs = keepUnsaved(items, sess.id, saveError(e, t('save.whatImages', { n: items.length })));
     }
   }
-  if (!recs[0].unsaved) touchSession();
+  if (!recs[0].unsaved) {
+    // another session opened meanwhile: they stay in theirs (shown, waiting, when it is reopened)
+    if (!state.session || state.session.id !== sess.id) return;
+    touchSession();
+  }
   for (const r of recs) {
     state.records.push(r);
     markCard(r);
   }
-  $('resume-banner').hidden = true;
   runBatch();
 }
 
 function pendingRecords() {
   return state.records.filter((r) => !r.result && !r.error);
+}
+
+/** Records taken off the page and out of the store (their images too); never written again. */
+async function dropRecords(recs) {
+  for (const r of recs) {
+    r.dropped = true;
+    rereadFrom.delete(r.id);
+    state.awaiting.delete(r);
+    dropCard(r.id);
+  }
+  state.records = state.records.filter((r) => !r.dropped);
+  const stored = recs.filter((r) => !r.unsaved).map((r) => r.id);
+  if (!stored.length || !state.store) return;
+  try {
+    await state.store.remove(stored);
+  } catch (e) {
+    showError(t('results.clearFailed', { error: (e && e.message) || e }));
+  }
+}
+
+/** Re-reads a cancelled batch had not started: back to what they had before. */
+async function restoreEarlier(recs) {
+  for (const r of recs) {
+    const was = rereadFrom.get(r.id);
+    rereadFrom.delete(r.id);
+    for (const k of REREAD_KEYS) {
+      if (was[k] === undefined) delete r[k];
+      else r[k] = was[k];
+    }
+    updateCard(r);
+  }
+  const stored = recs.filter((r) => !r.unsaved);
+  if (!stored.length || !state.store) return;
+  try {
+    await state.store.putMany(stored);
+  } catch (e) {
+    showError(saveError(e, t('save.whatResults', { n: stored.length, name: stored[0].name })));
+  }
 }
 
 async function runBatch() {
@@ -1283,7 +1342,8 @@ async function runBatch() {
     if (state.modelError) showModelFailure();
     return;
   }
-  const todo = pendingRecords();
+  // not the images of an interrupted batch until the user chooses Resume (or Discard)
+  const todo = pendingRecords().filter((r) => !state.awaiting.has(r));
   if (!todo.length) return;
   state.running = true;
   state.cancel = false;
@@ -1321,6 +1381,7 @@ async function runBatch() {
         errors++;
         if (isRefusal(rec.error)) refused++;
       }
+      rereadFrom.delete(rec.id);
       saveResult(rec); // stored, then drawn (and the progress shown) in the next view pass
       done++;
       progress.done = done;
@@ -1341,11 +1402,13 @@ async function runBatch() {
 
   let cancelledCount = 0;
   if (state.cancel) {
-    const left = pendingRecords();
+    // what this batch was to classify and had not started (not images added meanwhile): new
+    // images are dropped, images read again go back to their earlier result
+    const left = todo.splice(0);
     cancelledCount = left.length;
-    await state.store.remove(left.map((r) => r.id));
-    for (const r of left) dropCard(r.id);
-    state.records = state.records.filter((r) => !left.includes(r));
+    const reread = left.filter((r) => rereadFrom.has(r.id));
+    await dropRecords(left.filter((r) => !rereadFrom.has(r.id)));
+    await restoreEarlier(reread);
   }
   state.running = false;
   document.documentElement.dataset.batch = 'idle';
@@ -1404,6 +1467,7 @@ function resultSoon() {
   return soon;
 }
 function saveResult(rec) {
+  if (rec.dropped) return; // discarded meanwhile: not written back
   if (rec.unsaved || !state.store) {
     markCard(rec, resultSoon());
     return;
@@ -1416,7 +1480,8 @@ function flushSaves() {
   if (!saveQueue.length) return Promise.resolve();
   saving = (async () => {
     while (saveQueue.length) {
-      const recs = saveQueue.splice(0);
+      const recs = saveQueue.splice(0).filter((r) => !r.dropped);
+      if (!recs.length) continue;
       try {
         await state.store.putMany(recs);
       } catch (e) {
@@ -1973,11 +2038,13 @@ function setupResultsControls() {
     // The page is cleared at once and the store after: the deleting transaction is made here,
     // so images given meanwhile are stored after it (IndexedDB runs overlapping readwrite
     // transactions in the order they were made) and are not deleted with the rest.
+    // without storage (none, or closed by a newer page) the page's records are dropped all the same
     const sess = state.session;
-    const deleted = state.store.clearSession(sess.id);
+    const deleted = state.store && sess ? state.store.clearSession(sess.id) : null;
     for (const id of [...state.cards.keys()]) dropCard(id);
     staleCards.clear();
     state.records = [];
+    state.awaiting.clear();
     $('resume-banner').hidden = true;
     applyView();
     try {
@@ -1986,19 +2053,20 @@ function setupResultsControls() {
     } catch (e) {
       // still stored: shown again (during a batch started meanwhile, at the next reload)
       showError(t('results.clearFailed', { error: (e && e.message) || e }));
-      if (state.session === sess && !state.running) await openSession(sess);
+      if (state.session === sess && !state.running) await openSession(sess).catch(() => {});
     }
   });
   $('resume-btn').addEventListener('click', () => {
+    state.awaiting.clear();
     $('resume-banner').hidden = true;
     runBatch();
   });
   $('discard-btn').addEventListener('click', async () => {
-    const left = pendingRecords();
-    await state.store.remove(left.map((r) => r.id));
-    for (const r of left) dropCard(r.id);
-    state.records = state.records.filter((r) => !left.includes(r));
+    // the images of the interrupted batch only (not those added or read again since)
+    const left = [...state.awaiting].filter((r) => !r.result && !r.error);
+    state.awaiting.clear();
     $('resume-banner').hidden = true;
+    await dropRecords(left);
     applyView();
     announce(t('resume.discarded', { n: left.length }));
   });
@@ -2258,16 +2326,18 @@ function touchSession() {
 
 /** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
 async function openSession(sess, how = 'opened') {
+  const records = await state.store.ofSession(sess.id); // read first: a failed read changes nothing
   for (const id of [...state.cards.keys()]) dropCard(id);
   staleCards.clear();
   state.session = sess;
-  state.records = await state.store.ofSession(sess.id);
+  state.records = records;
   showSessionInfo();
   // the cards are built in view passes (PASS_BUDGET_MS a frame), not here at once: a session of
   // 300 cells took 100-140 ms in one task as the page opened, one of 10,000 would freeze it
   for (const r of state.records) staleCards.set(r.id, r);
   applyView(true);
-  const left = pendingRecords().length;
+  state.awaiting = new Set(pendingRecords());
+  const left = state.awaiting.size;
   $('resume-banner').hidden = !left;
   if (left) {
     $('resume-text').textContent = t('resume.text', { n: left });
@@ -2288,6 +2358,10 @@ async function openSession(sess, how = 'opened') {
 
 async function newSession() {
   if (state.running) return;
+  if (!state.store) {
+    showError(t('sessions.unavailable'));
+    return;
+  }
   let sess;
   try {
     sess = await state.store.newSession({ operator: $('operator-input').value.trim() });
@@ -2303,9 +2377,27 @@ async function newSession() {
 
 async function renderSessionList() {
   const list = $('sessions-list');
+  let sessions;
+  try {
+    sessions = state.store ? await state.store.sessions() : null;
+  } catch (e) {
+    list.replaceChildren(
+      el('li', {
+        class: 'session-item',
+        text: t('sessions.readFailed', { error: e.message || e }),
+      }),
+    );
+    return;
+  }
+  if (!sessions) {
+    list.replaceChildren(el('li', { class: 'session-item', text: t('sessions.unavailable') }));
+    return;
+  }
   list.textContent = '';
-  for (const sess of await state.store.sessions()) {
-    const current = state.session && sess.id === state.session.id;
+  // Open and Delete are checked again when clicked: a batch may start while the list is open
+  const shown = (sess) => !!state.session && sess.id === state.session.id;
+  for (const sess of sessions) {
+    const current = shown(sess);
     const slides = sess.slides.filter(Boolean);
     const li = el('li', { class: 'session-item', 'data-id': String(sess.id) });
     li.append(
@@ -2334,9 +2426,17 @@ async function renderSessionList() {
     open.setAttribute('aria-label', t('sessions.openLabel', { session: sessionLabel(sess) }));
     open.disabled = current || state.running;
     open.addEventListener('click', async () => {
+      if (shown(sess) || state.running) {
+        renderSessionList();
+        return;
+      }
       $('sessions-dialog').close();
       touchSessionOpened(sess);
-      await openSession(sess, 'reopened');
+      try {
+        await openSession(sess, 'reopened');
+      } catch (e) {
+        showError(t('sessions.readFailed', { error: e.message || e }));
+      }
     });
     const del = el('button', {
       type: 'button',
@@ -2346,19 +2446,28 @@ async function renderSessionList() {
     del.setAttribute('aria-label', t('sessions.deleteLabel', { session: sessionLabel(sess) }));
     del.disabled = state.running && current;
     del.addEventListener('click', async () => {
+      if (state.running && shown(sess)) {
+        renderSessionList();
+        return;
+      }
       if (
         !window.confirm(
           t('sessions.deleteConfirm', { session: sessionLabel(sess), n: sess.images }),
         )
       )
         return;
-      await state.store.deleteSession(sess.id);
-      if (current) {
-        const next = await state.store.latestSession();
-        await openSession(
-          next || (await state.store.newSession({ operator: '' })),
-          next ? 'reopened' : 'new',
-        );
+      try {
+        await state.store.deleteSession(sess.id);
+        if (shown(sess)) {
+          const next = await state.store.latestSession();
+          await openSession(
+            next || (await state.store.newSession({ operator: '' })),
+            next ? 'reopened' : 'new',
+          );
+        }
+      } catch (e) {
+        showError(t('results.clearFailed', { error: (e && e.message) || e }));
+        return;
       }
       announce(t('sessions.deleted', { session: sessionLabel(sess) }));
       renderSessionList();
@@ -2501,6 +2610,7 @@ async function failWaiting() {
     }
     updateCard(rec);
   }
+  state.awaiting.clear();
   $('resume-banner').hidden = true;
   showModelFailure();
   announce(t('model.markedFailed', { n: left.length }));
@@ -2601,7 +2711,7 @@ async function loadClassifier() {
         for (const r of pendingRecords()) updateCard(r);
         announce(t('model.loaded'));
       }
-      if (pendingRecords().length && $('resume-banner').hidden) runBatch();
+      if (pendingRecords().length) runBatch(); // not those waiting for Resume or Discard
     } catch (e) {
       await state.storeReady;
       state.modelError = String((e && e.message) || e);

@@ -6,14 +6,18 @@
 // Embed -> host, sent only to the exact origin that asked (never "*"):
 //   {type: 'malaria:ready', version}                       (to the parent, when it is allowed)
 //   {type: 'malaria:pong', requestId, version}
-//   {type: 'malaria:result', requestId, result}             (result as MalariaClassifier.classify)
+//   {type: 'malaria:result', requestId, result}             (as MalariaClassifier.classify gives
+//                                                            it: a cell's, mode 'cell', or a whole
+//                                                            field's, mode 'field', with its cells)
 //   {type: 'malaria:error', requestId, error}
 //   {type: 'malaria:refused', requestId?, origin, reason}   (to a parent whose origin is not allowed)
 // The embed's own origin and those in embed-config.json's allowedOrigins are answered. A parent
 // of another origin gets one 'malaria:refused' that says why (at start where the browser tells the
 // embed its parent's origin, location.ancestorOrigins; else in reply to its first message), and
 // the embed shows them in its language. Messages from other windows than the parent are ignored
-// silently (and counted in data-ignored on <html>, for tests).
+// silently (and counted in data-ignored on <html>, for tests). Messages that come while the embed
+// starts (before its allow-list is read) are kept and answered once it has started: a host's ping
+// at the iframe's load always gets its pong, also where no 'malaria:ready' can be posted.
 // A server that refuses the framing itself (CSP frame-ancestors) stops the embed before it runs:
 // the host then gets no message at all, so a host page waits for 'malaria:ready' and reports a
 // refusal when none comes (examples/iframe-host.js). The widget (and the model it loads) is
@@ -108,20 +112,9 @@ async function onMessage(ev) {
   }
   const input = msg.image instanceof ArrayBuffer ? new Blob([msg.image]) : msg.image;
   try {
-    const r = await widget.classify(input, msg.name || 'image');
-    const result = {
-      label: r.label,
-      labelIndex: r.labelIndex,
-      pParasitized: r.pParasitized,
-      band: r.band,
-      bandIndex: r.bandIndex,
-      logits: r.logits,
-      cam: r.cam,
-      size: r.size,
-      width: r.width,
-      height: r.height,
-      ms: r.ms,
-    };
+    // as MalariaClassifier.classify gives it: a cut-out cell's result (mode 'cell') or a whole
+    // field's (mode 'field': counts, parasitemia, ci95 and every cell; malaria-classifier.d.ts)
+    const result = await widget.classify(input, msg.name || 'image');
     reply({ type: 'malaria:result', requestId: msg.requestId, result });
   } catch (e) {
     reply({
@@ -143,6 +136,16 @@ function setupLanguage() {
   widget.setAttribute('lang', code);
 }
 
+// Messages that come before start() is done (the host's ping at the iframe's load, while the
+// allow-list is fetched) wait here and are answered, in order, once it is: none is lost.
+const MAX_EARLY = 64;
+let early = [];
+window.addEventListener('message', (ev) => {
+  if (!early) onMessage(ev);
+  else if (early.length < MAX_EARLY) early.push(ev);
+  else ignore('too many messages before the embed was ready', ev);
+});
+
 async function start() {
   setupLanguage();
   try {
@@ -159,21 +162,23 @@ async function start() {
   } catch {
     /* optional */
   }
-  // Announce readiness to the parent when its origin is known and allowed.
+  // Announce readiness to the parent when its origin is known and allowed. Where the browser does
+  // not tell it (Firefox has no location.ancestorOrigins) nothing is posted unasked: the host's
+  // ping is answered (onMessage: to an allowed origin only, the origin that sent it).
   const parentOrigin = window.location.ancestorOrigins && window.location.ancestorOrigins[0];
   const refusedNow = window.parent !== window && parentOrigin && !allowed.has(parentOrigin);
   if (!refusedNow) await import('./widget.js');
-  window.addEventListener('message', (ev) => {
-    onMessage(ev);
-  });
   if (refusedNow) {
     refuse(parentOrigin);
-    return;
+  } else {
+    if (window.parent !== window && parentOrigin) {
+      window.parent.postMessage({ type: 'malaria:ready', version }, parentOrigin);
+    }
+    document.documentElement.dataset.embed = 'ready';
   }
-  if (window.parent !== window && parentOrigin) {
-    window.parent.postMessage({ type: 'malaria:ready', version }, parentOrigin);
-  }
-  document.documentElement.dataset.embed = 'ready';
+  const waiting = early;
+  early = null;
+  for (const ev of waiting) onMessage(ev);
 }
 
 start();

@@ -170,11 +170,20 @@ class WorkerSlot {
   /** Send a message; resolves with its answer. `extra`: {job, budget} of a classify() job. */
   call(msg, transfer = [], extra = null) {
     if (this.dead) return Promise.reject(new Error(this.dead));
+    if (!this.worker) return Promise.reject(new Error('classifier worker not started yet'));
     const id = this.nextId++;
     if (!this.pending.size) this.heard = Date.now(); // silence counts from the first message
     return new Promise((resolve, reject) => {
+      try {
+        this.worker.postMessage({ ...msg, id }, transfer);
+      } catch (e) {
+        // not sent (an input that cannot be copied, an ImageBitmap closed or handed over
+        // already): nothing is pending, the Worker is not waited for
+        const what = msg.name ? `${msg.name}: ` : '';
+        reject(new Error(`${what}could not be sent to the classifier worker (${e.message || e})`));
+        return;
+      }
       this.pending.set(id, { resolve, reject, budget: this.watchBase, ...extra });
-      this.worker.postMessage({ ...msg, id }, transfer);
     });
   }
 
@@ -529,7 +538,8 @@ export class MalariaClassifier extends EventTarget {
       this._queue = run.catch(() => {});
       return run;
     }
-    const live = this._slots.filter((s) => !s.dead);
+    // a Worker that has started (the others start later: _startRestSoon)
+    const live = this._slots.filter((s) => !s.dead && s.worker);
     if (!live.length) throw new Error(this._slots[0].dead || 'no classifier worker alive');
     const slot = live.reduce((a, b) => (b.busy < a.busy ? b : a));
     const transfer =

@@ -136,7 +136,8 @@ export class MalariaCellClassifier extends HTMLElement {
 
   connectedCallback() {
     this._localize();
-    this._classifier().catch(() => {});
+    // a model that does not load is said once here; an image given meanwhile says it with its name
+    this._classifier().catch((e) => this._fail(e));
   }
 
   attributeChangedCallback(name) {
@@ -166,7 +167,9 @@ export class MalariaCellClassifier extends HTMLElement {
     this._wrap.lang = code;
     this._wrap.dir = dirOf(code);
     localize(this._wrap, code);
-    if (this._result) this._show(this._input, this._name, this._result);
+    // the result on show, if one is (not one that a later image's error or run took off)
+    if (this._result && !this._q('.result').hidden)
+      this._show(this._input, this._name, this._result);
   }
 
   disconnectedCallback() {
@@ -195,12 +198,13 @@ export class MalariaCellClassifier extends HTMLElement {
       p.catch(() => classifiers.delete(key));
     }
     const p = classifiers.get(key);
+    // a failure is reported by the caller (connectedCallback, classify, the heat map): once
     p.then(
       () => {
         if (this._q('.status').textContent === this._t('widget.loading'))
           this._status(this._t('widget.ready'));
       },
-      (e) => this._fail(e),
+      () => {},
     );
     return p;
   }

@@ -334,6 +334,7 @@ export function register({ buildDir, nativeCli, outDir }) {
           .replaceAll(`${siteOrigin}/widget.js`, `${siteOrigin}/missing/widget.js`),
       );
       fs.copyFileSync(cells[0].path, path.join(hostDir, 'cell.png'));
+      fs.copyFileSync(FIELD, path.join(hostDir, 'field.png'));
       // a third-party frame that tries to talk to the embed
       fs.writeFileSync(
         path.join(hostDir, 'foreign.html'),
@@ -443,6 +444,16 @@ window.sent = true;`,
           offered.every((c) => c.heat === (c.band !== 'uninfected')) && offered.some((c) => c.heat),
           `heat map buttons: ${JSON.stringify(offered)}`,
         );
+        // every heat map asked of a Worker, counted (each is computed once: a card rebuilt draws
+        // its map again)
+        await page.evaluate(() => {
+          window.explains = 0;
+          const post = Worker.prototype.postMessage;
+          Worker.prototype.postMessage = function (m, transfer) {
+            if (m && m.type === 'explain') window.explains++;
+            return post.call(this, m, transfer);
+          };
+        });
         const btn = page.locator('.card .heat-btn').first();
         await btn.click();
         assert((await btn.getAttribute('aria-pressed')) === 'true', 'heat toggle pressed');
@@ -461,15 +472,44 @@ window.sent = true;`,
           warm.size > 0 && warm.n > 0,
           `heat map drawn with evidence for parasitized: ${JSON.stringify(warm)}`,
         );
+        // a review rebuilds the card: its heat map is shown again when asked, not computed again
+        const heatId = await page.$eval('.card canvas.cam[data-drawn="1"]', (c) =>
+          c.closest('.card').getAttribute('data-id'),
+        );
+        const heatCard = `.card[data-id="${heatId}"]`;
+        await page.click(`${heatCard} .review-btn[data-call="parasitized"]`);
+        await page.waitForSelector(`${heatCard}[data-reviewed="parasitized"]`);
+        await page.click(`${heatCard} .heat-btn`);
+        await page.waitForSelector(`${heatCard} canvas.cam[data-drawn="1"]:not([hidden])`, {
+          timeout: 10000,
+        });
+        assert(
+          (await page.getAttribute(`${heatCard} .heat-btn`, 'aria-pressed')) === 'true' &&
+            (await page.evaluate(() => window.explains)) === 1,
+          `the rebuilt card's map drawn from the one computed (${await page.evaluate(() => window.explains)} computed)`,
+        );
+        await page.click(`${heatCard} .review-btn[data-call="parasitized"]`); // undone
+        await page.waitForSelector(`${heatCard}[data-reviewed=""]`);
         await page.check('#all-heat');
         const want = offered.filter((c) => c.heat).length;
-        await page.waitForFunction(
-          (n) =>
-            document.querySelectorAll('.card canvas.cam[data-drawn="1"]:not([hidden])').length ===
-            n,
-          want,
-          { timeout: 120000 },
-        );
+        const allDrawn = (timeout) =>
+          page.waitForFunction(
+            (n) =>
+              document.querySelectorAll('.card canvas.cam[data-drawn="1"]:not([hidden])').length ===
+                n && document.querySelectorAll('.card .heat-btn[aria-pressed="true"]').length === n,
+            want,
+            { timeout },
+          );
+        await allDrawn(120000);
+        // a language change rebuilds every card: with "all heat maps" on, each shows its map
+        await page.selectOption('#lang-select', 'fr');
+        await page.waitForFunction(() => document.documentElement.lang === 'fr');
+        await allDrawn(10000);
+        await page.selectOption('#lang-select', 'en');
+        await page.waitForFunction(() => document.documentElement.lang === 'en');
+        await allDrawn(10000);
+        const explains = await page.evaluate(() => window.explains);
+        assert(explains === want, `${explains} heat maps computed for ${want} cells`);
         await page.screenshot({ path: path.join(shotDir, 'heatmap.png') });
         await page.uncheck('#all-heat');
         // sort and filter
@@ -2890,6 +2930,27 @@ print(json.dumps(out))
             r.cam.length === r.size * r.size,
           `embed result ${JSON.stringify({ label: r.label, p: r.pParasitized })}`,
         );
+        // a whole field: its result as classify gives it (mode, counts, interval, every cell)
+        const fr = await page.evaluate(async () => {
+          const blob = await (await fetch('field.png')).blob();
+          const f = await window.classifyViaEmbed(blob, 'field.png');
+          return { ...f, cells: f.cells.length, counted: f.counted };
+        });
+        const nf = nativeField(nativeCli, modelPath, FIELD).field;
+        assert(
+          r.mode === 'cell' &&
+            fr.mode === 'field' &&
+            fr.counted === nf.cells &&
+            fr.parasitized === nf.parasitized &&
+            Number.isInteger(fr.uncertain) &&
+            Number.isFinite(fr.parasitemia) &&
+            fr.ci95.length === 2 &&
+            fr.ci95[0] <= fr.parasitemia &&
+            fr.parasitemia <= fr.ci95[1] &&
+            fr.cells >= fr.counted &&
+            typeof fr.excluded === 'object',
+          `embed field result ${JSON.stringify(fr)} vs native ${nf.cells}/${nf.parasitized}`,
+        );
         // a malformed message from the allowed origin: ignored, no answer
         const bad = await page.evaluate(async () => {
           const f = document.getElementById('embed');
@@ -3061,6 +3122,15 @@ print(json.dumps(out))
         assert(
           line.startsWith(`${cU.name}: ${nU.label} (P(parasitized) ${nU.p_parasitized.toFixed(3)}`),
           `iframe from host B: ${line}`,
+        );
+        // a whole field through the iframe: the host page shows its counts
+        line = await pickVia(p3, { path: FIELD, name: path.basename(FIELD) });
+        const nF = nativeField(nativeCli, modelPath, FIELD).field;
+        assert(
+          line.startsWith(
+            `${path.basename(FIELD)}: whole field, ${nF.cells} red cells counted, ${nF.parasitized} parasitized, `,
+          ) && /to review \(parasitemia \d+\.\d\d %, 95% CI \d+\.\d\d-\d+\.\d\d %\)$/.test(line),
+          `a field through the iframe from host B: ${line}`,
         );
 
         // 4. the same site without --allow-embed: the framing is refused, the embed never runs;
@@ -4656,6 +4726,516 @@ print(json.dumps(out))
       }
     },
     { timeout: 180000 },
+  );
+
+  // ---- the audit of the page: what a Cancel, a page without storage, a resume, a Worker that
+  // cannot be sent an image, an early ping, an open Sessions list and a widget whose model fails
+  // must each do ----
+
+  const cellBytes = () => cells.map((c) => [...fs.readFileSync(c.path)]);
+  const batchRunning = (page) =>
+    page.waitForFunction(() => document.documentElement.dataset.batch === 'running', null, {
+      timeout: 30000,
+      polling: 'raf',
+    });
+
+  test(
+    'page: Cancel drops only the images its batch had not started: a re-read it had not started goes back to its result; images added and cells read again meanwhile are classified',
+    async () => {
+      const first = makeFolder('cancel-first', 60, false);
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        await page.setInputFiles('#folder-input', first);
+        await waitIdle(page, 60);
+        const firsts = () =>
+          page.$$eval('.card[data-name^="cancel-first/"]', (cs) =>
+            cs.map((c) => ({
+              name: c.dataset.name,
+              asked: c.dataset.asked,
+              cls: c.dataset.class,
+              label: c.dataset.label,
+              p: c.dataset.p,
+            })),
+          );
+        const before = new Map((await firsts()).map((c) => [c.name, c]));
+        // 1. a batch runs; meanwhile the 60 cells are read again as fields; the batch is cancelled,
+        // and so is the next one (the re-reads) as soon as it starts: some re-reads not started
+        await page.setInputFiles('#folder-input', makeFolder('cancel-big', 200, false));
+        await batchRunning(page);
+        const running = await page.evaluate(() => {
+          const was = document.documentElement.dataset.batch === 'running';
+          for (const b of document.querySelectorAll('.card[data-name^="cancel-first/"] .reread'))
+            b.click();
+          let starts = 0;
+          new MutationObserver(() => {
+            if (document.documentElement.dataset.batch === 'running' && ++starts === 1)
+              document.getElementById('cancel-btn').click();
+          }).observe(document.documentElement, {
+            attributes: true,
+            attributeFilter: ['data-batch'],
+          });
+          document.getElementById('cancel-btn').click();
+          return was;
+        });
+        assert(running, 'the re-reads were asked during the batch');
+        await page.waitForFunction(
+          () =>
+            document.documentElement.dataset.batch === 'idle' &&
+            !document.querySelector('.card[data-class="pending"]'),
+          null,
+          { timeout: 120000, polling: 200 },
+        );
+        // each cell read again as a field (its result or refusal), or back to its earlier result
+        const check = async (when) => {
+          const got = await firsts();
+          const reread = got.filter((c) => c.asked === 'field' && c.cls !== 'pending');
+          const back = got.filter((c) => {
+            const b = before.get(c.name);
+            return c.asked === 'auto' && c.label === b.label && c.p === b.p;
+          });
+          assert(
+            got.length === 60 && reread.length > 0 && back.length > 0,
+            `${when}: ${got.length} of 60 cells kept, ${reread.length} read again, ${back.length} back to their result`,
+          );
+          assert(
+            reread.length + back.length === 60,
+            `${when}: every cell either: ${JSON.stringify(got.filter((c) => !reread.includes(c) && !back.includes(c)))}`,
+          );
+          return back.length;
+        };
+        const back = await check('after the cancels');
+        const big = (await cardsOf(page)).filter((c) => c.name.startsWith('cancel-big/'));
+        assert(
+          big.length < 200 && big.every((c) => c.label || c.error),
+          `the cancelled batch: ${big.length} of 200 kept, each with its result`,
+        );
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]');
+        await waitIdle(page, 60 + big.length);
+        assert((await check('after a reload')) === back, 'the results gone back to are stored');
+        assert(await page.isHidden('#resume-banner'), 'nothing left waiting');
+        // 2. a batch runs; meanwhile a cell is read again and two images are added; it is cancelled
+        const added = [cells[0], cells[1]].map((c) => path.basename(c.path));
+        await page.setInputFiles('#folder-input', makeFolder('cancel-big2', 200, false));
+        await batchRunning(page);
+        const again = await page.evaluate(() => {
+          const card = document.querySelector(
+            '.card[data-name^="cancel-first/"][data-asked="auto"]',
+          );
+          card.querySelector('.reread').click();
+          return card.dataset.name;
+        });
+        await page.setInputFiles(
+          '#file-input',
+          [cells[0], cells[1]].map((c) => c.path),
+        );
+        const still = await page.evaluate(() => {
+          const was = document.documentElement.dataset.batch === 'running';
+          document.getElementById('cancel-btn').click();
+          return was;
+        });
+        assert(still, 'cancelled while running');
+        await waitIdle(page, 0, 120000);
+        const after = await cardsOf(page);
+        const of = (name) => after.find((c) => c.name === name);
+        assert(
+          added.every((n) => of(n) && of(n).label),
+          `images added during the cancelled batch classified: ${JSON.stringify(added.map(of))}`,
+        );
+        const asked = await page.$eval(`.card[data-name="${again}"]`, (c) => ({
+          asked: c.dataset.asked,
+          cls: c.dataset.class,
+        }));
+        assert(
+          asked.asked === 'field' && asked.cls !== 'pending',
+          `the cell read again during it: ${JSON.stringify(asked)}`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 240000 },
+  );
+
+  test(
+    'page: without storage (IndexedDB refused, or closed by a newer page) Cancel, Clear, New session and Sessions work on what the page holds and say it is not stored',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      const ctx2 = await newContext([env.siteOrigin]);
+      try {
+        await ctx.addInitScript(() => {
+          IDBFactory.prototype.open = () => {
+            throw new DOMException('refused by the test', 'SecurityError');
+          };
+        });
+        const page = await openSite(ctx);
+        assert(
+          /^Results cannot be kept on this device/.test(await page.textContent('#alert')),
+          'no storage said',
+        );
+        await page.setInputFiles('#folder-input', makeFolder('no-store', 200, false));
+        await batchRunning(page);
+        await page.evaluate(() => document.getElementById('cancel-btn').click());
+        await page.waitForFunction(() => document.documentElement.dataset.batch === 'idle', null, {
+          timeout: 60000,
+        });
+        const kept = await cardsOf(page);
+        assert(
+          kept.length > 0 && kept.length < 200 && kept.every((c) => c.label),
+          `cancelled without storage: ${kept.length} cards, each classified`,
+        );
+        await page.click('#sessions-btn');
+        await page.waitForSelector('#sessions-dialog[open]');
+        const list = await page.textContent('#sessions-list');
+        assert(
+          /^Storage is not available on this device: no session is kept, and the results shown are kept on this page only/.test(
+            list,
+          ),
+          `sessions without storage: ${list}`,
+        );
+        await page.click('#sessions-close');
+        await page.click('#new-session-btn');
+        await page.waitForFunction(() =>
+          /no session is kept/.test(document.getElementById('alert').textContent),
+        );
+        page.once('dialog', (d) => d.accept());
+        await page.click('#clear-btn');
+        await page.waitForFunction(() => document.querySelectorAll('.card').length === 0);
+        // storage closed mid-batch (a newer page upgraded the database): Cancel ends the batch
+        // and says the images not started are still stored; the list and Clear say why they fail
+        const p2 = await openSite(ctx2);
+        await p2.setInputFiles('#folder-input', makeFolder('store-closed', 200, false));
+        await batchRunning(p2);
+        await p2.evaluate(
+          () =>
+            new Promise((res, rej) => {
+              const r = indexedDB.open('malaria-screen', 99);
+              r.onsuccess = () => {
+                r.result.close();
+                res();
+              };
+              r.onerror = () => rej(r.error);
+            }),
+        );
+        await p2.evaluate(() => document.getElementById('cancel-btn').click());
+        await p2.waitForFunction(() => document.documentElement.dataset.batch === 'idle', null, {
+          timeout: 60000,
+        });
+        assert(
+          /Could not delete the results from this device \(.+\): they are still stored\./.test(
+            await p2.textContent('#alert'),
+          ),
+          `cancel with storage closed: ${await p2.textContent('#alert')}`,
+        );
+        await p2.click('#sessions-btn');
+        await p2.waitForSelector('#sessions-dialog[open]');
+        const list2 = await p2.textContent('#sessions-list');
+        assert(
+          /^The sessions could not be read from this device \(.+\)\.$/.test(list2),
+          `sessions with storage closed: ${list2}`,
+        );
+        await p2.click('#sessions-close');
+        await p2.evaluate(() => {
+          document.getElementById('alert').hidden = true;
+        });
+        p2.once('dialog', (d) => d.accept());
+        await p2.click('#clear-btn');
+        await p2.waitForSelector('#alert:not([hidden])');
+        assert(
+          (await p2.$$eval('.card', (c) => c.length)) === 0 &&
+            /^Could not delete the results from this device/.test(await p2.textContent('#alert')),
+          'clear with storage closed: the page cleared, the store said',
+        );
+      } finally {
+        await ctx.close();
+        await ctx2.close();
+      }
+    },
+    { timeout: 240000 },
+  );
+
+  test(
+    'page: images of an interrupted batch wait for Resume or Discard: a cell read again meanwhile does not take them; discarded, they do not come back',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        const mine = cells.slice(0, 3);
+        await page.setInputFiles(
+          '#file-input',
+          mine.map((c) => c.path),
+        );
+        await waitIdle(page, 3);
+        // five images stored unclassified, as a reload in the middle of a batch leaves them
+        await page.evaluate(async (bytes) => {
+          const { ResultStore } = await import('./store.js');
+          const store = await ResultStore.open();
+          const session = Number(document.documentElement.dataset.session);
+          await store.addPending(
+            session,
+            'b-interrupted',
+            bytes.slice(0, 5).map((b, i) => ({
+              name: `waiting-${i}.png`,
+              blob: new Blob([new Uint8Array(b)], { type: 'image/png' }),
+              mode: 'auto',
+            })),
+          );
+          store.db.close();
+        }, cellBytes());
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]');
+        await page.waitForSelector('#resume-banner:not([hidden])');
+        const name = path.basename(mine[0].path);
+        await page.click(`.card[data-name="${name}"] .reread`);
+        await page.waitForFunction(
+          (n) => {
+            const c = document.querySelector(`.card[data-name="${n}"]`);
+            return (
+              c &&
+              c.dataset.asked === 'field' &&
+              c.dataset.class !== 'pending' &&
+              document.documentElement.dataset.batch === 'idle'
+            );
+          },
+          name,
+          { timeout: 60000 },
+        );
+        await page.waitForTimeout(500);
+        const waiting = await page.$$eval('.card[data-name^="waiting-"]', (cs) =>
+          cs.map((c) => c.dataset.class),
+        );
+        assert(
+          waiting.length === 5 &&
+            waiting.every((c) => c === 'pending') &&
+            (await page.isVisible('#resume-banner')),
+          `the images waiting for the choice were not taken: ${waiting}`,
+        );
+        await page.click('#discard-btn');
+        await page.waitForFunction(() => !document.querySelector('.card[data-name^="waiting-"]'));
+        await page.waitForTimeout(500);
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]');
+        await page.waitForTimeout(500);
+        const after = await cardsOf(page);
+        assert(
+          after.length === 3 &&
+            after.every((c) => c.cls !== 'pending') &&
+            (await page.isHidden('#resume-banner')),
+          `discarded ones gone after a reload: ${after.map((c) => `${c.name} ${c.cls}`)}`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 180000 },
+  );
+
+  test(
+    'classifier: an image that cannot be sent to a Worker rejects at once and leaves nothing pending (no watchdog stop); a heat map asked before the other Workers started goes to one that has',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        const r = await page.evaluate(async (bytes) => {
+          const { MalariaClassifier } = await import('./malaria-classifier.js');
+          const blob = new Blob([new Uint8Array(bytes[0])], { type: 'image/png' });
+          const c = await MalariaClassifier.create({ workers: 2, watchdogMs: 6000 });
+          const events = [];
+          c.addEventListener('worker', (e) => events.push(e.detail));
+          // the first Worker busy, the second not started yet (_startRestSoon): the heat map
+          const first = c.classify(blob, { name: 'first.png' });
+          const notStarted = c._slots.filter((s) => !s.worker).length;
+          const heat = c.explain(blob, { name: 'heat.png' }).then(
+            (h) => `map ${h.size}`,
+            (e) => e.message,
+          );
+          // an ImageBitmap closed before it is given: it cannot be sent
+          const bmp = await createImageBitmap(blob);
+          bmp.close();
+          const closed = await c.classify(bmp, { name: 'closed.png' }).then(
+            () => 'resolved',
+            (e) => e.message,
+          );
+          const out = { notStarted, closed, heat: await heat, first: (await first).label };
+          await new Promise((res) => setTimeout(res, 9000)); // longer than the watchdog allows
+          out.events = events;
+          out.pending = c._slots.map((s) => s.pending.size);
+          out.after = (await c.classify(blob)).label;
+          c.dispose();
+          return out;
+        }, cellBytes());
+        assert(r.notStarted === 1, `the second Worker had not started: ${JSON.stringify(r)}`);
+        assert(/^map \d+$/.test(r.heat), `heat map: ${r.heat}`);
+        assert(
+          /^closed\.png: could not be sent to the classifier worker \(.+\)$/.test(r.closed),
+          `closed ImageBitmap: ${r.closed}`,
+        );
+        assert(
+          r.events.length === 0 && r.pending.every((n) => n === 0) && r.after === r.first,
+          `no Worker stopped by the watchdog: ${JSON.stringify(r)}`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
+    'iframe embed: a ping sent while the embed starts (at the iframe load, before its allow-list is read) is answered',
+    async () => {
+      const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
+      try {
+        // the allow-list comes late: the host's ping at the iframe's load comes before it
+        await ctx.route('**/embed-config.json', async (route) => {
+          await new Promise((res) => setTimeout(res, 1500));
+          await route.continue();
+        });
+        fs.writeFileSync(
+          path.join(tmp, 'host', 'early-ping.html'),
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>early ping</title></head>
+<body><iframe id="embed" title="classifier" src="${env.siteOrigin}/embed.html"></iframe>
+<script>
+window.got = [];
+window.addEventListener('message', (ev) => {
+  if (ev.origin === '${env.siteOrigin}') window.got.push(ev.data.type + ':' + (ev.data.requestId || ''));
+});
+const f = document.getElementById('embed');
+f.addEventListener('load', () => {
+  window.loadedBefore = window.got.slice();
+  f.contentWindow.postMessage({ type: 'malaria:ping', requestId: 'at-load' }, '${env.siteOrigin}');
+});
+</script></body></html>`,
+        );
+        const page = await ctx.newPage();
+        await page.goto(`${env.hostB.url}early-ping.html`);
+        await page.waitForFunction(() => window.got.includes('malaria:pong:at-load'), null, {
+          timeout: 30000,
+        });
+        const r = await page.evaluate(() => ({ got: window.got, before: window.loadedBefore }));
+        assert(r.before.length === 0, `the ping came before the embed was ready: ${r.before}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 60000 },
+  );
+
+  test(
+    'sessions: a batch that starts while the Sessions list is open: Open and Delete of the session shown are refused when clicked',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        const first = await page.getAttribute('html', 'data-session');
+        await page.click('#new-session-btn');
+        await page.waitForFunction((id) => document.documentElement.dataset.session !== id, first);
+        const second = await page.getAttribute('html', 'data-session');
+        let confirms = 0;
+        page.on('dialog', (d) => {
+          confirms++;
+          d.accept();
+        });
+        await page.click('#sessions-btn');
+        await page.waitForSelector(
+          `#sessions-dialog[open] .session-item[data-id="${first}"] .open-session:not([disabled])`,
+        );
+        // images come in while the list is open (a paste, a camera capture): a batch starts
+        await page.setInputFiles('#folder-input', makeFolder('sessions-busy', 200, false));
+        await batchRunning(page);
+        const running = await page.evaluate(
+          ({ first, second }) => {
+            const was = document.documentElement.dataset.batch === 'running';
+            document.querySelector(`.session-item[data-id="${first}"] .open-session`).click();
+            document.querySelector(`.session-item[data-id="${second}"] .delete-session`).click();
+            return was;
+          },
+          { first, second },
+        );
+        assert(running, 'clicked during the batch');
+        await page.waitForSelector(`.session-item[data-id="${first}"] .open-session[disabled]`);
+        const st = await page.evaluate(
+          (second) => ({
+            session: document.documentElement.dataset.session,
+            open: document.getElementById('sessions-dialog').open,
+            del: document.querySelector(`.session-item[data-id="${second}"] .delete-session`)
+              .disabled,
+          }),
+          second,
+        );
+        assert(
+          st.session === second && st.open && st.del && confirms === 0,
+          `nothing opened or deleted mid-batch: ${JSON.stringify({ ...st, confirms })}`,
+        );
+        await page.evaluate(() => document.getElementById('cancel-btn').click());
+        await waitIdle(page, 0, 60000);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
+    'widget: a model that does not load fires one error per image; a language change does not bring back a result that a later image replaced',
+    async () => {
+      const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
+      try {
+        fs.writeFileSync(
+          path.join(tmp, 'host', 'widget-two.html'),
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>two widgets</title>
+<script type="module" src="${env.siteOrigin}/widget.js"></script></head><body>
+<malaria-cell-classifier id="good"></malaria-cell-classifier>
+<malaria-cell-classifier id="bad" model="missing.mcb"></malaria-cell-classifier>
+<script>
+window.errs = [];
+document.getElementById('bad').addEventListener('error', (ev) => window.errs.push(ev.detail));
+</script></body></html>`,
+        );
+        const page = await ctx.newPage();
+        await page.goto(`${env.hostB.url}widget-two.html`);
+        await page.waitForFunction(() => window.errs.length === 1, null, { timeout: 30000 });
+        const name = path.basename(cells[0].path);
+        await page.locator('#bad input[type=file]').setInputFiles(cells[0].path);
+        await page.waitForFunction((n) => window.errs.some((e) => e.name === n), name, {
+          timeout: 30000,
+        });
+        await page.waitForTimeout(1000);
+        const errs = await page.evaluate(() => window.errs);
+        assert(
+          errs.length === 2 && errs[0].name === undefined && errs[1].name === name,
+          `one error at load, one for the image: ${JSON.stringify(errs)}`,
+        );
+        // a result, then an image that fails: a language change keeps the error on show
+        const shown = () =>
+          page.evaluate(() => {
+            const q = (s) => document.getElementById('good').shadowRoot.querySelector(s);
+            return { result: !q('.result').hidden, error: !q('.error').hidden };
+          });
+        await page.locator('#good input[type=file]').setInputFiles(cells[0].path);
+        await page.waitForFunction(
+          () => !document.getElementById('good').shadowRoot.querySelector('.result').hidden,
+          null,
+          { timeout: 90000 },
+        );
+        const bad = path.join(tmp, 'widget-not-image.txt');
+        fs.writeFileSync(bad, 'not an image\n');
+        await page.locator('#good input[type=file]').setInputFiles(bad);
+        await page.waitForFunction(
+          () => !document.getElementById('good').shadowRoot.querySelector('.error').hidden,
+        );
+        await page.evaluate(() => document.getElementById('good').setAttribute('lang', 'fr'));
+        await page.waitForFunction(
+          () => document.getElementById('good').shadowRoot.querySelector('.wrap').lang === 'fr',
+        );
+        const st = await shown();
+        assert(!st.result && st.error, `after the language change: ${JSON.stringify(st)}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
   );
 
   test('privacy: no request left the allowed origins; no console errors', async () => {

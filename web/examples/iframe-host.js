@@ -96,7 +96,17 @@ document.getElementById('pick').addEventListener('change', async (ev) => {
     return;
   }
   try {
+    // a cut-out cell's result (mode 'cell') or a whole field's (mode 'field'), as
+    // MalariaClassifier.classify gives them
     const r = await classify(f, f.name);
+    if (r.mode === 'field') {
+      add(
+        `${f.name}: whole field, ${r.counted} red cells counted, ${r.parasitized} parasitized, ` +
+          `${r.uncertain} to review (parasitemia ${(100 * r.parasitemia).toFixed(2)} %, ` +
+          `95% CI ${(100 * r.ci95[0]).toFixed(2)}-${(100 * r.ci95[1]).toFixed(2)} %)`,
+      );
+      return;
+    }
     add(`${f.name}: ${r.label} (P(parasitized) ${r.pParasitized.toFixed(3)}, ${r.band})`);
   } catch (e) {
     add(`${f.name}: error ${e.message}`);

@@ -90,6 +90,9 @@ export default {
     other: 'Delete {session} and its {n} results from this device?',
   },
   'sessions.deleted': '{session} deleted from this device.',
+  'sessions.unavailable':
+    'Storage is not available on this device: no session is kept, and the results shown are kept on this page only (export them before closing it).',
+  'sessions.readFailed': 'The sessions could not be read from this device ({error}).',
   'dialog.close': 'Close',
 
   'slide.hintNone':

@@ -92,6 +92,9 @@ export default {
     other: '¿Eliminar {session} y sus {n} resultados de este dispositivo?',
   },
   'sessions.deleted': '{session} eliminada de este dispositivo.',
+  'sessions.unavailable':
+    'El almacenamiento no está disponible en este dispositivo: no se guarda ninguna sesión, y los resultados mostrados se conservan solo en esta página (expórtelos antes de cerrarla).',
+  'sessions.readFailed': 'No se pudieron leer las sesiones de este dispositivo ({error}).',
   'dialog.close': 'Cerrar',
 
   'slide.hintNone':

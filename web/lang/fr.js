@@ -93,6 +93,9 @@ export default {
     other: 'Supprimer {session} et ses {n} résultats de cet appareil ?',
   },
   'sessions.deleted': '{session} supprimée de cet appareil.',
+  'sessions.unavailable':
+    'Le stockage n’est pas disponible sur cet appareil : aucune session n’est conservée, et les résultats affichés ne sont gardés que sur cette page (exportez-les avant de la fermer).',
+  'sessions.readFailed': 'Impossible de lire les sessions de cet appareil ({error}).',
   'dialog.close': 'Fermer',
 
   'slide.hintNone':

@@ -93,6 +93,9 @@ export default {
     other: 'Apagar {session} e os seus {n} resultados deste dispositivo?',
   },
   'sessions.deleted': '{session} apagada deste dispositivo.',
+  'sessions.unavailable':
+    'O armazenamento não está disponível neste dispositivo: nenhuma sessão é guardada, e os resultados mostrados ficam apenas nesta página (exporte-os antes de a fechar).',
+  'sessions.readFailed': 'Não foi possível ler as sessões deste dispositivo ({error}).',
   'dialog.close': 'Fechar',
 
   'slide.hintNone':
