@@ -327,6 +327,17 @@ TEST_CASE(
                                   &why) == mc::kKindNone);
     CHECK(why == err);
   }
+  // a large image of small cells: its working image would be 44 megapixels, refused with why
+  {
+    Img_ im = background_(8192, 2000, 3, 13);
+    Rng_ rng(13);
+    for (const Disc_& d : grid_(8192, 2000, 8.5f, 13)) red_cell_(&im, d, &rng);
+    mc::Field f;
+    std::string err;
+    CHECK_FALSE(finder.find(im.px.data(), im.w, im.h, 3, mc::ImageLimits{}, &f, &err));
+    CHECK(contains_(err, "the field is too large to search at its cells' size: 8192x2000 px"));
+    CHECK(contains_(err, "(at most 12 megapixels at 28 px a cell: crop the image)"));
+  }
   // nothing cell-like in a large image: no cells, found without a full-resolution search
   {
     Img_ im = background_(4000, 3000, 3, 11);
