@@ -81,7 +81,7 @@ def iml_scores(rows, ann_path, W=1280, H=960):
     ann = {a["image_name"]: a for a in json.load(open(ann_path))}
     near = lambda x, y, w, h: x <= 2 or y <= 2 or x + w >= W - 2 or y + h >= H - 2
     tp = nb = nd = 0
-    unin = fp = inf_n = inf_hit = unc = counted = 0
+    unin = fp = inf_n = inf_hit = inf_cleared = unc = counted = 0
     per_field, matches = [], []
     for name in sorted(ann):
         if name not in fields:
@@ -120,6 +120,7 @@ def iml_scores(rows, ann_path, W=1280, H=960):
             if infected:
                 inf_n += 1
                 inf_hit += c["band"] == "parasitized"
+                inf_cleared += c["band"] == "uninfected"  # not even sent to review
             else:
                 unin += 1
                 fp += c["band"] == "parasitized"
@@ -158,6 +159,7 @@ def iml_scores(rows, ann_path, W=1280, H=960):
             uninfected_matched=unin,
             infected_recall=inf_hit / max(inf_n, 1),
             infected_matched=inf_n,
+            infected_called_uninfected=inf_cleared,
             uncertain_share=unc / max(counted, 1),
             counted=counted,
             median_ms_per_field=statistics.median(p["ms"] for p in ok if p.get("ms"))
@@ -407,7 +409,8 @@ def main():
         f"precision {iml['precision']*100:.1f}%, median count error {iml['median_count_error']*100:.1f}%, "
         f"median parasitemia error {iml['median_parasitemia_error_pp']:.2f} pp, false positives "
         f"{iml['false_positives_per_1000_uninfected']:.1f} per 1,000 uninfected ({iml['uninfected_matched']}), "
-        f"infected recall {iml['infected_recall']*100:.0f}% of {iml['infected_matched']}, uncertain "
+        f"infected recall {iml['infected_recall']*100:.0f}% of {iml['infected_matched']} "
+        f"({iml['infected_called_uninfected']} called uninfected, the rest to review), uncertain "
         f"{iml['uncertain_share']*100:.1f}% of {iml['counted']} counted, white cells excluded {iml['white_excluded']}, "
         f"median {iml['median_ms_per_field']:.0f} ms per field (native, find + classify)"
     )
