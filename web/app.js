@@ -23,7 +23,9 @@ import {
   cellsOf,
   intendedUse,
   errorKind,
+  isInputRefusal,
 } from './stats.js';
+import { fileSizeProblem } from './image-input.js';
 import { drawCam, fitOverlay } from './cam-overlay.js';
 import { Camera } from './camera.js';
 import {
@@ -1005,6 +1007,7 @@ function updateCard(rec) {
 const staleCards = new Map(); // id -> record whose card is to be (re)built
 const PASS_BUDGET_MS = 10;
 function markCard(rec, soon = false) {
+  if (rec.dropped) return; // taken off the page meanwhile
   staleCards.set(rec.id, rec);
   scheduleView(soon);
 }
@@ -1256,7 +1259,8 @@ function keepUnsaved(items, session, why) {
     name: it.name,
     blob: it.blob,
     mode: it.mode,
-    status: 'pending',
+    status: it.error ? 'error' : 'pending',
+    ...(it.error ? { error: it.error } : {}),
     id: --unsavedIds,
     unsaved: true,
   }));
@@ -1269,6 +1273,13 @@ async function addFiles(items) {
   for (const it of items) {
     if (it.slide === undefined) it.slide = state.slide;
     it.mode = it.mode || mode;
+    // a file the decoder refuses for its size alone (a video, an archive) is not stored: its
+    // record says why, as the decoder would, and keeps none of its bytes
+    const refused = fileSizeProblem(it.blob.size);
+    if (refused) {
+      it.error = `${it.name}: ${refused}`;
+      delete it.blob;
+    }
   }
   const sess = state.session;
   let recs;
@@ -1290,6 +1301,14 @@ async function addFiles(items) {
     state.records.push(r);
     markCard(r);
   }
+  // files refused as they came (over the size limit) are in no batch: said here when none runs
+  const notRead = recs.filter((r) => r.error).length;
+  if (notRead && !pendingRecords().length)
+    announce(
+      t('batch.done', { ok: 0, n: notRead }) +
+        t('batch.notReadable', { n: notRead }) +
+        t('batch.end'),
+    );
   runBatch();
 }
 
@@ -1404,7 +1423,7 @@ async function runBatch() {
   if (state.cancel) {
     // what this batch was to classify and had not started (not images added meanwhile): new
     // images are dropped, images read again go back to their earlier result
-    const left = todo.splice(0);
+    const left = todo.splice(0).filter((r) => !r.dropped); // not those of a deleted session
     cancelledCount = left.length;
     const reread = left.filter((r) => rereadFrom.has(r.id));
     await dropRecords(left.filter((r) => !rereadFrom.has(r.id)));
@@ -1482,8 +1501,15 @@ function flushSaves() {
     while (saveQueue.length) {
       const recs = saveQueue.splice(0).filter((r) => !r.dropped);
       if (!recs.length) continue;
+      // a file the input policy refused (not an image, too large, empty, corrupt) is not kept:
+      // its image is deleted with its result (a refusal's stays: it can be read as a cell or field)
+      const noImage = recs.filter((r) => r.blob && isInputRefusal(r.error));
+      for (const r of noImage) delete r.blob;
       try {
-        await state.store.putMany(recs);
+        await state.store.putMany(
+          recs,
+          noImage.map((r) => r.id),
+        );
       } catch (e) {
         showError(
           saveError(
@@ -1724,7 +1750,7 @@ function setupCamera() {
     stopLiveCount();
     msg(t('camera.starting'));
     try {
-      await cam.start(deviceId);
+      if (!(await cam.start(deviceId))) return; // a later start, or Close, came meanwhile
       $('capture-btn').disabled = false;
       $('capture-btn').focus();
       announce(t('camera.ready'));
@@ -2327,6 +2353,16 @@ function touchSession() {
 /** Show one session: its records, cards, summaries; a batch it left unfinished can be resumed. */
 async function openSession(sess, how = 'opened') {
   const records = await state.store.ofSession(sess.id); // read first: a failed read changes nothing
+  // the images of files the input policy refused that an earlier version kept: deleted now
+  const stale = records.filter((r) => r.blob && isInputRefusal(r.error));
+  for (const r of stale) delete r.blob;
+  if (stale.length)
+    state.store
+      .putMany(
+        stale,
+        stale.map((r) => r.id),
+      )
+      .catch(() => {}); // tried again at the next opening
   for (const id of [...state.cards.keys()]) dropCard(id);
   staleCards.clear();
   state.session = sess;
@@ -2389,6 +2425,7 @@ async function renderSessionList() {
     );
     return;
   }
+  $('delete-all-sessions').disabled = !sessions || state.running;
   if (!sessions) {
     list.replaceChildren(el('li', { class: 'session-item', text: t('sessions.unavailable') }));
     return;
@@ -2458,6 +2495,7 @@ async function renderSessionList() {
         return;
       try {
         await state.store.deleteSession(sess.id);
+        tellOtherTabs({ deleted: sess.id });
         if (shown(sess)) {
           const next = await state.store.latestSession();
           await openSession(
@@ -2477,6 +2515,66 @@ async function renderSessionList() {
   }
 }
 
+/** Every session, record and image deleted (once confirmed); a new, empty session is opened. */
+async function deleteAllSessions() {
+  // checked again when clicked: a batch may have started while the list was open
+  if (state.running || !state.store) {
+    renderSessionList();
+    return;
+  }
+  if (!window.confirm(t('sessions.deleteAllConfirm'))) return;
+  let sess;
+  try {
+    await state.store.deleteAll();
+    tellOtherTabs({ all: true });
+    $('slide-input').value = '';
+    state.slide = '';
+    sess = await state.store.newSession({ operator: '' });
+    await openSession(sess, 'new');
+  } catch (e) {
+    showError(t('results.clearFailed', { error: (e && e.message) || e }));
+    return;
+  }
+  announce(t('sessions.deletedAll', { session: sessionLabel(sess) }));
+  renderSessionList();
+}
+
+// Deletions are told to the page's other tabs (same origin): one that shows a session deleted
+// elsewhere would bring it back with its next write (a result, a review, its time), so it stops
+// writing to it and opens another. Messages: {deleted: session id} or {all: true}.
+const tabs =
+  typeof BroadcastChannel === 'function' ? new BroadcastChannel('malaria-sessions') : null;
+function tellOtherTabs(msg) {
+  if (tabs) tabs.postMessage(msg);
+}
+
+async function deletedElsewhere(msg) {
+  const all = !!msg && msg.all === true;
+  const gone = state.session;
+  const hit = !!gone && (all || (!!msg && msg.deleted === gone.id));
+  if (hit && state.store) {
+    // nothing of it is written again: its records are dropped (a running batch stops, its
+    // results are not stored), and what this tab wrote before it heard is deleted again
+    for (const r of state.records) r.dropped = true;
+    if (state.running) state.cancel = true;
+    try {
+      await state.store.deleteSession(gone.id);
+      const next = await state.store.latestSession();
+      const sess = next || (await state.store.newSession({ operator: '' }));
+      await openSession(sess, next ? 'reopened' : 'new');
+      showError(
+        t(all ? 'sessions.allGoneElsewhere' : 'sessions.goneElsewhere', {
+          session: sessionLabel(gone),
+          next: sessionLabel(sess),
+        }),
+      );
+    } catch (e) {
+      showError(t('sessions.readFailed', { error: (e && e.message) || e }));
+    }
+  }
+  if ($('sessions-dialog').open) renderSessionList();
+}
+
 /** A reopened session becomes the latest: a reload shows it again. */
 function touchSessionOpened(sess) {
   sess.updated = new Date().toISOString();
@@ -2494,6 +2592,8 @@ function setupSessions() {
     $('sessions-dialog').showModal();
   });
   $('sessions-close').addEventListener('click', () => $('sessions-dialog').close());
+  $('delete-all-sessions').addEventListener('click', () => deleteAllSessions());
+  if (tabs) tabs.onmessage = (ev) => deletedElsewhere(ev.data);
   $('operator-input').addEventListener('change', () => {
     if (!state.session) return;
     state.session.operator = $('operator-input').value.trim();

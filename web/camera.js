@@ -30,6 +30,7 @@ export class Camera {
   constructor(ui) {
     this.ui = ui;
     this.stream = null;
+    this.token = 0; // counts start() and stop() calls: a start that a later one overtook gives up
   }
 
   /** Why the camera cannot be used here, or null. */
@@ -43,10 +44,17 @@ export class Camera {
     return null;
   }
 
+  /**
+   * Start the camera (deviceId: the one chosen). Resolves to true once its picture shows, or to
+   * false when a later start() or a stop() came meanwhile: a stream that arrives then (the user
+   * closed the camera while the permission prompt was up; two quick starts) is stopped at once.
+   */
   async start(deviceId) {
     const why = Camera.unavailableReason();
     if (why) throw Object.assign(new Error(why), { name: 'Unavailable', friendly: why });
-    this.stop();
+    this.stop(); // a start still waiting for its stream gives up too
+    const token = this.token;
+    const current = () => token === this.token;
     const constraints = {
       audio: false,
       video: deviceId
@@ -54,19 +62,23 @@ export class Camera {
         : { width: { ideal: 1920 }, height: { ideal: 1080 } },
     };
     // A permission prompt that nobody answers never settles: tell the user what is going on.
-    const timer = setTimeout(
-      () => this.ui.onMessage(t('camera.waitPermission')),
-      PROMPT_TIMEOUT_MS,
-    );
+    const timer = setTimeout(() => {
+      if (current()) this.ui.onMessage(t('camera.waitPermission'));
+    }, PROMPT_TIMEOUT_MS);
     let stream;
     try {
       stream = await navigator.mediaDevices.getUserMedia(constraints);
     } catch (e) {
+      if (!current()) return false;
       throw Object.assign(e instanceof Error ? e : new Error(String(e)), {
         friendly: cameraErrorMessage(e),
       });
     } finally {
       clearTimeout(timer);
+    }
+    if (!current()) {
+      for (const track of stream.getTracks()) track.stop();
+      return false;
     }
     this.stream = stream;
     const v = this.ui.video;
@@ -85,8 +97,11 @@ export class Camera {
         );
       });
     }
+    if (!current()) return false; // stop() has stopped this stream
     await this.listDevices(stream.getVideoTracks()[0]);
+    if (!current()) return false;
     this.ui.onMessage('');
+    return true;
   }
 
   async listDevices(activeTrack) {
@@ -122,7 +137,9 @@ export class Camera {
     );
   }
 
+  /** Stop the camera, and any start() still waiting for its stream. */
   stop() {
+    this.token++;
     if (this.stream) for (const t of this.stream.getTracks()) t.stop();
     this.stream = null;
     if (this.ui.video) this.ui.video.srcObject = null;

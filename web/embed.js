@@ -11,7 +11,8 @@
 //                                                            field's, mode 'field', with its cells)
 //   {type: 'malaria:error', requestId, error}
 //   {type: 'malaria:refused', requestId?, origin, reason}   (to a parent whose origin is not allowed)
-// The embed's own origin and those in embed-config.json's allowedOrigins are answered. A parent
+// The embed's own origin and those in embed-config.json's allowedOrigins are answered ('null'
+// never: an embed that runs in an opaque origin itself shows why and does nothing). A parent
 // of another origin gets one 'malaria:refused' that says why (at start where the browser tells the
 // embed its parent's origin, location.ancestorOrigins; else in reply to its first message), and
 // the embed shows them in its language. Messages from other windows than the parent are ignored
@@ -148,6 +149,18 @@ window.addEventListener('message', (ev) => {
 
 async function start() {
   setupLanguage();
+  // An embed without an origin of its own (a sandboxed iframe without allow-same-origin, where
+  // location.origin still names the URL's; a file:// page in Firefox) is 'null', as is every other
+  // such frame: it could not tell its own site's pages from any opaque one, so it does not run
+  // (and answers no message).
+  if (self.origin === 'null' || location.origin === 'null') {
+    const box = document.getElementById('refused');
+    box.textContent = translate(lang, 'embed.opaque');
+    box.hidden = false;
+    widget.hidden = true;
+    document.documentElement.dataset.embed = 'opaque';
+    return;
+  }
   try {
     const cfg = await (await fetch('embed-config.json', { cache: 'no-cache' })).json();
     allowed = new Set(

@@ -5,7 +5,7 @@ import {
   policyProblem,
   decodeFailure,
   sizeProblem,
-  MAX_FILE_BYTES,
+  fileSizeProblem,
 } from './image-input.js';
 
 /**
@@ -41,10 +41,8 @@ export async function decodeImage(input, name = 'image') {
   if (!(typeof Blob !== 'undefined' && input instanceof Blob)) {
     throw fail('unsupported input (expected a Blob, File, ImageBitmap or ImageData)');
   }
-  if (input.size === 0) throw fail('empty file (0 bytes)');
-  if (input.size > MAX_FILE_BYTES) {
-    throw fail(`file too large (${input.size} bytes; limit ${MAX_FILE_BYTES / (1024 * 1024)} MiB)`);
-  }
+  const sizeRefused = fileSizeProblem(input.size);
+  if (sizeRefused) throw fail(sizeRefused);
   // the header: 64 KiB, more while it goes on (a JPEG's EXIF and ICC segments come first)
   let head, info;
   for (let n = Math.min(input.size, 65536); ; n = Math.min(input.size, n * 8)) {

@@ -18,6 +18,15 @@ export const MAX_PIXELS = 40 * 1000 * 1000;
 export const MAX_FILE_BYTES = 64 * 1024 * 1024;
 export const ACCEPTED = 'PNG, JPEG, BMP or WebP';
 
+/** Why a file of `size` bytes is refused before any of it is read (empty, over MAX_FILE_BYTES),
+ *  or null: the decoder's message, also given by the page to a file it does not store. */
+export function fileSizeProblem(size) {
+  if (size === 0) return 'empty file (0 bytes)';
+  if (size > MAX_FILE_BYTES)
+    return `file too large (${size} bytes; limit ${MAX_FILE_BYTES / (1024 * 1024)} MiB)`;
+  return null;
+}
+
 /** check_image_size()'s message (wasm/src/preprocess.cpp) for a w x h image, or null. */
 export function sizeProblem(w, h) {
   if (!(w > 0 && h > 0)) return `empty image (${w} x ${h})`;

@@ -62,6 +62,21 @@ export function errorKind(msg) {
   return 'error.kindOther';
 }
 
+/** Whether a message says the file itself was refused by the input policy (not an image or not
+ *  a supported one, too large, empty, corrupt): the page keeps no copy of such a file. */
+const INPUT_KINDS = new Set([
+  'error.kindUnsupported',
+  'error.kindTooLarge',
+  'error.kindEmpty',
+  'error.kindCorrupt',
+]);
+export const isInputRefusal = (msg) =>
+  !!msg &&
+  INPUT_KINDS.has(errorKind(msg)) &&
+  // the core's verdicts on a field it read (its cells too small, the field too large for them):
+  // the picture is an image, kept like the other refusals of what it shows
+  !/the red cells are too small to classify|the field is too large to search/.test(msg);
+
 /** The model's call from a band: 'parasitized', 'uninfected' or 'uncertain' (to review). */
 export const modelCall = (band) =>
   band === 'parasitized' || band === 'uninfected' ? band : 'uncertain';
@@ -232,16 +247,20 @@ export function parasitemiaText(p, lo, hi, n, code = language()) {
 // ---------------------------------------------------------------------------------------------
 // Exports. CSV (RFC 4180, CRLF): numbers are written as numbers (a negative logit stays
 // -3.306405); only a text cell that begins with = + - @ (or a tab or CR) and is not a number is
-// prefixed with ' so that a spreadsheet does not run it as a formula. The first row is one
-// quoted field: the notice, the model, its digest and its band.
+// prefixed with ' so that a spreadsheet does not run it as a formula. So is one where = + - @
+// follows a ; , or tab (after spaces): a spreadsheet set to French, Portuguese or Spanish splits
+// a CSV opened by double-click on ';', so "cell;=1+1;.png" would give a formula cell there (such
+// a cell is quoted too, as is any with a ';' or a tab). The first row is one quoted field: the
+// notice, the model, its digest and its band.
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const FORMULA_START = /^[=+\-@\t\r]|[;,\t] *[=+\-@]/;
 
 export function csvField(v) {
   if (v === undefined || v === null || (typeof v === 'number' && !Number.isFinite(v))) return '';
   let s = String(v);
-  if (typeof v !== 'number' && /^[=+\-@\t\r]/.test(s) && !NUMBER.test(s)) s = `'${s}`;
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (typeof v !== 'number' && FORMULA_START.test(s) && !NUMBER.test(s)) s = `'${s}`;
+  return /[",;\t\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 const csvLine = (cells) => cells.map(csvField).join(',');

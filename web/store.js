@@ -207,10 +207,24 @@ export class ResultStore {
     );
   }
 
+  /** Delete every session, every record and every image. */
+  async deleteAll() {
+    await this._tx(
+      'readwrite',
+      (ss, cells, images) => {
+        ss.clear();
+        cells.clear();
+        images.clear();
+      },
+      [SESSIONS, STORE, IMAGES],
+    );
+  }
+
   // --- records
 
   /** Add pending records for files ({name, blob, slide, mode}) to a session; resolves to the
-   *  records with their ids. */
+   *  records with their ids. An item refused already ({name, error}, no blob: a file over the
+   *  size limit) is added as that error, without an image. */
   async addPending(session, batch, items) {
     const recs = items.map((it) => ({
       session,
@@ -219,7 +233,8 @@ export class ResultStore {
       name: it.name,
       blob: it.blob,
       mode: it.mode || 'auto',
-      status: 'pending',
+      status: it.error ? 'error' : 'pending',
+      ...(it.error ? { error: it.error } : {}),
     }));
     // ADD_STEP records a task: the next step is added from the success of the last request of
     // the one before (the transaction stays open), so storing thousands of images at once is
@@ -235,7 +250,7 @@ export class ResultStore {
             const last = i === end - 1 && end < recs.length;
             cells.add(withoutImage(r)).onsuccess = (ev) => {
               r.id = ev.target.result;
-              images.add({ id: r.id, session, blob: r.blob });
+              if (r.blob) images.add({ id: r.id, session, blob: r.blob });
               if (last) step();
             };
           }
@@ -253,11 +268,17 @@ export class ResultStore {
     return rec;
   }
 
-  /** Store several records in one transaction (all or none), as put(). */
-  async putMany(recs) {
-    await this._tx('readwrite', (os) => {
-      for (const r of recs) os.put(withoutImage(r));
-    });
+  /** Store several records in one transaction (all or none), as put(); the images of the ids in
+   *  `dropImages` are deleted with them (the record stays, without its image). */
+  async putMany(recs, dropImages = []) {
+    await this._tx(
+      'readwrite',
+      (cells, images) => {
+        for (const r of recs) cells.put(withoutImage(r));
+        for (const id of dropImages) images.delete(id);
+      },
+      dropImages.length ? [STORE, IMAGES] : [STORE],
+    );
     return recs;
   }
 

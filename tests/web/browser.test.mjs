@@ -286,6 +286,45 @@ export function register({ buildDir, nativeCli, outDir }) {
       })),
     );
 
+  // What the page's IndexedDB holds: {sessions: [{id}], cells: [{id, session, name, status,
+  // error}], images: [{id, session, size}]}
+  const storedOf = (page) =>
+    page.evaluate(
+      () =>
+        new Promise((resolve, reject) => {
+          const open = indexedDB.open('malaria-screen');
+          open.onerror = () => reject(open.error);
+          open.onsuccess = () => {
+            const d = open.result;
+            const tx = d.transaction(['sessions', 'cells', 'images'], 'readonly');
+            const out = {};
+            tx.objectStore('sessions').getAll().onsuccess = (e) => {
+              out.sessions = e.target.result.map((r) => ({ id: r.id }));
+            };
+            tx.objectStore('cells').getAll().onsuccess = (e) => {
+              out.cells = e.target.result.map((r) => ({
+                id: r.id,
+                session: r.session,
+                name: r.name,
+                status: r.status,
+                error: r.error,
+              }));
+            };
+            tx.objectStore('images').getAll().onsuccess = (e) => {
+              out.images = e.target.result.map((r) => ({
+                id: r.id,
+                session: r.session,
+                size: r.blob.size,
+              }));
+            };
+            tx.oncomplete = () => {
+              d.close();
+              resolve(out);
+            };
+          };
+        }),
+    );
+
   test(
     'setup: servers and headless Chromium',
     async () => {
@@ -865,6 +904,12 @@ window.sent = true;`,
         );
         await page.click(`.session-item[data-id="${first}"] .open-session`);
         await page.waitForFunction((id) => document.documentElement.dataset.session === id, first);
+        // the cards are built in view passes after the session is shown: wait for all 12
+        await page
+          .waitForFunction(() => document.querySelectorAll('.card').length === 12, null, {
+            timeout: 10000,
+          })
+          .catch(() => {});
         assert(
           (await page.$$eval('.card', (c) => c.length)) === 12 &&
             (await page.inputValue('#operator-input')) === 'A. Tester',
@@ -2638,6 +2683,75 @@ print(json.dumps(out))
   );
 
   test(
+    'camera: Close while the camera starts stops it when it comes; two quick starts leave one stream running',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        await ctx.grantPermissions(['camera'], { origin: env.siteOrigin });
+        // every stream the page is given, to count those still running
+        await ctx.addInitScript(() => {
+          const md = navigator.mediaDevices;
+          if (!md) return;
+          const gum = md.getUserMedia.bind(md);
+          window.streams = [];
+          md.getUserMedia = async (c) => {
+            const s = await gum(c);
+            window.streams.push(s);
+            return s;
+          };
+        });
+        const page = await openSite(ctx);
+        const running = () =>
+          page.evaluate(() => ({
+            given: window.streams.length,
+            live: window.streams.filter((s) => s.getTracks().some((tr) => tr.readyState === 'live'))
+              .length,
+            shown: !!document.getElementById('camera-video').srcObject,
+            shownLive: window.streams.some(
+              (s) =>
+                s === document.getElementById('camera-video').srcObject &&
+                s.getTracks().some((tr) => tr.readyState === 'live'),
+            ),
+            panel: !document.getElementById('camera-panel').hidden,
+            capture: !document.getElementById('capture-btn').disabled,
+            count: document.getElementById('camera-count').textContent,
+          }));
+        // Close clicked before the stream came (as while the permission prompt is up)
+        await page.evaluate(() => {
+          document.getElementById('camera-btn').click();
+          document.getElementById('camera-stop-btn').click();
+        });
+        await page.waitForFunction(() => window.streams.length === 1, null, { timeout: 20000 });
+        await page.waitForTimeout(1500);
+        const closed = await running();
+        assert(
+          closed.live === 0 && !closed.shown && !closed.panel && !closed.capture && !closed.count,
+          `closed while starting: nothing runs: ${JSON.stringify(closed)}`,
+        );
+        // two starts at once (a double click): the first one's stream is stopped
+        await page.evaluate(() => {
+          document.getElementById('camera-btn').click();
+          document.getElementById('camera-btn').click();
+        });
+        await page.waitForSelector('#capture-btn:not([disabled])', { timeout: 20000 });
+        await page.waitForFunction(() => window.streams.length === 3, null, { timeout: 20000 });
+        await page.waitForTimeout(1500);
+        const twice = await running();
+        assert(
+          twice.live === 1 && twice.shownLive && twice.panel,
+          `one stream runs, the one shown: ${JSON.stringify(twice)}`,
+        );
+        await page.click('#camera-stop-btn');
+        const off = await running();
+        assert(off.live === 0 && !off.shown, `Close stops it: ${JSON.stringify(off)}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
     'classifier: images in flight together are classified in shared passes, with the results of one at a time',
     async () => {
       const ctx = await newContext([env.siteOrigin]);
@@ -3436,6 +3550,101 @@ print(json.dumps(out))
       }
     },
     { timeout: 180000 },
+  );
+
+  test(
+    'page: files the input policy refuses are not kept in IndexedDB (a file over 64 MiB is never stored); refusals that can be read again keep their image',
+    async () => {
+      const dir = path.join(tmp, 'not-images');
+      fs.mkdirSync(dir, { recursive: true });
+      for (const n of ['cell.png', 'cell_gray.png', 'cell.pdf', 'cell_truncated.png', 'empty.png'])
+        fs.copyFileSync(path.join(POLICY_DIR, n), path.join(dir, n));
+      fs.writeFileSync(path.join(dir, 'notes.docx'), Buffer.from('PK\x03\x04 not a smear'));
+      // a phone video over the decoder's limit (sparse: takes no disk)
+      const big = 64 * 1024 * 1024 + 4096;
+      fs.closeSync(fs.openSync(path.join(dir, 'clip.mp4'), 'w'));
+      fs.truncateSync(path.join(dir, 'clip.mp4'), big);
+      const kept = ['cell.png', 'cell_gray.png']; // a result, and a refusal offering "Read as"
+      const names = fs.readdirSync(dir).sort();
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const page = await openSite(ctx);
+        await page.setInputFiles(
+          '#file-input',
+          names.map((n) => path.join(dir, n)),
+        );
+        await waitIdle(page, names.length);
+        const check = async (when) => {
+          const cards = new Map((await cardsOf(page)).map((c) => [c.name, c]));
+          const clip = cards.get('clip.mp4');
+          assert(
+            clip &&
+              clip.cls === 'error' &&
+              clip.error === `clip.mp4: file too large (${big} bytes; limit 64 MiB)` &&
+              clip.text.includes('file too large'),
+            `${when}: the video's card: ${JSON.stringify(clip)}`,
+          );
+          assert(
+            cards.get('cell_gray.png').cls === 'refused' &&
+              cards.get('cell.pdf').cls === 'error' &&
+              cards.get('cell.png').label,
+            `${when}: cards ${JSON.stringify([...cards.values()].map((c) => [c.name, c.cls]))}`,
+          );
+          const db = await storedOf(page);
+          const nameOf = new Map(db.cells.map((c) => [c.id, c.name]));
+          const withImage = db.images.map((i) => nameOf.get(i.id)).sort();
+          assert(
+            db.cells.length === names.length &&
+              db.cells.every((c) => c.status === (c.name === 'cell.png' ? 'done' : 'error')),
+            `${when}: every file has its record: ${JSON.stringify(db.cells)}`,
+          );
+          assert(
+            JSON.stringify(withImage) === JSON.stringify(kept),
+            `${when}: images stored for ${withImage.join(', ')} (only ${kept.join(', ')} expected)`,
+          );
+        };
+        await check('after the batch');
+        // the image of a refused file that an earlier version kept is deleted when its session opens
+        await page.evaluate(
+          () =>
+            new Promise((resolve, reject) => {
+              const open = indexedDB.open('malaria-screen');
+              open.onsuccess = () => {
+                const d = open.result;
+                const tx = d.transaction(['cells', 'images'], 'readwrite');
+                tx.objectStore('cells').getAll().onsuccess = (e) => {
+                  const pdf = e.target.result.find((r) => r.name === 'cell.pdf');
+                  tx.objectStore('images').put({
+                    id: pdf.id,
+                    session: pdf.session,
+                    blob: new Blob(['%PDF-1.4']),
+                  });
+                };
+                tx.oncomplete = () => {
+                  d.close();
+                  resolve();
+                };
+                tx.onerror = () => reject(tx.error);
+              };
+            }),
+        );
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]');
+        await waitIdle(page, names.length);
+        await page.waitForTimeout(500);
+        await check('after a reload');
+        // a file over the limit given alone: no batch runs, the page says it was not read
+        await page.setInputFiles('#file-input', path.join(dir, 'clip.mp4'));
+        await page.waitForFunction(() =>
+          /^Done: 0 of 1 image classified, 1 not readable\./.test(
+            document.getElementById('status').textContent,
+          ),
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
   );
 
   test(
@@ -5123,7 +5332,57 @@ f.addEventListener('load', () => {
   );
 
   test(
-    'sessions: a batch that starts while the Sessions list is open: Open and Delete of the session shown are refused when clicked',
+    'iframe embed: in an opaque origin (sandboxed without allow-same-origin) it does not run, says why and answers no ping',
+    async () => {
+      const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
+      try {
+        const { dictionaries } = await import(pathToFileURL(path.join(REPO, 'web/i18n.js')).href);
+        // host B is allowed; the embed's own origin is 'null' (its sandbox has no allow-same-origin)
+        fs.writeFileSync(
+          path.join(tmp, 'host', 'sandboxed.html'),
+          `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>sandboxed embed</title></head>
+<body><iframe id="embed" title="classifier" sandbox="allow-scripts" src="${env.siteOrigin}/embed.html"></iframe>
+<script>
+window.got = [];
+window.addEventListener('message', (ev) => window.got.push(ev.data && ev.data.type));
+const f = document.getElementById('embed');
+f.addEventListener('load', () => {
+  for (let i = 0; i < 4; i++)
+    setTimeout(() => f.contentWindow.postMessage({ type: 'malaria:ping', requestId: 'p' + i }, '*'), 500 * i);
+});
+</script></body></html>`,
+        );
+        const page = await ctx.newPage();
+        await page.goto(`${env.hostB.url}sandboxed.html`);
+        const html = page.frameLocator('#embed').locator('html[data-embed]');
+        await html.waitFor({ state: 'attached', timeout: 30000 });
+        await page.waitForTimeout(2500);
+        const r = await html.evaluate(() => ({
+          origin: self.origin, // location.origin is the URL's: the site's
+          embed: document.documentElement.dataset.embed,
+          text: document.getElementById('refused').textContent,
+          shown: !document.getElementById('refused').hidden,
+          widget: document.getElementById('classifier').hidden,
+        }));
+        const got = await page.evaluate(() => window.got);
+        assert(
+          r.origin === 'null' &&
+            r.embed === 'opaque' &&
+            r.shown &&
+            r.widget &&
+            r.text === dictionaries.en['embed.opaque'],
+          `the embed in an opaque origin: ${JSON.stringify(r)}`,
+        );
+        assert(got.length === 0, `no message from the embed: ${got}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 60000 },
+  );
+
+  test(
+    'sessions: a batch that starts while the Sessions list is open: Open and Delete of the session shown, and Delete all sessions, are refused when clicked',
     async () => {
       const ctx = await newContext([env.siteOrigin]);
       try {
@@ -5149,6 +5408,7 @@ f.addEventListener('load', () => {
             const was = document.documentElement.dataset.batch === 'running';
             document.querySelector(`.session-item[data-id="${first}"] .open-session`).click();
             document.querySelector(`.session-item[data-id="${second}"] .delete-session`).click();
+            document.getElementById('delete-all-sessions').click();
             return was;
           },
           { first, second },
@@ -5161,11 +5421,12 @@ f.addEventListener('load', () => {
             open: document.getElementById('sessions-dialog').open,
             del: document.querySelector(`.session-item[data-id="${second}"] .delete-session`)
               .disabled,
+            all: document.getElementById('delete-all-sessions').disabled,
           }),
           second,
         );
         assert(
-          st.session === second && st.open && st.del && confirms === 0,
+          st.session === second && st.open && st.del && st.all && confirms === 0,
           `nothing opened or deleted mid-batch: ${JSON.stringify({ ...st, confirms })}`,
         );
         await page.evaluate(() => document.getElementById('cancel-btn').click());
@@ -5175,6 +5436,158 @@ f.addEventListener('load', () => {
       }
     },
     { timeout: 120000 },
+  );
+
+  test(
+    'sessions: Clear results says it cleared this session only; Delete all sessions (confirmed) deletes every session, record and image, and a reload shows nothing left',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const { en } = (await import(pathToFileURL(path.join(REPO, 'web/i18n.js')).href))
+          .dictionaries;
+        const page = await openSite(ctx);
+        await page.setInputFiles('#file-input', [cells[0].path, cells[1].path]);
+        await waitIdle(page, 2);
+        const first = await page.getAttribute('html', 'data-session');
+        await page.click('#new-session-btn');
+        await page.waitForFunction((id) => document.documentElement.dataset.session !== id, first);
+        await page.setInputFiles('#file-input', [cells[0].path]);
+        await waitIdle(page, 1);
+        const confirms = [];
+        page.on('dialog', (d) => {
+          confirms.push(d.message());
+          d.accept();
+        });
+        await page.click('#clear-btn');
+        await page.waitForFunction(
+          (text) => document.getElementById('status').textContent === text,
+          en['results.cleared'],
+        );
+        let db = await storedOf(page);
+        assert(
+          db.sessions.length === 2 &&
+            db.cells.length === 2 &&
+            db.cells.every((c) => String(c.session) === first) &&
+            db.images.length === 2,
+          `Clear deleted this session's results only: ${JSON.stringify(db)}`,
+        );
+        await page.click('#sessions-btn');
+        await page.click('#sessions-dialog[open] #delete-all-sessions:not([disabled])');
+        await page.waitForFunction(
+          () =>
+            /^All sessions, with their results and images, were deleted/.test(
+              document.getElementById('status').textContent,
+            ) && document.querySelectorAll('#sessions-list .session-item').length === 1,
+        );
+        const shown = await page.evaluate(() => ({
+          session: document.documentElement.dataset.session,
+          listed: document.querySelectorAll('#sessions-list .session-item').length,
+          cards: document.querySelectorAll('.card').length,
+        }));
+        assert(
+          confirms.at(-1) === en['sessions.deleteAllConfirm'] &&
+            shown.listed === 1 &&
+            shown.cards === 0,
+          `after Delete all: ${JSON.stringify({ shown, confirms })}`,
+        );
+        const empty = (d) =>
+          d.cells.length === 0 &&
+          d.images.length === 0 &&
+          d.sessions.length === 1 &&
+          String(d.sessions[0].id) === shown.session;
+        db = await storedOf(page);
+        assert(empty(db), `nothing stored but the new empty session: ${JSON.stringify(db)}`);
+        await page.reload();
+        await page.waitForSelector('html[data-engine="ready"]');
+        await page.waitForTimeout(500);
+        const cards = await page.$$eval('.card', (c) => c.length);
+        db = await storedOf(page);
+        assert(cards === 0 && empty(db), `after a reload: ${cards} cards, ${JSON.stringify(db)}`);
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 120000 },
+  );
+
+  test(
+    'sessions: a session deleted in another tab does not come back: that tab stops writing to it (mid-batch), drops its cards, opens another and says so; Delete all likewise',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const a = await openSite(ctx);
+        const s1 = await a.getAttribute('html', 'data-session');
+        const b = await openSite(ctx); // reopens the latest session: the same
+        assert((await b.getAttribute('html', 'data-session')) === s1, 'both tabs show s1');
+        a.on('dialog', (d) => d.accept());
+        const notice = (page) =>
+          page.evaluate(() => ({
+            session: document.documentElement.dataset.session,
+            cards: document.querySelectorAll('.card').length,
+            alert: document.getElementById('alert').hidden
+              ? ''
+              : document.getElementById('alert').textContent,
+          }));
+        const none = (db, id) =>
+          !db.sessions.some((x) => String(x.id) === id) &&
+          !db.cells.some((x) => String(x.session) === id) &&
+          !db.images.some((x) => String(x.session) === id);
+        // B runs a batch in s1; A deletes s1 meanwhile
+        await b.setInputFiles('#folder-input', makeFolder('other-tab', 200, false));
+        await batchRunning(b);
+        await a.click('#sessions-btn');
+        await a.click(`#sessions-dialog[open] .session-item[data-id="${s1}"] .delete-session`);
+        await b.waitForFunction((id) => document.documentElement.dataset.session !== id, s1, {
+          timeout: 30000,
+        });
+        await waitIdle(b, 0, 120000);
+        await b.waitForTimeout(500);
+        const bs = await notice(b);
+        assert(
+          bs.cards === 0 && /was deleted in another tab/.test(bs.alert),
+          `B after s1 was deleted in A: ${JSON.stringify(bs)}`,
+        );
+        let db = await storedOf(b);
+        assert(none(db, s1), `nothing of s1 stored: ${JSON.stringify(db).slice(0, 300)}`);
+        // B goes on in the session it shows now
+        await b.setInputFiles('#file-input', [cells[0].path]);
+        await waitIdle(b, 1);
+        db = await storedOf(b);
+        assert(
+          db.cells.length === 1 && String(db.cells[0].session) === bs.session,
+          `B's new image in its new session: ${JSON.stringify(db)}`,
+        );
+        // Delete all sessions in A: B opens another session and says so; a reload shows nothing
+        await a.click('#sessions-dialog[open] #delete-all-sessions');
+        await b.waitForFunction(
+          (id) =>
+            document.documentElement.dataset.session !== id &&
+            /All sessions/.test(document.getElementById('alert').textContent),
+          bs.session,
+          { timeout: 30000 },
+        );
+        const after = await notice(b);
+        assert(
+          after.cards === 0 && /All sessions were deleted in another tab/.test(after.alert),
+          `B after Delete all in A: ${JSON.stringify(after)}`,
+        );
+        await b.reload();
+        await b.waitForSelector('html[data-engine="ready"]');
+        await b.waitForTimeout(500);
+        db = await storedOf(b);
+        assert(
+          (await b.$$eval('.card', (c) => c.length)) === 0 &&
+            db.cells.length === 0 &&
+            db.images.length === 0 &&
+            none(db, s1) &&
+            none(db, bs.session),
+          `nothing left after a reload: ${JSON.stringify(db)}`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 240000 },
   );
 
   test(

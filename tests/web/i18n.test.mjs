@@ -197,6 +197,16 @@ export function register() {
       assert(core.includes(`"${words}`), `the core still says "${words}"`);
       cases.push([sample, kind]);
     }
+    // the page keeps no copy of a file the input policy refuses, but keeps a field the core read
+    const { isInputRefusal } = await import(pathToFileURL(path.join(WEB, 'stats.js')).href);
+    assert(isInputRefusal(policy.policyProblem(text)), 'a text file is an input refusal');
+    assert(isInputRefusal('empty file (0 bytes)'), 'an empty file is an input refusal');
+    for (const m of [
+      'the red cells are too small to classify: about 11 px across (at least 16 px ...)',
+      "the field is too large to search at its cells' size: 8192x8192 px ...",
+      'not a blood-smear image: 0 red cells found',
+    ])
+      assert(!isInputRefusal(m), `kept: ${m}`);
     for (const [msg, kind] of cases) {
       assert(typeof msg === 'string' && msg, `a message for ${kind}`);
       assert(errorKind(msg) === kind, `"${msg}" -> ${errorKind(msg)}, expected ${kind}`);

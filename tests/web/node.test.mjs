@@ -597,6 +597,19 @@ export function register({ buildDir, nativeCli }) {
         s.csvField('-3.5.png') === "'-3.5.png",
       'formula-like text guarded',
     );
+    // a spreadsheet in a ';' locale (fr, pt, es) splits a double-clicked CSV on ';': a formula
+    // after a ; , or tab is guarded and the field quoted, so it stays one cell
+    assert(
+      s.csvField('cell;=1+1;.png') === `"'cell;=1+1;.png"` &&
+        s.csvField('P-17; =HYPERLINK("http://x")') === `"'P-17; =HYPERLINK(""http://x"")"` &&
+        s.csvField('a, +b.png') === `"'a, +b.png"` &&
+        s.csvField('a\t@b') === `"'a\t@b"` &&
+        s.csvField('a;b') === '"a;b"' &&
+        s.csvField('a\tb') === '"a\tb"' &&
+        s.csvField('P-17') === 'P-17' &&
+        s.csvField('a, b') === '"a, b"',
+      'formula after a separator guarded',
+    );
     assert(
       csv.split('\r\n')[2].split(',').includes('0') && csv.includes(',2,'),
       'logits written as numbers',

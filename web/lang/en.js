@@ -90,6 +90,13 @@ export default {
     other: 'Delete {session} and its {n} results from this device?',
   },
   'sessions.deleted': '{session} deleted from this device.',
+  'sessions.deleteAll': 'Delete all sessions',
+  'sessions.deleteAllConfirm':
+    'Delete every session on this device, with all their results and images? This cannot be undone.',
+  'sessions.deletedAll':
+    'All sessions, with their results and images, were deleted from this device; {session} is open.',
+  'sessions.goneElsewhere': '{session} was deleted in another tab; {next} is shown.',
+  'sessions.allGoneElsewhere': 'All sessions were deleted in another tab; {next} is shown.',
   'sessions.unavailable':
     'Storage is not available on this device: no session is kept, and the results shown are kept on this page only (export them before closing it).',
   'sessions.readFailed': 'The sessions could not be read from this device ({error}).',
@@ -191,12 +198,13 @@ export default {
   'results.heading': 'Results',
   'results.clear': 'Clear results',
   'results.empty':
-    'No images yet. Add images above; results appear here and stay on this device until you clear them.',
+    'No images in this session yet. Add images above; results appear here and stay on this device until you clear them or delete the session.',
   'results.clearConfirm': {
     one: 'Delete the {n} result of this session from this device?',
     other: 'Delete all {n} results of this session from this device?',
   },
-  'results.cleared': 'All results were deleted from this device.',
+  'results.cleared':
+    'The results of this session were deleted from this device; other sessions are kept (Sessions…).',
   'results.clearFailed':
     'Could not delete the results from this device ({error}): they are still stored.',
   'export.cellsCsv': 'Cells CSV',
@@ -492,6 +500,8 @@ export default {
   'input.paste': ' You can also paste an image (Ctrl+V).',
   'embed.refused':
     "This classifier does not answer pages of {origin}: that origin is not in the screening site's embed-config.json allowedOrigins (web/serve.mjs: --allow-embed ORIGIN).",
+  'embed.opaque':
+    "This classifier does not run here: its frame has no origin of its own (a sandboxed iframe without allow-same-origin, or a page opened from a file), so it cannot tell which pages may use it. Frame it from the screening site's https:// address, and sandbox it only with allow-same-origin.",
   'widget.dropTouch': 'A photo of a field or of one cell:',
   'widget.file': 'File: {name}',
   'report.landmark': 'Slide reports',

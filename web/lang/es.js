@@ -92,6 +92,14 @@ export default {
     other: '¿Eliminar {session} y sus {n} resultados de este dispositivo?',
   },
   'sessions.deleted': '{session} eliminada de este dispositivo.',
+  'sessions.deleteAll': 'Eliminar todas las sesiones',
+  'sessions.deleteAllConfirm':
+    '¿Eliminar todas las sesiones de este dispositivo, con todos sus resultados e imágenes? No se puede deshacer.',
+  'sessions.deletedAll':
+    'Se eliminaron todas las sesiones, con sus resultados e imágenes, de este dispositivo; {session} está abierta.',
+  'sessions.goneElsewhere': '{session} se eliminó en otra pestaña; se muestra {next}.',
+  'sessions.allGoneElsewhere':
+    'Se eliminaron todas las sesiones en otra pestaña; se muestra {next}.',
   'sessions.unavailable':
     'El almacenamiento no está disponible en este dispositivo: no se guarda ninguna sesión, y los resultados mostrados se conservan solo en esta página (expórtelos antes de cerrarla).',
   'sessions.readFailed': 'No se pudieron leer las sesiones de este dispositivo ({error}).',
@@ -198,12 +206,13 @@ export default {
   'results.heading': 'Resultados',
   'results.clear': 'Borrar resultados',
   'results.empty':
-    'Todavía no hay imágenes. Añada imágenes arriba; los resultados aparecen aquí y permanecen en este dispositivo hasta que los borre.',
+    'Todavía no hay imágenes en esta sesión. Añada imágenes arriba; los resultados aparecen aquí y permanecen en este dispositivo hasta que los borre o elimine la sesión.',
   'results.clearConfirm': {
     one: '¿Eliminar el {n} resultado de esta sesión de este dispositivo?',
     other: '¿Eliminar los {n} resultados de esta sesión de este dispositivo?',
   },
-  'results.cleared': 'Se eliminaron todos los resultados de este dispositivo.',
+  'results.cleared':
+    'Se eliminaron los resultados de esta sesión de este dispositivo; las demás sesiones se conservan (Sesiones…).',
   'results.clearFailed':
     'No se pudieron eliminar los resultados de este dispositivo ({error}): siguen guardados.',
   'export.cellsCsv': 'CSV de células',
@@ -518,6 +527,8 @@ export default {
   'input.paste': ' También puede pegar una imagen (Ctrl+V).',
   'embed.refused':
     'Este clasificador no responde a páginas de {origin}: ese origen no está en allowedOrigins del embed-config.json del sitio de cribado (web/serve.mjs: --allow-embed ORIGEN).',
+  'embed.opaque':
+    'Este clasificador no funciona aquí: su marco no tiene un origen propio (un iframe con sandbox sin allow-same-origin, o una página abierta desde un archivo), así que no puede saber qué páginas pueden usarlo. Intégrelo desde la dirección https:// del sitio de cribado, y póngalo en sandbox solo con allow-same-origin.',
   'widget.dropTouch': 'Una foto de un campo o de una célula:',
   'widget.file': 'Archivo: {name}',
   'report.landmark': 'Informes por lámina',

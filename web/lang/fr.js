@@ -93,6 +93,14 @@ export default {
     other: 'Supprimer {session} et ses {n} résultats de cet appareil ?',
   },
   'sessions.deleted': '{session} supprimée de cet appareil.',
+  'sessions.deleteAll': 'Supprimer toutes les sessions',
+  'sessions.deleteAllConfirm':
+    'Supprimer toutes les sessions de cet appareil, avec tous leurs résultats et leurs images ? Cette action est irréversible.',
+  'sessions.deletedAll':
+    'Toutes les sessions, avec leurs résultats et leurs images, ont été supprimées de cet appareil ; {session} est ouverte.',
+  'sessions.goneElsewhere': '{session} a été supprimée dans un autre onglet ; {next} est affichée.',
+  'sessions.allGoneElsewhere':
+    'Toutes les sessions ont été supprimées dans un autre onglet ; {next} est affichée.',
   'sessions.unavailable':
     'Le stockage n’est pas disponible sur cet appareil : aucune session n’est conservée, et les résultats affichés ne sont gardés que sur cette page (exportez-les avant de la fermer).',
   'sessions.readFailed': 'Impossible de lire les sessions de cet appareil ({error}).',
@@ -199,12 +207,13 @@ export default {
   'results.heading': 'Résultats',
   'results.clear': 'Effacer les résultats',
   'results.empty':
-    'Aucune image pour l’instant. Ajoutez des images ci-dessus ; les résultats apparaissent ici et restent sur cet appareil jusqu’à ce que vous les effaciez.',
+    'Aucune image dans cette session pour l’instant. Ajoutez des images ci-dessus ; les résultats apparaissent ici et restent sur cet appareil jusqu’à ce que vous les effaciez ou supprimiez la session.',
   'results.clearConfirm': {
     one: 'Supprimer le {n} résultat de cette session de cet appareil ?',
     other: 'Supprimer les {n} résultats de cette session de cet appareil ?',
   },
-  'results.cleared': 'Tous les résultats ont été supprimés de cet appareil.',
+  'results.cleared':
+    'Les résultats de cette session ont été supprimés de cet appareil ; les autres sessions sont conservées (Sessions…).',
   'results.clearFailed':
     'Impossible de supprimer les résultats de cet appareil ({error}) : ils restent enregistrés.',
   'export.cellsCsv': 'CSV des cellules',
@@ -519,6 +528,8 @@ export default {
   'input.paste': ' Vous pouvez aussi coller une image (Ctrl+V).',
   'embed.refused':
     'Ce classificateur ne répond pas aux pages de {origin} : cette origine ne figure pas dans allowedOrigins du fichier embed-config.json du site de dépistage (web/serve.mjs : --allow-embed ORIGINE).',
+  'embed.opaque':
+    'Ce classificateur ne fonctionne pas ici : son cadre n’a pas d’origine propre (une iframe sandbox sans allow-same-origin, ou une page ouverte depuis un fichier), il ne peut donc pas savoir quelles pages peuvent l’utiliser. Intégrez-le depuis l’adresse https:// du site de dépistage, et ne le mettez en sandbox qu’avec allow-same-origin.',
   'widget.dropTouch': 'Une photo d’un champ ou d’une cellule :',
   'widget.file': 'Fichier : {name}',
   'report.landmark': 'Rapports par lame',

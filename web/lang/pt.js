@@ -93,6 +93,14 @@ export default {
     other: 'Apagar {session} e os seus {n} resultados deste dispositivo?',
   },
   'sessions.deleted': '{session} apagada deste dispositivo.',
+  'sessions.deleteAll': 'Apagar todas as sessões',
+  'sessions.deleteAllConfirm':
+    'Apagar todas as sessões deste dispositivo, com todos os seus resultados e imagens? Não é possível desfazer.',
+  'sessions.deletedAll':
+    'Todas as sessões, com os seus resultados e imagens, foram apagadas deste dispositivo; {session} está aberta.',
+  'sessions.goneElsewhere': '{session} foi apagada noutro separador; {next} é mostrada.',
+  'sessions.allGoneElsewhere':
+    'Todas as sessões foram apagadas noutro separador; {next} é mostrada.',
   'sessions.unavailable':
     'O armazenamento não está disponível neste dispositivo: nenhuma sessão é guardada, e os resultados mostrados ficam apenas nesta página (exporte-os antes de a fechar).',
   'sessions.readFailed': 'Não foi possível ler as sessões deste dispositivo ({error}).',
@@ -200,12 +208,13 @@ export default {
   'results.heading': 'Resultados',
   'results.clear': 'Limpar resultados',
   'results.empty':
-    'Ainda não há imagens. Adicione imagens acima; os resultados aparecem aqui e ficam neste dispositivo até os limpar.',
+    'Ainda não há imagens nesta sessão. Adicione imagens acima; os resultados aparecem aqui e ficam neste dispositivo até os limpar ou apagar a sessão.',
   'results.clearConfirm': {
     one: 'Apagar o {n} resultado desta sessão deste dispositivo?',
     other: 'Apagar todos os {n} resultados desta sessão deste dispositivo?',
   },
-  'results.cleared': 'Todos os resultados foram apagados deste dispositivo.',
+  'results.cleared':
+    'Os resultados desta sessão foram apagados deste dispositivo; as outras sessões são mantidas (Sessões…).',
   'results.clearFailed':
     'Não foi possível apagar os resultados deste dispositivo ({error}): continuam guardados.',
   'export.cellsCsv': 'CSV das células',
@@ -514,6 +523,8 @@ export default {
   'input.paste': ' Também pode colar uma imagem (Ctrl+V).',
   'embed.refused':
     'Este classificador não responde a páginas de {origin}: essa origem não está em allowedOrigins do embed-config.json do site de rastreio (web/serve.mjs: --allow-embed ORIGEM).',
+  'embed.opaque':
+    'Este classificador não funciona aqui: a sua moldura não tem origem própria (uma iframe em sandbox sem allow-same-origin, ou uma página aberta a partir de um ficheiro), por isso não consegue saber que páginas o podem usar. Incorpore-o a partir do endereço https:// do site de rastreio, e só o coloque em sandbox com allow-same-origin.',
   'widget.dropTouch': 'Uma fotografia de um campo ou de uma célula:',
   'widget.file': 'Ficheiro: {name}',
   'report.landmark': 'Relatórios por lâmina',
