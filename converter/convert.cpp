@@ -211,10 +211,12 @@ bool convert(const uint8_t* st, size_t len, const nlohmann::json& meta, const Op
   // engine then refuses. Said here, with what to do.
   auto beyond_f16 = [&](const std::string& name, const std::vector<float>& v) {
     for (float x : v)
-      if (std::fabs(x) > 65504.0f)
-        return !fail("weights: tensor '" + name + "' holds " + std::to_string(x) +
-                     " after BatchNorm folding, beyond f16's range (65504): convert it with "
-                     "--dtype f32 or int8");
+      if (std::fabs(x) > 65504.0f) {
+        fail("weights: tensor '" + name + "' holds " + std::to_string(x) +
+             " after BatchNorm folding, beyond f16's range (65504): convert it with --dtype f32 "
+             "or int8");
+        return true;
+      }
     return false;
   };
   if (opt.dtype != "f32" && opt.dtype != "f16" && opt.dtype != "int8")

@@ -286,7 +286,7 @@ export function register({ buildDir, nativeCli, outDir }) {
       })),
     );
 
-  // What the page's IndexedDB holds: {sessions: [{id}], cells: [{id, session, name, status,
+  // What the page's IndexedDB holds: {version, sessions: [{id}], cells: [{id, session, name, hasBlob, status,
   // error}], images: [{id, session, size}]}
   const storedOf = (page) =>
     page.evaluate(
@@ -297,7 +297,7 @@ export function register({ buildDir, nativeCli, outDir }) {
           open.onsuccess = () => {
             const d = open.result;
             const tx = d.transaction(['sessions', 'cells', 'images'], 'readonly');
-            const out = {};
+            const out = { version: d.version };
             tx.objectStore('sessions').getAll().onsuccess = (e) => {
               out.sessions = e.target.result.map((r) => ({ id: r.id }));
             };
@@ -306,6 +306,7 @@ export function register({ buildDir, nativeCli, outDir }) {
                 id: r.id,
                 session: r.session,
                 name: r.name,
+                hasBlob: 'blob' in r,
                 status: r.status,
                 error: r.error,
               }));
@@ -1190,38 +1191,7 @@ window.sent = true;`,
       await thumbsLoaded(2); // the images came back from the images store
       await page.setInputFiles('#file-input', [cells[1].path]);
       await waitIdle(page, 3);
-      const db = await page.evaluate(
-        () =>
-          new Promise((resolve, reject) => {
-            const open = indexedDB.open('malaria-screen');
-            open.onerror = () => reject(open.error);
-            open.onsuccess = () => {
-              const d = open.result;
-              const tx = d.transaction(['cells', 'images'], 'readonly');
-              const out = { version: d.version };
-              tx.objectStore('cells').getAll().onsuccess = (e) => {
-                out.cells = e.target.result.map((r) => ({
-                  id: r.id,
-                  session: r.session,
-                  name: r.name,
-                  hasBlob: 'blob' in r,
-                  status: r.status,
-                }));
-              };
-              tx.objectStore('images').getAll().onsuccess = (e) => {
-                out.images = e.target.result.map((r) => ({
-                  id: r.id,
-                  session: r.session,
-                  size: r.blob.size,
-                }));
-              };
-              tx.oncomplete = () => {
-                d.close();
-                resolve(out);
-              };
-            };
-          }),
-      );
+      const db = await storedOf(page);
       const byId = new Map(db.images.map((i) => [i.id, i]));
       assert(
         db.version === 4 &&
