@@ -5,11 +5,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -566,4 +569,119 @@ TEST_CASE("cli: csv of a field: the notice is one quoted field, then the documen
     const nlohmann::json py = nlohmann::json::parse(out);
     CHECK(py == nlohmann::json(rows));
   }
+}
+
+// ---- file names that are not UTF-8 (Linux names are bytes) ------------------------------------
+
+namespace {
+
+std::string hex_decode_(const std::string& h) {
+  std::string r;
+  for (size_t i = 0; i + 1 < h.size(); i += 2) r += char(std::stoi(h.substr(i, 2), nullptr, 16));
+  return h.size() % 2 ? std::string("(odd length)") : r;
+}
+
+}  // namespace
+
+TEST_CASE("cli: a name that is not UTF-8 keeps a valid \"file\" and its bytes in \"file_hex\"",
+          "[cli][field]") {
+  Scratch_ s;
+  const fs::path d = s.dir / "names";
+  fs::create_directories(d);
+  const std::string eacute = "\303\251";  // U+00E9, two bytes
+  std::string long_stem;  // 248 bytes: with ".overlay.png" over the 255-byte name limit
+  for (int i = 0; i < 124; ++i) long_stem += eacute;
+  // not UTF-8 (octal escapes: "\xfeb" would be one hex escape)
+  const std::string cell_ab = "a\377\376b.png", cell_ba = "a\376\377b.png";
+  const std::string odd = "q\"\\\n\t\x01\x7fz.png";  // quote, backslash, control characters
+  const std::string field_bad = "fi\377eld.png";
+  const std::string cell_utf8 = "cell" + eacute + ".png", field_long = long_stem + ".png";
+  for (const std::string& n : {cell_ab, cell_ba, odd, cell_utf8})
+    fs::copy_file(kFix_ + "cells/" + kCellA_, d / n);
+  for (const std::string& n : {field_bad, field_long}) fs::copy_file(kField_, d / n);
+  std::string missing = (s.dir / "nope").string() + eacute + "\xc3.png";  // a cut character
+  const std::set<std::string> not_utf8 = {(d / cell_ab).string(), (d / cell_ba).string(),
+                                          (d / field_bad).string(), missing};
+  const std::set<std::string> given = {(d / cell_ab).string(),
+                                       (d / cell_ba).string(),
+                                       (d / odd).string(),
+                                       (d / cell_utf8).string(),
+                                       (d / field_bad).string(),
+                                       (d / field_long).string(),
+                                       missing};
+  const fs::path ov = s.dir / "overlays";
+  const Run_ r = s.run("--overlay " + q_(ov.string()) + " --model " + q_(s.model) + " " +
+                       q_(d.string()) + " " + q_(missing));
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);  // the missing file
+  // the whole output is valid UTF-8: none of the names' stray bytes got into it
+  CHECK(r.out.find('\xff') == std::string::npos);
+  CHECK(r.out.find('\xfe') == std::string::npos);
+  std::map<std::string, int> lines_of;              // path (from its bytes) -> lines
+  std::map<std::string, std::string> shown, kinds;  // path -> "file"; -> kinds of its lines
+  for (const std::string& l : r.lines) {
+    INFO(l);
+    const nlohmann::ordered_json j = nlohmann::ordered_json::parse(l);  // ill-formed UTF-8 throws
+    const std::string file = j.at("file");
+    CHECK_NOTHROW(j.at("file").dump());  // the strict serializer refuses ill-formed UTF-8
+    std::string path = file;
+    auto key = j.begin();
+    CHECK(key.key() == "file");  // "file" first ...
+    if (j.contains("file_hex")) {
+      path = hex_decode_(j.at("file_hex"));
+      CHECK((++key).key() == "file_hex");  // ... and "file_hex" right after it
+      CHECK(not_utf8.count(path) == 1);
+      CHECK(file != path);
+      CHECK(file.find("\xef\xbf\xbd") != std::string::npos);  // U+FFFD where bytes were not UTF-8
+    } else {
+      CHECK(not_utf8.count(path) == 0);  // a UTF-8 name: "file" is the path, unchanged
+    }
+    CHECK(given.count(path) == 1);
+    if (shown.count(path)) CHECK(shown[path] == file);  // every line of a field says the same
+    shown[path] = file;
+    ++lines_of[path];
+    kinds[path] += j.contains("error")      ? "E"
+                   : j.contains("cell")     ? "c"
+                   : j.at("mode") == "cell" ? "C"
+                                            : "F";
+  }
+  CHECK(lines_of.size() == given.size());  // every file has its lines
+  // cell lines, field per-cell and summary lines, error lines
+  CHECK(kinds[(d / cell_ab).string()] == "C");
+  CHECK(kinds[missing] == "E");
+  const std::string fk = kinds[(d / field_bad).string()];
+  CHECK(fk.size() > 5);
+  CHECK(fk == std::string(fk.size() - 1, 'c') + "F");
+  // the two names the old CLI printed alike: the same "file", told apart by their bytes
+  CHECK(shown[(d / cell_ab).string()] == shown[(d / cell_ba).string()]);
+  CHECK(shown[missing] == (s.dir / "nope").string() + eacute + "\xef\xbf\xbd.png");
+  CHECK(shown[(d / odd).string()] == (d / odd).string());  // quotes and controls escaped, exact
+  CHECK(r.out.find("q\\\"\\\\\\n\\t\\u0001\x7fz.png") != std::string::npos);
+  // overlays: named by the stem's own bytes (two such names never meet), and the long name cut
+  // short at a character boundary to fit 255 bytes
+  mc::Image img;
+  std::string err;
+  CHECK(
+      mc::load_image_file((ov / "fi\377eld.overlay.png").string(), mc::ImageLimits{}, &img, &err));
+  std::vector<std::string> made;
+  for (const auto& e : fs::directory_iterator(ov)) made.push_back(e.path().filename().string());
+  REQUIRE(made.size() == 2);
+  std::sort(made.begin(), made.end());
+  const std::string& cut = made[1];  // 0xc3... sorts after "fi"
+  CHECK(cut.size() <= 255);
+  CHECK(cut.size() > 240);
+  const std::string tail = ".overlay.png";
+  REQUIRE(cut.size() > tail.size());
+  CHECK(cut.compare(cut.size() - tail.size(), tail.size(), tail) == 0);
+  CHECK(long_stem.compare(0, cut.size() - tail.size(), cut, 0, cut.size() - tail.size()) == 0);
+  CHECK((cut.size() - tail.size()) % 2 == 0);  // whole characters
+  CHECK(mc::load_image_file((ov / cut).string(), mc::ImageLimits{}, &img, &err));
+  // csv: the file column holds the path's bytes as they are
+  const Run_ c = s.run("--format csv --model " + q_(s.model) + " " + q_((d / cell_ab).string()) +
+                       " " + q_((d / odd).string()));
+  CHECK(c.code == 0);
+  const std::vector<std::vector<std::string>> rows = parse_csv_(c.out);
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[2].at(0) == (d / cell_ab).string());
+  CHECK(rows[3].at(0) == (d / odd).string());
 }

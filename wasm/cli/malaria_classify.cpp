@@ -82,12 +82,20 @@ void usage_(std::FILE* f) {
       "{\"file\",\"mode\":\"field\",\"cells\",\"parasitized\",\"uncertain\",\"excluded\",\n"
       "                      \"excluded_by\",\"parasitemia\",\"ci95\",\"cell_diameter\",\"ms\"}\n"
       "                    a refused image: {\"file\",\"error\"}\n"
+      "                  file: the path as given (folders: as found in them), a JSON string;\n"
+      "                    a path that is not UTF-8 (Linux names are bytes) has U+FFFD there\n"
+      "                    for each part that is not, and \"file_hex\" right after it: the\n"
+      "                    path's exact bytes as lowercase hex (two digits a byte)\n"
       "                  2+ fields: their pooled counts and parasitemia on stderr\n"
       "                  csv: the same as rows of file,mode,cell,x,y,w,h,label,p_parasitized,\n"
       "                    band,ms,cells,parasitized,uncertain,excluded,parasitemia,ci95_lo,\n"
-      "                    ci95_hi,error after a first row holding the notice\n"
+      "                    ci95_hi,error after a first row holding the notice (file: the\n"
+      "                    path's bytes as they are)\n"
       "  --crops DIR     also write each counted cell of a field as the classifier saw it\n"
       "                  (its box, outside its outline black) as DIR/NAME.cellI.png\n"
+      "                  (NAME, here and below: the image's name without its extension,\n"
+      "                  byte for byte; -2, -3 ... added where names repeat; shortened where\n"
+      "                  the file's name would pass 255 bytes)\n"
       "  --overlay DIR   also write each field with every found cell outlined by its\n"
       "                  call (red parasitized, orange uncertain, green uninfected,\n"
       "                  grey left out) as DIR/NAME.overlay.png\n"
@@ -225,6 +233,75 @@ std::string csv_field_(const std::string& s) {
   return r + "\"";
 }
 
+// Length of the well-formed UTF-8 sequence that starts at s[i] (Unicode table 3-7: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 with *bad the length of its maximal
+// ill-formed subpart (at least 1), which U+FFFD replaces as Python and the WHATWG decoder do.
+size_t utf8_seq_(const std::string& s, size_t i, size_t* bad) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned c = b(0);
+  size_t n = 0;
+  unsigned lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) {
+    n = 2;
+  } else if (c >= 0xE0 && c <= 0xEF) {
+    n = 3;
+    if (c == 0xE0) lo = 0xA0;  // not overlong
+    if (c == 0xED) hi = 0x9F;  // not a surrogate
+  } else if (c >= 0xF0 && c <= 0xF4) {
+    n = 4;
+    if (c == 0xF0) lo = 0x90;  // not overlong
+    if (c == 0xF4) hi = 0x8F;  // not above U+10FFFF
+  } else {
+    *bad = 1;  // a continuation byte, C0, C1, F5..FF
+    return 0;
+  }
+  for (size_t k = 1; k < n; ++k) {
+    if (i + k >= s.size() || b(k) < (k == 1 ? lo : 0x80) || b(k) > (k == 1 ? hi : 0xBF)) {
+      *bad = k;
+      return 0;
+    }
+  }
+  return n;
+}
+
+// s with U+FFFD in place of each maximal ill-formed subpart; *exact: s was well-formed UTF-8.
+std::string utf8_lossy_(const std::string& s, bool* exact) {
+  std::string r;
+  r.reserve(s.size());
+  *exact = true;
+  for (size_t i = 0; i < s.size();) {
+    size_t bad = 0;
+    const size_t n = utf8_seq_(s, i, &bad);
+    if (n) {
+      r.append(s, i, n);
+      i += n;
+    } else {
+      r += "\xEF\xBF\xBD";
+      i += bad;
+      *exact = false;
+    }
+  }
+  return r;
+}
+
+// A record's "file": the path as given when it is UTF-8 (nlohmann escapes quotes, backslashes and
+// control characters), else the path with U+FFFD for what is not UTF-8 and "file_hex", its exact
+// bytes in lowercase hex, right after it: a script gets the path back from it.
+void put_file_(nlohmann::ordered_json& j, const std::string& path) {
+  bool exact = true;
+  j["file"] = utf8_lossy_(path, &exact);
+  if (exact) return;
+  static const char* const kHex = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(2 * path.size());
+  for (unsigned char c : path) {
+    hex += kHex[c >> 4];
+    hex += kHex[c & 15];
+  }
+  j["file_hex"] = hex;
+}
+
 std::string json_line_(const nlohmann::ordered_json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -334,7 +411,7 @@ class Output {
                   mc::label_name(r.label), r.p_parasitized, mc::band_name(r.band), ms);
     } else {
       nlohmann::ordered_json j;
-      j["file"] = f;
+      put_file_(j, f);
       j["mode"] = "cell";
       j["label"] = mc::label_name(r.label);
       j["p_parasitized"] = rounded_(r.p_parasitized, 6);
@@ -364,7 +441,7 @@ class Output {
                     mc::band_name(r.band));
       } else {
         nlohmann::ordered_json j;
-        j["file"] = f;
+        put_file_(j, f);
         j["cell"] = i;
         j["x"] = c.x;
         j["y"] = c.y;
@@ -384,7 +461,7 @@ class Output {
       std::printf("%s,,,,,,,,,,,,,,,,,,%s\n", csv_field_(f).c_str(), csv_field_(e).c_str());
     } else {
       nlohmann::ordered_json j;
-      j["file"] = f;
+      put_file_(j, f);
       j["error"] = e;
       line_(j);
     }
@@ -403,7 +480,7 @@ class Output {
       return;
     }
     nlohmann::ordered_json j;
-    j["file"] = f;
+    put_file_(j, f);
     j["mode"] = mode;
     j["cells"] = cells;
     j["parasitized"] = para;
@@ -565,15 +642,28 @@ int main(int argc, char** argv) {
   Output out(format == "csv");
   const int S = engine->input_size();
   // an output file's name: the input's stem, then -2, -3, ... until no earlier output has it
-  // (a/x.png, b/x.png and x-2.png give x, x-2 and x-2-2)
+  // (a/x.png, b/x.png and x-2.png give x, x-2 and x-2-2). The stem keeps its bytes: a name that
+  // is not UTF-8 gives an output name with the same bytes (valid where the input's is, and never
+  // the same as another input's); a stem too long for a 255-byte name with all that is added
+  // (reserve: bytes the caller appends after suffix) is cut short at a UTF-8 character boundary.
   std::set<std::string> out_names;
-  auto out_path = [&](const std::string& dir, const std::string& f, const char* suffix) {
+  auto out_path = [&](const std::string& dir, const std::string& f, const char* suffix,
+                      size_t reserve = 0) {
+    constexpr size_t kNameMax = 255;  // NAME_MAX of Linux file systems
     std::string stem = fs::path(f).stem().string();
     if (stem.empty()) stem = "image";
-    std::string name = stem;
-    for (int k = 2; !out_names.insert(dir + "/" + name + suffix).second; ++k)
-      name = stem + "-" + std::to_string(k);
-    return (fs::path(dir) / (name + suffix)).string();
+    auto cut = [&](const std::string& tail) {
+      const size_t room = kNameMax - std::min(kNameMax - 1, tail.size() + reserve);
+      if (stem.size() <= room) return stem + tail;
+      size_t n = room;  // back over continuation bytes (at most 3) to a character's start
+      for (int k = 0; k < 3 && n > 1 && (static_cast<unsigned char>(stem[n]) & 0xC0) == 0x80; ++k)
+        --n;
+      return stem.substr(0, n) + tail;
+    };
+    std::string name = cut(suffix);
+    for (int k = 2; !out_names.insert(dir + "/" + name).second; ++k)
+      name = cut("-" + std::to_string(k) + suffix);
+    return (fs::path(dir) / name).string();
   };
   int failed = 0;
   Pooled pooled;
@@ -610,7 +700,9 @@ int main(int argc, char** argv) {
         if (!crops_dir.empty()) {
           std::vector<uint8_t> rgb;
           int cw = 0, ch = 0;
-          const std::string base = out_path(crops_dir, f, "");  // unique per field
+          // unique per field; ".cellI.png" is added
+          const std::string base =
+              out_path(crops_dir, f, "", 9 + std::to_string(report.field.cells.size()).size());
           for (size_t i = 0; i < report.field.cells.size(); ++i) {
             if (report.field.cells[i].status != mc::kCellCounted) continue;
             finder.crop(img.pixels.data(), img.width, img.height, 3, report.field, i, &rgb, &cw,
@@ -643,7 +735,7 @@ int main(int argc, char** argv) {
           const double xms =
               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t1)
                   .count();
-          const std::string base = out_path(cam_dir, f, "");
+          const std::string base = out_path(cam_dir, f, "", 9);  // ".cam.json" is added
           if (!got || !write_cam_(base + ".cam.png", img, x.map.data(), S, &werr) ||
               !write_cam_json_(base + ".cam.json", x, img.width, img.height, xms, &werr))
             std::fprintf(stderr, "malaria-classify: %s: heat map: %s\n", f.c_str(), werr.c_str());
