@@ -2075,6 +2075,8 @@ function setupResultsControls() {
     applyView();
     try {
       await deleted;
+      // a tab that shows this session drops its records too instead of writing them back
+      if (deleted) tellOtherTabs({ cleared: sess.id });
       announce(t('results.cleared'));
     } catch (e) {
       // still stored: shown again (during a batch started meanwhile, at the next reload)
@@ -2541,7 +2543,10 @@ async function deleteAllSessions() {
 
 // Deletions are told to the page's other tabs (same origin): one that shows a session deleted
 // elsewhere would bring it back with its next write (a result, a review, its time), so it stops
-// writing to it and opens another. Messages: {deleted: session id} or {all: true}.
+// writing to it and opens another; one that shows a session cleared elsewhere (Clear results:
+// its records deleted, the session kept) would write its records back or show results no longer
+// kept, so it drops them and shows the session again, empty. Messages: {deleted: session id},
+// {all: true} or {cleared: session id}.
 const tabs =
   typeof BroadcastChannel === 'function' ? new BroadcastChannel('malaria-sessions') : null;
 function tellOtherTabs(msg) {
@@ -2552,6 +2557,19 @@ async function deletedElsewhere(msg) {
   const all = !!msg && msg.all === true;
   const gone = state.session;
   const hit = !!gone && (all || (!!msg && msg.deleted === gone.id));
+  if (!hit && gone && msg && msg.cleared === gone.id && state.store) {
+    // its records are dropped (a running batch stops, its results are not stored), what this
+    // tab wrote before it heard is deleted again, and the session is shown again: empty
+    for (const r of state.records) r.dropped = true;
+    if (state.running) state.cancel = true;
+    try {
+      await state.store.clearSession(gone.id);
+      if (state.session === gone) await openSession(gone, 'reopened');
+      showError(t('sessions.clearedElsewhere', { session: sessionLabel(gone) }));
+    } catch (e) {
+      showError(t('sessions.readFailed', { error: (e && e.message) || e }));
+    }
+  }
   if (hit && state.store) {
     // nothing of it is written again: its records are dropped (a running batch stops, its
     // results are not stored), and what this tab wrote before it heard is deleted again

@@ -97,11 +97,13 @@ function cString(M, ptr) {
 }
 
 /**
- * Wilson score interval (95%) of k successes in n trials, as the core computes it (double
- * precision, wasm/src/field.cpp wilson95); [0, 1] for n = 0 (nothing counted: nothing known).
+ * Wilson score interval (95%) of k successes in n trials -> [lo, hi], as the core computes it
+ * (double precision, wasm/src/field.cpp wilson95): lo is exactly 0 for k = 0, hi exactly 1 for
+ * k = n, and [0, 1] for n = 0 (nothing counted: nothing known). The one implementation: the
+ * page's summaries and exports (stats.js wilson) use it too.
  */
 export function wilson95(k, n) {
-  if (n <= 0) return [0, 1];
+  if (!(n > 0)) return [0, 1];
   const z = 1.959963984540054,
     p = k / n,
     z2 = z * z;

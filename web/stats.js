@@ -13,6 +13,7 @@
 // so only the counted cells of whole fields give a parasitemia).
 
 import { translate, language, num } from './i18n.js';
+import { wilson95 } from './engine.js';
 
 /** The intended-use notice in English: FHIR exports (which stay English) and the default. */
 export const INTENDED_USE =
@@ -23,15 +24,14 @@ export const INTENDED_USE =
 /** The intended-use notice in the language chosen (page, printable report, CSV and JSON). */
 export const intendedUse = (code = language()) => translate(code, 'notice.intendedUse');
 
-/** Wilson score interval for k successes out of n (95% by default). */
-export function wilson(k, n, z = 1.959963984540054) {
-  if (!(n > 0)) return { p: NaN, lo: NaN, hi: NaN };
-  const p = k / n;
-  const z2 = z * z;
-  const denom = 1 + z2 / n;
-  const centre = (p + z2 / (2 * n)) / denom;
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / denom;
-  return { p, lo: Math.max(0, centre - half), hi: Math.min(1, centre + half) };
+/**
+ * The share k / n with its Wilson score interval (95%): {p, lo, hi}. The interval is engine.js
+ * wilson95 (the core's): [0, 1] for n = 0 (nothing counted: nothing known), where p is NaN (no
+ * share). What people see for n = 0 ('–', "no cells", an empty export cell) is up to each caller.
+ */
+export function wilson(k, n) {
+  const [lo, hi] = wilson95(k, n);
+  return { p: n > 0 ? k / n : NaN, lo, hi };
 }
 
 export const isField = (r) => !!(r && r.result && r.result.mode === 'field');
@@ -409,16 +409,17 @@ export function slideRows(records) {
         to_review: m ? m.uncertain : 0,
         uninfected: m ? m.uninfected : 0,
         share_parasitized: m ? fixed(m.share.value) : null,
-        ci95_lo: m ? fixed(m.share.lo) : null,
-        ci95_hi: m ? fixed(m.share.hi) : null,
+        // no cell: no share and no interval (empty cells), although wilson gives [0, 1]
+        ci95_lo: m && m.n ? fixed(m.share.lo) : null,
+        ci95_hi: m && m.n ? fixed(m.share.hi) : null,
         denominator: m ? m.n : 0,
         reviewed_cells: g ? g.reviewedCells : 0,
         reviewed_parasitized: v ? v.parasitized : 0,
         reviewed_to_review: v ? v.uncertain : 0,
         reviewed_uninfected: v ? v.uninfected : 0,
         reviewed_share_parasitized: v ? fixed(v.share.value) : null,
-        reviewed_ci95_lo: v ? fixed(v.share.lo) : null,
-        reviewed_ci95_hi: v ? fixed(v.share.hi) : null,
+        reviewed_ci95_lo: v && v.n ? fixed(v.share.lo) : null,
+        reviewed_ci95_hi: v && v.n ? fixed(v.share.hi) : null,
         excluded_border: source === 'fields' ? ex.border : null,
         excluded_white: source === 'fields' ? ex.white : null,
         excluded_debris: source === 'fields' ? ex.debris : null,
@@ -451,6 +452,10 @@ export function toSlidesCSV(records, meta = {}) {
   return toCSVRows(meta, SLIDE_COLUMNS, slideRows(records));
 }
 
+// A tally for the JSON export: with no cell its share has no value and no interval (null), although
+// wilson gives [0, 1].
+const tallyJSON = (t) => (t.n > 0 ? t : { ...t, share: { ...t.share, lo: null, hi: null } });
+
 const summaryJSON = (s) => ({
   images: s.images,
   notRead: s.errors,
@@ -461,15 +466,15 @@ const summaryJSON = (s) => ({
     images: s.fields.images,
     counted: s.fields.counted,
     excluded: s.fields.excluded,
-    model: s.fields.model,
-    reviewed: s.fields.reviewed,
+    model: tallyJSON(s.fields.model),
+    reviewed: tallyJSON(s.fields.reviewed),
     reviewedCells: s.fields.reviewedCells,
     method: 'parasitemia: parasitized of the counted red cells, Wilson score interval (95%)',
   },
   crops: {
     images: s.crops.images,
-    model: s.crops.model,
-    reviewed: s.crops.reviewed,
+    model: tallyJSON(s.crops.model),
+    reviewed: tallyJSON(s.crops.reviewed),
     reviewedCells: s.crops.reviewedCells,
     method:
       'share of cut-out cell images called parasitized, Wilson score interval (95%); not a parasitemia',
@@ -508,7 +513,7 @@ export function toJSON(records, meta = {}) {
           notClassified: s.pending,
           shareParasitized: {
             value: s.share.p,
-            ci95: [s.share.lo, s.share.hi],
+            ci95: s.classified > 0 ? [s.share.lo, s.share.hi] : [null, null],
             denominator: s.classified,
             method: 'Wilson score interval',
           },
@@ -520,7 +525,7 @@ export function toJSON(records, meta = {}) {
             excluded: f.excluded,
             parasitemia: {
               value: f.pooled.p,
-              ci95: [f.pooled.lo, f.pooled.hi],
+              ci95: f.counted > 0 ? [f.pooled.lo, f.pooled.hi] : [null, null],
               denominator: f.counted,
               method: 'Wilson score interval, pooled over the counted red cells of all fields',
             },

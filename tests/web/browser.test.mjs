@@ -326,6 +326,32 @@ export function register({ buildDir, nativeCli, outDir }) {
         }),
     );
 
+  // Waits for a condition the page cannot be asked for in one waitForFunction: `check` (async)
+  // throws while it does not hold; it is tried again every `every` ms until it passes (its value
+  // is returned) or `timeout` ms have gone by (its last error is thrown).
+  async function eventually(check, timeout = 30000, every = 100) {
+    const end = Date.now() + timeout;
+    for (;;) {
+      try {
+        return await check();
+      } catch (e) {
+        if (Date.now() > end) throw e;
+      }
+      await new Promise((res) => setTimeout(res, every));
+    }
+  }
+
+  // Resolves once the page has opened its session and shows a card for every record the store
+  // holds for it (a reopened session's cards are built in view passes, not at once).
+  const cardsBuilt = (page, timeout = 30000) =>
+    eventually(async () => {
+      const session = await page.getAttribute('html', 'data-session');
+      assert(session, 'no session opened yet');
+      const n = (await storedOf(page)).cells.filter((c) => String(c.session) === session).length;
+      const cards = await page.$$eval('.card', (c) => c.length);
+      assert(cards === n, `${cards} cards for the ${n} stored records of session ${session}`);
+    }, timeout);
+
   test(
     'setup: servers and headless Chromium',
     async () => {
@@ -1665,8 +1691,7 @@ print(json.dumps({'cells': rows(sys.argv[1]), 'slides': rows(sys.argv[2]),
         await waitIdle(page, 2);
         await page.reload();
         await page.waitForSelector('html[data-engine="ready"]');
-        await page.waitForFunction(() => document.querySelectorAll('.card').length >= 2);
-        await page.waitForTimeout(1000); // the reopened session's cards are built in view passes
+        await cardsBuilt(page); // the reopened session's cards are built in view passes
         const kept = (await cardsOf(page)).map((c) => c.name).sort();
         assert(
           kept.length === 2 &&
@@ -2518,7 +2543,7 @@ print(json.dumps(out))
         if (process.env.MC_PRINT_LIVE) {
           const ms = [];
           for (let i = 0; i < 10; i++) {
-            await page.waitForTimeout(400);
+            await page.waitForTimeout(400); // a sample every 0.4 s (a measurement, not a wait)
             ms.push(await page.$eval('#camera-count', (e) => Number(e.dataset.ms)));
           }
           console.log(`live count: ${live.counted} cells, find ms ${ms.join(' ')}`);
@@ -2692,12 +2717,14 @@ print(json.dumps(out))
           document.getElementById('camera-stop-btn').click();
         });
         await page.waitForFunction(() => window.streams.length === 1, null, { timeout: 20000 });
-        await page.waitForTimeout(1500);
-        const closed = await running();
-        assert(
-          closed.live === 0 && !closed.shown && !closed.panel && !closed.capture && !closed.count,
-          `closed while starting: nothing runs: ${JSON.stringify(closed)}`,
-        );
+        // until the stream that came after Close is stopped (fails if it never is)
+        await eventually(async () => {
+          const closed = await running();
+          assert(
+            closed.live === 0 && !closed.shown && !closed.panel && !closed.capture && !closed.count,
+            `closed while starting: nothing runs: ${JSON.stringify(closed)}`,
+          );
+        }, 10000);
         // two starts at once (a double click): the first one's stream is stopped
         await page.evaluate(() => {
           document.getElementById('camera-btn').click();
@@ -2705,12 +2732,14 @@ print(json.dumps(out))
         });
         await page.waitForSelector('#capture-btn:not([disabled])', { timeout: 20000 });
         await page.waitForFunction(() => window.streams.length === 3, null, { timeout: 20000 });
-        await page.waitForTimeout(1500);
-        const twice = await running();
-        assert(
-          twice.live === 1 && twice.shownLive && twice.panel,
-          `one stream runs, the one shown: ${JSON.stringify(twice)}`,
-        );
+        // until the first start's stream is stopped (fails if it never is)
+        await eventually(async () => {
+          const twice = await running();
+          assert(
+            twice.live === 1 && twice.shownLive && twice.panel,
+            `one stream runs, the one shown: ${JSON.stringify(twice)}`,
+          );
+        }, 10000);
         await page.click('#camera-stop-btn');
         const off = await running();
         assert(off.live === 0 && !off.shown, `Close stops it: ${JSON.stringify(off)}`);
@@ -3051,6 +3080,7 @@ print(json.dumps(out))
             { type: 'malaria:ping', requestId: 'evil', extra: 1 },
             new URL(f.src).origin,
           );
+          // a fixed wait on purpose: it checks that no answer comes within 1.5 s
           await new Promise((res) => setTimeout(res, 1500));
           window.removeEventListener('message', on);
           return answered;
@@ -3073,20 +3103,24 @@ print(json.dumps(out))
         );
         const foreignFrame = page.frames().find((f) => f.url().startsWith(env.hostC.url));
         await foreignFrame.waitForFunction(() => window.sent === true);
+        // until the embed has counted the foreign message as ignored
+        const ignoredAfter = await eventually(async () => {
+          const n = Number((await frame.locator('html').getAttribute('data-ignored')) || 0);
+          assert(n > ignoredBefore, `embed ignored the foreign message (${ignoredBefore} -> ${n})`);
+          return n;
+        }, 10000);
+        // a fixed wait on purpose: it checks that no answer comes within 1.5 s
         await page.waitForTimeout(1500);
         const gotAnswer = await foreignFrame.evaluate(() => window.answered);
-        assert(gotAnswer === false, 'foreign frame got no answer');
-        const ignoredAfter = Number(
-          (await frame.locator('html').getAttribute('data-ignored')) || 0,
-        );
         assert(
-          ignoredAfter > ignoredBefore,
-          `embed ignored the foreign message (${ignoredBefore} -> ${ignoredAfter})`,
+          gotAnswer === false,
+          `foreign frame got no answer (ignored ${ignoredBefore} -> ${ignoredAfter})`,
         );
         // host C cannot even frame the embed (frame-ancestors allows the listed origins only)
         const pageC = await ctx.newPage();
         pageC.on('console', () => {});
         await pageC.goto(`${env.hostC.url}iframe-host.html`);
+        // a fixed wait on purpose: it checks that the embed does not start within 1 s
         await pageC.waitForTimeout(1000);
         const cReady = await pageC
           .frames()
@@ -3261,6 +3295,7 @@ print(json.dumps(out))
           inside.shown && err5.endsWith(inside.text),
           `the embed shows it: ${JSON.stringify(inside)}`,
         );
+        // a fixed wait on purpose: it checks that no engine or model is requested within 0.5 s
         await p5.waitForTimeout(500);
         assert(loads.length === 0, `a refused embed loads no engine or model: ${loads.join(', ')}`);
 
@@ -3601,8 +3636,8 @@ print(json.dumps(out))
         await page.reload();
         await page.waitForSelector('html[data-engine="ready"]');
         await waitIdle(page, names.length);
-        await page.waitForTimeout(500);
-        await check('after a reload');
+        // until the session's opening has deleted the image kept by the earlier version
+        await eventually(() => check('after a reload'), 10000);
         // a file over the limit given alone: no batch runs, the page says it was not read
         await page.setInputFiles('#file-input', path.join(dir, 'clip.mp4'));
         await page.waitForFunction(() =>
@@ -4693,7 +4728,17 @@ print(json.dumps(out))
         await page.waitForFunction(() =>
           document.querySelector('.card[data-name="chula_1.png"]').closest('[hidden]'),
         );
-        await page.waitForTimeout(100);
+        // until the tab stop has moved to a card shown
+        await page
+          .waitForFunction(
+            () => {
+              const cs = document.querySelectorAll('#grid .card-cell[tabindex="0"]');
+              return cs.length === 1 && !cs[0].closest('[hidden]');
+            },
+            null,
+            { timeout: 5000 },
+          )
+          .catch(() => {}); // the assertion below says what there is
         const stop = await page.$$eval('#grid .card-cell[tabindex="0"]', (cs) =>
           cs.map((c) => ({
             name: c.closest('.card').dataset.name,
@@ -5180,6 +5225,7 @@ print(json.dumps(out))
           name,
           { timeout: 60000 },
         );
+        // a fixed wait on purpose: it checks that no batch takes the waiting images within 0.5 s
         await page.waitForTimeout(500);
         const waiting = await page.$$eval('.card[data-name^="waiting-"]', (cs) =>
           cs.map((c) => c.dataset.class),
@@ -5192,10 +5238,14 @@ print(json.dumps(out))
         );
         await page.click('#discard-btn');
         await page.waitForFunction(() => !document.querySelector('.card[data-name^="waiting-"]'));
-        await page.waitForTimeout(500);
+        // until the discarded images are out of the store
+        await eventually(async () => {
+          const left = (await storedOf(page)).cells.filter((c) => c.name.startsWith('waiting-'));
+          assert(left.length === 0, `discarded images still stored: ${JSON.stringify(left)}`);
+        }, 10000);
         await page.reload();
         await page.waitForSelector('html[data-engine="ready"]');
-        await page.waitForTimeout(500);
+        await cardsBuilt(page);
         const after = await cardsOf(page);
         assert(
           after.length === 3 &&
@@ -5237,7 +5287,8 @@ print(json.dumps(out))
             (e) => e.message,
           );
           const out = { notStarted, closed, heat: await heat, first: (await first).label };
-          await new Promise((res) => setTimeout(res, 9000)); // longer than the watchdog allows
+          // a fixed wait on purpose: it checks that the watchdog stops no Worker (longer than it allows)
+          await new Promise((res) => setTimeout(res, 9000));
           out.events = events;
           out.pending = c._slots.map((s) => s.pending.size);
           out.after = (await c.classify(blob)).label;
@@ -5266,7 +5317,8 @@ print(json.dumps(out))
     async () => {
       const ctx = await newContext([env.siteOrigin, env.hostB.origin]);
       try {
-        // the allow-list comes late: the host's ping at the iframe's load comes before it
+        // the allow-list comes late: the host's ping at the iframe's load comes before it (the
+        // response held back 1.5 s on purpose: not a wait of the test)
         await ctx.route('**/embed-config.json', async (route) => {
           await new Promise((res) => setTimeout(res, 1500));
           await route.continue();
@@ -5317,8 +5369,12 @@ window.got = [];
 window.addEventListener('message', (ev) => window.got.push(ev.data && ev.data.type));
 const f = document.getElementById('embed');
 f.addEventListener('load', () => {
+  window.sent = 0;
   for (let i = 0; i < 4; i++)
-    setTimeout(() => f.contentWindow.postMessage({ type: 'malaria:ping', requestId: 'p' + i }, '*'), 500 * i);
+    setTimeout(() => {
+      f.contentWindow.postMessage({ type: 'malaria:ping', requestId: 'p' + i }, '*');
+      window.sent++;
+    }, 500 * i);
 });
 </script></body></html>`,
         );
@@ -5326,7 +5382,14 @@ f.addEventListener('load', () => {
         await page.goto(`${env.hostB.url}sandboxed.html`);
         const html = page.frameLocator('#embed').locator('html[data-embed]');
         await html.waitFor({ state: 'attached', timeout: 30000 });
-        await page.waitForTimeout(2500);
+        // until the embed has said why it does not run and the host has sent its 4 pings
+        await page
+          .frameLocator('#embed')
+          .locator('html[data-embed="opaque"]')
+          .waitFor({ state: 'attached', timeout: 30000 });
+        await page.waitForFunction(() => window.sent === 4, null, { timeout: 30000 });
+        // a fixed wait on purpose: it checks that no ping is answered within 1 s of the last
+        await page.waitForTimeout(1000);
         const r = await html.evaluate(() => ({
           origin: self.origin, // location.origin is the URL's: the site's
           embed: document.documentElement.dataset.embed,
@@ -5469,7 +5532,7 @@ f.addEventListener('load', () => {
         assert(empty(db), `nothing stored but the new empty session: ${JSON.stringify(db)}`);
         await page.reload();
         await page.waitForSelector('html[data-engine="ready"]');
-        await page.waitForTimeout(500);
+        await cardsBuilt(page); // the session opened, a card for each of its records (none)
         const cards = await page.$$eval('.card', (c) => c.length);
         db = await storedOf(page);
         assert(cards === 0 && empty(db), `after a reload: ${cards} cards, ${JSON.stringify(db)}`);
@@ -5511,7 +5574,14 @@ f.addEventListener('load', () => {
           timeout: 30000,
         });
         await waitIdle(b, 0, 120000);
-        await b.waitForTimeout(500);
+        // until B says so (after it has opened another session)
+        await b.waitForFunction(
+          () =>
+            !document.getElementById('alert').hidden &&
+            /was deleted in another tab/.test(document.getElementById('alert').textContent),
+          null,
+          { timeout: 30000 },
+        );
         const bs = await notice(b);
         assert(
           bs.cards === 0 && /was deleted in another tab/.test(bs.alert),
@@ -5543,7 +5613,7 @@ f.addEventListener('load', () => {
         );
         await b.reload();
         await b.waitForSelector('html[data-engine="ready"]');
-        await b.waitForTimeout(500);
+        await cardsBuilt(b); // the session opened, a card for each of its records (none)
         db = await storedOf(b);
         assert(
           (await b.$$eval('.card', (c) => c.length)) === 0 &&
@@ -5552,6 +5622,76 @@ f.addEventListener('load', () => {
             none(db, s1) &&
             none(db, bs.session),
           `nothing left after a reload: ${JSON.stringify(db)}`,
+        );
+      } finally {
+        await ctx.close();
+      }
+    },
+    { timeout: 240000 },
+  );
+
+  test(
+    'sessions: Clear results in another tab is heard too: a tab showing that session stops writing to it (mid-batch), drops its cards and says so; the session stays',
+    async () => {
+      const ctx = await newContext([env.siteOrigin]);
+      try {
+        const a = await openSite(ctx);
+        const s1 = await a.getAttribute('html', 'data-session');
+        const b = await openSite(ctx); // reopens the latest session: the same
+        assert((await b.getAttribute('html', 'data-session')) === s1, 'both tabs show s1');
+        a.on('dialog', (d) => d.accept());
+        // A has a result in s1 (Clear is enabled); B runs a batch in s1; A clears s1 meanwhile
+        await a.setInputFiles('#file-input', [cells[0].path]);
+        await waitIdle(a, 1);
+        await b.setInputFiles('#folder-input', makeFolder('clear-other-tab', 200, false));
+        await batchRunning(b);
+        await a.click('#clear-btn:not([disabled])');
+        await a.waitForFunction(() =>
+          /^The results of this session were deleted/.test(
+            document.getElementById('status').textContent,
+          ),
+        );
+        await b.waitForFunction(
+          () =>
+            !document.getElementById('alert').hidden &&
+            /its results were deleted in another tab/.test(
+              document.getElementById('alert').textContent,
+            ),
+          null,
+          { timeout: 30000 },
+        );
+        await waitIdle(b, 0, 120000); // the batch stopped, every save it had made is over
+        const bs = await b.evaluate(() => ({
+          session: document.documentElement.dataset.session,
+          cards: document.querySelectorAll('.card').length,
+          classified: document.getElementById('n-classified').textContent,
+        }));
+        assert(
+          bs.session === s1 && bs.cards === 0 && bs.classified === '0',
+          `B after s1 was cleared in A: still s1, no cards: ${JSON.stringify(bs)}`,
+        );
+        let db = await storedOf(b);
+        assert(
+          db.sessions.some((x) => String(x.id) === s1) &&
+            !db.cells.some((x) => String(x.session) === s1) &&
+            !db.images.some((x) => String(x.session) === s1),
+          `s1 kept, none of its results written back: ${JSON.stringify(db).slice(0, 300)}`,
+        );
+        // B goes on in s1: its new image is stored there, and a reload shows it alone
+        await b.setInputFiles('#file-input', [cells[1].path]);
+        await waitIdle(b, 1);
+        db = await storedOf(b);
+        assert(
+          db.cells.length === 1 && String(db.cells[0].session) === s1,
+          `B's new image in s1: ${JSON.stringify(db)}`,
+        );
+        await b.reload();
+        await b.waitForSelector('html[data-engine="ready"]');
+        await waitIdle(b, 1);
+        const cardsAfter = await b.$$eval('.card', (c) => c.map((x) => x.dataset.name));
+        assert(
+          cardsAfter.length === 1 && cardsAfter[0] === path.basename(cells[1].path),
+          `after a reload, B's new image alone: ${JSON.stringify(cardsAfter)}`,
         );
       } finally {
         await ctx.close();
@@ -5584,6 +5724,7 @@ document.getElementById('bad').addEventListener('error', (ev) => window.errs.pus
         await page.waitForFunction((n) => window.errs.some((e) => e.name === n), name, {
           timeout: 30000,
         });
+        // a fixed wait on purpose: it checks that no other error fires within 1 s
         await page.waitForTimeout(1000);
         const errs = await page.evaluate(() => window.errs);
         assert(

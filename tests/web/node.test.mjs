@@ -671,4 +671,91 @@ export function register({ buildDir, nativeCli }) {
     assert(json.summary.shareParasitized.denominator === 2, 'denominator');
     assert(json.cells.length === 3 && json.cells[2].error, 'cells with errors');
   });
+
+  // One Wilson interval: stats.js wilson (summaries, exports, the page) is engine.js wilson95 (the
+  // worker, completeField; the core's wasm/src/field.cpp), [0, 1] for n = 0; what people see for
+  // an empty set stays what it was: no share and no interval ('–', "no cells", empty CSV cells,
+  // null in JSON), never "0.0–100 %".
+  test("stats: wilson is the engine's wilson95 ([0, 1] for n = 0); an empty set shows no interval", async () => {
+    const s = await import(pathToFileURL(path.join(REPO, 'web/stats.js')).href);
+    const { wilson95 } = await import(engineUrl);
+    for (const n of [0, 1, 2, 7, 50, 1000])
+      for (const k of new Set(
+        [0, 1, Math.floor(n / 3), n - 1, n].filter((k) => k >= 0 && k <= n),
+      )) {
+        const w = s.wilson(k, n);
+        const [lo, hi] = wilson95(k, n);
+        assert(
+          w.lo === lo && w.hi === hi,
+          `wilson(${k}, ${n}) ${JSON.stringify(w)} vs [${lo}, ${hi}]`,
+        );
+      }
+    const z = s.wilson(0, 0);
+    assert(
+      Number.isNaN(z.p) && z.lo === 0 && z.hi === 1,
+      `n = 0: no share, [0, 1] (nothing known): ${JSON.stringify(z)}`,
+    );
+    // an empty set: a field with no counted cell (all cut by the border) and an unreadable image
+    const recs = [
+      {
+        name: 'f.png',
+        slide: 'S',
+        result: {
+          mode: 'field',
+          width: 10,
+          height: 10,
+          counted: 0,
+          parasitized: 0,
+          uncertain: 0,
+          parasitemia: 0,
+          ci95: [0, 1],
+          excluded: { border: 2, white: 0, debris: 0, clump: 0 },
+          cells: [{ index: 0, status: 'border', x: 0, y: 0, w: 1, h: 1 }],
+          ms: 1,
+        },
+      },
+      { name: 'b.png', slide: 'S', error: 'could not be decoded' },
+    ];
+    const meta = { model: 'm', digest: 'd', band: [0.2, 0.8] };
+    const row = s.slideRows(recs)[0];
+    assert(
+      row.source === 'fields' &&
+        row.cells === 0 &&
+        [
+          'share_parasitized',
+          'ci95_lo',
+          'ci95_hi',
+          'reviewed_share_parasitized',
+          'reviewed_ci95_lo',
+          'reviewed_ci95_hi',
+        ].every((k) => row[k] === null),
+      `no cell: the slide row has no share and no interval: ${JSON.stringify(row)}`,
+    );
+    const lines = s.toSlidesCSV(recs, meta).split('\r\n');
+    const cols = lines[1].split(',');
+    const vals = lines[2].split(',');
+    assert(
+      ['share_parasitized', 'ci95_lo', 'ci95_hi'].every((c) => vals[cols.indexOf(c)] === ''),
+      `no cell: empty CSV cells: ${lines[2]}`,
+    );
+    const json = JSON.parse(s.toJSON(recs, meta));
+    const sum = json.summary;
+    const tallies = ['fields', 'crops'].flatMap((g) =>
+      ['model', 'reviewed'].map((k) => json.slides[0][g][k].share),
+    );
+    assert(
+      sum.shareParasitized.value === null &&
+        JSON.stringify(sum.shareParasitized.ci95) === '[null,null]' &&
+        sum.fields.parasitemia.value === null &&
+        JSON.stringify(sum.fields.parasitemia.ci95) === '[null,null]' &&
+        tallies.every((t) => t.value === null && t.lo === null && t.hi === null),
+      `no cell: no share and no interval in the JSON: ${JSON.stringify({ sum, tallies })}`,
+    );
+    assert(JSON.parse(s.toFHIR(recs, meta)).entry.length === 0, 'no cell: no FHIR observation');
+    assert(
+      s.parasitemiaText(z.p, z.lo, z.hi, 0, 'en') === s.parasitemiaText(NaN, NaN, NaN, 0, 'en') &&
+        !/100/.test(s.parasitemiaText(z.p, z.lo, z.hi, 0, 'en')),
+      "no cell: the page's text says so, with no interval",
+    );
+  });
 }

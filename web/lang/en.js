@@ -97,6 +97,8 @@ export default {
     'All sessions, with their results and images, were deleted from this device; {session} is open.',
   'sessions.goneElsewhere': '{session} was deleted in another tab; {next} is shown.',
   'sessions.allGoneElsewhere': 'All sessions were deleted in another tab; {next} is shown.',
+  'sessions.clearedElsewhere':
+    '{session}: its results were deleted in another tab (Clear results).',
   'sessions.unavailable':
     'Storage is not available on this device: no session is kept, and the results shown are kept on this page only (export them before closing it).',
   'sessions.readFailed': 'The sessions could not be read from this device ({error}).',

@@ -100,6 +100,8 @@ export default {
   'sessions.goneElsewhere': '{session} se eliminó en otra pestaña; se muestra {next}.',
   'sessions.allGoneElsewhere':
     'Se eliminaron todas las sesiones en otra pestaña; se muestra {next}.',
+  'sessions.clearedElsewhere':
+    '{session}: sus resultados se eliminaron en otra pestaña (Borrar resultados).',
   'sessions.unavailable':
     'El almacenamiento no está disponible en este dispositivo: no se guarda ninguna sesión, y los resultados mostrados se conservan solo en esta página (expórtelos antes de cerrarla).',
   'sessions.readFailed': 'No se pudieron leer las sesiones de este dispositivo ({error}).',

@@ -101,6 +101,8 @@ export default {
   'sessions.goneElsewhere': '{session} a été supprimée dans un autre onglet ; {next} est affichée.',
   'sessions.allGoneElsewhere':
     'Toutes les sessions ont été supprimées dans un autre onglet ; {next} est affichée.',
+  'sessions.clearedElsewhere':
+    '{session} : ses résultats ont été supprimés dans un autre onglet (Effacer les résultats).',
   'sessions.unavailable':
     'Le stockage n’est pas disponible sur cet appareil : aucune session n’est conservée, et les résultats affichés ne sont gardés que sur cette page (exportez-les avant de la fermer).',
   'sessions.readFailed': 'Impossible de lire les sessions de cet appareil ({error}).',

@@ -101,6 +101,8 @@ export default {
   'sessions.goneElsewhere': '{session} foi apagada noutro separador; {next} é mostrada.',
   'sessions.allGoneElsewhere':
     'Todas as sessões foram apagadas noutro separador; {next} é mostrada.',
+  'sessions.clearedElsewhere':
+    '{session}: os seus resultados foram apagados noutro separador (Limpar resultados).',
   'sessions.unavailable':
     'O armazenamento não está disponível neste dispositivo: nenhuma sessão é guardada, e os resultados mostrados ficam apenas nesta página (exporte-os antes de a fechar).',
   'sessions.readFailed': 'Não foi possível ler as sessões deste dispositivo ({error}).',
