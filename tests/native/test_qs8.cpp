@@ -166,9 +166,99 @@ void check_conv_qs8(const mc::ConvShape& s, bool with_res, bool relu, uint32_t s
         CHECK(inplace == first);
       }
     }
+
+  // a 2x2 output: each pixel skips the taps in the padding (conv_run_qs8_a16_tapmask), the
+  // same output bit for bit
+  const size_t tn = mc::conv_qs8_a16_tapmask_size(s);
+  bool pads = false;
+  for (int m = 0; m < 4; m++)
+    for (int ky = 0; ky < s.kh; ky++)
+      for (int kx = 0; kx < s.kw; kx++) {
+        const int iy = (m / 2) * s.stride - s.pad + ky, ix = (m % 2) * s.stride - s.pad + kx;
+        pads = pads || iy < 0 || iy >= s.in_h || ix < 0 || ix >= s.in_w;
+      }
+  CHECK((tn > 0) == (s.out_h() == 2 && s.out_w() == 2 && pads));
+  if (tn == 0) return;
+  for (bool w16 : {false, true}) {
+    const void* wts = w16 ? static_cast<const void*>(pw.data()) : packed.data();
+    std::vector<int32_t> init(tn + 1, 12345);
+    REQUIRE(mc::conv_qs8_a16_tapmask_setup(s, wts, w16, init.data()));
+    CHECK(init[tn] == 12345);
+    for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
+      INFO("tapmask isa " << (isa == mc::Isa::Simd ? "simd" : "scalar") << " w16 " << w16);
+      std::vector<int8_t> out(out_n + 1, int8_t(77));
+      REQUIRE(mc::conv_run_qs8_a16_tapmask(s, ind16.data(), wts, w16, init.data(), out.data(),
+                                           with_res ? res_q.data() : nullptr, qres, relu, isa));
+      CHECK(out[out_n] == 77);
+      out.pop_back();
+      CHECK(out == first);
+      if (with_res) {
+        std::vector<int8_t> inplace = res_q;
+        REQUIRE(mc::conv_run_qs8_a16_tapmask(s, ind16.data(), wts, w16, init.data(), inplace.data(),
+                                             inplace.data(), qres, relu, isa));
+        CHECK(inplace == first);
+      }
+    }
+  }
 }
 
 }  // namespace
+
+// Outputs of 2x2 (layer4 at S = 64 and its stride-2 entry; awkward channel counts; kernels whose
+// taps reach past the input on every side): the tapmask run equals the plain one.
+TEST_CASE("qs8 conv: 2x2 outputs skip the padding's taps, bit-identical", "[qs8]") {
+  uint32_t seed = 500;
+  const int chans[] = {1, 3, 13, 127};
+  for (int in_c : chans)
+    for (int out_c : chans) {
+      check_conv_qs8({2, 2, in_c, out_c, 3, 3, 1, 1}, (seed & 1) != 0, (seed & 2) != 0, seed);
+      ++seed;
+      check_conv_qs8({4, 4, in_c, out_c, 3, 3, 2, 1}, (seed & 1) != 0, (seed & 2) != 0, seed);
+      ++seed;
+    }
+  check_conv_qs8({3, 3, 13, 9, 3, 3, 2, 1}, true, true, 540);   // odd input, stride 2
+  check_conv_qs8({2, 2, 5, 17, 5, 5, 1, 2}, true, false, 541);  // 5x5: 25 taps, pad 2
+  check_conv_qs8({3, 2, 7, 8, 3, 2, 1, 1}, false, true, 542);   // a 3x2 kernel
+  check_conv_qs8({3, 3, 8, 8, 2, 2, 1, 0}, false, false, 543);  // 2x2 out, no padding: n/a
+  check_conv_qs8({3, 3, 8, 8, 3, 3, 1, 1}, false, false, 544);  // 3x3 out: n/a
+}
+
+// Several images in one pass (ConvShape::n): each image's 4 pixels are one tile.
+TEST_CASE("qs8 conv: the tapmask run over a pass of images equals the plain run", "[qs8]") {
+  for (int n : {1, 2, 3, 8})
+    for (int in_c : {3, 64}) {
+      mc::ConvShape s{2, 2, in_c, 24, 3, 3, 1, 1};
+      s.n = n;
+      std::mt19937 rng(uint32_t(n * 100 + in_c));
+      std::uniform_int_distribution<int> q(-128, 127), wq(-127, 127);
+      const size_t ks = 9, per_o = ks * size_t(in_c);
+      std::vector<int8_t> w_q(per_o * 24);
+      for (auto& v : w_q) v = int8_t(wq(rng));
+      std::vector<float> w_s(24, 0.01f);
+      std::vector<int32_t> b_q(24);
+      for (auto& v : b_q) v = q(rng) * 50;
+      const mc::QuantParams qin{0.05f, -7}, qout{0.2f, 3};
+      std::vector<uint8_t> packed(mc::conv_packed_qs8_size(s));
+      mc::conv_pack_qs8(s, w_q.data(), w_s.data(), b_q.data(), qin, qout, packed.data());
+      const size_t in_n = size_t(n) * 4 * size_t(in_c), out_n = size_t(n) * 4 * 24;
+      std::vector<int16_t> in16(in_n), zero16(size_t(in_c), int16_t(qin.zero_point));
+      for (auto& v : in16) v = int16_t(q(rng));
+      std::vector<const int16_t*> ind(mc::conv_indirection_size(s));
+      mc::conv_setup_indirection_qs8_a16(s, in16.data(), zero16.data(), ind.data());
+      std::vector<int8_t> want(out_n), got(out_n);
+      std::vector<int32_t> init(mc::conv_qs8_a16_tapmask_size(s));
+      REQUIRE(!init.empty());
+      REQUIRE(mc::conv_qs8_a16_tapmask_setup(s, packed.data(), false, init.data()));
+      for (mc::Isa isa : {mc::Isa::Scalar, mc::Isa::Simd}) {
+        INFO("n " << n << " in_c " << in_c << " isa " << int(isa));
+        mc::conv_run_qs8_a16(s, ind.data(), packed.data(), false, want.data(), nullptr, qout, true,
+                             isa);
+        REQUIRE(mc::conv_run_qs8_a16_tapmask(s, ind.data(), packed.data(), false, init.data(),
+                                             got.data(), nullptr, qout, true, isa));
+        CHECK(got == want);
+      }
+    }
+}
 
 TEST_CASE("qs8 quantize / dequantize / params", "[qs8]") {
   CHECK(std::string(mc::conv_packed_qs8_layout_name()) == "igemm-qs8-nr8-kp2-v1");

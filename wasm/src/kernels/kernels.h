@@ -118,7 +118,42 @@ void qs8_igemm_a16_ukernel_2x8c2_w16__scalar(size_t mr, size_t nc, size_t kc, si
                                              const int16_t* const* a, size_t a_stride,
                                              const void* w, int8_t* c, size_t c_stride,
                                              const int8_t* r, const Qs8IgemmParams& p);
+// The "tapmask" form, for tiles of 4 output pixels some of whose kernel taps fall in the padding
+// (a 2x2 output: one tile per image): tap t is read only by the rows whose bit is set in
+// tap_rows[t], and the rows start from init[m * 8 + j] (the panel's bias plus, for each row, the
+// input zero point times the weights of the taps it skips) instead of the panel's bias. The sums
+// are the igemm's over the same terms, so the output is bit-identical to qs8_igemm_a16's with
+// the padding read as the zero point; a row skips the multiplies of the taps it does not read.
+using Qs8A16IgemmTapmaskUkernel = void (*)(size_t mr, size_t nc, size_t kc, size_t ks,
+                                           const int16_t* const* a, size_t a_stride, const void* w,
+                                           const int32_t* init, const uint8_t* tap_rows, int8_t* c,
+                                           size_t c_stride, const int8_t* r,
+                                           const Qs8IgemmParams& p);
+void qs8_igemm_a16_ukernel_4x8c2_tapmask__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                 const int16_t* const* a, size_t a_stride,
+                                                 const void* w, const int32_t* init,
+                                                 const uint8_t* tap_rows, int8_t* c,
+                                                 size_t c_stride, const int8_t* r,
+                                                 const Qs8IgemmParams& p);
+void qs8_igemm_a16_ukernel_4x8c2_w16_tapmask__scalar(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                     const int16_t* const* a, size_t a_stride,
+                                                     const void* w, const int32_t* init,
+                                                     const uint8_t* tap_rows, int8_t* c,
+                                                     size_t c_stride, const int8_t* r,
+                                                     const Qs8IgemmParams& p);
 #if MC_HAVE_SIMD128
+void qs8_igemm_a16_ukernel_4x8c2_tapmask__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                  const int16_t* const* a, size_t a_stride,
+                                                  const void* w, const int32_t* init,
+                                                  const uint8_t* tap_rows, int8_t* c,
+                                                  size_t c_stride, const int8_t* r,
+                                                  const Qs8IgemmParams& p);
+void qs8_igemm_a16_ukernel_4x8c2_w16_tapmask__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                      const int16_t* const* a, size_t a_stride,
+                                                      const void* w, const int32_t* init,
+                                                      const uint8_t* tap_rows, int8_t* c,
+                                                      size_t c_stride, const int8_t* r,
+                                                      const Qs8IgemmParams& p);
 void qs8_igemm_a16_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                           const int16_t* const* a, size_t a_stride, const void* w,
                                           int8_t* c, size_t c_stride, const int8_t* r,

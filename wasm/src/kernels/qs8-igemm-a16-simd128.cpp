@@ -9,7 +9,8 @@
 //              two plain loads per pair (twice the weight bytes: for the convs whose weights
 //              are reused over many pixel tiles, where the extends cost more than the bytes).
 // Per pair and row that leaves 2 dots and 2 adds. Same int32 sums and epilogue as
-// qs8-igemm-a16-scalar.cpp: bit-identical output.
+// qs8-igemm-a16-scalar.cpp: bit-identical output. The tapmask form of both (kernels.h) skips,
+// row by row, the taps that fall in the padding (a 2x2 output reads 16 of its 36).
 #include "kernels/kernels.h"
 #include "kernels/qs8-requant.h"
 
@@ -96,7 +97,119 @@ inline void igemm_qs8_a16(size_t mr, size_t nc, size_t kc, size_t ks, const int1
   }
 }
 
+// The tapmask form (kernels.h): one tap's k loop for the rows of MASK only (the weights are read
+// once for them all, as in pair_step).
+template <unsigned MASK, typename W>
+inline __attribute__((always_inline)) void masked_pair_step(const int16_t* const (&ap)[4], size_t k,
+                                                            const W* w, i32x4 (&acc0)[4],
+                                                            i32x4 (&acc1)[4]) {
+  i16x8 wlo, whi;
+  load_pair_weights(w, &wlo, &whi);
+  for (int m = 0; m < 4; m++) {
+    if (!(MASK >> m & 1u)) continue;
+    const i32x4 xb = i32x4_load_splat(ap[m] + k);
+    acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
+    acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
+  }
+}
+
+template <unsigned MASK, typename W>
+inline __attribute__((always_inline)) void masked_tap(const int16_t* const (&ap)[4], size_t kc,
+                                                      const W* w, i32x4 (&acc0)[4],
+                                                      i32x4 (&acc1)[4]) {
+  size_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    masked_pair_step<MASK>(ap, k, w, acc0, acc1);
+    masked_pair_step<MASK>(ap, k + 2, w + 16, acc0, acc1);
+    masked_pair_step<MASK>(ap, k + 4, w + 32, acc0, acc1);
+    masked_pair_step<MASK>(ap, k + 6, w + 48, acc0, acc1);
+    w += 64;
+  }
+  for (; k + 2 <= kc; k += 2) {
+    masked_pair_step<MASK>(ap, k, w, acc0, acc1);
+    w += 16;
+  }
+  if (k < kc) {  // odd kc: the last pair is (x[kc-1], 0); never read past the row
+    i16x8 wlo, whi;
+    load_pair_weights(w, &wlo, &whi);
+    for (int m = 0; m < 4; m++) {
+      if (!(MASK >> m & 1u)) continue;
+      const i32x4 xb = i32x4_splat(int32_t(uint16_t(ap[m][k])));
+      acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
+      acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
+    }
+  }
+}
+
+template <typename W>
+inline void igemm_qs8_a16_tapmask(size_t mr, size_t nc, size_t kc, size_t ks,
+                                  const int16_t* const* a, size_t a_stride, const void* w_,
+                                  const int32_t* init, const uint8_t* tap_rows, int8_t* c,
+                                  size_t c_stride, const int8_t* r, const Qs8IgemmParams& p) {
+  const uint8_t* wp = static_cast<const uint8_t*>(w_);
+  i32x4 acc0[4], acc1[4];
+  for (int m = 0; m < 4; m++) {
+    acc0[m] = i32x4_load(init + 8 * m);
+    acc1[m] = i32x4_load(init + 8 * m + 4);
+  }
+  const f32x4 scale0 = f32x4_from_bits(i32x4_load(wp + 32));
+  const f32x4 scale1 = f32x4_from_bits(i32x4_load(wp + 48));
+  const W* w = reinterpret_cast<const W*>(wp + 64);
+  const size_t tap_step = 16 * ((kc + 1) / 2);  // W elements of one tap
+  const unsigned rows = (1u << (mr < 4 ? mr : 4)) - 1;
+  for (size_t t = 0; t < ks; t++, w += tap_step) {
+    const int16_t* ap[4];
+    for (int m = 0; m < 4; m++) ap[m] = a[(size_t(m) < mr ? size_t(m) : mr - 1) * a_stride + t];
+    switch (tap_rows[t] & rows) {
+#define MC_TAPMASK_CASE_(M) \
+  case M: masked_tap<M>(ap, kc, w, acc0, acc1); break;
+      MC_TAPMASK_CASE_(1)
+      MC_TAPMASK_CASE_(2)
+      MC_TAPMASK_CASE_(3)
+      MC_TAPMASK_CASE_(4)
+      MC_TAPMASK_CASE_(5)
+      MC_TAPMASK_CASE_(6)
+      MC_TAPMASK_CASE_(7)
+      MC_TAPMASK_CASE_(8)
+      MC_TAPMASK_CASE_(9)
+      MC_TAPMASK_CASE_(10)
+      MC_TAPMASK_CASE_(11)
+      MC_TAPMASK_CASE_(12)
+      MC_TAPMASK_CASE_(13)
+      MC_TAPMASK_CASE_(14)
+      MC_TAPMASK_CASE_(15)
+#undef MC_TAPMASK_CASE_
+      default:  // no row reads this tap
+        break;
+    }
+  }
+  const detail::Qs8RequantSimd rq(p);
+  for (int m = 0; m < 4; m++) {
+    if (size_t(m) >= mr) break;
+    rq.store(acc0[m], acc1[m], scale0, scale1, r ? r + m * c_stride : nullptr, c + m * c_stride,
+             nc);
+  }
+}
+
 }  // namespace
+
+void qs8_igemm_a16_ukernel_4x8c2_tapmask__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                  const int16_t* const* a, size_t a_stride,
+                                                  const void* w, const int32_t* init,
+                                                  const uint8_t* tap_rows, int8_t* c,
+                                                  size_t c_stride, const int8_t* r,
+                                                  const Qs8IgemmParams& p) {
+  igemm_qs8_a16_tapmask<int8_t>(mr, nc, kc, ks, a, a_stride, w, init, tap_rows, c, c_stride, r, p);
+}
+
+void qs8_igemm_a16_ukernel_4x8c2_w16_tapmask__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
+                                                      const int16_t* const* a, size_t a_stride,
+                                                      const void* w, const int32_t* init,
+                                                      const uint8_t* tap_rows, int8_t* c,
+                                                      size_t c_stride, const int8_t* r,
+                                                      const Qs8IgemmParams& p) {
+  igemm_qs8_a16_tapmask<int16_t>(mr, nc, kc, ks, a, a_stride, w, init, tap_rows, c, c_stride, r, p);
+}
 
 void qs8_igemm_a16_ukernel_4x8c2__simd128(size_t mr, size_t nc, size_t kc, size_t ks,
                                           const int16_t* const* a, size_t a_stride, const void* w,

@@ -356,6 +356,105 @@ void conv_rows_widen_packed_qs8_w16(const ConvShape& s, const void* rows_packed,
   detail::widen_packed_qs8(r, rows_packed, rows_packed_w16);
 }
 
+namespace {
+constexpr size_t kTapmaskMaxTaps = 64;
+
+// Which of a 2x2 output's pixels (bit m: pixel (m / 2, m % 2)) read each tap inside the input;
+// false where the tapmask run does not apply.
+bool tapmask_rows(const ConvShape& s, uint8_t* rows) {
+  if (!conv_shape_valid(s) || s.out_h() != 2 || s.out_w() != 2) return false;
+  const size_t ks = size_t(s.kh) * size_t(s.kw);
+  if (ks > kTapmaskMaxTaps) return false;
+  bool skips = false;
+  for (int ky = 0; ky < s.kh; ky++)
+    for (int kx = 0; kx < s.kw; kx++) {
+      uint8_t bits = 0;
+      for (int m = 0; m < 4; m++) {
+        const int iy = (m / 2) * s.stride - s.pad + ky, ix = (m % 2) * s.stride - s.pad + kx;
+        if (iy >= 0 && iy < s.in_h && ix >= 0 && ix < s.in_w) bits |= uint8_t(1u << m);
+      }
+      rows[size_t(ky) * size_t(s.kw) + size_t(kx)] = bits;
+      skips = skips || bits != 15;
+    }
+  return skips;
+}
+}  // namespace
+
+size_t conv_qs8_a16_tapmask_size(const ConvShape& s) {
+  uint8_t rows[kTapmaskMaxTaps];
+  if (!qs8_weights_shape_valid(s) || !tapmask_rows(s, rows)) return 0;
+  return num_panels(s) * 4 * NR;
+}
+
+bool conv_qs8_a16_tapmask_setup(const ConvShape& s, const void* packed_, bool w16, int32_t* init) {
+  uint8_t rows[kTapmaskMaxTaps];
+  if (!packed_ || !init || conv_qs8_a16_tapmask_size(s) == 0 || !tapmask_rows(s, rows))
+    return false;
+  const uint8_t* packed = static_cast<const uint8_t*>(packed_);
+  const int32_t zp = conv_packed_qs8_input_params(packed).zero_point;
+  const size_t ks = size_t(s.kh) * size_t(s.kw), pairs = kc_pairs(s), wb = w16 ? 2 : 1;
+  for (size_t pn = 0; pn < num_panels(s); pn++) {
+    const uint8_t* panel = packed + kHeaderBytes + pn * panel_bytes(s, wb);
+    for (size_t j = 0; j < NR; j++) {
+      // the padding's share for each pixel: zp x the weights of the taps it skips (mod 2^32, as
+      // the kernels' sums; the packed pairs past in_c are zero)
+      uint32_t skipped[4] = {0, 0, 0, 0};
+      for (size_t t = 0; t < ks; t++) {
+        int64_t wsum = 0;
+        for (size_t pr = 0; pr < pairs; pr++)
+          for (size_t h = 0; h < 2; h++) {
+            const uint8_t* at = panel + 64 + ((t * pairs + pr) * 2 * NR + 2 * j + h) * wb;
+            int16_t v;
+            if (w16) {
+              std::memcpy(&v, at, 2);
+            } else {
+              v = int8_t(*at);
+            }
+            wsum += v;
+          }
+        for (int m = 0; m < 4; m++)
+          if (!(rows[t] >> m & 1)) skipped[m] += uint32_t(int64_t(zp) * wsum);
+      }
+      const uint32_t bias = uint32_t(get_i32(panel + 4 * j));
+      for (int m = 0; m < 4; m++) init[(pn * 4 + size_t(m)) * NR + j] = int32_t(bias + skipped[m]);
+    }
+  }
+  return true;
+}
+
+bool conv_run_qs8_a16_tapmask(const ConvShape& s, const int16_t* const* indirection,
+                              const void* packed_, bool w16, const int32_t* init, int8_t* output,
+                              const int8_t* residual, QuantParams residual_q, bool relu, Isa isa) {
+  uint8_t rows[kTapmaskMaxTaps];
+  if (!indirection || !packed_ || !init || !output || conv_qs8_a16_tapmask_size(s) == 0 ||
+      !tapmask_rows(s, rows))
+    return false;
+  kernels::Qs8IgemmParams p;
+  if (!detail::qs8_epilogue_params(packed_, residual, residual_q, relu, &p)) return false;
+  kernels::Qs8A16IgemmTapmaskUkernel uk =
+      w16 ? kernels::qs8_igemm_a16_ukernel_4x8c2_w16_tapmask__scalar
+          : kernels::qs8_igemm_a16_ukernel_4x8c2_tapmask__scalar;
+#if MC_HAVE_SIMD128
+  if (detail::effective_isa(isa) != Isa::Scalar)
+    uk = w16 ? kernels::qs8_igemm_a16_ukernel_4x8c2_w16_tapmask__simd128
+             : kernels::qs8_igemm_a16_ukernel_4x8c2_tapmask__simd128;
+#else
+  (void)isa;
+#endif
+  const uint8_t* packed = static_cast<const uint8_t*>(packed_) + kHeaderBytes;
+  const size_t ks = size_t(s.kh) * size_t(s.kw), kc = size_t(s.in_c), oc = size_t(s.out_c);
+  const size_t pb = panel_bytes(s, w16 ? 2 : 1);
+  for (size_t pn = 0; pn < num_panels(s); pn++) {
+    const size_t n0 = pn * NR, nc = std::min(NR, oc - n0);
+    for (size_t img = 0; img < size_t(s.n); img++) {  // one tile: the image's 4 pixels
+      const size_t p0 = img * 4;
+      uk(4, nc, kc, ks, indirection + p0 * ks, ks, packed + pn * pb, init + pn * 4 * NR, rows,
+         output + p0 * oc + n0, oc, residual ? residual + p0 * oc + n0 : nullptr, p);
+    }
+  }
+  return true;
+}
+
 bool conv_qs8_a16_prefers_w16(const ConvShape& s) {
   return conv_shape_valid(s) && size_t(s.out_h()) * size_t(s.out_w()) >= kQs8W16MinPixels;
 }

@@ -130,6 +130,21 @@ void conv_rows_run_qs8_a16(const ConvShape& s, const int16_t* const* indirection
                            const int8_t* residual, QuantParams residual_q, bool relu,
                            Isa isa = default_isa());
 
+// Padding skipped, for convs whose output is 2x2 (layer4 at S = 64: of a 3x3 conv's 36 (pixel,
+// tap) products 20 read the padding). The run takes each image's 4 pixels as one tile, and each
+// pixel reads only the taps inside the input (the tapmask kernels); the padding's share of each
+// sum (the input zero point times the weights of the taps skipped) starts its accumulator,
+// from a table made once from the packed weights. Bit-identical to conv_run_qs8_a16.
+//   size: int32 values of the table (ceil(out_c/8) x 4 pixels x 8), 0 where it does not apply
+//   (an output other than 2x2, no tap in the padding, more than 64 taps, an invalid shape).
+size_t conv_qs8_a16_tapmask_size(const ConvShape& s);
+// packed: as conv_run_qs8_a16's (w16 says which form); false for a shape it does not apply to.
+bool conv_qs8_a16_tapmask_setup(const ConvShape& s, const void* packed, bool w16, int32_t* init);
+bool conv_run_qs8_a16_tapmask(const ConvShape& s, const int16_t* const* indirection,
+                              const void* packed, bool w16, const int32_t* init, int8_t* output,
+                              const int8_t* residual, QuantParams residual_q, bool relu,
+                              Isa isa = default_isa());
+
 // k x k max pool directly on int8 (max commutes with the monotonic quantization; the output has
 // the input's parameters). Same rules as maxpool_f32.
 void maxpool_qs8(int in_h, int in_w, int c, int k, int stride, int pad, const int8_t* in,
