@@ -13,6 +13,14 @@ again by the CLI (--mode auto, as a user runs it):
   yellow          a halogen lamp without a blue filter (R x1.0, G x0.85, B x0.6);
   dark, blur      under-exposed (x0.6); out of focus (Gaussian blur, sigma 3 px at IML's scale);
   jpeg 30         strong JPEG compression; x3, x0.5: another magnification or camera resolution.
+  stain hue +-20  another stain batch or staining time: every pixel's hue turned by 20 degrees
+                  (HSV; towards blue/purple with +, towards red with -);
+  stain sat S     a stronger (S 1.5) or paler (S 0.5) stain: saturation x S;
+  washed out      a camera with low contrast: every channel pulled 40 % towards its mean;
+  bright x1.35    over-exposed, the plasma clipped white;
+  noise 8         sensor noise of a small camera at high gain (Gaussian, sigma 8 levels a channel);
+  phone           a phone held to the eyepiece, all at once: the field stop (0.46, vignetting
+                  30 %), a warm white balance (B x0.85), blur (sigma 1.5 px), noise 5 and JPEG 60.
 Scored against the same field as it is (no redrawing), on the cells that the redrawing leaves
 whole: boxes and cells within 3 px of the image's border or of the field stop's edge are left
 out on both sides.
@@ -66,6 +74,26 @@ def redraw(img, t):
         a = a * np.array([1.0, 0.85, 0.6], np.float32)
     elif k == "dark":
         a = a * 0.6
+    elif k == "bright":
+        a = a * t["g"]
+    elif k == "washed":
+        m = a.reshape(-1, 3).mean(0)
+        a = m + (1 - t["c"]) * (a - m)
+    elif k == "noise":
+        a = a + np.random.default_rng(1).normal(0, t["sigma"], a.shape).astype(np.float32)
+    elif k in ("hue", "sat"):
+        hsv = np.asarray(img.convert("HSV")).astype(np.float32)
+        if k == "hue":
+            hsv[..., 0] = (hsv[..., 0] + t["deg"] * 256 / 360) % 256
+        else:
+            hsv[..., 1] = np.clip(hsv[..., 1] * t["s"], 0, 255)
+        return Image.fromarray(hsv.astype(np.uint8), "HSV").convert("RGB"), None, 1.0
+    elif k == "phone":
+        im1, R, _ = redraw(img, dict(kind="eyepiece", r=0.46, v=0.30))
+        b = np.asarray(im1.filter(ImageFilter.GaussianBlur(1.5 * W / 1280))).astype(np.float32)
+        b = b * np.array([1.0, 1.0, 0.85], np.float32)
+        b = b + np.random.default_rng(2).normal(0, 5, b.shape).astype(np.float32)
+        return Image.fromarray(np.clip(b, 0, 255).astype(np.uint8)), R, 1.0
     elif k == "blur":
         return img.filter(ImageFilter.GaussianBlur(t["sigma"] * W / 1280)), None, 1.0
     elif k == "scale":
@@ -90,6 +118,14 @@ TRANSFORMS = [
     dict(name="jpeg 30", kind="jpeg", q=30),
     dict(name="x3", kind="scale", s=3.0),
     dict(name="x0.5", kind="scale", s=0.5),
+    dict(name="stain hue +20", kind="hue", deg=20),
+    dict(name="stain hue -20", kind="hue", deg=-20),
+    dict(name="stain sat 1.5", kind="sat", s=1.5),
+    dict(name="stain sat 0.5", kind="sat", s=0.5),
+    dict(name="washed out", kind="washed", c=0.4),
+    dict(name="bright x1.35", kind="bright", g=1.35),
+    dict(name="noise 8", kind="noise", sigma=8.0),
+    dict(name="phone", kind="phone", q=60),
 ]
 
 
@@ -119,7 +155,7 @@ def run_set(cli, files, tmp, t):
         im2, R, s = redraw(img, t)
         name = os.path.splitext(os.path.basename(f))[0] + ".png"
         p = os.path.join(tmp, name)
-        if t["kind"] == "jpeg":
+        if t["kind"] in ("jpeg", "phone"):
             p = p[:-4] + ".jpg"
             name = name[:-4] + ".jpg"
             im2.save(p, quality=t["q"])
@@ -137,6 +173,7 @@ def score(rows0, rows1, views, scales, ann):
     f0, c0, _ = field_eval.by_file(rows0)
     f1, c1, e1 = field_eval.by_file(rows1)
     errs, tp, tp0, nb, refused = [], 0, 0, 0, []
+    calls = dict(parasitized=[0, 0], uncertain=[0, 0], counted=[0, 0])  # as is, redrawn
     for name1, (W, H, R) in views.items():
         stem = os.path.splitext(name1)[0]
         name0 = next(n for n in f0 if os.path.splitext(n)[0] == stem)
@@ -149,6 +186,9 @@ def score(rows0, rows1, views, scales, ann):
         n0 = sum(ok0(c["x"], c["y"], c["w"], c["h"]) for c in c0.get(name0, []))
         det = [c for c in c1.get(name1, []) if ok1(c["x"], c["y"], c["w"], c["h"])]
         errs.append(abs(len(det) - n0) / max(n0, 1))
+        for k in calls:
+            calls[k][0] += int(f0[name0][k if k != "counted" else "cells"])
+            calls[k][1] += int(f1[name1][k if k != "counted" else "cells"])
         if ann is not None:
             boxes = [
                 [float(o["bbox"][k]) for k in "xywh"]
@@ -169,6 +209,7 @@ def score(rows0, rows1, views, scales, ann):
         recall=tp / nb if ann is not None and nb else None,
         recall_as_is=tp0 / nb if ann is not None and nb else None,
         boxes_in_view=nb if ann is not None else None,
+        calls=calls,
     )
 
 
@@ -204,9 +245,9 @@ def main():
     res = []
     base = {k: field_eval.run_cli(args.cli, None, files, [])[0] for k, (files, _) in sets.items()}
     print(
-        "| redrawn as | IML: recall (boxes in view) | IML: count vs as-is, median / within 5 % | Chula: count vs as-is, median / within 5 % | refused |"
+        "| redrawn as | IML: recall (boxes in view) | IML: count vs as-is, median / within 5 % | Chula: count vs as-is, median / within 5 % | refused | called parasitized, as is -> redrawn: IML / Chula | uncertain share, as is -> redrawn: IML / Chula |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     for i, t in enumerate(TRANSFORMS):
         if args.only and args.only not in t["name"]:
             continue
@@ -218,11 +259,18 @@ def main():
         iml, ch = row["IML"], row["Chula"]
         refused = iml["refused"] + ch["refused"]
         pc = lambda v: "-" if v is None else f"{v * 100:.1f} %"
+        calls = lambda r, k: f"{r['calls'][k][0]} -> {r['calls'][k][1]}"
+        share = lambda r: " -> ".join(
+            f"{u / max(n, 1) * 100:.0f} %"
+            for u, n in zip(r["calls"]["uncertain"], r["calls"]["counted"])
+        )
         print(
             f"| {t['name']} | {pc(iml['recall'])} of {iml['boxes_in_view']} (as is: {pc(iml['recall_as_is'])}) | "
             f"{pc(iml['median_count_change'])} / {iml['within_5pct']} of {iml['fields'] - len(iml['refused'])} | "
             f"{pc(ch['median_count_change'])} / {ch['within_5pct']} of {ch['fields'] - len(ch['refused'])} | "
-            f"{len(refused)}{': ' + ', '.join(refused) if len(refused) <= 6 else ''} |",
+            f"{len(refused)}{': ' + ', '.join(refused) if 0 < len(refused) <= 6 else ''} | "
+            f"{calls(iml, 'parasitized')} / {calls(ch, 'parasitized')} | "
+            f"{share(iml)} / {share(ch)} |",
             flush=True,
         )
     if args.out:

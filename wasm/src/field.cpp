@@ -15,6 +15,11 @@ namespace {
 
 constexpr float kInf = 1e20f;
 
+// The least gap between Otsu's two classes of green (the cells' and the plasma's means) that
+// makes a foreground: green levels, and a share of the brighter class's mean (foreground_).
+constexpr float kMinGreenGap_ = 8.0f;
+constexpr float kMinGreenGapShare_ = 0.07f;
+
 // Area downscale of RGB/RGBA to ow x oh RGB: output (y, x) is the mean of the input box rows
 // [floor(y*H/oh), ceil((y+1)*H/oh)) x cols [floor(x*W/ow), ceil((x+1)*W/ow)), as preprocess's
 // area resize; where it enlarges, each output pixel is the mean of the 1-2 input pixels it
@@ -383,10 +388,12 @@ void foreground_(const float* g, const uint8_t* rgb, const uint8_t* inside, int 
   float gap = 0, upper = 0;
   const int t = otsu_(g, N, &gap, inside, &upper);
   fg->resize(N);
-  // cells and plasma differ by 20-35 % of the plasma's green in the IML and Chula fields (after
-  // the 3x3 blur; 24-77 green levels), also under-exposed; below 12 % of it (and 8 levels) the
-  // image has no cells, only noise or shading
-  const bool cells = gap >= std::max(8.0f, 0.12f * upper);
+  // Cells and plasma differ by 19-36 % of the plasma's green in the IML and Chula fields (after
+  // the 3x3 blur; 24-77 green levels), also under-exposed. An over-exposed camera (the plasma
+  // clipped white: IML fields x1.35, 8-10 %, 20-26 levels) or a washed-out one (contrast
+  // halved: ~10 %) gives less, and still shows its cells. Below 7 % of it (and 8 levels) the
+  // image has no cells, only noise or shading (docs/FIELD.md, step 3).
+  const bool cells = gap >= std::max(kMinGreenGap_, kMinGreenGapShare_ * upper);
   for (size_t i = 0; i < N; ++i) (*fg)[i] = cells && inside[i] && g[i] <= t ? 1 : 0;
   std::vector<float> bgc[3], fgc[3];
   for (size_t i = 0; i < N; i += 5)
