@@ -2553,39 +2553,34 @@ function tellOtherTabs(msg) {
   if (tabs) tabs.postMessage(msg);
 }
 
-async function deletedElsewhere(msg) {
+async function changedElsewhere(msg) {
   const all = !!msg && msg.all === true;
   const gone = state.session;
-  const hit = !!gone && (all || (!!msg && msg.deleted === gone.id));
-  if (!hit && gone && msg && msg.cleared === gone.id && state.store) {
-    // its records are dropped (a running batch stops, its results are not stored), what this
-    // tab wrote before it heard is deleted again, and the session is shown again: empty
-    for (const r of state.records) r.dropped = true;
-    if (state.running) state.cancel = true;
-    try {
-      await state.store.clearSession(gone.id);
-      if (state.session === gone) await openSession(gone, 'reopened');
-      showError(t('sessions.clearedElsewhere', { session: sessionLabel(gone) }));
-    } catch (e) {
-      showError(t('sessions.readFailed', { error: (e && e.message) || e }));
-    }
-  }
-  if (hit && state.store) {
+  const deleted = !!gone && (all || (!!msg && msg.deleted === gone.id));
+  const cleared = !deleted && !!gone && !!msg && msg.cleared === gone.id;
+  if ((deleted || cleared) && state.store) {
     // nothing of it is written again: its records are dropped (a running batch stops, its
     // results are not stored), and what this tab wrote before it heard is deleted again
     for (const r of state.records) r.dropped = true;
     if (state.running) state.cancel = true;
     try {
-      await state.store.deleteSession(gone.id);
-      const next = await state.store.latestSession();
-      const sess = next || (await state.store.newSession({ operator: '' }));
-      await openSession(sess, next ? 'reopened' : 'new');
-      showError(
-        t(all ? 'sessions.allGoneElsewhere' : 'sessions.goneElsewhere', {
-          session: sessionLabel(gone),
-          next: sessionLabel(sess),
-        }),
-      );
+      if (cleared) {
+        // the session stays: shown again, empty
+        await state.store.clearSession(gone.id);
+        if (state.session === gone) await openSession(gone, 'reopened');
+        showError(t('sessions.clearedElsewhere', { session: sessionLabel(gone) }));
+      } else {
+        await state.store.deleteSession(gone.id);
+        const next = await state.store.latestSession();
+        const sess = next || (await state.store.newSession({ operator: '' }));
+        await openSession(sess, next ? 'reopened' : 'new');
+        showError(
+          t(all ? 'sessions.allGoneElsewhere' : 'sessions.goneElsewhere', {
+            session: sessionLabel(gone),
+            next: sessionLabel(sess),
+          }),
+        );
+      }
     } catch (e) {
       showError(t('sessions.readFailed', { error: (e && e.message) || e }));
     }
@@ -2611,7 +2606,7 @@ function setupSessions() {
   });
   $('sessions-close').addEventListener('click', () => $('sessions-dialog').close());
   $('delete-all-sessions').addEventListener('click', () => deleteAllSessions());
-  if (tabs) tabs.onmessage = (ev) => deletedElsewhere(ev.data);
+  if (tabs) tabs.onmessage = (ev) => changedElsewhere(ev.data);
   $('operator-input').addEventListener('change', () => {
     if (!state.session) return;
     state.session.operator = $('operator-input').value.trim();

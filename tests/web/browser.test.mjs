@@ -258,6 +258,17 @@ export function register({ buildDir, nativeCli, outDir }) {
     return page;
   }
 
+  // Two tabs of one context on the same session (the second reopens the latest); the first
+  // accepts the confirmations its buttons ask for.
+  async function twoTabsOneSession(ctx) {
+    const a = await openSite(ctx);
+    const s1 = await a.getAttribute('html', 'data-session');
+    const b = await openSite(ctx);
+    assert((await b.getAttribute('html', 'data-session')) === s1, 'both tabs show s1');
+    a.on('dialog', (d) => d.accept());
+    return { a, b, s1 };
+  }
+
   const doneCount = (page) =>
     page.evaluate(() => document.querySelectorAll('.card:not([data-class="pending"])').length);
 
@@ -5548,11 +5559,7 @@ f.addEventListener('load', () => {
     async () => {
       const ctx = await newContext([env.siteOrigin]);
       try {
-        const a = await openSite(ctx);
-        const s1 = await a.getAttribute('html', 'data-session');
-        const b = await openSite(ctx); // reopens the latest session: the same
-        assert((await b.getAttribute('html', 'data-session')) === s1, 'both tabs show s1');
-        a.on('dialog', (d) => d.accept());
+        const { a, b, s1 } = await twoTabsOneSession(ctx);
         const notice = (page) =>
           page.evaluate(() => ({
             session: document.documentElement.dataset.session,
@@ -5635,11 +5642,7 @@ f.addEventListener('load', () => {
     async () => {
       const ctx = await newContext([env.siteOrigin]);
       try {
-        const a = await openSite(ctx);
-        const s1 = await a.getAttribute('html', 'data-session');
-        const b = await openSite(ctx); // reopens the latest session: the same
-        assert((await b.getAttribute('html', 'data-session')) === s1, 'both tabs show s1');
-        a.on('dialog', (d) => d.accept());
+        const { a, b, s1 } = await twoTabsOneSession(ctx);
         // A has a result in s1 (Clear is enabled); B runs a batch in s1; A clears s1 meanwhile
         await a.setInputFiles('#file-input', [cells[0].path]);
         await waitIdle(a, 1);

@@ -285,7 +285,8 @@ struct Engine::Impl_ {
   // staged (create_adopt(..., staged = true), int8): the convolutions that have a Winograd form
   // run the direct a16 form on the stored weights (no transform, ~8 MB less to allocate and
   // touch) until finish(), which makes the Winograd weights and plans again: the first result
-  // comes sooner, and every result is the same either way (the int8 Winograd is exact)
+  // comes sooner, and every result is the same either way (the int8 Winograd is exact); the
+  // tables of layer4's padding (conv_qs8_a16_tapmask_setup, ~1 ms a conv natively) wait too
   bool defer_winograd = false;
 
   // the graph (wire_graph_(), once)
@@ -845,7 +846,7 @@ bool Engine::Impl_::make_weights_q_(Conv_& c, std::string* err) {
     conv_widen_packed_qs8_w16(c.shape, q.weights, wide.data());
     use(&wide);
   }
-  if (c.form == ConvForm_::Direct && q.tapmask_init.empty()) {
+  if (c.form == ConvForm_::Direct && !defer_winograd && q.tapmask_init.empty()) {
     const size_t n = conv_qs8_a16_tapmask_size(c.shape);
     if (n) {
       q.tapmask_init.assign(n, 0);

@@ -34,17 +34,51 @@ inline __attribute__((always_inline)) void load_pair_weights(const int16_t* w, i
   *hi = i32x4_load(w + 8);
 }
 
-template <int MR, typename W>
+// One input channel pair of one tap for the rows of MASK (all MR rows in the plain form): the
+// 8 channels' weights are read once for them all.
+template <int MR, unsigned MASK, typename W>
 inline __attribute__((always_inline)) void pair_step(const int16_t* const (&ap)[MR], size_t k,
                                                      const W* w, i32x4 (&acc0)[MR],
                                                      i32x4 (&acc1)[MR]) {
   i16x8 wlo, whi;
   load_pair_weights(w, &wlo, &whi);
   for (int m = 0; m < MR; m++) {
+    if (!(MASK >> m & 1u)) continue;
     const i32x4 xb = i32x4_load_splat(ap[m] + k);
     acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
     acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
   }
+}
+
+// One tap (all its input channels) for the rows of MASK; returns the weights of the next tap.
+template <int MR, unsigned MASK, typename W>
+inline __attribute__((always_inline)) const W* tap_step(const int16_t* const (&ap)[MR], size_t kc,
+                                                        const W* w, i32x4 (&acc0)[MR],
+                                                        i32x4 (&acc1)[MR]) {
+  size_t k = 0;
+  for (; k + 8 <= kc; k += 8) {
+    pair_step<MR, MASK>(ap, k, w, acc0, acc1);
+    pair_step<MR, MASK>(ap, k + 2, w + 16, acc0, acc1);
+    pair_step<MR, MASK>(ap, k + 4, w + 32, acc0, acc1);
+    pair_step<MR, MASK>(ap, k + 6, w + 48, acc0, acc1);
+    w += 64;
+  }
+  for (; k + 2 <= kc; k += 2) {
+    pair_step<MR, MASK>(ap, k, w, acc0, acc1);
+    w += 16;
+  }
+  if (k < kc) {  // odd kc: the last pair is (x[kc-1], 0); never read past the row
+    i16x8 wlo, whi;
+    load_pair_weights(w, &wlo, &whi);
+    for (int m = 0; m < MR; m++) {
+      if (!(MASK >> m & 1u)) continue;
+      const i32x4 xb = i32x4_splat(int32_t(uint16_t(ap[m][k])));
+      acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
+      acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
+    }
+    w += 16;
+  }
+  return w;
 }
 
 template <int MR, typename W>
@@ -66,28 +100,7 @@ inline void igemm_qs8_a16(size_t mr, size_t nc, size_t kc, size_t ks, const int1
   for (size_t t = 0; t < ks; t++) {
     const int16_t* ap[MR];
     for (int m = 0; m < MR; m++) ap[m] = a[(size_t(m) < mr ? size_t(m) : mr - 1) * a_stride + t];
-    size_t k = 0;
-    for (; k + 8 <= kc; k += 8) {
-      pair_step<MR>(ap, k, w, acc0, acc1);
-      pair_step<MR>(ap, k + 2, w + 16, acc0, acc1);
-      pair_step<MR>(ap, k + 4, w + 32, acc0, acc1);
-      pair_step<MR>(ap, k + 6, w + 48, acc0, acc1);
-      w += 64;
-    }
-    for (; k + 2 <= kc; k += 2) {
-      pair_step<MR>(ap, k, w, acc0, acc1);
-      w += 16;
-    }
-    if (k < kc) {  // odd kc: the last pair is (x[kc-1], 0); never read past the row
-      i16x8 wlo, whi;
-      load_pair_weights(w, &wlo, &whi);
-      for (int m = 0; m < MR; m++) {
-        const i32x4 xb = i32x4_splat(int32_t(uint16_t(ap[m][k])));
-        acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
-        acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
-      }
-      w += 16;
-    }
+    w = tap_step<MR, (1u << MR) - 1>(ap, kc, w, acc0, acc1);
   }
   const detail::Qs8RequantSimd rq(p);  // fp32 requantization, as detail::requantize_scalar
   for (int m = 0; m < MR; m++) {
@@ -97,50 +110,7 @@ inline void igemm_qs8_a16(size_t mr, size_t nc, size_t kc, size_t ks, const int1
   }
 }
 
-// The tapmask form (kernels.h): one tap's k loop for the rows of MASK only (the weights are read
-// once for them all, as in pair_step).
-template <unsigned MASK, typename W>
-inline __attribute__((always_inline)) void masked_pair_step(const int16_t* const (&ap)[4], size_t k,
-                                                            const W* w, i32x4 (&acc0)[4],
-                                                            i32x4 (&acc1)[4]) {
-  i16x8 wlo, whi;
-  load_pair_weights(w, &wlo, &whi);
-  for (int m = 0; m < 4; m++) {
-    if (!(MASK >> m & 1u)) continue;
-    const i32x4 xb = i32x4_load_splat(ap[m] + k);
-    acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
-    acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
-  }
-}
-
-template <unsigned MASK, typename W>
-inline __attribute__((always_inline)) void masked_tap(const int16_t* const (&ap)[4], size_t kc,
-                                                      const W* w, i32x4 (&acc0)[4],
-                                                      i32x4 (&acc1)[4]) {
-  size_t k = 0;
-  for (; k + 8 <= kc; k += 8) {
-    masked_pair_step<MASK>(ap, k, w, acc0, acc1);
-    masked_pair_step<MASK>(ap, k + 2, w + 16, acc0, acc1);
-    masked_pair_step<MASK>(ap, k + 4, w + 32, acc0, acc1);
-    masked_pair_step<MASK>(ap, k + 6, w + 48, acc0, acc1);
-    w += 64;
-  }
-  for (; k + 2 <= kc; k += 2) {
-    masked_pair_step<MASK>(ap, k, w, acc0, acc1);
-    w += 16;
-  }
-  if (k < kc) {  // odd kc: the last pair is (x[kc-1], 0); never read past the row
-    i16x8 wlo, whi;
-    load_pair_weights(w, &wlo, &whi);
-    for (int m = 0; m < 4; m++) {
-      if (!(MASK >> m & 1u)) continue;
-      const i32x4 xb = i32x4_splat(int32_t(uint16_t(ap[m][k])));
-      acc0[m] = i32x4_add(acc0[m], i32x4_dot_i16x8(xb, wlo));
-      acc1[m] = i32x4_add(acc1[m], i32x4_dot_i16x8(xb, whi));
-    }
-  }
-}
-
+// The tapmask form (kernels.h): each tap for the rows of its mask only, each row from its init.
 template <typename W>
 inline void igemm_qs8_a16_tapmask(size_t mr, size_t nc, size_t kc, size_t ks,
                                   const int16_t* const* a, size_t a_stride, const void* w_,
@@ -155,14 +125,14 @@ inline void igemm_qs8_a16_tapmask(size_t mr, size_t nc, size_t kc, size_t ks,
   const f32x4 scale0 = f32x4_from_bits(i32x4_load(wp + 32));
   const f32x4 scale1 = f32x4_from_bits(i32x4_load(wp + 48));
   const W* w = reinterpret_cast<const W*>(wp + 64);
-  const size_t tap_step = 16 * ((kc + 1) / 2);  // W elements of one tap
+  const size_t tap_elems = 16 * ((kc + 1) / 2);  // W elements of one tap
   const unsigned rows = (1u << (mr < 4 ? mr : 4)) - 1;
-  for (size_t t = 0; t < ks; t++, w += tap_step) {
+  for (size_t t = 0; t < ks; t++, w += tap_elems) {
     const int16_t* ap[4];
     for (int m = 0; m < 4; m++) ap[m] = a[(size_t(m) < mr ? size_t(m) : mr - 1) * a_stride + t];
     switch (tap_rows[t] & rows) {
 #define MC_TAPMASK_CASE_(M) \
-  case M: masked_tap<M>(ap, kc, w, acc0, acc1); break;
+  case M: tap_step<4, M>(ap, kc, w, acc0, acc1); break;
       MC_TAPMASK_CASE_(1)
       MC_TAPMASK_CASE_(2)
       MC_TAPMASK_CASE_(3)

@@ -388,36 +388,35 @@ size_t conv_qs8_a16_tapmask_size(const ConvShape& s) {
 
 bool conv_qs8_a16_tapmask_setup(const ConvShape& s, const void* packed_, bool w16, int32_t* init) {
   uint8_t rows[kTapmaskMaxTaps];
-  if (!packed_ || !init || conv_qs8_a16_tapmask_size(s) == 0 || !tapmask_rows(s, rows))
-    return false;
+  if (!packed_ || !init || !qs8_weights_shape_valid(s) || !tapmask_rows(s, rows)) return false;
   const uint8_t* packed = static_cast<const uint8_t*>(packed_);
-  const int32_t zp = conv_packed_qs8_input_params(packed).zero_point;
+  const int64_t zp = conv_packed_qs8_input_params(packed).zero_point;
   const size_t ks = size_t(s.kh) * size_t(s.kw), pairs = kc_pairs(s), wb = w16 ? 2 : 1;
+  const auto weight = [w16](const uint8_t* at) -> int64_t {
+    if (!w16) return int8_t(*at);
+    int16_t v;
+    std::memcpy(&v, at, 2);
+    return v;
+  };
   for (size_t pn = 0; pn < num_panels(s); pn++) {
     const uint8_t* panel = packed + kHeaderBytes + pn * panel_bytes(s, wb);
-    for (size_t j = 0; j < NR; j++) {
-      // the padding's share for each pixel: zp x the weights of the taps it skips (mod 2^32, as
-      // the kernels' sums; the packed pairs past in_c are zero)
-      uint32_t skipped[4] = {0, 0, 0, 0};
-      for (size_t t = 0; t < ks; t++) {
-        int64_t wsum = 0;
-        for (size_t pr = 0; pr < pairs; pr++)
-          for (size_t h = 0; h < 2; h++) {
-            const uint8_t* at = panel + 64 + ((t * pairs + pr) * 2 * NR + 2 * j + h) * wb;
-            int16_t v;
-            if (w16) {
-              std::memcpy(&v, at, 2);
-            } else {
-              v = int8_t(*at);
-            }
-            wsum += v;
-          }
-        for (int m = 0; m < 4; m++)
-          if (!(rows[t] >> m & 1)) skipped[m] += uint32_t(int64_t(zp) * wsum);
-      }
-      const uint32_t bias = uint32_t(get_i32(panel + 4 * j));
-      for (int m = 0; m < 4; m++) init[(pn * 4 + size_t(m)) * NR + j] = int32_t(bias + skipped[m]);
+    const uint8_t* w = panel + 64;  // tap by tap: pairs x (8 channels x 2) weights
+    // each pixel starts from the bias plus the padding's share: zp x the weights of the taps
+    // it skips (mod 2^32, as the kernels' sums; the packed pairs past in_c are zero)
+    uint32_t acc[4][NR];
+    for (size_t j = 0; j < NR; j++)
+      for (int m = 0; m < 4; m++) acc[m][j] = uint32_t(get_i32(panel + 4 * j));
+    for (size_t t = 0; t < ks; t++) {
+      int64_t wsum[NR] = {};
+      for (size_t pr = 0; pr < pairs; pr++, w += 2 * NR * wb)
+        for (size_t j = 0; j < NR; j++)
+          wsum[j] += weight(w + 2 * j * wb) + weight(w + (2 * j + 1) * wb);
+      for (int m = 0; m < 4; m++)
+        if (!(rows[t] >> m & 1))
+          for (size_t j = 0; j < NR; j++) acc[m][j] += uint32_t(zp * wsum[j]);
     }
+    for (int m = 0; m < 4; m++)
+      for (size_t j = 0; j < NR; j++) init[(pn * 4 + size_t(m)) * NR + j] = int32_t(acc[m][j]);
   }
   return true;
 }
@@ -426,7 +425,7 @@ bool conv_run_qs8_a16_tapmask(const ConvShape& s, const int16_t* const* indirect
                               const void* packed_, bool w16, const int32_t* init, int8_t* output,
                               const int8_t* residual, QuantParams residual_q, bool relu, Isa isa) {
   uint8_t rows[kTapmaskMaxTaps];
-  if (!indirection || !packed_ || !init || !output || conv_qs8_a16_tapmask_size(s) == 0 ||
+  if (!indirection || !packed_ || !init || !output || !qs8_weights_shape_valid(s) ||
       !tapmask_rows(s, rows))
     return false;
   kernels::Qs8IgemmParams p;
