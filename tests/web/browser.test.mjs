@@ -2390,6 +2390,21 @@ print(json.dumps(out))
     { timeout: 120000 },
   );
 
+  // `promise`, or an error naming `what` after `ms`: page.evaluate and closing have no timeout of
+  // their own, and a step that hangs should say which it was (the update test timed out once at
+  // its 180 s with nothing else to go on).
+  async function within(ms, what, promise) {
+    let timer;
+    const late = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms);
+    });
+    try {
+      return await Promise.race([promise, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // A copy of the site on a port of its own, opened with its service worker in control; then a
   // new version of that service worker is put in place and found: the update banner shows.
   async function openSiteBeforeUpdate(name) {
@@ -2401,22 +2416,34 @@ print(json.dumps(out))
     const page = await ctx.newPage();
     await page.goto(srv.url);
     await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) {
-        await new Promise((r) =>
-          navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }),
-        );
-      }
-    });
+    await within(
+      60000,
+      'the first service worker in control of the page',
+      page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        if (!navigator.serviceWorker.controller) {
+          await new Promise((r) =>
+            navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }),
+          );
+        }
+      }),
+    );
     assert(await page.isHidden('#update-banner'), 'no update banner on the first visit');
-    const oldKeys = await page.evaluate(() => caches.keys());
+    const oldKeys = await within(
+      10000,
+      'caches.keys()',
+      page.evaluate(() => caches.keys()),
+    );
     const sw = fs.readFileSync(path.join(copy, 'sw.js'), 'utf8');
     fs.writeFileSync(
       path.join(copy, 'sw.js'),
       sw.replace(`'${manifest.version}'`, `'${manifest.version}-next'`),
     );
-    await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+    await within(
+      60000,
+      'registration.update()',
+      page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update()),
+    );
     await page.waitForSelector('#update-banner:not([hidden])', { timeout: 60000 });
     return { srv, ctx, page, oldKeys };
   }
@@ -2446,14 +2473,18 @@ print(json.dumps(out))
     }
     await page.waitForSelector('html[data-engine="ready"]', { timeout: 90000 });
     // only the new version's cache is left
-    const keys = await page.evaluate(async () => {
-      for (let i = 0; i < 50; i++) {
-        const k = await caches.keys();
-        if (k.length === 1) return k;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      return caches.keys();
-    });
+    const keys = await within(
+      30000,
+      'the caches after the update',
+      page.evaluate(async () => {
+        for (let i = 0; i < 50; i++) {
+          const k = await caches.keys();
+          if (k.length === 1) return k;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return caches.keys();
+      }),
+    );
     return keys;
   }
 
@@ -2470,8 +2501,8 @@ print(json.dumps(out))
           `caches after update: ${keys}`,
         );
       } finally {
-        await ctx.close();
-        await srv.close();
+        await within(30000, 'closing the browser context', ctx.close());
+        await within(30000, "closing the site copy's server", srv.close());
       }
     },
     { timeout: 180000 },
@@ -2517,8 +2548,8 @@ print(json.dumps(out))
         );
         assert(await page.isHidden('#resume-banner'), 'nothing left to resume');
       } finally {
-        await ctx.close();
-        await srv.close();
+        await within(30000, 'closing the browser context', ctx.close());
+        await within(30000, "closing the site copy's server", srv.close());
       }
     },
     { timeout: 240000 },
