@@ -12,6 +12,7 @@
 #include "ops/ops.h"
 #include "ops/ops_detail.h"
 #include "ops/ops_qs8.h"
+#include "test_util.h"
 
 namespace {
 
@@ -287,30 +288,7 @@ TEST_CASE("qs8 quantize / dequantize / params", "[qs8]") {
 }
 
 TEST_CASE("qs8 conv: awkward sizes", "[qs8]") {
-  uint32_t seed = 1;
-  const int chans[] = {1, 3, 13, 127};
-  for (int in_c : chans)
-    for (int out_c : chans) {
-      if (in_c == 127 && out_c == 127) continue;
-      for (int stride : {1, 2})
-        for (int k : {1, 3}) {
-          const int pad = k / 2;
-          for (int w_out : {1, 3, 13}) {
-            const int in_w = (w_out - 1) * stride + k - 2 * pad;
-            mc::ConvShape s{
-                w_out == 13 ? 2 : 1, in_w < 1 ? 1 : in_w, in_c, out_c, k, k, stride, pad};
-            if (!mc::conv_shape_valid(s)) continue;
-            check_conv_qs8(s, (seed & 1) != 0, (seed & 2) != 0, seed);
-            seed++;
-          }
-        }
-    }
-  for (int r = 0; r < 4; r++) check_conv_qs8({1, 127, 127, 127, 3, 3, 1, 1}, r & 1, r & 2, 100 + r);
-  for (int r = 0; r < 4; r++) check_conv_qs8({13, 13, 3, 13, 3, 3, 2, 1}, r & 1, r & 2, 200 + r);
-  check_conv_qs8({13, 11, 3, 13, 7, 7, 2, 3}, false, true, 300);
-  check_conv_qs8({9, 10, 5, 9, 5, 5, 1, 2}, true, false, 301);
-  check_conv_qs8({7, 9, 4, 17, 1, 3, 1, 0}, true, true, 302);
-  check_conv_qs8({8, 8, 16, 16, 3, 3, 2, 0}, false, false, 303);
+  mc_test_util::for_each_awkward_conv(check_conv_qs8);
   check_conv_qs8({5, 5, 24, 16, 3, 3, 1, 1}, true, true, 304);  // in_c = 3 blocks of 8
 }
 
