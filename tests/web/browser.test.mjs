@@ -2463,7 +2463,10 @@ print(json.dumps(out))
             waiting: reg?.waiting?.state,
             installing: reg?.installing?.state,
             controller: c ? c.state : null,
-            banner: document.getElementById('update-btn').textContent,
+            url: location.href,
+            readyState: document.readyState,
+            html: document.documentElement.outerHTML.length,
+            banner: document.getElementById('update-btn')?.textContent ?? null,
             batch: document.documentElement.dataset.batch,
             caches: await caches.keys(),
           });
