@@ -2316,13 +2316,6 @@ async function setupServiceWorker() {
     if (state.reloading) reloadForUpdate();
   });
   $('update-btn').addEventListener('click', applyUpdate);
-  // this page has loaded under its version: the caches of other versions can go (sw.js)
-  const dropOld = () => {
-    const c = navigator.serviceWorker.controller;
-    if (c) c.postMessage({ type: 'DROP_OLD_CACHES' });
-  };
-  if (document.readyState === 'complete') dropOld();
-  else window.addEventListener('load', dropOld, { once: true });
   document.documentElement.dataset.sw = 'registered';
 }
 

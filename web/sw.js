@@ -1,8 +1,7 @@
 // sw.js -- service worker of the screening page (template: tools/build-site.mjs fills in the
 // version and the precache list at build time).
 // install: precache every asset into a versioned cache (install fails if one asset fails).
-// activate: take the open pages; our caches of other versions go once a page of this version has
-// loaded (DROP_OLD_CACHES, below). fetch: same-origin GETs from the cache,
+// activate: delete only our own caches of other versions. fetch: same-origin GETs from the cache,
 // network as fallback; nothing else is ever fetched. An update waits until the page posts
 // SKIP_WAITING (the page asks the user first and never does it in the middle of a batch).
 const VERSION = '__MC_VERSION__';
@@ -26,26 +25,19 @@ self.addEventListener('install', (event) => {
   );
 });
 
-// The other versions' caches go once a page of this version has loaded (it posts
-// DROP_OLD_CACHES), not in activate: a version told to skip waiting activates while pages of the
-// old one may still be reading from the old cache (the page reloading for the update among them),
-// and a cache deleted under a response being read can leave that page half loaded.
-async function dropOldCaches() {
-  // not while a newer version is installing or waiting: its cache is one of the others
-  if (self.registration.installing || self.registration.waiting) return;
-  for (const key of await caches.keys()) {
-    if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
-  }
-}
-
 self.addEventListener('activate', (event) => {
-  event.waitUntil(self.clients.claim());
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) {
+        if (key.startsWith(PREFIX) && key !== CACHE) await caches.delete(key);
+      }
+      await self.clients.claim();
+    })(),
+  );
 });
 
 self.addEventListener('message', (event) => {
-  const type = event.data && event.data.type;
-  if (type === 'SKIP_WAITING') self.skipWaiting();
-  else if (type === 'DROP_OLD_CACHES') event.waitUntil(dropOldCaches());
+  if (event.data && event.data.type === 'SKIP_WAITING') self.skipWaiting();
 });
 
 function relPath(url) {
